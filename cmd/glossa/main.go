@@ -1,0 +1,94 @@
+// Command glossa is the command-line face of Glossa, a pure-Go toolkit for
+// Transformer language models: tokenize, build, train, run and measure them.
+//
+// Usage:
+//
+//	glossa COMMAND [flags] [args]
+//
+// Run "glossa help" for the list of commands and "glossa COMMAND -h" for the
+// flags of one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand of the CLI.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"bench", "run a benchmark workload (sgemm-N, train-char, train-small, tokenize-gpt2, ...)", runBench},
+		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
+		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},
+		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
+	}
+}
+
+// errUsage marks an error caused by bad command-line usage (exit status 2).
+var errUsage = errors.New("usage error")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "glossa %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "glossa %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "glossa: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "glossa — Transformer language models in pure Go")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: glossa COMMAND [flags] [args]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, `Run "glossa COMMAND -h" for the flags of a command.`)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("glossa "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
