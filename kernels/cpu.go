@@ -12,4 +12,4 @@ type Features struct {
 
 // CPU reports the features detected on this machine; all false on non-amd64
 // targets and under the purego build tag.
-func CPU() Features { return cpu }
+func CPU() Features { return cpuFeatures }

@@ -4,7 +4,7 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-var cpu = Features{
+var cpuFeatures = Features{
 	AVX2FMA: cpu.X86.HasAVX2 && cpu.X86.HasFMA,
 	AVX512:  cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL,
 	BF16:    cpu.X86.HasAVX512BF16,

@@ -2,4 +2,4 @@
 
 package kernels
 
-var cpu = Features{}
+var cpuFeatures = Features{}
