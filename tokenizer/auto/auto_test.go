@@ -1,0 +1,88 @@
+package auto_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/tokenizer"
+	"github.com/glossa-ai/glossa/tokenizer/auto"
+)
+
+func TestLoad(t *testing.T) {
+	shared := testenv.Shared(t, "tokenizers")
+	gpt2Plain := []int{15496, 27, 91, 437, 1659, 5239, 91, 29, 10603}
+	for _, tc := range []struct {
+		path, text string
+		want       []int
+		plain      []int // with SpecialAsText, when it differs
+	}{
+		{"bert-base-uncased", "Hello, world!", []int{101, 7592, 1010, 2088, 999, 102}, nil},
+		{"bert-base-uncased/tokenizer.json", "Hello, world!", []int{101, 7592, 1010, 2088, 999, 102}, nil},
+		{"bert-base-uncased/vocab.txt", "Hello, [MASK]!", []int{101, 7592, 1010, 103, 999, 102},
+			[]int{101, 7592, 1010, 1031, 7308, 1033, 999, 102}},
+		{"bert-base-chinese", "你好", []int{101, 872, 1962, 102}, nil},
+		{"bert-base-chinese/vocab.txt", "你好", []int{101, 872, 1962, 102}, nil},
+		{"gpt2", "Hello<|endoftext|>World", []int{15496, 50256, 10603}, gpt2Plain},
+		{"gpt2/encoder.json", "Hello<|endoftext|>World", []int{15496, 50256, 10603}, gpt2Plain},
+		{"gpt2/vocab.bpe", "Hello<|endoftext|>World", []int{15496, 50256, 10603}, gpt2Plain},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			tok, err := auto.Load(filepath.Join(shared, tc.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, err := tok.Encode(tc.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(enc.IDs, tc.want) {
+				t.Errorf("Encode(%q) = %v, want %v", tc.text, enc.IDs, tc.want)
+			}
+			if tc.plain == nil {
+				return
+			}
+			plain, err := tok.WithOptions(tokenizer.Options{SpecialAsText: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, _ = plain.Encode(tc.text)
+			if !slices.Equal(enc.IDs, tc.plain) {
+				t.Errorf("SpecialAsText: Encode(%q) = %v, want %v", tc.text, enc.IDs, tc.plain)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nope"), "no such file"},
+		{"empty dir", t.TempDir(), "has no tokenizer.json"},
+		{"bad json", write("bad.json", "{"), "auto: tokenizer.json"},
+		{"no model", write("nomodel.json", "{}"), "no model section"},
+		{"unigram", write("uni.json", `{"model":{"type":"Unigram"}}`), `unsupported model type "Unigram"`},
+		{"vocab without unk", write("vocab.txt", "a\nb\n"), `"[UNK]" is not in the vocabulary`},
+		{"unknown ext", write("x.dat", ""), "unrecognised tokenizer file"},
+		{"lone encoder", write("encoder.json", "{}"), "no vocab.bpe"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := auto.Load(tc.path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load(%s) error = %v, want it to contain %q", tc.path, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,235 @@
+package tokenizer
+
+import "fmt"
+
+// Side says which end of a sequence truncation cuts or padding fills.
+type Side uint8
+
+const (
+	Right Side = iota // the end (the default)
+	Left              // the beginning
+)
+
+// TruncationStrategy chooses which sequence of a pair loses tokens.
+type TruncationStrategy uint8
+
+const (
+	// LongestFirst shortens the longer sequence first and, when both must
+	// shrink, leaves them about max/2 each (Hugging Face's longest_first).
+	LongestFirst TruncationStrategy = iota
+	// OnlyFirst shortens only the first sequence.
+	OnlyFirst
+	// OnlySecond shortens only the second sequence (pairs only).
+	OnlySecond
+)
+
+// Truncation limits the length of an encoding. The zero value does not
+// truncate.
+type Truncation struct {
+	// MaxLength is the maximum number of tokens, template specials
+	// included. Zero means no truncation.
+	MaxLength int
+	// Strategy chooses which sequence of a pair is cut. Zero: LongestFirst.
+	Strategy TruncationStrategy
+	// Side is the end that is cut. Zero: Right.
+	Side Side
+}
+
+// PaddingStrategy chooses the length encodings are padded to.
+type PaddingStrategy uint8
+
+const (
+	NoPadding  PaddingStrategy = iota // leave lengths alone (the default)
+	PadLongest                        // pad to the longest encoding of the batch
+	PadFixed                          // pad to Padding.Length
+)
+
+// Padding makes the encodings of a batch equally long. The zero value does
+// not pad.
+type Padding struct {
+	Strategy PaddingStrategy // zero: NoPadding
+	// Length is the target of PadFixed; longer encodings are left as they are.
+	Length int
+	// MultipleOf rounds the target length up to a multiple (zero: 1).
+	MultipleOf int
+	// Side is where pad tokens go. Zero: Right.
+	Side Side
+	// ID and TypeID are the pad token's id and type id (zero: 0, 0 — BERT's
+	// [PAD] is id 0).
+	ID, TypeID int
+	// Token is the pad token's text. Zero: the vocabulary's token for ID.
+	Token string
+}
+
+// Options control how a Tokenizer encodes. The zero value applies the
+// template, matches every added token, and neither truncates nor pads.
+type Options struct {
+	Truncation Truncation
+	Padding    Padding
+	// SkipTemplate leaves out the template's special tokens (Hugging Face's
+	// add_special_tokens=False); pairs are then plain concatenations with
+	// type ids 0 and 1.
+	SkipTemplate bool
+	// SpecialAsText tokenizes the text of special added tokens like any other
+	// text instead of turning it into the special token: tiktoken's default
+	// for GPT-2's "<|endoftext|>"; Hugging Face matches them (false).
+	SpecialAsText bool
+}
+
+func (o Options) validate(t *Template) error {
+	tr, p := o.Truncation, o.Padding
+	if tr.MaxLength < 0 {
+		return fmt.Errorf("tokenizer: truncation max length %d < 0", tr.MaxLength)
+	}
+	if tr.Strategy > OnlySecond || tr.Side > Left {
+		return fmt.Errorf("tokenizer: invalid truncation strategy %d or side %d", tr.Strategy, tr.Side)
+	}
+	if !o.SkipTemplate && tr.MaxLength > 0 && tr.MaxLength < t.numSpecial(false) {
+		return fmt.Errorf("tokenizer: truncation max length %d is shorter than the template's %d special tokens",
+			tr.MaxLength, t.numSpecial(false))
+	}
+	if p.Strategy > PadFixed || p.Side > Left {
+		return fmt.Errorf("tokenizer: invalid padding strategy %d or side %d", p.Strategy, p.Side)
+	}
+	if p.Length < 0 || p.MultipleOf < 0 {
+		return fmt.Errorf("tokenizer: padding length %d and multiple %d must not be negative", p.Length, p.MultipleOf)
+	}
+	if p.Strategy == PadFixed && p.Length == 0 {
+		return fmt.Errorf("tokenizer: fixed padding needs a length")
+	}
+	return nil
+}
+
+// truncate cuts a (and b for a pair) so that together with nSpecial
+// inserted tokens they fit in MaxLength.
+func (tr Truncation) truncate(a, b *Encoding, pair bool, nSpecial int) error {
+	if tr.MaxLength == 0 {
+		return nil
+	}
+	budget := tr.MaxLength - nSpecial
+	if budget < 0 {
+		return fmt.Errorf("tokenizer: truncation max length %d is shorter than the template's %d special tokens",
+			tr.MaxLength, nSpecial)
+	}
+	n1, n2 := a.Len(), 0
+	if pair {
+		n2 = b.Len()
+	}
+	if n1+n2 <= budget {
+		return nil
+	}
+	remove := n1 + n2 - budget
+	switch {
+	case tr.Strategy == OnlySecond && !pair:
+		return fmt.Errorf("tokenizer: truncation only_second needs a pair of sequences")
+	case tr.Strategy == OnlyFirst || tr.Strategy == OnlySecond:
+		target := a
+		if tr.Strategy == OnlySecond {
+			target = b
+		}
+		if target.Len() <= remove {
+			return fmt.Errorf("tokenizer: truncation: sequence of %d tokens too short to remove %d (max length %d)",
+				target.Len(), remove, tr.MaxLength)
+		}
+		target.cut(target.Len()-remove, tr.Side)
+	case !pair:
+		a.cut(budget, tr.Side)
+	default:
+		// Longest first, as Hugging Face tokenizers computes it: with
+		// s <= l the two lengths, keep s and cut l to budget-s if that is
+		// enough, else give them budget/2 and budget - budget/2 (the longer
+		// one, or B on a tie, keeps the odd token).
+		s, l := n1, n2
+		swap := s > l
+		if swap {
+			s, l = l, s
+		}
+		if s > budget {
+			l = s
+		} else {
+			l = max(s, budget-s)
+		}
+		if s+l > budget {
+			s = budget / 2
+			l = s + budget%2
+		}
+		if swap {
+			s, l = l, s
+		}
+		a.cut(s, tr.Side)
+		b.cut(l, tr.Side)
+	}
+	return nil
+}
+
+// cut keeps n tokens, dropping the others from side.
+func (e *Encoding) cut(n int, side Side) {
+	if n >= e.Len() {
+		return
+	}
+	lo, hi := 0, n
+	if side == Left {
+		lo, hi = e.Len()-n, e.Len()
+	}
+	e.IDs = e.IDs[lo:hi]
+	e.Tokens = e.Tokens[lo:hi]
+	e.TypeIDs = e.TypeIDs[lo:hi]
+	e.AttentionMask = e.AttentionMask[lo:hi]
+	e.SpecialTokensMask = e.SpecialTokensMask[lo:hi]
+	e.Offsets = e.Offsets[lo:hi]
+	e.SequenceIDs = e.SequenceIDs[lo:hi]
+}
+
+// target returns the length to pad to, given the longest encoding.
+func (p Padding) target(longest int) int {
+	n := longest
+	if p.Strategy == PadFixed {
+		n = p.Length
+	}
+	if m := p.MultipleOf; m > 1 && n%m != 0 {
+		n += m - n%m
+	}
+	return n
+}
+
+// pad grows e to n tokens with pad tokens.
+func (p Padding) pad(e *Encoding, n int, token string) {
+	k := n - e.Len()
+	if k <= 0 {
+		return
+	}
+	grow := func(s []int, v int) []int {
+		out := make([]int, 0, n)
+		if p.Side == Left {
+			for range k {
+				out = append(out, v)
+			}
+			return append(out, s...)
+		}
+		out = append(out, s...)
+		for range k {
+			out = append(out, v)
+		}
+		return out
+	}
+	e.IDs = grow(e.IDs, p.ID)
+	e.TypeIDs = grow(e.TypeIDs, p.TypeID)
+	e.AttentionMask = grow(e.AttentionMask, 0)
+	e.SpecialTokensMask = grow(e.SpecialTokensMask, 1)
+	e.SequenceIDs = grow(e.SequenceIDs, -1)
+	toks := make([]string, 0, n)
+	offs := make([][2]int, 0, n)
+	if p.Side == Right {
+		toks = append(toks, e.Tokens...)
+		offs = append(offs, e.Offsets...)
+	}
+	for range k {
+		toks = append(toks, token)
+		offs = append(offs, [2]int{})
+	}
+	if p.Side == Left {
+		toks = append(toks, e.Tokens...)
+		offs = append(offs, e.Offsets...)
+	}
+	e.Tokens, e.Offsets = toks, offs
+}

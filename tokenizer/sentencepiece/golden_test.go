@@ -1,0 +1,114 @@
+package sentencepiece
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/glossa-ai/glossa/internal/testenv"
+)
+
+func loadTok512(t testing.TB) *Model {
+	t.Helper()
+	m, err := LoadLlama2C(testenv.Shared(t, "models", "stories260K", "tok512.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestLlama2CEncodeGolden checks run.c's encode(text, bos=1, eos=0) ids.
+func TestLlama2CEncodeGolden(t *testing.T) {
+	m := loadTok512(t)
+	if m.VocabSize() != 512 {
+		t.Fatalf("VocabSize = %d, want 512", m.VocabSize())
+	}
+	f, err := os.Open(testenv.Shared(t, "golden", "llama2c", "tok512_encode.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		var c struct {
+			Text string `json:"text"`
+			IDs  []int  `json:"ids"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		got := m.Encode(c.Text, true, false)
+		if !slices.Equal(got, c.IDs) {
+			t.Errorf("Encode(%q):\n got %v\nwant %v", c.Text, got, c.IDs)
+		}
+		// Tokenize is Encode without BOS, with offsets tiling the text.
+		toks := m.Tokenize(c.Text)
+		if len(toks) != len(got)-1 {
+			t.Errorf("Tokenize(%q): %d tokens, want %d", c.Text, len(toks), len(got)-1)
+			continue
+		}
+		end := 0
+		for i, tk := range toks {
+			if tk.ID != got[i+1] || tk.Start != end || tk.End < tk.Start {
+				t.Errorf("Tokenize(%q)[%d] = %+v, after offset %d", c.Text, i, tk, end)
+			}
+			end = tk.End
+		}
+		if end != len(c.Text) {
+			t.Errorf("Tokenize(%q): offsets end at %d", c.Text, end)
+		}
+		dec, err := m.Decode(got, true)
+		if err != nil || dec != c.Text {
+			t.Errorf("Decode(Encode(%q)) = %q, %v", c.Text, dec, err)
+		}
+	}
+	if n != 26 {
+		t.Errorf("%d cases, want 26", n)
+	}
+}
+
+// TestLlama2CDecodeGreedy decodes run.c's greedy generations: its stdout is
+// the decoded pieces after the BOS (run.c also drops unprintable bytes,
+// which these texts do not have).
+func TestLlama2CDecodeGreedy(t *testing.T) {
+	m := loadTok512(t)
+	data, err := os.ReadFile(testenv.Shared(t, "golden", "llama2c", "stories260K_greedy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Runs []struct {
+			Prompt       string `json:"prompt"`
+			OutputText   string `json:"output_text"`
+			TokenIDs     []int  `json:"token_ids"`
+			StoppedOnBOS bool   `json:"stopped_on_bos"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Runs) != 4 {
+		t.Fatalf("%d runs", len(g.Runs))
+	}
+	for _, r := range g.Runs {
+		ids := r.TokenIDs
+		if r.StoppedOnBOS {
+			ids = ids[:len(ids)-1]
+		}
+		got, err := m.Decode(ids, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != r.OutputText {
+			t.Errorf("prompt %q:\n got %q\nwant %q", r.Prompt, got, r.OutputText)
+		}
+		if r.Prompt != "" && !strings.HasPrefix(got, r.Prompt) {
+			t.Errorf("prompt %q not echoed", r.Prompt)
+		}
+	}
+}
