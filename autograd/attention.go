@@ -94,7 +94,7 @@ func ScaledDotProductAttention(q, k, v *Var, opts AttentionOptions) (*Var, *tens
 		panic("autograd: attention: dropout needs an RNG")
 	}
 	g := graphOf(q, k, v)
-	needGrad := anyGrad(q, k, v)
+	needGrad := tracking(g, q, k, v)
 	qm, km, vm := headsOf(q.Value), headsOf(k.Value), headsOf(v.Value)
 	out := g.alloc(tensor.Shape{B, H, T, D})
 	od := out.Data()

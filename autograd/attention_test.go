@@ -83,6 +83,7 @@ func TestAttentionGradCheck(t *testing.T) {
 		{"padding", 2, 1, 1, 2, 3, 2, AttentionOptions{KeyPadding: []bool{false, true, false, false, false, true}}, false, false},
 		{"permuted-views", 2, 2, 2, 3, 3, 2, AttentionOptions{}, true, false},
 		{"dropout", 1, 2, 2, 3, 3, 2, AttentionOptions{DropoutP: 0.3}, false, true},
+		{"additive-mask/scale", 2, 2, 1, 2, 4, 3, AttentionOptions{Mask: tensor.NewRNG(8).Randn(2, 1, 1, 4), Scale: 0.7}, false, false},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +141,8 @@ func assertClose(t *testing.T, what string, got, want *tensor.Tensor, tol float6
 	}
 	g, w := got.Values(), want.Values()
 	for i := range g {
-		if math.Abs(float64(g[i]-w[i])) > tol*(1+math.Abs(float64(w[i]))) {
+		d := math.Abs(float64(g[i] - w[i]))
+		if !(d <= tol*(1+math.Abs(float64(w[i])))) && !(math.IsNaN(float64(g[i])) && math.IsNaN(float64(w[i]))) {
 			t.Fatalf("%s[%d] = %v, want %v", what, i, g[i], w[i])
 		}
 	}

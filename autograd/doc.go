@@ -8,14 +8,15 @@
 // Backward(loss) walks the graph in reverse topological order, accumulating
 // d loss/d v into the Grad of every leaf that requires gradients; leaf
 // gradients keep accumulating across calls (gradient accumulation) until
-// ZeroGrad.
+// ZeroGrad. A leaf's Grad buffer, once allocated (or created with
+// EnsureGrad), is never replaced, so optimizers may hold its Data slice.
 //
 // API summary
 //
 //	Leaves      Param (requires grad), Const, NewVar; Var.{Value, Grad, RequiresGrad, SetRequiresGrad,
-//	            ZeroGrad, Detach, Shape}; ZeroGrad(vs...)
+//	            EnsureGrad, ZeroGrad, Detach, Shape, IsLeaf}; ZeroGrad(vs...)
 //	Run         Backward(loss), BackwardWith(out, grad)
-//	Arena       Graph: NewGraph, Attach(params...), Reset, Alloc, Var — pooled buffers, steady-state steps
+//	Arena       Graph: NewGraph, Attach(params...), Var, Reset, Free, Alloc, SetGradEnabled (no-grad mode)
 //	Element     Add Sub Mul Div (broadcasting), AddScalar MulScalar Neg Exp Log Sqrt Pow Tanh Sigmoid
 //	            ReLU GELU GELUTanh SiLU MaskedFill Dropout
 //	Reduce      Sum Mean Max (axis, keepdim), SumAll MeanAll

@@ -29,9 +29,51 @@ func Example() {
 	}
 	fmt.Printf("loss %.4f\n", step())
 	fmt.Printf("loss %.4f\n", step())
-	fmt.Println("dL/dw", w.Grad.Values())
+	fmt.Printf("dL/dw %.4f\n", w.Grad.Values())
 	// Output:
 	// loss 0.6931
-	// loss 0.3133
-	// dL/dw [-0.1566 0.1566 0.1566 -0.1566]
+	// loss 0.4741
+	// dL/dw [-0.1888 0.1888 0.1888 -0.1888]
+}
+
+// A training loop reuses one Graph: after the first step, forward and
+// backward draw every activation and intermediate gradient from its pool.
+func ExampleGraph() {
+	rng := tensor.NewRNG(1)
+	w := autograd.Param(rng.Randn(4, 8)) // [out, in]
+	g := autograd.NewGraph()
+	g.Attach(w)
+	x := g.Var(rng.Randn(16, 8), false) // a fixed batch
+	targets := make([]int, 16)
+	for i := range targets {
+		targets[i] = i % 4
+	}
+	var first, last float32
+	for step := 0; step < 50; step++ {
+		g.Reset() // recycle the previous step's buffers
+		loss, err := autograd.CrossEntropy(autograd.Linear(x, w, nil), targets, tensor.CrossEntropyOptions{})
+		if err != nil {
+			panic(err)
+		}
+		autograd.Backward(loss)
+		tensor.AddInto(w.Value, w.Value, tensor.MulScalar(w.Grad, -0.5)) // SGD, lr 0.5
+		w.ZeroGrad()
+		if step == 0 {
+			first = loss.Value.Item()
+		}
+		last = loss.Value.Item()
+	}
+	fmt.Println(last < first)
+	// Output: true
+}
+
+func ExampleScaledDotProductAttention() {
+	const B, H, T, D = 1, 2, 4, 8
+	rng := tensor.NewRNG(1)
+	q := autograd.Const(rng.Randn(B, H, T, D))
+	k := autograd.Const(rng.Randn(B, H, T, D))
+	v := autograd.Const(rng.Randn(B, H, T, D))
+	out, probs := autograd.ScaledDotProductAttention(q, k, v, autograd.AttentionOptions{Causal: true, ReturnProbs: true})
+	fmt.Println(out.Shape(), probs.Shape(), probs.At(0, 0, 0, 0), probs.At(0, 0, 0, 1))
+	// Output: [1 2 4 8] [1 2 4 4] 1 0
 }

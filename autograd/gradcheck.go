@@ -75,7 +75,7 @@ func GradCheck(f func() *Var, inputs []*Var, opts GradCheckOptions) error {
 			data[i] = orig
 			num := (fp - fm) / (float64(xp) - float64(xm))
 			a := float64(analytic[i])
-			if math.IsNaN(a) || math.Abs(a-num) > atol+rtol*math.Abs(num) {
+			if !(math.Abs(a-num) <= atol+rtol*math.Abs(num)) { // also catches NaN
 				return fmt.Errorf("autograd: gradcheck: input %d %v element %d: analytic %.6g, numeric %.6g", k, in.Value.Shape(), i, a, num)
 			}
 		}

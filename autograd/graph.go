@@ -1,6 +1,8 @@
 package autograd
 
 import (
+	"math"
+
 	"github.com/glossa-ai/glossa/tensor"
 )
 
@@ -27,10 +29,22 @@ import (
 // A nil *Graph is valid and allocates from the Go heap. A Graph is not safe
 // for concurrent use: one per training goroutine.
 type Graph struct {
-	free  map[int][][]float32
-	used  [][]float32
-	topo  []*Var
-	stack []*Var
+	free   map[int][][]float32
+	used   [][]float32
+	topo   []*Var
+	stack  []*Var
+	noGrad bool
+	poison bool // tests: fill recycled buffers with NaN to expose reads of stale data
+}
+
+// SetGradEnabled switches gradient recording for ops drawing from g (like
+// torch.no_grad when off): with it off, ops on parameters attached to g
+// record nothing, e.g. for evaluation during training. It returns the
+// previous setting.
+func (g *Graph) SetGradEnabled(on bool) (prev bool) {
+	prev = !g.noGrad
+	g.noGrad = !on
+	return prev
 }
 
 // NewGraph returns an empty graph arena.
@@ -65,6 +79,17 @@ func (g *Graph) Reset() {
 	g.used = g.used[:0]
 }
 
+// Free drops every pooled buffer (after a Reset), returning the memory to
+// the garbage collector — for example after a change of batch shape, since
+// the pool keeps buffers by exact size.
+func (g *Graph) Free() {
+	if g == nil {
+		return
+	}
+	g.Reset()
+	clear(g.free)
+}
+
 // Alloc returns a zeroed contiguous tensor from g's pool, valid until Reset.
 // On a nil Graph it is tensor.New.
 func (g *Graph) Alloc(shape ...int) *tensor.Tensor {
@@ -90,6 +115,12 @@ func (g *Graph) get(n int) []float32 {
 func (g *Graph) put(b []float32) {
 	if g == nil || b == nil {
 		return
+	}
+	if g.poison {
+		nan := float32(math.NaN())
+		for i := range b {
+			b[i] = nan
+		}
 	}
 	g.free[len(b)] = append(g.free[len(b)], b)
 }

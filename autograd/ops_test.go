@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"testing"
 
 	"github.com/glossa-ai/glossa/tensor"
@@ -93,6 +94,14 @@ func gradCases() []gradCase {
 		}, func(v []*Var) *Var { return LayerNorm(v[0], v[1], v[2], 1e-5) }, GradCheckOptions{RTol: 2e-2}},
 		{"layer-norm/no-affine", one(4, 6), func(v []*Var) *Var { return LayerNorm(v[0], nil, nil, 1e-5) }, GradCheckOptions{RTol: 2e-2}},
 		{"rms-norm", two([]int{3, 6}, []int{6}), func(v []*Var) *Var { return RMSNorm(v[0], v[1], 1e-6) }, GradCheckOptions{RTol: 2e-2}},
+		{"rms-norm/no-gamma", one(3, 6), func(v []*Var) *Var { return RMSNorm(v[0], nil, 1e-6) }, GradCheckOptions{RTol: 2e-2}},
+		{"layer-norm/const-x", func(rng *tensor.RNG) []*Var {
+			return []*Var{Const(rng.Randn(3, 5)), randVar(rng, 5), randVar(rng, 5)}
+		}, func(v []*Var) *Var { return LayerNorm(v[0], v[1], v[2], 1e-5) }, GradCheckOptions{}},
+		{"softmax/masked", one(2, 4), func(v []*Var) *Var {
+			inf := float32(math.Inf(-1))
+			return Softmax(Add(v[0], Const(tensor.MustFromData([]float32{0, inf, 0, inf}, 4))))
+		}, GradCheckOptions{}},
 		{"embedding", one(5, 3), func(v []*Var) *Var { return must(Embedding(v[0], []int{1, 4, 1, 0, 2, 1}, 2, 3)) }, GradCheckOptions{}},
 		{"cross-entropy", one(4, 5), func(v []*Var) *Var {
 			return must(CrossEntropy(v[0], []int{1, -100, 4, 0}, tensor.CrossEntropyOptions{}))
@@ -130,5 +139,136 @@ func TestGradCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestGradCheckCatchesWrongGradient makes sure GradCheck can fail: an op
+// whose backward is off by a factor must be reported.
+func TestGradCheckCatchesWrongGradient(t *testing.T) {
+	x := Param(tensor.NewRNG(1).Randn(3))
+	wrongSquare := func(x *Var) *Var {
+		out := tensor.Mul(x.Value, x.Value)
+		return record(nil, out, func(gr *tensor.Tensor) {
+			accumulateWith(x, func(dst *tensor.Tensor) { tensor.MulInto(dst, gr, x.Value) }) // misses the 2
+		}, x)
+	}
+	if err := GradCheck(func() *Var { return wrongSquare(x) }, []*Var{x}, GradCheckOptions{}); err == nil {
+		t.Fatal("GradCheck accepted a wrong gradient")
+	}
+}
+
+func TestGradAccumulatesAcrossBackward(t *testing.T) {
+	w := Param(tensor.MustFromData([]float32{1, 2}, 2))
+	for i := 0; i < 3; i++ {
+		Backward(SumAll(Mul(w, w)))
+	}
+	// d/dw Σw² = 2w, three times.
+	if got := w.Grad.Values(); got[0] != 6 || got[1] != 12 {
+		t.Fatalf("accumulated grad %v, want [6 12]", got)
+	}
+	buf := w.Grad
+	ZeroGrad(w)
+	Backward(SumAll(w))
+	if w.Grad != buf || w.Grad.Values()[0] != 1 {
+		t.Fatalf("after ZeroGrad: grad %v (same buffer %v)", w.Grad.Values(), w.Grad == buf)
+	}
+}
+
+func TestNoGraphWithoutGrad(t *testing.T) {
+	w := Const(tensor.NewRNG(1).Randn(3, 3))
+	x := Const(tensor.NewRNG(2).Randn(2, 3))
+	y := Softmax(Linear(x, w, nil))
+	if y.RequiresGrad() || y.parents != nil || y.backward != nil {
+		t.Fatal("inference recorded a graph")
+	}
+}
+
+func TestIntermediateGradsReleased(t *testing.T) {
+	g := NewGraph()
+	w := Param(tensor.NewRNG(1).Randn(4, 4))
+	g.Attach(w)
+	x := g.Var(tensor.NewRNG(2).Randn(3, 4), false)
+	h := GELU(Linear(x, w, nil))
+	loss := MeanAll(h)
+	Backward(loss)
+	if h.Grad != nil || loss.Grad != nil {
+		t.Error("intermediate gradients kept after Backward")
+	}
+	if w.Grad == nil {
+		t.Error("leaf gradient missing")
+	}
+}
+
+func TestGraphNoGrad(t *testing.T) {
+	g := NewGraph()
+	w := Param(tensor.NewRNG(1).Randn(3, 3))
+	g.Attach(w)
+	x := g.Var(tensor.NewRNG(2).Randn(2, 3), false)
+	prev := g.SetGradEnabled(false)
+	y := Linear(x, w, nil)
+	if !prev || y.RequiresGrad() {
+		t.Fatalf("no-grad mode recorded a graph (prev %v)", prev)
+	}
+	g.SetGradEnabled(true)
+	if !Linear(x, w, nil).RequiresGrad() {
+		t.Fatal("grad mode not restored")
+	}
+}
+
+// TestOpsUnderPoisonedGraph runs every gradient case twice through a Graph
+// whose recycled buffers are filled with NaN, and compares values and
+// gradients with heap-allocated runs: an op that reads memory it did not
+// write would show NaNs or differences.
+func TestOpsUnderPoisonedGraph(t *testing.T) {
+	for i, tc := range gradCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.inputs(tensor.NewRNG(uint64(100 + i)))
+			run := func(g *Graph, steps int) []*tensor.Tensor {
+				for _, v := range in {
+					v.graph = g
+				}
+				var res []*tensor.Tensor
+				for s := 0; s < steps; s++ {
+					g.Reset()
+					for _, v := range in {
+						v.Grad = nil
+					}
+					out := tc.f(in)
+					r := tensor.NewRNG(1).Randn(out.Value.Shape()...)
+					res = []*tensor.Tensor{out.Value.Clone()}
+					BackwardWith(out, r)
+					for _, v := range in {
+						if v.Grad == nil {
+							res = append(res, tensor.Scalar(0)) // constant input
+							continue
+						}
+						res = append(res, v.Grad.Clone())
+					}
+				}
+				return res
+			}
+			want := run(nil, 1)
+			g := NewGraph()
+			g.poison = true
+			got := run(g, 3)
+			for k := range want {
+				assertClose(t, "result", got[k], want[k], 1e-6)
+			}
+		})
+	}
+}
+
+func TestDropoutEdgeCases(t *testing.T) {
+	x := Param(tensor.NewRNG(1).Randn(4, 4))
+	if Dropout(x, 0, tensor.NewRNG(1)) != x {
+		t.Error("Dropout(p=0) must return its input")
+	}
+	y := Dropout(x, 1, tensor.NewRNG(1))
+	if tensor.MaxAll(tensor.Abs(y.Value)) != 0 {
+		t.Error("Dropout(p=1) must zero everything")
+	}
+	Backward(SumAll(y))
+	if tensor.MaxAll(tensor.Abs(x.Grad)) != 0 {
+		t.Error("Dropout(p=1) must pass no gradient")
 	}
 }

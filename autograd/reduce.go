@@ -26,13 +26,22 @@ func Sum(x *Var, axis int, keepdim bool) *Var { return sumMean(x, axis, keepdim,
 func Mean(x *Var, axis int, keepdim bool) *Var { return sumMean(x, axis, keepdim, true) }
 
 func sumMean(x *Var, axis int, keepdim, mean bool) *Var {
-	var out *tensor.Tensor
-	if mean {
-		out = tensor.Mean(x.Value, axis, keepdim)
-	} else {
-		out = tensor.Sum(x.Value, axis, keepdim)
-	}
 	ax := normAxis(axis, x.Value.NDim())
+	if ax < 0 || ax >= x.Value.NDim() {
+		panic(&tensor.ShapeError{Op: "sum", Shapes: []tensor.Shape{x.Value.Shape()}, Msg: "axis out of range"})
+	}
+	sh := x.Value.Shape().Clone()
+	if keepdim {
+		sh[ax] = 1
+	} else {
+		sh = append(sh[:ax], sh[ax+1:]...)
+	}
+	out := x.graph.alloc(sh)
+	if mean {
+		tensor.MeanInto(out, x.Value, ax)
+	} else {
+		tensor.SumInto(out, x.Value, ax)
+	}
 	return record(x.graph, out, func(gr *tensor.Tensor) {
 		gk := gr.Reshape(keepShape(x.Value.Shape(), ax)...)
 		accumulateWith(x, func(dst *tensor.Tensor) {
@@ -69,7 +78,7 @@ func Max(x *Var, axis int, keepdim bool) *Var {
 	out := tensor.Max(x.Value, axis, keepdim)
 	ax := normAxis(axis, x.Value.NDim())
 	var idx []int
-	if x.requiresGrad {
+	if tracking(x.graph, x) {
 		idx = tensor.ArgMax(x.Value, ax)
 	}
 	return record(x.graph, out, func(gr *tensor.Tensor) {

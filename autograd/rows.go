@@ -236,7 +236,7 @@ func Embedding(table *Var, ids []int, shape ...int) (*Var, error) {
 func CrossEntropy(logits *Var, targets []int, opts tensor.CrossEntropyOptions) (*Var, error) {
 	g := logits.graph
 	var dl *tensor.Tensor
-	if logits.requiresGrad {
+	if tracking(g, logits) {
 		dl = g.alloc(logits.Value.Shape())
 	}
 	loss, err := tensor.CrossEntropyWithGrad(logits.Value, targets, opts, dl)

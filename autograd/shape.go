@@ -14,7 +14,14 @@ func view(x *Var, value *tensor.Tensor, back func(gr *tensor.Tensor) *tensor.Ten
 // x's value is contiguous.
 func Reshape(x *Var, shape ...int) *Var {
 	sh := x.Value.Shape().Clone()
-	return view(x, x.Value.Reshape(shape...), func(gr *tensor.Tensor) *tensor.Tensor { return gr.Reshape(sh...) })
+	src := x.Value
+	if !src.IsContiguous() {
+		// Copy into a pooled buffer rather than letting tensor allocate.
+		c := x.graph.alloc(sh)
+		c.CopyFrom(src)
+		src = c
+	}
+	return view(x, src.Reshape(shape...), func(gr *tensor.Tensor) *tensor.Tensor { return gr.Reshape(sh...) })
 }
 
 // Permute returns the view of x with dimensions reordered (dimension i of
@@ -110,15 +117,19 @@ func Concat(axis int, vs ...*Var) *Var {
 	}, vs...)
 }
 
-// Split cuts x along axis into views of the given sizes.
+// Split cuts x along axis into views of the given sizes, which must add up
+// to the axis length.
 func Split(x *Var, axis int, sizes ...int) []*Var {
 	parts := tensor.Split(x.Value, axis, sizes...)
 	out := make([]*Var, len(parts))
 	start := 0
 	for i, p := range parts {
-		out[i] = Slice(x, axis, start, start+sizes[i])
-		_ = p
-		start += sizes[i]
+		lo, hi := start, start+sizes[i]
+		out[i] = record(x.graph, p, func(gr *tensor.Tensor) {
+			dst := gradZeroed(x).Slice(axis, lo, hi)
+			tensor.AddInto(dst, dst, gr)
+		}, x)
+		start = hi
 	}
 	return out
 }

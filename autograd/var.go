@@ -68,6 +68,11 @@ func (v *Var) Graph() *Graph { return v.graph }
 // Detach returns a leaf sharing v's Value that does not require gradients.
 func (v *Var) Detach() *Var { return &Var{Value: v.Value, leaf: true, graph: v.graph} }
 
+// EnsureGrad returns v's gradient, allocating a zero-filled one if v has
+// none yet. A leaf's gradient buffer, once allocated, is never replaced (only
+// zeroed and accumulated into), so optimizers may keep its Data slice.
+func (v *Var) EnsureGrad() *tensor.Tensor { return gradZeroed(v) }
+
 // ZeroGrad sets v's gradient to zero, keeping its buffer.
 func (v *Var) ZeroGrad() {
 	if v.Grad != nil {
@@ -106,11 +111,17 @@ func anyGrad(vs ...*Var) bool {
 	return false
 }
 
+// tracking reports whether an op over vs under g must record a graph node:
+// some input requires gradients and g is not in no-grad mode.
+func tracking(g *Graph, vs ...*Var) bool {
+	return (g == nil || !g.noGrad) && anyGrad(vs...)
+}
+
 // record wraps value as the result of an op over parents. The backward
 // closure is kept only if some parent requires gradients.
 func record(g *Graph, value *tensor.Tensor, backward func(grad *tensor.Tensor), parents ...*Var) *Var {
 	out := &Var{Value: value, graph: g}
-	if !anyGrad(parents...) {
+	if !tracking(g, parents...) {
 		return out
 	}
 	out.requiresGrad = true
@@ -123,7 +134,8 @@ func record(g *Graph, value *tensor.Tensor, backward func(grad *tensor.Tensor), 
 // with respect to every variable it depends on that requires gradients,
 // accumulating into their Grad. Afterwards the graph behind loss is freed:
 // calling Backward on it again does nothing further. It panics if loss does
-// not require gradients.
+// not require gradients. To back-propagate several losses through shared
+// parts of a graph, add them and call Backward once.
 func Backward(loss *Var) {
 	if loss.Value.Numel() != 1 {
 		panic(&tensor.ShapeError{Op: "backward", Shapes: []tensor.Shape{loss.Value.Shape()}, Msg: "loss must have one element; use BackwardWith"})

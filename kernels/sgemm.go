@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, like
 // BLAS's cblas_sgemm with CblasRowMajor.
 //
@@ -8,8 +10,27 @@ package kernels
 // read transposed. op(B) is k×n likewise with ldb. C holds m rows of n values
 // with row stride ldc (ldc >= n). When beta is 0, C is not read (NaNs in it do
 // not propagate). C must not alias A or B.
+//
+// Large products run the cache-blocked, packed algorithm of sgemm_blocked.go
+// on a register-blocked microkernel chosen for the CPU (AVX-512, AVX2+FMA, or
+// portable Go) and spread over Threads() workers; products with very few rows
+// or columns (matrix-vector shapes such as decoding at batch 1) stream the
+// large operand once without packing it. Sgemm panics if a dimension is
+// negative, a stride is too small, or a slice is too short for its matrix.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	SgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return
+	}
+	impl := sgemmImpl
+	if impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
+	sgemmBlocked(impl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmGeneric is the portable reference for Sgemm, with the same contract.
@@ -40,6 +61,148 @@ func SgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 				for j, bv := range brow {
 					row[j] += av * bv
 				}
+			}
+		}
+	}
+}
+
+// checkSgemm panics unless the arguments describe matrices that fit their
+// slices; the assembly kernels rely on it.
+func checkSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k // rows and columns of A as stored
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("A", ar, ac, a, lda)
+	checkMatrix("B", br, bc, b, ldb)
+	checkMatrix("C", m, n, c, ldc)
+}
+
+func checkMatrix(name string, rows, cols int, s []float32, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("kernels: Sgemm: stride of %s is %d, want >= %d", name, ld, max(cols, 1)))
+	}
+	if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: Sgemm: %s has %d elements, want >= %d for %d×%d with stride %d",
+			name, len(s), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// scaleMatrix computes C = beta·C for an m×n matrix, without reading C when
+// beta is 0.
+func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// sgemmKernels is one variant of the Sgemm machinery: a microkernel with its
+// tile shape and, optionally, a path for skinny products.
+type sgemmKernels struct {
+	name   string
+	mr, nr int // the microkernel's tile of C
+	kc, mc int // depth of the packed blocks and rows of a packed A block
+	// micro computes the mr×nr tile C = alpha·A·B + beta·C from kc steps of
+	// packed A (mr values a step) and packed B (nr values a step); c has row
+	// stride ldc. C is not read when beta is 0.
+	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+	// packRows, when not nil, packs rows [i0, i0+mc) and columns
+	// [p0, p0+kc) of a row-major (not transposed) A like packA.
+	packRows func(dst, a []float32, lda, i0, mc, p0, kc int)
+	// packCols, when not nil, replaces packB (same arguments but nr).
+	packCols func(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int)
+	// skinny handles matrix-vector-like shapes without packing and reports
+	// whether it did; nil when the variant has none.
+	skinny func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool
+}
+
+// sgemmGenericKernels is the portable variant: the blocked algorithm around a
+// 4×4 Go microkernel.
+var sgemmGenericKernels = &sgemmKernels{name: "generic", mr: 4, nr: 4, kc: 256, mc: 256, micro: sgemmMicroGeneric}
+
+// sgemmImpl is the variant Sgemm uses, chosen at start-up from CPU().
+var sgemmImpl = sgemmVariants()[0]
+
+// sgemmVariants lists the variants this CPU can run, best first; the portable
+// one is always last.
+func sgemmVariants() []*sgemmKernels {
+	return append(sgemmAsmVariants(CPU()), sgemmGenericKernels)
+}
+
+// useSgemmVariant makes Sgemm use the named variant until the returned restore
+// function is called; ok is false (and nothing changes) when this CPU cannot
+// run it. It exists for tests and benchmarks, which must not call Sgemm
+// concurrently with it.
+func useSgemmVariant(name string) (restore func(), ok bool) {
+	for _, v := range sgemmVariants() {
+		if v.name == name {
+			old := sgemmImpl
+			sgemmImpl = v
+			return func() { sgemmImpl = old }, true
+		}
+	}
+	return func() {}, false
+}
+
+// sgemmMicroGeneric is the portable 4×4 microkernel.
+func sgemmMicroGeneric(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a = a[:4*kc]
+	b = b[:4*kc]
+	for p := 0; p < kc; p++ {
+		ap := a[4*p : 4*p+4 : 4*p+4]
+		bp := b[4*p : 4*p+4 : 4*p+4]
+		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	tile := [4][4]float32{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	for i := range tile {
+		row := c[i*ldc : i*ldc+4]
+		if beta == 0 {
+			for j := range row {
+				row[j] = alpha * tile[i][j]
+			}
+		} else {
+			for j := range row {
+				row[j] = alpha*tile[i][j] + beta*row[j]
 			}
 		}
 	}

@@ -254,7 +254,9 @@ func GELUGeneric(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		xv := float64(v)
-		dst[i] = float32(0.5 * xv * (1 + math.Erf(xv*invSqrt2)))
+		// Φ(x) = ½·erfc(−x/√2) keeps its relative accuracy for x ≪ 0,
+		// where 1 + erf(x/√2) would cancel.
+		dst[i] = float32(0.5 * xv * math.Erfc(-xv*invSqrt2))
 	}
 }
 
@@ -263,7 +265,7 @@ func GELUBackwardGeneric(dx, x, dy []float32) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
 	for i, v := range x {
 		xv := float64(v)
-		cdf := 0.5 * (1 + math.Erf(xv*invSqrt2))
+		cdf := 0.5 * math.Erfc(-xv*invSqrt2)
 		pdf := invSqrt2Pi * math.Exp(-0.5*xv*xv)
 		dx[i] = dy[i] * float32(cdf+xv*pdf)
 	}
@@ -274,7 +276,8 @@ func GELUTanhGeneric(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		xv := float64(v)
-		dst[i] = float32(0.5 * xv * (1 + math.Tanh(sqrt2OverPi*(xv+geluCoeff*xv*xv*xv))))
+		// 0.5·x·(1 + tanh(u)) = x·σ(2u), which avoids cancellation for x ≪ 0.
+		dst[i] = float32(xv / (1 + math.Exp(-2*sqrt2OverPi*(xv+geluCoeff*xv*xv*xv))))
 	}
 }
 
@@ -317,11 +320,31 @@ func TanhGeneric(dst, x []float32) {
 	}
 }
 
+// TanhBackwardGeneric is the portable TanhBackward.
+func TanhBackwardGeneric(dx, y, dy []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		dx[i] = dy[i] * (1 - v*v)
+	}
+}
+
+// ReLUBackwardGeneric is the portable ReLUBackward.
+func ReLUBackwardGeneric(dx, x, dy []float32) {
+	dx, dy = dx[:len(x)], dy[:len(x)]
+	for i, v := range x {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
 // ReLUGeneric is the portable ReLU.
 func ReLUGeneric(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		if v > 0 {
+		if v > 0 || v != v {
 			dst[i] = v
 		} else {
 			dst[i] = 0

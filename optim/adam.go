@@ -62,10 +62,14 @@ const pieceSize = 1 << 15
 var _ Optimizer = (*Adam)(nil)
 
 // NewAdam returns torch.optim.Adam over groups (L2 weight decay).
-func NewAdam(groups []Group, cfg AdamConfig) (*Adam, error) { return newAdam("adam", groups, cfg, false) }
+func NewAdam(groups []Group, cfg AdamConfig) (*Adam, error) {
+	return newAdam("adam", groups, cfg, false)
+}
 
 // NewAdamW returns torch.optim.AdamW over groups (decoupled weight decay).
-func NewAdamW(groups []Group, cfg AdamConfig) (*Adam, error) { return newAdam("adamw", groups, cfg, true) }
+func NewAdamW(groups []Group, cfg AdamConfig) (*Adam, error) {
+	return newAdam("adamw", groups, cfg, true)
+}
 
 func newAdam(kind string, groups []Group, cfg AdamConfig, decoupled bool) (*Adam, error) {
 	cfg = cfg.withDefaults()

@@ -77,7 +77,7 @@ func DivInto(dst, a, b *Tensor) { binaryInto("div", opDiv, dst, a, b) }
 
 // MaskedFillInto writes MaskedFill(x, mask, value) into dst (x's shape).
 func MaskedFillInto(dst, x, mask *Tensor, value float32) {
-	if _, err := BroadcastShapes(x.shape, mask.shape); err != nil || !broadcastsTo(mask.shape, x.shape) {
+	if !broadcastsTo(mask.shape, x.shape) {
 		panic(shapeErr("masked-fill", "mask does not broadcast to input", x.shape, mask.shape))
 	}
 	binaryIntoScalar("masked-fill", opMaskFill, dst, x, mask, value)
@@ -103,7 +103,7 @@ func binary(op binOp, a, b *Tensor, scalar float32) *Tensor {
 	if err != nil {
 		panic(shapeErr(binOpNames[op], "shapes do not broadcast", a.shape, b.shape))
 	}
-	out := &Tensor{data: make([]float32, sh.Numel()), shape: sh, strides: contiguousStrides(sh)}
+	out := dense(make([]float32, sh.Numel()), sh, 0)
 	binaryIntoScalar(binOpNames[op], op, out, a, b, scalar)
 	return out
 }
@@ -117,7 +117,6 @@ func binaryIntoScalar(name string, op binOp, dst, a, b *Tensor, scalar float32) 
 	if !broadcastsTo(a.shape, dst.shape) || !broadcastsTo(b.shape, dst.shape) {
 		panic(shapeErr(name, "operands do not broadcast to the destination", dst.shape, a.shape, b.shape))
 	}
-	n := len(dst.shape)
 	total := dst.Numel()
 	if total == 0 {
 		return
@@ -127,88 +126,116 @@ func binaryIntoScalar(name string, op binOp, dst, a, b *Tensor, scalar float32) 
 		d := dst.data[dst.offset : dst.offset+total]
 		x := a.data[a.offset : a.offset+total]
 		y := b.data[b.offset : b.offset+total]
-		if total >= parallelMin && kernels.Threads() > 1 {
-			kernels.ParallelFor(total, parallelMin/2, func(lo, hi int) {
-				runKernel(op, d[lo:hi], 1, x[lo:hi], 1, y[lo:hi], 1, hi-lo, scalar)
-			})
-		} else {
+		if total < parallelMin || kernels.Threads() == 1 {
 			runKernel(op, d, 1, x, 1, y, 1, total, scalar)
+			return
 		}
+		kernels.ParallelFor(total, parallelMin/2, func(lo, hi int) {
+			runKernel(op, d[lo:hi], 1, x[lo:hi], 1, y[lo:hi], 1, hi-lo, scalar)
+		})
 		return
 	}
-	var shBuf, sdBuf, saBuf, sbBuf [maxInline]int
-	var shape, sd, sa, sb []int
-	if n <= maxInline {
-		shape, sd, sa, sb = shBuf[:n], sdBuf[:n], saBuf[:n], sbBuf[:n]
-	} else {
-		shape, sd, sa, sb = make([]int, n), make([]int, n), make([]int, n), make([]int, n)
+	var it bcastIter
+	if !it.init(op, scalar, dst, a, b) {
+		panic(shapeErr(name, "more than 8 dimensions that cannot be merged", dst.shape, a.shape, b.shape))
 	}
-	copy(shape, dst.shape)
-	copy(sd, dst.strides)
-	bcastStrides(sa, a, n)
-	bcastStrides(sb, b, n)
-	// Coalesce: drop size-1 dimensions, merge contiguous neighbours.
+	inner := it.shape[it.m-1]
+	outer := total / inner
+	if total < parallelMin || outer == 1 || kernels.Threads() == 1 {
+		it.run(0, outer)
+		return
+	}
+	pit := it // only the parallel path moves a copy to the heap
+	kernels.ParallelFor(outer, max(1, parallelMin/2/inner), pit.run)
+}
+
+// bcastIter walks the output of a broadcast binary operation: the operands'
+// strides broadcast to the output shape (0 where a dimension repeats), with
+// size-1 dimensions dropped and neighbours that are contiguous in all three
+// operands merged. It holds no pointers to the stack so that the
+// single-threaded path allocates nothing.
+type bcastIter struct {
+	op                binOp
+	scalar            float32
+	m                 int
+	shape, sd, sa, sb [maxInline]int
+	dst, a, b         []float32
+	od, oa, ob        int
+}
+
+func (it *bcastIter) init(op binOp, scalar float32, dst, a, b *Tensor) bool {
+	it.op, it.scalar = op, scalar
+	it.dst, it.a, it.b = dst.data, a.data, b.data
+	it.od, it.oa, it.ob = dst.offset, a.offset, b.offset
+	n := len(dst.shape)
 	m := 0
 	for i := 0; i < n; i++ {
-		if shape[i] == 1 {
+		d := dst.shape[i]
+		if d == 1 {
 			continue
 		}
-		if m > 0 && sd[m-1] == sd[i]*shape[i] && sa[m-1] == sa[i]*shape[i] && sb[m-1] == sb[i]*shape[i] {
-			shape[m-1] *= shape[i]
-			sd[m-1], sa[m-1], sb[m-1] = sd[i], sa[i], sb[i]
+		sd := dst.strides[i]
+		sa := bcastStride(a, n, i)
+		sb := bcastStride(b, n, i)
+		if m > 0 && it.sd[m-1] == sd*d && it.sa[m-1] == sa*d && it.sb[m-1] == sb*d {
+			it.shape[m-1] *= d
+			it.sd[m-1], it.sa[m-1], it.sb[m-1] = sd, sa, sb
 			continue
 		}
-		shape[m], sd[m], sa[m], sb[m] = shape[i], sd[i], sa[i], sb[i]
+		if m == maxInline {
+			return false
+		}
+		it.shape[m], it.sd[m], it.sa[m], it.sb[m] = d, sd, sa, sb
 		m++
 	}
 	if m == 0 {
-		shape, sd, sa, sb = shape[:1], sd[:1], sa[:1], sb[:1]
-		shape[0], sd[0], sa[0], sb[0] = 1, 0, 0, 0
+		it.shape[0], it.sd[0], it.sa[0], it.sb[0] = 1, 0, 0, 0
 		m = 1
 	}
-	shape, sd, sa, sb = shape[:m], sd[:m], sa[:m], sb[:m]
-	inner := shape[m-1]
-	outer := total / inner
-	run := func(lo, hi int) {
-		var idxBuf [maxInline]int
-		var idx []int
-		if m <= maxInline {
-			idx = idxBuf[:m]
-		} else {
-			idx = make([]int, m)
-		}
-		// Decompose lo into an outer index.
-		od, oa, ob := dst.offset, a.offset, b.offset
-		r := lo
-		for k := m - 2; k >= 0; k-- {
-			idx[k] = r % shape[k]
-			r /= shape[k]
-			od += idx[k] * sd[k]
-			oa += idx[k] * sa[k]
-			ob += idx[k] * sb[k]
-		}
-		ld, la, lb := sd[m-1], sa[m-1], sb[m-1]
-		for o := lo; o < hi; o++ {
-			runKernel(op, dst.data[od:], ld, a.data[oa:], la, b.data[ob:], lb, inner, scalar)
-			for k := m - 2; k >= 0; k-- {
-				idx[k]++
-				od += sd[k]
-				oa += sa[k]
-				ob += sb[k]
-				if idx[k] < shape[k] {
-					break
-				}
-				od -= idx[k] * sd[k]
-				oa -= idx[k] * sa[k]
-				ob -= idx[k] * sb[k]
-				idx[k] = 0
-			}
-		}
+	it.m = m
+	return true
+}
+
+// bcastStride returns t's stride for dimension i of a rank-n output (0 where
+// t broadcasts).
+func bcastStride(t *Tensor, n, i int) int {
+	j := i - (n - len(t.shape))
+	if j < 0 || t.shape[j] == 1 {
+		return 0
 	}
-	if total >= parallelMin && outer > 1 && kernels.Threads() > 1 {
-		kernels.ParallelFor(outer, max(1, parallelMin/2/inner), run)
-	} else {
-		run(0, outer)
+	return t.strides[j]
+}
+
+// run processes outer rows [lo, hi) of the iteration.
+func (it *bcastIter) run(lo, hi int) {
+	m := it.m
+	var idx [maxInline]int
+	od, oa, ob := it.od, it.oa, it.ob
+	r := lo
+	for k := m - 2; k >= 0; k-- {
+		idx[k] = r % it.shape[k]
+		r /= it.shape[k]
+		od += idx[k] * it.sd[k]
+		oa += idx[k] * it.sa[k]
+		ob += idx[k] * it.sb[k]
+	}
+	inner := it.shape[m-1]
+	ld, la, lb := it.sd[m-1], it.sa[m-1], it.sb[m-1]
+	for o := lo; o < hi; o++ {
+		runKernel(it.op, it.dst[od:], ld, it.a[oa:], la, it.b[ob:], lb, inner, it.scalar)
+		for k := m - 2; k >= 0; k-- {
+			idx[k]++
+			od += it.sd[k]
+			oa += it.sa[k]
+			ob += it.sb[k]
+			if idx[k] < it.shape[k] {
+				break
+			}
+			od -= idx[k] * it.sd[k]
+			oa -= idx[k] * it.sa[k]
+			ob -= idx[k] * it.sb[k]
+			idx[k] = 0
+		}
 	}
 }
 
@@ -333,22 +360,16 @@ func apply1(op binOp, x, y, scalar float32) float32 {
 			return scalar
 		}
 		return x
-	case opMaximum:
-		if y > x || x != x {
-			if x != x {
-				return x
-			}
-			return y
+	case opMaximum: // NaN in either operand propagates, as torch.maximum
+		if x > y || x != x {
+			return x
 		}
-		return x
+		return y
 	case opMinimum:
-		if y < x || x != x {
-			if x != x {
-				return x
-			}
-			return y
+		if x < y || x != x {
+			return x
 		}
-		return x
+		return y
 	}
 	panic("tensor: unknown op")
 }
@@ -371,7 +392,9 @@ func AccumulateInto(dst, src *Tensor) {
 	n := len(src.shape)
 	st := make([]int, n)
 	bcastStrides(st, dst, n)
-	exp := &Tensor{data: dst.data, shape: src.shape, strides: st, offset: dst.offset}
+	exp := header(dst.data, n, dst.offset)
+	copy(exp.shape, src.shape)
+	copy(exp.strides, st)
 	// Special case: trailing dims dense in both, leading dims broadcast
 	// (bias gradients): sum rows with Axpy.
 	sc := src.Contiguous()
@@ -550,9 +573,11 @@ func GELUTanhInto(dst, x *Tensor) { unaryInto("gelu-tanh", uGELUTanh, dst, x, 0)
 // SiLUInto writes x·σ(x) into dst.
 func SiLUInto(dst, x *Tensor) { unaryInto("silu", uSiLU, dst, x, 0) }
 
+var unOpNames = [...]string{"neg", "exp", "log", "sqrt", "pow", "add-scalar", "mul-scalar", "tanh", "relu", "gelu", "gelu-tanh", "silu", "sigmoid", "abs"}
+
 func unary(op unOp, x *Tensor, p float32) *Tensor {
 	out := New(x.shape...)
-	unaryInto("unary", op, out, x, p)
+	unaryInto(unOpNames[op], op, out, x, p)
 	return out
 }
 
@@ -577,11 +602,12 @@ func unaryInto(name string, op unOp, dst, x *Tensor, p float32) {
 		copyStrided(d, x)
 		s = d
 	}
-	if n >= parallelMin && kernels.Threads() > 1 {
-		kernels.ParallelFor(n, parallelMin/2, func(lo, hi int) { unaryKernel(op, d[lo:hi], s[lo:hi], p) })
+	if n < parallelMin || kernels.Threads() == 1 {
+		unaryKernel(op, d, s, p)
 		return
 	}
-	unaryKernel(op, d, s, p)
+	pd, ps := d, s
+	kernels.ParallelFor(n, parallelMin/2, func(lo, hi int) { unaryKernel(op, pd[lo:hi], ps[lo:hi], p) })
 }
 
 func unaryKernel(op unOp, d, s []float32, p float32) {

@@ -8,7 +8,7 @@ import (
 
 func Example() {
 	x := tensor.MustFromData([]float32{1, 2, 3, 4, 5, 6}, 2, 3) // [2, 3]
-	xt := x.T()                                                  // [3, 2] view, no copy
+	xt := x.T()                                                 // [3, 2] view, no copy
 	fmt.Println(xt.Shape(), xt.IsContiguous())
 
 	// Broadcasting: add a bias row to every row.

@@ -68,7 +68,7 @@ func MatMul(a, b *Tensor) *Tensor {
 	if err != nil {
 		panic(err)
 	}
-	out := &Tensor{data: make([]float32, sh.Numel()), shape: sh, strides: contiguousStrides(sh)}
+	out := dense(make([]float32, sh.Numel()), sh, 0)
 	Gemm(out, a, b, 1, 0)
 	return out
 }
@@ -80,28 +80,31 @@ func MatMulInto(dst, a, b *Tensor) { Gemm(dst, a, b, 1, 0) }
 // Gemm computes dst = alpha·(a @ b) + beta·dst with MatMul's broadcasting
 // rules. dst must be contiguous with shape MatMulShape(a, b) and must not
 // overlap a or b. With beta 0, dst is not read. It is the accumulating form
-// used for gradients.
+// used for gradients. At most 8 batch dimensions are supported.
 func Gemm(dst, a, b *Tensor, alpha, beta float32) {
-	sh, err := MatMulShape(a.shape, b.shape)
-	if err != nil {
-		panic(err)
-	}
-	if !dst.shape.Equal(sh) || !dst.IsContiguous() {
+	if !matmulFits(dst.shape, a.shape, b.shape) || !dst.IsContiguous() {
+		sh, err := MatMulShape(a.shape, b.shape)
+		if err != nil {
+			panic(err)
+		}
 		panic(shapeErr("matmul", fmt.Sprintf("destination must be contiguous %v", sh), dst.shape, a.shape, b.shape))
+	}
+	nb := len(dst.shape) - 2
+	if nb > maxInline {
+		panic(shapeErr("matmul", "more than 8 batch dimensions", dst.shape))
 	}
 	if dst.Numel() == 0 {
 		return
 	}
 	ma, mb := asMatrix(a), asMatrix(b)
 	m, k, n := ma.rows, ma.cols, mb.cols
-	nb := len(sh) - 2
-	batch := Shape(sh[:nb]).Numel()
+	batch := Shape(dst.shape[:nb]).Numel()
 	dd := dst.data[dst.offset:]
 
 	// Fold a's batch into M when b is shared by every batch entry and a's
 	// batch and row dimensions form one dense run of rows.
-	if batch > 1 && !ma.trans && isBatchShared(mb.t) {
-		if ok, _ := rowsMergeable(ma.t, nb); ok && len(ma.t.shape) == len(sh) {
+	if batch > 1 && !ma.trans && isBatchShared(mb.t) && len(ma.t.shape) == len(dst.shape) {
+		if ok, _ := rowsMergeable(ma.t, nb); ok {
 			ta := ma.t
 			kernels.Sgemm(false, mb.trans, batch*m, n, k, alpha, ta.data[ta.offset:], ma.ld, mb.t.data[mb.t.offset:], mb.ld, beta, dd, n)
 			return
@@ -111,46 +114,83 @@ func Gemm(dst, a, b *Tensor, alpha, beta float32) {
 		kernels.Sgemm(ma.trans, mb.trans, m, n, k, alpha, ma.t.data[ma.t.offset:], ma.ld, mb.t.data[mb.t.offset:], mb.ld, beta, dd, n)
 		return
 	}
-	var saBuf, sbBuf [maxInline]int
-	sa, sb := batchStrides(saBuf[:0], ma.t, nb), batchStrides(sbBuf[:0], mb.t, nb)
-	bshape := sh[:nb]
-	one := func(i int) {
-		oa, ob := ma.t.offset, mb.t.offset
-		r := i
-		for d := nb - 1; d >= 0; d-- {
-			j := r % bshape[d]
-			r /= bshape[d]
-			oa += j * sa[d]
-			ob += j * sb[d]
-		}
-		kernels.Sgemm(ma.trans, mb.trans, m, n, k, alpha, ma.t.data[oa:], ma.ld, mb.t.data[ob:], mb.ld, beta, dd[i*m*n:], n)
-	}
-	if m*n*k < 1<<18 && kernels.Threads() > 1 {
-		kernels.ParallelFor(batch, 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				one(i)
-			}
-		})
+	it := gemmBatch{a: ma, b: mb, nb: nb, m: m, n: n, k: k, alpha: alpha, beta: beta, c: dd}
+	copy(it.shape[:], dst.shape[:nb])
+	batchStrides(it.sa[:nb], ma.t, nb)
+	batchStrides(it.sb[:nb], mb.t, nb)
+	// Spread batch entries over threads unless the whole product is tiny
+	// (goroutine start-up would dominate).
+	if batch*m*n*k < 1<<15 || kernels.Threads() == 1 {
+		it.run(0, batch)
 		return
 	}
-	for i := 0; i < batch; i++ {
-		one(i)
+	pit := it
+	kernels.ParallelFor(batch, 1, pit.run)
+}
+
+// matmulFits reports whether dst has the shape MatMulShape(a, b), without
+// allocating.
+func matmulFits(dst, a, b Shape) bool {
+	na, nbb, nd := len(a), len(b), len(dst)
+	if na < 2 || nbb < 2 || a[na-1] != b[nbb-2] || nd != max(na, nbb) || dst[nd-2] != a[na-2] || dst[nd-1] != b[nbb-1] {
+		return false
+	}
+	for i := 0; i < nd-2; i++ {
+		da, db := 1, 1
+		if j := i - (nd - na); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (nd - nbb); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db && dst[i] == da:
+		case da == 1 && dst[i] == db:
+		case db == 1 && dst[i] == da:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// gemmBatch runs one Sgemm per batch entry of a broadcast batched product.
+type gemmBatch struct {
+	a, b        matOperand
+	nb, m, n, k int
+	alpha, beta float32
+	c           []float32
+	shape       [maxInline]int
+	sa, sb      [maxInline]int
+}
+
+func (it *gemmBatch) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		oa, ob := it.a.t.offset, it.b.t.offset
+		r := i
+		for d := it.nb - 1; d >= 0; d-- {
+			j := r % it.shape[d]
+			r /= it.shape[d]
+			oa += j * it.sa[d]
+			ob += j * it.sb[d]
+		}
+		mn := it.m * it.n
+		kernels.Sgemm(it.a.trans, it.b.trans, it.m, it.n, it.k, it.alpha, it.a.t.data[oa:], it.a.ld, it.b.t.data[ob:], it.b.ld, it.beta, it.c[i*mn:], it.n)
 	}
 }
 
-// batchStrides returns t's strides for the nb leading batch dimensions of the
-// output, right-aligned, 0 where t broadcasts.
-func batchStrides(buf []int, t *Tensor, nb int) []int {
+// batchStrides writes t's strides for the nb leading batch dimensions of the
+// output into dst, right-aligned, 0 where t broadcasts.
+func batchStrides(dst []int, t *Tensor, nb int) {
 	tb := len(t.shape) - 2
 	for d := 0; d < nb; d++ {
 		j := d - (nb - tb)
 		if j < 0 || t.shape[j] == 1 {
-			buf = append(buf, 0)
+			dst[d] = 0
 		} else {
-			buf = append(buf, t.strides[j])
+			dst[d] = t.strides[j]
 		}
 	}
-	return buf
 }
 
 // isBatchShared reports whether all of t's batch dimensions have size 1.
@@ -222,6 +262,30 @@ func shapeOnly(s Shape) *Tensor {
 	return &Tensor{shape: s}
 }
 
+// linearFits checks linearInto's operands without allocating.
+func linearFits(dst, x, w, bias *Tensor, wT bool) bool {
+	nx := len(x.shape)
+	if nx < 1 || len(w.shape) != 2 || len(dst.shape) != nx || !dst.IsContiguous() {
+		return false
+	}
+	in, out := w.shape[1], w.shape[0]
+	if wT {
+		in, out = out, in
+	}
+	if x.shape[nx-1] != in || dst.shape[nx-1] != out {
+		return false
+	}
+	if bias != nil && (len(bias.shape) != 1 || bias.shape[0] != out) {
+		return false
+	}
+	for i := 0; i < nx-1; i++ {
+		if dst.shape[i] != x.shape[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func linearShape(op string, x, w, bias *Tensor, wT bool) Shape {
 	if len(x.shape) < 1 || len(w.shape) != 2 {
 		panic(shapeErr(op, "want x [..., in] and a 2-D weight", x.shape, w.shape))
@@ -242,13 +306,13 @@ func linearShape(op string, x, w, bias *Tensor, wT bool) Shape {
 }
 
 func linearInto(op string, dst, x, w, bias *Tensor, wT bool) {
-	sh := linearShape(op, x, w, bias, wT)
-	if !dst.shape.Equal(sh) || !dst.IsContiguous() {
+	if !linearFits(dst, x, w, bias, wT) {
+		sh := linearShape(op, x, w, bias, wT)
 		panic(shapeErr(op, fmt.Sprintf("destination must be contiguous %v", sh), dst.shape))
 	}
 	in := x.shape[len(x.shape)-1]
-	out := sh[len(sh)-1]
-	rows := Shape(sh[:len(sh)-1]).Numel()
+	out := dst.shape[len(dst.shape)-1]
+	rows := Shape(dst.shape[:len(dst.shape)-1]).Numel()
 	if dst.Numel() == 0 {
 		return
 	}

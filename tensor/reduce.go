@@ -46,6 +46,27 @@ func Mean(x *Tensor, axis int, keepdim bool) *Tensor {
 	return out
 }
 
+// SumInto writes Sum(x, axis, keepdim) into dst, a contiguous tensor of
+// the reduced shape (with or without the kept axis).
+func SumInto(dst, x *Tensor, axis int) {
+	ax, _, _, _ := reduceDims("sum", x, axis)
+	if !dst.IsContiguous() || dst.Numel() != x.Numel()/max(x.shape[ax], 1) || (x.shape[ax] == 0 && dst.Numel() != 0) {
+		panic(shapeErr("sum", "destination does not have the reduced shape", dst.shape, x.shape))
+	}
+	d := dst.Data()
+	clear(d)
+	sumInto(d, x, ax)
+}
+
+// MeanInto writes Mean(x, axis, keepdim) into dst; see SumInto.
+func MeanInto(dst, x *Tensor, axis int) {
+	SumInto(dst, x, axis)
+	ax := normAxis("mean", axis, len(x.shape), x.shape)
+	kernels.Scale(1/float32(x.shape[ax]), dst.Data())
+}
+
+// sumInto adds the sums over axis ax of x into dst (which must be zeroed by
+// the caller for a plain sum).
 func sumInto(dst []float32, x *Tensor, ax int) {
 	_, outer, n, inner := reduceDims("sum", x, ax)
 	s := x.Contiguous().Data()

@@ -46,20 +46,31 @@ func SoftmaxInto(dst, x *Tensor) {
 	d := checkDst("softmax", dst, x.shape)
 	rows, c := lastDim("softmax", x)
 	s := x.Contiguous().Data()
-	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			SoftmaxRow(d[r*c:(r+1)*c], s[r*c:(r+1)*c])
-		}
-	})
+	if serial(rows, c) {
+		softmaxRows(d, s, c, 0, rows)
+		return
+	}
+	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) { softmaxRows(d, s, c, lo, hi) })
 }
 
-// SoftmaxRow is kernels.Softmax for one row, except that a row of all −Inf
-// gives zeros instead of NaNs.
-func SoftmaxRow(dst, x []float32) {
-	kernels.Softmax(dst, x)
-	if len(dst) > 0 && dst[0] != dst[0] && math.IsInf(float64(kernels.Max(x)), -1) {
-		clear(dst)
+func softmaxRows(d, s []float32, c, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		SoftmaxRow(d[r*c:(r+1)*c], s[r*c:(r+1)*c])
 	}
+}
+
+// serial reports whether rows of length c are too few to split across
+// threads. Callers then run inline, creating no closure (no allocation).
+func serial(rows, c int) bool { return rows*c < parallelMin/2 || rows < 2 || kernels.Threads() == 1 }
+
+// SoftmaxRow is kernels.Softmax for one row, except that a row of all −Inf
+// (every position masked) gives zeros instead of NaNs.
+func SoftmaxRow(dst, x []float32) {
+	if len(x) > 0 && math.IsInf(float64(kernels.Max(x)), -1) {
+		clear(dst[:len(x)])
+		return
+	}
+	kernels.Softmax(dst, x)
 }
 
 // LogSoftmax returns log(softmax(x)) over the last axis, computed stably.
@@ -74,11 +85,17 @@ func LogSoftmaxInto(dst, x *Tensor) {
 	d := checkDst("log-softmax", dst, x.shape)
 	rows, c := lastDim("log-softmax", x)
 	s := x.Contiguous().Data()
-	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			kernels.LogSoftmax(d[r*c:(r+1)*c], s[r*c:(r+1)*c])
-		}
-	})
+	if serial(rows, c) {
+		logSoftmaxRows(d, s, c, 0, rows)
+		return
+	}
+	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) { logSoftmaxRows(d, s, c, lo, hi) })
+}
+
+func logSoftmaxRows(d, s []float32, c, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		kernels.LogSoftmax(d[r*c:(r+1)*c], s[r*c:(r+1)*c])
+	}
 }
 
 func normParams(op string, x, gamma, beta *Tensor) (g, b []float32) {
@@ -123,17 +140,23 @@ func LayerNormStatsInto(dst, x, gamma, beta *Tensor, eps float32, mean, rstd []f
 	g, b := normParams("layer-norm", x, gamma, beta)
 	rows, c := lastDim("layer-norm", x)
 	s := x.Contiguous().Data()
-	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			m, rs := kernels.LayerNorm(d[r*c:(r+1)*c], s[r*c:(r+1)*c], g, b, eps)
-			if mean != nil {
-				mean[r] = m
-			}
-			if rstd != nil {
-				rstd[r] = rs
-			}
+	if serial(rows, c) {
+		layerNormRows(d, s, g, b, eps, mean, rstd, c, 0, rows)
+		return
+	}
+	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) { layerNormRows(d, s, g, b, eps, mean, rstd, c, lo, hi) })
+}
+
+func layerNormRows(d, s, g, b []float32, eps float32, mean, rstd []float32, c, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		m, rs := kernels.LayerNorm(d[r*c:(r+1)*c], s[r*c:(r+1)*c], g, b, eps)
+		if mean != nil {
+			mean[r] = m
 		}
-	})
+		if rstd != nil {
+			rstd[r] = rs
+		}
+	}
 }
 
 // RMSNorm normalises x over its last axis as Llama's RMSNorm:
@@ -155,14 +178,20 @@ func RMSNormStatsInto(dst, x, gamma *Tensor, eps float32, rstd []float32) {
 	g, _ := normParams("rms-norm", x, gamma, nil)
 	rows, c := lastDim("rms-norm", x)
 	s := x.Contiguous().Data()
-	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			rs := kernels.RMSNorm(d[r*c:(r+1)*c], s[r*c:(r+1)*c], g, eps)
-			if rstd != nil {
-				rstd[r] = rs
-			}
+	if serial(rows, c) {
+		rmsNormRows(d, s, g, eps, rstd, c, 0, rows)
+		return
+	}
+	kernels.ParallelFor(rows, rowGrain(c), func(lo, hi int) { rmsNormRows(d, s, g, eps, rstd, c, lo, hi) })
+}
+
+func rmsNormRows(d, s, g []float32, eps float32, rstd []float32, c, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		rs := kernels.RMSNorm(d[r*c:(r+1)*c], s[r*c:(r+1)*c], g, eps)
+		if rstd != nil {
+			rstd[r] = rs
 		}
-	})
+	}
 }
 
 // Embedding gathers rows of table [V, C] for ids, returning a tensor of
@@ -189,6 +218,9 @@ func Embedding(table *Tensor, ids []int, shape ...int) (*Tensor, error) {
 // which must be contiguous with len(ids)·C elements and last dimension C. It
 // returns an error, writing nothing, if an id is out of range.
 func EmbeddingInto(dst, table *Tensor, ids []int) error {
+	if len(table.shape) != 2 {
+		return shapeErr("embedding", "table must be [V, C]", table.shape)
+	}
 	if err := CheckIDs(ids, table.shape[0]); err != nil {
 		return err
 	}

@@ -120,17 +120,6 @@ func BroadcastShapes(a, b Shape) (Shape, error) {
 	return out, nil
 }
 
-// contiguousStrides returns the row-major strides of shape.
-func contiguousStrides(shape Shape) []int {
-	st := make([]int, len(shape))
-	s := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		st[i] = s
-		s *= shape[i]
-	}
-	return st
-}
-
 // normAxis maps a possibly negative axis into [0, ndim) or panics.
 func normAxis(op string, axis, ndim int, shape Shape) int {
 	if axis < 0 {

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -17,6 +18,43 @@ type Tensor struct {
 	shape   Shape
 	strides []int
 	offset  int
+	// dims backs shape and strides for ranks up to inlineRank, so that a
+	// tensor header (including every view) is a single allocation.
+	dims [2 * inlineRank]int
+}
+
+// inlineRank is the largest rank whose shape and strides live in the
+// tensor header itself.
+const inlineRank = 6
+
+// header returns a tensor over data with n dimensions; the caller fills in
+// shape and strides.
+func header(data []float32, n, offset int) *Tensor {
+	t := &Tensor{data: data, offset: offset}
+	if n <= inlineRank {
+		t.shape = Shape(t.dims[:n:n])
+		t.strides = t.dims[inlineRank : inlineRank+n : inlineRank+n]
+	} else {
+		t.shape = make(Shape, n)
+		t.strides = make([]int, n)
+	}
+	return t
+}
+
+// dense returns a contiguous row-major tensor of the given shape over data.
+func dense(data []float32, shape []int, offset int) *Tensor {
+	t := header(data, len(shape), offset)
+	copy(t.shape, shape)
+	t.setContiguousStrides()
+	return t
+}
+
+func (t *Tensor) setContiguousStrides() {
+	s := 1
+	for i := len(t.shape) - 1; i >= 0; i-- {
+		t.strides[i] = s
+		s *= t.shape[i]
+	}
 }
 
 // New returns a zero-filled, contiguous tensor of the given shape. No
@@ -24,8 +62,7 @@ type Tensor struct {
 // dimension.
 func New(shape ...int) *Tensor {
 	checkDims("new", shape)
-	sh := Shape(shape).Clone()
-	return &Tensor{data: make([]float32, sh.Numel()), shape: sh, strides: contiguousStrides(sh)}
+	return dense(make([]float32, Shape(shape).Numel()), shape, 0)
 }
 
 // Zeros is New: a zero-filled contiguous tensor.
@@ -46,7 +83,7 @@ func Full(v float32, shape ...int) *Tensor {
 }
 
 // Scalar returns a 0-dimensional tensor holding v.
-func Scalar(v float32) *Tensor { return &Tensor{data: []float32{v}} }
+func Scalar(v float32) *Tensor { return dense([]float32{v}, nil, 0) }
 
 // ZerosLike returns a zero-filled contiguous tensor with t's shape.
 func ZerosLike(t *Tensor) *Tensor { return New(t.shape...) }
@@ -60,11 +97,10 @@ func FromData(data []float32, shape ...int) (*Tensor, error) {
 			return nil, shapeErr("from-data", "negative dimension", shape)
 		}
 	}
-	sh := Shape(shape).Clone()
-	if sh.Numel() != len(data) {
-		return nil, shapeErr("from-data", fmt.Sprintf("%d values for %d elements", len(data), sh.Numel()), sh)
+	if n := Shape(shape).Numel(); n != len(data) {
+		return nil, shapeErr("from-data", fmt.Sprintf("%d values for %d elements", len(data), n), shape)
 	}
-	return &Tensor{data: data, shape: sh, strides: contiguousStrides(sh)}, nil
+	return dense(data, shape, 0), nil
 }
 
 // MustFromData is FromData for literals in tests and examples: it panics on
@@ -224,9 +260,8 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 	binaryInto("copy", opCopy, t, src, src)
 }
 
-// reshapeTarget resolves a single -1 in shape against n elements.
-func reshapeTarget(op string, from Shape, shape []int) Shape {
-	sh := Shape(shape).Clone()
+// resolveShape resolves a single -1 in sh (in place) against n elements.
+func resolveShape(op string, from, sh Shape) {
 	n := from.Numel()
 	neg := -1
 	prod := 1
@@ -250,16 +285,23 @@ func reshapeTarget(op string, from Shape, shape []int) Shape {
 	if prod != n {
 		panic(shapeErr(op, "element counts differ", from, sh))
 	}
-	return sh
 }
 
 // Reshape returns a tensor with the same elements in row-major order and the
 // given shape; one dimension may be -1 and is then inferred. It is a view
 // when t is contiguous and a copy otherwise.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
-	sh := reshapeTarget("reshape", t.shape, shape)
-	src := t.Contiguous()
-	return &Tensor{data: src.data, shape: sh, strides: contiguousStrides(sh), offset: src.offset}
+	src := t
+	if !t.IsContiguous() {
+		// Validate before copying.
+		resolveShape("reshape", t.shape, Shape(shape).Clone())
+		src = t.Clone()
+	}
+	out := header(src.data, len(shape), src.offset)
+	copy(out.shape, shape)
+	resolveShape("reshape", t.shape, out.shape)
+	out.setContiguousStrides()
+	return out
 }
 
 // Permute returns a view with the dimensions reordered: dimension i of the
@@ -269,18 +311,19 @@ func (t *Tensor) Permute(axes ...int) *Tensor {
 	if len(axes) != n {
 		panic(shapeErr("permute", fmt.Sprintf("axes %v", axes), t.shape))
 	}
-	seen := make([]bool, n)
-	sh := make(Shape, n)
-	st := make([]int, n)
+	out := header(t.data, n, t.offset)
+	var seen uint64
 	for i, a := range axes {
 		a = normAxis("permute", a, n, t.shape)
-		if seen[a] {
+		if a < 64 && seen&(1<<a) != 0 || a >= 64 && slices.Contains(axes[:i], a) {
 			panic(shapeErr("permute", fmt.Sprintf("repeated axis in %v", axes), t.shape))
 		}
-		seen[a] = true
-		sh[i], st[i] = t.shape[a], t.strides[a]
+		if a < 64 {
+			seen |= 1 << a
+		}
+		out.shape[i], out.strides[i] = t.shape[a], t.strides[a]
 	}
-	return &Tensor{data: t.data, shape: sh, strides: st, offset: t.offset}
+	return out
 }
 
 // Transpose returns a view with dimensions a and b swapped (negative axes
@@ -289,11 +332,10 @@ func (t *Tensor) Transpose(a, b int) *Tensor {
 	n := len(t.shape)
 	a = normAxis("transpose", a, n, t.shape)
 	b = normAxis("transpose", b, n, t.shape)
-	sh := t.shape.Clone()
-	st := append([]int(nil), t.strides...)
-	sh[a], sh[b] = sh[b], sh[a]
-	st[a], st[b] = st[b], st[a]
-	return &Tensor{data: t.data, shape: sh, strides: st, offset: t.offset}
+	out := t.view(t.offset)
+	out.shape[a], out.shape[b] = out.shape[b], out.shape[a]
+	out.strides[a], out.strides[b] = out.strides[b], out.strides[a]
+	return out
 }
 
 // T returns the view swapping the last two dimensions.
@@ -305,10 +347,9 @@ func (t *Tensor) Slice(axis, start, end int) *Tensor {
 	if start < 0 || end < start || end > t.shape[axis] {
 		panic(shapeErr("slice", fmt.Sprintf("range [%d, %d) on axis %d", start, end, axis), t.shape))
 	}
-	sh := t.shape.Clone()
-	sh[axis] = end - start
-	st := append([]int(nil), t.strides...)
-	return &Tensor{data: t.data, shape: sh, strides: st, offset: t.offset + start*t.strides[axis]}
+	out := t.view(t.offset + start*t.strides[axis])
+	out.shape[axis] = end - start
+	return out
 }
 
 // Select returns the view at index i along axis, with that axis removed.
@@ -317,9 +358,12 @@ func (t *Tensor) Select(axis, i int) *Tensor {
 	if i < 0 || i >= t.shape[axis] {
 		panic(shapeErr("select", fmt.Sprintf("index %d on axis %d", i, axis), t.shape))
 	}
-	sh := append(t.shape[:axis:axis], t.shape[axis+1:]...)
-	st := append(t.strides[:axis:axis], t.strides[axis+1:]...)
-	return &Tensor{data: t.data, shape: sh, strides: st, offset: t.offset + i*t.strides[axis]}
+	out := header(t.data, len(t.shape)-1, t.offset+i*t.strides[axis])
+	copy(out.shape, t.shape[:axis])
+	copy(out.shape[axis:], t.shape[axis+1:])
+	copy(out.strides, t.strides[:axis])
+	copy(out.strides[axis:], t.strides[axis+1:])
+	return out
 }
 
 // Expand returns a broadcast view of t with the given shape: dimensions of
@@ -330,8 +374,8 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 	if n < len(t.shape) {
 		panic(shapeErr("expand", fmt.Sprintf("to %v", shape), t.shape))
 	}
-	sh := make(Shape, n)
-	st := make([]int, n)
+	out := header(t.data, n, t.offset)
+	sh, st := out.shape, out.strides
 	for i := 0; i < n; i++ {
 		j := i - (n - len(t.shape))
 		d := shape[i]
@@ -351,7 +395,7 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 			panic(shapeErr("expand", fmt.Sprintf("to %v", shape), t.shape))
 		}
 	}
-	return &Tensor{data: t.data, shape: sh, strides: st, offset: t.offset}
+	return out
 }
 
 // Unsqueeze returns a view with a dimension of size 1 inserted at axis
@@ -362,9 +406,13 @@ func (t *Tensor) Unsqueeze(axis int) *Tensor {
 	if axis < len(t.shape) {
 		st = t.strides[axis] * t.shape[axis]
 	}
-	sh := append(append(t.shape[:axis:axis], 1), t.shape[axis:]...)
-	sts := append(append(t.strides[:axis:axis], st), t.strides[axis:]...)
-	return &Tensor{data: t.data, shape: sh, strides: sts, offset: t.offset}
+	out := header(t.data, len(t.shape)+1, t.offset)
+	copy(out.shape, t.shape[:axis])
+	copy(out.strides, t.strides[:axis])
+	out.shape[axis], out.strides[axis] = 1, st
+	copy(out.shape[axis+1:], t.shape[axis:])
+	copy(out.strides[axis+1:], t.strides[axis:])
+	return out
 }
 
 // Squeeze returns a view without dimension axis, which must have size 1.
@@ -374,6 +422,15 @@ func (t *Tensor) Squeeze(axis int) *Tensor {
 		panic(shapeErr("squeeze", fmt.Sprintf("axis %d has size %d", axis, t.shape[axis]), t.shape))
 	}
 	return t.Select(axis, 0)
+}
+
+// view returns a new header over t's storage with t's shape and strides and
+// the given offset.
+func (t *Tensor) view(offset int) *Tensor {
+	out := header(t.data, len(t.shape), offset)
+	copy(out.shape, t.shape)
+	copy(out.strides, t.strides)
+	return out
 }
 
 // String formats t with its shape and, for up to 64 elements, its values.
@@ -426,6 +483,6 @@ func copyStrided(dst []float32, t *Tensor) {
 		copy(dst, t.data[t.offset:t.offset+t.Numel()])
 		return
 	}
-	dstT := &Tensor{data: dst[:t.Numel()], shape: t.shape, strides: contiguousStrides(t.shape)}
+	dstT := dense(dst[:t.Numel()], t.shape, 0)
 	binaryInto("copy", opCopy, dstT, t, t)
 }

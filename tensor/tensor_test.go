@@ -304,7 +304,7 @@ func TestCrossEntropy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(float64(got)-tc.want) > 1e-5 {
+			if !(math.Abs(float64(got)-tc.want) <= 1e-5) {
 				t.Fatalf("loss %v, want %v", got, tc.want)
 			}
 		})
@@ -374,5 +374,29 @@ func TestFromDataErrors(t *testing.T) {
 	}
 	if err := Try(func() { seq(2, 3).Reshape(4, -1) }); err == nil {
 		t.Error("Reshape [2 3] → [4 -1] did not fail")
+	}
+}
+
+// TestMatMulViewsDoNotCopy checks that transposed and permuted operands are
+// passed to Sgemm as flags and leading dimensions, not copies.
+func TestMatMulViewsDoNotCopy(t *testing.T) {
+	rng := NewRNG(1)
+	cases := []struct {
+		name  string
+		v     *Tensor
+		trans bool
+		ld    int
+	}{
+		{"dense", rng.Randn(3, 4), false, 4},
+		{"transposed", rng.Randn(3, 4).T(), true, 4},
+		{"row-slice", rng.Randn(3, 8).Slice(1, 2, 6), false, 8},
+		{"heads", rng.Randn(2, 5, 3, 4).Permute(0, 2, 1, 3), false, 12},
+		{"heads-transposed", rng.Randn(2, 5, 3, 4).Permute(0, 2, 3, 1), true, 12},
+	}
+	for _, tc := range cases {
+		m := asMatrix(tc.v)
+		if m.t != tc.v || m.trans != tc.trans || m.ld != tc.ld {
+			t.Errorf("%s: copied=%v trans=%v ld=%d, want no copy, trans=%v ld=%d", tc.name, m.t != tc.v, m.trans, m.ld, tc.trans, tc.ld)
+		}
 	}
 }

@@ -9,7 +9,10 @@ import (
 
 // AddedToken is a token matched verbatim in the input before the model sees
 // it, such as BERT's "[MASK]" or GPT-2's "<|endoftext|>" (Hugging Face's
-// added_tokens).
+// added_tokens). Matching is on the raw text, as Hugging Face does for
+// tokens with normalized=false (all the special tokens of BERT, GPT-2 and
+// Llama); tokens Hugging Face would match after normalization (say,
+// case-insensitively under lower-casing) are matched verbatim here.
 type AddedToken struct {
 	Content string // the text matched in the input
 	ID      int

@@ -22,6 +22,9 @@ type Encoding struct {
 	// SequenceIDs tell which input each token came from: 0 for the first
 	// text, 1 for the second, -1 for inserted special and padding tokens.
 	SequenceIDs []int
+	// Overflowing holds the further windows that truncation cut off, each
+	// a complete encoding, when Truncation.Overflow is set.
+	Overflowing []Encoding
 }
 
 // Len returns the number of tokens.
@@ -81,26 +84,4 @@ func clamp(x, hi int) int {
 		return hi
 	}
 	return x
-}
-
-// fromTokens builds the encoding of one sequence before post-processing.
-func fromTokens(toks []Token, seq int) Encoding {
-	n := len(toks)
-	e := Encoding{
-		IDs:               make([]int, n),
-		Tokens:            make([]string, n),
-		TypeIDs:           make([]int, n),
-		AttentionMask:     make([]int, n),
-		SpecialTokensMask: make([]int, n),
-		Offsets:           make([][2]int, n),
-		SequenceIDs:       make([]int, n),
-	}
-	for i, t := range toks {
-		e.IDs[i] = t.ID
-		e.Tokens[i] = t.Text
-		e.AttentionMask[i] = 1
-		e.Offsets[i] = [2]int{t.Start, t.End}
-		e.SequenceIDs[i] = seq
-	}
-	return e
 }

@@ -26,6 +26,7 @@ func FromJSON(data []byte, model Model) (*Tokenizer, error) {
 			Direction string `json:"direction"`
 			MaxLength int    `json:"max_length"`
 			Strategy  string `json:"strategy"`
+			Stride    int    `json:"stride"`
 		} `json:"truncation"`
 		Padding *struct {
 			Strategy        json.RawMessage `json:"strategy"`
@@ -59,6 +60,7 @@ func FromJSON(data []byte, model Model) (*Tokenizer, error) {
 	cfg.Template = tmpl
 	if tr := f.Truncation; tr != nil {
 		cfg.Options.Truncation.MaxLength = tr.MaxLength
+		cfg.Options.Truncation.Stride = tr.Stride
 		switch tr.Strategy {
 		case "", "LongestFirst":
 		case "OnlyFirst":

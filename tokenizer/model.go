@@ -34,3 +34,11 @@ type Model interface {
 	// VocabSize is the number of ids, added special tokens included.
 	VocabSize() int
 }
+
+// TokenAppender is an optional interface of a Model: AppendTokens appends
+// the tokens of text to dst (offsets into text) and returns the extended
+// slice, so that a Tokenizer can reuse its buffers. It must give the same
+// tokens as Tokenize.
+type TokenAppender interface {
+	AppendTokens(dst []Token, text string) []Token
+}

@@ -33,6 +33,14 @@ type Truncation struct {
 	Strategy TruncationStrategy
 	// Side is the end that is cut. Zero: Right.
 	Side Side
+	// Overflow keeps what truncation cuts off, as Encoding.Overflowing:
+	// further windows of the cut sequence, each through the template
+	// (Hugging Face's return_overflowing_tokens). Zero: drop it.
+	Overflow bool
+	// Stride is how many tokens each overflowing window repeats from the
+	// window before it (for question answering over long contexts); it
+	// must be smaller than the kept length. Zero: no overlap.
+	Stride int
 }
 
 // PaddingStrategy chooses the length encodings are padded to.
@@ -81,6 +89,9 @@ func (o Options) validate(t *Template) error {
 	if tr.MaxLength < 0 {
 		return fmt.Errorf("tokenizer: truncation max length %d < 0", tr.MaxLength)
 	}
+	if tr.Stride < 0 {
+		return fmt.Errorf("tokenizer: truncation stride %d < 0", tr.Stride)
+	}
 	if tr.Strategy > OnlySecond || tr.Side > Left {
 		return fmt.Errorf("tokenizer: invalid truncation strategy %d or side %d", tr.Strategy, tr.Side)
 	}
@@ -100,84 +111,114 @@ func (o Options) validate(t *Template) error {
 	return nil
 }
 
-// truncate cuts a (and b for a pair) so that together with nSpecial
-// inserted tokens they fit in MaxLength.
-func (tr Truncation) truncate(a, b *Encoding, pair bool, nSpecial int) error {
+// lengths returns how many tokens of A and B to keep so that, with
+// nSpecial inserted tokens, they fit in MaxLength.
+func (tr Truncation) lengths(n1, n2 int, pair bool, nSpecial int) (k1, k2 int, err error) {
 	if tr.MaxLength == 0 {
-		return nil
+		return n1, n2, nil
 	}
 	budget := tr.MaxLength - nSpecial
 	if budget < 0 {
-		return fmt.Errorf("tokenizer: truncation max length %d is shorter than the template's %d special tokens",
+		return 0, 0, fmt.Errorf("tokenizer: truncation max length %d is shorter than the template's %d special tokens",
 			tr.MaxLength, nSpecial)
 	}
-	n1, n2 := a.Len(), 0
-	if pair {
-		n2 = b.Len()
+	if !pair {
+		n2 = 0
 	}
 	if n1+n2 <= budget {
-		return nil
+		return n1, n2, nil
 	}
 	remove := n1 + n2 - budget
 	switch {
 	case tr.Strategy == OnlySecond && !pair:
-		return fmt.Errorf("tokenizer: truncation only_second needs a pair of sequences")
+		return 0, 0, fmt.Errorf("tokenizer: truncation only_second needs a pair of sequences")
 	case tr.Strategy == OnlyFirst || tr.Strategy == OnlySecond:
-		target := a
+		target := &n1
 		if tr.Strategy == OnlySecond {
-			target = b
+			target = &n2
 		}
-		if target.Len() <= remove {
-			return fmt.Errorf("tokenizer: truncation: sequence of %d tokens too short to remove %d (max length %d)",
-				target.Len(), remove, tr.MaxLength)
+		if *target <= remove {
+			return 0, 0, fmt.Errorf("tokenizer: truncation: sequence of %d tokens too short to remove %d (max length %d)",
+				*target, remove, tr.MaxLength)
 		}
-		target.cut(target.Len()-remove, tr.Side)
+		*target -= remove
+		return n1, n2, nil
 	case !pair:
-		a.cut(budget, tr.Side)
-	default:
-		// Longest first, as Hugging Face tokenizers computes it: with
-		// s <= l the two lengths, keep s and cut l to budget-s if that is
-		// enough, else give them budget/2 and budget - budget/2 (the longer
-		// one, or B on a tie, keeps the odd token).
-		s, l := n1, n2
-		swap := s > l
-		if swap {
-			s, l = l, s
-		}
-		if s > budget {
-			l = s
-		} else {
-			l = max(s, budget-s)
-		}
-		if s+l > budget {
-			s = budget / 2
-			l = s + budget%2
-		}
-		if swap {
-			s, l = l, s
-		}
-		a.cut(s, tr.Side)
-		b.cut(l, tr.Side)
+		return budget, 0, nil
 	}
-	return nil
+	// Longest first, as Hugging Face tokenizers computes it: with s <= l
+	// the two lengths, keep s and cut l to budget-s if that is enough, else
+	// give them budget/2 and budget - budget/2 (the longer one, or B on a
+	// tie, keeps the odd token).
+	s, l := n1, n2
+	swap := s > l
+	if swap {
+		s, l = l, s
+	}
+	if s > budget {
+		l = s
+	} else {
+		l = max(s, budget-s)
+	}
+	if s+l > budget {
+		s = budget / 2
+		l = s + budget%2
+	}
+	if swap {
+		s, l = l, s
+	}
+	return s, l, nil
 }
 
-// cut keeps n tokens, dropping the others from side.
-func (e *Encoding) cut(n int, side Side) {
-	if n >= e.Len() {
+// cut keeps n tokens of toks, dropping the others from side.
+func cut(toks *[]Token, n int, side Side) {
+	if n >= len(*toks) {
 		return
 	}
-	lo, hi := 0, n
 	if side == Left {
-		lo, hi = e.Len()-n, e.Len()
+		*toks = (*toks)[len(*toks)-n:]
+	} else {
+		*toks = (*toks)[:n]
 	}
-	e.IDs = e.IDs[lo:hi]
-	e.Tokens = e.Tokens[lo:hi]
-	e.TypeIDs = e.TypeIDs[lo:hi]
-	e.AttentionMask = e.AttentionMask[lo:hi]
-	e.SpecialTokensMask = e.SpecialTokensMask[lo:hi]
-	e.Offsets = e.Offsets[lo:hi]
-	e.SequenceIDs = e.SequenceIDs[lo:hi]
+}
+
+// windows splits toks into the kept window of n tokens (first) and, when
+// overflow is set, the windows truncation would drop: each n tokens long
+// (the last one shorter), each repeating the stride tokens next to the
+// window before it, walking away from the kept side.
+func windows(toks []Token, n, stride int, side Side, overflow bool) ([][]Token, error) {
+	if n >= len(toks) {
+		return [][]Token{toks}, nil
+	}
+	if !overflow || n == 0 {
+		if side == Left {
+			return [][]Token{toks[len(toks)-n:]}, nil
+		}
+		return [][]Token{toks[:n]}, nil
+	}
+	if stride >= n {
+		return nil, fmt.Errorf("tokenizer: truncation stride %d must be smaller than the %d tokens kept", stride, n)
+	}
+	step := n - stride
+	var out [][]Token
+	if side == Left {
+		for end := len(toks); ; end -= step {
+			start := max(end-n, 0)
+			out = append(out, toks[start:end])
+			if start == 0 {
+				break
+			}
+		}
+		return out, nil
+	}
+	for start := 0; ; start += step {
+		end := min(start+n, len(toks))
+		out = append(out, toks[start:end])
+		if end == len(toks) {
+			break
+		}
+	}
+	return out, nil
 }
 
 // target returns the length to pad to, given the longest encoding.
@@ -192,8 +233,11 @@ func (p Padding) target(longest int) int {
 	return n
 }
 
-// pad grows e to n tokens with pad tokens.
+// pad grows e and its overflowing windows to n tokens with pad tokens.
 func (p Padding) pad(e *Encoding, n int, token string) {
+	for i := range e.Overflowing {
+		p.pad(&e.Overflowing[i], n, token)
+	}
 	k := n - e.Len()
 	if k <= 0 {
 		return

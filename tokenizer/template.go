@@ -128,14 +128,15 @@ func (t *Template) pairPieces() []Piece {
 	return t.Pair
 }
 
-// apply lays out a (and b when pair) according to the template.
-func (t *Template) apply(a, b Encoding, pair bool) Encoding {
+// apply lays out a (and b when pair) according to the template, filling
+// one Encoding with a single allocation per field type.
+func (t *Template) apply(a, b []Token, pair bool) Encoding {
 	var ps []Piece
 	switch {
-	case t == nil && !pair:
-		return a
 	case pair:
 		ps = t.pairPieces()
+	case t == nil:
+		ps = []Piece{Sequence(0, 0)}
 	default:
 		ps = t.Single
 	}
@@ -145,44 +146,39 @@ func (t *Template) apply(a, b Encoding, pair bool) Encoding {
 		case !p.IsSequence():
 			n++
 		case p.Sequence == 0:
-			n += a.Len()
+			n += len(a)
 		default:
-			n += b.Len()
+			n += len(b)
 		}
 	}
-	out := Encoding{
-		IDs:               make([]int, 0, n),
-		Tokens:            make([]string, 0, n),
-		TypeIDs:           make([]int, 0, n),
-		AttentionMask:     make([]int, 0, n),
-		SpecialTokensMask: make([]int, 0, n),
-		Offsets:           make([][2]int, 0, n),
-		SequenceIDs:       make([]int, 0, n),
+	ints := make([]int, 5*n)
+	e := Encoding{
+		IDs:               ints[0*n : 1*n : 1*n],
+		TypeIDs:           ints[1*n : 2*n : 2*n],
+		AttentionMask:     ints[2*n : 3*n : 3*n],
+		SpecialTokensMask: ints[3*n : 4*n : 4*n],
+		SequenceIDs:       ints[4*n : 5*n : 5*n],
+		Tokens:            make([]string, n),
+		Offsets:           make([][2]int, n),
 	}
+	i := 0
 	for _, p := range ps {
 		if !p.IsSequence() {
-			out.IDs = append(out.IDs, p.ID)
-			out.Tokens = append(out.Tokens, p.Special)
-			out.TypeIDs = append(out.TypeIDs, p.TypeID)
-			out.AttentionMask = append(out.AttentionMask, 1)
-			out.SpecialTokensMask = append(out.SpecialTokensMask, 1)
-			out.Offsets = append(out.Offsets, [2]int{})
-			out.SequenceIDs = append(out.SequenceIDs, -1)
+			e.IDs[i], e.Tokens[i], e.TypeIDs[i] = p.ID, p.Special, p.TypeID
+			e.AttentionMask[i], e.SpecialTokensMask[i], e.SequenceIDs[i] = 1, 1, -1
+			i++
 			continue
 		}
-		s := a
+		toks := a
 		if p.Sequence == 1 {
-			s = b
+			toks = b
 		}
-		out.IDs = append(out.IDs, s.IDs...)
-		out.Tokens = append(out.Tokens, s.Tokens...)
-		for range s.IDs {
-			out.TypeIDs = append(out.TypeIDs, p.TypeID)
+		for _, tk := range toks {
+			e.IDs[i], e.Tokens[i], e.TypeIDs[i] = tk.ID, tk.Text, p.TypeID
+			e.AttentionMask[i], e.SequenceIDs[i] = 1, p.Sequence
+			e.Offsets[i] = [2]int{tk.Start, tk.End}
+			i++
 		}
-		out.AttentionMask = append(out.AttentionMask, s.AttentionMask...)
-		out.SpecialTokensMask = append(out.SpecialTokensMask, s.SpecialTokensMask...)
-		out.Offsets = append(out.Offsets, s.Offsets...)
-		out.SequenceIDs = append(out.SequenceIDs, s.SequenceIDs...)
 	}
-	return out
+	return e
 }

@@ -30,6 +30,7 @@ type Tokenizer struct {
 	addedIn  []AddedToken
 	template *Template
 	opts     Options
+	bufs     *sync.Pool // *[]Token scratch for encode
 }
 
 // New returns a Tokenizer over model. It checks the template and options.
@@ -54,6 +55,7 @@ func New(model Model, cfg Config) (*Tokenizer, error) {
 		addedIn:  append([]AddedToken(nil), cfg.AddedTokens...),
 		template: cfg.Template,
 		opts:     cfg.Options,
+		bufs:     &sync.Pool{New: func() any { return new([]Token) }},
 	}, nil
 }
 
@@ -110,24 +112,44 @@ func (t *Tokenizer) IsSpecial(id int) bool { return t.added.special[id] }
 // Tokenize splits text into tokens (added tokens matched first), with byte
 // offsets into text, without template, truncation or padding.
 func (t *Tokenizer) Tokenize(text string) []Token {
+	return t.appendTokens(nil, text)
+}
+
+// appendTokens appends the tokens of text to dst.
+func (t *Tokenizer) appendTokens(dst []Token, text string) []Token {
 	var segs [8]segment
 	ss := t.added.split(text, t.opts.SpecialAsText, segs[:0])
+	app, canAppend := t.model.(TokenAppender)
 	if len(ss) == 1 && ss[0].id < 0 {
-		return t.model.Tokenize(text)
+		if canAppend {
+			return app.AppendTokens(dst, text)
+		}
+		if dst == nil {
+			return t.model.Tokenize(text)
+		}
+		return append(dst, t.model.Tokenize(text)...)
 	}
-	var out []Token
 	for _, s := range ss {
 		if s.id >= 0 {
-			out = append(out, Token{ID: s.id, Text: t.added.byID[s.id].Content, Start: s.start, End: s.end})
+			dst = append(dst, Token{ID: s.id, Text: t.added.byID[s.id].Content, Start: s.start, End: s.end})
 			continue
 		}
-		for _, tok := range t.model.Tokenize(text[s.start:s.end]) {
-			tok.Start += s.start
-			tok.End += s.start
-			out = append(out, tok)
+		var toks []Token
+		mark := len(dst)
+		if canAppend {
+			dst = app.AppendTokens(dst, text[s.start:s.end])
+			toks = dst[mark:]
+		} else {
+			toks = t.model.Tokenize(text[s.start:s.end])
+			dst = append(dst, toks...)
+			toks = dst[mark:]
+		}
+		for i := range toks {
+			toks[i].Start += s.start
+			toks[i].End += s.start
 		}
 	}
-	return out
+	return dst
 }
 
 // Encode encodes one text. The error is non-nil only when truncation cannot
@@ -137,9 +159,7 @@ func (t *Tokenizer) Encode(text string) (Encoding, error) {
 	if err != nil {
 		return Encoding{}, err
 	}
-	if t.opts.Padding.Strategy != NoPadding {
-		t.opts.Padding.pad(&e, t.opts.Padding.target(e.Len()), t.padToken())
-	}
+	t.padOne(&e)
 	return e, nil
 }
 
@@ -151,9 +171,7 @@ func (t *Tokenizer) EncodePair(a, b string) (Encoding, error) {
 	if err != nil {
 		return Encoding{}, err
 	}
-	if t.opts.Padding.Strategy != NoPadding {
-		t.opts.Padding.pad(&e, t.opts.Padding.target(e.Len()), t.padToken())
-	}
+	t.padOne(&e)
 	return e, nil
 }
 
@@ -207,6 +225,9 @@ func (t *Tokenizer) encodeBatch(texts, pairs []string) ([]Encoding, error) {
 		longest := 0
 		for i := range out {
 			longest = max(longest, out[i].Len())
+			for _, o := range out[i].Overflowing {
+				longest = max(longest, o.Len())
+			}
 		}
 		n, tok := p.target(longest), t.padToken()
 		for i := range out {
@@ -216,21 +237,66 @@ func (t *Tokenizer) encodeBatch(texts, pairs []string) ([]Encoding, error) {
 	return out, nil
 }
 
+// padOne pads a single encoding (and its overflowing windows) on its own.
+func (t *Tokenizer) padOne(e *Encoding) {
+	p := t.opts.Padding
+	if p.Strategy == NoPadding {
+		return
+	}
+	longest := e.Len()
+	for _, o := range e.Overflowing {
+		longest = max(longest, o.Len())
+	}
+	p.pad(e, p.target(longest), t.padToken())
+}
+
 // encode runs everything but padding.
 func (t *Tokenizer) encode(a, b string, pair bool) (Encoding, error) {
-	ea := fromTokens(t.Tokenize(a), 0)
-	var eb Encoding
+	// The token lists are scratch: apply copies them into the Encoding.
+	bufA, bufB := t.bufs.Get().(*[]Token), t.bufs.Get().(*[]Token)
+	defer func() {
+		*bufA, *bufB = (*bufA)[:0], (*bufB)[:0]
+		t.bufs.Put(bufA)
+		t.bufs.Put(bufB)
+	}()
+	ta := t.appendTokens((*bufA)[:0], a)
+	*bufA = ta
+	var tb []Token
 	if pair {
-		eb = fromTokens(t.Tokenize(b), 1)
+		tb = t.appendTokens((*bufB)[:0], b)
+		*bufB = tb
 	}
 	tmpl := t.template
 	if t.opts.SkipTemplate {
 		tmpl = nil
 	}
-	if err := t.opts.Truncation.truncate(&ea, &eb, pair, tmpl.numSpecial(pair)); err != nil {
+	tr := t.opts.Truncation
+	ka, kb, err := tr.lengths(len(ta), len(tb), pair, tmpl.numSpecial(pair))
+	if err != nil {
 		return Encoding{}, err
 	}
-	return tmpl.apply(ea, eb, pair), nil
+	if !tr.Overflow {
+		cut(&ta, ka, tr.Side)
+		cut(&tb, kb, tr.Side)
+		return tmpl.apply(ta, tb, pair), nil
+	}
+	wa, err := windows(ta, ka, tr.Stride, tr.Side, tr.Overflow)
+	if err != nil {
+		return Encoding{}, err
+	}
+	wb, err := windows(tb, kb, tr.Stride, tr.Side, tr.Overflow)
+	if err != nil {
+		return Encoding{}, err
+	}
+	e := tmpl.apply(wa[0], wb[0], pair)
+	for i := range wa {
+		for j := range wb {
+			if i > 0 || j > 0 {
+				e.Overflowing = append(e.Overflowing, tmpl.apply(wa[i], wb[j], pair))
+			}
+		}
+	}
+	return e, nil
 }
 
 func (t *Tokenizer) padToken() string {

@@ -328,17 +328,18 @@ func TestCharOffsets(t *testing.T) {
 // truncation succeeds, a batch comes out equally long, masks agree with the
 // tokens, and offsets stay inside their texts.
 func FuzzTruncatePad(f *testing.F) {
-	f.Add("hello", "world", 5, uint8(0), uint8(1), 0, true)
-	f.Add("a", "", 3, uint8(2), uint8(2), 8, false)
-	f.Add("abcdefgh", "xyz", 4, uint8(1), uint8(0), 3, true)
-	f.Fuzz(func(t *testing.T, a, b string, maxLen int, strategy, padding uint8, length int, left bool) {
+	f.Add("hello", "world", 5, uint8(0), uint8(1), 0, true, 0, false)
+	f.Add("a", "", 3, uint8(2), uint8(2), 8, false, 1, true)
+	f.Add("abcdefgh", "xyz", 4, uint8(1), uint8(0), 3, true, 2, true)
+	f.Fuzz(func(t *testing.T, a, b string, maxLen int, strategy, padding uint8, length int, left bool, stride int, overflow bool) {
 		side := tokenizer.Right
 		if left {
 			side = tokenizer.Left
 		}
 		opts := tokenizer.Options{
-			Truncation: tokenizer.Truncation{MaxLength: maxLen, Strategy: tokenizer.TruncationStrategy(strategy), Side: side},
-			Padding:    tokenizer.Padding{Strategy: tokenizer.PaddingStrategy(padding), Length: length, Side: side, ID: pad},
+			Truncation: tokenizer.Truncation{MaxLength: maxLen, Strategy: tokenizer.TruncationStrategy(strategy), Side: side,
+				Stride: stride, Overflow: overflow},
+			Padding: tokenizer.Padding{Strategy: tokenizer.PaddingStrategy(padding), Length: length, Side: side, ID: pad},
 		}
 		tok, err := tokenizer.New(charModel{}, tokenizer.Config{Template: tokenizer.BERTTemplate("[CLS]", 1, "[SEP]", 2), Options: opts})
 		if err != nil {
@@ -348,7 +349,16 @@ func FuzzTruncatePad(f *testing.F) {
 		if err != nil {
 			return
 		}
+		var all []tokenizer.Encoding
+		var from []int // which batch item each encoding belongs to
 		for i, e := range encs {
+			all, from = append(all, e), append(from, i)
+			for _, o := range e.Overflowing {
+				all, from = append(all, o), append(from, i)
+			}
+		}
+		for k, e := range all {
+			i := from[k]
 			n := e.Len()
 			for _, s := range [][]int{e.TypeIDs, e.AttentionMask, e.SpecialTokensMask, e.SequenceIDs} {
 				if len(s) != n || len(e.Tokens) != n || len(e.Offsets) != n {
@@ -371,9 +381,90 @@ func FuzzTruncatePad(f *testing.F) {
 			if maxLen > 0 && real > maxLen {
 				t.Fatalf("%d real tokens > max length %d", real, maxLen)
 			}
-			if n != encs[0].Len() && padding != 0 {
-				t.Fatalf("padded lengths differ: %d vs %d", n, encs[0].Len())
+			switch tokenizer.PaddingStrategy(padding) {
+			case tokenizer.PadLongest:
+				if n != all[0].Len() {
+					t.Fatalf("padded lengths differ: %d vs %d", n, all[0].Len())
+				}
+			case tokenizer.PadFixed:
+				if n < length || n > length && real != n {
+					t.Fatalf("fixed padding to %d: length %d with %d real tokens", length, n, real)
+				}
 			}
 		}
 	})
+}
+
+func TestOverflow(t *testing.T) {
+	ids := func(e tokenizer.Encoding) string { return string(bytesOf(e.IDs)) }
+	for _, tc := range []struct {
+		name    string
+		tr      tokenizer.Truncation
+		a, b    string
+		pair    bool
+		want    []string // main, then overflowing; \x01 [CLS], \x02 [SEP]
+		wantErr string
+	}{
+		{"single", tokenizer.Truncation{MaxLength: 5, Stride: 1, Overflow: true}, "abcdefgh", "", false,
+			[]string{"\x01abc\x02", "\x01cde\x02", "\x01efg\x02", "\x01gh\x02"}, ""},
+		{"single no stride", tokenizer.Truncation{MaxLength: 5, Overflow: true}, "abcdefg", "", false,
+			[]string{"\x01abc\x02", "\x01def\x02", "\x01g\x02"}, ""},
+		{"left", tokenizer.Truncation{MaxLength: 5, Stride: 1, Overflow: true, Side: tokenizer.Left}, "abcdefgh", "", false,
+			[]string{"\x01fgh\x02", "\x01def\x02", "\x01bcd\x02", "\x01ab\x02"}, ""},
+		{"question answering", tokenizer.Truncation{MaxLength: 7, Stride: 1, Overflow: true, Strategy: tokenizer.OnlySecond}, "q", "abcdef", true,
+			[]string{"\x01q\x02abc\x02", "\x01q\x02cde\x02", "\x01q\x02ef\x02"}, ""},
+		{"fits", tokenizer.Truncation{MaxLength: 9, Stride: 1, Overflow: true}, "abc", "", false, []string{"\x01abc\x02"}, ""},
+		{"no overflow", tokenizer.Truncation{MaxLength: 5, Stride: 1}, "abcdefgh", "", false, []string{"\x01abc\x02"}, ""},
+		{"stride too long", tokenizer.Truncation{MaxLength: 5, Stride: 3, Overflow: true}, "abcdefgh", "", false, nil, "stride 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := newTok(t, tokenizer.Options{Truncation: tc.tr})
+			var e tokenizer.Encoding
+			var err error
+			if tc.pair {
+				e, err = tok.EncodePair(tc.a, tc.b)
+			} else {
+				e, err = tok.Encode(tc.a)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{ids(e)}
+			for _, o := range e.Overflowing {
+				got = append(got, ids(o))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("windows %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// Padding covers the overflowing windows too.
+	tok := newTok(t, tokenizer.Options{
+		Truncation: tokenizer.Truncation{MaxLength: 5, Overflow: true},
+		Padding:    tokenizer.Padding{Strategy: tokenizer.PadLongest, ID: pad},
+	})
+	e, err := tok.Encode("abcdefg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(e.Overflowing[1]); got != "\x01g\x02\x03\x03" {
+		t.Errorf("padded last window %q", got)
+	}
+	if _, err := tok.WithOptions(tokenizer.Options{Truncation: tokenizer.Truncation{MaxLength: 5, Stride: -1}}); err == nil {
+		t.Error("negative stride accepted")
+	}
+}
+
+func bytesOf(ids []int) []byte {
+	b := make([]byte, len(ids))
+	for i, id := range ids {
+		b[i] = byte(id)
+	}
+	return b
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glossa-ai/glossa/models/gpt2"
+	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
 	"github.com/glossa-ai/glossa/tensor"
 )
@@ -46,21 +47,22 @@ func benchTrain(ctx context.Context, w trainWorkload, opt benchOptions) (benchRe
 	if err != nil {
 		return benchResult{}, err
 	}
-	params := model.Params()
+	trainer := gpt2.NewTrainer(model)
+	params := nn.OptimParams(model.Params())
 	adamw, err := optim.NewAdamW(optim.DecayGroups(params, 0.1), optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8})
 	if err != nil {
 		return benchResult{}, err
 	}
 	B, T := w.batch, w.block
 	// Four random batches of B×(T+1) tokens, cycled: x = batch[:, :-1], y = batch[:, 1:].
-	type batch struct{ x, y []int32 }
+	type batch struct{ x, y []int }
 	data := make([]batch, 4)
 	for i := range data {
-		x, y := make([]int32, B*T), make([]int32, B*T)
+		x, y := make([]int, B*T), make([]int, B*T)
 		for b := 0; b < B; b++ {
-			seq := make([]int32, T+1)
+			seq := make([]int, T+1)
 			for t := range seq {
-				seq[t] = int32(rng.IntN(w.vocab))
+				seq[t] = rng.IntN(w.vocab)
 			}
 			copy(x[b*T:], seq[:T])
 			copy(y[b*T:], seq[1:])
@@ -80,15 +82,15 @@ func benchTrain(ctx context.Context, w trainWorkload, opt benchOptions) (benchRe
 		}
 		d := data[i%len(data)]
 		start := time.Now()
-		if _, err := model.Forward(d.x, B, T); err != nil {
+		if _, err := trainer.Forward(d.x, B, T); err != nil {
 			return benchResult{}, err
 		}
-		loss, err := model.Loss(d.y)
+		loss, err := trainer.Loss(d.y)
 		if err != nil {
 			return benchResult{}, err
 		}
 		model.ZeroGrad()
-		if err := model.Backward(); err != nil {
+		if err := trainer.Backward(); err != nil {
 			return benchResult{}, err
 		}
 		adamw.Step()

@@ -20,7 +20,7 @@ import (
 const rowGrain = 16
 
 // encoderForward writes out[n] = wte[ids[n]] + wpe[n mod T]. out: [B·T, C].
-func encoderForward(out []float32, ids []int32, wte, wpe []float32, B, T, C int) {
+func encoderForward(out []float32, ids []int, wte, wpe []float32, B, T, C int) {
 	for b := 0; b < B; b++ {
 		for t := 0; t < T; t++ {
 			n := b*T + t
@@ -31,7 +31,7 @@ func encoderForward(out []float32, ids []int32, wte, wpe []float32, B, T, C int)
 }
 
 // encoderBackward accumulates the embedding gradients from dout [B·T, C].
-func encoderBackward(dwte, dwpe, dout []float32, ids []int32, B, T, C int) {
+func encoderBackward(dwte, dwpe, dout []float32, ids []int, B, T, C int) {
 	for b := 0; b < B; b++ {
 		for t := 0; t < T; t++ {
 			n := b*T + t
@@ -53,13 +53,27 @@ func layerNormForward(out, mean, rstd, x, w, b []float32, N, C int, eps float32)
 	})
 }
 
-// layerNormBackward writes dx (overwriting) and accumulates dw, db. The
-// parameter gradients are summed over rows serially so that results do not
-// depend on the thread count.
-func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd []float32, N, C int) {
-	for n := 0; n < N; n++ {
-		r := n * C
-		kernels.LayerNormBackward(dx[r:r+C], x[r:r+C], w, dout[r:r+C], mean[n], rstd[n], dw, db)
+// layerNormBackward writes dx (overwriting) and accumulates dw, db. Rows
+// are split into at most kernels.Threads() contiguous parts, each summing its
+// parameter gradients into its own slice of scratch (2·C values per part),
+// which are then added in part order.
+func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd, scratch []float32, N, C int) {
+	parts := min(kernels.Threads(), max(N/rowGrain, 1), len(scratch)/(2*C))
+	partial := scratch[:parts*2*C]
+	clear(partial)
+	kernels.ParallelFor(parts, 1, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			pw := partial[part*2*C : part*2*C+C]
+			pb := partial[part*2*C+C : (part+1)*2*C]
+			for n := part * N / parts; n < (part+1)*N/parts; n++ {
+				r := n * C
+				kernels.LayerNormBackward(dx[r:r+C], x[r:r+C], w, dout[r:r+C], mean[n], rstd[n], pw, pb)
+			}
+		}
+	})
+	for part := 0; part < parts; part++ {
+		kernels.Add(dw, dw, partial[part*2*C:part*2*C+C])
+		kernels.Add(db, db, partial[part*2*C+C:(part+1)*2*C])
 	}
 }
 
@@ -85,9 +99,13 @@ func conv1dBackward(dx, dw, db, dout, x, w []float32, N, C, OC int) {
 	}
 	kernels.Sgemm(true, false, C, OC, N, 1, x, C, dout, OC, 1, dw, OC)
 	if db != nil {
-		for n := 0; n < N; n++ {
-			kernels.Add(db, db, dout[n*OC:(n+1)*OC])
-		}
+		// Column sums, split by columns so that workers never share a sum.
+		const colGrain = 64
+		kernels.ParallelFor(OC, colGrain, func(lo, hi int) {
+			for n := 0; n < N; n++ {
+				kernels.Add(db[lo:hi], db[lo:hi], dout[n*OC+lo:n*OC+hi])
+			}
+		})
 	}
 }
 
@@ -143,6 +161,11 @@ func activationBackward(act nn.Activation, dx, x, dout []float32) {
 	})
 }
 
+// attnBlock is the number of query rows processed together in attention:
+// row block [r0, r1) only needs keys [0, r1), so the upper triangle of the
+// score matrix is skipped block by block.
+const attnBlock = 64
+
 // attentionForward computes causal multi-head self-attention from the packed
 // projections qkv [B·T, 3C] (q | k | v along the row, heads split as [H, D]
 // inside each third). It writes the softmax probabilities att [B, H, T, T]
@@ -157,15 +180,19 @@ func attentionForward(out, att, qkv []float32, B, T, C, H int) {
 			q := qkv[b*T*C3+h*D:]
 			k, v := q[C:], q[2*C:]
 			p := att[bh*T*T : (bh+1)*T*T]
-			// p = softmax(causal(q·kᵀ/√D)), row by row over the visible keys.
-			kernels.Sgemm(false, true, T, T, D, scale, q, C3, k, C3, 0, p, T)
-			for i := 0; i < T; i++ {
-				row := p[i*T : (i+1)*T]
-				kernels.Softmax(row[:i+1], row[:i+1])
-				clear(row[i+1:])
+			o := out[b*T*C+h*D:]
+			for r0 := 0; r0 < T; r0 += attnBlock {
+				r1 := min(r0+attnBlock, T)
+				// p = softmax(causal(q·kᵀ/√D)) for rows [r0, r1), keys [0, r1).
+				kernels.Sgemm(false, true, r1-r0, r1, D, scale, q[r0*C3:], C3, k, C3, 0, p[r0*T:], T)
+				for i := r0; i < r1; i++ {
+					row := p[i*T : (i+1)*T]
+					kernels.Softmax(row[:i+1], row[:i+1])
+					clear(row[i+1:])
+				}
+				// out = p·v, into head h's columns of out.
+				kernels.Sgemm(false, false, r1-r0, D, r1, 1, p[r0*T:], T, v, C3, 0, o[r0*C:], C)
 			}
-			// out = p·v, written into head h's columns of out.
-			kernels.Sgemm(false, false, T, D, T, 1, p, T, v, C3, 0, out[b*T*C+h*D:], C)
 		}
 	})
 }
@@ -187,40 +214,46 @@ func attentionBackward(dqkv, scratch, dout, att, qkv []float32, B, T, C, H int) 
 			do := dout[b*T*C+h*D:]
 			p := att[bh*T*T : (bh+1)*T*T]
 			dp := scratch[bh*T*T : (bh+1)*T*T]
-			// dp = do·vᵀ; dv = pᵀ·do.
-			kernels.Sgemm(false, true, T, T, D, 1, do, C, v, C3, 0, dp, T)
-			kernels.Sgemm(true, false, T, D, T, 1, p, T, do, C, 0, dv, C3)
-			// Through the softmax (visible keys only): ds = p·(dp − Σ dp·p).
-			for i := 0; i < T; i++ {
-				row := dp[i*T : (i+1)*T]
-				kernels.SoftmaxBackward(row[:i+1], p[i*T:i*T+i+1], row[:i+1])
-				clear(row[i+1:])
+			// Row blocks from the last, which covers every key, so that its
+			// products initialise dk and dv (beta 0) and the others add.
+			last := (T - 1) / attnBlock * attnBlock
+			for r0 := last; r0 >= 0; r0 -= attnBlock {
+				r1 := min(r0+attnBlock, T)
+				beta := float32(1)
+				if r0 == last {
+					beta = 0
+				}
+				// dp = do·vᵀ; dv += pᵀ·do.
+				kernels.Sgemm(false, true, r1-r0, r1, D, 1, do[r0*C:], C, v, C3, 0, dp[r0*T:], T)
+				kernels.Sgemm(true, false, r1, D, r1-r0, 1, p[r0*T:], T, do[r0*C:], C, beta, dv, C3)
+				// Through the softmax (visible keys only): ds = p·(dp − Σ dp·p).
+				for i := r0; i < r1; i++ {
+					row := dp[i*T : i*T+r1]
+					kernels.SoftmaxBackward(row[:i+1], p[i*T:i*T+i+1], row[:i+1])
+					clear(row[i+1:])
+				}
+				// s = scale·q·kᵀ: dq = scale·ds·k; dk += scale·dsᵀ·q.
+				kernels.Sgemm(false, false, r1-r0, D, r1, scale, dp[r0*T:], T, k, C3, 0, dq[r0*C3:], C3)
+				kernels.Sgemm(true, false, r1, D, r1-r0, scale, dp[r0*T:], T, q[r0*C3:], C3, beta, dk, C3)
 			}
-			// s = scale·q·kᵀ: dq = scale·ds·k; dk = scale·dsᵀ·q.
-			kernels.Sgemm(false, false, T, D, T, scale, dp, T, k, C3, 0, dq, C3)
-			kernels.Sgemm(true, false, T, D, T, scale, dp, T, q, C3, 0, dk, C3)
 		}
 	})
 }
 
-// crossEntropyForward writes each row's loss −log softmax(logits)[target]
-// into losses (0 for ignored rows, target < 0) and returns the mean over the
-// rows that are not ignored and their count. logits: [N, V].
-func crossEntropyForward(losses, logits []float32, targets []int32, N, V int) (mean float32, count int) {
+// crossEntropyForward writes log softmax(logits) into logp and each row's
+// loss −logp[target] into losses (0 for ignored rows, target < 0), and
+// returns the mean over the rows that are not ignored and their count.
+// logits, logp: [N, V].
+func crossEntropyForward(losses, logp, logits []float32, targets []int, N, V int) (mean float32, count int) {
 	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
-			y := int(targets[n])
-			if y < 0 {
+			row := logp[n*V : (n+1)*V]
+			kernels.LogSoftmax(row, logits[n*V:(n+1)*V])
+			if y := targets[n]; y >= 0 {
+				losses[n] = -row[y]
+			} else {
 				losses[n] = 0
-				continue
 			}
-			row := logits[n*V : (n+1)*V]
-			m := kernels.Max(row)
-			var s float64
-			for _, x := range row {
-				s += math.Exp(float64(x - m))
-			}
-			losses[n] = float32(float64(m)+math.Log(s)) - row[y]
 		}
 	})
 	var sum float64
@@ -236,18 +269,19 @@ func crossEntropyForward(losses, logits []float32, targets []int32, N, V int) (m
 	return float32(sum / float64(count)), count
 }
 
-// crossEntropyBackward turns logits [N, V] into dlogits in place:
+// crossEntropyBackward writes dlogits [N, V] from the saved log-probabilities:
 // (softmax − onehot(target))·scale, and zero rows for ignored targets.
-func crossEntropyBackward(logits []float32, targets []int32, N, V int, scale float32) {
+// dlogits may alias logp.
+func crossEntropyBackward(dlogits, logp []float32, targets []int, N, V int, scale float32) {
 	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
-			row := logits[n*V : (n+1)*V]
-			y := int(targets[n])
+			row := dlogits[n*V : (n+1)*V]
+			y := targets[n]
 			if y < 0 {
 				clear(row)
 				continue
 			}
-			kernels.Softmax(row, row)
+			kernels.Exp(row, logp[n*V:(n+1)*V])
 			row[y] -= 1
 			kernels.Scale(scale, row)
 		}

@@ -3,7 +3,8 @@ package gpt2
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
+
+	"github.com/glossa-ai/glossa/nn"
 )
 
 // Loading a Hugging Face GPT-2 folder (config.json + model.safetensors).
@@ -42,33 +43,13 @@ func Load(dir string) (*Model, error) {
 }
 
 // LoadSafetensors replaces the model's parameters with the tensors of a
-// safetensors file, checking that every parameter is present with its shape.
+// float32 safetensors file, checking that every parameter is present with
+// its shape. Names may carry the "transformer." prefix or not (the hub's
+// original files); other tensors (lm_head.weight, the tied duplicate, and the
+// legacy h.N.attn.bias / masked_bias buffers) are ignored.
 func (m *Model) LoadSafetensors(path string) error {
-	st, err := readSafetensors(path)
-	if err != nil {
-		return fmt.Errorf("gpt2: load %s: %w", path, err)
-	}
-	for _, s := range m.Config.specs() {
-		t, ok := st["transformer."+s.name]
-		if !ok {
-			t, ok = st[s.name] // hub layout without the prefix
-		}
-		if !ok {
-			return fmt.Errorf("gpt2: load %s: missing tensor transformer.%s", path, s.name)
-		}
-		if !slices.Equal(t.shape, s.shape) {
-			return fmt.Errorf("gpt2: load transformer.%s: shape %v, want %v", s.name, t.shape, s.shape)
-		}
-		copy(*s.view(m.W), t.data)
-	}
-	for name, t := range st {
-		if name != "lm_head.weight" {
-			continue
-		}
-		// A stored lm_head must be the tied embedding.
-		if !slices.Equal(t.data, m.W.Wte) {
-			return fmt.Errorf("gpt2: load %s: lm_head.weight differs from transformer.wte.weight (untied heads are not supported)", path)
-		}
+	if err := nn.LoadParams(path, m.Params(), &nn.LoadOptions{TrimPrefix: "transformer."}); err != nil {
+		return fmt.Errorf("gpt2: %w", err)
 	}
 	return nil
 }
@@ -76,12 +57,8 @@ func (m *Model) LoadSafetensors(path string) error {
 // SaveSafetensors writes every parameter under its HF name (without the tied
 // lm_head, like save_pretrained) as a float32 safetensors file.
 func (m *Model) SaveSafetensors(path string) error {
-	var ts []namedTensor
-	for _, p := range m.Params() {
-		ts = append(ts, namedTensor{p.Name, p.Shape, p.Value})
-	}
-	if err := writeSafetensors(path, ts); err != nil {
-		return fmt.Errorf("gpt2: save %s: %w", path, err)
+	if err := nn.SaveParams(path, m.Params()); err != nil {
+		return fmt.Errorf("gpt2: %w", err)
 	}
 	return nil
 }

@@ -5,17 +5,20 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
 )
 
 // trainGolden is the part of gpt2-train-tiny/golden.json the test reads.
 type trainGolden struct {
 	Batch struct {
-		InputIDs [][]int32 `json:"input_ids"`
-		Labels   [][]int32 `json:"labels"`
+		InputIDs [][]int `json:"input_ids"`
+		Labels   [][]int `json:"labels"`
 	} `json:"batch"`
 	Optimizer struct {
 		LR    float32    `json:"lr"`
@@ -32,7 +35,7 @@ type trainGolden struct {
 	} `json:"zero_gradient_entries"`
 }
 
-func flatten2(x [][]int32) (flat []int32, B, T int) {
+func flatten2(x [][]int) (flat []int, B, T int) {
 	for _, row := range x {
 		flat = append(flat, row...)
 	}
@@ -69,10 +72,18 @@ func TestTrainParity(t *testing.T) {
 	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := readSafetensors(filepath.Join(dir, "golden.safetensors"))
+	ref, err := nn.ReadTensors(filepath.Join(dir, "golden.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, engine := range []string{"autograd", "trainer"} {
+		t.Run(engine, func(t *testing.T) { trainParity(t, dir, engine, &g, ref) })
+	}
+}
+
+// trainParity runs the golden's three steps with one engine: "autograd"
+// (Model.Forward, Loss, autograd.Backward) or "trainer" (the fused Trainer).
+func trainParity(t *testing.T, dir, engine string, g *trainGolden, ref map[string]nn.Tensor) {
 	m, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +91,10 @@ func TestTrainParity(t *testing.T) {
 	ids, B, T := flatten2(g.Batch.InputIDs)
 	labels, _, _ := flatten2(g.Batch.Labels)
 	targets := ShiftLabels(labels, B, T)
+	tr := NewTrainer(m)
+	var loss *autograd.Var
 
-	params := m.Params()
+	params := nn.OptimParams(m.Params())
 	opt, err := optim.NewAdamW(optim.DecayGroups(params, 0.1), optim.AdamConfig{
 		LR: g.Optimizer.LR, Beta1: g.Optimizer.Betas[0], Beta2: g.Optimizer.Betas[1], Eps: g.Optimizer.Eps})
 	if err != nil {
@@ -89,16 +102,53 @@ func TestTrainParity(t *testing.T) {
 	}
 	lossOf := func() float32 {
 		t.Helper()
-		if _, err := m.Forward(ids, B, T); err != nil {
-			t.Fatal(err)
+		if engine == "trainer" {
+			if _, err := tr.Forward(ids, B, T); err != nil {
+				t.Fatal(err)
+			}
+			l, err := tr.Loss(targets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
 		}
-		loss, err := m.Loss(targets)
+		logits, err := m.Forward(ids, B, T)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return loss
+		if loss, err = m.Loss(logits, targets); err != nil {
+			t.Fatal(err)
+		}
+		return loss.Value.Item()
+	}
+	backward := func() {
+		t.Helper()
+		if engine == "trainer" {
+			if err := tr.Backward(); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		autograd.Backward(loss)
 	}
 	// compare checks every parameter's tensor against ref[prefix+name].
+	// AdamW's first update is lr·g/(|g|+eps) elementwise: its sensitivity to
+	// the gradient, lr·eps/(|g|+eps)², exceeds 100 where |g| < 3e-7, so there
+	// float32 gradient noise of ~1e-8 (the golden's own fp32-vs-fp64 gap is
+	// 5e-8) moves parameters by more than the 1e-6 tolerance. Parameter
+	// comparisons skip those ill-conditioned entries (besides the README's
+	// zero-gradient entries); the optimizer itself is checked exactly on
+	// every entry by TestOptimizersMatchPyTorch in package optim.
+	illConditioned := map[string][]int{}
+	for _, p := range params {
+		skip := append([]int(nil), g.ZeroGrad.FlatIndices[p.Name]...)
+		for i, v := range ref["grad.step1."+p.Name].Data {
+			if math.Abs(float64(v)) < 1e-6 {
+				skip = append(skip, i)
+			}
+		}
+		illConditioned[p.Name] = skip
+	}
 	compare := func(what, prefix string, tol, relTol float64, get func(p optim.Param) []float32) {
 		t.Helper()
 		var worst float64
@@ -108,7 +158,11 @@ func TestTrainParity(t *testing.T) {
 			if !ok {
 				t.Fatalf("golden has no %s%s", prefix, p.Name)
 			}
-			d, scale := maxDiff(get(p), want.data, g.ZeroGrad.FlatIndices[p.Name])
+			skip := g.ZeroGrad.FlatIndices[p.Name]
+			if strings.HasPrefix(prefix, "param.") {
+				skip = illConditioned[p.Name]
+			}
+			d, scale := maxDiff(get(p), want.Data, skip)
 			if d > tol && (relTol == 0 || d > relTol*scale) {
 				t.Errorf("%s %s: max abs diff %.3g (tensor max abs %.3g)", what, p.Name, d, scale)
 			}
@@ -127,9 +181,7 @@ func TestTrainParity(t *testing.T) {
 			t.Errorf("step %d: loss %.7f, want %.7f", step, loss, want)
 		}
 		m.ZeroGrad()
-		if err := m.Backward(); err != nil {
-			t.Fatal(err)
-		}
+		backward()
 		norm := optim.GradNorm(params)
 		if wantNorm := g.Steps[step-1].GradGlobalNorm; math.Abs(norm-wantNorm) > 1e-5*wantNorm {
 			t.Errorf("step %d: gradient norm %.7f, want %.7f", step, norm, wantNorm)

@@ -8,7 +8,6 @@ package auto
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -310,6 +309,3 @@ func loadGPT2Files(encoder, merges string) (*tokenizer.Tokenizer, error) {
 	}
 	return tokenizer.New(m, tokenizer.Config{AddedTokens: added})
 }
-
-// errNotAvailable is returned for formats whose model package is missing.
-var errNotAvailable = errors.New("not available in this build")

@@ -29,6 +29,10 @@ func TestLoad(t *testing.T) {
 		{"gpt2", "Hello<|endoftext|>World", []int{15496, 50256, 10603}, gpt2Plain},
 		{"gpt2/encoder.json", "Hello<|endoftext|>World", []int{15496, 50256, 10603}, gpt2Plain},
 		{"gpt2/vocab.bpe", "Hello<|endoftext|>World", []int{15496, 50256, 10603}, gpt2Plain},
+		{"llama2/tokenizer.bin", "Hello, world!", []int{1, 15043, 29892, 3186, 29991}, nil},
+		{"llama2/tokenizer.model", "Hello, world!", []int{1, 15043, 29892, 3186, 29991}, nil},
+		{"llama2", "Hello world</s>", []int{1, 15043, 3186, 2}, nil},
+		{"../models/stories260K/tok512.bin", "Once upon a time", []int{1, 403, 407, 261, 378}, nil},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			tok, err := auto.Load(filepath.Join(shared, tc.path))
@@ -85,4 +89,24 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFromTokenizerJSON: any tokenizer.json gives a tokenizer or an error,
+// and a tokenizer it gives encodes and decodes without panicking.
+func FuzzFromTokenizerJSON(f *testing.F) {
+	f.Add(`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1,"##b":2}},"normalizer":{"type":"BertNormalizer"},"pre_tokenizer":{"type":"BertPreTokenizer"},` +
+		`"post_processor":{"type":"BertProcessing","sep":["[SEP]",2],"cls":["[CLS]",1]}}`)
+	f.Add(`{"model":{"vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},"pre_tokenizer":{"type":"ByteLevel"},"added_tokens":[{"id":3,"content":"<x>","special":true}]}`)
+	f.Add(`{"model":{"type":"BPE","byte_fallback":true,"vocab":{"<unk>":0,"▁a":1},"merges":[]},"decoder":{"type":"Metaspace"}}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		tok, err := auto.FromTokenizerJSON([]byte(data))
+		if err != nil {
+			return
+		}
+		e, err := tok.EncodePair("ab <x> a\u00e9", "b")
+		if err != nil {
+			return
+		}
+		tok.Decode(e.IDs, true)
+	})
 }

@@ -1,21 +1,43 @@
 package auto
 
 import (
-	"fmt"
-
 	"github.com/glossa-ai/glossa/tokenizer"
+	"github.com/glossa-ai/glossa/tokenizer/sentencepiece"
 )
 
-// The SentencePiece loaders wait for package tokenizer/sentencepiece.
-
 func sentencePieceFromJSON(data []byte) (tokenizer.Model, error) {
-	return nil, fmt.Errorf("auto: SentencePiece-style BPE tokenizer.json: %w", errNotAvailable)
+	return sentencepiece.FromTokenizerJSON(data)
 }
 
+// loadSentencePieceModel loads SentencePiece's tokenizer.model.
 func loadSentencePieceModel(path string) (*tokenizer.Tokenizer, error) {
-	return nil, fmt.Errorf("auto: %s: SentencePiece tokenizer.model: %w", path, errNotAvailable)
+	m, err := sentencepiece.LoadModel(path)
+	if err != nil {
+		return nil, err
+	}
+	return llamaTokenizer(m)
 }
 
+// loadLlama2C loads llama2.c's tokenizer.bin.
 func loadLlama2C(path string) (*tokenizer.Tokenizer, error) {
-	return nil, fmt.Errorf("auto: %s: llama2.c tokenizer.bin: %w", path, errNotAvailable)
+	m, err := sentencepiece.LoadLlama2C(path)
+	if err != nil {
+		return nil, err
+	}
+	return llamaTokenizer(m)
+}
+
+// llamaTokenizer wraps a Llama vocabulary: BOS before each sequence, and
+// its control tokens (<unk>, <s>, </s>) as special added tokens.
+func llamaTokenizer(m *sentencepiece.Model) (*tokenizer.Tokenizer, error) {
+	var cfg tokenizer.Config
+	for _, id := range []int{m.BOS(), m.EOS()} {
+		if tok, ok := m.IDToToken(id); ok && id >= 0 {
+			cfg.AddedTokens = append(cfg.AddedTokens, tokenizer.AddedToken{Content: tok, ID: id, Special: true})
+		}
+	}
+	if bos, ok := m.IDToToken(m.BOS()); ok && m.BOS() >= 0 {
+		cfg.Template = tokenizer.BOSTemplate(bos, m.BOS())
+	}
+	return tokenizer.New(m, cfg)
 }

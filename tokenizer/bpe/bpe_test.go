@@ -3,6 +3,8 @@ package bpe
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/tokenizer"
 )
 
 func TestByteLevelTables(t *testing.T) {
@@ -81,19 +84,17 @@ func TestMergeScanHeapAgree(t *testing.T) {
 			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
 		}
 		w := sb.String()
-		mk := func() ([]int32, []int32) {
-			syms, lens := make([]int32, len(w)), make([]int32, len(w))
+		mk := func() []int32 {
+			syms := make([]int32, len(w))
 			for i := range syms {
-				syms[i], lens[i] = m.byteIDs[w[i]], 1
+				syms[i] = m.byteIDs[w[i]]
 			}
-			return syms, lens
+			return syms
 		}
-		s1, l1 := mk()
-		s2, l2 := mk()
-		a, la := m.pairs.mergeScan(&mg, s1, l1)
-		b, lb := m.pairs.mergeHeap(&mg, s2, l2)
-		if !slices.Equal(a, b) || !slices.Equal(la, lb) {
-			t.Fatalf("trial %d %q: scan %v %v, heap %v %v", trial, w, a, la, b, lb)
+		a := m.pairs.mergeScan(&mg, mk())
+		b := m.pairs.mergeHeap(&mg, mk())
+		if !slices.Equal(a, b) {
+			t.Fatalf("trial %d %q: scan %v, heap %v", trial, w, a, b)
 		}
 	}
 }
@@ -113,6 +114,27 @@ func TestLoadersAgree(t *testing.T) {
 	}
 	if !slices.Equal(hf.Merges(), m.Merges()) {
 		t.Error("merges differ")
+	}
+	// Writing GPT-2 back out gives Hugging Face's vocabulary and merges.
+	var buf bytes.Buffer
+	if err := m.WriteTokenizerJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	type modelSection struct {
+		Model struct {
+			Vocab  map[string]int `json:"vocab"`
+			Merges []string       `json:"merges"`
+		} `json:"model"`
+	}
+	var wrote, orig modelSection
+	if err := json.Unmarshal(buf.Bytes(), &wrote); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &orig); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(wrote.Model.Vocab, orig.Model.Vocab) || !slices.Equal(wrote.Model.Merges, orig.Model.Merges) {
+		t.Error("WriteTokenizerJSON: vocabulary or merges differ from GPT-2's tokenizer.json")
 	}
 	if !hf.IsSpecial(50256) || !m.IsSpecial(50256) {
 		t.Error("<|endoftext|> is not special")
@@ -323,5 +345,125 @@ func TestTrainStopsAtMinFrequency(t *testing.T) {
 	}
 	if ids := m.Encode("ab ab cd"); len(ids) != 5 {
 		t.Errorf("Encode = %v", ids)
+	}
+}
+
+func TestLoaderErrors(t *testing.T) {
+	vocab := map[string]int{"a": 0, "b": 1, "ab": 2}
+	for name, tc := range map[string]struct {
+		vocab  map[string]int
+		merges [][2]string
+		opt    Options
+	}{
+		"empty":           {map[string]int{}, nil, Options{}},
+		"negative id":     {map[string]int{"a": -1}, nil, Options{}},
+		"huge id":         {map[string]int{"a": 1 << 30}, nil, Options{}},
+		"duplicate id":    {map[string]int{"a": 0, "b": 0}, nil, Options{}},
+		"empty token":     {map[string]int{"": 0}, nil, Options{}},
+		"merge unknown":   {vocab, [][2]string{{"a", "c"}}, Options{}},
+		"merge result":    {map[string]int{"a": 0, "b": 1}, [][2]string{{"a", "b"}}, Options{}},
+		"unknown special": {vocab, nil, Options{SpecialTokens: []string{"<s>"}}},
+		"unknown unk":     {vocab, nil, Options{UnknownToken: "<unk>"}},
+	} {
+		if _, err := New(tc.vocab, tc.merges, tc.opt); err == nil || !strings.HasPrefix(err.Error(), "bpe: ") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	for _, bad := range []string{"a\n", "a b c\n", " b\n"} {
+		if _, err := ParseMerges([]byte(bad)); err == nil {
+			t.Errorf("ParseMerges(%q) succeeded", bad)
+		}
+	}
+	for _, bad := range []string{
+		`{`,
+		`{"model": {"type": "WordPiece"}}`,
+		`{"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "BPE", "vocab": {"a": 0}}}`,
+		`{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "byte_fallback": true, "vocab": {"a": 0}}}`,
+		`{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}}`,
+		`{"pre_tokenizer": {"type": "ByteLevel"}, "normalizer": {"type": "NFC"}, "model": {"type": "BPE", "vocab": {"a": 0}}}`,
+	} {
+		if _, err := FromTokenizerJSON([]byte(bad)); err == nil {
+			t.Errorf("FromTokenizerJSON(%s) succeeded", bad)
+		}
+	}
+	if _, err := LoadFiles("/nonexistent/encoder.json", "/nonexistent/vocab.bpe"); err == nil {
+		t.Error("LoadFiles of missing files succeeded")
+	}
+}
+
+// TestUnknownBytes: a vocabulary without some bytes drops them, or maps them
+// to the unknown token when there is one.
+func TestUnknownBytes(t *testing.T) {
+	vocab := map[string]int{"a": 0, "b": 1, "ab": 2, "<unk>": 3}
+	drop, err := New(vocab, [][2]string{{"a", "b"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := drop.Encode("abzab"); !slices.Equal(got, []int{2, 2}) {
+		t.Errorf("dropping: %v", got)
+	}
+	unk, err := New(vocab, [][2]string{{"a", "b"}}, Options{UnknownToken: "<unk>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unk.Encode("abzab"); !slices.Equal(got, []int{2, 3, 2}) {
+		t.Errorf("unknown token: %v", got)
+	}
+	toks := unk.Tokenize("abzab")
+	if len(toks) != 3 || toks[1].Start != 2 || toks[1].End != 3 || toks[2].Start != 3 {
+		t.Errorf("Tokenize = %+v", toks)
+	}
+}
+
+// TestConcurrentTinyCache hammers a model whose cache is far too small, so
+// shards are cleared while other goroutines read them.
+func TestConcurrentTinyCache(t *testing.T) {
+	g := loadGPT2(t)
+	m, err := New(g.Vocab(), g.Merges(), Options{CacheSize: 64, SpecialTokens: []string{EndOfText}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := readGolden(t)
+	texts := make([]string, 0, 4*len(cases))
+	for range 4 {
+		for _, c := range cases {
+			texts = append(texts, c.Text)
+		}
+	}
+	got := m.EncodeBatch(texts)
+	for i, tx := range texts {
+		if want := g.Encode(tx); !slices.Equal(got[i], want) {
+			t.Fatalf("%q: %v, want %v", tx, got[i], want)
+		}
+	}
+}
+
+// TestSplitPreTokenizer: the GPT-2 expression spelled out as a Split
+// pre-tokenizer is accepted; other expressions are not.
+func TestSplitPreTokenizer(t *testing.T) {
+	doc := func(pattern string) []byte {
+		pre := map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": pattern}, "behavior": "Isolated", "invert": false},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "use_regex": false},
+		}}
+		b, _ := json.Marshal(map[string]any{"pre_tokenizer": pre, "model": map[string]any{
+			"type": "BPE", "vocab": map[string]int{"a": 0, "Ġ": 1}, "merges": []string{}}})
+		return b
+	}
+	if _, err := FromTokenizerJSON(doc(GPT2Pattern)); err != nil {
+		t.Errorf("GPT-2 Split: %v", err)
+	}
+	if _, err := FromTokenizerJSON(doc(`(?i:'s|'t)|\p{L}+`)); err == nil {
+		t.Error("another Split expression was accepted")
+	}
+}
+
+func TestAppendTokens(t *testing.T) {
+	m := loadGPT2(t)
+	prefix := []tokenizer.Token{{ID: 1}}
+	got := m.AppendTokens(prefix, "Hello world")
+	want := append([]tokenizer.Token{{ID: 1}}, m.Tokenize("Hello world")...)
+	if !slices.Equal(got, want) {
+		t.Errorf("AppendTokens = %+v, want %+v", got, want)
 	}
 }

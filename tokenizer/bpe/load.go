@@ -124,6 +124,23 @@ type hfComponent struct {
 	AddPrefixSpace *bool         `json:"add_prefix_space"`
 	UseRegex       *bool         `json:"use_regex"`
 	PreTokenizers  []hfComponent `json:"pretokenizers"`
+	Pattern        struct {
+		Regex *string `json:"Regex"`
+	} `json:"pattern"`
+	Behavior string `json:"behavior"`
+	Invert   bool   `json:"invert"`
+}
+
+// GPT2Pattern is GPT-2's pre-tokenization expression, which Pretokens
+// implements.
+const GPT2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+
+// isGPT2Split reports whether c is a Split pre-tokenizer with GPT-2's
+// expression, which some tokenizer.json files spell out in front of a
+// ByteLevel pre-tokenizer with use_regex false.
+func isGPT2Split(c *hfComponent) bool {
+	return c.Type == "Split" && c.Pattern.Regex != nil && *c.Pattern.Regex == GPT2Pattern &&
+		c.Behavior == "Isolated" && !c.Invert
 }
 
 // parseHFMerges accepts both merge layouts of tokenizer.json: ["a b", ...]
@@ -171,8 +188,11 @@ func byteLevelPreTokenizer(c *hfComponent) (addPrefixSpace bool, err error) {
 		}
 		return c.AddPrefixSpace != nil && *c.AddPrefixSpace, nil
 	case "Sequence":
-		if len(c.PreTokenizers) == 1 {
-			return byteLevelPreTokenizer(&c.PreTokenizers[0])
+		switch p := c.PreTokenizers; {
+		case len(p) == 1:
+			return byteLevelPreTokenizer(&p[0])
+		case len(p) == 2 && isGPT2Split(&p[0]) && p[1].Type == "ByteLevel":
+			return p[1].AddPrefixSpace != nil && *p[1].AddPrefixSpace, nil
 		}
 	}
 	return false, fmt.Errorf("bpe: tokenizer.json: pre_tokenizer %q is not supported (want ByteLevel)", c.Type)

@@ -96,7 +96,6 @@ func (t *pairTable) get(a, b int32) (rank uint32, id int32) {
 // goroutine and is reused from word to word.
 type merger struct {
 	syms  []int32  // current symbols (token ids; -1 for a byte without a token)
-	lens  []int32  // byte length of each symbol
 	ranks []uint32 // ranks[i]: rank of merging syms[i] and syms[i+1]
 	ids   []int32  // ids[i]: the token that merge yields
 	// heap variant
@@ -104,20 +103,19 @@ type merger struct {
 	h          pairHeap
 }
 
-// merge runs BPE over syms in place and returns the merged symbols; if lens
-// is non-nil it holds each symbol's byte length and is kept in step.
-func (t *pairTable) merge(mg *merger, syms, lens []int32) ([]int32, []int32) {
+// merge runs BPE over syms in place and returns the merged symbols.
+func (t *pairTable) merge(mg *merger, syms []int32) []int32 {
 	if len(syms) >= heapThreshold {
-		return t.mergeHeap(mg, syms, lens)
+		return t.mergeHeap(mg, syms)
 	}
-	return t.mergeScan(mg, syms, lens)
+	return t.mergeScan(mg, syms)
 }
 
 // mergeScan is the quadratic merge for short words.
-func (t *pairTable) mergeScan(mg *merger, syms, lens []int32) ([]int32, []int32) {
+func (t *pairTable) mergeScan(mg *merger, syms []int32) []int32 {
 	n := len(syms)
 	if n < 2 {
-		return syms, lens
+		return syms
 	}
 	mg.ranks = grow(mg.ranks, n-1)
 	mg.ids = grow(mg.ids, n-1)
@@ -138,10 +136,6 @@ func (t *pairTable) mergeScan(mg *merger, syms, lens []int32) ([]int32, []int32)
 		// Merge syms[bi] and syms[bi+1]; drop symbol bi+1 and pair bi+1.
 		syms[bi] = ids[bi]
 		copy(syms[bi+1:], syms[bi+2:n])
-		if lens != nil {
-			lens[bi] += lens[bi+1]
-			copy(lens[bi+1:], lens[bi+2:n])
-		}
 		if bi+2 < n {
 			copy(ranks[bi+1:], ranks[bi+2:n-1])
 			copy(ids[bi+1:], ids[bi+2:n-1])
@@ -154,10 +148,7 @@ func (t *pairTable) mergeScan(mg *merger, syms, lens []int32) ([]int32, []int32)
 			ranks[bi], ids[bi] = t.get(syms[bi], syms[bi+1])
 		}
 	}
-	if lens != nil {
-		lens = lens[:n]
-	}
-	return syms[:n], lens
+	return syms[:n]
 }
 
 // pairCand is a candidate merge of the symbol at pos with its successor.
@@ -190,7 +181,7 @@ func (h *pairHeap) Pop() any {
 // list over their original positions, so position order is text order and
 // "leftmost" is "smallest position". Stale heap entries are recognised by
 // comparing the recorded symbols with the current ones.
-func (t *pairTable) mergeHeap(mg *merger, syms, lens []int32) ([]int32, []int32) {
+func (t *pairTable) mergeHeap(mg *merger, syms []int32) []int32 {
 	n := len(syms)
 	mg.prev = grow(mg.prev, n)
 	mg.next = grow(mg.next, n)
@@ -223,9 +214,6 @@ func (t *pairTable) mergeHeap(mg *merger, syms, lens []int32) ([]int32, []int32)
 			continue // stale: one side was merged away since
 		}
 		syms[i] = c.id
-		if lens != nil {
-			lens[i] += lens[j]
-		}
 		syms[j] = -2 // dead; never equals a recorded symbol
 		next[i] = next[j]
 		if next[j] >= 0 {
@@ -239,15 +227,9 @@ func (t *pairTable) mergeHeap(mg *merger, syms, lens []int32) ([]int32, []int32)
 	k := 0
 	for i := int32(0); i >= 0; i = next[i] {
 		syms[k] = syms[i]
-		if lens != nil {
-			lens[k] = lens[i]
-		}
 		k++
 	}
-	if lens != nil {
-		lens = lens[:k]
-	}
-	return syms[:k], lens
+	return syms[:k]
 }
 
 // grow returns s with length at least n, reusing its array when possible.

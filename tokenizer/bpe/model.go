@@ -17,17 +17,19 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/glossa-ai/glossa/tokenizer"
 )
 
 // Model is a byte-level BPE vocabulary with its merges.
 type Model struct {
-	tokens  []string       // id → token as written in the vocabulary ("Ġthe"); "" for a hole
-	raw     []string       // id → the bytes the token stands for (" the")
-	ids     map[string]int // token → id
-	whole   map[string]int32
-	byteIDs [256]int32 // id of each single-byte token, -1 if the vocabulary lacks it
+	tokens  []string         // id → token as written in the vocabulary ("Ġthe"); "" for a hole
+	raw     []string         // id → the bytes the token stands for (" the")
+	ids     map[string]int   // token → id
+	short   shortWords       // single-token words of 2..8 bytes
+	whole   map[string]int32 // single-token words of more than 8 bytes
+	byteIDs [256]int32       // id of each single-byte token, -1 if the vocabulary lacks it
 	pairs   pairTable
 	merges  [][2]int32 // merges in rank order, as token ids
 	special []bool     // ids that Decode skips when asked to
@@ -147,6 +149,7 @@ func New(vocab map[string]int, merges [][2]string, opt Options) (*Model, error) 
 // different path, so the check is made, not assumed.)
 func (m *Model) indexWholeWords() {
 	enc := &encoder{}
+	short := map[string]int32{}
 	for id, raw := range m.raw {
 		if len(raw) < 2 || m.tokens[id] == "" || m.special[id] {
 			continue
@@ -154,18 +157,34 @@ func (m *Model) indexWholeWords() {
 		if tok, ok := m.ids[ByteLevelEncode(raw)]; !ok || tok != id {
 			continue // not a byte-level token
 		}
-		syms, _ := m.mergeWord(enc, raw, false)
+		syms := m.mergeWord(enc, raw)
 		if len(syms) == 1 && syms[0] == int32(id) {
-			m.whole[raw] = int32(id)
+			if len(raw) <= 8 {
+				short[raw] = int32(id)
+			} else {
+				m.whole[raw] = int32(id)
+			}
 		}
 	}
+	m.short = newShortWords(len(short))
+	for w, id := range short {
+		m.short.put(w, id)
+	}
+}
+
+// wholeWord looks word up among the single-token words.
+func (m *Model) wholeWord(word string) (int32, bool) {
+	if len(word) <= 8 {
+		return m.short.get(word)
+	}
+	id, ok := m.whole[word]
+	return id, ok
 }
 
 // encoder is per-goroutine scratch space for encoding.
 type encoder struct {
 	mg   merger
 	syms []int32
-	lens []int32
 }
 
 func (m *Model) getEncoder() *encoder {
@@ -175,28 +194,21 @@ func (m *Model) getEncoder() *encoder {
 	return &encoder{}
 }
 
-// mergeWord runs BPE on the bytes of one pre-token. The result (and, with
-// withLens, each token's byte length) lives in enc until the next call.
-func (m *Model) mergeWord(enc *encoder, word string, withLens bool) (syms, lens []int32) {
+// mergeWord runs BPE on the bytes of one pre-token. The result lives in
+// enc until the next call.
+func (m *Model) mergeWord(enc *encoder, word string) []int32 {
 	enc.syms = grow(enc.syms, len(word))
-	syms = enc.syms
+	syms := enc.syms
 	for i := 0; i < len(word); i++ {
 		syms[i] = m.byteIDs[word[i]]
 	}
-	if withLens {
-		enc.lens = grow(enc.lens, len(word))
-		lens = enc.lens
-		for i := range lens {
-			lens[i] = 1
-		}
-	}
-	return m.pairs.merge(&enc.mg, syms, lens)
+	return m.pairs.merge(&enc.mg, syms)
 }
 
 // wordIDs returns the ids of one pre-token, from the whole-word index, the
 // cache, or the merge loop. The slice is valid until enc is used again.
 func (m *Model) wordIDs(enc *encoder, word string) []int32 {
-	if id, ok := m.whole[word]; ok {
+	if id, ok := m.wholeWord(word); ok {
 		enc.syms = append(enc.syms[:0], id)
 		return enc.syms
 	}
@@ -205,7 +217,7 @@ func (m *Model) wordIDs(enc *encoder, word string) []int32 {
 			return ids
 		}
 	}
-	syms, _ := m.mergeWord(enc, word, false)
+	syms := m.mergeWord(enc, word)
 	if m.cache != nil {
 		m.cache.put(word, syms)
 	}
@@ -220,9 +232,10 @@ func (m *Model) prepare(text string) (string, int) {
 	return text, 0
 }
 
-// Encode returns the token ids of text.
+// Encode returns the token ids of text. (GPT-2 averages about 3.3 bytes
+// per token on English, so len(text)/3 ids are reserved up front.)
 func (m *Model) Encode(text string) []int {
-	return m.AppendEncode(make([]int, 0, len(text)/4+4), text)
+	return m.AppendEncode(make([]int, 0, len(text)/3+4), text)
 }
 
 // AppendEncode appends the token ids of text to dst and returns it.
@@ -231,12 +244,17 @@ func (m *Model) AppendEncode(dst []int, text string) []int {
 	enc := m.getEncoder()
 	for p := 0; p < len(text); {
 		e := nextPretoken(text, p)
+		// Fast paths: a single byte, or a word that is one token.
 		if e-p == 1 {
 			if id := m.byteIDs[text[p]]; id >= 0 {
 				dst = append(dst, int(id))
 				p = e
 				continue
 			}
+		} else if id, ok := m.wholeWord(text[p:e]); ok {
+			dst = append(dst, int(id))
+			p = e
+			continue
 		}
 		for _, id := range m.wordIDs(enc, text[p:e]) {
 			if id < 0 {
@@ -265,15 +283,11 @@ func (m *Model) EncodeBatch(texts []string) [][]int {
 		return out
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	nextIdx := 0
+	var next atomic.Int64 // the next text to take
 	for range workers {
 		wg.Go(func() {
 			for {
-				mu.Lock()
-				i := nextIdx
-				nextIdx++
-				mu.Unlock()
+				i := int(next.Add(1) - 1)
 				if i >= len(texts) {
 					return
 				}
@@ -290,9 +304,15 @@ func (m *Model) EncodeBatch(texts []string) [][]int {
 // to, so a character split over two tokens is split in the offsets too; the
 // prefix space added by AddPrefixSpace covers no bytes.
 func (m *Model) Tokenize(text string) []tokenizer.Token {
+	return m.AppendTokens(make([]tokenizer.Token, 0, len(text)/3+4), text)
+}
+
+// AppendTokens appends the tokens of text to dst, as Tokenize returns them,
+// and returns the extended slice (tokenizer.TokenAppender).
+func (m *Model) AppendTokens(dst []tokenizer.Token, text string) []tokenizer.Token {
 	text, shift := m.prepare(text)
 	enc := m.getEncoder()
-	toks := make([]tokenizer.Token, 0, len(text)/4+4)
+	toks := dst
 	emit := func(id int32, start, end int) {
 		start, end = max(start-shift, 0), max(end-shift, 0)
 		if id < 0 {
@@ -305,16 +325,14 @@ func (m *Model) Tokenize(text string) []tokenizer.Token {
 	}
 	for p := 0; p < len(text); {
 		e := nextPretoken(text, p)
-		word := text[p:e]
-		if id, ok := m.whole[word]; ok {
-			emit(id, p, e)
-		} else {
-			syms, lens := m.mergeWord(enc, word, true)
-			q := p
-			for i, id := range syms {
-				emit(id, q, q+int(lens[i]))
-				q += int(lens[i])
+		q := p
+		for _, id := range m.wordIDs(enc, text[p:e]) {
+			n := 1 // a byte without a token
+			if id >= 0 {
+				n = len(m.raw[id])
 			}
+			emit(id, q, q+n)
+			q += n
 		}
 		p = e
 	}
@@ -391,4 +409,7 @@ func (m *Model) Merges() [][2]string {
 	return out
 }
 
-var _ tokenizer.Model = (*Model)(nil)
+var (
+	_ tokenizer.Model         = (*Model)(nil)
+	_ tokenizer.TokenAppender = (*Model)(nil)
+)

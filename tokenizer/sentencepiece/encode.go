@@ -2,8 +2,6 @@ package sentencepiece
 
 import "unicode/utf8"
 
-func decodeRune(s string) (rune, int) { return utf8.DecodeRuneInString(s) }
-
 // symbol is one piece during merging: a node of a doubly linked list over
 // the initial symbols, in text order.
 type symbol struct {
@@ -74,20 +72,45 @@ func (h *candHeap) pop() candidate {
 const minScore = -1e10
 
 // pairOf returns the merge of pieces a and b, if any.
-func (m *Model) pairOf(a, b int32, buf *[]byte) (prio float64, id int32, ok bool) {
+func (m *Model) pairOf(a, b int32) (prio float64, id int32, ok bool) {
 	if a < 0 || b < 0 {
 		return 0, -1, false
 	}
-	if m.kind == flavourHF {
-		pm, ok := m.pairs[[2]int32{a, b}]
-		return float64(pm.rank), pm.id, ok
+	if m.canon != nil {
+		a, b = m.canon[a], m.canon[b]
 	}
-	*buf = append(append((*buf)[:0], m.surface[a]...), m.surface[b]...)
-	id, ok = m.lookup[string(*buf)]
-	if !ok || !(float64(m.scores[id]) > minScore) {
-		return 0, -1, false
+	pm, ok := m.pairs[[2]int32{a, b}]
+	return pm.prio, pm.id, ok
+}
+
+// scorePairs builds the merge table of the score-driven flavours: llama2.c
+// and SentencePiece merge two adjacent pieces whenever their concatenated
+// text is a piece, the highest score first. Every split of every piece into
+// two pieces is such a pair; enumerating them once at load time turns each
+// candidate lookup during encoding into one map access on two ids, instead
+// of building and hashing the concatenated string.
+func (m *Model) scorePairs() {
+	m.canon = make([]int32, len(m.pieces))
+	for id, s := range m.surface {
+		m.canon[id] = int32(id)
+		if c, ok := m.lookup[s]; ok {
+			m.canon[id] = c
+		}
 	}
-	return -float64(m.scores[id]), id, true
+	m.pairs = make(map[[2]int32]pairMerge)
+	for s, id := range m.lookup {
+		score := float64(m.scores[id])
+		if m.kind == flavourLlama2C && !(score > minScore) {
+			continue // never beats run.c's initial best score
+		}
+		for k := 1; k < len(s); k++ {
+			a, okA := m.lookup[s[:k]]
+			b, okB := m.lookup[s[k:]]
+			if okA && okB {
+				m.pairs[[2]int32{a, b}] = pairMerge{prio: -score, id: id}
+			}
+		}
+	}
 }
 
 // initial splits text into the starting symbols: BOS (llama2.c flavour, if
@@ -126,7 +149,7 @@ func (m *Model) initial(text string, bos bool) []symbol {
 				continue
 			}
 			if id, ok := m.lookup[text[start:i+1]]; ok {
-				add(id, start, i+1, false)
+				add(id, start, i+1, m.chunked && text[start] == ' ' && start > 0 && text[start-1] != ' ')
 			} else {
 				for j := start; j <= i; j++ {
 					add(m.byteIDs[text[j]], j, j+1, false)
@@ -150,10 +173,18 @@ func (m *Model) initial(text string, bos bool) []symbol {
 	for i := 0; i < len(text); {
 		size := 1
 		if text[i] >= 0x80 {
-			_, size = decodeRune(text[i:])
+			_, size = utf8.DecodeRuneInString(text[i:])
+		}
+		if m.user != nil {
+			if n, id := m.matchUser(text[i:]); n > 0 {
+				add(int32(id), i, i+n, first || (m.split && text[i] == ' '))
+				first = false
+				i += n
+				continue
+			}
 		}
 		ch := text[i : i+size]
-		ws := first || (m.split && ch == " ")
+		ws := first || ((m.split || m.chunked && i > 0 && text[i-1] != ' ') && ch == " ")
 		first = false
 		if id, ok := m.lookup[ch]; ok {
 			add(id, i, i+size, ws)
@@ -163,6 +194,16 @@ func (m *Model) initial(text string, bos bool) []symbol {
 		i += size
 	}
 	return syms
+}
+
+// matchUser finds the longest user-defined piece that starts text.
+func (m *Model) matchUser(text string) (n, id int) {
+	for l := min(m.userMaxLen, len(text)); l > 0; l-- {
+		if id, ok := m.user[text[:l]]; ok {
+			return l, id
+		}
+	}
+	return 0, -1
 }
 
 // addUnknown appends byte-fallback pieces for ch, or <unk> (fused with a
@@ -192,15 +233,129 @@ func (m *Model) addUnknown(syms *[]symbol, ch string, start, end int, wordStart 
 	*syms = append(*syms, symbol{id: m.unk, start: int32(start), end: int32(end), wordStart: wordStart})
 }
 
-// encode merges the symbols of text and returns them in order.
+// encode merges the symbols of text and returns them in order. Symbols
+// marked wordStart begin independent chunks: no merge crosses them, so each
+// chunk is merged on its own, with a small, cache-friendly queue.
 func (m *Model) encode(text string, bos bool) []symbol {
 	syms := m.initial(text, bos)
+	if m.byteAlone {
+		for i := range syms {
+			if id := syms[i].id; id >= 0 && m.isByte[id] {
+				syms[i].wordStart = true
+				if i+1 < len(syms) {
+					syms[i+1].wordStart = true
+				}
+			}
+		}
+	}
+	var h candHeap
+	// Long texts repeat their words: remember each chunk's merge, keyed by
+	// its text, for the length of this call.
+	var memo map[string][]symbol
+	if len(text) >= memoMinText && m.chunked && m.user == nil {
+		memo = make(map[string][]symbol)
+	}
+	out := syms[:0]
+	start := 0
+	for i := 1; i <= len(syms); i++ {
+		if i < len(syms) && !syms[i].wordStart {
+			continue
+		}
+		chunk := syms[start:i]
+		// Chunk 0 may hold BOS or the dummy prefix, which cover no text.
+		cacheable := memo != nil && start > 0
+		var key string
+		if cacheable {
+			key = text[chunk[0].start:chunk[len(chunk)-1].end]
+			if done, ok := memo[key]; ok {
+				shift := chunk[0].start
+				for _, s := range done {
+					s.start += shift
+					s.end += shift
+					out = append(out, s)
+				}
+				start = i
+				continue
+			}
+		}
+		// merged lies within syms[start:i] and out never runs past start,
+		// so appending moves symbols left only.
+		merged := m.mergeChunk(chunk, &h)
+		if cacheable {
+			rel := make([]symbol, len(merged))
+			for j, s := range merged {
+				s.start -= merged[0].start
+				s.end -= merged[0].start
+				rel[j] = s
+			}
+			memo[key] = rel
+		}
+		out = append(out, merged...)
+		start = i
+	}
+	return out
+}
+
+// scanMax is the chunk length up to which mergeScan replaces the queue.
+const scanMax = 24
+
+// mergeScan is mergeChunk for short chunks: a rescan of at most scanMax-1
+// pair slots per merge beats a priority queue there. The best pair is the
+// first one with the lowest priority, as in llama2.c's loop.
+func (m *Model) mergeScan(syms []symbol) []symbol {
+	var prio [scanMax]float64
+	var ids [scanMax]int32
+	var ok [scanMax]bool
+	n := len(syms)
+	pair := func(i int) {
+		ok[i] = false
+		if !syms[i+1].wordStart {
+			prio[i], ids[i], ok[i] = m.pairOf(syms[i].id, syms[i+1].id)
+		}
+	}
+	for i := range n - 1 {
+		pair(i)
+	}
+	for n > 1 {
+		best := -1
+		for i := range n - 1 {
+			if ok[i] && (best < 0 || prio[i] < prio[best]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		syms[best].id, syms[best].end = ids[best], syms[best+1].end
+		copy(syms[best+1:n], syms[best+2:n])
+		copy(prio[best+1:n-1], prio[best+2:n])
+		copy(ids[best+1:n-1], ids[best+2:n])
+		copy(ok[best+1:n-1], ok[best+2:n])
+		n--
+		if best > 0 {
+			pair(best - 1)
+		}
+		if best < n-1 {
+			pair(best)
+		}
+	}
+	return syms[:n]
+}
+
+// memoMinText is the text length from which encode memoizes chunks.
+const memoMinText = 2048
+
+// mergeChunk runs the merge loop over syms (indices local to the chunk) and
+// returns the merged symbols, compacted at the front of syms.
+func (m *Model) mergeChunk(syms []symbol, hp *candHeap) []symbol {
 	n := len(syms)
 	if n < 2 {
 		return syms
 	}
-	var buf []byte
-	h := make(candHeap, 0, n)
+	if n <= scanMax {
+		return m.mergeScan(syms)
+	}
+	h := (*hp)[:0]
 	for i := range syms {
 		syms[i].prev, syms[i].next = int32(i-1), int32(i+1)
 	}
@@ -213,7 +368,7 @@ func (m *Model) encode(text string, bos bool) []symbol {
 		if j < 0 || syms[j].wordStart {
 			return
 		}
-		if prio, id, ok := m.pairOf(syms[i].id, syms[j].id, &buf); ok {
+		if prio, id, ok := m.pairOf(syms[i].id, syms[j].id); ok {
 			h.push(candidate{prio: prio, pos: i, left: syms[i].id, right: syms[j].id, id: id})
 		}
 	}
@@ -237,11 +392,13 @@ func (m *Model) encode(text string, bos bool) []symbol {
 		try(l.prev)
 		try(c.pos)
 	}
-	out := syms[:0]
+	*hp = h
+	k := 0
 	for i := int32(0); i >= 0; {
 		next := syms[i].next
-		out = append(out, syms[i])
+		syms[k] = syms[i]
+		k++
 		i = next
 	}
-	return out
+	return syms[:k]
 }

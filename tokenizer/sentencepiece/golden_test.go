@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/tokenizer"
 )
 
 func loadTok512(t testing.TB) *Model {
@@ -110,5 +111,76 @@ func TestLlama2CDecodeGreedy(t *testing.T) {
 		if r.Prompt != "" && !strings.HasPrefix(got, r.Prompt) {
 			t.Errorf("prompt %q not echoed", r.Prompt)
 		}
+	}
+}
+
+func TestParseLlama2CErrors(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"empty":          nil,
+		"header only":    {4, 0, 0, 0},
+		"negative max":   {0xff, 0xff, 0xff, 0xff},
+		"truncated":      {4, 0, 0, 0, 0, 0, 0, 0},
+		"long piece":     {4, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 'a'},
+		"over max":       {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 'a', 'b'},
+		"negative len":   {4, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},
+		"too few pieces": {4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'a'},
+	} {
+		if _, err := ParseLlama2C(data); err == nil || !strings.HasPrefix(err.Error(), "sentencepiece: ") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if _, err := LoadLlama2C("/nonexistent/tokenizer.bin"); err == nil {
+		t.Error("LoadLlama2C of a missing file succeeded")
+	}
+	for _, bad := range []string{
+		`{`,
+		`{"model": {"type": "Unigram"}}`,
+		`{"model": {"type": "BPE", "vocab": {"a": 0}}}`, // no ▁ handling
+		`{"normalizer": {"type": "NFKC"}, "model": {"type": "BPE", "vocab": {"a": 0}}}`,
+		`{"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "BPE", "vocab": {"a": 0, "b": 2}}}`,
+		`{"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}`,
+		`{"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "BPE", "vocab": {"a": 0}, "unk_token": "<unk>"}}`,
+	} {
+		if _, err := FromTokenizerJSON([]byte(bad)); err == nil {
+			t.Errorf("FromTokenizerJSON(%s) succeeded", bad)
+		}
+	}
+}
+
+// TestMetaspaceSplit: with Metaspace split, merges stop at word starts.
+func TestMetaspaceSplit(t *testing.T) {
+	doc := func(split bool) string {
+		return `{"pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": ` +
+			map[bool]string{true: "true", false: "false"}[split] + `},
+		"model": {"type": "BPE", "vocab": {"<unk>": 0, "▁": 1, "a": 2, "b": 3, "b▁": 4, "▁a": 5},
+		"merges": ["b ▁", "▁ a"], "unk_token": "<unk>"}}`
+	}
+	for _, tc := range []struct {
+		split bool
+		want  []int
+	}{
+		{true, []int{5, 3, 5, 3}},  // ▁a b | ▁a b
+		{false, []int{5, 4, 2, 3}}, // ▁a b▁ a b: "b ▁" outranks "▁ a"
+	} {
+		m, err := FromTokenizerJSON([]byte(doc(tc.split)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Encode("ab ab", false, false); !slices.Equal(got, tc.want) {
+			t.Errorf("split %v: %v, want %v", tc.split, got, tc.want)
+		}
+		if s, _ := m.Decode(tc.want, false); s != "ab ab" {
+			t.Errorf("split %v: Decode = %q", tc.split, s)
+		}
+	}
+}
+
+func TestAppendTokens(t *testing.T) {
+	m := loadTok512(t)
+	prefix := []tokenizer.Token{{ID: 7}}
+	got := m.AppendTokens(prefix, "Once upon a time")
+	want := append([]tokenizer.Token{{ID: 7}}, m.Tokenize("Once upon a time")...)
+	if !slices.Equal(got, want) {
+		t.Errorf("AppendTokens = %+v, want %+v", got, want)
 	}
 }

@@ -78,6 +78,7 @@ func ParseLlama2C(data []byte) (*Model, error) {
 	for b := range m.byteIDs {
 		m.byteIDs[b] = int32(b + 3) // run.c's byte fallback
 	}
+	m.scorePairs()
 	return m, nil
 }
 
@@ -124,6 +125,9 @@ const maxIDGap = 1 << 16
 // or a Metaspace pre-tokenizer. Only the model, normalizer and pre-tokenizer
 // are read (plus added_tokens for their ids and special flags); special-token
 // splitting and the BOS template belong to the tokenizer pipeline.
+//
+// Metaspace's prepend_scheme "first" is treated as "always": the model sees
+// one text segment at a time and cannot tell whether it starts the input.
 func FromTokenizerJSON(data []byte) (*Model, error) {
 	var tj hfTokenizer
 	if err := json.Unmarshal(data, &tj); err != nil {
@@ -218,7 +222,10 @@ func FromTokenizerJSON(data []byte) (*Model, error) {
 		}
 		key := [2]int32{int32(a), int32(b)}
 		if _, dup := m.pairs[key]; !dup {
-			m.pairs[key] = pairMerge{rank: int32(rank), id: int32(c)}
+			m.pairs[key] = pairMerge{prio: float64(rank), id: int32(c)}
+		}
+		if m.isByte[a] || m.isByte[b] {
+			m.byteAlone = false
 		}
 	}
 	return m, nil

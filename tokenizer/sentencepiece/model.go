@@ -1,5 +1,5 @@
 // Package sentencepiece implements the SentencePiece-style BPE of Llama
-// models in two flavours:
+// models, loaded from any of its three usual files:
 //
 //   - llama2.c's tokenizer.bin (LoadLlama2C): pieces with scores; encoding
 //     is run.c's encode — a dummy-prefix space, one symbol per UTF-8
@@ -9,6 +9,11 @@
 //   - Hugging Face tokenizer.json with a BPE model, byte_fallback and the
 //     "▁" metaspace (FromTokenizerJSON): the same loop driven by merge ranks,
 //     as Hugging Face tokenizers runs it.
+//   - SentencePiece's own tokenizer.model (LoadModel): the score-driven loop
+//     with piece types (control, byte, user-defined), decoded as
+//     SentencePiece does.
+//
+// On the Llama 2 vocabulary the three agree (see the tests).
 //
 // Both merge loops run in O(n log n) over a linked list of symbols with a
 // priority queue of candidate pairs, so long prompts stay fast; SentencePiece
@@ -39,6 +44,7 @@ type flavour uint8
 const (
 	flavourLlama2C flavour = iota // merge by score, decode as run.c
 	flavourHF                     // merge by rank, decode as HF's Llama decoder
+	flavourSPM                    // merge by score, decode as SentencePiece
 )
 
 // Model is a SentencePiece-style BPE vocabulary.
@@ -46,24 +52,38 @@ type Model struct {
 	kind    flavour
 	pieces  []string         // id → piece as written in the vocabulary ("▁the" or " the")
 	surface []string         // id → the text it stands for, "▁" written as " "
-	scores  []float32        // llama2.c scores
+	scores  []float32        // merge scores (llama2.c, SentencePiece)
 	lookup  map[string]int32 // surface text → id
 	ids     map[string]int   // piece → id
 	byteIDs [256]int32       // byte-fallback token of each byte, -1 if none
 	special []bool
-	unk     int32 // -1 if none
-	bos     int   // <s>, -1 if none
-	eos     int   // </s>, -1 if none
-	// Hugging Face flavour
-	pairs   map[[2]int32]pairMerge
-	prefix  bool // add the dummy "▁" in front of non-empty text
-	split   bool // Metaspace split: merge within "▁word" pieces only
-	fuseUnk bool
+	unk     int32                  // -1 if none
+	bos     int                    // <s>, -1 if none
+	eos     int                    // </s>, -1 if none
+	pairs   map[[2]int32]pairMerge // keyed by canonical ids for the score flavours
+	canon   []int32                // id → the id its surface text looks up to
+	prefix  bool                   // add the dummy "▁" in front of non-empty text
+	split   bool                   // Metaspace split: merge within "▁word" pieces only
+	// chunked: no piece has a space right after a non-space, so no merge
+	// can cross the start of a "▁word" and words merge independently.
+	chunked bool
+	// byteAlone: no merge involves a byte-fallback piece, so those pieces
+	// also bound chunks.
+	byteAlone bool
+	isByte    []bool // id → is a byte-fallback piece
+	fuseUnk   bool
+	// SentencePiece flavour
+	types      []pieceType    // nil for the other flavours
+	user       map[string]int // user-defined pieces, matched whole
+	userMaxLen int
+	unkSurface string // what <unk> decodes to
 }
 
-// pairMerge is a merge of the Hugging Face flavour.
+// pairMerge is the merge of a pair of pieces: its priority (lower first:
+// the rank for Hugging Face, minus the merged piece's score otherwise) and
+// the merged piece.
 type pairMerge struct {
-	rank int32
+	prio float64
 	id   int32
 }
 
@@ -106,22 +126,45 @@ func (m *Model) index() {
 	for b := range m.byteIDs {
 		m.byteIDs[b] = -1
 	}
+	unsafe, bytesMerge := false, false
+	m.isByte = make([]bool, n)
 	for id, p := range m.pieces {
 		s := p
-		if m.kind == flavourHF {
+		if m.kind != flavourLlama2C {
 			s = surfaceOf(p)
 		}
 		m.surface[id] = s
-		if _, dup := m.lookup[s]; !dup {
+		if _, dup := m.lookup[s]; !dup && m.mergeable(id) {
 			m.lookup[s] = int32(id)
 		}
 		if _, dup := m.ids[p]; !dup {
 			m.ids[p] = id
 		}
-		if b, ok := byteToken(p); ok && m.byteIDs[b] < 0 {
+		b, isByte := byteToken(p)
+		isByte = isByte && (m.types == nil || m.types[id] == typeByte)
+		m.isByte[id] = isByte
+		if m.mergeable(id) {
+			unsafe = unsafe || spaceAfterNonSpace(s)
+			// A merge with a byte piece would contain its text "<0xXX>".
+			bytesMerge = bytesMerge || (!isByte && strings.Contains(s, "<0x"))
+		}
+		if isByte && m.byteIDs[b] < 0 {
 			m.byteIDs[b] = int32(id)
 		}
 	}
+	m.chunked = !unsafe
+	m.byteAlone = !bytesMerge
+}
+
+// spaceAfterNonSpace reports whether s has a space right after another
+// character that is not a space.
+func spaceAfterNonSpace(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i] == ' ' && s[i-1] != ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 // Tokenize splits text into pieces with byte offsets into text. It adds no
@@ -129,8 +172,17 @@ func (m *Model) index() {
 // when it stands alone, otherwise it extends the first piece's span only
 // over real text). It implements tokenizer.Model.
 func (m *Model) Tokenize(text string) []tokenizer.Token {
+	return m.AppendTokens(nil, text)
+}
+
+// AppendTokens appends the tokens of text to dst, as Tokenize returns them,
+// and returns the extended slice (tokenizer.TokenAppender).
+func (m *Model) AppendTokens(dst []tokenizer.Token, text string) []tokenizer.Token {
 	syms := m.encode(text, false)
-	toks := make([]tokenizer.Token, 0, len(syms))
+	toks := dst
+	if dst == nil {
+		toks = make([]tokenizer.Token, 0, len(syms))
+	}
 	for _, s := range syms {
 		id := s.id
 		if id < 0 {
@@ -145,11 +197,12 @@ func (m *Model) Tokenize(text string) []tokenizer.Token {
 // llama2.c's encode(tokenizer, text, bos, eos, ...) does. For the Hugging
 // Face flavour BOS ("<s>") is simply prepended, as Hugging Face's
 // post-processor does after merging; a vocabulary without "<s>" / "</s>"
-// gets none.
+// gets none. (run.c reads C strings, so a NUL byte would end its text; here
+// it is encoded like any other byte, as <0x00>.)
 func (m *Model) Encode(text string, bos, eos bool) []int {
 	syms := m.encode(text, bos)
 	ids := make([]int, 0, len(syms)+2)
-	if bos && m.kind == flavourHF && m.bos >= 0 {
+	if bos && m.kind != flavourLlama2C && m.bos >= 0 {
 		ids = append(ids, m.bos)
 	}
 	for _, s := range syms {
@@ -173,6 +226,10 @@ func (m *Model) Encode(text string, bos, eos bool) []int {
 // Hugging Face flavour, as its Llama decoder: "▁" becomes a space, runs of
 // byte pieces become their bytes (U+FFFD per byte if they are not valid
 // UTF-8), and one leading space is removed.
+//
+// SentencePiece flavour (LoadModel), as SentencePiece: like Hugging Face,
+// except that control pieces never print, <unk> prints the model's
+// unk_surface (" ⁇ "), and only the first piece loses its leading space.
 func (m *Model) Decode(ids []int, skipSpecial bool) (string, error) {
 	for _, id := range ids {
 		if id < 0 || id >= len(m.pieces) {
@@ -210,6 +267,7 @@ func (m *Model) decodeLlama2C(ids []int, skipSpecial bool) string {
 func (m *Model) decodeHF(ids []int, skipSpecial bool) string {
 	var sb strings.Builder
 	var pending []byte // a run of byte pieces
+	first := true      // no text piece written yet
 	flush := func() {
 		if utf8.Valid(pending) {
 			sb.Write(pending)
@@ -224,16 +282,33 @@ func (m *Model) decodeHF(ids []int, skipSpecial bool) string {
 		if skipSpecial && m.special[id] {
 			continue
 		}
-		if b, ok := byteToken(m.pieces[id]); ok {
+		if m.types != nil {
+			switch {
+			case m.types[id] == typeControl:
+				continue // SentencePiece never prints control pieces
+			case int32(id) == m.unk:
+				flush()
+				sb.WriteString(m.unkSurface)
+				continue
+			}
+		}
+		if b, ok := byteToken(m.pieces[id]); ok && (m.types == nil || m.types[id] == typeByte) {
 			pending = append(pending, b)
 			continue
 		}
 		flush()
-		sb.WriteString(m.surface[id])
+		piece := m.surface[id]
+		if m.kind == flavourSPM && m.prefix && first {
+			// SentencePiece removes the dummy prefix from the first piece.
+			piece = strings.TrimPrefix(piece, " ")
+		}
+		first = false
+		sb.WriteString(piece)
 	}
 	flush()
 	s := sb.String()
-	if m.prefix {
+	if m.kind == flavourHF && m.prefix {
+		// Hugging Face's Strip decoder acts on the fused text.
 		s = strings.TrimPrefix(s, " ")
 	}
 	return s
@@ -273,4 +348,7 @@ func (m *Model) EOS() int { return m.eos }
 // IsSpecial reports whether Decode skips id when asked to.
 func (m *Model) IsSpecial(id int) bool { return id >= 0 && id < len(m.special) && m.special[id] }
 
-var _ tokenizer.Model = (*Model)(nil)
+var (
+	_ tokenizer.Model         = (*Model)(nil)
+	_ tokenizer.TokenAppender = (*Model)(nil)
+)

@@ -108,8 +108,23 @@ func TestGolden(t *testing.T) {
 				tok  *tokenizer.Tokenizer
 			}{{"tokenizer.json", loadJSON(t, dir)}, {"vocab.txt", loadVocab(t, dir, tc.opts)}} {
 				t.Run(loader.name, func(t *testing.T) {
+					var texts []string
 					for i, c := range cases {
 						checkGolden(t, loader.tok, i, c)
+						if c.TextPair == nil {
+							texts = append(texts, c.Text)
+						}
+					}
+					// The parallel batch gives the same encodings in order.
+					batch, err := loader.tok.EncodeBatch(texts)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i, e := range batch {
+						one, _ := loader.tok.Encode(texts[i])
+						if !slices.Equal(e.IDs, one.IDs) || !slices.Equal(e.Offsets, one.Offsets) {
+							t.Errorf("batch item %d %q differs from Encode", i, texts[i])
+						}
 					}
 				})
 			}

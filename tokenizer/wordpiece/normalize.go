@@ -91,23 +91,65 @@ func lower(dst []rune, r rune) []rune {
 }
 
 // wordBuf accumulates the normalized bytes of one word and, per byte, the
-// original span [start, end) of the character it came from.
+// original span [start, end) of the character it came from. While the word
+// is a run of unchanged-length ASCII bytes (the common case) the spans are
+// implicit: byte j comes from origin+j.
 type wordBuf struct {
 	b          []byte
+	origin     int
+	mapped     bool // start and end hold the spans
 	start, end []int32
 }
 
 func (w *wordBuf) reset() {
-	w.b, w.start, w.end = w.b[:0], w.start[:0], w.end[:0]
+	w.b, w.start, w.end, w.mapped = w.b[:0], w.start[:0], w.end[:0], false
 }
 
-func (w *wordBuf) addByte(c byte, start, end int) {
+// spanStart and spanEnd return the original span of normalized byte j.
+func (w *wordBuf) spanStart(j int) int {
+	if w.mapped {
+		return int(w.start[j])
+	}
+	return w.origin + j
+}
+
+func (w *wordBuf) spanEnd(j int) int {
+	if w.mapped {
+		return int(w.end[j])
+	}
+	return w.origin + j + 1
+}
+
+// materialize switches to explicit spans.
+func (w *wordBuf) materialize() {
+	if w.mapped {
+		return
+	}
+	for j := range w.b {
+		w.start = append(w.start, int32(w.origin+j))
+		w.end = append(w.end, int32(w.origin+j+1))
+	}
+	w.mapped = true
+}
+
+// addByte appends an ASCII byte that stands for original byte i.
+func (w *wordBuf) addByte(c byte, i int) {
+	if len(w.b) == 0 {
+		w.origin = i
+	}
+	if !w.mapped && i == w.origin+len(w.b) {
+		w.b = append(w.b, c)
+		return
+	}
+	w.materialize()
 	w.b = append(w.b, c)
-	w.start = append(w.start, int32(start))
-	w.end = append(w.end, int32(end))
+	w.start = append(w.start, int32(i))
+	w.end = append(w.end, int32(i+1))
 }
 
+// addRune appends a normalized character that came from original [start, end).
 func (w *wordBuf) addRune(r rune, start, end int) {
+	w.materialize()
 	n := len(w.b)
 	w.b = utf8.AppendRune(w.b, r)
 	for range len(w.b) - n {
@@ -118,9 +160,10 @@ func (w *wordBuf) addRune(r rune, start, end int) {
 
 // scratch is the per-call working memory of Tokenize.
 type scratch struct {
-	word  wordBuf
-	runes []rune // normalized form of one original character
-	nfd   []byte
+	word   wordBuf
+	runes  []rune // normalized form of one original character
+	nfd    []byte
+	hashes []uint64 // prefix hashes for table.longest
 }
 
 // normalizeRune appends the normalized form of the original character r
@@ -151,28 +194,39 @@ func (m *Model) normalizeRune(s *scratch, dst []rune, r rune, src string) []rune
 
 // Tokenize splits text into WordPiece tokens with byte offsets into text.
 func (m *Model) Tokenize(text string) []tokenizer.Token {
-	out := make([]tokenizer.Token, 0, len(text)/5+1)
+	return m.AppendTokens(make([]tokenizer.Token, 0, len(text)/4+4), text)
+}
+
+// AppendTokens is Tokenize appending to out (tokenizer.TokenAppender).
+func (m *Model) AppendTokens(out []tokenizer.Token, text string) []tokenizer.Token {
 	s := m.pool.Get().(*scratch)
 	defer m.pool.Put(s)
+	m.words(text, s, func(w *wordBuf) { out = m.wordPiece(w, &s.hashes, out) })
+	return out
+}
+
+// words runs the basic tokenizer over text and calls emit with each
+// normalized word; emit must not keep w.
+func (m *Model) words(text string, s *scratch, emit func(w *wordBuf)) {
 	w := &s.word
 	w.reset()
 	for i := 0; i < len(text); {
 		if c := text[i]; c < utf8.RuneSelf {
 			switch m.ascii[c] {
 			case asciiWord:
-				w.addByte(m.asciiLower[c], i, i+1)
+				w.addByte(m.asciiLower[c], i)
 			case asciiSpace:
 				if len(w.b) > 0 {
-					out = m.wordPiece(w, out)
+					emit(w)
 					w.reset()
 				}
 			case asciiPunct:
 				if len(w.b) > 0 {
-					out = m.wordPiece(w, out)
+					emit(w)
 					w.reset()
 				}
-				w.addByte(c, i, i+1)
-				out = m.wordPiece(w, out)
+				w.addByte(c, i)
+				emit(w)
 				w.reset()
 			}
 			i++
@@ -181,27 +235,31 @@ func (m *Model) Tokenize(text string) []tokenizer.Token {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		start, end := i, i+size
 		i = end
+		// CJK ideographs are never control characters, so they can be
+		// tested first; only the compatibility ones change under NFD.
+		if m.chineseChars && isCJK(r) {
+			if len(w.b) > 0 {
+				emit(w)
+				w.reset()
+			}
+			if m.stripAccents && (r >= 0xF900 && r <= 0xFAFF || r >= 0x2F800) {
+				s.runes = m.normalizeRune(s, s.runes[:0], r, text[start:end])
+				for _, nr := range s.runes {
+					w.addRune(nr, start, end)
+				}
+			} else {
+				w.addRune(r, start, end)
+			}
+			emit(w)
+			w.reset()
+			continue
+		}
 		if m.cleanText && (r == utf8.RuneError || isControl(r)) {
 			continue // U+FFFD and invalid bytes (decoded as U+FFFD) go too
 		}
-		if m.chineseChars && isCJK(r) {
-			if len(w.b) > 0 {
-				out = m.wordPiece(w, out)
-				w.reset()
-			}
-			s.runes = m.normalizeRune(s, s.runes[:0], r, text[start:end])
-			for _, nr := range s.runes {
-				w.addRune(nr, start, end)
-			}
-			if len(w.b) > 0 {
-				out = m.wordPiece(w, out)
-				w.reset()
-			}
-			continue
-		}
 		if unicode.IsSpace(r) {
 			if len(w.b) > 0 {
-				out = m.wordPiece(w, out)
+				emit(w)
 				w.reset()
 			}
 			continue
@@ -211,16 +269,16 @@ func (m *Model) Tokenize(text string) []tokenizer.Token {
 			switch {
 			case unicode.IsSpace(nr):
 				if len(w.b) > 0 {
-					out = m.wordPiece(w, out)
+					emit(w)
 					w.reset()
 				}
 			case isPunct(nr):
 				if len(w.b) > 0 {
-					out = m.wordPiece(w, out)
+					emit(w)
 					w.reset()
 				}
 				w.addRune(nr, start, end)
-				out = m.wordPiece(w, out)
+				emit(w)
 				w.reset()
 			default:
 				w.addRune(nr, start, end)
@@ -228,45 +286,34 @@ func (m *Model) Tokenize(text string) []tokenizer.Token {
 		}
 	}
 	if len(w.b) > 0 {
-		out = m.wordPiece(w, out)
+		emit(w)
 		w.reset()
 	}
-	return out
 }
 
 // wordPiece splits one normalized word greedily, longest match first, and
 // appends its tokens to out. A word longer than MaxInputCharsPerWord
 // characters, or with a part no vocabulary entry matches, becomes a single
 // unknown token.
-func (m *Model) wordPiece(w *wordBuf, out []tokenizer.Token) []tokenizer.Token {
+func (m *Model) wordPiece(w *wordBuf, hashes *[]uint64, out []tokenizer.Token) []tokenizer.Token {
 	word := w.b
 	last := len(word) - 1
 	if len(word) > m.maxChars && utf8.RuneCount(word) > m.maxChars {
-		return append(out, tokenizer.Token{ID: m.unkID, Text: m.unk, Start: int(w.start[0]), End: int(w.end[last])})
+		return append(out, tokenizer.Token{ID: m.unkID, Text: m.unk, Start: w.spanStart(0), End: w.spanEnd(last)})
 	}
 	mark := len(out)
 	for start := 0; start < len(word); {
-		end := len(word)
-		id := -1
-		for start < end {
-			var ok bool
-			if start == 0 {
-				id, ok = m.vocab[string(word[:end])]
-			} else {
-				id, ok = m.cont[string(word[start:end])]
-			}
-			if ok {
-				break
-			}
-			id = -1
-			_, size := utf8.DecodeLastRune(word[start:end])
-			end -= size
+		var id, end int
+		if start == 0 {
+			id, end = m.full.longest(word, 0, hashes)
+		} else {
+			id, end = m.cont.longest(word, start, hashes)
 		}
 		if id < 0 {
 			out = out[:mark]
-			return append(out, tokenizer.Token{ID: m.unkID, Text: m.unk, Start: int(w.start[0]), End: int(w.end[last])})
+			return append(out, tokenizer.Token{ID: m.unkID, Text: m.unk, Start: w.spanStart(0), End: w.spanEnd(last)})
 		}
-		out = append(out, tokenizer.Token{ID: id, Text: m.tokens[id], Start: int(w.start[start]), End: int(w.end[end-1])})
+		out = append(out, tokenizer.Token{ID: id, Text: m.tokens[id], Start: w.spanStart(start), End: w.spanEnd(end - 1)})
 		start = end
 	}
 	return out

@@ -65,7 +65,8 @@ type Options struct {
 // tokenizer.Model and is safe for concurrent use.
 type Model struct {
 	vocab  map[string]int // token → id
-	cont   map[string]int // continuation piece without its prefix → id
+	full   *table         // vocab as a search table, for word-initial pieces
+	cont   *table         // continuation pieces, without their prefix
 	tokens []string       // id → token
 	holes  map[int]bool   // ids with no token (sparse tokenizer.json vocabularies)
 
@@ -138,12 +139,13 @@ func newModel(ids map[string]int, tokens []string, holes map[int]bool, opts Opti
 	}
 	m.cleanup = !opts.NoCleanup
 
-	m.cont = make(map[string]int)
+	cont := make(map[string]int)
 	for t, id := range ids {
 		if rest, ok := strings.CutPrefix(t, m.prefix); ok {
-			m.cont[rest] = id
+			cont[rest] = id
 		}
 	}
+	m.full, m.cont = newTable(ids), newTable(cont)
 	m.special = make(map[int]bool)
 	specials := opts.SpecialTokens
 	if specials == nil {

@@ -1,4 +1,4 @@
-package gpt2
+package nn
 
 import (
 	"encoding/binary"

@@ -1,0 +1,391 @@
+package generate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// LM is a causal language model that the decoding loop can drive. S is the
+// model's per-session state (its KV cache and scratch buffers): a session
+// holds a batch of sequences that grow together.
+//
+// Forward appends T = len(ids)/B tokens to each of the B rows of s and returns
+// the next-token logits of each row's last position, [B, VocabSize()]
+// row-major; the slice may be the state's own buffer, valid until the next
+// call. mask (nil: all true) marks real tokens; false marks left padding,
+// which must never be attended to, and each row's position ids count only its
+// real tokens (Hugging Face's cumsum(mask)−1).
+//
+// models/llama's *Model implements LM[*llama.State]; an encoder-decoder or a
+// model without a cache can implement it by recomputing inside Forward.
+type LM[S any] interface {
+	VocabSize() int
+	// MaxLen is the longest sequence (prompt included) a state can hold.
+	MaxLen() int
+	NewState(batch, maxLen int) (S, error)
+	Forward(s S, ids []int, mask []bool) ([]float32, error)
+}
+
+// Reorderer is implemented by states that beam search can use: row i
+// continues from what was row src[i].
+type Reorderer interface {
+	Reorder(src []int) error
+}
+
+// Decoder turns token ids into text; *tokenizer.Tokenizer and the
+// tokenizer models implement it.
+type Decoder interface {
+	Decode(ids []int, skipSpecial bool) (string, error)
+}
+
+// Options configure Generate. The zero value decodes greedily until the
+// model's maximum length.
+type Options struct {
+	SamplingOptions
+	// Seed seeds the sampling RNG (row r of a batch uses Seed+r).
+	Seed uint64 `json:"seed"`
+	// MaxNewTokens bounds the tokens generated per row. 0 means until the
+	// model's maximum length.
+	MaxNewTokens int `json:"max_new_tokens"`
+	// StopTokens end a row when generated (EOS ids). The token is kept in the
+	// row's Tokens but not in its Text.
+	StopTokens []int `json:"stop_tokens"`
+	// StopStrings end a row when its generated text contains one; Text is cut
+	// before it. Needs Decoder.
+	StopStrings []string `json:"stop"`
+	// NumBeams > 1 selects beam search (deterministic; the sampling options
+	// other than the penalties are ignored). 0 or 1 means no beam search.
+	NumBeams int `json:"num_beams"`
+	// LengthPenalty is the exponent of the generated length that divides a
+	// finished beam's log-probability (HF's length_penalty). 0 means 1.
+	LengthPenalty float64 `json:"length_penalty"`
+	// EarlyStopping ends beam search as soon as NumBeams hypotheses are
+	// finished (HF early_stopping=True); otherwise it stops when no running
+	// beam can beat the finished ones (HF's default heuristic).
+	EarlyStopping bool `json:"early_stopping"`
+
+	// Decoder, when set, decodes the generated text (Result.Text, OnText,
+	// stop strings).
+	Decoder Decoder `json:"-"`
+	// OnToken, when set, is called with each generated token of each row.
+	OnToken func(row, id int) `json:"-"`
+	// OnText, when set (with Decoder), is called with each new piece of a
+	// row's generated text as soon as it is complete (whole UTF-8 characters,
+	// not a possible start of a stop string).
+	OnText func(row int, piece string) `json:"-"`
+}
+
+// FinishReason says why a row stopped.
+type FinishReason string
+
+// Reasons a row stops.
+const (
+	FinishStop      FinishReason = "stop"      // a stop token or stop string
+	FinishLength    FinishReason = "length"    // MaxNewTokens or the model's maximum length
+	FinishCancelled FinishReason = "cancelled" // the context ended
+)
+
+// Sequence is the outcome for one prompt.
+type Sequence struct {
+	Tokens []int        // generated ids (a final stop token included)
+	Text   string       // decoded generated text, cut before a stop string (with Decoder)
+	Reason FinishReason // why generation stopped
+	Score  float64      // beam search: the length-penalised log-probability
+}
+
+// Generate continues each prompt (token ids; a batch is left-padded
+// internally) and returns one Sequence per prompt. When ctx ends it returns
+// what was generated so far together with ctx's error.
+func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options) ([]Sequence, error) {
+	if err := check(m, prompts, &opts); err != nil {
+		return nil, err
+	}
+	if opts.NumBeams > 1 {
+		return beamSearch(ctx, m, prompts, opts)
+	}
+	B := len(prompts)
+	P := 0 // longest prompt
+	for _, p := range prompts {
+		P = max(P, len(p))
+	}
+	maxNew := min(opts.MaxNewTokens, m.MaxLen()-P)
+	if opts.MaxNewTokens == 0 {
+		maxNew = m.MaxLen() - P
+	}
+	st, err := m.NewState(B, P+maxNew)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]*row, B)
+	for r := range rows {
+		s, err := NewSampler(opts.SamplingOptions, opts.Seed+uint64(r))
+		if err != nil {
+			return nil, err
+		}
+		rows[r] = newRow(r, prompts[r], s, &opts)
+	}
+	// Prefill: [B, P], each prompt right-aligned after its padding.
+	ids := make([]int, B*P)
+	mask := make([]bool, B*P)
+	for r, p := range prompts {
+		copy(ids[r*P+P-len(p):], p)
+		for t := P - len(p); t < P; t++ {
+			mask[r*P+t] = true
+		}
+	}
+	V := m.VocabSize()
+	step := make([]int, B)
+	seqs := func(reason FinishReason) []Sequence {
+		out := make([]Sequence, B)
+		for r, w := range rows {
+			out[r] = w.result(reason)
+		}
+		return out
+	}
+	if maxNew <= 0 {
+		return seqs(FinishLength), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return seqs(FinishCancelled), err
+	}
+	logits, err := m.Forward(st, ids, mask)
+	if err != nil {
+		return nil, err
+	}
+	for n := 0; ; n++ {
+		live := false
+		for r, w := range rows {
+			if w.done {
+				continue
+			}
+			id := w.sampler.Next(logits[r*V:(r+1)*V], w.context)
+			if err := w.push(id); err != nil {
+				return nil, err
+			}
+			step[r] = id
+			live = live || !w.done
+		}
+		if !live {
+			return seqs(FinishLength), nil
+		}
+		if n+1 >= maxNew {
+			for _, w := range rows {
+				w.finish(FinishLength)
+			}
+			return seqs(FinishLength), nil
+		}
+		if err := ctx.Err(); err != nil {
+			for _, w := range rows {
+				w.finish(FinishCancelled)
+			}
+			return seqs(FinishCancelled), err
+		}
+		// Finished rows keep stepping with their last token; their logits are
+		// ignored.
+		if logits, err = m.Forward(st, step, nil); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// check validates the call and fills option defaults.
+func check[S any](m LM[S], prompts [][]int, o *Options) error {
+	if err := o.SamplingOptions.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case len(prompts) == 0:
+		return errors.New("generate: no prompts")
+	case o.MaxNewTokens < 0:
+		return fmt.Errorf("generate: max_new_tokens %d must be >= 0", o.MaxNewTokens)
+	case o.NumBeams < 0:
+		return fmt.Errorf("generate: num_beams %d must be >= 0", o.NumBeams)
+	case math.IsNaN(o.LengthPenalty) || math.IsInf(o.LengthPenalty, 0):
+		return errors.New("generate: length_penalty must be finite")
+	case len(o.StopStrings) > 0 && o.Decoder == nil:
+		return errors.New("generate: stop strings need a Decoder")
+	}
+	for _, s := range o.StopStrings {
+		if s == "" {
+			return errors.New("generate: empty stop string")
+		}
+	}
+	V := m.VocabSize()
+	for i, p := range prompts {
+		if len(p) == 0 {
+			return fmt.Errorf("generate: prompt %d is empty (start it with BOS)", i)
+		}
+		if len(p) >= m.MaxLen() {
+			return fmt.Errorf("generate: prompt %d has %d tokens; the model holds %d", i, len(p), m.MaxLen())
+		}
+		for _, id := range p {
+			if id < 0 || id >= V {
+				return fmt.Errorf("generate: prompt %d: token id %d outside the vocabulary of %d", i, id, V)
+			}
+		}
+	}
+	if o.LengthPenalty == 0 {
+		o.LengthPenalty = 1
+	}
+	return nil
+}
+
+// row is the decoding progress of one prompt.
+type row struct {
+	idx     int
+	opts    *Options
+	sampler *Sampler
+	context []int // prompt + generated: the penalties' context
+	prompt  int   // prompt length
+	done    bool
+	reason  FinishReason
+
+	// Text tracking (with a Decoder).
+	promptText string // decoded prompt
+	text       string // decoded generated text so far
+	emitted    int    // bytes of text passed to OnText
+}
+
+func newRow(idx int, prompt []int, s *Sampler, o *Options) *row {
+	w := &row{idx: idx, opts: o, sampler: s, context: append(make([]int, 0, len(prompt)+64), prompt...), prompt: len(prompt)}
+	if o.Decoder != nil {
+		w.promptText, _ = o.Decoder.Decode(prompt, true)
+	}
+	return w
+}
+
+// push records a generated token: callbacks, stop tokens, stop strings.
+func (w *row) push(id int) error {
+	w.context = append(w.context, id)
+	if w.opts.OnToken != nil {
+		w.opts.OnToken(w.idx, id)
+	}
+	stop := false
+	for _, s := range w.opts.StopTokens {
+		if id == s {
+			stop = true
+		}
+	}
+	if w.opts.Decoder != nil && !stop {
+		// Decode the whole sequence and take what follows the prompt's text,
+		// so that pieces whose rendering depends on their neighbours (a
+		// leading space, multi-byte characters split over byte tokens) come
+		// out as in a one-shot decode.
+		full, err := w.opts.Decoder.Decode(w.context, true)
+		if err != nil {
+			return fmt.Errorf("generate: decode: %w", err)
+		}
+		if strings.HasPrefix(full, w.promptText) {
+			w.text = full[len(w.promptText):]
+		} else {
+			w.text, _ = w.opts.Decoder.Decode(w.context[w.prompt:], true)
+		}
+		for _, s := range w.opts.StopStrings {
+			if i := strings.Index(w.text, s); i >= 0 {
+				w.text = w.text[:i]
+				stop = true
+			}
+		}
+	}
+	if stop {
+		w.finish(FinishStop)
+		return nil
+	}
+	w.emit(false)
+	return nil
+}
+
+// emit passes the complete part of the text to OnText; at the end (final)
+// everything left.
+func (w *row) emit(final bool) {
+	if w.opts.OnText == nil || w.opts.Decoder == nil {
+		return
+	}
+	end := len(w.text)
+	if !final {
+		// Hold back an incomplete UTF-8 character or replacement char at the
+		// end, and any suffix that may begin a stop string.
+		for end > w.emitted && !utf8.FullRuneInString(w.text[lastRuneStart(w.text[:end]):end]) {
+			end = lastRuneStart(w.text[:end])
+		}
+		if strings.HasSuffix(w.text[:end], "\uFFFD") {
+			end -= len("\uFFFD")
+		}
+		for _, s := range w.opts.StopStrings {
+			for k := min(len(s)-1, end-w.emitted); k > 0; k-- {
+				if strings.HasSuffix(w.text[:end], s[:k]) {
+					end -= k
+					break
+				}
+			}
+		}
+	}
+	if end > w.emitted {
+		w.opts.OnText(w.idx, w.text[w.emitted:end])
+		w.emitted = end
+	}
+}
+
+func lastRuneStart(s string) int {
+	i := len(s) - 1
+	for i > 0 && !utf8.RuneStart(s[i]) && len(s)-i < utf8.UTFMax {
+		i--
+	}
+	return max(i, 0)
+}
+
+// finish marks the row done and flushes its text.
+func (w *row) finish(reason FinishReason) {
+	if w.done {
+		return
+	}
+	w.done, w.reason = true, reason
+	w.emit(true)
+}
+
+func (w *row) result(reason FinishReason) Sequence {
+	if !w.done {
+		w.finish(reason)
+	}
+	return Sequence{Tokens: append([]int(nil), w.context[w.prompt:]...), Text: w.text, Reason: w.reason}
+}
+
+// Event is one message of GenerateChan: a generated token with the text it
+// completed (possibly empty), or, last, the final sequences and error.
+type Event struct {
+	Row   int
+	Token int
+	Text  string
+	// Done marks the final event, which carries Sequences and Err.
+	Done      bool
+	Sequences []Sequence
+	Err       error
+}
+
+// GenerateChan runs Generate in a goroutine and delivers its tokens and text
+// pieces on the returned channel, which is closed after the final (Done)
+// event. The caller must drain the channel or cancel ctx; opts.OnToken and
+// opts.OnText are replaced.
+func GenerateChan[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options) <-chan Event {
+	ch := make(chan Event, 16)
+	go func() {
+		defer close(ch)
+		send := func(e Event) {
+			select {
+			case ch <- e:
+			case <-ctx.Done():
+			}
+		}
+		opts.OnToken = func(row, id int) { send(Event{Row: row, Token: id}) }
+		if opts.Decoder != nil {
+			opts.OnText = func(row int, piece string) { send(Event{Row: row, Token: -1, Text: piece}) }
+		}
+		seqs, err := Generate(ctx, m, prompts, opts)
+		ch <- Event{Done: true, Sequences: seqs, Err: err, Token: -1}
+	}()
+	return ch
+}

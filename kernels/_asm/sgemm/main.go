@@ -1,0 +1,490 @@
+// Command sgemm generates kernels/sgemm_amd64.s and its Go declarations,
+// kernels/sgemm_stubs_amd64.go: the register-blocked microkernels behind
+// kernels.Sgemm and the streaming kernels of its matrix-vector path.
+//
+// Run it through `go generate ./kernels` (see the directive in
+// kernels/sgemm_amd64.go); never edit the generated files by hand.
+//
+// The microkernels follow the BLIS scheme. A packed A micro-panel holds, for
+// each of the k steps, MR consecutive values of one column of op(A); a packed
+// B micro-panel holds, for each step, NR consecutive values of one row of
+// op(B). One step broadcasts the MR values of A and multiplies them with the
+// NR/lanes vectors of B, accumulating an MR×NR tile of C entirely in
+// registers; at the end the tile is scaled by alpha and merged into C
+// (C = alpha·AB + beta·C, with C never read when beta is 0).
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("amd64,!purego")
+
+	genMicrokernel(kernelSpec{name: "sgemmKernel14x32", mr: 14, nr: 32, lanes: 16, unroll: 4})
+	genMicrokernel(kernelSpec{name: "sgemmKernel6x16", mr: 6, nr: 16, lanes: 8, unroll: 4})
+	genPackGather("sgemmPackA14", 14)
+	genPackGather("sgemmPackBT32", 32)
+	genPackCopy()
+	genDot4()
+	genGemvN()
+
+	Generate()
+}
+
+// kernelSpec describes one microkernel: an mr×nr tile of C held in mr·nr/lanes
+// vector registers, with the k loop unrolled unroll times.
+type kernelSpec struct {
+	name      string
+	mr, nr    int
+	lanes     int // float32 lanes per vector: 16 (ZMM, AVX-512) or 8 (YMM, AVX2)
+	unroll    int
+	prefetchA int // bytes ahead of the A pointer to prefetch each unrolled step (0: none)
+	embedded  bool // multiply by A values broadcast from memory inside the FMA
+	prefetchB int  // bytes ahead of the B pointer to prefetch each step (0: none)
+}
+
+// vreg returns vector register i of the spec's width.
+func (s kernelSpec) vreg(i int) VecPhysical {
+	if s.lanes == 16 {
+		return [...]VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+			Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}[i]
+	}
+	return [...]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
+}
+
+func genMicrokernel(s kernelSpec) {
+	nv := s.nr / s.lanes // vectors per row of the tile
+	nacc := s.mr * nv
+	bregs := make([]VecPhysical, nv)
+	for v := range bregs {
+		bregs[v] = s.vreg(nacc + v)
+	}
+	bcast := []VecPhysical{s.vreg(nacc + nv), s.vreg(nacc + nv + 1)}
+	if nacc+nv+2 > 32 || (s.lanes == 8 && nacc+nv+2 > 16) {
+		panic("sgemm: too many registers for " + s.name)
+	}
+	acc := func(i, v int) VecPhysical { return s.vreg(i*nv + v) }
+	vbytes := 4 * s.lanes
+
+	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
+		fmt.Sprintf("a holds k steps of %d values, b k steps of %d values; C has row stride ldc", s.mr, s.nr),
+		"elements. C is not read when beta is 0.")
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	Comment("Zero the accumulators and prefetch the C tile.")
+	for i := 0; i < nacc; i++ {
+		if s.lanes == 16 {
+			VPXORD(s.vreg(i), s.vreg(i), s.vreg(i))
+		} else {
+			VXORPS(s.vreg(i), s.vreg(i), s.vreg(i))
+		}
+	}
+	{
+		p := GP64()
+		MOVQ(c, p)
+		for i := 0; i < s.mr; i++ {
+			PREFETCHT0(Mem{Base: p})
+			PREFETCHT0(Mem{Base: p, Disp: 4*s.nr - 4})
+			if i != s.mr-1 {
+				ADDQ(ldc, p)
+			}
+		}
+	}
+
+	step := func(u int) {
+		if s.prefetchB > 0 {
+			for l := 0; l < 4*s.nr; l += 64 {
+				PREFETCHT0(Mem{Base: b, Disp: s.prefetchB + 4*u*s.nr + l})
+			}
+		}
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: 4*u*s.nr + v*vbytes}, bregs[v])
+		}
+		for i := 0; i < s.mr; i++ {
+			am := Mem{Base: a, Disp: 4 * (u*s.mr + i)}
+			if s.embedded {
+				for v := 0; v < nv; v++ {
+					VFMADD231PS_BCST(am, bregs[v], acc(i, v))
+				}
+				continue
+			}
+			bc := bcast[i%2]
+			VBROADCASTSS(am, bc)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bregs[v], bc, acc(i, v))
+			}
+		}
+	}
+
+	Comment(fmt.Sprintf("Main loop: %d steps per iteration.", s.unroll))
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(U8(bitsOf(s.unroll)), n)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	if s.prefetchA > 0 {
+		PREFETCHT0(Mem{Base: a, Disp: s.prefetchA})
+	}
+	for u := 0; u < s.unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(4*s.unroll*s.mr), a)
+	ADDQ(U32(4*s.unroll*s.nr), b)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(U8(s.unroll-1), k)
+	JZ(LabelRef("store"))
+	Label("tailloop")
+	step(0)
+	ADDQ(U32(4*s.mr), a)
+	ADDQ(U32(4*s.nr), b)
+	DECQ(k)
+	JNZ(LabelRef("tailloop"))
+
+	Label("store")
+	Comment("Scale by alpha and merge into C; C is read only when beta != 0.")
+	alpha, beta := bregs[0], bcast[0]
+	VBROADCASTSS(addr(Param("alpha")), alpha)
+	VBROADCASTSS(addr(Param("beta")), beta)
+	// beta is ±0 exactly when its bits shifted left by one are all zero.
+	bits := GP32()
+	MOVL(addr(Param("beta")), bits)
+	SHLL(U8(1), bits)
+	JNZ(LabelRef("merge"))
+
+	for i := 0; i < s.mr; i++ {
+		for v := 0; v < nv; v++ {
+			VMULPS(alpha, acc(i, v), acc(i, v))
+			VMOVUPS(acc(i, v), Mem{Base: c, Disp: v * vbytes})
+		}
+		if i != s.mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("merge")
+	for i := 0; i < s.mr; i++ {
+		for v := 0; v < nv; v++ {
+			VMULPS(alpha, acc(i, v), acc(i, v))
+			VFMADD231PS(Mem{Base: c, Disp: v * vbytes}, beta, acc(i, v))
+			VMOVUPS(acc(i, v), Mem{Base: c, Disp: v * vbytes})
+		}
+		if i != s.mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// addr returns the stack address of a scalar parameter, for instructions that
+// read it straight from memory.
+func addr(c gotypes.Component) Mem {
+	b, err := c.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+func bitsOf(x int) int {
+	n := 0
+	for 1<<n < x {
+		n++
+	}
+	if 1<<n != x {
+		panic("sgemm: unroll must be a power of two")
+	}
+	return n
+}
+
+// genDot4 emits sgemvDot4: four dot products of one vector with four rows of
+// a matrix, the inner kernel of the matrix-vector path for op(B) = Bᵀ.
+func genDot4() {
+	TEXT("sgemvDot4", NOSPLIT, "func(k int, x, b *float32, ldb int, out *float32)")
+	Pragma("noescape")
+	Doc("sgemvDot4 stores out[j] = Σ_p x[p]·b[j·ldb+p] for j = 0…3 over k elements.")
+	k := Load(Param("k"), GP64())
+	x := Load(Param("x"), GP64())
+	r0 := Load(Param("b"), GP64())
+	ld := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ld)
+	r3 := GP64()
+	LEAQ(Mem{Base: r0, Index: ld, Scale: 2}, r3)
+	ADDQ(ld, r3)
+	rows := func(disp int) []Mem {
+		return []Mem{
+			{Base: r0, Disp: disp},
+			{Base: r0, Index: ld, Scale: 1, Disp: disp},
+			{Base: r0, Index: ld, Scale: 2, Disp: disp},
+			{Base: r3, Disp: disp},
+		}
+	}
+	acc := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7}
+	for _, z := range acc {
+		VPXORD(z, z, z)
+	}
+	advance := func(bytes int) {
+		ADDQ(U32(bytes), x)
+		ADDQ(U32(bytes), r0)
+		ADDQ(U32(bytes), r3)
+	}
+
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(U8(5), n)
+	JZ(LabelRef("half"))
+	Label("loop")
+	VMOVUPS(Mem{Base: x}, Z8)
+	VMOVUPS(Mem{Base: x, Disp: 64}, Z9)
+	for j, m := range rows(0) {
+		VFMADD231PS(m, Z8, acc[j])
+	}
+	for j, m := range rows(64) {
+		VFMADD231PS(m, Z9, acc[4+j])
+	}
+	advance(128)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("half")
+	BTQ(U8(4), k)
+	JCC(LabelRef("masked"))
+	VMOVUPS(Mem{Base: x}, Z8)
+	for j, m := range rows(0) {
+		VFMADD231PS(m, Z8, acc[j])
+	}
+	advance(64)
+
+	Label("masked")
+	ANDQ(U8(15), k)
+	JZ(LabelRef("reduce"))
+	one := GP64()
+	MOVQ(U32(1), one)
+	SHLXQ(k, one, one)
+	DECQ(one)
+	KMOVW(one.As32(), K1)
+	VMOVUPS_Z(Mem{Base: x}, K1, Z8)
+	for j, m := range rows(0) {
+		VFMADD231PS(m, Z8, K1, acc[4+j])
+	}
+
+	Label("reduce")
+	for j := 0; j < 4; j++ {
+		VADDPS(acc[4+j], acc[j], acc[j])
+	}
+	reduce4(acc[:4], Z8)
+	out := Load(Param("out"), GP64())
+	VMOVUPS(X0, Mem{Base: out})
+	VZEROUPPER()
+	RET()
+}
+
+// reduce4 sums each of the four ZMM registers zs horizontally and leaves the
+// four sums in the lanes of zs[0]'s XMM half. tmp is clobbered.
+func reduce4(zs []VecPhysical, tmp VecPhysical) {
+	for _, z := range zs {
+		VEXTRACTF64X4(U8(1), z, tmp.AsY())
+		VADDPS(tmp.AsY(), z.AsY(), z.AsY())
+		VEXTRACTF128(U8(1), z.AsY(), tmp.AsX())
+		VADDPS(tmp.AsX(), z.AsX(), z.AsX())
+	}
+	VHADDPS(zs[1].AsX(), zs[0].AsX(), zs[0].AsX())
+	VHADDPS(zs[3].AsX(), zs[2].AsX(), zs[2].AsX())
+	VHADDPS(zs[2].AsX(), zs[0].AsX(), zs[0].AsX())
+}
+
+// genGemvN emits sgemvN64: y = xᵀ·B for a k×n block of B with n ≤ 64 columns,
+// the inner kernel of the matrix-vector path for op(B) = B.
+func genGemvN() {
+	TEXT("sgemvN64", NOSPLIT, "func(k int, x, b *float32, ldb int, y *float32, n int)")
+	Pragma("noescape")
+	Doc("sgemvN64 stores y[j] = Σ_p x[p]·b[p·ldb+j] for j < n over k rows; 1 <= n <= 64.")
+	k := Load(Param("k"), GP64())
+	x := Load(Param("x"), GP64())
+	b := Load(Param("b"), GP64())
+	ld := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ld)
+	n := Load(Param("n"), GP64())
+
+	Comment("Lane masks for the four column vectors: bits [16v, 16v+16) of 2^n − 1.")
+	mask := GP64()
+	MOVQ(I32(-1), mask) // all 64 bits set: n == 64
+	CMPQ(n, U8(64))
+	JAE(LabelRef("masks"))
+	one := GP64()
+	MOVQ(U32(1), one)
+	SHLXQ(n, one, mask)
+	DECQ(mask)
+	Label("masks")
+	ks := []Op{K1, K2, K3, K4}
+	for v, kr := range ks {
+		KMOVW(mask.As32(), kr)
+		if v != 3 {
+			SHRQ(U8(16), mask)
+		}
+	}
+
+	acc := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7}
+	for _, z := range acc {
+		VPXORD(z, z, z)
+	}
+	cnt := GP64()
+	MOVQ(k, cnt)
+	SHRQ(U8(1), cnt)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	VBROADCASTSS(Mem{Base: x}, Z8)
+	VBROADCASTSS(Mem{Base: x, Disp: 4}, Z9)
+	for v, kr := range ks {
+		VFMADD231PS(Mem{Base: b, Disp: 64 * v}, Z8, kr, acc[v])
+	}
+	for v, kr := range ks {
+		VFMADD231PS(Mem{Base: b, Index: ld, Scale: 1, Disp: 64 * v}, Z9, kr, acc[4+v])
+	}
+	LEAQ(Mem{Base: b, Index: ld, Scale: 2}, b)
+	ADDQ(U8(8), x)
+	DECQ(cnt)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	BTQ(U8(0), k)
+	JCC(LabelRef("store"))
+	VBROADCASTSS(Mem{Base: x}, Z8)
+	for v, kr := range ks {
+		VFMADD231PS(Mem{Base: b, Disp: 64 * v}, Z8, kr, acc[v])
+	}
+
+	Label("store")
+	y := Load(Param("y"), GP64())
+	for v, kr := range ks {
+		VADDPS(acc[4+v], acc[v], acc[v])
+		VMOVUPS(acc[v], kr, Mem{Base: y, Disp: 64 * v})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// genPackGather emits a packing kernel for micro-panels whose w values per
+// step lie in w different rows of a row-major matrix: op(A) = A (w = mr) and
+// op(B) = Bᵀ (w = nr). Each step gathers one column, w values a row stride
+// apart, and stores it contiguously; rows past the matrix's edge are stored as
+// zeros.
+func genPackGather(name string, w int) {
+	nv := (w + 15) / 16
+	TEXT(name, NOSPLIT, "func(kc int, src *float32, idx *int32, rows int, dst *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s stores dst[%d·p+i] = src[idx[i]+p] for p < kc and i < rows, and 0 for rows <= i < %d.", name, w, w),
+		fmt.Sprintf("idx holds %d offsets in elements: the starts of the rows.", 16*nv))
+	kc := Load(Param("kc"), GP64())
+	src := Load(Param("src"), GP64())
+	idx := Load(Param("idx"), GP64())
+	rows := Load(Param("rows"), GP64())
+	dst := Load(Param("dst"), GP64())
+	idxRegs := []VecPhysical{Z16, Z17}[:nv]
+	rowMasks := []Op{K6, K7}[:nv]
+	m := GP64()
+	MOVQ(U32(1), m)
+	SHLXQ(rows, m, m)
+	DECQ(m)
+	// With rows == 32, 1<<32 - 1 is exactly the 32 bits wanted.
+	for v := 0; v < nv; v++ {
+		VMOVDQU32(Mem{Base: idx, Disp: 64 * v}, idxRegs[v])
+		KMOVW(m.As32(), rowMasks[v])
+		if v != nv-1 {
+			SHRQ(U8(16), m)
+		}
+	}
+	storeMask := Op(nil)
+	if w%16 != 0 {
+		t := GP64()
+		MOVQ(U32(1<<(w%16)-1), t)
+		storeMask = K5
+		KMOVW(t.As32(), K5)
+	}
+	const unroll = 4
+	regs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7}
+	masks := []Op{K1, K2, K3, K4}
+	body := func(steps int) {
+		for u := 0; u < steps; u++ {
+			for v := 0; v < nv; v++ {
+				r := regs[u*nv+v]
+				km := masks[(u*nv+v)%len(masks)]
+				VPXORD(r, r, r)
+				KMOVW(rowMasks[v], km)
+				VGATHERDPS(Mem{Base: src, Index: idxRegs[v], Scale: 4, Disp: 4 * u}, km, r)
+			}
+		}
+		for u := 0; u < steps; u++ {
+			for v := 0; v < nv; v++ {
+				out := Mem{Base: dst, Disp: 4 * (u*w + 16*v)}
+				if storeMask != nil && v == nv-1 {
+					VMOVUPS(regs[u*nv+v], storeMask, out)
+				} else {
+					VMOVUPS(regs[u*nv+v], out)
+				}
+			}
+		}
+		ADDQ(U32(4*steps), src)
+		ADDQ(U32(4*steps*w), dst)
+	}
+	n := GP64()
+	MOVQ(kc, n)
+	SHRQ(U8(bitsOf(unroll)), n)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	body(unroll)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("tail")
+	ANDQ(U8(unroll-1), kc)
+	JZ(LabelRef("done"))
+	Label("tailloop")
+	body(1)
+	DECQ(kc)
+	JNZ(LabelRef("tailloop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genPackCopy emits sgemmPackB32: the packing of a full 32-column micro-panel
+// of a row-major B, a copy of 32 values from each of kc rows.
+func genPackCopy() {
+	TEXT("sgemmPackB32", NOSPLIT, "func(kc int, b *float32, ldb int, dst *float32)")
+	Pragma("noescape")
+	Doc("sgemmPackB32 stores dst[32p+j] = b[p·ldb+j] for p < kc and j < 32.")
+	kc := Load(Param("kc"), GP64())
+	b := Load(Param("b"), GP64())
+	ld := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ld)
+	dst := Load(Param("dst"), GP64())
+	Label("loop")
+	VMOVUPS(Mem{Base: b}, Z0)
+	VMOVUPS(Mem{Base: b, Disp: 64}, Z1)
+	VMOVUPS(Z0, Mem{Base: dst})
+	VMOVUPS(Z1, Mem{Base: dst, Disp: 64})
+	ADDQ(ld, b)
+	ADDQ(U8(128), dst)
+	DECQ(kc)
+	JNZ(LabelRef("loop"))
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// lanes is the number of float32 lanes in a ZMM register.
+const lanes = 16
+
+// block is the position of one vector block inside forEach's loop: the
+// element index register, the unroll slot j (the j-th block past the index)
+// and, for the final partial block, the opmask of its valid lanes. Blocks are
+// 16 lanes (ZMM) unless ymm is set (8 lanes, for the AVX2 kernels).
+type block struct {
+	i   GPVirtual
+	j   int
+	k   Op // nil for full blocks
+	ymm bool
+}
+
+// width is the block's number of float32 lanes.
+func (b block) width() int {
+	if b.ymm {
+		return lanes / 2
+	}
+	return lanes
+}
+
+// reg returns a new vector register of the block's width.
+func (b block) reg() VecVirtual {
+	if b.ymm {
+		return YMM()
+	}
+	return ZMM()
+}
+
+// mem addresses this block in an array whose elements are size bytes wide.
+func (b block) mem(p Register, size int) Mem {
+	return Mem{Base: p, Index: b.i, Scale: uint8(size), Disp: b.j * b.width() * size}
+}
+
+// load reads one block of float32s from p; masked-off lanes read as zero.
+func (b block) load(p Register) VecVirtual {
+	z := b.reg()
+	if b.k == nil {
+		VMOVUPS(b.mem(p, 4), z)
+	} else {
+		VMOVUPS_Z(b.mem(p, 4), b.k, z)
+	}
+	return z
+}
+
+// store writes the valid lanes of z to p.
+func (b block) store(z Op, p Register) {
+	if b.k == nil {
+		VMOVUPS(z, b.mem(p, 4))
+	} else {
+		VMOVUPS(z, b.k, b.mem(p, 4))
+	}
+}
+
+// accumulate adds z into acc, leaving acc's masked-off lanes untouched.
+func (b block) accumulate(acc, z Op) {
+	if b.k == nil {
+		VADDPS(z, acc, acc)
+	} else {
+		VADDPS(z, acc, b.k, acc)
+	}
+}
+
+// fma accumulates x·y into acc on the valid lanes.
+func (b block) fma(acc, x, y Op) {
+	if b.k == nil {
+		VFMADD231PS(y, x, acc)
+	} else {
+		VFMADD231PS(y, x, b.k, acc)
+	}
+}
+
+var labelSeq int
+
+// forEach emits a loop over n elements: blocks of unroll·16 elements, then
+// single 16-element blocks, then one masked block for the rest. body emits the
+// work for one block and is called once per unroll slot and once for each of
+// the two remainder stages.
+func forEach(n GPVirtual, unroll int, body func(b block)) {
+	forEachWidth(false, n, unroll, body)
+}
+
+// forEach256 is forEach with 8-lane YMM blocks and no masked tail: n must be
+// a multiple of 8 (the Go wrappers finish the rest).
+func forEach256(n GPVirtual, unroll int, body func(b block)) {
+	forEachWidth(true, n, unroll, body)
+}
+
+func forEachWidth(ymm bool, n GPVirtual, unroll int, body func(b block)) {
+	lanes := lanes
+	if ymm {
+		lanes /= 2
+	}
+	labelSeq++
+	lbl := func(s string) string { return fmt.Sprintf("%s%d", s, labelSeq) }
+	i := GP64()
+	XORQ(i, i)
+	if unroll > 1 {
+		Label(lbl("unrolled"))
+		next := GP64()
+		LEAQ(Mem{Base: i, Disp: unroll * lanes}, next)
+		CMPQ(next, n)
+		JGT(LabelRef(lbl("single")))
+		for j := 0; j < unroll; j++ {
+			body(block{i: i, j: j, ymm: ymm})
+		}
+		MOVQ(next, i)
+		JMP(LabelRef(lbl("unrolled")))
+	}
+	Label(lbl("single"))
+	next := GP64()
+	LEAQ(Mem{Base: i, Disp: lanes}, next)
+	CMPQ(next, n)
+	JGT(LabelRef(lbl("tail")))
+	body(block{i: i, ymm: ymm})
+	MOVQ(next, i)
+	JMP(LabelRef(lbl("single")))
+
+	Label(lbl("tail"))
+	if ymm {
+		return
+	}
+	rest := GP64()
+	MOVQ(n, rest)
+	SUBQ(i, rest)
+	JZ(LabelRef(lbl("done")))
+	bits := GP32()
+	MOVL(U32(0xffffffff), bits)
+	BZHIL(rest.As32(), bits, bits)
+	k := K()
+	KMOVW(bits, k)
+	body(block{i: i, k: k})
+	Label(lbl("done"))
+}
+
+// broadcast returns a ZMM register holding f in every lane.
+func broadcast(f float32) VecVirtual {
+	return broadcastBits(math.Float32bits(f))
+}
+
+// broadcastBits returns a ZMM register holding the 32-bit pattern u in every
+// lane.
+func broadcastBits(u uint32) VecVirtual {
+	r := GP32()
+	MOVL(U32(u), r)
+	z := ZMM()
+	VPBROADCASTD(r, z)
+	return z
+}
+
+// param loads the float32 parameter name and broadcasts it to a ZMM register.
+func param(name string) VecVirtual {
+	x := XMM()
+	Load(Param(name), x)
+	z := ZMM()
+	VBROADCASTSS(x, z)
+	return z
+}
+
+// ptr loads the pointer parameter name.
+func ptr(name string) GPVirtual {
+	return Load(Param(name), GP64()).(GPVirtual)
+}
+
+// length loads the int parameter n.
+func length() GPVirtual {
+	return Load(Param("n"), GP64()).(GPVirtual)
+}
+
+// zeros returns count zeroed ZMM registers.
+func zeros(count int) []VecVirtual {
+	zs := make([]VecVirtual, count)
+	for j := range zs {
+		zs[j] = ZMM()
+		VPXORD(zs[j], zs[j], zs[j])
+	}
+	return zs
+}
+
+// zerosY returns count zeroed YMM registers.
+func zerosY(count int) []VecVirtual {
+	zs := make([]VecVirtual, count)
+	for j := range zs {
+		zs[j] = YMM()
+		VXORPS(zs[j], zs[j], zs[j])
+	}
+	return zs
+}
+
+// reduce folds the lanes of accs into one scalar with op (VADDPS or VMAXPS)
+// and stores it as return value ret.
+func reduce(accs []VecVirtual, op func(...Op), ret int) {
+	for len(accs) > 1 {
+		var next []VecVirtual
+		for j := 0; j+1 < len(accs); j += 2 {
+			op(accs[j+1], accs[j], accs[j])
+			next = append(next, accs[j])
+		}
+		if len(accs)%2 == 1 {
+			next = append(next, accs[len(accs)-1])
+		}
+		accs = next
+	}
+	y := accs[0]
+	if y.Size() == 64 {
+		z := y
+		y = YMM()
+		VEXTRACTF32X8(U8(1), z, y)
+		op(y, z.AsY(), y)
+	}
+	x := XMM()
+	VEXTRACTF128(U8(1), y, x)
+	op(x, y.AsX(), x)
+	t := XMM()
+	VMOVHLPS(x, x, t)
+	op(t, x, x)
+	VMOVSHDUP(x, t)
+	op(t, x, x)
+	Store(x, ReturnIndex(ret))
+}
+
+func vaddps(ops ...Op) { VADDPS(ops...) }
+func vmaxps(ops ...Op) { VMAXPS(ops...) }
+
+// fresh returns a copy of z in a new register.
+func fresh(z Op) VecVirtual {
+	c := ZMM()
+	VMOVAPS(z, c)
+	return c
+}
+
+// fn starts the assembly function name with the given Go signature. The
+// kernels neither keep nor leak their pointers, so they are //go:noescape.
+func fn(name, signature string) {
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+}
+
+// ret returns from a kernel, first clearing the upper halves of the vector
+// registers so the SSE code Go compiles to pays no transition penalty.
+func ret() {
+	VZEROUPPER()
+	RET()
+}
+
+// paramY loads the float32 parameter name and broadcasts it to a YMM
+// register.
+func paramY(name string) VecVirtual {
+	x := XMM()
+	Load(Param(name), x)
+	y := YMM()
+	VBROADCASTSS(x, y)
+	return y
+}

@@ -1,0 +1,213 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "math"
+
+//go:generate sh -c "cd _asm && go run ./sgemm -out ../sgemm_amd64.s -stubs ../sgemm_stubs_amd64.go -pkg kernels"
+
+// sgemmAsmVariants returns the assembly variants the CPU f supports, best
+// first.
+func sgemmAsmVariants(f Features) []*sgemmKernels {
+	var vs []*sgemmKernels
+	if f.AVX512 {
+		vs = append(vs, &sgemmKernels{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 252, micro: sgemmMicro14x32, packRows: packRows14, packCols: packCols32, skinny: sgemmSkinny512})
+	}
+	if f.AVX2FMA {
+		vs = append(vs, &sgemmKernels{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 504, micro: sgemmMicro6x16})
+	}
+	return vs
+}
+
+func sgemmMicro14x32(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[14*kc-1], b[32*kc-1]
+	_ = c[13*ldc+31]
+	sgemmKernel14x32(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func sgemmMicro6x16(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[6*kc-1], b[16*kc-1]
+	_ = c[5*ldc+15]
+	sgemmKernel6x16(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+// packRows14 is packA for 14-row micro-panels of a row-major A, gathering
+// each column with AVX-512.
+func packRows14(dst, a []float32, lda, i0, mc, p0, kc int) {
+	if 13*lda > math.MaxInt32 {
+		packA(dst, a, lda, false, i0, mc, p0, kc, 14)
+		return
+	}
+	var idx [16]int32
+	for i := range idx {
+		idx[i] = int32(i * lda)
+	}
+	for t := 0; t*14 < mc; t++ {
+		i := i0 + t*14
+		h := min(14, i0+mc-i)
+		d := dst[t*14*kc : (t+1)*14*kc]
+		_ = a[(i+h-1)*lda+p0+kc-1] // the last element read
+		sgemmPackA14(kc, &a[i*lda+p0], &idx[0], h, &d[0])
+	}
+}
+
+// packCols32 is packB for 32-column micro-panels: a vector copy of each row
+// when B is stored row-major, a gather of each column when it is transposed.
+func packCols32(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int) {
+	if transB && 31*ldb > math.MaxInt32 {
+		packB(dst, b, ldb, transB, p0, kc, j0, nc, 32, lo, hi)
+		return
+	}
+	var idx [32]int32
+	for i := range idx {
+		idx[i] = int32(i * ldb)
+	}
+	for t := lo; t < hi; t++ {
+		j := j0 + t*32
+		w := min(32, j0+nc-j)
+		d := dst[t*32*kc : (t+1)*32*kc]
+		switch {
+		case transB:
+			_ = b[(j+w-1)*ldb+p0+kc-1] // the last element read
+			sgemmPackBT32(kc, &b[j*ldb+p0], &idx[0], w, &d[0])
+		case w == 32:
+			_ = b[(p0+kc-1)*ldb+j+31]
+			sgemmPackB32(kc, &b[p0*ldb+j], ldb, &d[0])
+		default:
+			packB(dst, b, ldb, false, p0, kc, j0, nc, 32, t, t+1)
+		}
+	}
+}
+
+// sgemmSkinnyMax is the largest m (or n) that the matrix-vector path takes:
+// up to here streaming the big operand beats packing it.
+const sgemmSkinnyMax = 4
+
+// sgemmSkinny512 computes products with at most sgemmSkinnyMax rows (or
+// columns) of C without packing: every element of C is a dot product of a
+// row of op(A) with a column of op(B), and the operand that is large is read
+// once, straight from memory, with AVX-512. It reports false for shapes it
+// does not take.
+func sgemmSkinny512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	switch {
+	case m <= sgemmSkinnyMax && transB:
+		// C[i, j] = op(A) row i · B row j: dot products against B's rows.
+		x, ldx, buf := contiguousRows(transA, m, k, a, lda)
+		skinnyDots(m, n, k, alpha, x, ldx, b, ldb, beta, c, ldc, 1)
+		if buf != nil {
+			sgemmScratch.Put(buf)
+		}
+	case n <= sgemmSkinnyMax && !transA:
+		// C[i, j] = A row i · op(B) column j: dot products against A's rows,
+		// producing columns of C.
+		x, ldx, buf := contiguousRows(!transB, n, k, b, ldb)
+		skinnyDots(n, m, k, alpha, x, ldx, a, lda, beta, c, 1, ldc)
+		if buf != nil {
+			sgemmScratch.Put(buf)
+		}
+	case m <= sgemmSkinnyMax && !transB:
+		// C row i = Σ_p op(A)[i, p]·B row p: row combinations of B.
+		x, ldx, buf := contiguousRows(transA, m, k, a, lda)
+		skinnyRows(m, n, k, alpha, x, ldx, b, ldb, beta, c, ldc)
+		if buf != nil {
+			sgemmScratch.Put(buf)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// contiguousRows returns the r rows of length k of a matrix stored in s with
+// stride ld, transposed when trans (s then holds k rows of r values), as rows
+// with stride ldx. Without transposition it returns s itself; otherwise it
+// gathers them into a pooled buffer, which it also returns for the caller to
+// give back.
+func contiguousRows(trans bool, r, k int, s []float32, ld int) (x []float32, ldx int, buf *[]float32) {
+	if !trans {
+		return s, ld, nil
+	}
+	buf = getScratch(r * k)
+	x = *buf
+	for p := 0; p < k; p++ {
+		src := s[p*ld : p*ld+r]
+		for i, v := range src {
+			x[i*k+p] = v
+		}
+	}
+	return x, k, buf
+}
+
+// skinnyDots computes, for i < r and j < q, out(i, j) = alpha·(x row i ·
+// y row j) + beta·out(i, j), where rows have k elements and out(i, j) is
+// c[i·si + j·sj]. Work is split over j.
+func skinnyDots(r, q, k int, alpha float32, x []float32, ldx int, y []float32, ldy int, beta float32, c []float32, si, sj int) {
+	work := func(lo, hi int) {
+		var out [4]float32
+		put := func(i, j int, v float32) {
+			dst := &c[i*si+j*sj]
+			if beta == 0 {
+				*dst = alpha * v
+			} else {
+				*dst = alpha*v + beta**dst
+			}
+		}
+		for j := lo * 4; j < min(hi*4, q); j += 4 {
+			if j+4 <= q {
+				for i := 0; i < r; i++ {
+					sgemvDot4(k, &x[i*ldx], &y[j*ldy], ldy, &out[0])
+					for t, v := range out {
+						put(i, j+t, v)
+					}
+				}
+				continue
+			}
+			// Fewer than four rows left: stride 0 reads row jj four times.
+			for jj := j; jj < q; jj++ {
+				for i := 0; i < r; i++ {
+					sgemvDot4(k, &x[i*ldx], &y[jj*ldy], 0, &out[0])
+					put(i, jj, out[0])
+				}
+			}
+		}
+	}
+	groups := (q + 3) / 4
+	if r*q*k < sgemmSerial {
+		work(0, groups)
+		return
+	}
+	grain := max(1, (1<<16)/(4*r*k))
+	ParallelFor(groups, grain, work)
+}
+
+// skinnyRows computes, for i < r, C row i = alpha·Σ_p x[i·ldx+p]·B row p +
+// beta·C row i over n columns, reading B in 64-column strips. Work is split
+// over the strips.
+func skinnyRows(r, n, k int, alpha float32, x []float32, ldx int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	work := func(lo, hi int) {
+		var y [64]float32
+		for j := lo * 64; j < hi*64 && j < n; j += 64 {
+			w := min(64, n-j)
+			for i := 0; i < r; i++ {
+				sgemvN64(k, &x[i*ldx], &b[j], ldb, &y[0], w)
+				dst := c[i*ldc+j : i*ldc+j+w]
+				if beta == 0 {
+					for t := range dst {
+						dst[t] = alpha * y[t]
+					}
+				} else {
+					for t := range dst {
+						dst[t] = alpha*y[t] + beta*dst[t]
+					}
+				}
+			}
+		}
+	}
+	strips := (n + 63) / 64
+	if r*n*k < sgemmSerial {
+		work(0, strips)
+		return
+	}
+	grain := max(1, (1<<16)/(64*r*k))
+	ParallelFor(strips, grain, work)
+}

@@ -1,0 +1,234 @@
+package gpt2
+
+import (
+	"fmt"
+
+	"github.com/glossa-ai/glossa/kernels"
+)
+
+// Trainer runs GPT-2's training step with fused, hand-written layers (the
+// forward/backward pairs of layers.go, in the manner of llm.c) directly on
+// the model's parameter and gradient buffers: the same maths as
+// Model.Forward + autograd.Backward, without a graph. Its workspace is sized
+// from the batch shape on the first step, so that later steps allocate
+// nothing. A Trainer is not safe for concurrent use.
+//
+//	tr := gpt2.NewTrainer(model)
+//	logits, _ := tr.Forward(ids, B, T)
+//	loss, _ := tr.Loss(targets)
+//	model.ZeroGrad()
+//	tr.Backward()
+//	opt.Step()
+type Trainer struct {
+	m    *Model
+	acts *activations
+}
+
+// NewTrainer returns a trainer over m's parameters and gradients.
+func NewTrainer(m *Model) *Trainer { return &Trainer{m: m} }
+
+// activations is the workspace of one forward pass for a batch shape B×T:
+// every value the backward pass reads, plus the gradient scratch buffers.
+type activations struct {
+	B, T int
+
+	ids, targets []int       // [B·T]
+	encoded      []float32   // [B·T, C] embeddings: the residual stream entering block 0
+	layers       []layerActs // per block
+	lnf          []float32   // [B·T, C] final LayerNorm output
+	lnfMean      []float32   // [B·T]
+	lnfRstd      []float32   // [B·T]
+	logits       []float32   // [B·T, V]; dlogits after Backward
+	logp         []float32   // [B·T, V] log-probabilities (Loss)
+	losses       []float32   // [B·T] per-position loss
+	count        int         // positions that count in the loss
+	haveLoss     bool        // Loss ran after the last Forward
+
+	// Gradient scratch, reused by every block.
+	dres, dtmp []float32 // [B·T, C]
+	datty      []float32 // [B·T, C]
+	dqkv       []float32 // [B·T, 3C]
+	dfch       []float32 // [B·T, F]
+	datt       []float32 // [B, H, T, T]
+	lnScratch  []float32 // per-thread LayerNorm parameter gradients
+}
+
+// layerActs are the saved values of one block.
+type layerActs struct {
+	ln1, ln1Mean, ln1Rstd []float32 // [B·T, C], [B·T], [B·T]
+	qkv                   []float32 // [B·T, 3C]
+	att                   []float32 // [B, H, T, T] softmax probabilities
+	atty                  []float32 // [B·T, C] attention output, heads merged
+	res2                  []float32 // [B·T, C] x + attn(ln_1(x))
+	ln2, ln2Mean, ln2Rstd []float32 // [B·T, C], [B·T], [B·T]
+	fch                   []float32 // [B·T, F] c_fc output (pre-activation)
+	fchAct                []float32 // [B·T, F] after the activation
+	res3                  []float32 // [B·T, C] block output
+}
+
+// workspace returns the activations for B×T, allocating them on first use
+// or when the shape changes.
+func (tr *Trainer) workspace(B, T int) *activations {
+	if a := tr.acts; a != nil && a.B == B && a.T == T {
+		return a
+	}
+	c := tr.m.Config
+	N, C, F, H, V := B*T, c.NumEmbd, c.Inner(), c.NumHead, c.VocabSize
+	// One allocation for all float buffers, carved in order.
+	sizes := []int{}
+	perLayer := []int{N * C, N, N, N * 3 * C, B * H * T * T, N * C, N * C, N * C, N, N, N * F, N * F, N * C}
+	for range c.NumLayer {
+		sizes = append(sizes, perLayer...)
+	}
+	sizes = append(sizes, N*C, N*C, N, N, N*V, N*V, N, N*C, N*C, N*C, N*3*C, N*F, B*H*T*T)
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	buf := make([]float32, total)
+	take := func(n int) []float32 {
+		x := buf[:n:n]
+		buf = buf[n:]
+		return x
+	}
+	a := &activations{B: B, T: T, ids: make([]int, N), targets: make([]int, N)}
+	a.lnScratch = make([]float32, 2*C*max(kernels.Threads(), 1))
+	a.layers = make([]layerActs, c.NumLayer)
+	for l := range a.layers {
+		la := &a.layers[l]
+		la.ln1, la.ln1Mean, la.ln1Rstd = take(N*C), take(N), take(N)
+		la.qkv, la.att, la.atty, la.res2 = take(N*3*C), take(B*H*T*T), take(N*C), take(N*C)
+		la.ln2, la.ln2Mean, la.ln2Rstd = take(N*C), take(N), take(N)
+		la.fch, la.fchAct, la.res3 = take(N*F), take(N*F), take(N*C)
+	}
+	a.encoded, a.lnf, a.lnfMean, a.lnfRstd = take(N*C), take(N*C), take(N), take(N)
+	a.logits, a.logp, a.losses = take(N*V), take(N*V), take(N)
+	a.dres, a.dtmp, a.datty, a.dqkv, a.dfch, a.datt = take(N*C), take(N*C), take(N*C), take(N*3*C), take(N*F), take(B*H*T*T)
+	tr.acts = nil // let the old workspace go before the next one fills memory
+	tr.acts = a
+	return a
+}
+
+// Forward runs the model on ids [B, T] (row-major, B·T token ids) and
+// returns the logits [B, T, V]. The returned slice belongs to the trainer's
+// workspace: it is valid until the next Forward or Backward (which turns it
+// into the logits' gradient). It returns an error for a bad shape or an id
+// outside the vocabulary.
+func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
+	m, c := tr.m, tr.m.Config
+	if B <= 0 || T <= 0 || len(ids) != B*T {
+		return nil, fmt.Errorf("gpt2: forward: %d ids for batch %d × %d", len(ids), B, T)
+	}
+	if T > c.NumPos {
+		return nil, fmt.Errorf("gpt2: forward: sequence length %d exceeds n_positions %d", T, c.NumPos)
+	}
+	for i, id := range ids {
+		if id < 0 || int(id) >= c.VocabSize {
+			return nil, fmt.Errorf("gpt2: forward: token id %d at position %d outside vocabulary of %d", id, i, c.VocabSize)
+		}
+	}
+	a := tr.workspace(B, T)
+	copy(a.ids, ids)
+	a.haveLoss = false
+	N, C, F, H, V := B*T, c.NumEmbd, c.Inner(), c.NumHead, c.VocabSize
+	eps := float32(c.LayerNormEp)
+
+	encoderForward(a.encoded, a.ids, m.W.Wte, m.W.Wpe, B, T, C) // x = wte[ids] + wpe[t]   [B, T, C]
+	x := a.encoded
+	for l := range m.W.Blocks {
+		w, la := &m.W.Blocks[l], &a.layers[l]
+		// x = x + attn(ln_1(x))
+		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
+		conv1dForward(la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C) //           [B, T, 3C]
+		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)      // att [B, H, T, T], atty [B, T, C]
+		conv1dForward(la.res2, la.atty, w.AttnPW, w.AttnPB, N, C, C)
+		addInPlace(la.res2, x)
+		// x = x + mlp(ln_2(x))
+		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
+		conv1dForward(la.fch, la.ln2, w.FcW, w.FcB, N, C, F) //                  [B, T, F]
+		activationForward(c.Activation, la.fchAct, la.fch)
+		conv1dForward(la.res3, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) //      [B, T, C]
+		addInPlace(la.res3, la.res2)
+		x = la.res3
+	}
+	layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, m.W.LnFW, m.W.LnFB, N, C, eps)
+	lmHeadForward(a.logits, a.lnf, m.W.Wte, N, C, V) // logits = ln_f(x)·wteᵀ   [B, T, V]
+	return a.logits, nil
+}
+
+// Loss computes the mean cross-entropy of the last Forward's logits against
+// targets [B, T]: targets[b, t] is the token expected after position t;
+// negative values (HF uses -100) are ignored. It returns an error when no
+// Forward ran with this shape or a target is outside the vocabulary.
+func (tr *Trainer) Loss(targets []int) (float32, error) {
+	m, a := tr.m, tr.acts
+	if a == nil || len(targets) != a.B*a.T {
+		return 0, fmt.Errorf("gpt2: loss: %d targets do not match the last forward pass", len(targets))
+	}
+	for i, y := range targets {
+		if int(y) >= m.Config.VocabSize {
+			return 0, fmt.Errorf("gpt2: loss: target %d at position %d outside vocabulary of %d", y, i, m.Config.VocabSize)
+		}
+	}
+	copy(a.targets, targets)
+	loss, count := crossEntropyForward(a.losses, a.logp, a.logits, a.targets, a.B*a.T, m.Config.VocabSize)
+	a.count, a.haveLoss = count, true
+	return loss, nil
+}
+
+// Backward accumulates into the model's gradients (Model.G, the Grad of
+// every parameter) the gradient of the last Loss with respect to
+// every parameter. It overwrites the logits returned by Forward.
+func (tr *Trainer) Backward() error {
+	m, a := tr.m, tr.acts
+	if a == nil || !a.haveLoss {
+		return fmt.Errorf("gpt2: backward: call Forward and Loss first")
+	}
+	a.haveLoss = false
+	c := m.Config
+	B, T := a.B, a.T
+	N, C, F, H, V := B*T, c.NumEmbd, c.Inner(), c.NumHead, c.VocabSize
+	if a.count == 0 {
+		return nil // every target ignored: the loss is constant
+	}
+
+	// Loss and lm_head (tied to wte).
+	crossEntropyBackward(a.logits, a.logp, a.targets, N, V, 1/float32(a.count)) //  dlogits   [B, T, V]
+	lmHeadBackward(a.dtmp, m.G.Wte, a.logits, a.lnf, m.W.Wte, N, C, V)
+	last := a.encoded
+	if L := len(a.layers); L > 0 {
+		last = a.layers[L-1].res3
+	}
+	layerNormBackward(a.dres, m.G.LnFW, m.G.LnFB, a.dtmp, last, m.W.LnFW, a.lnfMean, a.lnfRstd, a.lnScratch, N, C)
+
+	// Blocks in reverse; a.dres carries the gradient of the residual stream.
+	for l := len(m.W.Blocks) - 1; l >= 0; l-- {
+		w, g, la := &m.W.Blocks[l], &m.G.Blocks[l], &a.layers[l]
+		x := a.encoded
+		if l > 0 {
+			x = a.layers[l-1].res3
+		}
+		// res3 = res2 + mlp(ln_2(res2))
+		conv1dBackward(a.dfch, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+		activationBackward(c.Activation, a.dfch, la.fch, a.dfch)
+		conv1dBackward(a.dtmp, g.FcW, g.FcB, a.dfch, la.ln2, w.FcW, N, C, F)
+		layerNormBackward(a.datty, g.Ln2W, g.Ln2B, a.dtmp, la.res2, w.Ln2W, la.ln2Mean, la.ln2Rstd, a.lnScratch, N, C)
+		addInPlace(a.dres, a.datty)
+		// res2 = x + c_proj(attention(c_attn(ln_1(x))))
+		conv1dBackward(a.datty, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
+		attentionBackward(a.dqkv, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
+		conv1dBackward(a.dtmp, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
+		layerNormBackward(a.datty, g.Ln1W, g.Ln1B, a.dtmp, x, w.Ln1W, la.ln1Mean, la.ln1Rstd, a.lnScratch, N, C)
+		addInPlace(a.dres, a.datty)
+	}
+	encoderBackward(m.G.Wte, m.G.Wpe, a.dres, a.ids, B, T, C)
+	return nil
+}
+
+// addInPlace computes dst += x.
+func addInPlace(dst, x []float32) {
+	const grain = 1 << 14
+	kernels.ParallelFor(len(dst), grain, func(lo, hi int) {
+		kernels.Add(dst[lo:hi], dst[lo:hi], x[lo:hi])
+	})
+}

@@ -1,0 +1,148 @@
+package nn
+
+import "fmt"
+
+// KVCache holds the attention keys and values of every layer of a decoder for
+// a batch of B sequences of up to MaxLen positions, so that decoding one more
+// token costs O(length) instead of recomputing the whole prefix.
+//
+// Storage is allocated once, in NewKVCache: per layer two blocks laid out
+// [B, KVHeads, MaxLen, HeadDim], so the keys of one head are a contiguous
+// [Len, HeadDim] matrix. A forward pass writes its T new positions with Put
+// (one call per layer), then commits them with Advance, which also records
+// which of the new slots hold real tokens: batched prompts are left-padded to a
+// common length and the padding slots must never be attended to.
+//
+// All rows share one length (left padding aligns them), so slot s of every row
+// belongs to the same step. A KVCache is not safe for concurrent mutation.
+type KVCache struct {
+	Layers, Batch, KVHeads, MaxLen, HeadDim int
+
+	k, v  [][]float32 // per layer, [B, KVHeads, MaxLen, HeadDim]
+	valid []bool      // [B, MaxLen]: slot holds a real token (not padding)
+	n     int         // committed positions
+	tmp   []float32   // Reorder scratch, one row of one layer
+	tmpV  []bool
+}
+
+// NewKVCache allocates a cache for the given decoder shape.
+func NewKVCache(layers, batch, kvHeads, maxLen, headDim int) (*KVCache, error) {
+	if layers <= 0 || batch <= 0 || kvHeads <= 0 || maxLen <= 0 || headDim <= 0 {
+		return nil, fmt.Errorf("nn: KVCache: layers %d, batch %d, kv heads %d, max length %d and head dim %d must be positive",
+			layers, batch, kvHeads, maxLen, headDim)
+	}
+	per := batch * kvHeads * maxLen * headDim
+	c := &KVCache{Layers: layers, Batch: batch, KVHeads: kvHeads, MaxLen: maxLen, HeadDim: headDim,
+		k: make([][]float32, layers), v: make([][]float32, layers), valid: make([]bool, batch*maxLen)}
+	block := make([]float32, 2*layers*per) // one allocation for all layers
+	for l := range layers {
+		c.k[l] = block[2*l*per : (2*l+1)*per : (2*l+1)*per]
+		c.v[l] = block[(2*l+1)*per : (2*l+2)*per : (2*l+2)*per]
+	}
+	return c, nil
+}
+
+// Len reports the number of committed positions (equal for every row).
+func (c *KVCache) Len() int { return c.n }
+
+// Free reports how many more positions fit.
+func (c *KVCache) Free() int { return c.MaxLen - c.n }
+
+// Reset empties the cache without freeing its storage.
+func (c *KVCache) Reset() {
+	c.n = 0
+	clear(c.valid)
+}
+
+// Put writes the keys and values of T new positions of one layer into slots
+// Len() … Len()+T−1. k and v are [B, T, KVHeads·HeadDim] row-major, the layout
+// a projection produces; rowStride is the distance between consecutive
+// (b, t) rows in k and v (≥ KVHeads·HeadDim, so k and v may be column slices
+// of a fused QKV buffer). Put panics if T exceeds Free(): callers check.
+func (c *KVCache) Put(layer, T int, k, v []float32, rowStride int) {
+	if T > c.Free() {
+		panic(fmt.Sprintf("nn: KVCache.Put: %d positions but only %d free", T, c.Free()))
+	}
+	D, Hkv, L := c.HeadDim, c.KVHeads, c.MaxLen
+	kc, vc := c.k[layer], c.v[layer]
+	for b := range c.Batch {
+		for t := range T {
+			src := (b*T + t) * rowStride
+			for h := range Hkv {
+				dst := ((b*Hkv+h)*L + c.n + t) * D
+				copy(kc[dst:dst+D], k[src+h*D:src+h*D+D])
+				copy(vc[dst:dst+D], v[src+h*D:src+h*D+D])
+			}
+		}
+	}
+}
+
+// Advance commits T positions written by Put. mask, when not nil, is [B, T]
+// and marks the slots that hold real tokens; nil means all of them do.
+func (c *KVCache) Advance(T int, mask []bool) {
+	for b := range c.Batch {
+		row := c.valid[b*c.MaxLen+c.n : b*c.MaxLen+c.n+T]
+		if mask == nil {
+			for i := range row {
+				row[i] = true
+			}
+		} else {
+			copy(row, mask[b*T:(b+1)*T])
+		}
+	}
+	c.n += T
+}
+
+// Keys returns the [MaxLen, HeadDim] key block of row b, kv head h of a layer;
+// the first Len() (plus any positions just Put) rows are meaningful.
+func (c *KVCache) Keys(layer, b, h int) []float32 {
+	n := c.MaxLen * c.HeadDim
+	o := (b*c.KVHeads + h) * n
+	return c.k[layer][o : o+n : o+n]
+}
+
+// Values is Keys for the values.
+func (c *KVCache) Values(layer, b, h int) []float32 {
+	n := c.MaxLen * c.HeadDim
+	o := (b*c.KVHeads + h) * n
+	return c.v[layer][o : o+n : o+n]
+}
+
+// Valid returns row b's [MaxLen] slot mask: true where a committed slot holds a
+// real token.
+func (c *KVCache) Valid(b int) []bool { return c.valid[b*c.MaxLen : (b+1)*c.MaxLen] }
+
+// Reorder makes row i a copy of row src[i] for every row, as beam search does
+// when beams are re-ranked. src must have Batch entries in [0, Batch).
+func (c *KVCache) Reorder(src []int) error {
+	if len(src) != c.Batch {
+		return fmt.Errorf("nn: KVCache.Reorder: %d sources for %d rows", len(src), c.Batch)
+	}
+	for _, s := range src {
+		if s < 0 || s >= c.Batch {
+			return fmt.Errorf("nn: KVCache.Reorder: source row %d out of range [0, %d)", s, c.Batch)
+		}
+	}
+	per := c.KVHeads * c.MaxLen * c.HeadDim
+	// Rows are copied through a snapshot of the whole batch block; beams are
+	// few, so this stays cheap next to a forward pass.
+	if len(c.tmp) < c.Batch*per {
+		c.tmp = make([]float32, c.Batch*per)
+	}
+	for l := range c.Layers {
+		for _, blk := range [][]float32{c.k[l], c.v[l]} {
+			copy(c.tmp, blk[:c.Batch*per])
+			for i, s := range src {
+				copy(blk[i*per:(i+1)*per], c.tmp[s*per:(s+1)*per])
+			}
+		}
+	}
+	if len(c.tmpV) < len(c.valid) {
+		c.tmpV = make([]bool, len(c.valid))
+	}
+	copy(c.tmpV, c.valid)
+	for i, s := range src {
+		copy(c.valid[i*c.MaxLen:(i+1)*c.MaxLen], c.tmpV[s*c.MaxLen:(s+1)*c.MaxLen])
+	}
+	return nil
+}
