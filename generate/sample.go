@@ -64,10 +64,10 @@ func (o SamplingOptions) Greedy() bool { return o.Temperature == 0 }
 // Sampler picks next tokens. It owns scratch space, so one Sampler serves one
 // sequence (or one goroutine) at a time.
 type Sampler struct {
-	opts   SamplingOptions
-	rng    *rand.Rand
-	idx    []int
-	probs  []float64
+	opts  SamplingOptions
+	rng   *rand.Rand
+	idx   []int
+	probs []float64
 }
 
 // NewSampler returns a sampler with the given options drawing from a PCG

@@ -4,11 +4,23 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
 // Every test runs once per vector variant this CPU supports (generic first)
 // against float64 references, with the tolerance stated beside each kernel.
+
+func TestVariantsComplete(t *testing.T) {
+	for _, v := range vecVariants {
+		rv := reflect.ValueOf(v)
+		for i := range rv.NumField() {
+			if f := rv.Field(i); f.Kind() == reflect.Func && f.IsNil() {
+				t.Errorf("variant %s: no %s kernel", v.name, rv.Type().Field(i).Name)
+			}
+		}
+	}
+}
 
 // forEachVariant runs f as a subtest with each variant installed.
 func forEachVariant(t *testing.T, f func(t *testing.T)) {
@@ -512,6 +524,17 @@ func TestSoftmax(t *testing.T) {
 						t.Fatalf("LogSoftmax n=%d off=%d [%d] = %v, want %v", n, off, i, g, want)
 					}
 				}
+				// In place.
+				for _, f := range []func(dst, x []float32){Softmax, LogSoftmax} {
+					f(dst, x)
+					xc := append([]float32(nil), x...)
+					f(xc, xc)
+					for i := range xc {
+						if math.Float32bits(xc[i]) != math.Float32bits(dst[i]) {
+							t.Fatalf("Softmax/LogSoftmax n=%d in place [%d] = %v, want %v", n, i, xc[i], dst[i])
+						}
+					}
+				}
 				// Backward, with y the softmax output.
 				y := make([]float32, n)
 				Softmax(y, x)
@@ -609,6 +632,13 @@ func TestLayerNorm(t *testing.T) {
 							}
 							if d := math.Abs(float64(got) - want); d > 1e-4*mag+1e-5 {
 								t.Fatalf("LayerNorm n=%d γ=%v β=%v [%d] = %v, want %v", n, withG, withB, i, got, want)
+							}
+						}
+						xc := append([]float32(nil), x...)
+						LayerNorm(xc, xc, g, b, eps)
+						for i := range xc {
+							if xc[i] != dst[i] {
+								t.Fatalf("LayerNorm n=%d in place [%d] = %v, want %v", n, i, xc[i], dst[i])
 							}
 						}
 						testNormBackward(t, r, "LayerNorm", n, x, g, mean, rstd, withB, true)

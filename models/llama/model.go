@@ -460,3 +460,7 @@ func axpy(w float32, x, y []float32) {
 		y[i] += w * v
 	}
 }
+
+// MaxLen reports the longest sequence a state can hold:
+// max_position_embeddings.
+func (m *Model) MaxLen() int { return m.Config.MaxPositions }

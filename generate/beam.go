@@ -1,0 +1,261 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/glossa-ai/glossa/kernels"
+)
+
+// Beam search, as Hugging Face's generate(num_beams=N, do_sample=False):
+//
+//   - each prompt runs N beams; at the start only the first beam is live
+//     (the others score −1e9), so the first step picks N distinct tokens;
+//   - a beam's score is the sum of its tokens' log-probabilities
+//     (log_softmax of the logits, then the penalties);
+//   - each step ranks all N·V continuations of a prompt and walks the best
+//     2N: a stop token among the top N closes a hypothesis scored
+//     sum / generated_len^length_penalty (generated_len excludes the stop
+//     token); other candidates become the next beams until N are chosen;
+//   - a prompt is done when N hypotheses are closed and either
+//     EarlyStopping is set or the best running sum, divided by the current
+//     generated length^length_penalty, cannot beat the worst of them;
+//   - at the length limit the running beams are closed too; the best
+//     hypothesis is the answer.
+
+type hypothesis struct {
+	tokens []int
+	score  float64
+}
+
+// beamHyps keeps the N best closed hypotheses of one prompt.
+type beamHyps struct {
+	n     int
+	lp    float64
+	early bool
+	hyps  []hypothesis
+	done  bool
+}
+
+func (h *beamHyps) add(tokens []int, sum float64, genLen int) {
+	score := sum / math.Pow(float64(max(genLen, 1)), h.lp)
+	if len(h.hyps) >= h.n && score <= h.worst() {
+		return
+	}
+	h.hyps = append(h.hyps, hypothesis{append([]int(nil), tokens...), score})
+	if len(h.hyps) > h.n {
+		w := 0
+		for i, x := range h.hyps {
+			if x.score < h.hyps[w].score {
+				w = i
+			}
+		}
+		h.hyps = slices.Delete(h.hyps, w, w+1)
+	}
+}
+
+func (h *beamHyps) worst() float64 {
+	w := math.Inf(1)
+	for _, x := range h.hyps {
+		w = math.Min(w, x.score)
+	}
+	return w
+}
+
+func (h *beamHyps) isDone(bestSum float64, genLen int) bool {
+	if len(h.hyps) < h.n {
+		return false
+	}
+	if h.early {
+		return true
+	}
+	return h.worst() >= bestSum/math.Pow(float64(max(genLen, 1)), h.lp)
+}
+
+type candidate struct {
+	score float64
+	beam  int
+	token int
+}
+
+func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options) ([]Sequence, error) {
+	N, B, V := opts.NumBeams, len(prompts), m.VocabSize()
+	R := B * N // state rows: beam i of prompt b is row b·N+i
+	P := 0
+	for _, p := range prompts {
+		P = max(P, len(p))
+	}
+	maxNew := m.MaxLen() - P
+	if opts.MaxNewTokens > 0 {
+		maxNew = min(maxNew, opts.MaxNewTokens)
+	}
+	st, err := m.NewState(R, P+maxNew)
+	if err != nil {
+		return nil, err
+	}
+	re, ok := any(st).(Reorderer)
+	if !ok {
+		return nil, fmt.Errorf("generate: beam search needs a state with Reorder; %T has none", st)
+	}
+	ids, mask := make([]int, R*P), make([]bool, R*P)
+	for b, p := range prompts {
+		for i := range N {
+			r := b*N + i
+			copy(ids[r*P+P-len(p):], p)
+			for t := P - len(p); t < P; t++ {
+				mask[r*P+t] = true
+			}
+		}
+	}
+	scores := make([]float64, R)
+	seqs := make([][]int, R)
+	for r := range R {
+		if r%N != 0 {
+			scores[r] = -1e9
+		}
+	}
+	groups := make([]*beamHyps, B)
+	for b := range groups {
+		groups[b] = &beamHyps{n: N, lp: opts.LengthPenalty, early: opts.EarlyStopping}
+	}
+	isStop := func(id int) bool { return slices.Contains(opts.StopTokens, id) }
+	lp := make([]float32, V)
+	ctxIDs := []int{}
+	top := make([]candidate, 0, 2*N+1)
+	src, next := make([]int, R), make([]int, R)
+	newScores, newSeqs := make([]float64, R), make([][]int, R)
+
+	logits, err := m.Forward(st, ids, mask)
+	if err != nil {
+		return nil, err
+	}
+	cancelled := error(nil)
+	for step := 0; step < maxNew; step++ {
+		for b, g := range groups {
+			if g.done {
+				for i := range N {
+					r := b*N + i
+					src[r], next[r], newScores[r], newSeqs[r] = r, 0, scores[r], seqs[r]
+				}
+				continue
+			}
+			top = top[:0]
+			for i := range N {
+				r := b*N + i
+				kernels.LogSoftmax(lp, logits[r*V:(r+1)*V])
+				ctxIDs = append(append(ctxIDs[:0], prompts[b]...), seqs[r]...)
+				ApplyPenalties(lp, ctxIDs, opts.SamplingOptions)
+				for tok, v := range lp {
+					c := candidate{scores[r] + float64(v), i, tok}
+					if len(top) == 2*N && !better(c, top[2*N-1]) {
+						continue
+					}
+					// Insert in order (ties: lower beam, then lower token, as a
+					// stable ranking of the flattened N·V scores).
+					j := len(top)
+					if j < 2*N {
+						top = append(top, c)
+					} else {
+						j--
+					}
+					for ; j > 0 && better(c, top[j-1]); j-- {
+						top[j] = top[j-1]
+					}
+					top[j] = c
+				}
+			}
+			k := 0
+			for rank, c := range top {
+				r := b*N + c.beam
+				if isStop(c.token) {
+					if rank < N {
+						g.add(append(slices.Clip(seqs[r]), c.token), c.score, len(seqs[r]))
+					}
+					continue
+				}
+				d := b*N + k
+				src[d], next[d], newScores[d] = r, c.token, c.score
+				newSeqs[d] = append(slices.Clip(seqs[r]), c.token)
+				if k++; k == N {
+					break
+				}
+			}
+			for ; k < N; k++ { // fewer live candidates than beams: park the rest
+				d := b*N + k
+				src[d], next[d], newScores[d] = b*N, 0, -1e9
+				newSeqs[d] = append(slices.Clip(seqs[b*N]), 0)
+			}
+			g.done = g.isDone(top[0].score, step)
+		}
+		copy(scores, newScores)
+		copy(seqs, newSeqs)
+		if all(groups) || step+1 >= maxNew {
+			break
+		}
+		if cancelled = ctx.Err(); cancelled != nil {
+			break
+		}
+		if err := re.Reorder(src); err != nil {
+			return nil, err
+		}
+		if logits, err = m.Forward(st, next, nil); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Sequence, B)
+	for b, g := range groups {
+		reason := FinishStop
+		if !g.done {
+			for i := range N {
+				r := b*N + i
+				g.add(seqs[r], scores[r], len(seqs[r]))
+			}
+			reason = FinishLength
+			if cancelled != nil {
+				reason = FinishCancelled
+			}
+		}
+		best := g.hyps[0]
+		for _, h := range g.hyps[1:] {
+			if h.score > best.score {
+				best = h
+			}
+		}
+		s := Sequence{Tokens: best.tokens, Reason: reason, Score: best.score}
+		if opts.Decoder != nil {
+			full, err := opts.Decoder.Decode(append(slices.Clip(prompts[b]), best.tokens...), true)
+			pre, err2 := opts.Decoder.Decode(prompts[b], true)
+			if err == nil && err2 == nil && len(pre) <= len(full) && full[:len(pre)] == pre {
+				s.Text = full[len(pre):]
+			}
+			if opts.OnText != nil && s.Text != "" {
+				opts.OnText(b, s.Text)
+			}
+		}
+		out[b] = s
+	}
+	return out, cancelled
+}
+
+// better ranks candidates: higher score first, then lower beam, then lower
+// token.
+func better(a, b candidate) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	if a.beam != b.beam {
+		return a.beam < b.beam
+	}
+	return a.token < b.token
+}
+
+func all(gs []*beamHyps) bool {
+	for _, g := range gs {
+		if !g.done {
+			return false
+		}
+	}
+	return true
+}
