@@ -355,6 +355,13 @@ func (m *Model) mergeChunk(syms []symbol, hp *candHeap) []symbol {
 	if n <= scanMax {
 		return m.mergeScan(syms)
 	}
+	return m.mergeHeap(syms, hp)
+}
+
+// mergeHeap is mergeChunk for long chunks: a linked list of symbols and a
+// priority queue of candidate merges, O(n log n).
+func (m *Model) mergeHeap(syms []symbol, hp *candHeap) []symbol {
+	n := len(syms)
 	h := (*hp)[:0]
 	for i := range syms {
 		syms[i].prev, syms[i].next = int32(i-1), int32(i+1)

@@ -3,6 +3,7 @@ package sentencepiece
 import (
 	"bufio"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -182,5 +183,38 @@ func TestAppendTokens(t *testing.T) {
 	want := append([]tokenizer.Token{{ID: 7}}, m.Tokenize("Once upon a time")...)
 	if !slices.Equal(got, want) {
 		t.Errorf("AppendTokens = %+v, want %+v", got, want)
+	}
+}
+
+// TestMergeScanHeapAgree runs both merge loops on the same random chunks.
+func TestMergeScanHeapAgree(t *testing.T) {
+	c, hf := loadLlama2(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"a", "b", "e", "r", "s", "t", "th", "in", "é", "日", "\xff", "on", "he", "l", "o"}
+	var h candHeap
+	for _, m := range []*Model{c, hf} {
+		for trial := range 500 {
+			var sb strings.Builder
+			for range 1 + rng.IntN(scanMax-1) {
+				sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+			}
+			syms := m.initial(sb.String(), false)
+			if len(syms) > scanMax {
+				syms = syms[:scanMax]
+			}
+			// Compare ids and spans, not the list links.
+			strip := func(s []symbol) [][3]int32 {
+				var out [][3]int32
+				for _, x := range s {
+					out = append(out, [3]int32{x.id, x.start, x.end})
+				}
+				return out
+			}
+			a := strip(m.mergeScan(slices.Clone(syms)))
+			b := strip(m.mergeHeap(slices.Clone(syms), &h))
+			if !slices.Equal(a, b) {
+				t.Fatalf("trial %d %q: scan %v, heap %v", trial, sb.String(), a, b)
+			}
+		}
 	}
 }

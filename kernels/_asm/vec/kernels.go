@@ -510,7 +510,7 @@ func genAdamW() {
 		den := ZMM()
 		VSQRTPS(vv, den)
 		VFMADD213PS(eps, isbc2, den) // sqrt(v)/sqrt(bc2) + eps, by the reciprocal
-		VDIVPS(den, mv, den) // m/denom
+		VDIVPS(den, mv, den)         // m/denom
 		VMULPS(decay, pv, pv)
 		VFNMADD231PS(den, step, pv)
 		b.store(pv, p)

@@ -1,0 +1,142 @@
+package llama
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/internal/testenv"
+)
+
+// The fixtures' greedy generations: 20 tokens from one prompt, and a
+// left-padded batch of two prompts, through generate's loop and the KV cache.
+func TestFixtureGreedy(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx.model, func(t *testing.T) {
+			m, err := Load(testenv.Shared(t, "fixtures", fx.model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := readGolden(t, testenv.Shared(t, "fixtures", fx.golden))
+			ctx := context.Background()
+			opts := generate.Options{MaxNewTokens: g.Generate.MaxNewTokens}
+			got, err := generate.Generate(ctx, m, [][]int{g.Generate.PromptIDs}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got[0].Tokens, g.Generate.NewTokens) {
+				t.Errorf("single: got %v\nwant %v", got[0].Tokens, g.Generate.NewTokens)
+			}
+			// The batch: strip each row's left padding; Generate pads again.
+			var prompts [][]int
+			for r, ids := range g.Generate.Batch.InputIDs {
+				var p []int
+				for t, id := range ids {
+					if g.Generate.Batch.AttentionMask[r][t] != 0 {
+						p = append(p, id)
+					}
+				}
+				prompts = append(prompts, p)
+			}
+			got, err = generate.Generate(ctx, m, prompts, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range prompts {
+				if !slices.Equal(got[r].Tokens, g.Generate.Batch.NewTokens[r]) {
+					t.Errorf("batch row %d: got %v\nwant %v", r, got[r].Tokens, g.Generate.Batch.NewTokens[r])
+				}
+			}
+		})
+	}
+}
+
+// Decoding with the cache, one token at a time after a prefill, gives the
+// logits of a full recomputation at every step.
+func TestCacheMatchesRecompute(t *testing.T) {
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := m.Config.VocabSize
+	seq := []int{1, 15, 200, 37}
+	s, err := m.NewState(1, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := m.Forward(s, seq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 12 {
+		tr, err := m.ForwardTrace(seq, nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := tr.Logits[(len(seq)-1)*V:]
+		var d float64
+		for i := range V {
+			d = math.Max(d, math.Abs(float64(logits[i]-ref[i])))
+		}
+		if d > 1e-5 {
+			t.Fatalf("step %d: cached logits differ from recomputation by %g", step, d)
+		}
+		next := generate.Argmax(logits)
+		seq = append(seq, next)
+		if logits, err = m.Forward(s, []int{next}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestForwardErrors(t *testing.T) {
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.NewState(2, 4)
+	for _, tc := range []struct {
+		ids  []int
+		mask []bool
+	}{
+		{[]int{1, 2, 3}, nil},       // not a multiple of B
+		{[]int{1, 1000}, nil},       // id out of range
+		{[]int{1, -1}, nil},         // negative id
+		{[]int{1, 2}, []bool{true}}, // mask length
+		{make([]int, 10), nil},      // longer than the state
+		{[]int{}, nil},              // empty
+	} {
+		if _, err := m.Forward(s, tc.ids, tc.mask); err == nil {
+			t.Errorf("Forward(%v, %v): no error", tc.ids, tc.mask)
+		}
+	}
+	// Padding slots may hold any id.
+	if _, err := m.Forward(s, []int{-5, 1}, []bool{false, true}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestNoAllocPerToken(t *testing.T) {
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.NewState(1, 128)
+	if _, err := m.Forward(s, []int{1, 2, 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tok := []int{5}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := m.Forward(s, tok, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The model code allocates nothing; kernels.Sgemm's matrix-vector path
+	// currently heap-allocates its work closure (at most one per call).
+	sgemms := 4*m.Config.NumLayers + 1
+	if allocs > float64(sgemms) {
+		t.Errorf("%.1f allocations per decoded token (%d Sgemm calls)", allocs, sgemms)
+	}
+}
