@@ -87,11 +87,8 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 	for _, p := range prompts {
 		P = max(P, len(p))
 	}
-	maxNew := m.MaxLen() - P
-	if opts.MaxNewTokens > 0 {
-		maxNew = min(maxNew, opts.MaxNewTokens)
-	}
-	st, err := m.NewState(R, P+maxNew)
+	maxNew := newTokens(m.MaxLen(), P, opts.MaxNewTokens)
+	st, err := m.NewState(R, P+maxNew-1)
 	if err != nil {
 		return nil, err
 	}

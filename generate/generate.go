@@ -112,11 +112,8 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 	for _, p := range prompts {
 		P = max(P, len(p))
 	}
-	maxNew := min(opts.MaxNewTokens, m.MaxLen()-P)
-	if opts.MaxNewTokens == 0 {
-		maxNew = m.MaxLen() - P
-	}
-	st, err := m.NewState(B, P+maxNew)
+	maxNew := newTokens(m.MaxLen(), P, opts.MaxNewTokens)
+	st, err := m.NewState(B, P+max(maxNew-1, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +189,17 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 	}
 }
 
+// newTokens returns how many tokens a row may generate: limit (0: no limit)
+// capped by the model's length. The last token is never fed back, so a state
+// of maxLen positions yields maxLen−P+1 of them.
+func newTokens(maxLen, P, limit int) int {
+	n := maxLen - P + 1
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	return n
+}
+
 // check validates the call and fills option defaults.
 func check[S any](m LM[S], prompts [][]int, o *Options) error {
 	if err := o.SamplingOptions.Validate(); err != nil {
@@ -219,7 +227,7 @@ func check[S any](m LM[S], prompts [][]int, o *Options) error {
 		if len(p) == 0 {
 			return fmt.Errorf("generate: prompt %d is empty (start it with BOS)", i)
 		}
-		if len(p) >= m.MaxLen() {
+		if len(p) > m.MaxLen() {
 			return fmt.Errorf("generate: prompt %d has %d tokens; the model holds %d", i, len(p), m.MaxLen())
 		}
 		for _, id := range p {

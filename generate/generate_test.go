@@ -284,7 +284,7 @@ func TestInvalidInput(t *testing.T) {
 		{nil, Options{}},
 		{[][]int{{}}, Options{}},
 		{[][]int{{9}}, Options{}},
-		{[][]int{{1, 1, 1, 1, 1, 1, 1, 1}}, Options{}},
+		{[][]int{{1, 1, 1, 1, 1, 1, 1, 1, 1}}, Options{}},
 		{[][]int{{1}}, Options{MaxNewTokens: -1}},
 		{[][]int{{1}}, Options{StopStrings: []string{"x"}}},
 		{[][]int{{1}}, Options{SamplingOptions: SamplingOptions{TopP: 2}}},

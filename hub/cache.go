@@ -231,7 +231,7 @@ func ValidateRepoID(repoID string) error {
 
 // validateRevision rejects revisions that cannot name a file under refs/.
 func validateRevision(rev string) error {
-	if rev == "" || len(rev) > 255 || !filepath.IsLocal(rev) || strings.ContainsAny(rev, "\\\x00") ||
+	if rev == "" || rev == "." || len(rev) > 255 || !filepath.IsLocal(rev) || strings.ContainsAny(rev, "\\\x00") ||
 		path.Clean(rev) != rev {
 		return fmt.Errorf("hub: invalid revision %q", oneLine(rev, 100))
 	}
@@ -241,7 +241,7 @@ func validateRevision(rev string) error {
 // validateFilename rejects repository paths that would land outside the
 // snapshot folder or cannot be stored.
 func validateFilename(name string) error {
-	if name == "" || len(name) > 4096 || !filepath.IsLocal(name) || strings.ContainsAny(name, "\\\x00") ||
+	if name == "" || name == "." || len(name) > 4096 || !filepath.IsLocal(name) || strings.ContainsAny(name, "\\\x00") ||
 		path.Clean(name) != name || strings.HasSuffix(name, ".incomplete") {
 		return fmt.Errorf("hub: invalid file name %q", oneLine(name, 200))
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,6 +31,7 @@ type client struct {
 	ignore     []string
 	maxRetries int
 	retryWait  time.Duration
+	timeout    time.Duration
 	progress   func(Progress)
 }
 
@@ -73,6 +75,13 @@ func newClient(opts *Options) (*client, error) {
 	}
 	if c.retryWait <= 0 {
 		c.retryWait = time.Second
+	}
+	c.timeout = o.Timeout
+	if c.timeout <= 0 {
+		c.timeout = 10 * time.Second
+		if secs, err := strconv.ParseFloat(os.Getenv("HF_HUB_DOWNLOAD_TIMEOUT"), 64); err == nil && secs > 0 && secs < 1e6 {
+			c.timeout = time.Duration(secs * float64(time.Second))
+		}
 	}
 	base := o.HTTPClient
 	if base == nil {
@@ -159,19 +168,70 @@ func transientNetError(ctx context.Context, err error) bool {
 	return true
 }
 
+// errStalled marks an attempt the server left without an answer or without
+// data for longer than the timeout.
+var errStalled = errors.New("no data from the server within the timeout")
+
+// send sends the request mk builds under a watchdog: the request is
+// cancelled when the server sends neither the response headers nor body
+// bytes for c.timeout. The body of a returned response must be closed.
+func (c *client) send(ctx context.Context, hc *http.Client, mk func(context.Context) (*http.Request, error)) (*http.Response, error) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	dog := time.AfterFunc(c.timeout, func() { cancel(errStalled) })
+	stop := func() { dog.Stop(); cancel(nil) }
+	req, err := mk(rctx)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		stalled := context.Cause(rctx) == errStalled
+		stop()
+		if stalled {
+			return nil, fmt.Errorf("hub: %s %s: %w", req.Method, req.URL.Redacted(), errStalled)
+		}
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	dog.Reset(c.timeout)
+	resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: rctx, kick: func() { dog.Reset(c.timeout) }, stop: stop}
+	return resp, nil
+}
+
+// watchedBody re-arms the watchdog on every read and stops it on Close.
+type watchedBody struct {
+	io.ReadCloser
+	ctx  context.Context
+	kick func()
+	stop func()
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.kick()
+	}
+	if err != nil && err != io.EOF && context.Cause(b.ctx) == errStalled {
+		err = errStalled
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	return err
+}
+
 // do sends a request built by mk (called anew for each attempt), retrying
 // transient failures, and returns a successful (2xx or, with noRedirect,
 // 3xx) response whose body the caller must close.
-func (c *client) do(ctx context.Context, hc *http.Client, mk func() (*http.Request, error), notFound error) (*http.Response, error) {
+func (c *client) do(ctx context.Context, hc *http.Client, mk func(context.Context) (*http.Request, error), notFound error) (*http.Response, error) {
 	var resp *http.Response
 	err := c.retry(ctx, func() (bool, error) {
-		req, err := mk()
+		r, err := c.send(ctx, hc, mk)
 		if err != nil {
-			return false, err
-		}
-		r, err := hc.Do(req)
-		if err != nil {
-			return transientNetError(ctx, err), fmt.Errorf("hub: %w", err)
+			return transientNetError(ctx, err), err
 		}
 		if r.StatusCode >= 200 && r.StatusCode < 400 {
 			resp = r
@@ -189,7 +249,7 @@ func (c *client) do(ctx context.Context, hc *http.Client, mk func() (*http.Reque
 func (c *client) getSmall(ctx context.Context, rawURL string, notFound error) ([]byte, error) {
 	var body []byte
 	err := c.retry(ctx, func() (bool, error) {
-		resp, err := c.do(ctx, c.http, func() (*http.Request, error) {
+		resp, err := c.do(ctx, c.http, func(ctx context.Context) (*http.Request, error) {
 			req, err := c.newRequest(ctx, http.MethodGet, rawURL, true)
 			if req != nil {
 				req.Header.Set("Accept", "application/json")

@@ -54,7 +54,7 @@ func Download(ctx context.Context, repoID, revision string, opts *Options) (stri
 		names = append(names, s.Name)
 		sizes[s.Name] = s.FileSize()
 	}
-	tr := &tracker{fn: c.progress}
+	tr := &tracker{fn: c.progress, total: -1}
 	selected, err := c.selectFiles(ctx, repoID, info.SHA, names, tr)
 	if err != nil {
 		return "", err
@@ -230,7 +230,7 @@ func (c *client) resolveURL(repoID, revision, filename string) string {
 func (c *client) head(ctx context.Context, repoID, revision, filename string) (*fileMeta, error) {
 	target := c.resolveURL(repoID, revision, filename)
 	for hops := 0; ; hops++ {
-		resp, err := c.do(ctx, c.noRedirect, func() (*http.Request, error) {
+		resp, err := c.do(ctx, c.noRedirect, func(ctx context.Context) (*http.Request, error) {
 			return c.newRequest(ctx, http.MethodHead, target, true)
 		}, ErrEntryNotFound)
 		if err != nil {
@@ -451,16 +451,15 @@ func (w hashWriter) Write(p []byte) (int, error) { w.v.write(p); return len(p), 
 // advancing *have. It reports whether a failure is transient.
 func (c *client) getInto(ctx context.Context, m *fileMeta, f *os.File, have *int64, v *verifier,
 	restart func() error, onBytes func(int64)) (bool, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, m.location, false)
+	resp, err := c.send(ctx, c.http, func(ctx context.Context) (*http.Request, error) {
+		req, err := c.newRequest(ctx, http.MethodGet, m.location, false)
+		if err == nil && *have > 0 {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", *have))
+		}
+		return req, err
+	})
 	if err != nil {
-		return false, err
-	}
-	if *have > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", *have))
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return transientNetError(ctx, err), fmt.Errorf("hub: %w", err)
+		return transientNetError(ctx, err), err
 	}
 	defer resp.Body.Close()
 	switch {

@@ -73,8 +73,7 @@ func tree(t *testing.T, dir string) map[string]string {
 				return err
 			}
 			if len(b) > 64 {
-				out[rel] = "file of " + string(rune('0'+len(b)%10)) + "…"
-				out[rel] = "file " + (&hashed{b}).String()
+				out[rel] = "file " + fakeFile{data: b, lfs: true}.etag()[:12]
 			} else {
 				out[rel] = "file " + string(b)
 			}
@@ -86,10 +85,6 @@ func tree(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
-
-type hashed struct{ b []byte }
-
-func (h *hashed) String() string { return fakeFile{data: h.b, lfs: true}.etag()[:12] }
 
 func diffTree(t *testing.T, got, want map[string]string) {
 	t.Helper()
@@ -333,6 +328,25 @@ func TestDownloadResume(t *testing.T) {
 		checkFile(t, filepath.Join(snap, "model.safetensors"), weights)
 		if r := cdnRanges(f); !slices.Equal(r, []string{"bytes=5000-", ""}) {
 			t.Errorf("CDN ranges %q, want a resumed GET, a hash mismatch, then a full GET", r)
+		}
+	})
+
+	t.Run("stalled transfer and silent API", func(t *testing.T) {
+		dir := filepath.Join(cache, "stall")
+		f.resetLog()
+		f.mu.Lock()
+		f.stallAt[cdnPath] = 200_000
+		f.stallAt["/api/models/org/big/revision/main"] = -1
+		f.mu.Unlock()
+		opts := testOptions(f, dir)
+		opts.Timeout = 200 * time.Millisecond
+		snap, err := Download(context.Background(), "org/big", "main", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFile(t, filepath.Join(snap, "model.safetensors"), weights)
+		if r := cdnRanges(f); len(r) != 2 || r[0] != "" || !strings.HasPrefix(r[1], "bytes=") {
+			t.Errorf("CDN ranges %q, want a full GET then a resumed one", r)
 		}
 	})
 

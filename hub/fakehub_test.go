@@ -31,6 +31,7 @@ type fakeHub struct {
 	log       []fakeRequest
 	fail5xx   map[string]int // path -> number of 503 answers still to give
 	dropAfter map[string]int // CDN path -> drop the connection after this many bytes (once)
+	stallAt   map[string]int // path -> go silent after this many body bytes (once)
 	noRange   bool           // the CDN ignores Range
 	corrupt   bool           // the CDN serves flipped bytes
 }
@@ -66,7 +67,7 @@ const goodToken = "good-token"
 func newFakeHub(t *testing.T) *fakeHub {
 	t.Helper()
 	f := &fakeHub{t: t, repos: map[string]*fakeRepo{}, renamed: map[string]string{},
-		fail5xx: map[string]int{}, dropAfter: map[string]int{}}
+		fail5xx: map[string]int{}, dropAfter: map[string]int{}, stallAt: map[string]int{}}
 	api, files := http.NewServeMux(), http.NewServeMux()
 	api.HandleFunc("GET /api/models/{org}/{name}/revision/{rev}", f.serveInfo)
 	files.HandleFunc("GET /{org}/{name}/resolve/{rev}/{file...}", f.serveResolve)
@@ -109,10 +110,15 @@ func (f *fakeHub) logged(host string, h http.Handler) http.Handler {
 		if n > 0 {
 			f.fail5xx[r.URL.Path] = n - 1
 		}
+		stall, stalling := f.stallAt[r.URL.Path]
+		delete(f.stallAt, r.URL.Path)
 		f.mu.Unlock()
 		if n > 0 {
 			http.Error(w, "try later", http.StatusServiceUnavailable)
 			return
+		}
+		if stalling {
+			w = &stallingWriter{ResponseWriter: w, left: stall, done: r.Context().Done()}
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -297,4 +303,37 @@ func (d *droppingWriter) Write(p []byte) (int, error) {
 	}
 	d.left -= len(p)
 	return d.ResponseWriter.Write(p)
+}
+
+// stallingWriter goes silent, without closing the connection, once left
+// bytes are written, until the client gives up.
+type stallingWriter struct {
+	http.ResponseWriter
+	left int
+	done <-chan struct{}
+}
+
+func (s *stallingWriter) WriteHeader(code int) {
+	if s.left < 0 { // silent before the headers
+		s.wait()
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *stallingWriter) Write(p []byte) (int, error) {
+	if len(p) > s.left {
+		s.ResponseWriter.Write(p[:max(s.left, 0)])
+		s.ResponseWriter.(http.Flusher).Flush()
+		s.wait()
+		panic(http.ErrAbortHandler)
+	}
+	s.left -= len(p)
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *stallingWriter) wait() {
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
 }

@@ -60,6 +60,11 @@ type Options struct {
 	// further retry up to 16 times its value. Zero: 1 s.
 	RetryWait time.Duration
 
+	// Timeout bounds how long one attempt waits for the server's answer, and
+	// a download for its next bytes, before it counts as failed (and is
+	// retried). Zero: $HF_HUB_DOWNLOAD_TIMEOUT seconds, else 10 s.
+	Timeout time.Duration
+
 	// Progress, when not nil, is called as bytes arrive, from the goroutine
 	// that called Download or DownloadFile. It must return quickly.
 	Progress func(Progress)

@@ -143,7 +143,7 @@ func contiguousRows(trans bool, r, k int, s []float32, ld int) (x []float32, ldx
 // c[i·si + j·sj]. Work is split over j.
 func skinnyDots(r, q, k int, alpha float32, x []float32, ldx int, y []float32, ldy int, beta float32, c []float32, si, sj int) {
 	work := func(lo, hi int) {
-		var out [4]float32
+		var out [16]float32
 		put := func(i, j int, v float32) {
 			dst := &c[i*si+j*sj]
 			if beta == 0 {
@@ -153,20 +153,23 @@ func skinnyDots(r, q, k int, alpha float32, x []float32, ldx int, y []float32, l
 			}
 		}
 		for j := lo * 4; j < min(hi*4, q); j += 4 {
-			if j+4 <= q {
-				for i := 0; i < r; i++ {
-					sgemvDot4(k, &x[i*ldx], &y[j*ldy], ldy, &out[0])
-					for t, v := range out {
-						put(i, j+t, v)
+			for i0 := 0; i0 < r; i0 += 4 {
+				rr := min(4, r-i0)
+				if j+4 <= q {
+					dotsRx4(rr, k, &x[i0*ldx], ldx, &y[j*ldy], ldy, &out)
+					for i := 0; i < rr; i++ {
+						for t, v := range out[4*i : 4*i+4] {
+							put(i0+i, j+t, v)
+						}
 					}
+					continue
 				}
-				continue
-			}
-			// Fewer than four rows left: stride 0 reads row jj four times.
-			for jj := j; jj < q; jj++ {
-				for i := 0; i < r; i++ {
-					sgemvDot4(k, &x[i*ldx], &y[jj*ldy], 0, &out[0])
-					put(i, jj, out[0])
+				// Fewer than four rows left: stride 0 reads row jj four times.
+				for jj := j; jj < q; jj++ {
+					dotsRx4(rr, k, &x[i0*ldx], ldx, &y[jj*ldy], 0, &out)
+					for i := 0; i < rr; i++ {
+						put(i0+i, jj, out[4*i])
+					}
 				}
 			}
 		}
@@ -178,6 +181,20 @@ func skinnyDots(r, q, k int, alpha float32, x []float32, ldx int, y []float32, l
 	}
 	grain := max(1, (1<<16)/(4*r*k))
 	ParallelFor(groups, grain, work)
+}
+
+// dotsRx4 stores out[4i+j] = x row i · y row j for i < r (1…4) and j < 4.
+func dotsRx4(r, k int, x *float32, ldx int, y *float32, ldy int, out *[16]float32) {
+	switch r {
+	case 1:
+		sgemvDot4(k, x, y, ldy, &out[0])
+	case 2:
+		sgemvDots2x4(k, x, ldx, y, ldy, &out[0])
+	case 3:
+		sgemvDots3x4(k, x, ldx, y, ldy, &out[0])
+	default:
+		sgemvDots4x4(k, x, ldx, y, ldy, &out[0])
+	}
 }
 
 // skinnyRows computes, for i < r, C row i = alpha·Σ_p x[i·ldx+p]·B row p +

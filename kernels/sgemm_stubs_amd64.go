@@ -40,6 +40,21 @@ func sgemmPackB32(kc int, b *float32, ldb int, dst *float32)
 //go:noescape
 func sgemvDot4(k int, x *float32, b *float32, ldb int, out *float32)
 
+// sgemvDots2x4 stores out[4i+j] = Σ_p x[i·ldx+p]·b[j·ldb+p] for i < 2, j < 4, over k elements.
+//
+//go:noescape
+func sgemvDots2x4(k int, x *float32, ldx int, b *float32, ldb int, out *float32)
+
+// sgemvDots3x4 stores out[4i+j] = Σ_p x[i·ldx+p]·b[j·ldb+p] for i < 3, j < 4, over k elements.
+//
+//go:noescape
+func sgemvDots3x4(k int, x *float32, ldx int, b *float32, ldb int, out *float32)
+
+// sgemvDots4x4 stores out[4i+j] = Σ_p x[i·ldx+p]·b[j·ldb+p] for i < 4, j < 4, over k elements.
+//
+//go:noescape
+func sgemvDots4x4(k int, x *float32, ldx int, b *float32, ldb int, out *float32)
+
 // sgemvN64 stores y[j] = Σ_p x[p]·b[p·ldb+j] for j < n over k rows; 1 <= n <= 64.
 //
 //go:noescape

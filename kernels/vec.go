@@ -9,17 +9,19 @@ package kernels
 // Unless stated otherwise, all slices passed to one call must have the same
 // length, and dst may alias x (but not partially overlap it).
 //
-// Accuracy. The generic references compute transcendental functions in
-// float64 and round once. The AVX-512 variants (vec_amd64.go, generated from
-// kernels/_asm/vec) evaluate float32 approximations; their worst errors
+// Accuracy. The generic references compute transcendental functions in float64
+// and round once. The AVX-512 variants (vec_amd64.go, generated from
+// kernels/_asm/vec), and the AVX2 ones of Exp, the softmax rows, GELU,
+// GELUTanh, SiLU and Tanh, evaluate float32 approximations; their worst errors
 // against float64, as measured on dense sweeps (the tests enforce these with
 // some margin), are: Exp 1 ulp; Tanh and SiLU 2 ulp; GELU 7 ulp or 1e-8
 // absolute; GELUTanh 8 ulp or 1e-7 absolute (from rounding its cubic
-// argument); the activation backward passes 2e-7·|dy| absolute. Special values behave as in the references: NaN
-// propagates, Exp overflows to +Inf and underflows through the subnormals to
-// 0. Reductions (Dot, Sum, the row sums inside Softmax and the norms) add in
-// float32 over several 16-lane partial sums rather than sequentially, which
-// is usually more accurate than the generic loop but not bit-identical to it.
+// argument); the activation backward passes 2e-7·|dy| absolute. Special values
+// behave as in the references: NaN propagates, Exp overflows to +Inf and
+// underflows through the subnormals to 0. Reductions (Dot, Sum, the row sums
+// inside Softmax and the norms) add in float32 over several 16-lane partial
+// sums rather than sequentially, which is usually more accurate than the
+// generic loop but not bit-identical to it.
 
 // Dot returns Σ x[i]·y[i].
 func Dot(x, y []float32) float32 { return vec.dot(x, y) }

@@ -21,9 +21,10 @@ func init() {
 	vec = vecVariants[len(vecVariants)-1]
 }
 
-// avx2Vec is the generic set with the streaming kernels replaced by their
-// AVX2+FMA versions, for CPUs without AVX-512. The assembly handles whole
-// blocks of 8; the generic code finishes the last 0…7 elements.
+// avx2Vec is the generic set with the streaming kernels, Exp, the softmax
+// rows and the forward GELU, GELUTanh, SiLU and Tanh replaced by AVX2+FMA
+// versions, for CPUs without AVX-512. The assembly handles whole blocks of
+// 8; Go code finishes the last 0…7 elements.
 func avx2Vec() vecKernels {
 	v := genericVec
 	v.name = "avx2"
@@ -50,7 +51,79 @@ func avx2Vec() vecKernels {
 	v.add = binary256(add256, AddGeneric)
 	v.sub = binary256(sub256, SubGeneric)
 	v.mul = binary256(mul256, MulGeneric)
+	v.max = maxAVX2
+	v.exp = unary256(exp256, ExpGeneric)
+	v.silu = unary256(silu256, SiLUGeneric)
+	v.gelu = unary256(gelu256, GELUGeneric)
+	v.geluTanh = unary256(geluTanh256, GELUTanhGeneric)
+	v.tanh = unary256(tanh256, TanhGeneric)
+	v.softmax = softmaxAVX2
+	v.logSoftmax = logSoftmaxAVX2
 	return v
+}
+
+func maxAVX2(x []float32) float32 {
+	n := len(x) &^ 7
+	m := max256(f32p(x), n)
+	for _, v := range x[n:] {
+		if v > m {
+			m = v
+		}
+	}
+	if math.IsInf(float64(m), -1) && len(x) > 0 {
+		return MaxGeneric(x) // tell an all-NaN row from one of −Infs
+	}
+	return m
+}
+
+// expSubSumAVX2 computes dst = exp(x − m) and returns its sum.
+func expSubSumAVX2(dst, x []float32, m float32) float32 {
+	n := len(x) &^ 7
+	s := expSubSum256(f32p(dst), f32p(x), n, m)
+	for i := n; i < len(x); i++ {
+		e := float32(math.Exp(float64(x[i] - m)))
+		dst[i] = e
+		s += e
+	}
+	return s
+}
+
+func softmaxAVX2(dst, x []float32) {
+	dst = dst[:len(x)]
+	if len(x) == 0 {
+		return
+	}
+	s := expSubSumAVX2(dst, x, maxAVX2(x))
+	n := len(x) &^ 7
+	scale256(1/s, f32p(dst), n)
+	ScaleGeneric(1/s, dst[n:])
+}
+
+func logSoftmaxAVX2(dst, x []float32) {
+	dst = dst[:len(x)]
+	if len(x) == 0 {
+		return
+	}
+	m := maxAVX2(x)
+	n := len(x) &^ 7
+	s := sumExpSub256(f32p(x), n, m)
+	for _, v := range x[n:] {
+		s += float32(math.Exp(float64(v - m)))
+	}
+	lse := m + float32(math.Log(float64(s)))
+	affine256(f32p(dst), f32p(x), n, 1, -lse)
+	for i := n; i < len(x); i++ {
+		dst[i] = x[i] - lse
+	}
+}
+
+func unary256(k func(dst, x *float32, n int), tail func(dst, x []float32)) func(dst, x []float32) {
+	return func(dst, x []float32) {
+		dst = dst[:len(x)]
+		n := len(x) &^ 7
+		k(f32p(dst), f32p(x), n)
+		tail(dst[n:], x[n:])
+	}
 }
 
 func binary256(k func(dst, x, y *float32, n int), tail func(dst, x, y []float32)) func(dst, x, y []float32) {

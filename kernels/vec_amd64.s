@@ -28,8 +28,280 @@ DATA tanhtaylor<>+32(SB)/4, $(0.0005900274)
 DATA tanhtaylor<>+36(SB)/4, $(-0.00023912912)
 GLOBL tanhtaylor<>(SB), RODATA|NOPTR, $40
 
+DATA exppoly8<>+0(SB)/4, $(0.5)
+DATA exppoly8<>+4(SB)/4, $(0.5)
+DATA exppoly8<>+8(SB)/4, $(0.5)
+DATA exppoly8<>+12(SB)/4, $(0.5)
+DATA exppoly8<>+16(SB)/4, $(0.5)
+DATA exppoly8<>+20(SB)/4, $(0.5)
+DATA exppoly8<>+24(SB)/4, $(0.5)
+DATA exppoly8<>+28(SB)/4, $(0.5)
+DATA exppoly8<>+32(SB)/4, $(0.16666667)
+DATA exppoly8<>+36(SB)/4, $(0.16666667)
+DATA exppoly8<>+40(SB)/4, $(0.16666667)
+DATA exppoly8<>+44(SB)/4, $(0.16666667)
+DATA exppoly8<>+48(SB)/4, $(0.16666667)
+DATA exppoly8<>+52(SB)/4, $(0.16666667)
+DATA exppoly8<>+56(SB)/4, $(0.16666667)
+DATA exppoly8<>+60(SB)/4, $(0.16666667)
+DATA exppoly8<>+64(SB)/4, $(0.041666668)
+DATA exppoly8<>+68(SB)/4, $(0.041666668)
+DATA exppoly8<>+72(SB)/4, $(0.041666668)
+DATA exppoly8<>+76(SB)/4, $(0.041666668)
+DATA exppoly8<>+80(SB)/4, $(0.041666668)
+DATA exppoly8<>+84(SB)/4, $(0.041666668)
+DATA exppoly8<>+88(SB)/4, $(0.041666668)
+DATA exppoly8<>+92(SB)/4, $(0.041666668)
+DATA exppoly8<>+96(SB)/4, $(0.008333334)
+DATA exppoly8<>+100(SB)/4, $(0.008333334)
+DATA exppoly8<>+104(SB)/4, $(0.008333334)
+DATA exppoly8<>+108(SB)/4, $(0.008333334)
+DATA exppoly8<>+112(SB)/4, $(0.008333334)
+DATA exppoly8<>+116(SB)/4, $(0.008333334)
+DATA exppoly8<>+120(SB)/4, $(0.008333334)
+DATA exppoly8<>+124(SB)/4, $(0.008333334)
+DATA exppoly8<>+128(SB)/4, $(0.0013888889)
+DATA exppoly8<>+132(SB)/4, $(0.0013888889)
+DATA exppoly8<>+136(SB)/4, $(0.0013888889)
+DATA exppoly8<>+140(SB)/4, $(0.0013888889)
+DATA exppoly8<>+144(SB)/4, $(0.0013888889)
+DATA exppoly8<>+148(SB)/4, $(0.0013888889)
+DATA exppoly8<>+152(SB)/4, $(0.0013888889)
+DATA exppoly8<>+156(SB)/4, $(0.0013888889)
+DATA exppoly8<>+160(SB)/4, $(0.0001984127)
+DATA exppoly8<>+164(SB)/4, $(0.0001984127)
+DATA exppoly8<>+168(SB)/4, $(0.0001984127)
+DATA exppoly8<>+172(SB)/4, $(0.0001984127)
+DATA exppoly8<>+176(SB)/4, $(0.0001984127)
+DATA exppoly8<>+180(SB)/4, $(0.0001984127)
+DATA exppoly8<>+184(SB)/4, $(0.0001984127)
+DATA exppoly8<>+188(SB)/4, $(0.0001984127)
+GLOBL exppoly8<>(SB), RODATA|NOPTR, $192
+
+DATA erfcpoly8<>+0(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+4(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+8(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+12(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+16(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+20(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+24(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+28(SB)/4, $(-1.2655122)
+DATA erfcpoly8<>+32(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+36(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+40(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+44(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+48(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+52(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+56(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+60(SB)/4, $(1.0000237)
+DATA erfcpoly8<>+64(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+68(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+72(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+76(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+80(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+84(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+88(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+92(SB)/4, $(0.37409195)
+DATA erfcpoly8<>+96(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+100(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+104(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+108(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+112(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+116(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+120(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+124(SB)/4, $(0.09678418)
+DATA erfcpoly8<>+128(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+132(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+136(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+140(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+144(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+148(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+152(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+156(SB)/4, $(-0.18628806)
+DATA erfcpoly8<>+160(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+164(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+168(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+172(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+176(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+180(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+184(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+188(SB)/4, $(0.27886808)
+DATA erfcpoly8<>+192(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+196(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+200(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+204(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+208(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+212(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+216(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+220(SB)/4, $(-1.135204)
+DATA erfcpoly8<>+224(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+228(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+232(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+236(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+240(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+244(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+248(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+252(SB)/4, $(1.4885159)
+DATA erfcpoly8<>+256(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+260(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+264(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+268(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+272(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+276(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+280(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+284(SB)/4, $(-0.82215226)
+DATA erfcpoly8<>+288(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+292(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+296(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+300(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+304(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+308(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+312(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+316(SB)/4, $(0.17087276)
+GLOBL erfcpoly8<>(SB), RODATA|NOPTR, $320
+
+DATA tanhtaylor8<>+0(SB)/4, $(1)
+DATA tanhtaylor8<>+4(SB)/4, $(1)
+DATA tanhtaylor8<>+8(SB)/4, $(1)
+DATA tanhtaylor8<>+12(SB)/4, $(1)
+DATA tanhtaylor8<>+16(SB)/4, $(1)
+DATA tanhtaylor8<>+20(SB)/4, $(1)
+DATA tanhtaylor8<>+24(SB)/4, $(1)
+DATA tanhtaylor8<>+28(SB)/4, $(1)
+DATA tanhtaylor8<>+32(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+36(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+40(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+44(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+48(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+52(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+56(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+60(SB)/4, $(-0.33333334)
+DATA tanhtaylor8<>+64(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+68(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+72(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+76(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+80(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+84(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+88(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+92(SB)/4, $(0.13333334)
+DATA tanhtaylor8<>+96(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+100(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+104(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+108(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+112(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+116(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+120(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+124(SB)/4, $(-0.053968254)
+DATA tanhtaylor8<>+128(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+132(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+136(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+140(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+144(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+148(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+152(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+156(SB)/4, $(0.021869488)
+DATA tanhtaylor8<>+160(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+164(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+168(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+172(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+176(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+180(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+184(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+188(SB)/4, $(-0.008863236)
+DATA tanhtaylor8<>+192(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+196(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+200(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+204(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+208(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+212(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+216(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+220(SB)/4, $(0.003592128)
+DATA tanhtaylor8<>+224(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+228(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+232(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+236(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+240(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+244(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+248(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+252(SB)/4, $(-0.0014558344)
+DATA tanhtaylor8<>+256(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+260(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+264(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+268(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+272(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+276(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+280(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+284(SB)/4, $(0.0005900274)
+DATA tanhtaylor8<>+288(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+292(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+296(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+300(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+304(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+308(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+312(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+316(SB)/4, $(-0.00023912912)
+GLOBL tanhtaylor8<>(SB), RODATA|NOPTR, $320
+
+DATA pool8<>+0(SB)/4, $0x7fffffff
+DATA pool8<>+4(SB)/4, $0x7fffffff
+DATA pool8<>+8(SB)/4, $0x7fffffff
+DATA pool8<>+12(SB)/4, $0x7fffffff
+DATA pool8<>+16(SB)/4, $0x7fffffff
+DATA pool8<>+20(SB)/4, $0x7fffffff
+DATA pool8<>+24(SB)/4, $0x7fffffff
+DATA pool8<>+28(SB)/4, $0x7fffffff
+DATA pool8<>+32(SB)/4, $0x80000000
+DATA pool8<>+36(SB)/4, $0x80000000
+DATA pool8<>+40(SB)/4, $0x80000000
+DATA pool8<>+44(SB)/4, $0x80000000
+DATA pool8<>+48(SB)/4, $0x80000000
+DATA pool8<>+52(SB)/4, $0x80000000
+DATA pool8<>+56(SB)/4, $0x80000000
+DATA pool8<>+60(SB)/4, $0x80000000
+DATA pool8<>+64(SB)/4, $0x3f3504f3
+DATA pool8<>+68(SB)/4, $0x3f3504f3
+DATA pool8<>+72(SB)/4, $0x3f3504f3
+DATA pool8<>+76(SB)/4, $0x3f3504f3
+DATA pool8<>+80(SB)/4, $0x3f3504f3
+DATA pool8<>+84(SB)/4, $0x3f3504f3
+DATA pool8<>+88(SB)/4, $0x3f3504f3
+DATA pool8<>+92(SB)/4, $0x3f3504f3
+DATA pool8<>+96(SB)/4, $0x3f000000
+DATA pool8<>+100(SB)/4, $0x3f000000
+DATA pool8<>+104(SB)/4, $0x3f000000
+DATA pool8<>+108(SB)/4, $0x3f000000
+DATA pool8<>+112(SB)/4, $0x3f000000
+DATA pool8<>+116(SB)/4, $0x3f000000
+DATA pool8<>+120(SB)/4, $0x3f000000
+DATA pool8<>+124(SB)/4, $0x3f000000
+DATA pool8<>+128(SB)/4, $0x00000000
+DATA pool8<>+132(SB)/4, $0x00000000
+DATA pool8<>+136(SB)/4, $0x00000000
+DATA pool8<>+140(SB)/4, $0x00000000
+DATA pool8<>+144(SB)/4, $0x00000000
+DATA pool8<>+148(SB)/4, $0x00000000
+DATA pool8<>+152(SB)/4, $0x00000000
+DATA pool8<>+156(SB)/4, $0x00000000
+DATA pool8<>+160(SB)/4, $0x40000000
+DATA pool8<>+164(SB)/4, $0x40000000
+DATA pool8<>+168(SB)/4, $0x40000000
+DATA pool8<>+172(SB)/4, $0x40000000
+DATA pool8<>+176(SB)/4, $0x40000000
+DATA pool8<>+180(SB)/4, $0x40000000
+DATA pool8<>+184(SB)/4, $0x40000000
+DATA pool8<>+188(SB)/4, $0x40000000
+DATA pool8<>+192(SB)/4, $0x3f0ccccd
+DATA pool8<>+196(SB)/4, $0x3f0ccccd
+DATA pool8<>+200(SB)/4, $0x3f0ccccd
+DATA pool8<>+204(SB)/4, $0x3f0ccccd
+DATA pool8<>+208(SB)/4, $0x3f0ccccd
+DATA pool8<>+212(SB)/4, $0x3f0ccccd
+DATA pool8<>+216(SB)/4, $0x3f0ccccd
+DATA pool8<>+220(SB)/4, $0x3f0ccccd
+GLOBL pool8<>(SB), RODATA|NOPTR, $224
+
 // func dot512(x *float32, y *float32, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·dot512(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
@@ -91,12 +363,12 @@ done1:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDPS        X1, X0, X0
-	MOVSS         X0, ret+24(FP)
+	VMOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func sum512(x *float32, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·sum512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -151,12 +423,12 @@ done2:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDPS        X1, X0, X0
-	MOVSS         X0, ret+16(FP)
+	VMOVSS        X0, ret+16(FP)
 	VZEROUPPER
 	RET
 
 // func max512(x *float32, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·max512(SB), NOSPLIT, $0-20
 	MOVQ         x+0(FP), AX
 	MOVQ         n+8(FP), CX
@@ -215,15 +487,14 @@ done3:
 	VMAXPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VMAXPS        X1, X0, X0
-	MOVSS         X0, ret+16(FP)
+	VMOVSS        X0, ret+16(FP)
 	VZEROUPPER
 	RET
 
 // func axpy512(alpha float32, x *float32, y *float32, n int)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·axpy512(SB), NOSPLIT, $0-32
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS alpha+0(FP), Z0
 	MOVQ         x+8(FP), AX
 	MOVQ         y+16(FP), CX
 	MOVQ         n+24(FP), DX
@@ -279,10 +550,9 @@ done4:
 	RET
 
 // func scale512(alpha float32, x *float32, n int)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·scale512(SB), NOSPLIT, $0-24
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS alpha+0(FP), Z0
 	MOVQ         x+8(FP), AX
 	MOVQ         n+16(FP), CX
 	XORQ         DX, DX
@@ -505,12 +775,10 @@ done8:
 	RET
 
 // func affine512(dst *float32, x *float32, n int, a float32, c float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·affine512(SB), NOSPLIT, $0-32
-	MOVSS        a+24(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        c+28(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS c+28(FP), Z1
 	MOVQ         dst+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         n+16(FP), DX
@@ -685,39 +953,38 @@ done10:
 	RET
 
 // func expSubSum512(dst *float32, x *float32, n int, m float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·expSubSum512(SB), NOSPLIT, $0-36
-	MOVSS        m+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+24(FP), Z0
 	MOVQ         dst+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         n+16(FP), DX
 	MOVL         $0xc2d00000, BX
-	VPBROADCASTD BX, Z3
+	VPBROADCASTD BX, Z1
 	MOVL         $0x42b1999a, BX
-	VPBROADCASTD BX, Z4
+	VPBROADCASTD BX, Z2
 	MOVL         $0x3fb8aa3b, BX
-	VPBROADCASTD BX, Z5
+	VPBROADCASTD BX, Z3
 	MOVL         $0x3f317218, BX
-	VPBROADCASTD BX, Z6
+	VPBROADCASTD BX, Z4
 	MOVL         $0xb102e308, BX
-	VPBROADCASTD BX, Z7
+	VPBROADCASTD BX, Z5
 	MOVL         $0x3f800000, BX
-	VPBROADCASTD BX, Z8
+	VPBROADCASTD BX, Z6
 	MOVL         $0x3f000000, BX
-	VPBROADCASTD BX, Z9
+	VPBROADCASTD BX, Z7
 	MOVL         $0x3e2aaaab, BX
-	VPBROADCASTD BX, Z10
+	VPBROADCASTD BX, Z8
 	MOVL         $0x3d2aaaab, BX
-	VPBROADCASTD BX, Z11
+	VPBROADCASTD BX, Z9
 	MOVL         $0x3c088889, BX
-	VPBROADCASTD BX, Z12
+	VPBROADCASTD BX, Z10
 	MOVL         $0x3ab60b61, BX
-	VPBROADCASTD BX, Z13
+	VPBROADCASTD BX, Z11
 	MOVL         $0x39500d01, BX
-	VPBROADCASTD BX, Z14
-	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD BX, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
 	XORQ         BX, BX
 
 unrolled11:
@@ -726,42 +993,42 @@ unrolled11:
 	JGT          single11
 	VMOVUPS      (CX)(BX*4), Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMINPS       Z15, Z4, Z15
-	VMULPS       Z5, Z15, Z16
+	VMAXPS       Z15, Z1, Z15
+	VMINPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
-	VFNMADD231PS Z6, Z16, Z15
-	VFNMADD231PS Z7, Z16, Z15
-	VMOVAPS      Z14, Z17
-	VFMADD213PS  Z13, Z15, Z17
-	VFMADD213PS  Z12, Z15, Z17
+	VFNMADD231PS Z4, Z16, Z15
+	VFNMADD231PS Z5, Z16, Z15
+	VMOVAPS      Z12, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
+	VFMADD213PS  Z7, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
 	VSCALEFPS    Z16, Z17, Z17
 	VMOVUPS      Z17, (AX)(BX*4)
-	VADDPS       Z17, Z1, Z1
+	VADDPS       Z17, Z13, Z13
 	VMOVUPS      64(CX)(BX*4), Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMINPS       Z15, Z4, Z15
-	VMULPS       Z5, Z15, Z16
+	VMAXPS       Z15, Z1, Z15
+	VMINPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
-	VFNMADD231PS Z6, Z16, Z15
-	VFNMADD231PS Z7, Z16, Z15
-	VMOVAPS      Z14, Z17
-	VFMADD213PS  Z13, Z15, Z17
-	VFMADD213PS  Z12, Z15, Z17
+	VFNMADD231PS Z4, Z16, Z15
+	VFNMADD231PS Z5, Z16, Z15
+	VMOVAPS      Z12, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
+	VFMADD213PS  Z7, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
 	VSCALEFPS    Z16, Z17, Z17
 	VMOVUPS      Z17, 64(AX)(BX*4)
-	VADDPS       Z17, Z2, Z2
+	VADDPS       Z17, Z14, Z14
 	MOVQ         SI, BX
 	JMP          unrolled11
 
@@ -771,23 +1038,23 @@ single11:
 	JGT          tail11
 	VMOVUPS      (CX)(BX*4), Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMINPS       Z15, Z4, Z15
-	VMULPS       Z5, Z15, Z16
+	VMAXPS       Z15, Z1, Z15
+	VMINPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
-	VFNMADD231PS Z6, Z16, Z15
-	VFNMADD231PS Z7, Z16, Z15
-	VMOVAPS      Z14, Z17
-	VFMADD213PS  Z13, Z15, Z17
-	VFMADD213PS  Z12, Z15, Z17
+	VFNMADD231PS Z4, Z16, Z15
+	VFNMADD231PS Z5, Z16, Z15
+	VMOVAPS      Z12, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
+	VFMADD213PS  Z7, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
 	VSCALEFPS    Z16, Z17, Z17
 	VMOVUPS      Z17, (AX)(BX*4)
-	VADDPS       Z17, Z1, Z1
+	VADDPS       Z17, Z13, Z13
 	MOVQ         SI, BX
 	JMP          single11
 
@@ -799,71 +1066,70 @@ tail11:
 	KMOVW        SI, K1
 	VMOVUPS.Z    (CX)(BX*4), K1, Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z0
-	VMINPS       Z0, Z4, Z0
-	VMULPS       Z5, Z0, Z3
-	VRNDSCALEPS  $0x08, Z3, Z3
-	VFNMADD231PS Z6, Z3, Z0
-	VFNMADD231PS Z7, Z3, Z0
-	VMOVAPS      Z14, Z4
-	VFMADD213PS  Z13, Z0, Z4
-	VFMADD213PS  Z12, Z0, Z4
-	VFMADD213PS  Z11, Z0, Z4
-	VFMADD213PS  Z10, Z0, Z4
-	VFMADD213PS  Z9, Z0, Z4
-	VFMADD213PS  Z8, Z0, Z4
-	VFMADD213PS  Z8, Z0, Z4
-	VSCALEFPS    Z3, Z4, Z4
-	VMOVUPS      Z4, K1, (AX)(BX*4)
-	VADDPS       Z4, Z1, K1, Z1
+	VMAXPS       Z15, Z1, Z0
+	VMINPS       Z0, Z2, Z0
+	VMULPS       Z3, Z0, Z1
+	VRNDSCALEPS  $0x08, Z1, Z1
+	VFNMADD231PS Z4, Z1, Z0
+	VFNMADD231PS Z5, Z1, Z0
+	VMOVAPS      Z12, Z2
+	VFMADD213PS  Z11, Z0, Z2
+	VFMADD213PS  Z10, Z0, Z2
+	VFMADD213PS  Z9, Z0, Z2
+	VFMADD213PS  Z8, Z0, Z2
+	VFMADD213PS  Z7, Z0, Z2
+	VFMADD213PS  Z6, Z0, Z2
+	VFMADD213PS  Z6, Z0, Z2
+	VSCALEFPS    Z1, Z2, Z2
+	VMOVUPS      Z2, K1, (AX)(BX*4)
+	VADDPS       Z2, Z13, K1, Z13
 
 done11:
-	VADDPS        Z2, Z1, Z1
-	VEXTRACTF32X8 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y0
+	VADDPS        Z14, Z13, Z13
+	VEXTRACTF32X8 $0x01, Z13, Y0
+	VADDPS        Y0, Y13, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, ret+32(FP)
+	VMOVSS        X1, ret+32(FP)
 	VZEROUPPER
 	RET
 
 // func sumExpSub512(x *float32, n int, m float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·sumExpSub512(SB), NOSPLIT, $0-28
-	MOVSS        m+16(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+16(FP), Z0
 	MOVQ         x+0(FP), AX
 	MOVQ         n+8(FP), CX
 	MOVL         $0xc2d00000, DX
-	VPBROADCASTD DX, Z3
+	VPBROADCASTD DX, Z1
 	MOVL         $0x42b1999a, DX
-	VPBROADCASTD DX, Z4
+	VPBROADCASTD DX, Z2
 	MOVL         $0x3fb8aa3b, DX
-	VPBROADCASTD DX, Z5
+	VPBROADCASTD DX, Z3
 	MOVL         $0x3f317218, DX
-	VPBROADCASTD DX, Z6
+	VPBROADCASTD DX, Z4
 	MOVL         $0xb102e308, DX
-	VPBROADCASTD DX, Z7
+	VPBROADCASTD DX, Z5
 	MOVL         $0x3f800000, DX
-	VPBROADCASTD DX, Z8
+	VPBROADCASTD DX, Z6
 	MOVL         $0x3f000000, DX
-	VPBROADCASTD DX, Z9
+	VPBROADCASTD DX, Z7
 	MOVL         $0x3e2aaaab, DX
-	VPBROADCASTD DX, Z10
+	VPBROADCASTD DX, Z8
 	MOVL         $0x3d2aaaab, DX
-	VPBROADCASTD DX, Z11
+	VPBROADCASTD DX, Z9
 	MOVL         $0x3c088889, DX
-	VPBROADCASTD DX, Z12
+	VPBROADCASTD DX, Z10
 	MOVL         $0x3ab60b61, DX
-	VPBROADCASTD DX, Z13
+	VPBROADCASTD DX, Z11
 	MOVL         $0x39500d01, DX
-	VPBROADCASTD DX, Z14
-	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD DX, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
 	XORQ         DX, DX
 
 unrolled12:
@@ -872,40 +1138,40 @@ unrolled12:
 	JGT          single12
 	VMOVUPS      (AX)(DX*4), Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMINPS       Z15, Z4, Z15
-	VMULPS       Z5, Z15, Z16
+	VMAXPS       Z15, Z1, Z15
+	VMINPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
-	VFNMADD231PS Z6, Z16, Z15
-	VFNMADD231PS Z7, Z16, Z15
-	VMOVAPS      Z14, Z17
-	VFMADD213PS  Z13, Z15, Z17
-	VFMADD213PS  Z12, Z15, Z17
+	VFNMADD231PS Z4, Z16, Z15
+	VFNMADD231PS Z5, Z16, Z15
+	VMOVAPS      Z12, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
+	VFMADD213PS  Z7, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
 	VSCALEFPS    Z16, Z17, Z17
-	VADDPS       Z17, Z1, Z1
+	VADDPS       Z17, Z13, Z13
 	VMOVUPS      64(AX)(DX*4), Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMINPS       Z15, Z4, Z15
-	VMULPS       Z5, Z15, Z16
+	VMAXPS       Z15, Z1, Z15
+	VMINPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
-	VFNMADD231PS Z6, Z16, Z15
-	VFNMADD231PS Z7, Z16, Z15
-	VMOVAPS      Z14, Z17
-	VFMADD213PS  Z13, Z15, Z17
-	VFMADD213PS  Z12, Z15, Z17
+	VFNMADD231PS Z4, Z16, Z15
+	VFNMADD231PS Z5, Z16, Z15
+	VMOVAPS      Z12, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
+	VFMADD213PS  Z7, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
 	VSCALEFPS    Z16, Z17, Z17
-	VADDPS       Z17, Z2, Z2
+	VADDPS       Z17, Z14, Z14
 	MOVQ         BX, DX
 	JMP          unrolled12
 
@@ -915,22 +1181,22 @@ single12:
 	JGT          tail12
 	VMOVUPS      (AX)(DX*4), Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMINPS       Z15, Z4, Z15
-	VMULPS       Z5, Z15, Z16
+	VMAXPS       Z15, Z1, Z15
+	VMINPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
-	VFNMADD231PS Z6, Z16, Z15
-	VFNMADD231PS Z7, Z16, Z15
-	VMOVAPS      Z14, Z17
-	VFMADD213PS  Z13, Z15, Z17
-	VFMADD213PS  Z12, Z15, Z17
+	VFNMADD231PS Z4, Z16, Z15
+	VFNMADD231PS Z5, Z16, Z15
+	VMOVAPS      Z12, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
+	VFMADD213PS  Z7, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
+	VFMADD213PS  Z6, Z15, Z17
 	VSCALEFPS    Z16, Z17, Z17
-	VADDPS       Z17, Z1, Z1
+	VADDPS       Z17, Z13, Z13
 	MOVQ         BX, DX
 	JMP          single12
 
@@ -942,42 +1208,41 @@ tail12:
 	KMOVW        BX, K1
 	VMOVUPS.Z    (AX)(DX*4), K1, Z15
 	VSUBPS       Z0, Z15, Z15
-	VMAXPS       Z15, Z3, Z0
-	VMINPS       Z0, Z4, Z0
-	VMULPS       Z5, Z0, Z3
-	VRNDSCALEPS  $0x08, Z3, Z3
-	VFNMADD231PS Z6, Z3, Z0
-	VFNMADD231PS Z7, Z3, Z0
-	VMOVAPS      Z14, Z4
-	VFMADD213PS  Z13, Z0, Z4
-	VFMADD213PS  Z12, Z0, Z4
-	VFMADD213PS  Z11, Z0, Z4
-	VFMADD213PS  Z10, Z0, Z4
-	VFMADD213PS  Z9, Z0, Z4
-	VFMADD213PS  Z8, Z0, Z4
-	VFMADD213PS  Z8, Z0, Z4
-	VSCALEFPS    Z3, Z4, Z4
-	VADDPS       Z4, Z1, K1, Z1
+	VMAXPS       Z15, Z1, Z0
+	VMINPS       Z0, Z2, Z0
+	VMULPS       Z3, Z0, Z1
+	VRNDSCALEPS  $0x08, Z1, Z1
+	VFNMADD231PS Z4, Z1, Z0
+	VFNMADD231PS Z5, Z1, Z0
+	VMOVAPS      Z12, Z2
+	VFMADD213PS  Z11, Z0, Z2
+	VFMADD213PS  Z10, Z0, Z2
+	VFMADD213PS  Z9, Z0, Z2
+	VFMADD213PS  Z8, Z0, Z2
+	VFMADD213PS  Z7, Z0, Z2
+	VFMADD213PS  Z6, Z0, Z2
+	VFMADD213PS  Z6, Z0, Z2
+	VSCALEFPS    Z1, Z2, Z2
+	VADDPS       Z2, Z13, K1, Z13
 
 done12:
-	VADDPS        Z2, Z1, Z1
-	VEXTRACTF32X8 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y0
+	VADDPS        Z14, Z13, Z13
+	VEXTRACTF32X8 $0x01, Z13, Y0
+	VADDPS        Y0, Y13, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, ret+24(FP)
+	VMOVSS        X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func softmaxBackward512(dx *float32, y *float32, dy *float32, n int, s float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·softmaxBackward512(SB), NOSPLIT, $0-36
-	MOVSS        s+32(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS s+32(FP), Z0
 	MOVQ         dx+0(FP), AX
 	MOVQ         y+8(FP), CX
 	MOVQ         dy+16(FP), DX
@@ -1040,10 +1305,9 @@ done13:
 	RET
 
 // func sumSqDev512(x *float32, n int, mean float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·sumSqDev512(SB), NOSPLIT, $0-28
-	MOVSS        mean+16(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS mean+16(FP), Z0
 	MOVQ         x+0(FP), AX
 	MOVQ         n+8(FP), CX
 	VPXORD       Z1, Z1, Z1
@@ -1103,17 +1367,15 @@ done14:
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, ret+24(FP)
+	VMOVSS        X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func normalize512(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normalize512(SB), NOSPLIT, $0-48
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
 	MOVQ         dst+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         n+32(FP), DX
@@ -1169,12 +1431,10 @@ done15:
 	RET
 
 // func normalizeG512(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normalizeG512(SB), NOSPLIT, $0-48
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
 	MOVQ         dst+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         n+32(FP), DX
@@ -1243,12 +1503,10 @@ done16:
 	RET
 
 // func normalizeB512(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normalizeB512(SB), NOSPLIT, $0-48
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
 	MOVQ         dst+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         n+32(FP), DX
@@ -1317,12 +1575,10 @@ done17:
 	RET
 
 // func normalizeGB512(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normalizeGB512(SB), NOSPLIT, $0-48
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
 	MOVQ         dst+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         n+32(FP), DX
@@ -1404,19 +1660,17 @@ done18:
 	RET
 
 // func normBackwardSums512(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·normBackwardSums512(SB), NOSPLIT, $0-48
-	MOVSS        mean+32(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+36(FP), X5
-	VBROADCASTSS X5, Z5
+	VBROADCASTSS mean+32(FP), Z0
+	VBROADCASTSS rstd+36(FP), Z1
 	MOVQ         x+0(FP), AX
 	MOVQ         dy+16(FP), CX
 	MOVQ         n+24(FP), DX
-	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
 	XORQ         BX, BX
 
 unrolled19:
@@ -1426,15 +1680,15 @@ unrolled19:
 	VMOVUPS     (CX)(BX*4), Z6
 	VMOVUPS     (AX)(BX*4), Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z1, Z1
-	VFMADD231PS Z7, Z6, Z3
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z2, Z2
+	VFMADD231PS Z7, Z6, Z4
 	VMOVUPS     64(CX)(BX*4), Z6
 	VMOVUPS     64(AX)(BX*4), Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z2, Z2
-	VFMADD231PS Z7, Z6, Z4
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z3, Z3
+	VFMADD231PS Z7, Z6, Z5
 	MOVQ        SI, BX
 	JMP         unrolled19
 
@@ -1445,9 +1699,9 @@ single19:
 	VMOVUPS     (CX)(BX*4), Z6
 	VMOVUPS     (AX)(BX*4), Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z1, Z1
-	VFMADD231PS Z7, Z6, Z3
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z2, Z2
+	VFMADD231PS Z7, Z6, Z4
 	MOVQ        SI, BX
 	JMP         single19
 
@@ -1460,49 +1714,47 @@ tail19:
 	VMOVUPS.Z   (CX)(BX*4), K1, Z6
 	VMOVUPS.Z   (AX)(BX*4), K1, Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z1, K1, Z1
-	VFMADD231PS Z7, Z6, K1, Z3
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z2, K1, Z2
+	VFMADD231PS Z7, Z6, K1, Z4
 
 done19:
-	VADDPS        Z2, Z1, Z1
-	VEXTRACTF32X8 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y0
+	VADDPS        Z3, Z2, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VADDPS        Y0, Y2, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, sg+40(FP)
-	VADDPS        Z4, Z3, Z3
-	VEXTRACTF32X8 $0x01, Z3, Y0
-	VADDPS        Y0, Y3, Y0
+	VMOVSS        X1, sg+40(FP)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z4, Y0
+	VADDPS        Y0, Y4, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, sgx+44(FP)
+	VMOVSS        X1, sgx+44(FP)
 	VZEROUPPER
 	RET
 
 // func normBackwardSumsG512(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·normBackwardSumsG512(SB), NOSPLIT, $0-48
-	MOVSS        mean+32(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+36(FP), X5
-	VBROADCASTSS X5, Z5
+	VBROADCASTSS mean+32(FP), Z0
+	VBROADCASTSS rstd+36(FP), Z1
 	MOVQ         x+0(FP), AX
 	MOVQ         dy+16(FP), CX
 	MOVQ         n+24(FP), DX
 	MOVQ         gamma+8(FP), BX
-	VPXORD       Z1, Z1, Z1
 	VPXORD       Z2, Z2, Z2
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
 	XORQ         SI, SI
 
 unrolled20:
@@ -1514,17 +1766,17 @@ unrolled20:
 	VMULPS      Z7, Z6, Z6
 	VMOVUPS     (AX)(SI*4), Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z1, Z1
-	VFMADD231PS Z7, Z6, Z3
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z2, Z2
+	VFMADD231PS Z7, Z6, Z4
 	VMOVUPS     64(CX)(SI*4), Z6
 	VMOVUPS     64(BX)(SI*4), Z7
 	VMULPS      Z7, Z6, Z6
 	VMOVUPS     64(AX)(SI*4), Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z2, Z2
-	VFMADD231PS Z7, Z6, Z4
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z3, Z3
+	VFMADD231PS Z7, Z6, Z5
 	MOVQ        DI, SI
 	JMP         unrolled20
 
@@ -1537,9 +1789,9 @@ single20:
 	VMULPS      Z7, Z6, Z6
 	VMOVUPS     (AX)(SI*4), Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z1, Z1
-	VFMADD231PS Z7, Z6, Z3
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z2, Z2
+	VFMADD231PS Z7, Z6, Z4
 	MOVQ        DI, SI
 	JMP         single20
 
@@ -1554,41 +1806,39 @@ tail20:
 	VMULPS      Z7, Z6, Z6
 	VMOVUPS.Z   (AX)(SI*4), K1, Z7
 	VSUBPS      Z0, Z7, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      Z6, Z1, K1, Z1
-	VFMADD231PS Z7, Z6, K1, Z3
+	VMULPS      Z1, Z7, Z7
+	VADDPS      Z6, Z2, K1, Z2
+	VFMADD231PS Z7, Z6, K1, Z4
 
 done20:
-	VADDPS        Z2, Z1, Z1
-	VEXTRACTF32X8 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y0
+	VADDPS        Z3, Z2, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VADDPS        Y0, Y2, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, sg+40(FP)
-	VADDPS        Z4, Z3, Z3
-	VEXTRACTF32X8 $0x01, Z3, Y0
-	VADDPS        Y0, Y3, Y0
+	VMOVSS        X1, sg+40(FP)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z4, Y0
+	VADDPS        Y0, Y4, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, sgx+44(FP)
+	VMOVSS        X1, sgx+44(FP)
 	VZEROUPPER
 	RET
 
 // func normBackwardParams512(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normBackwardParams512(SB), NOSPLIT, $0-48
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
 	MOVQ         x+0(FP), AX
 	MOVQ         dy+8(FP), CX
 	MOVQ         dgamma+16(FP), DX
@@ -1649,12 +1899,10 @@ done21:
 	RET
 
 // func normBackwardParamsB512(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normBackwardParamsB512(SB), NOSPLIT, $0-48
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
 	MOVQ         x+0(FP), AX
 	MOVQ         dy+8(FP), CX
 	MOVQ         dgamma+16(FP), DX
@@ -1728,16 +1976,12 @@ done22:
 	RET
 
 // func normBackwardDx512(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normBackwardDx512(SB), NOSPLIT, $0-56
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        mg+48(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        mgx+52(FP), X3
-	VBROADCASTSS X3, Z3
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
+	VBROADCASTSS mg+48(FP), Z2
+	VBROADCASTSS mgx+52(FP), Z3
 	MOVQ         dx+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         dy+24(FP), DX
@@ -1802,16 +2046,12 @@ done23:
 	RET
 
 // func normBackwardDxG512(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·normBackwardDxG512(SB), NOSPLIT, $0-56
-	MOVSS        mean+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rstd+44(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        mg+48(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        mgx+52(FP), X3
-	VBROADCASTSS X3, Z3
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS rstd+44(FP), Z1
+	VBROADCASTSS mg+48(FP), Z2
+	VBROADCASTSS mgx+52(FP), Z3
 	MOVQ         dx+0(FP), AX
 	MOVQ         x+8(FP), CX
 	MOVQ         dy+24(FP), DX
@@ -2957,24 +3197,16 @@ done34:
 	RET
 
 // func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, beta1 float32, oneMinusBeta1 float32, beta2 float32, oneMinusBeta2 float32, stepSize float32, invSqrtBC2 float32, eps float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·adamW512(SB), NOSPLIT, $0-72
-	MOVSS        decay+40(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        beta1+44(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        oneMinusBeta1+48(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        beta2+52(FP), X3
-	VBROADCASTSS X3, Z3
-	MOVSS        oneMinusBeta2+56(FP), X4
-	VBROADCASTSS X4, Z4
-	MOVSS        stepSize+60(FP), X5
-	VBROADCASTSS X5, Z5
-	MOVSS        invSqrtBC2+64(FP), X6
-	VBROADCASTSS X6, Z6
-	MOVSS        eps+68(FP), X7
-	VBROADCASTSS X7, Z7
+	VBROADCASTSS decay+40(FP), Z0
+	VBROADCASTSS beta1+44(FP), Z1
+	VBROADCASTSS oneMinusBeta1+48(FP), Z2
+	VBROADCASTSS beta2+52(FP), Z3
+	VBROADCASTSS oneMinusBeta2+56(FP), Z4
+	VBROADCASTSS stepSize+60(FP), Z5
+	VBROADCASTSS invSqrtBC2+64(FP), Z6
+	VBROADCASTSS eps+68(FP), Z7
 	MOVQ         p+0(FP), AX
 	MOVQ         grad+8(FP), CX
 	MOVQ         m+16(FP), DX
@@ -3210,7 +3442,7 @@ done38:
 	RET
 
 // func dotBF16_512(x *float32, w *uint16, n int) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·dotBF16_512(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   w+8(FP), CX
@@ -3278,12 +3510,12 @@ done39:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDPS        X1, X0, X0
-	MOVSS         X0, ret+24(FP)
+	VMOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func dot256(x *float32, y *float32, n int) float32
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·dot256(SB), NOSPLIT, $0-28
 	MOVQ   x+0(FP), AX
 	MOVQ   y+8(FP), CX
@@ -3333,12 +3565,12 @@ tail40:
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
 	VADDPS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	VMOVSS       X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func sum256(x *float32, n int) float32
-// Requires: AVX, SSE
+// Requires: AVX
 TEXT ·sum256(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	MOVQ   n+8(FP), CX
@@ -3382,15 +3614,14 @@ tail41:
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
 	VADDPS       X0, X1, X1
-	MOVSS        X1, ret+16(FP)
+	VMOVSS       X1, ret+16(FP)
 	VZEROUPPER
 	RET
 
 // func axpy256(alpha float32, x *float32, y *float32, n int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·axpy256(SB), NOSPLIT, $0-32
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x+8(FP), AX
 	MOVQ         y+16(FP), CX
 	MOVQ         n+24(FP), DX
@@ -3435,10 +3666,9 @@ tail42:
 	RET
 
 // func scale256(alpha float32, x *float32, n int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·scale256(SB), NOSPLIT, $0-24
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x+8(FP), AX
 	MOVQ         n+16(FP), CX
 	XORQ         DX, DX
@@ -3614,5 +3844,628 @@ single46:
 	JMP     single46
 
 tail46:
+	VZEROUPPER
+	RET
+
+// func max256(x *float32, n int) float32
+// Requires: AVX, AVX2
+TEXT ·max256(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVL         $0xff800000, DX
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, DX
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	XORQ         DX, DX
+
+unrolled47:
+	LEAQ    16(DX), BX
+	CMPQ    BX, CX
+	JGT     single47
+	VMOVUPS (AX)(DX*4), Y2
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS 32(AX)(DX*4), Y2
+	VMAXPS  Y1, Y2, Y1
+	MOVQ    BX, DX
+	JMP     unrolled47
+
+single47:
+	LEAQ    8(DX), BX
+	CMPQ    BX, CX
+	JGT     tail47
+	VMOVUPS (AX)(DX*4), Y2
+	VMAXPS  Y0, Y2, Y0
+	MOVQ    BX, DX
+	JMP     single47
+
+tail47:
+	VMAXPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VMAXPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VMAXPS       X0, X1, X1
+	VMOVSS       X1, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func affine256(dst *float32, x *float32, n int, a float32, c float32)
+// Requires: AVX, FMA3
+TEXT ·affine256(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS c+28(FP), Y1
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	XORQ         BX, BX
+
+unrolled48:
+	LEAQ        32(BX), SI
+	CMPQ        SI, DX
+	JGT         single48
+	VMOVUPS     (CX)(BX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (AX)(BX*4)
+	VMOVUPS     32(CX)(BX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 32(AX)(BX*4)
+	VMOVUPS     64(CX)(BX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 64(AX)(BX*4)
+	VMOVUPS     96(CX)(BX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 96(AX)(BX*4)
+	MOVQ        SI, BX
+	JMP         unrolled48
+
+single48:
+	LEAQ        8(BX), SI
+	CMPQ        SI, DX
+	JGT         tail48
+	VMOVUPS     (CX)(BX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (AX)(BX*4)
+	MOVQ        SI, BX
+	JMP         single48
+
+tail48:
+	VZEROUPPER
+	RET
+
+// func exp256(dst *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·exp256(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2d00000, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	XORQ         BX, BX
+
+single49:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail49
+	VMOVUPS      (CX)(BX*4), Y7
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMULPS       Y2, Y7, Y8
+	VCVTPS2DQ    Y8, Y8
+	VCVTDQ2PS    Y8, Y9
+	VFNMADD231PS Y3, Y9, Y7
+	VFNMADD231PS Y4, Y9, Y7
+	VMOVUPS      exppoly8<>+160(SB), Y9
+	VFMADD213PS  exppoly8<>+128(SB), Y7, Y9
+	VFMADD213PS  exppoly8<>+96(SB), Y7, Y9
+	VFMADD213PS  exppoly8<>+64(SB), Y7, Y9
+	VFMADD213PS  exppoly8<>+32(SB), Y7, Y9
+	VFMADD213PS  exppoly8<>+0(SB), Y7, Y9
+	VFMADD213PS  Y5, Y7, Y9
+	VFMADD213PS  Y5, Y7, Y9
+	VPSRAD       $0x01, Y8, Y7
+	VPSUBD       Y7, Y8, Y8
+	VPADDD       Y6, Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       Y6, Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VMOVUPS      Y9, (AX)(BX*4)
+	MOVQ         SI, BX
+	JMP          single49
+
+tail49:
+	VZEROUPPER
+	RET
+
+// func expSubSum256(dst *float32, x *float32, n int, m float32) float32
+// Requires: AVX, AVX2, FMA3
+TEXT ·expSubSum256(SB), NOSPLIT, $0-36
+	VBROADCASTSS m+24(FP), Y0
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2d00000, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x42b1999a, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3fb8aa3b, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x3f317218, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0xb102e308, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X7
+	VPBROADCASTD X7, Y7
+	VXORPS       Y8, Y8, Y8
+	XORQ         BX, BX
+
+single50:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail50
+	VMOVUPS      (CX)(BX*4), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMULPS       Y3, Y9, Y10
+	VCVTPS2DQ    Y10, Y10
+	VCVTDQ2PS    Y10, Y11
+	VFNMADD231PS Y4, Y11, Y9
+	VFNMADD231PS Y5, Y11, Y9
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
+	VFMADD213PS  Y6, Y9, Y11
+	VFMADD213PS  Y6, Y9, Y11
+	VPSRAD       $0x01, Y10, Y9
+	VPSUBD       Y9, Y10, Y10
+	VPADDD       Y7, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y7, Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMOVUPS      Y11, (AX)(BX*4)
+	VADDPS       Y11, Y8, Y8
+	MOVQ         SI, BX
+	JMP          single50
+
+tail50:
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X0, X8, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func sumExpSub256(x *float32, n int, m float32) float32
+// Requires: AVX, AVX2, FMA3
+TEXT ·sumExpSub256(SB), NOSPLIT, $0-28
+	VBROADCASTSS m+16(FP), Y0
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVL         $0xc2d00000, DX
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x42b1999a, DX
+	VMOVD        DX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3fb8aa3b, DX
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x3f317218, DX
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0xb102e308, DX
+	VMOVD        DX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x3f800000, DX
+	VMOVD        DX, X6
+	VPBROADCASTD X6, Y6
+	MOVL         $0x0000007f, DX
+	VMOVD        DX, X7
+	VPBROADCASTD X7, Y7
+	VXORPS       Y8, Y8, Y8
+	XORQ         DX, DX
+
+single51:
+	LEAQ         8(DX), BX
+	CMPQ         BX, CX
+	JGT          tail51
+	VMOVUPS      (AX)(DX*4), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMULPS       Y3, Y9, Y10
+	VCVTPS2DQ    Y10, Y10
+	VCVTDQ2PS    Y10, Y11
+	VFNMADD231PS Y4, Y11, Y9
+	VFNMADD231PS Y5, Y11, Y9
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
+	VFMADD213PS  Y6, Y9, Y11
+	VFMADD213PS  Y6, Y9, Y11
+	VPSRAD       $0x01, Y10, Y9
+	VPSUBD       Y9, Y10, Y10
+	VPADDD       Y7, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y7, Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y8, Y8
+	MOVQ         BX, DX
+	JMP          single51
+
+tail51:
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X0, X8, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func silu256(dst *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·silu256(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2d00000, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	XORQ         BX, BX
+
+single52:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail52
+	VMOVUPS      (CX)(BX*4), Y7
+	VXORPS       pool8<>+32(SB), Y7, Y8
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMULPS       Y2, Y8, Y9
+	VCVTPS2DQ    Y9, Y9
+	VCVTDQ2PS    Y9, Y10
+	VFNMADD231PS Y3, Y10, Y8
+	VFNMADD231PS Y4, Y10, Y8
+	VMOVUPS      exppoly8<>+160(SB), Y10
+	VFMADD213PS  exppoly8<>+128(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+96(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+64(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+32(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+0(SB), Y8, Y10
+	VFMADD213PS  Y5, Y8, Y10
+	VFMADD213PS  Y5, Y8, Y10
+	VPSRAD       $0x01, Y9, Y8
+	VPSUBD       Y8, Y9, Y9
+	VPADDD       Y6, Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y5, Y10, Y10
+	VDIVPS       Y10, Y7, Y10
+	VMOVUPS      Y10, (AX)(BX*4)
+	MOVQ         SI, BX
+	JMP          single52
+
+tail52:
+	VZEROUPPER
+	RET
+
+// func geluTanh256(dst *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanh256(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2d00000, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	MOVL         $0x3fcc422a, BX
+	VMOVD        BX, X7
+	VPBROADCASTD X7, Y7
+	MOVL         $0x3d922279, BX
+	VMOVD        BX, X8
+	VPBROADCASTD X8, Y8
+	XORQ         BX, BX
+
+single53:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail53
+	VMOVUPS      (CX)(BX*4), Y9
+	VMULPS       Y9, Y9, Y10
+	VFMADD213PS  Y7, Y8, Y10
+	VMULPS       Y9, Y10, Y10
+	VXORPS       pool8<>+32(SB), Y10, Y10
+	VMAXPS       Y10, Y0, Y10
+	VMINPS       Y10, Y1, Y10
+	VMULPS       Y2, Y10, Y11
+	VCVTPS2DQ    Y11, Y11
+	VCVTDQ2PS    Y11, Y12
+	VFNMADD231PS Y3, Y12, Y10
+	VFNMADD231PS Y4, Y12, Y10
+	VMOVUPS      exppoly8<>+160(SB), Y12
+	VFMADD213PS  exppoly8<>+128(SB), Y10, Y12
+	VFMADD213PS  exppoly8<>+96(SB), Y10, Y12
+	VFMADD213PS  exppoly8<>+64(SB), Y10, Y12
+	VFMADD213PS  exppoly8<>+32(SB), Y10, Y12
+	VFMADD213PS  exppoly8<>+0(SB), Y10, Y12
+	VFMADD213PS  Y5, Y10, Y12
+	VFMADD213PS  Y5, Y10, Y12
+	VPSRAD       $0x01, Y11, Y10
+	VPSUBD       Y10, Y11, Y11
+	VPADDD       Y6, Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       Y6, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y5, Y12, Y12
+	VDIVPS       Y12, Y9, Y12
+	VMOVUPS      Y12, (AX)(BX*4)
+	MOVQ         SI, BX
+	JMP          single53
+
+tail53:
+	VZEROUPPER
+	RET
+
+// func tanh256(dst *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tanh256(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2d00000, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	XORQ         BX, BX
+
+single54:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail54
+	VMOVUPS      (CX)(BX*4), Y7
+	VANDPS       pool8<>+0(SB), Y7, Y8
+	VADDPS       Y8, Y8, Y9
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMULPS       Y2, Y9, Y10
+	VCVTPS2DQ    Y10, Y10
+	VCVTDQ2PS    Y10, Y11
+	VFNMADD231PS Y3, Y11, Y9
+	VFNMADD231PS Y4, Y11, Y9
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y5, Y9, Y11
+	VPSRAD       $0x01, Y10, Y9
+	VPSUBD       Y9, Y10, Y10
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y6, Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y5, Y11, Y11
+	VMOVUPS      pool8<>+160(SB), Y9
+	VDIVPS       Y11, Y9, Y9
+	VSUBPS       Y9, Y5, Y9
+	VANDPS       pool8<>+32(SB), Y7, Y10
+	VORPS        Y10, Y9, Y9
+	VMULPS       Y7, Y7, Y10
+	VMOVUPS      tanhtaylor8<>+288(SB), Y11
+	VFMADD213PS  tanhtaylor8<>+256(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+224(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+192(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+160(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+128(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+96(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+64(SB), Y10, Y11
+	VFMADD213PS  tanhtaylor8<>+32(SB), Y10, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD213PS  Y7, Y7, Y11
+	VCMPPS       $0x11, pool8<>+192(SB), Y8, Y7
+	VBLENDVPS    Y7, Y11, Y9, Y9
+	VMOVUPS      Y9, (AX)(BX*4)
+	MOVQ         SI, BX
+	JMP          single54
+
+tail54:
+	VZEROUPPER
+	RET
+
+// func gelu256(dst *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·gelu256(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2d00000, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	XORQ         BX, BX
+
+single55:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail55
+	VMOVUPS      (CX)(BX*4), Y7
+	VANDPS       pool8<>+0(SB), Y7, Y8
+	VMULPS       pool8<>+64(SB), Y8, Y8
+	VMULPS       pool8<>+96(SB), Y8, Y8
+	VADDPS       Y5, Y8, Y8
+	VDIVPS       Y8, Y5, Y8
+	VMOVUPS      erfcpoly8<>+288(SB), Y9
+	VFMADD213PS  erfcpoly8<>+256(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+224(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+192(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+160(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+128(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+96(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+64(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+32(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+0(SB), Y8, Y9
+	VMULPS       pool8<>+96(SB), Y7, Y10
+	VFNMADD231PS Y7, Y10, Y9
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMULPS       Y2, Y9, Y10
+	VCVTPS2DQ    Y10, Y10
+	VCVTDQ2PS    Y10, Y11
+	VFNMADD231PS Y3, Y11, Y9
+	VFNMADD231PS Y4, Y11, Y9
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y5, Y9, Y11
+	VPSRAD       $0x01, Y10, Y9
+	VPSUBD       Y9, Y10, Y10
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y6, Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       pool8<>+96(SB), Y11, Y11
+	VCMPPS       $0x1e, pool8<>+128(SB), Y7, Y8
+	VSUBPS       Y11, Y5, Y9
+	VBLENDVPS    Y8, Y9, Y11, Y11
+	VMULPS       Y7, Y11, Y11
+	VMOVUPS      Y11, (AX)(BX*4)
+	MOVQ         SI, BX
+	JMP          single55
+
+tail55:
 	VZEROUPPER
 	RET

@@ -237,3 +237,48 @@ func sub256(dst *float32, x *float32, y *float32, n int)
 //
 //go:noescape
 func mul256(dst *float32, x *float32, y *float32, n int)
+
+// max256 returns the largest of n elements (n a multiple of 8), ignoring NaNs; −Inf when all are NaN or n is 0.
+//
+//go:noescape
+func max256(x *float32, n int) float32
+
+// affine256 computes dst = x·a + c over n elements, n a multiple of 8.
+//
+//go:noescape
+func affine256(dst *float32, x *float32, n int, a float32, c float32)
+
+// exp256 computes dst = exp(x) over n elements, n a multiple of 8.
+//
+//go:noescape
+func exp256(dst *float32, x *float32, n int)
+
+// expSubSum256 computes dst = exp(x − m) over n elements (n a multiple of 8) and returns its sum.
+//
+//go:noescape
+func expSubSum256(dst *float32, x *float32, n int, m float32) float32
+
+// sumExpSub256 returns Σ exp(x[i] − m) over n elements, n a multiple of 8.
+//
+//go:noescape
+func sumExpSub256(x *float32, n int, m float32) float32
+
+// silu256 computes dst = x/(1 + exp(−x)) over n elements, n a multiple of 8.
+//
+//go:noescape
+func silu256(dst *float32, x *float32, n int)
+
+// geluTanh256 computes dst = x·σ(2·√(2/π)·(x + 0.044715·x³)) over n elements, n a multiple of 8.
+//
+//go:noescape
+func geluTanh256(dst *float32, x *float32, n int)
+
+// tanh256 computes dst = tanh(x) over n elements, n a multiple of 8.
+//
+//go:noescape
+func tanh256(dst *float32, x *float32, n int)
+
+// gelu256 computes dst = x·Φ(x), the exact (erf) GELU over n elements, n a multiple of 8.
+//
+//go:noescape
+func gelu256(dst *float32, x *float32, n int)

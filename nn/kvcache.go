@@ -7,8 +7,11 @@ import "fmt"
 // token costs O(length) instead of recomputing the whole prefix.
 //
 // Storage is allocated once, in NewKVCache: per layer two blocks laid out
-// [B, KVHeads, MaxLen, HeadDim], so the keys of one head are a contiguous
-// [Len, HeadDim] matrix. A forward pass writes its T new positions with Put
+// [B, KVHeads, HeadDim, MaxLen], feature-major: the keys of one head form a
+// [HeadDim, MaxLen] matrix whose row d holds feature d of every position. With
+// the small head dimensions of decoders, attention then runs as HeadDim
+// vector operations over the positions (scores = Σ_d q_d·K_d, out_d = p·V_d)
+// instead of many HeadDim-long dot products. A forward pass writes its T new positions with Put
 // (one call per layer), then commits them with Advance, which also records
 // which of the new slots hold real tokens: batched prompts are left-padded to a
 // common length and the padding slots must never be attended to.
@@ -18,7 +21,7 @@ import "fmt"
 type KVCache struct {
 	Layers, Batch, KVHeads, MaxLen, HeadDim int
 
-	k, v  [][]float32 // per layer, [B, KVHeads, MaxLen, HeadDim]
+	k, v  [][]float32 // per layer, [B, KVHeads, HeadDim, MaxLen]
 	valid []bool      // [B, MaxLen]: slot holds a real token (not padding)
 	n     int         // committed positions
 	tmp   []float32   // Reorder scratch, one row of one layer
@@ -69,9 +72,11 @@ func (c *KVCache) Put(layer, T int, k, v []float32, rowStride int) {
 		for t := range T {
 			src := (b*T + t) * rowStride
 			for h := range Hkv {
-				dst := ((b*Hkv+h)*L + c.n + t) * D
-				copy(kc[dst:dst+D], k[src+h*D:src+h*D+D])
-				copy(vc[dst:dst+D], v[src+h*D:src+h*D+D])
+				dst := (b*Hkv+h)*D*L + c.n + t
+				for d := range D {
+					kc[dst+d*L] = k[src+h*D+d]
+					vc[dst+d*L] = v[src+h*D+d]
+				}
 			}
 		}
 	}
@@ -93,8 +98,9 @@ func (c *KVCache) Advance(T int, mask []bool) {
 	c.n += T
 }
 
-// Keys returns the [MaxLen, HeadDim] key block of row b, kv head h of a layer;
-// the first Len() (plus any positions just Put) rows are meaningful.
+// Keys returns the [HeadDim, MaxLen] key block of row b, kv head h of a
+// layer: feature d of slot s is at d·MaxLen+s. Slots below Len() (plus any
+// positions just Put) are meaningful.
 func (c *KVCache) Keys(layer, b, h int) []float32 {
 	n := c.MaxLen * c.HeadDim
 	o := (b*c.KVHeads + h) * n

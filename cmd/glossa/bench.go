@@ -45,6 +45,8 @@ func workloads() map[string]workload {
 	w["train-char"] = benchTrainChar
 	w["train-small"] = benchTrainSmall
 	w["tokenize-gpt2"] = benchTokenizeGPT2
+	w["bert-forward"] = benchBERTForward
+	w["llama2c-stories260k"] = benchStories260K
 	return w
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/glossa-ai/glossa/models/llama"
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
+	"github.com/glossa-ai/glossa/tokenizer/sentencepiece"
 )
 
 // runGenerate implements "glossa generate": load a causal LM and its
@@ -87,10 +88,16 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: the prompt encodes to no tokens and the tokenizer adds no BOS", errUsage)
 	}
 
+	// Llama vocabularies decode through their model so that a skipped BOS
+	// still drops the following piece's leading space, as run.c and HF do.
+	var dec generate.Decoder = tok
+	if sp, ok := tok.Model().(*sentencepiece.Model); ok {
+		dec = sp
+	}
 	opts := generate.Options{
 		SamplingOptions: generate.SamplingOptions{Temperature: *temperature, TopK: *topK, TopP: *topP, MinP: *minP,
 			RepetitionPenalty: *repPenalty, PresencePenalty: *presence, FrequencyPenalty: *frequency},
-		Seed: *seed, MaxNewTokens: *maxNew, StopStrings: stops, NumBeams: *beams, Decoder: tok,
+		Seed: *seed, MaxNewTokens: *maxNew, StopStrings: stops, NumBeams: *beams, Decoder: dec,
 	}
 	if !seedSet {
 		opts.Seed = uint64(time.Now().UnixNano())
@@ -99,8 +106,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		// llama2.c's run.c counts every position it feeds, BOS and prompt
 		// included, clamps to the model's length, and stops when the model
 		// produces BOS.
+		// Each pass from the last prompt position on yields a token.
 		n := min(*steps, m.MaxLen())
-		opts.MaxNewTokens = n - len(ids)
+		opts.MaxNewTokens = n - len(ids) + 1
 		if bos := bosID(tok, m); bos >= 0 {
 			opts.StopTokens = []int{bos}
 		}
@@ -112,7 +120,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	// Echo the prompt as the model sees it, then stream.
-	echo, err := tok.Decode(ids, true)
+	echo, err := dec.Decode(ids, true)
 	if err != nil {
 		return err
 	}
@@ -123,9 +131,6 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	write(echo)
-	if f, ok := stdout.(*os.File); ok {
-		_ = f.Sync()
-	}
 	opts.OnText = func(_ int, piece string) { write(piece) }
 	start := time.Now()
 	seqs, err := generate.Generate(ctx, m, [][]int{ids}, opts)

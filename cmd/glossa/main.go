@@ -31,6 +31,8 @@ func commands() []command {
 	return []command{
 		{"bench", "run a benchmark workload (sgemm-N, train-char, train-small, tokenize-gpt2, ...)", runBench},
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
+		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
+		{"generate", "generate text with a causal language model", runGenerate},
 		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},
 		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
 	}

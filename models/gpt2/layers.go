@@ -91,6 +91,18 @@ func conv1dForward(out, x, w, b []float32, N, C, OC int) {
 	}
 }
 
+// residualConv1dForward computes out = res + x·w + b, the projection back
+// into the residual stream, in one pass over out before the product
+// accumulates into it. res, out: [N, OC].
+func residualConv1dForward(out, res, x, w, b []float32, N, C, OC int) {
+	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			kernels.Add(out[n*OC:(n+1)*OC], res[n*OC:(n+1)*OC], b)
+		}
+	})
+	kernels.Sgemm(false, false, N, OC, C, 1, x, C, w, OC, 1, out, OC)
+}
+
 // conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil)
 // and accumulates dw += xᵀ·dout and db += Σ_rows dout.
 func conv1dBackward(dx, dw, db, dout, x, w []float32, N, C, OC int) {

@@ -141,14 +141,12 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
 		conv1dForward(la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C) //           [B, T, 3C]
 		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)      // att [B, H, T, T], atty [B, T, C]
-		conv1dForward(la.res2, la.atty, w.AttnPW, w.AttnPB, N, C, C)
-		addInPlace(la.res2, x)
+		residualConv1dForward(la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
 		// x = x + mlp(ln_2(x))
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
 		conv1dForward(la.fch, la.ln2, w.FcW, w.FcB, N, C, F) //                  [B, T, F]
 		activationForward(c.Activation, la.fchAct, la.fch)
-		conv1dForward(la.res3, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) //      [B, T, C]
-		addInPlace(la.res3, la.res2)
+		residualConv1dForward(la.res3, la.res2, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) // [B, T, C]
 		x = la.res3
 	}
 	layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, m.W.LnFW, m.W.LnFB, N, C, eps)

@@ -4,28 +4,35 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/glossa-ai/glossa/nn"
+	"github.com/glossa-ai/glossa/checkpoint"
 )
 
-// Load reads a Hugging Face model folder: config.json and model.safetensors.
+// Load reads a Hugging Face model folder: config.json and model.safetensors
+// or its shards (model-0000x-of-0000y.safetensors listed by
+// model.safetensors.index.json). F16 and BF16 weights are widened to float32
+// exactly.
 func Load(dir string) (*Model, error) {
 	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
 	}
-	ts, err := nn.ReadTensors(filepath.Join(dir, "model.safetensors"))
+	ck, err := checkpoint.OpenFolder(dir)
 	if err != nil {
 		return nil, fmt.Errorf("llama: %w", err)
 	}
+	defer ck.Close()
+	return FromCheckpoint(cfg, ck)
+}
+
+// FromCheckpoint builds a model of configuration cfg from the tensors of r
+// (Hugging Face LlamaForCausalLM names, see load.go). A tensor that is missing
+// or has the wrong shape is an error naming it.
+func FromCheckpoint(cfg Config, r checkpoint.Reader) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	m := newModel(cfg)
-	err = m.loadHF(func(name string) ([]int, []float32, error) {
-		t, ok := ts[name]
-		if !ok {
-			return nil, nil, ErrMissingTensor
-		}
-		return t.Shape, t.Data, nil
-	})
-	if err != nil {
+	if err := m.loadHF(r); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -29,6 +29,9 @@ func TestFixtureGreedy(t *testing.T) {
 			if !slices.Equal(got[0].Tokens, g.Generate.NewTokens) {
 				t.Errorf("single: got %v\nwant %v", got[0].Tokens, g.Generate.NewTokens)
 			}
+			if len(g.Generate.Batch.InputIDs) == 0 {
+				return // this fixture has no batch golden
+			}
 			// The batch: strip each row's left padding; Generate pads again.
 			var prompts [][]int
 			for r, ids := range g.Generate.Batch.InputIDs {

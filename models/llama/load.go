@@ -1,10 +1,11 @@
 package llama
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/glossa-ai/glossa/checkpoint"
 )
 
 // Loading. A Hugging Face LlamaForCausalLM folder names its tensors
@@ -26,31 +27,28 @@ import (
 // so that both give the same attention scores. This package computes in HF's
 // layout; LoadLlama2C applies the same row permutation (see permuteRoPE).
 
-// ErrMissingTensor is wrapped by load errors for a tensor the checkpoint lacks.
-var ErrMissingTensor = errors.New("missing tensor")
-
-// tensorGetter returns the float32 data of a named tensor with its shape, or
-// an error wrapping ErrMissingTensor.
-type tensorGetter func(name string) (shape []int, data []float32, err error)
-
 // loadHF fills m from a Hugging Face state dict.
-func (m *Model) loadHF(get tensorGetter) error {
+func (m *Model) loadHF(r checkpoint.Reader) error {
 	cfg := m.Config
 	C, F, D, H, Hkv, V := cfg.HiddenSize, cfg.Intermediate, cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.VocabSize
-	// load copies a tensor into dst after checking its shape; "model."
-	// prefixed names are also found without the prefix.
+	// load converts a tensor into dst after checking its shape; names with
+	// the "model." prefix are also found without it.
 	load := func(dst []float32, name string, shape ...int) error {
-		sh, data, err := get(name)
-		if errors.Is(err, ErrMissingTensor) && strings.HasPrefix(name, "model.") {
-			sh, data, err = get(strings.TrimPrefix(name, "model."))
+		info, ok := r.Info(name)
+		if !ok && strings.HasPrefix(name, "model.") {
+			if info, ok = r.Info(strings.TrimPrefix(name, "model.")); ok {
+				name = info.Name
+			}
 		}
-		if err != nil {
+		if !ok {
+			return fmt.Errorf("llama: load %s: %w", name, checkpoint.ErrMissingTensor)
+		}
+		if !slices.Equal(info.Shape, shape) {
+			return fmt.Errorf("llama: load %s: shape %v, want %v", name, info.Shape, shape)
+		}
+		if err := r.Float32Into(dst, name); err != nil {
 			return fmt.Errorf("llama: load %s: %w", name, err)
 		}
-		if !slices.Equal(sh, shape) {
-			return fmt.Errorf("llama: load %s: shape %v, want %v", name, sh, shape)
-		}
-		copy(dst, data)
 		return nil
 	}
 	if err := load(m.embed, "model.embed_tokens.weight", V, C); err != nil {

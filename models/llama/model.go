@@ -20,6 +20,7 @@ package llama
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/nn"
@@ -114,6 +115,7 @@ type State struct {
 	ids    []int     // the chunk's ids [N]
 	mask   []bool    // the chunk's mask [N]
 	scores []float32 // attention scratch [B·H, MaxLen]
+	padded []bool    // [B]: the row has padding slots among those visible now
 	last   []float32 // final-normed last positions [B, C]
 	logits []float32 // [B, V]
 
@@ -152,7 +154,7 @@ func (m *Model) newState(batch, maxLen, chunk int) (*State, error) {
 	s := &State{m: m, B: batch, MaxLen: maxLen, Cache: cache, seen: make([]int, batch), chunk: chunk,
 		x: make([]float32, N*C), h: make([]float32, N*C), qkv: make([]float32, N*(H+2*Hkv)*D),
 		att: make([]float32, N*H*D), gu: make([]float32, N*2*F), act: make([]float32, N*F),
-		pos: make([]int, N), ids: make([]int, N), mask: make([]bool, N),
+		pos: make([]int, N), padded: make([]bool, batch), ids: make([]int, N), mask: make([]bool, N),
 		scores: make([]float32, batch*H*maxLen), last: make([]float32, batch*C), logits: make([]float32, batch*cfg.VocabSize)}
 	s.attendFn = s.attendRange
 	return s, nil
@@ -305,7 +307,9 @@ func (m *Model) pass(s *State, T int, tr *Trace) {
 
 	// Mark the new slots real or padding before attending to them.
 	for b := range B {
-		copy(s.Cache.Valid(b)[S0:S0+T], s.mask[b*T:(b+1)*T])
+		v := s.Cache.Valid(b)
+		copy(v[S0:S0+T], s.mask[b*T:(b+1)*T])
+		s.padded[b] = slices.Contains(v[:S0+T], false)
 	}
 
 	// x = embed_tokens[ids]                                   [N, C]
@@ -390,74 +394,55 @@ func (s *State) attend(l, T, S0 int, tr *Trace) {
 	kernels.ParallelFor(s.B*s.m.Config.NumHeads, grain, s.attendFn)
 }
 
-// attendRange handles (row, head) pairs lo…hi−1 of the current layer.
+// attendRange handles (row, head) pairs lo…hi−1 of the current layer. With
+// the cache feature-major ([D, MaxLen] per head), a query row costs D
+// vector operations over the n visible positions:
+//
+//	scores = Σ_d (q_d/√D)·K_d      p = softmax(scores)      out_d = p·V_d
 func (s *State) attendRange(lo, hi int) {
 	cfg := s.m.Config
 	l, T, S0, tr := s.curLayer, s.curT, s.curS0, s.trace
-	H, Hkv, D := cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim
+	H, Hkv, D, L := cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, s.MaxLen
 	W := (H + 2*Hkv) * D
 	g := H / Hkv
 	scale := float32(1 / math.Sqrt(float64(D)))
+	negInf := float32(math.Inf(-1))
 	for bh := lo; bh < hi; bh++ {
 		b, hd := bh/H, bh%H
-		K, Vv := s.Cache.Keys(l, b, hd/g), s.Cache.Values(l, b, hd/g)
+		K, V := s.Cache.Keys(l, b, hd/g), s.Cache.Values(l, b, hd/g)
 		valid := s.Cache.Valid(b)
-		sc := s.scores[bh*s.MaxLen : (bh+1)*s.MaxLen]
+		sc := s.scores[bh*L : (bh+1)*L]
 		for t := range T {
 			n := S0 + t + 1 // causal: slots 0 … S0+t
 			q := s.qkv[(b*T+t)*W+hd*D : (b*T+t)*W+hd*D+D]
 			out := s.att[(b*T+t)*H*D+hd*D : (b*T+t)*H*D+hd*D+D]
-			clear(out)
-			seen := false
-			for j := range n {
-				if valid[j] {
-					sc[j] = dot(q, K[j*D:j*D+D]) * scale
-					seen = true
-				} else {
-					sc[j] = float32(math.Inf(-1))
+			p := sc[:n]
+			clear(p)
+			for d, qd := range q {
+				kernels.Axpy(qd*scale, K[d*L:d*L+n], p)
+			}
+			real := n
+			if s.padded[b] {
+				for j, ok := range valid[:n] {
+					if !ok {
+						p[j] = negInf
+						real--
+					}
 				}
 			}
-			p := sc[:n]
-			if seen {
+			if real > 0 {
 				kernels.Softmax(p, p)
-				for j, w := range p {
-					if w != 0 {
-						axpy(w, Vv[j*D:j*D+D], out)
-					}
+				for d := range out {
+					out[d] = kernels.Dot(p, V[d*L:d*L+n])
 				}
 			} else {
 				clear(p) // a padding query with nothing to attend to
+				clear(out)
 			}
 			if tr != nil {
 				copy(tr.Attentions[l][((b*H+hd)*T+t)*T:], p) // S0 is 0 in a traced pass
 			}
 		}
-	}
-}
-
-// dot is a short dot product (head dimensions are small; a call into the
-// vector kernels costs more than the loop).
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// axpy computes y += w·x for short vectors.
-func axpy(w float32, x, y []float32) {
-	x = x[:len(y)]
-	for i, v := range x {
-		y[i] += w * v
 	}
 }
 

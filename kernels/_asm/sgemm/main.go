@@ -32,6 +32,9 @@ func main() {
 	genPackGather("sgemmPackBT32", 32)
 	genPackCopy()
 	genDot4()
+	for r := 2; r <= 4; r++ {
+		genDotsRx4(r)
+	}
 	genGemvN()
 
 	Generate()
@@ -44,7 +47,7 @@ type kernelSpec struct {
 	mr, nr    int
 	lanes     int // float32 lanes per vector: 16 (ZMM, AVX-512) or 8 (YMM, AVX2)
 	unroll    int
-	prefetchA int // bytes ahead of the A pointer to prefetch each unrolled step (0: none)
+	prefetchA int  // bytes ahead of the A pointer to prefetch each unrolled step (0: none)
 	embedded  bool // multiply by A values broadcast from memory inside the FMA
 	prefetchB int  // bytes ahead of the B pointer to prefetch each step (0: none)
 }
@@ -303,7 +306,7 @@ func reduce4(zs []VecPhysical, tmp VecPhysical) {
 	for _, z := range zs {
 		VEXTRACTF64X4(U8(1), z, tmp.AsY())
 		VADDPS(tmp.AsY(), z.AsY(), z.AsY())
-		VEXTRACTF128(U8(1), z.AsY(), tmp.AsX())
+		VEXTRACTF32X4(U8(1), z.AsY(), tmp.AsX())
 		VADDPS(tmp.AsX(), z.AsX(), z.AsX())
 	}
 	VHADDPS(zs[1].AsX(), zs[0].AsX(), zs[0].AsX())
@@ -487,4 +490,106 @@ func genPackCopy() {
 	JNZ(LabelRef("loop"))
 	VZEROUPPER()
 	RET()
+}
+
+// genDotsRx4 emits sgemvDots<r>x4: the r×4 dot products of r vectors with
+// four rows of a matrix, for the matrix-vector path with a few rows of op(A).
+// Each block of 16 elements of a matrix row is loaded once and used r times.
+func genDotsRx4(r int) {
+	name := fmt.Sprintf("sgemvDots%dx4", r)
+	TEXT(name, NOSPLIT, "func(k int, x *float32, ldx int, b *float32, ldb int, out *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s stores out[4i+j] = Σ_p x[i·ldx+p]·b[j·ldb+p] for i < %d, j < 4, over k elements.", name, r))
+	k := Load(Param("k"), GP64())
+	x := Load(Param("x"), GP64())
+	lx := Load(Param("ldx"), GP64())
+	SHLQ(U8(2), lx)
+	r0 := Load(Param("b"), GP64())
+	ld := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ld)
+	r3 := GP64()
+	LEAQ(Mem{Base: r0, Index: ld, Scale: 2}, r3)
+	ADDQ(ld, r3)
+	x3 := GP64()
+	LEAQ(Mem{Base: x, Index: lx, Scale: 2}, x3)
+	ADDQ(lx, x3)
+	bRow := func(j, disp int) Mem {
+		switch j {
+		case 0:
+			return Mem{Base: r0, Disp: disp}
+		case 3:
+			return Mem{Base: r3, Disp: disp}
+		}
+		return Mem{Base: r0, Index: ld, Scale: uint8(j), Disp: disp}
+	}
+	xRow := func(i int) Mem {
+		switch i {
+		case 0:
+			return Mem{Base: x}
+		case 3:
+			return Mem{Base: x3}
+		}
+		return Mem{Base: x, Index: lx, Scale: uint8(i)}
+	}
+	acc := func(i, j int) VecPhysical { return zmm(4*i + j) }
+	xv := func(i int) VecPhysical { return zmm(16 + i) }
+	bv := zmm(20)
+	for i := 0; i < 4*r; i++ {
+		VPXORD(zmm(i), zmm(i), zmm(i))
+	}
+	block := func(mask Op) {
+		for i := 0; i < r; i++ {
+			if mask == nil {
+				VMOVUPS(xRow(i), xv(i))
+			} else {
+				VMOVUPS_Z(xRow(i), mask, xv(i))
+			}
+		}
+		for j := 0; j < 4; j++ {
+			if mask == nil {
+				VMOVUPS(bRow(j, 0), bv)
+			} else {
+				VMOVUPS_Z(bRow(j, 0), mask, bv)
+			}
+			for i := 0; i < r; i++ {
+				VFMADD231PS(bv, xv(i), acc(i, j))
+			}
+		}
+	}
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(U8(4), n)
+	JZ(LabelRef("masked"))
+	Label("loop")
+	block(nil)
+	for _, p := range []Op{x, x3, r0, r3} {
+		ADDQ(U8(64), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("masked")
+	ANDQ(U8(15), k)
+	JZ(LabelRef("reduce"))
+	one := GP64()
+	MOVQ(U32(1), one)
+	SHLXQ(k, one, one)
+	DECQ(one)
+	KMOVW(one.As32(), K1)
+	block(K1)
+
+	Label("reduce")
+	out := Load(Param("out"), GP64())
+	for i := 0; i < r; i++ {
+		zs := []VecPhysical{acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3)}
+		reduce4(zs, bv)
+		VMOVUPS(zs[0].AsX(), Mem{Base: out, Disp: 16 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+func zmm(i int) VecPhysical {
+	return [...]VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}[i]
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
@@ -160,13 +161,22 @@ func broadcastBits(u uint32) VecVirtual {
 	return z
 }
 
-// param loads the float32 parameter name and broadcasts it to a ZMM register.
+// param broadcasts the float32 parameter name to a ZMM register, straight
+// from memory. (avo's Load would use the legacy-SSE MOVSS; the kernels use
+// VEX/EVEX encodings only, which never pay an SSE/AVX transition penalty.)
 func param(name string) VecVirtual {
-	x := XMM()
-	Load(Param(name), x)
 	z := ZMM()
-	VBROADCASTSS(x, z)
+	VBROADCASTSS(addr(Param(name)), z)
 	return z
+}
+
+// addr returns the stack address of an argument or result.
+func addr(c gotypes.Component) Mem {
+	b, err := c.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 // ptr loads the pointer parameter name.
@@ -228,7 +238,7 @@ func reduce(accs []VecVirtual, op func(...Op), ret int) {
 	op(t, x, x)
 	VMOVSHDUP(x, t)
 	op(t, x, x)
-	Store(x, ReturnIndex(ret))
+	VMOVSS(x, addr(ReturnIndex(ret)))
 }
 
 func vaddps(ops ...Op) { VADDPS(ops...) }
@@ -258,9 +268,7 @@ func ret() {
 // paramY loads the float32 parameter name and broadcasts it to a YMM
 // register.
 func paramY(name string) VecVirtual {
-	x := XMM()
-	Load(Param(name), x)
 	y := YMM()
-	VBROADCASTSS(x, y)
+	VBROADCASTSS(addr(Param(name)), y)
 	return y
 }

@@ -1,14 +1,20 @@
 // Command vec generates kernels/vec_amd64.s and its Go declarations,
-// kernels/vec_stubs_amd64.go: the AVX-512 variants of the vector kernels
-// declared in kernels/vec.go and kernels/vec_convert.go.
+// kernels/vec_stubs_amd64.go: the assembly variants of the vector kernels
+// declared in kernels/vec.go and kernels/vec_convert.go — all of them for
+// AVX-512, and the streaming kernels, Exp, the softmax pieces and the forward
+// GELU, GELUTanh, SiLU and Tanh for AVX2+FMA.
 //
 // Run it through `go generate ./kernels` (see the directive in
 // kernels/vec_amd64.go); never edit the generated files by hand.
 //
-// Every kernel walks its slices in blocks of 16 float32 lanes (one ZMM
-// register), optionally unrolled, and finishes with one masked block for the
-// remaining 1…15 elements, so no scalar tail loop exists. The slice-level
-// wrappers in kernels/vec_amd64.go check lengths and pass raw pointers.
+// The AVX-512 kernels walk their slices in blocks of 16 float32 lanes (one
+// ZMM register), optionally unrolled, and finish with one masked block for
+// the remaining 1…15 elements, so there is no scalar tail loop. The AVX2
+// kernels use 8-lane blocks and take a multiple of 8 elements; their Go
+// wrappers finish the rest. Only VEX/EVEX encodings are emitted (no legacy
+// SSE, which can cost a state transition next to dirty upper registers), and
+// every kernel ends with VZEROUPPER. The slice-level wrappers in
+// kernels/vec_amd64.go check lengths and pass raw pointers.
 package main
 
 import (
@@ -19,6 +25,7 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 
 	declareTables()
+	declareTables256()
 	genBasic()
 	genSoftmax()
 	genNorm()
@@ -26,6 +33,8 @@ func main() {
 	genAdamW()
 	genConvert()
 	genAVX2()
+	genAVX2Exp()
+	genAVX2Activations()
 
 	Generate()
 }

@@ -1,0 +1,42 @@
+package data
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// NewRand returns the generator every seeded operation of this package
+// uses: PCG seeded with (seed, seed ^ 0x9e3779b97f4a7c15).
+func NewRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
+// Permutation returns a seeded random permutation of 0..n-1; the same seed
+// gives the same permutation on every platform and Go version that keeps
+// math/rand/v2's PCG and Perm stable.
+func Permutation(n int, seed uint64) []int {
+	return NewRand(seed).Perm(n)
+}
+
+// Shuffle shuffles s in place, deterministically for a seed.
+func Shuffle[T any](s []T, seed uint64) {
+	NewRand(seed).Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+}
+
+// SplitTrainVal shuffles a copy of s with seed and splits it into a
+// training part and a validation part holding round(valFraction·len(s))
+// items (at least one when valFraction > 0). Both parts must be non-empty.
+func SplitTrainVal[T any](s []T, valFraction float64, seed uint64) (train, val []T, err error) {
+	if !(valFraction > 0 && valFraction < 1) {
+		return nil, nil, fmt.Errorf("data: validation fraction %v must be in (0, 1)", valFraction)
+	}
+	nVal := max(1, int(valFraction*float64(len(s))+0.5))
+	if nVal >= len(s) {
+		return nil, nil, fmt.Errorf("data: cannot split %d items with validation fraction %v: one side would be empty", len(s), valFraction)
+	}
+	c := make([]T, len(s))
+	for i, j := range Permutation(len(s), seed) {
+		c[i] = s[j]
+	}
+	return c[nVal:], c[:nVal], nil
+}

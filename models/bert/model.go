@@ -1,0 +1,371 @@
+// Package bert is BERT (Devlin et al., 2019) as Hugging Face's transformers
+// defines it: BertModel (word + position + token-type embeddings, a
+// LayerNorm, a stack of post-LayerNorm encoder layers and a tanh pooler over
+// the first token) and the heads BertForPreTraining (masked-LM and
+// next-sentence prediction), BertForMaskedLM and
+// BertForSequenceClassification. Weights load from Hugging Face model
+// folders under their own names (bert.encoder.layer.0.attention.self.query.weight,
+// ...), with or without the "bert." prefix and with the original
+// checkpoints' LayerNorm.gamma/beta names; Save writes the same layout back.
+//
+// Two paths compute the same function:
+//
+//   - Forward runs the model through package autograd, built from package
+//     nn's parts, so that it trains: parameters require gradients, dropout
+//     follows SetTraining, and autograd.Backward fills every gradient.
+//   - Infer (infer.go) is the inference path: no graph, every activation in
+//     a reusable Workspace sized from B and T, the q, k and v projections
+//     fused into one matrix product, attention parallel across heads, the
+//     bias and activation fused into the matrix products' epilogues.
+//
+// Both are checked against the PyTorch goldens of
+// ../shared/fixtures/bert-tiny{,-legacy,-cls}.
+//
+// The letters used throughout:
+//
+//	B  batch rows       T  sequence length     C  hidden_size
+//	H  attention heads  D = C/H head size      F  intermediate_size
+//	V  vocab_size       P  max_position_embeddings
+//	L  layers           N = B·T token rows
+package bert
+
+import (
+	"fmt"
+
+	"github.com/glossa-ai/glossa/autograd"
+	"github.com/glossa-ai/glossa/nn"
+	"github.com/glossa-ai/glossa/tensor"
+)
+
+// Model is BertModel: embeddings, the encoder and (optionally) the pooler.
+// Its parameters are autograd Vars that require gradients; call nn.Freeze
+// for autograd inference without a graph, or use Infer.
+type Model struct {
+	Config     Config
+	Embeddings *Embeddings
+	Layers     []*Layer   // encoder.layer.N
+	Pooler     *nn.Linear // pooler.dense [C, C]; nil without a pooler (BertForMaskedLM)
+}
+
+// Embeddings is BertEmbeddings: LayerNorm(word + position + token type).
+type Embeddings struct {
+	Word      *nn.Embedding        // word_embeddings [V, C]
+	Position  *nn.LearnedPositions // position_embeddings [P, C]
+	TokenType *nn.Embedding        // token_type_embeddings [types, C]
+	Norm      *nn.LayerNorm        // LayerNorm [C]
+	Dropout   nn.Dropout           // hidden_dropout_prob
+}
+
+// Layer is one BertLayer, post-LayerNorm:
+//
+//	x = LayerNorm(x + Dropout(Attention(x)))        attention.output.LayerNorm
+//	x = LayerNorm(x + Dropout(W₂·act(W₁·x)))         output.LayerNorm
+//
+// Query, Key and Value are views of one packed [3C, C] matrix (and one [3C]
+// bias), so that the inference path projects q, k and v with one matrix
+// product while the parameters keep their Hugging Face names.
+type Layer struct {
+	Query, Key, Value *nn.Linear      // attention.self.{query,key,value} [C, C]
+	AttnOut           *nn.Linear      // attention.output.dense [C, C]
+	AttnNorm          *nn.LayerNorm   // attention.output.LayerNorm
+	FF                *nn.FeedForward // Linear1: intermediate.dense [F, C]; Linear2: output.dense [C, F]
+	OutNorm           *nn.LayerNorm   // output.LayerNorm
+	Dropout           nn.Dropout      // hidden_dropout_prob, on both residual branches
+	AttnDropout       nn.Dropout      // attention_probs_dropout_prob
+
+	heads      int
+	qkvW, qkvB []float32 // the storage behind Query, Key, Value: [3C, C], [3C]
+}
+
+// newModel allocates a zeroed BertModel (LayerNorm gains 1) for a
+// validated cfg.
+func newModel(cfg Config, pooler bool) *Model {
+	C, F, eps := cfg.HiddenSize, cfg.Intermediate, float32(cfg.LayerNormEps)
+	pd := float32(cfg.HiddenDropout)
+	m := &Model{Config: cfg, Embeddings: &Embeddings{
+		Word:      &nn.Embedding{Weight: autograd.Param(tensor.New(cfg.VocabSize, C))},
+		Position:  &nn.LearnedPositions{Weight: autograd.Param(tensor.New(cfg.MaxPositions, C))},
+		TokenType: &nn.Embedding{Weight: autograd.Param(tensor.New(cfg.TypeVocab, C))},
+		Norm:      nn.NewLayerNorm(C, eps),
+		Dropout:   nn.Dropout{P: pd},
+	}}
+	for range cfg.NumLayers {
+		l := &Layer{heads: cfg.NumHeads, qkvW: make([]float32, 3*C*C), qkvB: make([]float32, 3*C)}
+		view := func(i int) *nn.Linear {
+			return &nn.Linear{
+				Weight: autograd.Param(tensor.MustFromData(l.qkvW[i*C*C:(i+1)*C*C:(i+1)*C*C], C, C)),
+				Bias:   autograd.Param(tensor.MustFromData(l.qkvB[i*C:(i+1)*C:(i+1)*C], C)),
+			}
+		}
+		l.Query, l.Key, l.Value = view(0), view(1), view(2)
+		l.AttnOut = zeroLinear(C, C)
+		l.AttnNorm = nn.NewLayerNorm(C, eps)
+		l.FF = &nn.FeedForward{Act: cfg.Activation, Linear1: zeroLinear(C, F), Linear2: zeroLinear(F, C)}
+		l.OutNorm = nn.NewLayerNorm(C, eps)
+		l.Dropout = nn.Dropout{P: pd}
+		l.AttnDropout = nn.Dropout{P: float32(cfg.AttentionDropout)}
+		m.Layers = append(m.Layers, l)
+	}
+	if pooler {
+		m.Pooler = zeroLinear(C, C)
+	}
+	return m
+}
+
+func zeroLinear(in, out int) *nn.Linear {
+	return &nn.Linear{Weight: autograd.Param(tensor.New(out, in)), Bias: autograd.Param(tensor.New(out))}
+}
+
+// Input is one batch of B sequences of T tokens, row-major [B, T], as a
+// tokenizer produces them (tokenizer.Encoding's IDs, TypeIDs and
+// AttentionMask).
+type Input struct {
+	B, T    int
+	IDs     []int // input_ids [B, T]
+	TypeIDs []int // token_type_ids [B, T]; nil means all 0
+	// Mask is attention_mask [B, T]: 1 for a real token, 0 for padding
+	// that no query attends to; nil means all ones. Positions are
+	// arange(T) regardless of the mask (HF's default position_ids), so
+	// pad on the right.
+	Mask []int
+}
+
+// check validates in against cfg.
+func (in Input) check(cfg Config) error {
+	if in.B <= 0 || in.T <= 0 || len(in.IDs) != in.B*in.T {
+		return fmt.Errorf("bert: input: %d ids for batch %d × %d", len(in.IDs), in.B, in.T)
+	}
+	if in.T > cfg.MaxPositions {
+		return fmt.Errorf("bert: input: sequence length %d exceeds max_position_embeddings %d", in.T, cfg.MaxPositions)
+	}
+	if err := tensor.CheckIDs(in.IDs, cfg.VocabSize); err != nil {
+		return fmt.Errorf("bert: input ids: %w", err)
+	}
+	if in.TypeIDs != nil {
+		if len(in.TypeIDs) != len(in.IDs) {
+			return fmt.Errorf("bert: input: %d token type ids for %d ids", len(in.TypeIDs), len(in.IDs))
+		}
+		if err := tensor.CheckIDs(in.TypeIDs, cfg.TypeVocab); err != nil {
+			return fmt.Errorf("bert: token type ids: %w", err)
+		}
+	}
+	if in.Mask != nil {
+		if len(in.Mask) != len(in.IDs) {
+			return fmt.Errorf("bert: input: attention mask of %d for %d ids", len(in.Mask), len(in.IDs))
+		}
+		for i, v := range in.Mask {
+			if v != 0 && v != 1 {
+				return fmt.Errorf("bert: input: attention mask value %d at %d (want 0 or 1)", v, i)
+			}
+		}
+	}
+	return nil
+}
+
+// typeIDs returns in.TypeIDs, or B·T zeros.
+func (in Input) typeIDs() []int {
+	if in.TypeIDs != nil {
+		return in.TypeIDs
+	}
+	return make([]int, in.B*in.T)
+}
+
+// padding returns the key-padding flags [B, T] (true = padding), or nil
+// when nothing is masked.
+func (in Input) padding() []bool {
+	var pad []bool
+	for i, v := range in.Mask {
+		if v == 0 {
+			if pad == nil {
+				pad = make([]bool, len(in.Mask))
+			}
+			pad[i] = true
+		}
+	}
+	return pad
+}
+
+// ForwardOptions asks Forward for more than the last hidden state. The zero
+// value asks for nothing more.
+type ForwardOptions struct {
+	HiddenStates bool // Output.HiddenStates: the embeddings and every layer's output
+	Attentions   bool // Output.Attentions: every layer's attention probabilities
+}
+
+// Output is what Model.Forward returns.
+type Output struct {
+	LastHidden *autograd.Var // last_hidden_state [B, T, C]
+	Pooled     *autograd.Var // pooler_output [B, C]: tanh(W·x[:, 0] + b); nil without a pooler
+	// HiddenStates, when asked for, holds L+1 tensors [B, T, C]: the
+	// embedding output, then each layer's output (HF output_hidden_states).
+	HiddenStates []*autograd.Var
+	// Attentions, when asked for, holds L tensors [B, H, T, T] of
+	// attention probabilities; padding keys are exactly 0.
+	Attentions []*tensor.Tensor
+}
+
+// Forward runs BertModel over in through autograd.
+func (m *Model) Forward(in Input, opts *ForwardOptions) (*Output, error) {
+	if opts == nil {
+		opts = &ForwardOptions{}
+	}
+	if err := in.check(m.Config); err != nil {
+		return nil, err
+	}
+	x, err := m.Embeddings.Forward(in) // [B, T, C]
+	if err != nil {
+		return nil, err
+	}
+	out := &Output{}
+	if opts.HiddenStates {
+		out.HiddenStates = append(out.HiddenStates, x)
+	}
+	mask := nn.Mask{KeyPadding: in.padding(), ReturnProbs: opts.Attentions}
+	for _, l := range m.Layers {
+		var probs *tensor.Tensor
+		x, probs = l.Forward(x, mask)
+		if opts.HiddenStates {
+			out.HiddenStates = append(out.HiddenStates, x)
+		}
+		if opts.Attentions {
+			out.Attentions = append(out.Attentions, probs)
+		}
+	}
+	out.LastHidden = x
+	if m.Pooler != nil {
+		first := autograd.Select(x, 1, 0)                      // [B, C]: the [CLS] token
+		out.Pooled = autograd.Tanh(m.Pooler.Forward(first)) // [B, C]
+	}
+	return out, nil
+}
+
+// Forward embeds a validated input: LayerNorm(word + position + type),
+// then dropout. Result [B, T, C].
+func (e *Embeddings) Forward(in Input) (*autograd.Var, error) {
+	x, err := e.Word.Forward(in.IDs, in.B, in.T) // [B, T, C]
+	if err != nil {
+		return nil, fmt.Errorf("bert: embeddings: %w", err)
+	}
+	tt, err := e.TokenType.Forward(in.typeIDs(), in.B, in.T) // [B, T, C]
+	if err != nil {
+		return nil, fmt.Errorf("bert: embeddings: %w", err)
+	}
+	x = e.Position.Forward(autograd.Add(x, tt), 0) // + position_embeddings[0:T]
+	return e.Dropout.Forward(e.Norm.Forward(x)), nil
+}
+
+// Forward applies the layer to x [B, T, C]. It returns [B, T, C] and, when
+// mask.ReturnProbs is set, the attention probabilities [B, H, T, T].
+func (l *Layer) Forward(x *autograd.Var, mask nn.Mask) (*autograd.Var, *tensor.Tensor) {
+	a, probs := l.attention().Forward(x, mask)                                  // self-attention [B, T, C]
+	x = l.AttnNorm.Forward(autograd.Add(x, l.Dropout.Forward(a)))               // attention.output
+	x = l.OutNorm.Forward(autograd.Add(x, l.Dropout.Forward(l.FF.Forward(x)))) // intermediate + output
+	return x, probs
+}
+
+// attention assembles the layer's self-attention as an
+// nn.MultiHeadAttention whose packed input projection is [query; key; value]
+// (a graph op, so gradients flow back to the three named parameters).
+func (l *Layer) attention() *nn.MultiHeadAttention {
+	C := l.AttnOut.Weight.Value.Dim(0)
+	return &nn.MultiHeadAttention{Dim: C, Heads: l.heads,
+		InWeight: autograd.Concat(0, l.Query.Weight, l.Key.Weight, l.Value.Weight), // [3C, C]
+		InBias:   autograd.Concat(0, l.Query.Bias, l.Key.Bias, l.Value.Bias),       // [3C]
+		OutProj:  l.AttnOut,
+		Dropout:  l.AttnDropout,
+	}
+}
+
+// SetTraining switches dropout on (rng draws the masks) or, with on false,
+// off, as PyTorch's train() / eval().
+func (m *Model) SetTraining(on bool, rng *tensor.RNG) {
+	set := func(d *nn.Dropout) { d.Training, d.RNG = on, rng }
+	set(&m.Embeddings.Dropout)
+	for _, l := range m.Layers {
+		set(&l.Dropout)
+		set(&l.AttnDropout)
+	}
+}
+
+// Params lists every parameter under its BertModel state_dict name
+// (embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight,
+// ..., pooler.dense.bias), in that order.
+func (m *Model) Params() []nn.NamedParam {
+	e := m.Embeddings
+	ps := []nn.NamedParam{
+		{Name: "embeddings.word_embeddings.weight", Var: e.Word.Weight},
+		{Name: "embeddings.position_embeddings.weight", Var: e.Position.Weight},
+		{Name: "embeddings.token_type_embeddings.weight", Var: e.TokenType.Weight},
+	}
+	ps = append(ps, prefixed("embeddings.LayerNorm", e.Norm.Params())...)
+	for i, l := range m.Layers {
+		p := fmt.Sprintf("encoder.layer.%d.", i)
+		ps = append(ps, prefixed(p+"attention.self.query", l.Query.Params())...)
+		ps = append(ps, prefixed(p+"attention.self.key", l.Key.Params())...)
+		ps = append(ps, prefixed(p+"attention.self.value", l.Value.Params())...)
+		ps = append(ps, prefixed(p+"attention.output.dense", l.AttnOut.Params())...)
+		ps = append(ps, prefixed(p+"attention.output.LayerNorm", l.AttnNorm.Params())...)
+		ps = append(ps, prefixed(p+"intermediate.dense", l.FF.Linear1.Params())...)
+		ps = append(ps, prefixed(p+"output.dense", l.FF.Linear2.Params())...)
+		ps = append(ps, prefixed(p+"output.LayerNorm", l.OutNorm.Params())...)
+	}
+	if m.Pooler != nil {
+		ps = append(ps, prefixed("pooler.dense", m.Pooler.Params())...)
+	}
+	return ps
+}
+
+func prefixed(prefix string, ps []nn.NamedParam) []nn.NamedParam {
+	out := make([]nn.NamedParam, len(ps))
+	for i, p := range ps {
+		out[i] = nn.NamedParam{Name: prefix + "." + p.Name, Var: p.Var}
+	}
+	return out
+}
+
+// init draws HF's initialisation (BertPreTrainedModel._init_weights):
+// matrices and embeddings N(0, initializer_range²), the [PAD] row of the
+// word embeddings 0, biases 0, LayerNorm gains 1.
+func initParams(ps []nn.NamedParam, cfg Config, rng *tensor.RNG) {
+	std := float32(cfg.InitializerRange)
+	for _, p := range ps {
+		v := p.Var.Value
+		switch {
+		case v.NDim() >= 2:
+			rng.Normal(v, 0, std)
+		case hasSuffix(p.Name, "LayerNorm.weight"):
+			v.Fill(1)
+		default:
+			v.Zero()
+		}
+		if hasSuffix(p.Name, "word_embeddings.weight") {
+			C := v.Dim(1)
+			clear(v.Data()[cfg.PadTokenID*C : (cfg.PadTokenID+1)*C])
+		}
+	}
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+// New returns a BertModel with a pooler and HF's random initialisation.
+func New(cfg Config, rng *tensor.RNG) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := newModel(cfg, true)
+	initParams(m.Params(), cfg, rng)
+	return m, nil
+}
+
+// activate applies act to x.
+func activate(act nn.Activation, x *autograd.Var) *autograd.Var {
+	switch act {
+	case nn.GELUTanh:
+		return autograd.GELUTanh(x)
+	case nn.ReLU:
+		return autograd.ReLU(x)
+	case nn.SiLU:
+		return autograd.SiLU(x)
+	}
+	return autograd.GELU(x)
+}
