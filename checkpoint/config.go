@@ -54,13 +54,13 @@ func jsonPosError(data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return errorf("%s: %v", position(data, se.Offset), se)
+		// Offset counts the offending byte itself.
+		return errorf("%s: %v", position(data, se.Offset-1), se)
 	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "value"
+		if te.Field == "" {
+			return errorf("%s: got JSON %s, want %s", position(data, te.Offset), te.Value, describeType(te.Type))
 		}
-		return errorf("%s: %s: cannot use JSON %s as %v", position(data, te.Offset), field, te.Value, te.Type)
+		return errorf("%s: %s: got JSON %s, want %s", position(data, te.Offset), te.Field, te.Value, describeType(te.Type))
 	case err == io.EOF:
 		return errorf("empty JSON input")
 	case err == io.ErrUnexpectedEOF:

@@ -74,8 +74,7 @@ func (t TensorInfo) NumBytes() int64 { return t.End - t.Begin }
 // concurrent use until Close.
 type File struct {
 	path    string
-	data    []byte // the whole file (memory-mapped when opened with Open)
-	buf     []byte // the data buffer, data[8+N:]
+	buf     []byte // the data buffer after the header (memory-mapped when opened with Open)
 	tensors []TensorInfo
 	byName  map[string]int // index into tensors
 	names   []string
@@ -89,7 +88,9 @@ var _ Reader = (*File)(nil)
 // Open memory-maps the safetensors file at path read-only (on Unix; other
 // platforms read it into memory) and validates its header. The caller must
 // Close the file, after which slices returned by Bytes and Float32View must
-// no longer be used.
+// no longer be used. The file must not be truncated or rewritten in place
+// while it is open (reading a truncated mapping faults); Save replaces files
+// by renaming, which is safe.
 func Open(path string) (*File, error) {
 	fail := func(err error) (*File, error) { return nil, &Error{File: path, Err: err} }
 	fd, err := os.Open(path)
@@ -157,7 +158,7 @@ func parse(path string, data []byte) (*File, error) {
 		return fail("", errorf("header is not valid UTF-8"))
 	}
 
-	f := &File{path: path, data: data, buf: buf, byName: map[string]int{}}
+	f := &File{path: path, buf: buf, byName: map[string]int{}}
 	dec := json.NewDecoder(bytes.NewReader(header))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return fail("", errorf("header is not a JSON object"))
@@ -221,17 +222,7 @@ func jsonError(err error) error {
 	case errors.As(err, &se):
 		return errorf("header JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):
-		want := "a " + te.Type.String()
-		switch te.Type.Kind() {
-		case reflect.Struct, reflect.Map:
-			want = "an object"
-		case reflect.Slice:
-			want = "an array of integers"
-		case reflect.Int64:
-			want = "an integer"
-		case reflect.String:
-			want = "a string"
-		}
+		want := describeType(te.Type)
 		if te.Field != "" {
 			return errorf("%s: got JSON %s, want %s", te.Field, te.Value, want)
 		}
@@ -241,6 +232,26 @@ func jsonError(err error) error {
 		return errorf("header JSON is truncated")
 	}
 	return errorf("header JSON: %v", err)
+}
+
+// describeType names the JSON a Go type expects, for error messages.
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a " + t.Kind().String() + " number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return t.String()
 }
 
 // checkEntry validates one header entry against a buffer of bufLen bytes.
@@ -434,7 +445,7 @@ func (f *File) Close() error {
 		return nil
 	}
 	f.closed = true
-	f.data, f.buf = nil, nil
+	f.buf = nil
 	if f.release != nil {
 		if err := f.release(); err != nil {
 			return &Error{File: f.path, Err: fmt.Errorf("unmap: %w", err)}

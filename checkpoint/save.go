@@ -80,7 +80,8 @@ func Save(path string, tensors []Tensor, metadata map[string]string) (err error)
 // reference writer orders by alignment) and then by name; the JSON header
 // has its keys sorted and is padded with spaces so that the data starts at a
 // multiple of 8 bytes. Names must be unique, non-empty and not
-// "__metadata__".
+// "__metadata__". Invalid tensors are reported as *Error before anything is
+// written; errors from w are returned unchanged.
 func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	order := make([]int, len(tensors))
 	seen := make(map[string]bool, len(tensors))

@@ -357,7 +357,6 @@ func (p *labelParser) readCSV(r io.Reader) error {
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -369,9 +368,10 @@ func (p *labelParser) readCSV(r io.Reader) error {
 			}
 			return fmt.Errorf("data: %s: %w", p.name, err)
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+		if len(rec) == 0 || len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if !p.resolved {
 			var hdr []string
 			if header {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -72,10 +73,12 @@ type Options struct {
 	// stop strings).
 	Decoder Decoder `json:"-"`
 	// OnToken, when set, is called with each generated token of each row.
+	// Beam search, whose beams change until the end, does not call it.
 	OnToken func(row, id int) `json:"-"`
 	// OnText, when set (with Decoder), is called with each new piece of a
 	// row's generated text as soon as it is complete (whole UTF-8 characters,
-	// not a possible start of a stop string).
+	// not a possible start of a stop string). Beam search calls it once per
+	// prompt with the final text.
 	OnText func(row int, piece string) `json:"-"`
 }
 
@@ -252,18 +255,57 @@ type row struct {
 	done    bool
 	reason  FinishReason
 
-	// Text tracking (with a Decoder).
-	promptText string // decoded prompt
+	// Text tracking (with a Decoder): text is decoded incrementally over a
+	// short window of tokens context[from:], of which context[from:read]
+	// were already turned into text, so each token costs O(1) decoding.
+	from, read int
 	text       string // decoded generated text so far
+	scanned    int    // bytes of text already searched for stop strings
 	emitted    int    // bytes of text passed to OnText
 }
 
+// decodeWindow is how many already decoded tokens precede the new ones when
+// decoding incrementally, so that context-dependent renderings (a leading
+// space dropped after BOS, multi-byte characters split over byte tokens)
+// come out as in a one-shot decode.
+const decodeWindow = 4
+
 func newRow(idx int, prompt []int, s *Sampler, o *Options) *row {
 	w := &row{idx: idx, opts: o, sampler: s, context: append(make([]int, 0, len(prompt)+64), prompt...), prompt: len(prompt)}
-	if o.Decoder != nil {
-		w.promptText, _ = o.Decoder.Decode(prompt, true)
-	}
+	w.from, w.read = max(0, len(prompt)-decodeWindow), len(prompt)
 	return w
+}
+
+// decodeNew appends the text of the tokens decoded since the last call, as
+// the difference between decoding the window with and without them. The text
+// is held back while it ends in an incomplete character; with flush it is
+// taken as it is.
+func (w *row) decodeNew(flush bool) error {
+	if w.read == len(w.context) {
+		return nil
+	}
+	dec := w.opts.Decoder
+	prev, err := dec.Decode(w.context[w.from:w.read], true)
+	if err != nil {
+		return fmt.Errorf("generate: decode: %w", err)
+	}
+	full, err := dec.Decode(w.context[w.from:], true)
+	if err != nil {
+		return fmt.Errorf("generate: decode: %w", err)
+	}
+	if !strings.HasPrefix(full, prev) {
+		if !flush {
+			return nil // the window is mid-character; wait for more tokens
+		}
+		prev = ""
+	}
+	piece := full[len(prev):]
+	if !flush && (strings.HasSuffix(piece, "\uFFFD") || !utf8.FullRuneInString(piece[lastRuneStart(piece):])) {
+		return nil
+	}
+	w.text += piece
+	w.from, w.read = max(w.from, len(w.context)-decodeWindow), len(w.context)
+	return nil
 }
 
 // push records a generated token: callbacks, stop tokens, stop strings.
@@ -272,32 +314,22 @@ func (w *row) push(id int) error {
 	if w.opts.OnToken != nil {
 		w.opts.OnToken(w.idx, id)
 	}
-	stop := false
-	for _, s := range w.opts.StopTokens {
-		if id == s {
-			stop = true
+	stop := slices.Contains(w.opts.StopTokens, id)
+	if w.opts.Decoder != nil && stop {
+		// Flush text held back mid-character; the stop token is not text.
+		w.context = w.context[:len(w.context)-1]
+		err := w.decodeNew(true)
+		w.context = w.context[:len(w.context)+1]
+		if err != nil {
+			return err
 		}
+		w.cutStop()
 	}
 	if w.opts.Decoder != nil && !stop {
-		// Decode the whole sequence and take what follows the prompt's text,
-		// so that pieces whose rendering depends on their neighbours (a
-		// leading space, multi-byte characters split over byte tokens) come
-		// out as in a one-shot decode.
-		full, err := w.opts.Decoder.Decode(w.context, true)
-		if err != nil {
-			return fmt.Errorf("generate: decode: %w", err)
+		if err := w.decodeNew(false); err != nil {
+			return err
 		}
-		if strings.HasPrefix(full, w.promptText) {
-			w.text = full[len(w.promptText):]
-		} else {
-			w.text, _ = w.opts.Decoder.Decode(w.context[w.prompt:], true)
-		}
-		for _, s := range w.opts.StopStrings {
-			if i := strings.Index(w.text, s); i >= 0 {
-				w.text = w.text[:i]
-				stop = true
-			}
-		}
+		stop = w.cutStop()
 	}
 	if stop {
 		w.finish(FinishStop)
@@ -305,6 +337,28 @@ func (w *row) push(id int) error {
 	}
 	w.emit(false)
 	return nil
+}
+
+// cutStop searches the new text for a stop string and cuts the text before
+// the first one found.
+func (w *row) cutStop() bool {
+	longest := 0
+	for _, s := range w.opts.StopStrings {
+		longest = max(longest, len(s))
+	}
+	start := max(0, w.scanned-longest+1)
+	w.scanned = len(w.text)
+	cut := -1
+	for _, s := range w.opts.StopStrings {
+		if i := strings.Index(w.text[start:], s); i >= 0 && (cut < 0 || start+i < cut) {
+			cut = start + i
+		}
+	}
+	if cut < 0 {
+		return false
+	}
+	w.text = w.text[:cut]
+	return true
 }
 
 // emit passes the complete part of the text to OnText; at the end (final)
@@ -352,6 +406,12 @@ func (w *row) finish(reason FinishReason) {
 		return
 	}
 	w.done, w.reason = true, reason
+	if w.opts.Decoder != nil && reason != FinishStop {
+		// Flush tokens held back mid-character (not after a stop: the
+		// stop token is not text, and a stop string has cut the text).
+		_ = w.decodeNew(true)
+		w.cutStop()
+	}
 	w.emit(true)
 }
 

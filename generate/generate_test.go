@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // toyLM is a model without a cache: its next-token logits are a fixed
@@ -292,5 +293,62 @@ func TestInvalidInput(t *testing.T) {
 		if _, err := Generate(context.Background(), m, tc.prompts, tc.opts); err == nil {
 			t.Errorf("%v %+v: no error", tc.prompts, tc.opts)
 		}
+	}
+}
+
+// scriptLM always predicts the next byte of a fixed script after its
+// one-token prompt.
+type scriptLM struct{ script []byte }
+
+func (m *scriptLM) VocabSize() int { return 256 }
+func (m *scriptLM) MaxLen() int    { return 1000 }
+func (m *scriptLM) NewState(batch, maxLen int) (*toyState, error) {
+	return &toyState{rows: make([][]int, batch)}, nil
+}
+func (m *scriptLM) Forward(s *toyState, ids []int, mask []bool) ([]float32, error) {
+	B := len(s.rows)
+	T := len(ids) / B
+	out := make([]float32, B*256)
+	for b := range B {
+		for t := range T {
+			if mask == nil || mask[b*T+t] {
+				s.rows[b] = append(s.rows[b], ids[b*T+t])
+			}
+		}
+		if n := len(s.rows[b]) - 1; n < len(m.script) {
+			out[b*256+int(m.script[n])] = 10
+		}
+	}
+	return out, nil
+}
+
+// rawBytes decodes ids as bytes.
+type rawBytes struct{}
+
+func (rawBytes) Decode(ids []int, _ bool) (string, error) {
+	b := make([]byte, len(ids))
+	for i, id := range ids {
+		b[i] = byte(id)
+	}
+	return string(b), nil
+}
+
+// Characters split over several tokens stream whole.
+func TestStreamWholeCharacters(t *testing.T) {
+	const text = "héllo wörld € 🙂!"
+	m := &scriptLM{script: []byte(text)}
+	var pieces []string
+	got, err := Generate(context.Background(), m, [][]int{{0}}, Options{MaxNewTokens: len(text), Decoder: rawBytes{},
+		OnText: func(_ int, p string) { pieces = append(pieces, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pieces {
+		if !utf8.ValidString(p) {
+			t.Errorf("piece %q splits a character", p)
+		}
+	}
+	if s := strings.Join(pieces, ""); s != text || got[0].Text != text {
+		t.Errorf("streamed %q, text %q, want %q", s, got[0].Text, text)
 	}
 }

@@ -1,8 +1,3 @@
-// Package generate turns a language model's next-token logits into text:
-// logits processors (repetition, presence and frequency penalties), warpers
-// (temperature, top-k, top-p, min-p) and the choice of the next token (greedy
-// or sampled from a seeded RNG), in the order Hugging Face's generate applies
-// them.
 package generate
 
 import (
@@ -64,10 +59,11 @@ func (o SamplingOptions) Greedy() bool { return o.Temperature == 0 }
 // Sampler picks next tokens. It owns scratch space, so one Sampler serves one
 // sequence (or one goroutine) at a time.
 type Sampler struct {
-	opts  SamplingOptions
-	rng   *rand.Rand
-	idx   []int
-	probs []float64
+	opts   SamplingOptions
+	rng    *rand.Rand
+	idx    []int
+	probs  []float64
+	counts map[int]int // penalty scratch, reused
 }
 
 // NewSampler returns a sampler with the given options drawing from a PCG
@@ -82,12 +78,22 @@ func NewSampler(opts SamplingOptions, seed uint64) (*Sampler, error) {
 // ApplyPenalties adjusts logits in place for the tokens in context:
 // the repetition penalty first, then presence and frequency penalties.
 func ApplyPenalties(logits []float32, context []int, opts SamplingOptions) {
+	applyPenalties(logits, context, opts, nil)
+}
+
+// applyPenalties is ApplyPenalties counting occurrences in counts (a map
+// reused across calls when not nil).
+func applyPenalties(logits []float32, context []int, opts SamplingOptions, counts map[int]int) {
 	rp := opts.RepetitionPenalty
 	usePenalty := rp != 0 && rp != 1
 	if !usePenalty && opts.PresencePenalty == 0 && opts.FrequencyPenalty == 0 {
 		return
 	}
-	counts := make(map[int]int, len(context))
+	if counts == nil {
+		counts = make(map[int]int, len(context))
+	} else {
+		clear(counts)
+	}
 	for _, id := range context {
 		if id >= 0 && id < len(logits) {
 			counts[id]++
@@ -132,7 +138,10 @@ func Argmax(logits []float32) int {
 // Next applies the penalties for context and picks the next token from
 // logits, which it may modify.
 func (s *Sampler) Next(logits []float32, context []int) int {
-	ApplyPenalties(logits, context, s.opts)
+	if s.counts == nil {
+		s.counts = map[int]int{}
+	}
+	applyPenalties(logits, context, s.opts, s.counts)
 	if s.opts.Greedy() {
 		return Argmax(logits)
 	}

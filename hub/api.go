@@ -53,6 +53,7 @@ func FetchRepoInfo(ctx context.Context, repoID, revision string, opts *Options) 
 	if err != nil {
 		return nil, err
 	}
+	defer c.close()
 	if revision == "" {
 		revision = DefaultRevision
 	}
@@ -61,6 +62,9 @@ func FetchRepoInfo(ctx context.Context, repoID, revision string, opts *Options) 
 	}
 	if err := validateRevision(revision); err != nil {
 		return nil, err
+	}
+	if c.offline {
+		return nil, fmt.Errorf("%w: %s at %s: offline, the Hub cannot be asked", ErrNotCached, repoID, revision)
 	}
 	return c.repoInfo(ctx, repoID, revision)
 }
@@ -73,7 +77,7 @@ func (c *client) repoInfo(ctx context.Context, repoID, revision string) (*RepoIn
 	}
 	info, err := parseRepoInfo(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", repoID, revision, err)
+		return nil, withContext(repoID+"@"+revision, err)
 	}
 	return info, nil
 }

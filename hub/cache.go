@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
@@ -142,8 +143,7 @@ func linkPointer(blob, pointer string) error {
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
-	tmp := pointer + ".tmp-link"
-	os.Remove(tmp)
+	tmp := fmt.Sprintf("%s.%x.tmp", pointer, rand.Uint64()) // unique: other processes may link the same file
 	if err := os.Symlink(rel, tmp); err != nil {
 		return copyFile(blob, pointer)
 	}

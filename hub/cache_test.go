@@ -242,3 +242,29 @@ func TestParseMeta(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseMeta(f *testing.F) {
+	f.Add("0123456789abcdef0123456789abcdef01234567", `"abc"`, `W/"def"`, "12", "")
+	f.Add("0123456789abcdef0123456789abcdef01234567", `"../x"`, "", "-1", "5")
+	f.Add("", "", "", "", "")
+	f.Fuzz(func(t *testing.T, commit, etag, linkedEtag, size, linkedSize string) {
+		h := http.Header{}
+		for k, v := range map[string]string{"X-Repo-Commit": commit, "ETag": etag, "X-Linked-Etag": linkedEtag,
+			"Content-Length": size, "X-Linked-Size": linkedSize} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		m, err := parseMeta(h, -1, "u", "u")
+		if err != nil {
+			return
+		}
+		// What is accepted names a blob file inside blobs/.
+		if p := filepath.Join("/blobs", m.etag); filepath.Dir(p) != "/blobs" || strings.HasSuffix(p, ".incomplete") {
+			t.Fatalf("etag %q accepted", m.etag)
+		}
+		if !isCommitHash(m.commit) || m.size < -1 {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
+}

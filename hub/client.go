@@ -21,18 +21,28 @@ var userAgent = "glossa-hub/0.1; go/" + strings.TrimPrefix(runtime.Version(), "g
 
 // client is Options with every default filled in.
 type client struct {
-	endpoint   string // without trailing '/'
-	endpointU  *url.URL
-	token      string
-	cache      Cache
-	http       *http.Client // follows redirects, dropping Authorization across hosts
-	noRedirect *http.Client // returns redirects to the caller
-	allow      []string
-	ignore     []string
-	maxRetries int
-	retryWait  time.Duration
-	timeout    time.Duration
-	progress   func(Progress)
+	endpoint    string // without trailing '/'
+	endpointU   *url.URL
+	token       string
+	cache       Cache
+	http        *http.Client // follows redirects, dropping Authorization across hosts
+	noRedirect  *http.Client // returns redirects to the caller
+	allow       []string
+	ignore      []string
+	maxRetries  int
+	retryWait   time.Duration
+	timeout     time.Duration
+	progress    func(Progress)
+	offline     bool
+	concurrency int
+	own         *http.Transport // the default transport, when Options.HTTPClient is nil
+}
+
+// close releases the idle connections of a transport the client made.
+func (c *client) close() {
+	if c.own != nil {
+		c.own.CloseIdleConnections()
+	}
 }
 
 func newClient(opts *Options) (*client, error) {
@@ -61,6 +71,15 @@ func newClient(opts *Options) (*client, error) {
 		return nil, fmt.Errorf("hub: invalid endpoint %q: want http(s)://host[/path]", oneLine(c.endpoint, 100))
 	}
 	c.endpointU = u
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("HF_HUB_OFFLINE"))) {
+	case "1", "true", "yes", "on":
+		c.offline = true
+	}
+	c.offline = c.offline || o.Offline
+	c.concurrency = o.Concurrency
+	if c.concurrency <= 0 {
+		c.concurrency = 8
+	}
 	if c.token == "" {
 		c.token = envToken()
 	}
@@ -85,14 +104,15 @@ func newClient(opts *Options) (*client, error) {
 	}
 	base := o.HTTPClient
 	if base == nil {
-		base = &http.Client{Transport: &http.Transport{
+		c.own = &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   30 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
-		}}
+		}
+		base = &http.Client{Transport: c.own}
 	}
 	follow := *base
 	follow.CheckRedirect = func(req *http.Request, via []*http.Request) error {

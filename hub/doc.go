@@ -5,7 +5,7 @@
 //
 // # Protocol
 //
-// Hub is a client of the Hub's plain HTTP interface:
+// The package is a client of the Hub's plain HTTP interface:
 //
 //   - GET {endpoint}/api/models/{repo_id}/revision/{revision}?blobs=true
 //     answers JSON with the commit hash ("sha") the revision points to and
@@ -49,6 +49,13 @@
 // snapshot in the cache without the network; [DownloadFile] fetches one
 // file, like hf_hub_download; [FetchRepoInfo] lists a revision's files.
 // [Options] configures endpoint, token, cache folder, file patterns,
-// retries and progress reporting; its zero value reads HF_ENDPOINT,
-// HF_TOKEN, HF_HOME and HF_HUB_CACHE.
+// concurrency, timeouts, retries, offline mode and progress reporting; its
+// zero value reads the variables huggingface_hub reads: HF_ENDPOINT,
+// HF_TOKEN (else the token file of "hf auth login"), HF_HOME, HF_HUB_CACHE,
+// HF_HUB_OFFLINE and HF_HUB_DOWNLOAD_TIMEOUT.
+//
+// Download fetches up to eight files at once; a stalled transfer (no bytes
+// for the timeout) is cancelled and resumed like a dropped one. Cancelling
+// the context stops the transfers and leaves the partial files to be
+// resumed by the next call.
 package hub

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // indexFile is the safetensors index that lists a sharded model's shards.
@@ -31,6 +32,7 @@ func Download(ctx context.Context, repoID, revision string, opts *Options) (stri
 	if err != nil {
 		return "", err
 	}
+	defer c.close()
 	if revision == "" {
 		revision = DefaultRevision
 	}
@@ -40,6 +42,9 @@ func Download(ctx context.Context, repoID, revision string, opts *Options) (stri
 	}
 	if err := validateRevision(revision); err != nil {
 		return "", err
+	}
+	if c.offline {
+		return c.cache.Resolve(repoID, revision)
 	}
 	info, err := c.repoInfo(ctx, repoID, revision)
 	if err != nil {
@@ -62,21 +67,55 @@ func Download(ctx context.Context, repoID, revision string, opts *Options) (stri
 	if len(selected) == 0 {
 		return "", fmt.Errorf("%w: no file of %s at %s matches the patterns", ErrEntryNotFound, repoID, revision)
 	}
-	tr.total = 0
+	total := int64(0)
 	for _, n := range selected {
 		if sizes[n] < 0 {
-			tr.total = -1
+			total = -1
 			break
 		}
-		tr.total += sizes[n]
+		total += sizes[n]
 	}
-	tr.done = 0
-	for _, n := range selected {
-		if _, err := c.downloadFile(ctx, repoID, info.SHA, n, sizes[n], tr); err != nil {
-			return "", err
-		}
+	tr.start(total)
+	if err := c.downloadAll(ctx, repoID, info.SHA, selected, sizes, tr); err != nil {
+		return "", err
 	}
 	return filepath.Join(repoDir, "snapshots", info.SHA), nil
+}
+
+// downloadAll downloads names at commit with up to c.concurrency files in
+// flight; the first failure cancels the others.
+func (c *client) downloadAll(ctx context.Context, repoID, commit string, names []string, sizes map[string]int64, tr *tracker) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+		jobs     = make(chan string)
+	)
+	for range min(c.concurrency, len(names)) {
+		wg.Go(func() {
+			for n := range jobs {
+				if _, err := c.downloadFile(ctx, repoID, commit, n, sizes[n], tr); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for _, n := range names {
+		select {
+		case jobs <- n:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
 }
 
 // selectFiles applies the allow and ignore patterns to the names of a
@@ -112,7 +151,7 @@ func (c *client) selectFiles(ctx context.Context, repoID, commit string, names [
 	}
 	shards, err := parseIndexShards(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", repoID, err)
+		return nil, withContext(repoID, err)
 	}
 	for _, s := range shards {
 		if !slices.Contains(names, s) {
@@ -131,6 +170,7 @@ func DownloadFile(ctx context.Context, repoID, revision, filename string, opts *
 	if err != nil {
 		return "", err
 	}
+	defer c.close()
 	if revision == "" {
 		revision = DefaultRevision
 	}
@@ -163,6 +203,16 @@ func (c *client) downloadFile(ctx context.Context, repoID, revision, filename st
 			tr.cached(filename, fileSize(pointer, sizeHint))
 			return pointer, nil
 		}
+	}
+	if c.offline {
+		snap, err := c.cache.Resolve(repoID, revision)
+		if err != nil {
+			return "", err
+		}
+		if pointer := filepath.Join(snap, local); exists(pointer) {
+			return pointer, nil
+		}
+		return "", fmt.Errorf("%w: %s of %s at %s (offline)", ErrNotCached, filename, repoID, revision)
 	}
 	m, err := c.head(ctx, repoID, revision, filename)
 	if err != nil {
@@ -197,7 +247,7 @@ func (c *client) downloadFile(ctx context.Context, repoID, revision, filename st
 		}
 		unlock()
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", filename, err)
+			return "", withContext(filename, err)
 		}
 	}
 	if err := linkPointer(blob, pointer); err != nil {
@@ -251,10 +301,14 @@ func (c *client) head(ctx context.Context, repoID, revision, filename string) (*
 				target = loc // relative: the same Hub, another path
 				continue
 			}
-		} else {
-			loc = target
+			return parseMeta(resp.Header, resp.ContentLength, loc, target)
 		}
-		return parseMeta(resp.Header, resp.ContentLength, loc, target)
+		m, err := parseMeta(resp.Header, resp.ContentLength, target, target)
+		if err == nil {
+			// Fetch the commit the HEAD saw, even if the branch moves meanwhile.
+			m.location = c.resolveURL(repoID, m.commit, filename)
+		}
+		return m, err
 	}
 }
 
@@ -282,7 +336,7 @@ func parseMeta(h http.Header, contentLength int64, location, target string) (*fi
 			return nil, fmt.Errorf("%w: HEAD %s: bad size %q", ErrProtocol, target, oneLine(size, 40))
 		}
 		m.size = n
-	} else if contentLength >= 0 && location == target {
+	} else if contentLength >= 0 && location == target { // not a redirect: the file's own length
 		m.size = contentLength
 	}
 	return m, nil
@@ -504,6 +558,9 @@ func (c *client) getInto(ctx context.Context, m *fileMeta, f *os.File, have *int
 			*have += int64(n)
 			onBytes(*have)
 		}
+		if err := ctx.Err(); err != nil { // buffered bytes may outlast a cancellation
+			return false, err
+		}
 		if rerr == io.EOF {
 			return false, nil
 		}
@@ -513,22 +570,49 @@ func (c *client) getInto(ctx context.Context, m *fileMeta, f *os.File, have *int
 	}
 }
 
-// tracker turns per-file byte counts into Progress reports.
+// tracker turns per-file byte counts into Progress reports, serialising
+// the calls of concurrent downloads.
 type tracker struct {
-	fn    func(Progress)
-	done  int64 // bytes of the files finished so far
-	total int64
+	fn     func(Progress)
+	mu     sync.Mutex
+	done   int64            // bytes of the files finished so far
+	active map[string]int64 // bytes present of the files in flight
+	sum    int64            // sum of active
+	total  int64
 }
 
+// start resets the counts for a download of total bytes (-1: unknown).
+func (t *tracker) start(total int64) {
+	t.mu.Lock()
+	t.done, t.sum, t.total, t.active = 0, 0, total, nil
+	t.mu.Unlock()
+}
+
+// file records that n bytes of name (of size bytes) are present.
 func (t *tracker) file(name string, n, size int64) {
-	if t.fn != nil {
-		t.fn(Progress{File: name, FileBytes: n, FileSize: size, Bytes: t.done + n, Total: t.total})
+	if t.fn == nil {
+		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.active == nil {
+		t.active = make(map[string]int64)
+	}
+	t.sum += n - t.active[name]
+	t.active[name] = n
+	t.fn(Progress{File: name, FileBytes: n, FileSize: size, Bytes: t.done + t.sum, Total: t.total})
 }
 
+// finish records that name is complete, with size bytes.
 func (t *tracker) finish(name string, size int64) {
-	t.file(name, size, size)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sum -= t.active[name]
+	delete(t.active, name)
 	t.done += size
+	if t.fn != nil {
+		t.fn(Progress{File: name, FileBytes: size, FileSize: size, Bytes: t.done + t.sum, Total: t.total})
+	}
 }
 
 func (t *tracker) cached(name string, size int64) { t.finish(name, size) }

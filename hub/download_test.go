@@ -20,7 +20,8 @@ import (
 func isolate(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
-	for _, k := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME"} {
+	for _, k := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT", "HF_HUB_CACHE",
+		"HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME", "HF_HUB_OFFLINE", "HF_HUB_DOWNLOAD_TIMEOUT"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("HF_HOME", home)
@@ -193,6 +194,24 @@ func TestDownloadCacheTree(t *testing.T) {
 
 	// Offline, the cache resolves the branch and the commit.
 	f.hub.Close()
+	for _, offline := range []func(){
+		func() { opts.Offline = true },
+		func() { opts.Offline = false; t.Setenv("HF_HUB_OFFLINE", "1") },
+	} {
+		offline()
+		if got, err := Download(context.Background(), "org/tiny", "main", opts); err != nil || got != snap {
+			t.Errorf("offline Download = %q, %v; want %q", got, err, snap)
+		}
+		if got, err := DownloadFile(context.Background(), "org/tiny", "main", "config.json", opts); err != nil || got != filepath.Join(snap, "config.json") {
+			t.Errorf("offline DownloadFile = %q, %v", got, err)
+		}
+		if _, err := DownloadFile(context.Background(), "org/tiny", "main", "README.md", opts); !errors.Is(err, ErrNotCached) {
+			t.Errorf("offline DownloadFile of a file never fetched: %v, want ErrNotCached", err)
+		}
+		if _, err := Download(context.Background(), "org/tiny", "v2", opts); !errors.Is(err, ErrNotCached) {
+			t.Errorf("offline Download of an unknown revision: %v, want ErrNotCached", err)
+		}
+	}
 	for _, rev := range []string{"", "main", commit} {
 		got, err := Cache{Dir: cache}.Resolve("org/tiny", rev)
 		if err != nil || got != snap {
@@ -456,7 +475,7 @@ func TestDownloadErrors(t *testing.T) {
 			if errors.As(err, &herr) != (tc.status != 0) || tc.status != 0 && herr.StatusCode != tc.status {
 				t.Errorf("err %v, want HTTP status %d", err, tc.status)
 			}
-			if !strings.HasPrefix(err.Error(), "hub: ") && !strings.Contains(err.Error(), ": hub: ") {
+			if !strings.HasPrefix(err.Error(), "hub: ") || strings.Count(err.Error(), "hub: ") > 1 {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
 			if strings.Contains(err.Error(), goodToken) || tc.token != "" && strings.Contains(err.Error(), tc.token) {
@@ -525,20 +544,33 @@ func TestDownloadNewRevision(t *testing.T) {
 func TestDownloadIntegrity(t *testing.T) {
 	cache := isolate(t)
 	f := newFakeHub(t)
-	weights := randomBytes(3, 10_000)
-	files := map[string]fakeFile{"config.json": {data: []byte("{}")}, "model.safetensors": {data: weights, lfs: true}}
+	files := map[string]fakeFile{"config.json": {data: []byte("{}")}}
+	for i, n := range []string{"a.safetensors", "b.safetensors", "c.safetensors"} {
+		files[n] = fakeFile{data: randomBytes(uint64(30+i), 10_000), lfs: true}
+	}
 	f.commit("org/corrupt", "main", files)
 	f.corrupt = true
 	_, err := Download(context.Background(), "org/corrupt", "main", testOptions(f, cache))
-	if !errors.Is(err, ErrIntegrity) {
+	if !errors.Is(err, ErrIntegrity) || errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want ErrIntegrity", err)
 	}
-	blobs := filepath.Join(cache, "models--org--corrupt", "blobs")
-	etag := files["model.safetensors"].etag()
-	for _, p := range []string{etag, etag + ".incomplete"} {
-		if _, err := os.Stat(filepath.Join(blobs, p)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("blobs/%s kept after a hash mismatch: %v", p, err)
+	// No corrupt blob is kept (the partial files of the downloads the failure
+	// cancelled may stay, to be resumed).
+	entries, _ := os.ReadDir(filepath.Join(cache, "models--org--corrupt", "blobs"))
+	for _, e := range entries {
+		if len(e.Name()) == 64 {
+			t.Errorf("blobs/%s kept after a hash mismatch", e.Name())
 		}
+	}
+	// With one file at a time, the failing file leaves nothing behind.
+	opts := testOptions(f, t.TempDir())
+	opts.Concurrency = 1
+	opts.AllowPatterns = []string{"b.safetensors"}
+	if _, err := Download(context.Background(), "org/corrupt", "main", opts); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("err %v, want ErrIntegrity", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(opts.CacheDir, "models--org--corrupt", "blobs")); len(entries) != 0 {
+		t.Errorf("blobs left after a hash mismatch: %v", entries)
 	}
 }
 
@@ -616,4 +648,31 @@ func TestPythonWrittenCache(t *testing.T) {
 		}
 	}
 	diffTree(t, tree(t, repoDir), before)
+}
+
+// Concurrent downloads of one model into one cache fetch each blob once:
+// the others wait on the lock and find the blob done.
+func TestDownloadConcurrent(t *testing.T) {
+	cache := isolate(t)
+	f := newFakeHub(t)
+	weights := randomBytes(6, 1<<20)
+	commit := f.commit("org/shared", "main", map[string]fakeFile{
+		"config.json": {data: []byte("{}")}, "model.safetensors": {data: weights, lfs: true}})
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := Download(context.Background(), "org/shared", "main", testOptions(f, cache))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if r := cdnRanges(f); len(r) != 1 {
+		t.Errorf("%d CDN requests, want 1", len(r))
+	}
+	checkFile(t, filepath.Join(cache, "models--org--shared", "snapshots", commit, "model.safetensors"), weights)
 }

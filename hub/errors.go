@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -90,7 +91,14 @@ func newHTTPError(resp *http.Response, body []byte, notFound error) *HTTPError {
 		Message:    oneLine(resp.Header.Get("X-Error-Message"), 200),
 	}
 	if e.Message == "" {
-		e.Message = oneLine(string(body), 200)
+		var j struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &j) == nil && j.Error != "" {
+			e.Message = oneLine(j.Error, 200)
+		} else {
+			e.Message = oneLine(string(body), 200)
+		}
 	}
 	switch e.Code {
 	case "RepoNotFound":
@@ -129,3 +137,18 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// contextError puts what an error is about (a file, a repository) after
+// the package prefix: "hub: model.safetensors: ...".
+type contextError struct {
+	what string
+	err  error
+}
+
+func withContext(what string, err error) error { return &contextError{what, err} }
+
+func (e *contextError) Error() string {
+	return "hub: " + e.what + ": " + strings.TrimPrefix(e.err.Error(), "hub: ")
+}
+
+func (e *contextError) Unwrap() error { return e.err }

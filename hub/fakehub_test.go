@@ -21,7 +21,6 @@ import (
 // server, ETags, byte ranges, errors with X-Error-Code, and injected
 // faults. It records what it was asked.
 type fakeHub struct {
-	t   *testing.T
 	hub *httptest.Server
 	cdn *httptest.Server
 
@@ -64,9 +63,9 @@ func (f fakeFile) etag() string {
 
 const goodToken = "good-token"
 
-func newFakeHub(t *testing.T) *fakeHub {
+func newFakeHub(t testing.TB) *fakeHub {
 	t.Helper()
-	f := &fakeHub{t: t, repos: map[string]*fakeRepo{}, renamed: map[string]string{},
+	f := &fakeHub{repos: map[string]*fakeRepo{}, renamed: map[string]string{},
 		fail5xx: map[string]int{}, dropAfter: map[string]int{}, stallAt: map[string]int{}}
 	api, files := http.NewServeMux(), http.NewServeMux()
 	api.HandleFunc("GET /api/models/{org}/{name}/revision/{rev}", f.serveInfo)

@@ -65,8 +65,19 @@ type Options struct {
 	// retried). Zero: $HF_HUB_DOWNLOAD_TIMEOUT seconds, else 10 s.
 	Timeout time.Duration
 
-	// Progress, when not nil, is called as bytes arrive, from the goroutine
-	// that called Download or DownloadFile. It must return quickly.
+	// Offline makes no request at all: Download and DownloadFile answer from
+	// the cache, failing with ErrNotCached when it lacks the snapshot or the
+	// file. False: offline only when $HF_HUB_OFFLINE is "1", "true", "yes"
+	// or "on", as in huggingface_hub.
+	Offline bool
+
+	// Concurrency is how many files Download fetches at once. Zero: 8, as
+	// huggingface_hub's snapshot_download.
+	Concurrency int
+
+	// Progress, when not nil, is called as bytes arrive. Calls never
+	// overlap, but concurrent downloads make them from several goroutines.
+	// It must return quickly.
 	Progress func(Progress)
 }
 

@@ -79,25 +79,32 @@ func packCols32(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi i
 	}
 }
 
-// sgemmSkinnyMax is the largest m (or n) that the matrix-vector path takes:
-// up to here streaming the big operand beats packing it.
-const sgemmSkinnyMax = 4
+// The largest m (or n) that the matrix-vector path takes: up to there,
+// streaming the big operand beats packing it. Dot products (the large operand
+// stored across rows: Bᵀ, or A) use every loaded vector up to four times and
+// stay ahead of the blocked path, which must gather to pack such an operand,
+// until about m = 64 (measured at k = 768, n = 3072); row combinations (B
+// stored row-major, which packs by plain copies) only at the smallest m.
+const (
+	sgemmSkinnyDots = 32
+	sgemmSkinnyRows = 4
+)
 
-// sgemmSkinny512 computes products with at most sgemmSkinnyMax rows (or
-// columns) of C without packing: every element of C is a dot product of a
+// sgemmSkinny512 computes products with few rows (or columns) of C without
+// packing: every element of C is a dot product of a
 // row of op(A) with a column of op(B), and the operand that is large is read
 // once, straight from memory, with AVX-512. It reports false for shapes it
 // does not take.
 func sgemmSkinny512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	switch {
-	case m <= sgemmSkinnyMax && transB:
+	case m <= sgemmSkinnyDots && transB:
 		// C[i, j] = op(A) row i · B row j: dot products against B's rows.
 		x, ldx, buf := contiguousRows(transA, m, k, a, lda)
 		skinnyDots(m, n, k, alpha, x, ldx, b, ldb, beta, c, ldc, 1)
 		if buf != nil {
 			sgemmScratch.Put(buf)
 		}
-	case n <= sgemmSkinnyMax && !transA:
+	case n <= sgemmSkinnyDots && !transA:
 		// C[i, j] = A row i · op(B) column j: dot products against A's rows,
 		// producing columns of C.
 		x, ldx, buf := contiguousRows(!transB, n, k, b, ldb)
@@ -105,7 +112,7 @@ func sgemmSkinny512(transA, transB bool, m, n, k int, alpha float32, a []float32
 		if buf != nil {
 			sgemmScratch.Put(buf)
 		}
-	case m <= sgemmSkinnyMax && !transB:
+	case m <= sgemmSkinnyRows && !transB:
 		// C row i = Σ_p op(A)[i, p]·B row p: row combinations of B.
 		x, ldx, buf := contiguousRows(transA, m, k, a, lda)
 		skinnyRows(m, n, k, alpha, x, ldx, b, ldb, beta, c, ldc)

@@ -129,17 +129,28 @@ func (c *KVCache) Reorder(src []int) error {
 			return fmt.Errorf("nn: KVCache.Reorder: source row %d out of range [0, %d)", s, c.Batch)
 		}
 	}
-	per := c.KVHeads * c.MaxLen * c.HeadDim
-	// Rows are copied through a snapshot of the whole batch block; beams are
-	// few, so this stays cheap next to a forward pass.
-	if len(c.tmp) < c.Batch*per {
-		c.tmp = make([]float32, c.Batch*per)
+	// Only the committed positions move: each row is snapshotted as
+	// KVHeads·HeadDim runs of Len() values, then copied to its new place.
+	runs, n, L := c.KVHeads*c.HeadDim, c.n, c.MaxLen
+	if len(c.tmp) < c.Batch*runs*n {
+		c.tmp = make([]float32, c.Batch*runs*L) // enough for every later length
 	}
 	for l := range c.Layers {
 		for _, blk := range [][]float32{c.k[l], c.v[l]} {
-			copy(c.tmp, blk[:c.Batch*per])
-			for i, s := range src {
-				copy(blk[i*per:(i+1)*per], c.tmp[s*per:(s+1)*per])
+			for b := range c.Batch {
+				for r := range runs {
+					o := (b*runs + r) * L
+					copy(c.tmp[(b*runs+r)*n:(b*runs+r+1)*n], blk[o:o+n])
+				}
+			}
+			for i, from := range src {
+				if from == i { // unchanged: only row i itself is written
+					continue
+				}
+				for r := range runs {
+					o := (i*runs + r) * L
+					copy(blk[o:o+n], c.tmp[(from*runs+r)*n:(from*runs+r+1)*n])
+				}
 			}
 		}
 	}

@@ -53,6 +53,13 @@ func TestGenerateOptions(t *testing.T) {
 	if code != 0 || out != "Once upon a time, there was a little girl named \n" {
 		t.Errorf("stop string: exit %d, %q", code, out)
 	}
+	// A Hugging Face folder (llama-tiny's ids cover tok512's 512).
+	hf := testenv.Shared(t, "fixtures", "llama-tiny")
+	var errOut string
+	code, out, errOut = glossa(t, "generate", "--model", hf, "--tokenizer", tok, "--temperature", "0", "--max-new-tokens", "5", "--num-beams", "2", "Once")
+	if code != 0 || !strings.HasPrefix(out, "Once") {
+		t.Errorf("HF folder: exit %d, %q, stderr %q", code, out, errOut)
+	}
 	for _, args := range [][]string{
 		{"generate", "hello"},                         // no --model
 		append(base, "--max-new-tokens", "-1", "x"),   // negative

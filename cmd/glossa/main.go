@@ -30,6 +30,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"bench", "run a benchmark workload (sgemm-N, train-char, train-small, tokenize-gpt2, ...)", runBench},
+		{"fill-mask", "predict [MASK] tokens with a BERT masked LM", runFillMask},
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
 		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
 		{"generate", "generate text with a causal language model", runGenerate},

@@ -35,9 +35,9 @@ type Config struct {
 	// ClassifierDropout, when set, replaces HiddenDropout before the
 	// sequence classifier.
 	ClassifierDropout *float64 `json:"classifier_dropout"`
-	LayerNormEps      float64  `json:"layer_norm_eps"`         // LayerNorm ε (zero: 1e-12)
-	PadTokenID        int      `json:"pad_token_id"`           // [PAD] id (BERT: 0)
-	InitializerRange  float64  `json:"initializer_range"`      // std of the normal init (zero: 0.02)
+	LayerNormEps      float64  `json:"layer_norm_eps"`          // LayerNorm ε (zero: 1e-12)
+	PadTokenID        int      `json:"pad_token_id"`            // [PAD] id (BERT: 0)
+	InitializerRange  float64  `json:"initializer_range"`       // std of the normal init (zero: 0.02)
 	PositionEmbedding string   `json:"position_embedding_type"` // only "absolute" (or empty)
 
 	// ID2Label and Label2ID name the classes of a classification head.

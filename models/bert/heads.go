@@ -31,7 +31,7 @@ func newMLMHead(cfg Config, words *autograd.Var) *MLMHead {
 // Forward maps hidden states [..., C] to vocabulary logits [..., V].
 func (h *MLMHead) Forward(x *autograd.Var) *autograd.Var {
 	x = h.Norm.Forward(activate(h.Act, h.Dense.Forward(x))) // [..., C]
-	return autograd.Linear(x, h.Decoder, h.Bias)           // [..., V]
+	return autograd.Linear(x, h.Decoder, h.Bias)            // [..., V]
 }
 
 // Params returns transform.* and bias (the decoder weight is the word

@@ -12,7 +12,8 @@ import (
 	"github.com/glossa-ai/glossa/nn"
 )
 
-// Loading a Hugging Face BERT folder (config.json + model.safetensors).
+// Loading a Hugging Face BERT folder (config.json + model.safetensors, or
+// sharded safetensors with an index).
 //
 // Checkpoint names are the state_dict of the model class, nn.Linear layout
 // [out, in]:
@@ -97,9 +98,11 @@ func loadParams(r checkpoint.Reader, ps []nn.NamedParam) error {
 	return nil
 }
 
-// openWeights opens the safetensors weights of a model folder.
+// openWeights opens the safetensors weights of a model folder: one
+// model.safetensors or the shards of model.safetensors.index.json, in
+// float32, float16 or bfloat16 (widened exactly on load).
 func openWeights(dir string) (checkpoint.Reader, error) {
-	f, err := checkpoint.Open(filepath.Join(dir, "model.safetensors"))
+	f, err := checkpoint.OpenFolder(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}

@@ -15,8 +15,9 @@
 //     follows SetTraining, and autograd.Backward fills every gradient.
 //   - Infer (infer.go) is the inference path: no graph, every activation in
 //     a reusable Workspace sized from B and T, the q, k and v projections
-//     fused into one matrix product, attention parallel across heads, the
-//     bias and activation fused into the matrix products' epilogues.
+//     fused into one matrix product, attention parallel across heads, and
+//     bias, activation, residual and LayerNorm fused into one SIMD pass over
+//     each row after its matrix product.
 //
 // Both are checked against the PyTorch goldens of
 // ../shared/fixtures/bert-tiny{,-legacy,-cls}.
@@ -233,7 +234,7 @@ func (m *Model) Forward(in Input, opts *ForwardOptions) (*Output, error) {
 	}
 	out.LastHidden = x
 	if m.Pooler != nil {
-		first := autograd.Select(x, 1, 0)                      // [B, C]: the [CLS] token
+		first := autograd.Select(x, 1, 0)                   // [B, C]: the [CLS] token
 		out.Pooled = autograd.Tanh(m.Pooler.Forward(first)) // [B, C]
 	}
 	return out, nil
@@ -257,8 +258,8 @@ func (e *Embeddings) Forward(in Input) (*autograd.Var, error) {
 // Forward applies the layer to x [B, T, C]. It returns [B, T, C] and, when
 // mask.ReturnProbs is set, the attention probabilities [B, H, T, T].
 func (l *Layer) Forward(x *autograd.Var, mask nn.Mask) (*autograd.Var, *tensor.Tensor) {
-	a, probs := l.attention().Forward(x, mask)                                  // self-attention [B, T, C]
-	x = l.AttnNorm.Forward(autograd.Add(x, l.Dropout.Forward(a)))               // attention.output
+	a, probs := l.attention().Forward(x, mask)                                 // self-attention [B, T, C]
+	x = l.AttnNorm.Forward(autograd.Add(x, l.Dropout.Forward(a)))              // attention.output
 	x = l.OutNorm.Forward(autograd.Add(x, l.Dropout.Forward(l.FF.Forward(x)))) // intermediate + output
 	return x, probs
 }

@@ -24,7 +24,7 @@ func encoderForward(out []float32, ids []int, wte, wpe []float32, B, T, C int) {
 	for b := 0; b < B; b++ {
 		for t := 0; t < T; t++ {
 			n := b*T + t
-			id := int(ids[n])
+			id := ids[n]
 			kernels.Add(out[n*C:(n+1)*C], wte[id*C:(id+1)*C], wpe[t*C:(t+1)*C])
 		}
 	}
@@ -35,7 +35,7 @@ func encoderBackward(dwte, dwpe, dout []float32, ids []int, B, T, C int) {
 	for b := 0; b < B; b++ {
 		for t := 0; t < T; t++ {
 			n := b*T + t
-			id := int(ids[n])
+			id := ids[n]
 			d := dout[n*C : (n+1)*C]
 			kernels.Axpy(1, d, dwte[id*C:(id+1)*C])
 			kernels.Axpy(1, d, dwpe[t*C:(t+1)*C])

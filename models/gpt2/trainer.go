@@ -123,7 +123,7 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 		return nil, fmt.Errorf("gpt2: forward: sequence length %d exceeds n_positions %d", T, c.NumPos)
 	}
 	for i, id := range ids {
-		if id < 0 || int(id) >= c.VocabSize {
+		if id < 0 || id >= c.VocabSize {
 			return nil, fmt.Errorf("gpt2: forward: token id %d at position %d outside vocabulary of %d", id, i, c.VocabSize)
 		}
 	}
@@ -139,8 +139,8 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 		w, la := &m.W.Blocks[l], &a.layers[l]
 		// x = x + attn(ln_1(x))
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
-		conv1dForward(la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C) //           [B, T, 3C]
-		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)      // att [B, H, T, T], atty [B, T, C]
+		conv1dForward(la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C)              //           [B, T, 3C]
+		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)                   // att [B, H, T, T], atty [B, T, C]
 		residualConv1dForward(la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
 		// x = x + mlp(ln_2(x))
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
@@ -164,7 +164,7 @@ func (tr *Trainer) Loss(targets []int) (float32, error) {
 		return 0, fmt.Errorf("gpt2: loss: %d targets do not match the last forward pass", len(targets))
 	}
 	for i, y := range targets {
-		if int(y) >= m.Config.VocabSize {
+		if y >= m.Config.VocabSize {
 			return 0, fmt.Errorf("gpt2: loss: target %d at position %d outside vocabulary of %d", y, i, m.Config.VocabSize)
 		}
 	}

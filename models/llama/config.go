@@ -95,7 +95,11 @@ func (c *Config) Validate() error {
 		c.HeadDim = c.HiddenSize / c.NumHeads
 	}
 	if s, ok := c.RopeScaling.(map[string]any); ok {
-		if t, _ := s["rope_type"].(string); t != "default" {
+		t, _ := s["rope_type"].(string)
+		if t == "" {
+			t, _ = s["type"].(string) // older spelling
+		}
+		if t != "default" {
 			return fmt.Errorf("llama: config: rope_scaling %v is not supported", s)
 		}
 	} else if c.RopeScaling != nil {
@@ -112,6 +116,8 @@ func (c *Config) Validate() error {
 	case c.VocabSize > maxDim || c.HiddenSize > maxDim || c.Intermediate > maxDim || c.NumLayers > 4096 ||
 		c.NumHeads > 4096 || c.MaxPositions > maxDim || c.HeadDim > 4096:
 		return fmt.Errorf("llama: config: dimensions too large")
+	case c.MaxPositions*c.HeadDim > 1<<28:
+		return fmt.Errorf("llama: config: max_position_embeddings %d × head_dim %d too large for the RoPE tables", c.MaxPositions, c.HeadDim)
 	case c.NumHeads%c.NumKVHeads != 0:
 		return fmt.Errorf("llama: config: num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumHeads, c.NumKVHeads)
 	case c.HeadDim <= 0 || c.HeadDim%2 != 0:

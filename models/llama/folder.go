@@ -31,9 +31,5 @@ func FromCheckpoint(cfg Config, r checkpoint.Reader) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := newModel(cfg)
-	if err := m.loadHF(r); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return loadHF(cfg, r)
 }

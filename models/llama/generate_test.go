@@ -143,3 +143,44 @@ func TestNoAllocPerToken(t *testing.T) {
 		t.Errorf("%.1f allocations per decoded token (%d Sgemm calls)", allocs, sgemms)
 	}
 }
+
+// Beam search reorders the KV cache between steps; the winning sequence's
+// score must equal its log-probability recomputed without a cache.
+func TestBeamSearchScore(t *testing.T) {
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int{{1, 15, 200, 37}, {1, 42, 7}}
+	got, err := generate.Generate(context.Background(), m, prompts, generate.Options{NumBeams: 4, MaxNewTokens: 6, LengthPenalty: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := m.Config.VocabSize
+	for i, p := range prompts {
+		seq := append(slices.Clone(p), got[i].Tokens...)
+		tr, err := m.ForwardTrace(seq, nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for j := len(p); j < len(seq); j++ {
+			row := tr.Logits[(j-1)*V : j*V]
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, float64(v))
+			}
+			var z float64
+			for _, v := range row {
+				z += math.Exp(float64(v) - mx)
+			}
+			sum += float64(row[seq[j]]) - mx - math.Log(z)
+		}
+		want := sum / float64(len(got[i].Tokens))
+		if math.Abs(want-got[i].Score) > 1e-4 {
+			t.Errorf("prompt %d: beam score %.6f, recomputed %.6f (%v)", i, got[i].Score, want, got[i].Tokens)
+		}
+		greedy, _ := generate.Generate(context.Background(), m, [][]int{p}, generate.Options{MaxNewTokens: 6})
+		t.Logf("prompt %d: beam %v (%.4f), greedy %v", i, got[i].Tokens, got[i].Score, greedy[0].Tokens)
+	}
+}

@@ -27,66 +27,88 @@ import (
 // so that both give the same attention scores. This package computes in HF's
 // layout; LoadLlama2C applies the same row permutation (see permuteRoPE).
 
-// loadHF fills m from a Hugging Face state dict.
-func (m *Model) loadHF(r checkpoint.Reader) error {
-	cfg := m.Config
+// tensorSpec is one checkpoint tensor: its HF name, shape and, when a model
+// is given, where it goes.
+type tensorSpec struct {
+	name  string
+	shape []int
+	dst   []float32
+}
+
+// specs lists the tensors of a configuration in checkpoint order; with m, each
+// with its destination in m (q|k|v and gate|up land in the fused matrices).
+func specs(cfg Config, m *Model) []tensorSpec {
 	C, F, D, H, Hkv, V := cfg.HiddenSize, cfg.Intermediate, cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.VocabSize
-	// load converts a tensor into dst after checking its shape; names with
-	// the "model." prefix are also found without it.
-	load := func(dst []float32, name string, shape ...int) error {
-		info, ok := r.Info(name)
-		if !ok && strings.HasPrefix(name, "model.") {
-			if info, ok = r.Info(strings.TrimPrefix(name, "model.")); ok {
-				name = info.Name
-			}
+	at := func(s []float32, lo, hi int) []float32 {
+		if m == nil {
+			return nil
 		}
-		if !ok {
-			return fmt.Errorf("llama: load %s: %w", name, checkpoint.ErrMissingTensor)
-		}
-		if !slices.Equal(info.Shape, shape) {
-			return fmt.Errorf("llama: load %s: shape %v, want %v", name, info.Shape, shape)
-		}
-		if err := r.Float32Into(dst, name); err != nil {
-			return fmt.Errorf("llama: load %s: %w", name, err)
-		}
-		return nil
+		return s[lo:hi]
 	}
-	if err := load(m.embed, "model.embed_tokens.weight", V, C); err != nil {
-		return err
+	var embed, norm, head []float32
+	if m != nil {
+		embed, norm, head = m.embed, m.norm, m.head
 	}
-	if err := load(m.norm, "model.norm.weight", C); err != nil {
-		return err
-	}
-	if !cfg.TieEmbeddings {
-		if err := load(m.head, "lm_head.weight", V, C); err != nil {
-			return err
+	out := []tensorSpec{{"model.embed_tokens.weight", []int{V, C}, embed}}
+	q, k := H*D*C, Hkv*D*C
+	for i := range cfg.NumLayers {
+		var b block
+		if m != nil {
+			b = m.layers[i]
 		}
-	}
-	for i := range m.layers {
-		b := &m.layers[i]
 		p := fmt.Sprintf("model.layers.%d.", i)
-		q, k, v := H*D*C, Hkv*D*C, Hkv*D*C
-		for _, t := range []struct {
-			dst   []float32
-			name  string
-			shape []int
-		}{
-			{b.attnNorm, "input_layernorm.weight", []int{C}},
-			{b.wqkv[:q], "self_attn.q_proj.weight", []int{H * D, C}},
-			{b.wqkv[q : q+k], "self_attn.k_proj.weight", []int{Hkv * D, C}},
-			{b.wqkv[q+k : q+k+v], "self_attn.v_proj.weight", []int{Hkv * D, C}},
-			{b.wo, "self_attn.o_proj.weight", []int{C, H * D}},
-			{b.mlpNorm, "post_attention_layernorm.weight", []int{C}},
-			{b.wgu[:F*C], "mlp.gate_proj.weight", []int{F, C}},
-			{b.wgu[F*C:], "mlp.up_proj.weight", []int{F, C}},
-			{b.wdown, "mlp.down_proj.weight", []int{C, F}},
-		} {
-			if err := load(t.dst, p+t.name, t.shape...); err != nil {
-				return err
-			}
+		out = append(out,
+			tensorSpec{p + "input_layernorm.weight", []int{C}, b.attnNorm},
+			tensorSpec{p + "self_attn.q_proj.weight", []int{H * D, C}, at(b.wqkv, 0, q)},
+			tensorSpec{p + "self_attn.k_proj.weight", []int{Hkv * D, C}, at(b.wqkv, q, q+k)},
+			tensorSpec{p + "self_attn.v_proj.weight", []int{Hkv * D, C}, at(b.wqkv, q+k, q+2*k)},
+			tensorSpec{p + "self_attn.o_proj.weight", []int{C, H * D}, b.wo},
+			tensorSpec{p + "post_attention_layernorm.weight", []int{C}, b.mlpNorm},
+			tensorSpec{p + "mlp.gate_proj.weight", []int{F, C}, at(b.wgu, 0, F*C)},
+			tensorSpec{p + "mlp.up_proj.weight", []int{F, C}, at(b.wgu, F*C, 2*F*C)},
+			tensorSpec{p + "mlp.down_proj.weight", []int{C, F}, b.wdown},
+		)
+	}
+	out = append(out, tensorSpec{"model.norm.weight", []int{C}, norm})
+	if !cfg.TieEmbeddings {
+		out = append(out, tensorSpec{"lm_head.weight", []int{V, C}, head})
+	}
+	return out
+}
+
+// findTensor returns the checkpoint's name for an HF name and checks its
+// shape. Files saved from LlamaModel lack the "model." prefix.
+func findTensor(r checkpoint.Reader, name string, shape []int) (string, error) {
+	info, ok := r.Info(name)
+	if !ok && strings.HasPrefix(name, "model.") {
+		info, ok = r.Info(strings.TrimPrefix(name, "model."))
+	}
+	if !ok {
+		return "", fmt.Errorf("llama: load %s: %w", name, checkpoint.ErrMissingTensor)
+	}
+	if !slices.Equal(info.Shape, shape) {
+		return "", fmt.Errorf("llama: load %s: shape %v, want %v", name, info.Shape, shape)
+	}
+	return info.Name, nil
+}
+
+// loadHF builds a model from a Hugging Face state dict. Every tensor is
+// found and its shape checked before the model is allocated, so a config.json
+// that lies about the sizes fails without allocating for them.
+func loadHF(cfg Config, r checkpoint.Reader) (*Model, error) {
+	for _, t := range specs(cfg, nil) {
+		if _, err := findTensor(r, t.name, t.shape); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	m := newModel(cfg)
+	for _, t := range specs(cfg, m) {
+		name, _ := findTensor(r, t.name, t.shape)
+		if err := r.Float32Into(t.dst, name); err != nil {
+			return nil, fmt.Errorf("llama: load %s: %w", t.name, err)
+		}
+	}
+	return m, nil
 }
 
 // permuteRoPE reorders the rows of a [heads·D, C] projection from the

@@ -20,6 +20,7 @@ package llama
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/glossa-ai/glossa/kernels"
@@ -449,3 +450,38 @@ func (s *State) attendRange(lo, hi int) {
 // MaxLen reports the longest sequence a state can hold:
 // max_position_embeddings.
 func (m *Model) MaxLen() int { return m.Config.MaxPositions }
+
+// New returns a model with random weights (normal, standard deviation 0.02,
+// norm gains 1, seeded), for tests and benchmarks of a shape.
+func New(cfg Config, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := newModel(cfg)
+	rng := rand.New(rand.NewPCG(seed, 0x853c49e6748fea9b))
+	fill := func(w []float32) {
+		for i := range w {
+			w[i] = float32(rng.NormFloat64() * 0.02)
+		}
+	}
+	ones := func(w []float32) {
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	fill(m.embed)
+	ones(m.norm)
+	if !cfg.TieEmbeddings {
+		fill(m.head)
+	}
+	for i := range m.layers {
+		b := &m.layers[i]
+		ones(b.attnNorm)
+		ones(b.mlpNorm)
+		fill(b.wqkv)
+		fill(b.wo)
+		fill(b.wgu)
+		fill(b.wdown)
+	}
+	return m, nil
+}

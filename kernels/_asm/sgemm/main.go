@@ -5,13 +5,29 @@
 // Run it through `go generate ./kernels` (see the directive in
 // kernels/sgemm_amd64.go); never edit the generated files by hand.
 //
+// It emits:
+//
+//   - sgemmKernel14x32 (AVX-512) and sgemmKernel6x16 (AVX2+FMA), the
+//     microkernels of the blocked algorithm;
+//   - sgemmPackA14, sgemmPackBT32 and sgemmPackB32, which pack the micro-panels
+//     the AVX-512 microkernel reads (gathers for the operands stored across
+//     rows, vector copies for B stored row-major);
+//   - sgemvDot4, sgemvDots{2,3,4}x4 and sgemvN64, the streaming kernels of the
+//     matrix-vector path, which read the large operand once without packing.
+//
 // The microkernels follow the BLIS scheme. A packed A micro-panel holds, for
 // each of the k steps, MR consecutive values of one column of op(A); a packed
 // B micro-panel holds, for each step, NR consecutive values of one row of
 // op(B). One step broadcasts the MR values of A and multiplies them with the
 // NR/lanes vectors of B, accumulating an MR×NR tile of C entirely in
-// registers; at the end the tile is scaled by alpha and merged into C
+// registers (14×32 uses 28 of the 32 ZMM registers, 6×16 12 of the 16 YMM
+// ones); at the end the tile is scaled by alpha and merged into C
 // (C = alpha·AB + beta·C, with C never read when beta is 0).
+//
+// The knobs of kernelSpec that the shipped kernels leave off (prefetching A or
+// B, broadcasts folded into the FMAs) and the shapes 12×32 and 8×48 measured
+// no better than plain 14×32 on the development machine; they stay for
+// retuning on other CPUs.
 package main
 
 import (

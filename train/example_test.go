@@ -1,0 +1,56 @@
+package train_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/glossa-ai/glossa/train"
+)
+
+// Evaluate a 3-class classifier.
+func ExampleConfusion() {
+	c := train.NewConfusion([]string{"neg", "neu", "pos"})
+	c.AddAll([]int{0, 0, 1, 2, 2, 2}, []int{0, 1, 1, 2, 2, 0})
+	fmt.Print(c)
+	r := c.Report()
+	fmt.Printf("accuracy %.3f, macro F1 %.3f\n", r.Accuracy, r.Macro.F1)
+	// Output:
+	// true\pred    neg    neu    pos
+	// neg            1      1      0
+	// neu            0      1      0
+	// pos            1      0      2
+	// accuracy 0.667, macro F1 0.656
+}
+
+// Write checkpoints atomically and find the newest one to resume from.
+func ExampleWriteCheckpoint() {
+	run, _ := os.MkdirTemp("", "run")
+	defer os.RemoveAll(run)
+	for _, step := range []int{100, 200} {
+		_, err := train.WriteCheckpoint(run, step, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+	c, err := train.LatestCheckpoint(run)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(filepath.Base(c.Path), c.Step)
+	// Output:
+	// checkpoint-200 200
+}
+
+// Score translations with corpus BLEU: the n-gram precisions are 6/7,
+// 4/6, 2/5 and 1/4, and the lengths match (BP = 1).
+func ExampleCorpusBLEU() {
+	b, _ := train.CorpusBLEU(
+		[]string{"The cat sat on the mat."},
+		[][]string{{"The cat is on the mat."}})
+	fmt.Printf("%.2f\n", b.Score)
+	// Output:
+	// 48.89
+}
