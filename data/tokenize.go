@@ -30,7 +30,9 @@ func (fn EncoderFunc) Encode(text string) ([]int, error) { return fn(text) }
 
 // TokenizerEncoder returns an Encoder over tok that tokenises raw text with
 // no template, truncation or padding (tok.Tokenize), the ids pretraining
-// wants.
+// wants. Special-token text in the corpus ("[MASK]", "<|endoftext|>") is
+// matched as tok's options say: set Options.SpecialAsText on tok to keep
+// it plain text.
 func TokenizerEncoder(tok *tokenizer.Tokenizer) Encoder {
 	return EncoderFunc(func(text string) ([]int, error) {
 		toks := tok.Tokenize(text)

@@ -133,7 +133,7 @@ func newClient(opts *Options) (*client, error) {
 
 // newRequest builds a request with the Hub headers; Authorization goes only
 // to the endpoint's host.
-func (c *client) newRequest(ctx context.Context, method, rawURL string, sameHost bool) (*http.Request, error) {
+func (c *client) newRequest(ctx context.Context, method, rawURL string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
@@ -141,7 +141,7 @@ func (c *client) newRequest(ctx context.Context, method, rawURL string, sameHost
 	req.Header.Set("User-Agent", userAgent)
 	// Identity encoding keeps Content-Length the file's size and ETags strong.
 	req.Header.Set("Accept-Encoding", "identity")
-	if c.token != "" && (sameHost || req.URL.Host == c.endpointU.Host && req.URL.Scheme == c.endpointU.Scheme) {
+	if c.token != "" && req.URL.Host == c.endpointU.Host && req.URL.Scheme == c.endpointU.Scheme {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	return req, nil
@@ -270,7 +270,7 @@ func (c *client) getSmall(ctx context.Context, rawURL string, notFound error) ([
 	var body []byte
 	err := c.retry(ctx, func() (bool, error) {
 		resp, err := c.do(ctx, c.http, func(ctx context.Context) (*http.Request, error) {
-			req, err := c.newRequest(ctx, http.MethodGet, rawURL, true)
+			req, err := c.newRequest(ctx, http.MethodGet, rawURL)
 			if req != nil {
 				req.Header.Set("Accept", "application/json")
 			}

@@ -281,7 +281,7 @@ func (c *client) head(ctx context.Context, repoID, revision, filename string) (*
 	target := c.resolveURL(repoID, revision, filename)
 	for hops := 0; ; hops++ {
 		resp, err := c.do(ctx, c.noRedirect, func(ctx context.Context) (*http.Request, error) {
-			return c.newRequest(ctx, http.MethodHead, target, true)
+			return c.newRequest(ctx, http.MethodHead, target)
 		}, ErrEntryNotFound)
 		if err != nil {
 			return nil, err
@@ -506,7 +506,7 @@ func (w hashWriter) Write(p []byte) (int, error) { w.v.write(p); return len(p), 
 func (c *client) getInto(ctx context.Context, m *fileMeta, f *os.File, have *int64, v *verifier,
 	restart func() error, onBytes func(int64)) (bool, error) {
 	resp, err := c.send(ctx, c.http, func(ctx context.Context) (*http.Request, error) {
-		req, err := c.newRequest(ctx, http.MethodGet, m.location, false)
+		req, err := c.newRequest(ctx, http.MethodGet, m.location)
 		if err == nil && *have > 0 {
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", *have))
 		}

@@ -181,7 +181,8 @@ func LatestCheckpoint(runDir string) (Checkpoint, error) {
 }
 
 // PruneCheckpoints removes all but the newest keep complete checkpoints,
-// and leftover temporary folders. keep ≤ 0 keeps all checkpoints.
+// and leftover temporary folders. keep ≤ 0 keeps all checkpoints. It must
+// not run while a WriteCheckpoint into the same folder is in progress.
 func PruneCheckpoints(runDir string, keep int) error {
 	cs, err := Checkpoints(runDir)
 	if err != nil {

@@ -112,10 +112,11 @@ func runDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer f.Close()
 	el := time.Since(start)
 	fmt.Fprintf(stdout, "%s\n", st.Path)
-	fmt.Fprintf(stdout, "files %d  lines %d  skipped-long %d  documents %d  segments %d  tokens %d  cached %v  %.2fs",
-		len(corpus.Files), st.Scan.Lines, st.Scan.SkippedLong, st.Docs, st.Segments, st.Tokens, st.Cached, el.Seconds())
+	fmt.Fprintf(stdout, "files %d  documents %d  segments %d  tokens %d  cached %v  %.2fs",
+		len(corpus.Files), st.Docs, st.Segments, st.Tokens, st.Cached, el.Seconds())
 	if !st.Cached && el > 0 {
-		fmt.Fprintf(stdout, "  (%.0f tokens/s, %.1f MB/s)", float64(st.Tokens)/el.Seconds(), float64(st.Scan.Bytes)/1e6/el.Seconds())
+		fmt.Fprintf(stdout, "  lines %d  skipped-long %d  (%.0f tokens/s, %.1f MB/s)", st.Scan.Lines, st.Scan.SkippedLong,
+			float64(st.Tokens)/el.Seconds(), float64(st.Scan.Bytes)/1e6/el.Seconds())
 	}
 	fmt.Fprintln(stdout)
 	return nil
