@@ -68,8 +68,9 @@ type BlockSampler struct {
 	perm      []int
 }
 
-// BlockState is the resumable position of a BlockSampler.
-type BlockState struct {
+// SamplerState is the resumable position of a BlockSampler or an
+// IndexSampler; it marshals to JSON for a checkpoint.
+type SamplerState struct {
 	Epoch int `json:"epoch"` // epochs completed
 	Index int `json:"index"` // blocks of the current epoch already returned
 }
@@ -115,10 +116,10 @@ func (s *BlockSampler) Next(dst []int32) {
 }
 
 // State returns the current position.
-func (s *BlockSampler) State() BlockState { return BlockState{Epoch: s.epoch, Index: s.index} }
+func (s *BlockSampler) State() SamplerState { return SamplerState{Epoch: s.epoch, Index: s.index} }
 
 // SetState moves to a position returned by State.
-func (s *BlockSampler) SetState(st BlockState) error {
+func (s *BlockSampler) SetState(st SamplerState) error {
 	if st.Epoch < 0 || st.Index < 0 {
 		return fmt.Errorf("data: invalid sampler state %+v", st)
 	}

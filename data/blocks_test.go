@@ -54,7 +54,7 @@ func TestBlockSampler(t *testing.T) {
 		rest = append(rest, append([]int32(nil), blk...))
 	}
 	r, _ := NewBlockSampler(src, bs, 1)
-	if err := r.SetState(BlockState{Epoch: 1, Index: 3}); err != nil {
+	if err := r.SetState(SamplerState{Epoch: 1, Index: 3}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 3; i < len(rest); i++ {

@@ -20,9 +20,12 @@
 //     create_pretraining_data.py; PackSentences packs text into full
 //     sequences for MLM without NSP.
 //   - ReadLabeled reads TSV, CSV and JSONL classification data with column
-//     selection by name or index; LabelMap maps label strings to ids.
+//     selection by name or index; LabelMap maps label strings to ids;
+//     EncodeClassification and CollateClassification turn them into padded
+//     batches of ids for sequence classification.
 //   - Shuffle, Permutation and SplitTrainVal give deterministic (seeded)
-//     order and train/validation splits.
+//     order and train/validation splits; IndexSampler yields resumable,
+//     per-epoch shuffled example indices for batching.
 //
 // # Packed token files
 //

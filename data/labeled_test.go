@@ -223,3 +223,42 @@ func TestSplitTrainVal(t *testing.T) {
 		t.Error("Shuffle not deterministic")
 	}
 }
+
+func TestIndexSampler(t *testing.T) {
+	s, err := NewIndexSampler(7, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []int
+	for range 3 {
+		seen := map[int]bool{}
+		for range 7 {
+			i := s.Next()
+			seen[i] = true
+			all = append(all, i)
+		}
+		if len(seen) != 7 {
+			t.Fatalf("epoch is not a permutation: %v", all)
+		}
+	}
+	if reflect.DeepEqual(all[:7], all[7:14]) {
+		t.Error("two epochs in the same order")
+	}
+	r, _ := NewIndexSampler(7, 3)
+	if err := r.SetState(SamplerState{Epoch: 1, Index: 4}); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Batch(make([]int, 10))
+	if !reflect.DeepEqual(got, all[11:21]) {
+		t.Errorf("resumed %v, want %v", got, all[11:21])
+	}
+	if r.State() != s.State() {
+		t.Errorf("state %+v, want %+v", r.State(), s.State())
+	}
+	if _, err := NewIndexSampler(0, 1); err == nil {
+		t.Error("0 items: no error")
+	}
+	if err := r.SetState(SamplerState{Index: 8}); err == nil {
+		t.Error("index beyond n: no error")
+	}
+}

@@ -40,3 +40,60 @@ func SplitTrainVal[T any](s []T, valFraction float64, seed uint64) (train, val [
 	}
 	return c[nVal:], c[:nVal], nil
 }
+
+// IndexSampler yields the indices 0..N-1 in a fresh seeded random order
+// every epoch (epoch e's order depends only on the seed and e), for
+// batching examples; State and SetState make it resumable.
+type IndexSampler struct {
+	n     int
+	seed  uint64
+	epoch int
+	index int
+	perm  []int
+}
+
+// NewIndexSampler returns a sampler over n ≥ 1 items.
+func NewIndexSampler(n int, seed uint64) (*IndexSampler, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("data: cannot sample from %d items", n)
+	}
+	s := &IndexSampler{n: n, seed: seed}
+	s.perm = Permutation(n, s.epochSeed())
+	return s, nil
+}
+
+func (s *IndexSampler) epochSeed() uint64 { return s.seed ^ uint64(s.epoch)*0x94d049bb133111eb }
+
+// Next returns the next index, starting a new epoch after the last one.
+func (s *IndexSampler) Next() int {
+	if s.index == s.n {
+		s.epoch++
+		s.index = 0
+		s.perm = Permutation(s.n, s.epochSeed())
+	}
+	i := s.perm[s.index]
+	s.index++
+	return i
+}
+
+// Batch fills dst with the next len(dst) indices and returns it (a batch
+// may span two epochs).
+func (s *IndexSampler) Batch(dst []int) []int {
+	for i := range dst {
+		dst[i] = s.Next()
+	}
+	return dst
+}
+
+// State returns the current position.
+func (s *IndexSampler) State() SamplerState { return SamplerState{Epoch: s.epoch, Index: s.index} }
+
+// SetState moves to a position returned by State.
+func (s *IndexSampler) SetState(st SamplerState) error {
+	if st.Epoch < 0 || st.Index < 0 || st.Index > s.n {
+		return fmt.Errorf("data: invalid sampler state %+v for %d items", st, s.n)
+	}
+	s.epoch, s.index = st.Epoch, st.Index
+	s.perm = Permutation(s.n, s.epochSeed())
+	return nil
+}

@@ -238,7 +238,7 @@ func ParseTokenFile(data []byte) (*TokenFile, error) {
 	if f.width != 2 && f.width != 4 {
 		return nil, bad("dtype width %d, want 2 or 4", f.width)
 	}
-	if f.vocabSize == 0 && f.width == 4 || f.vocabSize > 1<<16 && f.width == 2 || f.vocabSize == 0 {
+	if f.vocabSize == 0 || f.vocabSize > 1<<16 && f.width == 2 {
 		return nil, bad("vocabulary size %d does not fit dtype width %d", f.vocabSize, f.width)
 	}
 	n, s, d := le.Uint64(data[24:]), le.Uint64(data[32:]), le.Uint64(data[40:])

@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // The blocked algorithm (Goto's, as organised by BLIS) runs five loops around
 // the microkernel:
@@ -47,7 +50,7 @@ func getScratch(n int) *[]float32 {
 }
 
 // sgemmJob carries one Sgemm call through the blocked loops; its methods are
-// the units of work handed to ParallelFor.
+// the units of work handed to the workers.
 type sgemmJob struct {
 	impl           *sgemmKernels
 	transA, transB bool
@@ -56,11 +59,24 @@ type sgemmJob struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	mc             int // rows of an A block, a multiple of impl.mr
+	bsize          int // elements of one packed B block
 
-	// The current (jc, pc) block.
+	// Parallel runs over M: each (jc, pc) block's rows are handed out in
+	// tasks of mt rows through next[block]; bufB holds two packed B blocks
+	// so that packing the next block can start before every worker has
+	// finished with the current one.
+	workers int
+	mt      int
+	next    []atomic.Int64
+	bar     barrier
+	bufB    []float32
+}
+
+// sgemmBlock is one (jc, pc) block of the outer loops.
+type sgemmBlock struct {
 	jc, nc, pc, kc int
-	betaK          float32   // beta for this kc block
-	bp             []float32 // packed B block
+	beta           float32   // beta for this block: the caller's for pc = 0, else 1
+	bp             []float32 // the packed B block
 }
 
 var sgemmJobs = sync.Pool{New: func() any { return new(sgemmJob) }}
@@ -72,126 +88,186 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		workers = 1
 	}
 	j := sgemmJobs.Get().(*sgemmJob)
+	next, bufB := j.next, j.bufB // keep their storage across calls
 	*j = sgemmJob{
 		impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
-		mc: impl.mc / mr * mr,
+		mc:    impl.mc / mr * mr,
+		bsize: min(k, impl.kc) * min((n+nr-1)/nr*nr, sgemmNC),
 	}
-	// Split M between the workers when each gets a few micro-tiles of rows;
-	// otherwise split the B micro-panels and let every worker pack all of A.
 	mTiles := (m + mr - 1) / mr
-	splitM := mTiles >= 4*workers
-	if splitM && workers > 1 {
-		// Balance the A blocks: no worker should get one big and one tiny block.
-		per := (mTiles + workers - 1) / workers
-		j.mc = min(j.mc, per*mr)
-	}
-
-	kc0 := min(k, impl.kc)
-	nc0 := min((n+nr-1)/nr*nr, sgemmNC)
-	bbuf := getScratch(kc0 * nc0)
-	j.bp = *bbuf
-	for jc := 0; jc < n; jc += sgemmNC {
-		j.jc, j.nc = jc, min(sgemmNC, n-jc)
-		nTiles := (j.nc + nr - 1) / nr
-		for pc := 0; pc < k; pc += impl.kc {
-			j.pc, j.kc = pc, min(impl.kc, k-pc)
-			j.betaK = beta
-			if pc > 0 {
-				j.betaK = 1
-			}
-			switch {
-			case workers == 1:
-				j.packB(0, nTiles)
-				j.computeM(0, mTiles)
-			case splitM:
-				ParallelFor(nTiles, 1, j.packB)
-				ParallelFor(mTiles, 1, j.computeM)
-			default:
-				ParallelFor(nTiles, 1, j.computeN)
-			}
+	switch {
+	case workers == 1:
+		bbuf := getScratch(j.bsize)
+		j.forBlocks(*bbuf, func(blk sgemmBlock, nTiles int) {
+			j.packB(&blk, 0, nTiles)
+			j.rows(&blk, 0, m, 0, nTiles)
+		})
+		sgemmScratch.Put(bbuf)
+	case mTiles >= 4*workers:
+		// Split M: B blocks are packed by all workers together and shared;
+		// each worker packs the A rows of the tasks it takes.
+		blocks := ((n + sgemmNC - 1) / sgemmNC) * ((k + impl.kc - 1) / impl.kc)
+		if cap(next) < blocks {
+			next = make([]atomic.Int64, blocks)
 		}
+		j.next = next[:blocks]
+		for i := range j.next {
+			j.next[i].Store(0)
+		}
+		if cap(bufB) < 2*j.bsize {
+			bufB = make([]float32, 2*j.bsize)
+		}
+		j.bufB = bufB[:2*j.bsize]
+		j.workers = workers
+		j.bar.init(workers)
+		// About four tasks per worker and block balance the load when a
+		// core is shared with other processes.
+		j.mt = min(j.mc, max(1, (mTiles+4*workers-1)/(4*workers))*mr)
+		ParallelFor(workers, 1, j.workerM)
+	default:
+		// Few rows: split the B micro-panels; every worker packs all of A.
+		bbuf := getScratch(j.bsize)
+		j.forBlocks(*bbuf, func(blk sgemmBlock, nTiles int) {
+			ParallelFor(nTiles, 1, func(lo, hi int) {
+				j.packB(&blk, lo, hi)
+				j.rows(&blk, 0, m, lo, hi)
+			})
+		})
+		sgemmScratch.Put(bbuf)
 	}
-	sgemmScratch.Put(bbuf)
-	*j = sgemmJob{}
+	*j = sgemmJob{next: next, bufB: bufB}
 	sgemmJobs.Put(j)
 }
 
-// packB packs B micro-panels [lo, hi) of the current block.
-func (j *sgemmJob) packB(lo, hi int) {
+// forBlocks calls fn for every (jc, pc) block in order, packing into bp.
+func (j *sgemmJob) forBlocks(bp []float32, fn func(blk sgemmBlock, nTiles int)) {
+	nr, kc := j.impl.nr, j.impl.kc
+	for jc := 0; jc < j.n; jc += sgemmNC {
+		for pc := 0; pc < j.k; pc += kc {
+			blk := sgemmBlock{jc: jc, nc: min(sgemmNC, j.n-jc), pc: pc, kc: min(kc, j.k-pc), beta: j.beta, bp: bp}
+			if pc > 0 {
+				blk.beta = 1
+			}
+			fn(blk, (blk.nc+nr-1)/nr)
+		}
+	}
+}
+
+// workerM is worker w of a run split over M: for every block it packs its
+// share of the B micro-panels, waits for the others to pack theirs, then
+// takes row tasks until none is left.
+func (j *sgemmJob) workerM(w, _ int) {
+	tasks := (j.m + j.mt - 1) / j.mt
+	i := 0
+	j.forBlocks(nil, func(blk sgemmBlock, nTiles int) {
+		blk.bp = j.bufB[(i%2)*j.bsize : (i%2+1)*j.bsize]
+		j.packB(&blk, nTiles*w/j.workers, nTiles*(w+1)/j.workers)
+		// Past this barrier every worker has finished the block before the
+		// previous one, whose B buffer the next block reuses.
+		j.bar.wait()
+		for {
+			t := int(j.next[i].Add(1) - 1)
+			if t >= tasks {
+				break
+			}
+			j.rows(&blk, t*j.mt, min((t+1)*j.mt, j.m), 0, nTiles)
+		}
+		i++
+	})
+}
+
+// packB packs B micro-panels [lo, hi) of the block.
+func (j *sgemmJob) packB(blk *sgemmBlock, lo, hi int) {
 	if j.impl.packCols != nil {
-		j.impl.packCols(j.bp, j.b, j.ldb, j.transB, j.pc, j.kc, j.jc, j.nc, lo, hi)
+		j.impl.packCols(blk.bp, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, lo, hi)
 		return
 	}
-	packB(j.bp, j.b, j.ldb, j.transB, j.pc, j.kc, j.jc, j.nc, j.impl.nr, lo, hi)
+	packB(blk.bp, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, j.impl.nr, lo, hi)
 }
 
-// computeM packs and multiplies the rows of A micro-tiles [lo, hi) against the
-// whole packed B block.
-func (j *sgemmJob) computeM(lo, hi int) {
-	mr := j.impl.mr
-	nTiles := (j.nc + j.impl.nr - 1) / j.impl.nr
-	j.rows(lo*mr, min(hi*mr, j.m), 0, nTiles)
-}
-
-// computeN packs B micro-panels [lo, hi) and multiplies all of A against
-// them.
-func (j *sgemmJob) computeN(lo, hi int) {
-	j.packB(lo, hi)
-	j.rows(0, j.m, lo, hi)
-}
-
-// rows multiplies rows [i0, i1) of op(A), block by block, against B
+// rows multiplies rows [i0, i1) of op(A), A block by A block, against B
 // micro-panels [jlo, jhi) of the packed B block.
-func (j *sgemmJob) rows(i0, i1, jlo, jhi int) {
+func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 	mr, nr := j.impl.mr, j.impl.nr
-	abuf := getScratch(j.mc*j.kc + mr*nr)
-	ap, tile := (*abuf)[:j.mc*j.kc], (*abuf)[j.mc*j.kc:]
+	abuf := getScratch(j.mc*blk.kc + mr*nr)
+	ap, tile := (*abuf)[:j.mc*blk.kc], (*abuf)[j.mc*blk.kc:]
 	for ic := i0; ic < i1; ic += j.mc {
 		mc := min(j.mc, i1-ic)
 		if j.impl.packRows != nil && !j.transA {
-			j.impl.packRows(ap, j.a, j.lda, ic, mc, j.pc, j.kc)
+			j.impl.packRows(ap, j.a, j.lda, ic, mc, blk.pc, blk.kc)
 		} else {
-			packA(ap, j.a, j.lda, j.transA, ic, mc, j.pc, j.kc, mr)
+			packA(ap, j.a, j.lda, j.transA, ic, mc, blk.pc, blk.kc, mr)
 		}
-		j.macro(ap, tile, ic, mc, jlo, jhi)
+		j.macro(blk, ap, tile, ic, mc, jlo, jhi)
 	}
 	sgemmScratch.Put(abuf)
 }
 
 // macro runs the microkernel over the packed A block of rows [ic, ic+mc) and
 // B micro-panels [jlo, jhi).
-func (j *sgemmJob) macro(ap, tile []float32, ic, mc, jlo, jhi int) {
-	impl, kc := j.impl, j.kc
+func (j *sgemmJob) macro(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi int) {
+	impl, kc := j.impl, blk.kc
 	mr, nr := impl.mr, impl.nr
 	for ir := 0; ir*mr < mc; ir++ {
 		row := ic + ir*mr
 		h := min(mr, mc-ir*mr)
 		apanel := ap[ir*mr*kc : (ir+1)*mr*kc]
 		for jr := jlo; jr < jhi; jr++ {
-			col := j.jc + jr*nr
-			w := min(nr, j.jc+j.nc-col)
-			bpanel := j.bp[jr*nr*kc : (jr+1)*nr*kc]
+			col := blk.jc + jr*nr
+			w := min(nr, blk.jc+blk.nc-col)
+			bpanel := blk.bp[jr*nr*kc : (jr+1)*nr*kc]
 			if h == mr && w == nr {
-				impl.micro(kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, j.betaK)
+				impl.micro(kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
 				continue
 			}
 			impl.micro(kc, apanel, bpanel, tile, nr, 1, 0)
 			for i := 0; i < h; i++ {
 				dst := j.c[(row+i)*j.ldc+col : (row+i)*j.ldc+col+w]
 				src := tile[i*nr : i*nr+w]
-				if j.betaK == 0 {
+				if blk.beta == 0 {
 					for jj, v := range src {
 						dst[jj] = j.alpha * v
 					}
 				} else {
 					for jj, v := range src {
-						dst[jj] = j.alpha*v + j.betaK*dst[jj]
+						dst[jj] = j.alpha*v + blk.beta*dst[jj]
 					}
 				}
 			}
 		}
 	}
+}
+
+// barrier blocks each of n goroutines in wait until all n have called it;
+// it can be reused for any number of rounds.
+type barrier struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	n, left int
+	round   uint64
+}
+
+func (b *barrier) init(n int) {
+	b.n, b.left, b.round = n, n, 0
+	b.cond.L = &b.mu
+}
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	b.left--
+	if b.left == 0 {
+		b.left = b.n
+		b.round++
+		b.cond.Broadcast()
+		b.mu.Unlock()
+		return
+	}
+	r := b.round
+	for r == b.round {
+		b.cond.Wait()
+	}
+	b.mu.Unlock()
 }
 
 // packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into

@@ -36,6 +36,7 @@ func commands() []command {
 		{"generate", "generate text with a causal language model", runGenerate},
 		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},
 		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
+		{"data", "prepare and inspect packed token files for training", runData},
 	}
 }
 
