@@ -61,10 +61,11 @@ type sgemmJob struct {
 	mc             int // rows of an A block, a multiple of impl.mr
 	bsize          int // elements of one packed B block
 
-	// Parallel runs over M: each (jc, pc) block's rows are handed out in
-	// tasks of mt rows through next[block]; bufB holds two packed B blocks
-	// so that packing the next block can start before every worker has
-	// finished with the current one.
+	// Parallel runs over M: each (jc, pc) block's B micro-panels are packed
+	// in tasks of sgemmPackTask panels handed out through next[2·block], and
+	// its rows computed in tasks of mt rows through next[2·block+1]; bufB
+	// holds two packed B blocks so that packing the next block can start
+	// before every worker has finished with the current one.
 	workers int
 	mt      int
 	next    []atomic.Int64
@@ -108,10 +109,10 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		// Split M: B blocks are packed by all workers together and shared;
 		// each worker packs the A rows of the tasks it takes.
 		blocks := ((n + sgemmNC - 1) / sgemmNC) * ((k + impl.kc - 1) / impl.kc)
-		if cap(next) < blocks {
-			next = make([]atomic.Int64, blocks)
+		if cap(next) < 2*blocks {
+			next = make([]atomic.Int64, 2*blocks)
 		}
-		j.next = next[:blocks]
+		j.next = next[:2*blocks]
 		for i := range j.next {
 			j.next[i].Store(0)
 		}
@@ -121,9 +122,10 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		j.bufB = bufB[:2*j.bsize]
 		j.workers = workers
 		j.bar.init(workers)
-		// About four tasks per worker and block balance the load when a
-		// core is shared with other processes.
-		j.mt = min(j.mc, max(1, (mTiles+4*workers-1)/(4*workers))*mr)
+		// Small tasks (about 16 per worker and block) keep the workers
+		// finishing together even when a core is shared with other
+		// processes; a task still spans every B micro-panel of the block.
+		j.mt = min(j.mc, max(1, mTiles/(16*workers))*mr)
 		ParallelFor(workers, 1, j.workerM)
 	default:
 		// Few rows: split the B micro-panels; every worker packs all of A.
@@ -154,20 +156,26 @@ func (j *sgemmJob) forBlocks(bp []float32, fn func(blk sgemmBlock, nTiles int)) 
 	}
 }
 
-// workerM is worker w of a run split over M: for every block it packs its
-// share of the B micro-panels, waits for the others to pack theirs, then
-// takes row tasks until none is left.
-func (j *sgemmJob) workerM(w, _ int) {
+// workerM is one worker of a run split over M: for every block it takes
+// B-packing tasks until none is left, waits for the others to finish theirs,
+// then takes row tasks until none is left.
+func (j *sgemmJob) workerM(_, _ int) {
 	tasks := (j.m + j.mt - 1) / j.mt
 	i := 0
 	j.forBlocks(nil, func(blk sgemmBlock, nTiles int) {
 		blk.bp = j.bufB[(i%2)*j.bsize : (i%2+1)*j.bsize]
-		j.packB(&blk, nTiles*w/j.workers, nTiles*(w+1)/j.workers)
+		for {
+			t := int(j.next[2*i].Add(1)-1) * sgemmPackTask
+			if t >= nTiles {
+				break
+			}
+			j.packB(&blk, t, min(t+sgemmPackTask, nTiles))
+		}
 		// Past this barrier every worker has finished the block before the
 		// previous one, whose B buffer the next block reuses.
 		j.bar.wait()
 		for {
-			t := int(j.next[i].Add(1) - 1)
+			t := int(j.next[2*i+1].Add(1) - 1)
 			if t >= tasks {
 				break
 			}
@@ -176,6 +184,9 @@ func (j *sgemmJob) workerM(w, _ int) {
 		i++
 	})
 }
+
+// sgemmPackTask is the number of B micro-panels packed in one task.
+const sgemmPackTask = 4
 
 // packB packs B micro-panels [lo, hi) of the block.
 func (j *sgemmJob) packB(blk *sgemmBlock, lo, hi int) {
