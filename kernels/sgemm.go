@@ -123,9 +123,8 @@ type sgemmKernels struct {
 	// packed A (mr values a step) and packed B (nr values a step); c has row
 	// stride ldc. C is not read when beta is 0.
 	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
-	// packRows, when not nil, packs rows [i0, i0+mc) and columns
-	// [p0, p0+kc) of a row-major (not transposed) A like packA.
-	packRows func(dst, a []float32, lda, i0, mc, p0, kc int)
+	// packRows, when not nil, replaces packA (same arguments but mr).
+	packRows func(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int)
 	// packCols, when not nil, replaces packB (same arguments but nr).
 	packCols func(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int)
 	// skinny handles matrix-vector-like shapes without packing and reports

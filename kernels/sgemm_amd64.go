@@ -44,9 +44,20 @@ func sgemmMicro6x16(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	sgemmKernel6x16(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
 }
 
-// packRows14 is packA for 14-row micro-panels of a row-major A, gathering
-// each column with AVX-512.
-func packRows14(dst, a []float32, lda, i0, mc, p0, kc int) {
+// packRows14 is packA for 14-row micro-panels: a gather of each column when
+// A is stored row-major, a masked vector copy of each row when it is
+// transposed.
+func packRows14(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
+	if transA {
+		for t := 0; t*14 < mc; t++ {
+			i := i0 + t*14
+			h := min(14, i0+mc-i)
+			d := dst[t*14*kc : (t+1)*14*kc]
+			_ = a[(p0+kc-1)*lda+i+h-1] // the last element read
+			sgemmPackAT14(kc, &a[p0*lda+i], lda, h, &d[0])
+		}
+		return
+	}
 	if 13*lda > math.MaxInt32 {
 		packA(dst, a, lda, false, i0, mc, p0, kc, 14)
 		return

@@ -11,13 +11,18 @@ import (
 //	for jc in steps of sgemmNC over n:
 //	  for pc in steps of kc over k:
 //	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-wide micro-panels   (shared by all workers; stays in L2)
-//	    for ic in steps of mc over m:                               (each worker its own rows)
+//	    for ic in steps of mc over m:                               (tasks that workers take in turn)
 //	      pack op(A)[ic:ic+mc, pc:pc+kc] into mr-high micro-panels  (private to the worker)
 //	      for ir over the A micro-panels:                           (one kc×mr panel stays in L1)
 //	        for jr over the B micro-panels:                         (streamed from L2)
 //	          microkernel: C[ir, jr] = alpha·A·B + beta'·C
 //
-// beta' is beta for the first kc block and 1 after it. Packing pads partial
+// beta' is beta for the first kc block and 1 after it. With several workers
+// both packing B and the rows of C are split into small tasks claimed through
+// atomic counters, with one barrier per (jc, pc) block (B is double-buffered),
+// so a worker delayed by another process on its core holds the others up by
+// at most one task. Products with too few rows for that split the B
+// micro-panels between the workers instead. Packing pads partial
 // micro-panels with zeros, so the microkernel always sees full panels; tiles
 // that overhang C's edge are computed into a scratch tile and merged.
 //
@@ -29,10 +34,12 @@ import (
 // per core): with kc = 256 an A micro-panel is 14 KiB and a packed B block of
 // sgemmNC = 1024 columns 1 MiB.
 const (
-	sgemmNC     = 1024 // columns of a packed B block (a multiple of every nr)
-	sgemmSerial = 1 << 21
+	// sgemmNC is the number of columns of a packed B block, a multiple of
+	// every nr.
+	sgemmNC = 1024
 	// sgemmSerial is the number of multiply-adds (m·n·k) below which a
 	// product runs on the calling goroutine: starting workers costs more.
+	sgemmSerial = 1 << 21
 )
 
 // sgemmScratch recycles packing buffers so steady-state calls don't allocate.
@@ -205,8 +212,8 @@ func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 	ap, tile := (*abuf)[:j.mc*blk.kc], (*abuf)[j.mc*blk.kc:]
 	for ic := i0; ic < i1; ic += j.mc {
 		mc := min(j.mc, i1-ic)
-		if j.impl.packRows != nil && !j.transA {
-			j.impl.packRows(ap, j.a, j.lda, ic, mc, blk.pc, blk.kc)
+		if j.impl.packRows != nil {
+			j.impl.packRows(ap, j.a, j.lda, j.transA, ic, mc, blk.pc, blk.kc)
 		} else {
 			packA(ap, j.a, j.lda, j.transA, ic, mc, blk.pc, blk.kc, mr)
 		}

@@ -35,6 +35,11 @@ func sgemmPackBT32(kc int, src *float32, idx *int32, rows int, dst *float32)
 //go:noescape
 func sgemmPackB32(kc int, b *float32, ldb int, dst *float32)
 
+// sgemmPackAT14 stores dst[14p+i] = a[p·lda+i] for p < kc and i < rows, and 0 for rows <= i < 14.
+//
+//go:noescape
+func sgemmPackAT14(kc int, a *float32, lda int, rows int, dst *float32)
+
 // sgemvDot4 stores out[j] = Σ_p x[p]·b[j·ldb+p] for j = 0…3 over k elements.
 //
 //go:noescape

@@ -27,10 +27,12 @@ type Config struct {
 	// "gelu_new" / "gelu_pytorch_tanh" (tanh approximation), "relu",
 	// "silu". Parsed into Activation by Validate.
 	HiddenAct string `json:"hidden_act"`
-	// HiddenDropout is the dropout on embeddings, residual branches, the
-	// pooled output before a classifier (zero stays zero: no dropout).
+	// HiddenDropout is the dropout on embeddings, residual branches and
+	// the pooled output before a classifier. Zero means none; ParseConfig
+	// gives 0.1 (BertConfig's default) when the key is absent.
 	HiddenDropout float64 `json:"hidden_dropout_prob"`
-	// AttentionDropout is the dropout on attention probabilities.
+	// AttentionDropout is the dropout on attention probabilities (absent
+	// from JSON: 0.1, as HiddenDropout).
 	AttentionDropout float64 `json:"attention_probs_dropout_prob"`
 	// ClassifierDropout, when set, replaces HiddenDropout before the
 	// sequence classifier.
@@ -226,9 +228,10 @@ func (c Config) classifierDropout() float32 {
 	return float32(c.HiddenDropout)
 }
 
-// ParseConfig decodes and validates a config.json document.
+// ParseConfig decodes and validates a config.json document. Keys it lacks
+// take BertConfig's defaults.
 func ParseConfig(data []byte) (Config, error) {
-	var c Config
+	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1} // the defaults zero cannot express
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Config{}, fmt.Errorf("bert: config: %w", err)
 	}

@@ -47,8 +47,12 @@ func TestConfig(t *testing.T) {
 		}
 	}
 	c, err := ParseConfig([]byte(`{"hidden_act": "gelu_new", "id2label": {"0": "neg", "1": "pos", "2": "mid"}, "problem_type": "regression"}`))
-	if err != nil || c.Activation != nn.GELUTanh || c.Labels() != 3 || c.LabelName(1) != "pos" || c.LabelName(7) != "LABEL_7" || c.Problem != Regression {
+	if err != nil || c.Activation != nn.GELUTanh || c.Labels() != 3 || c.LabelName(1) != "pos" || c.LabelName(7) != "LABEL_7" || c.Problem != Regression ||
+		c.HiddenDropout != 0.1 || c.AttentionDropout != 0.1 {
 		t.Fatalf("ParseConfig = %+v, %v", c, err)
+	}
+	if c, err := ParseConfig([]byte(`{"hidden_dropout_prob": 0}`)); err != nil || c.HiddenDropout != 0 || c.AttentionDropout != 0.1 {
+		t.Fatalf("explicit zero dropout: %+v, %v", c, err)
 	}
 }
 
