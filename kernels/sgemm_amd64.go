@@ -173,45 +173,59 @@ func contiguousRows(trans bool, r, k int, s []float32, ld int) (x []float32, ldx
 // y row j) + beta·out(i, j), where rows have k elements and out(i, j) is
 // c[i·si + j·sj]. Work is split over j.
 func skinnyDots(r, q, k int, alpha float32, x []float32, ldx int, y []float32, ldy int, beta float32, c []float32, si, sj int) {
-	work := func(lo, hi int) {
-		var out [16]float32
-		put := func(i, j int, v float32) {
-			dst := &c[i*si+j*sj]
-			if beta == 0 {
-				*dst = alpha * v
-			} else {
-				*dst = alpha*v + beta**dst
-			}
-		}
-		for j := lo * 4; j < min(hi*4, q); j += 4 {
-			for i0 := 0; i0 < r; i0 += 4 {
-				rr := min(4, r-i0)
-				if j+4 <= q {
-					dotsRx4(rr, k, &x[i0*ldx], ldx, &y[j*ldy], ldy, &out)
-					for i := 0; i < rr; i++ {
-						for t, v := range out[4*i : 4*i+4] {
-							put(i0+i, j+t, v)
-						}
-					}
-					continue
-				}
-				// Fewer than four rows left: stride 0 reads row jj four times.
-				for jj := j; jj < q; jj++ {
-					dotsRx4(rr, k, &x[i0*ldx], ldx, &y[jj*ldy], 0, &out)
-					for i := 0; i < rr; i++ {
-						put(i0+i, jj, out[4*i])
-					}
-				}
-			}
-		}
-	}
+	t := dotsTask{r: r, q: q, k: k, alpha: alpha, x: x, ldx: ldx, y: y, ldy: ldy, beta: beta, c: c, si: si, sj: sj}
 	groups := (q + 3) / 4
 	if r*q*k < sgemmSerial {
-		work(0, groups)
+		t.run(0, groups)
 		return
 	}
 	grain := max(1, (1<<16)/(4*r*k))
-	ParallelFor(groups, grain, work)
+	ParallelFor(groups, grain, t.run)
+}
+
+// dotsTask holds skinnyDots' operands, so that the serial path runs without
+// allocating a closure (a method value is made only for the parallel path).
+type dotsTask struct {
+	r, q, k     int
+	alpha, beta float32
+	x, y, c     []float32
+	ldx, ldy    int
+	si, sj      int
+}
+
+// run computes the groups of four j in [lo, hi).
+func (t dotsTask) run(lo, hi int) {
+	var out [16]float32
+	r, q, k := t.r, t.q, t.k
+	put := func(i, j int, v float32) {
+		dst := &t.c[i*t.si+j*t.sj]
+		if t.beta == 0 {
+			*dst = t.alpha * v
+		} else {
+			*dst = t.alpha*v + t.beta**dst
+		}
+	}
+	for j := lo * 4; j < min(hi*4, q); j += 4 {
+		for i0 := 0; i0 < r; i0 += 4 {
+			rr := min(4, r-i0)
+			if j+4 <= q {
+				dotsRx4(rr, k, &t.x[i0*t.ldx], t.ldx, &t.y[j*t.ldy], t.ldy, &out)
+				for i := 0; i < rr; i++ {
+					for u, v := range out[4*i : 4*i+4] {
+						put(i0+i, j+u, v)
+					}
+				}
+				continue
+			}
+			// Fewer than four rows left: stride 0 reads row jj four times.
+			for jj := j; jj < q; jj++ {
+				dotsRx4(rr, k, &t.x[i0*t.ldx], t.ldx, &t.y[jj*t.ldy], 0, &out)
+				for i := 0; i < rr; i++ {
+					put(i0+i, jj, out[4*i])
+				}
+			}
+		}
+	}
 }
 
 // dotsRx4 stores out[4i+j] = x row i · y row j for i < r (1…4) and j < 4.
@@ -232,30 +246,41 @@ func dotsRx4(r, k int, x *float32, ldx int, y *float32, ldy int, out *[16]float3
 // beta·C row i over n columns, reading B in 64-column strips. Work is split
 // over the strips.
 func skinnyRows(r, n, k int, alpha float32, x []float32, ldx int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	work := func(lo, hi int) {
-		var y [64]float32
-		for j := lo * 64; j < hi*64 && j < n; j += 64 {
-			w := min(64, n-j)
-			for i := 0; i < r; i++ {
-				sgemvN64(k, &x[i*ldx], &b[j], ldb, &y[0], w)
-				dst := c[i*ldc+j : i*ldc+j+w]
-				if beta == 0 {
-					for t := range dst {
-						dst[t] = alpha * y[t]
-					}
-				} else {
-					for t := range dst {
-						dst[t] = alpha*y[t] + beta*dst[t]
-					}
+	t := rowsTask{r: r, n: n, k: k, alpha: alpha, x: x, ldx: ldx, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	strips := (n + 63) / 64
+	if r*n*k < sgemmSerial {
+		t.run(0, strips)
+		return
+	}
+	grain := max(1, (1<<16)/(64*r*k))
+	ParallelFor(strips, grain, t.run)
+}
+
+// rowsTask holds skinnyRows' operands (see dotsTask).
+type rowsTask struct {
+	r, n, k       int
+	alpha, beta   float32
+	x, b, c       []float32
+	ldx, ldb, ldc int
+}
+
+// run computes the 64-column strips in [lo, hi).
+func (t rowsTask) run(lo, hi int) {
+	var y [64]float32
+	for j := lo * 64; j < hi*64 && j < t.n; j += 64 {
+		w := min(64, t.n-j)
+		for i := 0; i < t.r; i++ {
+			sgemvN64(t.k, &t.x[i*t.ldx], &t.b[j], t.ldb, &y[0], w)
+			dst := t.c[i*t.ldc+j : i*t.ldc+j+w]
+			if t.beta == 0 {
+				for u := range dst {
+					dst[u] = t.alpha * y[u]
+				}
+			} else {
+				for u := range dst {
+					dst[u] = t.alpha*y[u] + t.beta*dst[u]
 				}
 			}
 		}
 	}
-	strips := (n + 63) / 64
-	if r*n*k < sgemmSerial {
-		work(0, strips)
-		return
-	}
-	grain := max(1, (1<<16)/(64*r*k))
-	ParallelFor(strips, grain, work)
 }
