@@ -36,8 +36,8 @@ const llama2cMagic = 0x616b3432
 type Llama2CConfig struct {
 	Dim        int // model width C
 	HiddenDim  int // feed-forward width F
-	NumLayers  int
-	NumHeads   int
+	NumLayers  int // transformer blocks L
+	NumHeads   int // query heads
 	NumKVHeads int // key/value heads (grouped-query attention when < NumHeads)
 	VocabSize  int // always positive here; see SharedClassifier
 	SeqLen     int // maximum sequence length (rows of the RoPE tables)

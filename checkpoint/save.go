@@ -17,7 +17,7 @@ import (
 
 // Tensor is a named float32 tensor to be saved.
 type Tensor struct {
-	Name  string
+	Name  string    // tensor name in the file; names must be unique
 	Shape []int     // row-major; the product must equal len(Data)
 	Data  []float32 // read, not retained
 	// DType is the dtype stored in the file: F32 (also meant by the zero

@@ -374,9 +374,9 @@ func (m *Masker) randomID(rng *rand.Rand) int32 {
 // MLMBatch is a padded batch of masked pretraining examples, row-major
 // [B, T] int32 arrays.
 type MLMBatch struct {
-	B, T          int
+	B, T          int     // batch size and padded sequence length
 	InputIDs      []int32 // masked inputs, PadID after each sequence
-	TokenTypeIDs  []int32
+	TokenTypeIDs  []int32 // segment ids: 0 for sentence A, 1 for sentence B
 	AttentionMask []int32 // 1 for tokens, 0 for padding
 	Labels        []int32 // original ids at chosen positions, IgnoreIndex elsewhere
 	NextSentence  []int32 // [B] IsNext/NotNext, or -1 for unpaired examples

@@ -25,8 +25,8 @@ func (s IDs) Read(dst []int32, start int) { copy(dst, s[start:start+len(dst)]) }
 // TokenRange is the TokenSource of tokens [Lo, Hi) of Src, e.g. the last
 // 10 % of a corpus held out for validation.
 type TokenRange struct {
-	Src    TokenSource
-	Lo, Hi int
+	Src    TokenSource // the underlying tokens
+	Lo, Hi int         // the range of Src's token indices, Hi exclusive
 }
 
 // Len returns Hi-Lo.

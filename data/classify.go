@@ -9,8 +9,8 @@ import (
 // ClassExample is one tokenised classification example.
 type ClassExample struct {
 	InputIDs     []int32 // [CLS] text [SEP] (text_pair [SEP]) as the tokenizer's template says
-	TokenTypeIDs []int32
-	Label        int32 // class id, or -1 when unlabelled
+	TokenTypeIDs []int32 // segment ids: 0 for text, 1 for text_pair
+	Label        int32   // class id, or -1 when unlabelled
 }
 
 // EncodeClassification tokenises examples for sequence classification with
@@ -69,9 +69,9 @@ func EncodeClassification(tok *tokenizer.Tokenizer, examples []Example, labels [
 // ClassBatch is a padded batch for sequence classification, row-major
 // [B, T] int32 arrays.
 type ClassBatch struct {
-	B, T          int
-	InputIDs      []int32
-	TokenTypeIDs  []int32
+	B, T          int     // batch size and padded sequence length
+	InputIDs      []int32 // token ids, PadID after each sequence
+	TokenTypeIDs  []int32 // segment ids, 0 on padding
 	AttentionMask []int32 // 1 for tokens, 0 for padding
 	Labels        []int32 // [B]
 }

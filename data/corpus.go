@@ -145,7 +145,7 @@ func OpenCorpus(paths ...string) (*Corpus, error) {
 type Line struct {
 	File string // the file it came from
 	Num  int    // 1-based line number within File
-	Text string
+	Text string // the line's content
 }
 
 // ScanStats counts what a scan saw.

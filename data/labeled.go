@@ -97,16 +97,16 @@ type LabeledOptions struct {
 
 // Example is one labelled example.
 type Example struct {
-	Text  string
+	Text  string // the (first) text
 	Pair  string // second text for pair tasks, else ""
-	Label string
-	Line  int // 1-based line number in the file
+	Label string // the label as written in the file
+	Line  int    // 1-based line number in the file
 }
 
 // LabeledData is the content of one labelled file.
 type LabeledData struct {
-	Path     string
-	Examples []Example
+	Path     string    // the file read (the name given to ParseLabeled)
+	Examples []Example // the examples kept, in file order
 	// Skipped counts malformed rows that were skipped (never with
 	// Strict); SkipReasons holds the first few reasons with line numbers.
 	Skipped     int

@@ -19,6 +19,7 @@ import (
 // Encoder turns text into token ids, without special tokens. It must be
 // safe for concurrent use.
 type Encoder interface {
+	// Encode returns the token ids of text.
 	Encode(text string) ([]int, error)
 }
 
@@ -75,12 +76,12 @@ type TokenizeOptions struct {
 
 // TokenizeStats describe a BuildTokenFile call.
 type TokenizeStats struct {
-	Path     string // the packed token file
-	Cached   bool   // true if an existing file was reused
-	Scan     ScanStats
-	Segments int
-	Docs     int
-	Tokens   int
+	Path     string    // the packed token file
+	Cached   bool      // true if an existing file was reused
+	Scan     ScanStats // what the corpus scan saw
+	Segments int       // segments (lines or sentences) in the file
+	Docs     int       // documents in the file
+	Tokens   int       // tokens in the file
 }
 
 // CacheKey returns the key BuildTokenFile files a corpus under: a hash of

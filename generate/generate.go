@@ -24,22 +24,31 @@ import (
 // models/llama's *Model implements LM[*llama.State]; an encoder-decoder or a
 // model without a cache can implement it by recomputing inside Forward.
 type LM[S any] interface {
+	// VocabSize is the number of logits Forward returns per row.
 	VocabSize() int
 	// MaxLen is the longest sequence (prompt included) a state can hold.
 	MaxLen() int
+	// NewState returns an empty state (KV cache) for batch rows of up to
+	// maxLen tokens.
 	NewState(batch, maxLen int) (S, error)
+	// Forward appends ids ([batch, n] row-major) to s, with mask marking
+	// the real (non-padding) positions, and returns the logits of the last
+	// position of every row, [batch, VocabSize()].
 	Forward(s S, ids []int, mask []bool) ([]float32, error)
 }
 
 // Reorderer is implemented by states that beam search can use: row i
 // continues from what was row src[i].
 type Reorderer interface {
+	// Reorder makes row i a copy of what was row src[i].
 	Reorder(src []int) error
 }
 
 // Decoder turns token ids into text; *tokenizer.Tokenizer and the
 // tokenizer models implement it.
 type Decoder interface {
+	// Decode returns the text of ids, leaving out special tokens when
+	// skipSpecial is set.
 	Decode(ids []int, skipSpecial bool) (string, error)
 }
 
@@ -425,13 +434,13 @@ func (w *row) result(reason FinishReason) Sequence {
 // Event is one message of GenerateChan: a generated token with the text it
 // completed (possibly empty), or, last, the final sequences and error.
 type Event struct {
-	Row   int
-	Token int
-	Text  string
+	Row   int    // batch row the token belongs to
+	Token int    // the generated token id
+	Text  string // text the token completed (possibly empty)
 	// Done marks the final event, which carries Sequences and Err.
 	Done      bool
-	Sequences []Sequence
-	Err       error
+	Sequences []Sequence // final sequences (Done events only)
+	Err       error      // Generate's error (Done events only)
 }
 
 // GenerateChan runs Generate in a goroutine and delivers its tokens and text

@@ -14,24 +14,24 @@ const maxInfoBytes = 32 << 20
 // RepoInfo is the Hub's description of one revision of a model repository,
 // from GET /api/models/{repo_id}/revision/{revision}.
 type RepoInfo struct {
-	ID       string    `json:"id"`
-	SHA      string    `json:"sha"` // the commit the revision points at
-	Siblings []Sibling `json:"siblings"`
+	ID       string    `json:"id"`       // repository id, "owner/name"
+	SHA      string    `json:"sha"`      // the commit the revision points at
+	Siblings []Sibling `json:"siblings"` // the files of the revision
 }
 
 // Sibling is one file of a revision.
 type Sibling struct {
-	Name   string   `json:"rfilename"` // path in the repository, '/'-separated
-	Size   int64    `json:"size"`      // size in git: of the pointer file for LFS files
-	BlobID string   `json:"blobId"`    // git blob SHA-1
-	LFS    *LFSInfo `json:"lfs,omitempty"`
+	Name   string   `json:"rfilename"`     // path in the repository, '/'-separated
+	Size   int64    `json:"size"`          // size in git: of the pointer file for LFS files
+	BlobID string   `json:"blobId"`        // git blob SHA-1
+	LFS    *LFSInfo `json:"lfs,omitempty"` // nil unless stored with git LFS
 }
 
 // LFSInfo describes a file stored with git LFS (weights, mostly).
 type LFSInfo struct {
-	SHA256      string `json:"sha256"`
-	Size        int64  `json:"size"`
-	PointerSize int64  `json:"pointerSize"`
+	SHA256      string `json:"sha256"`      // hex SHA-256 of the content
+	Size        int64  `json:"size"`        // content size in bytes
+	PointerSize int64  `json:"pointerSize"` // size of the pointer file in git
 }
 
 // FileSize returns the size of the file's contents, or -1 when the listing

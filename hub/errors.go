@@ -37,9 +37,9 @@ var (
 // ErrAccessDenied when the status and the Hub's X-Error-Code header say
 // which.
 type HTTPError struct {
-	Method     string
+	Method     string // HTTP method of the failed request
 	URL        string // request URL, without query
-	StatusCode int
+	StatusCode int    // HTTP status code of the response
 	Code       string // the Hub's X-Error-Code header ("RepoNotFound", "GatedRepo", ...)
 	Message    string // the Hub's X-Error-Message header, or the start of the body
 	kind       error

@@ -39,7 +39,7 @@ import (
 // valid, with the same backing arrays, for the optimizer's lifetime. A nil
 // Grad means the parameter is frozen: steps skip it.
 type Param struct {
-	Name  string
+	Name  string    // parameter name, used to key State buffers
 	Shape []int     // dimensions (DecayGroups decays when len(Shape) >= 2)
 	Value []float32 // len = product of Shape
 	Grad  []float32 // same length as Value, or nil
@@ -48,7 +48,7 @@ type Param struct {
 // Group is a set of parameters that share hyper-parameters, like one entry
 // of torch.optim's param_groups.
 type Group struct {
-	Params      []Param
+	Params      []Param // the parameters the group's settings apply to
 	WeightDecay float32 // weight decay for this group (zero: none)
 }
 
@@ -93,8 +93,8 @@ type Optimizer interface {
 // exp_avg_sq for Adam, momentum_buffer for SGD, named as in torch.optim's
 // state_dict). Slices are copies owned by the State.
 type State struct {
-	Step    int
-	Buffers map[string][]float32
+	Step    int                  // optimizer steps taken so far
+	Buffers map[string][]float32 // per-parameter buffers, keyed "<param name>.<buffer>"
 }
 
 // slot is one parameter with its optimizer buffers.

@@ -45,9 +45,9 @@ func (s Shape) String() string { return fmt.Sprint([]int(s)) }
 // misuse; entry points fed by user input return one as an error. Use
 // errors.As to branch on it, or Try to turn a panic into an error.
 type ShapeError struct {
-	Op     string
-	Shapes []Shape
-	Msg    string
+	Op     string  // the operation that failed, e.g. "matmul"
+	Shapes []Shape // the operand shapes involved
+	Msg    string  // what is wrong with them
 }
 
 // Error implements error: "tensor: matmul [2 3] [4 5]: inner dimensions differ".

@@ -15,7 +15,7 @@ import (
 // case-insensitively under lower-casing) are matched verbatim here.
 type AddedToken struct {
 	Content string // the text matched in the input
-	ID      int
+	ID      int    // the token's id
 	// Special marks control tokens: Decode can skip them, and
 	// Options.SpecialAsText turns off their matching.
 	Special bool

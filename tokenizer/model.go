@@ -40,5 +40,7 @@ type Model interface {
 // slice, so that a Tokenizer can reuse its buffers. It must give the same
 // tokens as Tokenize.
 type TokenAppender interface {
+	// AppendTokens appends the tokens of text to dst and returns the
+	// extended slice.
 	AppendTokens(dst []Token, text string) []Token
 }

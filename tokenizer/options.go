@@ -72,8 +72,8 @@ type Padding struct {
 // Options control how a Tokenizer encodes. The zero value applies the
 // template, matches every added token, and neither truncates nor pads.
 type Options struct {
-	Truncation Truncation
-	Padding    Padding
+	Truncation Truncation // how over-long encodings are cut (zero: not at all)
+	Padding    Padding    // how encodings are padded (zero: not at all)
 	// SkipTemplate leaves out the template's special tokens (Hugging Face's
 	// add_special_tokens=False); pairs are then plain concatenations with
 	// type ids 0 and 1.

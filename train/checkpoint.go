@@ -118,8 +118,8 @@ func syncTree(root string) error {
 
 // Checkpoint names a complete checkpoint folder.
 type Checkpoint struct {
-	Path string
-	Step int
+	Path string // the checkpoint folder
+	Step int    // the training step it was written at
 }
 
 // Checkpoints lists the complete checkpoints of runDir by increasing step.

@@ -9,8 +9,8 @@ import (
 // Confusion is a confusion matrix over labelled classes: M[t][p] counts
 // examples of true class t predicted as p.
 type Confusion struct {
-	Labels []string
-	M      [][]int64
+	Labels []string  // class names, indexed by class id
+	M      [][]int64 // M[t][p]: true class t predicted as p
 }
 
 // NewConfusion returns an empty matrix over labels (class i = labels[i]).
@@ -63,21 +63,21 @@ type Scores struct {
 
 // ClassScores are the scores of one class and its support (true count).
 type ClassScores struct {
-	Label string
+	Label string // class name
 	Scores
-	Support int64
+	Support int64 // examples whose true class this is
 }
 
 // Report is a classification report computed from a Confusion.
 type Report struct {
-	Accuracy float64
-	PerClass []ClassScores
+	Accuracy float64       // fraction of examples predicted right
+	PerClass []ClassScores // one entry per class, in label order
 	// Macro averages the per-class scores with equal weight.
 	Macro Scores
 	// Micro pools all decisions; for single-label classification its
 	// precision, recall and F1 all equal the accuracy.
 	Micro Scores
-	Total int64
+	Total int64 // examples counted
 }
 
 // prf returns precision, recall, F1 with 0 for an empty denominator

@@ -36,7 +36,7 @@ type ProgressOptions struct {
 	Start int
 	// Out receives the display; nil means os.Stderr.
 	Out  io.Writer
-	Mode ProgressMode
+	Mode ProgressMode // bar, log lines or nothing; zero (ProgressAuto) picks by terminal
 	// LogInterval spaces log lines in ProgressLog mode; zero means 10 s.
 	LogInterval time.Duration
 	// Description prefixes the bar or line ("pretrain").

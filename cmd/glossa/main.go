@@ -34,9 +34,14 @@ func commands() []command {
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
 		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
 		{"generate", "generate text with a causal language model", runGenerate},
+		{"run", "interactive session with a causal LM", runRun},
 		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},
 		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
 		{"data", "prepare and inspect packed token files for training", runData},
+		{"finetune", "fine-tune a pretrained BERT for text classification (fresh head, AdamW)", runFinetune},
+		{"eval", "evaluate a text classifier on labelled data: accuracy, P/R/F1, confusion matrix", runEval},
+		{"classify", "classify texts with a fine-tuned model: label and probability per text", runClassify},
+		{"pretrain", "pretrain a GPT-2 (causal LM) or BERT (masked LM + next sentence) from plain text", runPretrain},
 	}
 }
 

@@ -121,11 +121,38 @@ func loadFolder(dir string, build func(Config) nn.Module) (nn.Module, error) {
 		return nil, err
 	}
 	defer r.Close()
+	// config.json alone can describe a model far larger than memory; every
+	// encoder parameter must be read from a distinct checkpoint tensor, so
+	// check the sizes before allocating anything.
+	if need, have := cfg.encoderParams(), storedValues(r); need > have {
+		return nil, fmt.Errorf("bert: %s: config describes %d encoder parameters, but the checkpoint holds only %d values", dir, need, have)
+	}
 	m := build(cfg)
 	if err := loadParams(r, m.Params()); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// encoderParams returns the number of parameters of the embeddings and
+// encoder layers c describes (no pooler or heads). Validate bounds every
+// term, so the sum cannot overflow.
+func (c Config) encoderParams() int64 {
+	C, F := int64(c.HiddenSize), int64(c.Intermediate)
+	emb := (int64(c.VocabSize)+int64(c.MaxPositions)+int64(c.TypeVocab))*C + 2*C
+	layer := 4*(C*C+C) + 2*F*C + F + C + 4*C
+	return emb + int64(c.NumLayers)*layer
+}
+
+// storedValues returns the total element count of the tensors in r.
+func storedValues(r checkpoint.Reader) int64 {
+	var n int64
+	for _, name := range r.Names() {
+		if info, ok := r.Info(name); ok && info.DType.Size() > 0 {
+			n += info.NumBytes() / int64(info.DType.Size())
+		}
+	}
+	return n
 }
 
 // Load reads a BertModel (with its pooler) from a Hugging Face model

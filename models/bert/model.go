@@ -42,10 +42,10 @@ import (
 // Its parameters are autograd Vars that require gradients; call nn.Freeze
 // for autograd inference without a graph, or use Infer.
 type Model struct {
-	Config     Config
-	Embeddings *Embeddings
-	Layers     []*Layer   // encoder.layer.N
-	Pooler     *nn.Linear // pooler.dense [C, C]; nil without a pooler (BertForMaskedLM)
+	Config     Config      // the configuration the model was built from
+	Embeddings *Embeddings // word, position and token-type embeddings
+	Layers     []*Layer    // encoder.layer.N
+	Pooler     *nn.Linear  // pooler.dense [C, C]; nil without a pooler (BertForMaskedLM)
 }
 
 // Embeddings is BertEmbeddings: LayerNorm(word + position + token type).
@@ -121,7 +121,7 @@ func zeroLinear(in, out int) *nn.Linear {
 // tokenizer produces them (tokenizer.Encoding's IDs, TypeIDs and
 // AttentionMask).
 type Input struct {
-	B, T    int
+	B, T    int   // batch size and sequence length
 	IDs     []int // input_ids [B, T]
 	TypeIDs []int // token_type_ids [B, T]; nil means all 0
 	// Mask is attention_mask [B, T]: 1 for a real token, 0 for padding

@@ -124,6 +124,17 @@ func TestLoadErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "intermediate.dense.weight") || !strings.Contains(err.Error(), "[32 128]") {
 		t.Errorf("mis-shaped tensor: %v", err)
 	}
+	// A config declaring a huge model next to a small checkpoint is
+	// rejected before the weights are allocated (this would need ~300 GB).
+	huge := write(m.Params(), func(ts []checkpoint.Tensor) []checkpoint.Tensor { return ts })
+	cfgJSON := `{"vocab_size": 30522, "hidden_size": 65536, "num_hidden_layers": 16, "num_attention_heads": 64,
+		"intermediate_size": 262144, "max_position_embeddings": 512}`
+	if err := os.WriteFile(filepath.Join(huge, "config.json"), []byte(cfgJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Load(huge); err == nil || !strings.Contains(err.Error(), "encoder parameters") {
+		t.Errorf("huge config: %v", err)
+	}
 	if _, err := Load(t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
 		t.Errorf("empty folder: %v", err)
 	}

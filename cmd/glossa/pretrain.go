@@ -1,0 +1,443 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/models/bert"
+	"github.com/glossa-ai/glossa/models/gpt2"
+	"github.com/glossa-ai/glossa/optim"
+	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/tokenizer"
+	"github.com/glossa-ai/glossa/tokenizer/auto"
+	"github.com/glossa-ai/glossa/tokenizer/bpe"
+	"github.com/glossa-ai/glossa/tokenizer/wordpiece"
+	"github.com/glossa-ai/glossa/train"
+)
+
+const pretrainUsage = `Usage: glossa pretrain --objective clm|mlm-nsp (--tokenizer PATH|char | --train-tokenizer) --data FILES --out DIR [flags]
+
+Pretrains a language model from scratch on plain text (files, folders, globs,
+.gz): a GPT-2 causal LM (clm) or a BERT with masked-LM + next-sentence
+prediction (mlm-nsp). The corpus is tokenised once into a cached packed token
+file; the last --val-fraction of it is held out for evaluation.
+
+OUT receives metrics.jsonl, checkpoint-<step>/ folders (config.json,
+model.safetensors, tokenizer files, optimizer.safetensors,
+trainer_state.json), the final model (Hugging Face layout) and loss.png /
+loss.svg. Ctrl-C saves a checkpoint and exits; --resume continues exactly.
+
+Example (nanoGPT's Shakespeare character model):
+  glossa pretrain --objective clm --tokenizer char --data ../shared/data/tinyshakespeare/input.txt \
+    --out runs/shakespeare --layers 6 --width 384 --heads 6 --block-size 256 --batch-size 12 --steps 2000`
+
+// pretrainFlags are the flags of "glossa pretrain".
+type pretrainFlags struct {
+	objective, tokenizer, dataPaths, out, cacheDir, decay, progress string
+	trainTokenizer, wholeWord                                       bool
+	vocabSize                                                       int
+	layers, width, heads, blockSize                                 int
+	steps, batchSize, accumulate, warmup, evalEvery, saveEvery      int
+	evalBlocks, keep, logEvery                                      int
+	lr, minLR, weightDecay, clip, valFraction, dropout              float64
+	beta2                                                           float64
+	seed                                                            uint64
+	resume                                                          bool
+}
+
+func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("pretrain", stderr)
+	var f pretrainFlags
+	fs.StringVar(&f.objective, "objective", "clm", "training objective: clm (GPT-2 causal LM) or mlm-nsp (BERT masked LM + next sentence)")
+	fs.StringVar(&f.tokenizer, "tokenizer", "", `tokenizer: a tokenizer.json / vocab.txt file or a folder holding one, or "char" (one token per character, clm only)`)
+	fs.BoolVar(&f.trainTokenizer, "train-tokenizer", false, "train a tokenizer on the corpus first (byte-level BPE for clm, WordPiece for mlm-nsp) into OUT")
+	fs.IntVar(&f.vocabSize, "vocab-size", 8000, "vocabulary size for --train-tokenizer")
+	fs.StringVar(&f.dataPaths, "data", "", "corpus: comma-separated files, folders or glob patterns (positional arguments are added)")
+	fs.StringVar(&f.out, "out", "", "run folder: checkpoints, metrics, plots and the final model (required)")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "packed token file cache (default: the user cache folder /glossa/tokens)")
+	fs.IntVar(&f.layers, "layers", 4, "Transformer layers")
+	fs.IntVar(&f.width, "width", 256, "model width (hidden size)")
+	fs.IntVar(&f.heads, "heads", 4, "attention heads (must divide --width)")
+	fs.IntVar(&f.blockSize, "block-size", 128, "sequence length in tokens (context window)")
+	fs.Float64Var(&f.dropout, "dropout", 0.1, "dropout probability (mlm-nsp; the clm path has no dropout)")
+	fs.BoolVar(&f.wholeWord, "whole-word", false, "mlm-nsp: mask whole words (all WordPiece pieces of a word together)")
+	fs.IntVar(&f.steps, "steps", 1000, "optimizer steps")
+	fs.IntVar(&f.batchSize, "batch-size", 16, "sequences per micro-batch")
+	fs.IntVar(&f.accumulate, "accumulate", 1, "micro-batches per optimizer step (gradient accumulation)")
+	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate (AdamW)")
+	fs.Float64Var(&f.minLR, "min-lr", 0, "learning rate at the end of the decay (0: --lr/10)")
+	fs.IntVar(&f.warmup, "warmup", 100, "linear warm-up steps")
+	fs.StringVar(&f.decay, "decay", "cosine", "learning-rate decay after warm-up: cosine, linear or none")
+	fs.Float64Var(&f.weightDecay, "weight-decay", 0.1, "AdamW weight decay on matrices and embeddings")
+	fs.Float64Var(&f.beta2, "beta2", 0.99, "AdamW β2 (β1 is 0.9)")
+	fs.Float64Var(&f.clip, "clip", 1, "clip the global gradient norm to this value (0: off)")
+	fs.IntVar(&f.evalEvery, "eval-every", 200, "evaluate every N steps (and at the end; 0: only at the end)")
+	fs.IntVar(&f.evalBlocks, "eval-blocks", 64, "validation sequences per evaluation")
+	fs.Float64Var(&f.valFraction, "val-fraction", 0.1, "fraction of the corpus held out for validation")
+	fs.IntVar(&f.saveEvery, "save-every", 500, "write a checkpoint every N steps (and at the end; 0: only at the end)")
+	fs.IntVar(&f.keep, "keep", 3, "keep the newest N checkpoints (0: all)")
+	fs.IntVar(&f.logEvery, "log-every", 1, "append a train record to metrics.jsonl every N steps")
+	fs.Uint64Var(&f.seed, "seed", 1337, "seed for initialisation, data order and masking")
+	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags as the first run)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), bar, log or off")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, pretrainUsage)
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagError(err)
+	}
+	paths := splitList(f.dataPaths)
+	paths = append(paths, fs.Args()...)
+	switch {
+	case f.objective != "clm" && f.objective != "mlm-nsp":
+		return fmt.Errorf("%w: --objective must be clm or mlm-nsp, got %q", errUsage, f.objective)
+	case f.out == "":
+		return fmt.Errorf("%w: --out is required", errUsage)
+	case len(paths) == 0:
+		return fmt.Errorf("%w: no corpus: give --data FILES", errUsage)
+	case (f.tokenizer == "") == !f.trainTokenizer:
+		return fmt.Errorf("%w: give exactly one of --tokenizer and --train-tokenizer", errUsage)
+	case f.tokenizer == "char" && f.objective != "clm":
+		return fmt.Errorf("%w: --tokenizer char works with --objective clm only", errUsage)
+	case f.steps <= 0 || f.batchSize <= 0 || f.accumulate <= 0 || f.blockSize <= 1:
+		return fmt.Errorf("%w: --steps, --batch-size, --accumulate must be positive and --block-size > 1", errUsage)
+	case f.layers <= 0 || f.width <= 0 || f.heads <= 0 || f.width%f.heads != 0:
+		return fmt.Errorf("%w: --layers, --width, --heads must be positive and --heads must divide --width", errUsage)
+	case f.valFraction <= 0 || f.valFraction >= 1:
+		return fmt.Errorf("%w: --val-fraction must be in (0, 1)", errUsage)
+	}
+	decay, err := parseDecay(f.decay)
+	if err != nil {
+		return err
+	}
+	pmode, err := parseProgressMode(f.progress)
+	if err != nil {
+		return err
+	}
+	corpus, err := data.OpenCorpus(paths...)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	var task train.Task
+	switch f.objective {
+	case "clm":
+		task, err = newCLMPretrain(ctx, &f, corpus, logger)
+	case "mlm-nsp":
+		task, err = newMLMPretrain(ctx, &f, corpus, logger)
+	}
+	if err != nil {
+		return err
+	}
+	tr, err := train.NewTrainer(task, train.Config{
+		OutDir: f.out, Steps: f.steps, Accumulate: f.accumulate, LR: f.lr, MinLR: f.minLR, Warmup: f.warmup,
+		Decay: decay, WeightDecay: f.weightDecay, Beta2: f.beta2, Clip: f.clip, EvalEvery: f.evalEvery,
+		SaveEvery: f.saveEvery, KeepCheckpoints: f.keep, LogEvery: f.logEvery, Resume: f.resume,
+		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: "pretrain " + f.objective},
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return reportRun(stdout, res, f.out)
+}
+
+// reportRun prints the end of a training run.
+func reportRun(stdout io.Writer, res train.Result, out string) error {
+	if res.Interrupted {
+		fmt.Fprintf(stdout, "interrupted at step %d; checkpoint %s (continue with --resume)\n", res.Step, res.Checkpoint)
+		return nil
+	}
+	fmt.Fprintf(stdout, "done: %d steps, %d tokens; eval loss %.4f", res.Step, res.Tokens, res.LastEval.Loss)
+	for _, k := range sortedKeys(res.LastEval.Metrics) {
+		fmt.Fprintf(stdout, ", %s %.4f", k, res.LastEval.Metrics[k])
+	}
+	fmt.Fprintf(stdout, "\nmodel: %s\nmetrics: %s\nplot: %s\n", out, filepath.Join(out, train.MetricsFile), filepath.Join(out, "loss.png"))
+	return nil
+}
+
+// newCLMPretrain builds the GPT-2 causal-LM task: tokenizer, packed token
+// file, train/validation split, model.
+func newCLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, logger *slog.Logger) (train.Task, error) {
+	var (
+		enc     data.Encoder
+		vocab   int
+		tokID   []byte
+		save    func(dir string) error
+		keepNLs bool
+	)
+	switch {
+	case f.tokenizer == "char":
+		cv, err := train.BuildCharVocab(ctx, corpus)
+		if err != nil {
+			return nil, err
+		}
+		enc, vocab, tokID, keepNLs = cv, cv.Size(), cv.Bytes(), true
+		save = cv.Save
+		logger.Info("character vocabulary", "size", vocab)
+	default:
+		tok, files, err := pretrainTokenizer(ctx, f, corpus)
+		if err != nil {
+			return nil, err
+		}
+		enc, vocab = data.TokenizerEncoder(tok), tok.VocabSize()
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			tokID = append(tokID, b...)
+		}
+		save = copyFilesTo(files)
+	}
+	tf, stats, err := data.BuildTokenFile(ctx, corpus, enc, data.TokenizeOptions{
+		Docs: data.DocFile, KeepNewlines: keepNLs, VocabSize: vocab, TokenizerID: tokID,
+		CacheDir: f.cacheDir, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("tokens", "file", stats.Path, "cached", stats.Cached, "tokens", tf.Len(), "docs", stats.Docs)
+	T := f.blockSize
+	if tf.Len() < 2*(T+1) {
+		return nil, fmt.Errorf("corpus has %d tokens, fewer than two blocks of %d+1 (one to train, one to validate): use more text or a smaller --block-size", tf.Len(), T)
+	}
+	trainSrc, valSrc, err := data.SplitTokens(tf, f.valFraction, T+1)
+	if err != nil {
+		return nil, fmt.Errorf("train/validation split of %d tokens with blocks of %d+1: %w (raise --val-fraction or lower --block-size)", tf.Len(), T, err)
+	}
+	evalBlocks, err := data.EvalBlocks(valSrc, T, f.evalBlocks)
+	if err != nil {
+		return nil, err
+	}
+	cfg := gpt2.Config{VocabSize: vocab, NumPos: T, NumEmbd: f.width, NumLayer: f.layers, NumHead: f.heads,
+		ActivationFunction: "gelu_new"}
+	model, err := gpt2.New(cfg, tensor.NewRNG(f.seed))
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("model", "arch", "gpt2", "params", cfg.NumParams(), "layers", f.layers, "width", f.width, "block", T)
+	task, err := train.NewCLMTask(model, trainSrc, train.CLMOptions{BatchSize: f.batchSize, Seed: f.seed, Eval: evalBlocks})
+	if err != nil {
+		return nil, err
+	}
+	task.SaveExtra = save
+	return task, nil
+}
+
+// pretrainTokenizer loads --tokenizer or trains one into OUT
+// (--train-tokenizer), returning it and the files to copy into every saved
+// model folder.
+func pretrainTokenizer(ctx context.Context, f *pretrainFlags, corpus *data.Corpus) (*tokenizer.Tokenizer, []string, error) {
+	if f.trainTokenizer {
+		dir := filepath.Join(f.out, "tokenizer")
+		path := filepath.Join(dir, "tokenizer.json")
+		if _, err := os.Stat(path); err != nil { // reuse on --resume
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, nil, err
+			}
+			switch f.objective {
+			case "clm":
+				m, err := bpe.TrainFiles(ctx, corpus.Files, bpe.TrainOptions{VocabSize: f.vocabSize, SpecialTokens: []string{bpe.EndOfText}})
+				if err != nil {
+					return nil, nil, err
+				}
+				if err := writeFileAtomic(path, m.WriteTokenizerJSON); err != nil {
+					return nil, nil, err
+				}
+			default:
+				m, err := wordpiece.TrainFiles(ctx, corpus.Files, wordpiece.TrainOptions{VocabSize: f.vocabSize})
+				if err != nil {
+					return nil, nil, err
+				}
+				if err := m.SaveDir(dir); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		f.tokenizer = dir
+	}
+	tok, err := auto.Load(f.tokenizer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tok, modelTokenizerFiles(f.tokenizer), nil
+}
+
+// modelTokenizerFiles lists the tokenizer files at path (a file or a folder) that
+// a model folder should carry.
+func modelTokenizerFiles(path string) []string {
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		return []string{path}
+	}
+	var files []string
+	for _, n := range []string{"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+		"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "tokenizer.model"} {
+		if _, err := os.Stat(filepath.Join(path, n)); err == nil {
+			files = append(files, filepath.Join(path, n))
+		}
+	}
+	return files
+}
+
+// copyFilesTo returns a function that copies files into a folder.
+func copyFilesTo(files []string) func(dir string) error {
+	return func(dir string) error {
+		for _, src := range files {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(src)), b, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseDecay(s string) (optim.Decay, error) {
+	switch s {
+	case "cosine":
+		return optim.DecayCosine, nil
+	case "linear":
+		return optim.DecayLinear, nil
+	case "none", "constant":
+		return optim.DecayNone, nil
+	}
+	return 0, fmt.Errorf("%w: --decay must be cosine, linear or none, got %q", errUsage, s)
+}
+
+func parseProgressMode(s string) (train.ProgressMode, error) {
+	switch s {
+	case "auto":
+		return train.ProgressAuto, nil
+	case "bar":
+		return train.ProgressBar, nil
+	case "log":
+		return train.ProgressLog, nil
+	case "off":
+		return train.ProgressOff, nil
+	}
+	return 0, fmt.Errorf("%w: --progress must be auto, bar, log or off, got %q", errUsage, s)
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// newMLMPretrain builds the BERT masked-LM + next-sentence task: WordPiece
+// tokenizer, packed token file (one segment per sentence, documents split at
+// blank lines), documents split into train/validation, NSP pairs, masking.
+func newMLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, logger *slog.Logger) (train.Task, error) {
+	tok, files, err := pretrainTokenizer(ctx, f, corpus)
+	if err != nil {
+		return nil, err
+	}
+	var tokID []byte
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		tokID = append(tokID, b...)
+	}
+	special := map[string]int32{}
+	for _, name := range []string{"[CLS]", "[SEP]", "[MASK]", "[PAD]"} {
+		id, ok := tok.TokenToID(name)
+		if !ok {
+			return nil, fmt.Errorf("tokenizer %s has no %s token: mlm-nsp needs a BERT (WordPiece) vocabulary", f.tokenizer, name)
+		}
+		special[name] = int32(id)
+	}
+	tf, stats, err := data.BuildTokenFile(ctx, corpus, data.TokenizerEncoder(tok), data.TokenizeOptions{
+		Docs: data.DocBlankLine, Sentences: true, VocabSize: tok.VocabSize(), TokenizerID: tokID,
+		CacheDir: f.cacheDir, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("tokens", "file", stats.Path, "cached", stats.Cached, "tokens", tf.Len(), "sentences", stats.Segments, "docs", stats.Docs)
+	docs := tf.Documents()
+	if len(docs) < 4 {
+		return nil, fmt.Errorf("corpus has %d documents (blank-line separated); next-sentence pairs need at least 2 for training and 2 for validation", len(docs))
+	}
+	trainDocs, valDocs, err := data.SplitTrainVal(docs, f.valFraction, f.seed)
+	if err != nil {
+		return nil, err
+	}
+	if len(valDocs) < 2 {
+		valDocs, trainDocs = docs[len(docs)-2:], docs[:len(docs)-2]
+	}
+	T := f.blockSize
+	nspOpts := data.NSPOptions{MaxSeqLen: T, CLS: special["[CLS]"], SEP: special["[SEP]"]}
+	examples, err := data.CreateNSPInstances(trainDocs, nspOpts, f.seed)
+	if err != nil {
+		return nil, err
+	}
+	evalEx, err := data.CreateNSPInstances(valDocs, nspOpts, f.seed+1)
+	if err != nil {
+		return nil, err
+	}
+	if f.evalBlocks > 0 && len(evalEx) > f.evalBlocks {
+		evalEx = evalEx[:f.evalBlocks]
+	}
+	if len(examples) < f.batchSize {
+		logger.Warn("fewer training sequences than one batch; they repeat within each batch", "sequences", len(examples), "batch", f.batchSize)
+	}
+	masker, err := data.NewMasker(data.MaskOptions{MaskID: special["[MASK]"], VocabSize: tok.VocabSize(),
+		Special: data.SpecialIDs(tok), Continuation: data.ContinuationIDs(tok, "##"), WholeWord: f.wholeWord})
+	if err != nil {
+		return nil, err
+	}
+	cfg := bert.Config{ModelType: "bert", VocabSize: tok.VocabSize(), HiddenSize: f.width, NumLayers: f.layers,
+		NumHeads: f.heads, Intermediate: 4 * f.width, MaxPositions: T, TypeVocab: 2, HiddenAct: "gelu",
+		HiddenDropout: f.dropout, AttentionDropout: f.dropout, PadTokenID: int(special["[PAD]"])}
+	model, err := bert.NewForPreTraining(cfg, tensor.NewRNG(f.seed))
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("model", "arch", "bert", "layers", f.layers, "width", f.width, "seq", T,
+		"train_sequences", len(examples), "eval_sequences", len(evalEx))
+	task, err := train.NewMLMTask(model, examples, masker, train.MLMOptions{BatchSize: f.batchSize, MaxLen: T,
+		Seed: f.seed, PadID: special["[PAD]"], Eval: evalEx})
+	if err != nil {
+		return nil, err
+	}
+	task.SaveExtra = copyFilesTo(files)
+	return task, nil
+}

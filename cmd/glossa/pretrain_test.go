@@ -1,0 +1,201 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glossa-ai/glossa/train"
+)
+
+// childArgsEnv carries the arguments of a pretrain run to the re-executed
+// test binary (TestPretrainChild), separated by \x1f.
+const childArgsEnv = "GLOSSA_TEST_PRETRAIN_ARGS"
+
+// TestPretrainChild is not a test of its own: TestPretrainCrashResume
+// re-executes the test binary with only this test selected, to run
+// "glossa pretrain" in a process it can SIGKILL.
+func TestPretrainChild(t *testing.T) {
+	args := os.Getenv(childArgsEnv)
+	if args == "" {
+		t.Skip("helper process for TestPretrainCrashResume")
+	}
+	code, out, errs := glossa(t, strings.Split(args, "\x1f")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// writeCorpus writes a small deterministic English-like corpus.
+func writeCorpus(t *testing.T, dir string, lines int) string {
+	t.Helper()
+	words := []string{"the", "king", "and", "queen", "of", "a", "castle", "spoke", "to", "their", "people", "with", "grace", "."}
+	var b strings.Builder
+	x := uint32(12345)
+	for i := range lines {
+		for j := range 8 + i%5 {
+			x = x*1664525 + 1013904223
+			if j > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(words[(x>>16)%uint32(len(words))])
+		}
+		b.WriteByte('\n')
+	}
+	path := filepath.Join(dir, "corpus.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// trainLosses reads the per-step train losses of a run's metrics log.
+func trainLosses(t *testing.T, dir string) map[int]float64 {
+	t.Helper()
+	recs, err := train.ReadMetricsLog(filepath.Join(dir, train.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[int]float64{}
+	for _, r := range recs {
+		if r.Split == "train" {
+			if _, dup := m[r.Step]; dup {
+				t.Errorf("%s: step %d logged twice", dir, r.Step)
+			}
+			m[r.Step] = r.Loss
+		}
+	}
+	return m
+}
+
+// TestPretrainCrashResume starts "glossa pretrain" in a child process,
+// SIGKILLs it after its first checkpoint, resumes it with --resume and
+// checks that every step's loss equals that of an uninterrupted run.
+func TestPretrainCrashResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts training processes")
+	}
+	tmp := t.TempDir()
+	corpus := writeCorpus(t, tmp, 3000)
+	const steps = 120
+	args := func(out string, extra ...string) []string {
+		return append([]string{"pretrain", "--objective", "clm", "--tokenizer", "char", "--data", corpus,
+			"--out", out, "--cache-dir", filepath.Join(tmp, "cache"), "--layers", "2", "--width", "64", "--heads", "2",
+			"--block-size", "64", "--batch-size", "16", "--steps", "120", "--warmup", "10", "--lr", "3e-3",
+			"--accumulate", "2", "--eval-every", "25", "--eval-blocks", "8", "--save-every", "10", "--keep", "2",
+			"--seed", "7", "--progress", "off"}, extra...)
+	}
+
+	// The reference: one uninterrupted run.
+	ref := filepath.Join(tmp, "ref")
+	if code, out, errs := glossa(t, args(ref)...); code != 0 {
+		t.Fatalf("reference run: exit %d\n%s\n%s", code, out, errs)
+	}
+	want := trainLosses(t, ref)
+	if len(want) != steps {
+		t.Fatalf("reference run logged %d steps, want %d", len(want), steps)
+	}
+
+	// The killed run.
+	run := filepath.Join(tmp, "run")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPretrainChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+strings.Join(args(run), "\x1f"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(60 * time.Second)
+	for killed := false; !killed; {
+		select {
+		case err := <-done:
+			t.Fatalf("child exited (%v) before its first checkpoint was seen", err)
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint after 60 s")
+		case <-time.After(2 * time.Millisecond):
+			if ck, err := train.LatestCheckpoint(run); err == nil && ck.Step >= 20 {
+				if err := cmd.Process.Kill(); err != nil { // SIGKILL
+					t.Fatal(err)
+				}
+				<-done
+				killed = true
+			}
+		}
+	}
+	ck, err := train.LatestCheckpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Step >= steps {
+		t.Fatalf("child finished (checkpoint %d) before it was killed", ck.Step)
+	}
+	t.Logf("killed after checkpoint %d", ck.Step)
+
+	code, out, errs := glossa(t, args(run, "--resume")...)
+	if code != 0 {
+		t.Fatalf("resumed run: exit %d\n%s\n%s", code, out, errs)
+	}
+	got := trainLosses(t, run)
+	if len(got) != steps {
+		t.Fatalf("resumed run logged %d steps, want %d", len(got), steps)
+	}
+	for s := 1; s <= steps; s++ {
+		if got[s] != want[s] {
+			t.Errorf("step %d: loss %v, uninterrupted %v", s, got[s], want[s])
+		}
+	}
+	if want[steps] >= want[1] {
+		t.Errorf("loss did not fall: %v → %v", want[1], want[steps])
+	}
+}
+
+// TestPretrainBadInput checks that bad corpora and flags give clear errors.
+func TestPretrainBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	empty := filepath.Join(tmp, "empty.txt")
+	small := filepath.Join(tmp, "small.txt")
+	os.WriteFile(empty, nil, 0o644)
+	os.WriteFile(small, []byte("a tiny corpus\n"), 0o644)
+	base := []string{"pretrain", "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"),
+		"--progress", "off", "--layers", "1", "--width", "8", "--heads", "2", "--steps", "2"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"empty corpus", []string{"--tokenizer", "char", "--data", empty}, 1, "holds no characters"},
+		{"smaller than a block", []string{"--tokenizer", "char", "--data", small, "--block-size", "64"}, 1, "fewer than two blocks"},
+		{"missing corpus", []string{"--tokenizer", "char", "--data", filepath.Join(tmp, "nope.txt")}, 1, "nope.txt"},
+		{"no tokenizer", []string{"--data", small}, 2, "--tokenizer"},
+		{"bad objective", []string{"--objective", "xyz", "--tokenizer", "char", "--data", small}, 2, "--objective"},
+		{"bad heads", []string{"--tokenizer", "char", "--data", small, "--heads", "3"}, 2, "--heads"},
+		{"char with bert", []string{"--objective", "mlm-nsp", "--tokenizer", "char", "--data", small}, 2, "char"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := glossa(t, append(base, tc.args...)...)
+			if code != tc.code || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tc.code, errs, tc.want)
+			}
+		})
+	}
+}
+
+// TestPretrainHelp checks that --help documents every flag.
+func TestPretrainHelp(t *testing.T) {
+	code, _, errs := glossa(t, "pretrain", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"-objective", "-tokenizer", "-train-tokenizer", "-data", "-out", "-steps", "-batch-size",
+		"-lr", "-warmup", "-eval-every", "-save-every", "-seed", "-resume", "-layers", "-width"} {
+		if !strings.Contains(errs, f) {
+			t.Errorf("help lacks %s", f)
+		}
+	}
+}
+

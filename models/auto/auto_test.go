@@ -1,0 +1,209 @@
+package auto
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/models/llama"
+)
+
+func TestConfigFamily(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want Family
+	}{
+		{`{"model_type":"llama"}`, Llama},
+		{`{"model_type":"LLaMA"}`, Llama},
+		{`{"model_type":"gpt2","architectures":["GPT2LMHeadModel"]}`, GPT2},
+		{`{"model_type":"bert"}`, BERT},
+		{`{"architectures":["LlamaForCausalLM"]}`, Llama},
+		{`{"architectures":["Foo","BertForMaskedLM"]}`, BERT},
+		{`{"model_type":"t5","architectures":["LlamaForCausalLM"]}`, Unknown}, // model_type wins
+		{`{}`, Unknown},
+	} {
+		c, err := ParseConfig([]byte(tc.json))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.json, err)
+		}
+		if got := c.Family(); got != tc.want {
+			t.Errorf("%s: family %v, want %v", tc.json, got, tc.want)
+		}
+	}
+	if _, err := ParseConfig([]byte(`{"model_type":3}`)); err == nil || !strings.HasPrefix(err.Error(), "auto: ") {
+		t.Errorf("bad config.json: err %v", err)
+	}
+}
+
+// The llama-tiny fixture loads through config.json and greedy decoding
+// through the type-erased LM reproduces transformers' tokens.
+func TestLoadCausalLMLlama(t *testing.T) {
+	dir := testenv.Shared(t, "fixtures", "llama-tiny")
+	var g struct {
+		Generate struct {
+			PromptIDs []int `json:"prompt_ids"`
+			NewTokens []int `json:"new_tokens"`
+		} `json:"generate"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir, filepath.Join(dir, "config.json")} {
+		m, err := LoadCausalLM(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Family != Llama || m.BOSTokenID != 1 || !slices.Equal(m.EOSTokenIDs, []int{2}) || m.TokenizerPath != "" {
+			t.Errorf("%s: family %v, BOS %d, EOS %v, tokenizer %q", path, m.Family, m.BOSTokenID, m.EOSTokenIDs, m.TokenizerPath)
+		}
+		if _, ok := m.Model.(*llama.Model); !ok {
+			t.Errorf("Model is %T", m.Model)
+		}
+		seqs, err := generate.Generate(context.Background(), m, [][]int{g.Generate.PromptIDs},
+			generate.Options{MaxNewTokens: len(g.Generate.NewTokens)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seqs[0].Tokens, g.Generate.NewTokens) {
+			t.Errorf("greedy tokens %v, want %v", seqs[0].Tokens, g.Generate.NewTokens)
+		}
+	}
+}
+
+// Beam search needs the state's Reorder method, which the wrapper must not
+// hide; a state from another model is an error, not a panic.
+func TestWrapKeepsState(t *testing.T) {
+	m, err := LoadCausalLM(testenv.Shared(t, "fixtures", "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := generate.Generate(context.Background(), m, [][]int{{1, 15, 200}}, generate.Options{MaxNewTokens: 4, NumBeams: 3})
+	if err != nil || len(seqs[0].Tokens) == 0 {
+		t.Fatalf("beam search: %v, %v", seqs, err)
+	}
+	s, err := m.NewState(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(generate.Reorderer); !ok {
+		t.Errorf("state %T has no Reorder", s)
+	}
+	if _, err := m.Forward(otherState{}, []int{1}, nil); err == nil {
+		t.Error("a foreign state was accepted")
+	}
+}
+
+type otherState struct{}
+
+func (otherState) Len() int { return 0 }
+func (otherState) Reset()   {}
+
+func TestLoadCausalLMLlama2C(t *testing.T) {
+	src := testenv.Shared(t, "models", "stories260K", "stories260K.bin")
+	m, err := LoadCausalLM(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Family != Llama2C || m.BOSTokenID != 1 || m.TokenizerPath != "" || m.MaxLen() != 512 || m.VocabSize() != 512 {
+		t.Errorf("family %v, BOS %d, tokenizer %q, max len %d, vocab %d", m.Family, m.BOSTokenID, m.TokenizerPath, m.MaxLen(), m.VocabSize())
+	}
+	// Without the .bin extension the header is sniffed; tokenizer.bin
+	// beside the model is found.
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "stories.ckpt"), data)
+	write(t, filepath.Join(dir, "tokenizer.bin"), []byte("x"))
+	m, err = LoadCausalLM(filepath.Join(dir, "stories.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Family != Llama2C || m.TokenizerPath != filepath.Join(dir, "tokenizer.bin") {
+		t.Errorf("sniffed file: family %v, tokenizer %q", m.Family, m.TokenizerPath)
+	}
+}
+
+func TestLoadCausalLMErrors(t *testing.T) {
+	dir := t.TempDir()
+	folder := func(name, config string, files ...string) string {
+		d := filepath.Join(dir, name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if config != "" {
+			write(t, filepath.Join(d, "config.json"), []byte(config))
+		}
+		for _, f := range files {
+			write(t, filepath.Join(d, f), []byte("{}"))
+		}
+		return d
+	}
+	text := filepath.Join(dir, "notes.txt")
+	write(t, text, []byte("hello, this is not a model at all"))
+	for _, tc := range []struct {
+		path        string
+		want        []string
+		unsupported bool
+	}{
+		{folder("t5", `{"model_type":"t5","architectures":["T5ForConditionalGeneration"]}`), []string{`"t5"`, "T5ForConditionalGeneration", "supported: llama, llama2.c"}, true},
+		{folder("bert", `{"model_type":"bert"}`), []string{`"bert"`, "causal LM"}, true},
+		{folder("blank", `{}`), []string{"neither model_type nor architectures"}, true},
+		{folder("gpt2", `{"model_type":"gpt2"}`), []string{"gpt2 inference not available"}, false},
+		{folder("noconfig", ""), []string{"config.json"}, false},
+		{folder("badjson", `{"model_type":`), []string{"config.json", "unexpected end"}, false},
+		{folder("llama-noweights", `{"model_type":"llama","vocab_size":8,"hidden_size":4,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1}`, "tokenizer.json"), []string{"llama"}, false},
+		{text, []string{"neither a model folder nor a llama2.c"}, false},
+		{filepath.Join(dir, "missing"), []string{"no such file"}, false},
+	} {
+		_, err := LoadCausalLM(tc.path)
+		if err == nil {
+			t.Errorf("%s: loaded", tc.path)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", tc.path, err, w)
+			}
+		}
+		var ue *UnsupportedError
+		if errors.As(err, &ue) != tc.unsupported {
+			t.Errorf("%s: UnsupportedError %v, want %v (%v)", tc.path, !tc.unsupported, tc.unsupported, err)
+		}
+	}
+}
+
+func write(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{`{"model_type":"llama"}`, `{"architectures":["BertForMaskedLM"]}`, `{"model_type":null}`, `[]`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if f := c.Family(); f < Unknown || f > BERT || f == Llama2C {
+			t.Errorf("family %v", f)
+		}
+		_ = c.name()
+	})
+}

@@ -1,0 +1,150 @@
+package auto
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/models/llama"
+)
+
+// State is one decoding session of a CausalLM (its KV cache and scratch),
+// created by NewState. Its dynamic type is the model package's own state, so
+// beam search finds its Reorder method.
+type State interface {
+	// Len reports the positions consumed so far.
+	Len() int
+	// Reset empties the state for a new batch of prompts.
+	Reset()
+}
+
+// CausalLM is a loaded decoder-only language model. It implements
+// generate.LM[State]; a loaded model is immutable and safe for concurrent
+// use, each session owning its State.
+type CausalLM struct {
+	generate.LM[State]
+
+	// Family is the architecture that was loaded.
+	Family Family
+	// BOSTokenID is the id that starts a sequence; -1 when none is known.
+	BOSTokenID int
+	// EOSTokenIDs end a generation (config.json's eos_token_id).
+	EOSTokenIDs []int
+	// TokenizerPath is the file or folder holding the model's tokenizer, for
+	// tokenizer/auto.Load; "" when none was found beside the model.
+	TokenizerPath string
+	// Model is the family package's model (*llama.Model for Llama and
+	// Llama2C), for callers that need more than generation.
+	Model any
+}
+
+// causalFamilies are the families LoadCausalLM can load.
+var causalFamilies = []Family{Llama, Llama2C}
+
+// LoadCausalLM loads a causal language model from path: a Hugging Face folder
+// (or its config.json) whose config names a supported architecture, or a
+// llama2.c checkpoint file. An unsupported architecture fails with an
+// *UnsupportedError naming it and the supported ones.
+func LoadCausalLM(path string) (*CausalLM, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("auto: %w", err)
+	}
+	if !st.IsDir() {
+		if filepath.Base(path) == "config.json" {
+			return LoadCausalLM(filepath.Dir(path))
+		}
+		if !isLlama2C(path) {
+			return nil, fmt.Errorf("auto: %s is neither a model folder nor a llama2.c .bin checkpoint", path)
+		}
+		return loadLlama2C(path)
+	}
+	cfg, err := SniffConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Family() {
+	case Llama:
+		m, err := llama.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return fromLlama(m, Llama, folderTokenizer(path)), nil
+	case GPT2:
+		return nil, fmt.Errorf("auto: %s: gpt2 inference not available", path)
+	}
+	return nil, fmt.Errorf("%s: %w", path, &UnsupportedError{Task: "causal LM", Arch: cfg.name(), Supported: causalFamilies})
+}
+
+// isLlama2C reports whether path looks like a llama2.c checkpoint: a .bin
+// name, or a 28-byte header of seven positive int32 whose dim is a multiple of
+// the head count (the legacy run.c layout has no magic number).
+func isLlama2C(path string) bool {
+	if strings.EqualFold(filepath.Ext(path), ".bin") {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [7]int32
+	if err := binary.Read(io.LimitReader(f, 28), binary.LittleEndian, &h); err != nil {
+		return false
+	}
+	for i, v := range h {
+		if v == 0 || (v < 0 && i != 5) { // vocab_size is negative for an unshared classifier
+			return false
+		}
+	}
+	return h[3] > 0 && h[0]%h[3] == 0
+}
+
+func loadLlama2C(path string) (*CausalLM, error) {
+	m, err := llama.LoadLlama2C(path)
+	if err != nil {
+		return nil, err
+	}
+	tok := filepath.Join(filepath.Dir(path), "tokenizer.bin")
+	if !isFile(tok) {
+		tok = ""
+	}
+	return fromLlama(m, Llama2C, tok), nil
+}
+
+func fromLlama(m *llama.Model, f Family, tok string) *CausalLM {
+	bos := -1
+	if m.Config.BOSTokenID != nil {
+		bos = *m.Config.BOSTokenID
+	}
+	return &CausalLM{LM: Wrap(m), Family: f, BOSTokenID: bos, EOSTokenIDs: m.Config.EOSTokenIDs, TokenizerPath: tok, Model: m}
+}
+
+// Wrap hides the state type of m behind State, so that models of different
+// families share one generate.LM type.
+func Wrap[S State](m generate.LM[S]) generate.LM[State] { return wrapped[S]{m} }
+
+type wrapped[S State] struct{ m generate.LM[S] }
+
+func (w wrapped[S]) VocabSize() int { return w.m.VocabSize() }
+func (w wrapped[S]) MaxLen() int    { return w.m.MaxLen() }
+
+func (w wrapped[S]) NewState(batch, maxLen int) (State, error) {
+	s, err := w.m.NewState(batch, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (w wrapped[S]) Forward(s State, ids []int, mask []bool) ([]float32, error) {
+	st, ok := s.(S)
+	if !ok {
+		return nil, fmt.Errorf("auto: state %T was not made by this model", s)
+	}
+	return w.m.Forward(st, ids, mask)
+}

@@ -1,0 +1,351 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/glossa-ai/glossa/autograd"
+	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/models/bert"
+	"github.com/glossa-ai/glossa/nn"
+	"github.com/glossa-ai/glossa/optim"
+	"github.com/glossa-ai/glossa/tensor"
+)
+
+// ClassifyTask fine-tunes a BertForSequenceClassification on labelled
+// examples: examples in a seeded per-epoch order, dropout seeded per
+// micro-batch, evaluation on a dev set with accuracy, macro and per-class
+// precision/recall/F1 (Report) and a confusion matrix.
+type ClassifyTask struct {
+	model   *bert.ForSequenceClassification
+	graph   *autograd.Graph
+	params  []optim.Param
+	train   []data.ClassExample
+	dev     []data.ClassExample
+	labels  []string
+	sampler *data.IndexSampler
+	dropout *tensor.RNG
+	seed    uint64
+	micro   int
+	B       int
+	padID   int32
+	idx     []int
+	batch   []data.ClassExample
+	ws      *bert.Workspace
+
+	// LastConfusion is the confusion matrix of the last Evaluate.
+	LastConfusion *Confusion
+	// SaveExtra, if non-nil, writes further files (the tokenizer) into
+	// every folder the model is saved to.
+	SaveExtra func(dir string) error
+}
+
+// ClassifyOptions configure NewClassifyTask.
+type ClassifyOptions struct {
+	BatchSize int    // examples per micro-batch (required)
+	Seed      uint64 // data order and dropout
+	PadID     int32  // [PAD]
+	// Dev holds the evaluation examples (none: Evaluate reports nothing).
+	Dev []data.ClassExample
+}
+
+// NewClassifyTask returns a fine-tuning task. Every example's label must be
+// a class of the model (0 ≤ label < Config.Labels()).
+func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.ClassExample, opts ClassifyOptions) (*ClassifyTask, error) {
+	if opts.BatchSize <= 0 {
+		return nil, fmt.Errorf("train: classify: batch size %d, want > 0", opts.BatchSize)
+	}
+	if len(examples) == 0 {
+		return nil, fmt.Errorf("train: classify: no training examples")
+	}
+	n := model.Bert.Config.Labels()
+	for _, set := range [][]data.ClassExample{examples, opts.Dev} {
+		for i, e := range set {
+			if e.Label < 0 || int(e.Label) >= n {
+				return nil, fmt.Errorf("train: classify: example %d has label id %d outside the model's %d classes", i, e.Label, n)
+			}
+		}
+	}
+	s, err := data.NewIndexSampler(len(examples), opts.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: classify: %w", err)
+	}
+	labels := make([]string, n)
+	for i := range labels {
+		labels[i] = model.Bert.Config.LabelName(i)
+	}
+	t := &ClassifyTask{
+		model: model, graph: autograd.NewGraph(), params: nn.OptimParams(model.Params()),
+		train: examples, dev: opts.Dev, labels: labels, sampler: s, dropout: tensor.NewRNG(opts.Seed),
+		seed: opts.Seed, B: opts.BatchSize, padID: opts.PadID,
+		idx: make([]int, opts.BatchSize), batch: make([]data.ClassExample, opts.BatchSize),
+	}
+	for _, p := range model.Params() {
+		t.graph.Attach(p.Var)
+	}
+	return t, nil
+}
+
+// Params implements Task.
+func (t *ClassifyTask) Params() []optim.Param { return t.params }
+
+// Step implements Task.
+func (t *ClassifyTask) Step(ctx context.Context) (float64, int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	t.graph.Reset()
+	t.sampler.Batch(t.idx)
+	for i, j := range t.idx {
+		t.batch[i] = t.train[j]
+	}
+	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))
+	t.micro++
+	b := data.CollateClassification(t.batch, t.padID, 0)
+	in := bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), TypeIDs: ints(b.TokenTypeIDs), Mask: ints(b.AttentionMask)}
+	labels := make([]float32, b.B)
+	for i, l := range b.Labels {
+		labels[i] = float32(l)
+	}
+	t.model.SetTraining(true, t.dropout)
+	_, logits, err := t.model.Forward(in, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	loss, err := t.model.Loss(logits, labels)
+	if err != nil {
+		return 0, 0, err
+	}
+	v := float64(loss.Value.Data()[0])
+	autograd.Backward(loss)
+	tokens := 0
+	for _, m := range b.AttentionMask {
+		tokens += int(m)
+	}
+	return v, tokens, nil
+}
+
+// Evaluate implements Task: cross-entropy, accuracy, macro precision,
+// recall and F1, and per-class F1 ("f1/<label>") on the dev set.
+func (t *ClassifyTask) Evaluate(ctx context.Context) (Eval, error) {
+	if len(t.dev) == 0 {
+		return Eval{Metrics: map[string]float64{}}, nil
+	}
+	if t.ws == nil {
+		t.ws = t.model.Bert.NewWorkspace(t.B, 1)
+	}
+	probs, err := Predict(ctx, t.model, t.ws, t.dev, t.B, t.padID)
+	if err != nil {
+		return Eval{}, err
+	}
+	conf := NewConfusion(t.labels)
+	var nll float64
+	for i, e := range t.dev {
+		p := probs[i]
+		nll -= math.Log(math.Max(float64(p[e.Label]), 1e-30))
+		if err := conf.Add(int(e.Label), argmax(p)); err != nil {
+			return Eval{}, err
+		}
+	}
+	t.LastConfusion = conf
+	return ReportEval(nll/float64(len(t.dev)), conf.Report()), nil
+}
+
+// ReportEval turns a classification report into Eval metrics: accuracy,
+// macro_precision, macro_recall, macro_f1 and f1/<label> per class.
+func ReportEval(loss float64, r Report) Eval {
+	m := map[string]float64{"accuracy": r.Accuracy, "macro_precision": r.Macro.Precision,
+		"macro_recall": r.Macro.Recall, "macro_f1": r.Macro.F1}
+	for _, c := range r.PerClass {
+		m["f1/"+c.Label] = c.F1
+	}
+	return Eval{Loss: loss, Metrics: m}
+}
+
+func argmax(p []float32) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// Predict returns the class probabilities (softmax of the logits) of every
+// example, running the classifier without a graph in batches of up to B.
+// ws may be nil.
+func Predict(ctx context.Context, m *bert.ForSequenceClassification, ws *bert.Workspace, examples []data.ClassExample, B int, padID int32) ([][]float32, error) {
+	if B <= 0 {
+		B = 32
+	}
+	if ws == nil {
+		ws = m.Bert.NewWorkspace(B, 1)
+	}
+	n := m.Bert.Config.Labels()
+	out := make([][]float32, len(examples))
+	// Sort by length so that batches pad little; results go back in order.
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(examples[a].InputIDs) - len(examples[b].InputIDs) })
+	batch := make([]data.ClassExample, 0, B)
+	for i := 0; i < len(order); i += B {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		batch = batch[:0]
+		for _, j := range order[i:min(i+B, len(order))] {
+			batch = append(batch, examples[j])
+		}
+		b := data.CollateClassification(batch, padID, 0)
+		in := bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), TypeIDs: ints(b.TokenTypeIDs), Mask: ints(b.AttentionMask)}
+		logits, err := m.Infer(ws, in)
+		if err != nil {
+			return nil, err
+		}
+		for r, j := range order[i:min(i+B, len(order))] {
+			out[j] = softmax(logits[r*n : (r+1)*n])
+		}
+	}
+	return out, nil
+}
+
+func softmax(x []float32) []float32 {
+	mx := x[0]
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	p := make([]float32, len(x))
+	var s float64
+	for i, v := range x {
+		e := math.Exp(float64(v - mx))
+		p[i] = float32(e)
+		s += e
+	}
+	for i := range p {
+		p[i] = float32(float64(p[i]) / s)
+	}
+	return p
+}
+
+// Save implements Task.
+func (t *ClassifyTask) Save(dir string) error {
+	if err := t.model.Save(dir); err != nil {
+		return err
+	}
+	if err := setLabelNames(filepath.Join(dir, "config.json"), t.labels); err != nil {
+		return err
+	}
+	if t.SaveExtra != nil {
+		return t.SaveExtra(dir)
+	}
+	return nil
+}
+
+// LoadWeights implements WeightLoader.
+func (t *ClassifyTask) LoadWeights(dir string) error {
+	return loadParams(t.model.Params(), dir, "")
+}
+
+type classifyState struct {
+	Seed    uint64            `json:"seed"`
+	Micro   int               `json:"micro_batches"`
+	Sampler data.SamplerState `json:"sampler"`
+}
+
+// State implements Task.
+func (t *ClassifyTask) State() (json.RawMessage, error) {
+	return json.Marshal(classifyState{Seed: t.seed, Micro: t.micro, Sampler: t.sampler.State()})
+}
+
+// SetState implements Task.
+func (t *ClassifyTask) SetState(b json.RawMessage) error {
+	var st classifyState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("train: classify state: %w", err)
+	}
+	if st.Seed != t.seed {
+		return fmt.Errorf("train: classify state: checkpoint was written with seed %d, this run has %d", st.Seed, t.seed)
+	}
+	t.micro = st.Micro
+	return t.sampler.SetState(st.Sampler)
+}
+
+// NewClassifier builds a BertForSequenceClassification with a fresh head
+// for labels (id order) on the encoder of a pretrained model folder: a
+// Glossa- or Hugging Face-saved BertModel, BertForPreTraining,
+// BertForMaskedLM or BertForSequenceClassification (whose old head is
+// dropped). The head (and the pooler, when the encoder has none) is
+// initialised from rng.
+func NewClassifier(dir string, labels []string, rng *tensor.RNG) (*bert.ForSequenceClassification, error) {
+	enc, err := bert.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: pretrained encoder: %w", err)
+	}
+	cfg := enc.Config
+	cfg.Architectures = []string{"BertForSequenceClassification"}
+	cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
+	for i, l := range labels {
+		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
+	}
+	cfg.NumLabels = len(labels)
+	cfg.ProblemType = "single_label_classification"
+	m, err := bert.NewForSequenceClassification(cfg, rng)
+	if err != nil {
+		return nil, fmt.Errorf("train: classifier: %w", err)
+	}
+	src := map[string]*autograd.Var{}
+	for _, p := range enc.Params() {
+		src[p.Name] = p.Var
+	}
+	for _, p := range m.Bert.Params() {
+		s, ok := src[p.Name]
+		if !ok && strings.HasPrefix(p.Name, "pooler.") {
+			continue // a masked-LM encoder has no pooler: it starts fresh, as in HF
+		}
+		if !ok {
+			return nil, fmt.Errorf("train: pretrained encoder %s lacks %s", dir, p.Name)
+		}
+		copy(p.Var.Value.Data(), s.Value.Data())
+	}
+	return m, nil
+}
+
+// SortedLabelNames returns id2label of a config in id order.
+func SortedLabelNames(id2label map[int]string) []string {
+	ids := slices.Sorted(maps.Keys(id2label))
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id2label[id]
+		if out[i] == "" {
+			out[i] = strconv.Itoa(id)
+		}
+	}
+	return out
+}
+
+// setLabelNames writes id2label and label2id into a saved config.json.
+// (bert's Config marshalling, as of this writing, names the classes
+// LABEL_i whatever id2label says; this keeps the real names.)
+func setLabelNames(path string, labels []string) error {
+	var cfg map[string]any
+	if err := checkpoint.ReadJSON(path, &cfg, 64<<20); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	id2label, label2id := map[string]string{}, map[string]int{}
+	for i, l := range labels {
+		id2label[strconv.Itoa(i)], label2id[l] = l, i
+	}
+	cfg["id2label"], cfg["label2id"] = id2label, label2id
+	return writeJSON(path, cfg)
+}
