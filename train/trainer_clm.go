@@ -224,4 +224,3 @@ var _ interface {
 	Task
 	WeightLoader
 } = (*CLMTask)(nil)
-

@@ -273,4 +273,3 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "model: %s\nmetrics: %s\n", *out, filepath.Join(*out, train.MetricsFile))
 	return nil
 }
-

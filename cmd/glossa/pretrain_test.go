@@ -199,3 +199,53 @@ func TestPretrainHelp(t *testing.T) {
 	}
 }
 
+// TestPretrainMLMNSP trains a WordPiece tokenizer and a tiny BERT with
+// masked-LM + next-sentence prediction, and checks the saved folder and the
+// evaluation metrics; a corpus of one document is a clear error.
+func TestPretrainMLMNSP(t *testing.T) {
+	tmp := t.TempDir()
+	src := writeCorpus(t, tmp, 400)
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blank lines every 5 lines make documents.
+	lines := strings.SplitAfter(string(b), "\n")
+	var sb strings.Builder
+	for i, l := range lines {
+		sb.WriteString(l)
+		if i%5 == 4 {
+			sb.WriteString("\n")
+		}
+	}
+	docs := filepath.Join(tmp, "docs.txt")
+	os.WriteFile(docs, []byte(sb.String()), 0o644)
+	out := filepath.Join(tmp, "bert")
+	args := []string{"pretrain", "--objective", "mlm-nsp", "--train-tokenizer", "--vocab-size", "200", "--out", out,
+		"--cache-dir", filepath.Join(tmp, "cache"), "--layers", "1", "--width", "32", "--heads", "2", "--block-size", "32",
+		"--batch-size", "8", "--steps", "6", "--warmup", "2", "--eval-every", "3", "--save-every", "3", "--progress", "off"}
+	code, stdout, stderr := glossa(t, append(args, "--data", docs)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, k := range []string{"mlm_accuracy", "nsp_accuracy", "perplexity"} {
+		if !strings.Contains(stdout, k) {
+			t.Errorf("output lacks %s:\n%s", k, stdout)
+		}
+	}
+	for _, f := range []string{"config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "loss.png",
+		"checkpoint-6/optimizer.safetensors", "checkpoint-6/trainer_state.json", "checkpoint-6/vocab.txt"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	cfg, _ := os.ReadFile(filepath.Join(out, "config.json"))
+	if !strings.Contains(string(cfg), "BertForPreTraining") {
+		t.Errorf("config.json: %s", cfg)
+	}
+	// One document cannot make NotNext pairs.
+	code, _, stderr = glossa(t, append(args[:len(args):len(args)], "--data", src, "--out", filepath.Join(tmp, "one"))...)
+	if code != 1 || !strings.Contains(stderr, "documents") {
+		t.Errorf("one-document corpus: exit %d, %s", code, stderr)
+	}
+}

@@ -138,7 +138,9 @@ func TestPullCommand(t *testing.T) {
 	if want := filepath.Join(os.Getenv("HF_HOME"), "hub", "models--org--tiny", "snapshots", commit) + "\n"; code != 0 || out != want {
 		t.Errorf("pull with HF_HOME and HF_ENDPOINT: exit %d, stdout %q, want %q (stderr %q)", code, out, want, errOut)
 	}
-	if !strings.Contains(errOut, "model.safetensors") {
+	// The bar redraws at most every 100 ms, so which file names it shows
+	// depends on timing; its final state always reaches 100 %.
+	if !strings.Contains(errOut, "100%") {
 		t.Errorf("stderr %q shows no progress", errOut)
 	}
 }
