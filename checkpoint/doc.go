@@ -31,6 +31,11 @@
 // shards listed by model.safetensors.index.json — as one lookup. Both *File and
 // *Folder implement Reader.
 //
+// ReadConfig reads a model folder's config.json into a model package's
+// configuration struct (bounded, errors naming file, line and column) and
+// returns its ConfigHeader, whose Check tells whether the model_type or
+// architectures belong to the package reading it.
+//
 // # Errors
 //
 // Errors are *Error values naming the file and, where relevant, the tensor:

@@ -4,18 +4,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/glossa-ai/glossa/checkpoint"
 )
 
 // SaveParams writes every parameter of ps under its name as one float32
-// safetensors file (names sorted; written to a temporary file, then renamed
-// into place).
+// safetensors file (names sorted), atomically through checkpoint.Save: path
+// holds either its old content or the complete new file.
 func SaveParams(path string, ps []NamedParam) error {
-	ts := make([]namedTensor, len(ps))
+	ts := make([]checkpoint.Tensor, len(ps))
 	for i, p := range ps {
 		v := p.Var.Value
-		ts[i] = namedTensor{p.Name, v.Shape().Clone(), v.Contiguous().Data()}
+		ts[i] = checkpoint.Tensor{Name: p.Name, Shape: []int(v.Shape()), Data: v.Contiguous().Data()}
 	}
-	if err := writeSafetensors(path, ts); err != nil {
+	if err := checkpoint.Save(path, ts, nil); err != nil {
 		return fmt.Errorf("nn: save %s: %w", path, err)
 	}
 	return nil
@@ -33,50 +35,84 @@ type LoadOptions struct {
 	AllowMissing bool
 }
 
-// LoadParams copies the tensors of a float32 safetensors file into the
-// parameters of ps, matching names and checking shapes. Tensors of the file
-// that no parameter names are ignored.
+// LoadParams copies the tensors of a safetensors file into the parameters of
+// ps, matching names and checking shapes. F32 tensors are copied; F16, BF16
+// and the other floating-point dtypes are widened to float32 (see
+// checkpoint.File.Float32Into). Tensors of the file that no parameter names
+// are ignored.
 func LoadParams(path string, ps []NamedParam, opts *LoadOptions) error {
-	if opts == nil {
-		opts = &LoadOptions{}
-	}
-	st, err := readSafetensors(path)
+	f, err := checkpoint.Open(path)
 	if err != nil {
 		return fmt.Errorf("nn: load %s: %w", path, err)
 	}
+	defer f.Close()
+	return loadParams(path, f, ps, opts)
+}
+
+// LoadParamsFrom is LoadParams over an open checkpoint: a *checkpoint.File,
+// or a *checkpoint.Folder of shards listed by a safetensors index.
+func LoadParamsFrom(r checkpoint.Reader, ps []NamedParam, opts *LoadOptions) error {
+	src := "checkpoint"
+	switch r := r.(type) {
+	case *checkpoint.File:
+		src = r.Path()
+	case *checkpoint.Folder:
+		src = r.Dir()
+	}
+	return loadParams(src, r, ps, opts)
+}
+
+// loadParams implements LoadParamsFrom; src names r in errors.
+func loadParams(src string, r checkpoint.Reader, ps []NamedParam, opts *LoadOptions) error {
+	if opts == nil {
+		opts = &LoadOptions{}
+	}
 	for _, p := range ps {
-		t, ok := st[p.Name]
+		name := p.Name
+		info, ok := r.Info(name)
 		if !ok && opts.TrimPrefix != "" {
-			t, ok = st[strings.TrimPrefix(p.Name, opts.TrimPrefix)]
+			name = strings.TrimPrefix(p.Name, opts.TrimPrefix)
+			info, ok = r.Info(name)
 		}
 		if !ok {
 			if opts.AllowMissing {
 				continue
 			}
-			return fmt.Errorf("nn: load %s: missing tensor %s", path, p.Name)
+			return fmt.Errorf("nn: load %s: missing tensor %s", src, p.Name)
 		}
-		if !slices.Equal(t.shape, []int(p.Var.Value.Shape())) {
-			return fmt.Errorf("nn: load %s: shape %v, want %v", p.Name, t.shape, p.Var.Value.Shape())
+		if !slices.Equal(info.Shape, []int(p.Var.Value.Shape())) {
+			return fmt.Errorf("nn: load %s: shape %v, want %v", p.Name, info.Shape, p.Var.Value.Shape())
 		}
 		if !p.Var.Value.IsContiguous() {
 			return fmt.Errorf("nn: load %s: parameter is not contiguous", p.Name)
 		}
-		copy(p.Var.Value.Data(), t.data)
+		if err := r.Float32Into(p.Var.Value.Data(), name); err != nil {
+			return fmt.Errorf("nn: load %s: %w", p.Name, err)
+		}
 	}
 	return nil
 }
 
-// ReadTensors returns every tensor of a float32 safetensors file as a name →
-// (shape, values) map. It is the small reader behind LoadParams, for tests
-// and tools that compare against stored tensors.
+// ReadTensors returns every tensor of a safetensors file as a name →
+// (shape, float32 values) map, widening F16/BF16 and the other
+// floating-point dtypes; a tensor of an integer or boolean dtype is an
+// error. It is meant for tests and tools that compare against stored
+// tensors; models should read through checkpoint directly.
 func ReadTensors(path string) (map[string]Tensor, error) {
-	st, err := readSafetensors(path)
+	f, err := checkpoint.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("nn: read %s: %w", path, err)
 	}
-	out := make(map[string]Tensor, len(st))
-	for k, v := range st {
-		out[k] = Tensor{Shape: v.shape, Data: v.data}
+	defer f.Close()
+	names := f.Names()
+	out := make(map[string]Tensor, len(names))
+	for _, name := range names {
+		info, _ := f.Info(name)
+		data, err := f.Float32(name)
+		if err != nil {
+			return nil, fmt.Errorf("nn: read %s: %w", path, err)
+		}
+		out[name] = Tensor{Shape: info.Shape, Data: data}
 	}
 	return out, nil
 }

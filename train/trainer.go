@@ -89,7 +89,8 @@ type Config struct {
 	// steps (zero: every step).
 	LogEvery int
 	// Resume continues from the newest checkpoint in OutDir when there is
-	// one (a fresh start otherwise).
+	// one (a fresh start otherwise). Without Resume, an OutDir that holds
+	// checkpoints is an error, so that a run never mixes with an older one.
 	Resume bool
 	// Progress configures the live display; its Total and Start are set by
 	// the Trainer.
@@ -197,6 +198,11 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 			return Result{}, fmt.Errorf("train: resume: %w", err)
 		}
 	}
+	if !cfg.Resume {
+		if ck, err := LatestCheckpoint(cfg.OutDir); err == nil {
+			return Result{}, fmt.Errorf("train: %s already holds checkpoints (newest: step %d): resume the run or choose another folder", cfg.OutDir, ck.Step)
+		}
+	}
 	keep := -1
 	if cfg.Resume {
 		keep = res.Step // drop records a killed run wrote after its checkpoint
@@ -288,6 +294,10 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 		}
 		if cfg.EvalEvery > 0 && res.Step%cfg.EvalEvery == 0 && res.Step < cfg.Steps {
 			if err := tr.evaluate(ctx, mlog, &res); err != nil {
+				if ctx.Err() != nil {
+					res.Interrupted = true // Ctrl-C during evaluation: save below
+					break
+				}
 				return res, err
 			}
 		}
@@ -307,10 +317,16 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 		return res, nil
 	}
 	if err := tr.evaluate(ctx, mlog, &res); err != nil {
-		return res, err
+		if ctx.Err() == nil {
+			return res, err
+		}
+		res.Interrupted = true // the training is complete; only its evaluation was cut short
 	}
 	if err := tr.checkpoint(mlog, &res); err != nil {
 		return res, err
+	}
+	if res.Interrupted {
+		return res, nil
 	}
 	if err := tr.task.Save(cfg.OutDir); err != nil {
 		return res, fmt.Errorf("train: save model: %w", err)

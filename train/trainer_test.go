@@ -16,6 +16,11 @@ import (
 // corpus with a little structure (so the loss falls).
 func tinyCLM(t *testing.T, modelSeed, dataSeed uint64) *CLMTask {
 	t.Helper()
+	return tinyCLMBatch(t, modelSeed, dataSeed, 4)
+}
+
+func tinyCLMBatch(t *testing.T, modelSeed, dataSeed uint64, batch int) *CLMTask {
+	t.Helper()
 	const V, T = 17, 8
 	cfg := gpt2.Config{VocabSize: V, NumPos: T, NumEmbd: 16, NumLayer: 2, NumHead: 2, ActivationFunction: "gelu"}
 	m, err := gpt2.New(cfg, tensor.NewRNG(modelSeed))
@@ -38,7 +43,7 @@ func tinyCLM(t *testing.T, modelSeed, dataSeed uint64) *CLMTask {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task, err := NewCLMTask(m, train, CLMOptions{BatchSize: 4, Seed: dataSeed, Eval: eval})
+	task, err := NewCLMTask(m, train, CLMOptions{BatchSize: batch, Seed: dataSeed, Eval: eval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,5 +169,77 @@ func TestCLMTaskTooShort(t *testing.T) {
 	_, err = NewCLMTask(m, data.IDs{1, 2, 3}, CLMOptions{BatchSize: 1})
 	if err == nil || !strings.Contains(err.Error(), "fewer than one block") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// cancellingEval cancels the run's context from inside Evaluate, as a
+// Ctrl-C during evaluation would.
+type cancellingEval struct {
+	*CLMTask
+	cancel context.CancelFunc
+}
+
+func (c cancellingEval) Evaluate(ctx context.Context) (Eval, error) {
+	c.cancel()
+	return Eval{}, ctx.Err()
+}
+
+func TestTrainerInterruptedDuringEval(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := quietConfig(t.TempDir(), 12)
+	tr, err := NewTrainer(cancellingEval{tinyCLM(t, 1, 1), cancel}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Step != cfg.EvalEvery || !strings.HasSuffix(res.Checkpoint, "checkpoint-4") {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestTrainerAccumulation checks that two accumulated micro-batches of B
+// train like one batch of 2B (the block sampler hands out the same blocks).
+func TestTrainerAccumulation(t *testing.T) {
+	run := func(batch, accum int) []float64 {
+		big := tinyCLMBatch(t, 1, 1, batch)
+		var losses []float64
+		cfg := quietConfig(t.TempDir(), 6)
+		cfg.Accumulate, cfg.EvalEvery, cfg.SaveEvery = accum, 0, 0
+		cfg.OnStep = func(_ int, l float64) { losses = append(losses, l) }
+		tr, err := NewTrainer(big, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return losses
+	}
+	one, two := run(8, 1), run(4, 2)
+	for i := range one {
+		if d := one[i] - two[i]; d > 1e-5 || d < -1e-5 {
+			t.Errorf("step %d: loss %v with accumulation, %v without", i+1, two[i], one[i])
+		}
+	}
+}
+
+func TestTrainerRefusesUsedFolder(t *testing.T) {
+	cfg := quietConfig(t.TempDir(), 4)
+	tr, err := NewTrainer(tinyCLM(t, 1, 1), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr, err = NewTrainer(tinyCLM(t, 1, 1), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "already holds checkpoints") {
+		t.Fatalf("second fresh run in the same folder: %v", err)
 	}
 }

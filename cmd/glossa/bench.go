@@ -47,6 +47,9 @@ func workloads() map[string]workload {
 	w["tokenize-gpt2"] = benchTokenizeGPT2
 	w["bert-forward"] = benchBERTForward
 	w["llama2c-stories260k"] = benchStories260K
+	w["gpt2-prefill"] = benchGPT2Prefill
+	w["gpt2-decode"] = benchGPT2Decode(false)
+	w["gpt2-decode-bf16"] = benchGPT2Decode(true)
 	return w
 }
 

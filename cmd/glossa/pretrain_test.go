@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,10 +26,58 @@ func TestPretrainChild(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process for TestPretrainCrashResume")
 	}
-	code, out, errs := glossa(t, strings.Split(args, "\x1f")...)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var out, errs bytes.Buffer
+	if code := run(ctx, strings.Split(args, "\x1f"), &out, &errs); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, &out, &errs)
 	}
+	if !strings.Contains(out.String(), "interrupted at step") {
+		t.Fatalf("not interrupted:\n%s", &out)
+	}
+}
+
+// runChild runs "glossa ARGS" in a child process, sends it sig once the
+// run folder holds a checkpoint of step ≥ atStep, waits for it to end and
+// returns the newest checkpoint. After SIGINT the child must exit 0 (it
+// checks its own output); after SIGKILL it cannot.
+func runChild(t *testing.T, args []string, runDir string, atStep int, sig os.Signal) train.Checkpoint {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPretrainChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+strings.Join(args, "\x1f"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(120 * time.Second)
+	for signalled := false; !signalled; {
+		select {
+		case err := <-done:
+			t.Fatalf("child exited (%v) before checkpoint %d was seen:\n%s", err, atStep, &out)
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("no checkpoint %d after 120 s", atStep)
+		case <-time.After(2 * time.Millisecond):
+			if ck, err := train.LatestCheckpoint(runDir); err == nil && ck.Step >= atStep {
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				signalled = true
+			}
+		}
+	}
+	err := <-done
+	if sig == os.Interrupt && err != nil {
+		t.Fatalf("child after SIGINT: %v\n%s", err, &out)
+	}
+	ck, err := train.LatestCheckpoint(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
 }
 
 // writeCorpus writes a small deterministic English-like corpus.
@@ -72,8 +123,10 @@ func trainLosses(t *testing.T, dir string) map[int]float64 {
 }
 
 // TestPretrainCrashResume starts "glossa pretrain" in a child process,
-// SIGKILLs it after its first checkpoint, resumes it with --resume and
-// checks that every step's loss equals that of an uninterrupted run.
+// SIGKILLs it after a checkpoint, resumes it with --resume in a second child
+// that it stops with SIGINT (Ctrl-C: checkpoint and clean exit), resumes
+// again to the end and checks that every step's loss equals that of an
+// uninterrupted run.
 func TestPretrainCrashResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts training processes")
@@ -99,41 +152,21 @@ func TestPretrainCrashResume(t *testing.T) {
 		t.Fatalf("reference run logged %d steps, want %d", len(want), steps)
 	}
 
-	// The killed run.
+	// The killed run: SIGKILL after its checkpoint of step ≥ 20.
 	run := filepath.Join(tmp, "run")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPretrainChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+strings.Join(args(run), "\x1f"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	killed := runChild(t, args(run), run, 20, os.Kill)
+	if killed.Step >= steps {
+		t.Fatalf("child finished (checkpoint %d) before it was killed", killed.Step)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.After(60 * time.Second)
-	for killed := false; !killed; {
-		select {
-		case err := <-done:
-			t.Fatalf("child exited (%v) before its first checkpoint was seen", err)
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatal("no checkpoint after 60 s")
-		case <-time.After(2 * time.Millisecond):
-			if ck, err := train.LatestCheckpoint(run); err == nil && ck.Step >= 20 {
-				if err := cmd.Process.Kill(); err != nil { // SIGKILL
-					t.Fatal(err)
-				}
-				<-done
-				killed = true
-			}
-		}
+	t.Logf("SIGKILL after checkpoint %d", killed.Step)
+
+	// Resumed in a second child, interrupted with SIGINT (Ctrl-C), which
+	// must save a checkpoint at the step it stopped and exit cleanly.
+	stopped := runChild(t, args(run, "--resume"), run, killed.Step+20, os.Interrupt)
+	if stopped.Step >= steps || stopped.Step < killed.Step+20 {
+		t.Fatalf("after SIGINT the newest checkpoint is %d (killed at %d)", stopped.Step, killed.Step)
 	}
-	ck, err := train.LatestCheckpoint(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ck.Step >= steps {
-		t.Fatalf("child finished (checkpoint %d) before it was killed", ck.Step)
-	}
-	t.Logf("killed after checkpoint %d", ck.Step)
+	t.Logf("SIGINT: checkpoint %d", stopped.Step)
 
 	code, out, errs := glossa(t, args(run, "--resume")...)
 	if code != 0 {

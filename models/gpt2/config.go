@@ -1,10 +1,9 @@
 package gpt2
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 
+	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/nn"
 )
 
@@ -77,23 +76,36 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// ParseConfig decodes and validates a config.json document.
+// ParseConfig decodes and validates a config.json document. A model_type
+// or architectures other than gpt2's is an error.
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
+	h, err := checkpoint.DecodeConfig(data, &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("gpt2: config: %w", err)
+	}
+	return c.finish(h)
+}
+
+// ReadConfig reads and validates a config.json file; path may also name the
+// model folder holding it. The file is bounded (checkpoint.MaxConfigSize)
+// and named in errors.
+func ReadConfig(path string) (Config, error) {
+	var c Config
+	h, err := checkpoint.ReadConfig(path, &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("gpt2: config: %w", err)
+	}
+	return c.finish(h)
+}
+
+// finish checks the header of a decoded config.json and validates c.
+func (c Config) finish(h checkpoint.ConfigHeader) (Config, error) {
+	if err := h.Check("gpt2", "GPT2"); err != nil {
 		return Config{}, fmt.Errorf("gpt2: config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-// ReadConfig reads and validates a config.json file.
-func ReadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("gpt2: %w", err)
-	}
-	return ParseConfig(data)
 }

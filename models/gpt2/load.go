@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/nn"
 )
 
@@ -29,21 +30,28 @@ import (
 // GPT2Model) have no "transformer." prefix and carry the causal-mask buffers
 // h.N.attn.bias and h.N.attn.masked_bias, which are ignored.
 
-// Load reads a model folder: config.json and model.safetensors.
+// Load reads a Hugging Face model folder: config.json and model.safetensors
+// or its shards (listed by model.safetensors.index.json), through
+// checkpoint.OpenFolder. F16 and BF16 weights are widened to float32 exactly.
 func Load(dir string) (*Model, error) {
 	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
 	}
+	ck, err := checkpoint.OpenFolder(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
+	}
+	defer ck.Close()
 	m := newModel(cfg)
-	if err := m.LoadSafetensors(filepath.Join(dir, "model.safetensors")); err != nil {
-		return nil, err
+	if err := nn.LoadParamsFrom(ck, m.Params(), &nn.LoadOptions{TrimPrefix: "transformer."}); err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	return m, nil
 }
 
 // LoadSafetensors replaces the model's parameters with the tensors of a
-// float32 safetensors file, checking that every parameter is present with
+// safetensors file (float32, or F16/BF16 widened), checking that every parameter is present with
 // its shape. Names may carry the "transformer." prefix or not (the hub's
 // original files); other tensors (lm_head.weight, the tied duplicate, and the
 // legacy h.N.attn.bias / masked_bias buffers) are ignored.

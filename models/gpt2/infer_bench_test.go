@@ -1,0 +1,43 @@
+package gpt2
+
+import (
+	"testing"
+
+	"github.com/glossa-ai/glossa/tensor"
+)
+
+// BenchmarkInferDecode times one greedy decoding step of GPT-2 124M (random
+// weights, batch 1, 32-token context), float32 and bfloat16 weights.
+func BenchmarkInferDecode(b *testing.B) {
+	for _, bf16 := range []bool{false, true} {
+		name := "fp32"
+		if bf16 {
+			name = "bf16"
+		}
+		b.Run(name, func(b *testing.B) {
+			m, err := NewRandomInference(Small124M(), tensor.NewRNG(0), &InferOptions{BF16: bf16})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := m.NewState(1, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			prompt := make([]int, 32)
+			tok := []int{1}
+			b.ReportAllocs()
+			b.SetBytes(int64(m.WeightBytes()))
+			for b.Loop() {
+				if s.Len() == 0 || s.Len() == s.MaxLen {
+					s.Reset()
+					if _, err := m.Forward(s, prompt, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := m.Forward(s, tok, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
