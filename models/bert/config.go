@@ -3,8 +3,8 @@ package bert
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
+	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/nn"
 )
 
@@ -232,7 +232,16 @@ func (c Config) classifierDropout() float32 {
 // take BertConfig's defaults.
 func ParseConfig(data []byte) (Config, error) {
 	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1} // the defaults zero cannot express
-	if err := json.Unmarshal(data, &c); err != nil {
+	h, err := checkpoint.DecodeConfig(data, &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("bert: config: %w", err)
+	}
+	return c.finish(h)
+}
+
+// finish checks that a decoded config describes a BERT and validates it.
+func (c Config) finish(h checkpoint.ConfigHeader) (Config, error) {
+	if err := h.Check("bert", "Bert"); err != nil {
 		return Config{}, fmt.Errorf("bert: config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
@@ -243,11 +252,12 @@ func ParseConfig(data []byte) (Config, error) {
 
 // ReadConfig reads and validates a config.json file.
 func ReadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1}
+	h, err := checkpoint.ReadConfig(path, &c)
 	if err != nil {
 		return Config{}, fmt.Errorf("bert: %w", err)
 	}
-	return ParseConfig(data)
+	return c.finish(h)
 }
 
 // marshal encodes c as HF writes config.json: sorted keys, two-space
@@ -261,11 +271,13 @@ func (c Config) marshal(arch string) ([]byte, error) {
 	c.NumLabels = 0 // HF derives it from id2label
 	if arch == "BertForSequenceClassification" {
 		n := c.Labels()
-		c.ID2Label, c.Label2ID = map[int]string{}, map[string]int{}
+		id2label, label2id := make(map[int]string, n), make(map[string]int, n)
 		for i := 0; i < n; i++ {
-			c.ID2Label[i] = c.LabelName(i)
-			c.Label2ID[c.LabelName(i)] = i
+			name := c.LabelName(i) // reads the old id2label: build the new maps aside
+			id2label[i] = name
+			label2id[name] = i
 		}
+		c.ID2Label, c.Label2ID = id2label, label2id
 	}
 	raw, err := json.Marshal(c)
 	if err != nil {
