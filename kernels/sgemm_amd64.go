@@ -126,7 +126,7 @@ func sgemmSkinny512(transA, transB bool, m, n, k int, alpha float32, a []float32
 		x, ldx, buf := contiguousRows(transA, m, k, a, lda)
 		skinnyDots(m, n, k, alpha, x, ldx, b, ldb, beta, c, ldc, 1)
 		if buf != nil {
-			sgemmScratch.Put(buf)
+			putScratch(buf)
 		}
 	case n <= sgemmSkinnyDots && !transA:
 		// C[i, j] = A row i · op(B) column j: dot products against A's rows,
@@ -134,14 +134,14 @@ func sgemmSkinny512(transA, transB bool, m, n, k int, alpha float32, a []float32
 		x, ldx, buf := contiguousRows(!transB, n, k, b, ldb)
 		skinnyDots(n, m, k, alpha, x, ldx, a, lda, beta, c, 1, ldc)
 		if buf != nil {
-			sgemmScratch.Put(buf)
+			putScratch(buf)
 		}
 	case m <= sgemmSkinnyRows && !transB:
 		// C row i = Σ_p op(A)[i, p]·B row p: row combinations of B.
 		x, ldx, buf := contiguousRows(transA, m, k, a, lda)
 		skinnyRows(m, n, k, alpha, x, ldx, b, ldb, beta, c, ldc)
 		if buf != nil {
-			sgemmScratch.Put(buf)
+			putScratch(buf)
 		}
 	default:
 		return false

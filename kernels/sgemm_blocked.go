@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -42,18 +43,30 @@ const (
 	sgemmSerial = 1 << 21
 )
 
-// sgemmScratch recycles packing buffers so steady-state calls don't allocate.
-var sgemmScratch = sync.Pool{New: func() any { return new([]float32) }}
+// sgemmScratch recycles packing buffers so steady-state calls don't
+// allocate. Buffers are kept by size class (capacity 2^c in pool c), so a call
+// that needs a large buffer never receives, and throws away, a small one.
+var sgemmScratch [48]sync.Pool
 
 // getScratch returns a pooled buffer of at least n elements (contents
-// undefined); return it with sgemmScratch.Put.
+// undefined); give it back with putScratch.
 func getScratch(n int) *[]float32 {
-	p := sgemmScratch.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
+	c := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := sgemmScratch[c].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	*p = (*p)[:n]
-	return p
+	buf := make([]float32, n, 1<<c)
+	return &buf
+}
+
+// putScratch returns a buffer obtained from getScratch to its pool.
+func putScratch(p *[]float32) {
+	c := bits.Len(uint(cap(*p)) - 1)
+	if cap(*p) != 1<<c || c >= len(sgemmScratch) {
+		return
+	}
+	sgemmScratch[c].Put(p)
 }
 
 // sgemmJob carries one Sgemm call through the blocked loops; its methods are
@@ -111,7 +124,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 			j.packB(&blk, 0, nTiles)
 			j.rows(&blk, 0, m, 0, nTiles)
 		})
-		sgemmScratch.Put(bbuf)
+		putScratch(bbuf)
 	case mTiles >= 4*workers:
 		// Split M: B blocks are packed by all workers together and shared;
 		// each worker packs the A rows of the tasks it takes.
@@ -143,7 +156,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 				j.rows(&blk, 0, m, lo, hi)
 			})
 		})
-		sgemmScratch.Put(bbuf)
+		putScratch(bbuf)
 	}
 	*j = sgemmJob{next: next, bufB: bufB}
 	sgemmJobs.Put(j)
@@ -219,7 +232,7 @@ func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 		}
 		j.macro(blk, ap, tile, ic, mc, jlo, jhi)
 	}
-	sgemmScratch.Put(abuf)
+	putScratch(abuf)
 }
 
 // macro runs the microkernel over the packed A block of rows [ic, ic+mc) and

@@ -125,8 +125,18 @@ func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Infer
 		}
 		return w, nil
 	}
+	// release drops the resident pages of a float32 matrix once it has been
+	// converted to bfloat16, so that the peak resident set stays near the
+	// bf16 weights plus one float32 matrix.
+	release := func(name string) {
+		if info, ok := src.Info(prefix + name); ok && info.DType == checkpoint.F32 {
+			if b, err := src.Bytes(prefix + name); err == nil {
+				releasePages(b)
+			}
+		}
+	}
 	C, F, V := cfg.NumEmbd, cfg.Inner(), cfg.VocabSize
-	view := !opts.BF16
+	const view = true // matrices: zero-copy when possible (BF16 converts from the view)
 	lin := func(name string, in, out int) (linear, error) {
 		l := linear{in: in, out: out}
 		w, err := get(name+".weight", view, in, out)
@@ -138,6 +148,7 @@ func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Infer
 		}
 		if opts.BF16 {
 			l.wt = transposeBF16(w, in, out)
+			release(name + ".weight")
 		} else {
 			l.w = w
 		}
@@ -151,6 +162,7 @@ func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Infer
 	if opts.BF16 {
 		m.wteBF = make([]uint16, V*C)
 		kernels.F32ToBF16(m.wteBF, wte)
+		release("wte.weight")
 	} else {
 		m.wte = wte
 	}
