@@ -29,6 +29,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"quickstart", "the whole recipe on a built-in corpus: tokenizer, BERT pretraining, fine-tuning, GPT generation", runQuickstart},
 		{"bench", "run a benchmark workload (sgemm-N, train-char, train-small, tokenize-gpt2, ...)", runBench},
 		{"fill-mask", "predict [MASK] tokens with a BERT masked LM", runFillMask},
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/kernels"
+	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/tensor"
 )
 
@@ -339,10 +340,11 @@ func (m *Inference) WeightBytes() int {
 	return 4 * n
 }
 
-// forward applies the linear layer to N rows of x [N, in] into y [N, out].
-func (l *linear) forward(y, x []float32, N int) {
+// forward applies the linear layer to N rows of x [N, in] into y [N, out],
+// using mv for the bfloat16 product.
+func (l *linear) forward(mv *matvec, y, x []float32, N int) {
 	if l.wt != nil {
-		matmulBF16(y, x, l.wt, N, l.in, l.out)
+		mv.run(y, x, nil, l.wt, N, l.in, l.out)
 	} else {
 		kernels.Sgemm(false, false, N, l.out, l.in, 1, x, l.in, l.w, l.out, 0, y, l.out)
 	}
@@ -351,31 +353,58 @@ func (l *linear) forward(y, x []float32, N int) {
 	}
 }
 
-// matmulBF16 computes y [N, out] = x [N, in] · wtᵀ for wt [out, in]
-// bfloat16, in parallel over blocks of outputs, each weight row streamed
-// once for all N rows.
-func matmulBF16(y, x []float32, wt []uint16, N, in, out int) {
-	kernels.ParallelFor(out, 64, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			w := wt[o*in : (o+1)*in]
-			for r := 0; r < N; r++ {
-				y[r*out+o] = kernels.DotBF16(x[r*in:(r+1)*in], w)
-			}
-		}
-	})
+// matvec computes y [N, out] = x [N, in] · Wᵀ for W [out, in], float32 (w,
+// the lm_head) or bfloat16 (wt), in parallel over blocks of outputs, each
+// weight row streamed once for all N rows. Its arguments live in the struct
+// and the loop body is bound once, so a call allocates nothing.
+type matvec struct {
+	y, x       []float32
+	w          []float32
+	wt         []uint16
+	N, in, out int
+	fn         func(lo, hi int) // m.rows, bound once
 }
 
-// matmulT computes y [N, out] = x [N, in] · wᵀ for w [out, in] float32 (the
-// lm_head, whose weight is wte [V, C]).
-func matmulT(y, x, w []float32, N, in, out int) {
-	kernels.ParallelFor(out, 64, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			wr := w[o*in : (o+1)*in]
-			for r := 0; r < N; r++ {
-				y[r*out+o] = kernels.Dot(x[r*in:(r+1)*in], wr)
-			}
+func newMatvec() *matvec {
+	mv := &matvec{}
+	mv.fn = mv.rows
+	return mv
+}
+
+func (mv *matvec) run(y, x, w []float32, wt []uint16, N, in, out int) {
+	mv.y, mv.x, mv.w, mv.wt, mv.N, mv.in, mv.out = y, x, w, wt, N, in, out
+	kernels.ParallelFor(out, 64, mv.fn)
+	mv.y, mv.x, mv.w, mv.wt = nil, nil, nil, nil
+}
+
+// rows computes outputs [lo, hi), alternating between the two halves of the
+// range: reading weight rows from two places at once keeps more cache-line
+// fetches in flight than one sequential stream (about 20 % more bandwidth
+// per core for the bf16 dot product on this machine).
+func (mv *matvec) rows(lo, hi int) {
+	mid := lo + (hi-lo)/2
+	for i := 0; i < mid-lo; i++ {
+		mv.row(lo + i)
+		mv.row(mid + i)
+	}
+	if (hi-lo)%2 == 1 {
+		mv.row(hi - 1)
+	}
+}
+
+func (mv *matvec) row(o int) {
+	in, out := mv.in, mv.out
+	if mv.wt != nil {
+		w := mv.wt[o*in : (o+1)*in]
+		for r := 0; r < mv.N; r++ {
+			mv.y[r*out+o] = kernels.DotBF16(mv.x[r*in:(r+1)*in], w)
 		}
-	})
+		return
+	}
+	w := mv.w[o*in : (o+1)*in]
+	for r := 0; r < mv.N; r++ {
+		mv.y[r*out+o] = kernels.Dot(mv.x[r*in:(r+1)*in], w)
+	}
 }
 
 // embed writes wte[id] + wpe[pos] into dst [C].
@@ -389,5 +418,17 @@ func (m *Inference) embed(dst []float32, id, pos int) {
 	kernels.Add(dst, dst, m.wpe[pos*C:(pos+1)*C])
 }
 
-// activate applies the configured activation in place.
-func (m *Inference) activate(x []float32) { activationForward(m.Config.Activation, x, x) }
+// activate applies the configured activation in place (on the calling
+// goroutine: it is a small share of a pass, and this keeps it allocation-free).
+func (m *Inference) activate(x []float32) {
+	switch m.Config.Activation {
+	case nn.GELU:
+		kernels.GELU(x, x)
+	case nn.GELUTanh:
+		kernels.GELUTanh(x, x)
+	case nn.ReLU:
+		kernels.ReLU(x, x)
+	case nn.SiLU:
+		kernels.SiLU(x, x)
+	}
+}

@@ -41,6 +41,7 @@ type InferState struct {
 	// bound once so the loop does not allocate.
 	curLayer, curT int
 	attendFn       func(lo, hi int)
+	mv             *matvec
 }
 
 // NewState returns an empty state for batch rows of up to maxLen positions
@@ -66,6 +67,7 @@ func (m *Inference) NewState(batch, maxLen int) (*InferState, error) {
 		s.v[l] = make([]float32, N*C)
 	}
 	s.attendFn = s.attendRange
+	s.mv = newMatvec()
 	return s, nil
 }
 
@@ -144,17 +146,17 @@ func (s *InferState) pass(T int) {
 		}
 		// x = x + c_proj(attn(ln_1(x)))
 		layerNormRows(h, x, blk.ln1W, blk.ln1B, N, C, eps)
-		blk.attn.forward(qkv, h, N)
+		blk.attn.forward(s.mv, qkv, h, N)
 		s.appendKV(l, T)
 		s.curLayer, s.curT = l, T
 		kernels.ParallelFor(B*cfg.NumHead, 1, s.attendFn)
-		blk.proj.forward(h, att, N)
+		blk.proj.forward(s.mv, h, att, N)
 		kernels.Add(x, x, h)
 		// x = x + c_proj(act(c_fc(ln_2(x))))
 		layerNormRows(h, x, blk.ln2W, blk.ln2B, N, C, eps)
-		blk.fc.forward(fc, h, N)
+		blk.fc.forward(s.mv, fc, h, N)
 		m.activate(fc)
-		blk.fcProj.forward(h, fc, N)
+		blk.fcProj.forward(s.mv, h, fc, N)
 		kernels.Add(x, x, h)
 	}
 	if s.hidden != nil {
@@ -166,11 +168,7 @@ func (s *InferState) pass(T int) {
 		kernels.LayerNorm(s.last[b*C:(b+1)*C], x[r*C:(r+1)*C], m.lnFW, m.lnFB, eps)
 	}
 	V := cfg.VocabSize
-	if m.wteBF != nil {
-		matmulBF16(s.logits[:B*V], s.last, m.wteBF, B, C, V)
-	} else {
-		matmulT(s.logits[:B*V], s.last, m.wte, B, C, V)
-	}
+	s.mv.run(s.logits[:B*V], s.last, m.wte, m.wteBF, B, C, V)
 }
 
 // layerNormRows normalises N rows of C values.

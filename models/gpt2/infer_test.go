@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -260,5 +261,31 @@ func TestInferErrors(t *testing.T) {
 	}
 	if _, err := m.NewState(0, 4); err == nil {
 		t.Error("batch 0: no error")
+	}
+}
+
+// TestInferNoAllocs checks that a decoding step allocates nothing on one
+// thread (with more, only the parallel loop's goroutines allocate).
+func TestInferNoAllocs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	cfg := Config{VocabSize: 97, NumPos: 32, NumEmbd: 16, NumLayer: 2, NumHead: 2}
+	for _, bf16 := range []bool{false, true} {
+		m, err := NewRandomInference(cfg, tensor.NewRNG(3), &InferOptions{BF16: bf16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.NewState(1, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := []int{5}
+		allocs := testing.AllocsPerRun(10, func() {
+			if _, err := m.Forward(s, tok, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("bf16=%v: %v allocations per decoding step", bf16, allocs)
+		}
 	}
 }
