@@ -81,6 +81,42 @@ func TestLoadCausalLMLlama(t *testing.T) {
 	}
 }
 
+// The gpt2-tiny fixture and its hub-layout twin load as GPT-2 and greedy
+// decoding through the type-erased LM reproduces transformers' tokens.
+func TestLoadCausalLMGPT2(t *testing.T) {
+	golden := testenv.Shared(t, "fixtures", "gpt2-tiny")
+	var g struct {
+		Generate struct {
+			PromptIDs []int `json:"prompt_ids"`
+			NewTokens []int `json:"new_tokens"`
+		} `json:"generate"`
+	}
+	data, err := os.ReadFile(filepath.Join(golden, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gpt2-tiny", "gpt2-tiny-legacy"} {
+		m, err := LoadCausalLM(testenv.Shared(t, "fixtures", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Family != GPT2 || len(m.EOSTokenIDs) != 1 {
+			t.Errorf("%s: family %v, EOS %v", name, m.Family, m.EOSTokenIDs)
+		}
+		seqs, err := generate.Generate(context.Background(), m, [][]int{g.Generate.PromptIDs},
+			generate.Options{MaxNewTokens: len(g.Generate.NewTokens)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seqs[0].Tokens, g.Generate.NewTokens) {
+			t.Errorf("%s: greedy tokens %v, want %v", name, seqs[0].Tokens, g.Generate.NewTokens)
+		}
+	}
+}
+
 // Beam search needs the state's Reorder method, which the wrapper must not
 // hide; a state from another model is an error, not a panic.
 func TestWrapKeepsState(t *testing.T) {
@@ -158,10 +194,10 @@ func TestLoadCausalLMErrors(t *testing.T) {
 		want        []string
 		unsupported bool
 	}{
-		{folder("t5", `{"model_type":"t5","architectures":["T5ForConditionalGeneration"]}`), []string{`"t5"`, "T5ForConditionalGeneration", "supported: llama, llama2.c"}, true},
+		{folder("t5", `{"model_type":"t5","architectures":["T5ForConditionalGeneration"]}`), []string{`"t5"`, "T5ForConditionalGeneration", "supported: llama, llama2.c, gpt2"}, true},
 		{folder("bert", `{"model_type":"bert"}`), []string{`"bert"`, "causal LM"}, true},
 		{folder("blank", `{}`), []string{"neither model_type nor architectures"}, true},
-		{folder("gpt2", `{"model_type":"gpt2"}`), []string{"gpt2 inference not available"}, false},
+		{folder("gpt2", `{"model_type":"gpt2"}`), []string{"gpt2"}, false},
 		{folder("noconfig", ""), []string{"config.json"}, false},
 		{folder("badjson", `{"model_type":`), []string{"config.json", "unexpected end"}, false},
 		{folder("llama-noweights", `{"model_type":"llama","vocab_size":8,"hidden_size":4,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1}`, "tokenizer.json"), []string{"llama"}, false},

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/models/llama"
 )
 
@@ -43,7 +45,7 @@ type CausalLM struct {
 }
 
 // causalFamilies are the families LoadCausalLM can load.
-var causalFamilies = []Family{Llama, Llama2C}
+var causalFamilies = []Family{Llama, Llama2C, GPT2}
 
 // LoadCausalLM loads a causal language model from path: a Hugging Face folder
 // (or its config.json) whose config names a supported architecture, or a
@@ -75,7 +77,7 @@ func LoadCausalLM(path string) (*CausalLM, error) {
 		}
 		return fromLlama(m, Llama, folderTokenizer(path)), nil
 	case GPT2:
-		return nil, fmt.Errorf("auto: %s: gpt2 inference not available", path)
+		return loadGPT2(path)
 	}
 	return nil, fmt.Errorf("%s: %w", path, &UnsupportedError{Task: "causal LM", Arch: cfg.name(), Supported: causalFamilies})
 }
@@ -102,6 +104,32 @@ func isLlama2C(path string) bool {
 		}
 	}
 	return h[3] > 0 && h[0]%h[3] == 0
+}
+
+// loadGPT2 loads a GPT2LMHeadModel folder for inference. GPT-2's config.json
+// names its special tokens (both 50256, <|endoftext|>, in OpenAI's models);
+// they are read here because the gpt2 package's Config does not keep them.
+func loadGPT2(dir string) (*CausalLM, error) {
+	m, err := gpt2.LoadInference(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	var special struct {
+		BOS *int `json:"bos_token_id"`
+		EOS *int `json:"eos_token_id"`
+	}
+	if _, err := checkpoint.ReadConfig(dir, &special); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("auto: %w", err)
+	}
+	lm := &CausalLM{LM: Wrap(m), Family: GPT2, BOSTokenID: -1, TokenizerPath: folderTokenizer(dir), Model: m}
+	if special.BOS != nil {
+		lm.BOSTokenID = *special.BOS
+	}
+	if special.EOS != nil {
+		lm.EOSTokenIDs = []int{*special.EOS}
+	}
+	return lm, nil
 }
 
 func loadLlama2C(path string) (*CausalLM, error) {
