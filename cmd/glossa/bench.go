@@ -45,6 +45,7 @@ func workloads() map[string]workload {
 	w["train-char"] = benchTrainChar
 	w["train-small"] = benchTrainSmall
 	w["tokenize-gpt2"] = benchTokenizeGPT2
+	w["tokenize-gpt2-batch"] = benchTokenizeGPT2Batch
 	w["bert-forward"] = benchBERTForward
 	w["llama2c-stories260k"] = benchStories260K
 	w["gpt2-prefill"] = benchGPT2Prefill

@@ -24,19 +24,19 @@ import (
 
 // Model is a byte-level BPE vocabulary with its merges.
 type Model struct {
-	tokens  []string         // id → token as written in the vocabulary ("Ġthe"); "" for a hole
-	raw     []string         // id → the bytes the token stands for (" the")
-	ids     map[string]int   // token → id
-	short   shortWords       // single-token words of 2..8 bytes
-	whole   map[string]int32 // single-token words of more than 8 bytes
-	byteIDs [256]int32       // id of each single-byte token, -1 if the vocabulary lacks it
-	pairs   pairTable
-	merges  [][2]int32 // merges in rank order, as token ids
-	special []bool     // ids that Decode skips when asked to
-	unk     int32      // id used for bytes without a token, -1 to drop them
-	prefix  bool       // AddPrefixSpace
-	cache   *wordCache
-	scratch sync.Pool // *encoder
+	tokens    []string         // id → token as written in the vocabulary ("Ġthe"); "" for a hole
+	raw       []string         // id → the bytes the token stands for (" the")
+	ids       map[string]int   // token → id
+	short     shortWords       // single-token words of 2..8 bytes
+	whole     map[string]int32 // single-token words of more than 8 bytes
+	byteIDs   [256]int32       // id of each single-byte token, -1 if the vocabulary lacks it
+	pairs     pairTable
+	merges    [][2]int32 // merges in rank order, as token ids
+	special   []bool     // ids that Decode skips when asked to
+	unk       int32      // id used for bytes without a token, -1 to drop them
+	prefix    bool       // AddPrefixSpace
+	cacheSize int        // per-encoder word cache bound; 0 disables it
+	encoders  encoderPool
 }
 
 // Options configures New. The zero value gives GPT-2's behaviour.
@@ -53,7 +53,8 @@ type Options struct {
 	// AddPrefixSpace prepends a space to text that does not start with one,
 	// so that the first word is encoded like any other (RoBERTa style).
 	AddPrefixSpace bool
-	// CacheSize bounds the number of words whose merges are remembered.
+	// CacheSize bounds the number of words whose merges are remembered by
+	// each concurrent encoder (one per goroutine encoding at the same time).
 	// Zero means DefaultCacheSize; negative disables the cache.
 	CacheSize int
 }
@@ -137,7 +138,7 @@ func New(vocab map[string]int, merges [][2]string, opt Options) (*Model, error) 
 		if c == 0 {
 			c = DefaultCacheSize
 		}
-		m.cache = newWordCache(c)
+		m.cacheSize = c
 	}
 	m.indexWholeWords()
 	return m, nil
@@ -183,15 +184,41 @@ func (m *Model) wholeWord(word string) (int32, bool) {
 
 // encoder is per-goroutine scratch space for encoding.
 type encoder struct {
-	mg   merger
-	syms []int32
+	mg    merger
+	syms  []int32
+	cache *wordCache // nil when the model caches nothing
+}
+
+// encoderPool keeps idle encoders, and with them their word caches, for
+// the life of the Model. (A sync.Pool would drop them, and the caches, at
+// every other garbage collection.) It holds at most as many encoders as
+// goroutines ever encoded at the same time.
+type encoderPool struct {
+	mu   sync.Mutex
+	idle []*encoder
+}
+
+func (m *Model) putEncoder(e *encoder) {
+	m.encoders.mu.Lock()
+	m.encoders.idle = append(m.encoders.idle, e)
+	m.encoders.mu.Unlock()
 }
 
 func (m *Model) getEncoder() *encoder {
-	if e, ok := m.scratch.Get().(*encoder); ok {
+	p := &m.encoders
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
 		return e
 	}
-	return &encoder{}
+	p.mu.Unlock()
+	e := &encoder{}
+	if m.cacheSize > 0 {
+		e.cache = newWordCache(m.cacheSize)
+	}
+	return e
 }
 
 // mergeWord runs BPE on the bytes of one pre-token. The result lives in
@@ -212,14 +239,14 @@ func (m *Model) wordIDs(enc *encoder, word string) []int32 {
 		enc.syms = append(enc.syms[:0], id)
 		return enc.syms
 	}
-	if m.cache != nil {
-		if ids, ok := m.cache.get(word); ok {
+	if enc.cache != nil {
+		if ids, ok := enc.cache.get(word); ok {
 			return ids
 		}
 	}
 	syms := m.mergeWord(enc, word)
-	if m.cache != nil {
-		m.cache.put(word, syms)
+	if enc.cache != nil {
+		enc.cache.put(word, syms)
 	}
 	return syms
 }
@@ -240,8 +267,15 @@ func (m *Model) Encode(text string) []int {
 
 // AppendEncode appends the token ids of text to dst and returns it.
 func (m *Model) AppendEncode(dst []int, text string) []int {
-	text, _ = m.prepare(text)
 	enc := m.getEncoder()
+	dst = m.appendEncode(enc, dst, text)
+	m.putEncoder(enc)
+	return dst
+}
+
+// appendEncode is AppendEncode with the caller's encoder.
+func (m *Model) appendEncode(enc *encoder, dst []int, text string) []int {
+	text, _ = m.prepare(text)
 	for p := 0; p < len(text); {
 		e := nextPretoken(text, p)
 		// Fast paths: a single byte, or a word that is one token.
@@ -267,7 +301,6 @@ func (m *Model) AppendEncode(dst []int, text string) []int {
 		}
 		p = e
 	}
-	m.scratch.Put(enc)
 	return dst
 }
 
@@ -282,16 +315,23 @@ func (m *Model) EncodeBatch(texts []string) [][]int {
 		}
 		return out
 	}
+	// Workers take texts in small runs, each with its own encoder for the
+	// whole batch, so that they share no cache line while they work.
+	const run = 16
 	var wg sync.WaitGroup
-	var next atomic.Int64 // the next text to take
+	var next atomic.Int64 // the first text of the next run
 	for range workers {
 		wg.Go(func() {
+			enc := m.getEncoder()
+			defer m.putEncoder(enc)
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(texts) {
+				lo := int(next.Add(run) - run)
+				if lo >= len(texts) {
 					return
 				}
-				out[i] = m.Encode(texts[i])
+				for i := lo; i < min(lo+run, len(texts)); i++ {
+					out[i] = m.appendEncode(enc, make([]int, 0, len(texts[i])/3+4), texts[i])
+				}
 			}
 		})
 	}
@@ -336,7 +376,7 @@ func (m *Model) AppendTokens(dst []tokenizer.Token, text string) []tokenizer.Tok
 		}
 		p = e
 	}
-	m.scratch.Put(enc)
+	m.putEncoder(enc)
 	return toks
 }
 
