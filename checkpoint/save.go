@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"io"
 	"math"
 	"math/bits"
@@ -69,7 +70,7 @@ func Save(path string, tensors []Tensor, metadata map[string]string) (err error)
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return &Error{File: path, Err: err}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return &Error{File: path, Err: fmt.Errorf("sync directory: %w", err)}
 	}
 	return nil

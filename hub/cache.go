@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -109,24 +110,8 @@ func writeRef(repoDir, revision, commit string) error {
 // writeFileAtomic writes data to path through a temporary file in the same
 // folder and a rename.
 func writeFileAtomic(p string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
-	if err != nil {
+	if err := atomicfile.WriteFile(p, data); err != nil {
 		return fmt.Errorf("hub: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("hub: write %s: %w", p, err)
 	}
 	return nil
 }

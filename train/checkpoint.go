@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,7 +76,7 @@ func WriteCheckpoint(runDir string, step int, write func(dir string) error) (str
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("train: checkpoint: %w", err)
 	}
-	if err := syncDir(runDir); err != nil {
+	if err := atomicfile.SyncDir(runDir); err != nil {
 		return "", fmt.Errorf("train: checkpoint: sync %s: %w", runDir, err)
 	}
 	if old != "" {
@@ -109,7 +110,7 @@ func syncTree(root string) error {
 		return err
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syncDir(dirs[i]); err != nil {
+		if err := atomicfile.SyncDir(dirs[i]); err != nil {
 			return err
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -141,34 +141,8 @@ func truncateLog(path string, step int) error {
 // writeFileAtomic writes data to a temporary file beside path, syncs it
 // and renames it over path.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
 	return nil
-}
-
-// syncDir fsyncs a folder so renames in it are durable (best effort).
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -17,6 +17,7 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	usage := func(w io.Writer) {
 		fmt.Fprintln(w, "Usage: glossa data prepare --tokenizer PATH [flags] CORPUS...   tokenize a corpus into a cached packed token file")
 		fmt.Fprintln(w, "       glossa data inspect [--tokenizer PATH] [--n N] FILE.tok   show a packed token file")
+		fmt.Fprintln(w, "       glossa data text [column flags] [--out FILE] FILE...        labelled TSV/CSV/JSONL texts as a plain-text corpus")
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
@@ -27,6 +28,8 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runDataPrepare(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		return runDataInspect(args[1:], stdout, stderr)
+	case "text":
+		return runDataText(ctx, args[1:], stdout, stderr)
 	}
 	usage(stderr)
 	return fmt.Errorf("%w: unknown data command %q", errUsage, args[0])

@@ -1,8 +1,8 @@
 package bert
 
 import (
-	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -234,19 +234,7 @@ func save(dir string, cfg Config, arch string, ps []nn.NamedParam) error {
 	if err != nil {
 		return fmt.Errorf("bert: save config: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-config-*.json")
-	if err != nil {
-		return fmt.Errorf("bert: save config: %w", err)
-	}
-	_, werr := tmp.Write(js)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("bert: save config: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, "config.json")); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(filepath.Join(dir, "config.json"), js); err != nil {
 		return fmt.Errorf("bert: save config: %w", err)
 	}
 	return nil

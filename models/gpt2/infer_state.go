@@ -42,6 +42,11 @@ type InferState struct {
 	curLayer, curT int
 	attendFn       func(lo, hi int)
 	mv             *matvec
+
+	// Reorder scratch, allocated on first use (beam search only).
+	tmp      []float32
+	tmpValid []bool
+	tmpSeen  []int
 }
 
 // NewState returns an empty state for batch rows of up to maxLen positions
@@ -246,4 +251,50 @@ func (s *InferState) attendRange(lo, hi int) {
 			}
 		}
 	}
+}
+
+// Reorder makes row i continue from what was row src[i], as beam search
+// does between steps: its keys, values, padding and position count. The
+// scratch it needs is allocated on the first call and kept.
+func (s *InferState) Reorder(src []int) error {
+	if len(src) != s.B {
+		return fmt.Errorf("gpt2: Reorder: %d sources for %d rows", len(src), s.B)
+	}
+	identity := true
+	for i, j := range src {
+		if j < 0 || j >= s.B {
+			return fmt.Errorf("gpt2: Reorder: source row %d out of range [0, %d)", j, s.B)
+		}
+		identity = identity && i == j
+	}
+	if identity {
+		return nil
+	}
+	C := s.m.Config.NumEmbd
+	row := s.MaxLen * C // one row of one layer's keys or values
+	used := s.n * C     // the part of a row that holds positions
+	if s.tmp == nil {
+		s.tmp = make([]float32, s.B*row)
+		s.tmpValid = make([]bool, len(s.valid))
+		s.tmpSeen = make([]int, s.B)
+	}
+	permute := func(buf []float32) {
+		for i := range s.B {
+			copy(s.tmp[i*row:i*row+used], buf[i*row:i*row+used])
+		}
+		for i, j := range src {
+			copy(buf[i*row:i*row+used], s.tmp[j*row:j*row+used])
+		}
+	}
+	for l := range s.k {
+		permute(s.k[l])
+		permute(s.v[l])
+	}
+	copy(s.tmpValid, s.valid)
+	copy(s.tmpSeen, s.seen)
+	for i, j := range src {
+		copy(s.valid[i*s.MaxLen:(i+1)*s.MaxLen], s.tmpValid[j*s.MaxLen:(j+1)*s.MaxLen])
+		s.seen[i] = s.tmpSeen[j]
+	}
+	return nil
 }

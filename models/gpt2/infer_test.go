@@ -297,3 +297,56 @@ func TestInferNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// Beam search reorders the KV cache between steps; every returned beam's
+// score must equal its length-normalised log-probability recomputed in a
+// fresh state, token by token.
+func TestInferBeamSearch(t *testing.T) {
+	m, err := LoadInference(testenv.Shared(t, "fixtures", "gpt2-tiny"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int{{5, 17, 200, 37}, {42, 7}}
+	const n = 6
+	got, err := generate.Generate(context.Background(), m, prompts, generate.Options{NumBeams: 4, MaxNewTokens: n, LengthPenalty: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range prompts {
+		seq := append(slices.Clone(p), got[i].Tokens...)
+		st, err := m.NewState(1, len(seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for j := 0; j+1 < len(seq); j++ {
+			logits, err := m.Forward(st, seq[j:j+1], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j+1 < len(p) {
+				continue
+			}
+			mx := math.Inf(-1)
+			for _, v := range logits {
+				mx = math.Max(mx, float64(v))
+			}
+			var z float64
+			for _, v := range logits {
+				z += math.Exp(float64(v) - mx)
+			}
+			sum += float64(logits[seq[j+1]]) - mx - math.Log(z)
+		}
+		want := sum / float64(len(got[i].Tokens))
+		if math.Abs(want-got[i].Score) > 1e-4 {
+			t.Errorf("prompt %d: beam score %.6f, recomputed %.6f (%v)", i, got[i].Score, want, got[i].Tokens)
+		}
+	}
+	st, _ := m.NewState(2, 8)
+	if err := st.Reorder([]int{0, 2}); err == nil {
+		t.Error("Reorder accepted an out-of-range source row")
+	}
+	if err := st.Reorder([]int{0}); err == nil {
+		t.Error("Reorder accepted a wrong number of rows")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -409,27 +410,8 @@ func (m *Model) SaveDir(dir string) error {
 }
 
 func writeAtomic(dir, name string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, name), write); err != nil {
 		return fmt.Errorf("wordpiece: save: %w", err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644)
-	if err == nil {
-		err = write(f)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("wordpiece: save %s: %w", name, err)
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package checkpoint
+package atomicfile
 
 import (
 	"errors"
@@ -8,9 +8,9 @@ import (
 	"syscall"
 )
 
-// syncDir flushes a directory entry change (a rename) to disk. File systems
-// that cannot sync directories (EINVAL) are not an error.
-func syncDir(dir string) error {
+// SyncDir flushes a folder's entries (a rename, a new file) to disk. File
+// systems that cannot sync a folder (EINVAL) are not an error.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
