@@ -146,8 +146,6 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 			mask[r*P+t] = true
 		}
 	}
-	V := m.VocabSize()
-	step := make([]int, B)
 	seqs := func(reason FinishReason) []Sequence {
 		out := make([]Sequence, B)
 		for r, w := range rows {
@@ -165,6 +163,21 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 	if err != nil {
 		return nil, err
 	}
+	reason, _, err := decode(ctx, m, st, rows, logits, maxNew)
+	if reason == "" {
+		return nil, err
+	}
+	return seqs(reason), err
+}
+
+// decode samples from logits (the last prefill's) and feeds the samples back
+// until every row is done, maxNew tokens are out or ctx ends. It returns the
+// finish reason for rows not yet done ("" with an error from the model) and
+// how many tokens were fed back to the state (each row's last sample is
+// not).
+func decode[S any](ctx context.Context, m LM[S], st S, rows []*row, logits []float32, maxNew int) (FinishReason, int, error) {
+	V := m.VocabSize()
+	step := make([]int, len(rows))
 	for n := 0; ; n++ {
 		live := false
 		for r, w := range rows {
@@ -173,30 +186,31 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 			}
 			id := w.sampler.Next(logits[r*V:(r+1)*V], w.context)
 			if err := w.push(id); err != nil {
-				return nil, err
+				return "", n, err
 			}
 			step[r] = id
 			live = live || !w.done
 		}
 		if !live {
-			return seqs(FinishLength), nil
+			return FinishLength, n, nil
 		}
 		if n+1 >= maxNew {
 			for _, w := range rows {
 				w.finish(FinishLength)
 			}
-			return seqs(FinishLength), nil
+			return FinishLength, n, nil
 		}
 		if err := ctx.Err(); err != nil {
 			for _, w := range rows {
 				w.finish(FinishCancelled)
 			}
-			return seqs(FinishCancelled), err
+			return FinishCancelled, n, err
 		}
 		// Finished rows keep stepping with their last token; their logits are
 		// ignored.
+		var err error
 		if logits, err = m.Forward(st, step, nil); err != nil {
-			return nil, err
+			return "", n, err
 		}
 	}
 }

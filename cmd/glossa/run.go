@@ -175,14 +175,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 }
 
-// session is the state of a "glossa run" conversation: the token context fed
-// to the model at each turn.
+// session is the state of a "glossa run" conversation: the token sequence
+// and the model's cache of it, so that each turn computes only its own
+// tokens.
 type session struct {
 	m    *auto.CausalLM
 	tok  *tokenizer.Tokenizer
 	dec  generate.Decoder
 	opts generate.Options
-	ctx  []int // the conversation so far, prompts and replies
+	conv *generate.Session[auto.State]
 	seed uint64
 }
 
@@ -198,10 +199,10 @@ func newSession(m *auto.CausalLM, tok *tokenizer.Tokenizer, opts generate.Option
 		// (llama2.c's stories end so).
 		opts.StopTokens = append(opts.StopTokens, bos)
 	}
-	return &session{m: m, tok: tok, dec: dec, opts: opts, seed: opts.Seed}
+	return &session{m: m, tok: tok, dec: dec, opts: opts, conv: generate.NewSession[auto.State](m), seed: opts.Seed}
 }
 
-func (s *session) reset() { s.ctx = s.ctx[:0] }
+func (s *session) reset() { s.conv.Reset() }
 
 // turn appends line to the conversation and streams the model's reply to w.
 // A cancelled turn keeps what was generated so far and returns ctx's error.
@@ -212,17 +213,22 @@ func (s *session) turn(ctx context.Context, line string, w io.Writer) error {
 	}
 	ids := enc.IDs
 	bos := bosID(s.tok, s.m.BOSTokenID)
-	if len(s.ctx) > 0 && len(ids) > 0 && ids[0] == bos {
+	ctxIDs := s.conv.Tokens()
+	if len(ctxIDs) > 0 && len(ids) > 0 && ids[0] == bos {
 		ids = ids[1:] // one BOS opens the conversation
 	}
-	s.ctx = append(s.ctx, ids...)
-	if len(s.ctx) == 0 {
+	if len(ctxIDs)+len(ids) == 0 {
 		return nil
 	}
-	budget := s.fit(bos)
+	if kept, lead, cut := s.fit(append(ctxIDs, ids...), bos); cut {
+		// The new tokens are the tail of what is kept.
+		n := min(len(ids), len(kept)-lead)
+		s.conv.SetTokens(kept[:len(kept)-n])
+		ids = kept[len(kept)-n:]
+	}
 
 	opts := s.opts
-	opts.MaxNewTokens = min(opts.MaxNewTokens, budget)
+	opts.MaxNewTokens = min(opts.MaxNewTokens, s.m.MaxLen()-len(s.conv.Tokens())-len(ids))
 	opts.Seed = s.seed
 	s.seed++ // each turn samples differently, reproducibly from --seed
 	var werr error
@@ -231,13 +237,12 @@ func (s *session) turn(ctx context.Context, line string, w io.Writer) error {
 			_, werr = io.WriteString(w, piece)
 		}
 	}
-	seqs, err := generate.Generate(ctx, s.m, [][]int{s.ctx}, opts)
-	if len(seqs) == 1 {
-		out := seqs[0].Tokens
-		if seqs[0].Reason == generate.FinishStop && len(out) > 0 && slices.Contains(opts.StopTokens, out[len(out)-1]) {
-			out = out[:len(out)-1]
-		}
-		s.ctx = append(s.ctx, out...)
+	seq, err := s.conv.Generate(ctx, ids, opts)
+	if out := seq.Tokens; seq.Reason == generate.FinishStop && len(out) > 0 && slices.Contains(opts.StopTokens, out[len(out)-1]) {
+		// The next turn continues the conversation, not after an end of
+		// text: drop the stop token (the cache never held it).
+		all := s.conv.Tokens()
+		s.conv.SetTokens(all[:len(all)-1])
 	}
 	if werr != nil {
 		return werr
@@ -245,20 +250,20 @@ func (s *session) turn(ctx context.Context, line string, w io.Writer) error {
 	return err
 }
 
-// fit drops the oldest tokens so that the context leaves room for a reply
+// fit cuts the oldest tokens of seq so that it leaves room for a reply
 // within the model's maximum length — at least half of it, or the whole
 // --max-new-tokens when that is less — keeping an opening BOS. It returns
-// the room left.
-func (s *session) fit(bos int) int {
+// what is kept, the length of the kept lead (1 with a BOS, else 0) and
+// whether anything was cut.
+func (s *session) fit(seq []int, bos int) (kept []int, lead int, cut bool) {
 	L := s.m.MaxLen()
 	keep := L - min(s.opts.MaxNewTokens, L/2)
-	if len(s.ctx) > keep {
-		lead := 0
-		if bos >= 0 && s.ctx[0] == bos {
-			lead = 1
-		}
-		drop := len(s.ctx) - keep
-		s.ctx = append(s.ctx[:lead], s.ctx[lead+drop:]...)
+	if bos >= 0 && len(seq) > 0 && seq[0] == bos {
+		lead = 1
 	}
-	return L - len(s.ctx)
+	if len(seq) <= keep {
+		return seq, lead, false
+	}
+	drop := len(seq) - keep
+	return append(seq[:lead], seq[lead+drop:]...), lead, true
 }

@@ -172,25 +172,30 @@ func TestSessionCancelAndFit(t *testing.T) {
 	if err := s.turn(ctx, "Once upon a time", &out); err == nil {
 		t.Errorf("cancelled turn: no error, wrote %q", out.String())
 	}
-	n := len(s.ctx)
+	n := len(s.conv.Tokens())
 	out.Reset()
 	if err := s.turn(context.Background(), "Lily", &out); err != nil || out.Len() == 0 {
 		t.Fatalf("turn after a cancelled one: %v, %q", err, out.String())
 	}
-	if len(s.ctx) <= n || len(s.ctx) > m.MaxLen() || s.ctx[0] != 1 {
-		t.Errorf("context of %d tokens (was %d), first %d", len(s.ctx), n, s.ctx[0])
+	if c := s.conv.Tokens(); len(c) <= n || len(c) > m.MaxLen() || c[0] != 1 {
+		t.Errorf("context of %d tokens (was %d), first %d", len(c), n, c[0])
+	}
+	// The next turn computes only its own tokens: the cache holds the
+	// conversation but (at most) the reply's last token.
+	if c := s.conv.Tokens(); s.conv.Cached() < len(c)-1 {
+		t.Errorf("cache holds %d of %d tokens", s.conv.Cached(), len(c))
 	}
 	for range 3 {
 		if err := s.turn(context.Background(), strings.Repeat("The sun was warm. ", 20), &out); err != nil {
 			t.Fatal(err)
 		}
-		if len(s.ctx) > m.MaxLen() || s.ctx[0] != 1 {
-			t.Fatalf("context of %d tokens > %d, or lost its BOS", len(s.ctx), m.MaxLen())
+		if c := s.conv.Tokens(); len(c) > m.MaxLen() || c[0] != 1 {
+			t.Fatalf("context of %d tokens > %d, or lost its BOS", len(c), m.MaxLen())
 		}
 	}
 	s.reset()
-	if len(s.ctx) != 0 {
-		t.Errorf("reset left %d tokens", len(s.ctx))
+	if c := s.conv.Tokens(); len(c) != 0 {
+		t.Errorf("reset left %d tokens", len(c))
 	}
 }
 
