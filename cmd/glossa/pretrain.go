@@ -159,6 +159,18 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return reportRun(stdout, res, f.out)
 }
 
+// spellsNewline reports whether tok encodes "\n" between words as tokens
+// that decode back to it.
+func spellsNewline(tok *tokenizer.Tokenizer) bool {
+	const probe = "one\ntwo"
+	enc, err := tok.Encode(probe)
+	if err != nil {
+		return false
+	}
+	text, err := tok.Decode(enc.IDs, true)
+	return err == nil && text == probe
+}
+
 // reportRun prints the end of a training run.
 func reportRun(stdout io.Writer, res train.Result, out string) error {
 	if res.Interrupted {
@@ -198,6 +210,11 @@ func newCLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, 
 			return nil, err
 		}
 		enc, vocab = data.TokenizerEncoder(tok), tok.VocabSize()
+		// A tokenizer that can spell a line break (byte-level BPE) learns
+		// the text's layout too, so that generated text has lines; one
+		// that cannot (WordPiece drops whitespace) sees lines joined.
+		keepNLs = spellsNewline(tok)
+		logger.Info("line breaks", "kept", keepNLs)
 		for _, p := range files {
 			b, err := os.ReadFile(p)
 			if err != nil {

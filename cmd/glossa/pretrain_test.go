@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glossa-ai/glossa/internal/testenv"
+	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
 	"github.com/glossa-ai/glossa/train"
 )
 
@@ -280,5 +282,25 @@ func TestPretrainMLMNSP(t *testing.T) {
 	code, _, stderr = glossa(t, append(args[:len(args):len(args)], "--data", src, "--out", filepath.Join(tmp, "one"))...)
 	if code != 1 || !strings.Contains(stderr, "documents") {
 		t.Errorf("one-document corpus: exit %d, %s", code, stderr)
+	}
+}
+
+// Byte-level BPE keeps line breaks in a causal-LM corpus; WordPiece cannot
+// spell them.
+func TestSpellsNewline(t *testing.T) {
+	for _, tc := range []struct {
+		path []string
+		want bool
+	}{
+		{[]string{"tokenizers", "gpt2", "tokenizer.json"}, true},
+		{[]string{"tokenizers", "bert-base-uncased", "vocab.txt"}, false},
+	} {
+		tok, err := tokauto.Load(testenv.Shared(t, tc.path...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := spellsNewline(tok); got != tc.want {
+			t.Errorf("%v: spellsNewline = %v, want %v", tc.path, got, tc.want)
+		}
 	}
 }
