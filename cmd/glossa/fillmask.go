@@ -17,7 +17,7 @@ import (
 // masked language model, like Hugging Face's fill-mask pipeline.
 func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fill-mask", stderr)
-	modelDir := fs.String("model", "", "model folder: config.json + model.safetensors (BertForMaskedLM or BertForPreTraining)")
+	modelDir := fs.String("model", "", "BertForMaskedLM or BertForPreTraining: a folder (config.json + model.safetensors) or ORG/NAME[@REVISION] on the Hub (cache first, else downloaded)")
 	tokPath := fs.String("tokenizer", "", "tokenizer folder or file (default: the model folder)")
 	topK := fs.Int("top-k", 5, "predictions to print per [MASK]")
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
@@ -36,6 +36,11 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *topK < 1:
 		return fmt.Errorf("%w: --top-k must be at least 1", errUsage)
 	}
+	dir, err := resolveModel(ctx, *modelDir, stderr)
+	if err != nil {
+		return err
+	}
+	*modelDir = dir
 	if *tokPath == "" {
 		*tokPath = *modelDir
 	}

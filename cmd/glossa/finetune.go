@@ -133,7 +133,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("finetune", stderr)
 	var lf labeledFlags
 	task := fs.String("task", "classify", "fine-tuning task (only classify: sequence classification)")
-	modelDir := fs.String("model", "", "pretrained BERT folder (Glossa or Hugging Face; required)")
+	modelDir := fs.String("model", "", "pretrained BERT: a folder (Glossa or Hugging Face) or ORG/NAME[@REVISION] on the Hub (required)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: the one in --model)")
 	trainPath := fs.String("train", "", "labelled training file (required)")
 	devPath := fs.String("dev", "", "labelled dev file for evaluation (default: none)")
@@ -187,6 +187,9 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if *modelDir, err = resolveModel(ctx, *modelDir, stderr); err != nil {
+		return err
+	}
 	tok, tokFiles, err := loadTokenizer(*tokPath, *modelDir)
 	if err != nil {
 		return err
