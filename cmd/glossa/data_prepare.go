@@ -37,7 +37,7 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // tokenizerFiles are the files whose bytes identify a tokenizer folder.
 var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "encoder.json",
-	"vocab.bpe", "vocab.json", "merges.txt", "tokenizer.model", "tokenizer.bin", "special_tokens_map.json"}
+	"vocab.bpe", "vocab.json", "merges.txt", "tokenizer.model", "tokenizer.bin", "special_tokens_map.json", "char_vocab.json"}
 
 // tokenizerIdentity returns the bytes that identify the tokenizer at path
 // for the token cache: the file itself, or the known tokenizer files of a

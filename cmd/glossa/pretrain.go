@@ -201,7 +201,11 @@ func newCLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, 
 		if err != nil {
 			return nil, err
 		}
-		enc, vocab, tokID, keepNLs = cv, cv.Size(), cv.Bytes(), true
+		js, err := cv.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		enc, vocab, tokID, keepNLs = cv, cv.VocabSize(), js, true
 		save = cv.Save
 		logger.Info("character vocabulary", "size", vocab)
 	default:

@@ -134,7 +134,7 @@ func (e *UnsupportedError) Error() string {
 }
 
 // tokenizerFiles are the files tokenizer/auto reads from a model folder.
-var tokenizerFiles = []string{"tokenizer.json", "vocab.txt", "encoder.json", "vocab.json", "tokenizer.model", "tokenizer.bin"}
+var tokenizerFiles = []string{"tokenizer.json", "vocab.txt", "encoder.json", "vocab.json", "tokenizer.model", "tokenizer.bin", "char_vocab.json"}
 
 // folderTokenizer returns dir when it holds a tokenizer file, else "".
 func folderTokenizer(dir string) string {

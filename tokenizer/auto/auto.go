@@ -16,6 +16,7 @@ import (
 
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/bpe"
+	"github.com/glossa-ai/glossa/tokenizer/char"
 	"github.com/glossa-ai/glossa/tokenizer/wordpiece"
 )
 
@@ -66,8 +67,10 @@ func loadDir(dir string) (*tokenizer.Tokenizer, error) {
 		return loadSentencePieceModel(j("tokenizer.model"))
 	case exists(j("tokenizer.bin")):
 		return loadLlama2C(j("tokenizer.bin"))
+	case exists(j(char.VocabFile)):
+		return loadChar(j(char.VocabFile))
 	}
-	return nil, fmt.Errorf("auto: %s has no tokenizer.json, vocab.txt, encoder.json+vocab.bpe, vocab.json+merges.txt, tokenizer.model or tokenizer.bin", dir)
+	return nil, fmt.Errorf("auto: %s has no tokenizer.json, vocab.txt, encoder.json+vocab.bpe, vocab.json+merges.txt, tokenizer.model, tokenizer.bin or %s", dir, char.VocabFile)
 }
 
 func loadFile(path string) (*tokenizer.Tokenizer, error) {
@@ -81,6 +84,8 @@ func loadFile(path string) (*tokenizer.Tokenizer, error) {
 		return ""
 	}
 	switch ext := strings.ToLower(filepath.Ext(base)); {
+	case base == char.VocabFile:
+		return loadChar(path)
 	case base == "encoder.json" || base == "vocab.json":
 		merges := sibling("vocab.bpe", "merges.txt")
 		if merges == "" {
@@ -111,6 +116,16 @@ func loadFile(path string) (*tokenizer.Tokenizer, error) {
 		return loadLlama2C(path)
 	}
 	return nil, fmt.Errorf("auto: %s: unrecognised tokenizer file (want tokenizer.json, vocab.txt, encoder.json, vocab.bpe, *.model or *.bin)", path)
+}
+
+// loadChar wraps a character vocabulary (glossa pretrain --tokenizer char):
+// no special tokens, no template.
+func loadChar(path string) (*tokenizer.Tokenizer, error) {
+	m, err := char.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("auto: %w", err)
+	}
+	return tokenizer.New(m, tokenizer.Config{})
 }
 
 func readFile(path string) ([]byte, error) {

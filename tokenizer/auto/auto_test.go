@@ -10,6 +10,7 @@ import (
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
+	"github.com/glossa-ai/glossa/tokenizer/char"
 )
 
 func TestLoad(t *testing.T) {
@@ -109,4 +110,33 @@ func FuzzFromTokenizerJSON(f *testing.F) {
 		}
 		tok.Decode(e.IDs, true)
 	})
+}
+
+// A character model's folder (glossa pretrain --tokenizer char) loads by
+// its char_vocab.json, as a folder and as the file.
+func TestLoadChar(t *testing.T) {
+	dir := t.TempDir()
+	m, err := char.FromRunes([]rune("abc \n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, char.VocabFile)} {
+		tok, err := auto.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := tok.Encode("cab a\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{4, 2, 3, 1, 2, 0}; !slices.Equal(enc.IDs, want) {
+			t.Errorf("%s: ids %v, want %v", p, enc.IDs, want)
+		}
+		if s, err := tok.Decode(enc.IDs, true); err != nil || s != "cab a\n" {
+			t.Errorf("%s: decode %q, %v", p, s, err)
+		}
+	}
 }
