@@ -140,7 +140,7 @@ func (t *MLMTask) Step(ctx context.Context) (float64, int, error) {
 	b := t.masker.Collate(rng, t.batch, t.padID, t.T)
 	in, mlm, nsp := mlmInput(b)
 	t.model.SetTraining(true, t.dropout)
-	out, err := t.model.Forward(in, nil)
+	out, err := t.model.ForwardMasked(in, mlm, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -177,7 +177,7 @@ func (t *MLMTask) Evaluate(ctx context.Context) (Eval, error) {
 		t.graph.Reset()
 		b := t.masker.Collate(rng, t.eval[i:min(i+t.B, len(t.eval))], t.padID, t.T)
 		in, mlm, nsp := mlmInput(b)
-		out, err := t.model.Forward(in, nil)
+		out, err := t.model.ForwardMasked(in, mlm, nil)
 		if err != nil {
 			return Eval{}, err
 		}
@@ -188,10 +188,17 @@ func (t *MLMTask) Evaluate(ctx context.Context) (Eval, error) {
 		lossSum += float64(total.Value.Data()[0])
 		mlmSum += float64(mlmLoss.Value.Data()[0])
 		batches++
-		V := out.PredictionLogits.Value.Shape()[2]
-		preds := make([]int32, b.B*b.T)
+		V := out.PredictionLogits.Value.Dim(-1)
+		labels := b.Labels
+		if out.Positions != nil { // logits of the labelled positions only
+			labels = make([]int32, len(out.Positions))
+			for i, p := range out.Positions {
+				labels[i] = b.Labels[p]
+			}
+		}
+		preds := make([]int32, len(labels))
 		Argmax(preds, out.PredictionLogits.Value.Contiguous().Data(), V)
-		c, n := MaskedAccuracy(preds, b.Labels)
+		c, n := MaskedAccuracy(preds, labels)
 		mlmCorrect, mlmTotal = mlmCorrect+c, mlmTotal+n
 		if nsp != nil {
 			np := make([]int32, b.B)
