@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/glossa-ai/glossa/tensor"
 )
@@ -29,7 +30,7 @@ import (
 // A nil *Graph is valid and allocates from the Go heap. A Graph is not safe
 // for concurrent use: one per training goroutine.
 type Graph struct {
-	free   map[int][][]float32
+	free   map[int][][]float32 // idle buffers by capacity (a size class)
 	used   [][]float32
 	topo   []*Var
 	stack  []*Var
@@ -80,8 +81,8 @@ func (g *Graph) Reset() {
 }
 
 // Free drops every pooled buffer (after a Reset), returning the memory to
-// the garbage collector — for example after a change of batch shape, since
-// the pool keeps buffers by exact size.
+// the garbage collector, for example after the batch shape has shrunk for
+// good.
 func (g *Graph) Free() {
 	if g == nil {
 		return
@@ -99,30 +100,47 @@ func (g *Graph) Alloc(shape ...int) *tensor.Tensor {
 }
 
 // get returns a buffer of length n with undefined contents.
+// get returns a buffer of length n whose capacity is n's size class, so
+// that steps whose shapes vary a little (dynamic padding, a masked-LM head
+// over a varying number of positions) reuse each other's buffers instead of
+// growing the pool with every new size.
 func (g *Graph) get(n int) []float32 {
 	if g == nil {
 		return make([]float32, n)
 	}
-	if l := g.free[n]; len(l) > 0 {
+	c := sizeClass(n)
+	if l := g.free[c]; len(l) > 0 {
 		b := l[len(l)-1]
 		l[len(l)-1] = nil
-		g.free[n] = l[:len(l)-1]
-		return b
+		g.free[c] = l[:len(l)-1]
+		return b[:n]
 	}
-	return make([]float32, n)
+	return make([]float32, n, c)
 }
 
 func (g *Graph) put(b []float32) {
-	if g == nil || b == nil {
-		return
+	c := cap(b)
+	if g == nil || b == nil || sizeClass(c) != c {
+		return // not from get: leave it to the garbage collector
 	}
+	b = b[:c]
 	if g.poison {
 		nan := float32(math.NaN())
 		for i := range b {
 			b[i] = nan
 		}
 	}
-	g.free[len(b)] = append(g.free[len(b)], b)
+	g.free[c] = append(g.free[c], b)
+}
+
+// sizeClass rounds n up to the next of eight steps between consecutive
+// powers of two (at most 12.5 % more), with a floor of 16.
+func sizeClass(n int) int {
+	if n <= 16 {
+		return 16
+	}
+	step := 1 << max(bits.Len(uint(n-1))-4, 0)
+	return (n + step - 1) &^ (step - 1)
 }
 
 // alloc returns a tensor with undefined contents (zero on a nil graph),
