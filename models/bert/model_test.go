@@ -254,18 +254,7 @@ func equal(a, b []float32) bool {
 func TestTrainStep(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.HiddenDropout, cfg.AttentionDropout = 0.1, 0.1
-	rng := tensor.NewRNG(5)
-	m, err := NewForPreTraining(cfg, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	B, T := 2, 6
-	in := Input{B: B, T: T, IDs: make([]int, B*T), Mask: []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
-	for i := range in.IDs {
-		in.IDs[i] = rng.IntN(cfg.VocabSize)
-	}
-	labels := []int{-100, 3, -100, -100, 7, -100, 9, -100, -100, 11, -100, -100}
-	nsp := []int{0, 1}
+	m, in, labels, nsp := tinyPretrainBatch(t, cfg, 5)
 	lossOf := func() *autograd.Var {
 		out, err := m.Forward(in, nil)
 		if err != nil {
@@ -365,19 +354,8 @@ func roundBF16(f float32) float32 {
 // ForwardMasked computes the masked-LM head on the labelled positions only;
 // the loss and every gradient must equal Forward's.
 func TestForwardMasked(t *testing.T) {
-	cfg := tinyConfig()
-	rng := tensor.NewRNG(11)
-	m, err := NewForPreTraining(cfg, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	B, T := 2, 6
-	in := Input{B: B, T: T, IDs: make([]int, B*T), Mask: []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
-	for i := range in.IDs {
-		in.IDs[i] = rng.IntN(cfg.VocabSize)
-	}
-	labels := []int{-100, 3, -100, -100, 7, -100, 9, -100, -100, 11, -100, -100}
-	nsp := []int{0, 1}
+	m, in, labels, nsp := tinyPretrainBatch(t, tinyConfig(), 11)
+	var err error
 	run := func(masked bool) (float32, map[string][]float32) {
 		for _, p := range m.Params() {
 			p.Var.ZeroGrad()
@@ -426,4 +404,20 @@ func TestForwardMasked(t *testing.T) {
 	if _, err := m.ForwardMasked(in, labels[:3], nil); err == nil {
 		t.Error("ForwardMasked accepted a short label slice")
 	}
+}
+
+// tinyPretrainBatch returns a randomly initialised BertForPreTraining and a
+// [2, 6] batch (one padded row) with masked-LM and next-sentence labels.
+func tinyPretrainBatch(t *testing.T, cfg Config, seed uint64) (m *ForPreTraining, in Input, mlm, nsp []int) {
+	t.Helper()
+	rng := tensor.NewRNG(seed)
+	m, err := NewForPreTraining(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = Input{B: 2, T: 6, IDs: make([]int, 12), Mask: []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
+	for i := range in.IDs {
+		in.IDs[i] = rng.IntN(cfg.VocabSize)
+	}
+	return m, in, []int{-100, 3, -100, -100, 7, -100, 9, -100, -100, 11, -100, -100}, []int{0, 1}
 }
