@@ -30,7 +30,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
-	sgemmBlocked(impl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmBlocked(impl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
 // SgemmGeneric is the portable reference for Sgemm, with the same contract.
@@ -123,6 +123,13 @@ type sgemmKernels struct {
 	// packed A (mr values a step) and packed B (nr values a step); c has row
 	// stride ldc. C is not read when beta is 0.
 	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+	// micropf, when not nil, is micro that also prefetches into L2 lines
+	// (1 or 2) cache lines a step from pf onwards: for a pre-packed B, which
+	// comes from memory, the tiles of one packed micro-panel fetch the next.
+	micropf func(lines, kc int, a, b, c []float32, ldc int, alpha, beta float32, pf *float32)
+	// edge, when not nil, is micro for the first h < mr rows of the tile
+	// (same packed panels); the tile is then h×nr.
+	edge func(h, kc int, a, b, c []float32, ldc int, alpha, beta float32)
 	// packRows, when not nil, replaces packA (same arguments but mr).
 	packRows func(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int)
 	// packCols, when not nil, replaces packB (same arguments but nr).

@@ -16,6 +16,8 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 		vs = append(vs, &sgemmKernels{
 			name: "avx512", mr: 14, nr: 32, kc: 256, mc: 252,
 			micro:    sgemmMicro14x32,
+			edge:     sgemmEdge14x32,
+			micropf:  sgemmMicroPF14x32,
 			packRows: packRows14,
 			packCols: packCols32,
 			skinny:   sgemmSkinny512,
@@ -35,6 +37,36 @@ func sgemmMicro14x32(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	_, _ = a[14*kc-1], b[32*kc-1]
 	_ = c[13*ldc+31]
 	sgemmKernel14x32(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+// sgemmMicroPF14x32 is sgemmMicro14x32 prefetching lines (1 or 2) cache
+// lines a step from pf on, the sgemmKernels.micropf of the 14×32 variant.
+// Prefetches do not fault, so pf needs no bounds.
+func sgemmMicroPF14x32(lines, kc int, a, b, c []float32, ldc int, alpha, beta float32, pf *float32) {
+	_, _ = a[14*kc-1], b[32*kc-1]
+	_ = c[13*ldc+31]
+	if lines == 1 {
+		sgemmKernel14x32P1(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
+	} else {
+		sgemmKernel14x32P2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
+	}
+}
+
+// sgemmEdges14x32 are the h×32 AVX-512 kernels for h = 1…13, reading
+// 14-high A panels.
+var sgemmEdges14x32 = [...]func(k int, a, b, c *float32, ldc int, alpha, beta float32){
+	nil, sgemmKernel1x32, sgemmKernel2x32, sgemmKernel3x32, sgemmKernel4x32, sgemmKernel5x32, sgemmKernel6x32,
+	sgemmKernel7x32, sgemmKernel8x32, sgemmKernel9x32, sgemmKernel10x32, sgemmKernel11x32, sgemmKernel12x32,
+	sgemmKernel13x32,
+}
+
+// sgemmEdge14x32 computes the first h rows (1 <= h < 14) of a 14×32 tile
+// with the AVX-512 kernel of that height: the sgemmKernels.edge of the
+// 14×32 variant.
+func sgemmEdge14x32(h, kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[14*kc-1], b[32*kc-1]
+	_ = c[(h-1)*ldc+31]
+	sgemmEdges14x32[h](kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
 }
 
 // sgemmMicro6x16 is the AVX2+FMA microkernel behind sgemmKernels.micro.

@@ -31,6 +31,10 @@ import (
 // rows, a few pages at a time; the other order (B micro-panel in L1, C walked
 // down its columns) measured 30 % slower at n = 1024, where C's row stride of
 // 4 KiB makes every row of a tile hit the same L1 set and a different page.
+// SgemmPacked (packed.go) runs the same loops with B packed in advance, so
+// the packing steps are skipped, except for products of few rows, which
+// take packedFew's loop order instead.
+//
 // The sizes suit the machine Glossa is tuned on (Xeon, 48 KiB L1d, 2 MiB L2
 // per core): with kc = 256 an A micro-panel is 14 KiB and a packed B block of
 // sgemmNC = 1024 columns 1 MiB.
@@ -78,8 +82,10 @@ type sgemmJob struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
-	mc             int // rows of an A block, a multiple of impl.mr
-	bsize          int // elements of one packed B block
+	mc             int       // rows of an A block, a multiple of impl.mr
+	bsize          int       // elements of one packed B block
+	pb             *PackedB  // B packed in advance (SgemmPacked), else nil
+	ep             *Epilogue // applied to C once finished, or nil
 
 	// Parallel runs over M: each (jc, pc) block's B micro-panels are packed
 	// in tasks of sgemmPackTask panels handed out through next[2·block], and
@@ -88,9 +94,16 @@ type sgemmJob struct {
 	// before every worker has finished with the current one.
 	workers int
 	mt      int
-	next    []atomic.Int64
-	bar     barrier
-	bufB    []float32
+	// Few rows times a pre-packed B (packedFew): op(A) packed whole, its
+	// pc block at ap[pc·apStride], and B micro-panels handed out chunk at
+	// a time through next[0].
+	ap       []float32
+	apStride int
+	chunk    int
+
+	next []atomic.Int64
+	bar  barrier
+	bufB []float32
 }
 
 // sgemmBlock is one (jc, pc) block of the outer loops.
@@ -98,11 +111,15 @@ type sgemmBlock struct {
 	jc, nc, pc, kc int
 	beta           float32   // beta for this block: the caller's for pc = 0, else 1
 	bp             []float32 // the packed B block
+	bstride        int       // elements from one B micro-panel to the next in bp
 }
 
 var sgemmJobs = sync.Pool{New: func() any { return new(sgemmJob) }}
 
-func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// sgemmBlocked runs the blocked algorithm. With pb not nil, B is already
+// packed (b is then unused) and the packing steps are skipped; with ep not
+// nil, it is applied to every strip of C once the strip is final.
+func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pb *PackedB, ep *Epilogue) {
 	mr, nr := impl.mr, impl.nr
 	workers := Threads()
 	if m*n*k < sgemmSerial {
@@ -115,9 +132,19 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		mc:    impl.mc / mr * mr,
 		bsize: min(k, impl.kc) * min((n+nr-1)/nr*nr, sgemmNC),
+		pb:    pb, ep: ep,
+	}
+	if pb != nil {
+		j.bsize = 0 // nothing to pack into
 	}
 	mTiles := (m + mr - 1) / mr
 	switch {
+	case pb != nil && mTiles*mr*k <= sgemmPackedFewA:
+		if cap(next) < 1 {
+			next = make([]atomic.Int64, 1)
+		}
+		j.next = next[:1]
+		j.packedFew(workers)
 	case workers == 1:
 		bbuf := getScratch(j.bsize)
 		j.forBlocks(*bbuf, func(blk sgemmBlock, nTiles int) {
@@ -168,6 +195,10 @@ func (j *sgemmJob) forBlocks(bp []float32, fn func(blk sgemmBlock, nTiles int)) 
 	for jc := 0; jc < j.n; jc += sgemmNC {
 		for pc := 0; pc < j.k; pc += kc {
 			blk := sgemmBlock{jc: jc, nc: min(sgemmNC, j.n-jc), pc: pc, kc: min(kc, j.k-pc), beta: j.beta, bp: bp}
+			blk.bstride = j.impl.nr * blk.kc
+			if j.pb != nil {
+				blk.bp, blk.bstride = j.pb.block(jc, pc)
+			}
 			if pc > 0 {
 				blk.beta = 1
 			}
@@ -183,16 +214,19 @@ func (j *sgemmJob) workerM(_, _ int) {
 	tasks := (j.m + j.mt - 1) / j.mt
 	i := 0
 	j.forBlocks(nil, func(blk sgemmBlock, nTiles int) {
-		blk.bp = j.bufB[(i%2)*j.bsize : (i%2+1)*j.bsize]
-		for {
-			t := int(j.next[2*i].Add(1)-1) * sgemmPackTask
-			if t >= nTiles {
-				break
+		if j.pb == nil {
+			blk.bp = j.bufB[(i%2)*j.bsize : (i%2+1)*j.bsize]
+			for {
+				t := int(j.next[2*i].Add(1)-1) * sgemmPackTask
+				if t >= nTiles {
+					break
+				}
+				j.packB(&blk, t, min(t+sgemmPackTask, nTiles))
 			}
-			j.packB(&blk, t, min(t+sgemmPackTask, nTiles))
 		}
 		// Past this barrier every worker has finished the block before the
-		// previous one, whose B buffer the next block reuses.
+		// previous one, whose B buffer the next block reuses, and whose rows
+		// of C this block accumulates into.
 		j.bar.wait()
 		for {
 			t := int(j.next[2*i+1].Add(1) - 1)
@@ -208,8 +242,11 @@ func (j *sgemmJob) workerM(_, _ int) {
 // sgemmPackTask is the number of B micro-panels packed in one task.
 const sgemmPackTask = 4
 
-// packB packs B micro-panels [lo, hi) of the block.
+// packB packs B micro-panels [lo, hi) of the block, unless B came packed.
 func (j *sgemmJob) packB(blk *sgemmBlock, lo, hi int) {
+	if j.pb != nil {
+		return
+	}
 	if j.impl.packCols != nil {
 		j.impl.packCols(blk.bp, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, lo, hi)
 		return
@@ -236,35 +273,58 @@ func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 }
 
 // macro runs the microkernel over the packed A block of rows [ic, ic+mc) and
-// B micro-panels [jlo, jhi).
+// B micro-panels [jlo, jhi), then the epilogue over that part of C if it is
+// final.
 func (j *sgemmJob) macro(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi int) {
+	mr, nr := j.impl.mr, j.impl.nr
+	for ir := 0; ir*mr < mc; ir++ {
+		for jr := jlo; jr < jhi; jr++ {
+			j.tile(blk, ap, tile, ic, mc, ir, jr)
+		}
+	}
+	if j.ep != nil && blk.pc+blk.kc == j.k {
+		// The part of C these rows span in the block is final.
+		j.ep.apply(j.c, j.ldc, ic, ic+mc, blk.jc+jlo*nr, min(blk.jc+jhi*nr, blk.jc+blk.nc))
+	}
+}
+
+// tile computes the tile of C of A micro-panel ir (of the block of rows
+// starting at ic, mc rows) and B micro-panel jr. Tiles that overhang C's
+// edge are computed into the scratch tile and merged.
+func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int) {
 	impl, kc := j.impl, blk.kc
 	mr, nr := impl.mr, impl.nr
-	for ir := 0; ir*mr < mc; ir++ {
-		row := ic + ir*mr
-		h := min(mr, mc-ir*mr)
-		apanel := ap[ir*mr*kc : (ir+1)*mr*kc]
-		for jr := jlo; jr < jhi; jr++ {
-			col := blk.jc + jr*nr
-			w := min(nr, blk.jc+blk.nc-col)
-			bpanel := blk.bp[jr*nr*kc : (jr+1)*nr*kc]
-			if h == mr && w == nr {
-				impl.micro(kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
-				continue
+	row := ic + ir*mr
+	h := min(mr, mc-ir*mr)
+	apanel := ap[ir*mr*kc : (ir+1)*mr*kc]
+	col := blk.jc + jr*nr
+	w := min(nr, blk.jc+blk.nc-col)
+	bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+nr*kc]
+	if w == nr {
+		if h == mr {
+			impl.micro(kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
+			return
+		}
+		if impl.edge != nil {
+			impl.edge(h, kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
+			return
+		}
+	}
+	if h < mr && impl.edge != nil {
+		impl.edge(h, kc, apanel, bpanel, tile, nr, 1, 0)
+	} else {
+		impl.micro(kc, apanel, bpanel, tile, nr, 1, 0)
+	}
+	for i := 0; i < h; i++ {
+		dst := j.c[(row+i)*j.ldc+col : (row+i)*j.ldc+col+w]
+		src := tile[i*nr : i*nr+w]
+		if blk.beta == 0 {
+			for jj, v := range src {
+				dst[jj] = j.alpha * v
 			}
-			impl.micro(kc, apanel, bpanel, tile, nr, 1, 0)
-			for i := 0; i < h; i++ {
-				dst := j.c[(row+i)*j.ldc+col : (row+i)*j.ldc+col+w]
-				src := tile[i*nr : i*nr+w]
-				if blk.beta == 0 {
-					for jj, v := range src {
-						dst[jj] = j.alpha * v
-					}
-				} else {
-					for jj, v := range src {
-						dst[jj] = j.alpha*v + blk.beta*dst[jj]
-					}
-				}
+		} else {
+			for jj, v := range src {
+				dst[jj] = j.alpha*v + blk.beta*dst[jj]
 			}
 		}
 	}

@@ -18,6 +18,113 @@ func sgemmKernel14x32(k int, a *float32, b *float32, c *float32, ldc int, alpha 
 //go:noescape
 func sgemmKernel6x16(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
+// sgemmKernel14x32P1 computes the 14×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, b k steps of 32 values; C has row stride ldc
+// elements. C is not read when beta is 0. Each step prefetches 1 cache line(s) into L2
+// from pf onwards: k·64·1 bytes in all.
+//
+//go:noescape
+func sgemmKernel14x32P1(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
+
+// sgemmKernel14x32P2 computes the 14×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, b k steps of 32 values; C has row stride ldc
+// elements. C is not read when beta is 0. Each step prefetches 2 cache line(s) into L2
+// from pf onwards: k·64·2 bytes in all.
+//
+//go:noescape
+func sgemmKernel14x32P2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
+
+// sgemmKernel1x32 computes the 1×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 1, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel1x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel2x32 computes the 2×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 2, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel2x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel3x32 computes the 3×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 3, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel3x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel4x32 computes the 4×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 4, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel4x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel5x32 computes the 5×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 5, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel5x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x32 computes the 6×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 6, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel6x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel7x32 computes the 7×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 7, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel7x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel8x32 computes the 8×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 8, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel8x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel9x32 computes the 9×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 9, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel9x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel10x32 computes the 10×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 10, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel10x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel11x32 computes the 11×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 11, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel11x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel12x32 computes the 12×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 12, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel12x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel13x32 computes the 13×32 tile C = alpha·A·B + beta·C from packed micro-panels:
+// a holds k steps of 14 values, of which it reads the first 13, b k steps of 32 values;
+// C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel13x32(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
 // sgemmPackA14 stores dst[14·p+i] = src[idx[i]+p] for p < kc and i < rows, and 0 for rows <= i < 14.
 // idx holds 16 offsets in elements: the starts of the rows.
 //

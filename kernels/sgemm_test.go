@@ -31,6 +31,16 @@ func (tc sgemmCase) String() string {
 // beta == 0 ignores the NaNs C is filled with.
 func checkSgemmCase(t *testing.T, rng *rand.Rand, tc sgemmCase) {
 	t.Helper()
+	checkProduct(t, rng, tc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	})
+}
+
+// checkProduct is checkSgemmCase with the product computed by run, which
+// gets the random operands and must compute C = alpha·op(A)·op(B) + beta·C
+// as tc describes.
+func checkProduct(t *testing.T, rng *rand.Rand, tc sgemmCase, run func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int)) {
+	t.Helper()
 	m, n, k := tc.m, tc.n, tc.k
 	ar, ac := m, k
 	if tc.transA {
@@ -73,7 +83,7 @@ func checkSgemmCase(t *testing.T, rng *rand.Rand, tc sgemmCase) {
 		return float64(b[p*ldb+j])
 	}
 
-	Sgemm(tc.transA, tc.transB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	run(a, lda, b, ldb, c, ldc)
 
 	const eps = 1.0 / (1 << 23)
 	for i := 0; i < m; i++ {

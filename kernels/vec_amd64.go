@@ -22,8 +22,8 @@ func init() {
 }
 
 // avx2Vec is the generic set with the streaming kernels, Exp, the softmax
-// rows and the forward GELU, GELUTanh, SiLU and Tanh replaced by AVX2+FMA
-// versions, for CPUs without AVX-512. The assembly handles whole blocks of
+// rows, the forward GELU, GELUTanh, SiLU and Tanh and the matrix-vector
+// kernels replaced by AVX2+FMA versions, for CPUs without AVX-512. The assembly handles whole blocks of
 // 8; Go code finishes the last 0…7 elements.
 func avx2Vec() vecKernels {
 	v := genericVec
@@ -59,6 +59,9 @@ func avx2Vec() vecKernels {
 	v.tanh = unary256(tanh256, TanhGeneric)
 	v.softmax = softmaxAVX2
 	v.logSoftmax = logSoftmaxAVX2
+	v.matVec = matVecAVX2
+	v.matVecBF16 = matVecBF16AVX2
+	v.vecMatAdd = vecMatAddAVX2
 	return v
 }
 
@@ -170,6 +173,9 @@ var avx512Vec = vecKernels{
 	f16ToF32:          func(dst []float32, src []uint16) { f16ToF32_512(f32p(dst[:len(src)]), u16p(src), len(src)) },
 	f32ToBF16:         func(dst []uint16, src []float32) { f32ToBF16_512(u16p(dst[:len(src)]), f32p(src), len(src)) },
 	dotBF16:           func(x []float32, w []uint16) float32 { return dotBF16_512(f32p(x), u16p(w[:len(x)]), len(x)) },
+	matVec:            matVecAVX512,
+	matVecBF16:        matVecBF16AVX512,
+	vecMatAdd:         vecMatAddAVX512,
 }
 
 // f32p and u16p return the base pointer the kernels read from; they never

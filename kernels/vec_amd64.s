@@ -4469,3 +4469,936 @@ single55:
 tail55:
 	VZEROUPPER
 	RET
+
+DATA bf16pairindex<>+0(SB)/4, $0x00000000
+DATA bf16pairindex<>+4(SB)/4, $0x00000002
+DATA bf16pairindex<>+8(SB)/4, $0x00000004
+DATA bf16pairindex<>+12(SB)/4, $0x00000006
+DATA bf16pairindex<>+16(SB)/4, $0x00000008
+DATA bf16pairindex<>+20(SB)/4, $0x0000000a
+DATA bf16pairindex<>+24(SB)/4, $0x0000000c
+DATA bf16pairindex<>+28(SB)/4, $0x0000000e
+DATA bf16pairindex<>+32(SB)/4, $0x00000010
+DATA bf16pairindex<>+36(SB)/4, $0x00000012
+DATA bf16pairindex<>+40(SB)/4, $0x00000014
+DATA bf16pairindex<>+44(SB)/4, $0x00000016
+DATA bf16pairindex<>+48(SB)/4, $0x00000018
+DATA bf16pairindex<>+52(SB)/4, $0x0000001a
+DATA bf16pairindex<>+56(SB)/4, $0x0000001c
+DATA bf16pairindex<>+60(SB)/4, $0x0000001e
+DATA bf16pairindex<>+64(SB)/4, $0x00000001
+DATA bf16pairindex<>+68(SB)/4, $0x00000003
+DATA bf16pairindex<>+72(SB)/4, $0x00000005
+DATA bf16pairindex<>+76(SB)/4, $0x00000007
+DATA bf16pairindex<>+80(SB)/4, $0x00000009
+DATA bf16pairindex<>+84(SB)/4, $0x0000000b
+DATA bf16pairindex<>+88(SB)/4, $0x0000000d
+DATA bf16pairindex<>+92(SB)/4, $0x0000000f
+DATA bf16pairindex<>+96(SB)/4, $0x00000011
+DATA bf16pairindex<>+100(SB)/4, $0x00000013
+DATA bf16pairindex<>+104(SB)/4, $0x00000015
+DATA bf16pairindex<>+108(SB)/4, $0x00000017
+DATA bf16pairindex<>+112(SB)/4, $0x00000019
+DATA bf16pairindex<>+116(SB)/4, $0x0000001b
+DATA bf16pairindex<>+120(SB)/4, $0x0000001d
+DATA bf16pairindex<>+124(SB)/4, $0x0000001f
+GLOBL bf16pairindex<>(SB), RODATA|NOPTR, $128
+
+// func matVec512(y *float32, x *float32, w *float32, m int, n int, ldw int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·matVec512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ m+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ ldw+40(FP), DI
+	SHLQ $0x02, DI
+
+mvrows56:
+	CMPQ   BX, $0x00000004
+	JL     mvdone56
+	LEAQ   (DX)(DI*1), R8
+	LEAQ   (R8)(DI*1), R9
+	LEAQ   (R9)(DI*1), R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R11, R11
+
+mvlunrolled57:
+	LEAQ        32(R11), R12
+	CMPQ        R12, SI
+	JGT         mvlsingle57
+	VMOVUPS     (CX)(R11*4), Z8
+	VFMADD231PS (DX)(R11*4), Z8, Z0
+	VFMADD231PS (R8)(R11*4), Z8, Z2
+	VFMADD231PS (R9)(R11*4), Z8, Z4
+	VFMADD231PS (R10)(R11*4), Z8, Z6
+	PREFETCHT1  16384(DX)(R11*4)
+	PREFETCHT1  16384(R8)(R11*4)
+	PREFETCHT1  16384(R9)(R11*4)
+	PREFETCHT1  16384(R10)(R11*4)
+	VMOVUPS     64(CX)(R11*4), Z8
+	VFMADD231PS 64(DX)(R11*4), Z8, Z1
+	VFMADD231PS 64(R8)(R11*4), Z8, Z3
+	VFMADD231PS 64(R9)(R11*4), Z8, Z5
+	VFMADD231PS 64(R10)(R11*4), Z8, Z7
+	PREFETCHT1  16448(DX)(R11*4)
+	PREFETCHT1  16448(R8)(R11*4)
+	PREFETCHT1  16448(R9)(R11*4)
+	PREFETCHT1  16448(R10)(R11*4)
+	MOVQ        R12, R11
+	JMP         mvlunrolled57
+
+mvlsingle57:
+	LEAQ        16(R11), R12
+	CMPQ        R12, SI
+	JGT         mvltail57
+	VMOVUPS     (CX)(R11*4), Z8
+	VFMADD231PS (DX)(R11*4), Z8, Z0
+	VFMADD231PS (R8)(R11*4), Z8, Z2
+	VFMADD231PS (R9)(R11*4), Z8, Z4
+	VFMADD231PS (R10)(R11*4), Z8, Z6
+	MOVQ        R12, R11
+	JMP         mvlsingle57
+
+mvltail57:
+	MOVQ        SI, R12
+	SUBQ        R11, R12
+	JZ          mvldone57
+	MOVL        $0xffffffff, R13
+	BZHIL       R12, R13, R13
+	KMOVW       R13, K1
+	VMOVUPS.Z   (CX)(R11*4), K1, Z8
+	VMOVUPS.Z   (DX)(R11*4), K1, Z11
+	VFMADD231PS Z11, Z8, Z0
+	VMOVUPS.Z   (R8)(R11*4), K1, Z11
+	VFMADD231PS Z11, Z8, Z2
+	VMOVUPS.Z   (R9)(R11*4), K1, Z11
+	VFMADD231PS Z11, Z8, Z4
+	VMOVUPS.Z   (R10)(R11*4), K1, Z11
+	VFMADD231PS Z11, Z8, Z6
+
+mvldone57:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z5, Z4, Z4
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF32X8 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y8
+	VEXTRACTF32X8 $0x01, Z2, Y11
+	VADDPS        Y11, Y2, Y11
+	VEXTRACTF32X8 $0x01, Z4, Y12
+	VADDPS        Y12, Y4, Y12
+	VEXTRACTF32X8 $0x01, Z6, Y13
+	VADDPS        Y13, Y6, Y13
+	VSHUFPS       $0x88, Y11, Y8, Y14
+	VSHUFPS       $0xdd, Y11, Y8, Y8
+	VADDPS        Y8, Y14, Y8
+	VSHUFPS       $0x88, Y13, Y12, Y11
+	VSHUFPS       $0xdd, Y13, Y12, Y12
+	VADDPS        Y12, Y11, Y11
+	VSHUFPS       $0x88, Y11, Y8, Y12
+	VSHUFPS       $0xdd, Y11, Y8, Y8
+	VADDPS        Y8, Y12, Y8
+	VEXTRACTF32X4 $0x01, Y8, X11
+	VADDPS        X11, X8, X11
+	VMOVUPS       X11, (AX)
+	ADDQ          $0x00000010, AX
+	LEAQ          (R10)(DI*1), DX
+	SUBQ          $0x00000004, BX
+	JMP           mvrows56
+
+mvdone56:
+mvrows58:
+	CMPQ   BX, $0x00000001
+	JL     mvdone58
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	XORQ   R8, R8
+
+mvlunrolled59:
+	LEAQ        32(R8), R9
+	CMPQ        R9, SI
+	JGT         mvlsingle59
+	VMOVUPS     (CX)(R8*4), Z0
+	VFMADD231PS (DX)(R8*4), Z0, Z9
+	PREFETCHT1  16384(DX)(R8*4)
+	VMOVUPS     64(CX)(R8*4), Z0
+	VFMADD231PS 64(DX)(R8*4), Z0, Z10
+	PREFETCHT1  16448(DX)(R8*4)
+	MOVQ        R9, R8
+	JMP         mvlunrolled59
+
+mvlsingle59:
+	LEAQ        16(R8), R9
+	CMPQ        R9, SI
+	JGT         mvltail59
+	VMOVUPS     (CX)(R8*4), Z0
+	VFMADD231PS (DX)(R8*4), Z0, Z9
+	MOVQ        R9, R8
+	JMP         mvlsingle59
+
+mvltail59:
+	MOVQ        SI, R9
+	SUBQ        R8, R9
+	JZ          mvldone59
+	MOVL        $0xffffffff, R10
+	BZHIL       R9, R10, R10
+	KMOVW       R10, K1
+	VMOVUPS.Z   (CX)(R8*4), K1, Z0
+	VMOVUPS.Z   (DX)(R8*4), K1, Z1
+	VFMADD231PS Z1, Z0, Z9
+
+mvldone59:
+	VADDPS        Z10, Z9, Z9
+	VEXTRACTF32X8 $0x01, Z9, Y0
+	VADDPS        Y0, Y9, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          $0x00000004, AX
+	LEAQ          (DX)(DI*1), DX
+	SUBQ          $0x00000001, BX
+	JMP           mvrows58
+
+mvdone58:
+	VZEROUPPER
+	RET
+
+// func matVecBF16_512(y *float32, x *float32, w *uint16, m int, n int, ldw int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
+TEXT ·matVecBF16_512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ m+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ ldw+40(FP), DI
+	SHLQ $0x01, DI
+
+mvrows60:
+	CMPQ         BX, $0x00000004
+	JL           mvdone60
+	LEAQ         (DX)(DI*1), R8
+	LEAQ         (R8)(DI*1), R9
+	LEAQ         (R9)(DI*1), R10
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	MOVL         $0xffff0000, R11
+	VPBROADCASTD R11, Z10
+	VMOVDQU32    bf16pairindex<>+0(SB), Z8
+	VMOVDQU32    bf16pairindex<>+64(SB), Z9
+	XORQ         R11, R11
+
+mvlunrolled61:
+	LEAQ        32(R11), R12
+	CMPQ        R12, SI
+	JGT         mvlsingle61
+	VMOVUPS     (CX)(R11*4), Z11
+	VMOVAPS     Z11, Z12
+	VPERMT2PS   64(CX)(R11*4), Z8, Z11
+	VPERMT2PS   64(CX)(R11*4), Z9, Z12
+	VPSLLD      $0x10, (DX)(R11*2), Z13
+	VPANDD      (DX)(R11*2), Z10, Z14
+	VFMADD231PS Z13, Z11, Z0
+	VFMADD231PS Z14, Z12, Z1
+	VPSLLD      $0x10, (R8)(R11*2), Z13
+	VPANDD      (R8)(R11*2), Z10, Z14
+	VFMADD231PS Z13, Z11, Z2
+	VFMADD231PS Z14, Z12, Z3
+	VPSLLD      $0x10, (R9)(R11*2), Z13
+	VPANDD      (R9)(R11*2), Z10, Z14
+	VFMADD231PS Z13, Z11, Z4
+	VFMADD231PS Z14, Z12, Z5
+	VPSLLD      $0x10, (R10)(R11*2), Z13
+	VPANDD      (R10)(R11*2), Z10, Z14
+	VFMADD231PS Z13, Z11, Z6
+	VFMADD231PS Z14, Z12, Z7
+	PREFETCHT1  8192(DX)(R11*2)
+	PREFETCHT1  8192(R8)(R11*2)
+	PREFETCHT1  8192(R9)(R11*2)
+	PREFETCHT1  8192(R10)(R11*2)
+	MOVQ        R12, R11
+	JMP         mvlunrolled61
+
+mvlsingle61:
+	LEAQ        16(R11), R12
+	CMPQ        R12, SI
+	JGT         mvltail61
+	VMOVUPS     (CX)(R11*4), Z8
+	VPMOVZXWD   (DX)(R11*2), Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z0
+	VPMOVZXWD   (R8)(R11*2), Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z2
+	VPMOVZXWD   (R9)(R11*2), Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z4
+	VPMOVZXWD   (R10)(R11*2), Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z6
+	MOVQ        R12, R11
+	JMP         mvlsingle61
+
+mvltail61:
+	MOVQ        SI, R12
+	SUBQ        R11, R12
+	JZ          mvldone61
+	MOVL        $0xffffffff, R13
+	BZHIL       R12, R13, R13
+	KMOVW       R13, K1
+	VMOVUPS.Z   (CX)(R11*4), K1, Z8
+	VPMOVZXWD.Z (DX)(R11*2), K1, Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z0
+	VPMOVZXWD.Z (R8)(R11*2), K1, Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z2
+	VPMOVZXWD.Z (R9)(R11*2), K1, Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z4
+	VPMOVZXWD.Z (R10)(R11*2), K1, Z9
+	VPSLLD      $0x10, Z9, Z9
+	VFMADD231PS Z9, Z8, Z6
+
+mvldone61:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z5, Z4, Z4
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF32X8 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y8
+	VEXTRACTF32X8 $0x01, Z2, Y9
+	VADDPS        Y9, Y2, Y9
+	VEXTRACTF32X8 $0x01, Z4, Y10
+	VADDPS        Y10, Y4, Y10
+	VEXTRACTF32X8 $0x01, Z6, Y11
+	VADDPS        Y11, Y6, Y11
+	VSHUFPS       $0x88, Y9, Y8, Y12
+	VSHUFPS       $0xdd, Y9, Y8, Y8
+	VADDPS        Y8, Y12, Y8
+	VSHUFPS       $0x88, Y11, Y10, Y9
+	VSHUFPS       $0xdd, Y11, Y10, Y10
+	VADDPS        Y10, Y9, Y9
+	VSHUFPS       $0x88, Y9, Y8, Y10
+	VSHUFPS       $0xdd, Y9, Y8, Y8
+	VADDPS        Y8, Y10, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X9
+	VMOVUPS       X9, (AX)
+	ADDQ          $0x00000010, AX
+	LEAQ          (R10)(DI*1), DX
+	SUBQ          $0x00000004, BX
+	JMP           mvrows60
+
+mvdone60:
+mvrows62:
+	CMPQ         BX, $0x00000001
+	JL           mvdone62
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	MOVL         $0xffff0000, R8
+	VPBROADCASTD R8, Z2
+	VMOVDQU32    bf16pairindex<>+0(SB), Z0
+	VMOVDQU32    bf16pairindex<>+64(SB), Z1
+	XORQ         R8, R8
+
+mvlunrolled63:
+	LEAQ        32(R8), R9
+	CMPQ        R9, SI
+	JGT         mvlsingle63
+	VMOVUPS     (CX)(R8*4), Z3
+	VMOVAPS     Z3, Z4
+	VPERMT2PS   64(CX)(R8*4), Z0, Z3
+	VPERMT2PS   64(CX)(R8*4), Z1, Z4
+	VPSLLD      $0x10, (DX)(R8*2), Z5
+	VPANDD      (DX)(R8*2), Z2, Z6
+	VFMADD231PS Z5, Z3, Z15
+	VFMADD231PS Z6, Z4, Z16
+	PREFETCHT1  8192(DX)(R8*2)
+	MOVQ        R9, R8
+	JMP         mvlunrolled63
+
+mvlsingle63:
+	LEAQ        16(R8), R9
+	CMPQ        R9, SI
+	JGT         mvltail63
+	VMOVUPS     (CX)(R8*4), Z0
+	VPMOVZXWD   (DX)(R8*2), Z1
+	VPSLLD      $0x10, Z1, Z1
+	VFMADD231PS Z1, Z0, Z15
+	MOVQ        R9, R8
+	JMP         mvlsingle63
+
+mvltail63:
+	MOVQ        SI, R9
+	SUBQ        R8, R9
+	JZ          mvldone63
+	MOVL        $0xffffffff, R10
+	BZHIL       R9, R10, R10
+	KMOVW       R10, K1
+	VMOVUPS.Z   (CX)(R8*4), K1, Z0
+	VPMOVZXWD.Z (DX)(R8*2), K1, Z1
+	VPSLLD      $0x10, Z1, Z1
+	VFMADD231PS Z1, Z0, Z15
+
+mvldone63:
+	VADDPS        Z16, Z15, Z15
+	VEXTRACTF32X8 $0x01, Z15, Y0
+	VADDPS        Y0, Y15, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          $0x00000004, AX
+	LEAQ          (DX)(DI*1), DX
+	SUBQ          $0x00000001, BX
+	JMP           mvrows62
+
+mvdone62:
+	VZEROUPPER
+	RET
+
+// func matVec256(y *float32, x *float32, w *float32, m int, n int, ldw int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·matVec256(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ m+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ ldw+40(FP), DI
+	SHLQ $0x02, DI
+
+mvrows64:
+	CMPQ   BX, $0x00000004
+	JL     mvdone64
+	LEAQ   (DX)(DI*1), R8
+	LEAQ   (R8)(DI*1), R9
+	LEAQ   (R9)(DI*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R11, R11
+
+mvlunrolled65:
+	LEAQ        16(R11), R12
+	CMPQ        R12, SI
+	JGT         mvlsingle65
+	VMOVUPS     (CX)(R11*4), Y8
+	VFMADD231PS (DX)(R11*4), Y8, Y0
+	VFMADD231PS (R8)(R11*4), Y8, Y2
+	VFMADD231PS (R9)(R11*4), Y8, Y4
+	VFMADD231PS (R10)(R11*4), Y8, Y6
+	PREFETCHT1  16384(DX)(R11*4)
+	PREFETCHT1  16384(R8)(R11*4)
+	PREFETCHT1  16384(R9)(R11*4)
+	PREFETCHT1  16384(R10)(R11*4)
+	VMOVUPS     32(CX)(R11*4), Y8
+	VFMADD231PS 32(DX)(R11*4), Y8, Y1
+	VFMADD231PS 32(R8)(R11*4), Y8, Y3
+	VFMADD231PS 32(R9)(R11*4), Y8, Y5
+	VFMADD231PS 32(R10)(R11*4), Y8, Y7
+	MOVQ        R12, R11
+	JMP         mvlunrolled65
+
+mvlsingle65:
+	LEAQ        8(R11), R12
+	CMPQ        R12, SI
+	JGT         mvltail65
+	VMOVUPS     (CX)(R11*4), Y8
+	VFMADD231PS (DX)(R11*4), Y8, Y0
+	VFMADD231PS (R8)(R11*4), Y8, Y2
+	VFMADD231PS (R9)(R11*4), Y8, Y4
+	VFMADD231PS (R10)(R11*4), Y8, Y6
+	MOVQ        R12, R11
+	JMP         mvlsingle65
+
+mvltail65:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (AX)
+	ADDQ         $0x00000010, AX
+	LEAQ         (R10)(DI*1), DX
+	SUBQ         $0x00000004, BX
+	JMP          mvrows64
+
+mvdone64:
+mvrows66:
+	CMPQ   BX, $0x00000001
+	JL     mvdone66
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R8, R8
+
+mvlunrolled67:
+	LEAQ        16(R8), R9
+	CMPQ        R9, SI
+	JGT         mvlsingle67
+	VMOVUPS     (CX)(R8*4), Y2
+	VFMADD231PS (DX)(R8*4), Y2, Y0
+	PREFETCHT1  16384(DX)(R8*4)
+	VMOVUPS     32(CX)(R8*4), Y2
+	VFMADD231PS 32(DX)(R8*4), Y2, Y1
+	MOVQ        R9, R8
+	JMP         mvlunrolled67
+
+mvlsingle67:
+	LEAQ        8(R8), R9
+	CMPQ        R9, SI
+	JGT         mvltail67
+	VMOVUPS     (CX)(R8*4), Y2
+	VFMADD231PS (DX)(R8*4), Y2, Y0
+	MOVQ        R9, R8
+	JMP         mvlsingle67
+
+mvltail67:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	LEAQ         (DX)(DI*1), DX
+	SUBQ         $0x00000001, BX
+	JMP          mvrows66
+
+mvdone66:
+	VZEROUPPER
+	RET
+
+// func matVecBF16_256(y *float32, x *float32, w *uint16, m int, n int, ldw int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·matVecBF16_256(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ m+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ ldw+40(FP), DI
+	SHLQ $0x01, DI
+
+mvrows68:
+	CMPQ   BX, $0x00000004
+	JL     mvdone68
+	LEAQ   (DX)(DI*1), R8
+	LEAQ   (R8)(DI*1), R9
+	LEAQ   (R9)(DI*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R11, R11
+
+mvlunrolled69:
+	LEAQ        16(R11), R12
+	CMPQ        R12, SI
+	JGT         mvlsingle69
+	VMOVUPS     (CX)(R11*4), Y8
+	VPMOVZXWD   (DX)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   (R8)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y2
+	VPMOVZXWD   (R9)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y4
+	VPMOVZXWD   (R10)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y6
+	PREFETCHT1  8192(DX)(R11*2)
+	PREFETCHT1  8192(R8)(R11*2)
+	PREFETCHT1  8192(R9)(R11*2)
+	PREFETCHT1  8192(R10)(R11*2)
+	VMOVUPS     32(CX)(R11*4), Y8
+	VPMOVZXWD   16(DX)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y1
+	VPMOVZXWD   16(R8)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y3
+	VPMOVZXWD   16(R9)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y5
+	VPMOVZXWD   16(R10)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y7
+	MOVQ        R12, R11
+	JMP         mvlunrolled69
+
+mvlsingle69:
+	LEAQ        8(R11), R12
+	CMPQ        R12, SI
+	JGT         mvltail69
+	VMOVUPS     (CX)(R11*4), Y8
+	VPMOVZXWD   (DX)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VPMOVZXWD   (R8)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y2
+	VPMOVZXWD   (R9)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y4
+	VPMOVZXWD   (R10)(R11*2), Y9
+	VPSLLD      $0x10, Y9, Y9
+	VFMADD231PS Y9, Y8, Y6
+	MOVQ        R12, R11
+	JMP         mvlsingle69
+
+mvltail69:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (AX)
+	ADDQ         $0x00000010, AX
+	LEAQ         (R10)(DI*1), DX
+	SUBQ         $0x00000004, BX
+	JMP          mvrows68
+
+mvdone68:
+mvrows70:
+	CMPQ   BX, $0x00000001
+	JL     mvdone70
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R8, R8
+
+mvlunrolled71:
+	LEAQ        16(R8), R9
+	CMPQ        R9, SI
+	JGT         mvlsingle71
+	VMOVUPS     (CX)(R8*4), Y2
+	VPMOVZXWD   (DX)(R8*2), Y3
+	VPSLLD      $0x10, Y3, Y3
+	VFMADD231PS Y3, Y2, Y0
+	PREFETCHT1  8192(DX)(R8*2)
+	VMOVUPS     32(CX)(R8*4), Y2
+	VPMOVZXWD   16(DX)(R8*2), Y3
+	VPSLLD      $0x10, Y3, Y3
+	VFMADD231PS Y3, Y2, Y1
+	MOVQ        R9, R8
+	JMP         mvlunrolled71
+
+mvlsingle71:
+	LEAQ        8(R8), R9
+	CMPQ        R9, SI
+	JGT         mvltail71
+	VMOVUPS     (CX)(R8*4), Y2
+	VPMOVZXWD   (DX)(R8*2), Y3
+	VPSLLD      $0x10, Y3, Y3
+	VFMADD231PS Y3, Y2, Y0
+	MOVQ        R9, R8
+	JMP         mvlsingle71
+
+mvltail71:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	LEAQ         (DX)(DI*1), DX
+	SUBQ         $0x00000001, BX
+	JMP          mvrows70
+
+mvdone70:
+	VZEROUPPER
+	RET
+
+// func vecMatAdd512(y *float32, x *float32, w *float32, m int, n int, ldw int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·vecMatAdd512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ m+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ ldw+40(FP), DI
+	SHLQ $0x02, DI
+
+vmrows72:
+	CMPQ         SI, $0x00000004
+	JL           vmdone72
+	LEAQ         (DX)(DI*1), R8
+	LEAQ         (R8)(DI*1), R9
+	LEAQ         (R9)(DI*1), R10
+	VBROADCASTSS (CX), Z0
+	VBROADCASTSS 4(CX), Z1
+	VBROADCASTSS 8(CX), Z2
+	VBROADCASTSS 12(CX), Z3
+	XORQ         R11, R11
+
+mvlunrolled73:
+	LEAQ        32(R11), R12
+	CMPQ        R12, BX
+	JGT         mvlsingle73
+	VMOVUPS     (AX)(R11*4), Z4
+	VFMADD231PS (DX)(R11*4), Z0, Z4
+	VFMADD231PS (R8)(R11*4), Z1, Z4
+	VFMADD231PS (R9)(R11*4), Z2, Z4
+	VFMADD231PS (R10)(R11*4), Z3, Z4
+	VMOVUPS     Z4, (AX)(R11*4)
+	PREFETCHT1  16384(DX)(R11*4)
+	PREFETCHT1  16384(R8)(R11*4)
+	PREFETCHT1  16384(R9)(R11*4)
+	PREFETCHT1  16384(R10)(R11*4)
+	VMOVUPS     64(AX)(R11*4), Z4
+	VFMADD231PS 64(DX)(R11*4), Z0, Z4
+	VFMADD231PS 64(R8)(R11*4), Z1, Z4
+	VFMADD231PS 64(R9)(R11*4), Z2, Z4
+	VFMADD231PS 64(R10)(R11*4), Z3, Z4
+	VMOVUPS     Z4, 64(AX)(R11*4)
+	PREFETCHT1  16448(DX)(R11*4)
+	PREFETCHT1  16448(R8)(R11*4)
+	PREFETCHT1  16448(R9)(R11*4)
+	PREFETCHT1  16448(R10)(R11*4)
+	MOVQ        R12, R11
+	JMP         mvlunrolled73
+
+mvlsingle73:
+	LEAQ        16(R11), R12
+	CMPQ        R12, BX
+	JGT         mvltail73
+	VMOVUPS     (AX)(R11*4), Z4
+	VFMADD231PS (DX)(R11*4), Z0, Z4
+	VFMADD231PS (R8)(R11*4), Z1, Z4
+	VFMADD231PS (R9)(R11*4), Z2, Z4
+	VFMADD231PS (R10)(R11*4), Z3, Z4
+	VMOVUPS     Z4, (AX)(R11*4)
+	MOVQ        R12, R11
+	JMP         mvlsingle73
+
+mvltail73:
+	MOVQ        BX, R12
+	SUBQ        R11, R12
+	JZ          mvldone73
+	MOVL        $0xffffffff, R13
+	BZHIL       R12, R13, R13
+	KMOVW       R13, K1
+	VMOVUPS.Z   (AX)(R11*4), K1, Z4
+	VMOVUPS.Z   (DX)(R11*4), K1, Z5
+	VFMADD231PS Z5, Z0, Z4
+	VMOVUPS.Z   (R8)(R11*4), K1, Z0
+	VFMADD231PS Z0, Z1, Z4
+	VMOVUPS.Z   (R9)(R11*4), K1, Z0
+	VFMADD231PS Z0, Z2, Z4
+	VMOVUPS.Z   (R10)(R11*4), K1, Z0
+	VFMADD231PS Z0, Z3, Z4
+	VMOVUPS     Z4, K1, (AX)(R11*4)
+
+mvldone73:
+	ADDQ $0x00000010, CX
+	LEAQ (R10)(DI*1), DX
+	SUBQ $0x00000004, SI
+	JMP  vmrows72
+
+vmdone72:
+vmrows74:
+	CMPQ         SI, $0x00000001
+	JL           vmdone74
+	VBROADCASTSS (CX), Z0
+	XORQ         R8, R8
+
+mvlunrolled75:
+	LEAQ        32(R8), R9
+	CMPQ        R9, BX
+	JGT         mvlsingle75
+	VMOVUPS     (AX)(R8*4), Z1
+	VFMADD231PS (DX)(R8*4), Z0, Z1
+	VMOVUPS     Z1, (AX)(R8*4)
+	PREFETCHT1  16384(DX)(R8*4)
+	VMOVUPS     64(AX)(R8*4), Z1
+	VFMADD231PS 64(DX)(R8*4), Z0, Z1
+	VMOVUPS     Z1, 64(AX)(R8*4)
+	PREFETCHT1  16448(DX)(R8*4)
+	MOVQ        R9, R8
+	JMP         mvlunrolled75
+
+mvlsingle75:
+	LEAQ        16(R8), R9
+	CMPQ        R9, BX
+	JGT         mvltail75
+	VMOVUPS     (AX)(R8*4), Z1
+	VFMADD231PS (DX)(R8*4), Z0, Z1
+	VMOVUPS     Z1, (AX)(R8*4)
+	MOVQ        R9, R8
+	JMP         mvlsingle75
+
+mvltail75:
+	MOVQ        BX, R9
+	SUBQ        R8, R9
+	JZ          mvldone75
+	MOVL        $0xffffffff, R10
+	BZHIL       R9, R10, R10
+	KMOVW       R10, K1
+	VMOVUPS.Z   (AX)(R8*4), K1, Z1
+	VMOVUPS.Z   (DX)(R8*4), K1, Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, K1, (AX)(R8*4)
+
+mvldone75:
+	ADDQ $0x00000004, CX
+	LEAQ (DX)(DI*1), DX
+	SUBQ $0x00000001, SI
+	JMP  vmrows74
+
+vmdone74:
+	VZEROUPPER
+	RET
+
+// func vecMatAdd256(y *float32, x *float32, w *float32, m int, n int, ldw int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·vecMatAdd256(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ m+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ ldw+40(FP), DI
+	SHLQ $0x02, DI
+
+vmrows76:
+	CMPQ         SI, $0x00000004
+	JL           vmdone76
+	LEAQ         (DX)(DI*1), R8
+	LEAQ         (R8)(DI*1), R9
+	LEAQ         (R9)(DI*1), R10
+	VBROADCASTSS (CX), Y0
+	VBROADCASTSS 4(CX), Y1
+	VBROADCASTSS 8(CX), Y2
+	VBROADCASTSS 12(CX), Y3
+	XORQ         R11, R11
+
+mvlunrolled77:
+	LEAQ        16(R11), R12
+	CMPQ        R12, BX
+	JGT         mvlsingle77
+	VMOVUPS     (AX)(R11*4), Y4
+	VFMADD231PS (DX)(R11*4), Y0, Y4
+	VFMADD231PS (R8)(R11*4), Y1, Y4
+	VFMADD231PS (R9)(R11*4), Y2, Y4
+	VFMADD231PS (R10)(R11*4), Y3, Y4
+	VMOVUPS     Y4, (AX)(R11*4)
+	PREFETCHT1  16384(DX)(R11*4)
+	PREFETCHT1  16384(R8)(R11*4)
+	PREFETCHT1  16384(R9)(R11*4)
+	PREFETCHT1  16384(R10)(R11*4)
+	VMOVUPS     32(AX)(R11*4), Y4
+	VFMADD231PS 32(DX)(R11*4), Y0, Y4
+	VFMADD231PS 32(R8)(R11*4), Y1, Y4
+	VFMADD231PS 32(R9)(R11*4), Y2, Y4
+	VFMADD231PS 32(R10)(R11*4), Y3, Y4
+	VMOVUPS     Y4, 32(AX)(R11*4)
+	MOVQ        R12, R11
+	JMP         mvlunrolled77
+
+mvlsingle77:
+	LEAQ        8(R11), R12
+	CMPQ        R12, BX
+	JGT         mvltail77
+	VMOVUPS     (AX)(R11*4), Y4
+	VFMADD231PS (DX)(R11*4), Y0, Y4
+	VFMADD231PS (R8)(R11*4), Y1, Y4
+	VFMADD231PS (R9)(R11*4), Y2, Y4
+	VFMADD231PS (R10)(R11*4), Y3, Y4
+	VMOVUPS     Y4, (AX)(R11*4)
+	MOVQ        R12, R11
+	JMP         mvlsingle77
+
+mvltail77:
+	ADDQ $0x00000010, CX
+	LEAQ (R10)(DI*1), DX
+	SUBQ $0x00000004, SI
+	JMP  vmrows76
+
+vmdone76:
+vmrows78:
+	CMPQ         SI, $0x00000001
+	JL           vmdone78
+	VBROADCASTSS (CX), Y0
+	XORQ         R8, R8
+
+mvlunrolled79:
+	LEAQ        16(R8), R9
+	CMPQ        R9, BX
+	JGT         mvlsingle79
+	VMOVUPS     (AX)(R8*4), Y1
+	VFMADD231PS (DX)(R8*4), Y0, Y1
+	VMOVUPS     Y1, (AX)(R8*4)
+	PREFETCHT1  16384(DX)(R8*4)
+	VMOVUPS     32(AX)(R8*4), Y1
+	VFMADD231PS 32(DX)(R8*4), Y0, Y1
+	VMOVUPS     Y1, 32(AX)(R8*4)
+	MOVQ        R9, R8
+	JMP         mvlunrolled79
+
+mvlsingle79:
+	LEAQ        8(R8), R9
+	CMPQ        R9, BX
+	JGT         mvltail79
+	VMOVUPS     (AX)(R8*4), Y1
+	VFMADD231PS (DX)(R8*4), Y0, Y1
+	VMOVUPS     Y1, (AX)(R8*4)
+	MOVQ        R9, R8
+	JMP         mvlsingle79
+
+mvltail79:
+	ADDQ $0x00000004, CX
+	LEAQ (DX)(DI*1), DX
+	SUBQ $0x00000001, SI
+	JMP  vmrows78
+
+vmdone78:
+	VZEROUPPER
+	RET

@@ -282,3 +282,37 @@ func tanh256(dst *float32, x *float32, n int)
 //
 //go:noescape
 func gelu256(dst *float32, x *float32, n int)
+
+// matVec512 stores y[o] = Σ_{i<n} x[i]·w[o·ldw+i] for o < m, with float32 weights,
+// 4 rows per pass.
+//
+//go:noescape
+func matVec512(y *float32, x *float32, w *float32, m int, n int, ldw int)
+
+// matVecBF16_512 stores y[o] = Σ_{i<n} x[i]·w[o·ldw+i] for o < m, with bfloat16 weights,
+// 4 rows per pass.
+//
+//go:noescape
+func matVecBF16_512(y *float32, x *float32, w *uint16, m int, n int, ldw int)
+
+// matVec256 stores y[o] = Σ_{i<n} x[i]·w[o·ldw+i] for o < m, with float32 weights, n a multiple of 8,
+// 4 rows per pass.
+//
+//go:noescape
+func matVec256(y *float32, x *float32, w *float32, m int, n int, ldw int)
+
+// matVecBF16_256 stores y[o] = Σ_{i<n} x[i]·w[o·ldw+i] for o < m, with bfloat16 weights, n a multiple of 8,
+// 4 rows per pass.
+//
+//go:noescape
+func matVecBF16_256(y *float32, x *float32, w *uint16, m int, n int, ldw int)
+
+// vecMatAdd512 adds Σ_{i<n} x[i]·w[i·ldw+o] to y[o] for o < m, 4 rows per pass.
+//
+//go:noescape
+func vecMatAdd512(y *float32, x *float32, w *float32, m int, n int, ldw int)
+
+// vecMatAdd256 adds Σ_{i<n} x[i]·w[i·ldw+o] to y[o] for o < m, m a multiple of 8, 4 rows per pass.
+//
+//go:noescape
+func vecMatAdd256(y *float32, x *float32, w *float32, m int, n int, ldw int)

@@ -11,15 +11,16 @@ import (
 // The inference path: the same function as Forward, computed over flat
 // row-major buffers without a graph. Each layer is five steps,
 //
-//	qkv = x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]                 one Sgemm      [N, 3C]
+//	qkv = x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]                 one Sgemm + epilogue [N, 3C]
 //	ctx = softmax(q·kᵀ/√D + mask)·v, per (b, h)          parallel heads [N, C]
 //	x   = LayerNorm(x + ctx·Woᵀ + bo)                     Sgemm + fused row pass
-//	f   = act(x·W₁ᵀ + b₁)                                 Sgemm + fused row pass [N, F]
+//	f   = act(x·W₁ᵀ + b₁)                                 Sgemm + epilogue [N, F]
 //	x   = LayerNorm(x + f·W₂ᵀ + b₂)                       Sgemm + fused row pass
 //
-// where the row passes (bias, activation, residual, LayerNorm) run on the
-// SIMD kernels of package kernels, parallel over rows, while each row is
-// still in cache. Every buffer lives in a Workspace; a pass allocates
+// where the epilogues (bias, activation) run inside the product as each
+// strip of the output is finished (kernels.SgemmEpilogue), and the row
+// passes (bias, residual, LayerNorm) on the SIMD kernels of package kernels,
+// parallel over rows, while each row is still in cache. Every buffer lives in a Workspace; a pass allocates
 // nothing but the goroutines of the parallel loops.
 
 // rowGrain is the fewest rows a worker takes in the row-parallel passes.
@@ -140,31 +141,17 @@ func (l *Layer) infer(ws *Workspace, cfg Config) {
 	N := B * T
 	x, qkv, ctx, h, ff := ws.x[:N*C], ws.qkv[:N*3*C], ws.ctx[:N*C], ws.h[:N*C], ws.ff[:N*F]
 
-	// Fused q | k | v projection.                                    [N, 3C]
-	kernels.Sgemm(false, true, N, 3*C, C, 1, x, C, l.qkvW, C, 0, qkv, 3*C)
-	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			row := qkv[n*3*C : (n+1)*3*C]
-			kernels.Add(row, row, l.qkvB)
-		}
-	})
+	// Fused q | k | v projection, bias added as the product is written. [N, 3C]
+	kernels.SgemmEpilogue(false, true, N, 3*C, C, 1, x, C, l.qkvW, C, 0, qkv, 3*C, &kernels.Epilogue{Bias: l.qkvB})
 	attend(ws, ctx, qkv, B, T, C, H) //                                [N, C]
 
 	// Attention output, residual, LayerNorm.                         [N, C]
 	linearRows(h, ctx, l.AttnOut, N, C, C)
 	addNorm(x, h, l.AttnOut.Bias.Value.Data(), l.AttnNorm, N, C)
 
-	// Feed-forward: bias and activation fused in one row pass.       [N, F]
-	linearRows(ff, x, l.FF.Linear1, N, C, F)
-	b1 := l.FF.Linear1.Bias.Value.Data()
-	act := l.FF.Act
-	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			row := ff[n*F : (n+1)*F]
-			kernels.Add(row, row, b1)
-			activateRow(act, row)
-		}
-	})
+	// Feed-forward: bias and activation fused into the product.      [N, F]
+	kernels.SgemmEpilogue(false, true, N, F, C, 1, x, C, l.FF.Linear1.Weight.Value.Data(), C, 0, ff, F,
+		&kernels.Epilogue{Bias: l.FF.Linear1.Bias.Value.Data(), Act: activation(l.FF.Act)})
 	linearRows(h, ff, l.FF.Linear2, N, F, C)
 	addNorm(x, h, l.FF.Linear2.Bias.Value.Data(), l.OutNorm, N, C)
 }
@@ -189,16 +176,19 @@ func addNorm(x, h, bias []float32, norm *nn.LayerNorm, N, C int) {
 }
 
 // activateRow applies act to row in place.
-func activateRow(act nn.Activation, row []float32) {
+func activateRow(act nn.Activation, row []float32) { activation(act)(row, row) }
+
+// activation returns the kernel of act (dst and x may alias).
+func activation(act nn.Activation) func(dst, x []float32) {
 	switch act {
 	case nn.GELUTanh:
-		kernels.GELUTanh(row, row)
+		return kernels.GELUTanh
 	case nn.ReLU:
-		kernels.ReLU(row, row)
+		return kernels.ReLU
 	case nn.SiLU:
-		kernels.SiLU(row, row)
+		return kernels.SiLU
 	default:
-		kernels.GELU(row, row)
+		return kernels.GELU
 	}
 }
 

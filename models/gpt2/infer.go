@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/kernels"
@@ -47,11 +48,14 @@ type inferBlock struct {
 
 // linear is a Conv1D y = x·W + b of in inputs and out outputs, in one of two
 // layouts: w [in, out] float32 as GPT-2 stores it, or wt [out, in] bfloat16.
+// Float32 layers also hold pw, W packed at load for the products of several
+// rows (packed.go).
 type linear struct {
 	in, out int
-	w       []float32 // [in, out]
-	wt      []uint16  // [out, in]
-	b       []float32 // [out]
+	wt      []uint16          // [out, in] bfloat16 (BF16 models)
+	b       []float32         // [out]
+	pw      *kernels.PackedB  // W packed for kernels.SgemmPacked (float32 only)
+	ep      *kernels.Epilogue // adds b in pw's product
 }
 
 // InferOptions configure LoadInference. The zero value keeps float32 weights.
@@ -127,8 +131,8 @@ func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Infer
 		return w, nil
 	}
 	// release drops the resident pages of a float32 matrix once it has been
-	// converted to bfloat16, so that the peak resident set stays near the
-	// bf16 weights plus one float32 matrix.
+	// converted to bfloat16 or packed, so that the peak resident set stays
+	// near the weights in their final form plus one float32 matrix.
 	release := func(name string) {
 		if info, ok := src.Info(prefix + name); ok && info.DType == checkpoint.F32 {
 			if b, err := src.Bytes(prefix + name); err == nil {
@@ -151,7 +155,10 @@ func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Infer
 			l.wt = transposeBF16(w, in, out)
 			release(name + ".weight")
 		} else {
-			l.w = w
+			// Every pass, decoding included, reads the packed copy; the
+			// file's matrix is dropped so the model costs its size once.
+			packLinear(&l, w)
+			release(name + ".weight")
 		}
 		return l, nil
 	}
@@ -340,70 +347,102 @@ func (m *Inference) WeightBytes() int {
 	return 4 * n
 }
 
-// forward applies the linear layer to N rows of x [N, in] into y [N, out],
-// using mv for the bfloat16 product.
+// forward applies the linear layer to N rows of x [N, in] into y [N, out]:
+// float32 weights through their packed copy (bias fused), bfloat16 weights
+// through mv.
 func (l *linear) forward(mv *matvec, y, x []float32, N int) {
-	if l.wt != nil {
-		mv.run(y, x, nil, l.wt, N, l.in, l.out)
-	} else {
-		kernels.Sgemm(false, false, N, l.out, l.in, 1, x, l.in, l.w, l.out, 0, y, l.out)
+	if l.pw != nil {
+		l.forwardPacked(y, x, N)
+		return
 	}
+	mv.run(y, x, nil, l.wt, N, l.in, l.out)
 	for r := 0; r < N; r++ {
 		kernels.Add(y[r*l.out:(r+1)*l.out], y[r*l.out:(r+1)*l.out], l.b)
 	}
 }
 
-// matvec computes y [N, out] = x [N, in] · Wᵀ for W [out, in], float32 (w,
-// the lm_head) or bfloat16 (wt), in parallel over blocks of outputs, each
-// weight row streamed once for all N rows. Its arguments live in the struct
-// and the loop body is bound once, so a call allocates nothing.
+// matvec computes the matrix products of decoding, where every weight is
+// streamed from memory once per token: y [N, out] = x [N, in] · Wᵀ for
+// W [out, in], float32 (w, the lm_head) or bfloat16 (wt), with
+// kernels.MatVec / MatVecBF16. (Float32 Conv1D weights go through their
+// packed copy instead, see packed.go.)
+//
+// It cuts W into chunks of contiguous rows of about matvecChunkBytes that
+// the workers take in turn from a shared counter, rather than into one
+// fixed share per core: on a machine whose cores are also busy with other
+// work, a worker the OS deschedules for a while then holds up no more than
+// its current chunk. Arguments live in the struct and the loop body is
+// bound once, so a call allocates nothing.
 type matvec struct {
 	y, x       []float32
 	w          []float32
 	wt         []uint16
 	N, in, out int
-	fn         func(lo, hi int) // m.rows, bound once
+
+	chunk, chunks int          // rows of W per chunk, and their number
+	next          atomic.Int64 // the next chunk to take
+
+	fn func(lo, hi int) // mv.worker, bound once
 }
+
+// matvecChunkBytes is the size of the chunks of W the workers take: large
+// enough that a chunk's start-up (the prefetchers ramping up, the
+// kernel's prefetch running past the end) is a small part of it, small
+// enough that there are many per core in all but the smallest layers.
+const matvecChunkBytes = 256 << 10
 
 func newMatvec() *matvec {
 	mv := &matvec{}
-	mv.fn = mv.rows
+	mv.fn = mv.worker
 	return mv
+}
+
+// start cuts rows rows of rowBytes bytes into chunks (a multiple of 4 rows,
+// the kernels' pass) and returns the number of workers to run.
+func (mv *matvec) start(rows, rowBytes int) (workers int) {
+	mv.chunk = max(4, matvecChunkBytes/max(rowBytes, 1)&^3)
+	mv.chunks = (rows + mv.chunk - 1) / mv.chunk
+	mv.next.Store(0)
+	return min(kernels.Threads(), mv.chunks)
+}
+
+// take returns the next chunk's rows [lo, hi), or ok false when none is left.
+func (mv *matvec) take(rows int) (lo, hi int, ok bool) {
+	c := int(mv.next.Add(1)) - 1
+	if c >= mv.chunks {
+		return 0, 0, false
+	}
+	return c * mv.chunk, min((c+1)*mv.chunk, rows), true
 }
 
 func (mv *matvec) run(y, x, w []float32, wt []uint16, N, in, out int) {
 	mv.y, mv.x, mv.w, mv.wt, mv.N, mv.in, mv.out = y, x, w, wt, N, in, out
-	kernels.ParallelFor(out, 64, mv.fn)
+	size := 4
+	if wt != nil {
+		size = 2
+	}
+	kernels.ParallelFor(mv.start(out, size*in), 1, mv.fn)
 	mv.y, mv.x, mv.w, mv.wt = nil, nil, nil, nil
 }
 
-// rows computes outputs [lo, hi), alternating between the two halves of the
-// range: reading weight rows from two places at once keeps more cache-line
-// fetches in flight than one sequential stream (about 20 % more bandwidth
-// per core for the bf16 dot product on this machine).
-func (mv *matvec) rows(lo, hi int) {
-	mid := lo + (hi-lo)/2
-	for i := 0; i < mid-lo; i++ {
-		mv.row(lo + i)
-		mv.row(mid + i)
-	}
-	if (hi-lo)%2 == 1 {
-		mv.row(hi - 1)
-	}
-}
-
-func (mv *matvec) row(o int) {
+// worker computes chunks of outputs until none is left. With N > 1 each
+// chunk of W (small enough to stay in L2) serves all N rows of x in turn, so
+// W is still read from memory once.
+func (mv *matvec) worker(_, _ int) {
 	in, out := mv.in, mv.out
-	if mv.wt != nil {
-		w := mv.wt[o*in : (o+1)*in]
-		for r := 0; r < mv.N; r++ {
-			mv.y[r*out+o] = kernels.DotBF16(mv.x[r*in:(r+1)*in], w)
+	for {
+		lo, hi, ok := mv.take(out)
+		if !ok {
+			return
 		}
-		return
-	}
-	w := mv.w[o*in : (o+1)*in]
-	for r := 0; r < mv.N; r++ {
-		mv.y[r*out+o] = kernels.Dot(mv.x[r*in:(r+1)*in], w)
+		for r := range mv.N {
+			x, y := mv.x[r*in:(r+1)*in], mv.y[r*out+lo:r*out+hi]
+			if mv.wt != nil {
+				kernels.MatVecBF16(y, x, mv.wt[lo*in:hi*in])
+			} else {
+				kernels.MatVec(y, x, mv.w[lo*in:hi*in])
+			}
+		}
 	}
 }
 

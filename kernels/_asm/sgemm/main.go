@@ -8,7 +8,10 @@
 // It emits:
 //
 //   - sgemmKernel14x32 (AVX-512) and sgemmKernel6x16 (AVX2+FMA), the
-//     microkernels of the blocked algorithm;
+//     microkernels of the blocked algorithm, and sgemmKernel1x32 …
+//     sgemmKernel13x32, which compute the first h rows of a 14×32 tile from
+//     the same 14-high packed A panels (the last tile of a product whose rows
+//     are not a multiple of 14, and products of few rows);
 //   - sgemmPackA14, sgemmPackAT14, sgemmPackBT32 and sgemmPackB32, which pack
 //     the micro-panels the AVX-512 microkernel reads (gathers for the operands
 //     stored across rows, vector copies for the others);
@@ -46,6 +49,17 @@ func main() {
 
 	genMicrokernel(kernelSpec{name: "sgemmKernel14x32", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true})
 	genMicrokernel(kernelSpec{name: "sgemmKernel6x16", mr: 6, nr: 16, lanes: 8, unroll: 4})
+	// Edge kernels for the last, partial row of 14×32 tiles (and for
+	// products of fewer than 14 rows, such as decoding through pre-packed
+	// weights): h×32 for h < 14, reading the 14-high A panels.
+	// The 14×32 kernel for a pre-packed B read straight from memory: while
+	// the tiles of one packed micro-panel are computed, they prefetch the
+	// next one into L2, one or two cache lines a step.
+	genMicrokernel(kernelSpec{name: "sgemmKernel14x32P1", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true, pfLines: 1})
+	genMicrokernel(kernelSpec{name: "sgemmKernel14x32P2", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true, pfLines: 2})
+	for h := 1; h < 14; h++ {
+		genMicrokernel(kernelSpec{name: fmt.Sprintf("sgemmKernel%dx32", h), mr: h, nr: 32, lanes: 16, unroll: 4, cToL2: true, astride: 14})
+	}
 	genPackGather("sgemmPackA14", 14)
 	genPackGather("sgemmPackBT32", 32)
 	genPackCopy()
@@ -70,7 +84,18 @@ type kernelSpec struct {
 	embedded  bool // multiply by A values broadcast from memory inside the FMA
 	prefetchB int  // bytes ahead of the B pointer to prefetch each step (0: none)
 	cToL2     bool // prefetch the C tile into L2 only (PREFETCHT1), sparing L1's sets
+	// astride is the number of A values per step of the packed A panel, when
+	// it is more than mr: the edge kernels read the first mr rows of the
+	// 14-high panels of the 14×32 kernel.
+	astride int
+	// pfLines, when not 0, adds a parameter pf: each step prefetches this
+	// many cache lines into L2 from pf onwards (the data the next call
+	// will stream), independently of a and b.
+	pfLines int
 }
+
+// aStep returns the A values per step of the packed A panel.
+func (s kernelSpec) aStep() int { return max(s.mr, s.astride) }
 
 // vreg returns vector register i of the spec's width.
 func (s kernelSpec) vreg(i int) VecPhysical {
@@ -95,17 +120,36 @@ func genMicrokernel(s kernelSpec) {
 	acc := func(i, v int) VecPhysical { return s.vreg(i*nv + v) }
 	vbytes := 4 * s.lanes
 
-	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
+	sig := "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
+	if s.pfLines > 0 {
+		sig = "func(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)"
+	}
+	TEXT(s.name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
-		fmt.Sprintf("a holds k steps of %d values, b k steps of %d values; C has row stride ldc", s.mr, s.nr),
-		"elements. C is not read when beta is 0.")
+	if s.aStep() != s.mr {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
+			fmt.Sprintf("a holds k steps of %d values, of which it reads the first %d, b k steps of %d values;", s.aStep(), s.mr, s.nr),
+			"C has row stride ldc elements. C is not read when beta is 0.")
+	} else if s.pfLines > 0 {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
+			fmt.Sprintf("a holds k steps of %d values, b k steps of %d values; C has row stride ldc", s.mr, s.nr),
+			fmt.Sprintf("elements. C is not read when beta is 0. Each step prefetches %d cache line(s) into L2", s.pfLines),
+			"from pf onwards: k·64·"+fmt.Sprint(s.pfLines)+" bytes in all.")
+	} else {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
+			fmt.Sprintf("a holds k steps of %d values, b k steps of %d values; C has row stride ldc", s.mr, s.nr),
+			"elements. C is not read when beta is 0.")
+	}
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
+	var pf Register
+	if s.pfLines > 0 {
+		pf = Load(Param("pf"), GP64())
+	}
 
 	Comment("Zero the accumulators and prefetch the C tile.")
 	for i := 0; i < nacc; i++ {
@@ -137,11 +181,14 @@ func genMicrokernel(s kernelSpec) {
 				PREFETCHT0(Mem{Base: b, Disp: s.prefetchB + 4*u*s.nr + l})
 			}
 		}
+		for l := 0; l < s.pfLines; l++ {
+			PREFETCHT1(Mem{Base: pf, Disp: 64 * (u*s.pfLines + l)})
+		}
 		for v := 0; v < nv; v++ {
 			VMOVUPS(Mem{Base: b, Disp: 4*u*s.nr + v*vbytes}, bregs[v])
 		}
 		for i := 0; i < s.mr; i++ {
-			am := Mem{Base: a, Disp: 4 * (u*s.mr + i)}
+			am := Mem{Base: a, Disp: 4 * (u*s.aStep() + i)}
 			if s.embedded {
 				for v := 0; v < nv; v++ {
 					VFMADD231PS_BCST(am, bregs[v], acc(i, v))
@@ -168,8 +215,11 @@ func genMicrokernel(s kernelSpec) {
 	for u := 0; u < s.unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(4*s.unroll*s.mr), a)
+	ADDQ(U32(4*s.unroll*s.aStep()), a)
 	ADDQ(U32(4*s.unroll*s.nr), b)
+	if s.pfLines > 0 {
+		ADDQ(U32(64*s.unroll*s.pfLines), pf)
+	}
 	DECQ(n)
 	JNZ(LabelRef("loop"))
 
@@ -178,8 +228,11 @@ func genMicrokernel(s kernelSpec) {
 	JZ(LabelRef("store"))
 	Label("tailloop")
 	step(0)
-	ADDQ(U32(4*s.mr), a)
+	ADDQ(U32(4*s.aStep()), a)
 	ADDQ(U32(4*s.nr), b)
+	if s.pfLines > 0 {
+		ADDQ(U32(64*s.pfLines), pf)
+	}
 	DECQ(k)
 	JNZ(LabelRef("tailloop"))
 

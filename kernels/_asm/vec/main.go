@@ -2,7 +2,9 @@
 // kernels/vec_stubs_amd64.go: the assembly variants of the vector kernels
 // declared in kernels/vec.go and kernels/vec_convert.go — all of them for
 // AVX-512, and the streaming kernels, Exp, the softmax pieces and the forward
-// GELU, GELUTanh, SiLU and Tanh for AVX2+FMA.
+// GELU, GELUTanh, SiLU and Tanh for AVX2+FMA — and the matrix-vector kernels
+// of kernels/matvec.go (MatVec, MatVecBF16, VecMatAdd; see matvec.go here) for
+// both.
 //
 // Run it through `go generate ./kernels` (see the directive in
 // kernels/vec_amd64.go); never edit the generated files by hand.
@@ -35,6 +37,8 @@ func main() {
 	genAVX2()
 	genAVX2Exp()
 	genAVX2Activations()
+	genMatVec()
+	genVecMatAdd()
 
 	Generate()
 }

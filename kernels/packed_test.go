@@ -1,0 +1,259 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// checkPackedCase checks PackB + SgemmPacked like checkSgemmCase checks
+// Sgemm.
+func checkPackedCase(t *testing.T, rng *rand.Rand, tc sgemmCase) {
+	t.Helper()
+	checkProduct(t, rng, tc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		pb := PackB(tc.transB, tc.k, tc.n, b, ldb)
+		if k, n := pb.Dims(); k != tc.k || n != tc.n {
+			t.Fatalf("%v: Dims() = %d, %d", tc, k, n)
+		}
+		SgemmPacked(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, c, ldc, nil)
+	})
+}
+
+// TestSgemmPackedShapes runs the awkward shapes of TestSgemmShapes through
+// the pre-packed path, every variant.
+func TestSgemmPackedShapes(t *testing.T) {
+	forEachSgemmVariant(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		idx := 0
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			for im, m := range sgemmSizes {
+				for in, n := range sgemmSizes {
+					k := sgemmSizes[(im+3*in+idx)%len(sgemmSizes)]
+					if (testing.Short() || raceEnabled) && m*n*k > 1<<18 {
+						k = 17
+					}
+					s := sgemmScalars[idx%len(sgemmScalars)]
+					pad := []int{0, 3, 1}[idx%3]
+					idx++
+					checkPackedCase(t, rng, sgemmCase{tr[0], tr[1], m, n, k, s.alpha, s.beta, pad})
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmPackedBlocks checks products across the kc and sgemmNC block
+// boundaries (where the packed blocks are laid out) and big enough to run on
+// several workers, split both over M and over N.
+func TestSgemmPackedBlocks(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	shapes := [][3]int{
+		{1, 100, 513}, {7, 33, 257}, {32, 300, 700}, {17, sgemmNC + 37, 260},
+		{300, 290, 530}, {1, 3000, 300}, {2, sgemmNC + 1, 256},
+	}
+	if !testing.Short() && !raceEnabled {
+		shapes = append(shapes, [3]int{90, 2*sgemmNC + 50, 600})
+	}
+	forEachSgemmVariant(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for i, s := range shapes {
+			tr := i % 4
+			sc := sgemmScalars[i%len(sgemmScalars)]
+			checkPackedCase(t, rng, sgemmCase{tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], sc.alpha, sc.beta, i % 2})
+		}
+	})
+}
+
+// TestSgemmPackedEpilogue checks that the fused bias and activation give
+// exactly what the product followed by Add and the activation gives: the
+// same operations in the same order, only written once. (The product itself
+// is checked by the other tests.)
+func TestSgemmPackedEpilogue(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	for _, tc := range []struct {
+		m, n, k     int
+		alpha, beta float32
+		bias, act   bool
+	}{
+		{1, 1, 1, 1, 0, true, true},
+		{7, 17, 33, 1, 0, true, false},
+		{15, 65, 300, 0.5, 1, false, true},
+		{32, sgemmNC + 70, 260, 1, 0, true, true},
+		{200, 130, 70, 1, 0.5, true, true},
+		{3, 5, 0, 1, 2, true, true},  // k = 0: C = beta·C, then the epilogue
+		{3, 5, 4, 0, 0, true, false}, // alpha = 0
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.n, tc.k), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.m), uint64(tc.n)))
+			a, b := randMatrix(rng, tc.m, max(tc.k, 1)), randMatrix(rng, tc.n, max(tc.k, 1))
+			c0 := randMatrix(rng, tc.m, tc.n)
+			var ep Epilogue
+			if tc.bias {
+				ep.Bias = randMatrix(rng, 1, tc.n)
+			}
+			if tc.act {
+				ep.Act = GELU
+			}
+			pb := PackB(true, tc.k, tc.n, b, max(tc.k, 1))
+			want := append([]float32(nil), c0...)
+			SgemmPacked(false, tc.m, tc.alpha, a, max(tc.k, 1), pb, tc.beta, want, tc.n, nil)
+			for i := 0; i < tc.m; i++ {
+				row := want[i*tc.n : (i+1)*tc.n]
+				if tc.bias {
+					Add(row, row, ep.Bias)
+				}
+				if tc.act {
+					GELU(row, row)
+				}
+			}
+			got := append([]float32(nil), c0...)
+			SgemmPacked(false, tc.m, tc.alpha, a, max(tc.k, 1), pb, tc.beta, got, tc.n, &ep)
+			same(t, "SgemmPacked", got, want, tc.n)
+
+			// SgemmEpilogue against Sgemm, Add and the activation.
+			for i := range want {
+				want[i] = c0[i]
+			}
+			Sgemm(false, true, tc.m, tc.n, tc.k, tc.alpha, a, max(tc.k, 1), b, max(tc.k, 1), tc.beta, want, tc.n)
+			for i := 0; i < tc.m; i++ {
+				row := want[i*tc.n : (i+1)*tc.n]
+				if tc.bias {
+					Add(row, row, ep.Bias)
+				}
+				if tc.act {
+					GELU(row, row)
+				}
+			}
+			copy(got, c0)
+			SgemmEpilogue(false, true, tc.m, tc.n, tc.k, tc.alpha, a, max(tc.k, 1), b, max(tc.k, 1), tc.beta, got, tc.n, &ep)
+			same(t, "SgemmEpilogue", got, want, tc.n)
+		})
+	}
+}
+
+// same fails unless got and want are identical, NaNs included.
+func same(t *testing.T, name string, got, want []float32, n int) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+			t.Fatalf("%s: C[%d, %d] = %g, want %g", name, i/n, i%n, got[i], want[i])
+		}
+	}
+}
+
+// TestSgemmPackedVariant checks that a PackedB keeps computing with the
+// variant it was packed for after the default changes.
+func TestSgemmPackedVariant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	const m, n, k = 20, 40, 30
+	a, b := randMatrix(rng, m, k), randMatrix(rng, k, n)
+	want := make([]float32, m*n)
+	SgemmGeneric(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	pb := PackB(false, k, n, b, n)
+	restore, _ := useSgemmVariant("generic")
+	got := make([]float32, m*n)
+	SgemmPacked(false, m, 1, a, k, pb, 0, got, n, nil)
+	restore()
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-5 {
+			t.Fatalf("C[%d] = %g, want %g", i, got[i], want[i])
+		}
+	}
+}
+
+// TestSgemmPackedPanics checks that malformed arguments are refused.
+func TestSgemmPackedPanics(t *testing.T) {
+	pb := PackB(false, 2, 3, make([]float32, 6), 3)
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"short B", func() { PackB(false, 2, 3, make([]float32, 5), 3) }},
+		{"small ldb", func() { PackB(true, 4, 2, make([]float32, 8), 3) }},
+		{"negative k", func() { PackB(false, -1, 3, nil, 3) }},
+		{"negative m", func() { SgemmPacked(false, -1, 1, nil, 2, pb, 0, nil, 3, nil) }},
+		{"short A", func() { SgemmPacked(false, 2, 1, make([]float32, 3), 2, pb, 0, make([]float32, 6), 3, nil) }},
+		{"short C", func() { SgemmPacked(false, 2, 1, make([]float32, 4), 2, pb, 0, make([]float32, 5), 3, nil) }},
+		{"small lda", func() { SgemmPacked(true, 3, 1, make([]float32, 6), 2, pb, 0, make([]float32, 9), 3, nil) }},
+		{"bias", func() {
+			SgemmPacked(false, 2, 1, make([]float32, 4), 2, pb, 0, make([]float32, 6), 3, &Epilogue{Bias: make([]float32, 2)})
+		}},
+		{"epilogue bias", func() {
+			SgemmEpilogue(false, false, 2, 3, 2, 1, make([]float32, 4), 2, make([]float32, 6), 3, 0, make([]float32, 6), 3, &Epilogue{Bias: make([]float32, 4)})
+		}},
+		{"epilogue short C", func() {
+			SgemmEpilogue(false, false, 2, 3, 2, 1, make([]float32, 4), 2, make([]float32, 6), 3, 0, make([]float32, 5), 3, &Epilogue{})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			tc.f()
+		})
+	}
+}
+
+// TestSgemmPackedAllocs checks that steady-state calls allocate nothing.
+func TestSgemmPackedAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	const m, n, k = 30, 90, 80
+	a, b, c := randMatrix(rng, m, k), randMatrix(rng, k, n), make([]float32, m*n)
+	bias := randMatrix(rng, 1, n)
+	forEachSgemmVariant(t, func(t *testing.T) {
+		pb := PackB(false, k, n, b, n)
+		ep := &Epilogue{Bias: bias}
+		allocs := testing.AllocsPerRun(20, func() {
+			SgemmPacked(false, m, 1, a, k, pb, 0, c, n, ep)
+		})
+		if allocs > 0 {
+			t.Errorf("%v allocations per call, want 0", allocs)
+		}
+	})
+}
+
+// BenchmarkSgemmPacked compares Sgemm with SgemmPacked on the products of
+// a GPT-2 124M prefill of 32 tokens (x·W, W [in, out]) and of a BERT-base
+// batch of 1024 tokens (x·Wᵀ, W [out, in]).
+func BenchmarkSgemmPacked(b *testing.B) {
+	for _, s := range []struct {
+		transB  bool
+		m, n, k int
+	}{
+		{false, 32, 2304, 768}, {false, 32, 768, 3072}, {true, 1, 2304, 768}, {true, 1024, 3072, 768},
+	} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, w, c := randMatrix(rng, s.m, s.k), randMatrix(rng, s.k, s.n), make([]float32, s.m*s.n)
+		ldb := s.n
+		if s.transB {
+			ldb = s.k
+		}
+		pb := PackB(s.transB, s.k, s.n, w, ldb)
+		name := fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k)
+		b.Run(name+"/Sgemm", func(b *testing.B) {
+			b.SetBytes(int64(4 * s.k * s.n))
+			for b.Loop() {
+				Sgemm(false, s.transB, s.m, s.n, s.k, 1, x, s.k, w, ldb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(name+"/Packed", func(b *testing.B) {
+			b.SetBytes(int64(4 * s.k * s.n))
+			for b.Loop() {
+				SgemmPacked(false, s.m, 1, x, s.k, pb, 0, c, s.n, nil)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
