@@ -186,17 +186,9 @@ func TestGenerateChan(t *testing.T) {
 }
 
 func logSoftmax64(l []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range l {
-		m = math.Max(m, float64(v))
-	}
-	var s float64
-	for _, v := range l {
-		s += math.Exp(float64(v) - m)
-	}
 	out := make([]float64, len(l))
-	for i, v := range l {
-		out[i] = float64(v) - m - math.Log(s)
+	for i := range l {
+		out[i] = logProb(l, i)
 	}
 	return out
 }
