@@ -243,28 +243,42 @@ func (t *MLMTask) LoadWeights(dir string) error {
 	return loadParams(t.model.Params(), dir, "")
 }
 
-type mlmState struct {
+// State implements Task.
+func (t *MLMTask) State() (json.RawMessage, error) {
+	return marshalProgress(t.seed, t.micro, t.sampler)
+}
+
+// SetState implements Task.
+func (t *MLMTask) SetState(b json.RawMessage) error {
+	return restoreProgress(b, "mlm", t.seed, &t.micro, t.sampler)
+}
+
+// progress is the resumable state shared by the tasks that draw examples
+// with a data.IndexSampler: the run's seed (a checkpoint only resumes the
+// same run), the micro-batches drawn so far (they seed masking and
+// dropout) and the sampler's position.
+type progress struct {
 	Seed    uint64            `json:"seed"`
 	Micro   int               `json:"micro_batches"`
 	Sampler data.SamplerState `json:"sampler"`
 }
 
-// State implements Task.
-func (t *MLMTask) State() (json.RawMessage, error) {
-	return json.Marshal(mlmState{Seed: t.seed, Micro: t.micro, Sampler: t.sampler.State()})
+func marshalProgress(seed uint64, micro int, s *data.IndexSampler) (json.RawMessage, error) {
+	return json.Marshal(progress{Seed: seed, Micro: micro, Sampler: s.State()})
 }
 
-// SetState implements Task.
-func (t *MLMTask) SetState(b json.RawMessage) error {
-	var st mlmState
+// restoreProgress reads a progress record into micro and s; task names the
+// task in errors.
+func restoreProgress(b json.RawMessage, task string, seed uint64, micro *int, s *data.IndexSampler) error {
+	var st progress
 	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("train: mlm state: %w", err)
+		return fmt.Errorf("train: %s state: %w", task, err)
 	}
-	if st.Seed != t.seed {
-		return fmt.Errorf("train: mlm state: checkpoint was written with seed %d, this run has %d", st.Seed, t.seed)
+	if st.Seed != seed {
+		return fmt.Errorf("train: %s state: checkpoint was written with seed %d, this run has %d", task, st.Seed, seed)
 	}
-	t.micro = st.Micro
-	return t.sampler.SetState(st.Sampler)
+	*micro = st.Micro
+	return s.SetState(st.Sampler)
 }
 
 // loadParams fills params from dir/model.safetensors. Each parameter is

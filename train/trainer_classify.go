@@ -257,28 +257,14 @@ func (t *ClassifyTask) LoadWeights(dir string) error {
 	return loadParams(t.model.Params(), dir, "")
 }
 
-type classifyState struct {
-	Seed    uint64            `json:"seed"`
-	Micro   int               `json:"micro_batches"`
-	Sampler data.SamplerState `json:"sampler"`
-}
-
 // State implements Task.
 func (t *ClassifyTask) State() (json.RawMessage, error) {
-	return json.Marshal(classifyState{Seed: t.seed, Micro: t.micro, Sampler: t.sampler.State()})
+	return marshalProgress(t.seed, t.micro, t.sampler)
 }
 
 // SetState implements Task.
 func (t *ClassifyTask) SetState(b json.RawMessage) error {
-	var st classifyState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("train: classify state: %w", err)
-	}
-	if st.Seed != t.seed {
-		return fmt.Errorf("train: classify state: checkpoint was written with seed %d, this run has %d", st.Seed, t.seed)
-	}
-	t.micro = st.Micro
-	return t.sampler.SetState(st.Sampler)
+	return restoreProgress(b, "classify", t.seed, &t.micro, t.sampler)
 }
 
 // NewClassifier builds a BertForSequenceClassification with a fresh head
