@@ -35,6 +35,17 @@ type Model interface {
 	VocabSize() int
 }
 
+// TextChecker is an optional interface of a Model that has no unknown token
+// and so cannot represent every text (a character vocabulary): Tokenize
+// leaves such characters out, and CheckText reports them. Tokenizer.Encode,
+// EncodePair and the batch forms call it and return its error rather than
+// an encoding with text silently missing.
+type TextChecker interface {
+	// CheckText returns an error naming the first part of text that the
+	// vocabulary cannot represent, or nil.
+	CheckText(text string) error
+}
+
 // TokenAppender is an optional interface of a Model: AppendTokens appends
 // the tokens of text to dst (offsets into text) and returns the extended
 // slice, so that a Tokenizer can reuse its buffers. It must give the same

@@ -115,6 +115,24 @@ func (t *Tokenizer) Tokenize(text string) []Token {
 	return t.appendTokens(nil, text)
 }
 
+// checkText runs the model's TextChecker, if it has one, over the parts of
+// text that are not added tokens.
+func (t *Tokenizer) checkText(text string) error {
+	c, ok := t.model.(TextChecker)
+	if !ok {
+		return nil
+	}
+	var segs [8]segment
+	for _, s := range t.added.split(text, t.opts.SpecialAsText, segs[:0]) {
+		if s.id < 0 {
+			if err := c.CheckText(text[s.start:s.end]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // appendTokens appends the tokens of text to dst.
 func (t *Tokenizer) appendTokens(dst []Token, text string) []Token {
 	var segs [8]segment
@@ -252,6 +270,14 @@ func (t *Tokenizer) padOne(e *Encoding) {
 
 // encode runs everything but padding.
 func (t *Tokenizer) encode(a, b string, pair bool) (Encoding, error) {
+	if err := t.checkText(a); err != nil {
+		return Encoding{}, err
+	}
+	if pair {
+		if err := t.checkText(b); err != nil {
+			return Encoding{}, err
+		}
+	}
 	// The token lists are scratch: apply copies them into the Encoding.
 	bufA, bufB := t.bufs.Get().(*[]Token), t.bufs.Get().(*[]Token)
 	defer func() {

@@ -32,7 +32,9 @@ file; the last --val-fraction of it is held out for evaluation.
 OUT receives metrics.jsonl, checkpoint-<step>/ folders (config.json,
 model.safetensors, tokenizer files, optimizer.safetensors,
 trainer_state.json), the final model (Hugging Face layout) and loss.png /
-loss.svg. Ctrl-C saves a checkpoint and exits; --resume continues exactly.
+loss.svg. Ctrl-C saves a checkpoint and exits; --resume continues exactly. --init DIR
+starts from a saved model (a BERT or GPT-2 folder written by Glossa or Hugging
+Face, with the same tokenizer) and trains it further under a new schedule.
 
 Example (nanoGPT's Shakespeare character model):
   glossa pretrain --objective clm --tokenizer char --data ../shared/data/tinyshakespeare/input.txt \
@@ -41,6 +43,7 @@ Example (nanoGPT's Shakespeare character model):
 // pretrainFlags are the flags of "glossa pretrain".
 type pretrainFlags struct {
 	objective, tokenizer, dataPaths, out, cacheDir, decay, progress string
+	init                                                            string
 	trainTokenizer, wholeWord                                       bool
 	vocabSize                                                       int
 	layers, width, heads, blockSize                                 int
@@ -85,6 +88,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.keep, "keep", 3, "keep the newest N checkpoints (0: all)")
 	fs.IntVar(&f.logEvery, "log-every", 1, "append a train record to metrics.jsonl every N steps")
 	fs.Uint64Var(&f.seed, "seed", 1337, "seed for initialisation, data order and masking")
+	fs.StringVar(&f.init, "init", "", "start from the weights of this model folder (continued pretraining) instead of a random initialisation; its config.json sets the architecture, so --layers/--width/--heads are ignored")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags as the first run)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), bar, log or off")
 	fs.Usage = func() {
@@ -106,6 +110,8 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: no corpus: give --data FILES", errUsage)
 	case (f.tokenizer == "") == !f.trainTokenizer:
 		return fmt.Errorf("%w: give exactly one of --tokenizer and --train-tokenizer", errUsage)
+	case f.init != "" && f.trainTokenizer:
+		return fmt.Errorf("%w: --init continues a model with its own tokenizer: give --tokenizer, not --train-tokenizer", errUsage)
 	case f.tokenizer == "char" && f.objective != "clm":
 		return fmt.Errorf("%w: --tokenizer char works with --objective clm only", errUsage)
 	case f.steps <= 0 || f.batchSize <= 0 || f.accumulate <= 0 || f.blockSize <= 1:
@@ -250,17 +256,39 @@ func newCLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, 
 	}
 	cfg := gpt2.Config{VocabSize: vocab, NumPos: T, NumEmbd: f.width, NumLayer: f.layers, NumHead: f.heads,
 		ActivationFunction: "gelu_new"}
-	model, err := gpt2.New(cfg, tensor.NewRNG(f.seed))
-	if err != nil {
+	var model *gpt2.Model
+	if f.init != "" {
+		model, err = gpt2.Load(f.init)
+		if err != nil {
+			return nil, err
+		}
+		cfg = model.Config
+		if err := checkInit(f, cfg.VocabSize, vocab, cfg.NumPos); err != nil {
+			return nil, err
+		}
+		logger.Info("init", "from", f.init)
+	} else if model, err = gpt2.New(cfg, tensor.NewRNG(f.seed)); err != nil {
 		return nil, err
 	}
-	logger.Info("model", "arch", "gpt2", "params", cfg.NumParams(), "layers", f.layers, "width", f.width, "block", T)
+	logger.Info("model", "arch", "gpt2", "params", cfg.NumParams(), "layers", cfg.NumLayer, "width", cfg.NumEmbd, "block", T)
 	task, err := train.NewCLMTask(model, trainSrc, train.CLMOptions{BatchSize: f.batchSize, Seed: f.seed, Eval: evalBlocks})
 	if err != nil {
 		return nil, err
 	}
 	task.SaveExtra = save
 	return task, nil
+}
+
+// checkInit checks that an --init model fits the run: the tokenizer's
+// vocabulary must be the model's and the block must fit its positions.
+func checkInit(f *pretrainFlags, modelVocab, tokVocab, maxPos int) error {
+	if modelVocab != tokVocab {
+		return fmt.Errorf("--init %s: the model has a vocabulary of %d, the tokenizer %d: continue with the tokenizer the model was trained with", f.init, modelVocab, tokVocab)
+	}
+	if f.blockSize > maxPos {
+		return fmt.Errorf("--init %s: --block-size %d exceeds the model's %d positions", f.init, f.blockSize, maxPos)
+	}
+	return nil
 }
 
 // pretrainTokenizer loads --tokenizer or trains one into OUT
@@ -448,11 +476,22 @@ func newMLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, 
 	cfg := bert.Config{ModelType: "bert", VocabSize: tok.VocabSize(), HiddenSize: f.width, NumLayers: f.layers,
 		NumHeads: f.heads, Intermediate: 4 * f.width, MaxPositions: T, TypeVocab: 2, HiddenAct: "gelu",
 		HiddenDropout: f.dropout, AttentionDropout: f.dropout, PadTokenID: int(special["[PAD]"])}
-	model, err := bert.NewForPreTraining(cfg, tensor.NewRNG(f.seed))
-	if err != nil {
+	var model *bert.ForPreTraining
+	if f.init != "" {
+		model, err = bert.LoadForPreTraining(f.init)
+		if err != nil {
+			return nil, err
+		}
+		model.Bert.SetDropout(f.dropout, f.dropout)
+		cfg = model.Bert.Config
+		if err := checkInit(f, cfg.VocabSize, tok.VocabSize(), cfg.MaxPositions); err != nil {
+			return nil, err
+		}
+		logger.Info("init", "from", f.init)
+	} else if model, err = bert.NewForPreTraining(cfg, tensor.NewRNG(f.seed)); err != nil {
 		return nil, err
 	}
-	logger.Info("model", "arch", "bert", "layers", f.layers, "width", f.width, "seq", T,
+	logger.Info("model", "arch", "bert", "layers", cfg.NumLayers, "width", cfg.HiddenSize, "seq", T,
 		"train_sequences", len(examples), "eval_sequences", len(evalEx))
 	task, err := train.NewMLMTask(model, examples, masker, train.MLMOptions{BatchSize: f.batchSize, MaxLen: T,
 		Seed: f.seed, PadID: special["[PAD]"], Eval: evalEx})

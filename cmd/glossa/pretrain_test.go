@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,11 +281,61 @@ func TestPretrainMLMNSP(t *testing.T) {
 	if !strings.Contains(string(cfg), "BertForPreTraining") {
 		t.Errorf("config.json: %s", cfg)
 	}
+	// --init continues from the saved model: with a learning rate of
+	// nothing, its first evaluation is the saved model's last one.
+	cont := filepath.Join(tmp, "cont")
+	initArgs := []string{"pretrain", "--objective", "mlm-nsp", "--tokenizer", out, "--init", out, "--data", docs,
+		"--out", cont, "--cache-dir", filepath.Join(tmp, "cache"), "--block-size", "32", "--batch-size", "8",
+		"--steps", "1", "--warmup", "0", "--lr", "1e-30", "--min-lr", "1e-30", "--eval-every", "1", "--progress", "off"}
+	if code, stdout, stderr := glossa(t, initArgs...); code != 0 {
+		t.Fatalf("--init: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if a, b := lastEvalLoss(t, out), lastEvalLoss(t, cont); math.Abs(a-b) > 1e-5 {
+		t.Errorf("--init: first evaluation loss %v, the saved model's last %v", b, a)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--block-size", "64"}, 1, "exceeds the model's 32 positions"},
+		{[]string{"--tokenizer", "", "--train-tokenizer"}, 2, "--init continues"},
+	} {
+		bad := append(slices.Clone(initArgs), "--out", filepath.Join(tmp, "bad"))
+		bad = append(bad, tc.args...)
+		if code, _, stderr := glossa(t, bad...); code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--init with %q: exit %d, %s", tc.args, code, stderr)
+		}
+	}
 	// One document cannot make NotNext pairs.
 	code, _, stderr = glossa(t, append(args[:len(args):len(args)], "--data", src, "--out", filepath.Join(tmp, "one"))...)
 	if code != 1 || !strings.Contains(stderr, "documents") {
 		t.Errorf("one-document corpus: exit %d, %s", code, stderr)
 	}
+}
+
+// lastEvalLoss returns the loss of the last evaluation record in a run's
+// metrics.jsonl.
+func lastEvalLoss(t *testing.T, dir string) float64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := math.NaN()
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec struct {
+			Split string  `json:"split"`
+			Loss  float64 `json:"loss"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Split == "eval" {
+			loss = rec.Loss
+		}
+	}
+	return loss
 }
 
 // Byte-level BPE keeps line breaks in a causal-LM corpus; WordPiece cannot

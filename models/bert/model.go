@@ -288,6 +288,19 @@ func (m *Model) SetTraining(on bool, rng *tensor.RNG) {
 	}
 }
 
+// SetDropout changes the dropout probabilities (hidden_dropout_prob and
+// attention_probs_dropout_prob) of a built model, in its layers and its
+// Config, so that a model loaded from a folder can be trained further with
+// other settings and saves them.
+func (m *Model) SetDropout(hidden, attention float64) {
+	m.Config.HiddenDropout, m.Config.AttentionDropout = hidden, attention
+	m.Embeddings.Dropout.P = float32(hidden)
+	for _, l := range m.Layers {
+		l.Dropout.P = float32(hidden)
+		l.AttnDropout.P = float32(attention)
+	}
+}
+
 // Params lists every parameter under its BertModel state_dict name
 // (embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight,
 // ..., pooler.dense.bias), in that order.

@@ -86,7 +86,8 @@ func (m *Model) Encode(text string) ([]int, error) {
 
 // Tokenize implements tokenizer.Model: one token per character with its
 // byte offsets. There is no unknown token: characters outside the
-// vocabulary are left out.
+// vocabulary are left out, which CheckText reports (and so
+// tokenizer.Tokenizer's Encode refuses).
 func (m *Model) Tokenize(text string) []tokenizer.Token {
 	toks := make([]tokenizer.Token, 0, len(text))
 	for i, r := range text {
@@ -95,6 +96,17 @@ func (m *Model) Tokenize(text string) []tokenizer.Token {
 		}
 	}
 	return toks
+}
+
+// CheckText implements tokenizer.TextChecker: an error naming the first
+// character of text outside the vocabulary, with its byte offset.
+func (m *Model) CheckText(text string) error {
+	for i, r := range text {
+		if _, ok := m.index[r]; !ok {
+			return fmt.Errorf("char: character %q at byte %d is not in the vocabulary of %d characters", r, i, len(m.chars))
+		}
+	}
+	return nil
 }
 
 // Decode implements tokenizer.Model: the characters of ids, concatenated.

@@ -3,9 +3,51 @@ package char
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/glossa-ai/glossa/tokenizer"
 )
+
+// TestEncodeRefusesUnknown checks that a Tokenizer over a character
+// vocabulary refuses text with a character outside it, instead of encoding
+// the text with that character left out, and that added tokens are not
+// taken for unknown characters.
+func TestEncodeRefusesUnknown(t *testing.T) {
+	m, err := FromRunes([]rune("abc "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.New(m, tokenizer.Config{AddedTokens: []tokenizer.AddedToken{{ID: 4, Content: "<eot>", Special: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text, b string
+		pair    bool
+		errWith string // "" for success
+	}{
+		{text: "abc cab"},
+		{text: "ab<eot>c"},
+		{text: "abx", errWith: `'x' at byte 2`},
+		{text: "ab", b: "cé", pair: true, errWith: `'é' at byte 1`},
+	}
+	for _, tt := range tests {
+		var err error
+		if tt.pair {
+			_, err = tok.EncodePair(tt.text, tt.b)
+		} else {
+			_, err = tok.Encode(tt.text)
+		}
+		if (err == nil) != (tt.errWith == "") || (err != nil && !strings.Contains(err.Error(), tt.errWith)) {
+			t.Errorf("Encode(%q, %q) error %v, want one with %q", tt.text, tt.b, err, tt.errWith)
+		}
+	}
+	if _, err := tok.EncodeBatch([]string{"abc", "zz"}); err == nil {
+		t.Error("EncodeBatch accepted an unknown character")
+	}
+}
 
 func TestModel(t *testing.T) {
 	m, err := FromRunes([]rune("hello, wörld\n"))
