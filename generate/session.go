@@ -32,16 +32,23 @@ func (s *Session[S]) Tokens() []int { return slices.Clone(s.tokens) }
 func (s *Session[S]) Cached() int { return s.fed }
 
 // SetTokens replaces the sequence, for example to drop the oldest turns of a
-// conversation that outgrew the model. The state is kept when it holds a
-// prefix of tokens and recomputed on the next Generate otherwise.
+// conversation that outgrew the model, or to rewind to an earlier point. The
+// state keeps the longest prefix it shares with tokens when it can be
+// truncated (it has a Truncate(n int) error method, as the states of
+// models/gpt2 and models/llama do); otherwise it is kept only when it holds
+// a prefix of tokens, and recomputed on the next Generate.
 func (s *Session[S]) SetTokens(tokens []int) {
 	keep := 0
 	for keep < min(s.fed, len(tokens)) && s.tokens[keep] == tokens[keep] {
 		keep++
 	}
 	if keep < s.fed {
-		s.fed = 0 // the state cannot be cut back: start it over
-		s.resetState()
+		if t, ok := any(s.st).(interface{ Truncate(n int) error }); ok && s.ok && t.Truncate(keep) == nil {
+			s.fed = keep // rewound to the shared prefix
+		} else {
+			s.fed = 0 // the state cannot be cut back: start it over
+			s.resetState()
+		}
 	}
 	s.tokens = slices.Clone(tokens)
 }

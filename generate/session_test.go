@@ -62,3 +62,52 @@ func TestSession(t *testing.T) {
 		t.Error("Session accepted an id outside the vocabulary")
 	}
 }
+
+// rewindLM is toyLM with a state that can be truncated.
+type rewindLM struct{ toyLM }
+
+type rewindState struct{ toyState }
+
+func (m *rewindLM) NewState(batch, maxLen int) (*rewindState, error) {
+	return &rewindState{toyState{rows: make([][]int, batch)}}, nil
+}
+
+func (m *rewindLM) Forward(s *rewindState, ids []int, mask []bool) ([]float32, error) {
+	return m.toyLM.Forward(&s.toyState, ids, mask)
+}
+
+func (s *rewindState) Truncate(n int) error {
+	for i := range s.rows {
+		s.rows[i] = s.rows[i][:n]
+	}
+	return nil
+}
+
+// A state with Truncate rewinds to the prefix it shares with new tokens (a
+// chat whose re-rendered history differs from what was generated) instead
+// of starting over, and continues exactly as a fresh run.
+func TestSessionRewind(t *testing.T) {
+	m := &rewindLM{toyLM{V: 11, maxLen: 64}}
+	opts := Options{SamplingOptions: SamplingOptions{Temperature: 0}, MaxNewTokens: 6}
+	s := NewSession(m)
+	if _, err := s.Generate(context.Background(), []int{1, 2, 3, 4}, opts); err != nil {
+		t.Fatal(err)
+	}
+	all := s.Tokens()
+	edited := append(slices.Clone(all[:6]), 9, 9) // differs from position 6 on
+	s.SetTokens(edited)
+	if s.Cached() != 6 || !slices.Equal(s.st.rows[0], all[:6]) {
+		t.Fatalf("after rewinding: cached %d, state %v; want 6, %v", s.Cached(), s.st.rows[0], all[:6])
+	}
+	got, err := s.Generate(context.Background(), []int{5}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Generate(context.Background(), m, [][]int{append(edited, 5)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Tokens, want[0].Tokens) {
+		t.Fatalf("after rewinding: %v, fresh run %v", got.Tokens, want[0].Tokens)
+	}
+}

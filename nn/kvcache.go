@@ -57,6 +57,20 @@ func (c *KVCache) Reset() {
 	clear(c.valid)
 }
 
+// Truncate drops the positions from n on, so that the cache holds the first
+// n (n ≤ Len()) and the next Put writes slot n: a session that rewinds to a
+// shared prefix keeps what it computed for that prefix.
+func (c *KVCache) Truncate(n int) error {
+	if n < 0 || n > c.n {
+		return fmt.Errorf("nn: KVCache.Truncate(%d) with %d positions", n, c.n)
+	}
+	for b := range c.Batch {
+		clear(c.valid[b*c.MaxLen+n : b*c.MaxLen+c.n])
+	}
+	c.n = n
+	return nil
+}
+
 // Put writes the keys and values of T new positions of one layer into slots
 // Len() … Len()+T−1. k and v are [B, T, KVHeads·HeadDim] row-major, the layout
 // a projection produces; rowStride is the distance between consecutive

@@ -86,6 +86,26 @@ func (s *InferState) Reset() {
 	clear(s.valid)
 }
 
+// Truncate rewinds the state to its first n positions (n ≤ Len()): the
+// cache of those is kept and the next Forward continues from position n.
+func (s *InferState) Truncate(n int) error {
+	if n < 0 || n > s.n {
+		return fmt.Errorf("gpt2: Truncate(%d) with %d positions", n, s.n)
+	}
+	for b := range s.B {
+		row := s.valid[b*s.MaxLen : (b+1)*s.MaxLen]
+		clear(row[n:s.n])
+		s.seen[b] = 0
+		for _, ok := range row[:n] {
+			if ok {
+				s.seen[b]++
+			}
+		}
+	}
+	s.n = n
+	return nil
+}
+
 // Forward appends ids ([B, T] row-major) to s, mask marking real tokens (nil:
 // all real), and returns the logits of each row's last position, [B, V]; the
 // slice is the state's buffer, valid until the next call. Position ids are

@@ -334,3 +334,38 @@ func TestInferBeamSearch(t *testing.T) {
 		t.Error("Reorder accepted a wrong number of rows")
 	}
 }
+
+// Truncate rewinds the cache: continuing from a truncated state gives the
+// logits of a fresh state fed the kept prefix and the new tokens.
+func TestInferTruncate(t *testing.T) {
+	cfg := Config{VocabSize: 97, NumPos: 32, NumEmbd: 16, NumLayer: 2, NumHead: 2}
+	m, err := NewRandomInference(cfg, tensor.NewRNG(3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.NewState(1, 32)
+	if _, err := m.Forward(s, []int{5, 9, 40, 7, 66, 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Truncate(7); err == nil {
+		t.Error("Truncate past the end was accepted")
+	}
+	if err := s.Truncate(3); err != nil || s.Len() != 3 {
+		t.Fatalf("Truncate(3): %v, Len %d", err, s.Len())
+	}
+	got, err := m.Forward(s, []int{11, 12}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = slices.Clone(got)
+	fresh, _ := m.NewState(1, 32)
+	want, err := m.Forward(fresh, []int{5, 9, 40, 11, 12}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+			t.Fatalf("logit %d: %g after Truncate, %g fresh", i, got[i], want[i])
+		}
+	}
+}

@@ -173,3 +173,36 @@ func TestBeamSearchScore(t *testing.T) {
 		t.Logf("prompt %d: beam %v (%.4f), greedy %v", i, got[i].Tokens, got[i].Score, greedy[0].Tokens)
 	}
 }
+
+// Truncate rewinds the cache: continuing from a truncated state gives the
+// logits of a fresh state fed the kept prefix and the new tokens.
+func TestTruncate(t *testing.T) {
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.NewState(1, 64)
+	if _, err := m.Forward(s, []int{1, 15, 200, 37, 512, 999}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Truncate(7); err == nil {
+		t.Error("Truncate past the end was accepted")
+	}
+	if err := s.Truncate(3); err != nil || s.Len() != 3 {
+		t.Fatalf("Truncate(3): %v, Len %d", err, s.Len())
+	}
+	got, err := m.Forward(s, []int{3, 88}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := m.NewState(1, 64)
+	want, err := m.Forward(fresh, []int{1, 15, 200, 3, 88}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+			t.Fatalf("logit %d: %g after Truncate, %g fresh", i, got[i], want[i])
+		}
+	}
+}

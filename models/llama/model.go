@@ -173,6 +173,23 @@ func (s *State) Reset() {
 	clear(s.seen)
 }
 
+// Truncate rewinds the state to its first n positions (n ≤ Len()): the
+// cache of those is kept and the next Forward continues from position n.
+func (s *State) Truncate(n int) error {
+	if err := s.Cache.Truncate(n); err != nil {
+		return fmt.Errorf("llama: %w", err)
+	}
+	for b := range s.B {
+		s.seen[b] = 0
+		for _, ok := range s.Cache.Valid(b)[:n] {
+			if ok {
+				s.seen[b]++
+			}
+		}
+	}
+	return nil
+}
+
 // Reorder makes row i continue from row src[i], as beam search does.
 func (s *State) Reorder(src []int) error {
 	if err := s.Cache.Reorder(src); err != nil {
