@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -260,5 +261,49 @@ func TestIndexSampler(t *testing.T) {
 	}
 	if err := r.SetState(SamplerState{Index: 8}); err == nil {
 		t.Error("index beyond n: no error")
+	}
+}
+
+// GroupByLength: each epoch is still a permutation, runs of the megabatch
+// size are sorted longest first, epochs differ, and SetState resumes.
+func TestIndexSamplerGroupByLength(t *testing.T) {
+	const n, run = 103, 20
+	lengths := make([]int, n)
+	for i := range lengths {
+		lengths[i] = (i * 37) % 29
+	}
+	s, _ := NewIndexSampler(n, 5)
+	if err := s.GroupByLength(lengths, run); err != nil {
+		t.Fatal(err)
+	}
+	var all []int
+	for range 2 {
+		epoch := s.Batch(make([]int, n))
+		for i, v := range slices.Sorted(slices.Values(epoch)) {
+			if v != i {
+				t.Fatalf("epoch is not a permutation: %v", epoch)
+			}
+		}
+		for lo := 0; lo < n; lo += run {
+			chunk := epoch[lo:min(lo+run, n)]
+			if !slices.IsSortedFunc(chunk, func(a, b int) int { return lengths[b] - lengths[a] }) {
+				t.Fatalf("run at %d is not sorted by length: %v", lo, chunk)
+			}
+		}
+		all = append(all, epoch...)
+	}
+	if slices.Equal(all[:n], all[n:]) {
+		t.Error("two epochs in the same order")
+	}
+	r, _ := NewIndexSampler(n, 5)
+	r.GroupByLength(lengths, run)
+	if err := r.SetState(SamplerState{Epoch: 1, Index: 30}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Batch(make([]int, 10)); !slices.Equal(got, all[n+30:n+40]) {
+		t.Errorf("resumed %v, want %v", got, all[n+30:n+40])
+	}
+	if err := r.GroupByLength(lengths[:5], run); err == nil {
+		t.Error("lengths of the wrong count: no error")
 	}
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // NewRand returns the generator every seeded operation of this package
@@ -50,6 +51,9 @@ type IndexSampler struct {
 	epoch int
 	index int
 	perm  []int
+
+	lengths   []int // GroupByLength: item lengths, nil when off
+	megabatch int   // GroupByLength: items sorted together
 }
 
 // NewIndexSampler returns a sampler over n ≥ 1 items.
@@ -58,18 +62,47 @@ func NewIndexSampler(n int, seed uint64) (*IndexSampler, error) {
 		return nil, fmt.Errorf("data: cannot sample from %d items", n)
 	}
 	s := &IndexSampler{n: n, seed: seed}
-	s.perm = Permutation(n, s.epochSeed())
+	s.newPerm()
 	return s, nil
 }
 
 func (s *IndexSampler) epochSeed() uint64 { return s.seed ^ uint64(s.epoch)*0x94d049bb133111eb }
+
+// newPerm sets perm to the current epoch's order.
+func (s *IndexSampler) newPerm() {
+	s.perm = Permutation(s.n, s.epochSeed())
+	if s.lengths == nil {
+		return
+	}
+	for lo := 0; lo < s.n; lo += s.megabatch {
+		chunk := s.perm[lo:min(lo+s.megabatch, s.n)]
+		slices.SortStableFunc(chunk, func(a, b int) int { return s.lengths[b] - s.lengths[a] })
+	}
+}
+
+// GroupByLength makes every epoch's order put items of similar length
+// together, as Hugging Face's group_by_length does, so that padded batches
+// waste little: the random order is cut into runs of megabatch items (a
+// multiple of the batch size; Hugging Face uses 50 batches), and each run is
+// sorted by lengths[i], longest first. Each epoch is still a permutation of
+// every item, drawn from the seed alone, so State and SetState resume it
+// exactly. It restarts the current epoch's order and should be called
+// before the first batch.
+func (s *IndexSampler) GroupByLength(lengths []int, megabatch int) error {
+	if len(lengths) != s.n || megabatch < 1 {
+		return fmt.Errorf("data: GroupByLength with %d lengths for %d items and runs of %d", len(lengths), s.n, megabatch)
+	}
+	s.lengths, s.megabatch = slices.Clone(lengths), megabatch
+	s.newPerm()
+	return nil
+}
 
 // Next returns the next index, starting a new epoch after the last one.
 func (s *IndexSampler) Next() int {
 	if s.index == s.n {
 		s.epoch++
 		s.index = 0
-		s.perm = Permutation(s.n, s.epochSeed())
+		s.newPerm()
 	}
 	i := s.perm[s.index]
 	s.index++
@@ -94,6 +127,6 @@ func (s *IndexSampler) SetState(st SamplerState) error {
 		return fmt.Errorf("data: invalid sampler state %+v for %d items", st, s.n)
 	}
 	s.epoch, s.index = st.Epoch, st.Index
-	s.perm = Permutation(s.n, s.epochSeed())
+	s.newPerm()
 	return nil
 }

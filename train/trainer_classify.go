@@ -55,6 +55,11 @@ type ClassifyOptions struct {
 	PadID     int32  // [PAD]
 	// Dev holds the evaluation examples (none: Evaluate reports nothing).
 	Dev []data.ClassExample
+	// GroupByLength batches examples of similar length together (Hugging
+	// Face's group_by_length: the shuffled order is sorted by length in runs
+	// of 50 batches), so that batches, padded to their longest example,
+	// compute little padding.
+	GroupByLength bool
 }
 
 // NewClassifyTask returns a fine-tuning task. Every example's label must be
@@ -77,6 +82,15 @@ func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.Clas
 	s, err := data.NewIndexSampler(len(examples), opts.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("train: classify: %w", err)
+	}
+	if opts.GroupByLength {
+		lengths := make([]int, len(examples))
+		for i, e := range examples {
+			lengths[i] = len(e.InputIDs)
+		}
+		if err := s.GroupByLength(lengths, 50*opts.BatchSize); err != nil {
+			return nil, fmt.Errorf("train: classify: %w", err)
+		}
 	}
 	labels := make([]string, n)
 	for i := range labels {

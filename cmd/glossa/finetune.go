@@ -153,6 +153,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	saveEvery := fs.Int("save-every", 0, "checkpoint every N steps (0: only at the end)")
 	keep := fs.Int("keep", 2, "keep the newest N checkpoints (0: all)")
 	seed := fs.Uint64("seed", 42, "seed for the head's initialisation, data order and dropout")
+	groupByLength := fs.Bool("group-by-length", true, "batch examples of similar length together (Hugging Face's group_by_length) so that batches compute little padding; false: plain shuffled batches")
 	scratch := fs.Bool("from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
 	resume := fs.Bool("resume", false, "continue from the newest checkpoint in OUT (same flags)")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, log or off")
@@ -248,7 +249,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	logger.Info("fine-tune", "train", len(trainEx), "dev", len(devEx), "classes", lm.Len(), "steps", n,
 		"pretrained", !*scratch)
 	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: *batch, Seed: *seed,
-		PadID: padID(tok), Dev: devEx})
+		PadID: padID(tok), Dev: devEx, GroupByLength: *groupByLength})
 	if err != nil {
 		return err
 	}
