@@ -6209,3 +6209,1194 @@ store:
 	VMOVUPS Z3, K4, 192(AX)
 	VZEROUPPER
 	RET
+
+// func sgemvRows1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemvRows1x32(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), DX
+	MOVQ kpf+56(FP), BX
+	MOVQ pfdist+64(FP), SI
+	ADDQ DX, SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+	// Steps with prefetch, 4 per iteration: kpf/4 iterations.
+	SHRQ  $0x02, BX
+	MOVQ  AX, DI
+	SHRQ  $0x02, DI
+	SUBQ  BX, DI
+	TESTQ BX, BX
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (SI)
+	PREFETCHT1   64(SI)
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  (DX), Z10, Z0
+	VFMADD231PS  64(DX), Z10, Z1
+	PREFETCHT1   128(SI)
+	PREFETCHT1   192(SI)
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  128(DX), Z10, Z2
+	VFMADD231PS  192(DX), Z10, Z3
+	PREFETCHT1   256(SI)
+	PREFETCHT1   320(SI)
+	VBROADCASTSS 8(CX), Z10
+	VFMADD231PS  256(DX), Z10, Z4
+	VFMADD231PS  320(DX), Z10, Z5
+	PREFETCHT1   384(SI)
+	PREFETCHT1   448(SI)
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  384(DX), Z10, Z6
+	VFMADD231PS  448(DX), Z10, Z7
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000200, DX
+	ADDQ         $0x00000200, SI
+	DECQ         BX
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ DI, DI
+	JZ    tail
+
+plainloop:
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  (DX), Z10, Z0
+	VFMADD231PS  64(DX), Z10, Z1
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  128(DX), Z10, Z2
+	VFMADD231PS  192(DX), Z10, Z3
+	VBROADCASTSS 8(CX), Z10
+	VFMADD231PS  256(DX), Z10, Z4
+	VFMADD231PS  320(DX), Z10, Z5
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  384(DX), Z10, Z6
+	VFMADD231PS  448(DX), Z10, Z7
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000200, DX
+	DECQ         DI
+	JNZ          plainloop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   sum
+
+tailloop:
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  (DX), Z10, Z0
+	VFMADD231PS  64(DX), Z10, Z1
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tailloop
+
+sum:
+	// Add up the accumulator sets into set 0.
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z0, Z0
+	VADDPS Z7, Z1, Z1
+
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Z10
+	VBROADCASTSS beta+52(FP), Z11
+	MOVL         beta+52(FP), CX
+	SHLL         $0x01, CX
+	JNZ          merge
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z10, Z1, Z1
+	VMOVUPS      Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Z10, Z0, Z0
+	VFMADD231PS (AX), Z11, Z0
+	VMOVUPS     Z0, (AX)
+	VMULPS      Z10, Z1, Z1
+	VFMADD231PS 64(AX), Z11, Z1
+	VMOVUPS     Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows2x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemvRows2x32(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ kpf+56(FP), SI
+	MOVQ pfdist+64(FP), DI
+	ADDQ BX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+	// Steps with prefetch, 2 per iteration: kpf/2 iterations.
+	SHRQ  $0x01, SI
+	MOVQ  AX, R8
+	SHRQ  $0x01, R8
+	SUBQ  SI, R8
+	TESTQ SI, SI
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (DI)
+	PREFETCHT1   64(DI)
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	PREFETCHT1   128(DI)
+	PREFETCHT1   192(DI)
+	VMOVUPS      128(BX), Z8
+	VMOVUPS      192(BX), Z9
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 4(CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z6
+	VFMADD231PS  Z9, Z11, Z7
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x00000100, DI
+	DECQ         SI
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ R8, R8
+	JZ    tail
+
+plainloop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	VMOVUPS      128(BX), Z8
+	VMOVUPS      192(BX), Z9
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 4(CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z6
+	VFMADD231PS  Z9, Z11, Z7
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000100, BX
+	DECQ         R8
+	JNZ          plainloop
+
+tail:
+	ANDQ $0x01, AX
+	JZ   sum
+
+tailloop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          tailloop
+
+sum:
+	// Add up the accumulator sets into set 0.
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Z10
+	VBROADCASTSS beta+52(FP), Z11
+	MOVL         beta+52(FP), DX
+	SHLL         $0x01, DX
+	JNZ          merge
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z10, Z1, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z10, Z3, Z3
+	VMOVUPS      Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Z10, Z0, Z0
+	VFMADD231PS (AX), Z11, Z0
+	VMOVUPS     Z0, (AX)
+	VMULPS      Z10, Z1, Z1
+	VFMADD231PS 64(AX), Z11, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VMULPS      Z10, Z2, Z2
+	VFMADD231PS (AX), Z11, Z2
+	VMOVUPS     Z2, (AX)
+	VMULPS      Z10, Z3, Z3
+	VFMADD231PS 64(AX), Z11, Z3
+	VMOVUPS     Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows3x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemvRows3x32(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ kpf+56(FP), SI
+	MOVQ pfdist+64(FP), DI
+	ADDQ BX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+	// Steps with prefetch, 2 per iteration: kpf/2 iterations.
+	SHRQ  $0x01, SI
+	MOVQ  AX, R8
+	SHRQ  $0x01, R8
+	SUBQ  SI, R8
+	TESTQ SI, SI
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (DI)
+	PREFETCHT1   64(DI)
+	VMOVUPS      (BX), Z12
+	VMOVUPS      64(BX), Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS (CX)(DX*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS (CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	PREFETCHT1   128(DI)
+	PREFETCHT1   192(DI)
+	VMOVUPS      128(BX), Z12
+	VMOVUPS      192(BX), Z13
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 4(CX)(DX*1), Z15
+	VFMADD231PS  Z12, Z15, Z8
+	VFMADD231PS  Z13, Z15, Z9
+	VBROADCASTSS 4(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x00000100, DI
+	DECQ         SI
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ R8, R8
+	JZ    tail
+
+plainloop:
+	VMOVUPS      (BX), Z12
+	VMOVUPS      64(BX), Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS (CX)(DX*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS (CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VMOVUPS      128(BX), Z12
+	VMOVUPS      192(BX), Z13
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 4(CX)(DX*1), Z15
+	VFMADD231PS  Z12, Z15, Z8
+	VFMADD231PS  Z13, Z15, Z9
+	VBROADCASTSS 4(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000100, BX
+	DECQ         R8
+	JNZ          plainloop
+
+tail:
+	ANDQ $0x01, AX
+	JZ   sum
+
+tailloop:
+	VMOVUPS      (BX), Z12
+	VMOVUPS      64(BX), Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS (CX)(DX*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS (CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          tailloop
+
+sum:
+	// Add up the accumulator sets into set 0.
+	VADDPS Z6, Z0, Z0
+	VADDPS Z7, Z1, Z1
+	VADDPS Z8, Z2, Z2
+	VADDPS Z9, Z3, Z3
+	VADDPS Z10, Z4, Z4
+	VADDPS Z11, Z5, Z5
+
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Z14
+	VBROADCASTSS beta+52(FP), Z15
+	MOVL         beta+52(FP), DX
+	SHLL         $0x01, DX
+	JNZ          merge
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z14, Z1, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z14, Z3, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z14, Z5, Z5
+	VMOVUPS      Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Z14, Z0, Z0
+	VFMADD231PS (AX), Z15, Z0
+	VMOVUPS     Z0, (AX)
+	VMULPS      Z14, Z1, Z1
+	VFMADD231PS 64(AX), Z15, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VMULPS      Z14, Z2, Z2
+	VFMADD231PS (AX), Z15, Z2
+	VMOVUPS     Z2, (AX)
+	VMULPS      Z14, Z3, Z3
+	VFMADD231PS 64(AX), Z15, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VMULPS      Z14, Z4, Z4
+	VFMADD231PS (AX), Z15, Z4
+	VMOVUPS     Z4, (AX)
+	VMULPS      Z14, Z5, Z5
+	VFMADD231PS 64(AX), Z15, Z5
+	VMOVUPS     Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemvRows4x32(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ kpf+56(FP), SI
+	MOVQ pfdist+64(FP), DI
+	ADDQ BX, DI
+	LEAQ (CX)(DX*2), R8
+	ADDQ DX, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+	// Steps with prefetch, 1 per iteration: kpf/1 iterations.
+	SHRQ  $0x00, SI
+	SHRQ  $0x00, AX
+	SUBQ  SI, AX
+	TESTQ SI, SI
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (DI)
+	PREFETCHT1   64(DI)
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R8), Z11
+	VFMADD231PS  Z8, Z11, Z6
+	VFMADD231PS  Z9, Z11, Z7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000080, BX
+	ADDQ         $0x00000080, DI
+	DECQ         SI
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ AX, AX
+	JZ    tail
+
+plainloop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R8), Z11
+	VFMADD231PS  Z8, Z11, Z6
+	VFMADD231PS  Z9, Z11, Z7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          plainloop
+
+tail:
+	// Add up the accumulator sets into set 0.
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Z10
+	VBROADCASTSS beta+52(FP), Z11
+	MOVL         beta+52(FP), DX
+	SHLL         $0x01, DX
+	JNZ          merge
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z10, Z1, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z10, Z3, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z10, Z5, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z10, Z7, Z7
+	VMOVUPS      Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Z10, Z0, Z0
+	VFMADD231PS (AX), Z11, Z0
+	VMOVUPS     Z0, (AX)
+	VMULPS      Z10, Z1, Z1
+	VFMADD231PS 64(AX), Z11, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VMULPS      Z10, Z2, Z2
+	VFMADD231PS (AX), Z11, Z2
+	VMOVUPS     Z2, (AX)
+	VMULPS      Z10, Z3, Z3
+	VFMADD231PS 64(AX), Z11, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VMULPS      Z10, Z4, Z4
+	VFMADD231PS (AX), Z11, Z4
+	VMOVUPS     Z4, (AX)
+	VMULPS      Z10, Z5, Z5
+	VFMADD231PS 64(AX), Z11, Z5
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        CX, AX
+	VMULPS      Z10, Z6, Z6
+	VFMADD231PS (AX), Z11, Z6
+	VMOVUPS     Z6, (AX)
+	VMULPS      Z10, Z7, Z7
+	VFMADD231PS 64(AX), Z11, Z7
+	VMOVUPS     Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemvRows1x16(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), DX
+	MOVQ kpf+56(FP), BX
+	MOVQ pfdist+64(FP), SI
+	ADDQ DX, SI
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Steps with prefetch, 4 per iteration: kpf/4 iterations.
+	SHRQ  $0x02, BX
+	MOVQ  AX, DI
+	SHRQ  $0x02, DI
+	SUBQ  BX, DI
+	TESTQ BX, BX
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (SI)
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  (DX), Y10, Y0
+	VFMADD231PS  32(DX), Y10, Y1
+	PREFETCHT1   64(SI)
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  64(DX), Y10, Y2
+	VFMADD231PS  96(DX), Y10, Y3
+	PREFETCHT1   128(SI)
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  128(DX), Y10, Y4
+	VFMADD231PS  160(DX), Y10, Y5
+	PREFETCHT1   192(SI)
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  192(DX), Y10, Y6
+	VFMADD231PS  224(DX), Y10, Y7
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x00000100, SI
+	DECQ         BX
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ DI, DI
+	JZ    tail
+
+plainloop:
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  (DX), Y10, Y0
+	VFMADD231PS  32(DX), Y10, Y1
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  64(DX), Y10, Y2
+	VFMADD231PS  96(DX), Y10, Y3
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  128(DX), Y10, Y4
+	VFMADD231PS  160(DX), Y10, Y5
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  192(DX), Y10, Y6
+	VFMADD231PS  224(DX), Y10, Y7
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000100, DX
+	DECQ         DI
+	JNZ          plainloop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   sum
+
+tailloop:
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  (DX), Y10, Y0
+	VFMADD231PS  32(DX), Y10, Y1
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tailloop
+
+sum:
+	// Add up the accumulator sets into set 0.
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y0, Y0
+	VADDPS Y7, Y1, Y1
+
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Y10
+	VBROADCASTSS beta+52(FP), Y11
+	MOVL         beta+52(FP), CX
+	SHLL         $0x01, CX
+	JNZ          merge
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Y10, Y0, Y0
+	VFMADD231PS (AX), Y11, Y0
+	VMOVUPS     Y0, (AX)
+	VMULPS      Y10, Y1, Y1
+	VFMADD231PS 32(AX), Y11, Y1
+	VMOVUPS     Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemvRows2x16(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ kpf+56(FP), SI
+	MOVQ pfdist+64(FP), DI
+	ADDQ BX, DI
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Steps with prefetch, 2 per iteration: kpf/2 iterations.
+	SHRQ  $0x01, SI
+	MOVQ  AX, R8
+	SHRQ  $0x01, R8
+	SUBQ  SI, R8
+	TESTQ SI, SI
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (DI)
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	PREFETCHT1   64(DI)
+	VMOVUPS      64(BX), Y8
+	VMOVUPS      96(BX), Y9
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y9, Y11, Y7
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000080, BX
+	ADDQ         $0x00000080, DI
+	DECQ         SI
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ R8, R8
+	JZ    tail
+
+plainloop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VMOVUPS      64(BX), Y8
+	VMOVUPS      96(BX), Y9
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y9, Y11, Y7
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000080, BX
+	DECQ         R8
+	JNZ          plainloop
+
+tail:
+	ANDQ $0x01, AX
+	JZ   sum
+
+tailloop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          tailloop
+
+sum:
+	// Add up the accumulator sets into set 0.
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Y10
+	VBROADCASTSS beta+52(FP), Y11
+	MOVL         beta+52(FP), DX
+	SHLL         $0x01, DX
+	JNZ          merge
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y10, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Y10, Y0, Y0
+	VFMADD231PS (AX), Y11, Y0
+	VMOVUPS     Y0, (AX)
+	VMULPS      Y10, Y1, Y1
+	VFMADD231PS 32(AX), Y11, Y1
+	VMOVUPS     Y1, 32(AX)
+	ADDQ        CX, AX
+	VMULPS      Y10, Y2, Y2
+	VFMADD231PS (AX), Y11, Y2
+	VMOVUPS     Y2, (AX)
+	VMULPS      Y10, Y3, Y3
+	VFMADD231PS 32(AX), Y11, Y3
+	VMOVUPS     Y3, 32(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemvRows3x16(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ kpf+56(FP), SI
+	MOVQ pfdist+64(FP), DI
+	ADDQ BX, DI
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	// Steps with prefetch, 2 per iteration: kpf/2 iterations.
+	SHRQ  $0x01, SI
+	MOVQ  AX, R8
+	SHRQ  $0x01, R8
+	SUBQ  SI, R8
+	TESTQ SI, SI
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (DI)
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (CX)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	PREFETCHT1   64(DI)
+	VMOVUPS      64(BX), Y12
+	VMOVUPS      96(BX), Y13
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VFMADD231PS  Y13, Y15, Y9
+	VBROADCASTSS 4(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000080, BX
+	ADDQ         $0x00000080, DI
+	DECQ         SI
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ R8, R8
+	JZ    tail
+
+plainloop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (CX)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VMOVUPS      64(BX), Y12
+	VMOVUPS      96(BX), Y13
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VFMADD231PS  Y13, Y15, Y9
+	VBROADCASTSS 4(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000080, BX
+	DECQ         R8
+	JNZ          plainloop
+
+tail:
+	ANDQ $0x01, AX
+	JZ   sum
+
+tailloop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (CX)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          tailloop
+
+sum:
+	// Add up the accumulator sets into set 0.
+	VADDPS Y6, Y0, Y0
+	VADDPS Y7, Y1, Y1
+	VADDPS Y8, Y2, Y2
+	VADDPS Y9, Y3, Y3
+	VADDPS Y10, Y4, Y4
+	VADDPS Y11, Y5, Y5
+
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Y14
+	VBROADCASTSS beta+52(FP), Y15
+	MOVL         beta+52(FP), DX
+	SHLL         $0x01, DX
+	JNZ          merge
+	VMULPS       Y14, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y14, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y14, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y14, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y14, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y14, Y5, Y5
+	VMOVUPS      Y5, 32(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Y14, Y0, Y0
+	VFMADD231PS (AX), Y15, Y0
+	VMOVUPS     Y0, (AX)
+	VMULPS      Y14, Y1, Y1
+	VFMADD231PS 32(AX), Y15, Y1
+	VMOVUPS     Y1, 32(AX)
+	ADDQ        CX, AX
+	VMULPS      Y14, Y2, Y2
+	VFMADD231PS (AX), Y15, Y2
+	VMOVUPS     Y2, (AX)
+	VMULPS      Y14, Y3, Y3
+	VFMADD231PS 32(AX), Y15, Y3
+	VMOVUPS     Y3, 32(AX)
+	ADDQ        CX, AX
+	VMULPS      Y14, Y4, Y4
+	VFMADD231PS (AX), Y15, Y4
+	VMOVUPS     Y4, (AX)
+	VMULPS      Y14, Y5, Y5
+	VFMADD231PS 32(AX), Y15, Y5
+	VMOVUPS     Y5, 32(AX)
+	VZEROUPPER
+	RET
+
+// func sgemvRows4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemvRows4x16(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ kpf+56(FP), SI
+	MOVQ pfdist+64(FP), DI
+	ADDQ BX, DI
+	LEAQ (CX)(DX*2), R8
+	ADDQ DX, R8
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	// Steps with prefetch, 1 per iteration: kpf/1 iterations.
+	SHRQ  $0x00, SI
+	SHRQ  $0x00, AX
+	SUBQ  SI, AX
+	TESTQ SI, SI
+	JZ    plain
+
+pfloop:
+	PREFETCHT1   (DI)
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R8), Y11
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y9, Y11, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DI
+	DECQ         SI
+	JNZ          pfloop
+
+plain:
+	// The remaining whole iterations, without prefetch.
+	TESTQ AX, AX
+	JZ    tail
+
+plainloop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R8), Y11
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y9, Y11, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          plainloop
+
+tail:
+	// Add up the accumulator sets into set 0.
+	// Scale by alpha and merge into C; C is read only when beta != 0.
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+48(FP), Y10
+	VBROADCASTSS beta+52(FP), Y11
+	MOVL         beta+52(FP), DX
+	SHLL         $0x01, DX
+	JNZ          merge
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y10, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y10, Y5, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y10, Y7, Y7
+	VMOVUPS      Y7, 32(AX)
+	VZEROUPPER
+	RET
+
+merge:
+	VMULPS      Y10, Y0, Y0
+	VFMADD231PS (AX), Y11, Y0
+	VMOVUPS     Y0, (AX)
+	VMULPS      Y10, Y1, Y1
+	VFMADD231PS 32(AX), Y11, Y1
+	VMOVUPS     Y1, 32(AX)
+	ADDQ        CX, AX
+	VMULPS      Y10, Y2, Y2
+	VFMADD231PS (AX), Y11, Y2
+	VMOVUPS     Y2, (AX)
+	VMULPS      Y10, Y3, Y3
+	VFMADD231PS 32(AX), Y11, Y3
+	VMOVUPS     Y3, 32(AX)
+	ADDQ        CX, AX
+	VMULPS      Y10, Y4, Y4
+	VFMADD231PS (AX), Y11, Y4
+	VMOVUPS     Y4, (AX)
+	VMULPS      Y10, Y5, Y5
+	VFMADD231PS 32(AX), Y11, Y5
+	VMOVUPS     Y5, 32(AX)
+	ADDQ        CX, AX
+	VMULPS      Y10, Y6, Y6
+	VFMADD231PS (AX), Y11, Y6
+	VMOVUPS     Y6, (AX)
+	VMULPS      Y10, Y7, Y7
+	VFMADD231PS 32(AX), Y11, Y7
+	VMOVUPS     Y7, 32(AX)
+	VZEROUPPER
+	RET

@@ -171,3 +171,67 @@ func sgemvDots4x4(k int, x *float32, ldx int, b *float32, ldb int, out *float32)
 //
 //go:noescape
 func sgemvN64(k int, x *float32, b *float32, ldb int, y *float32, n int)
+
+// sgemvRows1x32 computes the 1×32 block C = alpha·A·B + beta·C: A holds 1 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 32 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows2x32 computes the 2×32 block C = alpha·A·B + beta·C: A holds 2 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 32 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows2x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows3x32 computes the 3×32 block C = alpha·A·B + beta·C: A holds 3 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 32 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows3x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows4x32 computes the 4×32 block C = alpha·A·B + beta·C: A holds 4 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 32 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows1x16 computes the 1×16 block C = alpha·A·B + beta·C: A holds 1 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 16 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows2x16 computes the 2×16 block C = alpha·A·B + beta·C: A holds 2 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 16 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows3x16 computes the 3×16 block C = alpha·A·B + beta·C: A holds 3 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 16 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemvRows4x16 computes the 4×16 block C = alpha·A·B + beta·C: A holds 4 row(s) of k values
+// with stride lda, b one packed micro-panel of k steps of 16 values, and C has row stride
+// ldc; C is not read when beta is 0. Each of the first kpf steps (kpf <= k) prefetches
+// its B values pfdist bytes ahead into L2.
+//
+//go:noescape
+func sgemvRows4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)

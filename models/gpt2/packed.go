@@ -9,7 +9,7 @@ import "github.com/glossa-ai/glossa/kernels"
 // prefill of a few dozen tokens each weight serves only those rows, and
 // packing it cost about as much as the product itself. The bias is added in
 // the product's epilogue, while each strip of the output is still in cache.
-// Decoding reads the packed copy too (SgemmPacked's few-rows path streams
+// Decoding reads the packed copy too (SgemmPacked's row-vector path streams
 // it once per token), so the file's matrix is released after packing and
 // the weights cost their size once.
 

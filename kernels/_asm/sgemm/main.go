@@ -16,7 +16,11 @@
 //     the micro-panels the AVX-512 microkernel reads (gathers for the operands
 //     stored across rows, vector copies for the others);
 //   - sgemvDot4, sgemvDots{2,3,4}x4 and sgemvN64, the streaming kernels of the
-//     matrix-vector path, which read the large operand once without packing.
+//     matrix-vector path, which read the large operand once without packing;
+//   - sgemvRows{1,2,3,4}x32 (AVX-512) and sgemvRows{1,2,3,4}x16 (AVX2+FMA),
+//     the row-panel kernels of SgemmPacked's row-vector path (decoding
+//     through pre-packed weights), which stream one packed micro-panel
+//     against 1…4 unpacked rows of A with prefetch (see rowvec.go).
 //
 // The microkernels follow the BLIS scheme. A packed A micro-panel holds, for
 // each of the k steps, MR consecutive values of one column of op(A); a packed
@@ -69,6 +73,7 @@ func main() {
 		genDotsRx4(r)
 	}
 	genGemvN()
+	genRowKernels()
 
 	Generate()
 }
