@@ -3,6 +3,8 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Threads reports how many workers the parallel kernels use: the current
@@ -14,6 +16,16 @@ func Threads() int { return runtime.GOMAXPROCS(0) }
 // at most Threads() ranges run at once. With one worker, or when n <= grain,
 // fn runs on the calling goroutine. fn must be safe to call concurrently on
 // disjoint ranges.
+//
+// The ranges run on the calling goroutine and on a pool of worker goroutines
+// that live for the whole process. A worker that has finished its range
+// spins for a few tens of microseconds watching for the next call before it
+// parks, so that the back-to-back parallel phases of a decoding step or a
+// training step (dozens of products of a few hundred microseconds each)
+// start at once instead of waiting for the scheduler to wake a parked
+// goroutine. One call runs on the pool at a time; a call made while the pool
+// is busy — from inside fn, or from another goroutine — runs its ranges on
+// goroutines of its own, as correct and only a little slower.
 func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -22,34 +34,172 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 		grain = 1
 	}
 	workers := Threads()
-	chunks := (n + grain - 1) / grain
-	if chunks > workers {
-		chunks = workers
-	}
+	chunks := min(n/grain, workers)
 	if chunks <= 1 {
 		fn(0, n)
 		return
 	}
+	if chunks > maxPoolChunks || !pool.busy.TryLock() {
+		parallelGo(n, chunks, fn)
+		return
+	}
+	pool.run(n, chunks, workers-1, fn)
+	pool.busy.Unlock()
+}
+
+// chunkRange returns the bounds of chunk i of n items cut into chunks
+// nearly equal ranges (the first n%chunks one item longer).
+func chunkRange(n, chunks, i int) (lo, hi int) {
+	per, rem := n/chunks, n%chunks
+	lo = i*per + min(i, rem)
+	hi = lo + per
+	if i < rem {
+		hi++
+	}
+	return lo, hi
+}
+
+// parallelGo runs the chunks on goroutines started for this call, the
+// last on the calling goroutine.
+func parallelGo(n, chunks int, fn func(lo, hi int)) {
 	var wg sync.WaitGroup
 	wg.Add(chunks - 1)
-	per := n / chunks
-	rem := n % chunks
-	lo := 0
-	for i := 0; i < chunks; i++ {
-		size := per
-		if i < rem {
-			size++
-		}
-		hi := lo + size
-		if i == chunks-1 {
+	for i := 0; i < chunks-1; i++ {
+		lo, hi := chunkRange(n, chunks, i)
+		go func() {
+			defer wg.Done()
 			fn(lo, hi)
-		} else {
-			go func(lo, hi int) {
-				defer wg.Done()
-				fn(lo, hi)
-			}(lo, hi)
-		}
-		lo = hi
+		}()
 	}
+	fn(chunkRange(n, chunks, chunks-1))
 	wg.Wait()
+}
+
+// The worker pool. Its state word packs the generation of the current call
+// (genBits), its number of chunks and the index of the next unclaimed chunk
+// (chunkBits each): a worker claims chunk i of generation g with one
+// compare-and-swap, so a worker that arrives late, after the call it saw has
+// finished and another has begun, can never claim a chunk of a call whose
+// function it has not read.
+const (
+	chunkBits     = 16
+	genBits       = 64 - 2*chunkBits
+	chunkMask     = 1<<chunkBits - 1
+	maxPoolChunks = chunkMask
+	// poolSpin is how long a worker watches for the next call before it
+	// parks.
+	poolSpin = 50 * time.Microsecond
+)
+
+// workPool runs ParallelFor calls on long-lived workers.
+type workPool struct {
+	busy  sync.Mutex    // held by the call running on the pool
+	state atomic.Uint64 // gen<<2·chunkBits | chunks<<chunkBits | next chunk
+	done  atomic.Int64  // chunks of the current call finished
+	fn    func(lo, hi int)
+	n     int
+
+	started int // workers started (under busy)
+
+	mu     sync.Mutex // guards parking
+	cond   *sync.Cond // parked workers wait on it for a new generation
+	parked atomic.Int32
+}
+
+var pool = newWorkPool()
+
+func newWorkPool() *workPool {
+	p := &workPool{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func unpack(s uint64) (gen uint64, chunks, next int) {
+	return s >> (2 * chunkBits), int(s>>chunkBits) & chunkMask, int(s) & chunkMask
+}
+
+// run publishes a call, takes part in it and returns when every chunk is
+// done. want is the number of workers the call can use; p.busy is held.
+func (p *workPool) run(n, chunks, want int, fn func(lo, hi int)) {
+	for p.started < want {
+		p.started++
+		go p.work()
+	}
+	p.fn, p.n = fn, n
+	p.done.Store(0)
+	gen, _, _ := unpack(p.state.Load())
+	gen = (gen + 1) & (1<<genBits - 1)
+	p.state.Store(gen<<(2*chunkBits) | uint64(chunks)<<chunkBits)
+	if p.parked.Load() > 0 {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+	p.claim(gen)
+	// Wait for the workers' chunks: they are short, so spin, yielding the
+	// processor now and then in case a worker is waiting for one.
+	for spins := 0; p.done.Load() < int64(chunks); spins++ {
+		if spins%64 == 63 {
+			runtime.Gosched()
+		}
+	}
+	p.fn = nil
+}
+
+// claim runs chunks of generation gen until none is left.
+func (p *workPool) claim(gen uint64) {
+	for {
+		s := p.state.Load()
+		g, chunks, next := unpack(s)
+		if g != gen || next >= chunks {
+			return
+		}
+		if !p.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		// The call cannot finish before this chunk does, so fn and n are
+		// still its own.
+		lo, hi := chunkRange(p.n, chunks, next)
+		p.fn(lo, hi)
+		p.done.Add(1)
+	}
+}
+
+// work is a worker's loop: wait for a generation it has not seen, claim its
+// chunks, repeat.
+func (p *workPool) work() {
+	var seen uint64
+	for {
+		gen := p.wait(seen)
+		seen = gen
+		p.claim(gen)
+	}
+}
+
+// wait returns the current generation once it differs from seen, spinning
+// for up to poolSpin and then parking.
+func (p *workPool) wait(seen uint64) uint64 {
+	var start time.Time
+	for spins := 0; ; spins++ {
+		if g, _, _ := unpack(p.state.Load()); g != seen {
+			return g
+		}
+		if spins%256 == 255 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > poolSpin {
+				break
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.parked.Add(1)
+	defer p.parked.Add(-1)
+	for {
+		if g, _, _ := unpack(p.state.Load()); g != seen {
+			return g
+		}
+		p.cond.Wait()
+	}
 }
