@@ -81,9 +81,8 @@ type rowJob struct {
 	ep          *Epilogue
 
 	panels, chunk int
-	next          atomic.Int64 // the first panel of the next chunk to take
-	wg            sync.WaitGroup
-	spawned       func() // j.runSpawned, bound once
+	next          atomic.Int64      // the first panel of the next chunk to take
+	workers       func(lo, hi int) // j.runWorkers, bound once
 
 	// tile receives a partial last panel (n not a multiple of nr), which
 	// only one worker computes.
@@ -92,7 +91,7 @@ type rowJob struct {
 
 var rowJobs = sync.Pool{New: func() any {
 	j := new(rowJob)
-	j.spawned = j.runSpawned
+	j.workers = j.runWorkers
 	return j
 }}
 
@@ -130,14 +129,9 @@ func packedRows(transA bool, m int, alpha float32, a []float32, lda int, pb *Pac
 	}
 	j.next.Store(0)
 	if workers > 1 {
-		j.wg.Add(workers - 1)
-		for range workers - 1 {
-			go j.spawned()
-		}
-	}
-	j.run()
-	if workers > 1 {
-		j.wg.Wait()
+		ParallelFor(workers, 1, j.workers)
+	} else {
+		j.run()
 	}
 	j.pb, j.a, j.c, j.ep = nil, nil, nil, nil
 	rowJobs.Put(j)
@@ -146,10 +140,12 @@ func packedRows(transA bool, m int, alpha float32, a []float32, lda int, pb *Pac
 	}
 }
 
-// runSpawned is run on a worker goroutine of its own.
-func (j *rowJob) runSpawned() {
-	defer j.wg.Done()
-	j.run()
+// runWorkers is the ParallelFor body of a product on several workers:
+// each of them runs j.run, taking chunks until none is left.
+func (j *rowJob) runWorkers(lo, hi int) {
+	for range hi - lo {
+		j.run()
+	}
 }
 
 // run takes chunks of panels until none is left, computes them and applies
