@@ -81,7 +81,7 @@ type rowJob struct {
 	ep          *Epilogue
 
 	panels, chunk int
-	next          atomic.Int64      // the first panel of the next chunk to take
+	next          atomic.Int64     // the first panel of the next chunk to take
 	workers       func(lo, hi int) // j.runWorkers, bound once
 
 	// tile receives a partial last panel (n not a multiple of nr), which
