@@ -19,7 +19,7 @@ func Threads() int { return runtime.GOMAXPROCS(0) }
 //
 // The ranges run on the calling goroutine and on a pool of worker goroutines
 // that live for the whole process. A worker that has finished its range
-// spins for a few tens of microseconds watching for the next call before it
+// spins for up to a millisecond watching for the next call before it
 // parks, so that the back-to-back parallel phases of a decoding step or a
 // training step (dozens of products of a few hundred microseconds each)
 // start at once instead of waiting for the scheduler to wake a parked
@@ -86,9 +86,14 @@ const (
 	genBits       = 64 - 2*chunkBits
 	chunkMask     = 1<<chunkBits - 1
 	maxPoolChunks = chunkMask
-	// poolSpin is how long a worker watches for the next call before it
-	// parks.
-	poolSpin = 50 * time.Microsecond
+	// workerSpin is how long a worker watches for the next call before it
+	// parks, and callerSpin how long a call waits for the workers' chunks
+	// before it blocks. Parking and waking cost tens of microseconds on a
+	// VM, and a step's serial stretches between parallel phases, like its
+	// phases' uneven ends, often last longer than that: blocking after 50 µs
+	// instead of 2 ms made train-char 13 % slower at 2 threads.
+	workerSpin = 1 * time.Millisecond
+	callerSpin = 2 * time.Millisecond
 )
 
 // workPool runs ParallelFor calls on long-lived workers.
@@ -104,6 +109,10 @@ type workPool struct {
 	mu     sync.Mutex // guards parking
 	cond   *sync.Cond // parked workers wait on it for a new generation
 	parked atomic.Int32
+
+	doneMu   sync.Mutex
+	doneCond *sync.Cond  // a caller that has stopped spinning waits on it for the last chunk
+	waiting  atomic.Bool // the caller waits on doneCond
 }
 
 var pool = newWorkPool()
@@ -111,6 +120,7 @@ var pool = newWorkPool()
 func newWorkPool() *workPool {
 	p := &workPool{}
 	p.cond = sync.NewCond(&p.mu)
+	p.doneCond = sync.NewCond(&p.doneMu)
 	return p
 }
 
@@ -136,14 +146,34 @@ func (p *workPool) run(n, chunks, want int, fn func(lo, hi int)) {
 		p.mu.Unlock()
 	}
 	p.claim(gen)
-	// Wait for the workers' chunks: they are short, so spin, yielding the
-	// processor now and then in case a worker is waiting for one.
-	for spins := 0; p.done.Load() < int64(chunks); spins++ {
-		if spins%64 == 63 {
-			runtime.Gosched()
+	p.awaitDone(int64(chunks))
+	p.fn = nil
+}
+
+// awaitDone returns once chunks chunks are done. The workers' chunks are
+// usually short, so it spins (yielding the processor now and then, in case a
+// worker is waiting for one); after callerSpin it blocks, so that on an
+// oversubscribed machine a late worker gets the core.
+func (p *workPool) awaitDone(chunks int64) {
+	var start time.Time
+	for spins := 0; p.done.Load() < chunks; spins++ {
+		if spins%64 != 63 {
+			continue
+		}
+		runtime.Gosched()
+		if start.IsZero() {
+			start = time.Now()
+		} else if time.Since(start) > callerSpin {
+			p.doneMu.Lock()
+			p.waiting.Store(true)
+			for p.done.Load() < chunks {
+				p.doneCond.Wait()
+			}
+			p.waiting.Store(false)
+			p.doneMu.Unlock()
+			return
 		}
 	}
-	p.fn = nil
 }
 
 // claim runs chunks of generation gen until none is left.
@@ -161,7 +191,11 @@ func (p *workPool) claim(gen uint64) {
 		// still its own.
 		lo, hi := chunkRange(p.n, chunks, next)
 		p.fn(lo, hi)
-		p.done.Add(1)
+		if p.done.Add(1) == int64(chunks) && p.waiting.Load() {
+			p.doneMu.Lock()
+			p.doneCond.Broadcast()
+			p.doneMu.Unlock()
+		}
 	}
 }
 
@@ -177,7 +211,7 @@ func (p *workPool) work() {
 }
 
 // wait returns the current generation once it differs from seen, spinning
-// for up to poolSpin and then parking.
+// for up to workerSpin and then parking.
 func (p *workPool) wait(seen uint64) uint64 {
 	var start time.Time
 	for spins := 0; ; spins++ {
@@ -187,7 +221,7 @@ func (p *workPool) wait(seen uint64) uint64 {
 		if spins%256 == 255 {
 			if start.IsZero() {
 				start = time.Now()
-			} else if time.Since(start) > poolSpin {
+			} else if time.Since(start) > workerSpin {
 				break
 			}
 		}
