@@ -195,6 +195,16 @@ func TestPlotLossLR(t *testing.T) {
 	if !bytes.Contains(s, []byte("<svg")) || !bytes.Contains(s, []byte("learning rate")) {
 		t.Error("SVG missing or without the LR panel")
 	}
+	// Steps are labelled as integers, also where gonum's default ticks
+	// would print "1250.00".
+	long := []Record{{Step: 1, Split: "train", Loss: 1, LR: 1}, {Step: 2400, Split: "train", Loss: 1, LR: 1}}
+	if err := PlotLossLR(long, "", svg, PlotOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = os.ReadFile(svg)
+	if !bytes.Contains(s, []byte(">1250</text>")) || bytes.Contains(s, []byte(">1250.")) {
+		t.Error("the step axis is not labelled with plain integers")
+	}
 	if err := PlotLossLR(nil, png, "", PlotOptions{}); err == nil {
 		t.Error("no records: no error")
 	}

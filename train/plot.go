@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -88,6 +89,7 @@ func PlotLossLR(records []Record, pngPath, svgPath string, opts PlotOptions) err
 		lrPlot.Add(ll)
 	}
 	lrPlot.X.Min, lrPlot.X.Max = lossPlot.X.Min, lossPlot.X.Max
+	lossPlot.X.Tick.Marker, lrPlot.X.Tick.Marker = stepTicks{}, stepTicks{}
 
 	draw2 := func(c draw.Canvas) {
 		plots := [][]*plot.Plot{{lossPlot}, {lrPlot}}
@@ -112,6 +114,21 @@ func PlotLossLR(records []Record, pngPath, svgPath string, opts PlotOptions) err
 		}
 	}
 	return nil
+}
+
+// stepTicks are gonum's default ticks labelled as plain numbers ("1250",
+// not "1250.00"): steps are integers.
+type stepTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (stepTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i, t := range ticks {
+		if t.Label != "" {
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
 
 func writeTo(path string, w io.WriterTo) error {
