@@ -2,8 +2,10 @@ package kernels
 
 import (
 	"math/bits"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The blocked algorithm (Goto's, as organised by BLIS) runs five loops around
@@ -333,32 +335,57 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 // barrier blocks each of n goroutines in wait until all n have called it;
 // it can be reused for any number of rounds.
 type barrier struct {
-	mu      sync.Mutex
-	cond    sync.Cond
-	n, left int
-	round   uint64
+	n     int32
+	left  atomic.Int32
+	round atomic.Uint64
+
+	mu       sync.Mutex
+	cond     sync.Cond
+	sleepers atomic.Int32
 }
 
 func (b *barrier) init(n int) {
-	b.n, b.left, b.round = n, n, 0
+	b.n = int32(n)
+	b.left.Store(int32(n))
+	b.round.Store(0)
 	b.cond.L = &b.mu
 }
 
+// wait returns when all n workers have called it in this round. A worker
+// spins for up to callerSpin before it blocks: the workers of a product
+// arrive close together, and on a VM waking a blocked one costs tens of
+// microseconds per barrier.
 func (b *barrier) wait() {
-	b.mu.Lock()
-	b.left--
-	if b.left == 0 {
-		b.left = b.n
-		b.round++
-		b.cond.Broadcast()
-		b.mu.Unlock()
+	r := b.round.Load() // before arriving: the last arrival ends round r
+	if b.left.Add(-1) == 0 {
+		b.left.Store(b.n)
+		b.round.Add(1)
+		if b.sleepers.Load() > 0 {
+			b.mu.Lock()
+			b.cond.Broadcast()
+			b.mu.Unlock()
+		}
 		return
 	}
-	r := b.round
-	for r == b.round {
-		b.cond.Wait()
+	var start time.Time
+	for spins := 0; b.round.Load() == r; spins++ {
+		if spins%64 != 63 {
+			continue
+		}
+		runtime.Gosched()
+		if start.IsZero() {
+			start = time.Now()
+		} else if time.Since(start) > callerSpin {
+			b.mu.Lock()
+			b.sleepers.Add(1)
+			for b.round.Load() == r {
+				b.cond.Wait()
+			}
+			b.sleepers.Add(-1)
+			b.mu.Unlock()
+			return
+		}
 	}
-	b.mu.Unlock()
 }
 
 // packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into
