@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +60,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "number of cores to compute on")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (the ../shared/bench contract)")
 	input := fs.String("input", "", "input file (tokenize-* workloads)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the workload to `FILE` (read it with go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glossa bench WORKLOAD [--threads N] [--json] [--input FILE]")
 		fmt.Fprintln(stderr, "\nWorkloads:")
@@ -94,6 +96,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --threads must be at least 1", errUsage)
 	}
 	runtime.GOMAXPROCS(*threads)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := w(ctx, benchOptions{Threads: *threads, Input: *input, Log: stderr})
 	if err != nil {
 		return err
