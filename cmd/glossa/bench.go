@@ -95,7 +95,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *threads < 1 {
 		return fmt.Errorf("%w: --threads must be at least 1", errUsage)
 	}
-	runtime.GOMAXPROCS(*threads)
+	// Restored on return: tests run commands in-process, and the threads of
+	// one must not change another's numerics.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

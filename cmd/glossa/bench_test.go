@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,9 +14,14 @@ import (
 // --cpuprofile writes a pprof profile, and bad workloads are usage errors.
 func TestBenchJSONAndProfile(t *testing.T) {
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	threads := runtime.GOMAXPROCS(0)
 	code, out, errOut := glossa(t, "bench", "sgemm-256", "--threads", "1", "--json", "--cpuprofile", prof)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// In-process commands leave the thread count as they found it.
+	if n := runtime.GOMAXPROCS(0); n != threads {
+		t.Errorf("GOMAXPROCS %d after bench --threads 1, was %d", n, threads)
 	}
 	var res struct {
 		Workload string  `json:"workload"`
