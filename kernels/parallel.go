@@ -106,21 +106,16 @@ type workPool struct {
 
 	started int // workers started (under busy)
 
-	mu     sync.Mutex // guards parking
-	cond   *sync.Cond // parked workers wait on it for a new generation
-	parked atomic.Int32
-
-	doneMu   sync.Mutex
-	doneCond *sync.Cond  // a caller that has stopped spinning waits on it for the last chunk
-	waiting  atomic.Bool // the caller waits on doneCond
+	idle     parker // workers waiting for a new generation
+	finished parker // the caller waiting for the last chunk
 }
 
 var pool = newWorkPool()
 
 func newWorkPool() *workPool {
 	p := &workPool{}
-	p.cond = sync.NewCond(&p.mu)
-	p.doneCond = sync.NewCond(&p.doneMu)
+	p.idle.init()
+	p.finished.init()
 	return p
 }
 
@@ -140,40 +135,19 @@ func (p *workPool) run(n, chunks, want int, fn func(lo, hi int)) {
 	gen, _, _ := unpack(p.state.Load())
 	gen = (gen + 1) & (1<<genBits - 1)
 	p.state.Store(gen<<(2*chunkBits) | uint64(chunks)<<chunkBits)
-	if p.parked.Load() > 0 {
-		p.mu.Lock()
-		p.cond.Broadcast()
-		p.mu.Unlock()
-	}
+	p.idle.wake()
 	p.claim(gen)
-	p.awaitDone(int64(chunks))
+	// The workers' chunks are usually short, so the caller spins for them;
+	// after callerSpin it blocks, so that on an oversubscribed machine a
+	// late worker gets the core.
+	p.finished.wait(callerSpin, p.allDone)
 	p.fn = nil
 }
 
-// awaitDone returns once chunks chunks are done. The workers' chunks are
-// usually short, so it spins (yielding the processor now and then, in case a
-// worker is waiting for one); after callerSpin it blocks, so that on an
-// oversubscribed machine a late worker gets the core.
-func (p *workPool) awaitDone(chunks int64) {
-	var start time.Time
-	for spins := 0; p.done.Load() < chunks; spins++ {
-		if spins%64 != 63 {
-			continue
-		}
-		runtime.Gosched()
-		if start.IsZero() {
-			start = time.Now()
-		} else if time.Since(start) > callerSpin {
-			p.doneMu.Lock()
-			p.waiting.Store(true)
-			for p.done.Load() < chunks {
-				p.doneCond.Wait()
-			}
-			p.waiting.Store(false)
-			p.doneMu.Unlock()
-			return
-		}
-	}
+// allDone reports whether every chunk of the current call is done.
+func (p *workPool) allDone() bool {
+	_, chunks, _ := unpack(p.state.Load())
+	return p.done.Load() >= int64(chunks)
 }
 
 // claim runs chunks of generation gen until none is left.
@@ -191,10 +165,8 @@ func (p *workPool) claim(gen uint64) {
 		// still its own.
 		lo, hi := chunkRange(p.n, chunks, next)
 		p.fn(lo, hi)
-		if p.done.Add(1) == int64(chunks) && p.waiting.Load() {
-			p.doneMu.Lock()
-			p.doneCond.Broadcast()
-			p.doneMu.Unlock()
+		if p.done.Add(1) == int64(chunks) {
+			p.finished.wake()
 		}
 	}
 }
@@ -213,27 +185,60 @@ func (p *workPool) work() {
 // wait returns the current generation once it differs from seen, spinning
 // for up to workerSpin and then parking.
 func (p *workPool) wait(seen uint64) uint64 {
+	var gen uint64
+	p.idle.wait(workerSpin, func() bool {
+		gen, _, _ = unpack(p.state.Load())
+		return gen != seen
+	})
+	return gen
+}
+
+// parker makes goroutines wait for a condition that another goroutine makes
+// true with an atomic store and then announces with wake: a waiter spins
+// for a while (yielding the processor now and then), then blocks. On a VM
+// blocking and waking cost tens of microseconds, more than most waits in a
+// chain of short parallel phases; spinning without end would take the core
+// from a late goroutine on an oversubscribed machine.
+type parker struct {
+	mu       sync.Mutex
+	cond     sync.Cond
+	sleepers atomic.Int32
+}
+
+func (k *parker) init() { k.cond.L = &k.mu }
+
+// wait returns once ready reports true, spinning for up to spin first.
+func (k *parker) wait(spin time.Duration, ready func() bool) {
 	var start time.Time
-	for spins := 0; ; spins++ {
-		if g, _, _ := unpack(p.state.Load()); g != seen {
-			return g
+	for spins := 0; !ready(); spins++ {
+		if spins%64 != 63 {
+			continue
 		}
-		if spins%256 == 255 {
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) > workerSpin {
-				break
+		runtime.Gosched()
+		if start.IsZero() {
+			start = time.Now()
+		} else if time.Since(start) > spin {
+			// A waker that made ready true after this goroutine counted
+			// itself a sleeper broadcasts under mu, so after the wait
+			// below; one that did it before is seen by ready here.
+			k.mu.Lock()
+			k.sleepers.Add(1)
+			for !ready() {
+				k.cond.Wait()
 			}
+			k.sleepers.Add(-1)
+			k.mu.Unlock()
+			return
 		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.parked.Add(1)
-	defer p.parked.Add(-1)
-	for {
-		if g, _, _ := unpack(p.state.Load()); g != seen {
-			return g
-		}
-		p.cond.Wait()
+}
+
+// wake wakes the blocked waiters, if any; call it after making their
+// condition true.
+func (k *parker) wake() {
+	if k.sleepers.Load() > 0 {
+		k.mu.Lock()
+		k.cond.Broadcast()
+		k.mu.Unlock()
 	}
 }

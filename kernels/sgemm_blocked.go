@@ -2,10 +2,8 @@ package kernels
 
 import (
 	"math/bits"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // The blocked algorithm (Goto's, as organised by BLIS) runs five loops around
@@ -317,19 +315,7 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 	} else {
 		impl.micro(kc, apanel, bpanel, tile, nr, 1, 0)
 	}
-	for i := 0; i < h; i++ {
-		dst := j.c[(row+i)*j.ldc+col : (row+i)*j.ldc+col+w]
-		src := tile[i*nr : i*nr+w]
-		if blk.beta == 0 {
-			for jj, v := range src {
-				dst[jj] = j.alpha * v
-			}
-		} else {
-			for jj, v := range src {
-				dst[jj] = j.alpha*v + blk.beta*dst[jj]
-			}
-		}
-	}
+	mergeTile(j.c[row*j.ldc+col:], j.ldc, tile, nr, h, w, j.alpha, blk.beta)
 }
 
 // barrier blocks each of n goroutines in wait until all n have called it;
@@ -338,17 +324,14 @@ type barrier struct {
 	n     int32
 	left  atomic.Int32
 	round atomic.Uint64
-
-	mu       sync.Mutex
-	cond     sync.Cond
-	sleepers atomic.Int32
+	wake  parker
 }
 
 func (b *barrier) init(n int) {
 	b.n = int32(n)
 	b.left.Store(int32(n))
 	b.round.Store(0)
-	b.cond.L = &b.mu
+	b.wake.init()
 }
 
 // wait returns when all n workers have called it in this round. A worker
@@ -360,30 +343,28 @@ func (b *barrier) wait() {
 	if b.left.Add(-1) == 0 {
 		b.left.Store(b.n)
 		b.round.Add(1)
-		if b.sleepers.Load() > 0 {
-			b.mu.Lock()
-			b.cond.Broadcast()
-			b.mu.Unlock()
-		}
+		b.wake.wake()
 		return
 	}
-	var start time.Time
-	for spins := 0; b.round.Load() == r; spins++ {
-		if spins%64 != 63 {
-			continue
-		}
-		runtime.Gosched()
-		if start.IsZero() {
-			start = time.Now()
-		} else if time.Since(start) > callerSpin {
-			b.mu.Lock()
-			b.sleepers.Add(1)
-			for b.round.Load() == r {
-				b.cond.Wait()
+	b.wake.wait(callerSpin, func() bool { return b.round.Load() != r })
+}
+
+// mergeTile writes the h×w top-left corner of a computed tile (row stride
+// nr) into C (row stride ldc): C = alpha·tile + beta·C, C not read when beta
+// is 0. It finishes the tiles that overhang C's edge, which the kernels
+// compute into scratch.
+func mergeTile(c []float32, ldc int, tile []float32, nr, h, w int, alpha, beta float32) {
+	for i := 0; i < h; i++ {
+		dst := c[i*ldc : i*ldc+w]
+		src := tile[i*nr : i*nr+w]
+		if beta == 0 {
+			for jj, v := range src {
+				dst[jj] = alpha * v
 			}
-			b.sleepers.Add(-1)
-			b.mu.Unlock()
-			return
+		} else {
+			for jj, v := range src {
+				dst[jj] = alpha*v + beta*dst[jj]
+			}
 		}
 	}
 }
