@@ -186,19 +186,7 @@ func (j *rowJob) panel(g int, last bool) {
 	}
 	tile := j.tile[:j.m*nr]
 	rowPanel(pb.row, j.m, k, j.a, j.lda, b, nr, tile, nr, 1, 0, kpf)
-	for i := 0; i < j.m; i++ {
-		dst := j.c[i*j.ldc+col : i*j.ldc+col+w]
-		src := tile[i*nr : i*nr+w]
-		if j.beta == 0 {
-			for jj, v := range src {
-				dst[jj] = j.alpha * v
-			}
-		} else {
-			for jj, v := range src {
-				dst[jj] = j.alpha*v + j.beta*dst[jj]
-			}
-		}
-	}
+	mergeTile(j.c[col:], j.ldc, tile, nr, j.m, w, j.alpha, j.beta)
 }
 
 // rowPanelGo is the portable row-panel kernel: the r×nr block (r <=

@@ -21,7 +21,7 @@ func rowKindOf(impl *sgemmKernels) rowKind {
 // stride ldc and is not read when beta is 0. The assembly kernels prefetch
 // B rowPrefetch bytes ahead during the first kpf <= k steps.
 func rowPanel(kind rowKind, r, k int, a []float32, lda int, b []float32, nr int, c []float32, ldc int, alpha, beta float32, kpf int) {
-	if kind == rowGo || r < 1 || r > 4 {
+	if kind == rowGo || r < 1 || r > packedRowMax {
 		rowPanelGo(r, k, a, lda, b, nr, c, ldc, alpha, beta)
 		return
 	}
@@ -29,28 +29,18 @@ func rowPanel(kind rowKind, r, k int, a []float32, lda int, b []float32, nr int,
 	_, _ = a[(r-1)*lda+k-1], b[k*nr-1]
 	_ = c[(r-1)*ldc+nr-1]
 	kpf = min(kpf, k)
-	pa, pb, pc := &a[0], &b[0], &c[0]
+	kernels := &rowKernels16
 	if kind == rowAVX512 {
-		switch r {
-		case 1:
-			sgemvRows1x32(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-		case 2:
-			sgemvRows2x32(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-		case 3:
-			sgemvRows3x32(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-		default:
-			sgemvRows4x32(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-		}
-		return
+		kernels = &rowKernels32
 	}
-	switch r {
-	case 1:
-		sgemvRows1x16(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-	case 2:
-		sgemvRows2x16(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-	case 3:
-		sgemvRows3x16(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-	default:
-		sgemvRows4x16(k, pa, lda, pb, pc, ldc, alpha, beta, kpf, rowPrefetch)
-	}
+	kernels[r-1](k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, kpf, rowPrefetch)
 }
+
+// rowKernels32 and rowKernels16 are the assembly row-panel kernels for
+// 1…packedRowMax rows of the AVX-512 (nr = 32) and AVX2 (nr = 16) variants.
+var (
+	rowKernels32 = [packedRowMax]func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, kpf, prefetch int){
+		sgemvRows1x32, sgemvRows2x32, sgemvRows3x32, sgemvRows4x32}
+	rowKernels16 = [packedRowMax]func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, kpf, prefetch int){
+		sgemvRows1x16, sgemvRows2x16, sgemvRows3x16, sgemvRows4x16}
+)
