@@ -248,9 +248,7 @@ func (s *session) reset() {
 // system message if system is not empty. The template's end-of-turn token,
 // when the vocabulary has it, also stops a reply.
 func (s *session) setChat(tmpl *chat.Template, system string) error {
-	opts := s.tok.Options()
-	opts.SkipTemplate = true
-	plain, err := s.tok.WithOptions(opts)
+	plain, err := untemplated(s.tok)
 	if err != nil {
 		return err
 	}
@@ -309,6 +307,15 @@ func loadChatTemplate(flag, tokPath string, m *auto.CausalLM, tok *tokenizer.Tok
 	return chat.New(string(src), special)
 }
 
+// untemplated returns tok encoding without its template's special tokens,
+// for texts that carry their own (a rendered chat prompt), as Hugging Face's
+// add_special_tokens=False.
+func untemplated(tok *tokenizer.Tokenizer) (*tokenizer.Tokenizer, error) {
+	opts := tok.Options()
+	opts.SkipTemplate = true
+	return tok.WithOptions(opts)
+}
+
 // tokenText returns a text that encodes to exactly the token id: the
 // token's text trimmed of white space if that does (templates expect
 // "<s>"), else its text as it is (llama2.c's vocabulary spells BOS
@@ -318,9 +325,7 @@ func tokenText(tok *tokenizer.Tokenizer, id int) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	opts := tok.Options()
-	opts.SkipTemplate = true
-	plain, err := tok.WithOptions(opts)
+	plain, err := untemplated(tok)
 	if err != nil {
 		return "", false
 	}
