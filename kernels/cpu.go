@@ -8,6 +8,7 @@ type Features struct {
 	AVX512  bool // AVX-512 F, BW, DQ and VL: the 512-bit kernels
 	BF16    bool // AVX-512 BF16 (VDPBF16PS, VCVTNE2PS2BF16)
 	VNNI    bool // AVX-512 VNNI (VPDPBUSD)
+	AMX     bool // AMX tiles with BF16 (TDPBF16PS), and the OS lets this process use them
 }
 
 // CPU reports the features detected on this machine; all false on non-amd64

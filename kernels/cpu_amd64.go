@@ -9,4 +9,5 @@ var cpuFeatures = Features{
 	AVX512:  cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL,
 	BF16:    cpu.X86.HasAVX512BF16,
 	VNNI:    cpu.X86.HasAVX512VNNI,
+	AMX:     cpu.X86.HasAVX512F && cpu.X86.HasAMXTile && cpu.X86.HasAMXBF16 && amxPermitted(),
 }

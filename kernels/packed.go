@@ -52,7 +52,7 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 		br, bc = n, k
 	}
 	checkMatrix("B", br, bc, b, ldb)
-	impl := sgemmImpl
+	impl := sgemmImpl.packing()
 	nr, kcMax := impl.nr, impl.kc
 	panels := (n + nr - 1) / nr
 	pb := &PackedB{impl: impl, row: rowKindOf(impl), k: k, n: n, data: make([]float32, panels*nr*k)}
@@ -282,7 +282,7 @@ func SgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	if m == 0 || n == 0 {
 		return
 	}
-	impl := sgemmImpl
+	impl := sgemmImpl.forProduct(m, n, k)
 	if k == 0 || alpha == 0 || (impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
 		if k == 0 || alpha == 0 {
 			scaleMatrix(m, n, beta, c, ldc)

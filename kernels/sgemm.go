@@ -26,7 +26,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleMatrix(m, n, beta, c, ldc)
 		return
 	}
-	impl := sgemmImpl
+	impl := sgemmImpl.forProduct(m, n, k)
 	if impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
@@ -137,6 +137,50 @@ type sgemmKernels struct {
 	// skinny handles matrix-vector-like shapes without packing and reports
 	// whether it did; nil when the variant has none.
 	skinny func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool
+	// panel, when not nil, is the number of float32 slots one packed
+	// micro-panel of depth kc takes (A's and B's alike); else mr·kc for A
+	// and nr·kc for B.
+	panel func(kc int) int
+	// vector, when not nil, is the variant that does what this one cannot:
+	// products too small for its tiles and weights packed in advance
+	// (PackB). The AMX variant has one; the others do it all themselves.
+	vector *sgemmKernels
+	// minWork and minDim are the size m·n·k and the m or n below which a
+	// product goes to vector.
+	minWork, minDim int
+}
+
+// panelA returns the float32 slots of a packed A micro-panel of depth kc.
+func (v *sgemmKernels) panelA(kc int) int {
+	if v.panel != nil {
+		return v.panel(kc)
+	}
+	return v.mr * kc
+}
+
+// panelB returns the float32 slots of a packed B micro-panel of depth kc.
+func (v *sgemmKernels) panelB(kc int) int {
+	if v.panel != nil {
+		return v.panel(kc)
+	}
+	return v.nr * kc
+}
+
+// forProduct returns the variant that computes an m×n×k product: v, or
+// v.vector when the product is too small for v's tiles.
+func (v *sgemmKernels) forProduct(m, n, k int) *sgemmKernels {
+	if v.vector != nil && (m < v.minDim || n < v.minDim || m*n*k < v.minWork) {
+		return v.vector
+	}
+	return v
+}
+
+// packing returns the variant whose packed layout PackB uses.
+func (v *sgemmKernels) packing() *sgemmKernels {
+	if v.vector != nil {
+		return v.vector
+	}
+	return v
 }
 
 // sgemmGenericKernels is the portable variant: the blocked algorithm around a

@@ -13,7 +13,7 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 	if f.AVX512 {
 		// A 14×32 tile keeps 28 ZMM accumulators; kc = 256 (measured best
 		// of 256…512) keeps a 14 KiB A micro-panel in L1.
-		vs = append(vs, &sgemmKernels{
+		v512 := &sgemmKernels{
 			name: "avx512", mr: 14, nr: 32, kc: 256, mc: 252,
 			micro:    sgemmMicro14x32,
 			edge:     sgemmEdge14x32,
@@ -21,7 +21,22 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 			packRows: packRows14,
 			packCols: packCols32,
 			skinny:   sgemmSkinny512,
-		})
+		}
+		if f.AMX {
+			// float32 products on AMX tiles (bf16x6, see sgemm_tile.go):
+			// a 32×32 tile of C in four tile registers.
+			vs = append(vs, &sgemmKernels{
+				name: "amx", mr: 32, nr: 32, kc: 256, mc: 64,
+				micro:    sgemmMicroTile,
+				packRows: packRowsTile,
+				packCols: packColsTile,
+				panel:    tilePanel,
+				vector:   v512,
+				minWork:  1 << 18,
+				minDim:   16,
+			})
+		}
+		vs = append(vs, v512)
 	}
 	if f.AVX2FMA {
 		vs = append(vs, &sgemmKernels{

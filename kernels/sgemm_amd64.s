@@ -7400,3 +7400,1608 @@ merge:
 	VMOVUPS     Y7, 32(AX)
 	VZEROUPPER
 	RET
+
+DATA sgemmTileConfig<>+0(SB)/1, $0x01
+DATA sgemmTileConfig<>+16(SB)/2, $0x0040
+DATA sgemmTileConfig<>+18(SB)/2, $0x0040
+DATA sgemmTileConfig<>+20(SB)/2, $0x0040
+DATA sgemmTileConfig<>+22(SB)/2, $0x0040
+DATA sgemmTileConfig<>+24(SB)/2, $0x0040
+DATA sgemmTileConfig<>+26(SB)/2, $0x0040
+DATA sgemmTileConfig<>+28(SB)/2, $0x0040
+DATA sgemmTileConfig<>+30(SB)/2, $0x0040
+DATA sgemmTileConfig<>+48(SB)/1, $0x10
+DATA sgemmTileConfig<>+49(SB)/1, $0x10
+DATA sgemmTileConfig<>+50(SB)/1, $0x10
+DATA sgemmTileConfig<>+51(SB)/1, $0x10
+DATA sgemmTileConfig<>+52(SB)/1, $0x10
+DATA sgemmTileConfig<>+53(SB)/1, $0x10
+DATA sgemmTileConfig<>+54(SB)/1, $0x10
+DATA sgemmTileConfig<>+55(SB)/1, $0x10
+DATA sgemmTileConfig<>+56(SB)/8, $0x0000000000000000
+GLOBL sgemmTileConfig<>(SB), RODATA|NOPTR, $64
+
+// func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, mode int, scratch *float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemmTileKernel32x32(SB), NOSPLIT, $0-64
+	MOVQ chunks+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ c+24(FP), R9
+	MOVQ ldc+32(FP), R10
+	SHLQ $0x02, R10
+	MOVQ mode+48(FP), R11
+	LEAQ sgemmTileConfig<>+0(SB), DI
+
+	// LDTILECFG [DI]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x78
+	BYTE $0x49
+	BYTE $0x07
+	MOVQ $0x00000040, DX
+	MOVQ R10, BX
+	SHLQ $0x04, BX
+	ADDQ R9, BX
+	CMPQ R11, $0x01
+	JE   tile_loadc
+
+	// TILEZERO tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x49
+	BYTE $0xc0
+
+	// TILEZERO tmm1
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x49
+	BYTE $0xc8
+
+	// TILEZERO tmm2
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x49
+	BYTE $0xd0
+
+	// TILEZERO tmm3
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x49
+	BYTE $0xd8
+	JMP  tile_loop
+
+tile_loadc:
+	// TILELOADD tmm0, [R9 + 0 + R10]
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x11
+
+	// TILELOADD tmm1, [R9 + 64 + R10]
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x8c
+	BYTE $0x11
+	BYTE $0x40
+	BYTE $0x00
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILELOADD tmm2, [BX + 0 + R10]
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x14
+	BYTE $0x13
+
+	// TILELOADD tmm3, [BX + 64 + R10]
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x9c
+	BYTE $0x13
+	BYTE $0x40
+	BYTE $0x00
+	BYTE $0x00
+	BYTE $0x00
+
+tile_loop:
+	// TILELOADD tmm4, [SI + 4096 + DX]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xa4
+	BYTE $0x16
+	BYTE $0x00
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILELOADD tmm5, [SI + 5120 + DX]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xac
+	BYTE $0x16
+	BYTE $0x00
+	BYTE $0x14
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILELOADD tmm6, [R8 + 0 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x34
+	BYTE $0x10
+
+	// TILELOADD tmm7, [R8 + 1024 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xbc
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x04
+	BYTE $0x00
+	BYTE $0x00
+
+	// TDPBF16PS tmm0, tmm4, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xc4
+
+	// TDPBF16PS tmm1, tmm4, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xcc
+
+	// TDPBF16PS tmm2, tmm5, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xd5
+
+	// TDPBF16PS tmm3, tmm5, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xdd
+
+	// TILELOADD tmm4, [SI + 2048 + DX]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xa4
+	BYTE $0x16
+	BYTE $0x00
+	BYTE $0x08
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILELOADD tmm5, [SI + 3072 + DX]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xac
+	BYTE $0x16
+	BYTE $0x00
+	BYTE $0x0c
+	BYTE $0x00
+	BYTE $0x00
+
+	// TDPBF16PS tmm0, tmm4, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xc4
+
+	// TDPBF16PS tmm1, tmm4, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xcc
+
+	// TDPBF16PS tmm2, tmm5, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xd5
+
+	// TDPBF16PS tmm3, tmm5, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xdd
+
+	// TILELOADD tmm6, [R8 + 2048 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xb4
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x08
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILELOADD tmm7, [R8 + 3072 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xbc
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x0c
+	BYTE $0x00
+	BYTE $0x00
+
+	// TDPBF16PS tmm0, tmm4, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xc4
+
+	// TDPBF16PS tmm1, tmm4, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xcc
+
+	// TDPBF16PS tmm2, tmm5, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xd5
+
+	// TDPBF16PS tmm3, tmm5, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xdd
+
+	// TILELOADD tmm4, [SI + 0 + DX]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x24
+	BYTE $0x16
+
+	// TILELOADD tmm5, [SI + 1024 + DX]
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xac
+	BYTE $0x16
+	BYTE $0x00
+	BYTE $0x04
+	BYTE $0x00
+	BYTE $0x00
+
+	// TDPBF16PS tmm0, tmm4, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xc4
+
+	// TDPBF16PS tmm1, tmm4, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xcc
+
+	// TDPBF16PS tmm2, tmm5, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xd5
+
+	// TDPBF16PS tmm3, tmm5, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xdd
+
+	// TILELOADD tmm6, [R8 + 4096 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xb4
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILELOADD tmm7, [R8 + 5120 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xbc
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x14
+	BYTE $0x00
+	BYTE $0x00
+
+	// TDPBF16PS tmm0, tmm4, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xc4
+
+	// TDPBF16PS tmm1, tmm4, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xcc
+
+	// TDPBF16PS tmm2, tmm5, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xd5
+
+	// TDPBF16PS tmm3, tmm5, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xdd
+
+	// TILELOADD tmm6, [R8 + 0 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x34
+	BYTE $0x10
+
+	// TILELOADD tmm7, [R8 + 1024 + DX]
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0xbc
+	BYTE $0x10
+	BYTE $0x00
+	BYTE $0x04
+	BYTE $0x00
+	BYTE $0x00
+
+	// TDPBF16PS tmm0, tmm4, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xc4
+
+	// TDPBF16PS tmm1, tmm4, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xcc
+
+	// TDPBF16PS tmm2, tmm5, tmm6
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4a
+	BYTE $0x5c
+	BYTE $0xd5
+
+	// TDPBF16PS tmm3, tmm5, tmm7
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x42
+	BYTE $0x5c
+	BYTE $0xdd
+	ADDQ $0x00001800, SI
+	ADDQ $0x00001800, R8
+	DECQ CX
+	JNZ  tile_loop
+	CMPQ R11, $0x02
+	JE   tile_merge
+
+	// TILESTORED [R9 + 0 + R10], tmm0
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x11
+
+	// TILESTORED [R9 + 64 + R10], tmm1
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x8c
+	BYTE $0x11
+	BYTE $0x40
+	BYTE $0x00
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILESTORED [BX + 0 + R10], tmm2
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x14
+	BYTE $0x13
+
+	// TILESTORED [BX + 64 + R10], tmm3
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x9c
+	BYTE $0x13
+	BYTE $0x40
+	BYTE $0x00
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILERELEASE
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x78
+	BYTE $0x49
+	BYTE $0xc0
+	RET
+
+tile_merge:
+	MOVQ scratch+56(FP), R12
+	MOVQ $0x00000080, DX
+
+	// TILESTORED [R12 + 0 + DX], tmm0
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x14
+
+	// TILESTORED [R12 + 64 + DX], tmm1
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x8c
+	BYTE $0x14
+	BYTE $0x40
+	BYTE $0x00
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILESTORED [R12 + 2048 + DX], tmm2
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x94
+	BYTE $0x14
+	BYTE $0x00
+	BYTE $0x08
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILESTORED [R12 + 2112 + DX], tmm3
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x9c
+	BYTE $0x14
+	BYTE $0x40
+	BYTE $0x08
+	BYTE $0x00
+	BYTE $0x00
+
+	// TILERELEASE
+	BYTE         $0xc4
+	BYTE         $0xe2
+	BYTE         $0x78
+	BYTE         $0x49
+	BYTE         $0xc0
+	VBROADCASTSS alpha+40(FP), Z30
+	VBROADCASTSS beta+44(FP), Z31
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           tile_beta0
+	VMULPS       (R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       64(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       128(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       192(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       256(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       320(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       384(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       448(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       512(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       576(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       640(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       704(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       768(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       832(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       896(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       960(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1024(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1088(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1152(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1216(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1280(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1344(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1408(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1472(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1536(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1600(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1664(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1728(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1792(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1856(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       1920(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       1984(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2048(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2112(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2176(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2240(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2304(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2368(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2432(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2496(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2560(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2624(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2688(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2752(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2816(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       2880(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       2944(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3008(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3072(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3136(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3200(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3264(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3328(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3392(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3456(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3520(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3584(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3648(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3712(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3776(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3840(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       3904(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VMULPS       3968(R12), Z30, Z0
+	VFMADD231PS  (R9), Z31, Z0
+	VMOVUPS      Z0, (R9)
+	VMULPS       4032(R12), Z30, Z1
+	VFMADD231PS  64(R9), Z31, Z1
+	VMOVUPS      Z1, 64(R9)
+	ADDQ         R10, R9
+	VZEROUPPER
+	RET
+
+tile_beta0:
+	VMULPS  (R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  64(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  128(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  192(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  256(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  320(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  384(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  448(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  512(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  576(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  640(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  704(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  768(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  832(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  896(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  960(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1024(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1088(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1152(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1216(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1280(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1344(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1408(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1472(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1536(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1600(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1664(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1728(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1792(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1856(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  1920(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  1984(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2048(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2112(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2176(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2240(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2304(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2368(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2432(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2496(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2560(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2624(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2688(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2752(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2816(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  2880(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  2944(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3008(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3072(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3136(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3200(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3264(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3328(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3392(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3456(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3520(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3584(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3648(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3712(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3776(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3840(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  3904(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VMULPS  3968(R12), Z30, Z0
+	VMOVUPS Z0, (R9)
+	VMULPS  4032(R12), Z30, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    R10, R9
+	VZEROUPPER
+	RET
+
+DATA sgemmTileOddWords<>+0(SB)/2, $0x0001
+DATA sgemmTileOddWords<>+2(SB)/2, $0x0003
+DATA sgemmTileOddWords<>+4(SB)/2, $0x0005
+DATA sgemmTileOddWords<>+6(SB)/2, $0x0007
+DATA sgemmTileOddWords<>+8(SB)/2, $0x0009
+DATA sgemmTileOddWords<>+10(SB)/2, $0x000b
+DATA sgemmTileOddWords<>+12(SB)/2, $0x000d
+DATA sgemmTileOddWords<>+14(SB)/2, $0x000f
+DATA sgemmTileOddWords<>+16(SB)/2, $0x0011
+DATA sgemmTileOddWords<>+18(SB)/2, $0x0013
+DATA sgemmTileOddWords<>+20(SB)/2, $0x0015
+DATA sgemmTileOddWords<>+22(SB)/2, $0x0017
+DATA sgemmTileOddWords<>+24(SB)/2, $0x0019
+DATA sgemmTileOddWords<>+26(SB)/2, $0x001b
+DATA sgemmTileOddWords<>+28(SB)/2, $0x001d
+DATA sgemmTileOddWords<>+30(SB)/2, $0x001f
+DATA sgemmTileOddWords<>+32(SB)/2, $0x0021
+DATA sgemmTileOddWords<>+34(SB)/2, $0x0023
+DATA sgemmTileOddWords<>+36(SB)/2, $0x0025
+DATA sgemmTileOddWords<>+38(SB)/2, $0x0027
+DATA sgemmTileOddWords<>+40(SB)/2, $0x0029
+DATA sgemmTileOddWords<>+42(SB)/2, $0x002b
+DATA sgemmTileOddWords<>+44(SB)/2, $0x002d
+DATA sgemmTileOddWords<>+46(SB)/2, $0x002f
+DATA sgemmTileOddWords<>+48(SB)/2, $0x0031
+DATA sgemmTileOddWords<>+50(SB)/2, $0x0033
+DATA sgemmTileOddWords<>+52(SB)/2, $0x0035
+DATA sgemmTileOddWords<>+54(SB)/2, $0x0037
+DATA sgemmTileOddWords<>+56(SB)/2, $0x0039
+DATA sgemmTileOddWords<>+58(SB)/2, $0x003b
+DATA sgemmTileOddWords<>+60(SB)/2, $0x003d
+DATA sgemmTileOddWords<>+62(SB)/2, $0x003f
+GLOBL sgemmTileOddWords<>(SB), RODATA|NOPTR, $64
+
+// func sgemmTilePackA(chunks int, src *float32, ld int, dst *float32)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·sgemmTilePackA(SB), NOSPLIT, $0-32
+	MOVQ         chunks+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	SHLQ         $0x02, DX
+	MOVL         $0x00000001, SI
+	VPBROADCASTD SI, Z27
+	MOVL         $0x00007fff, SI
+	VPBROADCASTD SI, Z28
+	MOVL         $0xffff0000, SI
+	VPBROADCASTD SI, Z29
+	MOVL         $0x7f800000, SI
+	VPBROADCASTD SI, Z30
+	MOVL         $0x00400000, SI
+	VPBROADCASTD SI, Z31
+	VMOVDQU32    sgemmTileOddWords<>+0(SB), Z25
+
+sgemmTilePackA_chunk:
+	MOVQ CX, SI
+	MOVQ BX, DI
+	MOVQ $0x00000020, R8
+
+sgemmTilePackA_row:
+	VMOVUPS   (SI), Z0
+	VMOVUPS   64(SI), Z5
+	VCMPPS    $0x03, Z0, Z0, K1
+	VPORD     Z31, Z0, K1, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z2
+	VPANDD    Z30, Z2, Z1
+	VPCMPUD   $0x00, Z30, Z1, K3
+	VPANDD    Z30, Z0, Z1
+	VPCMPUD   $0x04, Z30, Z1, K4
+	KANDW     K3, K4, K3
+	VPANDD    Z29, Z0, K3, Z2
+	VPANDD    Z30, Z2, Z1
+	VPCMPUD   $0x04, Z30, Z1, K1
+	VSUBPS.Z  Z2, Z0, K1, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z3
+	VSUBPS    Z3, Z0, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z4
+	VCMPPS    $0x03, Z5, Z5, K1
+	VPORD     Z31, Z5, K1, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z7
+	VPANDD    Z30, Z7, Z6
+	VPCMPUD   $0x00, Z30, Z6, K3
+	VPANDD    Z30, Z5, Z6
+	VPCMPUD   $0x04, Z30, Z6, K4
+	KANDW     K3, K4, K3
+	VPANDD    Z29, Z5, K3, Z7
+	VPANDD    Z30, Z7, Z6
+	VPCMPUD   $0x04, Z30, Z6, K1
+	VSUBPS.Z  Z7, Z5, K1, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z8
+	VSUBPS    Z8, Z5, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z9
+	VPERMT2W  Z7, Z25, Z2
+	VMOVDQU32 Z2, (DI)
+	VPERMT2W  Z8, Z25, Z3
+	VMOVDQU32 Z3, 2048(DI)
+	VPERMT2W  Z9, Z25, Z4
+	VMOVDQU32 Z4, 4096(DI)
+	ADDQ      DX, SI
+	ADDQ      $0x40, DI
+	DECQ      R8
+	JNZ       sgemmTilePackA_row
+	ADDQ      $0x00001800, BX
+	ADDQ      $0x80, CX
+	DECQ      AX
+	JNZ       sgemmTilePackA_chunk
+	VZEROUPPER
+	RET
+
+// func sgemmTilePackAT(chunks int, src *float32, ld int, dst *float32)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·sgemmTilePackAT(SB), NOSPLIT, $0-32
+	MOVQ         chunks+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	SHLQ         $0x02, DX
+	MOVL         $0x00000001, SI
+	VPBROADCASTD SI, Z27
+	MOVL         $0x00007fff, SI
+	VPBROADCASTD SI, Z28
+	MOVL         $0xffff0000, SI
+	VPBROADCASTD SI, Z29
+	MOVL         $0x7f800000, SI
+	VPBROADCASTD SI, Z30
+	MOVL         $0x00400000, SI
+	VPBROADCASTD SI, Z31
+	VMOVDQU32    sgemmTileOddWords<>+0(SB), Z25
+	MOVQ         DX, SI
+	SHRQ         $0x02, SI
+	XORL         DI, DI
+	MOVL         DI, (BX)
+	ADDL         SI, DI
+	MOVL         DI, 4(BX)
+	ADDL         SI, DI
+	MOVL         DI, 8(BX)
+	ADDL         SI, DI
+	MOVL         DI, 12(BX)
+	ADDL         SI, DI
+	MOVL         DI, 16(BX)
+	ADDL         SI, DI
+	MOVL         DI, 20(BX)
+	ADDL         SI, DI
+	MOVL         DI, 24(BX)
+	ADDL         SI, DI
+	MOVL         DI, 28(BX)
+	ADDL         SI, DI
+	MOVL         DI, 32(BX)
+	ADDL         SI, DI
+	MOVL         DI, 36(BX)
+	ADDL         SI, DI
+	MOVL         DI, 40(BX)
+	ADDL         SI, DI
+	MOVL         DI, 44(BX)
+	ADDL         SI, DI
+	MOVL         DI, 48(BX)
+	ADDL         SI, DI
+	MOVL         DI, 52(BX)
+	ADDL         SI, DI
+	MOVL         DI, 56(BX)
+	ADDL         SI, DI
+	MOVL         DI, 60(BX)
+	VMOVDQU32    (BX), Z26
+
+sgemmTilePackAT_chunk:
+	MOVQ CX, SI
+	MOVQ BX, R8
+	MOVQ $0x00000020, R9
+
+sgemmTilePackAT_row:
+	KXNORW     K2, K2, K2
+	VPXORD     Z0, Z0, Z0
+	VGATHERDPS (SI)(Z26*4), K2, Z0
+	MOVQ       DX, DI
+	SHLQ       $0x04, DI
+	ADDQ       SI, DI
+	KXNORW     K2, K2, K2
+	VPXORD     Z5, Z5, Z5
+	VGATHERDPS (DI)(Z26*4), K2, Z5
+	VCMPPS     $0x03, Z0, Z0, K1
+	VPORD      Z31, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x00, Z30, Z1, K3
+	VPANDD     Z30, Z0, Z1
+	VPCMPUD    $0x04, Z30, Z1, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z0, K3, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x04, Z30, Z1, K1
+	VSUBPS.Z   Z2, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z3
+	VSUBPS     Z3, Z0, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z4
+	VCMPPS     $0x03, Z5, Z5, K1
+	VPORD      Z31, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x00, Z30, Z6, K3
+	VPANDD     Z30, Z5, Z6
+	VPCMPUD    $0x04, Z30, Z6, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z5, K3, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x04, Z30, Z6, K1
+	VSUBPS.Z   Z7, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z8
+	VSUBPS     Z8, Z5, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z9
+	VPERMT2W   Z7, Z25, Z2
+	VMOVDQU32  Z2, (R8)
+	VPERMT2W   Z8, Z25, Z3
+	VMOVDQU32  Z3, 2048(R8)
+	VPERMT2W   Z9, Z25, Z4
+	VMOVDQU32  Z4, 4096(R8)
+	ADDQ       $0x04, SI
+	ADDQ       $0x40, R8
+	DECQ       R9
+	JNZ        sgemmTilePackAT_row
+	ADDQ       $0x00001800, BX
+	MOVQ       DX, DI
+	SHLQ       $0x05, DI
+	ADDQ       DI, CX
+	DECQ       AX
+	JNZ        sgemmTilePackAT_chunk
+	VZEROUPPER
+	RET
+
+// func sgemmTilePackB(chunks int, src *float32, ld int, dst *float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemmTilePackB(SB), NOSPLIT, $0-32
+	MOVQ         chunks+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	SHLQ         $0x02, DX
+	MOVL         $0x00000001, SI
+	VPBROADCASTD SI, Z27
+	MOVL         $0x00007fff, SI
+	VPBROADCASTD SI, Z28
+	MOVL         $0xffff0000, SI
+	VPBROADCASTD SI, Z29
+	MOVL         $0x7f800000, SI
+	VPBROADCASTD SI, Z30
+	MOVL         $0x00400000, SI
+	VPBROADCASTD SI, Z31
+
+sgemmTilePackB_chunk:
+	MOVQ CX, SI
+	MOVQ BX, R8
+	MOVQ $0x00000010, R9
+
+sgemmTilePackB_pair:
+	VMOVUPS   (SI), Z0
+	MOVQ      SI, DI
+	ADDQ      DX, DI
+	VMOVUPS   (DI), Z5
+	VCMPPS    $0x03, Z0, Z0, K1
+	VPORD     Z31, Z0, K1, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z2
+	VPANDD    Z30, Z2, Z1
+	VPCMPUD   $0x00, Z30, Z1, K3
+	VPANDD    Z30, Z0, Z1
+	VPCMPUD   $0x04, Z30, Z1, K4
+	KANDW     K3, K4, K3
+	VPANDD    Z29, Z0, K3, Z2
+	VPANDD    Z30, Z2, Z1
+	VPCMPUD   $0x04, Z30, Z1, K1
+	VSUBPS.Z  Z2, Z0, K1, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z3
+	VSUBPS    Z3, Z0, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z4
+	VCMPPS    $0x03, Z5, Z5, K1
+	VPORD     Z31, Z5, K1, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z7
+	VPANDD    Z30, Z7, Z6
+	VPCMPUD   $0x00, Z30, Z6, K3
+	VPANDD    Z30, Z5, Z6
+	VPCMPUD   $0x04, Z30, Z6, K4
+	KANDW     K3, K4, K3
+	VPANDD    Z29, Z5, K3, Z7
+	VPANDD    Z30, Z7, Z6
+	VPCMPUD   $0x04, Z30, Z6, K1
+	VSUBPS.Z  Z7, Z5, K1, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z8
+	VSUBPS    Z8, Z5, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z9
+	VPSRLD    $0x10, Z2, Z2
+	VPORD     Z7, Z2, Z2
+	VMOVDQU32 Z2, (R8)
+	VPSRLD    $0x10, Z3, Z3
+	VPORD     Z8, Z3, Z3
+	VMOVDQU32 Z3, 2048(R8)
+	VPSRLD    $0x10, Z4, Z4
+	VPORD     Z9, Z4, Z4
+	VMOVDQU32 Z4, 4096(R8)
+	VMOVUPS   64(SI), Z0
+	MOVQ      SI, DI
+	ADDQ      DX, DI
+	VMOVUPS   64(DI), Z5
+	VCMPPS    $0x03, Z0, Z0, K1
+	VPORD     Z31, Z0, K1, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z2
+	VPANDD    Z30, Z2, Z1
+	VPCMPUD   $0x00, Z30, Z1, K3
+	VPANDD    Z30, Z0, Z1
+	VPCMPUD   $0x04, Z30, Z1, K4
+	KANDW     K3, K4, K3
+	VPANDD    Z29, Z0, K3, Z2
+	VPANDD    Z30, Z2, Z1
+	VPCMPUD   $0x04, Z30, Z1, K1
+	VSUBPS.Z  Z2, Z0, K1, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z3
+	VSUBPS    Z3, Z0, Z0
+	VPSRLD    $0x10, Z0, Z1
+	VPANDD    Z27, Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPADDD    Z0, Z1, Z1
+	VPANDD    Z29, Z1, Z4
+	VCMPPS    $0x03, Z5, Z5, K1
+	VPORD     Z31, Z5, K1, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z7
+	VPANDD    Z30, Z7, Z6
+	VPCMPUD   $0x00, Z30, Z6, K3
+	VPANDD    Z30, Z5, Z6
+	VPCMPUD   $0x04, Z30, Z6, K4
+	KANDW     K3, K4, K3
+	VPANDD    Z29, Z5, K3, Z7
+	VPANDD    Z30, Z7, Z6
+	VPCMPUD   $0x04, Z30, Z6, K1
+	VSUBPS.Z  Z7, Z5, K1, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z8
+	VSUBPS    Z8, Z5, Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z27, Z6, Z6
+	VPADDD    Z28, Z6, Z6
+	VPADDD    Z5, Z6, Z6
+	VPANDD    Z29, Z6, Z9
+	VPSRLD    $0x10, Z2, Z2
+	VPORD     Z7, Z2, Z2
+	VMOVDQU32 Z2, 1024(R8)
+	VPSRLD    $0x10, Z3, Z3
+	VPORD     Z8, Z3, Z3
+	VMOVDQU32 Z3, 3072(R8)
+	VPSRLD    $0x10, Z4, Z4
+	VPORD     Z9, Z4, Z4
+	VMOVDQU32 Z4, 5120(R8)
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      $0x40, R8
+	DECQ      R9
+	JNZ       sgemmTilePackB_pair
+	ADDQ      $0x00001800, BX
+	MOVQ      DX, DI
+	SHLQ      $0x05, DI
+	ADDQ      DI, CX
+	DECQ      AX
+	JNZ       sgemmTilePackB_chunk
+	VZEROUPPER
+	RET
+
+// func sgemmTilePackBT(chunks int, src *float32, ld int, dst *float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemmTilePackBT(SB), NOSPLIT, $0-32
+	MOVQ         chunks+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	SHLQ         $0x02, DX
+	MOVL         $0x00000001, SI
+	VPBROADCASTD SI, Z27
+	MOVL         $0x00007fff, SI
+	VPBROADCASTD SI, Z28
+	MOVL         $0xffff0000, SI
+	VPBROADCASTD SI, Z29
+	MOVL         $0x7f800000, SI
+	VPBROADCASTD SI, Z30
+	MOVL         $0x00400000, SI
+	VPBROADCASTD SI, Z31
+	MOVQ         DX, SI
+	SHRQ         $0x02, SI
+	XORL         DI, DI
+	MOVL         DI, (BX)
+	ADDL         SI, DI
+	MOVL         DI, 4(BX)
+	ADDL         SI, DI
+	MOVL         DI, 8(BX)
+	ADDL         SI, DI
+	MOVL         DI, 12(BX)
+	ADDL         SI, DI
+	MOVL         DI, 16(BX)
+	ADDL         SI, DI
+	MOVL         DI, 20(BX)
+	ADDL         SI, DI
+	MOVL         DI, 24(BX)
+	ADDL         SI, DI
+	MOVL         DI, 28(BX)
+	ADDL         SI, DI
+	MOVL         DI, 32(BX)
+	ADDL         SI, DI
+	MOVL         DI, 36(BX)
+	ADDL         SI, DI
+	MOVL         DI, 40(BX)
+	ADDL         SI, DI
+	MOVL         DI, 44(BX)
+	ADDL         SI, DI
+	MOVL         DI, 48(BX)
+	ADDL         SI, DI
+	MOVL         DI, 52(BX)
+	ADDL         SI, DI
+	MOVL         DI, 56(BX)
+	ADDL         SI, DI
+	MOVL         DI, 60(BX)
+	VMOVDQU32    (BX), Z26
+
+sgemmTilePackBT_chunk:
+	MOVQ CX, SI
+	MOVQ BX, R8
+	MOVQ $0x00000010, R9
+
+sgemmTilePackBT_pair:
+	KXNORW     K2, K2, K2
+	VPXORD     Z0, Z0, Z0
+	VGATHERDPS (SI)(Z26*4), K2, Z0
+	KXNORW     K2, K2, K2
+	VPXORD     Z5, Z5, Z5
+	VGATHERDPS 4(SI)(Z26*4), K2, Z5
+	VCMPPS     $0x03, Z0, Z0, K1
+	VPORD      Z31, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x00, Z30, Z1, K3
+	VPANDD     Z30, Z0, Z1
+	VPCMPUD    $0x04, Z30, Z1, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z0, K3, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x04, Z30, Z1, K1
+	VSUBPS.Z   Z2, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z3
+	VSUBPS     Z3, Z0, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z4
+	VCMPPS     $0x03, Z5, Z5, K1
+	VPORD      Z31, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x00, Z30, Z6, K3
+	VPANDD     Z30, Z5, Z6
+	VPCMPUD    $0x04, Z30, Z6, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z5, K3, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x04, Z30, Z6, K1
+	VSUBPS.Z   Z7, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z8
+	VSUBPS     Z8, Z5, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z9
+	VPSRLD     $0x10, Z2, Z2
+	VPORD      Z7, Z2, Z2
+	VMOVDQU32  Z2, (R8)
+	VPSRLD     $0x10, Z3, Z3
+	VPORD      Z8, Z3, Z3
+	VMOVDQU32  Z3, 2048(R8)
+	VPSRLD     $0x10, Z4, Z4
+	VPORD      Z9, Z4, Z4
+	VMOVDQU32  Z4, 4096(R8)
+	MOVQ       DX, DI
+	SHLQ       $0x04, DI
+	ADDQ       SI, DI
+	KXNORW     K2, K2, K2
+	VPXORD     Z0, Z0, Z0
+	VGATHERDPS (DI)(Z26*4), K2, Z0
+	KXNORW     K2, K2, K2
+	VPXORD     Z5, Z5, Z5
+	VGATHERDPS 4(DI)(Z26*4), K2, Z5
+	VCMPPS     $0x03, Z0, Z0, K1
+	VPORD      Z31, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x00, Z30, Z1, K3
+	VPANDD     Z30, Z0, Z1
+	VPCMPUD    $0x04, Z30, Z1, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z0, K3, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x04, Z30, Z1, K1
+	VSUBPS.Z   Z2, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z3
+	VSUBPS     Z3, Z0, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z4
+	VCMPPS     $0x03, Z5, Z5, K1
+	VPORD      Z31, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x00, Z30, Z6, K3
+	VPANDD     Z30, Z5, Z6
+	VPCMPUD    $0x04, Z30, Z6, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z5, K3, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x04, Z30, Z6, K1
+	VSUBPS.Z   Z7, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z8
+	VSUBPS     Z8, Z5, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z9
+	VPSRLD     $0x10, Z2, Z2
+	VPORD      Z7, Z2, Z2
+	VMOVDQU32  Z2, 1024(R8)
+	VPSRLD     $0x10, Z3, Z3
+	VPORD      Z8, Z3, Z3
+	VMOVDQU32  Z3, 3072(R8)
+	VPSRLD     $0x10, Z4, Z4
+	VPORD      Z9, Z4, Z4
+	VMOVDQU32  Z4, 5120(R8)
+	ADDQ       $0x08, SI
+	ADDQ       $0x40, R8
+	DECQ       R9
+	JNZ        sgemmTilePackBT_pair
+	ADDQ       $0x00001800, BX
+	ADDQ       $0x80, CX
+	DECQ       AX
+	JNZ        sgemmTilePackBT_chunk
+	VZEROUPPER
+	RET

@@ -131,7 +131,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		mc:    impl.mc / mr * mr,
-		bsize: min(k, impl.kc) * min((n+nr-1)/nr*nr, sgemmNC),
+		bsize: impl.panelB(min(k, impl.kc)) * min((n+nr-1)/nr, sgemmNC/nr),
 		pb:    pb, ep: ep,
 	}
 	if pb != nil {
@@ -195,7 +195,7 @@ func (j *sgemmJob) forBlocks(bp []float32, fn func(blk sgemmBlock, nTiles int)) 
 	for jc := 0; jc < j.n; jc += sgemmNC {
 		for pc := 0; pc < j.k; pc += kc {
 			blk := sgemmBlock{jc: jc, nc: min(sgemmNC, j.n-jc), pc: pc, kc: min(kc, j.k-pc), beta: j.beta, bp: bp}
-			blk.bstride = j.impl.nr * blk.kc
+			blk.bstride = j.impl.panelB(blk.kc)
 			if j.pb != nil {
 				blk.bp, blk.bstride = j.pb.block(jc, pc)
 			}
@@ -258,8 +258,9 @@ func (j *sgemmJob) packB(blk *sgemmBlock, lo, hi int) {
 // micro-panels [jlo, jhi) of the packed B block.
 func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 	mr, nr := j.impl.mr, j.impl.nr
-	abuf := getScratch(j.mc*blk.kc + mr*nr)
-	ap, tile := (*abuf)[:j.mc*blk.kc], (*abuf)[j.mc*blk.kc:]
+	asize := j.mc / mr * j.impl.panelA(blk.kc)
+	abuf := getScratch(asize + mr*nr)
+	ap, tile := (*abuf)[:asize], (*abuf)[asize:]
 	for ic := i0; ic < i1; ic += j.mc {
 		mc := min(j.mc, i1-ic)
 		if j.impl.packRows != nil {
@@ -296,10 +297,11 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 	mr, nr := impl.mr, impl.nr
 	row := ic + ir*mr
 	h := min(mr, mc-ir*mr)
-	apanel := ap[ir*mr*kc : (ir+1)*mr*kc]
+	pa, pb := impl.panelA(kc), impl.panelB(kc)
+	apanel := ap[ir*pa : (ir+1)*pa]
 	col := blk.jc + jr*nr
 	w := min(nr, blk.jc+blk.nc-col)
-	bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+nr*kc]
+	bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+pb]
 	if w == nr {
 		if h == mr {
 			impl.micro(kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)

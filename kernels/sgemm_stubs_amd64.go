@@ -235,3 +235,40 @@ func sgemvRows3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, 
 //
 //go:noescape
 func sgemvRows4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, kpf int, pfdist int)
+
+// sgemmTileKernel32x32 computes a 32×32 tile of C from AMX-packed micro-panels
+// (chunks chunks of 32 depth steps each, every value split in three bfloat16
+// parts; see kernels/_asm/sgemm/amx.go). mode 0 stores C = A·B, mode 1
+// C += A·B, mode 2 C = alpha·A·B + beta·C through the 32×32 scratch tile (4 KiB),
+// C not read when beta is 0. C has row stride ldc elements.
+//
+//go:noescape
+func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, mode int, scratch *float32)
+
+// sgemmTilePackA packs one 32-wide micro-panel of op(A), depth chunks·32, into the
+// AMX layout of sgemmTileKernel32x32 (three bfloat16 parts per value; see
+// kernels/_asm/sgemm/amx.go). ld is the source's row stride in elements.
+//
+//go:noescape
+func sgemmTilePackA(chunks int, src *float32, ld int, dst *float32)
+
+// sgemmTilePackAT packs one 32-wide micro-panel of op(A), depth chunks·32, into the
+// AMX layout of sgemmTileKernel32x32 (three bfloat16 parts per value; see
+// kernels/_asm/sgemm/amx.go). ld is the source's row stride in elements.
+//
+//go:noescape
+func sgemmTilePackAT(chunks int, src *float32, ld int, dst *float32)
+
+// sgemmTilePackB packs one 32-wide micro-panel of op(B), depth chunks·32, into the
+// AMX layout of sgemmTileKernel32x32 (three bfloat16 parts per value; see
+// kernels/_asm/sgemm/amx.go). ld is the source's row stride in elements.
+//
+//go:noescape
+func sgemmTilePackB(chunks int, src *float32, ld int, dst *float32)
+
+// sgemmTilePackBT packs one 32-wide micro-panel of op(B), depth chunks·32, into the
+// AMX layout of sgemmTileKernel32x32 (three bfloat16 parts per value; see
+// kernels/_asm/sgemm/amx.go). ld is the source's row stride in elements.
+//
+//go:noescape
+func sgemmTilePackBT(chunks int, src *float32, ld int, dst *float32)

@@ -134,6 +134,17 @@ func forEachSgemmVariant(t *testing.T, f func(t *testing.T)) {
 			defer restore()
 			f(t)
 		})
+		if v.vector != nil {
+			// The same cases with every product on v itself, however small.
+			t.Run(v.name+"-all", func(t *testing.T) {
+				all := *v
+				all.minWork, all.minDim = 0, 0
+				old := sgemmImpl
+				sgemmImpl = &all
+				defer func() { sgemmImpl = old }()
+				f(t)
+			})
+		}
 	}
 }
 

@@ -74,6 +74,8 @@ func main() {
 	}
 	genGemvN()
 	genRowKernels()
+	genTileKernel()
+	genTilePack()
 
 	Generate()
 }
