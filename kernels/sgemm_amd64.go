@@ -34,6 +34,8 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 				vector:   v512,
 				minWork:  1 << 18,
 				minDim:   16,
+				// One thread only: see forProduct.
+				singleThread: true,
 			})
 		}
 		vs = append(vs, v512)
