@@ -2,21 +2,12 @@
 
 package kernels
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // amxPermitted asks Linux for the right to use the AMX tile registers
 // (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, which every process needs
 // before its first tile instruction) and reports whether it was granted.
-// GLOSSA_AMX=0 in the environment turns AMX off (the AVX-512 FMA kernels
-// then compute every product).
 func amxPermitted() bool {
-	if os.Getenv("GLOSSA_AMX") == "0" {
-		return false
-	}
 	const archReqXcompPerm, xfeatureXtiledata = 0x1023, 18
 	_, _, errno := unix.RawSyscall(unix.SYS_ARCH_PRCTL, archReqXcompPerm, xfeatureXtiledata, 0)
 	return errno == 0

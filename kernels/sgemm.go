@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+)
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, like
 // BLAS's cblas_sgemm with CblasRowMajor.
@@ -150,6 +153,9 @@ type sgemmKernels struct {
 	minWork, minDim int
 	// singleThread sends products to vector when Threads() > 1.
 	singleThread bool
+	// optIn marks a variant Sgemm uses only when GLOSSA_AMX=1 is set; tests
+	// still run it.
+	optIn bool
 }
 
 // panelA returns the float32 slots of a packed A micro-panel of depth kc.
@@ -195,7 +201,18 @@ func (v *sgemmKernels) packing() *sgemmKernels {
 var sgemmGenericKernels = &sgemmKernels{name: "generic", mr: 4, nr: 4, kc: 256, mc: 256, micro: sgemmMicroGeneric}
 
 // sgemmImpl is the variant Sgemm uses, chosen at start-up from CPU().
-var sgemmImpl = sgemmVariants()[0]
+var sgemmImpl = defaultSgemmVariant(sgemmVariants(), os.Getenv("GLOSSA_AMX") == "1")
+
+// defaultSgemmVariant returns the first of vs that is not opt-in, or the
+// first of all when optIn is set.
+func defaultSgemmVariant(vs []*sgemmKernels, optIn bool) *sgemmKernels {
+	for _, v := range vs {
+		if optIn || !v.optIn {
+			return v
+		}
+	}
+	return vs[len(vs)-1]
+}
 
 // sgemmVariants lists the variants this CPU can run, best first; the portable
 // one is always last.

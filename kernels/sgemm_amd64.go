@@ -36,6 +36,10 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 				minDim:   16,
 				// One thread only: see forProduct.
 				singleThread: true,
+				// Opt-in (GLOSSA_AMX=1): its rate is bimodal on the
+				// development VM (sgemm-1024: 83–205 GFLOPS against a
+				// steady 155 for avx512).
+				optIn: true,
 			})
 		}
 		vs = append(vs, v512)
