@@ -122,6 +122,7 @@ type sgemmKernels struct {
 	name   string
 	mr, nr int // the microkernel's tile of C
 	kc, mc int // depth of the packed blocks and rows of a packed A block
+	nc     int // columns of a packed B block, a multiple of nr; 0 means sgemmNC
 	// micro computes the mr×nr tile C = alpha·A·B + beta·C from kc steps of
 	// packed A (mr values a step) and packed B (nr values a step); c has row
 	// stride ldc. C is not read when beta is 0.
@@ -140,6 +141,10 @@ type sgemmKernels struct {
 	// skinny handles matrix-vector-like shapes without packing and reports
 	// whether it did; nil when the variant has none.
 	skinny func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool
+	// row, when not nil, runs micro with alpha 1 and beta 0 (or 1, with
+	// accumulate) over panels consecutive whole B micro-panels bstride
+	// elements apart: the 32 × nr·panels block of C at c.
+	row func(kc int, a, b []float32, bstride, panels int, c []float32, ldc int, accumulate bool)
 	// panel, when not nil, is the number of float32 slots one packed
 	// micro-panel of depth kc takes (A's and B's alike); else mr·kc for A
 	// and nr·kc for B.
@@ -151,11 +156,17 @@ type sgemmKernels struct {
 	// minWork and minDim are the size m·n·k and the m or n below which a
 	// product goes to vector.
 	minWork, minDim int
-	// singleThread sends products to vector when Threads() > 1.
-	singleThread bool
-	// optIn marks a variant Sgemm uses only when GLOSSA_AMX=1 is set; tests
-	// still run it.
-	optIn bool
+	// amx marks the AMX variant, which GLOSSA_AMX=0 in the environment
+	// keeps Sgemm from using (tests still run it).
+	amx bool
+}
+
+// blockCols returns the columns of a packed B block.
+func (v *sgemmKernels) blockCols() int {
+	if v.nc > 0 {
+		return v.nc
+	}
+	return sgemmNC
 }
 
 // panelA returns the float32 slots of a packed A micro-panel of depth kc.
@@ -175,14 +186,9 @@ func (v *sgemmKernels) panelB(kc int) int {
 }
 
 // forProduct returns the variant that computes an m×n×k product: v, or
-// v.vector when the product is too small for v's tiles or would run on
-// several threads. The second rule is measured, not derived: on the
-// development machine (2 vCPUs, Emerald Rapids) the AMX variant made
-// train-char 10–13 % faster than the FMA kernels at one thread and BERT's
-// forward pass 20–30 % faster in two runs of three, but at two threads it
-// was 3–21 % slower on train-char and even on BERT.
+// v.vector when the product is too small for v's tiles.
 func (v *sgemmKernels) forProduct(m, n, k int) *sgemmKernels {
-	if v.vector != nil && (m < v.minDim || n < v.minDim || m*n*k < v.minWork || (v.singleThread && Threads() > 1)) {
+	if v.vector != nil && (m < v.minDim || n < v.minDim || m*n*k < v.minWork) {
 		return v.vector
 	}
 	return v
@@ -201,13 +207,13 @@ func (v *sgemmKernels) packing() *sgemmKernels {
 var sgemmGenericKernels = &sgemmKernels{name: "generic", mr: 4, nr: 4, kc: 256, mc: 256, micro: sgemmMicroGeneric}
 
 // sgemmImpl is the variant Sgemm uses, chosen at start-up from CPU().
-var sgemmImpl = defaultSgemmVariant(sgemmVariants(), os.Getenv("GLOSSA_AMX") == "1")
+var sgemmImpl = defaultSgemmVariant(sgemmVariants(), os.Getenv("GLOSSA_AMX") != "0")
 
-// defaultSgemmVariant returns the first of vs that is not opt-in, or the
-// first of all when optIn is set.
-func defaultSgemmVariant(vs []*sgemmKernels, optIn bool) *sgemmKernels {
+// defaultSgemmVariant returns the first of vs, skipping the AMX variant
+// unless amx is set.
+func defaultSgemmVariant(vs []*sgemmKernels, amx bool) *sgemmKernels {
 	for _, v := range vs {
-		if optIn || !v.optIn {
+		if amx || !v.amx {
 			return v
 		}
 	}

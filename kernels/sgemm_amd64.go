@@ -26,20 +26,19 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 			// float32 products on AMX tiles (bf16x6, see sgemm_tile.go):
 			// a 32×32 tile of C in four tile registers.
 			vs = append(vs, &sgemmKernels{
-				name: "amx", mr: 32, nr: 32, kc: 256, mc: 64,
+				name: "amx", mr: 32, nr: 32, kc: 128, mc: 64, nc: 2048,
 				micro:    sgemmMicroTile,
+				row:      sgemmRowTile,
 				packRows: packRowsTile,
 				packCols: packColsTile,
 				panel:    tilePanel,
 				vector:   v512,
-				minWork:  1 << 18,
-				minDim:   16,
-				// One thread only: see forProduct.
-				singleThread: true,
-				// Opt-in (GLOSSA_AMX=1): its rate is bimodal on the
-				// development VM (sgemm-1024: 83–205 GFLOPS against a
-				// steady 155 for avx512).
-				optIn: true,
+				// Products below 2²⁸ multiply-adds (train-small's, attention's)
+				// measured faster on the FMA kernels: packing three parts and
+				// shallow depths cost more than the tiles gain.
+				minWork: 1 << 28,
+				minDim:  16,
+				amx:     true,
 			})
 		}
 		vs = append(vs, v512)

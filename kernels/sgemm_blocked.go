@@ -131,7 +131,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		mc:    impl.mc / mr * mr,
-		bsize: impl.panelB(min(k, impl.kc)) * min((n+nr-1)/nr, sgemmNC/nr),
+		bsize: impl.panelB(min(k, impl.kc)) * min((n+nr-1)/nr, impl.blockCols()/nr),
 		pb:    pb, ep: ep,
 	}
 	if pb != nil {
@@ -155,7 +155,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 	case mTiles >= 4*workers:
 		// Split M: B blocks are packed by all workers together and shared;
 		// each worker packs the A rows of the tasks it takes.
-		blocks := ((n + sgemmNC - 1) / sgemmNC) * ((k + impl.kc - 1) / impl.kc)
+		blocks := ((n + impl.blockCols() - 1) / impl.blockCols()) * ((k + impl.kc - 1) / impl.kc)
 		if cap(next) < 2*blocks {
 			next = make([]atomic.Int64, 2*blocks)
 		}
@@ -192,9 +192,10 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 // forBlocks calls fn for every (jc, pc) block in order, packing into bp.
 func (j *sgemmJob) forBlocks(bp []float32, fn func(blk sgemmBlock, nTiles int)) {
 	nr, kc := j.impl.nr, j.impl.kc
-	for jc := 0; jc < j.n; jc += sgemmNC {
+	nc := j.impl.blockCols()
+	for jc := 0; jc < j.n; jc += nc {
 		for pc := 0; pc < j.k; pc += kc {
-			blk := sgemmBlock{jc: jc, nc: min(sgemmNC, j.n-jc), pc: pc, kc: min(kc, j.k-pc), beta: j.beta, bp: bp}
+			blk := sgemmBlock{jc: jc, nc: min(nc, j.n-jc), pc: pc, kc: min(kc, j.k-pc), beta: j.beta, bp: bp}
 			blk.bstride = j.impl.panelB(blk.kc)
 			if j.pb != nil {
 				blk.bp, blk.bstride = j.pb.block(jc, pc)
@@ -278,8 +279,21 @@ func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 // final.
 func (j *sgemmJob) macro(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi int) {
 	mr, nr := j.impl.mr, j.impl.nr
+	// The whole B micro-panels, which a row kernel can take in one call.
+	rowHi := jlo
+	if j.impl.row != nil && j.alpha == 1 && (blk.beta == 0 || blk.beta == 1) {
+		rowHi = max(jlo, min(jhi, blk.nc/nr))
+	}
 	for ir := 0; ir*mr < mc; ir++ {
-		for jr := jlo; jr < jhi; jr++ {
+		jr := jlo
+		if rowHi > jlo && (ir+1)*mr <= mc {
+			pa := j.impl.panelA(blk.kc)
+			row, col := ic+ir*mr, blk.jc+jlo*nr
+			j.impl.row(blk.kc, ap[ir*pa:(ir+1)*pa], blk.bp[jlo*blk.bstride:], blk.bstride, rowHi-jlo,
+				j.c[row*j.ldc+col:], j.ldc, blk.beta == 1)
+			jr = rowHi
+		}
+		for ; jr < jhi; jr++ {
 			j.tile(blk, ap, tile, ic, mc, ir, jr)
 		}
 	}

@@ -245,6 +245,13 @@ func sgemvRows4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, 
 //go:noescape
 func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, mode int, scratch *float32)
 
+// sgemmTileRow32 computes C = A·B, or C += A·B with accumulate, for one AMX-packed
+// A micro-panel (chunks chunks of depth) against panels B micro-panels bstride bytes
+// apart: a 32 × 32·panels block of C with row stride ldc elements.
+//
+//go:noescape
+func sgemmTileRow32(chunks int, a *float32, b *float32, bstride int, panels int, c *float32, ldc int, accumulate bool)
+
 // sgemmTilePackA packs one 32-wide micro-panel of op(A), depth chunks·32, into the
 // AMX layout of sgemmTileKernel32x32 (three bfloat16 parts per value; see
 // kernels/_asm/sgemm/amx.go). ld is the source's row stride in elements.

@@ -42,3 +42,10 @@ func tilePackAsm(kind, chunks int, src []float32, ld int, dst []float32) {
 	}
 }
 
+// sgemmRowTile is the row kernel of the AMX variant (sgemmKernels.row).
+func sgemmRowTile(kc int, a, b []float32, bstride, panels int, c []float32, ldc int, accumulate bool) {
+	chunks := tileChunks(kc)
+	_, _ = a[chunks*tileChunkSlots-1], b[(panels-1)*bstride+chunks*tileChunkSlots-1]
+	_ = c[31*ldc+32*panels-1]
+	sgemmTileRow32(chunks, &a[0], &b[0], 4*bstride, panels, &c[0], ldc, accumulate)
+}

@@ -133,11 +133,11 @@ func ldtilecfg(base Physical) {
 
 func tileRelease() { rawBytes("TILERELEASE", []byte{0xc4, 0xe2, 0x78, 0x49, 0xc0}) }
 
-// genTileKernel emits
-//
-//	func sgemmTileKernel32x32(chunks int, a, b, c *float32, ldc int, alpha, beta float32, mode int, scratch *float32)
-func genTileKernel() {
-	cfg := GLOBL(amxTileCfg, RODATA|NOPTR)
+// amxCfgData is the TILECFG data, defined once by defineTileCfg.
+var amxCfgData Mem
+
+func defineTileCfg() {
+	amxCfgData = GLOBL(amxTileCfg, RODATA|NOPTR)
 	DATA(0, U8(1)) // palette 1
 	for t := 0; t < 8; t++ {
 		DATA(16+2*t, U16(64)) // bytes per row of tile t
@@ -146,6 +146,14 @@ func genTileKernel() {
 		DATA(48+t, U8(amxAccRows)) // rows of tile t
 	}
 	DATA(56, U64(0)) // pad to 64 bytes
+}
+
+// genTileKernel emits
+//
+//	func sgemmTileKernel32x32(chunks int, a, b, c *float32, ldc int, alpha, beta float32, mode int, scratch *float32)
+func genTileKernel() {
+	defineTileCfg()
+	cfg := amxCfgData
 
 	TEXT("sgemmTileKernel32x32", NOSPLIT, "func(chunks int, a, b, c *float32, ldc int, alpha, beta float32, mode int, scratch *float32)")
 	Pragma("noescape")
@@ -182,37 +190,7 @@ func genTileKernel() {
 	tileLoad(3, amxC16, amxLdc, 64)
 
 	Label("tile_loop")
-	// The six products of a chunk, smallest first, ordered so that each
-	// pair of loads is followed by four products: A tiles in tmm4/5, B tiles
-	// in tmm6/7, accumulators tmm0 (rows 0–15, cols 0–15), tmm1 (0–15,
-	// 16–31), tmm2 (16–31, 0–15), tmm3 (16–31, 16–31).
-	loadA := func(part int) {
-		tileLoad(4, amxA, amxStride, int32(part*amxPartBytes))
-		tileLoad(5, amxA, amxStride, int32(part*amxPartBytes+amxTileBytes))
-	}
-	loadB := func(part int) {
-		tileLoad(6, amxB, amxStride, int32(part*amxPartBytes))
-		tileLoad(7, amxB, amxStride, int32(part*amxPartBytes+amxTileBytes))
-	}
-	products := func() {
-		tdpbf16ps(0, 4, 6)
-		tdpbf16ps(1, 4, 7)
-		tdpbf16ps(2, 5, 6)
-		tdpbf16ps(3, 5, 7)
-	}
-	loadA(2)
-	loadB(0)
-	products() // a₂b₀
-	loadA(1)
-	products() // a₁b₀
-	loadB(1)
-	products() // a₁b₁
-	loadA(0)
-	products() // a₀b₁
-	loadB(2)
-	products() // a₀b₂
-	loadB(0)
-	products() // a₀b₀
+	tileChunkProducts()
 	ADDQ(U32(amxChunkBytes), amxA)
 	ADDQ(U32(amxChunkBytes), amxB)
 	DECQ(amxChunks)
@@ -508,4 +486,106 @@ func genTilePack() {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// tileChunkProducts emits the six part products of one chunk (A at amxA,
+// B at amxB), smallest first, ordered so that each pair of tile loads is
+// followed by four products: A tiles in tmm4/5, B tiles in tmm6/7,
+// accumulators tmm0 (rows 0–15, columns 0–15), tmm1 (0–15, 16–31), tmm2
+// (16–31, 0–15) and tmm3 (16–31, 16–31).
+func tileChunkProducts() {
+	loadA := func(part int) {
+		tileLoad(4, amxA, amxStride, int32(part*amxPartBytes))
+		tileLoad(5, amxA, amxStride, int32(part*amxPartBytes+amxTileBytes))
+	}
+	loadB := func(part int) {
+		tileLoad(6, amxB, amxStride, int32(part*amxPartBytes))
+		tileLoad(7, amxB, amxStride, int32(part*amxPartBytes+amxTileBytes))
+	}
+	products := func() {
+		tdpbf16ps(0, 4, 6)
+		tdpbf16ps(1, 4, 7)
+		tdpbf16ps(2, 5, 6)
+		tdpbf16ps(3, 5, 7)
+	}
+	loadA(2)
+	loadB(0)
+	products() // a₂b₀
+	loadA(1)
+	products() // a₁b₀
+	loadB(1)
+	products() // a₁b₁
+	loadA(0)
+	products() // a₀b₁
+	loadB(2)
+	products() // a₀b₂
+	loadB(0)
+	products() // a₀b₀
+}
+
+// genTileRowKernel emits
+//
+//	func sgemmTileRow32(chunks int, a, b *float32, bstride, panels int, c *float32, ldc int, accumulate bool)
+//
+// the microkernel run over a row of tiles: one A micro-panel against panels
+// consecutive B micro-panels bstride bytes apart, C = A·B (or C += A·B with
+// accumulate) for the 32 × 32·panels block at c. Loading the tile
+// configuration once for the row, and keeping the A panel in L1 while the B
+// panels stream, is what lets a shallow depth (kc = 128) run near the
+// kernel's rate.
+func genTileRowKernel() {
+	TEXT("sgemmTileRow32", NOSPLIT, "func(chunks int, a, b *float32, bstride, panels int, c *float32, ldc int, accumulate bool)")
+	Pragma("noescape")
+	Doc("sgemmTileRow32 computes C = A·B, or C += A·B with accumulate, for one AMX-packed",
+		"A micro-panel (chunks chunks of depth) against panels B micro-panels bstride bytes",
+		"apart: a 32 × 32·panels block of C with row stride ldc elements.")
+	aBase, bPanel, bstride, panels := RAX, RDI, R12, R13
+	Load(Param("a"), aBase)
+	Load(Param("b"), bPanel)
+	Load(Param("bstride"), bstride)
+	Load(Param("panels"), panels)
+	Load(Param("c"), amxC)
+	Load(Param("ldc"), amxLdc)
+	SHLQ(U8(2), amxLdc)
+	Load(Param("accumulate"), amxMode.As8())
+	LEAQ(amxCfgData, amxA)
+	ldtilecfg(amxA)
+	MOVQ(U32(64), amxStride)
+	MOVQ(amxLdc, amxC16)
+	SHLQ(U8(4), amxC16)
+	ADDQ(amxC, amxC16)
+
+	Label("row_panel")
+	TESTB(amxMode.As8(), amxMode.As8())
+	JNZ(LabelRef("row_loadc"))
+	for t := 0; t < 4; t++ {
+		tileZero(t)
+	}
+	JMP(LabelRef("row_chunks"))
+	Label("row_loadc")
+	tileLoad(0, amxC, amxLdc, 0)
+	tileLoad(1, amxC, amxLdc, 64)
+	tileLoad(2, amxC16, amxLdc, 0)
+	tileLoad(3, amxC16, amxLdc, 64)
+	Label("row_chunks")
+	MOVQ(aBase, amxA)
+	MOVQ(bPanel, amxB)
+	Load(Param("chunks"), amxChunks)
+	Label("row_chunk")
+	tileChunkProducts()
+	ADDQ(U32(amxChunkBytes), amxA)
+	ADDQ(U32(amxChunkBytes), amxB)
+	DECQ(amxChunks)
+	JNZ(LabelRef("row_chunk"))
+	tileStore(0, amxC, amxLdc, 0)
+	tileStore(1, amxC, amxLdc, 64)
+	tileStore(2, amxC16, amxLdc, 0)
+	tileStore(3, amxC16, amxLdc, 64)
+	ADDQ(U8(128), amxC)
+	ADDQ(U8(128), amxC16)
+	ADDQ(bstride, bPanel)
+	DECQ(panels)
+	JNZ(LabelRef("row_panel"))
+	tileRelease()
+	RET()
 }

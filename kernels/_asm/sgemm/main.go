@@ -75,6 +75,7 @@ func main() {
 	genGemvN()
 	genRowKernels()
 	genTileKernel()
+	genTileRowKernel()
 	genTilePack()
 
 	Generate()
