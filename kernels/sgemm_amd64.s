@@ -8864,7 +8864,7 @@ DATA sgemmTileOddWords<>+62(SB)/2, $0x003f
 GLOBL sgemmTileOddWords<>(SB), RODATA|NOPTR, $64
 
 // func sgemmTilePackA(chunks int, src *float32, ld int, dst *float32)
-// Requires: AVX, AVX512BW, AVX512F
+// Requires: AVX, AVX512BW, AVX512F, MMX+
 TEXT ·sgemmTilePackA(SB), NOSPLIT, $0-32
 	MOVQ         chunks+0(FP), AX
 	MOVQ         src+8(FP), CX
@@ -8889,76 +8889,70 @@ sgemmTilePackA_chunk:
 	MOVQ $0x00000020, R8
 
 sgemmTilePackA_row:
-	VMOVUPS   (SI), Z0
-	VMOVUPS   64(SI), Z5
-	VCMPPS    $0x03, Z0, Z0, K1
-	VPORD     Z31, Z0, K1, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z2
-	VPANDD    Z30, Z2, Z1
-	VPCMPUD   $0x00, Z30, Z1, K3
-	VPANDD    Z30, Z0, Z1
-	VPCMPUD   $0x04, Z30, Z1, K4
-	KANDW     K3, K4, K3
-	VPANDD    Z29, Z0, K3, Z2
-	VPANDD    Z30, Z2, Z1
-	VPCMPUD   $0x04, Z30, Z1, K1
-	VSUBPS.Z  Z2, Z0, K1, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z3
-	VSUBPS    Z3, Z0, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z4
-	VCMPPS    $0x03, Z5, Z5, K1
-	VPORD     Z31, Z5, K1, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z7
-	VPANDD    Z30, Z7, Z6
-	VPCMPUD   $0x00, Z30, Z6, K3
-	VPANDD    Z30, Z5, Z6
-	VPCMPUD   $0x04, Z30, Z6, K4
-	KANDW     K3, K4, K3
-	VPANDD    Z29, Z5, K3, Z7
-	VPANDD    Z30, Z7, Z6
-	VPCMPUD   $0x04, Z30, Z6, K1
-	VSUBPS.Z  Z7, Z5, K1, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z8
-	VSUBPS    Z8, Z5, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z9
-	VPERMT2W  Z7, Z25, Z2
-	VMOVDQU32 Z2, (DI)
-	VPERMT2W  Z8, Z25, Z3
-	VMOVDQU32 Z3, 2048(DI)
-	VPERMT2W  Z9, Z25, Z4
-	VMOVDQU32 Z4, 4096(DI)
-	ADDQ      DX, SI
-	ADDQ      $0x40, DI
-	DECQ      R8
-	JNZ       sgemmTilePackA_row
-	ADDQ      $0x00001800, BX
-	ADDQ      $0x80, CX
-	DECQ      AX
-	JNZ       sgemmTilePackA_chunk
+	VMOVUPS    (SI), Z0
+	VMOVUPS    64(SI), Z5
+	PREFETCHT0 128(SI)
+	PREFETCHT0 192(SI)
+	VCMPPS     $0x03, Z0, Z0, K1
+	VPORD      Z31, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x00, Z30, Z1, K3
+	VPANDD     Z30, Z0, Z1
+	VPCMPUD    $0x04, Z30, Z1, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z0, K3, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x04, Z30, Z1, K1
+	VSUBPS.Z   Z2, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z3
+	VSUBPS     Z3, Z0, Z0
+	VPANDD     Z29, Z0, Z4
+	VCMPPS     $0x03, Z5, Z5, K1
+	VPORD      Z31, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x00, Z30, Z6, K3
+	VPANDD     Z30, Z5, Z6
+	VPCMPUD    $0x04, Z30, Z6, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z5, K3, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x04, Z30, Z6, K1
+	VSUBPS.Z   Z7, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z8
+	VSUBPS     Z8, Z5, Z5
+	VPANDD     Z29, Z5, Z9
+	VPERMT2W   Z7, Z25, Z2
+	VMOVDQU32  Z2, (DI)
+	VPERMT2W   Z8, Z25, Z3
+	VMOVDQU32  Z3, 2048(DI)
+	VPERMT2W   Z9, Z25, Z4
+	VMOVDQU32  Z4, 4096(DI)
+	ADDQ       DX, SI
+	ADDQ       $0x40, DI
+	DECQ       R8
+	JNZ        sgemmTilePackA_row
+	ADDQ       $0x00001800, BX
+	ADDQ       $0x80, CX
+	DECQ       AX
+	JNZ        sgemmTilePackA_chunk
 	VZEROUPPER
 	RET
 
@@ -9054,11 +9048,7 @@ sgemmTilePackAT_row:
 	VPADDD     Z0, Z1, Z1
 	VPANDD     Z29, Z1, Z3
 	VSUBPS     Z3, Z0, Z0
-	VPSRLD     $0x10, Z0, Z1
-	VPANDD     Z27, Z1, Z1
-	VPADDD     Z28, Z1, Z1
-	VPADDD     Z0, Z1, Z1
-	VPANDD     Z29, Z1, Z4
+	VPANDD     Z29, Z0, Z4
 	VCMPPS     $0x03, Z5, Z5, K1
 	VPORD      Z31, Z5, K1, Z5
 	VPSRLD     $0x10, Z5, Z6
@@ -9081,11 +9071,7 @@ sgemmTilePackAT_row:
 	VPADDD     Z5, Z6, Z6
 	VPANDD     Z29, Z6, Z8
 	VSUBPS     Z8, Z5, Z5
-	VPSRLD     $0x10, Z5, Z6
-	VPANDD     Z27, Z6, Z6
-	VPADDD     Z28, Z6, Z6
-	VPADDD     Z5, Z6, Z6
-	VPANDD     Z29, Z6, Z9
+	VPANDD     Z29, Z5, Z9
 	VPERMT2W   Z7, Z25, Z2
 	VMOVDQU32  Z2, (R8)
 	VPERMT2W   Z8, Z25, Z3
@@ -9106,7 +9092,7 @@ sgemmTilePackAT_row:
 	RET
 
 // func sgemmTilePackB(chunks int, src *float32, ld int, dst *float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sgemmTilePackB(SB), NOSPLIT, $0-32
 	MOVQ         chunks+0(FP), AX
 	MOVQ         src+8(FP), CX
@@ -9130,151 +9116,139 @@ sgemmTilePackB_chunk:
 	MOVQ $0x00000010, R9
 
 sgemmTilePackB_pair:
-	VMOVUPS   (SI), Z0
-	MOVQ      SI, DI
-	ADDQ      DX, DI
-	VMOVUPS   (DI), Z5
-	VCMPPS    $0x03, Z0, Z0, K1
-	VPORD     Z31, Z0, K1, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z2
-	VPANDD    Z30, Z2, Z1
-	VPCMPUD   $0x00, Z30, Z1, K3
-	VPANDD    Z30, Z0, Z1
-	VPCMPUD   $0x04, Z30, Z1, K4
-	KANDW     K3, K4, K3
-	VPANDD    Z29, Z0, K3, Z2
-	VPANDD    Z30, Z2, Z1
-	VPCMPUD   $0x04, Z30, Z1, K1
-	VSUBPS.Z  Z2, Z0, K1, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z3
-	VSUBPS    Z3, Z0, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z4
-	VCMPPS    $0x03, Z5, Z5, K1
-	VPORD     Z31, Z5, K1, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z7
-	VPANDD    Z30, Z7, Z6
-	VPCMPUD   $0x00, Z30, Z6, K3
-	VPANDD    Z30, Z5, Z6
-	VPCMPUD   $0x04, Z30, Z6, K4
-	KANDW     K3, K4, K3
-	VPANDD    Z29, Z5, K3, Z7
-	VPANDD    Z30, Z7, Z6
-	VPCMPUD   $0x04, Z30, Z6, K1
-	VSUBPS.Z  Z7, Z5, K1, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z8
-	VSUBPS    Z8, Z5, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z9
-	VPSRLD    $0x10, Z2, Z2
-	VPORD     Z7, Z2, Z2
-	VMOVDQU32 Z2, (R8)
-	VPSRLD    $0x10, Z3, Z3
-	VPORD     Z8, Z3, Z3
-	VMOVDQU32 Z3, 2048(R8)
-	VPSRLD    $0x10, Z4, Z4
-	VPORD     Z9, Z4, Z4
-	VMOVDQU32 Z4, 4096(R8)
-	VMOVUPS   64(SI), Z0
-	MOVQ      SI, DI
-	ADDQ      DX, DI
-	VMOVUPS   64(DI), Z5
-	VCMPPS    $0x03, Z0, Z0, K1
-	VPORD     Z31, Z0, K1, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z2
-	VPANDD    Z30, Z2, Z1
-	VPCMPUD   $0x00, Z30, Z1, K3
-	VPANDD    Z30, Z0, Z1
-	VPCMPUD   $0x04, Z30, Z1, K4
-	KANDW     K3, K4, K3
-	VPANDD    Z29, Z0, K3, Z2
-	VPANDD    Z30, Z2, Z1
-	VPCMPUD   $0x04, Z30, Z1, K1
-	VSUBPS.Z  Z2, Z0, K1, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z3
-	VSUBPS    Z3, Z0, Z0
-	VPSRLD    $0x10, Z0, Z1
-	VPANDD    Z27, Z1, Z1
-	VPADDD    Z28, Z1, Z1
-	VPADDD    Z0, Z1, Z1
-	VPANDD    Z29, Z1, Z4
-	VCMPPS    $0x03, Z5, Z5, K1
-	VPORD     Z31, Z5, K1, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z7
-	VPANDD    Z30, Z7, Z6
-	VPCMPUD   $0x00, Z30, Z6, K3
-	VPANDD    Z30, Z5, Z6
-	VPCMPUD   $0x04, Z30, Z6, K4
-	KANDW     K3, K4, K3
-	VPANDD    Z29, Z5, K3, Z7
-	VPANDD    Z30, Z7, Z6
-	VPCMPUD   $0x04, Z30, Z6, K1
-	VSUBPS.Z  Z7, Z5, K1, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z8
-	VSUBPS    Z8, Z5, Z5
-	VPSRLD    $0x10, Z5, Z6
-	VPANDD    Z27, Z6, Z6
-	VPADDD    Z28, Z6, Z6
-	VPADDD    Z5, Z6, Z6
-	VPANDD    Z29, Z6, Z9
-	VPSRLD    $0x10, Z2, Z2
-	VPORD     Z7, Z2, Z2
-	VMOVDQU32 Z2, 1024(R8)
-	VPSRLD    $0x10, Z3, Z3
-	VPORD     Z8, Z3, Z3
-	VMOVDQU32 Z3, 3072(R8)
-	VPSRLD    $0x10, Z4, Z4
-	VPORD     Z9, Z4, Z4
-	VMOVDQU32 Z4, 5120(R8)
-	ADDQ      DX, SI
-	ADDQ      DX, SI
-	ADDQ      $0x40, R8
-	DECQ      R9
-	JNZ       sgemmTilePackB_pair
-	ADDQ      $0x00001800, BX
-	MOVQ      DX, DI
-	SHLQ      $0x05, DI
-	ADDQ      DI, CX
-	DECQ      AX
-	JNZ       sgemmTilePackB_chunk
+	VMOVUPS    (SI), Z0
+	MOVQ       SI, DI
+	ADDQ       DX, DI
+	VMOVUPS    (DI), Z5
+	PREFETCHT0 128(SI)
+	PREFETCHT0 128(DI)
+	VCMPPS     $0x03, Z0, Z0, K1
+	VPORD      Z31, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x00, Z30, Z1, K3
+	VPANDD     Z30, Z0, Z1
+	VPCMPUD    $0x04, Z30, Z1, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z0, K3, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x04, Z30, Z1, K1
+	VSUBPS.Z   Z2, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z3
+	VSUBPS     Z3, Z0, Z0
+	VPANDD     Z29, Z0, Z4
+	VCMPPS     $0x03, Z5, Z5, K1
+	VPORD      Z31, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x00, Z30, Z6, K3
+	VPANDD     Z30, Z5, Z6
+	VPCMPUD    $0x04, Z30, Z6, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z5, K3, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x04, Z30, Z6, K1
+	VSUBPS.Z   Z7, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z8
+	VSUBPS     Z8, Z5, Z5
+	VPANDD     Z29, Z5, Z9
+	VPSRLD     $0x10, Z2, Z2
+	VPORD      Z7, Z2, Z2
+	VMOVDQU32  Z2, (R8)
+	VPSRLD     $0x10, Z3, Z3
+	VPORD      Z8, Z3, Z3
+	VMOVDQU32  Z3, 2048(R8)
+	VPSRLD     $0x10, Z4, Z4
+	VPORD      Z9, Z4, Z4
+	VMOVDQU32  Z4, 4096(R8)
+	VMOVUPS    64(SI), Z0
+	MOVQ       SI, DI
+	ADDQ       DX, DI
+	VMOVUPS    64(DI), Z5
+	PREFETCHT0 192(SI)
+	PREFETCHT0 192(DI)
+	VCMPPS     $0x03, Z0, Z0, K1
+	VPORD      Z31, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x00, Z30, Z1, K3
+	VPANDD     Z30, Z0, Z1
+	VPCMPUD    $0x04, Z30, Z1, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z0, K3, Z2
+	VPANDD     Z30, Z2, Z1
+	VPCMPUD    $0x04, Z30, Z1, K1
+	VSUBPS.Z   Z2, Z0, K1, Z0
+	VPSRLD     $0x10, Z0, Z1
+	VPANDD     Z27, Z1, Z1
+	VPADDD     Z28, Z1, Z1
+	VPADDD     Z0, Z1, Z1
+	VPANDD     Z29, Z1, Z3
+	VSUBPS     Z3, Z0, Z0
+	VPANDD     Z29, Z0, Z4
+	VCMPPS     $0x03, Z5, Z5, K1
+	VPORD      Z31, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x00, Z30, Z6, K3
+	VPANDD     Z30, Z5, Z6
+	VPCMPUD    $0x04, Z30, Z6, K4
+	KANDW      K3, K4, K3
+	VPANDD     Z29, Z5, K3, Z7
+	VPANDD     Z30, Z7, Z6
+	VPCMPUD    $0x04, Z30, Z6, K1
+	VSUBPS.Z   Z7, Z5, K1, Z5
+	VPSRLD     $0x10, Z5, Z6
+	VPANDD     Z27, Z6, Z6
+	VPADDD     Z28, Z6, Z6
+	VPADDD     Z5, Z6, Z6
+	VPANDD     Z29, Z6, Z8
+	VSUBPS     Z8, Z5, Z5
+	VPANDD     Z29, Z5, Z9
+	VPSRLD     $0x10, Z2, Z2
+	VPORD      Z7, Z2, Z2
+	VMOVDQU32  Z2, 1024(R8)
+	VPSRLD     $0x10, Z3, Z3
+	VPORD      Z8, Z3, Z3
+	VMOVDQU32  Z3, 3072(R8)
+	VPSRLD     $0x10, Z4, Z4
+	VPORD      Z9, Z4, Z4
+	VMOVDQU32  Z4, 5120(R8)
+	ADDQ       DX, SI
+	ADDQ       DX, SI
+	ADDQ       $0x40, R8
+	DECQ       R9
+	JNZ        sgemmTilePackB_pair
+	ADDQ       $0x00001800, BX
+	MOVQ       DX, DI
+	SHLQ       $0x05, DI
+	ADDQ       DI, CX
+	DECQ       AX
+	JNZ        sgemmTilePackB_chunk
 	VZEROUPPER
 	RET
 
@@ -9366,11 +9340,7 @@ sgemmTilePackBT_pair:
 	VPADDD     Z0, Z1, Z1
 	VPANDD     Z29, Z1, Z3
 	VSUBPS     Z3, Z0, Z0
-	VPSRLD     $0x10, Z0, Z1
-	VPANDD     Z27, Z1, Z1
-	VPADDD     Z28, Z1, Z1
-	VPADDD     Z0, Z1, Z1
-	VPANDD     Z29, Z1, Z4
+	VPANDD     Z29, Z0, Z4
 	VCMPPS     $0x03, Z5, Z5, K1
 	VPORD      Z31, Z5, K1, Z5
 	VPSRLD     $0x10, Z5, Z6
@@ -9393,11 +9363,7 @@ sgemmTilePackBT_pair:
 	VPADDD     Z5, Z6, Z6
 	VPANDD     Z29, Z6, Z8
 	VSUBPS     Z8, Z5, Z5
-	VPSRLD     $0x10, Z5, Z6
-	VPANDD     Z27, Z6, Z6
-	VPADDD     Z28, Z6, Z6
-	VPADDD     Z5, Z6, Z6
-	VPANDD     Z29, Z6, Z9
+	VPANDD     Z29, Z5, Z9
 	VPSRLD     $0x10, Z2, Z2
 	VPORD      Z7, Z2, Z2
 	VMOVDQU32  Z2, (R8)
@@ -9438,11 +9404,7 @@ sgemmTilePackBT_pair:
 	VPADDD     Z0, Z1, Z1
 	VPANDD     Z29, Z1, Z3
 	VSUBPS     Z3, Z0, Z0
-	VPSRLD     $0x10, Z0, Z1
-	VPANDD     Z27, Z1, Z1
-	VPADDD     Z28, Z1, Z1
-	VPADDD     Z0, Z1, Z1
-	VPANDD     Z29, Z1, Z4
+	VPANDD     Z29, Z0, Z4
 	VCMPPS     $0x03, Z5, Z5, K1
 	VPORD      Z31, Z5, K1, Z5
 	VPSRLD     $0x10, Z5, Z6
@@ -9465,11 +9427,7 @@ sgemmTilePackBT_pair:
 	VPADDD     Z5, Z6, Z6
 	VPANDD     Z29, Z6, Z8
 	VSUBPS     Z8, Z5, Z5
-	VPSRLD     $0x10, Z5, Z6
-	VPANDD     Z27, Z6, Z6
-	VPADDD     Z28, Z6, Z6
-	VPADDD     Z5, Z6, Z6
-	VPANDD     Z29, Z6, Z9
+	VPANDD     Z29, Z5, Z9
 	VPSRLD     $0x10, Z2, Z2
 	VPORD      Z7, Z2, Z2
 	VMOVDQU32  Z2, 1024(R8)

@@ -36,8 +36,9 @@ func bf16Slots(s []float32) []uint16 {
 	return unsafe.Slice((*uint16)(unsafe.Pointer(&s[0])), 2*len(s))
 }
 
-// splitBF16 splits x into three bfloat16 values whose sum is x: each takes
-// the next eight significant bits, rounded to nearest. ±Inf and NaN keep
+// splitBF16 splits x into three bfloat16 values whose sum is x: the first
+// two take the next eight significant bits each, rounded to nearest, the
+// third is the rest. ±Inf and NaN keep
 // their value in the first part (the others are zero), and a finite x that
 // would round to infinity is truncated instead. Parts that fall below
 // bfloat16's normal range are lost (AMX flushes them to zero anyway).
@@ -52,7 +53,9 @@ func splitBF16(x float32) (hi, mid, lo uint16) {
 	}
 	r := x - math.Float32frombits(uint32(hi)<<16) // exact
 	mid = f32ToBF16(r)
-	lo = f32ToBF16(r - math.Float32frombits(uint32(mid)<<16))
+	// What is left has at most 8 significant bits: a bfloat16 already,
+	// unless it is subnormal (then truncated; AMX flushes it anyway).
+	lo = uint16(math.Float32bits(r-math.Float32frombits(uint32(mid)<<16)) >> 16)
 	return hi, mid, lo
 }
 

@@ -147,3 +147,22 @@ func TestSgemmTileSpecial(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTilePack times the AMX packers on one 32-wide panel of depth
+// 384, per kind (A, Aᵀ, B, Bᵀ as stored).
+func BenchmarkTilePack(b *testing.B) {
+	if tilePackFast == nil {
+		b.Skip("no assembly packers on this target")
+	}
+	const depth, ld = 384, 1536
+	src := tileTestValues(rand.New(rand.NewPCG(45, 46)), depth*ld)
+	dst := make([]float32, tilePanel(depth))
+	for kind, name := range []string{"A", "AT", "B", "BT"} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(32 * depth * 4)
+			for range b.N {
+				tilePackFast(kind, depth/tileDepth, src, ld, dst)
+			}
+		})
+	}
+}

@@ -279,8 +279,8 @@ func (c tileConsts) roundBF16(v, t, out VecPhysical) {
 }
 
 // split writes the three bfloat16 parts of the 16 floats in x to p[0..2],
-// as float32 bits: x = p0 + p1 + p2 exactly, each rounded to nearest (p0
-// truncated where rounding would overflow); a NaN stays a (quiet) NaN, and
+// as float32 bits: x = p0 + p1 + p2 exactly, p0 and p1 rounded to nearest
+// (p0 truncated where rounding would overflow), p2 the rest; a NaN stays a (quiet) NaN, and
 // where p0 is not finite p1 = p2 = 0. t is scratch; x is clobbered; K3 and
 // K4 are used.
 func (c tileConsts) split(x, t VecPhysical, p [3]VecPhysical, k OpMask) {
@@ -298,8 +298,11 @@ func (c tileConsts) split(x, t VecPhysical, p [3]VecPhysical, k OpMask) {
 	VPCMPUD(U8(4), c.exp, t, k) // exponent not all ones: p0 finite
 	VSUBPS_Z(p[0], x, k, x)     // x − p0, exact; 0 where p0 is not finite
 	c.roundBF16(x, t, p[1])
+	// What is left has at most 8 significant bits (p0 and p1 took 16 of
+	// the 24), so it is a bfloat16 already, with low 16 bits zero — unless
+	// it is subnormal, when the mask truncates it (AMX flushes it anyway).
 	VSUBPS(p[1], x, x)
-	c.roundBF16(x, t, p[2])
+	VPANDD(c.hi, x, p[2])
 }
 
 // OpMask is an AVX-512 mask register operand.
@@ -401,6 +404,11 @@ func genTilePack() {
 			} else {
 				load16(row, 0, x)
 				load16(row, 64, x2)
+				// The row's next chunk: read again only after the other 31
+				// rows, by which time 32 streams have outrun the hardware
+				// prefetchers.
+				PREFETCHT0(Mem{Base: row, Disp: 128})
+				PREFETCHT0(Mem{Base: row, Disp: 192})
 			}
 			c.split(x, t, p, K1)
 			c.split(x2, t2, q, K1)
@@ -454,6 +462,10 @@ func genTilePack() {
 					MOVQ(row, step)
 					ADDQ(ld, step)
 					load16(step, 64*h, x2)
+					// The same rows' next panel (the caller packs panels
+					// left to right).
+					PREFETCHT0(Mem{Base: row, Disp: 128 + 64*h})
+					PREFETCHT0(Mem{Base: step, Disp: 128 + 64*h})
 				}
 				c.split(x, t, p, K1)
 				c.split(x2, t2, q, K1)
