@@ -79,16 +79,15 @@ func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd, scratch []float32, N,
 
 // conv1dForward is GPT-2's Conv1D (a linear layer with its weight stored
 // [in, out]): out = x·w + b with x [N, C], w [C, OC], b [OC], out [N, OC].
+//
+// The bias is added by the product's epilogue, to each strip of out while it
+// is still in cache (the same sums, in the same order, as a separate pass).
 func conv1dForward(out, x, w, b []float32, N, C, OC int) {
-	kernels.Sgemm(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC)
-	if b != nil {
-		kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
-			for n := lo; n < hi; n++ {
-				row := out[n*OC : (n+1)*OC]
-				kernels.Add(row, row, b)
-			}
-		})
+	if b == nil {
+		kernels.Sgemm(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC)
+		return
 	}
+	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, &kernels.Epilogue{Bias: b})
 }
 
 // residualConv1dForward computes out = res + x·w + b, the projection back
