@@ -161,6 +161,11 @@ func packCols32(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi i
 // stay ahead of the blocked path, which must gather to pack such an operand,
 // until about m = 64 (measured at k = 768, n = 3072); row combinations (B
 // stored row-major, which packs by plain copies) only at the smallest m.
+// A shallow product with many rows and few columns (attention's ds·K with
+// 64 rows, head size 32, depth 64 in train-small) is left to the blocked
+// path: there the dots path's transposing copy of B and short dot products
+// cost more than packing (train-small at one thread measured faster in
+// three A/B pairs without it).
 const (
 	sgemmSkinnyDots = 32
 	sgemmSkinnyRows = 4
@@ -180,7 +185,7 @@ func sgemmSkinny512(transA, transB bool, m, n, k int, alpha float32, a []float32
 		if buf != nil {
 			putScratch(buf)
 		}
-	case n <= sgemmSkinnyDots && !transA:
+	case n <= sgemmSkinnyDots && !transA && (m < 64 || k >= 128):
 		// C[i, j] = A row i · op(B) column j: dot products against A's rows,
 		// producing columns of C.
 		x, ldx, buf := contiguousRows(!transB, n, k, b, ldb)
