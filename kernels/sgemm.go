@@ -131,6 +131,9 @@ type sgemmKernels struct {
 	// (1 or 2) cache lines a step from pf onwards: for a pre-packed B, which
 	// comes from memory, the tiles of one packed micro-panel fetch the next.
 	micropf func(lines, kc int, a, b, c []float32, ldc int, alpha, beta float32, pf *float32)
+	// microU, when not nil, is micro reading A unpacked: mr rows of a
+	// row-major op(A) with row stride lda, starting at a.
+	microU func(kc int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32)
 	// edge, when not nil, is micro for the first h < mr rows of the tile
 	// (same packed panels); the tile is then h×nr.
 	edge func(h, kc int, a, b, c []float32, ldc int, alpha, beta float32)

@@ -16,6 +16,7 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 		v512 := &sgemmKernels{
 			name: "avx512", mr: 14, nr: 32, kc: 256, mc: 252,
 			micro:    sgemmMicro14x32,
+			microU:   sgemmMicroU14x32,
 			edge:     sgemmEdge14x32,
 			micropf:  sgemmMicroPF14x32,
 			packRows: packRows14,
@@ -57,6 +58,14 @@ func sgemmMicro14x32(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	_, _ = a[14*kc-1], b[32*kc-1]
 	_ = c[13*ldc+31]
 	sgemmKernel14x32(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+// sgemmMicroU14x32 is the AVX-512 microkernel reading A unpacked (the
+// sgemmKernels.microU of the 14×32 variant).
+func sgemmMicroU14x32(kc int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[13*lda+kc-1], b[32*kc-1]
+	_ = c[13*ldc+31]
+	sgemmKernel14x32U(kc, &a[0], lda, &b[0], &c[0], ldc, alpha, beta)
 }
 
 // sgemmMicroPF14x32 is sgemmMicro14x32 prefetching lines (1 or 2) cache

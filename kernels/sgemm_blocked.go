@@ -262,16 +262,62 @@ func (j *sgemmJob) rows(blk *sgemmBlock, i0, i1, jlo, jhi int) {
 	asize := j.mc / mr * j.impl.panelA(blk.kc)
 	abuf := getScratch(asize + mr*nr)
 	ap, tile := (*abuf)[:asize], (*abuf)[asize:]
+	unpacked := j.unpackedA(blk)
 	for ic := i0; ic < i1; ic += j.mc {
 		mc := min(j.mc, i1-ic)
-		if j.impl.packRows != nil {
-			j.impl.packRows(ap, j.a, j.lda, j.transA, ic, mc, blk.pc, blk.kc)
-		} else {
-			packA(ap, j.a, j.lda, j.transA, ic, mc, blk.pc, blk.kc, mr)
+		if unpacked {
+			// Only a last, partial micro-panel is packed (into its place).
+			if full := mc / mr * mr; full < mc {
+				j.packRows(ap[full/mr*j.impl.panelA(blk.kc):], ic+full, mc-full, blk)
+			}
+			j.macroU(blk, ap, tile, ic, mc, jlo, jhi)
+			continue
 		}
+		j.packRows(ap, ic, mc, blk)
 		j.macro(blk, ap, tile, ic, mc, jlo, jhi)
 	}
 	putScratch(abuf)
+}
+
+// packRows packs rows [i0, i0+mc) of op(A) over the block's depth into ap.
+func (j *sgemmJob) packRows(ap []float32, i0, mc int, blk *sgemmBlock) {
+	if j.impl.packRows != nil {
+		j.impl.packRows(ap, j.a, j.lda, j.transA, i0, mc, blk.pc, blk.kc)
+	} else {
+		packA(ap, j.a, j.lda, j.transA, i0, mc, blk.pc, blk.kc, j.impl.mr)
+	}
+}
+
+// unpackedA reports whether the block's full micro-panels read A straight
+// from its rows (impl.microU) instead of a packed copy: A row-major, every
+// B micro-panel whole, and a row stride that is not a multiple of 4 KiB —
+// there the 14 rows of a panel would all fall into one L1 set.
+func (j *sgemmJob) unpackedA(blk *sgemmBlock) bool {
+	return j.impl.microU != nil && !j.transA && blk.nc%j.impl.nr == 0 && (4*j.lda)%4096 != 0
+}
+
+// macroU is macro for unpacked A: full micro-panels read op(A) in place,
+// a last partial one its packed copy at its place in ap.
+func (j *sgemmJob) macroU(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi int) {
+	mr, nr := j.impl.mr, j.impl.nr
+	for ir := 0; ir*mr < mc; ir++ {
+		row := ic + ir*mr
+		if (ir+1)*mr > mc {
+			for jr := jlo; jr < jhi; jr++ {
+				j.tile(blk, ap, tile, ic, mc, ir, jr)
+			}
+			continue
+		}
+		a := j.a[row*j.lda+blk.pc:]
+		for jr := jlo; jr < jhi; jr++ {
+			col := blk.jc + jr*nr
+			bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+j.impl.panelB(blk.kc)]
+			j.impl.microU(blk.kc, a, j.lda, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
+		}
+	}
+	if j.ep != nil && blk.pc+blk.kc == j.k {
+		j.ep.apply(j.c, j.ldc, ic, ic+mc, blk.jc+jlo*nr, min(blk.jc+jhi*nr, blk.jc+blk.nc))
+	}
 }
 
 // macro runs the microkernel over the packed A block of rows [ic, ic+mc) and

@@ -53,6 +53,9 @@ func main() {
 
 	genMicrokernel(kernelSpec{name: "sgemmKernel14x32", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true})
 	genMicrokernel(kernelSpec{name: "sgemmKernel6x16", mr: 6, nr: 16, lanes: 8, unroll: 4})
+	// 14×32 reading A unpacked from its rows: products whose A is row-major
+	// skip packing it (see kernels/sgemm_blocked.go).
+	genMicrokernel(kernelSpec{name: "sgemmKernel14x32U", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true, unpackedA: true})
 	// Edge kernels for the last, partial row of 14×32 tiles (and for
 	// products of fewer than 14 rows, such as decoding through pre-packed
 	// weights): h×32 for h < 14, reading the 14-high A panels.
@@ -100,6 +103,10 @@ type kernelSpec struct {
 	// many cache lines into L2 from pf onwards (the data the next call
 	// will stream), independently of a and b.
 	pfLines int
+	// unpackedA reads A straight from a row-major matrix (parameter lda,
+	// its row stride in elements) instead of a packed panel: 14 rows
+	// addressed from four pointers and the stride (see rowAddr).
+	unpackedA bool
 }
 
 // aStep returns the A values per step of the packed A panel.
@@ -129,12 +136,19 @@ func genMicrokernel(s kernelSpec) {
 	vbytes := 4 * s.lanes
 
 	sig := "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
+	if s.unpackedA {
+		sig = "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)"
+	}
 	if s.pfLines > 0 {
 		sig = "func(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)"
 	}
 	TEXT(s.name, NOSPLIT, sig)
 	Pragma("noescape")
-	if s.aStep() != s.mr {
+	if s.unpackedA {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C with A read unpacked:", s.name, s.mr, s.nr),
+			fmt.Sprintf("%d rows of k values with row stride lda elements; b holds k steps of %d packed values; C has", s.mr, s.nr),
+			"row stride ldc elements. C is not read when beta is 0.")
+	} else if s.aStep() != s.mr {
 		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
 			fmt.Sprintf("a holds k steps of %d values, of which it reads the first %d, b k steps of %d values;", s.aStep(), s.mr, s.nr),
 			"C has row stride ldc elements. C is not read when beta is 0.")
@@ -150,6 +164,10 @@ func genMicrokernel(s kernelSpec) {
 	}
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
+	var rows rowAddr
+	if s.unpackedA {
+		rows = newRowAddr(a, Load(Param("lda"), GP64()))
+	}
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
@@ -197,6 +215,9 @@ func genMicrokernel(s kernelSpec) {
 		}
 		for i := 0; i < s.mr; i++ {
 			am := Mem{Base: a, Disp: 4 * (u*s.aStep() + i)}
+			if s.unpackedA {
+				am = rows.at(i, 4*u)
+			}
 			if s.embedded {
 				for v := 0; v < nv; v++ {
 					VFMADD231PS_BCST(am, bregs[v], acc(i, v))
@@ -223,7 +244,11 @@ func genMicrokernel(s kernelSpec) {
 	for u := 0; u < s.unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(4*s.unroll*s.aStep()), a)
+	if s.unpackedA {
+		rows.advance(4 * s.unroll)
+	} else {
+		ADDQ(U32(4*s.unroll*s.aStep()), a)
+	}
 	ADDQ(U32(4*s.unroll*s.nr), b)
 	if s.pfLines > 0 {
 		ADDQ(U32(64*s.unroll*s.pfLines), pf)
@@ -236,7 +261,11 @@ func genMicrokernel(s kernelSpec) {
 	JZ(LabelRef("store"))
 	Label("tailloop")
 	step(0)
-	ADDQ(U32(4*s.aStep()), a)
+	if s.unpackedA {
+		rows.advance(4)
+	} else {
+		ADDQ(U32(4*s.aStep()), a)
+	}
 	ADDQ(U32(4*s.nr), b)
 	if s.pfLines > 0 {
 		ADDQ(U32(64*s.pfLines), pf)
@@ -709,4 +738,49 @@ func genPackATCopy() {
 	JNZ(LabelRef("loop"))
 	VZEROUPPER()
 	RET()
+}
+
+// rowAddr addresses the 14 rows of an unpacked A block from four pointers
+// and the row stride: x86 addressing scales an index by 1, 2, 4 or 8, so
+// rows 0, 1, 2, 4, 8 hang off p0 = a, rows 3, 5, 7, 11 off p3 = a + 3·lda,
+// rows 6, 9, 13 off p5 = a + 5·lda, and rows 10, 12 off p10 = a + 10·lda.
+type rowAddr struct {
+	ld              Register // row stride in bytes
+	p0, p3, p5, p10 Register
+}
+
+func newRowAddr(a, lda Register) rowAddr {
+	r := rowAddr{ld: lda, p0: a, p3: GP64(), p5: GP64(), p10: GP64()}
+	SHLQ(U8(2), lda)
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, r.p3) // 3·lda
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 4}, r.p5) // 5·lda
+	ADDQ(a, r.p3)
+	ADDQ(a, r.p5)
+	LEAQ(Mem{Base: r.p5, Index: lda, Scale: 4}, r.p10) // a + 9·lda
+	ADDQ(lda, r.p10)                                   // a + 10·lda
+	return r
+}
+
+// at returns the address of row i plus disp bytes.
+func (r rowAddr) at(i, disp int) Mem {
+	type ref struct {
+		base  Register
+		scale uint8 // 0: no index
+	}
+	refs := [14]ref{
+		{r.p0, 0}, {r.p0, 1}, {r.p0, 2}, {r.p3, 0}, {r.p0, 4}, {r.p3, 2}, {r.p5, 1},
+		{r.p3, 4}, {r.p0, 8}, {r.p5, 4}, {r.p10, 0}, {r.p3, 8}, {r.p10, 2}, {r.p5, 8},
+	}
+	x := refs[i]
+	if x.scale == 0 {
+		return Mem{Base: x.base, Disp: disp}
+	}
+	return Mem{Base: x.base, Index: r.ld, Scale: x.scale, Disp: disp}
+}
+
+// advance moves every row on by n bytes.
+func (r rowAddr) advance(n int) {
+	for _, p := range []Register{r.p0, r.p3, r.p5, r.p10} {
+		ADDQ(U32(n), p)
+	}
 }
