@@ -217,15 +217,6 @@ func rowPanelGo(r, k int, a []float32, lda int, b []float32, nr int, c []float32
 				}
 			}
 		}
-		dst := c[i*ldc : i*ldc+nr]
-		if beta == 0 {
-			for jj, v := range s {
-				dst[jj] = alpha * v
-			}
-		} else {
-			for jj, v := range s {
-				dst[jj] = alpha*v + beta*dst[jj]
-			}
-		}
+		mergeTile(c[i*ldc:], ldc, s, nr, 1, nr, alpha, beta)
 	}
 }

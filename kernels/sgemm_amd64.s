@@ -7938,30 +7938,27 @@ DATA sgemmTileConfig<>+55(SB)/1, $0x10
 DATA sgemmTileConfig<>+56(SB)/8, $0x0000000000000000
 GLOBL sgemmTileConfig<>(SB), RODATA|NOPTR, $64
 
-// func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, mode int, scratch *float32)
+// func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, merge bool, scratch *float32)
 // Requires: AVX, AVX512F
 TEXT ·sgemmTileKernel32x32(SB), NOSPLIT, $0-64
-	MOVQ chunks+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), R8
 	MOVQ c+24(FP), R9
 	MOVQ ldc+32(FP), R10
 	SHLQ $0x02, R10
-	MOVQ mode+48(FP), R11
-	LEAQ sgemmTileConfig<>+0(SB), DI
+	LEAQ sgemmTileConfig<>+0(SB), SI
 
-	// LDTILECFG [DI]
+	// LDTILECFG [SI]
 	BYTE $0xc4
 	BYTE $0xe2
 	BYTE $0x78
 	BYTE $0x49
-	BYTE $0x07
+	BYTE $0x06
 	MOVQ $0x00000040, DX
 	MOVQ R10, BX
 	SHLQ $0x04, BX
 	ADDQ R9, BX
-	CMPQ R11, $0x01
-	JE   tile_loadc
+	MOVQ chunks+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
 
 	// TILEZERO tmm0
 	BYTE $0xc4
@@ -7990,50 +7987,8 @@ TEXT ·sgemmTileKernel32x32(SB), NOSPLIT, $0-64
 	BYTE $0x7b
 	BYTE $0x49
 	BYTE $0xd8
-	JMP  tile_loop
 
-tile_loadc:
-	// TILELOADD tmm0, [R9 + 0 + R10]
-	BYTE $0xc4
-	BYTE $0x82
-	BYTE $0x7b
-	BYTE $0x4b
-	BYTE $0x04
-	BYTE $0x11
-
-	// TILELOADD tmm1, [R9 + 64 + R10]
-	BYTE $0xc4
-	BYTE $0x82
-	BYTE $0x7b
-	BYTE $0x4b
-	BYTE $0x8c
-	BYTE $0x11
-	BYTE $0x40
-	BYTE $0x00
-	BYTE $0x00
-	BYTE $0x00
-
-	// TILELOADD tmm2, [BX + 0 + R10]
-	BYTE $0xc4
-	BYTE $0xa2
-	BYTE $0x7b
-	BYTE $0x4b
-	BYTE $0x14
-	BYTE $0x13
-
-	// TILELOADD tmm3, [BX + 64 + R10]
-	BYTE $0xc4
-	BYTE $0xa2
-	BYTE $0x7b
-	BYTE $0x4b
-	BYTE $0x9c
-	BYTE $0x13
-	BYTE $0x40
-	BYTE $0x00
-	BYTE $0x00
-	BYTE $0x00
-
-tile_loop:
+tile_chunk:
 	// TILELOADD tmm4, [SI + 4096 + DX]
 	BYTE $0xc4
 	BYTE $0xe2
@@ -8352,17 +8307,18 @@ tile_loop:
 	BYTE $0xd5
 
 	// TDPBF16PS tmm3, tmm5, tmm7
-	BYTE $0xc4
-	BYTE $0xe2
-	BYTE $0x42
-	BYTE $0x5c
-	BYTE $0xdd
-	ADDQ $0x00001800, SI
-	ADDQ $0x00001800, R8
-	DECQ CX
-	JNZ  tile_loop
-	CMPQ R11, $0x02
-	JE   tile_merge
+	BYTE  $0xc4
+	BYTE  $0xe2
+	BYTE  $0x42
+	BYTE  $0x5c
+	BYTE  $0xdd
+	ADDQ  $0x00001800, SI
+	ADDQ  $0x00001800, R8
+	DECQ  CX
+	JNZ   tile_chunk
+	MOVB  merge+48(FP), R11
+	TESTB R11, R11
+	JNZ   tile_merge
 
 	// TILESTORED [R9 + 0 + R10], tmm0
 	BYTE $0xc4
@@ -8864,14 +8820,9 @@ tile_beta0:
 
 // func sgemmTileRow32(chunks int, a *float32, b *float32, bstride int, panels int, c *float32, ldc int, accumulate bool)
 TEXT ·sgemmTileRow32(SB), NOSPLIT, $0-57
-	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), DI
-	MOVQ bstride+24(FP), R12
-	MOVQ panels+32(FP), R13
 	MOVQ c+40(FP), R9
 	MOVQ ldc+48(FP), R10
 	SHLQ $0x02, R10
-	MOVB accumulate+56(FP), R11
 	LEAQ sgemmTileConfig<>+0(SB), SI
 
 	// LDTILECFG [SI]
@@ -8884,6 +8835,11 @@ TEXT ·sgemmTileRow32(SB), NOSPLIT, $0-57
 	MOVQ R10, BX
 	SHLQ $0x04, BX
 	ADDQ R9, BX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), DI
+	MOVQ bstride+24(FP), R12
+	MOVQ panels+32(FP), R13
+	MOVB accumulate+56(FP), R11
 
 row_panel:
 	TESTB R11, R11

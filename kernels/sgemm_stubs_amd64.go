@@ -245,12 +245,12 @@ func sgemvRows4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, 
 
 // sgemmTileKernel32x32 computes a 32×32 tile of C from AMX-packed micro-panels
 // (chunks chunks of 32 depth steps each, every value split in three bfloat16
-// parts; see kernels/_asm/sgemm/amx.go). mode 0 stores C = A·B, mode 1
-// C += A·B, mode 2 C = alpha·A·B + beta·C through the 32×32 scratch tile (4 KiB),
-// C not read when beta is 0. C has row stride ldc elements.
+// parts; see kernels/_asm/sgemm/amx.go): C = A·B, or with merge C = alpha·A·B + beta·C
+// through the 32×32 scratch tile (4 KiB), C not read when beta is 0. C has row
+// stride ldc elements.
 //
 //go:noescape
-func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, mode int, scratch *float32)
+func sgemmTileKernel32x32(chunks int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, merge bool, scratch *float32)
 
 // sgemmTileRow32 computes C = A·B, or C += A·B with accumulate, for one AMX-packed
 // A micro-panel (chunks chunks of depth) against panels B micro-panels bstride bytes

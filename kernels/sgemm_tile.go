@@ -66,6 +66,19 @@ func splitBF16(x float32) (hi, mid, lo uint16) {
 // set on amd64, where the AMX variant runs.
 var tilePackFast func(kind, chunks int, src []float32, ld int, dst []float32)
 
+// tilePackWhole packs the whole chunks of depth kc of one full panel (src
+// at its first value, stride ld) with tilePackFast and returns how many it
+// packed: 0 when there are no assembly packers, or when a transposed
+// source's stride is too large for the gathers' 32-bit offsets.
+func tilePackWhole(kind int, trans bool, src []float32, ld, kc int, d []float32) int {
+	chunks := kc / tileDepth
+	if tilePackFast == nil || chunks == 0 || (trans && 15*ld > math.MaxInt32) {
+		return 0
+	}
+	tilePackFast(kind, chunks, src, ld, d)
+	return chunks
+}
+
 // packRowsTile is the packRows of the AMX variant: rows [i0, i0+mc) and
 // depth [p0, p0+kc) of op(A) into 32-row micro-panels, zero-padded to whole
 // panels and chunks.
@@ -74,16 +87,13 @@ func packRowsTile(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 	for t := 0; t*32 < mc; t++ {
 		d := dst[t*panel : (t+1)*panel]
 		rows, c0 := min(32, mc-t*32), 0
-		if rows == 32 && tilePackFast != nil && (!transA || 15*lda <= math.MaxInt32) {
-			c0 = kc / tileDepth
-			if c0 > 0 {
-				i := i0 + t*32
-				kind, at := 0, i*lda+p0
-				if transA {
-					kind, at = 1, p0*lda+i
-				}
-				tilePackFast(kind, c0, a[at:], lda, d)
+		if rows == 32 {
+			i := i0 + t*32
+			kind, at := 0, i*lda+p0
+			if transA {
+				kind, at = 1, p0*lda+i
 			}
+			c0 = tilePackWhole(kind, transA, a[at:], lda, kc, d)
 		}
 		packRowsTileGeneric(d, a, lda, transA, i0+t*32, rows, p0, kc, c0)
 	}
@@ -130,16 +140,13 @@ func packColsTile(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi
 	for t := lo; t < hi; t++ {
 		d := dst[t*panel : (t+1)*panel]
 		cols, c0 := min(32, nc-t*32), 0
-		if cols == 32 && tilePackFast != nil && (!transB || 15*ldb <= math.MaxInt32) {
-			c0 = kc / tileDepth
-			if c0 > 0 {
-				j := j0 + t*32
-				kind, at := 2, p0*ldb+j
-				if transB {
-					kind, at = 3, j*ldb+p0
-				}
-				tilePackFast(kind, c0, b[at:], ldb, d)
+		if cols == 32 {
+			j := j0 + t*32
+			kind, at := 2, p0*ldb+j
+			if transB {
+				kind, at = 3, j*ldb+p0
 			}
+			c0 = tilePackWhole(kind, transB, b[at:], ldb, kc, d)
 		}
 		packColsTileGeneric(d, b, ldb, transB, p0, kc, j0+t*32, cols, c0)
 	}

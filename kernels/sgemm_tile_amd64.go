@@ -8,15 +8,12 @@ func sgemmMicroTile(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	chunks := tileChunks(kc)
 	_, _ = a[chunks*tileChunkSlots-1], b[chunks*tileChunkSlots-1]
 	_ = c[31*ldc+31]
-	switch {
-	case alpha == 1 && beta == 0:
-		sgemmTileKernel32x32(chunks, &a[0], &b[0], &c[0], ldc, 1, 0, 0, nil)
-	case alpha == 1 && beta == 1:
-		sgemmTileKernel32x32(chunks, &a[0], &b[0], &c[0], ldc, 1, 1, 1, nil)
-	default:
-		var scratch [tileScratchSize]float32
-		sgemmTileKernel32x32(chunks, &a[0], &b[0], &c[0], ldc, alpha, beta, 2, &scratch[0])
+	if alpha == 1 && beta == 0 {
+		sgemmTileKernel32x32(chunks, &a[0], &b[0], &c[0], ldc, 1, 0, false, nil)
+		return
 	}
+	var scratch [tileScratchSize]float32
+	sgemmTileKernel32x32(chunks, &a[0], &b[0], &c[0], ldc, alpha, beta, true, &scratch[0])
 }
 
 func init() { tilePackFast = tilePackAsm }

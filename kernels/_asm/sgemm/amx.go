@@ -55,11 +55,10 @@ var (
 	amxB       = R8
 	amxC       = R9
 	amxLdc     = R10 // row stride of C in bytes
-	amxMode    = R11
+	amxMode    = R11 // a bool parameter: merge or accumulate
 	amxScratch = R12
 	amxStride  = RDX // row stride of packed tiles: 64 bytes
 	amxC16     = RBX // C + 16 rows
-	amxCfg     = RDI
 )
 
 // rawBytes appends an instruction given as machine code, with its assembly
@@ -150,58 +149,30 @@ func defineTileCfg() {
 
 // genTileKernel emits
 //
-//	func sgemmTileKernel32x32(chunks int, a, b, c *float32, ldc int, alpha, beta float32, mode int, scratch *float32)
+//	func sgemmTileKernel32x32(chunks int, a, b, c *float32, ldc int, alpha, beta float32, merge bool, scratch *float32)
+//
+// the microkernel for one tile: C = A·B stored straight, or with merge
+// C = alpha·A·B + beta·C through a 32×32 scratch tile. (The row kernel,
+// genTileRowKernel, covers the whole panels of alpha 1 and beta 0 or 1.)
 func genTileKernel() {
 	defineTileCfg()
-	cfg := amxCfgData
-
-	TEXT("sgemmTileKernel32x32", NOSPLIT, "func(chunks int, a, b, c *float32, ldc int, alpha, beta float32, mode int, scratch *float32)")
+	TEXT("sgemmTileKernel32x32", NOSPLIT, "func(chunks int, a, b, c *float32, ldc int, alpha, beta float32, merge bool, scratch *float32)")
 	Pragma("noescape")
 	Doc("sgemmTileKernel32x32 computes a 32×32 tile of C from AMX-packed micro-panels",
 		"(chunks chunks of 32 depth steps each, every value split in three bfloat16",
-		"parts; see kernels/_asm/sgemm/amx.go). mode 0 stores C = A·B, mode 1",
-		"C += A·B, mode 2 C = alpha·A·B + beta·C through the 32×32 scratch tile (4 KiB),",
-		"C not read when beta is 0. C has row stride ldc elements.")
+		"parts; see kernels/_asm/sgemm/amx.go): C = A·B, or with merge C = alpha·A·B + beta·C",
+		"through the 32×32 scratch tile (4 KiB), C not read when beta is 0. C has row",
+		"stride ldc elements.")
+	tileBegin()
 	Load(Param("chunks"), amxChunks)
 	Load(Param("a"), amxA)
 	Load(Param("b"), amxB)
-	Load(Param("c"), amxC)
-	Load(Param("ldc"), amxLdc)
-	SHLQ(U8(2), amxLdc)
-	Load(Param("mode"), amxMode)
-	LEAQ(cfg, amxCfg)
-	ldtilecfg(amxCfg)
-	MOVQ(U32(64), amxStride)
-	// C + 16 rows.
-	MOVQ(amxLdc, amxC16)
-	SHLQ(U8(4), amxC16)
-	ADDQ(amxC, amxC16)
-
-	CMPQ(amxMode, U8(1))
-	JE(LabelRef("tile_loadc"))
-	for t := 0; t < 4; t++ {
-		tileZero(t)
-	}
-	JMP(LabelRef("tile_loop"))
-	Label("tile_loadc")
-	tileLoad(0, amxC, amxLdc, 0)
-	tileLoad(1, amxC, amxLdc, 64)
-	tileLoad(2, amxC16, amxLdc, 0)
-	tileLoad(3, amxC16, amxLdc, 64)
-
-	Label("tile_loop")
-	tileChunkProducts()
-	ADDQ(U32(amxChunkBytes), amxA)
-	ADDQ(U32(amxChunkBytes), amxB)
-	DECQ(amxChunks)
-	JNZ(LabelRef("tile_loop"))
-
-	CMPQ(amxMode, U8(2))
-	JE(LabelRef("tile_merge"))
-	tileStore(0, amxC, amxLdc, 0)
-	tileStore(1, amxC, amxLdc, 64)
-	tileStore(2, amxC16, amxLdc, 0)
-	tileStore(3, amxC16, amxLdc, 64)
+	tileZeroAcc()
+	tileChunkLoop("tile_chunk")
+	Load(Param("merge"), amxMode.As8())
+	TESTB(amxMode.As8(), amxMode.As8())
+	JNZ(LabelRef("tile_merge"))
+	tileStoreC()
 	tileRelease()
 	RET()
 
@@ -219,34 +190,74 @@ func genTileKernel() {
 	MOVL(addr(Param("beta")), EAX)
 	ANDL(U32(0x7fffffff), EAX)
 	JZ(LabelRef("tile_beta0"))
-	for i := 0; i < 32; i++ {
-		for h := 0; h < 2; h++ {
-			z := Z0
-			if h == 1 {
-				z = Z1
-			}
-			VMULPS(Mem{Base: amxScratch, Disp: i*amxCRowBytes + 64*h}, alpha, z)
-			VFMADD231PS(Mem{Base: amxC, Disp: 64 * h}, beta, z)
-			VMOVUPS(z, Mem{Base: amxC, Disp: 64 * h})
-		}
-		ADDQ(amxLdc, amxC)
-	}
-	VZEROUPPER()
-	RET()
+	mergeRows(alpha, beta)
 	Label("tile_beta0")
+	mergeRows(alpha, nil)
+}
+
+// mergeRows writes C = alpha·scratch + beta·C over the 32 rows (beta nil:
+// C = alpha·scratch, C not read) and returns.
+func mergeRows(alpha VecPhysical, beta Op) {
 	for i := 0; i < 32; i++ {
-		for h := 0; h < 2; h++ {
-			z := Z0
-			if h == 1 {
-				z = Z1
-			}
+		for h, z := range []VecPhysical{Z0, Z1} {
 			VMULPS(Mem{Base: amxScratch, Disp: i*amxCRowBytes + 64*h}, alpha, z)
+			if beta != nil {
+				VFMADD231PS(Mem{Base: amxC, Disp: 64 * h}, beta, z)
+			}
 			VMOVUPS(z, Mem{Base: amxC, Disp: 64 * h})
 		}
 		ADDQ(amxLdc, amxC)
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// tileBegin loads c and ldc (in bytes), the tile configuration (through
+// amxA, free until the caller loads a) and the packed-tile stride, and
+// points amxC16 at row 16 of C.
+func tileBegin() {
+	Load(Param("c"), amxC)
+	Load(Param("ldc"), amxLdc)
+	SHLQ(U8(2), amxLdc)
+	LEAQ(amxCfgData, amxA)
+	ldtilecfg(amxA)
+	MOVQ(U32(64), amxStride)
+	MOVQ(amxLdc, amxC16)
+	SHLQ(U8(4), amxC16)
+	ADDQ(amxC, amxC16)
+}
+
+// tileZeroAcc clears the four accumulator tiles.
+func tileZeroAcc() {
+	for t := 0; t < 4; t++ {
+		tileZero(t)
+	}
+}
+
+// tileLoadC loads the 32×32 block of C at amxC into the accumulators.
+func tileLoadC() {
+	tileLoad(0, amxC, amxLdc, 0)
+	tileLoad(1, amxC, amxLdc, 64)
+	tileLoad(2, amxC16, amxLdc, 0)
+	tileLoad(3, amxC16, amxLdc, 64)
+}
+
+// tileStoreC stores the accumulators into the 32×32 block of C at amxC.
+func tileStoreC() {
+	tileStore(0, amxC, amxLdc, 0)
+	tileStore(1, amxC, amxLdc, 64)
+	tileStore(2, amxC16, amxLdc, 0)
+	tileStore(3, amxC16, amxLdc, 64)
+}
+
+// tileChunkLoop runs the products of amxChunks chunks from amxA and amxB.
+func tileChunkLoop(label string) {
+	Label(label)
+	tileChunkProducts()
+	ADDQ(U32(amxChunkBytes), amxA)
+	ADDQ(U32(amxChunkBytes), amxB)
+	DECQ(amxChunks)
+	JNZ(LabelRef(label))
 }
 
 // tileConsts are the vector constants of the bfloat16 split.
@@ -552,47 +563,26 @@ func genTileRowKernel() {
 		"A micro-panel (chunks chunks of depth) against panels B micro-panels bstride bytes",
 		"apart: a 32 × 32·panels block of C with row stride ldc elements.")
 	aBase, bPanel, bstride, panels := RAX, RDI, R12, R13
+	tileBegin()
 	Load(Param("a"), aBase)
 	Load(Param("b"), bPanel)
 	Load(Param("bstride"), bstride)
 	Load(Param("panels"), panels)
-	Load(Param("c"), amxC)
-	Load(Param("ldc"), amxLdc)
-	SHLQ(U8(2), amxLdc)
 	Load(Param("accumulate"), amxMode.As8())
-	LEAQ(amxCfgData, amxA)
-	ldtilecfg(amxA)
-	MOVQ(U32(64), amxStride)
-	MOVQ(amxLdc, amxC16)
-	SHLQ(U8(4), amxC16)
-	ADDQ(amxC, amxC16)
 
 	Label("row_panel")
 	TESTB(amxMode.As8(), amxMode.As8())
 	JNZ(LabelRef("row_loadc"))
-	for t := 0; t < 4; t++ {
-		tileZero(t)
-	}
+	tileZeroAcc()
 	JMP(LabelRef("row_chunks"))
 	Label("row_loadc")
-	tileLoad(0, amxC, amxLdc, 0)
-	tileLoad(1, amxC, amxLdc, 64)
-	tileLoad(2, amxC16, amxLdc, 0)
-	tileLoad(3, amxC16, amxLdc, 64)
+	tileLoadC()
 	Label("row_chunks")
 	MOVQ(aBase, amxA)
 	MOVQ(bPanel, amxB)
 	Load(Param("chunks"), amxChunks)
-	Label("row_chunk")
-	tileChunkProducts()
-	ADDQ(U32(amxChunkBytes), amxA)
-	ADDQ(U32(amxChunkBytes), amxB)
-	DECQ(amxChunks)
-	JNZ(LabelRef("row_chunk"))
-	tileStore(0, amxC, amxLdc, 0)
-	tileStore(1, amxC, amxLdc, 64)
-	tileStore(2, amxC16, amxLdc, 0)
-	tileStore(3, amxC16, amxLdc, 64)
+	tileChunkLoop("row_chunk")
+	tileStoreC()
 	ADDQ(U8(128), amxC)
 	ADDQ(U8(128), amxC16)
 	ADDQ(bstride, bPanel)
