@@ -134,6 +134,9 @@ type sgemmKernels struct {
 	// microU, when not nil, is micro reading A unpacked: mr rows of a
 	// row-major op(A) with row stride lda, starting at a.
 	microU func(kc int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32)
+	// microT, when not nil, is micro reading a transposed op(A) in place:
+	// step p's mr values are a[p·lda : p·lda+mr].
+	microT func(kc int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32)
 	// edge, when not nil, is micro for the first h < mr rows of the tile
 	// (same packed panels); the tile is then h×nr.
 	edge func(h, kc int, a, b, c []float32, ldc int, alpha, beta float32)

@@ -17,6 +17,7 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 			name: "avx512", mr: 14, nr: 32, kc: 256, mc: 252,
 			micro:    sgemmMicro14x32,
 			microU:   sgemmMicroU14x32,
+			microT:   sgemmMicroT14x32,
 			edge:     sgemmEdge14x32,
 			micropf:  sgemmMicroPF14x32,
 			packRows: packRows14,
@@ -66,6 +67,14 @@ func sgemmMicroU14x32(kc int, a []float32, lda int, b, c []float32, ldc int, alp
 	_, _ = a[13*lda+kc-1], b[32*kc-1]
 	_ = c[13*ldc+31]
 	sgemmKernel14x32U(kc, &a[0], lda, &b[0], &c[0], ldc, alpha, beta)
+}
+
+// sgemmMicroT14x32 is the AVX-512 microkernel reading a transposed A in
+// place (the sgemmKernels.microT of the 14×32 variant).
+func sgemmMicroT14x32(kc int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[(kc-1)*lda+13], b[32*kc-1]
+	_ = c[13*ldc+31]
+	sgemmKernel14x32T(kc, &a[0], lda, &b[0], &c[0], ldc, alpha, beta)
 }
 
 // sgemmMicroPF14x32 is sgemmMicro14x32 prefetching lines (1 or 2) cache

@@ -288,15 +288,20 @@ func (j *sgemmJob) packRows(ap []float32, i0, mc int, blk *sgemmBlock) {
 	}
 }
 
-// unpackedA reports whether the block's full micro-panels read A straight
-// from its rows (impl.microU) instead of a packed copy: A row-major, every
-// B micro-panel whole, and a row stride that is not a multiple of 4 KiB —
-// there the 14 rows of a panel would all fall into one L1 set.
+// unpackedA reports whether the block's full micro-panels read A in place
+// (impl.microU for a row-major A, impl.microT for a transposed one) instead
+// of a packed copy: every B micro-panel whole, and a row stride that is not
+// a multiple of 4 KiB — there the rows (or steps) a kernel reads would all
+// fall into one L1 set.
 func (j *sgemmJob) unpackedA(blk *sgemmBlock) bool {
-	return j.impl.microU != nil && !j.transA && blk.nc%j.impl.nr == 0 && (4*j.lda)%4096 != 0
+	kernel := j.impl.microU != nil
+	if j.transA {
+		kernel = j.impl.microT != nil
+	}
+	return kernel && blk.nc%j.impl.nr == 0 && (4*j.lda)%4096 != 0
 }
 
-// macroU is macro for unpacked A: full micro-panels read op(A) in place,
+// macroU is macro for unpacked A: full micro-panels read A in place,
 // a last partial one its packed copy at its place in ap.
 func (j *sgemmJob) macroU(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi int) {
 	mr, nr := j.impl.mr, j.impl.nr
@@ -308,11 +313,17 @@ func (j *sgemmJob) macroU(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi 
 			}
 			continue
 		}
-		a := j.a[row*j.lda+blk.pc:]
+		var a []float32
+		micro := j.impl.microU
+		if j.transA {
+			micro, a = j.impl.microT, j.a[blk.pc*j.lda+row:]
+		} else {
+			a = j.a[row*j.lda+blk.pc:]
+		}
 		for jr := jlo; jr < jhi; jr++ {
 			col := blk.jc + jr*nr
 			bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+j.impl.panelB(blk.kc)]
-			j.impl.microU(blk.kc, a, j.lda, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
+			micro(blk.kc, a, j.lda, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
 		}
 	}
 	if j.ep != nil && blk.pc+blk.kc == j.k {

@@ -25,6 +25,13 @@ func sgemmKernel6x16(k int, a *float32, b *float32, c *float32, ldc int, alpha f
 //go:noescape
 func sgemmKernel14x32U(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
+// sgemmKernel14x32T computes the 14×32 tile C = alpha·A·B + beta·C with A read in place from
+// its transpose: step p's 14 values start at a + p·lda; b holds k steps of 32 packed
+// values; C has row stride ldc elements. C is not read when beta is 0.
+//
+//go:noescape
+func sgemmKernel14x32T(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
 // sgemmKernel14x32P1 computes the 14×32 tile C = alpha·A·B + beta·C from packed micro-panels:
 // a holds k steps of 14 values, b k steps of 32 values; C has row stride ldc
 // elements. C is not read when beta is 0. Each step prefetches 1 cache line(s) into L2

@@ -56,6 +56,10 @@ func main() {
 	// 14×32 reading A unpacked from its rows: products whose A is row-major
 	// skip packing it (see kernels/sgemm_blocked.go).
 	genMicrokernel(kernelSpec{name: "sgemmKernel14x32U", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true, unpackedA: true})
+	// 14×32 reading a transposed A in place: each step's 14 values are
+	// adjacent, like a packed panel's, and steps lie lda apart — products
+	// with op(A) = Aᵀ (weight gradients, Xᵀ·dY) skip packing A.
+	genMicrokernel(kernelSpec{name: "sgemmKernel14x32T", mr: 14, nr: 32, lanes: 16, unroll: 4, cToL2: true, stridedA: true})
 	// Edge kernels for the last, partial row of 14×32 tiles (and for
 	// products of fewer than 14 rows, such as decoding through pre-packed
 	// weights): h×32 for h < 14, reading the 14-high A panels.
@@ -107,6 +111,9 @@ type kernelSpec struct {
 	// its row stride in elements) instead of a packed panel: 14 rows
 	// addressed from four pointers and the stride (see rowAddr).
 	unpackedA bool
+	// stridedA reads A as a packed panel whose steps lie lda elements
+	// apart (parameter lda) instead of mr: a transposed matrix in place.
+	stridedA bool
 }
 
 // aStep returns the A values per step of the packed A panel.
@@ -136,7 +143,7 @@ func genMicrokernel(s kernelSpec) {
 	vbytes := 4 * s.lanes
 
 	sig := "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
-	if s.unpackedA {
+	if s.unpackedA || s.stridedA {
 		sig = "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)"
 	}
 	if s.pfLines > 0 {
@@ -148,6 +155,10 @@ func genMicrokernel(s kernelSpec) {
 		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C with A read unpacked:", s.name, s.mr, s.nr),
 			fmt.Sprintf("%d rows of k values with row stride lda elements; b holds k steps of %d packed values; C has", s.mr, s.nr),
 			"row stride ldc elements. C is not read when beta is 0.")
+	} else if s.stridedA {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C with A read in place from", s.name, s.mr, s.nr),
+			fmt.Sprintf("its transpose: step p's %d values start at a + p·lda; b holds k steps of %d packed", s.mr, s.nr),
+			"values; C has row stride ldc elements. C is not read when beta is 0.")
 	} else if s.aStep() != s.mr {
 		Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha·A·B + beta·C from packed micro-panels:", s.name, s.mr, s.nr),
 			fmt.Sprintf("a holds k steps of %d values, of which it reads the first %d, b k steps of %d values;", s.aStep(), s.mr, s.nr),
@@ -167,6 +178,14 @@ func genMicrokernel(s kernelSpec) {
 	var rows rowAddr
 	if s.unpackedA {
 		rows = newRowAddr(a, Load(Param("lda"), GP64()))
+	}
+	// stridedA: step u of an unrolled iteration reads a + u·lda bytes,
+	// through ld (lda in bytes) and ld3 (3·lda).
+	var ld, ld3 Register
+	if s.stridedA {
+		ld, ld3 = Load(Param("lda"), GP64()), GP64()
+		SHLQ(U8(2), ld)
+		LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
 	}
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
@@ -218,6 +237,10 @@ func genMicrokernel(s kernelSpec) {
 			if s.unpackedA {
 				am = rows.at(i, 4*u)
 			}
+			if s.stridedA {
+				am = [...]Mem{{Base: a, Disp: 4 * i}, {Base: a, Index: ld, Scale: 1, Disp: 4 * i},
+					{Base: a, Index: ld, Scale: 2, Disp: 4 * i}, {Base: a, Index: ld3, Scale: 1, Disp: 4 * i}}[u]
+			}
 			if s.embedded {
 				for v := 0; v < nv; v++ {
 					VFMADD231PS_BCST(am, bregs[v], acc(i, v))
@@ -246,6 +269,8 @@ func genMicrokernel(s kernelSpec) {
 	}
 	if s.unpackedA {
 		rows.advance(4 * s.unroll)
+	} else if s.stridedA {
+		LEAQ(Mem{Base: a, Index: ld, Scale: 4}, a)
 	} else {
 		ADDQ(U32(4*s.unroll*s.aStep()), a)
 	}
@@ -263,6 +288,8 @@ func genMicrokernel(s kernelSpec) {
 	step(0)
 	if s.unpackedA {
 		rows.advance(4)
+	} else if s.stridedA {
+		ADDQ(ld, a)
 	} else {
 		ADDQ(U32(4*s.aStep()), a)
 	}
