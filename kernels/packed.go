@@ -64,7 +64,7 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 				kc := min(kcMax, k-pc)
 				dst := pb.data[g*nr*k+pc*nr:]
 				if impl.packCols != nil {
-					impl.packCols(dst, b, ldb, transB, pc, kc, col, w, 0, 1)
+					impl.packCols(dst, b, ldb, transB, pc, kc, col, w, 0, 1, nil)
 				} else {
 					packB(dst, b, ldb, transB, pc, kc, col, w, nr, 0, 1)
 				}
@@ -84,6 +84,16 @@ func (pb *PackedB) Dims() (k, n int) { return pb.k, pb.n }
 func (pb *PackedB) block(jc, pc int) (bp []float32, bstride int) {
 	nr := pb.impl.nr
 	return pb.data[jc*pb.k+pc*nr:], nr * pb.k
+}
+
+// addColumnSums adds op(B)'s column sums over its k rows to sums (n values),
+// from the packed panels: panel g is a k×nr row-major matrix.
+func (pb *PackedB) addColumnSums(sums []float32) {
+	nr := pb.impl.nr
+	for g := 0; g*nr < pb.n; g++ {
+		w := min(nr, pb.n-g*nr)
+		addPanelSums(sums[g*nr:g*nr+w], pb.data[g*nr*pb.k:], nr, false, 0, pb.k, 0, w, w, 0, 1)
+	}
 }
 
 // floatsPerLine is the number of float32 values in a 64-byte cache line.
@@ -193,10 +203,11 @@ func (j *sgemmJob) fewWorker(_, _ int) {
 	putScratch(tb)
 }
 
-// Epilogue is work fused into a product's final write of C: once a strip
-// of C holds its finished alpha·op(A)·op(B) + beta·C, SgemmPacked or
-// SgemmEpilogue adds Bias to every row of it and then applies Act, while the
-// strip is still in cache. The zero value does nothing.
+// Epilogue is work fused into a product: once a strip of C holds its
+// finished alpha·op(A)·op(B) + beta·C, SgemmPacked or SgemmEpilogue adds
+// Bias to every row of it and then applies Act, while the strip is still in
+// cache; and while op(B) is packed its column sums are added to SumsB. The
+// zero value does nothing.
 type Epilogue struct {
 	// Bias, when not nil, holds n values added to every row of C.
 	Bias []float32
@@ -204,6 +215,35 @@ type Epilogue struct {
 	// C's rows after the bias; any element-wise kernel fits, such as GELU,
 	// GELUTanh, ReLU or SiLU. It is called concurrently on disjoint spans.
 	Act func(dst, x []float32)
+	// SumsB, when not nil, holds n values; SumsB[j] += Σ_p op(B)[p][j], the
+	// unscaled sum of column j of op(B) over its k rows. With B the gradient
+	// of a linear layer's output, that is its bias gradient, taken while B
+	// passes through cache for the weight gradient Aᵀ·B (cuBLASLt's BGRADB).
+	SumsB []float32
+}
+
+// check panics unless ep's slices fit a product with n columns.
+func (ep *Epilogue) check(fn string, n int) {
+	if ep == nil {
+		return
+	}
+	if ep.Bias != nil && len(ep.Bias) != n {
+		panic(fmt.Sprintf("kernels: %s: bias has %d values, want %d", fn, len(ep.Bias), n))
+	}
+	if ep.SumsB != nil && len(ep.SumsB) != n {
+		panic(fmt.Sprintf("kernels: %s: SumsB has %d values, want %d", fn, len(ep.SumsB), n))
+	}
+}
+
+// onC returns ep without SumsB, or nil when nothing is left of it.
+func (ep *Epilogue) onC() *Epilogue {
+	if ep == nil || (ep.Bias == nil && ep.Act == nil) {
+		return nil
+	}
+	if ep.SumsB == nil {
+		return ep
+	}
+	return &Epilogue{Bias: ep.Bias, Act: ep.Act}
 }
 
 // apply runs the epilogue on rows [i0, i1) and columns [j0, j1) of C.
@@ -242,12 +282,11 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 	}
 	checkMatrix("A", ar, ac, a, lda)
 	checkMatrix("C", m, n, c, ldc)
-	if ep != nil && ep.Bias != nil && len(ep.Bias) != n {
-		panic(fmt.Sprintf("kernels: SgemmPacked: bias has %d values, want %d", len(ep.Bias), n))
+	ep.check("SgemmPacked", n)
+	if ep != nil && ep.SumsB != nil {
+		pb.addColumnSums(ep.SumsB)
 	}
-	if ep != nil && ep.Bias == nil && ep.Act == nil {
-		ep = nil
-	}
+	ep = ep.onC()
 	if m == 0 || n == 0 {
 		return
 	}
@@ -272,22 +311,27 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 // panics too if ep.Bias does not hold n values.
 func SgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
 	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	if ep != nil && ep.Bias != nil && len(ep.Bias) != n {
-		panic(fmt.Sprintf("kernels: SgemmEpilogue: bias has %d values, want %d", len(ep.Bias), n))
-	}
-	if ep == nil || (ep.Bias == nil && ep.Act == nil) {
+	ep.check("SgemmEpilogue", n)
+	if ep == nil || (ep.Bias == nil && ep.Act == nil && ep.SumsB == nil) {
 		Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if m == 0 || n == 0 {
+	if n == 0 {
 		return
 	}
 	impl := sgemmImpl.forProduct(m, n, k)
-	if k == 0 || alpha == 0 || (impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
+	if m == 0 || k == 0 || alpha == 0 || impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		// No packing of B to fuse the sums into.
+		addPanelSums(ep.SumsB, b, ldb, transB, 0, k, 0, n, n, 0, 1)
+		if m == 0 {
+			return
+		}
 		if k == 0 || alpha == 0 {
 			scaleMatrix(m, n, beta, c, ldc)
 		}
-		ep.apply(c, ldc, 0, m, 0, n)
+		if ep := ep.onC(); ep != nil {
+			ep.apply(c, ldc, 0, m, 0, n)
+		}
 		return
 	}
 	sgemmBlocked(impl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, ep)

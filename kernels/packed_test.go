@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -256,4 +257,81 @@ func BenchmarkSgemmPacked(b *testing.B) {
 			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 	}
+}
+
+// TestEpilogueSumsB checks that SgemmEpilogue and SgemmPacked add op(B)'s
+// column sums to Epilogue.SumsB on every path (fused into the packer,
+// partial and transposed panels, the skinny and pre-packed paths, k = 0,
+// alpha = 0), at one and two threads, and that C is the plain product's.
+func TestEpilogueSumsB(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	forEachSgemmVariant(t, func(t *testing.T) {
+		for _, tc := range []struct {
+			transA, transB bool
+			m, n, k        int
+			alpha          float32
+		}{
+			{true, false, 128, 512, 2048, 1}, // a weight gradient: fused sums
+			{true, false, 70, 100, 300, 1},   // partial panels
+			{false, true, 40, 65, 600, 0.5},  // transposed B
+			{false, false, 1, 200, 77, 1},    // skinny
+			{false, false, 3, 5, 0, 1},       // k = 0: nothing to add
+			{false, false, 4, 33, 9, 0},      // alpha = 0: B still summed
+			{false, false, 0, 33, 9, 1},      // m = 0
+			{false, false, 300, sgemmNC + 40, 260, 1},
+		} {
+			t.Run(fmt.Sprintf("%v%v_%dx%dx%d", tc.transA, tc.transB, tc.m, tc.n, tc.k), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(tc.m), uint64(tc.k)))
+				a := randMatrix(rng, max(tc.m, tc.k), max(tc.m, tc.k))
+				lda := max(tc.m, tc.k)
+				br, ldb := tc.k, tc.n
+				if tc.transB {
+					br, ldb = tc.n, max(tc.k, 1)
+				}
+				b := randMatrix(rng, max(br, 1), ldb)
+				start := randMatrix(rng, 1, tc.n)
+				want := make([]float64, tc.n)
+				scale := float64(tc.k)*0.5 + 1 // bounds Σ|terms| of a column
+				for j := range want {
+					want[j] = float64(start[j])
+					for p := 0; p < tc.k; p++ {
+						at := p*ldb + j
+						if tc.transB {
+							at = j*ldb + p
+						}
+						v := b[at]
+						want[j] += float64(v)
+					}
+				}
+				cWant := make([]float32, max(tc.m, 1)*tc.n)
+				Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, 0, cWant, tc.n)
+				check := func(name string, sums []float32) {
+					t.Helper()
+					for j, w := range want {
+						if d := math.Abs(float64(sums[j]) - w); d > 1e-6*scale {
+							t.Fatalf("%s: SumsB[%d] = %v, want %v", name, j, sums[j], w)
+						}
+					}
+				}
+				for _, procs := range []int{1, 2} {
+					old := runtime.GOMAXPROCS(procs)
+					sums := slices.Clone(start)
+					c := make([]float32, len(cWant))
+					SgemmEpilogue(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, 0, c, tc.n, &Epilogue{SumsB: sums})
+					check("SgemmEpilogue", sums)
+					same(t, "SgemmEpilogue C", c, cWant, tc.n)
+					if !tc.transA {
+						sums = slices.Clone(start)
+						clear(c)
+						pb := PackB(tc.transB, tc.k, tc.n, b, ldb)
+						SgemmPacked(false, tc.m, tc.alpha, a, lda, pb, 0, c, tc.n, &Epilogue{SumsB: sums})
+						check("SgemmPacked", sums)
+					}
+					runtime.GOMAXPROCS(old)
+				}
+			})
+		}
+	})
 }

@@ -142,8 +142,10 @@ type sgemmKernels struct {
 	edge func(h, kc int, a, b, c []float32, ldc int, alpha, beta float32)
 	// packRows, when not nil, replaces packA (same arguments but mr).
 	packRows func(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int)
-	// packCols, when not nil, replaces packB (same arguments but nr).
-	packCols func(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int)
+	// packCols, when not nil, replaces packB (same arguments but nr), and
+	// when sums is not nil adds to sums[j] the sum of op(B) column j over
+	// the kc rows, for every column j the micro-panels [lo, hi) hold.
+	packCols func(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int, sums []float32)
 	// skinny handles matrix-vector-like shapes without packing and reports
 	// whether it did; nil when the variant has none.
 	skinny func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool

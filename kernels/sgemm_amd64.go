@@ -147,9 +147,10 @@ func packRows14(dst, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 
 // packCols32 is packB for 32-column micro-panels: a vector copy of each row
 // when B is stored row-major, a gather of each column when it is transposed.
-func packCols32(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int) {
+func packCols32(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int, sums []float32) {
 	if transB && 31*ldb > math.MaxInt32 {
 		packB(dst, b, ldb, transB, p0, kc, j0, nc, 32, lo, hi)
+		addPanelSums(sums, b, ldb, transB, p0, kc, j0, nc, 32, lo, hi)
 		return
 	}
 	var idx [32]int32
@@ -164,12 +165,18 @@ func packCols32(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi i
 		case transB:
 			_ = b[(j+w-1)*ldb+p0+kc-1] // the last element read
 			sgemmPackBT32(kc, &b[j*ldb+p0], &idx[0], w, &d[0])
+		case w == 32 && sums != nil:
+			_ = b[(p0+kc-1)*ldb+j+31]
+			_ = sums[j+31]
+			sgemmPackB32Sums(kc, &b[p0*ldb+j], ldb, &d[0], &sums[j])
+			continue
 		case w == 32:
 			_ = b[(p0+kc-1)*ldb+j+31]
 			sgemmPackB32(kc, &b[p0*ldb+j], ldb, &d[0])
 		default:
 			packB(dst, b, ldb, false, p0, kc, j0, nc, 32, t, t+1)
 		}
+		addPanelSums(sums, b, ldb, transB, p0, kc, j0, nc, 32, t, t+1)
 	}
 }
 

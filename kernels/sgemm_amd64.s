@@ -6579,7 +6579,7 @@ TEXT ·sgemmPackB32(SB), NOSPLIT, $0-32
 	SHLQ $0x02, DX
 	MOVQ dst+24(FP), BX
 
-loop:
+sgemmPackB32loop:
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS Z0, (BX)
@@ -6587,7 +6587,37 @@ loop:
 	ADDQ    DX, CX
 	ADDQ    $0x80, BX
 	DECQ    AX
-	JNZ     loop
+	JNZ     sgemmPackB32loop
+	VZEROUPPER
+	RET
+
+// func sgemmPackB32Sums(kc int, b *float32, ldb int, dst *float32, sums *float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemmPackB32Sums(SB), NOSPLIT, $0-40
+	MOVQ   kc+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   ldb+16(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   dst+24(FP), BX
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+sgemmPackB32Sumsloop:
+	VMOVUPS (CX), Z0
+	VMOVUPS 64(CX), Z1
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VADDPS  Z0, Z2, Z2
+	VADDPS  Z1, Z3, Z3
+	ADDQ    DX, CX
+	ADDQ    $0x80, BX
+	DECQ    AX
+	JNZ     sgemmPackB32Sumsloop
+	MOVQ    sums+32(FP), AX
+	VADDPS  (AX), Z2, Z2
+	VADDPS  64(AX), Z3, Z3
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
 	VZEROUPPER
 	RET
 

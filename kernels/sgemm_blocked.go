@@ -86,6 +86,7 @@ type sgemmJob struct {
 	bsize          int       // elements of one packed B block
 	pb             *PackedB  // B packed in advance (SgemmPacked), else nil
 	ep             *Epilogue // applied to C once finished, or nil
+	sumsB          []float32 // op(B)'s column sums are added to it while B is packed, or nil
 
 	// Parallel runs over M: each (jc, pc) block's B micro-panels are packed
 	// in tasks of sgemmPackTask panels handed out through next[2·block], and
@@ -133,6 +134,14 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		mc:    impl.mc / mr * mr,
 		bsize: impl.panelB(min(k, impl.kc)) * min((n+nr-1)/nr, impl.blockCols()/nr),
 		pb:    pb, ep: ep,
+	}
+	if ep != nil {
+		// Column sums are taken while B is packed (SgemmPacked adds a
+		// pre-packed B's itself); the rest of ep runs on C's strips.
+		j.sumsB = ep.SumsB
+		if ep.Bias == nil && ep.Act == nil {
+			j.ep = nil
+		}
 	}
 	if pb != nil {
 		j.bsize = 0 // nothing to pack into
@@ -249,10 +258,32 @@ func (j *sgemmJob) packB(blk *sgemmBlock, lo, hi int) {
 		return
 	}
 	if j.impl.packCols != nil {
-		j.impl.packCols(blk.bp, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, lo, hi)
+		j.impl.packCols(blk.bp, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, lo, hi, j.sumsB)
 		return
 	}
 	packB(blk.bp, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, j.impl.nr, lo, hi)
+	addPanelSums(j.sumsB, j.b, j.ldb, j.transB, blk.pc, blk.kc, blk.jc, blk.nc, j.impl.nr, lo, hi)
+}
+
+// addPanelSums adds to sums[j] the sum of op(B) column j over rows [p0,
+// p0+kc), for the columns of micro-panels [lo, hi) of the block of columns
+// [j0, j0+nc) (nr columns a panel), reading B itself; nil sums: nothing.
+// Each row is added in turn, so the sums match a packer's fused ones up to
+// their rounding.
+func addPanelSums(sums, b []float32, ldb int, transB bool, p0, kc, j0, nc, nr, lo, hi int) {
+	if sums == nil {
+		return
+	}
+	c0, c1 := j0+lo*nr, min(j0+hi*nr, j0+nc)
+	if transB {
+		for j := c0; j < c1; j++ {
+			sums[j] += Sum(b[j*ldb+p0 : j*ldb+p0+kc])
+		}
+		return
+	}
+	for p := p0; p < p0+kc; p++ {
+		Add(sums[c0:c1], sums[c0:c1], b[p*ldb+c0:p*ldb+c1])
+	}
 }
 
 // rows multiplies rows [i0, i1) of op(A), A block by A block, against B

@@ -156,6 +156,12 @@ func sgemmPackBT32(kc int, src *float32, idx *int32, rows int, dst *float32)
 //go:noescape
 func sgemmPackB32(kc int, b *float32, ldb int, dst *float32)
 
+// sgemmPackB32Sums is sgemmPackB32 that also adds each column's sum over the kc rows
+// to sums[j], j < 32 (the rows summed in order, the total added to sums last).
+//
+//go:noescape
+func sgemmPackB32Sums(kc int, b *float32, ldb int, dst *float32, sums *float32)
+
 // sgemmPackAT14 stores dst[14p+i] = a[p·lda+i] for p < kc and i < rows, and 0 for rows <= i < 14.
 //
 //go:noescape

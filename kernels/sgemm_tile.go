@@ -135,7 +135,8 @@ func packRowsTileGeneric(d, a []float32, lda int, transA bool, i0, rows, p0, kc,
 // packColsTile is the packCols of the AMX variant: micro-panels [lo, hi)
 // of the 32-column panels of depth [p0, p0+kc) and columns [j0, j0+nc) of
 // op(B), in the pair-interleaved tile layout, zero-padded.
-func packColsTile(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int) {
+func packColsTile(dst, b []float32, ldb int, transB bool, p0, kc, j0, nc, lo, hi int, sums []float32) {
+	addPanelSums(sums, b, ldb, transB, p0, kc, j0, nc, 32, lo, hi)
 	panel := tilePanel(kc)
 	for t := lo; t < hi; t++ {
 		d := dst[t*panel : (t+1)*panel]

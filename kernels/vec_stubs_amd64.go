@@ -168,7 +168,7 @@ func geluTanh512(dst *float32, x *float32, n int)
 //go:noescape
 func geluTanhBackward512(dx *float32, x *float32, dy *float32, n int)
 
-// gelu512 computes dst = x·Φ(x), the exact (erf) GELU over n elements.
+// gelu512 computes dst = x·Φ(x), the exact (erf) GELU, over n elements.
 //
 //go:noescape
 func gelu512(dst *float32, x *float32, n int)

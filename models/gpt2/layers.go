@@ -103,21 +103,17 @@ func residualConv1dForward(out, res, x, w, b []float32, N, C, OC int) {
 }
 
 // conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil)
-// and accumulates dw += xᵀ·dout and db += Σ_rows dout.
+// and accumulates dw += xᵀ·dout and db += Σ_rows dout, the latter while the
+// weight-gradient product packs dout (Epilogue.SumsB).
 func conv1dBackward(dx, dw, db, dout, x, w []float32, N, C, OC int) {
 	if dx != nil {
 		kernels.Sgemm(false, true, N, C, OC, 1, dout, OC, w, OC, 0, dx, C)
 	}
-	kernels.Sgemm(true, false, C, OC, N, 1, x, C, dout, OC, 1, dw, OC)
+	var ep *kernels.Epilogue
 	if db != nil {
-		// Column sums, split by columns so that workers never share a sum.
-		const colGrain = 64
-		kernels.ParallelFor(OC, colGrain, func(lo, hi int) {
-			for n := 0; n < N; n++ {
-				kernels.Add(db[lo:hi], db[lo:hi], dout[n*OC+lo:n*OC+hi])
-			}
-		})
+		ep = &kernels.Epilogue{SumsB: db}
 	}
+	kernels.SgemmEpilogue(true, false, C, OC, N, 1, x, C, dout, OC, 1, dw, OC, ep)
 }
 
 // lmHeadForward computes logits = x·wteᵀ: x [N, C], wte [V, C], logits [N, V].

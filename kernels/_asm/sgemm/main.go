@@ -610,27 +610,52 @@ func genPackGather(name string, w int) {
 }
 
 // genPackCopy emits sgemmPackB32: the packing of a full 32-column micro-panel
-// of a row-major B, a copy of 32 values from each of kc rows.
+// of a row-major B, a copy of 32 values from each of kc rows; and
+// sgemmPackB32Sums, which also sums the columns (Epilogue.SumsB).
 func genPackCopy() {
-	TEXT("sgemmPackB32", NOSPLIT, "func(kc int, b *float32, ldb int, dst *float32)")
-	Pragma("noescape")
-	Doc("sgemmPackB32 stores dst[32p+j] = b[p·ldb+j] for p < kc and j < 32.")
-	kc := Load(Param("kc"), GP64())
-	b := Load(Param("b"), GP64())
-	ld := Load(Param("ldb"), GP64())
-	SHLQ(U8(2), ld)
-	dst := Load(Param("dst"), GP64())
-	Label("loop")
-	VMOVUPS(Mem{Base: b}, Z0)
-	VMOVUPS(Mem{Base: b, Disp: 64}, Z1)
-	VMOVUPS(Z0, Mem{Base: dst})
-	VMOVUPS(Z1, Mem{Base: dst, Disp: 64})
-	ADDQ(ld, b)
-	ADDQ(U8(128), dst)
-	DECQ(kc)
-	JNZ(LabelRef("loop"))
-	VZEROUPPER()
-	RET()
+	for _, sums := range []bool{false, true} {
+		name, sig := "sgemmPackB32", "func(kc int, b *float32, ldb int, dst *float32)"
+		doc := []string{"sgemmPackB32 stores dst[32p+j] = b[p·ldb+j] for p < kc and j < 32."}
+		if sums {
+			name, sig = "sgemmPackB32Sums", "func(kc int, b *float32, ldb int, dst, sums *float32)"
+			doc = []string{"sgemmPackB32Sums is sgemmPackB32 that also adds each column's sum over the kc rows",
+				"to sums[j], j < 32 (the rows summed in order, the total added to sums last)."}
+		}
+		TEXT(name, NOSPLIT, sig)
+		Pragma("noescape")
+		Doc(doc...)
+		kc := Load(Param("kc"), GP64())
+		b := Load(Param("b"), GP64())
+		ld := Load(Param("ldb"), GP64())
+		SHLQ(U8(2), ld)
+		dst := Load(Param("dst"), GP64())
+		if sums {
+			VPXORD(Z2, Z2, Z2)
+			VPXORD(Z3, Z3, Z3)
+		}
+		Label(name + "loop")
+		VMOVUPS(Mem{Base: b}, Z0)
+		VMOVUPS(Mem{Base: b, Disp: 64}, Z1)
+		VMOVUPS(Z0, Mem{Base: dst})
+		VMOVUPS(Z1, Mem{Base: dst, Disp: 64})
+		if sums {
+			VADDPS(Z0, Z2, Z2)
+			VADDPS(Z1, Z3, Z3)
+		}
+		ADDQ(ld, b)
+		ADDQ(U8(128), dst)
+		DECQ(kc)
+		JNZ(LabelRef(name + "loop"))
+		if sums {
+			out := Load(Param("sums"), GP64())
+			VADDPS(Mem{Base: out}, Z2, Z2)
+			VADDPS(Mem{Base: out, Disp: 64}, Z3, Z3)
+			VMOVUPS(Z2, Mem{Base: out})
+			VMOVUPS(Z3, Mem{Base: out, Disp: 64})
+		}
+		VZEROUPPER()
+		RET()
+	}
 }
 
 // genDotsRx4 emits sgemvDots<r>x4: the r×4 dot products of r vectors with

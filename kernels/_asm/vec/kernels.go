@@ -452,36 +452,65 @@ func genActivations() {
 		}
 	})
 
-	unary("gelu512", "dst = x·Φ(x), the exact (erf) GELU", 1, func() func(VecVirtual) VecVirtual {
+	// The exact GELU and its derivative run two blocks side by side (see
+	// expN): one block's chain of dependent instructions is too long for
+	// the scheduler to overlap consecutive iterations.
+	const geluUnroll = 2
+	fn("gelu512", "func(dst, x *float32, n int)")
+	Doc("gelu512 computes dst = x·Φ(x), the exact (erf) GELU, over n elements.")
+	{
+		dst, x, n := ptr("dst"), ptr("x"), length()
 		f := newErfc()
 		zero := zeros(1)[0]
-		return func(x VecVirtual) VecVirtual {
-			q, _ := f.tail(x)
-			phi := geluPhi(f, zero, x, q)
-			VMULPS(x, phi, phi)
-			return phi
-		}
-	})
-	backward("geluBackward512", "(Φ(x) + x·φ(x))", func() func(VecVirtual) VecVirtual {
+		forEachGroup(n, geluUnroll, func(bs []block) {
+			xs := make([]Op, len(bs))
+			for i, b := range bs {
+				xs[i] = b.load(x)
+			}
+			q, _ := f.tailN(xs)
+			for i, b := range bs {
+				phi := geluPhi(f, zero, xs[i], q[i])
+				VMULPS(xs[i], phi, phi)
+				b.store(phi, dst)
+			}
+		})
+		ret()
+	}
+	fn("geluBackward512", "func(dx, x, dy *float32, n int)")
+	Doc("geluBackward512 computes dx = dy·(Φ(x) + x·φ(x)) over n elements.")
+	{
+		dx, x, dy, n := ptr("dx"), ptr("x"), ptr("dy"), length()
 		f := newErfc()
 		zero := zeros(1)[0]
 		invSqrt2Pi := broadcast(0.39894228040143267794)
-		return func(x VecVirtual) VecVirtual {
-			q, halfX := f.tail(x)
-			phi := geluPhi(f, zero, x, q)
+		forEachGroup(n, geluUnroll, func(bs []block) {
+			xs := make([]Op, len(bs))
+			for i, b := range bs {
+				xs[i] = b.load(x)
+			}
+			q, halfX := f.tailN(xs)
 			// φ(x) = exp(−x²/2)/√(2π).
-			arg := fresh(zero)
-			VFNMADD231PS(x, halfX, arg)
-			g := f.exp(arg)
-			VMULPS(invSqrt2Pi, g, g)
-			VFMADD231PS(g, x, phi)
-			return phi
-		}
-	})
+			args := make([]Op, len(bs))
+			for i := range bs {
+				arg := fresh(zero)
+				VFNMADD231PS(xs[i], halfX[i], arg)
+				args[i] = arg
+			}
+			g := f.expN(args)
+			for i, b := range bs {
+				phi := geluPhi(f, zero, xs[i], q[i])
+				VMULPS(invSqrt2Pi, g[i], g[i])
+				VFMADD231PS(g[i], xs[i], phi)
+				VMULPS(b.load(dy), phi, phi)
+				b.store(phi, dx)
+			}
+		})
+		ret()
+	}
 }
 
 // geluPhi returns Φ(x) from the tail q = Φ(−|x|): q for x ≤ 0, 1 − q above.
-func geluPhi(f *erfcFn, zero, x, q VecVirtual) VecVirtual {
+func geluPhi(f *erfcFn, zero VecVirtual, x Op, q VecVirtual) VecVirtual {
 	k := K()
 	VCMPPS(U8(0x1e), zero, x, k) // x > 0 (GT_OQ)
 	VSUBPS(q, f.one, k, q)

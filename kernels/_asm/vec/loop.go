@@ -99,6 +99,49 @@ func forEach256(n GPVirtual, unroll int, body func(b block)) {
 	forEachWidth(true, n, unroll, body)
 }
 
+// forEachGroup is forEach whose body is handed the unroll blocks of an
+// iteration together (one block in the remainder stages), so that it can
+// interleave their computations (see expN).
+func forEachGroup(n GPVirtual, unroll int, body func(bs []block)) {
+	labelSeq++
+	lbl := func(s string) string { return fmt.Sprintf("%s%d", s, labelSeq) }
+	i := GP64()
+	XORQ(i, i)
+	Label(lbl("unrolled"))
+	next := GP64()
+	LEAQ(Mem{Base: i, Disp: unroll * lanes}, next)
+	CMPQ(next, n)
+	JGT(LabelRef(lbl("single")))
+	bs := make([]block, unroll)
+	for j := range bs {
+		bs[j] = block{i: i, j: j}
+	}
+	body(bs)
+	MOVQ(next, i)
+	JMP(LabelRef(lbl("unrolled")))
+
+	Label(lbl("single"))
+	LEAQ(Mem{Base: i, Disp: lanes}, next)
+	CMPQ(next, n)
+	JGT(LabelRef(lbl("tail")))
+	body([]block{{i: i}})
+	MOVQ(next, i)
+	JMP(LabelRef(lbl("single")))
+
+	Label(lbl("tail"))
+	rest := GP64()
+	MOVQ(n, rest)
+	SUBQ(i, rest)
+	JZ(LabelRef(lbl("done")))
+	bits := GP32()
+	MOVL(U32(0xffffffff), bits)
+	BZHIL(rest.As32(), bits, bits)
+	k := K()
+	KMOVW(bits, k)
+	body([]block{{i: i, k: k}})
+	Label(lbl("done"))
+}
+
 func forEachWidth(ymm bool, n GPVirtual, unroll int, body func(b block)) {
 	lanes := lanes
 	if ymm {

@@ -74,23 +74,55 @@ func newExp() *expFn {
 }
 
 // exp returns a new register holding exp(x).
-func (e *expFn) exp(x Op) VecVirtual {
-	t := ZMM()
-	// Operand order keeps a NaN x (the second source of MAXPS/MINPS wins
-	// on NaN).
-	VMAXPS(x, e.lo, t)
-	VMINPS(t, e.hi, t)
-	n := ZMM()
-	VMULPS(e.log2e, t, n)
-	VRNDSCALEPS(U8(8), n, n) // round to nearest even, no precision exception
-	VFNMADD231PS(e.ln2hi, n, t)
-	VFNMADD231PS(e.ln2lo, n, t)
-	p := fresh(e.c[expDegree])
-	for k := expDegree - 1; k >= 0; k-- {
-		VFMADD213PS(e.c[k], t, p)
+func (e *expFn) exp(x Op) VecVirtual { return e.expN([]Op{x})[0] }
+
+// expN returns exp of each of xs, emitting the computations side by side,
+// instruction by instruction: independent chains interleaved in program
+// order keep the out-of-order scheduler fed where one long chain of
+// dependent instructions would fill it.
+func (e *expFn) expN(xs []Op) []VecVirtual {
+	t, n, p := zmms(len(xs)), zmms(len(xs)), make([]VecVirtual, len(xs))
+	for i, x := range xs {
+		// Operand order keeps a NaN x (the second source of MAXPS/MINPS
+		// wins on NaN).
+		VMAXPS(x, e.lo, t[i])
 	}
-	VSCALEFPS(n, p, p)
+	for i := range xs {
+		VMINPS(t[i], e.hi, t[i])
+	}
+	for i := range xs {
+		VMULPS(e.log2e, t[i], n[i])
+	}
+	for i := range xs {
+		VRNDSCALEPS(U8(8), n[i], n[i]) // round to nearest even, no precision exception
+	}
+	for i := range xs {
+		VFNMADD231PS(e.ln2hi, n[i], t[i])
+	}
+	for i := range xs {
+		VFNMADD231PS(e.ln2lo, n[i], t[i])
+	}
+	for i := range xs {
+		p[i] = fresh(e.c[expDegree])
+	}
+	for k := expDegree - 1; k >= 0; k-- {
+		for i := range xs {
+			VFMADD213PS(e.c[k], t[i], p[i])
+		}
+	}
+	for i := range xs {
+		VSCALEFPS(n[i], p[i], p[i])
+	}
 	return p
+}
+
+// zmms returns n new ZMM registers.
+func zmms(n int) []VecVirtual {
+	zs := make([]VecVirtual, n)
+	for i := range zs {
+		zs[i] = ZMM()
+	}
+	return zs
 }
 
 // sigmoid helper: logistic(z) = 1/(1+exp(−z)) and friends share one exp.
@@ -232,7 +264,7 @@ func bernoulli(n int) []*big.Rat {
 // FMA; its rounding adds about |−z² + P(t)|·2⁻²⁴ relative error.
 type erfcFn struct {
 	*expFn
-	absMask, invSqrt2, one, half VecVirtual
+	absMask, invSqrt2, one, half, zMax VecVirtual
 }
 
 func newErfc() *erfcFn {
@@ -241,6 +273,7 @@ func newErfc() *erfcFn {
 		absMask:  broadcastBits(0x7fffffff),
 		invSqrt2: broadcast(float32(1 / math.Sqrt2)),
 		half:     broadcast(0.5),
+		zMax:     broadcast(1e4),
 	}
 	f.one = f.expFn.c[0]
 	return f
@@ -249,23 +282,64 @@ func newErfc() *erfcFn {
 // tail returns q = Φ(−|x|) and x/2. The exponent −z² = −(x/2)·x is formed
 // inside one FMA with P(t), so it is rounded only once.
 func (f *erfcFn) tail(x Op) (q, halfX VecVirtual) {
-	z := ZMM()
-	VPANDD(f.absMask, x, z)
-	VMULPS(f.invSqrt2, z, z)
-	t := z
-	VFMADD213PS(f.one, f.half, t) // 1 + z/2
-	VDIVPS(t, f.one, t)           // t = 1/(1 + z/2)
-	p := ZMM()
-	last := len(erfcPoly) - 1
-	VBROADCASTSS(erfcTable.Offset(4*last), p)
-	for k := last - 1; k >= 0; k-- {
-		VFMADD213PS_BCST(erfcTable.Offset(4*k), t, p)
+	qs, hs := f.tailN([]Op{x})
+	return qs[0], hs[0]
+}
+
+// tailN is tail for each of xs, side by side (see expN). t = 1/(1 + z/2)
+// comes from VRCP14PS and one Newton step (relative error about 2⁻²⁷, and
+// no divider: VDIVPS would hold a port for ten cycles); z is capped at
+// 10⁴ first, where q is 0 anyway, so that an infinite x gives t > 0 and
+// not the step's Inf·0. A NaN x stays NaN.
+func (f *erfcFn) tailN(xs []Op) (q, halfX []VecVirtual) {
+	z, t, p := zmms(len(xs)), zmms(len(xs)), zmms(len(xs))
+	halfX = zmms(len(xs))
+	for i, x := range xs {
+		VPANDD(f.absMask, x, z[i])
 	}
-	halfX = ZMM()
-	VMULPS(f.half, x, halfX)
-	VFNMADD231PS(x, halfX, p) // P(t) − x²/2
-	q = f.exp(p)
-	VMULPS(t, q, q)
-	VMULPS(f.half, q, q)
+	for i := range xs {
+		VMULPS(f.invSqrt2, z[i], z[i])
+	}
+	for i := range xs {
+		VMINPS(z[i], f.zMax, z[i]) // NaN passes: MINPS returns its second source, z
+	}
+	for i := range xs {
+		VFMADD213PS(f.one, f.half, z[i]) // d = 1 + z/2
+	}
+	for i := range xs {
+		VRCP14PS(z[i], t[i])
+	}
+	for i := range xs {
+		VFNMADD213PS(f.one, t[i], z[i]) // e = 1 − d·t₀
+	}
+	for i := range xs {
+		VFMADD213PS(t[i], z[i], t[i]) // t = t₀ + t₀·e
+	}
+	last := len(erfcPoly) - 1
+	for i := range xs {
+		VBROADCASTSS(erfcTable.Offset(4*last), p[i])
+	}
+	for k := last - 1; k >= 0; k-- {
+		for i := range xs {
+			VFMADD213PS_BCST(erfcTable.Offset(4*k), t[i], p[i])
+		}
+	}
+	for i, x := range xs {
+		VMULPS(f.half, x, halfX[i])
+	}
+	for i, x := range xs {
+		VFNMADD231PS(x, halfX[i], p[i]) // P(t) − x²/2
+	}
+	ps := make([]Op, len(xs))
+	for i := range p {
+		ps[i] = p[i]
+	}
+	q = f.expN(ps)
+	for i := range xs {
+		VMULPS(t[i], q[i], q[i])
+	}
+	for i := range xs {
+		VMULPS(f.half, q[i], q[i])
+	}
 	return q, halfX
 }
