@@ -162,9 +162,8 @@ type sgemmKernels struct {
 	// (PackB). The AMX variant has one; the others do it all themselves.
 	vector *sgemmKernels
 	// minWork and minDim are the size m·n·k and the m or n below which a
-	// product goes to vector; minWorkSerial, when not 0, replaces minWork
-	// when Sgemm runs on one thread (Threads() == 1).
-	minWork, minDim, minWorkSerial int
+	// product goes to vector.
+	minWork, minDim int
 	// amx marks the AMX variant, which GLOSSA_AMX=0 in the environment
 	// keeps Sgemm from using (tests still run it).
 	amx bool
@@ -197,14 +196,7 @@ func (v *sgemmKernels) panelB(kc int) int {
 // forProduct returns the variant that computes an m×n×k product: v, or
 // v.vector when the product is too small for v's tiles.
 func (v *sgemmKernels) forProduct(m, n, k int) *sgemmKernels {
-	if v.vector == nil {
-		return v
-	}
-	minWork := v.minWork
-	if v.minWorkSerial != 0 && Threads() == 1 {
-		minWork = v.minWorkSerial
-	}
-	if m < v.minDim || n < v.minDim || m*n*k < minWork {
+	if v.vector != nil && (m < v.minDim || n < v.minDim || m*n*k < v.minWork) {
 		return v.vector
 	}
 	return v

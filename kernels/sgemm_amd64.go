@@ -35,18 +35,11 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 				packCols: packColsTile,
 				panel:    tilePanel,
 				vector:   v512,
-				// On one thread, products from 2²⁵ multiply-adds (train-small's
-				// linear layers: 2048×128×128 and up) measured faster on the
-				// tiles: in isolation 1.3–1.9× the FMA kernels' GFLOPS, and
-				// train-small's step 9 % shorter (best of 5 and 6, alternating).
-				// On two threads they lost there (25.3k tokens/s → 20.2k,
-				// median of 4) — the two vCPUs appear to share one AMX unit —
-				// so from two threads only products of 2²⁸ and more (BERT's
-				// and train-char's large ones) go to AMX. Attention's products
-				// stay on FMA at any count.
-				minWork:       1 << 28,
-				minWorkSerial: 1 << 25,
-				minDim:        16,
+				// Products below 2²⁸ multiply-adds (train-small's, attention's)
+				// measured faster on the FMA kernels: packing three parts and
+				// shallow depths cost more than the tiles gain.
+				minWork: 1 << 28,
+				minDim:  16,
 				amx:     true,
 			})
 		}

@@ -138,7 +138,7 @@ func forEachSgemmVariant(t *testing.T, f func(t *testing.T)) {
 			// The same cases with every product on v itself, however small.
 			t.Run(v.name+"-all", func(t *testing.T) {
 				all := *v
-				all.minWork, all.minDim, all.minWorkSerial = 0, 0, 0
+				all.minWork, all.minDim = 0, 0
 				old := sgemmImpl
 				sgemmImpl = &all
 				defer func() { sgemmImpl = old }()
