@@ -36,8 +36,15 @@ func sgemmAsmVariants(f Features) []*sgemmKernels {
 				panel:    tilePanel,
 				vector:   v512,
 				// Products below 2²⁸ multiply-adds (train-small's, attention's)
-				// measured faster on the FMA kernels: packing three parts and
-				// shallow depths cost more than the tiles gain.
+				// stay on the FMA kernels. In isolation the tiles beat them
+				// from 2²⁵ (1.3–1.9× on train-small's 2048×384×128-type
+				// products at one thread), but on the shared development VM
+				// the AMX rate has slow phases (see docs/ARCHITECTURE.md)
+				// where it falls below FMA's: with AMX from 2²⁵, train-small
+				// at one thread measured 21k tokens/s in quiet phases and
+				// 9.8k–14.8k in slow ones (0.97× PyTorch in one side-by-side
+				// run), against FMA's 14.7k–18.3k the same hour; at two
+				// threads it lost outright (20.2k against 25.3k).
 				minWork: 1 << 28,
 				minDim:  16,
 				amx:     true,
