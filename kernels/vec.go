@@ -97,6 +97,41 @@ func GELU(dst, x []float32) { vec.gelu(dst, x) }
 // GELUBackward computes dx = dy·GELU'(x) for the exact GELU. dx may alias dy.
 func GELUBackward(dx, x, dy []float32) { vec.geluBackward(dx, x, dy) }
 
+// GELUWithDerivative computes dst = GELU(x) and deriv = GELU'(x) for the
+// exact GELU in one pass, with the values of GELU and of GELUBackward at
+// dy = 1. A training forward can keep deriv in place of x (deriv may alias
+// x; dst must not alias deriv): the backward is then dx = dy·deriv (Mul),
+// the same values GELUBackward gives, and the normal tail of Φ is computed
+// once instead of twice.
+func GELUWithDerivative(dst, deriv, x []float32) {
+	if vec.geluDeriv != nil {
+		vec.geluDeriv(dst, deriv, x)
+		return
+	}
+	geluDerivFrom(vec, dst, deriv, x)
+}
+
+// ones is a block of 1s, the dy with which geluDerivFrom turns a GELU
+// backward kernel into GELU'.
+var ones = func() (o [1024]float32) {
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}()
+
+// geluDerivFrom computes GELUWithDerivative with a variant's separate GELU
+// and GELU backward kernels, block by block (x is read before deriv, which
+// may alias it, is written).
+func geluDerivFrom(v vecKernels, dst, deriv, x []float32) {
+	dst, deriv = dst[:len(x)], deriv[:len(x)]
+	for lo := 0; lo < len(x); lo += len(ones) {
+		hi := min(lo+len(ones), len(x))
+		v.gelu(dst[lo:hi], x[lo:hi])
+		v.geluBackward(deriv[lo:hi], x[lo:hi], ones[:hi-lo])
+	}
+}
+
 // GELUTanh computes the tanh approximation of GELU (GPT-2's "gelu_new"):
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 func GELUTanh(dst, x []float32) { vec.geluTanh(dst, x) }

@@ -298,7 +298,39 @@ DATA pool8<>+208(SB)/4, $0x3f0ccccd
 DATA pool8<>+212(SB)/4, $0x3f0ccccd
 DATA pool8<>+216(SB)/4, $0x3f0ccccd
 DATA pool8<>+220(SB)/4, $0x3f0ccccd
-GLOBL pool8<>(SB), RODATA|NOPTR, $224
+DATA pool8<>+224(SB)/4, $0x3ecc422a
+DATA pool8<>+228(SB)/4, $0x3ecc422a
+DATA pool8<>+232(SB)/4, $0x3ecc422a
+DATA pool8<>+236(SB)/4, $0x3ecc422a
+DATA pool8<>+240(SB)/4, $0x3ecc422a
+DATA pool8<>+244(SB)/4, $0x3ecc422a
+DATA pool8<>+248(SB)/4, $0x3ecc422a
+DATA pool8<>+252(SB)/4, $0x3ecc422a
+DATA pool8<>+256(SB)/4, $0x3fcc422a
+DATA pool8<>+260(SB)/4, $0x3fcc422a
+DATA pool8<>+264(SB)/4, $0x3fcc422a
+DATA pool8<>+268(SB)/4, $0x3fcc422a
+DATA pool8<>+272(SB)/4, $0x3fcc422a
+DATA pool8<>+276(SB)/4, $0x3fcc422a
+DATA pool8<>+280(SB)/4, $0x3fcc422a
+DATA pool8<>+284(SB)/4, $0x3fcc422a
+DATA pool8<>+288(SB)/4, $0x3d922279
+DATA pool8<>+292(SB)/4, $0x3d922279
+DATA pool8<>+296(SB)/4, $0x3d922279
+DATA pool8<>+300(SB)/4, $0x3d922279
+DATA pool8<>+304(SB)/4, $0x3d922279
+DATA pool8<>+308(SB)/4, $0x3d922279
+DATA pool8<>+312(SB)/4, $0x3d922279
+DATA pool8<>+316(SB)/4, $0x3d922279
+DATA pool8<>+320(SB)/4, $0x3e5b33b6
+DATA pool8<>+324(SB)/4, $0x3e5b33b6
+DATA pool8<>+328(SB)/4, $0x3e5b33b6
+DATA pool8<>+332(SB)/4, $0x3e5b33b6
+DATA pool8<>+336(SB)/4, $0x3e5b33b6
+DATA pool8<>+340(SB)/4, $0x3e5b33b6
+DATA pool8<>+344(SB)/4, $0x3e5b33b6
+DATA pool8<>+348(SB)/4, $0x3e5b33b6
+GLOBL pool8<>(SB), RODATA|NOPTR, $352
 
 // func dot512(x *float32, y *float32, n int) float32
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
@@ -3430,6 +3462,319 @@ done34:
 	VZEROUPPER
 	RET
 
+// func geluDeriv512(dst *float32, deriv *float32, x *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·geluDeriv512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         deriv+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         $0xc2d00000, SI
+	VPBROADCASTD SI, Z0
+	MOVL         $0x42b1999a, SI
+	VPBROADCASTD SI, Z1
+	MOVL         $0x3fb8aa3b, SI
+	VPBROADCASTD SI, Z2
+	MOVL         $0x3f317218, SI
+	VPBROADCASTD SI, Z3
+	MOVL         $0xb102e308, SI
+	VPBROADCASTD SI, Z4
+	MOVL         $0x3f800000, SI
+	VPBROADCASTD SI, Z5
+	MOVL         $0x3f000000, SI
+	VPBROADCASTD SI, Z6
+	MOVL         $0x3e2aaaab, SI
+	VPBROADCASTD SI, Z7
+	MOVL         $0x3d2aaaab, SI
+	VPBROADCASTD SI, Z8
+	MOVL         $0x3c088889, SI
+	VPBROADCASTD SI, Z9
+	MOVL         $0x3ab60b61, SI
+	VPBROADCASTD SI, Z10
+	MOVL         $0x39500d01, SI
+	VPBROADCASTD SI, Z11
+	MOVL         $0x7fffffff, SI
+	VPBROADCASTD SI, Z12
+	MOVL         $0x3f3504f3, SI
+	VPBROADCASTD SI, Z13
+	MOVL         $0x3f000000, SI
+	VPBROADCASTD SI, Z14
+	MOVL         $0x461c4000, SI
+	VPBROADCASTD SI, Z15
+	VPXORD       Z16, Z16, Z16
+	MOVL         $0x3ecc422a, SI
+	VPBROADCASTD SI, Z17
+	XORQ         SI, SI
+
+unrolled35:
+	LEAQ             32(SI), DI
+	CMPQ             DI, BX
+	JGT              single35
+	VMOVUPS          (DX)(SI*4), Z18
+	VMOVUPS          64(DX)(SI*4), Z19
+	VPANDD           Z12, Z18, Z20
+	VPANDD           Z12, Z19, Z21
+	VMULPS           Z13, Z20, Z20
+	VMULPS           Z13, Z21, Z21
+	VMINPS           Z20, Z15, Z20
+	VMINPS           Z21, Z15, Z21
+	VFMADD213PS      Z5, Z14, Z20
+	VFMADD213PS      Z5, Z14, Z21
+	VRCP14PS         Z20, Z22
+	VRCP14PS         Z21, Z23
+	VFNMADD213PS     Z5, Z22, Z20
+	VFNMADD213PS     Z5, Z23, Z21
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD213PS      Z23, Z21, Z23
+	VBROADCASTSS     erfcpoly<>+36(SB), Z20
+	VBROADCASTSS     erfcpoly<>+36(SB), Z21
+	VFMADD213PS.BCST erfcpoly<>+32(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+32(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+28(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+28(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+24(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+24(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+20(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+20(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+16(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+16(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+12(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+12(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+8(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+8(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+4(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+4(SB), Z23, Z21
+	VFMADD213PS.BCST erfcpoly<>+0(SB), Z22, Z20
+	VFMADD213PS.BCST erfcpoly<>+0(SB), Z23, Z21
+	VMULPS           Z14, Z18, Z24
+	VMULPS           Z14, Z19, Z25
+	VFNMADD231PS     Z18, Z24, Z20
+	VFNMADD231PS     Z19, Z25, Z21
+	VMAXPS           Z20, Z0, Z20
+	VMAXPS           Z21, Z0, Z21
+	VMINPS           Z20, Z1, Z20
+	VMINPS           Z21, Z1, Z21
+	VMULPS           Z2, Z20, Z26
+	VMULPS           Z2, Z21, Z27
+	VRNDSCALEPS      $0x08, Z26, Z26
+	VRNDSCALEPS      $0x08, Z27, Z27
+	VFNMADD231PS     Z3, Z26, Z20
+	VFNMADD231PS     Z3, Z27, Z21
+	VFNMADD231PS     Z4, Z26, Z20
+	VFNMADD231PS     Z4, Z27, Z21
+	VMOVAPS          Z11, Z28
+	VMOVAPS          Z11, Z29
+	VFMADD213PS      Z10, Z20, Z28
+	VFMADD213PS      Z10, Z21, Z29
+	VFMADD213PS      Z9, Z20, Z28
+	VFMADD213PS      Z9, Z21, Z29
+	VFMADD213PS      Z8, Z20, Z28
+	VFMADD213PS      Z8, Z21, Z29
+	VFMADD213PS      Z7, Z20, Z28
+	VFMADD213PS      Z7, Z21, Z29
+	VFMADD213PS      Z6, Z20, Z28
+	VFMADD213PS      Z6, Z21, Z29
+	VFMADD213PS      Z5, Z20, Z28
+	VFMADD213PS      Z5, Z21, Z29
+	VFMADD213PS      Z5, Z20, Z28
+	VFMADD213PS      Z5, Z21, Z29
+	VSCALEFPS        Z26, Z28, Z28
+	VSCALEFPS        Z27, Z29, Z29
+	VMULPS           Z22, Z28, Z28
+	VMULPS           Z23, Z29, Z29
+	VMULPS           Z14, Z28, Z28
+	VMULPS           Z14, Z29, Z29
+	VMOVAPS          Z16, Z20
+	VFNMADD231PS     Z18, Z24, Z20
+	VMOVAPS          Z16, Z21
+	VFNMADD231PS     Z19, Z25, Z21
+	VMAXPS           Z20, Z0, Z20
+	VMAXPS           Z21, Z0, Z21
+	VMINPS           Z20, Z1, Z20
+	VMINPS           Z21, Z1, Z21
+	VMULPS           Z2, Z20, Z22
+	VMULPS           Z2, Z21, Z23
+	VRNDSCALEPS      $0x08, Z22, Z22
+	VRNDSCALEPS      $0x08, Z23, Z23
+	VFNMADD231PS     Z3, Z22, Z20
+	VFNMADD231PS     Z3, Z23, Z21
+	VFNMADD231PS     Z4, Z22, Z20
+	VFNMADD231PS     Z4, Z23, Z21
+	VMOVAPS          Z11, Z24
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z10, Z20, Z24
+	VFMADD213PS      Z10, Z21, Z25
+	VFMADD213PS      Z9, Z20, Z24
+	VFMADD213PS      Z9, Z21, Z25
+	VFMADD213PS      Z8, Z20, Z24
+	VFMADD213PS      Z8, Z21, Z25
+	VFMADD213PS      Z7, Z20, Z24
+	VFMADD213PS      Z7, Z21, Z25
+	VFMADD213PS      Z6, Z20, Z24
+	VFMADD213PS      Z6, Z21, Z25
+	VFMADD213PS      Z5, Z20, Z24
+	VFMADD213PS      Z5, Z21, Z25
+	VFMADD213PS      Z5, Z20, Z24
+	VFMADD213PS      Z5, Z21, Z25
+	VSCALEFPS        Z22, Z24, Z24
+	VSCALEFPS        Z23, Z25, Z25
+	VCMPPS           $0x1e, Z16, Z18, K1
+	VSUBPS           Z28, Z5, K1, Z28
+	VMULPS           Z18, Z28, Z20
+	VMOVUPS          Z20, (AX)(SI*4)
+	VMULPS           Z17, Z24, Z24
+	VFMADD231PS      Z24, Z18, Z28
+	VMOVUPS          Z28, (CX)(SI*4)
+	VCMPPS           $0x1e, Z16, Z19, K1
+	VSUBPS           Z29, Z5, K1, Z29
+	VMULPS           Z19, Z29, Z18
+	VMOVUPS          Z18, 64(AX)(SI*4)
+	VMULPS           Z17, Z25, Z25
+	VFMADD231PS      Z25, Z19, Z29
+	VMOVUPS          Z29, 64(CX)(SI*4)
+	MOVQ             DI, SI
+	JMP              unrolled35
+
+single35:
+	LEAQ             16(SI), DI
+	CMPQ             DI, BX
+	JGT              tail35
+	VMOVUPS          (DX)(SI*4), Z18
+	VPANDD           Z12, Z18, Z19
+	VMULPS           Z13, Z19, Z19
+	VMINPS           Z19, Z15, Z19
+	VFMADD213PS      Z5, Z14, Z19
+	VRCP14PS         Z19, Z20
+	VFNMADD213PS     Z5, Z20, Z19
+	VFMADD213PS      Z20, Z19, Z20
+	VBROADCASTSS     erfcpoly<>+36(SB), Z19
+	VFMADD213PS.BCST erfcpoly<>+32(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+28(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+24(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+20(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+16(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+12(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+8(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+4(SB), Z20, Z19
+	VFMADD213PS.BCST erfcpoly<>+0(SB), Z20, Z19
+	VMULPS           Z14, Z18, Z21
+	VFNMADD231PS     Z18, Z21, Z19
+	VMAXPS           Z19, Z0, Z19
+	VMINPS           Z19, Z1, Z19
+	VMULPS           Z2, Z19, Z22
+	VRNDSCALEPS      $0x08, Z22, Z22
+	VFNMADD231PS     Z3, Z22, Z19
+	VFNMADD231PS     Z4, Z22, Z19
+	VMOVAPS          Z11, Z23
+	VFMADD213PS      Z10, Z19, Z23
+	VFMADD213PS      Z9, Z19, Z23
+	VFMADD213PS      Z8, Z19, Z23
+	VFMADD213PS      Z7, Z19, Z23
+	VFMADD213PS      Z6, Z19, Z23
+	VFMADD213PS      Z5, Z19, Z23
+	VFMADD213PS      Z5, Z19, Z23
+	VSCALEFPS        Z22, Z23, Z23
+	VMULPS           Z20, Z23, Z23
+	VMULPS           Z14, Z23, Z23
+	VMOVAPS          Z16, Z19
+	VFNMADD231PS     Z18, Z21, Z19
+	VMAXPS           Z19, Z0, Z19
+	VMINPS           Z19, Z1, Z19
+	VMULPS           Z2, Z19, Z20
+	VRNDSCALEPS      $0x08, Z20, Z20
+	VFNMADD231PS     Z3, Z20, Z19
+	VFNMADD231PS     Z4, Z20, Z19
+	VMOVAPS          Z11, Z21
+	VFMADD213PS      Z10, Z19, Z21
+	VFMADD213PS      Z9, Z19, Z21
+	VFMADD213PS      Z8, Z19, Z21
+	VFMADD213PS      Z7, Z19, Z21
+	VFMADD213PS      Z6, Z19, Z21
+	VFMADD213PS      Z5, Z19, Z21
+	VFMADD213PS      Z5, Z19, Z21
+	VSCALEFPS        Z20, Z21, Z21
+	VCMPPS           $0x1e, Z16, Z18, K1
+	VSUBPS           Z23, Z5, K1, Z23
+	VMULPS           Z18, Z23, Z19
+	VMOVUPS          Z19, (AX)(SI*4)
+	VMULPS           Z17, Z21, Z21
+	VFMADD231PS      Z21, Z18, Z23
+	VMOVUPS          Z23, (CX)(SI*4)
+	MOVQ             DI, SI
+	JMP              single35
+
+tail35:
+	SUBQ             SI, BX
+	JZ               done35
+	MOVL             $0xffffffff, DI
+	BZHIL            BX, DI, DI
+	KMOVW            DI, K1
+	VMOVUPS.Z        (DX)(SI*4), K1, Z18
+	VPANDD           Z12, Z18, Z12
+	VMULPS           Z13, Z12, Z12
+	VMINPS           Z12, Z15, Z12
+	VFMADD213PS      Z5, Z14, Z12
+	VRCP14PS         Z12, Z13
+	VFNMADD213PS     Z5, Z13, Z12
+	VFMADD213PS      Z13, Z12, Z13
+	VBROADCASTSS     erfcpoly<>+36(SB), Z12
+	VFMADD213PS.BCST erfcpoly<>+32(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+28(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+24(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+20(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+16(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+12(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+8(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+4(SB), Z13, Z12
+	VFMADD213PS.BCST erfcpoly<>+0(SB), Z13, Z12
+	VMULPS           Z14, Z18, Z15
+	VFNMADD231PS     Z18, Z15, Z12
+	VMAXPS           Z12, Z0, Z12
+	VMINPS           Z12, Z1, Z12
+	VMULPS           Z2, Z12, Z19
+	VRNDSCALEPS      $0x08, Z19, Z19
+	VFNMADD231PS     Z3, Z19, Z12
+	VFNMADD231PS     Z4, Z19, Z12
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z10, Z12, Z20
+	VFMADD213PS      Z9, Z12, Z20
+	VFMADD213PS      Z8, Z12, Z20
+	VFMADD213PS      Z7, Z12, Z20
+	VFMADD213PS      Z6, Z12, Z20
+	VFMADD213PS      Z5, Z12, Z20
+	VFMADD213PS      Z5, Z12, Z20
+	VSCALEFPS        Z19, Z20, Z20
+	VMULPS           Z13, Z20, Z20
+	VMULPS           Z14, Z20, Z20
+	VMOVAPS          Z16, Z12
+	VFNMADD231PS     Z18, Z15, Z12
+	VMAXPS           Z12, Z0, Z0
+	VMINPS           Z0, Z1, Z0
+	VMULPS           Z2, Z0, Z1
+	VRNDSCALEPS      $0x08, Z1, Z1
+	VFNMADD231PS     Z3, Z1, Z0
+	VFNMADD231PS     Z4, Z1, Z0
+	VMOVAPS          Z11, Z2
+	VFMADD213PS      Z10, Z0, Z2
+	VFMADD213PS      Z9, Z0, Z2
+	VFMADD213PS      Z8, Z0, Z2
+	VFMADD213PS      Z7, Z0, Z2
+	VFMADD213PS      Z6, Z0, Z2
+	VFMADD213PS      Z5, Z0, Z2
+	VFMADD213PS      Z5, Z0, Z2
+	VSCALEFPS        Z1, Z2, Z2
+	VCMPPS           $0x1e, Z16, Z18, K2
+	VSUBPS           Z20, Z5, K2, Z20
+	VMULPS           Z18, Z20, Z0
+	VMOVUPS          Z0, K1, (AX)(SI*4)
+	VMULPS           Z17, Z2, Z2
+	VFMADD231PS      Z2, Z18, Z20
+	VMOVUPS          Z20, K1, (CX)(SI*4)
+
+done35:
+	VZEROUPPER
+	RET
+
 // func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, beta1 float32, oneMinusBeta1 float32, beta2 float32, oneMinusBeta2 float32, stepSize float32, invSqrtBC2 float32, eps float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·adamW512(SB), NOSPLIT, $0-72
@@ -3448,10 +3793,10 @@ TEXT ·adamW512(SB), NOSPLIT, $0-72
 	MOVQ         n+32(FP), SI
 	XORQ         DI, DI
 
-single35:
+single36:
 	LEAQ         16(DI), R8
 	CMPQ         R8, SI
-	JGT          tail35
+	JGT          tail36
 	VMOVUPS      (CX)(DI*4), Z8
 	VMOVUPS      (DX)(DI*4), Z9
 	VMOVUPS      (BX)(DI*4), Z10
@@ -3470,11 +3815,11 @@ single35:
 	VFNMADD231PS Z8, Z5, Z11
 	VMOVUPS      Z11, (AX)(DI*4)
 	MOVQ         R8, DI
-	JMP          single35
+	JMP          single36
 
-tail35:
+tail36:
 	SUBQ         DI, SI
-	JZ           done35
+	JZ           done36
 	MOVL         $0xffffffff, R8
 	BZHIL        SI, R8, R8
 	KMOVW        R8, K1
@@ -3496,7 +3841,7 @@ tail35:
 	VFNMADD231PS Z1, Z5, Z11
 	VMOVUPS      Z11, K1, (AX)(DI*4)
 
-done35:
+done36:
 	VZEROUPPER
 	RET
 
@@ -3508,10 +3853,10 @@ TEXT ·bf16ToF32_512(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled36:
+unrolled37:
 	LEAQ      64(BX), SI
 	CMPQ      SI, DX
-	JGT       single36
+	JGT       single37
 	VPMOVZXWD (CX)(BX*2), Z0
 	VPSLLD    $0x10, Z0, Z0
 	VMOVUPS   Z0, (AX)(BX*4)
@@ -3525,21 +3870,21 @@ unrolled36:
 	VPSLLD    $0x10, Z0, Z0
 	VMOVUPS   Z0, 192(AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       unrolled36
+	JMP       unrolled37
 
-single36:
+single37:
 	LEAQ      16(BX), SI
 	CMPQ      SI, DX
-	JGT       tail36
+	JGT       tail37
 	VPMOVZXWD (CX)(BX*2), Z0
 	VPSLLD    $0x10, Z0, Z0
 	VMOVUPS   Z0, (AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       single36
+	JMP       single37
 
-tail36:
+tail37:
 	SUBQ        BX, DX
-	JZ          done36
+	JZ          done37
 	MOVL        $0xffffffff, SI
 	BZHIL       DX, SI, SI
 	KMOVW       SI, K1
@@ -3547,7 +3892,7 @@ tail36:
 	VPSLLD      $0x10, Z0, Z0
 	VMOVUPS     Z0, K1, (AX)(BX*4)
 
-done36:
+done37:
 	VZEROUPPER
 	RET
 
@@ -3559,10 +3904,10 @@ TEXT ·f16ToF32_512(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled37:
+unrolled38:
 	LEAQ      64(BX), SI
 	CMPQ      SI, DX
-	JGT       single37
+	JGT       single38
 	VCVTPH2PS (CX)(BX*2), Z0
 	VMOVUPS   Z0, (AX)(BX*4)
 	VCVTPH2PS 32(CX)(BX*2), Z0
@@ -3572,27 +3917,27 @@ unrolled37:
 	VCVTPH2PS 96(CX)(BX*2), Z0
 	VMOVUPS   Z0, 192(AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       unrolled37
+	JMP       unrolled38
 
-single37:
+single38:
 	LEAQ      16(BX), SI
 	CMPQ      SI, DX
-	JGT       tail37
+	JGT       tail38
 	VCVTPH2PS (CX)(BX*2), Z0
 	VMOVUPS   Z0, (AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       single37
+	JMP       single38
 
-tail37:
+tail38:
 	SUBQ        BX, DX
-	JZ          done37
+	JZ          done38
 	MOVL        $0xffffffff, SI
 	BZHIL       DX, SI, SI
 	KMOVW       SI, K1
 	VCVTPH2PS.Z (CX)(BX*2), K1, Z0
 	VMOVUPS     Z0, K1, (AX)(BX*4)
 
-done37:
+done38:
 	VZEROUPPER
 	RET
 
@@ -3610,10 +3955,10 @@ TEXT ·f32ToBF16_512(SB), NOSPLIT, $0-24
 	VPBROADCASTD BX, Z2
 	XORQ         BX, BX
 
-unrolled38:
+unrolled39:
 	LEAQ    32(BX), SI
 	CMPQ    SI, DX
-	JGT     single38
+	JGT     single39
 	VMOVUPS (CX)(BX*4), Z3
 	VPSRLD  $0x10, Z3, Z4
 	VPANDD  Z1, Z4, Z4
@@ -3635,12 +3980,12 @@ unrolled38:
 	VPORD   Z2, Z4, K1, Z4
 	VPMOVDW Z4, 32(AX)(BX*2)
 	MOVQ    SI, BX
-	JMP     unrolled38
+	JMP     unrolled39
 
-single38:
+single39:
 	LEAQ    16(BX), SI
 	CMPQ    SI, DX
-	JGT     tail38
+	JGT     tail39
 	VMOVUPS (CX)(BX*4), Z3
 	VPSRLD  $0x10, Z3, Z4
 	VPANDD  Z1, Z4, Z4
@@ -3652,11 +3997,11 @@ single38:
 	VPORD   Z2, Z4, K1, Z4
 	VPMOVDW Z4, (AX)(BX*2)
 	MOVQ    SI, BX
-	JMP     single38
+	JMP     single39
 
-tail38:
+tail39:
 	SUBQ      BX, DX
-	JZ        done38
+	JZ        done39
 	MOVL      $0xffffffff, SI
 	BZHIL     DX, SI, SI
 	KMOVW     SI, K1
@@ -3671,7 +4016,7 @@ tail38:
 	VPORD     Z2, Z0, K2, Z0
 	VPMOVDW   Z0, K1, (AX)(BX*2)
 
-done38:
+done39:
 	VZEROUPPER
 	RET
 
@@ -3687,10 +4032,10 @@ TEXT ·dotBF16_512(SB), NOSPLIT, $0-28
 	VPXORD Z3, Z3, Z3
 	XORQ   BX, BX
 
-unrolled39:
+unrolled40:
 	LEAQ        64(BX), SI
 	CMPQ        SI, DX
-	JGT         single39
+	JGT         single40
 	VPMOVZXWD   (CX)(BX*2), Z4
 	VPSLLD      $0x10, Z4, Z4
 	VMOVUPS     (AX)(BX*4), Z5
@@ -3708,22 +4053,22 @@ unrolled39:
 	VMOVUPS     192(AX)(BX*4), Z5
 	VFMADD231PS Z5, Z4, Z3
 	MOVQ        SI, BX
-	JMP         unrolled39
+	JMP         unrolled40
 
-single39:
+single40:
 	LEAQ        16(BX), SI
 	CMPQ        SI, DX
-	JGT         tail39
+	JGT         tail40
 	VPMOVZXWD   (CX)(BX*2), Z4
 	VPSLLD      $0x10, Z4, Z4
 	VMOVUPS     (AX)(BX*4), Z5
 	VFMADD231PS Z5, Z4, Z0
 	MOVQ        SI, BX
-	JMP         single39
+	JMP         single40
 
-tail39:
+tail40:
 	SUBQ        BX, DX
-	JZ          done39
+	JZ          done40
 	MOVL        $0xffffffff, SI
 	BZHIL       DX, SI, SI
 	KMOVW       SI, K1
@@ -3732,7 +4077,7 @@ tail39:
 	VMOVUPS.Z   (AX)(BX*4), K1, Z5
 	VFMADD231PS Z5, Z4, Z0
 
-done39:
+done40:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z2, Z0, Z0
@@ -3760,10 +4105,10 @@ TEXT ·dot256(SB), NOSPLIT, $0-28
 	VXORPS Y3, Y3, Y3
 	XORQ   BX, BX
 
-unrolled40:
+unrolled41:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single40
+	JGT         single41
 	VMOVUPS     (AX)(BX*4), Y4
 	VMOVUPS     (CX)(BX*4), Y5
 	VFMADD231PS Y5, Y4, Y0
@@ -3777,19 +4122,19 @@ unrolled40:
 	VMOVUPS     96(CX)(BX*4), Y5
 	VFMADD231PS Y5, Y4, Y3
 	MOVQ        SI, BX
-	JMP         unrolled40
+	JMP         unrolled41
 
-single40:
+single41:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail40
+	JGT         tail41
 	VMOVUPS     (AX)(BX*4), Y4
 	VMOVUPS     (CX)(BX*4), Y5
 	VFMADD231PS Y5, Y4, Y0
 	MOVQ        SI, BX
-	JMP         single40
+	JMP         single41
 
-tail40:
+tail41:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -3814,10 +4159,10 @@ TEXT ·sum256(SB), NOSPLIT, $0-20
 	VXORPS Y3, Y3, Y3
 	XORQ   DX, DX
 
-unrolled41:
+unrolled42:
 	LEAQ    32(DX), BX
 	CMPQ    BX, CX
-	JGT     single41
+	JGT     single42
 	VMOVUPS (AX)(DX*4), Y4
 	VADDPS  Y4, Y0, Y0
 	VMOVUPS 32(AX)(DX*4), Y4
@@ -3827,18 +4172,18 @@ unrolled41:
 	VMOVUPS 96(AX)(DX*4), Y4
 	VADDPS  Y4, Y3, Y3
 	MOVQ    BX, DX
-	JMP     unrolled41
+	JMP     unrolled42
 
-single41:
+single42:
 	LEAQ    8(DX), BX
 	CMPQ    BX, CX
-	JGT     tail41
+	JGT     tail42
 	VMOVUPS (AX)(DX*4), Y4
 	VADDPS  Y4, Y0, Y0
 	MOVQ    BX, DX
-	JMP     single41
+	JMP     single42
 
-tail41:
+tail42:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -3861,10 +4206,10 @@ TEXT ·axpy256(SB), NOSPLIT, $0-32
 	MOVQ         n+24(FP), DX
 	XORQ         BX, BX
 
-unrolled42:
+unrolled43:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single42
+	JGT         single43
 	VMOVUPS     (CX)(BX*4), Y1
 	VMOVUPS     (AX)(BX*4), Y2
 	VFMADD231PS Y2, Y0, Y1
@@ -3882,20 +4227,20 @@ unrolled42:
 	VFMADD231PS Y2, Y0, Y1
 	VMOVUPS     Y1, 96(CX)(BX*4)
 	MOVQ        SI, BX
-	JMP         unrolled42
+	JMP         unrolled43
 
-single42:
+single43:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail42
+	JGT         tail43
 	VMOVUPS     (CX)(BX*4), Y1
 	VMOVUPS     (AX)(BX*4), Y2
 	VFMADD231PS Y2, Y0, Y1
 	VMOVUPS     Y1, (CX)(BX*4)
 	MOVQ        SI, BX
-	JMP         single42
+	JMP         single43
 
-tail42:
+tail43:
 	VZEROUPPER
 	RET
 
@@ -3907,10 +4252,10 @@ TEXT ·scale256(SB), NOSPLIT, $0-24
 	MOVQ         n+16(FP), CX
 	XORQ         DX, DX
 
-unrolled43:
+unrolled44:
 	LEAQ    32(DX), BX
 	CMPQ    BX, CX
-	JGT     single43
+	JGT     single44
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
@@ -3924,19 +4269,19 @@ unrolled43:
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(DX*4)
 	MOVQ    BX, DX
-	JMP     unrolled43
+	JMP     unrolled44
 
-single43:
+single44:
 	LEAQ    8(DX), BX
 	CMPQ    BX, CX
-	JGT     tail43
+	JGT     tail44
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
 	MOVQ    BX, DX
-	JMP     single43
+	JMP     single44
 
-tail43:
+tail44:
 	VZEROUPPER
 	RET
 
@@ -3949,10 +4294,10 @@ TEXT ·add256(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 	XORQ SI, SI
 
-unrolled44:
+unrolled45:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single44
+	JGT     single45
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VADDPS  Y1, Y0, Y0
@@ -3970,20 +4315,20 @@ unrolled44:
 	VADDPS  Y1, Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled44
+	JMP     unrolled45
 
-single44:
+single45:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail44
+	JGT     tail45
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VADDPS  Y1, Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single44
+	JMP     single45
 
-tail44:
+tail45:
 	VZEROUPPER
 	RET
 
@@ -3996,10 +4341,10 @@ TEXT ·sub256(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 	XORQ SI, SI
 
-unrolled45:
+unrolled46:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single45
+	JGT     single46
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VSUBPS  Y1, Y0, Y0
@@ -4017,20 +4362,20 @@ unrolled45:
 	VSUBPS  Y1, Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled45
+	JMP     unrolled46
 
-single45:
+single46:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail45
+	JGT     tail46
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VSUBPS  Y1, Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single45
+	JMP     single46
 
-tail45:
+tail46:
 	VZEROUPPER
 	RET
 
@@ -4043,10 +4388,10 @@ TEXT ·mul256(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 	XORQ SI, SI
 
-unrolled46:
+unrolled47:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single46
+	JGT     single47
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VMULPS  Y1, Y0, Y0
@@ -4064,20 +4409,20 @@ unrolled46:
 	VMULPS  Y1, Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled46
+	JMP     unrolled47
 
-single46:
+single47:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail46
+	JGT     tail47
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VMULPS  Y1, Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single46
+	JMP     single47
 
-tail46:
+tail47:
 	VZEROUPPER
 	RET
 
@@ -4094,27 +4439,27 @@ TEXT ·max256(SB), NOSPLIT, $0-20
 	VPBROADCASTD X1, Y1
 	XORQ         DX, DX
 
-unrolled47:
+unrolled48:
 	LEAQ    16(DX), BX
 	CMPQ    BX, CX
-	JGT     single47
+	JGT     single48
 	VMOVUPS (AX)(DX*4), Y2
 	VMAXPS  Y0, Y2, Y0
 	VMOVUPS 32(AX)(DX*4), Y2
 	VMAXPS  Y1, Y2, Y1
 	MOVQ    BX, DX
-	JMP     unrolled47
+	JMP     unrolled48
 
-single47:
+single48:
 	LEAQ    8(DX), BX
 	CMPQ    BX, CX
-	JGT     tail47
+	JGT     tail48
 	VMOVUPS (AX)(DX*4), Y2
 	VMAXPS  Y0, Y2, Y0
 	MOVQ    BX, DX
-	JMP     single47
+	JMP     single48
 
-tail47:
+tail48:
 	VMAXPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPS       X1, X0, X1
@@ -4136,10 +4481,10 @@ TEXT ·affine256(SB), NOSPLIT, $0-32
 	MOVQ         n+16(FP), DX
 	XORQ         BX, BX
 
-unrolled48:
+unrolled49:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single48
+	JGT         single49
 	VMOVUPS     (CX)(BX*4), Y2
 	VFMADD213PS Y1, Y0, Y2
 	VMOVUPS     Y2, (AX)(BX*4)
@@ -4153,19 +4498,19 @@ unrolled48:
 	VFMADD213PS Y1, Y0, Y2
 	VMOVUPS     Y2, 96(AX)(BX*4)
 	MOVQ        SI, BX
-	JMP         unrolled48
+	JMP         unrolled49
 
-single48:
+single49:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail48
+	JGT         tail49
 	VMOVUPS     (CX)(BX*4), Y2
 	VFMADD213PS Y1, Y0, Y2
 	VMOVUPS     Y2, (AX)(BX*4)
 	MOVQ        SI, BX
-	JMP         single48
+	JMP         single49
 
-tail48:
+tail49:
 	VZEROUPPER
 	RET
 
@@ -4198,10 +4543,10 @@ TEXT ·exp256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single49:
+single50:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail49
+	JGT          tail50
 	VMOVUPS      (CX)(BX*4), Y7
 	VMAXPS       Y7, Y0, Y7
 	VMINPS       Y7, Y1, Y7
@@ -4228,9 +4573,9 @@ single49:
 	VMULPS       Y8, Y9, Y9
 	VMOVUPS      Y9, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single49
+	JMP          single50
 
-tail49:
+tail50:
 	VZEROUPPER
 	RET
 
@@ -4265,10 +4610,10 @@ TEXT ·expSubSum256(SB), NOSPLIT, $0-36
 	VXORPS       Y8, Y8, Y8
 	XORQ         BX, BX
 
-single50:
+single51:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail50
+	JGT          tail51
 	VMOVUPS      (CX)(BX*4), Y9
 	VSUBPS       Y0, Y9, Y9
 	VMAXPS       Y9, Y1, Y9
@@ -4297,9 +4642,9 @@ single50:
 	VMOVUPS      Y11, (AX)(BX*4)
 	VADDPS       Y11, Y8, Y8
 	MOVQ         SI, BX
-	JMP          single50
+	JMP          single51
 
-tail50:
+tail51:
 	VEXTRACTF128 $0x01, Y8, X0
 	VADDPS       X0, X8, X0
 	VMOVHLPS     X0, X0, X1
@@ -4340,10 +4685,10 @@ TEXT ·sumExpSub256(SB), NOSPLIT, $0-28
 	VXORPS       Y8, Y8, Y8
 	XORQ         DX, DX
 
-single51:
+single52:
 	LEAQ         8(DX), BX
 	CMPQ         BX, CX
-	JGT          tail51
+	JGT          tail52
 	VMOVUPS      (AX)(DX*4), Y9
 	VSUBPS       Y0, Y9, Y9
 	VMAXPS       Y9, Y1, Y9
@@ -4371,9 +4716,9 @@ single51:
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y8, Y8
 	MOVQ         BX, DX
-	JMP          single51
+	JMP          single52
 
-tail51:
+tail52:
 	VEXTRACTF128 $0x01, Y8, X0
 	VADDPS       X0, X8, X0
 	VMOVHLPS     X0, X0, X1
@@ -4413,10 +4758,10 @@ TEXT ·silu256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single52:
+single53:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail52
+	JGT          tail53
 	VMOVUPS      (CX)(BX*4), Y7
 	VXORPS       pool8<>+32(SB), Y7, Y8
 	VMAXPS       Y8, Y0, Y8
@@ -4446,9 +4791,9 @@ single52:
 	VDIVPS       Y10, Y7, Y10
 	VMOVUPS      Y10, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single52
+	JMP          single53
 
-tail52:
+tail53:
 	VZEROUPPER
 	RET
 
@@ -4487,10 +4832,10 @@ TEXT ·geluTanh256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X8, Y8
 	XORQ         BX, BX
 
-single53:
+single54:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail53
+	JGT          tail54
 	VMOVUPS      (CX)(BX*4), Y9
 	VMULPS       Y9, Y9, Y10
 	VFMADD213PS  Y7, Y8, Y10
@@ -4523,9 +4868,9 @@ single53:
 	VDIVPS       Y12, Y9, Y12
 	VMOVUPS      Y12, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single53
+	JMP          single54
 
-tail53:
+tail54:
 	VZEROUPPER
 	RET
 
@@ -4558,10 +4903,10 @@ TEXT ·tanh256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single54:
+single55:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail54
+	JGT          tail55
 	VMOVUPS      (CX)(BX*4), Y7
 	VANDPS       pool8<>+0(SB), Y7, Y8
 	VADDPS       Y8, Y8, Y9
@@ -4610,9 +4955,9 @@ single54:
 	VBLENDVPS    Y7, Y11, Y9, Y9
 	VMOVUPS      Y9, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single54
+	JMP          single55
 
-tail54:
+tail55:
 	VZEROUPPER
 	RET
 
@@ -4645,10 +4990,10 @@ TEXT ·gelu256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single55:
+single56:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail55
+	JGT          tail56
 	VMOVUPS      (CX)(BX*4), Y7
 	VANDPS       pool8<>+0(SB), Y7, Y8
 	VMULPS       pool8<>+64(SB), Y8, Y8
@@ -4698,9 +5043,379 @@ single55:
 	VMULPS       Y7, Y11, Y11
 	VMOVUPS      Y11, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single55
+	JMP          single56
 
-tail55:
+tail56:
+	VZEROUPPER
+	RET
+
+// func reluBackward256(dx *float32, x *float32, dy *float32, n int)
+// Requires: AVX
+TEXT ·reluBackward256(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   dy+16(FP), DX
+	MOVQ   n+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	XORQ   SI, SI
+
+unrolled57:
+	LEAQ    32(SI), DI
+	CMPQ    DI, BX
+	JGT     single57
+	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
+	VANDPS  (DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	VCMPPS  $0x11, 32(CX)(SI*4), Y0, Y1
+	VANDPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VCMPPS  $0x11, 64(CX)(SI*4), Y0, Y1
+	VANDPS  64(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 64(AX)(SI*4)
+	VCMPPS  $0x11, 96(CX)(SI*4), Y0, Y1
+	VANDPS  96(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 96(AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     unrolled57
+
+single57:
+	LEAQ    8(SI), DI
+	CMPQ    DI, BX
+	JGT     tail57
+	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
+	VANDPS  (DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     single57
+
+tail57:
+	VZEROUPPER
+	RET
+
+// func tanhBackward256(dx *float32, y *float32, dy *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tanhBackward256(SB), NOSPLIT, $0-32
+	MOVQ         dx+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         dy+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         $0x3f800000, SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	XORQ         SI, SI
+
+unrolled58:
+	LEAQ         32(SI), DI
+	CMPQ         DI, BX
+	JGT          single58
+	VMOVUPS      (CX)(SI*4), Y1
+	VMOVAPS      Y0, Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS       (DX)(SI*4), Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y1
+	VMOVAPS      Y0, Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS       32(DX)(SI*4), Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Y1
+	VMOVAPS      Y0, Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS       64(DX)(SI*4), Y2, Y2
+	VMOVUPS      Y2, 64(AX)(SI*4)
+	VMOVUPS      96(CX)(SI*4), Y1
+	VMOVAPS      Y0, Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS       96(DX)(SI*4), Y2, Y2
+	VMOVUPS      Y2, 96(AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          unrolled58
+
+single58:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          tail58
+	VMOVUPS      (CX)(SI*4), Y1
+	VMOVAPS      Y0, Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS       (DX)(SI*4), Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single58
+
+tail58:
+	VZEROUPPER
+	RET
+
+// func siluBackward256(dx *float32, x *float32, dy *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluBackward256(SB), NOSPLIT, $0-32
+	MOVQ         dx+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         dy+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         $0xc2d00000, SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, SI
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, SI
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, SI
+	VMOVD        SI, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, SI
+	VMOVD        SI, X6
+	VPBROADCASTD X6, Y6
+	XORQ         SI, SI
+
+single59:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          tail59
+	VMOVUPS      (CX)(SI*4), Y7
+	VXORPS       pool8<>+32(SB), Y7, Y8
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMULPS       Y2, Y8, Y9
+	VCVTPS2DQ    Y9, Y9
+	VCVTDQ2PS    Y9, Y10
+	VFNMADD231PS Y3, Y10, Y8
+	VFNMADD231PS Y4, Y10, Y8
+	VMOVUPS      exppoly8<>+160(SB), Y10
+	VFMADD213PS  exppoly8<>+128(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+96(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+64(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+32(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+0(SB), Y8, Y10
+	VFMADD213PS  Y5, Y8, Y10
+	VFMADD213PS  Y5, Y8, Y10
+	VPSRAD       $0x01, Y9, Y8
+	VPSUBD       Y8, Y9, Y9
+	VPADDD       Y6, Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y5, Y10, Y8
+	VDIVPS       Y8, Y5, Y8
+	VMULPS       Y8, Y10, Y10
+	VMINPS       Y5, Y10, Y10
+	VFMADD213PS  Y5, Y7, Y10
+	VMULPS       Y8, Y10, Y10
+	VMULPS       (DX)(SI*4), Y10, Y10
+	VMOVUPS      Y10, (AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single59
+
+tail59:
+	VZEROUPPER
+	RET
+
+// func geluTanhBackward256(dx *float32, x *float32, dy *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanhBackward256(SB), NOSPLIT, $0-32
+	MOVQ         dx+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         dy+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         $0xc2d00000, SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, SI
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, SI
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, SI
+	VMOVD        SI, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, SI
+	VMOVD        SI, X6
+	VPBROADCASTD X6, Y6
+	XORQ         SI, SI
+
+single60:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          tail60
+	VMOVUPS      (CX)(SI*4), Y7
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      pool8<>+288(SB), Y9
+	VFMADD213PS  pool8<>+256(SB), Y8, Y9
+	VMULPS       Y7, Y9, Y9
+	VXORPS       pool8<>+32(SB), Y9, Y9
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMULPS       Y2, Y9, Y10
+	VCVTPS2DQ    Y10, Y10
+	VCVTDQ2PS    Y10, Y11
+	VFNMADD231PS Y3, Y11, Y9
+	VFNMADD231PS Y4, Y11, Y9
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y5, Y9, Y11
+	VPSRAD       $0x01, Y10, Y9
+	VPSUBD       Y9, Y10, Y10
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y6, Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y5, Y11, Y9
+	VDIVPS       Y9, Y5, Y9
+	VMULPS       Y9, Y11, Y11
+	VMINPS       Y5, Y11, Y11
+	VMOVUPS      pool8<>+320(SB), Y10
+	VFMADD213PS  pool8<>+256(SB), Y8, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y11, Y10, Y10
+	VFMADD213PS  Y9, Y9, Y10
+	VMULPS       (DX)(SI*4), Y10, Y10
+	VMOVUPS      Y10, (AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single60
+
+tail60:
+	VZEROUPPER
+	RET
+
+// func geluBackward256(dx *float32, x *float32, dy *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluBackward256(SB), NOSPLIT, $0-32
+	MOVQ         dx+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         dy+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         $0xc2d00000, SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3fb8aa3b, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f317218, SI
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xb102e308, SI
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, SI
+	VMOVD        SI, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x0000007f, SI
+	VMOVD        SI, X6
+	VPBROADCASTD X6, Y6
+	XORQ         SI, SI
+
+single61:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          tail61
+	VMOVUPS      (CX)(SI*4), Y7
+	VANDPS       pool8<>+0(SB), Y7, Y8
+	VMULPS       pool8<>+64(SB), Y8, Y8
+	VMULPS       pool8<>+96(SB), Y8, Y8
+	VADDPS       Y5, Y8, Y8
+	VDIVPS       Y8, Y5, Y8
+	VMOVUPS      erfcpoly8<>+288(SB), Y9
+	VFMADD213PS  erfcpoly8<>+256(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+224(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+192(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+160(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+128(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+96(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+64(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+32(SB), Y8, Y9
+	VFMADD213PS  erfcpoly8<>+0(SB), Y8, Y9
+	VMULPS       pool8<>+96(SB), Y7, Y10
+	VFNMADD231PS Y7, Y10, Y9
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMULPS       Y2, Y9, Y11
+	VCVTPS2DQ    Y11, Y11
+	VCVTDQ2PS    Y11, Y12
+	VFNMADD231PS Y3, Y12, Y9
+	VFNMADD231PS Y4, Y12, Y9
+	VMOVUPS      exppoly8<>+160(SB), Y12
+	VFMADD213PS  exppoly8<>+128(SB), Y9, Y12
+	VFMADD213PS  exppoly8<>+96(SB), Y9, Y12
+	VFMADD213PS  exppoly8<>+64(SB), Y9, Y12
+	VFMADD213PS  exppoly8<>+32(SB), Y9, Y12
+	VFMADD213PS  exppoly8<>+0(SB), Y9, Y12
+	VFMADD213PS  Y5, Y9, Y12
+	VFMADD213PS  Y5, Y9, Y12
+	VPSRAD       $0x01, Y11, Y9
+	VPSUBD       Y9, Y11, Y11
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y6, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       pool8<>+96(SB), Y12, Y12
+	VFNMADD213PS pool8<>+128(SB), Y7, Y10
+	VMAXPS       Y10, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMULPS       Y2, Y8, Y9
+	VCVTPS2DQ    Y9, Y9
+	VCVTDQ2PS    Y9, Y10
+	VFNMADD231PS Y3, Y10, Y8
+	VFNMADD231PS Y4, Y10, Y8
+	VMOVUPS      exppoly8<>+160(SB), Y10
+	VFMADD213PS  exppoly8<>+128(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+96(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+64(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+32(SB), Y8, Y10
+	VFMADD213PS  exppoly8<>+0(SB), Y8, Y10
+	VFMADD213PS  Y5, Y8, Y10
+	VFMADD213PS  Y5, Y8, Y10
+	VPSRAD       $0x01, Y9, Y8
+	VPSUBD       Y8, Y9, Y9
+	VPADDD       Y6, Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VCMPPS       $0x1e, pool8<>+128(SB), Y7, Y8
+	VSUBPS       Y12, Y5, Y9
+	VBLENDVPS    Y8, Y9, Y12, Y12
+	VMULPS       pool8<>+224(SB), Y10, Y10
+	VFMADD231PS  Y10, Y7, Y12
+	VMULPS       (DX)(SI*4), Y12, Y12
+	VMOVUPS      Y12, (AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single61
+
+tail61:
 	VZEROUPPER
 	RET
 
@@ -4749,9 +5464,9 @@ TEXT ·matVec512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows56:
+mvrows62:
 	CMPQ   BX, $0x00000004
-	JL     mvdone56
+	JL     mvdone62
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -4765,10 +5480,10 @@ mvrows56:
 	VPXORD Z7, Z7, Z7
 	XORQ   R11, R11
 
-mvlunrolled57:
+mvlunrolled63:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle57
+	JGT         mvlsingle63
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
@@ -4788,24 +5503,24 @@ mvlunrolled57:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled57
+	JMP         mvlunrolled63
 
-mvlsingle57:
+mvlsingle63:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail57
+	JGT         mvltail63
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
 	VFMADD231PS (R9)(R11*4), Z8, Z4
 	VFMADD231PS (R10)(R11*4), Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle57
+	JMP         mvlsingle63
 
-mvltail57:
+mvltail63:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone57
+	JZ          mvldone63
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -4819,7 +5534,7 @@ mvltail57:
 	VMOVUPS.Z   (R10)(R11*4), K1, Z11
 	VFMADD231PS Z11, Z8, Z6
 
-mvldone57:
+mvldone63:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -4847,20 +5562,20 @@ mvldone57:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows56
+	JMP           mvrows62
 
-mvdone56:
-mvrows58:
+mvdone62:
+mvrows64:
 	CMPQ   BX, $0x00000001
-	JL     mvdone58
+	JL     mvdone64
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	XORQ   R8, R8
 
-mvlunrolled59:
+mvlunrolled65:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle59
+	JGT         mvlsingle65
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	PREFETCHT1  16384(DX)(R8*4)
@@ -4868,21 +5583,21 @@ mvlunrolled59:
 	VFMADD231PS 64(DX)(R8*4), Z0, Z10
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled59
+	JMP         mvlunrolled65
 
-mvlsingle59:
+mvlsingle65:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail59
+	JGT         mvltail65
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	MOVQ        R9, R8
-	JMP         mvlsingle59
+	JMP         mvlsingle65
 
-mvltail59:
+mvltail65:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone59
+	JZ          mvldone65
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -4890,7 +5605,7 @@ mvltail59:
 	VMOVUPS.Z   (DX)(R8*4), K1, Z1
 	VFMADD231PS Z1, Z0, Z9
 
-mvldone59:
+mvldone65:
 	VADDPS        Z10, Z9, Z9
 	VEXTRACTF32X8 $0x01, Z9, Y0
 	VADDPS        Y0, Y9, Y0
@@ -4904,9 +5619,9 @@ mvldone59:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows58
+	JMP           mvrows64
 
-mvdone58:
+mvdone64:
 	VZEROUPPER
 	RET
 
@@ -4921,9 +5636,9 @@ TEXT ·matVecBF16_512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows60:
+mvrows66:
 	CMPQ         BX, $0x00000004
-	JL           mvdone60
+	JL           mvdone66
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -4941,10 +5656,10 @@ mvrows60:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z9
 	XORQ         R11, R11
 
-mvlunrolled61:
+mvlunrolled67:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle61
+	JGT         mvlsingle67
 	VMOVUPS     (CX)(R11*4), Z11
 	VMOVAPS     Z11, Z12
 	VPERMT2PS   64(CX)(R11*4), Z8, Z11
@@ -4970,12 +5685,12 @@ mvlunrolled61:
 	PREFETCHT1  8192(R9)(R11*2)
 	PREFETCHT1  8192(R10)(R11*2)
 	MOVQ        R12, R11
-	JMP         mvlunrolled61
+	JMP         mvlunrolled67
 
-mvlsingle61:
+mvlsingle67:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail61
+	JGT         mvltail67
 	VMOVUPS     (CX)(R11*4), Z8
 	VPMOVZXWD   (DX)(R11*2), Z9
 	VPSLLD      $0x10, Z9, Z9
@@ -4990,12 +5705,12 @@ mvlsingle61:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle61
+	JMP         mvlsingle67
 
-mvltail61:
+mvltail67:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone61
+	JZ          mvldone67
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -5013,7 +5728,7 @@ mvltail61:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 
-mvldone61:
+mvldone67:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -5041,12 +5756,12 @@ mvldone61:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows60
+	JMP           mvrows66
 
-mvdone60:
-mvrows62:
+mvdone66:
+mvrows68:
 	CMPQ         BX, $0x00000001
-	JL           mvdone62
+	JL           mvdone68
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	MOVL         $0xffff0000, R8
@@ -5055,10 +5770,10 @@ mvrows62:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z1
 	XORQ         R8, R8
 
-mvlunrolled63:
+mvlunrolled69:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle63
+	JGT         mvlsingle69
 	VMOVUPS     (CX)(R8*4), Z3
 	VMOVAPS     Z3, Z4
 	VPERMT2PS   64(CX)(R8*4), Z0, Z3
@@ -5069,23 +5784,23 @@ mvlunrolled63:
 	VFMADD231PS Z6, Z4, Z16
 	PREFETCHT1  8192(DX)(R8*2)
 	MOVQ        R9, R8
-	JMP         mvlunrolled63
+	JMP         mvlunrolled69
 
-mvlsingle63:
+mvlsingle69:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail63
+	JGT         mvltail69
 	VMOVUPS     (CX)(R8*4), Z0
 	VPMOVZXWD   (DX)(R8*2), Z1
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 	MOVQ        R9, R8
-	JMP         mvlsingle63
+	JMP         mvlsingle69
 
-mvltail63:
+mvltail69:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone63
+	JZ          mvldone69
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -5094,7 +5809,7 @@ mvltail63:
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 
-mvldone63:
+mvldone69:
 	VADDPS        Z16, Z15, Z15
 	VEXTRACTF32X8 $0x01, Z15, Y0
 	VADDPS        Y0, Y15, Y0
@@ -5108,9 +5823,9 @@ mvldone63:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows62
+	JMP           mvrows68
 
-mvdone62:
+mvdone68:
 	VZEROUPPER
 	RET
 
@@ -5125,9 +5840,9 @@ TEXT ·matVec256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows64:
+mvrows70:
 	CMPQ   BX, $0x00000004
-	JL     mvdone64
+	JL     mvdone70
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -5141,10 +5856,10 @@ mvrows64:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled65:
+mvlunrolled71:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle65
+	JGT         mvlsingle71
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
@@ -5160,21 +5875,21 @@ mvlunrolled65:
 	VFMADD231PS 32(R9)(R11*4), Y8, Y5
 	VFMADD231PS 32(R10)(R11*4), Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled65
+	JMP         mvlunrolled71
 
-mvlsingle65:
+mvlsingle71:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail65
+	JGT         mvltail71
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
 	VFMADD231PS (R9)(R11*4), Y8, Y4
 	VFMADD231PS (R10)(R11*4), Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle65
+	JMP         mvlsingle71
 
-mvltail65:
+mvltail71:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -5188,38 +5903,38 @@ mvltail65:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows64
+	JMP          mvrows70
 
-mvdone64:
-mvrows66:
+mvdone70:
+mvrows72:
 	CMPQ   BX, $0x00000001
-	JL     mvdone66
+	JL     mvdone72
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled67:
+mvlunrolled73:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle67
+	JGT         mvlsingle73
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	PREFETCHT1  16384(DX)(R8*4)
 	VMOVUPS     32(CX)(R8*4), Y2
 	VFMADD231PS 32(DX)(R8*4), Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled67
+	JMP         mvlunrolled73
 
-mvlsingle67:
+mvlsingle73:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail67
+	JGT         mvltail73
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle67
+	JMP         mvlsingle73
 
-mvltail67:
+mvltail73:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -5231,9 +5946,9 @@ mvltail67:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows66
+	JMP          mvrows72
 
-mvdone66:
+mvdone72:
 	VZEROUPPER
 	RET
 
@@ -5248,9 +5963,9 @@ TEXT ·matVecBF16_256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows68:
+mvrows74:
 	CMPQ   BX, $0x00000004
-	JL     mvdone68
+	JL     mvdone74
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -5264,10 +5979,10 @@ mvrows68:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled69:
+mvlunrolled75:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle69
+	JGT         mvlsingle75
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -5299,12 +6014,12 @@ mvlunrolled69:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled69
+	JMP         mvlunrolled75
 
-mvlsingle69:
+mvlsingle75:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail69
+	JGT         mvltail75
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -5319,9 +6034,9 @@ mvlsingle69:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle69
+	JMP         mvlsingle75
 
-mvltail69:
+mvltail75:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -5335,20 +6050,20 @@ mvltail69:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows68
+	JMP          mvrows74
 
-mvdone68:
-mvrows70:
+mvdone74:
+mvrows76:
 	CMPQ   BX, $0x00000001
-	JL     mvdone70
+	JL     mvdone76
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled71:
+mvlunrolled77:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle71
+	JGT         mvlsingle77
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
@@ -5359,20 +6074,20 @@ mvlunrolled71:
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled71
+	JMP         mvlunrolled77
 
-mvlsingle71:
+mvlsingle77:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail71
+	JGT         mvltail77
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle71
+	JMP         mvlsingle77
 
-mvltail71:
+mvltail77:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -5384,9 +6099,9 @@ mvltail71:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows70
+	JMP          mvrows76
 
-mvdone70:
+mvdone76:
 	VZEROUPPER
 	RET
 
@@ -5401,9 +6116,9 @@ TEXT ·vecMatAdd512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows72:
+vmrows78:
 	CMPQ         SI, $0x00000004
-	JL           vmdone72
+	JL           vmdone78
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -5413,10 +6128,10 @@ vmrows72:
 	VBROADCASTSS 12(CX), Z3
 	XORQ         R11, R11
 
-mvlunrolled73:
+mvlunrolled79:
 	LEAQ        32(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle73
+	JGT         mvlsingle79
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -5438,12 +6153,12 @@ mvlunrolled73:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled73
+	JMP         mvlunrolled79
 
-mvlsingle73:
+mvlsingle79:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail73
+	JGT         mvltail79
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -5451,12 +6166,12 @@ mvlsingle73:
 	VFMADD231PS (R10)(R11*4), Z3, Z4
 	VMOVUPS     Z4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle73
+	JMP         mvlsingle79
 
-mvltail73:
+mvltail79:
 	MOVQ        BX, R12
 	SUBQ        R11, R12
-	JZ          mvldone73
+	JZ          mvldone79
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -5471,23 +6186,23 @@ mvltail73:
 	VFMADD231PS Z0, Z3, Z4
 	VMOVUPS     Z4, K1, (AX)(R11*4)
 
-mvldone73:
+mvldone79:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows72
+	JMP  vmrows78
 
-vmdone72:
-vmrows74:
+vmdone78:
+vmrows80:
 	CMPQ         SI, $0x00000001
-	JL           vmdone74
+	JL           vmdone80
 	VBROADCASTSS (CX), Z0
 	XORQ         R8, R8
 
-mvlunrolled75:
+mvlunrolled81:
 	LEAQ        32(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle75
+	JGT         mvlsingle81
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
@@ -5497,22 +6212,22 @@ mvlunrolled75:
 	VMOVUPS     Z1, 64(AX)(R8*4)
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled75
+	JMP         mvlunrolled81
 
-mvlsingle75:
+mvlsingle81:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail75
+	JGT         mvltail81
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle75
+	JMP         mvlsingle81
 
-mvltail75:
+mvltail81:
 	MOVQ        BX, R9
 	SUBQ        R8, R9
-	JZ          mvldone75
+	JZ          mvldone81
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -5521,13 +6236,13 @@ mvltail75:
 	VFMADD231PS Z2, Z0, Z1
 	VMOVUPS     Z1, K1, (AX)(R8*4)
 
-mvldone75:
+mvldone81:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows74
+	JMP  vmrows80
 
-vmdone74:
+vmdone80:
 	VZEROUPPER
 	RET
 
@@ -5542,9 +6257,9 @@ TEXT ·vecMatAdd256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows76:
+vmrows82:
 	CMPQ         SI, $0x00000004
-	JL           vmdone76
+	JL           vmdone82
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -5554,10 +6269,10 @@ vmrows76:
 	VBROADCASTSS 12(CX), Y3
 	XORQ         R11, R11
 
-mvlunrolled77:
+mvlunrolled83:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle77
+	JGT         mvlsingle83
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -5575,12 +6290,12 @@ mvlunrolled77:
 	VFMADD231PS 32(R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, 32(AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled77
+	JMP         mvlunrolled83
 
-mvlsingle77:
+mvlsingle83:
 	LEAQ        8(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail77
+	JGT         mvltail83
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -5588,25 +6303,25 @@ mvlsingle77:
 	VFMADD231PS (R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle77
+	JMP         mvlsingle83
 
-mvltail77:
+mvltail83:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows76
+	JMP  vmrows82
 
-vmdone76:
-vmrows78:
+vmdone82:
+vmrows84:
 	CMPQ         SI, $0x00000001
-	JL           vmdone78
+	JL           vmdone84
 	VBROADCASTSS (CX), Y0
 	XORQ         R8, R8
 
-mvlunrolled79:
+mvlunrolled85:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle79
+	JGT         mvlsingle85
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
@@ -5615,24 +6330,24 @@ mvlunrolled79:
 	VFMADD231PS 32(DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, 32(AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled79
+	JMP         mvlunrolled85
 
-mvlsingle79:
+mvlsingle85:
 	LEAQ        8(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail79
+	JGT         mvltail85
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle79
+	JMP         mvlsingle85
 
-mvltail79:
+mvltail85:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows78
+	JMP  vmrows84
 
-vmdone78:
+vmdone84:
 	VZEROUPPER
 	RET

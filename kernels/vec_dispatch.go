@@ -22,6 +22,7 @@ type vecKernels struct {
 	rmsNormBackward   func(dx, x, gamma, dy []float32, rstd float32, dgamma []float32)
 	gelu              func(dst, x []float32)
 	geluBackward      func(dx, x, dy []float32)
+	geluDeriv         func(dst, deriv, x []float32) // nil: gelu then geluBackward (geluDerivFrom)
 	geluTanh          func(dst, x []float32)
 	geluTanhBackward  func(dx, x, dy []float32)
 	silu              func(dst, x []float32)

@@ -260,6 +260,19 @@ func GELUGeneric(dst, x []float32) {
 	}
 }
 
+// GELUWithDerivativeGeneric is the portable GELUWithDerivative: GELUGeneric
+// and GELUBackwardGeneric at dy = 1, element by element.
+func GELUWithDerivativeGeneric(dst, deriv, x []float32) {
+	dst, deriv = dst[:len(x)], deriv[:len(x)]
+	for i, v := range x {
+		xv := float64(v)
+		cdf := 0.5 * math.Erfc(-xv*invSqrt2)
+		pdf := invSqrt2Pi * math.Exp(-0.5*xv*xv)
+		dst[i] = float32(xv * cdf)
+		deriv[i] = float32(cdf + xv*pdf)
+	}
+}
+
 // GELUBackwardGeneric is the portable GELUBackward.
 func GELUBackwardGeneric(dx, x, dy []float32) {
 	dx, dy = dx[:len(x)], dy[:len(x)]

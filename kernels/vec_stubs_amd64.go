@@ -178,6 +178,12 @@ func gelu512(dst *float32, x *float32, n int)
 //go:noescape
 func geluBackward512(dx *float32, x *float32, dy *float32, n int)
 
+// geluDeriv512 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements (as gelu512 and
+// geluBackward512 with dy = 1); either may alias x.
+//
+//go:noescape
+func geluDeriv512(dst *float32, deriv *float32, x *float32, n int)
+
 // adamW512 applies one AdamW step to n parameters (see AdamWGeneric for the formula).
 //
 //go:noescape
@@ -282,6 +288,31 @@ func tanh256(dst *float32, x *float32, n int)
 //
 //go:noescape
 func gelu256(dst *float32, x *float32, n int)
+
+// reluBackward256 computes dx = dy where x > 0, else 0, over n elements, n a multiple of 8.
+//
+//go:noescape
+func reluBackward256(dx *float32, x *float32, dy *float32, n int)
+
+// tanhBackward256 computes dx = dy·(1 − y²) over n elements, n a multiple of 8.
+//
+//go:noescape
+func tanhBackward256(dx *float32, y *float32, dy *float32, n int)
+
+// siluBackward256 computes dx = dy·σ(x)·(1 + x·(1 − σ(x))) over n elements, n a multiple of 8.
+//
+//go:noescape
+func siluBackward256(dx *float32, x *float32, dy *float32, n int)
+
+// geluTanhBackward256 computes dx = dy·(σ + x·σ·(1 − σ)·(k1 + 3·k3·x²)) with σ = σ(2u) over n elements, n a multiple of 8.
+//
+//go:noescape
+func geluTanhBackward256(dx *float32, x *float32, dy *float32, n int)
+
+// geluBackward256 computes dx = dy·(Φ(x) + x·φ(x)) over n elements, n a multiple of 8.
+//
+//go:noescape
+func geluBackward256(dx *float32, x *float32, dy *float32, n int)
 
 // matVec512 stores y[o] = Σ_{i<n} x[i]·w[o·ldw+i] for o < m, with float32 weights,
 // 4 rows per pass.

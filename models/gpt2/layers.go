@@ -128,13 +128,16 @@ func lmHeadBackward(dx, dwte, dlogits, x, wte []float32, N, C, V int) {
 	kernels.Sgemm(true, false, V, C, N, 1, dlogits, V, x, C, 1, dwte, C)
 }
 
-// activationForward applies act element-wise: out = act(x).
+// activationForward applies act element-wise: out = act(x). For the exact
+// GELU it also overwrites x with GELU'(x), all that activationBackward needs
+// of it (kernels.GELUWithDerivative): the normal tail is then computed once
+// per element for both passes.
 func activationForward(act nn.Activation, out, x []float32) {
 	const grain = 1 << 14
 	kernels.ParallelFor(len(x), grain, func(lo, hi int) {
 		switch act {
 		case nn.GELU:
-			kernels.GELU(out[lo:hi], x[lo:hi])
+			kernels.GELUWithDerivative(out[lo:hi], x[lo:hi], x[lo:hi])
 		case nn.GELUTanh:
 			kernels.GELUTanh(out[lo:hi], x[lo:hi])
 		case nn.ReLU:
@@ -145,13 +148,14 @@ func activationForward(act nn.Activation, out, x []float32) {
 	})
 }
 
-// activationBackward writes dx = dout·act'(x); dx may alias dout.
+// activationBackward writes dx = dout·act'(x), from x as activationForward
+// left it (act'(x) itself for the exact GELU); dx may alias dout.
 func activationBackward(act nn.Activation, dx, x, dout []float32) {
 	const grain = 1 << 14
 	kernels.ParallelFor(len(x), grain, func(lo, hi int) {
 		switch act {
 		case nn.GELU:
-			kernels.GELUBackward(dx[lo:hi], x[lo:hi], dout[lo:hi])
+			kernels.Mul(dx[lo:hi], dout[lo:hi], x[lo:hi])
 		case nn.GELUTanh:
 			kernels.GELUTanhBackward(dx[lo:hi], x[lo:hi], dout[lo:hi])
 		case nn.ReLU:

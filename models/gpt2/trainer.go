@@ -61,7 +61,7 @@ type layerActs struct {
 	atty                  []float32 // [B·T, C] attention output, heads merged
 	res2                  []float32 // [B·T, C] x + attn(ln_1(x))
 	ln2, ln2Mean, ln2Rstd []float32 // [B·T, C], [B·T], [B·T]
-	fch                   []float32 // [B·T, F] c_fc output (pre-activation)
+	fch                   []float32 // [B·T, F] c_fc output (pre-activation); GELU'(pre) for the exact GELU (activationForward)
 	fchAct                []float32 // [B·T, F] after the activation
 	res3                  []float32 // [B·T, C] block output
 }

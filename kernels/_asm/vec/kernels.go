@@ -507,6 +507,42 @@ func genActivations() {
 		})
 		ret()
 	}
+	// Forward and derivative in one pass, for training: the derivative is
+	// what the backward needs, so it can be saved instead of x, and the
+	// backward becomes one product.
+	fn("geluDeriv512", "func(dst, deriv, x *float32, n int)")
+	Doc("geluDeriv512 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements (as gelu512 and",
+		"geluBackward512 with dy = 1); either may alias x.")
+	{
+		dst, deriv, x, n := ptr("dst"), ptr("deriv"), ptr("x"), length()
+		f := newErfc()
+		zero := zeros(1)[0]
+		invSqrt2Pi := broadcast(0.39894228040143267794)
+		forEachGroup(n, geluUnroll, func(bs []block) {
+			xs := make([]Op, len(bs))
+			for i, b := range bs {
+				xs[i] = b.load(x)
+			}
+			q, halfX := f.tailN(xs)
+			args := make([]Op, len(bs))
+			for i := range bs {
+				arg := fresh(zero)
+				VFNMADD231PS(xs[i], halfX[i], arg)
+				args[i] = arg
+			}
+			g := f.expN(args)
+			for i, b := range bs {
+				phi := geluPhi(f, zero, xs[i], q[i])
+				y := ZMM()
+				VMULPS(xs[i], phi, y)
+				b.store(y, dst)
+				VMULPS(invSqrt2Pi, g[i], g[i])
+				VFMADD231PS(g[i], xs[i], phi)
+				b.store(phi, deriv)
+			}
+		})
+		ret()
+	}
 }
 
 // geluPhi returns Φ(x) from the tail q = Φ(−|x|): q for x ≤ 0, 1 − q above.

@@ -37,6 +37,7 @@ func main() {
 	genAVX2()
 	genAVX2Exp()
 	genAVX2Activations()
+	genAVX2Backward()
 	genMatVec()
 	genVecMatAdd()
 

@@ -33,7 +33,15 @@ var pool256 = []struct {
 	{"zero", 0},
 	{"two", math.Float32bits(2)},
 	{"tanhSmall", math.Float32bits(tanhSmall)},
+	{"invSqrt2Pi", math.Float32bits(0.39894228040143267794)}, // 1/√(2π)
+	{"geluK1", math.Float32bits(float32(2 * geluTanhScale))},
+	{"geluK3", math.Float32bits(float32(2 * geluTanhScale * geluTanhCubic))},
+	{"geluK3x3", math.Float32bits(float32(3 * 2 * geluTanhScale * geluTanhCubic))},
 }
+
+// geluTanhScale and geluTanhCubic define the tanh form of GELU,
+// 0.5·x·(1 + tanh(geluTanhScale·(x + geluTanhCubic·x³))).
+const geluTanhScale, geluTanhCubic = 0.79788456080286535588, 0.044715
 
 // constY returns the memory operand of the pool constant name.
 func constY(name string) Mem {
@@ -176,9 +184,8 @@ func genAVX2Activations() {
 		}
 	})
 
-	const sqrt2OverPi, geluCoeff = 0.79788456080286535588, 0.044715
 	unary256("geluTanh256", "dst = x·σ(2·√(2/π)·(x + 0.044715·x³))", func(e *expFn256) func(VecVirtual) VecVirtual {
-		k1, k3 := broadcastY(2*sqrt2OverPi), broadcastY(2*sqrt2OverPi*geluCoeff)
+		k1, k3 := broadcastY(2*geluTanhScale), broadcastY(2*geluTanhScale*geluTanhCubic)
 		return func(x VecVirtual) VecVirtual {
 			u := YMM()
 			VMULPS(x, x, u)
@@ -236,6 +243,16 @@ func tanh256(e *expFn256, x VecVirtual) VecVirtual {
 
 // gelu256 returns x·Φ(x).
 func gelu256(e *expFn256, x VecVirtual) VecVirtual {
+	q, _ := geluTail256(e, x)
+	phi := geluPhi256(e, x, q)
+	VMULPS(x, phi, phi)
+	return phi
+}
+
+// geluTail256 returns q = Φ(−|x|) and x/2, as erfcFn.tail does but with a
+// division for t = 1/(1 + z/2): AVX2's VRCPPS is good to 12 bits only. An
+// infinite x gives t = 0 and q = 0; a NaN x stays NaN.
+func geluTail256(e *expFn256, x VecVirtual) (q, halfX VecVirtual) {
 	t := YMM()
 	VANDPS(constY("absMask"), x, t)
 	VMULPS(constY("invSqrt2"), t, t) // z
@@ -249,19 +266,39 @@ func gelu256(e *expFn256, x VecVirtual) VecVirtual {
 	for k := last - 1; k >= 0; k-- {
 		VFMADD213PS(row(k), t, p)
 	}
-	halfX := YMM()
+	halfX = YMM()
 	VMULPS(constY("half"), x, halfX)
 	VFNMADD231PS(x, halfX, p) // P(t) − x²/2
-	q := e.exp(p)
+	q = e.exp(p)
 	VMULPS(t, q, q)
-	VMULPS(constY("half"), q, q) // q = Φ(−|x|)
+	VMULPS(constY("half"), q, q)
+	return q, halfX
+}
+
+// geluPhi256 turns the tail q = Φ(−|x|) into Φ(x), in place: q for x ≤ 0
+// (and NaN), 1 − q above, selected by VBLENDVPS instead of an opmask.
+func geluPhi256(e *expFn256, x, q VecVirtual) VecVirtual {
 	pos := YMM()
-	VCMPPS(U8(0x1e), constY("zero"), x, pos) // x > 0
+	VCMPPS(U8(0x1e), constY("zero"), x, pos) // x > 0 (GT_OQ: false for NaN)
 	omq := YMM()
 	VSUBPS(q, e.one, omq)
 	VBLENDVPS(pos, omq, q, q)
-	VMULPS(x, q, q)
 	return q
+}
+
+// sigmoidPair256 returns σ(z) and 1 − σ(z), as sigmoidFn.sigmoidPair does:
+// the latter as exp(−z)·σ(z), capped at 1 by a VMINPS that also turns the
+// Inf·0 of an overflowing exp(−z) into 1.
+func sigmoidPair256(e *expFn256, z Op) (sg, oneMinus VecVirtual) {
+	nz := YMM()
+	VXORPS(constY("signBit"), z, nz)
+	ex := e.exp(nz)
+	sg = YMM()
+	VADDPS(e.one, ex, sg)
+	VDIVPS(sg, e.one, sg)
+	VMULPS(sg, ex, ex)
+	VMINPS(e.one, ex, ex) // returns its second source, 1, on NaN
+	return sg, ex
 }
 
 // genAVX2Exp emits the AVX2 exp kernels and the softmax pieces around them;
