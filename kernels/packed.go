@@ -205,12 +205,17 @@ func (j *sgemmJob) fewWorker(_, _ int) {
 
 // Epilogue is work fused into a product: once a strip of C holds its
 // finished alpha·op(A)·op(B) + beta·C, SgemmPacked or SgemmEpilogue adds
-// Bias to every row of it and then applies Act, while the strip is still in
-// cache; and while op(B) is packed its column sums are added to SumsB. The
-// zero value does nothing.
+// Bias to every row of it, then Residual, and then applies Act, while the
+// strip is still in cache; and while op(B) is packed its column sums are
+// added to SumsB. The zero value does nothing.
 type Epilogue struct {
 	// Bias, when not nil, holds n values added to every row of C.
 	Bias []float32
+	// Residual, when not nil, holds an m×n matrix with row stride
+	// LdResidual (>= n) added to C after Bias: a residual connection,
+	// x + f(x). It must not overlap C.
+	Residual   []float32
+	LdResidual int
 	// Act, when not nil, is applied in place (Act(span, span)) to spans of
 	// C's rows after the bias; any element-wise kernel fits, such as GELU,
 	// GELUTanh, ReLU or SiLU. It is called concurrently on disjoint spans.
@@ -222,13 +227,18 @@ type Epilogue struct {
 	SumsB []float32
 }
 
-// check panics unless ep's slices fit a product with n columns.
-func (ep *Epilogue) check(fn string, n int) {
+// check panics unless ep's slices fit an m×n product.
+func (ep *Epilogue) check(fn string, m, n int) {
 	if ep == nil {
 		return
 	}
 	if ep.Bias != nil && len(ep.Bias) != n {
 		panic(fmt.Sprintf("kernels: %s: bias has %d values, want %d", fn, len(ep.Bias), n))
+	}
+	if ep.Residual != nil {
+		if ep.LdResidual < n || m > 0 && len(ep.Residual) < (m-1)*ep.LdResidual+n {
+			panic(fmt.Sprintf("kernels: %s: residual of %d values with stride %d does not hold %d×%d", fn, len(ep.Residual), ep.LdResidual, m, n))
+		}
 	}
 	if ep.SumsB != nil && len(ep.SumsB) != n {
 		panic(fmt.Sprintf("kernels: %s: SumsB has %d values, want %d", fn, len(ep.SumsB), n))
@@ -237,13 +247,15 @@ func (ep *Epilogue) check(fn string, n int) {
 
 // onC returns ep without SumsB, or nil when nothing is left of it.
 func (ep *Epilogue) onC() *Epilogue {
-	if ep == nil || (ep.Bias == nil && ep.Act == nil) {
+	if ep == nil || (ep.Bias == nil && ep.Residual == nil && ep.Act == nil) {
 		return nil
 	}
 	if ep.SumsB == nil {
 		return ep
 	}
-	return &Epilogue{Bias: ep.Bias, Act: ep.Act}
+	e := *ep
+	e.SumsB = nil
+	return &e
 }
 
 // apply runs the epilogue on rows [i0, i1) and columns [j0, j1) of C.
@@ -252,6 +264,9 @@ func (ep *Epilogue) apply(c []float32, ldc, i0, i1, j0, j1 int) {
 		span := c[i*ldc+j0 : i*ldc+j1]
 		if ep.Bias != nil {
 			Add(span, span, ep.Bias[j0:j1])
+		}
+		if ep.Residual != nil {
+			Add(span, span, ep.Residual[i*ep.LdResidual+j0:i*ep.LdResidual+j1])
 		}
 		if ep.Act != nil {
 			ep.Act(span, span)
@@ -269,8 +284,8 @@ func (ep *Epilogue) apply(c []float32, ldc, i0, i1, j0, j1 int) {
 // It runs the blocked algorithm of Sgemm, parallel over Threads() workers,
 // with the packing of B skipped; up to four rows of op(A), it streams the
 // packed B once through row-panel kernels instead (packed_row.go). SgemmPacked panics if m is negative, a
-// stride is too small, a slice is too short for its matrix, or ep.Bias does
-// not hold n values.
+// stride is too small, a slice is too short for its matrix, or ep does not
+// fit the product (see SgemmEpilogue).
 func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, ep *Epilogue) {
 	if m < 0 {
 		panic(fmt.Sprintf("kernels: SgemmPacked: negative dimension m=%d", m))
@@ -282,7 +297,7 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 	}
 	checkMatrix("A", ar, ac, a, lda)
 	checkMatrix("C", m, n, c, ldc)
-	ep.check("SgemmPacked", n)
+	ep.check("SgemmPacked", m, n)
 	if ep != nil && ep.SumsB != nil {
 		pb.addColumnSums(ep.SumsB)
 	}
@@ -308,11 +323,12 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 // blocked product's final write of each strip of C where the product takes
 // that path: C = ep(alpha·op(A)·op(B) + beta·C), for instance a linear
 // layer's bias and activation. Its arguments and panics are Sgemm's, and it
-// panics too if ep.Bias does not hold n values.
+// panics too if ep.Bias or ep.SumsB does not hold n values or ep.Residual
+// does not hold an m×n matrix.
 func SgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
 	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	ep.check("SgemmEpilogue", n)
-	if ep == nil || (ep.Bias == nil && ep.Act == nil && ep.SumsB == nil) {
+	ep.check("SgemmEpilogue", m, n)
+	if ep.onC() == nil && (ep == nil || ep.SumsB == nil) {
 		Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}

@@ -335,3 +335,67 @@ func TestEpilogueSumsB(t *testing.T) {
 		}
 	})
 }
+
+// TestEpilogueResidual checks Epilogue.Residual on the blocked, skinny,
+// pre-packed, few-rows, k = 0 and alpha = 0 paths: C = act(product + bias +
+// residual), bit for bit as separate passes in that order give it.
+func TestEpilogueResidual(t *testing.T) {
+	forEachSgemmVariant(t, func(t *testing.T) {
+		for _, tc := range []struct {
+			m, n, k     int
+			alpha, beta float32
+			act         bool
+		}{
+			{200, 130, 70, 1, 0, false},
+			{2048 / 8, 128, 512, 1, 0, true},
+			{1, 33, 17, 1, 0, true},
+			{3, 100, 300, 0.5, 1, false},
+			{3, 5, 0, 1, 2, true},
+			{4, 5, 3, 0, 0, false},
+		} {
+			t.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.n, tc.k), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(tc.m), 99))
+				kk := max(tc.k, 1)
+				a, b := randMatrix(rng, tc.m, kk), randMatrix(rng, kk, tc.n)
+				c0 := randMatrix(rng, tc.m, tc.n)
+				ldr := tc.n + 3
+				ep := Epilogue{Bias: randMatrix(rng, 1, tc.n), Residual: randMatrix(rng, tc.m, ldr), LdResidual: ldr}
+				if tc.act {
+					ep.Act = GELU
+				}
+				finish := func(c []float32) {
+					for i := 0; i < tc.m; i++ {
+						row := c[i*tc.n : (i+1)*tc.n]
+						Add(row, row, ep.Bias)
+						Add(row, row, ep.Residual[i*ldr:i*ldr+tc.n])
+						if tc.act {
+							GELU(row, row)
+						}
+					}
+				}
+				want := slices.Clone(c0)
+				Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, kk, b, tc.n, tc.beta, want, tc.n)
+				finish(want)
+				got := slices.Clone(c0)
+				SgemmEpilogue(false, false, tc.m, tc.n, tc.k, tc.alpha, a, kk, b, tc.n, tc.beta, got, tc.n, &ep)
+				same(t, "SgemmEpilogue", got, want, tc.n)
+
+				pb := PackB(false, tc.k, tc.n, b, tc.n)
+				copy(want, c0)
+				SgemmPacked(false, tc.m, tc.alpha, a, kk, pb, tc.beta, want, tc.n, nil)
+				finish(want)
+				copy(got, c0)
+				SgemmPacked(false, tc.m, tc.alpha, a, kk, pb, tc.beta, got, tc.n, &ep)
+				same(t, "SgemmPacked", got, want, tc.n)
+			})
+		}
+	})
+	// A residual that does not hold m×n panics.
+	defer func() {
+		if recover() == nil {
+			t.Error("short residual: no panic")
+		}
+	}()
+	c := make([]float32, 4)
+	SgemmEpilogue(false, false, 2, 2, 1, 1, c, 1, c, 2, 0, c, 2, &Epilogue{Residual: make([]float32, 3), LdResidual: 2})
+}

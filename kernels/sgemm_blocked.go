@@ -139,9 +139,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		// Column sums are taken while B is packed (SgemmPacked adds a
 		// pre-packed B's itself); the rest of ep runs on C's strips.
 		j.sumsB = ep.SumsB
-		if ep.Bias == nil && ep.Act == nil {
-			j.ep = nil
-		}
+		j.ep = ep.onC()
 	}
 	if pb != nil {
 		j.bsize = 0 // nothing to pack into

@@ -90,16 +90,12 @@ func conv1dForward(out, x, w, b []float32, N, C, OC int) {
 	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, &kernels.Epilogue{Bias: b})
 }
 
-// residualConv1dForward computes out = res + x·w + b, the projection back
-// into the residual stream, in one pass over out before the product
-// accumulates into it. res, out: [N, OC].
+// residualConv1dForward computes out = res + (x·w + b), the projection back
+// into the residual stream: the bias and res are added by the product's
+// epilogue, to each strip of out while it is in cache. res, out: [N, OC].
 func residualConv1dForward(out, res, x, w, b []float32, N, C, OC int) {
-	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			kernels.Add(out[n*OC:(n+1)*OC], res[n*OC:(n+1)*OC], b)
-		}
-	})
-	kernels.Sgemm(false, false, N, OC, C, 1, x, C, w, OC, 1, out, OC)
+	ep := &kernels.Epilogue{Bias: b, Residual: res, LdResidual: OC}
+	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, ep)
 }
 
 // conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil)
