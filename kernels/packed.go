@@ -205,9 +205,10 @@ func (j *sgemmJob) fewWorker(_, _ int) {
 
 // Epilogue is work fused into a product: once a strip of C holds its
 // finished alpha·op(A)·op(B) + beta·C, SgemmPacked or SgemmEpilogue adds
-// Bias to every row of it, then Residual, and then applies Act, while the
-// strip is still in cache; and while op(B) is packed its column sums are
-// added to SumsB. The zero value does nothing.
+// Bias to every row of it, then Residual, multiplies it element-wise by
+// Scale, and then applies Act, while the strip is still in cache; and while
+// op(B) is packed its column sums are added to SumsB. The zero value does
+// nothing.
 type Epilogue struct {
 	// Bias, when not nil, holds n values added to every row of C.
 	Bias []float32
@@ -216,6 +217,12 @@ type Epilogue struct {
 	// x + f(x). It must not overlap C.
 	Residual   []float32
 	LdResidual int
+	// Scale, when not nil, holds an m×n matrix with row stride LdScale
+	// (>= n) by which C is multiplied element-wise after Residual: in a
+	// backward pass, the saved derivative of an activation (see
+	// GELUWithDerivative). It must not overlap C.
+	Scale   []float32
+	LdScale int
 	// Act, when not nil, is applied in place (Act(span, span)) to spans of
 	// C's rows after the bias; any element-wise kernel fits, such as GELU,
 	// GELUTanh, ReLU or SiLU. It is called concurrently on disjoint spans.
@@ -235,9 +242,13 @@ func (ep *Epilogue) check(fn string, m, n int) {
 	if ep.Bias != nil && len(ep.Bias) != n {
 		panic(fmt.Sprintf("kernels: %s: bias has %d values, want %d", fn, len(ep.Bias), n))
 	}
-	if ep.Residual != nil {
-		if ep.LdResidual < n || m > 0 && len(ep.Residual) < (m-1)*ep.LdResidual+n {
-			panic(fmt.Sprintf("kernels: %s: residual of %d values with stride %d does not hold %d×%d", fn, len(ep.Residual), ep.LdResidual, m, n))
+	for _, x := range []struct {
+		name string
+		s    []float32
+		ld   int
+	}{{"Residual", ep.Residual, ep.LdResidual}, {"Scale", ep.Scale, ep.LdScale}} {
+		if x.s != nil && (x.ld < n || m > 0 && len(x.s) < (m-1)*x.ld+n) {
+			panic(fmt.Sprintf("kernels: %s: %s of %d values with stride %d does not hold %d×%d", fn, x.name, len(x.s), x.ld, m, n))
 		}
 	}
 	if ep.SumsB != nil && len(ep.SumsB) != n {
@@ -247,7 +258,7 @@ func (ep *Epilogue) check(fn string, m, n int) {
 
 // onC returns ep without SumsB, or nil when nothing is left of it.
 func (ep *Epilogue) onC() *Epilogue {
-	if ep == nil || (ep.Bias == nil && ep.Residual == nil && ep.Act == nil) {
+	if ep == nil || (ep.Bias == nil && ep.Residual == nil && ep.Scale == nil && ep.Act == nil) {
 		return nil
 	}
 	if ep.SumsB == nil {
@@ -267,6 +278,9 @@ func (ep *Epilogue) apply(c []float32, ldc, i0, i1, j0, j1 int) {
 		}
 		if ep.Residual != nil {
 			Add(span, span, ep.Residual[i*ep.LdResidual+j0:i*ep.LdResidual+j1])
+		}
+		if ep.Scale != nil {
+			Mul(span, span, ep.Scale[i*ep.LdScale+j0:i*ep.LdScale+j1])
 		}
 		if ep.Act != nil {
 			ep.Act(span, span)
@@ -324,7 +338,7 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 // that path: C = ep(alpha·op(A)·op(B) + beta·C), for instance a linear
 // layer's bias and activation. Its arguments and panics are Sgemm's, and it
 // panics too if ep.Bias or ep.SumsB does not hold n values or ep.Residual
-// does not hold an m×n matrix.
+// or ep.Scale does not hold an m×n matrix.
 func SgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
 	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	ep.check("SgemmEpilogue", m, n)

@@ -336,9 +336,10 @@ func TestEpilogueSumsB(t *testing.T) {
 	})
 }
 
-// TestEpilogueResidual checks Epilogue.Residual on the blocked, skinny,
-// pre-packed, few-rows, k = 0 and alpha = 0 paths: C = act(product + bias +
-// residual), bit for bit as separate passes in that order give it.
+// TestEpilogueResidual checks Epilogue.Residual and Scale on the blocked,
+// skinny, pre-packed, few-rows, k = 0 and alpha = 0 paths: C = act((product
+// + bias + residual)·scale), bit for bit as separate passes in that order
+// give it.
 func TestEpilogueResidual(t *testing.T) {
 	forEachSgemmVariant(t, func(t *testing.T) {
 		for _, tc := range []struct {
@@ -359,7 +360,8 @@ func TestEpilogueResidual(t *testing.T) {
 				a, b := randMatrix(rng, tc.m, kk), randMatrix(rng, kk, tc.n)
 				c0 := randMatrix(rng, tc.m, tc.n)
 				ldr := tc.n + 3
-				ep := Epilogue{Bias: randMatrix(rng, 1, tc.n), Residual: randMatrix(rng, tc.m, ldr), LdResidual: ldr}
+				ep := Epilogue{Bias: randMatrix(rng, 1, tc.n), Residual: randMatrix(rng, tc.m, ldr), LdResidual: ldr,
+					Scale: randMatrix(rng, tc.m, ldr+1), LdScale: ldr + 1}
 				if tc.act {
 					ep.Act = GELU
 				}
@@ -368,6 +370,7 @@ func TestEpilogueResidual(t *testing.T) {
 						row := c[i*tc.n : (i+1)*tc.n]
 						Add(row, row, ep.Bias)
 						Add(row, row, ep.Residual[i*ldr:i*ldr+tc.n])
+						Mul(row, row, ep.Scale[i*(ldr+1):i*(ldr+1)+tc.n])
 						if tc.act {
 							GELU(row, row)
 						}

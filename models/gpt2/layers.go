@@ -98,12 +98,19 @@ func residualConv1dForward(out, res, x, w, b []float32, N, C, OC int) {
 	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, ep)
 }
 
-// conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil)
-// and accumulates dw += xᵀ·dout and db += Σ_rows dout, the latter while the
-// weight-gradient product packs dout (Epilogue.SumsB).
-func conv1dBackward(dx, dw, db, dout, x, w []float32, N, C, OC int) {
+// conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil),
+// multiplied element-wise by dxScale [N, C] when that is not nil (the saved
+// derivative of the activation before this layer, applied to each strip of
+// dx while it is in cache), and accumulates dw += xᵀ·dout and db +=
+// Σ_rows dout, the latter while the weight-gradient product packs dout
+// (Epilogue.SumsB).
+func conv1dBackward(dx, dxScale, dw, db, dout, x, w []float32, N, C, OC int) {
 	if dx != nil {
-		kernels.Sgemm(false, true, N, C, OC, 1, dout, OC, w, OC, 0, dx, C)
+		var ep *kernels.Epilogue
+		if dxScale != nil {
+			ep = &kernels.Epilogue{Scale: dxScale, LdScale: C}
+		}
+		kernels.SgemmEpilogue(false, true, N, C, OC, 1, dout, OC, w, OC, 0, dx, C, ep)
 	}
 	var ep *kernels.Epilogue
 	if db != nil {
@@ -125,9 +132,9 @@ func lmHeadBackward(dx, dwte, dlogits, x, wte []float32, N, C, V int) {
 }
 
 // activationForward applies act element-wise: out = act(x). For the exact
-// GELU it also overwrites x with GELU'(x), all that activationBackward needs
-// of it (kernels.GELUWithDerivative): the normal tail is then computed once
-// per element for both passes.
+// GELU it also overwrites x with GELU'(x), all the backward needs of it
+// (kernels.GELUWithDerivative, see savesDerivative): the normal tail is then
+// computed once per element for both passes.
 func activationForward(act nn.Activation, out, x []float32) {
 	const grain = 1 << 14
 	kernels.ParallelFor(len(x), grain, func(lo, hi int) {
@@ -144,14 +151,17 @@ func activationForward(act nn.Activation, out, x []float32) {
 	})
 }
 
-// activationBackward writes dx = dout·act'(x), from x as activationForward
-// left it (act'(x) itself for the exact GELU); dx may alias dout.
+// savesDerivative reports whether activationForward leaves act'(x) in
+// place of x; the backward is then a product by it (an epilogue's Scale)
+// and activationBackward is not called.
+func savesDerivative(act nn.Activation) bool { return act == nn.GELU }
+
+// activationBackward writes dx = dout·act'(x); dx may alias dout. It takes
+// the activations that do not save their derivative.
 func activationBackward(act nn.Activation, dx, x, dout []float32) {
 	const grain = 1 << 14
 	kernels.ParallelFor(len(x), grain, func(lo, hi int) {
 		switch act {
-		case nn.GELU:
-			kernels.Mul(dx[lo:hi], dout[lo:hi], x[lo:hi])
 		case nn.GELUTanh:
 			kernels.GELUTanhBackward(dx[lo:hi], x[lo:hi], dout[lo:hi])
 		case nn.ReLU:

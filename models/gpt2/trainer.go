@@ -207,15 +207,20 @@ func (tr *Trainer) Backward() error {
 			x = a.layers[l-1].res3
 		}
 		// res3 = res2 + mlp(ln_2(res2))
-		conv1dBackward(a.dfch, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
-		activationBackward(c.Activation, a.dfch, la.fch, a.dfch)
-		conv1dBackward(a.dtmp, g.FcW, g.FcB, a.dfch, la.ln2, w.FcW, N, C, F)
+		if savesDerivative(c.Activation) {
+			// la.fch holds the activation's derivative: dfch = dres·wᵀ ⊙ it.
+			conv1dBackward(a.dfch, la.fch, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+		} else {
+			conv1dBackward(a.dfch, nil, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+			activationBackward(c.Activation, a.dfch, la.fch, a.dfch)
+		}
+		conv1dBackward(a.dtmp, nil, g.FcW, g.FcB, a.dfch, la.ln2, w.FcW, N, C, F)
 		layerNormBackward(a.datty, g.Ln2W, g.Ln2B, a.dtmp, la.res2, w.Ln2W, la.ln2Mean, la.ln2Rstd, a.lnScratch, N, C)
 		addInPlace(a.dres, a.datty)
 		// res2 = x + c_proj(attention(c_attn(ln_1(x))))
-		conv1dBackward(a.datty, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
+		conv1dBackward(a.datty, nil, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
 		attentionBackward(a.dqkv, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
-		conv1dBackward(a.dtmp, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
+		conv1dBackward(a.dtmp, nil, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
 		layerNormBackward(a.datty, g.Ln1W, g.Ln1B, a.dtmp, x, w.Ln1W, la.ln1Mean, la.ln1Rstd, a.lnScratch, N, C)
 		addInPlace(a.dres, a.datty)
 	}
