@@ -21,22 +21,21 @@ func init() {
 	vec = vecVariants[len(vecVariants)-1]
 }
 
-// avx2Vec is the generic set with the streaming kernels, Exp, the softmax
-// rows, the forward GELU, GELUTanh, SiLU and Tanh and the matrix-vector
-// kernels replaced by AVX2+FMA versions, for CPUs without AVX-512. The assembly handles whole blocks of
-// 8; Go code finishes the last 0…7 elements.
+// avx2Vec is the variant set for CPUs with AVX2 and FMA but without
+// AVX-512: the generic set with AVX2+FMA versions of the streaming kernels
+// (Dot, Sum, Max, Axpy, Scale, Add, Sub, Mul), Exp, Softmax, LogSoftmax and
+// SoftmaxBackward, LayerNorm and RMSNorm with their backward passes, GELU,
+// GELUTanh, SiLU, Tanh and ReLU with their backward passes, GELU with its
+// derivative in one pass, AdamW, the 16-bit conversions (BF16ToF32,
+// F16ToF32, F32ToBF16) and DotBF16, and the matrix-vector kernels: every
+// kernel of the set. The assembly handles whole blocks of 8; Go code
+// finishes the last 0…7 elements, with the generic kernel or the same
+// formula in float32.
 func avx2Vec() vecKernels {
 	v := genericVec
 	v.name = "avx2"
-	v.dot = func(x, y []float32) float32 {
-		y = y[:len(x)]
-		n := len(x) &^ 7
-		return dot256(f32p(x), f32p(y), n) + DotGeneric(x[n:], y[n:])
-	}
-	v.sum = func(x []float32) float32 {
-		n := len(x) &^ 7
-		return sum256(f32p(x), n) + SumGeneric(x[n:])
-	}
+	v.dot = dotAVX2
+	v.sum = sumAVX2
 	v.axpy = func(alpha float32, x, y []float32) {
 		y = y[:len(x)]
 		n := len(x) &^ 7
@@ -57,8 +56,49 @@ func avx2Vec() vecKernels {
 	v.gelu = unary256(gelu256, GELUGeneric)
 	v.geluTanh = unary256(geluTanh256, GELUTanhGeneric)
 	v.tanh = unary256(tanh256, TanhGeneric)
+	v.relu = unary256(relu256, ReLUGeneric)
+	v.geluBackward = binary256(geluBackward256, GELUBackwardGeneric)
+	v.geluDeriv = func(dst, deriv, x []float32) {
+		dst, deriv = dst[:len(x)], deriv[:len(x)]
+		n := len(x) &^ 7
+		geluDeriv256(f32p(dst), f32p(deriv), f32p(x), n)
+		GELUWithDerivativeGeneric(dst[n:], deriv[n:], x[n:])
+	}
+	v.geluTanhBackward = binary256(geluTanhBackward256, GELUTanhBackwardGeneric)
+	v.siluBackward = binary256(siluBackward256, SiLUBackwardGeneric)
+	v.tanhBackward = binary256(tanhBackward256, TanhBackwardGeneric)
+	v.reluBackward = binary256(reluBackward256, ReLUBackwardGeneric)
 	v.softmax = softmaxAVX2
 	v.logSoftmax = logSoftmaxAVX2
+	v.softmaxBackward = softmaxBackwardAVX2
+	v.layerNorm = layerNormAVX2
+	v.layerNormBackward = layerNormBackwardAVX2
+	v.rmsNorm = rmsNormAVX2
+	v.rmsNormBackward = rmsNormBackwardAVX2
+	v.adamW = adamWAVX2
+	v.bf16ToF32 = func(dst []float32, src []uint16) {
+		dst = dst[:len(src)]
+		n := len(src) &^ 7
+		bf16ToF32_256(f32p(dst), u16p(src), n)
+		BF16ToF32Generic(dst[n:], src[n:])
+	}
+	v.f16ToF32 = func(dst []float32, src []uint16) {
+		dst = dst[:len(src)]
+		n := len(src) &^ 7
+		f16ToF32_256(f32p(dst), u16p(src), n)
+		F16ToF32Generic(dst[n:], src[n:])
+	}
+	v.f32ToBF16 = func(dst []uint16, src []float32) {
+		dst = dst[:len(src)]
+		n := len(src) &^ 7
+		f32ToBF16_256(u16p(dst), f32p(src), n)
+		F32ToBF16Generic(dst[n:], src[n:])
+	}
+	v.dotBF16 = func(x []float32, w []uint16) float32 {
+		w = w[:len(x)]
+		n := len(x) &^ 7
+		return dotBF16_256(f32p(x), u16p(w), n) + DotBF16Generic(x[n:], w[n:])
+	}
 	v.matVec = matVecAVX2
 	v.matVecBF16 = matVecBF16AVX2
 	v.vecMatAdd = vecMatAddAVX2
@@ -120,6 +160,175 @@ func logSoftmaxAVX2(dst, x []float32) {
 	}
 }
 
+// dotAVX2 returns Σ x[i]·y[i], len(y) ≥ len(x).
+func dotAVX2(x, y []float32) float32 {
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	return dot256(f32p(x), f32p(y), n) + DotGeneric(x[n:], y[n:])
+}
+
+// sumAVX2 returns Σ x[i].
+func sumAVX2(x []float32) float32 {
+	n := len(x) &^ 7
+	return sum256(f32p(x), n) + SumGeneric(x[n:])
+}
+
+func softmaxBackwardAVX2(dx, y, dy []float32) {
+	n := len(y)
+	dx, dy = dx[:n], dy[:n]
+	s := dotAVX2(y, dy)
+	k := n &^ 7
+	softmaxBackward256(f32p(dx), f32p(y), f32p(dy), k, s)
+	for i := k; i < n; i++ {
+		dx[i] = y[i] * (dy[i] - s)
+	}
+}
+
+// normalizeAVX2 computes dst = (x − mean)·rstd, times gamma and plus beta
+// where those are present, with the kernel for which of them are.
+func normalizeAVX2(dst, x, gamma, beta []float32, mean, rstd float32) {
+	n := len(x)
+	k := n &^ 7
+	switch {
+	case gamma != nil && beta != nil:
+		gamma, beta = gamma[:n], beta[:n]
+		normalizeGB256(f32p(dst), f32p(x), f32p(gamma), f32p(beta), k, mean, rstd)
+	case gamma != nil:
+		gamma = gamma[:n]
+		normalizeG256(f32p(dst), f32p(x), f32p(gamma), nil, k, mean, rstd)
+	case beta != nil:
+		beta = beta[:n]
+		normalizeB256(f32p(dst), f32p(x), nil, f32p(beta), k, mean, rstd)
+	default:
+		normalize256(f32p(dst), f32p(x), nil, nil, k, mean, rstd)
+	}
+	for i := k; i < n; i++ {
+		y := (x[i] - mean) * rstd
+		if gamma != nil {
+			y *= gamma[i]
+		}
+		if beta != nil {
+			y += beta[i]
+		}
+		dst[i] = y
+	}
+}
+
+func layerNormAVX2(dst, x, gamma, beta []float32, eps float32) (mean, rstd float32) {
+	n := len(x)
+	if n == 0 {
+		return LayerNormGeneric(dst, x, gamma, beta, eps)
+	}
+	dst = dst[:n]
+	mean = float32(float64(sumAVX2(x)) / float64(n))
+	k := n &^ 7
+	ss := sumSqDev256(f32p(x), k, mean)
+	for _, v := range x[k:] {
+		d := v - mean
+		ss += d * d
+	}
+	rstd = float32(1 / math.Sqrt(float64(ss)/float64(n)+float64(eps)))
+	normalizeAVX2(dst, x, gamma, beta, mean, rstd)
+	return mean, rstd
+}
+
+// normBackwardAVX2 is the shared backward pass of LayerNorm and RMSNorm, as
+// normBackward512.
+func normBackwardAVX2(dx, x, gamma, dy []float32, mean, rstd float32, dgamma, dbeta []float32, centred bool) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	dx, dy = dx[:n], dy[:n]
+	k := n &^ 7
+	var sg, sgx float32
+	if gamma != nil {
+		gamma = gamma[:n]
+		sg, sgx = normBackwardSumsG256(f32p(x), f32p(gamma), f32p(dy), k, mean, rstd)
+	} else {
+		sg, sgx = normBackwardSums256(f32p(x), nil, f32p(dy), k, mean, rstd)
+	}
+	for i := k; i < n; i++ {
+		g := dy[i]
+		if gamma != nil {
+			g *= gamma[i]
+		}
+		sg += g
+		sgx += g * ((x[i] - mean) * rstd)
+	}
+	switch {
+	case dgamma != nil && dbeta != nil:
+		dgamma, dbeta = dgamma[:n], dbeta[:n]
+		normBackwardParamsB256(f32p(x), f32p(dy), f32p(dgamma), f32p(dbeta), k, mean, rstd)
+	case dgamma != nil:
+		dgamma = dgamma[:n]
+		normBackwardParams256(f32p(x), f32p(dy), f32p(dgamma), nil, k, mean, rstd)
+	case dbeta != nil:
+		dbeta = dbeta[:n]
+		add256(f32p(dbeta), f32p(dbeta), f32p(dy), k)
+	}
+	for i := k; i < n; i++ {
+		if dgamma != nil {
+			dgamma[i] += dy[i] * ((x[i] - mean) * rstd)
+		}
+		if dbeta != nil {
+			dbeta[i] += dy[i]
+		}
+	}
+	var mg float32
+	if centred {
+		mg = float32(float64(sg) / float64(n))
+	}
+	mgx := float32(float64(sgx) / float64(n))
+	if gamma != nil {
+		normBackwardDxG256(f32p(dx), f32p(x), f32p(gamma), f32p(dy), k, mean, rstd, mg, mgx)
+	} else {
+		normBackwardDx256(f32p(dx), f32p(x), nil, f32p(dy), k, mean, rstd, mg, mgx)
+	}
+	for i := k; i < n; i++ {
+		g := dy[i]
+		if gamma != nil {
+			g *= gamma[i]
+		}
+		dx[i] = rstd * (g - mg - (x[i]-mean)*rstd*mgx)
+	}
+}
+
+func layerNormBackwardAVX2(dx, x, gamma, dy []float32, mean, rstd float32, dgamma, dbeta []float32) {
+	normBackwardAVX2(dx, x, gamma, dy, mean, rstd, dgamma, dbeta, true)
+}
+
+func rmsNormAVX2(dst, x, gamma []float32, eps float32) (rstd float32) {
+	n := len(x)
+	if n == 0 {
+		return RMSNormGeneric(dst, x, gamma, eps)
+	}
+	dst = dst[:n]
+	ss := dotAVX2(x, x)
+	rstd = float32(1 / math.Sqrt(float64(ss)/float64(n)+float64(eps)))
+	normalizeAVX2(dst, x, gamma, nil, 0, rstd)
+	return rstd
+}
+
+func rmsNormBackwardAVX2(dx, x, gamma, dy []float32, rstd float32, dgamma []float32) {
+	normBackwardAVX2(dx, x, gamma, dy, 0, rstd, dgamma, nil, false)
+}
+
+// adamWAVX2 is adamWAVX512's wrapper for adamW256; the last 0…7 parameters
+// take AdamWGeneric.
+func adamWAVX2(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2 float32) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	decay := float32(1)
+	if weightDecay != 0 {
+		decay = 1 - lr*weightDecay
+	}
+	invSqrtBC2 := float32(1 / math.Sqrt(float64(biasCorr2)))
+	k := n &^ 7
+	adamW256(f32p(p), f32p(g), f32p(m), f32p(v), k, decay, beta1, 1-beta1, beta2, 1-beta2, lr/biasCorr1, invSqrtBC2, eps)
+	AdamWGeneric(p[k:], g[k:], m[k:], v[k:], lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2)
+}
+
 func unary256(k func(dst, x *float32, n int), tail func(dst, x []float32)) func(dst, x []float32) {
 	return func(dst, x []float32) {
 		dst = dst[:len(x)]
@@ -129,6 +338,9 @@ func unary256(k func(dst, x *float32, n int), tail func(dst, x []float32)) func(
 	}
 }
 
+// binary256 wraps an AVX2 kernel of two inputs (n a multiple of 8) and the
+// generic function that finishes the rest; the backward passes, (dx, x, dy)
+// or (dx, y, dy), have the same shape.
 func binary256(k func(dst, x, y *float32, n int), tail func(dst, x, y []float32)) func(dst, x, y []float32) {
 	return func(dst, x, y []float32) {
 		dst, y = dst[:len(x)], y[:len(x)]

@@ -330,7 +330,143 @@ DATA pool8<>+336(SB)/4, $0x3e5b33b6
 DATA pool8<>+340(SB)/4, $0x3e5b33b6
 DATA pool8<>+344(SB)/4, $0x3e5b33b6
 DATA pool8<>+348(SB)/4, $0x3e5b33b6
-GLOBL pool8<>(SB), RODATA|NOPTR, $352
+DATA pool8<>+352(SB)/4, $0x3f800000
+DATA pool8<>+356(SB)/4, $0x3f800000
+DATA pool8<>+360(SB)/4, $0x3f800000
+DATA pool8<>+364(SB)/4, $0x3f800000
+DATA pool8<>+368(SB)/4, $0x3f800000
+DATA pool8<>+372(SB)/4, $0x3f800000
+DATA pool8<>+376(SB)/4, $0x3f800000
+DATA pool8<>+380(SB)/4, $0x3f800000
+DATA pool8<>+384(SB)/4, $0x3fb8aa3b
+DATA pool8<>+388(SB)/4, $0x3fb8aa3b
+DATA pool8<>+392(SB)/4, $0x3fb8aa3b
+DATA pool8<>+396(SB)/4, $0x3fb8aa3b
+DATA pool8<>+400(SB)/4, $0x3fb8aa3b
+DATA pool8<>+404(SB)/4, $0x3fb8aa3b
+DATA pool8<>+408(SB)/4, $0x3fb8aa3b
+DATA pool8<>+412(SB)/4, $0x3fb8aa3b
+DATA pool8<>+416(SB)/4, $0x3f317218
+DATA pool8<>+420(SB)/4, $0x3f317218
+DATA pool8<>+424(SB)/4, $0x3f317218
+DATA pool8<>+428(SB)/4, $0x3f317218
+DATA pool8<>+432(SB)/4, $0x3f317218
+DATA pool8<>+436(SB)/4, $0x3f317218
+DATA pool8<>+440(SB)/4, $0x3f317218
+DATA pool8<>+444(SB)/4, $0x3f317218
+DATA pool8<>+448(SB)/4, $0xb102e308
+DATA pool8<>+452(SB)/4, $0xb102e308
+DATA pool8<>+456(SB)/4, $0xb102e308
+DATA pool8<>+460(SB)/4, $0xb102e308
+DATA pool8<>+464(SB)/4, $0xb102e308
+DATA pool8<>+468(SB)/4, $0xb102e308
+DATA pool8<>+472(SB)/4, $0xb102e308
+DATA pool8<>+476(SB)/4, $0xb102e308
+DATA pool8<>+480(SB)/4, $0x0000007f
+DATA pool8<>+484(SB)/4, $0x0000007f
+DATA pool8<>+488(SB)/4, $0x0000007f
+DATA pool8<>+492(SB)/4, $0x0000007f
+DATA pool8<>+496(SB)/4, $0x0000007f
+DATA pool8<>+500(SB)/4, $0x0000007f
+DATA pool8<>+504(SB)/4, $0x0000007f
+DATA pool8<>+508(SB)/4, $0x0000007f
+DATA pool8<>+512(SB)/4, $0x00000001
+DATA pool8<>+516(SB)/4, $0x00000001
+DATA pool8<>+520(SB)/4, $0x00000001
+DATA pool8<>+524(SB)/4, $0x00000001
+DATA pool8<>+528(SB)/4, $0x00000001
+DATA pool8<>+532(SB)/4, $0x00000001
+DATA pool8<>+536(SB)/4, $0x00000001
+DATA pool8<>+540(SB)/4, $0x00000001
+DATA pool8<>+544(SB)/4, $0x00007fff
+DATA pool8<>+548(SB)/4, $0x00007fff
+DATA pool8<>+552(SB)/4, $0x00007fff
+DATA pool8<>+556(SB)/4, $0x00007fff
+DATA pool8<>+560(SB)/4, $0x00007fff
+DATA pool8<>+564(SB)/4, $0x00007fff
+DATA pool8<>+568(SB)/4, $0x00007fff
+DATA pool8<>+572(SB)/4, $0x00007fff
+DATA pool8<>+576(SB)/4, $0x00000040
+DATA pool8<>+580(SB)/4, $0x00000040
+DATA pool8<>+584(SB)/4, $0x00000040
+DATA pool8<>+588(SB)/4, $0x00000040
+DATA pool8<>+592(SB)/4, $0x00000040
+DATA pool8<>+596(SB)/4, $0x00000040
+DATA pool8<>+600(SB)/4, $0x00000040
+DATA pool8<>+604(SB)/4, $0x00000040
+DATA pool8<>+608(SB)/4, $0x0fffe000
+DATA pool8<>+612(SB)/4, $0x0fffe000
+DATA pool8<>+616(SB)/4, $0x0fffe000
+DATA pool8<>+620(SB)/4, $0x0fffe000
+DATA pool8<>+624(SB)/4, $0x0fffe000
+DATA pool8<>+628(SB)/4, $0x0fffe000
+DATA pool8<>+632(SB)/4, $0x0fffe000
+DATA pool8<>+636(SB)/4, $0x0fffe000
+DATA pool8<>+640(SB)/4, $0x38000000
+DATA pool8<>+644(SB)/4, $0x38000000
+DATA pool8<>+648(SB)/4, $0x38000000
+DATA pool8<>+652(SB)/4, $0x38000000
+DATA pool8<>+656(SB)/4, $0x38000000
+DATA pool8<>+660(SB)/4, $0x38000000
+DATA pool8<>+664(SB)/4, $0x38000000
+DATA pool8<>+668(SB)/4, $0x38000000
+DATA pool8<>+672(SB)/4, $0x38800000
+DATA pool8<>+676(SB)/4, $0x38800000
+DATA pool8<>+680(SB)/4, $0x38800000
+DATA pool8<>+684(SB)/4, $0x38800000
+DATA pool8<>+688(SB)/4, $0x38800000
+DATA pool8<>+692(SB)/4, $0x38800000
+DATA pool8<>+696(SB)/4, $0x38800000
+DATA pool8<>+700(SB)/4, $0x38800000
+DATA pool8<>+704(SB)/4, $0x38800000
+DATA pool8<>+708(SB)/4, $0x38800000
+DATA pool8<>+712(SB)/4, $0x38800000
+DATA pool8<>+716(SB)/4, $0x38800000
+DATA pool8<>+720(SB)/4, $0x38800000
+DATA pool8<>+724(SB)/4, $0x38800000
+DATA pool8<>+728(SB)/4, $0x38800000
+DATA pool8<>+732(SB)/4, $0x38800000
+DATA pool8<>+736(SB)/4, $0x00800000
+DATA pool8<>+740(SB)/4, $0x00800000
+DATA pool8<>+744(SB)/4, $0x00800000
+DATA pool8<>+748(SB)/4, $0x00800000
+DATA pool8<>+752(SB)/4, $0x00800000
+DATA pool8<>+756(SB)/4, $0x00800000
+DATA pool8<>+760(SB)/4, $0x00800000
+DATA pool8<>+764(SB)/4, $0x00800000
+DATA pool8<>+768(SB)/4, $0x0f800000
+DATA pool8<>+772(SB)/4, $0x0f800000
+DATA pool8<>+776(SB)/4, $0x0f800000
+DATA pool8<>+780(SB)/4, $0x0f800000
+DATA pool8<>+784(SB)/4, $0x0f800000
+DATA pool8<>+788(SB)/4, $0x0f800000
+DATA pool8<>+792(SB)/4, $0x0f800000
+DATA pool8<>+796(SB)/4, $0x0f800000
+DATA pool8<>+800(SB)/4, $0x0f7fffff
+DATA pool8<>+804(SB)/4, $0x0f7fffff
+DATA pool8<>+808(SB)/4, $0x0f7fffff
+DATA pool8<>+812(SB)/4, $0x0f7fffff
+DATA pool8<>+816(SB)/4, $0x0f7fffff
+DATA pool8<>+820(SB)/4, $0x0f7fffff
+DATA pool8<>+824(SB)/4, $0x0f7fffff
+DATA pool8<>+828(SB)/4, $0x0f7fffff
+DATA pool8<>+832(SB)/4, $0x00400000
+DATA pool8<>+836(SB)/4, $0x00400000
+DATA pool8<>+840(SB)/4, $0x00400000
+DATA pool8<>+844(SB)/4, $0x00400000
+DATA pool8<>+848(SB)/4, $0x00400000
+DATA pool8<>+852(SB)/4, $0x00400000
+DATA pool8<>+856(SB)/4, $0x00400000
+DATA pool8<>+860(SB)/4, $0x00400000
+DATA pool8<>+864(SB)/4, $0x7f800000
+DATA pool8<>+868(SB)/4, $0x7f800000
+DATA pool8<>+872(SB)/4, $0x7f800000
+DATA pool8<>+876(SB)/4, $0x7f800000
+DATA pool8<>+880(SB)/4, $0x7f800000
+DATA pool8<>+884(SB)/4, $0x7f800000
+DATA pool8<>+888(SB)/4, $0x7f800000
+DATA pool8<>+892(SB)/4, $0x7f800000
+GLOBL pool8<>(SB), RODATA|NOPTR, $896
 
 // func dot512(x *float32, y *float32, n int) float32
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
@@ -4973,79 +5109,215 @@ TEXT ·gelu256(SB), NOSPLIT, $0-24
 	MOVL         $0x42b1999a, BX
 	VMOVD        BX, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x3fb8aa3b, BX
-	VMOVD        BX, X2
-	VPBROADCASTD X2, Y2
-	MOVL         $0x3f317218, BX
-	VMOVD        BX, X3
-	VPBROADCASTD X3, Y3
-	MOVL         $0xb102e308, BX
-	VMOVD        BX, X4
-	VPBROADCASTD X4, Y4
-	MOVL         $0x3f800000, BX
-	VMOVD        BX, X5
-	VPBROADCASTD X5, Y5
-	MOVL         $0x0000007f, BX
-	VMOVD        BX, X6
-	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single56:
+group256_56:
+	LEAQ         16(BX), SI
+	CMPQ         SI, DX
+	JGT          single256_56
+	VMOVUPS      (CX)(BX*4), Y2
+	VMOVUPS      32(CX)(BX*4), Y3
+	VANDPS       pool8<>+0(SB), Y2, Y4
+	VANDPS       pool8<>+0(SB), Y3, Y5
+	VMULPS       pool8<>+64(SB), Y4, Y4
+	VMULPS       pool8<>+64(SB), Y5, Y5
+	VMULPS       pool8<>+96(SB), Y4, Y4
+	VMULPS       pool8<>+96(SB), Y5, Y5
+	VADDPS       pool8<>+352(SB), Y4, Y4
+	VADDPS       pool8<>+352(SB), Y5, Y5
+	VMOVUPS      pool8<>+352(SB), Y6
+	VDIVPS       Y4, Y6, Y6
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y5, Y4, Y4
+	VMOVUPS      erfcpoly8<>+288(SB), Y5
+	VMOVUPS      erfcpoly8<>+288(SB), Y7
+	VFMADD213PS  erfcpoly8<>+256(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+256(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+224(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+224(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+192(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+192(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+160(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+160(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+128(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+128(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+96(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+96(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+64(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+64(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+32(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+32(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+0(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+0(SB), Y4, Y7
+	VMULPS       pool8<>+96(SB), Y2, Y8
+	VMULPS       pool8<>+96(SB), Y3, Y9
+	VFNMADD231PS Y2, Y8, Y5
+	VFNMADD231PS Y3, Y9, Y7
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y5, Y1, Y5
+	VMINPS       Y7, Y1, Y7
+	VMULPS       pool8<>+384(SB), Y5, Y8
+	VMULPS       pool8<>+384(SB), Y7, Y9
+	VCVTPS2DQ    Y8, Y8
+	VCVTPS2DQ    Y9, Y9
+	VCVTDQ2PS    Y8, Y10
+	VCVTDQ2PS    Y9, Y11
+	VFNMADD231PS pool8<>+416(SB), Y10, Y5
+	VFNMADD231PS pool8<>+416(SB), Y11, Y7
+	VFNMADD231PS pool8<>+448(SB), Y10, Y5
+	VFNMADD231PS pool8<>+448(SB), Y11, Y7
+	VMOVUPS      exppoly8<>+160(SB), Y10
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y5, Y10
+	VFMADD213PS  exppoly8<>+128(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y5, Y10
+	VFMADD213PS  exppoly8<>+96(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y5, Y10
+	VFMADD213PS  exppoly8<>+64(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y5, Y10
+	VFMADD213PS  exppoly8<>+32(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y5, Y10
+	VFMADD213PS  exppoly8<>+0(SB), Y7, Y11
+	VFMADD213PS  pool8<>+352(SB), Y5, Y10
+	VFMADD213PS  pool8<>+352(SB), Y7, Y11
+	VFMADD213PS  pool8<>+352(SB), Y5, Y10
+	VFMADD213PS  pool8<>+352(SB), Y7, Y11
+	VPSRAD       $0x01, Y8, Y5
+	VPSRAD       $0x01, Y9, Y7
+	VPSUBD       Y5, Y8, Y8
+	VPSUBD       Y7, Y9, Y9
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPADDD       pool8<>+480(SB), Y8, Y8
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPADDD       pool8<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y10, Y10
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y11, Y11
+	VMULPS       pool8<>+96(SB), Y10, Y10
+	VMULPS       pool8<>+96(SB), Y11, Y11
+	VCMPPS       $0x1e, pool8<>+128(SB), Y2, Y4
+	VMOVUPS      pool8<>+352(SB), Y5
+	VSUBPS       Y10, Y5, Y5
+	VBLENDVPS    Y4, Y5, Y10, Y10
+	VMULPS       Y2, Y10, Y10
+	VMOVUPS      Y10, (AX)(BX*4)
+	VCMPPS       $0x1e, pool8<>+128(SB), Y3, Y2
+	VMOVUPS      pool8<>+352(SB), Y4
+	VSUBPS       Y11, Y4, Y4
+	VBLENDVPS    Y2, Y4, Y11, Y11
+	VMULPS       Y3, Y11, Y11
+	VMOVUPS      Y11, 32(AX)(BX*4)
+	MOVQ         SI, BX
+	JMP          group256_56
+
+single256_56:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail56
-	VMOVUPS      (CX)(BX*4), Y7
-	VANDPS       pool8<>+0(SB), Y7, Y8
-	VMULPS       pool8<>+64(SB), Y8, Y8
-	VMULPS       pool8<>+96(SB), Y8, Y8
-	VADDPS       Y5, Y8, Y8
-	VDIVPS       Y8, Y5, Y8
-	VMOVUPS      erfcpoly8<>+288(SB), Y9
-	VFMADD213PS  erfcpoly8<>+256(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+224(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+192(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+160(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+128(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+96(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+64(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+32(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+0(SB), Y8, Y9
-	VMULPS       pool8<>+96(SB), Y7, Y10
-	VFNMADD231PS Y7, Y10, Y9
-	VMAXPS       Y9, Y0, Y9
-	VMINPS       Y9, Y1, Y9
-	VMULPS       Y2, Y9, Y10
-	VCVTPS2DQ    Y10, Y10
-	VCVTDQ2PS    Y10, Y11
-	VFNMADD231PS Y3, Y11, Y9
-	VFNMADD231PS Y4, Y11, Y9
-	VMOVUPS      exppoly8<>+160(SB), Y11
-	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
-	VFMADD213PS  Y5, Y9, Y11
-	VFMADD213PS  Y5, Y9, Y11
-	VPSRAD       $0x01, Y10, Y9
-	VPSUBD       Y9, Y10, Y10
-	VPADDD       Y6, Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       Y6, Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       pool8<>+96(SB), Y11, Y11
-	VCMPPS       $0x1e, pool8<>+128(SB), Y7, Y8
-	VSUBPS       Y11, Y5, Y9
-	VBLENDVPS    Y8, Y9, Y11, Y11
-	VMULPS       Y7, Y11, Y11
-	VMOVUPS      Y11, (AX)(BX*4)
+	JGT          done256_56
+	VMOVUPS      (CX)(BX*4), Y2
+	VANDPS       pool8<>+0(SB), Y2, Y3
+	VMULPS       pool8<>+64(SB), Y3, Y3
+	VMULPS       pool8<>+96(SB), Y3, Y3
+	VADDPS       pool8<>+352(SB), Y3, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y3, Y4, Y4
+	VMOVUPS      erfcpoly8<>+288(SB), Y3
+	VFMADD213PS  erfcpoly8<>+256(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+224(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+192(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+160(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+128(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+96(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+64(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+32(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+0(SB), Y4, Y3
+	VMULPS       pool8<>+96(SB), Y2, Y5
+	VFNMADD231PS Y2, Y5, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMULPS       pool8<>+384(SB), Y3, Y5
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y5, Y6
+	VFNMADD231PS pool8<>+416(SB), Y6, Y3
+	VFNMADD231PS pool8<>+448(SB), Y6, Y3
+	VMOVUPS      exppoly8<>+160(SB), Y6
+	VFMADD213PS  exppoly8<>+128(SB), Y3, Y6
+	VFMADD213PS  exppoly8<>+96(SB), Y3, Y6
+	VFMADD213PS  exppoly8<>+64(SB), Y3, Y6
+	VFMADD213PS  exppoly8<>+32(SB), Y3, Y6
+	VFMADD213PS  exppoly8<>+0(SB), Y3, Y6
+	VFMADD213PS  pool8<>+352(SB), Y3, Y6
+	VFMADD213PS  pool8<>+352(SB), Y3, Y6
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       pool8<>+480(SB), Y3, Y3
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       pool8<>+96(SB), Y6, Y6
+	VCMPPS       $0x1e, pool8<>+128(SB), Y2, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VSUBPS       Y6, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y6, Y6
+	VMULPS       Y2, Y6, Y6
+	VMOVUPS      Y6, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single56
+	JMP          single256_56
 
-tail56:
+done256_56:
+	VZEROUPPER
+	RET
+
+// func relu256(dst *float32, x *float32, n int)
+// Requires: AVX
+TEXT ·relu256(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	XORQ   BX, BX
+
+unrolled57:
+	LEAQ    32(BX), SI
+	CMPQ    SI, DX
+	JGT     single57
+	VMAXPS  (CX)(BX*4), Y0, Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)(BX*4)
+	VMAXPS  32(CX)(BX*4), Y0, Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMAXPS  64(CX)(BX*4), Y0, Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 64(AX)(BX*4)
+	VMAXPS  96(CX)(BX*4), Y0, Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 96(AX)(BX*4)
+	MOVQ    SI, BX
+	JMP     unrolled57
+
+single57:
+	LEAQ    8(BX), SI
+	CMPQ    SI, DX
+	JGT     tail57
+	VMAXPS  (CX)(BX*4), Y0, Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)(BX*4)
+	MOVQ    SI, BX
+	JMP     single57
+
+tail57:
 	VZEROUPPER
 	RET
 
@@ -5059,10 +5331,10 @@ TEXT ·reluBackward256(SB), NOSPLIT, $0-32
 	VXORPS Y0, Y0, Y0
 	XORQ   SI, SI
 
-unrolled57:
+unrolled58:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single57
+	JGT     single58
 	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
 	VANDPS  (DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, (AX)(SI*4)
@@ -5076,19 +5348,19 @@ unrolled57:
 	VANDPS  96(DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled57
+	JMP     unrolled58
 
-single57:
+single58:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail57
+	JGT     tail58
 	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
 	VANDPS  (DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single57
+	JMP     single58
 
-tail57:
+tail58:
 	VZEROUPPER
 	RET
 
@@ -5104,10 +5376,10 @@ TEXT ·tanhBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X0, Y0
 	XORQ         SI, SI
 
-unrolled58:
+unrolled59:
 	LEAQ         32(SI), DI
 	CMPQ         DI, BX
-	JGT          single58
+	JGT          single59
 	VMOVUPS      (CX)(SI*4), Y1
 	VMOVAPS      Y0, Y2
 	VFNMADD231PS Y1, Y1, Y2
@@ -5129,21 +5401,21 @@ unrolled58:
 	VMULPS       96(DX)(SI*4), Y2, Y2
 	VMOVUPS      Y2, 96(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled58
+	JMP          unrolled59
 
-single58:
+single59:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail58
+	JGT          tail59
 	VMOVUPS      (CX)(SI*4), Y1
 	VMOVAPS      Y0, Y2
 	VFNMADD231PS Y1, Y1, Y2
 	VMULPS       (DX)(SI*4), Y2, Y2
 	VMOVUPS      Y2, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single58
+	JMP          single59
 
-tail58:
+tail59:
 	VZEROUPPER
 	RET
 
@@ -5160,64 +5432,125 @@ TEXT ·siluBackward256(SB), NOSPLIT, $0-32
 	MOVL         $0x42b1999a, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x3fb8aa3b, SI
-	VMOVD        SI, X2
-	VPBROADCASTD X2, Y2
-	MOVL         $0x3f317218, SI
-	VMOVD        SI, X3
-	VPBROADCASTD X3, Y3
-	MOVL         $0xb102e308, SI
-	VMOVD        SI, X4
-	VPBROADCASTD X4, Y4
-	MOVL         $0x3f800000, SI
-	VMOVD        SI, X5
-	VPBROADCASTD X5, Y5
-	MOVL         $0x0000007f, SI
-	VMOVD        SI, X6
-	VPBROADCASTD X6, Y6
 	XORQ         SI, SI
 
-single59:
+group256_60:
+	LEAQ         16(SI), DI
+	CMPQ         DI, BX
+	JGT          single256_60
+	VMOVUPS      (CX)(SI*4), Y2
+	VMOVUPS      32(CX)(SI*4), Y3
+	VXORPS       pool8<>+32(SB), Y2, Y4
+	VXORPS       pool8<>+32(SB), Y3, Y5
+	VMAXPS       Y4, Y0, Y4
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y4, Y1, Y4
+	VMINPS       Y5, Y1, Y5
+	VMULPS       pool8<>+384(SB), Y4, Y6
+	VMULPS       pool8<>+384(SB), Y5, Y7
+	VCVTPS2DQ    Y6, Y6
+	VCVTPS2DQ    Y7, Y7
+	VCVTDQ2PS    Y6, Y8
+	VCVTDQ2PS    Y7, Y9
+	VFNMADD231PS pool8<>+416(SB), Y8, Y4
+	VFNMADD231PS pool8<>+416(SB), Y9, Y5
+	VFNMADD231PS pool8<>+448(SB), Y8, Y4
+	VFNMADD231PS pool8<>+448(SB), Y9, Y5
+	VMOVUPS      exppoly8<>+160(SB), Y8
+	VMOVUPS      exppoly8<>+160(SB), Y9
+	VFMADD213PS  exppoly8<>+128(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+128(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+96(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+96(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+64(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+64(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+32(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+32(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+0(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+0(SB), Y5, Y9
+	VFMADD213PS  pool8<>+352(SB), Y4, Y8
+	VFMADD213PS  pool8<>+352(SB), Y5, Y9
+	VFMADD213PS  pool8<>+352(SB), Y4, Y8
+	VFMADD213PS  pool8<>+352(SB), Y5, Y9
+	VPSRAD       $0x01, Y6, Y4
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y4, Y6, Y6
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPADDD       pool8<>+480(SB), Y6, Y6
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       pool8<>+352(SB), Y8, Y4
+	VMOVUPS      pool8<>+352(SB), Y5
+	VDIVPS       Y4, Y5, Y5
+	VADDPS       pool8<>+352(SB), Y9, Y4
+	VMOVUPS      pool8<>+352(SB), Y6
+	VDIVPS       Y4, Y6, Y6
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMINPS       pool8<>+352(SB), Y8, Y8
+	VMINPS       pool8<>+352(SB), Y9, Y9
+	VFMADD213PS  pool8<>+352(SB), Y2, Y8
+	VFMADD213PS  pool8<>+352(SB), Y3, Y9
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       (DX)(SI*4), Y8, Y8
+	VMOVUPS      Y8, (AX)(SI*4)
+	VMULPS       32(DX)(SI*4), Y9, Y9
+	VMOVUPS      Y9, 32(AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          group256_60
+
+single256_60:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail59
-	VMOVUPS      (CX)(SI*4), Y7
-	VXORPS       pool8<>+32(SB), Y7, Y8
-	VMAXPS       Y8, Y0, Y8
-	VMINPS       Y8, Y1, Y8
-	VMULPS       Y2, Y8, Y9
-	VCVTPS2DQ    Y9, Y9
-	VCVTDQ2PS    Y9, Y10
-	VFNMADD231PS Y3, Y10, Y8
-	VFNMADD231PS Y4, Y10, Y8
-	VMOVUPS      exppoly8<>+160(SB), Y10
-	VFMADD213PS  exppoly8<>+128(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+96(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+64(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+32(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+0(SB), Y8, Y10
-	VFMADD213PS  Y5, Y8, Y10
-	VFMADD213PS  Y5, Y8, Y10
-	VPSRAD       $0x01, Y9, Y8
-	VPSUBD       Y8, Y9, Y9
-	VPADDD       Y6, Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       Y6, Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y8, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y5, Y10, Y8
-	VDIVPS       Y8, Y5, Y8
-	VMULPS       Y8, Y10, Y10
-	VMINPS       Y5, Y10, Y10
-	VFMADD213PS  Y5, Y7, Y10
-	VMULPS       Y8, Y10, Y10
-	VMULPS       (DX)(SI*4), Y10, Y10
-	VMOVUPS      Y10, (AX)(SI*4)
+	JGT          done256_60
+	VMOVUPS      (CX)(SI*4), Y2
+	VXORPS       pool8<>+32(SB), Y2, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMULPS       pool8<>+384(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y4
+	VCVTDQ2PS    Y4, Y5
+	VFNMADD231PS pool8<>+416(SB), Y5, Y3
+	VFNMADD231PS pool8<>+448(SB), Y5, Y3
+	VMOVUPS      exppoly8<>+160(SB), Y5
+	VFMADD213PS  exppoly8<>+128(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+96(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+64(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+32(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+0(SB), Y3, Y5
+	VFMADD213PS  pool8<>+352(SB), Y3, Y5
+	VFMADD213PS  pool8<>+352(SB), Y3, Y5
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       pool8<>+480(SB), Y3, Y3
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       pool8<>+352(SB), Y5, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y3, Y4, Y4
+	VMULPS       Y4, Y5, Y5
+	VMINPS       pool8<>+352(SB), Y5, Y5
+	VFMADD213PS  pool8<>+352(SB), Y2, Y5
+	VMULPS       Y4, Y5, Y5
+	VMULPS       (DX)(SI*4), Y5, Y5
+	VMOVUPS      Y5, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single59
+	JMP          single256_60
 
-tail59:
+done256_60:
 	VZEROUPPER
 	RET
 
@@ -5234,73 +5567,152 @@ TEXT ·geluTanhBackward256(SB), NOSPLIT, $0-32
 	MOVL         $0x42b1999a, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x3fb8aa3b, SI
-	VMOVD        SI, X2
-	VPBROADCASTD X2, Y2
-	MOVL         $0x3f317218, SI
-	VMOVD        SI, X3
-	VPBROADCASTD X3, Y3
-	MOVL         $0xb102e308, SI
-	VMOVD        SI, X4
-	VPBROADCASTD X4, Y4
-	MOVL         $0x3f800000, SI
-	VMOVD        SI, X5
-	VPBROADCASTD X5, Y5
-	MOVL         $0x0000007f, SI
-	VMOVD        SI, X6
-	VPBROADCASTD X6, Y6
 	XORQ         SI, SI
 
-single60:
+group256_61:
+	LEAQ         16(SI), DI
+	CMPQ         DI, BX
+	JGT          single256_61
+	VMOVUPS      (CX)(SI*4), Y2
+	VMOVUPS      32(CX)(SI*4), Y3
+	VMAXPS       Y2, Y0, Y2
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y2, Y1, Y2
+	VMINPS       Y3, Y1, Y3
+	VMULPS       Y2, Y2, Y4
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      pool8<>+288(SB), Y6
+	VFMADD213PS  pool8<>+256(SB), Y4, Y6
+	VMOVUPS      pool8<>+288(SB), Y7
+	VFMADD213PS  pool8<>+256(SB), Y5, Y7
+	VMULPS       Y2, Y6, Y6
+	VMULPS       Y3, Y7, Y7
+	VXORPS       pool8<>+32(SB), Y6, Y6
+	VXORPS       pool8<>+32(SB), Y7, Y7
+	VMAXPS       Y6, Y0, Y6
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y6, Y1, Y6
+	VMINPS       Y7, Y1, Y7
+	VMULPS       pool8<>+384(SB), Y6, Y8
+	VMULPS       pool8<>+384(SB), Y7, Y9
+	VCVTPS2DQ    Y8, Y8
+	VCVTPS2DQ    Y9, Y9
+	VCVTDQ2PS    Y8, Y10
+	VCVTDQ2PS    Y9, Y11
+	VFNMADD231PS pool8<>+416(SB), Y10, Y6
+	VFNMADD231PS pool8<>+416(SB), Y11, Y7
+	VFNMADD231PS pool8<>+448(SB), Y10, Y6
+	VFNMADD231PS pool8<>+448(SB), Y11, Y7
+	VMOVUPS      exppoly8<>+160(SB), Y10
+	VMOVUPS      exppoly8<>+160(SB), Y11
+	VFMADD213PS  exppoly8<>+128(SB), Y6, Y10
+	VFMADD213PS  exppoly8<>+128(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+96(SB), Y6, Y10
+	VFMADD213PS  exppoly8<>+96(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+64(SB), Y6, Y10
+	VFMADD213PS  exppoly8<>+64(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+32(SB), Y6, Y10
+	VFMADD213PS  exppoly8<>+32(SB), Y7, Y11
+	VFMADD213PS  exppoly8<>+0(SB), Y6, Y10
+	VFMADD213PS  exppoly8<>+0(SB), Y7, Y11
+	VFMADD213PS  pool8<>+352(SB), Y6, Y10
+	VFMADD213PS  pool8<>+352(SB), Y7, Y11
+	VFMADD213PS  pool8<>+352(SB), Y6, Y10
+	VFMADD213PS  pool8<>+352(SB), Y7, Y11
+	VPSRAD       $0x01, Y8, Y6
+	VPSRAD       $0x01, Y9, Y7
+	VPSUBD       Y6, Y8, Y8
+	VPSUBD       Y7, Y9, Y9
+	VPADDD       pool8<>+480(SB), Y6, Y6
+	VPADDD       pool8<>+480(SB), Y8, Y8
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPADDD       pool8<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       pool8<>+352(SB), Y10, Y6
+	VMOVUPS      pool8<>+352(SB), Y7
+	VDIVPS       Y6, Y7, Y7
+	VADDPS       pool8<>+352(SB), Y11, Y6
+	VMOVUPS      pool8<>+352(SB), Y8
+	VDIVPS       Y6, Y8, Y8
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VMINPS       pool8<>+352(SB), Y10, Y10
+	VMINPS       pool8<>+352(SB), Y11, Y11
+	VMOVUPS      pool8<>+320(SB), Y6
+	VFMADD213PS  pool8<>+256(SB), Y4, Y6
+	VMOVUPS      pool8<>+320(SB), Y4
+	VFMADD213PS  pool8<>+256(SB), Y5, Y4
+	VMULPS       Y2, Y6, Y6
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y11, Y4, Y4
+	VFMADD213PS  Y7, Y7, Y6
+	VFMADD213PS  Y8, Y8, Y4
+	VMULPS       (DX)(SI*4), Y6, Y6
+	VMOVUPS      Y6, (AX)(SI*4)
+	VMULPS       32(DX)(SI*4), Y4, Y4
+	VMOVUPS      Y4, 32(AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          group256_61
+
+single256_61:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail60
-	VMOVUPS      (CX)(SI*4), Y7
-	VMAXPS       Y7, Y0, Y7
-	VMINPS       Y7, Y1, Y7
-	VMULPS       Y7, Y7, Y8
-	VMOVUPS      pool8<>+288(SB), Y9
-	VFMADD213PS  pool8<>+256(SB), Y8, Y9
-	VMULPS       Y7, Y9, Y9
-	VXORPS       pool8<>+32(SB), Y9, Y9
-	VMAXPS       Y9, Y0, Y9
-	VMINPS       Y9, Y1, Y9
-	VMULPS       Y2, Y9, Y10
-	VCVTPS2DQ    Y10, Y10
-	VCVTDQ2PS    Y10, Y11
-	VFNMADD231PS Y3, Y11, Y9
-	VFNMADD231PS Y4, Y11, Y9
-	VMOVUPS      exppoly8<>+160(SB), Y11
-	VFMADD213PS  exppoly8<>+128(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+96(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+64(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+32(SB), Y9, Y11
-	VFMADD213PS  exppoly8<>+0(SB), Y9, Y11
-	VFMADD213PS  Y5, Y9, Y11
-	VFMADD213PS  Y5, Y9, Y11
-	VPSRAD       $0x01, Y10, Y9
-	VPSUBD       Y9, Y10, Y10
-	VPADDD       Y6, Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       Y6, Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y5, Y11, Y9
-	VDIVPS       Y9, Y5, Y9
-	VMULPS       Y9, Y11, Y11
-	VMINPS       Y5, Y11, Y11
-	VMOVUPS      pool8<>+320(SB), Y10
-	VFMADD213PS  pool8<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y11, Y10, Y10
-	VFMADD213PS  Y9, Y9, Y10
-	VMULPS       (DX)(SI*4), Y10, Y10
-	VMOVUPS      Y10, (AX)(SI*4)
+	JGT          done256_61
+	VMOVUPS      (CX)(SI*4), Y2
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVUPS      pool8<>+288(SB), Y4
+	VFMADD213PS  pool8<>+256(SB), Y3, Y4
+	VMULPS       Y2, Y4, Y4
+	VXORPS       pool8<>+32(SB), Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMULPS       pool8<>+384(SB), Y4, Y5
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y5, Y6
+	VFNMADD231PS pool8<>+416(SB), Y6, Y4
+	VFNMADD231PS pool8<>+448(SB), Y6, Y4
+	VMOVUPS      exppoly8<>+160(SB), Y6
+	VFMADD213PS  exppoly8<>+128(SB), Y4, Y6
+	VFMADD213PS  exppoly8<>+96(SB), Y4, Y6
+	VFMADD213PS  exppoly8<>+64(SB), Y4, Y6
+	VFMADD213PS  exppoly8<>+32(SB), Y4, Y6
+	VFMADD213PS  exppoly8<>+0(SB), Y4, Y6
+	VFMADD213PS  pool8<>+352(SB), Y4, Y6
+	VFMADD213PS  pool8<>+352(SB), Y4, Y6
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       pool8<>+352(SB), Y6, Y4
+	VMOVUPS      pool8<>+352(SB), Y5
+	VDIVPS       Y4, Y5, Y5
+	VMULPS       Y5, Y6, Y6
+	VMINPS       pool8<>+352(SB), Y6, Y6
+	VMOVUPS      pool8<>+320(SB), Y4
+	VFMADD213PS  pool8<>+256(SB), Y3, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y6, Y4, Y4
+	VFMADD213PS  Y5, Y5, Y4
+	VMULPS       (DX)(SI*4), Y4, Y4
+	VMOVUPS      Y4, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single60
+	JMP          single256_61
 
-tail60:
+done256_61:
 	VZEROUPPER
 	RET
 
@@ -5317,105 +5729,1484 @@ TEXT ·geluBackward256(SB), NOSPLIT, $0-32
 	MOVL         $0x42b1999a, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x3fb8aa3b, SI
-	VMOVD        SI, X2
-	VPBROADCASTD X2, Y2
-	MOVL         $0x3f317218, SI
-	VMOVD        SI, X3
-	VPBROADCASTD X3, Y3
-	MOVL         $0xb102e308, SI
-	VMOVD        SI, X4
-	VPBROADCASTD X4, Y4
-	MOVL         $0x3f800000, SI
-	VMOVD        SI, X5
-	VPBROADCASTD X5, Y5
-	MOVL         $0x0000007f, SI
-	VMOVD        SI, X6
-	VPBROADCASTD X6, Y6
 	XORQ         SI, SI
 
-single61:
-	LEAQ         8(SI), DI
+group256_62:
+	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          tail61
-	VMOVUPS      (CX)(SI*4), Y7
-	VANDPS       pool8<>+0(SB), Y7, Y8
-	VMULPS       pool8<>+64(SB), Y8, Y8
-	VMULPS       pool8<>+96(SB), Y8, Y8
-	VADDPS       Y5, Y8, Y8
-	VDIVPS       Y8, Y5, Y8
-	VMOVUPS      erfcpoly8<>+288(SB), Y9
-	VFMADD213PS  erfcpoly8<>+256(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+224(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+192(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+160(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+128(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+96(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+64(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+32(SB), Y8, Y9
-	VFMADD213PS  erfcpoly8<>+0(SB), Y8, Y9
-	VMULPS       pool8<>+96(SB), Y7, Y10
-	VFNMADD231PS Y7, Y10, Y9
-	VMAXPS       Y9, Y0, Y9
-	VMINPS       Y9, Y1, Y9
-	VMULPS       Y2, Y9, Y11
+	JGT          single256_62
+	VMOVUPS      (CX)(SI*4), Y2
+	VMOVUPS      32(CX)(SI*4), Y3
+	VANDPS       pool8<>+0(SB), Y2, Y4
+	VANDPS       pool8<>+0(SB), Y3, Y5
+	VMULPS       pool8<>+64(SB), Y4, Y4
+	VMULPS       pool8<>+64(SB), Y5, Y5
+	VMULPS       pool8<>+96(SB), Y4, Y4
+	VMULPS       pool8<>+96(SB), Y5, Y5
+	VADDPS       pool8<>+352(SB), Y4, Y4
+	VADDPS       pool8<>+352(SB), Y5, Y5
+	VMOVUPS      pool8<>+352(SB), Y6
+	VDIVPS       Y4, Y6, Y6
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y5, Y4, Y4
+	VMOVUPS      erfcpoly8<>+288(SB), Y5
+	VMOVUPS      erfcpoly8<>+288(SB), Y7
+	VFMADD213PS  erfcpoly8<>+256(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+256(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+224(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+224(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+192(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+192(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+160(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+160(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+128(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+128(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+96(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+96(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+64(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+64(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+32(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+32(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+0(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+0(SB), Y4, Y7
+	VMULPS       pool8<>+96(SB), Y2, Y8
+	VMULPS       pool8<>+96(SB), Y3, Y9
+	VFNMADD231PS Y2, Y8, Y5
+	VFNMADD231PS Y3, Y9, Y7
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y5, Y1, Y5
+	VMINPS       Y7, Y1, Y7
+	VMULPS       pool8<>+384(SB), Y5, Y10
+	VMULPS       pool8<>+384(SB), Y7, Y11
+	VCVTPS2DQ    Y10, Y10
 	VCVTPS2DQ    Y11, Y11
-	VCVTDQ2PS    Y11, Y12
-	VFNMADD231PS Y3, Y12, Y9
-	VFNMADD231PS Y4, Y12, Y9
+	VCVTDQ2PS    Y10, Y12
+	VCVTDQ2PS    Y11, Y13
+	VFNMADD231PS pool8<>+416(SB), Y12, Y5
+	VFNMADD231PS pool8<>+416(SB), Y13, Y7
+	VFNMADD231PS pool8<>+448(SB), Y12, Y5
+	VFNMADD231PS pool8<>+448(SB), Y13, Y7
 	VMOVUPS      exppoly8<>+160(SB), Y12
-	VFMADD213PS  exppoly8<>+128(SB), Y9, Y12
-	VFMADD213PS  exppoly8<>+96(SB), Y9, Y12
-	VFMADD213PS  exppoly8<>+64(SB), Y9, Y12
-	VFMADD213PS  exppoly8<>+32(SB), Y9, Y12
-	VFMADD213PS  exppoly8<>+0(SB), Y9, Y12
-	VFMADD213PS  Y5, Y9, Y12
-	VFMADD213PS  Y5, Y9, Y12
-	VPSRAD       $0x01, Y11, Y9
-	VPSUBD       Y9, Y11, Y11
-	VPADDD       Y6, Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       Y6, Y11, Y11
+	VMOVUPS      exppoly8<>+160(SB), Y13
+	VFMADD213PS  exppoly8<>+128(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+128(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+96(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+96(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+64(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+64(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+32(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+32(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+0(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+0(SB), Y7, Y13
+	VFMADD213PS  pool8<>+352(SB), Y5, Y12
+	VFMADD213PS  pool8<>+352(SB), Y7, Y13
+	VFMADD213PS  pool8<>+352(SB), Y5, Y12
+	VFMADD213PS  pool8<>+352(SB), Y7, Y13
+	VPSRAD       $0x01, Y10, Y5
+	VPSRAD       $0x01, Y11, Y7
+	VPSUBD       Y5, Y10, Y10
+	VPSUBD       Y7, Y11, Y11
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPADDD       pool8<>+480(SB), Y10, Y10
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPADDD       pool8<>+480(SB), Y11, Y11
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y7, Y13, Y13
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y11, Y13, Y13
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y4, Y13, Y13
 	VMULPS       pool8<>+96(SB), Y12, Y12
-	VFNMADD213PS pool8<>+128(SB), Y7, Y10
-	VMAXPS       Y10, Y0, Y8
-	VMINPS       Y8, Y1, Y8
-	VMULPS       Y2, Y8, Y9
-	VCVTPS2DQ    Y9, Y9
-	VCVTDQ2PS    Y9, Y10
-	VFNMADD231PS Y3, Y10, Y8
-	VFNMADD231PS Y4, Y10, Y8
-	VMOVUPS      exppoly8<>+160(SB), Y10
-	VFMADD213PS  exppoly8<>+128(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+96(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+64(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+32(SB), Y8, Y10
-	VFMADD213PS  exppoly8<>+0(SB), Y8, Y10
-	VFMADD213PS  Y5, Y8, Y10
-	VFMADD213PS  Y5, Y8, Y10
-	VPSRAD       $0x01, Y9, Y8
-	VPSUBD       Y8, Y9, Y9
-	VPADDD       Y6, Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       Y6, Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y8, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VCMPPS       $0x1e, pool8<>+128(SB), Y7, Y8
-	VSUBPS       Y12, Y5, Y9
-	VBLENDVPS    Y8, Y9, Y12, Y12
-	VMULPS       pool8<>+224(SB), Y10, Y10
-	VFMADD231PS  Y10, Y7, Y12
+	VMULPS       pool8<>+96(SB), Y13, Y13
+	VFNMADD213PS pool8<>+128(SB), Y2, Y8
+	VFNMADD213PS pool8<>+128(SB), Y3, Y9
+	VMAXPS       Y8, Y0, Y4
+	VMAXPS       Y9, Y0, Y5
+	VMINPS       Y4, Y1, Y4
+	VMINPS       Y5, Y1, Y5
+	VMULPS       pool8<>+384(SB), Y4, Y6
+	VMULPS       pool8<>+384(SB), Y5, Y7
+	VCVTPS2DQ    Y6, Y6
+	VCVTPS2DQ    Y7, Y7
+	VCVTDQ2PS    Y6, Y8
+	VCVTDQ2PS    Y7, Y9
+	VFNMADD231PS pool8<>+416(SB), Y8, Y4
+	VFNMADD231PS pool8<>+416(SB), Y9, Y5
+	VFNMADD231PS pool8<>+448(SB), Y8, Y4
+	VFNMADD231PS pool8<>+448(SB), Y9, Y5
+	VMOVUPS      exppoly8<>+160(SB), Y8
+	VMOVUPS      exppoly8<>+160(SB), Y9
+	VFMADD213PS  exppoly8<>+128(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+128(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+96(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+96(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+64(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+64(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+32(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+32(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+0(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+0(SB), Y5, Y9
+	VFMADD213PS  pool8<>+352(SB), Y4, Y8
+	VFMADD213PS  pool8<>+352(SB), Y5, Y9
+	VFMADD213PS  pool8<>+352(SB), Y4, Y8
+	VFMADD213PS  pool8<>+352(SB), Y5, Y9
+	VPSRAD       $0x01, Y6, Y4
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y4, Y6, Y6
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPADDD       pool8<>+480(SB), Y6, Y6
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VCMPPS       $0x1e, pool8<>+128(SB), Y2, Y4
+	VMOVUPS      pool8<>+352(SB), Y5
+	VSUBPS       Y12, Y5, Y5
+	VBLENDVPS    Y4, Y5, Y12, Y12
+	VMULPS       pool8<>+224(SB), Y8, Y8
+	VFMADD231PS  Y8, Y2, Y12
 	VMULPS       (DX)(SI*4), Y12, Y12
 	VMOVUPS      Y12, (AX)(SI*4)
+	VCMPPS       $0x1e, pool8<>+128(SB), Y3, Y2
+	VMOVUPS      pool8<>+352(SB), Y4
+	VSUBPS       Y13, Y4, Y4
+	VBLENDVPS    Y2, Y4, Y13, Y13
+	VMULPS       pool8<>+224(SB), Y9, Y9
+	VFMADD231PS  Y9, Y3, Y13
+	VMULPS       32(DX)(SI*4), Y13, Y13
+	VMOVUPS      Y13, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single61
+	JMP          group256_62
 
-tail61:
+single256_62:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          done256_62
+	VMOVUPS      (CX)(SI*4), Y2
+	VANDPS       pool8<>+0(SB), Y2, Y3
+	VMULPS       pool8<>+64(SB), Y3, Y3
+	VMULPS       pool8<>+96(SB), Y3, Y3
+	VADDPS       pool8<>+352(SB), Y3, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y3, Y4, Y4
+	VMOVUPS      erfcpoly8<>+288(SB), Y3
+	VFMADD213PS  erfcpoly8<>+256(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+224(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+192(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+160(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+128(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+96(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+64(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+32(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+0(SB), Y4, Y3
+	VMULPS       pool8<>+96(SB), Y2, Y5
+	VFNMADD231PS Y2, Y5, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMULPS       pool8<>+384(SB), Y3, Y6
+	VCVTPS2DQ    Y6, Y6
+	VCVTDQ2PS    Y6, Y7
+	VFNMADD231PS pool8<>+416(SB), Y7, Y3
+	VFNMADD231PS pool8<>+448(SB), Y7, Y3
+	VMOVUPS      exppoly8<>+160(SB), Y7
+	VFMADD213PS  exppoly8<>+128(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+96(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+64(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+32(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+0(SB), Y3, Y7
+	VFMADD213PS  pool8<>+352(SB), Y3, Y7
+	VFMADD213PS  pool8<>+352(SB), Y3, Y7
+	VPSRAD       $0x01, Y6, Y3
+	VPSUBD       Y3, Y6, Y6
+	VPADDD       pool8<>+480(SB), Y3, Y3
+	VPADDD       pool8<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       pool8<>+96(SB), Y7, Y7
+	VFNMADD213PS pool8<>+128(SB), Y2, Y5
+	VMAXPS       Y5, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMULPS       pool8<>+384(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y4
+	VCVTDQ2PS    Y4, Y5
+	VFNMADD231PS pool8<>+416(SB), Y5, Y3
+	VFNMADD231PS pool8<>+448(SB), Y5, Y3
+	VMOVUPS      exppoly8<>+160(SB), Y5
+	VFMADD213PS  exppoly8<>+128(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+96(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+64(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+32(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+0(SB), Y3, Y5
+	VFMADD213PS  pool8<>+352(SB), Y3, Y5
+	VFMADD213PS  pool8<>+352(SB), Y3, Y5
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       pool8<>+480(SB), Y3, Y3
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VCMPPS       $0x1e, pool8<>+128(SB), Y2, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VSUBPS       Y7, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y7, Y7
+	VMULPS       pool8<>+224(SB), Y5, Y5
+	VFMADD231PS  Y5, Y2, Y7
+	VMULPS       (DX)(SI*4), Y7, Y7
+	VMOVUPS      Y7, (AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single256_62
+
+done256_62:
+	VZEROUPPER
+	RET
+
+// func geluDeriv256(dst *float32, deriv *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluDeriv256(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         deriv+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVL         $0xc2d00000, SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b1999a, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	XORQ         SI, SI
+
+group256_63:
+	LEAQ         16(SI), DI
+	CMPQ         DI, BX
+	JGT          single256_63
+	VMOVUPS      (DX)(SI*4), Y2
+	VMOVUPS      32(DX)(SI*4), Y3
+	VANDPS       pool8<>+0(SB), Y2, Y4
+	VANDPS       pool8<>+0(SB), Y3, Y5
+	VMULPS       pool8<>+64(SB), Y4, Y4
+	VMULPS       pool8<>+64(SB), Y5, Y5
+	VMULPS       pool8<>+96(SB), Y4, Y4
+	VMULPS       pool8<>+96(SB), Y5, Y5
+	VADDPS       pool8<>+352(SB), Y4, Y4
+	VADDPS       pool8<>+352(SB), Y5, Y5
+	VMOVUPS      pool8<>+352(SB), Y6
+	VDIVPS       Y4, Y6, Y6
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y5, Y4, Y4
+	VMOVUPS      erfcpoly8<>+288(SB), Y5
+	VMOVUPS      erfcpoly8<>+288(SB), Y7
+	VFMADD213PS  erfcpoly8<>+256(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+256(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+224(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+224(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+192(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+192(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+160(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+160(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+128(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+128(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+96(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+96(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+64(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+64(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+32(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+32(SB), Y4, Y7
+	VFMADD213PS  erfcpoly8<>+0(SB), Y6, Y5
+	VFMADD213PS  erfcpoly8<>+0(SB), Y4, Y7
+	VMULPS       pool8<>+96(SB), Y2, Y8
+	VMULPS       pool8<>+96(SB), Y3, Y9
+	VFNMADD231PS Y2, Y8, Y5
+	VFNMADD231PS Y3, Y9, Y7
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y5, Y1, Y5
+	VMINPS       Y7, Y1, Y7
+	VMULPS       pool8<>+384(SB), Y5, Y10
+	VMULPS       pool8<>+384(SB), Y7, Y11
+	VCVTPS2DQ    Y10, Y10
+	VCVTPS2DQ    Y11, Y11
+	VCVTDQ2PS    Y10, Y12
+	VCVTDQ2PS    Y11, Y13
+	VFNMADD231PS pool8<>+416(SB), Y12, Y5
+	VFNMADD231PS pool8<>+416(SB), Y13, Y7
+	VFNMADD231PS pool8<>+448(SB), Y12, Y5
+	VFNMADD231PS pool8<>+448(SB), Y13, Y7
+	VMOVUPS      exppoly8<>+160(SB), Y12
+	VMOVUPS      exppoly8<>+160(SB), Y13
+	VFMADD213PS  exppoly8<>+128(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+128(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+96(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+96(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+64(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+64(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+32(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+32(SB), Y7, Y13
+	VFMADD213PS  exppoly8<>+0(SB), Y5, Y12
+	VFMADD213PS  exppoly8<>+0(SB), Y7, Y13
+	VFMADD213PS  pool8<>+352(SB), Y5, Y12
+	VFMADD213PS  pool8<>+352(SB), Y7, Y13
+	VFMADD213PS  pool8<>+352(SB), Y5, Y12
+	VFMADD213PS  pool8<>+352(SB), Y7, Y13
+	VPSRAD       $0x01, Y10, Y5
+	VPSRAD       $0x01, Y11, Y7
+	VPSUBD       Y5, Y10, Y10
+	VPSUBD       Y7, Y11, Y11
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPADDD       pool8<>+480(SB), Y10, Y10
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPADDD       pool8<>+480(SB), Y11, Y11
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y7, Y13, Y13
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y11, Y13, Y13
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y4, Y13, Y13
+	VMULPS       pool8<>+96(SB), Y12, Y12
+	VMULPS       pool8<>+96(SB), Y13, Y13
+	VFNMADD213PS pool8<>+128(SB), Y2, Y8
+	VFNMADD213PS pool8<>+128(SB), Y3, Y9
+	VMAXPS       Y8, Y0, Y4
+	VMAXPS       Y9, Y0, Y5
+	VMINPS       Y4, Y1, Y4
+	VMINPS       Y5, Y1, Y5
+	VMULPS       pool8<>+384(SB), Y4, Y6
+	VMULPS       pool8<>+384(SB), Y5, Y7
+	VCVTPS2DQ    Y6, Y6
+	VCVTPS2DQ    Y7, Y7
+	VCVTDQ2PS    Y6, Y8
+	VCVTDQ2PS    Y7, Y9
+	VFNMADD231PS pool8<>+416(SB), Y8, Y4
+	VFNMADD231PS pool8<>+416(SB), Y9, Y5
+	VFNMADD231PS pool8<>+448(SB), Y8, Y4
+	VFNMADD231PS pool8<>+448(SB), Y9, Y5
+	VMOVUPS      exppoly8<>+160(SB), Y8
+	VMOVUPS      exppoly8<>+160(SB), Y9
+	VFMADD213PS  exppoly8<>+128(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+128(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+96(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+96(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+64(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+64(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+32(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+32(SB), Y5, Y9
+	VFMADD213PS  exppoly8<>+0(SB), Y4, Y8
+	VFMADD213PS  exppoly8<>+0(SB), Y5, Y9
+	VFMADD213PS  pool8<>+352(SB), Y4, Y8
+	VFMADD213PS  pool8<>+352(SB), Y5, Y9
+	VFMADD213PS  pool8<>+352(SB), Y4, Y8
+	VFMADD213PS  pool8<>+352(SB), Y5, Y9
+	VPSRAD       $0x01, Y6, Y4
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y4, Y6, Y6
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPADDD       pool8<>+480(SB), Y6, Y6
+	VPADDD       pool8<>+480(SB), Y5, Y5
+	VPADDD       pool8<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VCMPPS       $0x1e, pool8<>+128(SB), Y2, Y4
+	VMOVUPS      pool8<>+352(SB), Y5
+	VSUBPS       Y12, Y5, Y5
+	VBLENDVPS    Y4, Y5, Y12, Y12
+	VMULPS       Y2, Y12, Y4
+	VMOVUPS      Y4, (AX)(SI*4)
+	VMULPS       pool8<>+224(SB), Y8, Y8
+	VFMADD231PS  Y8, Y2, Y12
+	VMOVUPS      Y12, (CX)(SI*4)
+	VCMPPS       $0x1e, pool8<>+128(SB), Y3, Y2
+	VMOVUPS      pool8<>+352(SB), Y4
+	VSUBPS       Y13, Y4, Y4
+	VBLENDVPS    Y2, Y4, Y13, Y13
+	VMULPS       Y3, Y13, Y2
+	VMOVUPS      Y2, 32(AX)(SI*4)
+	VMULPS       pool8<>+224(SB), Y9, Y9
+	VFMADD231PS  Y9, Y3, Y13
+	VMOVUPS      Y13, 32(CX)(SI*4)
+	MOVQ         DI, SI
+	JMP          group256_63
+
+single256_63:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          done256_63
+	VMOVUPS      (DX)(SI*4), Y2
+	VANDPS       pool8<>+0(SB), Y2, Y3
+	VMULPS       pool8<>+64(SB), Y3, Y3
+	VMULPS       pool8<>+96(SB), Y3, Y3
+	VADDPS       pool8<>+352(SB), Y3, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VDIVPS       Y3, Y4, Y4
+	VMOVUPS      erfcpoly8<>+288(SB), Y3
+	VFMADD213PS  erfcpoly8<>+256(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+224(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+192(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+160(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+128(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+96(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+64(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+32(SB), Y4, Y3
+	VFMADD213PS  erfcpoly8<>+0(SB), Y4, Y3
+	VMULPS       pool8<>+96(SB), Y2, Y5
+	VFNMADD231PS Y2, Y5, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMULPS       pool8<>+384(SB), Y3, Y6
+	VCVTPS2DQ    Y6, Y6
+	VCVTDQ2PS    Y6, Y7
+	VFNMADD231PS pool8<>+416(SB), Y7, Y3
+	VFNMADD231PS pool8<>+448(SB), Y7, Y3
+	VMOVUPS      exppoly8<>+160(SB), Y7
+	VFMADD213PS  exppoly8<>+128(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+96(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+64(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+32(SB), Y3, Y7
+	VFMADD213PS  exppoly8<>+0(SB), Y3, Y7
+	VFMADD213PS  pool8<>+352(SB), Y3, Y7
+	VFMADD213PS  pool8<>+352(SB), Y3, Y7
+	VPSRAD       $0x01, Y6, Y3
+	VPSUBD       Y3, Y6, Y6
+	VPADDD       pool8<>+480(SB), Y3, Y3
+	VPADDD       pool8<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       pool8<>+96(SB), Y7, Y7
+	VFNMADD213PS pool8<>+128(SB), Y2, Y5
+	VMAXPS       Y5, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMULPS       pool8<>+384(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y4
+	VCVTDQ2PS    Y4, Y5
+	VFNMADD231PS pool8<>+416(SB), Y5, Y3
+	VFNMADD231PS pool8<>+448(SB), Y5, Y3
+	VMOVUPS      exppoly8<>+160(SB), Y5
+	VFMADD213PS  exppoly8<>+128(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+96(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+64(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+32(SB), Y3, Y5
+	VFMADD213PS  exppoly8<>+0(SB), Y3, Y5
+	VFMADD213PS  pool8<>+352(SB), Y3, Y5
+	VFMADD213PS  pool8<>+352(SB), Y3, Y5
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       pool8<>+480(SB), Y3, Y3
+	VPADDD       pool8<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VCMPPS       $0x1e, pool8<>+128(SB), Y2, Y3
+	VMOVUPS      pool8<>+352(SB), Y4
+	VSUBPS       Y7, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y7, Y7
+	VMULPS       Y2, Y7, Y3
+	VMOVUPS      Y3, (AX)(SI*4)
+	VMULPS       pool8<>+224(SB), Y5, Y5
+	VFMADD231PS  Y5, Y2, Y7
+	VMOVUPS      Y7, (CX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single256_63
+
+done256_63:
+	VZEROUPPER
+	RET
+
+// func adamW256(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, beta1 float32, oneMinusBeta1 float32, beta2 float32, oneMinusBeta2 float32, stepSize float32, invSqrtBC2 float32, eps float32)
+// Requires: AVX, FMA3
+TEXT ·adamW256(SB), NOSPLIT, $0-72
+	VBROADCASTSS decay+40(FP), Y0
+	VBROADCASTSS beta1+44(FP), Y1
+	VBROADCASTSS oneMinusBeta1+48(FP), Y2
+	VBROADCASTSS beta2+52(FP), Y3
+	VBROADCASTSS oneMinusBeta2+56(FP), Y4
+	VBROADCASTSS stepSize+60(FP), Y5
+	VBROADCASTSS invSqrtBC2+64(FP), Y6
+	VBROADCASTSS eps+68(FP), Y7
+	MOVQ         p+0(FP), AX
+	MOVQ         grad+8(FP), CX
+	MOVQ         m+16(FP), DX
+	MOVQ         v+24(FP), BX
+	MOVQ         n+32(FP), SI
+	XORQ         DI, DI
+
+single64:
+	LEAQ         8(DI), R8
+	CMPQ         R8, SI
+	JGT          tail64
+	VMOVUPS      (CX)(DI*4), Y8
+	VMOVUPS      (DX)(DI*4), Y9
+	VMOVUPS      (BX)(DI*4), Y10
+	VMOVUPS      (AX)(DI*4), Y11
+	VMULPS       Y1, Y9, Y9
+	VFMADD231PS  Y8, Y2, Y9
+	VMULPS       Y3, Y10, Y10
+	VMULPS       Y8, Y8, Y8
+	VFMADD231PS  Y8, Y4, Y10
+	VMOVUPS      Y9, (DX)(DI*4)
+	VMOVUPS      Y10, (BX)(DI*4)
+	VSQRTPS      Y10, Y8
+	VFMADD213PS  Y7, Y6, Y8
+	VDIVPS       Y8, Y9, Y8
+	VMULPS       Y0, Y11, Y11
+	VFNMADD231PS Y8, Y5, Y11
+	VMOVUPS      Y11, (AX)(DI*4)
+	MOVQ         R8, DI
+	JMP          single64
+
+tail64:
+	VZEROUPPER
+	RET
+
+// func softmaxBackward256(dx *float32, y *float32, dy *float32, n int, s float32)
+// Requires: AVX
+TEXT ·softmaxBackward256(SB), NOSPLIT, $0-36
+	VBROADCASTSS s+32(FP), Y0
+	MOVQ         dx+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         dy+16(FP), DX
+	MOVQ         n+24(FP), BX
+	XORQ         SI, SI
+
+unrolled65:
+	LEAQ    32(SI), DI
+	CMPQ    DI, BX
+	JGT     single65
+	VMOVUPS (DX)(SI*4), Y1
+	VSUBPS  Y0, Y1, Y1
+	VMULPS  (CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	VMOVUPS 32(DX)(SI*4), Y1
+	VSUBPS  Y0, Y1, Y1
+	VMULPS  32(CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VMOVUPS 64(DX)(SI*4), Y1
+	VSUBPS  Y0, Y1, Y1
+	VMULPS  64(CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 64(AX)(SI*4)
+	VMOVUPS 96(DX)(SI*4), Y1
+	VSUBPS  Y0, Y1, Y1
+	VMULPS  96(CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 96(AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     unrolled65
+
+single65:
+	LEAQ    8(SI), DI
+	CMPQ    DI, BX
+	JGT     tail65
+	VMOVUPS (DX)(SI*4), Y1
+	VSUBPS  Y0, Y1, Y1
+	VMULPS  (CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     single65
+
+tail65:
+	VZEROUPPER
+	RET
+
+// func sumSqDev256(x *float32, n int, mean float32) float32
+// Requires: AVX, FMA3
+TEXT ·sumSqDev256(SB), NOSPLIT, $0-28
+	VBROADCASTSS mean+16(FP), Y0
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	XORQ         DX, DX
+
+unrolled66:
+	LEAQ        32(DX), BX
+	CMPQ        BX, CX
+	JGT         single66
+	VMOVUPS     (AX)(DX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VFMADD231PS Y5, Y5, Y1
+	VMOVUPS     32(AX)(DX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VFMADD231PS Y5, Y5, Y2
+	VMOVUPS     64(AX)(DX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VFMADD231PS Y5, Y5, Y3
+	VMOVUPS     96(AX)(DX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VFMADD231PS Y5, Y5, Y4
+	MOVQ        BX, DX
+	JMP         unrolled66
+
+single66:
+	LEAQ        8(DX), BX
+	CMPQ        BX, CX
+	JGT         tail66
+	VMOVUPS     (AX)(DX*4), Y5
+	VSUBPS      Y0, Y5, Y5
+	VFMADD231PS Y5, Y5, Y1
+	MOVQ        BX, DX
+	JMP         single66
+
+tail66:
+	VADDPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func normalize256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+// Requires: AVX
+TEXT ·normalize256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+32(FP), DX
+	XORQ         BX, BX
+
+unrolled67:
+	LEAQ    32(BX), SI
+	CMPQ    SI, DX
+	JGT     single67
+	VMOVUPS (CX)(BX*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)(BX*4)
+	VMOVUPS 32(CX)(BX*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(AX)(BX*4)
+	VMOVUPS 64(CX)(BX*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS 96(CX)(BX*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 96(AX)(BX*4)
+	MOVQ    SI, BX
+	JMP     unrolled67
+
+single67:
+	LEAQ    8(BX), SI
+	CMPQ    SI, DX
+	JGT     tail67
+	VMOVUPS (CX)(BX*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)(BX*4)
+	MOVQ    SI, BX
+	JMP     single67
+
+tail67:
+	VZEROUPPER
+	RET
+
+// func normalizeG256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+// Requires: AVX
+TEXT ·normalizeG256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+32(FP), DX
+	MOVQ         gamma+16(FP), BX
+	XORQ         SI, SI
+
+unrolled68:
+	LEAQ    32(SI), DI
+	CMPQ    DI, DX
+	JGT     single68
+	VMOVUPS (CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  (BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  32(BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  64(BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  96(BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, 96(AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     unrolled68
+
+single68:
+	LEAQ    8(SI), DI
+	CMPQ    DI, DX
+	JGT     tail68
+	VMOVUPS (CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  (BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, (AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     single68
+
+tail68:
+	VZEROUPPER
+	RET
+
+// func normalizeB256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+// Requires: AVX
+TEXT ·normalizeB256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+32(FP), DX
+	MOVQ         beta+24(FP), BX
+	XORQ         SI, SI
+
+unrolled69:
+	LEAQ    32(SI), DI
+	CMPQ    DI, DX
+	JGT     single69
+	VMOVUPS (CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VADDPS  (BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, (AX)(SI*4)
+	VMOVUPS 32(CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VADDPS  32(BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, 32(AX)(SI*4)
+	VMOVUPS 64(CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VADDPS  64(BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, 64(AX)(SI*4)
+	VMOVUPS 96(CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VADDPS  96(BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, 96(AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     unrolled69
+
+single69:
+	LEAQ    8(SI), DI
+	CMPQ    DI, DX
+	JGT     tail69
+	VMOVUPS (CX)(SI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VADDPS  (BX)(SI*4), Y2, Y2
+	VMOVUPS Y2, (AX)(SI*4)
+	MOVQ    DI, SI
+	JMP     single69
+
+tail69:
+	VZEROUPPER
+	RET
+
+// func normalizeGB256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+// Requires: AVX
+TEXT ·normalizeGB256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	MOVQ         dst+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+32(FP), DX
+	MOVQ         gamma+16(FP), BX
+	MOVQ         beta+24(FP), SI
+	XORQ         DI, DI
+
+unrolled70:
+	LEAQ    32(DI), R8
+	CMPQ    R8, DX
+	JGT     single70
+	VMOVUPS (CX)(DI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  (BX)(DI*4), Y2, Y2
+	VADDPS  (SI)(DI*4), Y2, Y2
+	VMOVUPS Y2, (AX)(DI*4)
+	VMOVUPS 32(CX)(DI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  32(BX)(DI*4), Y2, Y2
+	VADDPS  32(SI)(DI*4), Y2, Y2
+	VMOVUPS Y2, 32(AX)(DI*4)
+	VMOVUPS 64(CX)(DI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  64(BX)(DI*4), Y2, Y2
+	VADDPS  64(SI)(DI*4), Y2, Y2
+	VMOVUPS Y2, 64(AX)(DI*4)
+	VMOVUPS 96(CX)(DI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  96(BX)(DI*4), Y2, Y2
+	VADDPS  96(SI)(DI*4), Y2, Y2
+	VMOVUPS Y2, 96(AX)(DI*4)
+	MOVQ    R8, DI
+	JMP     unrolled70
+
+single70:
+	LEAQ    8(DI), R8
+	CMPQ    R8, DX
+	JGT     tail70
+	VMOVUPS (CX)(DI*4), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  (BX)(DI*4), Y2, Y2
+	VADDPS  (SI)(DI*4), Y2, Y2
+	VMOVUPS Y2, (AX)(DI*4)
+	MOVQ    R8, DI
+	JMP     single70
+
+tail70:
+	VZEROUPPER
+	RET
+
+// func normBackwardSums256(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
+// Requires: AVX, FMA3
+TEXT ·normBackwardSums256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+32(FP), Y0
+	VBROADCASTSS rstd+36(FP), Y1
+	MOVQ         x+0(FP), AX
+	MOVQ         dy+16(FP), CX
+	MOVQ         n+24(FP), DX
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	XORQ         BX, BX
+
+unrolled71:
+	LEAQ        16(BX), SI
+	CMPQ        SI, DX
+	JGT         single71
+	VMOVUPS     (CX)(BX*4), Y6
+	VMOVUPS     (AX)(BX*4), Y7
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y7, Y6, Y4
+	VMOVUPS     32(CX)(BX*4), Y6
+	VMOVUPS     32(AX)(BX*4), Y7
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VADDPS      Y6, Y3, Y3
+	VFMADD231PS Y7, Y6, Y5
+	MOVQ        SI, BX
+	JMP         unrolled71
+
+single71:
+	LEAQ        8(BX), SI
+	CMPQ        SI, DX
+	JGT         tail71
+	VMOVUPS     (CX)(BX*4), Y6
+	VMOVUPS     (AX)(BX*4), Y7
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y7, Y6, Y4
+	MOVQ        SI, BX
+	JMP         single71
+
+tail71:
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, sg+40(FP)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, sgx+44(FP)
+	VZEROUPPER
+	RET
+
+// func normBackwardSumsG256(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
+// Requires: AVX, FMA3
+TEXT ·normBackwardSumsG256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+32(FP), Y0
+	VBROADCASTSS rstd+36(FP), Y1
+	MOVQ         x+0(FP), AX
+	MOVQ         dy+16(FP), CX
+	MOVQ         n+24(FP), DX
+	MOVQ         gamma+8(FP), BX
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	XORQ         SI, SI
+
+unrolled72:
+	LEAQ        16(SI), DI
+	CMPQ        DI, DX
+	JGT         single72
+	VMOVUPS     (CX)(SI*4), Y6
+	VMULPS      (BX)(SI*4), Y6, Y6
+	VMOVUPS     (AX)(SI*4), Y7
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y7, Y6, Y4
+	VMOVUPS     32(CX)(SI*4), Y6
+	VMULPS      32(BX)(SI*4), Y6, Y6
+	VMOVUPS     32(AX)(SI*4), Y7
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VADDPS      Y6, Y3, Y3
+	VFMADD231PS Y7, Y6, Y5
+	MOVQ        DI, SI
+	JMP         unrolled72
+
+single72:
+	LEAQ        8(SI), DI
+	CMPQ        DI, DX
+	JGT         tail72
+	VMOVUPS     (CX)(SI*4), Y6
+	VMULPS      (BX)(SI*4), Y6, Y6
+	VMOVUPS     (AX)(SI*4), Y7
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y7, Y6, Y4
+	MOVQ        DI, SI
+	JMP         single72
+
+tail72:
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, sg+40(FP)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, sgx+44(FP)
+	VZEROUPPER
+	RET
+
+// func normBackwardParams256(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
+// Requires: AVX, FMA3
+TEXT ·normBackwardParams256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	MOVQ         x+0(FP), AX
+	MOVQ         dy+8(FP), CX
+	MOVQ         dgamma+16(FP), DX
+	MOVQ         n+32(FP), BX
+	XORQ         SI, SI
+
+unrolled73:
+	LEAQ        16(SI), DI
+	CMPQ        DI, BX
+	JGT         single73
+	VMOVUPS     (CX)(SI*4), Y2
+	VMOVUPS     (AX)(SI*4), Y3
+	VMOVUPS     (DX)(SI*4), Y4
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, (DX)(SI*4)
+	VMOVUPS     32(CX)(SI*4), Y2
+	VMOVUPS     32(AX)(SI*4), Y3
+	VMOVUPS     32(DX)(SI*4), Y4
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, 32(DX)(SI*4)
+	MOVQ        DI, SI
+	JMP         unrolled73
+
+single73:
+	LEAQ        8(SI), DI
+	CMPQ        DI, BX
+	JGT         tail73
+	VMOVUPS     (CX)(SI*4), Y2
+	VMOVUPS     (AX)(SI*4), Y3
+	VMOVUPS     (DX)(SI*4), Y4
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, (DX)(SI*4)
+	MOVQ        DI, SI
+	JMP         single73
+
+tail73:
+	VZEROUPPER
+	RET
+
+// func normBackwardParamsB256(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
+// Requires: AVX, FMA3
+TEXT ·normBackwardParamsB256(SB), NOSPLIT, $0-48
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	MOVQ         x+0(FP), AX
+	MOVQ         dy+8(FP), CX
+	MOVQ         dgamma+16(FP), DX
+	MOVQ         n+32(FP), BX
+	MOVQ         dbeta+24(FP), SI
+	XORQ         DI, DI
+
+unrolled74:
+	LEAQ        16(DI), R8
+	CMPQ        R8, BX
+	JGT         single74
+	VMOVUPS     (CX)(DI*4), Y2
+	VMOVUPS     (AX)(DI*4), Y3
+	VMOVUPS     (DX)(DI*4), Y4
+	VMOVUPS     (SI)(DI*4), Y5
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, (DX)(DI*4)
+	VADDPS      Y2, Y5, Y5
+	VMOVUPS     Y5, (SI)(DI*4)
+	VMOVUPS     32(CX)(DI*4), Y2
+	VMOVUPS     32(AX)(DI*4), Y3
+	VMOVUPS     32(DX)(DI*4), Y4
+	VMOVUPS     32(SI)(DI*4), Y5
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, 32(DX)(DI*4)
+	VADDPS      Y2, Y5, Y5
+	VMOVUPS     Y5, 32(SI)(DI*4)
+	MOVQ        R8, DI
+	JMP         unrolled74
+
+single74:
+	LEAQ        8(DI), R8
+	CMPQ        R8, BX
+	JGT         tail74
+	VMOVUPS     (CX)(DI*4), Y2
+	VMOVUPS     (AX)(DI*4), Y3
+	VMOVUPS     (DX)(DI*4), Y4
+	VMOVUPS     (SI)(DI*4), Y5
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, (DX)(DI*4)
+	VADDPS      Y2, Y5, Y5
+	VMOVUPS     Y5, (SI)(DI*4)
+	MOVQ        R8, DI
+	JMP         single74
+
+tail74:
+	VZEROUPPER
+	RET
+
+// func normBackwardDx256(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
+// Requires: AVX, FMA3
+TEXT ·normBackwardDx256(SB), NOSPLIT, $0-56
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	VBROADCASTSS mg+48(FP), Y2
+	VBROADCASTSS mgx+52(FP), Y3
+	MOVQ         dx+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         dy+24(FP), DX
+	MOVQ         n+32(FP), BX
+	XORQ         SI, SI
+
+unrolled75:
+	LEAQ         16(SI), DI
+	CMPQ         DI, BX
+	JGT          single75
+	VMOVUPS      (DX)(SI*4), Y4
+	VSUBPS       Y2, Y4, Y4
+	VMOVUPS      (CX)(SI*4), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VFNMADD231PS Y3, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (AX)(SI*4)
+	VMOVUPS      32(DX)(SI*4), Y4
+	VSUBPS       Y2, Y4, Y4
+	VMOVUPS      32(CX)(SI*4), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VFNMADD231PS Y3, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, 32(AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          unrolled75
+
+single75:
+	LEAQ         8(SI), DI
+	CMPQ         DI, BX
+	JGT          tail75
+	VMOVUPS      (DX)(SI*4), Y4
+	VSUBPS       Y2, Y4, Y4
+	VMOVUPS      (CX)(SI*4), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VFNMADD231PS Y3, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (AX)(SI*4)
+	MOVQ         DI, SI
+	JMP          single75
+
+tail75:
+	VZEROUPPER
+	RET
+
+// func normBackwardDxG256(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
+// Requires: AVX, FMA3
+TEXT ·normBackwardDxG256(SB), NOSPLIT, $0-56
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS rstd+44(FP), Y1
+	VBROADCASTSS mg+48(FP), Y2
+	VBROADCASTSS mgx+52(FP), Y3
+	MOVQ         dx+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         dy+24(FP), DX
+	MOVQ         n+32(FP), BX
+	MOVQ         gamma+16(FP), SI
+	XORQ         DI, DI
+
+unrolled76:
+	LEAQ         16(DI), R8
+	CMPQ         R8, BX
+	JGT          single76
+	VMOVUPS      (DX)(DI*4), Y4
+	VMULPS       (SI)(DI*4), Y4, Y4
+	VSUBPS       Y2, Y4, Y4
+	VMOVUPS      (CX)(DI*4), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VFNMADD231PS Y3, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (AX)(DI*4)
+	VMOVUPS      32(DX)(DI*4), Y4
+	VMULPS       32(SI)(DI*4), Y4, Y4
+	VSUBPS       Y2, Y4, Y4
+	VMOVUPS      32(CX)(DI*4), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VFNMADD231PS Y3, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, 32(AX)(DI*4)
+	MOVQ         R8, DI
+	JMP          unrolled76
+
+single76:
+	LEAQ         8(DI), R8
+	CMPQ         R8, BX
+	JGT          tail76
+	VMOVUPS      (DX)(DI*4), Y4
+	VMULPS       (SI)(DI*4), Y4, Y4
+	VSUBPS       Y2, Y4, Y4
+	VMOVUPS      (CX)(DI*4), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VFNMADD231PS Y3, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (AX)(DI*4)
+	MOVQ         R8, DI
+	JMP          single76
+
+tail76:
+	VZEROUPPER
+	RET
+
+// func bf16ToF32_256(dst *float32, src *uint16, n int)
+// Requires: AVX, AVX2
+TEXT ·bf16ToF32_256(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+unrolled77:
+	LEAQ      32(BX), SI
+	CMPQ      SI, DX
+	JGT       single77
+	VPMOVZXWD (CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	VPMOVZXWD 16(CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, 32(AX)(BX*4)
+	VPMOVZXWD 32(CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, 64(AX)(BX*4)
+	VPMOVZXWD 48(CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, 96(AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       unrolled77
+
+single77:
+	LEAQ      8(BX), SI
+	CMPQ      SI, DX
+	JGT       tail77
+	VPMOVZXWD (CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       single77
+
+tail77:
+	VZEROUPPER
+	RET
+
+// func dotBF16_256(x *float32, w *uint16, n int) float32
+// Requires: AVX, AVX2, FMA3
+TEXT ·dotBF16_256(SB), NOSPLIT, $0-28
+	MOVQ   x+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   BX, BX
+
+unrolled78:
+	LEAQ        32(BX), SI
+	CMPQ        SI, DX
+	JGT         single78
+	VPMOVZXWD   (CX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (AX)(BX*4), Y4, Y0
+	VPMOVZXWD   16(CX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(AX)(BX*4), Y4, Y1
+	VPMOVZXWD   32(CX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 64(AX)(BX*4), Y4, Y2
+	VPMOVZXWD   48(CX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 96(AX)(BX*4), Y4, Y3
+	MOVQ        SI, BX
+	JMP         unrolled78
+
+single78:
+	LEAQ        8(BX), SI
+	CMPQ        SI, DX
+	JGT         tail78
+	VPMOVZXWD   (CX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (AX)(BX*4), Y4, Y0
+	MOVQ        SI, BX
+	JMP         single78
+
+tail78:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func f32ToBF16_256(dst *uint16, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·f32ToBF16_256(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+unrolled79:
+	LEAQ         16(BX), SI
+	CMPQ         SI, DX
+	JGT          single79
+	VMOVUPS      (CX)(BX*4), Y0
+	VPSRLD       $0x10, Y0, Y1
+	VPAND        pool8<>+512(SB), Y1, Y1
+	VPADDD       pool8<>+544(SB), Y1, Y1
+	VPADDD       Y0, Y1, Y1
+	VPSRLD       $0x10, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VPSRLD       $0x10, Y0, Y0
+	VPOR         pool8<>+576(SB), Y0, Y0
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X0
+	VPACKUSDW    X0, X1, X0
+	VMOVDQU      X0, (AX)(BX*2)
+	VMOVUPS      32(CX)(BX*4), Y0
+	VPSRLD       $0x10, Y0, Y1
+	VPAND        pool8<>+512(SB), Y1, Y1
+	VPADDD       pool8<>+544(SB), Y1, Y1
+	VPADDD       Y0, Y1, Y1
+	VPSRLD       $0x10, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VPSRLD       $0x10, Y0, Y0
+	VPOR         pool8<>+576(SB), Y0, Y0
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X0
+	VPACKUSDW    X0, X1, X0
+	VMOVDQU      X0, 16(AX)(BX*2)
+	MOVQ         SI, BX
+	JMP          unrolled79
+
+single79:
+	LEAQ         8(BX), SI
+	CMPQ         SI, DX
+	JGT          tail79
+	VMOVUPS      (CX)(BX*4), Y0
+	VPSRLD       $0x10, Y0, Y1
+	VPAND        pool8<>+512(SB), Y1, Y1
+	VPADDD       pool8<>+544(SB), Y1, Y1
+	VPADDD       Y0, Y1, Y1
+	VPSRLD       $0x10, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VPSRLD       $0x10, Y0, Y0
+	VPOR         pool8<>+576(SB), Y0, Y0
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X0
+	VPACKUSDW    X0, X1, X0
+	VMOVDQU      X0, (AX)(BX*2)
+	MOVQ         SI, BX
+	JMP          single79
+
+tail79:
+	VZEROUPPER
+	RET
+
+// func f16ToF32_256(dst *float32, src *uint16, n int)
+// Requires: AVX, AVX2
+TEXT ·f16ToF32_256(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+unrolled80:
+	LEAQ      16(BX), SI
+	CMPQ      SI, DX
+	JGT       single80
+	VPMOVZXWD (CX)(BX*2), Y0
+	VPSLLD    $0x0d, Y0, Y1
+	VPAND     pool8<>+608(SB), Y1, Y1
+	VPADDD    pool8<>+640(SB), Y1, Y2
+	VPADDD    pool8<>+672(SB), Y1, Y3
+	VSUBPS    pool8<>+704(SB), Y3, Y3
+	VMOVUPS   pool8<>+736(SB), Y4
+	VPCMPGTD  Y1, Y4, Y4
+	VBLENDVPS Y4, Y3, Y2, Y2
+	VPCMPGTD  pool8<>+800(SB), Y1, Y3
+	VPCMPGTD  pool8<>+768(SB), Y1, Y4
+	VPAND     pool8<>+832(SB), Y4, Y4
+	VPOR      pool8<>+864(SB), Y1, Y1
+	VPOR      Y4, Y1, Y1
+	VBLENDVPS Y3, Y1, Y2, Y2
+	VPSLLD    $0x10, Y0, Y0
+	VPAND     pool8<>+32(SB), Y0, Y0
+	VPOR      Y0, Y2, Y2
+	VMOVUPS   Y2, (AX)(BX*4)
+	VPMOVZXWD 16(CX)(BX*2), Y0
+	VPSLLD    $0x0d, Y0, Y1
+	VPAND     pool8<>+608(SB), Y1, Y1
+	VPADDD    pool8<>+640(SB), Y1, Y2
+	VPADDD    pool8<>+672(SB), Y1, Y3
+	VSUBPS    pool8<>+704(SB), Y3, Y3
+	VMOVUPS   pool8<>+736(SB), Y4
+	VPCMPGTD  Y1, Y4, Y4
+	VBLENDVPS Y4, Y3, Y2, Y2
+	VPCMPGTD  pool8<>+800(SB), Y1, Y3
+	VPCMPGTD  pool8<>+768(SB), Y1, Y4
+	VPAND     pool8<>+832(SB), Y4, Y4
+	VPOR      pool8<>+864(SB), Y1, Y1
+	VPOR      Y4, Y1, Y1
+	VBLENDVPS Y3, Y1, Y2, Y2
+	VPSLLD    $0x10, Y0, Y0
+	VPAND     pool8<>+32(SB), Y0, Y0
+	VPOR      Y0, Y2, Y2
+	VMOVUPS   Y2, 32(AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       unrolled80
+
+single80:
+	LEAQ      8(BX), SI
+	CMPQ      SI, DX
+	JGT       tail80
+	VPMOVZXWD (CX)(BX*2), Y0
+	VPSLLD    $0x0d, Y0, Y1
+	VPAND     pool8<>+608(SB), Y1, Y1
+	VPADDD    pool8<>+640(SB), Y1, Y2
+	VPADDD    pool8<>+672(SB), Y1, Y3
+	VSUBPS    pool8<>+704(SB), Y3, Y3
+	VMOVUPS   pool8<>+736(SB), Y4
+	VPCMPGTD  Y1, Y4, Y4
+	VBLENDVPS Y4, Y3, Y2, Y2
+	VPCMPGTD  pool8<>+800(SB), Y1, Y3
+	VPCMPGTD  pool8<>+768(SB), Y1, Y4
+	VPAND     pool8<>+832(SB), Y4, Y4
+	VPOR      pool8<>+864(SB), Y1, Y1
+	VPOR      Y4, Y1, Y1
+	VBLENDVPS Y3, Y1, Y2, Y2
+	VPSLLD    $0x10, Y0, Y0
+	VPAND     pool8<>+32(SB), Y0, Y0
+	VPOR      Y0, Y2, Y2
+	VMOVUPS   Y2, (AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       single80
+
+tail80:
 	VZEROUPPER
 	RET
 
@@ -5464,9 +7255,9 @@ TEXT ·matVec512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows62:
+mvrows81:
 	CMPQ   BX, $0x00000004
-	JL     mvdone62
+	JL     mvdone81
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -5480,10 +7271,10 @@ mvrows62:
 	VPXORD Z7, Z7, Z7
 	XORQ   R11, R11
 
-mvlunrolled63:
+mvlunrolled82:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle63
+	JGT         mvlsingle82
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
@@ -5503,24 +7294,24 @@ mvlunrolled63:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled63
+	JMP         mvlunrolled82
 
-mvlsingle63:
+mvlsingle82:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail63
+	JGT         mvltail82
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
 	VFMADD231PS (R9)(R11*4), Z8, Z4
 	VFMADD231PS (R10)(R11*4), Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle63
+	JMP         mvlsingle82
 
-mvltail63:
+mvltail82:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone63
+	JZ          mvldone82
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -5534,7 +7325,7 @@ mvltail63:
 	VMOVUPS.Z   (R10)(R11*4), K1, Z11
 	VFMADD231PS Z11, Z8, Z6
 
-mvldone63:
+mvldone82:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -5562,20 +7353,20 @@ mvldone63:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows62
+	JMP           mvrows81
 
-mvdone62:
-mvrows64:
+mvdone81:
+mvrows83:
 	CMPQ   BX, $0x00000001
-	JL     mvdone64
+	JL     mvdone83
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	XORQ   R8, R8
 
-mvlunrolled65:
+mvlunrolled84:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle65
+	JGT         mvlsingle84
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	PREFETCHT1  16384(DX)(R8*4)
@@ -5583,21 +7374,21 @@ mvlunrolled65:
 	VFMADD231PS 64(DX)(R8*4), Z0, Z10
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled65
+	JMP         mvlunrolled84
 
-mvlsingle65:
+mvlsingle84:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail65
+	JGT         mvltail84
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	MOVQ        R9, R8
-	JMP         mvlsingle65
+	JMP         mvlsingle84
 
-mvltail65:
+mvltail84:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone65
+	JZ          mvldone84
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -5605,7 +7396,7 @@ mvltail65:
 	VMOVUPS.Z   (DX)(R8*4), K1, Z1
 	VFMADD231PS Z1, Z0, Z9
 
-mvldone65:
+mvldone84:
 	VADDPS        Z10, Z9, Z9
 	VEXTRACTF32X8 $0x01, Z9, Y0
 	VADDPS        Y0, Y9, Y0
@@ -5619,9 +7410,9 @@ mvldone65:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows64
+	JMP           mvrows83
 
-mvdone64:
+mvdone83:
 	VZEROUPPER
 	RET
 
@@ -5636,9 +7427,9 @@ TEXT ·matVecBF16_512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows66:
+mvrows85:
 	CMPQ         BX, $0x00000004
-	JL           mvdone66
+	JL           mvdone85
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -5656,10 +7447,10 @@ mvrows66:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z9
 	XORQ         R11, R11
 
-mvlunrolled67:
+mvlunrolled86:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle67
+	JGT         mvlsingle86
 	VMOVUPS     (CX)(R11*4), Z11
 	VMOVAPS     Z11, Z12
 	VPERMT2PS   64(CX)(R11*4), Z8, Z11
@@ -5685,12 +7476,12 @@ mvlunrolled67:
 	PREFETCHT1  8192(R9)(R11*2)
 	PREFETCHT1  8192(R10)(R11*2)
 	MOVQ        R12, R11
-	JMP         mvlunrolled67
+	JMP         mvlunrolled86
 
-mvlsingle67:
+mvlsingle86:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail67
+	JGT         mvltail86
 	VMOVUPS     (CX)(R11*4), Z8
 	VPMOVZXWD   (DX)(R11*2), Z9
 	VPSLLD      $0x10, Z9, Z9
@@ -5705,12 +7496,12 @@ mvlsingle67:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle67
+	JMP         mvlsingle86
 
-mvltail67:
+mvltail86:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone67
+	JZ          mvldone86
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -5728,7 +7519,7 @@ mvltail67:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 
-mvldone67:
+mvldone86:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -5756,12 +7547,12 @@ mvldone67:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows66
+	JMP           mvrows85
 
-mvdone66:
-mvrows68:
+mvdone85:
+mvrows87:
 	CMPQ         BX, $0x00000001
-	JL           mvdone68
+	JL           mvdone87
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	MOVL         $0xffff0000, R8
@@ -5770,10 +7561,10 @@ mvrows68:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z1
 	XORQ         R8, R8
 
-mvlunrolled69:
+mvlunrolled88:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle69
+	JGT         mvlsingle88
 	VMOVUPS     (CX)(R8*4), Z3
 	VMOVAPS     Z3, Z4
 	VPERMT2PS   64(CX)(R8*4), Z0, Z3
@@ -5784,23 +7575,23 @@ mvlunrolled69:
 	VFMADD231PS Z6, Z4, Z16
 	PREFETCHT1  8192(DX)(R8*2)
 	MOVQ        R9, R8
-	JMP         mvlunrolled69
+	JMP         mvlunrolled88
 
-mvlsingle69:
+mvlsingle88:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail69
+	JGT         mvltail88
 	VMOVUPS     (CX)(R8*4), Z0
 	VPMOVZXWD   (DX)(R8*2), Z1
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 	MOVQ        R9, R8
-	JMP         mvlsingle69
+	JMP         mvlsingle88
 
-mvltail69:
+mvltail88:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone69
+	JZ          mvldone88
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -5809,7 +7600,7 @@ mvltail69:
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 
-mvldone69:
+mvldone88:
 	VADDPS        Z16, Z15, Z15
 	VEXTRACTF32X8 $0x01, Z15, Y0
 	VADDPS        Y0, Y15, Y0
@@ -5823,9 +7614,9 @@ mvldone69:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows68
+	JMP           mvrows87
 
-mvdone68:
+mvdone87:
 	VZEROUPPER
 	RET
 
@@ -5840,9 +7631,9 @@ TEXT ·matVec256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows70:
+mvrows89:
 	CMPQ   BX, $0x00000004
-	JL     mvdone70
+	JL     mvdone89
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -5856,10 +7647,10 @@ mvrows70:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled71:
+mvlunrolled90:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle71
+	JGT         mvlsingle90
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
@@ -5875,21 +7666,21 @@ mvlunrolled71:
 	VFMADD231PS 32(R9)(R11*4), Y8, Y5
 	VFMADD231PS 32(R10)(R11*4), Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled71
+	JMP         mvlunrolled90
 
-mvlsingle71:
+mvlsingle90:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail71
+	JGT         mvltail90
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
 	VFMADD231PS (R9)(R11*4), Y8, Y4
 	VFMADD231PS (R10)(R11*4), Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle71
+	JMP         mvlsingle90
 
-mvltail71:
+mvltail90:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -5903,38 +7694,38 @@ mvltail71:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows70
+	JMP          mvrows89
 
-mvdone70:
-mvrows72:
+mvdone89:
+mvrows91:
 	CMPQ   BX, $0x00000001
-	JL     mvdone72
+	JL     mvdone91
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled73:
+mvlunrolled92:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle73
+	JGT         mvlsingle92
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	PREFETCHT1  16384(DX)(R8*4)
 	VMOVUPS     32(CX)(R8*4), Y2
 	VFMADD231PS 32(DX)(R8*4), Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled73
+	JMP         mvlunrolled92
 
-mvlsingle73:
+mvlsingle92:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail73
+	JGT         mvltail92
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle73
+	JMP         mvlsingle92
 
-mvltail73:
+mvltail92:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -5946,9 +7737,9 @@ mvltail73:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows72
+	JMP          mvrows91
 
-mvdone72:
+mvdone91:
 	VZEROUPPER
 	RET
 
@@ -5963,9 +7754,9 @@ TEXT ·matVecBF16_256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows74:
+mvrows93:
 	CMPQ   BX, $0x00000004
-	JL     mvdone74
+	JL     mvdone93
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -5979,10 +7770,10 @@ mvrows74:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled75:
+mvlunrolled94:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle75
+	JGT         mvlsingle94
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -6014,12 +7805,12 @@ mvlunrolled75:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled75
+	JMP         mvlunrolled94
 
-mvlsingle75:
+mvlsingle94:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail75
+	JGT         mvltail94
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -6034,9 +7825,9 @@ mvlsingle75:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle75
+	JMP         mvlsingle94
 
-mvltail75:
+mvltail94:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -6050,20 +7841,20 @@ mvltail75:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows74
+	JMP          mvrows93
 
-mvdone74:
-mvrows76:
+mvdone93:
+mvrows95:
 	CMPQ   BX, $0x00000001
-	JL     mvdone76
+	JL     mvdone95
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled77:
+mvlunrolled96:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle77
+	JGT         mvlsingle96
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
@@ -6074,20 +7865,20 @@ mvlunrolled77:
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled77
+	JMP         mvlunrolled96
 
-mvlsingle77:
+mvlsingle96:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail77
+	JGT         mvltail96
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle77
+	JMP         mvlsingle96
 
-mvltail77:
+mvltail96:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -6099,9 +7890,9 @@ mvltail77:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows76
+	JMP          mvrows95
 
-mvdone76:
+mvdone95:
 	VZEROUPPER
 	RET
 
@@ -6116,9 +7907,9 @@ TEXT ·vecMatAdd512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows78:
+vmrows97:
 	CMPQ         SI, $0x00000004
-	JL           vmdone78
+	JL           vmdone97
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -6128,10 +7919,10 @@ vmrows78:
 	VBROADCASTSS 12(CX), Z3
 	XORQ         R11, R11
 
-mvlunrolled79:
+mvlunrolled98:
 	LEAQ        32(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle79
+	JGT         mvlsingle98
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -6153,12 +7944,12 @@ mvlunrolled79:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled79
+	JMP         mvlunrolled98
 
-mvlsingle79:
+mvlsingle98:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail79
+	JGT         mvltail98
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -6166,12 +7957,12 @@ mvlsingle79:
 	VFMADD231PS (R10)(R11*4), Z3, Z4
 	VMOVUPS     Z4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle79
+	JMP         mvlsingle98
 
-mvltail79:
+mvltail98:
 	MOVQ        BX, R12
 	SUBQ        R11, R12
-	JZ          mvldone79
+	JZ          mvldone98
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -6186,23 +7977,23 @@ mvltail79:
 	VFMADD231PS Z0, Z3, Z4
 	VMOVUPS     Z4, K1, (AX)(R11*4)
 
-mvldone79:
+mvldone98:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows78
+	JMP  vmrows97
 
-vmdone78:
-vmrows80:
+vmdone97:
+vmrows99:
 	CMPQ         SI, $0x00000001
-	JL           vmdone80
+	JL           vmdone99
 	VBROADCASTSS (CX), Z0
 	XORQ         R8, R8
 
-mvlunrolled81:
+mvlunrolled100:
 	LEAQ        32(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle81
+	JGT         mvlsingle100
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
@@ -6212,22 +8003,22 @@ mvlunrolled81:
 	VMOVUPS     Z1, 64(AX)(R8*4)
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled81
+	JMP         mvlunrolled100
 
-mvlsingle81:
+mvlsingle100:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail81
+	JGT         mvltail100
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle81
+	JMP         mvlsingle100
 
-mvltail81:
+mvltail100:
 	MOVQ        BX, R9
 	SUBQ        R8, R9
-	JZ          mvldone81
+	JZ          mvldone100
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -6236,13 +8027,13 @@ mvltail81:
 	VFMADD231PS Z2, Z0, Z1
 	VMOVUPS     Z1, K1, (AX)(R8*4)
 
-mvldone81:
+mvldone100:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows80
+	JMP  vmrows99
 
-vmdone80:
+vmdone99:
 	VZEROUPPER
 	RET
 
@@ -6257,9 +8048,9 @@ TEXT ·vecMatAdd256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows82:
+vmrows101:
 	CMPQ         SI, $0x00000004
-	JL           vmdone82
+	JL           vmdone101
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -6269,10 +8060,10 @@ vmrows82:
 	VBROADCASTSS 12(CX), Y3
 	XORQ         R11, R11
 
-mvlunrolled83:
+mvlunrolled102:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle83
+	JGT         mvlsingle102
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -6290,12 +8081,12 @@ mvlunrolled83:
 	VFMADD231PS 32(R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, 32(AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled83
+	JMP         mvlunrolled102
 
-mvlsingle83:
+mvlsingle102:
 	LEAQ        8(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail83
+	JGT         mvltail102
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -6303,25 +8094,25 @@ mvlsingle83:
 	VFMADD231PS (R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle83
+	JMP         mvlsingle102
 
-mvltail83:
+mvltail102:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows82
+	JMP  vmrows101
 
-vmdone82:
-vmrows84:
+vmdone101:
+vmrows103:
 	CMPQ         SI, $0x00000001
-	JL           vmdone84
+	JL           vmdone103
 	VBROADCASTSS (CX), Y0
 	XORQ         R8, R8
 
-mvlunrolled85:
+mvlunrolled104:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle85
+	JGT         mvlsingle104
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
@@ -6330,24 +8121,24 @@ mvlunrolled85:
 	VFMADD231PS 32(DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, 32(AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled85
+	JMP         mvlunrolled104
 
-mvlsingle85:
+mvlsingle104:
 	LEAQ        8(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail85
+	JGT         mvltail104
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle85
+	JMP         mvlsingle104
 
-mvltail85:
+mvltail104:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows84
+	JMP  vmrows103
 
-vmdone84:
+vmdone103:
 	VZEROUPPER
 	RET

@@ -284,10 +284,15 @@ func geluTanh256(dst *float32, x *float32, n int)
 //go:noescape
 func tanh256(dst *float32, x *float32, n int)
 
-// gelu256 computes dst = x·Φ(x), the exact (erf) GELU over n elements, n a multiple of 8.
+// gelu256 computes dst = x·Φ(x), the exact (erf) GELU, over n elements, n a multiple of 8.
 //
 //go:noescape
 func gelu256(dst *float32, x *float32, n int)
+
+// relu256 computes dst = max(x, 0) (NaN stays NaN, −0 becomes +0) over n elements, n a multiple of 8.
+//
+//go:noescape
+func relu256(dst *float32, x *float32, n int)
 
 // reluBackward256 computes dx = dy where x > 0, else 0, over n elements, n a multiple of 8.
 //
@@ -313,6 +318,101 @@ func geluTanhBackward256(dx *float32, x *float32, dy *float32, n int)
 //
 //go:noescape
 func geluBackward256(dx *float32, x *float32, dy *float32, n int)
+
+// geluDeriv256 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements, n a multiple of 8
+// (as gelu256 and geluBackward256 with dy = 1); either may alias x.
+//
+//go:noescape
+func geluDeriv256(dst *float32, deriv *float32, x *float32, n int)
+
+// adamW256 applies one AdamW step to n parameters, n a multiple of 8 (see AdamWGeneric for the formula).
+//
+//go:noescape
+func adamW256(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, beta1 float32, oneMinusBeta1 float32, beta2 float32, oneMinusBeta2 float32, stepSize float32, invSqrtBC2 float32, eps float32)
+
+// softmaxBackward256 computes dx = y·(dy − s) over n elements, n a multiple of 8.
+//
+//go:noescape
+func softmaxBackward256(dx *float32, y *float32, dy *float32, n int, s float32)
+
+// sumSqDev256 returns Σ (x[i] − mean)² over n elements, n a multiple of 8.
+//
+//go:noescape
+func sumSqDev256(x *float32, n int, mean float32) float32
+
+// normalize256 computes dst = (x − mean)·rstd over n elements, n a multiple of 8.
+//
+//go:noescape
+func normalize256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+
+// normalizeG256 computes dst = (x − mean)·rstd·gamma over n elements, n a multiple of 8.
+//
+//go:noescape
+func normalizeG256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+
+// normalizeB256 computes dst = (x − mean)·rstd + beta over n elements, n a multiple of 8.
+//
+//go:noescape
+func normalizeB256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+
+// normalizeGB256 computes dst = (x − mean)·rstd·gamma + beta over n elements, n a multiple of 8.
+//
+//go:noescape
+func normalizeGB256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
+
+// normBackwardSums256 returns Σ g and Σ g·xhat over n elements (n a multiple of 8), where
+// xhat = (x − mean)·rstd and g = dy.
+//
+//go:noescape
+func normBackwardSums256(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
+
+// normBackwardSumsG256 returns Σ g and Σ g·xhat over n elements (n a multiple of 8), where
+// xhat = (x − mean)·rstd and g = dy·gamma.
+//
+//go:noescape
+func normBackwardSumsG256(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
+
+// normBackwardParams256 accumulates dgamma += dy·(x − mean)·rstd over n elements, n a multiple of 8.
+//
+//go:noescape
+func normBackwardParams256(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
+
+// normBackwardParamsB256 accumulates dgamma += dy·(x − mean)·rstd and dbeta += dy over n elements, n a multiple of 8.
+//
+//go:noescape
+func normBackwardParamsB256(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
+
+// normBackwardDx256 computes dx = rstd·(g − mg − xhat·mgx) over n elements (n a multiple of 8), where
+// xhat = (x − mean)·rstd and g = dy.
+//
+//go:noescape
+func normBackwardDx256(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
+
+// normBackwardDxG256 computes dx = rstd·(g − mg − xhat·mgx) over n elements (n a multiple of 8), where
+// xhat = (x − mean)·rstd and g = dy·gamma.
+//
+//go:noescape
+func normBackwardDxG256(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
+
+// bf16ToF32_256 widens n bfloat16 values to float32, n a multiple of 8.
+//
+//go:noescape
+func bf16ToF32_256(dst *float32, src *uint16, n int)
+
+// dotBF16_256 returns Σ x[i]·w[i] over n elements (n a multiple of 8) with w in bfloat16, widened exactly.
+//
+//go:noescape
+func dotBF16_256(x *float32, w *uint16, n int) float32
+
+// f32ToBF16_256 rounds n float32 values (n a multiple of 8) to bfloat16, to nearest even; NaNs stay NaN (quietened).
+//
+//go:noescape
+func f32ToBF16_256(dst *uint16, src *float32, n int)
+
+// f16ToF32_256 widens n IEEE half-precision values (n a multiple of 8) to float32; NaNs stay NaN (quietened).
+//
+//go:noescape
+func f16ToF32_256(dst *float32, src *uint16, n int)
 
 // matVec512 stores y[o] = Σ_{i<n} x[i]·w[o·ldw+i] for o < m, with float32 weights,
 // 4 rows per pass.

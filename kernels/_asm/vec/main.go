@@ -1,8 +1,7 @@
 // Command vec generates kernels/vec_amd64.s and its Go declarations,
 // kernels/vec_stubs_amd64.go: the assembly variants of the vector kernels
-// declared in kernels/vec.go and kernels/vec_convert.go — all of them for
-// AVX-512, and the streaming kernels, Exp, the softmax pieces and the forward
-// GELU, GELUTanh, SiLU and Tanh for AVX2+FMA — and the matrix-vector kernels
+// declared in kernels/vec.go and kernels/vec_convert.go — every one, for
+// AVX-512 and for AVX2+FMA — and the matrix-vector kernels
 // of kernels/matvec.go (MatVec, MatVecBF16, VecMatAdd; see matvec.go here) for
 // both.
 //
@@ -38,6 +37,9 @@ func main() {
 	genAVX2Exp()
 	genAVX2Activations()
 	genAVX2Backward()
+	genAVX2AdamW()
+	genAVX2Norm()
+	genAVX2Convert()
 	genMatVec()
 	genVecMatAdd()
 

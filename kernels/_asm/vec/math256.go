@@ -37,6 +37,24 @@ var pool256 = []struct {
 	{"geluK1", math.Float32bits(float32(2 * geluTanhScale))},
 	{"geluK3", math.Float32bits(float32(2 * geluTanhScale * geluTanhCubic))},
 	{"geluK3x3", math.Float32bits(float32(3 * 2 * geluTanhScale * geluTanhCubic))},
+	{"one", math.Float32bits(1)},
+	{"log2e", math.Float32bits(float32(math.Log2E))},
+	{"ln2hi", math.Float32bits(float32(math.Ln2))},
+	{"ln2lo", math.Float32bits(float32(math.Ln2 - float64(float32(math.Ln2))))},
+	{"expBias", 127},
+	// genAVX2Convert's.
+	{"bf16One", 1},
+	{"bf16Bias", 0x7fff},
+	{"bf16Quiet", 0x40},
+	{"f16EM", 0x7fff << 13}, // a half's exponent and mantissa, shifted to float32's
+	{"f16Rebias", (127 - 15) << 23},
+	{"f16SubBias", (127-15)<<23 + 1<<23},
+	{"f16Min", 0x38800000}, // 2⁻¹⁴
+	{"f32MinNormal", 1 << 23},
+	{"f16Inf", 0x1f << 23},
+	{"f16InfM1", 0x1f<<23 - 1},
+	{"f32Quiet", 0x00400000},
+	{"f32ExpMask", 0x7f800000},
 }
 
 // geluTanhScale and geluTanhCubic define the tanh form of GELU,
@@ -197,15 +215,32 @@ func genAVX2Activations() {
 		}
 	})
 
-	// GELU as in the AVX-512 kernel (see erfcFn), with the Φ selection by
-	// VBLENDVPS instead of an opmask.
 	unary256("tanh256", "dst = tanh(x)", func(e *expFn256) func(VecVirtual) VecVirtual {
 		return func(x VecVirtual) VecVirtual { return tanh256(e, x) }
 	})
 
-	unary256("gelu256", "dst = x·Φ(x), the exact (erf) GELU", func(e *expFn256) func(VecVirtual) VecVirtual {
-		return func(x VecVirtual) VecVirtual { return gelu256(e, x) }
-	})
+	// GELU as in the AVX-512 kernel (see erfcFn), two blocks side by side
+	// (see expNFn256), with the Φ selection by VBLENDVPS instead of an
+	// opmask.
+	fn("gelu256", "func(dst, x *float32, n int)")
+	Doc("gelu256 computes dst = x·Φ(x), the exact (erf) GELU, over n elements, n a multiple of 8.")
+	{
+		dst, x, n := ptr("dst"), ptr("x"), length()
+		e := newExpN256()
+		forEachGroup256(n, 2, func(bs []block) {
+			xs := make([]Op, len(bs))
+			for i, b := range bs {
+				xs[i] = b.load(x)
+			}
+			q, _ := geluTailN256(e, xs)
+			for i, b := range bs {
+				phi := geluPhi256(xs[i].(VecVirtual), q[i])
+				VMULPS(xs[i], phi, phi)
+				b.store(phi, dst)
+			}
+		})
+		ret()
+	}
 }
 
 // tanh256 returns tanh(x), as tanhFn does.
@@ -239,51 +274,6 @@ func tanh256(e *expFn256, x VecVirtual) VecVirtual {
 	VCMPPS(U8(0x11), constY("tanhSmall"), ax, small) // |x| < tanhSmall (false for NaN)
 	VBLENDVPS(small, p, big, big)
 	return big
-}
-
-// gelu256 returns x·Φ(x).
-func gelu256(e *expFn256, x VecVirtual) VecVirtual {
-	q, _ := geluTail256(e, x)
-	phi := geluPhi256(e, x, q)
-	VMULPS(x, phi, phi)
-	return phi
-}
-
-// geluTail256 returns q = Φ(−|x|) and x/2, as erfcFn.tail does but with a
-// division for t = 1/(1 + z/2): AVX2's VRCPPS is good to 12 bits only. An
-// infinite x gives t = 0 and q = 0; a NaN x stays NaN.
-func geluTail256(e *expFn256, x VecVirtual) (q, halfX VecVirtual) {
-	t := YMM()
-	VANDPS(constY("absMask"), x, t)
-	VMULPS(constY("invSqrt2"), t, t) // z
-	VMULPS(constY("half"), t, t)
-	VADDPS(e.one, t, t)
-	VDIVPS(t, e.one, t) // t = 1/(1 + z/2)
-	row := func(k int) Mem { return erfcTable256.Offset(32 * k) }
-	p := YMM()
-	last := len(erfcPoly) - 1
-	VMOVUPS(row(last), p)
-	for k := last - 1; k >= 0; k-- {
-		VFMADD213PS(row(k), t, p)
-	}
-	halfX = YMM()
-	VMULPS(constY("half"), x, halfX)
-	VFNMADD231PS(x, halfX, p) // P(t) − x²/2
-	q = e.exp(p)
-	VMULPS(t, q, q)
-	VMULPS(constY("half"), q, q)
-	return q, halfX
-}
-
-// geluPhi256 turns the tail q = Φ(−|x|) into Φ(x), in place: q for x ≤ 0
-// (and NaN), 1 − q above, selected by VBLENDVPS instead of an opmask.
-func geluPhi256(e *expFn256, x, q VecVirtual) VecVirtual {
-	pos := YMM()
-	VCMPPS(U8(0x1e), constY("zero"), x, pos) // x > 0 (GT_OQ: false for NaN)
-	omq := YMM()
-	VSUBPS(q, e.one, omq)
-	VBLENDVPS(pos, omq, q, q)
-	return q
 }
 
 // sigmoidPair256 returns σ(z) and 1 − σ(z), as sigmoidFn.sigmoidPair does:
@@ -376,4 +366,189 @@ func genAVX2Exp() {
 		reduce(acc, vaddps, 0)
 		ret()
 	}
+}
+
+// The multi-block helpers below compute several independent blocks side by
+// side, instruction by instruction (see expN): one block's chain of a few
+// dozen dependent instructions is too long for the out-of-order scheduler
+// to overlap consecutive loop iterations on its own. To fit two blocks'
+// temporaries into the 16 YMM registers, every constant is read from the
+// pools as a memory operand, except exp's clamp bounds (MAXPS and MINPS
+// must take x as their memory-capable second source to let NaN through).
+
+// expNFn256 computes exp for several blocks at once.
+type expNFn256 struct {
+	lo, hi VecVirtual
+}
+
+func newExpN256() *expNFn256 {
+	return &expNFn256{lo: broadcastY(-104), hi: broadcastY(88.8)}
+}
+
+// ymms returns n new YMM registers.
+func ymms(n int) []VecVirtual {
+	ys := make([]VecVirtual, n)
+	for i := range ys {
+		ys[i] = YMM()
+	}
+	return ys
+}
+
+// expN returns exp of each of xs, computed exactly as expFn256.exp does.
+func (e *expNFn256) expN(xs []Op) []VecVirtual {
+	t, ni, n, p := ymms(len(xs)), ymms(len(xs)), ymms(len(xs)), ymms(len(xs))
+	for i, x := range xs {
+		VMAXPS(x, e.lo, t[i]) // NaN x passes (second source wins)
+	}
+	for i := range xs {
+		VMINPS(t[i], e.hi, t[i])
+	}
+	for i := range xs {
+		VMULPS(constY("log2e"), t[i], ni[i])
+	}
+	for i := range xs {
+		VCVTPS2DQ(ni[i], ni[i]) // n = round(x/ln2), to nearest even
+	}
+	for i := range xs {
+		VCVTDQ2PS(ni[i], n[i])
+	}
+	for i := range xs {
+		VFNMADD231PS(constY("ln2hi"), n[i], t[i])
+	}
+	for i := range xs {
+		VFNMADD231PS(constY("ln2lo"), n[i], t[i])
+	}
+	row := func(k int) Mem { return expTable256.Offset(32 * (k - 2)) }
+	for i := range xs {
+		VMOVUPS(row(expDegree), p[i])
+	}
+	for k := expDegree - 1; k >= 2; k-- {
+		for i := range xs {
+			VFMADD213PS(row(k), t[i], p[i])
+		}
+	}
+	for range 2 { // 1/1!, 1/0!
+		for i := range xs {
+			VFMADD213PS(constY("one"), t[i], p[i])
+		}
+	}
+	// 2ⁿ = 2^n1 · 2^n2 with n1 = n>>1 and n2 = n − n1 (see expFn256.exp);
+	// n1 reuses t's register.
+	for i := range xs {
+		VPSRAD(U8(1), ni[i], t[i])
+	}
+	for i := range xs {
+		VPSUBD(t[i], ni[i], ni[i])
+	}
+	for i := range xs {
+		VPADDD(constY("expBias"), t[i], t[i])
+		VPADDD(constY("expBias"), ni[i], ni[i])
+	}
+	for i := range xs {
+		VPSLLD(U8(23), t[i], t[i])
+		VPSLLD(U8(23), ni[i], ni[i])
+	}
+	for i := range xs {
+		VMULPS(t[i], p[i], p[i])
+	}
+	for i := range xs {
+		VMULPS(ni[i], p[i], p[i])
+	}
+	return p
+}
+
+// oneY returns a new register holding 1 in every lane, loaded from the pool.
+func oneY() VecVirtual {
+	y := YMM()
+	VMOVUPS(constY("one"), y)
+	return y
+}
+
+// geluTailN256 returns q = Φ(−|x|) and x/2 for each of xs, side by side, as
+// erfcFn.tailN does but with a division for t = 1/(1 + z/2): AVX2's VRCPPS
+// is good to 12 bits only. An infinite x gives t = 0 and q = 0; a NaN x
+// stays NaN.
+func geluTailN256(e *expNFn256, xs []Op) (q, halfX []VecVirtual) {
+	z, t, p := ymms(len(xs)), make([]VecVirtual, len(xs)), ymms(len(xs))
+	halfX = ymms(len(xs))
+	for i, x := range xs {
+		VANDPS(constY("absMask"), x, z[i])
+	}
+	for i := range xs {
+		VMULPS(constY("invSqrt2"), z[i], z[i])
+	}
+	for i := range xs {
+		VMULPS(constY("half"), z[i], z[i])
+	}
+	for i := range xs {
+		VADDPS(constY("one"), z[i], z[i])
+	}
+	for i := range xs {
+		t[i] = oneY()
+		VDIVPS(z[i], t[i], t[i]) // t = 1/(1 + z/2)
+	}
+	row := func(k int) Mem { return erfcTable256.Offset(32 * k) }
+	last := len(erfcPoly) - 1
+	for i := range xs {
+		VMOVUPS(row(last), p[i])
+	}
+	for k := last - 1; k >= 0; k-- {
+		for i := range xs {
+			VFMADD213PS(row(k), t[i], p[i])
+		}
+	}
+	for i, x := range xs {
+		VMULPS(constY("half"), x, halfX[i])
+	}
+	for i, x := range xs {
+		VFNMADD231PS(x, halfX[i], p[i]) // P(t) − x²/2
+	}
+	ps := make([]Op, len(xs))
+	for i := range p {
+		ps[i] = p[i]
+	}
+	q = e.expN(ps)
+	for i := range xs {
+		VMULPS(t[i], q[i], q[i])
+	}
+	for i := range xs {
+		VMULPS(constY("half"), q[i], q[i])
+	}
+	return q, halfX
+}
+
+// geluPhi256 turns the tail q = Φ(−|x|) into Φ(x), in place: q for x ≤ 0
+// (and NaN), 1 − q above, selected by VBLENDVPS instead of an opmask.
+func geluPhi256(x, q VecVirtual) VecVirtual {
+	pos := YMM()
+	VCMPPS(U8(0x1e), constY("zero"), x, pos) // x > 0 (GT_OQ: false for NaN)
+	omq := oneY()
+	VSUBPS(q, omq, omq)
+	VBLENDVPS(pos, omq, q, q)
+	return q
+}
+
+// sigmoidPairN256 is sigmoidPair256 for each of zs, side by side.
+func sigmoidPairN256(e *expNFn256, zs []Op) (sg, oneMinus []VecVirtual) {
+	nz := make([]Op, len(zs))
+	for i, z := range zs {
+		r := YMM()
+		VXORPS(constY("signBit"), z, r)
+		nz[i] = r
+	}
+	ex := e.expN(nz)
+	sg = make([]VecVirtual, len(zs))
+	for i := range zs {
+		d := YMM()
+		VADDPS(constY("one"), ex[i], d)
+		sg[i] = oneY()
+		VDIVPS(d, sg[i], sg[i])
+	}
+	for i := range zs {
+		VMULPS(sg[i], ex[i], ex[i])
+	}
+	for i := range zs {
+		VMINPS(constY("one"), ex[i], ex[i]) // returns its second source, 1, on NaN
+	}
+	return sg, ex
 }
