@@ -87,6 +87,7 @@ type sgemmJob struct {
 	pb             *PackedB  // B packed in advance (SgemmPacked), else nil
 	ep             *Epilogue // applied to C once finished, or nil
 	sumsB          []float32 // op(B)'s column sums are added to it while B is packed, or nil
+	tri            *Triangle // work SgemmTriangle may skip, or nil
 
 	// Parallel runs over M: each (jc, pc) block's B micro-panels are packed
 	// in tasks of sgemmPackTask panels handed out through next[2·block], and
@@ -121,6 +122,12 @@ var sgemmJobs = sync.Pool{New: func() any { return new(sgemmJob) }}
 // packed (b is then unused) and the packing steps are skipped; with ep not
 // nil, it is applied to every strip of C once the strip is final.
 func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pb *PackedB, ep *Epilogue) {
+	sgemmRun(impl, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pb, ep)
+}
+
+// sgemmRun is sgemmBlocked skipping the work tri allows (nil: none; the
+// variant must have no row kernel).
+func sgemmRun(impl *sgemmKernels, tri *Triangle, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pb *PackedB, ep *Epilogue) {
 	mr, nr := impl.mr, impl.nr
 	workers := Threads()
 	if m*n*k < sgemmSerial {
@@ -133,7 +140,7 @@ func sgemmBlocked(impl *sgemmKernels, transA, transB bool, m, n, k int, alpha fl
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		mc:    impl.mc / mr * mr,
 		bsize: impl.panelB(min(k, impl.kc)) * min((n+nr-1)/nr, impl.blockCols()/nr),
-		pb:    pb, ep: ep,
+		pb:    pb, ep: ep, tri: tri,
 	}
 	if ep != nil {
 		// Column sums are taken while B is packed (SgemmPacked adds a
@@ -342,17 +349,25 @@ func (j *sgemmJob) macroU(blk *sgemmBlock, ap, tile []float32, ic, mc, jlo, jhi 
 			}
 			continue
 		}
+		k0, k1 := j.depth(blk, row, row+mr)
 		var a []float32
 		micro := j.impl.microU
 		if j.transA {
-			micro, a = j.impl.microT, j.a[blk.pc*j.lda+row:]
+			micro, a = j.impl.microT, j.a[(blk.pc+k0)*j.lda+row:]
 		} else {
-			a = j.a[row*j.lda+blk.pc:]
+			a = j.a[row*j.lda+blk.pc+k0:]
 		}
 		for jr := jlo; jr < jhi; jr++ {
 			col := blk.jc + jr*nr
-			bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+j.impl.panelB(blk.kc)]
-			micro(blk.kc, a, j.lda, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
+			if j.skipTile(row+mr, col) {
+				continue
+			}
+			if k0 >= k1 {
+				scaleMatrix(mr, nr, blk.beta, j.c[row*j.ldc+col:], j.ldc)
+				continue
+			}
+			bpanel := blk.bp[jr*blk.bstride+k0*nr : jr*blk.bstride+k1*nr]
+			micro(k1-k0, a, j.lda, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
 		}
 	}
 	if j.ep != nil && blk.pc+blk.kc == j.k {
@@ -402,6 +417,18 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 	col := blk.jc + jr*nr
 	w := min(nr, blk.jc+blk.nc-col)
 	bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+pb]
+	if j.tri != nil {
+		if j.skipTile(row+h, col) {
+			return
+		}
+		k0, k1 := j.depth(blk, row, row+h)
+		if k0 >= k1 {
+			scaleMatrix(h, w, blk.beta, j.c[row*j.ldc+col:], j.ldc)
+			return
+		}
+		// Packed panels hold mr (nr) values a step: start at step k0.
+		kc, apanel, bpanel = k1-k0, apanel[k0*mr:k1*mr], bpanel[k0*nr:k1*nr]
+	}
 	if w == nr {
 		if h == mr {
 			impl.micro(kc, apanel, bpanel, j.c[row*j.ldc+col:], j.ldc, j.alpha, blk.beta)
@@ -418,6 +445,28 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 		impl.micro(kc, apanel, bpanel, tile, nr, 1, 0)
 	}
 	mergeTile(j.c[row*j.ldc+col:], j.ldc, tile, nr, h, w, j.alpha, blk.beta)
+}
+
+// depth returns the steps [k0, k1) of the block's depth that rows [row0,
+// row1) of op(A) need: all of them unless j.tri says op(A) is zero beyond
+// (ALower) or before (AUpper) the diagonal there.
+func (j *sgemmJob) depth(blk *sgemmBlock, row0, row1 int) (k0, k1 int) {
+	k0, k1 = 0, blk.kc
+	if t := j.tri; t != nil {
+		if t.ALower {
+			k1 = min(max(row1+t.Diag-blk.pc, 0), blk.kc)
+		}
+		if t.AUpper {
+			k0 = min(max(row0+t.Diag-blk.pc, 0), blk.kc)
+		}
+	}
+	return k0, k1
+}
+
+// skipTile reports whether the tile of rows up to row1 (exclusive) starting
+// at column col lies wholly above the diagonal of a LowerC product.
+func (j *sgemmJob) skipTile(row1, col int) bool {
+	return j.tri != nil && j.tri.LowerC && col >= row1+j.tri.Diag
 }
 
 // barrier blocks each of n goroutines in wait until all n have called it;

@@ -200,15 +200,19 @@ func attentionForward(out, att, qkv []float32, B, T, C, H int) {
 			o := out[b*T*C+h*D:]
 			for r0 := 0; r0 < T; r0 += attnBlock {
 				r1 := min(r0+attnBlock, T)
-				// p = softmax(causal(q·kᵀ/√D)) for rows [r0, r1), keys [0, r1).
-				kernels.Sgemm(false, true, r1-r0, r1, D, scale, q[r0*C3:], C3, k, C3, 0, p[r0*T:], T)
+				// p = softmax(causal(q·kᵀ/√D)) for rows [r0, r1), keys [0, r1):
+				// only scores on and below the diagonal j = i + r0 are wanted,
+				// and p is zero above it.
+				scores := kernels.Triangle{Diag: r0, LowerC: true}
+				probs := kernels.Triangle{Diag: r0, ALower: true}
+				kernels.SgemmTriangle(scores, false, true, r1-r0, r1, D, scale, q[r0*C3:], C3, k, C3, 0, p[r0*T:], T)
 				for i := r0; i < r1; i++ {
 					row := p[i*T : (i+1)*T]
 					kernels.Softmax(row[:i+1], row[:i+1])
 					clear(row[i+1:])
 				}
 				// out = p·v, into head h's columns of out.
-				kernels.Sgemm(false, false, r1-r0, D, r1, 1, p[r0*T:], T, v, C3, 0, o[r0*C:], C)
+				kernels.SgemmTriangle(probs, false, false, r1-r0, D, r1, 1, p[r0*T:], T, v, C3, 0, o[r0*C:], C)
 			}
 		}
 	})
@@ -240,9 +244,13 @@ func attentionBackward(dqkv, scratch, dout, att, qkv []float32, B, T, C, H int) 
 				if r0 == last {
 					beta = 0
 				}
-				// dp = do·vᵀ; dv += pᵀ·do.
-				kernels.Sgemm(false, true, r1-r0, r1, D, 1, do[r0*C:], C, v, C3, 0, dp[r0*T:], T)
-				kernels.Sgemm(true, false, r1, D, r1-r0, 1, p[r0*T:], T, do[r0*C:], C, beta, dv, C3)
+				// dp = do·vᵀ; dv += pᵀ·do. Causal structure: dp is wanted, and p
+				// and ds are non-zero, on and below the diagonal j = i + r0 only.
+				scores := kernels.Triangle{Diag: r0, LowerC: true}
+				probs := kernels.Triangle{Diag: r0, ALower: true}
+				probsT := kernels.Triangle{Diag: -r0, AUpper: true}
+				kernels.SgemmTriangle(scores, false, true, r1-r0, r1, D, 1, do[r0*C:], C, v, C3, 0, dp[r0*T:], T)
+				kernels.SgemmTriangle(probsT, true, false, r1, D, r1-r0, 1, p[r0*T:], T, do[r0*C:], C, beta, dv, C3)
 				// Through the softmax (visible keys only): ds = p·(dp − Σ dp·p).
 				for i := r0; i < r1; i++ {
 					row := dp[i*T : i*T+r1]
@@ -250,8 +258,8 @@ func attentionBackward(dqkv, scratch, dout, att, qkv []float32, B, T, C, H int) 
 					clear(row[i+1:])
 				}
 				// s = scale·q·kᵀ: dq = scale·ds·k; dk += scale·dsᵀ·q.
-				kernels.Sgemm(false, false, r1-r0, D, r1, scale, dp[r0*T:], T, k, C3, 0, dq[r0*C3:], C3)
-				kernels.Sgemm(true, false, r1, D, r1-r0, scale, dp[r0*T:], T, q[r0*C3:], C3, beta, dk, C3)
+				kernels.SgemmTriangle(probs, false, false, r1-r0, D, r1, scale, dp[r0*T:], T, k, C3, 0, dq[r0*C3:], C3)
+				kernels.SgemmTriangle(probsT, true, false, r1, D, r1-r0, scale, dp[r0*T:], T, q[r0*C3:], C3, beta, dk, C3)
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package gpt2
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -196,12 +197,17 @@ func TestSaveLoad(t *testing.T) {
 
 // TestTrainerMatchesAutograd checks the fused Trainer against the autograd
 // engine on sequences longer than one attention row block, with every
-// activation.
+// activation, and with heads wide enough (32) for attention's products to
+// take the tiled, causally trimmed path (kernels.SgemmTriangle).
 func TestTrainerMatchesAutograd(t *testing.T) {
 	const B, T = 2, 150
-	for _, act := range []string{"gelu", "gelu_new", "relu", "silu"} {
-		t.Run(act, func(t *testing.T) {
-			cfg := Config{VocabSize: 11, NumPos: T, NumEmbd: 16, NumLayer: 2, NumHead: 2, ActivationFunction: act}
+	for _, tc := range []struct {
+		act         string
+		embd, heads int
+	}{{"gelu", 16, 2}, {"gelu_new", 16, 2}, {"relu", 16, 2}, {"silu", 16, 2}, {"gelu", 64, 2}} {
+		act := tc.act
+		t.Run(fmt.Sprintf("%s_%d", act, tc.embd), func(t *testing.T) {
+			cfg := Config{VocabSize: 11, NumPos: T, NumEmbd: tc.embd, NumLayer: 2, NumHead: tc.heads, ActivationFunction: act}
 			rng := tensor.NewRNG(3)
 			m, err := New(cfg, rng)
 			if err != nil {
