@@ -86,6 +86,7 @@ func (tr *Trainer) workspace(B, T int) *activations {
 		total += s
 	}
 	buf := make([]float32, total)
+	kernels.AdviseHugePages(buf) // before the first touch: see there
 	take := func(n int) []float32 {
 		x := buf[:n:n]
 		buf = buf[n:]

@@ -1,6 +1,10 @@
 package gpt2
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/glossa-ai/glossa/kernels"
+)
 
 // Letters used in shape comments: B batch, T sequence length, C n_embd,
 // V vocab_size, P n_positions, H n_head, D = C/H, F the MLP width (4·C),
@@ -88,6 +92,7 @@ func numel(shape []int) int {
 // newWeights lays out zeroed parameters over one buffer.
 func newWeights(c Config) (*Weights, []float32) {
 	buf := make([]float32, c.NumParams())
+	kernels.AdviseHugePages(buf)
 	w := &Weights{Blocks: make([]BlockWeights, c.NumLayer)}
 	off := 0
 	for _, s := range c.specs() {
