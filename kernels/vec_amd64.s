@@ -4,242 +4,249 @@
 
 #include "textflag.h"
 
-DATA erfcpoly<>+0(SB)/4, $(-1.2655122)
-DATA erfcpoly<>+4(SB)/4, $(1.0000237)
-DATA erfcpoly<>+8(SB)/4, $(0.37409195)
-DATA erfcpoly<>+12(SB)/4, $(0.09678418)
-DATA erfcpoly<>+16(SB)/4, $(-0.18628806)
-DATA erfcpoly<>+20(SB)/4, $(0.27886808)
-DATA erfcpoly<>+24(SB)/4, $(-1.135204)
-DATA erfcpoly<>+28(SB)/4, $(1.4885159)
-DATA erfcpoly<>+32(SB)/4, $(-0.82215226)
-DATA erfcpoly<>+36(SB)/4, $(0.17087276)
-GLOBL erfcpoly<>(SB), RODATA|NOPTR, $40
+DATA geluq<>+0(SB)/4, $0x3e91c4c5
+DATA geluq<>+4(SB)/4, $0x3e27852c
+DATA geluq<>+8(SB)/4, $0x3d5402d0
+DATA geluq<>+12(SB)/4, $0x3b4eb6e6
+DATA geluq<>+16(SB)/4, $0xbb4f5516
+DATA geluq<>+20(SB)/4, $0xb9b0e9b3
+DATA geluq<>+24(SB)/4, $0x39a3d405
+DATA geluq<>+28(SB)/4, $0x36a46c53
+DATA geluq<>+32(SB)/4, $0xb8149ec6
+DATA geluq<>+36(SB)/4, $0x365be21b
+DATA geluq<>+40(SB)/4, $0x363e47e6
+GLOBL geluq<>(SB), RODATA|NOPTR, $44
 
-DATA tanhtaylor<>+0(SB)/4, $(1)
-DATA tanhtaylor<>+4(SB)/4, $(-0.33333334)
-DATA tanhtaylor<>+8(SB)/4, $(0.13333334)
-DATA tanhtaylor<>+12(SB)/4, $(-0.053968254)
-DATA tanhtaylor<>+16(SB)/4, $(0.021869488)
-DATA tanhtaylor<>+20(SB)/4, $(-0.008863236)
-DATA tanhtaylor<>+24(SB)/4, $(0.003592128)
-DATA tanhtaylor<>+28(SB)/4, $(-0.0014558344)
-DATA tanhtaylor<>+32(SB)/4, $(0.0005900274)
-DATA tanhtaylor<>+36(SB)/4, $(-0.00023912912)
+DATA geluk<>+0(SB)/4, $0x461c4000
+DATA geluk<>+4(SB)/4, $0x40186186
+DATA geluk<>+8(SB)/4, $0xbfb0c30c
+DATA geluk<>+12(SB)/4, $0xbf000000
+GLOBL geluk<>(SB), RODATA|NOPTR, $16
+
+DATA tanhtaylor<>+0(SB)/4, $0x3f800000
+DATA tanhtaylor<>+4(SB)/4, $0xbeaaaaab
+DATA tanhtaylor<>+8(SB)/4, $0x3e088889
+DATA tanhtaylor<>+12(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor<>+16(SB)/4, $0x3cb327a4
+DATA tanhtaylor<>+20(SB)/4, $0xbc11371b
+DATA tanhtaylor<>+24(SB)/4, $0x3b6b69e8
+DATA tanhtaylor<>+28(SB)/4, $0xbabed1b2
+DATA tanhtaylor<>+32(SB)/4, $0x3a1aac12
+DATA tanhtaylor<>+36(SB)/4, $0xb97abebc
 GLOBL tanhtaylor<>(SB), RODATA|NOPTR, $40
 
-DATA exppoly8<>+0(SB)/4, $(0.5)
-DATA exppoly8<>+4(SB)/4, $(0.5)
-DATA exppoly8<>+8(SB)/4, $(0.5)
-DATA exppoly8<>+12(SB)/4, $(0.5)
-DATA exppoly8<>+16(SB)/4, $(0.5)
-DATA exppoly8<>+20(SB)/4, $(0.5)
-DATA exppoly8<>+24(SB)/4, $(0.5)
-DATA exppoly8<>+28(SB)/4, $(0.5)
-DATA exppoly8<>+32(SB)/4, $(0.16666667)
-DATA exppoly8<>+36(SB)/4, $(0.16666667)
-DATA exppoly8<>+40(SB)/4, $(0.16666667)
-DATA exppoly8<>+44(SB)/4, $(0.16666667)
-DATA exppoly8<>+48(SB)/4, $(0.16666667)
-DATA exppoly8<>+52(SB)/4, $(0.16666667)
-DATA exppoly8<>+56(SB)/4, $(0.16666667)
-DATA exppoly8<>+60(SB)/4, $(0.16666667)
-DATA exppoly8<>+64(SB)/4, $(0.041666668)
-DATA exppoly8<>+68(SB)/4, $(0.041666668)
-DATA exppoly8<>+72(SB)/4, $(0.041666668)
-DATA exppoly8<>+76(SB)/4, $(0.041666668)
-DATA exppoly8<>+80(SB)/4, $(0.041666668)
-DATA exppoly8<>+84(SB)/4, $(0.041666668)
-DATA exppoly8<>+88(SB)/4, $(0.041666668)
-DATA exppoly8<>+92(SB)/4, $(0.041666668)
-DATA exppoly8<>+96(SB)/4, $(0.008333334)
-DATA exppoly8<>+100(SB)/4, $(0.008333334)
-DATA exppoly8<>+104(SB)/4, $(0.008333334)
-DATA exppoly8<>+108(SB)/4, $(0.008333334)
-DATA exppoly8<>+112(SB)/4, $(0.008333334)
-DATA exppoly8<>+116(SB)/4, $(0.008333334)
-DATA exppoly8<>+120(SB)/4, $(0.008333334)
-DATA exppoly8<>+124(SB)/4, $(0.008333334)
-DATA exppoly8<>+128(SB)/4, $(0.0013888889)
-DATA exppoly8<>+132(SB)/4, $(0.0013888889)
-DATA exppoly8<>+136(SB)/4, $(0.0013888889)
-DATA exppoly8<>+140(SB)/4, $(0.0013888889)
-DATA exppoly8<>+144(SB)/4, $(0.0013888889)
-DATA exppoly8<>+148(SB)/4, $(0.0013888889)
-DATA exppoly8<>+152(SB)/4, $(0.0013888889)
-DATA exppoly8<>+156(SB)/4, $(0.0013888889)
-DATA exppoly8<>+160(SB)/4, $(0.0001984127)
-DATA exppoly8<>+164(SB)/4, $(0.0001984127)
-DATA exppoly8<>+168(SB)/4, $(0.0001984127)
-DATA exppoly8<>+172(SB)/4, $(0.0001984127)
-DATA exppoly8<>+176(SB)/4, $(0.0001984127)
-DATA exppoly8<>+180(SB)/4, $(0.0001984127)
-DATA exppoly8<>+184(SB)/4, $(0.0001984127)
-DATA exppoly8<>+188(SB)/4, $(0.0001984127)
+DATA exppoly8<>+0(SB)/4, $0x3f000000
+DATA exppoly8<>+4(SB)/4, $0x3f000000
+DATA exppoly8<>+8(SB)/4, $0x3f000000
+DATA exppoly8<>+12(SB)/4, $0x3f000000
+DATA exppoly8<>+16(SB)/4, $0x3f000000
+DATA exppoly8<>+20(SB)/4, $0x3f000000
+DATA exppoly8<>+24(SB)/4, $0x3f000000
+DATA exppoly8<>+28(SB)/4, $0x3f000000
+DATA exppoly8<>+32(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+36(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+40(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+44(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+48(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+52(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+56(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+60(SB)/4, $0x3e2aaaab
+DATA exppoly8<>+64(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+68(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+72(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+76(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+80(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+84(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+88(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+92(SB)/4, $0x3d2aaaab
+DATA exppoly8<>+96(SB)/4, $0x3c088889
+DATA exppoly8<>+100(SB)/4, $0x3c088889
+DATA exppoly8<>+104(SB)/4, $0x3c088889
+DATA exppoly8<>+108(SB)/4, $0x3c088889
+DATA exppoly8<>+112(SB)/4, $0x3c088889
+DATA exppoly8<>+116(SB)/4, $0x3c088889
+DATA exppoly8<>+120(SB)/4, $0x3c088889
+DATA exppoly8<>+124(SB)/4, $0x3c088889
+DATA exppoly8<>+128(SB)/4, $0x3ab60b61
+DATA exppoly8<>+132(SB)/4, $0x3ab60b61
+DATA exppoly8<>+136(SB)/4, $0x3ab60b61
+DATA exppoly8<>+140(SB)/4, $0x3ab60b61
+DATA exppoly8<>+144(SB)/4, $0x3ab60b61
+DATA exppoly8<>+148(SB)/4, $0x3ab60b61
+DATA exppoly8<>+152(SB)/4, $0x3ab60b61
+DATA exppoly8<>+156(SB)/4, $0x3ab60b61
+DATA exppoly8<>+160(SB)/4, $0x39500d01
+DATA exppoly8<>+164(SB)/4, $0x39500d01
+DATA exppoly8<>+168(SB)/4, $0x39500d01
+DATA exppoly8<>+172(SB)/4, $0x39500d01
+DATA exppoly8<>+176(SB)/4, $0x39500d01
+DATA exppoly8<>+180(SB)/4, $0x39500d01
+DATA exppoly8<>+184(SB)/4, $0x39500d01
+DATA exppoly8<>+188(SB)/4, $0x39500d01
 GLOBL exppoly8<>(SB), RODATA|NOPTR, $192
 
-DATA erfcpoly8<>+0(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+4(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+8(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+12(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+16(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+20(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+24(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+28(SB)/4, $(-1.2655122)
-DATA erfcpoly8<>+32(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+36(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+40(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+44(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+48(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+52(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+56(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+60(SB)/4, $(1.0000237)
-DATA erfcpoly8<>+64(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+68(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+72(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+76(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+80(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+84(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+88(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+92(SB)/4, $(0.37409195)
-DATA erfcpoly8<>+96(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+100(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+104(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+108(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+112(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+116(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+120(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+124(SB)/4, $(0.09678418)
-DATA erfcpoly8<>+128(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+132(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+136(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+140(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+144(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+148(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+152(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+156(SB)/4, $(-0.18628806)
-DATA erfcpoly8<>+160(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+164(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+168(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+172(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+176(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+180(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+184(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+188(SB)/4, $(0.27886808)
-DATA erfcpoly8<>+192(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+196(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+200(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+204(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+208(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+212(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+216(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+220(SB)/4, $(-1.135204)
-DATA erfcpoly8<>+224(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+228(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+232(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+236(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+240(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+244(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+248(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+252(SB)/4, $(1.4885159)
-DATA erfcpoly8<>+256(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+260(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+264(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+268(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+272(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+276(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+280(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+284(SB)/4, $(-0.82215226)
-DATA erfcpoly8<>+288(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+292(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+296(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+300(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+304(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+308(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+312(SB)/4, $(0.17087276)
-DATA erfcpoly8<>+316(SB)/4, $(0.17087276)
+DATA erfcpoly8<>+0(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+4(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+8(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+12(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+16(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+20(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+24(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+28(SB)/4, $0xbfa1fc4e
+DATA erfcpoly8<>+32(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+36(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+40(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+44(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+48(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+52(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+56(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+60(SB)/4, $0x3f8000c7
+DATA erfcpoly8<>+64(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+68(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+72(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+76(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+80(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+84(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+88(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+92(SB)/4, $0x3ebf88fb
+DATA erfcpoly8<>+96(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+100(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+104(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+108(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+112(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+116(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+120(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+124(SB)/4, $0x3dc636c9
+DATA erfcpoly8<>+128(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+132(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+136(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+140(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+144(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+148(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+152(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+156(SB)/4, $0xbe3ec24c
+DATA erfcpoly8<>+160(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+164(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+168(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+172(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+176(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+180(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+184(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+188(SB)/4, $0x3e8ec7cc
+DATA erfcpoly8<>+192(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+196(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+200(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+204(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+208(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+212(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+216(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+220(SB)/4, $0xbf914e5d
+DATA erfcpoly8<>+224(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+228(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+232(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+236(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+240(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+244(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+248(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+252(SB)/4, $0x3fbe87b0
+DATA erfcpoly8<>+256(SB)/4, $0xbf527892
+DATA erfcpoly8<>+260(SB)/4, $0xbf527892
+DATA erfcpoly8<>+264(SB)/4, $0xbf527892
+DATA erfcpoly8<>+268(SB)/4, $0xbf527892
+DATA erfcpoly8<>+272(SB)/4, $0xbf527892
+DATA erfcpoly8<>+276(SB)/4, $0xbf527892
+DATA erfcpoly8<>+280(SB)/4, $0xbf527892
+DATA erfcpoly8<>+284(SB)/4, $0xbf527892
+DATA erfcpoly8<>+288(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+292(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+296(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+300(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+304(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+308(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+312(SB)/4, $0x3e2ef945
+DATA erfcpoly8<>+316(SB)/4, $0x3e2ef945
 GLOBL erfcpoly8<>(SB), RODATA|NOPTR, $320
 
-DATA tanhtaylor8<>+0(SB)/4, $(1)
-DATA tanhtaylor8<>+4(SB)/4, $(1)
-DATA tanhtaylor8<>+8(SB)/4, $(1)
-DATA tanhtaylor8<>+12(SB)/4, $(1)
-DATA tanhtaylor8<>+16(SB)/4, $(1)
-DATA tanhtaylor8<>+20(SB)/4, $(1)
-DATA tanhtaylor8<>+24(SB)/4, $(1)
-DATA tanhtaylor8<>+28(SB)/4, $(1)
-DATA tanhtaylor8<>+32(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+36(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+40(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+44(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+48(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+52(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+56(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+60(SB)/4, $(-0.33333334)
-DATA tanhtaylor8<>+64(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+68(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+72(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+76(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+80(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+84(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+88(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+92(SB)/4, $(0.13333334)
-DATA tanhtaylor8<>+96(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+100(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+104(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+108(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+112(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+116(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+120(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+124(SB)/4, $(-0.053968254)
-DATA tanhtaylor8<>+128(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+132(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+136(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+140(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+144(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+148(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+152(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+156(SB)/4, $(0.021869488)
-DATA tanhtaylor8<>+160(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+164(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+168(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+172(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+176(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+180(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+184(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+188(SB)/4, $(-0.008863236)
-DATA tanhtaylor8<>+192(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+196(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+200(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+204(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+208(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+212(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+216(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+220(SB)/4, $(0.003592128)
-DATA tanhtaylor8<>+224(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+228(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+232(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+236(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+240(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+244(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+248(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+252(SB)/4, $(-0.0014558344)
-DATA tanhtaylor8<>+256(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+260(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+264(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+268(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+272(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+276(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+280(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+284(SB)/4, $(0.0005900274)
-DATA tanhtaylor8<>+288(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+292(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+296(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+300(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+304(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+308(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+312(SB)/4, $(-0.00023912912)
-DATA tanhtaylor8<>+316(SB)/4, $(-0.00023912912)
+DATA tanhtaylor8<>+0(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+4(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+8(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+12(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+16(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+20(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+24(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+28(SB)/4, $0x3f800000
+DATA tanhtaylor8<>+32(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+36(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+40(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+44(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+48(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+52(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+56(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+60(SB)/4, $0xbeaaaaab
+DATA tanhtaylor8<>+64(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+68(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+72(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+76(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+80(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+84(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+88(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+92(SB)/4, $0x3e088889
+DATA tanhtaylor8<>+96(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+100(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+104(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+108(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+112(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+116(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+120(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+124(SB)/4, $0xbd5d0dd1
+DATA tanhtaylor8<>+128(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+132(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+136(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+140(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+144(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+148(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+152(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+156(SB)/4, $0x3cb327a4
+DATA tanhtaylor8<>+160(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+164(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+168(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+172(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+176(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+180(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+184(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+188(SB)/4, $0xbc11371b
+DATA tanhtaylor8<>+192(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+196(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+200(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+204(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+208(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+212(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+216(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+220(SB)/4, $0x3b6b69e8
+DATA tanhtaylor8<>+224(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+228(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+232(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+236(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+240(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+244(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+248(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+252(SB)/4, $0xbabed1b2
+DATA tanhtaylor8<>+256(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+260(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+264(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+268(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+272(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+276(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+280(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+284(SB)/4, $0x3a1aac12
+DATA tanhtaylor8<>+288(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+292(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+296(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+300(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+304(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+308(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+312(SB)/4, $0xb97abebc
+DATA tanhtaylor8<>+316(SB)/4, $0xb97abebc
 GLOBL tanhtaylor8<>(SB), RODATA|NOPTR, $320
 
 DATA pool8<>+0(SB)/4, $0x7fffffff
@@ -3091,97 +3098,101 @@ TEXT ·gelu512(SB), NOSPLIT, $0-24
 	VPBROADCASTD BX, Z13
 	MOVL         $0x3f000000, BX
 	VPBROADCASTD BX, Z14
-	MOVL         $0x461c4000, BX
-	VPBROADCASTD BX, Z15
-	VPXORD       Z16, Z16, Z16
+	VPXORD       Z15, Z15, Z15
 	XORQ         BX, BX
 
 unrolled33:
 	LEAQ             32(BX), SI
 	CMPQ             SI, DX
 	JGT              single33
-	VMOVUPS          (CX)(BX*4), Z17
-	VMOVUPS          64(CX)(BX*4), Z18
+	VMOVUPS          (CX)(BX*4), Z16
+	VMOVUPS          64(CX)(BX*4), Z17
+	VPANDD           Z12, Z16, Z18
 	VPANDD           Z12, Z17, Z19
-	VPANDD           Z12, Z18, Z20
+	VMULPS           Z13, Z18, Z18
 	VMULPS           Z13, Z19, Z19
-	VMULPS           Z13, Z20, Z20
-	VMINPS           Z19, Z15, Z19
-	VMINPS           Z20, Z15, Z20
+	VMINPS.BCST      geluk<>+0(SB), Z18, Z18
+	VMINPS.BCST      geluk<>+0(SB), Z19, Z19
+	VFMADD213PS      Z5, Z14, Z18
 	VFMADD213PS      Z5, Z14, Z19
-	VFMADD213PS      Z5, Z14, Z20
+	VRCP14PS         Z18, Z20
 	VRCP14PS         Z19, Z21
-	VRCP14PS         Z20, Z22
+	VFNMADD213PS     Z5, Z20, Z18
 	VFNMADD213PS     Z5, Z21, Z19
-	VFNMADD213PS     Z5, Z22, Z20
+	VFMADD213PS      Z20, Z18, Z20
 	VFMADD213PS      Z21, Z19, Z21
-	VFMADD213PS      Z22, Z20, Z22
-	VBROADCASTSS     erfcpoly<>+36(SB), Z19
-	VBROADCASTSS     erfcpoly<>+36(SB), Z20
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z21, Z19
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z22, Z20
-	VMULPS           Z14, Z17, Z23
-	VMULPS           Z14, Z18, Z24
-	VFNMADD231PS     Z17, Z23, Z19
-	VFNMADD231PS     Z18, Z24, Z20
+	VBROADCASTSS     geluk<>+4(SB), Z18
+	VBROADCASTSS     geluk<>+4(SB), Z19
+	VFMADD213PS.BCST geluk<>+8(SB), Z20, Z18
+	VFMADD213PS.BCST geluk<>+8(SB), Z21, Z19
+	VBROADCASTSS     geluq<>+40(SB), Z22
+	VBROADCASTSS     geluq<>+40(SB), Z23
+	VFMADD213PS.BCST geluq<>+36(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+36(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+32(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+32(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+28(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+28(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+24(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+24(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+20(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+20(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+16(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+16(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+12(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+12(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+8(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+8(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+4(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+4(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+0(SB), Z18, Z22
+	VFMADD213PS.BCST geluq<>+0(SB), Z19, Z23
+	VMULPS           Z16, Z16, Z18
+	VMULPS.BCST      geluk<>+12(SB), Z18, Z18
+	VMULPS           Z17, Z17, Z19
+	VMULPS.BCST      geluk<>+12(SB), Z19, Z19
+	VMAXPS           Z18, Z0, Z18
 	VMAXPS           Z19, Z0, Z19
-	VMAXPS           Z20, Z0, Z20
+	VMINPS           Z18, Z1, Z18
 	VMINPS           Z19, Z1, Z19
-	VMINPS           Z20, Z1, Z20
-	VMULPS           Z2, Z19, Z23
-	VMULPS           Z2, Z20, Z24
-	VRNDSCALEPS      $0x08, Z23, Z23
+	VMULPS           Z2, Z18, Z24
+	VMULPS           Z2, Z19, Z25
 	VRNDSCALEPS      $0x08, Z24, Z24
-	VFNMADD231PS     Z3, Z23, Z19
-	VFNMADD231PS     Z3, Z24, Z20
-	VFNMADD231PS     Z4, Z23, Z19
-	VFNMADD231PS     Z4, Z24, Z20
-	VMOVAPS          Z11, Z25
+	VRNDSCALEPS      $0x08, Z25, Z25
+	VFNMADD231PS     Z3, Z24, Z18
+	VFNMADD231PS     Z3, Z25, Z19
+	VFNMADD231PS     Z4, Z24, Z18
+	VFNMADD231PS     Z4, Z25, Z19
 	VMOVAPS          Z11, Z26
-	VFMADD213PS      Z10, Z19, Z25
-	VFMADD213PS      Z10, Z20, Z26
-	VFMADD213PS      Z9, Z19, Z25
-	VFMADD213PS      Z9, Z20, Z26
-	VFMADD213PS      Z8, Z19, Z25
-	VFMADD213PS      Z8, Z20, Z26
-	VFMADD213PS      Z7, Z19, Z25
-	VFMADD213PS      Z7, Z20, Z26
-	VFMADD213PS      Z6, Z19, Z25
-	VFMADD213PS      Z6, Z20, Z26
-	VFMADD213PS      Z5, Z19, Z25
-	VFMADD213PS      Z5, Z20, Z26
-	VFMADD213PS      Z5, Z19, Z25
-	VFMADD213PS      Z5, Z20, Z26
-	VSCALEFPS        Z23, Z25, Z25
+	VMOVAPS          Z11, Z27
+	VFMADD213PS      Z10, Z18, Z26
+	VFMADD213PS      Z10, Z19, Z27
+	VFMADD213PS      Z9, Z18, Z26
+	VFMADD213PS      Z9, Z19, Z27
+	VFMADD213PS      Z8, Z18, Z26
+	VFMADD213PS      Z8, Z19, Z27
+	VFMADD213PS      Z7, Z18, Z26
+	VFMADD213PS      Z7, Z19, Z27
+	VFMADD213PS      Z6, Z18, Z26
+	VFMADD213PS      Z6, Z19, Z27
+	VFMADD213PS      Z5, Z18, Z26
+	VFMADD213PS      Z5, Z19, Z27
+	VFMADD213PS      Z5, Z18, Z26
+	VFMADD213PS      Z5, Z19, Z27
 	VSCALEFPS        Z24, Z26, Z26
-	VMULPS           Z21, Z25, Z25
-	VMULPS           Z22, Z26, Z26
-	VMULPS           Z14, Z25, Z25
-	VMULPS           Z14, Z26, Z26
-	VCMPPS           $0x1e, Z16, Z17, K1
-	VSUBPS           Z25, Z5, K1, Z25
-	VMULPS           Z17, Z25, Z25
-	VMOVUPS          Z25, (AX)(BX*4)
-	VCMPPS           $0x1e, Z16, Z18, K1
-	VSUBPS           Z26, Z5, K1, Z26
-	VMULPS           Z18, Z26, Z26
-	VMOVUPS          Z26, 64(AX)(BX*4)
+	VSCALEFPS        Z25, Z27, Z27
+	VMULPS           Z20, Z22, Z22
+	VMULPS           Z21, Z23, Z23
+	VMULPS           Z26, Z22, Z22
+	VMULPS           Z27, Z23, Z23
+	VCMPPS           $0x1e, Z15, Z16, K1
+	VSUBPS           Z22, Z5, K1, Z22
+	VMULPS           Z16, Z22, Z22
+	VMOVUPS          Z22, (AX)(BX*4)
+	VCMPPS           $0x1e, Z15, Z17, K1
+	VSUBPS           Z23, Z5, K1, Z23
+	VMULPS           Z17, Z23, Z23
+	VMOVUPS          Z23, 64(AX)(BX*4)
 	MOVQ             SI, BX
 	JMP              unrolled33
 
@@ -3189,47 +3200,50 @@ single33:
 	LEAQ             16(BX), SI
 	CMPQ             SI, DX
 	JGT              tail33
-	VMOVUPS          (CX)(BX*4), Z17
-	VPANDD           Z12, Z17, Z18
-	VMULPS           Z13, Z18, Z18
-	VMINPS           Z18, Z15, Z18
-	VFMADD213PS      Z5, Z14, Z18
-	VRCP14PS         Z18, Z19
-	VFNMADD213PS     Z5, Z19, Z18
-	VFMADD213PS      Z19, Z18, Z19
-	VBROADCASTSS     erfcpoly<>+36(SB), Z18
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z19, Z18
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z19, Z18
-	VMULPS           Z14, Z17, Z20
-	VFNMADD231PS     Z17, Z20, Z18
-	VMAXPS           Z18, Z0, Z18
-	VMINPS           Z18, Z1, Z18
-	VMULPS           Z2, Z18, Z20
+	VMOVUPS          (CX)(BX*4), Z16
+	VPANDD           Z12, Z16, Z17
+	VMULPS           Z13, Z17, Z17
+	VMINPS.BCST      geluk<>+0(SB), Z17, Z17
+	VFMADD213PS      Z5, Z14, Z17
+	VRCP14PS         Z17, Z18
+	VFNMADD213PS     Z5, Z18, Z17
+	VFMADD213PS      Z18, Z17, Z18
+	VBROADCASTSS     geluk<>+4(SB), Z17
+	VFMADD213PS.BCST geluk<>+8(SB), Z18, Z17
+	VBROADCASTSS     geluq<>+40(SB), Z19
+	VFMADD213PS.BCST geluq<>+36(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+32(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+28(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+24(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+20(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+16(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+12(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+8(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+4(SB), Z17, Z19
+	VFMADD213PS.BCST geluq<>+0(SB), Z17, Z19
+	VMULPS           Z16, Z16, Z17
+	VMULPS.BCST      geluk<>+12(SB), Z17, Z17
+	VMAXPS           Z17, Z0, Z17
+	VMINPS           Z17, Z1, Z17
+	VMULPS           Z2, Z17, Z20
 	VRNDSCALEPS      $0x08, Z20, Z20
-	VFNMADD231PS     Z3, Z20, Z18
-	VFNMADD231PS     Z4, Z20, Z18
+	VFNMADD231PS     Z3, Z20, Z17
+	VFNMADD231PS     Z4, Z20, Z17
 	VMOVAPS          Z11, Z21
-	VFMADD213PS      Z10, Z18, Z21
-	VFMADD213PS      Z9, Z18, Z21
-	VFMADD213PS      Z8, Z18, Z21
-	VFMADD213PS      Z7, Z18, Z21
-	VFMADD213PS      Z6, Z18, Z21
-	VFMADD213PS      Z5, Z18, Z21
-	VFMADD213PS      Z5, Z18, Z21
+	VFMADD213PS      Z10, Z17, Z21
+	VFMADD213PS      Z9, Z17, Z21
+	VFMADD213PS      Z8, Z17, Z21
+	VFMADD213PS      Z7, Z17, Z21
+	VFMADD213PS      Z6, Z17, Z21
+	VFMADD213PS      Z5, Z17, Z21
+	VFMADD213PS      Z5, Z17, Z21
 	VSCALEFPS        Z20, Z21, Z21
-	VMULPS           Z19, Z21, Z21
-	VMULPS           Z14, Z21, Z21
-	VCMPPS           $0x1e, Z16, Z17, K1
-	VSUBPS           Z21, Z5, K1, Z21
-	VMULPS           Z17, Z21, Z21
-	VMOVUPS          Z21, (AX)(BX*4)
+	VMULPS           Z18, Z19, Z19
+	VMULPS           Z21, Z19, Z19
+	VCMPPS           $0x1e, Z15, Z16, K1
+	VSUBPS           Z19, Z5, K1, Z19
+	VMULPS           Z16, Z19, Z19
+	VMOVUPS          Z19, (AX)(BX*4)
 	MOVQ             SI, BX
 	JMP              single33
 
@@ -3239,26 +3253,29 @@ tail33:
 	MOVL             $0xffffffff, SI
 	BZHIL            DX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX)(BX*4), K1, Z17
-	VPANDD           Z12, Z17, Z12
+	VMOVUPS.Z        (CX)(BX*4), K1, Z16
+	VPANDD           Z12, Z16, Z12
 	VMULPS           Z13, Z12, Z12
-	VMINPS           Z12, Z15, Z12
+	VMINPS.BCST      geluk<>+0(SB), Z12, Z12
 	VFMADD213PS      Z5, Z14, Z12
 	VRCP14PS         Z12, Z13
 	VFNMADD213PS     Z5, Z13, Z12
 	VFMADD213PS      Z13, Z12, Z13
-	VBROADCASTSS     erfcpoly<>+36(SB), Z12
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z13, Z12
-	VMULPS           Z14, Z17, Z15
-	VFNMADD231PS     Z17, Z15, Z12
+	VBROADCASTSS     geluk<>+4(SB), Z12
+	VFMADD213PS.BCST geluk<>+8(SB), Z13, Z12
+	VBROADCASTSS     geluq<>+40(SB), Z14
+	VFMADD213PS.BCST geluq<>+36(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+32(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+28(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+24(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+20(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+16(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+12(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+8(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+4(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+0(SB), Z12, Z14
+	VMULPS           Z16, Z16, Z12
+	VMULPS.BCST      geluk<>+12(SB), Z12, Z12
 	VMAXPS           Z12, Z0, Z0
 	VMINPS           Z0, Z1, Z0
 	VMULPS           Z2, Z0, Z1
@@ -3274,12 +3291,12 @@ tail33:
 	VFMADD213PS      Z5, Z0, Z2
 	VFMADD213PS      Z5, Z0, Z2
 	VSCALEFPS        Z1, Z2, Z2
-	VMULPS           Z13, Z2, Z2
-	VMULPS           Z14, Z2, Z2
-	VCMPPS           $0x1e, Z16, Z17, K2
-	VSUBPS           Z2, Z5, K2, Z2
-	VMULPS           Z17, Z2, Z2
-	VMOVUPS          Z2, K1, (AX)(BX*4)
+	VMULPS           Z13, Z14, Z14
+	VMULPS           Z2, Z14, Z14
+	VCMPPS           $0x1e, Z15, Z16, K2
+	VSUBPS           Z14, Z5, K2, Z14
+	VMULPS           Z16, Z14, Z14
+	VMOVUPS          Z14, K1, (AX)(BX*4)
 
 done33:
 	VZEROUPPER
@@ -3322,139 +3339,109 @@ TEXT ·geluBackward512(SB), NOSPLIT, $0-32
 	VPBROADCASTD SI, Z13
 	MOVL         $0x3f000000, SI
 	VPBROADCASTD SI, Z14
-	MOVL         $0x461c4000, SI
-	VPBROADCASTD SI, Z15
-	VPXORD       Z16, Z16, Z16
+	VPXORD       Z15, Z15, Z15
 	MOVL         $0x3ecc422a, SI
-	VPBROADCASTD SI, Z17
+	VPBROADCASTD SI, Z16
 	XORQ         SI, SI
 
 unrolled34:
 	LEAQ             32(SI), DI
 	CMPQ             DI, BX
 	JGT              single34
-	VMOVUPS          (CX)(SI*4), Z18
-	VMOVUPS          64(CX)(SI*4), Z19
+	VMOVUPS          (CX)(SI*4), Z17
+	VMOVUPS          64(CX)(SI*4), Z18
+	VPANDD           Z12, Z17, Z19
 	VPANDD           Z12, Z18, Z20
-	VPANDD           Z12, Z19, Z21
+	VMULPS           Z13, Z19, Z19
 	VMULPS           Z13, Z20, Z20
-	VMULPS           Z13, Z21, Z21
-	VMINPS           Z20, Z15, Z20
-	VMINPS           Z21, Z15, Z21
+	VMINPS.BCST      geluk<>+0(SB), Z19, Z19
+	VMINPS.BCST      geluk<>+0(SB), Z20, Z20
+	VFMADD213PS      Z5, Z14, Z19
 	VFMADD213PS      Z5, Z14, Z20
-	VFMADD213PS      Z5, Z14, Z21
+	VRCP14PS         Z19, Z21
 	VRCP14PS         Z20, Z22
-	VRCP14PS         Z21, Z23
+	VFNMADD213PS     Z5, Z21, Z19
 	VFNMADD213PS     Z5, Z22, Z20
-	VFNMADD213PS     Z5, Z23, Z21
+	VFMADD213PS      Z21, Z19, Z21
 	VFMADD213PS      Z22, Z20, Z22
-	VFMADD213PS      Z23, Z21, Z23
-	VBROADCASTSS     erfcpoly<>+36(SB), Z20
-	VBROADCASTSS     erfcpoly<>+36(SB), Z21
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z23, Z21
-	VMULPS           Z14, Z18, Z24
-	VMULPS           Z14, Z19, Z25
-	VFNMADD231PS     Z18, Z24, Z20
-	VFNMADD231PS     Z19, Z25, Z21
+	VBROADCASTSS     geluk<>+4(SB), Z19
+	VBROADCASTSS     geluk<>+4(SB), Z20
+	VFMADD213PS.BCST geluk<>+8(SB), Z21, Z19
+	VFMADD213PS.BCST geluk<>+8(SB), Z22, Z20
+	VBROADCASTSS     geluq<>+40(SB), Z23
+	VBROADCASTSS     geluq<>+40(SB), Z24
+	VFMADD213PS.BCST geluq<>+36(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+36(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+32(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+32(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+28(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+28(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+24(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+24(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+20(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+20(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+16(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+16(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+12(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+12(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+8(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+8(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+4(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+4(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+0(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+0(SB), Z20, Z24
+	VMULPS           Z17, Z17, Z19
+	VMULPS.BCST      geluk<>+12(SB), Z19, Z19
+	VMULPS           Z18, Z18, Z20
+	VMULPS.BCST      geluk<>+12(SB), Z20, Z20
+	VMAXPS           Z19, Z0, Z19
 	VMAXPS           Z20, Z0, Z20
-	VMAXPS           Z21, Z0, Z21
+	VMINPS           Z19, Z1, Z19
 	VMINPS           Z20, Z1, Z20
-	VMINPS           Z21, Z1, Z21
+	VMULPS           Z2, Z19, Z25
 	VMULPS           Z2, Z20, Z26
-	VMULPS           Z2, Z21, Z27
+	VRNDSCALEPS      $0x08, Z25, Z25
 	VRNDSCALEPS      $0x08, Z26, Z26
-	VRNDSCALEPS      $0x08, Z27, Z27
+	VFNMADD231PS     Z3, Z25, Z19
 	VFNMADD231PS     Z3, Z26, Z20
-	VFNMADD231PS     Z3, Z27, Z21
+	VFNMADD231PS     Z4, Z25, Z19
 	VFNMADD231PS     Z4, Z26, Z20
-	VFNMADD231PS     Z4, Z27, Z21
+	VMOVAPS          Z11, Z27
 	VMOVAPS          Z11, Z28
-	VMOVAPS          Z11, Z29
+	VFMADD213PS      Z10, Z19, Z27
 	VFMADD213PS      Z10, Z20, Z28
-	VFMADD213PS      Z10, Z21, Z29
+	VFMADD213PS      Z9, Z19, Z27
 	VFMADD213PS      Z9, Z20, Z28
-	VFMADD213PS      Z9, Z21, Z29
+	VFMADD213PS      Z8, Z19, Z27
 	VFMADD213PS      Z8, Z20, Z28
-	VFMADD213PS      Z8, Z21, Z29
+	VFMADD213PS      Z7, Z19, Z27
 	VFMADD213PS      Z7, Z20, Z28
-	VFMADD213PS      Z7, Z21, Z29
+	VFMADD213PS      Z6, Z19, Z27
 	VFMADD213PS      Z6, Z20, Z28
-	VFMADD213PS      Z6, Z21, Z29
+	VFMADD213PS      Z5, Z19, Z27
 	VFMADD213PS      Z5, Z20, Z28
-	VFMADD213PS      Z5, Z21, Z29
+	VFMADD213PS      Z5, Z19, Z27
 	VFMADD213PS      Z5, Z20, Z28
-	VFMADD213PS      Z5, Z21, Z29
+	VSCALEFPS        Z25, Z27, Z27
 	VSCALEFPS        Z26, Z28, Z28
-	VSCALEFPS        Z27, Z29, Z29
-	VMULPS           Z22, Z28, Z28
-	VMULPS           Z23, Z29, Z29
-	VMULPS           Z14, Z28, Z28
-	VMULPS           Z14, Z29, Z29
-	VMOVAPS          Z16, Z20
-	VFNMADD231PS     Z18, Z24, Z20
-	VMOVAPS          Z16, Z21
-	VFNMADD231PS     Z19, Z25, Z21
-	VMAXPS           Z20, Z0, Z20
-	VMAXPS           Z21, Z0, Z21
-	VMINPS           Z20, Z1, Z20
-	VMINPS           Z21, Z1, Z21
-	VMULPS           Z2, Z20, Z22
-	VMULPS           Z2, Z21, Z23
-	VRNDSCALEPS      $0x08, Z22, Z22
-	VRNDSCALEPS      $0x08, Z23, Z23
-	VFNMADD231PS     Z3, Z22, Z20
-	VFNMADD231PS     Z3, Z23, Z21
-	VFNMADD231PS     Z4, Z22, Z20
-	VFNMADD231PS     Z4, Z23, Z21
-	VMOVAPS          Z11, Z24
-	VMOVAPS          Z11, Z25
-	VFMADD213PS      Z10, Z20, Z24
-	VFMADD213PS      Z10, Z21, Z25
-	VFMADD213PS      Z9, Z20, Z24
-	VFMADD213PS      Z9, Z21, Z25
-	VFMADD213PS      Z8, Z20, Z24
-	VFMADD213PS      Z8, Z21, Z25
-	VFMADD213PS      Z7, Z20, Z24
-	VFMADD213PS      Z7, Z21, Z25
-	VFMADD213PS      Z6, Z20, Z24
-	VFMADD213PS      Z6, Z21, Z25
-	VFMADD213PS      Z5, Z20, Z24
-	VFMADD213PS      Z5, Z21, Z25
-	VFMADD213PS      Z5, Z20, Z24
-	VFMADD213PS      Z5, Z21, Z25
-	VSCALEFPS        Z22, Z24, Z24
-	VSCALEFPS        Z23, Z25, Z25
-	VCMPPS           $0x1e, Z16, Z18, K1
-	VSUBPS           Z28, Z5, K1, Z28
+	VMULPS           Z21, Z23, Z23
+	VMULPS           Z22, Z24, Z24
+	VMULPS           Z27, Z23, Z23
+	VMULPS           Z28, Z24, Z24
+	VCMPPS           $0x1e, Z15, Z17, K1
+	VSUBPS           Z23, Z5, K1, Z23
+	VMULPS           Z16, Z27, Z27
+	VFMADD231PS      Z27, Z17, Z23
+	VMOVUPS          (DX)(SI*4), Z17
+	VMULPS           Z17, Z23, Z23
+	VMOVUPS          Z23, (AX)(SI*4)
+	VCMPPS           $0x1e, Z15, Z18, K1
+	VSUBPS           Z24, Z5, K1, Z24
+	VMULPS           Z16, Z28, Z28
+	VFMADD231PS      Z28, Z18, Z24
+	VMOVUPS          64(DX)(SI*4), Z17
 	VMULPS           Z17, Z24, Z24
-	VFMADD231PS      Z24, Z18, Z28
-	VMOVUPS          (DX)(SI*4), Z18
-	VMULPS           Z18, Z28, Z28
-	VMOVUPS          Z28, (AX)(SI*4)
-	VCMPPS           $0x1e, Z16, Z19, K1
-	VSUBPS           Z29, Z5, K1, Z29
-	VMULPS           Z17, Z25, Z25
-	VFMADD231PS      Z25, Z19, Z29
-	VMOVUPS          64(DX)(SI*4), Z18
-	VMULPS           Z18, Z29, Z29
-	VMOVUPS          Z29, 64(AX)(SI*4)
+	VMOVUPS          Z24, 64(AX)(SI*4)
 	MOVQ             DI, SI
 	JMP              unrolled34
 
@@ -3462,67 +3449,53 @@ single34:
 	LEAQ             16(SI), DI
 	CMPQ             DI, BX
 	JGT              tail34
-	VMOVUPS          (CX)(SI*4), Z18
-	VPANDD           Z12, Z18, Z19
-	VMULPS           Z13, Z19, Z19
-	VMINPS           Z19, Z15, Z19
-	VFMADD213PS      Z5, Z14, Z19
-	VRCP14PS         Z19, Z20
-	VFNMADD213PS     Z5, Z20, Z19
-	VFMADD213PS      Z20, Z19, Z20
-	VBROADCASTSS     erfcpoly<>+36(SB), Z19
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z20, Z19
-	VMULPS           Z14, Z18, Z21
-	VFNMADD231PS     Z18, Z21, Z19
-	VMAXPS           Z19, Z0, Z19
-	VMINPS           Z19, Z1, Z19
-	VMULPS           Z2, Z19, Z22
-	VRNDSCALEPS      $0x08, Z22, Z22
-	VFNMADD231PS     Z3, Z22, Z19
-	VFNMADD231PS     Z4, Z22, Z19
-	VMOVAPS          Z11, Z23
-	VFMADD213PS      Z10, Z19, Z23
-	VFMADD213PS      Z9, Z19, Z23
-	VFMADD213PS      Z8, Z19, Z23
-	VFMADD213PS      Z7, Z19, Z23
-	VFMADD213PS      Z6, Z19, Z23
-	VFMADD213PS      Z5, Z19, Z23
-	VFMADD213PS      Z5, Z19, Z23
-	VSCALEFPS        Z22, Z23, Z23
-	VMULPS           Z20, Z23, Z23
-	VMULPS           Z14, Z23, Z23
-	VMOVAPS          Z16, Z19
-	VFNMADD231PS     Z18, Z21, Z19
-	VMAXPS           Z19, Z0, Z19
-	VMINPS           Z19, Z1, Z19
-	VMULPS           Z2, Z19, Z20
-	VRNDSCALEPS      $0x08, Z20, Z20
-	VFNMADD231PS     Z3, Z20, Z19
-	VFNMADD231PS     Z4, Z20, Z19
-	VMOVAPS          Z11, Z21
-	VFMADD213PS      Z10, Z19, Z21
-	VFMADD213PS      Z9, Z19, Z21
-	VFMADD213PS      Z8, Z19, Z21
-	VFMADD213PS      Z7, Z19, Z21
-	VFMADD213PS      Z6, Z19, Z21
-	VFMADD213PS      Z5, Z19, Z21
-	VFMADD213PS      Z5, Z19, Z21
-	VSCALEFPS        Z20, Z21, Z21
-	VCMPPS           $0x1e, Z16, Z18, K1
-	VSUBPS           Z23, Z5, K1, Z23
-	VMULPS           Z17, Z21, Z21
-	VFMADD231PS      Z21, Z18, Z23
-	VMOVUPS          (DX)(SI*4), Z18
-	VMULPS           Z18, Z23, Z23
-	VMOVUPS          Z23, (AX)(SI*4)
+	VMOVUPS          (CX)(SI*4), Z17
+	VPANDD           Z12, Z17, Z18
+	VMULPS           Z13, Z18, Z18
+	VMINPS.BCST      geluk<>+0(SB), Z18, Z18
+	VFMADD213PS      Z5, Z14, Z18
+	VRCP14PS         Z18, Z19
+	VFNMADD213PS     Z5, Z19, Z18
+	VFMADD213PS      Z19, Z18, Z19
+	VBROADCASTSS     geluk<>+4(SB), Z18
+	VFMADD213PS.BCST geluk<>+8(SB), Z19, Z18
+	VBROADCASTSS     geluq<>+40(SB), Z20
+	VFMADD213PS.BCST geluq<>+36(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+32(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+28(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+24(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+20(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+16(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+12(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+8(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+4(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+0(SB), Z18, Z20
+	VMULPS           Z17, Z17, Z18
+	VMULPS.BCST      geluk<>+12(SB), Z18, Z18
+	VMAXPS           Z18, Z0, Z18
+	VMINPS           Z18, Z1, Z18
+	VMULPS           Z2, Z18, Z21
+	VRNDSCALEPS      $0x08, Z21, Z21
+	VFNMADD231PS     Z3, Z21, Z18
+	VFNMADD231PS     Z4, Z21, Z18
+	VMOVAPS          Z11, Z22
+	VFMADD213PS      Z10, Z18, Z22
+	VFMADD213PS      Z9, Z18, Z22
+	VFMADD213PS      Z8, Z18, Z22
+	VFMADD213PS      Z7, Z18, Z22
+	VFMADD213PS      Z6, Z18, Z22
+	VFMADD213PS      Z5, Z18, Z22
+	VFMADD213PS      Z5, Z18, Z22
+	VSCALEFPS        Z21, Z22, Z22
+	VMULPS           Z19, Z20, Z20
+	VMULPS           Z22, Z20, Z20
+	VCMPPS           $0x1e, Z15, Z17, K1
+	VSUBPS           Z20, Z5, K1, Z20
+	VMULPS           Z16, Z22, Z22
+	VFMADD231PS      Z22, Z17, Z20
+	VMOVUPS          (DX)(SI*4), Z17
+	VMULPS           Z17, Z20, Z20
+	VMOVUPS          Z20, (AX)(SI*4)
 	MOVQ             DI, SI
 	JMP              single34
 
@@ -3532,45 +3505,29 @@ tail34:
 	MOVL             $0xffffffff, DI
 	BZHIL            BX, DI, DI
 	KMOVW            DI, K1
-	VMOVUPS.Z        (CX)(SI*4), K1, Z18
-	VPANDD           Z12, Z18, Z12
+	VMOVUPS.Z        (CX)(SI*4), K1, Z17
+	VPANDD           Z12, Z17, Z12
 	VMULPS           Z13, Z12, Z12
-	VMINPS           Z12, Z15, Z12
+	VMINPS.BCST      geluk<>+0(SB), Z12, Z12
 	VFMADD213PS      Z5, Z14, Z12
 	VRCP14PS         Z12, Z13
 	VFNMADD213PS     Z5, Z13, Z12
 	VFMADD213PS      Z13, Z12, Z13
-	VBROADCASTSS     erfcpoly<>+36(SB), Z12
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z13, Z12
-	VMULPS           Z14, Z18, Z15
-	VFNMADD231PS     Z18, Z15, Z12
-	VMAXPS           Z12, Z0, Z12
-	VMINPS           Z12, Z1, Z12
-	VMULPS           Z2, Z12, Z19
-	VRNDSCALEPS      $0x08, Z19, Z19
-	VFNMADD231PS     Z3, Z19, Z12
-	VFNMADD231PS     Z4, Z19, Z12
-	VMOVAPS          Z11, Z20
-	VFMADD213PS      Z10, Z12, Z20
-	VFMADD213PS      Z9, Z12, Z20
-	VFMADD213PS      Z8, Z12, Z20
-	VFMADD213PS      Z7, Z12, Z20
-	VFMADD213PS      Z6, Z12, Z20
-	VFMADD213PS      Z5, Z12, Z20
-	VFMADD213PS      Z5, Z12, Z20
-	VSCALEFPS        Z19, Z20, Z20
-	VMULPS           Z13, Z20, Z20
-	VMULPS           Z14, Z20, Z20
-	VMOVAPS          Z16, Z12
-	VFNMADD231PS     Z18, Z15, Z12
+	VBROADCASTSS     geluk<>+4(SB), Z12
+	VFMADD213PS.BCST geluk<>+8(SB), Z13, Z12
+	VBROADCASTSS     geluq<>+40(SB), Z14
+	VFMADD213PS.BCST geluq<>+36(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+32(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+28(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+24(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+20(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+16(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+12(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+8(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+4(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+0(SB), Z12, Z14
+	VMULPS           Z17, Z17, Z12
+	VMULPS.BCST      geluk<>+12(SB), Z12, Z12
 	VMAXPS           Z12, Z0, Z0
 	VMINPS           Z0, Z1, Z0
 	VMULPS           Z2, Z0, Z1
@@ -3586,13 +3543,15 @@ tail34:
 	VFMADD213PS      Z5, Z0, Z2
 	VFMADD213PS      Z5, Z0, Z2
 	VSCALEFPS        Z1, Z2, Z2
-	VCMPPS           $0x1e, Z16, Z18, K2
-	VSUBPS           Z20, Z5, K2, Z20
-	VMULPS           Z17, Z2, Z2
-	VFMADD231PS      Z2, Z18, Z20
+	VMULPS           Z13, Z14, Z14
+	VMULPS           Z2, Z14, Z14
+	VCMPPS           $0x1e, Z15, Z17, K2
+	VSUBPS           Z14, Z5, K2, Z14
+	VMULPS           Z16, Z2, Z2
+	VFMADD231PS      Z2, Z17, Z14
 	VMOVUPS.Z        (DX)(SI*4), K1, Z0
-	VMULPS           Z0, Z20, Z20
-	VMOVUPS          Z20, K1, (AX)(SI*4)
+	VMULPS           Z0, Z14, Z14
+	VMOVUPS          Z14, K1, (AX)(SI*4)
 
 done34:
 	VZEROUPPER
@@ -3635,139 +3594,109 @@ TEXT ·geluDeriv512(SB), NOSPLIT, $0-32
 	VPBROADCASTD SI, Z13
 	MOVL         $0x3f000000, SI
 	VPBROADCASTD SI, Z14
-	MOVL         $0x461c4000, SI
-	VPBROADCASTD SI, Z15
-	VPXORD       Z16, Z16, Z16
+	VPXORD       Z15, Z15, Z15
 	MOVL         $0x3ecc422a, SI
-	VPBROADCASTD SI, Z17
+	VPBROADCASTD SI, Z16
 	XORQ         SI, SI
 
 unrolled35:
 	LEAQ             32(SI), DI
 	CMPQ             DI, BX
 	JGT              single35
-	VMOVUPS          (DX)(SI*4), Z18
-	VMOVUPS          64(DX)(SI*4), Z19
+	VMOVUPS          (DX)(SI*4), Z17
+	VMOVUPS          64(DX)(SI*4), Z18
+	VPANDD           Z12, Z17, Z19
 	VPANDD           Z12, Z18, Z20
-	VPANDD           Z12, Z19, Z21
+	VMULPS           Z13, Z19, Z19
 	VMULPS           Z13, Z20, Z20
-	VMULPS           Z13, Z21, Z21
-	VMINPS           Z20, Z15, Z20
-	VMINPS           Z21, Z15, Z21
+	VMINPS.BCST      geluk<>+0(SB), Z19, Z19
+	VMINPS.BCST      geluk<>+0(SB), Z20, Z20
+	VFMADD213PS      Z5, Z14, Z19
 	VFMADD213PS      Z5, Z14, Z20
-	VFMADD213PS      Z5, Z14, Z21
+	VRCP14PS         Z19, Z21
 	VRCP14PS         Z20, Z22
-	VRCP14PS         Z21, Z23
+	VFNMADD213PS     Z5, Z21, Z19
 	VFNMADD213PS     Z5, Z22, Z20
-	VFNMADD213PS     Z5, Z23, Z21
+	VFMADD213PS      Z21, Z19, Z21
 	VFMADD213PS      Z22, Z20, Z22
-	VFMADD213PS      Z23, Z21, Z23
-	VBROADCASTSS     erfcpoly<>+36(SB), Z20
-	VBROADCASTSS     erfcpoly<>+36(SB), Z21
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z23, Z21
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z22, Z20
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z23, Z21
-	VMULPS           Z14, Z18, Z24
-	VMULPS           Z14, Z19, Z25
-	VFNMADD231PS     Z18, Z24, Z20
-	VFNMADD231PS     Z19, Z25, Z21
+	VBROADCASTSS     geluk<>+4(SB), Z19
+	VBROADCASTSS     geluk<>+4(SB), Z20
+	VFMADD213PS.BCST geluk<>+8(SB), Z21, Z19
+	VFMADD213PS.BCST geluk<>+8(SB), Z22, Z20
+	VBROADCASTSS     geluq<>+40(SB), Z23
+	VBROADCASTSS     geluq<>+40(SB), Z24
+	VFMADD213PS.BCST geluq<>+36(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+36(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+32(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+32(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+28(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+28(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+24(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+24(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+20(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+20(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+16(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+16(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+12(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+12(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+8(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+8(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+4(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+4(SB), Z20, Z24
+	VFMADD213PS.BCST geluq<>+0(SB), Z19, Z23
+	VFMADD213PS.BCST geluq<>+0(SB), Z20, Z24
+	VMULPS           Z17, Z17, Z19
+	VMULPS.BCST      geluk<>+12(SB), Z19, Z19
+	VMULPS           Z18, Z18, Z20
+	VMULPS.BCST      geluk<>+12(SB), Z20, Z20
+	VMAXPS           Z19, Z0, Z19
 	VMAXPS           Z20, Z0, Z20
-	VMAXPS           Z21, Z0, Z21
+	VMINPS           Z19, Z1, Z19
 	VMINPS           Z20, Z1, Z20
-	VMINPS           Z21, Z1, Z21
+	VMULPS           Z2, Z19, Z25
 	VMULPS           Z2, Z20, Z26
-	VMULPS           Z2, Z21, Z27
+	VRNDSCALEPS      $0x08, Z25, Z25
 	VRNDSCALEPS      $0x08, Z26, Z26
-	VRNDSCALEPS      $0x08, Z27, Z27
+	VFNMADD231PS     Z3, Z25, Z19
 	VFNMADD231PS     Z3, Z26, Z20
-	VFNMADD231PS     Z3, Z27, Z21
+	VFNMADD231PS     Z4, Z25, Z19
 	VFNMADD231PS     Z4, Z26, Z20
-	VFNMADD231PS     Z4, Z27, Z21
+	VMOVAPS          Z11, Z27
 	VMOVAPS          Z11, Z28
-	VMOVAPS          Z11, Z29
+	VFMADD213PS      Z10, Z19, Z27
 	VFMADD213PS      Z10, Z20, Z28
-	VFMADD213PS      Z10, Z21, Z29
+	VFMADD213PS      Z9, Z19, Z27
 	VFMADD213PS      Z9, Z20, Z28
-	VFMADD213PS      Z9, Z21, Z29
+	VFMADD213PS      Z8, Z19, Z27
 	VFMADD213PS      Z8, Z20, Z28
-	VFMADD213PS      Z8, Z21, Z29
+	VFMADD213PS      Z7, Z19, Z27
 	VFMADD213PS      Z7, Z20, Z28
-	VFMADD213PS      Z7, Z21, Z29
+	VFMADD213PS      Z6, Z19, Z27
 	VFMADD213PS      Z6, Z20, Z28
-	VFMADD213PS      Z6, Z21, Z29
+	VFMADD213PS      Z5, Z19, Z27
 	VFMADD213PS      Z5, Z20, Z28
-	VFMADD213PS      Z5, Z21, Z29
+	VFMADD213PS      Z5, Z19, Z27
 	VFMADD213PS      Z5, Z20, Z28
-	VFMADD213PS      Z5, Z21, Z29
+	VSCALEFPS        Z25, Z27, Z27
 	VSCALEFPS        Z26, Z28, Z28
-	VSCALEFPS        Z27, Z29, Z29
-	VMULPS           Z22, Z28, Z28
-	VMULPS           Z23, Z29, Z29
-	VMULPS           Z14, Z28, Z28
-	VMULPS           Z14, Z29, Z29
-	VMOVAPS          Z16, Z20
-	VFNMADD231PS     Z18, Z24, Z20
-	VMOVAPS          Z16, Z21
-	VFNMADD231PS     Z19, Z25, Z21
-	VMAXPS           Z20, Z0, Z20
-	VMAXPS           Z21, Z0, Z21
-	VMINPS           Z20, Z1, Z20
-	VMINPS           Z21, Z1, Z21
-	VMULPS           Z2, Z20, Z22
-	VMULPS           Z2, Z21, Z23
-	VRNDSCALEPS      $0x08, Z22, Z22
-	VRNDSCALEPS      $0x08, Z23, Z23
-	VFNMADD231PS     Z3, Z22, Z20
-	VFNMADD231PS     Z3, Z23, Z21
-	VFNMADD231PS     Z4, Z22, Z20
-	VFNMADD231PS     Z4, Z23, Z21
-	VMOVAPS          Z11, Z24
-	VMOVAPS          Z11, Z25
-	VFMADD213PS      Z10, Z20, Z24
-	VFMADD213PS      Z10, Z21, Z25
-	VFMADD213PS      Z9, Z20, Z24
-	VFMADD213PS      Z9, Z21, Z25
-	VFMADD213PS      Z8, Z20, Z24
-	VFMADD213PS      Z8, Z21, Z25
-	VFMADD213PS      Z7, Z20, Z24
-	VFMADD213PS      Z7, Z21, Z25
-	VFMADD213PS      Z6, Z20, Z24
-	VFMADD213PS      Z6, Z21, Z25
-	VFMADD213PS      Z5, Z20, Z24
-	VFMADD213PS      Z5, Z21, Z25
-	VFMADD213PS      Z5, Z20, Z24
-	VFMADD213PS      Z5, Z21, Z25
-	VSCALEFPS        Z22, Z24, Z24
-	VSCALEFPS        Z23, Z25, Z25
-	VCMPPS           $0x1e, Z16, Z18, K1
-	VSUBPS           Z28, Z5, K1, Z28
-	VMULPS           Z18, Z28, Z20
-	VMOVUPS          Z20, (AX)(SI*4)
-	VMULPS           Z17, Z24, Z24
-	VFMADD231PS      Z24, Z18, Z28
-	VMOVUPS          Z28, (CX)(SI*4)
-	VCMPPS           $0x1e, Z16, Z19, K1
-	VSUBPS           Z29, Z5, K1, Z29
-	VMULPS           Z19, Z29, Z18
-	VMOVUPS          Z18, 64(AX)(SI*4)
-	VMULPS           Z17, Z25, Z25
-	VFMADD231PS      Z25, Z19, Z29
-	VMOVUPS          Z29, 64(CX)(SI*4)
+	VMULPS           Z21, Z23, Z23
+	VMULPS           Z22, Z24, Z24
+	VMULPS           Z27, Z23, Z23
+	VMULPS           Z28, Z24, Z24
+	VCMPPS           $0x1e, Z15, Z17, K1
+	VSUBPS           Z23, Z5, K1, Z23
+	VMULPS           Z17, Z23, Z19
+	VMOVUPS          Z19, (AX)(SI*4)
+	VMULPS           Z16, Z27, Z27
+	VFMADD231PS      Z27, Z17, Z23
+	VMOVUPS          Z23, (CX)(SI*4)
+	VCMPPS           $0x1e, Z15, Z18, K1
+	VSUBPS           Z24, Z5, K1, Z24
+	VMULPS           Z18, Z24, Z17
+	VMOVUPS          Z17, 64(AX)(SI*4)
+	VMULPS           Z16, Z28, Z28
+	VFMADD231PS      Z28, Z18, Z24
+	VMOVUPS          Z24, 64(CX)(SI*4)
 	MOVQ             DI, SI
 	JMP              unrolled35
 
@@ -3775,67 +3704,53 @@ single35:
 	LEAQ             16(SI), DI
 	CMPQ             DI, BX
 	JGT              tail35
-	VMOVUPS          (DX)(SI*4), Z18
-	VPANDD           Z12, Z18, Z19
-	VMULPS           Z13, Z19, Z19
-	VMINPS           Z19, Z15, Z19
-	VFMADD213PS      Z5, Z14, Z19
-	VRCP14PS         Z19, Z20
-	VFNMADD213PS     Z5, Z20, Z19
-	VFMADD213PS      Z20, Z19, Z20
-	VBROADCASTSS     erfcpoly<>+36(SB), Z19
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z20, Z19
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z20, Z19
-	VMULPS           Z14, Z18, Z21
-	VFNMADD231PS     Z18, Z21, Z19
-	VMAXPS           Z19, Z0, Z19
-	VMINPS           Z19, Z1, Z19
-	VMULPS           Z2, Z19, Z22
-	VRNDSCALEPS      $0x08, Z22, Z22
-	VFNMADD231PS     Z3, Z22, Z19
-	VFNMADD231PS     Z4, Z22, Z19
-	VMOVAPS          Z11, Z23
-	VFMADD213PS      Z10, Z19, Z23
-	VFMADD213PS      Z9, Z19, Z23
-	VFMADD213PS      Z8, Z19, Z23
-	VFMADD213PS      Z7, Z19, Z23
-	VFMADD213PS      Z6, Z19, Z23
-	VFMADD213PS      Z5, Z19, Z23
-	VFMADD213PS      Z5, Z19, Z23
-	VSCALEFPS        Z22, Z23, Z23
-	VMULPS           Z20, Z23, Z23
-	VMULPS           Z14, Z23, Z23
-	VMOVAPS          Z16, Z19
-	VFNMADD231PS     Z18, Z21, Z19
-	VMAXPS           Z19, Z0, Z19
-	VMINPS           Z19, Z1, Z19
-	VMULPS           Z2, Z19, Z20
-	VRNDSCALEPS      $0x08, Z20, Z20
-	VFNMADD231PS     Z3, Z20, Z19
-	VFNMADD231PS     Z4, Z20, Z19
-	VMOVAPS          Z11, Z21
-	VFMADD213PS      Z10, Z19, Z21
-	VFMADD213PS      Z9, Z19, Z21
-	VFMADD213PS      Z8, Z19, Z21
-	VFMADD213PS      Z7, Z19, Z21
-	VFMADD213PS      Z6, Z19, Z21
-	VFMADD213PS      Z5, Z19, Z21
-	VFMADD213PS      Z5, Z19, Z21
-	VSCALEFPS        Z20, Z21, Z21
-	VCMPPS           $0x1e, Z16, Z18, K1
-	VSUBPS           Z23, Z5, K1, Z23
-	VMULPS           Z18, Z23, Z19
-	VMOVUPS          Z19, (AX)(SI*4)
-	VMULPS           Z17, Z21, Z21
-	VFMADD231PS      Z21, Z18, Z23
-	VMOVUPS          Z23, (CX)(SI*4)
+	VMOVUPS          (DX)(SI*4), Z17
+	VPANDD           Z12, Z17, Z18
+	VMULPS           Z13, Z18, Z18
+	VMINPS.BCST      geluk<>+0(SB), Z18, Z18
+	VFMADD213PS      Z5, Z14, Z18
+	VRCP14PS         Z18, Z19
+	VFNMADD213PS     Z5, Z19, Z18
+	VFMADD213PS      Z19, Z18, Z19
+	VBROADCASTSS     geluk<>+4(SB), Z18
+	VFMADD213PS.BCST geluk<>+8(SB), Z19, Z18
+	VBROADCASTSS     geluq<>+40(SB), Z20
+	VFMADD213PS.BCST geluq<>+36(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+32(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+28(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+24(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+20(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+16(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+12(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+8(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+4(SB), Z18, Z20
+	VFMADD213PS.BCST geluq<>+0(SB), Z18, Z20
+	VMULPS           Z17, Z17, Z18
+	VMULPS.BCST      geluk<>+12(SB), Z18, Z18
+	VMAXPS           Z18, Z0, Z18
+	VMINPS           Z18, Z1, Z18
+	VMULPS           Z2, Z18, Z21
+	VRNDSCALEPS      $0x08, Z21, Z21
+	VFNMADD231PS     Z3, Z21, Z18
+	VFNMADD231PS     Z4, Z21, Z18
+	VMOVAPS          Z11, Z22
+	VFMADD213PS      Z10, Z18, Z22
+	VFMADD213PS      Z9, Z18, Z22
+	VFMADD213PS      Z8, Z18, Z22
+	VFMADD213PS      Z7, Z18, Z22
+	VFMADD213PS      Z6, Z18, Z22
+	VFMADD213PS      Z5, Z18, Z22
+	VFMADD213PS      Z5, Z18, Z22
+	VSCALEFPS        Z21, Z22, Z22
+	VMULPS           Z19, Z20, Z20
+	VMULPS           Z22, Z20, Z20
+	VCMPPS           $0x1e, Z15, Z17, K1
+	VSUBPS           Z20, Z5, K1, Z20
+	VMULPS           Z17, Z20, Z18
+	VMOVUPS          Z18, (AX)(SI*4)
+	VMULPS           Z16, Z22, Z22
+	VFMADD231PS      Z22, Z17, Z20
+	VMOVUPS          Z20, (CX)(SI*4)
 	MOVQ             DI, SI
 	JMP              single35
 
@@ -3845,45 +3760,29 @@ tail35:
 	MOVL             $0xffffffff, DI
 	BZHIL            BX, DI, DI
 	KMOVW            DI, K1
-	VMOVUPS.Z        (DX)(SI*4), K1, Z18
-	VPANDD           Z12, Z18, Z12
+	VMOVUPS.Z        (DX)(SI*4), K1, Z17
+	VPANDD           Z12, Z17, Z12
 	VMULPS           Z13, Z12, Z12
-	VMINPS           Z12, Z15, Z12
+	VMINPS.BCST      geluk<>+0(SB), Z12, Z12
 	VFMADD213PS      Z5, Z14, Z12
 	VRCP14PS         Z12, Z13
 	VFNMADD213PS     Z5, Z13, Z12
 	VFMADD213PS      Z13, Z12, Z13
-	VBROADCASTSS     erfcpoly<>+36(SB), Z12
-	VFMADD213PS.BCST erfcpoly<>+32(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+28(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+24(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+20(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+16(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+12(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+8(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+4(SB), Z13, Z12
-	VFMADD213PS.BCST erfcpoly<>+0(SB), Z13, Z12
-	VMULPS           Z14, Z18, Z15
-	VFNMADD231PS     Z18, Z15, Z12
-	VMAXPS           Z12, Z0, Z12
-	VMINPS           Z12, Z1, Z12
-	VMULPS           Z2, Z12, Z19
-	VRNDSCALEPS      $0x08, Z19, Z19
-	VFNMADD231PS     Z3, Z19, Z12
-	VFNMADD231PS     Z4, Z19, Z12
-	VMOVAPS          Z11, Z20
-	VFMADD213PS      Z10, Z12, Z20
-	VFMADD213PS      Z9, Z12, Z20
-	VFMADD213PS      Z8, Z12, Z20
-	VFMADD213PS      Z7, Z12, Z20
-	VFMADD213PS      Z6, Z12, Z20
-	VFMADD213PS      Z5, Z12, Z20
-	VFMADD213PS      Z5, Z12, Z20
-	VSCALEFPS        Z19, Z20, Z20
-	VMULPS           Z13, Z20, Z20
-	VMULPS           Z14, Z20, Z20
-	VMOVAPS          Z16, Z12
-	VFNMADD231PS     Z18, Z15, Z12
+	VBROADCASTSS     geluk<>+4(SB), Z12
+	VFMADD213PS.BCST geluk<>+8(SB), Z13, Z12
+	VBROADCASTSS     geluq<>+40(SB), Z14
+	VFMADD213PS.BCST geluq<>+36(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+32(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+28(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+24(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+20(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+16(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+12(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+8(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+4(SB), Z12, Z14
+	VFMADD213PS.BCST geluq<>+0(SB), Z12, Z14
+	VMULPS           Z17, Z17, Z12
+	VMULPS.BCST      geluk<>+12(SB), Z12, Z12
 	VMAXPS           Z12, Z0, Z0
 	VMINPS           Z0, Z1, Z0
 	VMULPS           Z2, Z0, Z1
@@ -3899,13 +3798,15 @@ tail35:
 	VFMADD213PS      Z5, Z0, Z2
 	VFMADD213PS      Z5, Z0, Z2
 	VSCALEFPS        Z1, Z2, Z2
-	VCMPPS           $0x1e, Z16, Z18, K2
-	VSUBPS           Z20, Z5, K2, Z20
-	VMULPS           Z18, Z20, Z0
+	VMULPS           Z13, Z14, Z14
+	VMULPS           Z2, Z14, Z14
+	VCMPPS           $0x1e, Z15, Z17, K2
+	VSUBPS           Z14, Z5, K2, Z14
+	VMULPS           Z17, Z14, Z0
 	VMOVUPS          Z0, K1, (AX)(SI*4)
-	VMULPS           Z17, Z2, Z2
-	VFMADD231PS      Z2, Z18, Z20
-	VMOVUPS          Z20, K1, (CX)(SI*4)
+	VMULPS           Z16, Z2, Z2
+	VFMADD231PS      Z2, Z17, Z14
+	VMOVUPS          Z14, K1, (CX)(SI*4)
 
 done35:
 	VZEROUPPER

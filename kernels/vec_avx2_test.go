@@ -126,7 +126,17 @@ func TestAVX2MatchesAVX512Elementwise(t *testing.T) {
 				if k.forward {
 					abs = 0
 				}
-				if !agree(got[i], want[i], 4, abs) {
+				ulps := 4.0
+				if k.name == "GELU" || k.name == "GELUBackward" {
+					// The exact GELU's tail is t·exp(P(t) − x²/2) on AVX2 and
+					// t·Q(t)·exp(−x²/2) on AVX-512: each rounds an exponent
+					// of about x²/2, which costs up to x²/2 units of 2⁻²⁴
+					// (measured against float64 for x in [−14, −8]: 4.1e-6
+					// and 4.0e-6 relative), so they may differ by up to x²
+					// ulps beyond the usual 4.
+					ulps += float64(in.x[i]) * float64(in.x[i])
+				}
+				if !agree(got[i], want[i], ulps, abs) {
 					if bad++; bad <= 5 {
 						t.Errorf("%s %s: x=%v dy=%v: avx2 %v, avx512 %v", k.name, in.name, in.x[i], in.dy[i], got[i], want[i])
 					}

@@ -488,15 +488,7 @@ func genActivations() {
 			for i, b := range bs {
 				xs[i] = b.load(x)
 			}
-			q, halfX := f.tailN(xs)
-			// φ(x) = exp(−x²/2)/√(2π).
-			args := make([]Op, len(bs))
-			for i := range bs {
-				arg := fresh(zero)
-				VFNMADD231PS(xs[i], halfX[i], arg)
-				args[i] = arg
-			}
-			g := f.expN(args)
+			q, g := f.tailN(xs) // φ(x) = g/√(2π)
 			for i, b := range bs {
 				phi := geluPhi(f, zero, xs[i], q[i])
 				VMULPS(invSqrt2Pi, g[i], g[i])
@@ -523,14 +515,7 @@ func genActivations() {
 			for i, b := range bs {
 				xs[i] = b.load(x)
 			}
-			q, halfX := f.tailN(xs)
-			args := make([]Op, len(bs))
-			for i := range bs {
-				arg := fresh(zero)
-				VFNMADD231PS(xs[i], halfX[i], arg)
-				args[i] = arg
-			}
-			g := f.expN(args)
+			q, g := f.tailN(xs) // φ(x) = g/√(2π)
 			for i, b := range bs {
 				phi := geluPhi(f, zero, xs[i], q[i])
 				y := ZMM()

@@ -9,18 +9,26 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// erfcPoly holds the coefficients of P in erfcFn, constant term first.
+// erfcPoly holds the coefficients of Numerical Recipes' P (see erfcFn), constant
+// term first; the AVX2 GELU kernels use it.
 var erfcPoly = []float32{-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
 	0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277}
 
 // The polynomial coefficients live in read-only tables and are read by
 // broadcasting memory operands, which leaves the 32 vector registers to the
 // other constants and the temporaries.
-var erfcTable, tanhTable Mem
+var tanhTable, geluQTable, geluKTable Mem
 
 // declareTables emits the coefficient tables; it runs before any function.
 func declareTables() {
-	erfcTable = table("erfcpoly", erfcPoly)
+	qc, _, _ := geluQ()
+	var q32 []float32
+	for _, c := range qc {
+		q32 = append(q32, float32(c))
+	}
+	geluQTable = table("geluq", q32)
+	_, scale, shift := geluQ()
+	geluKTable = table("geluk", []float32{1e4, float32(scale), float32(shift), -0.5}) // z cap, Q's u = t·scale + shift, −½
 	var tc []float32
 	for _, c := range tanhTaylor(tanhTerms) {
 		tc = append(tc, float32(c))
@@ -31,7 +39,9 @@ func declareTables() {
 func table(name string, vs []float32) Mem {
 	m := GLOBL(name, RODATA|NOPTR)
 	for i, v := range vs {
-		DATA(4*i, F32(v))
+		// As bits: avo prints F32(1e4) as $(10000), which the Go
+		// assembler reads as the integer 10000.
+		DATA(4*i, U32(math.Float32bits(v)))
 	}
 	return m
 }
@@ -257,14 +267,67 @@ func bernoulli(n int) []*big.Rat {
 }
 
 // erfcFn computes q(x) = ½·erfc(|x|/√2) = Φ(−|x|), the tail of the normal
-// CDF, with the Chebyshev-fitted formula of Numerical Recipes (§6.2):
-// erfc(z) ≈ t·exp(−z² + P(t)), t = 1/(1 + z/2), P of degree 9, whose relative
-// error is below 1.2·10⁻⁷ for every z ≥ 0 — so the tail keeps its relative
-// accuracy far out, not just its absolute one. −z² + P(t) is formed by one
-// FMA; its rounding adds about |−z² + P(t)|·2⁻²⁴ relative error.
+// CDF, together with E = exp(−x²/2), which also gives the normal density
+// φ(x) = E/√(2π): one exponential serves both. With z = |x|/√2 and
+// t = 1/(1 + z/2), q = t·Q(t)·E, where Q(t) = ½·erfc(z)·exp(z²)/t is smooth
+// on t ∈ (0, 1] (Q(1) = ½, Q(0) = 1/(2√π)) and is evaluated as a polynomial
+// fitted when this program runs (geluQ): its relative error, measured with
+// float32 coefficients and arithmetic, is below 1.3·10⁻⁷ for z ≤ 10.5, past
+// which E is 0 in float32 anyway. So the tail keeps its relative accuracy
+// far out, not just its absolute one (this replaces Numerical Recipes'
+// erfc(z) ≈ t·exp(−z² + P(t)) of §6.2, which the AVX2 kernels still use and
+// which takes a second exponential for φ). −x²/2 is rounded once; that adds
+// about (x²/2)·2⁻²⁴ relative error to E, as in any exp(−x²/2).
 type erfcFn struct {
 	*expFn
-	absMask, invSqrt2, one, half, zMax VecVirtual
+	absMask, invSqrt2, one, half VecVirtual
+}
+
+// geluQDegree is the degree of the polynomial for Q; geluQLow the smallest t
+// (z = 10.5) it is fitted from.
+const (
+	geluQDegree = 10
+	geluQLow    = 1 / (1 + 10.5/2)
+)
+
+// geluQ returns the coefficients (constant first) of Q as a polynomial in
+// u = t·scale + shift ∈ [−1, 1] over t ∈ [geluQLow, 1], from its Chebyshev
+// interpolant at 200 nodes, computed in float64.
+func geluQ() (coef []float64, scale, shift float64) {
+	lo, hi, n := geluQLow, 1.0, geluQDegree
+	q := func(t float64) float64 {
+		z := 2 * (1 - t) / t
+		return 0.5 * math.Erfc(z) * math.Exp(z*z) / t
+	}
+	const nodes = 200
+	cheb := make([]float64, n+1)
+	for k := 0; k < nodes; k++ {
+		th := math.Pi * (float64(k) + 0.5) / nodes
+		f := q((math.Cos(th)*(hi-lo) + lo + hi) / 2)
+		for j := range cheb {
+			cheb[j] += 2.0 / nodes * f * math.Cos(float64(j)*th)
+		}
+	}
+	cheb[0] /= 2
+	// Chebyshev polynomials T_j as monomials: T_j = 2u·T_{j−1} − T_{j−2}.
+	ts := [][]float64{{1}, {0, 1}}
+	for j := 2; j <= n; j++ {
+		next := make([]float64, j+1)
+		for i, v := range ts[j-1] {
+			next[i+1] += 2 * v
+		}
+		for i, v := range ts[j-2] {
+			next[i] -= v
+		}
+		ts = append(ts, next)
+	}
+	coef = make([]float64, n+1)
+	for j, c := range cheb {
+		for i, v := range ts[j] {
+			coef[i] += c * v
+		}
+	}
+	return coef, 2 / (hi - lo), -(hi + lo) / (hi - lo)
 }
 
 func newErfc() *erfcFn {
@@ -273,27 +336,20 @@ func newErfc() *erfcFn {
 		absMask:  broadcastBits(0x7fffffff),
 		invSqrt2: broadcast(float32(1 / math.Sqrt2)),
 		half:     broadcast(0.5),
-		zMax:     broadcast(1e4),
 	}
 	f.one = f.expFn.c[0]
 	return f
 }
 
-// tail returns q = Φ(−|x|) and x/2. The exponent −z² = −(x/2)·x is formed
-// inside one FMA with P(t), so it is rounded only once.
-func (f *erfcFn) tail(x Op) (q, halfX VecVirtual) {
-	qs, hs := f.tailN([]Op{x})
-	return qs[0], hs[0]
-}
-
-// tailN is tail for each of xs, side by side (see expN). t = 1/(1 + z/2)
-// comes from VRCP14PS and one Newton step (relative error about 2⁻²⁷, and
-// no divider: VDIVPS would hold a port for ten cycles); z is capped at
-// 10⁴ first, where q is 0 anyway, so that an infinite x gives t > 0 and
-// not the step's Inf·0. A NaN x stays NaN.
-func (f *erfcFn) tailN(xs []Op) (q, halfX []VecVirtual) {
+// tailN returns q = Φ(−|x|) and E = exp(−x²/2) for each of xs, side by side
+// (see expN). t = 1/(1 + z/2) comes from VRCP14PS and one Newton step
+// (relative error about 2⁻²⁷, and no divider: VDIVPS would hold a port for
+// ten cycles); z is capped at 10⁴ first, so that an infinite x gives a
+// finite t (and E = 0, q = 0) rather than the step's Inf·0. The constants
+// beyond erfcFn's registers are read as broadcast memory operands, which
+// leaves registers for two blocks side by side.
+func (f *erfcFn) tailN(xs []Op) (q, e []VecVirtual) {
 	z, t, p := zmms(len(xs)), zmms(len(xs)), zmms(len(xs))
-	halfX = zmms(len(xs))
 	for i, x := range xs {
 		VPANDD(f.absMask, x, z[i])
 	}
@@ -301,7 +357,9 @@ func (f *erfcFn) tailN(xs []Op) (q, halfX []VecVirtual) {
 		VMULPS(f.invSqrt2, z[i], z[i])
 	}
 	for i := range xs {
-		VMINPS(z[i], f.zMax, z[i]) // NaN passes: MINPS returns its second source, z
+		// A NaN x becomes z = 10⁴ here (MINPS returns its memory source);
+		// the callers' final products with x make the results NaN again.
+		VMINPS_BCST(geluKTable.Offset(0), z[i], z[i])
 	}
 	for i := range xs {
 		VFMADD213PS(f.one, f.half, z[i]) // d = 1 + z/2
@@ -315,31 +373,36 @@ func (f *erfcFn) tailN(xs []Op) (q, halfX []VecVirtual) {
 	for i := range xs {
 		VFMADD213PS(t[i], z[i], t[i]) // t = t₀ + t₀·e
 	}
-	last := len(erfcPoly) - 1
+	// Q(u), u = t·scale + shift (z's register is free again).
+	u := z
 	for i := range xs {
-		VBROADCASTSS(erfcTable.Offset(4*last), p[i])
+		VBROADCASTSS(geluKTable.Offset(4), u[i]) // scale
 	}
-	for k := last - 1; k >= 0; k-- {
+	for i := range xs {
+		VFMADD213PS_BCST(geluKTable.Offset(8), t[i], u[i]) // t·scale + shift
+	}
+	for i := range xs {
+		VBROADCASTSS(geluQTable.Offset(4*geluQDegree), p[i])
+	}
+	for k := geluQDegree - 1; k >= 0; k-- {
 		for i := range xs {
-			VFMADD213PS_BCST(erfcTable.Offset(4*k), t[i], p[i])
+			VFMADD213PS_BCST(geluQTable.Offset(4*k), u[i], p[i])
 		}
 	}
+	// E = exp(−x²/2): x² is rounded once and the halving is exact.
+	args := make([]Op, len(xs))
 	for i, x := range xs {
-		VMULPS(f.half, x, halfX[i])
+		a := ZMM()
+		VMULPS(x, x, a)
+		VMULPS_BCST(geluKTable.Offset(12), a, a) // −½
+		args[i] = a
 	}
-	for i, x := range xs {
-		VFNMADD231PS(x, halfX[i], p[i]) // P(t) − x²/2
-	}
-	ps := make([]Op, len(xs))
-	for i := range p {
-		ps[i] = p[i]
-	}
-	q = f.expN(ps)
+	e = f.expN(args)
 	for i := range xs {
-		VMULPS(t[i], q[i], q[i])
+		VMULPS(t[i], p[i], p[i])
 	}
 	for i := range xs {
-		VMULPS(f.half, q[i], q[i])
+		VMULPS(e[i], p[i], p[i])
 	}
-	return q, halfX
+	return p, e
 }
