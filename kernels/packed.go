@@ -227,6 +227,13 @@ type Epilogue struct {
 	// C's rows after the bias; any element-wise kernel fits, such as GELU,
 	// GELUTanh, ReLU or SiLU. It is called concurrently on disjoint spans.
 	Act func(dst, x []float32)
+	// Out, when not nil, holds an m×n matrix with row stride LdOut (>= n)
+	// that receives Act's result instead of C: Act(out span, C span), and
+	// C keeps its value before Act — or what Act leaves in it, as with
+	// func(dst, x []float32) { GELUWithDerivative(dst, x, x) }, which keeps
+	// the derivative a backward pass needs. It must not overlap C.
+	Out   []float32
+	LdOut int
 	// SumsB, when not nil, holds n values; SumsB[j] += Σ_p op(B)[p][j], the
 	// unscaled sum of column j of op(B) over its k rows. With B the gradient
 	// of a linear layer's output, that is its bias gradient, taken while B
@@ -246,7 +253,7 @@ func (ep *Epilogue) check(fn string, m, n int) {
 		name string
 		s    []float32
 		ld   int
-	}{{"Residual", ep.Residual, ep.LdResidual}, {"Scale", ep.Scale, ep.LdScale}} {
+	}{{"Residual", ep.Residual, ep.LdResidual}, {"Scale", ep.Scale, ep.LdScale}, {"Out", ep.Out, ep.LdOut}} {
 		if x.s != nil && (x.ld < n || m > 0 && len(x.s) < (m-1)*x.ld+n) {
 			panic(fmt.Sprintf("kernels: %s: %s of %d values with stride %d does not hold %d×%d", fn, x.name, len(x.s), x.ld, m, n))
 		}
@@ -283,7 +290,11 @@ func (ep *Epilogue) apply(c []float32, ldc, i0, i1, j0, j1 int) {
 			Mul(span, span, ep.Scale[i*ep.LdScale+j0:i*ep.LdScale+j1])
 		}
 		if ep.Act != nil {
-			ep.Act(span, span)
+			dst := span
+			if ep.Out != nil {
+				dst = ep.Out[i*ep.LdOut+j0 : i*ep.LdOut+j1]
+			}
+			ep.Act(dst, span)
 		}
 	}
 }
@@ -337,8 +348,8 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 // blocked product's final write of each strip of C where the product takes
 // that path: C = ep(alpha·op(A)·op(B) + beta·C), for instance a linear
 // layer's bias and activation. Its arguments and panics are Sgemm's, and it
-// panics too if ep.Bias or ep.SumsB does not hold n values or ep.Residual
-// or ep.Scale does not hold an m×n matrix.
+// panics too if ep.Bias or ep.SumsB does not hold n values or ep.Residual,
+// ep.Scale or ep.Out does not hold an m×n matrix.
 func SgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
 	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	ep.check("SgemmEpilogue", m, n)

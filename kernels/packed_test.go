@@ -402,3 +402,30 @@ func TestEpilogueResidual(t *testing.T) {
 	c := make([]float32, 4)
 	SgemmEpilogue(false, false, 2, 2, 1, 1, c, 1, c, 2, 0, c, 2, &Epilogue{Residual: make([]float32, 3), LdResidual: 2})
 }
+
+// TestEpilogueOut checks Epilogue.Out: Act writes its result to Out and C
+// keeps what Act leaves there (here GELU'(pre), via GELUWithDerivative),
+// bit for bit as separate passes give them, on the blocked and skinny paths.
+func TestEpilogueOut(t *testing.T) {
+	forEachSgemmVariant(t, func(t *testing.T) {
+		for _, tc := range []struct{ m, n, k int }{{300, 130, 70}, {1, 33, 17}, {64, 512, 128}} {
+			rng := rand.New(rand.NewPCG(uint64(tc.m), 7))
+			a, b := randMatrix(rng, tc.m, tc.k), randMatrix(rng, tc.k, tc.n)
+			bias := randMatrix(rng, 1, tc.n)
+			ldo := tc.n + 5
+			wantPre := make([]float32, tc.m*tc.n)
+			SgemmEpilogue(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, wantPre, tc.n, &Epilogue{Bias: bias})
+			wantOut := make([]float32, tc.m*ldo)
+			for i := 0; i < tc.m; i++ {
+				row := wantPre[i*tc.n : (i+1)*tc.n]
+				GELUWithDerivative(wantOut[i*ldo:i*ldo+tc.n], row, row)
+			}
+			c, out := make([]float32, tc.m*tc.n), make([]float32, tc.m*ldo)
+			ep := &Epilogue{Bias: bias, Out: out, LdOut: ldo,
+				Act: func(dst, x []float32) { GELUWithDerivative(dst, x, x) }}
+			SgemmEpilogue(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, c, tc.n, ep)
+			same(t, fmt.Sprintf("%v C (derivative)", tc), c, wantPre, tc.n)
+			same(t, fmt.Sprintf("%v Out", tc), out, wantOut, ldo)
+		}
+	})
+}

@@ -90,6 +90,24 @@ func conv1dForward(out, x, w, b []float32, N, C, OC int) {
 	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, &kernels.Epilogue{Bias: b})
 }
 
+// mlpUpForward computes the MLP's first layer and activation: pre = x·w + b
+// and out = act(pre), x [N, C], w [C, F]. For an activation that saves its
+// derivative (the exact GELU) the activation runs in the product's epilogue,
+// on each strip of pre while it is in cache, and leaves act'(pre) in pre.
+func mlpUpForward(act nn.Activation, out, pre, x, w, b []float32, N, C, F int) {
+	if !savesDerivative(act) {
+		conv1dForward(pre, x, w, b, N, C, F)
+		activationForward(act, out, pre)
+		return
+	}
+	ep := &kernels.Epilogue{Bias: b, Act: geluKeepingDerivative, Out: out, LdOut: F}
+	kernels.SgemmEpilogue(false, false, N, F, C, 1, x, C, w, F, 0, pre, F, ep)
+}
+
+// geluKeepingDerivative is the epilogue activation of mlpUpForward: GELU
+// into dst, GELU' in place of x.
+func geluKeepingDerivative(dst, x []float32) { kernels.GELUWithDerivative(dst, x, x) }
+
 // residualConv1dForward computes out = res + (x·w + b), the projection back
 // into the residual stream: the bias and res are added by the product's
 // epilogue, to each strip of out while it is in cache. res, out: [N, OC].

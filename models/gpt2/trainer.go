@@ -145,8 +145,7 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 		residualConv1dForward(la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
 		// x = x + mlp(ln_2(x))
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
-		conv1dForward(la.fch, la.ln2, w.FcW, w.FcB, N, C, F) //                  [B, T, F]
-		activationForward(c.Activation, la.fchAct, la.fch)
+		mlpUpForward(c.Activation, la.fchAct, la.fch, la.ln2, w.FcW, w.FcB, N, C, F)      // [B, T, F]
 		residualConv1dForward(la.res3, la.res2, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) // [B, T, C]
 		x = la.res3
 	}
