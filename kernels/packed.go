@@ -223,12 +223,14 @@ type Epilogue struct {
 	// GELUWithDerivative). It must not overlap C.
 	Scale   []float32
 	LdScale int
-	// Act, when not nil, is applied in place (Act(span, span)) to spans of
-	// C's rows after the bias; any element-wise kernel fits, such as GELU,
-	// GELUTanh, ReLU or SiLU. It is called concurrently on disjoint spans.
+	// Act, when not nil, is applied to spans of C's rows last, in place
+	// (Act(span, span)) unless Out is set; any element-wise kernel fits,
+	// such as GELU, GELUTanh, ReLU or SiLU. It is called concurrently on
+	// disjoint spans.
 	Act func(dst, x []float32)
-	// Out, when not nil, holds an m×n matrix with row stride LdOut (>= n)
-	// that receives Act's result instead of C: Act(out span, C span), and
+	// Out, when not nil (and Act is set), holds an m×n matrix with row
+	// stride LdOut (>= n) that receives Act's result instead of C:
+	// Act(out span, C span), and
 	// C keeps its value before Act — or what Act leaves in it, as with
 	// func(dst, x []float32) { GELUWithDerivative(dst, x, x) }, which keeps
 	// the derivative a backward pass needs. It must not overlap C.
