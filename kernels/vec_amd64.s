@@ -1430,23 +1430,19 @@ unrolled13:
 	JGT     single13
 	VMOVUPS (DX)(SI*4), Z1
 	VSUBPS  Z0, Z1, Z1
-	VMOVUPS (CX)(SI*4), Z2
-	VMULPS  Z2, Z1, Z1
+	VMULPS  (CX)(SI*4), Z1, Z1
 	VMOVUPS Z1, (AX)(SI*4)
 	VMOVUPS 64(DX)(SI*4), Z1
 	VSUBPS  Z0, Z1, Z1
-	VMOVUPS 64(CX)(SI*4), Z2
-	VMULPS  Z2, Z1, Z1
+	VMULPS  64(CX)(SI*4), Z1, Z1
 	VMOVUPS Z1, 64(AX)(SI*4)
 	VMOVUPS 128(DX)(SI*4), Z1
 	VSUBPS  Z0, Z1, Z1
-	VMOVUPS 128(CX)(SI*4), Z2
-	VMULPS  Z2, Z1, Z1
+	VMULPS  128(CX)(SI*4), Z1, Z1
 	VMOVUPS Z1, 128(AX)(SI*4)
 	VMOVUPS 192(DX)(SI*4), Z1
 	VSUBPS  Z0, Z1, Z1
-	VMOVUPS 192(CX)(SI*4), Z2
-	VMULPS  Z2, Z1, Z1
+	VMULPS  192(CX)(SI*4), Z1, Z1
 	VMOVUPS Z1, 192(AX)(SI*4)
 	MOVQ    DI, SI
 	JMP     unrolled13
@@ -1457,8 +1453,7 @@ single13:
 	JGT     tail13
 	VMOVUPS (DX)(SI*4), Z1
 	VSUBPS  Z0, Z1, Z1
-	VMOVUPS (CX)(SI*4), Z2
-	VMULPS  Z2, Z1, Z1
+	VMULPS  (CX)(SI*4), Z1, Z1
 	VMOVUPS Z1, (AX)(SI*4)
 	MOVQ    DI, SI
 	JMP     single13
@@ -1623,26 +1618,22 @@ unrolled16:
 	VMOVUPS (CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS (BX)(SI*4), Z3
-	VMULPS  Z3, Z2, Z2
+	VMULPS  (BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, (AX)(SI*4)
 	VMOVUPS 64(CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 64(BX)(SI*4), Z3
-	VMULPS  Z3, Z2, Z2
+	VMULPS  64(BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, 64(AX)(SI*4)
 	VMOVUPS 128(CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 128(BX)(SI*4), Z3
-	VMULPS  Z3, Z2, Z2
+	VMULPS  128(BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, 128(AX)(SI*4)
 	VMOVUPS 192(CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 192(BX)(SI*4), Z3
-	VMULPS  Z3, Z2, Z2
+	VMULPS  192(BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, 192(AX)(SI*4)
 	MOVQ    DI, SI
 	JMP     unrolled16
@@ -1654,8 +1645,7 @@ single16:
 	VMOVUPS (CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS (BX)(SI*4), Z3
-	VMULPS  Z3, Z2, Z2
+	VMULPS  (BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, (AX)(SI*4)
 	MOVQ    DI, SI
 	JMP     single16
@@ -1695,26 +1685,22 @@ unrolled17:
 	VMOVUPS (CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS (BX)(SI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VADDPS  (BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, (AX)(SI*4)
 	VMOVUPS 64(CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 64(BX)(SI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VADDPS  64(BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, 64(AX)(SI*4)
 	VMOVUPS 128(CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 128(BX)(SI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VADDPS  128(BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, 128(AX)(SI*4)
 	VMOVUPS 192(CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 192(BX)(SI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VADDPS  192(BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, 192(AX)(SI*4)
 	MOVQ    DI, SI
 	JMP     unrolled17
@@ -1726,8 +1712,7 @@ single17:
 	VMOVUPS (CX)(SI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS (BX)(SI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VADDPS  (BX)(SI*4), Z2, Z2
 	VMOVUPS Z2, (AX)(SI*4)
 	MOVQ    DI, SI
 	JMP     single17
@@ -1768,34 +1753,26 @@ unrolled18:
 	VMOVUPS (CX)(DI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS (BX)(DI*4), Z3
-	VMULPS  Z3, Z2, Z2
-	VMOVUPS (SI)(DI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VMULPS  (BX)(DI*4), Z2, Z2
+	VADDPS  (SI)(DI*4), Z2, Z2
 	VMOVUPS Z2, (AX)(DI*4)
 	VMOVUPS 64(CX)(DI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 64(BX)(DI*4), Z3
-	VMULPS  Z3, Z2, Z2
-	VMOVUPS 64(SI)(DI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VMULPS  64(BX)(DI*4), Z2, Z2
+	VADDPS  64(SI)(DI*4), Z2, Z2
 	VMOVUPS Z2, 64(AX)(DI*4)
 	VMOVUPS 128(CX)(DI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 128(BX)(DI*4), Z3
-	VMULPS  Z3, Z2, Z2
-	VMOVUPS 128(SI)(DI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VMULPS  128(BX)(DI*4), Z2, Z2
+	VADDPS  128(SI)(DI*4), Z2, Z2
 	VMOVUPS Z2, 128(AX)(DI*4)
 	VMOVUPS 192(CX)(DI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS 192(BX)(DI*4), Z3
-	VMULPS  Z3, Z2, Z2
-	VMOVUPS 192(SI)(DI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VMULPS  192(BX)(DI*4), Z2, Z2
+	VADDPS  192(SI)(DI*4), Z2, Z2
 	VMOVUPS Z2, 192(AX)(DI*4)
 	MOVQ    R8, DI
 	JMP     unrolled18
@@ -1807,10 +1784,8 @@ single18:
 	VMOVUPS (CX)(DI*4), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z1, Z2, Z2
-	VMOVUPS (BX)(DI*4), Z3
-	VMULPS  Z3, Z2, Z2
-	VMOVUPS (SI)(DI*4), Z3
-	VADDPS  Z3, Z2, Z2
+	VMULPS  (BX)(DI*4), Z2, Z2
+	VADDPS  (SI)(DI*4), Z2, Z2
 	VMOVUPS Z2, (AX)(DI*4)
 	MOVQ    R8, DI
 	JMP     single18
@@ -1937,16 +1912,14 @@ unrolled20:
 	CMPQ        DI, DX
 	JGT         single20
 	VMOVUPS     (CX)(SI*4), Z6
-	VMOVUPS     (BX)(SI*4), Z7
-	VMULPS      Z7, Z6, Z6
+	VMULPS      (BX)(SI*4), Z6, Z6
 	VMOVUPS     (AX)(SI*4), Z7
 	VSUBPS      Z0, Z7, Z7
 	VMULPS      Z1, Z7, Z7
 	VADDPS      Z6, Z2, Z2
 	VFMADD231PS Z7, Z6, Z4
 	VMOVUPS     64(CX)(SI*4), Z6
-	VMOVUPS     64(BX)(SI*4), Z7
-	VMULPS      Z7, Z6, Z6
+	VMULPS      64(BX)(SI*4), Z6, Z6
 	VMOVUPS     64(AX)(SI*4), Z7
 	VSUBPS      Z0, Z7, Z7
 	VMULPS      Z1, Z7, Z7
@@ -1960,8 +1933,7 @@ single20:
 	CMPQ        DI, DX
 	JGT         tail20
 	VMOVUPS     (CX)(SI*4), Z6
-	VMOVUPS     (BX)(SI*4), Z7
-	VMULPS      Z7, Z6, Z6
+	VMULPS      (BX)(SI*4), Z6, Z6
 	VMOVUPS     (AX)(SI*4), Z7
 	VSUBPS      Z0, Z7, Z7
 	VMULPS      Z1, Z7, Z7
@@ -2239,8 +2211,7 @@ unrolled24:
 	CMPQ         R8, BX
 	JGT          single24
 	VMOVUPS      (DX)(DI*4), Z4
-	VMOVUPS      (SI)(DI*4), Z5
-	VMULPS       Z5, Z4, Z4
+	VMULPS       (SI)(DI*4), Z4, Z4
 	VSUBPS       Z2, Z4, Z4
 	VMOVUPS      (CX)(DI*4), Z5
 	VSUBPS       Z0, Z5, Z5
@@ -2249,8 +2220,7 @@ unrolled24:
 	VMULPS       Z1, Z4, Z4
 	VMOVUPS      Z4, (AX)(DI*4)
 	VMOVUPS      64(DX)(DI*4), Z4
-	VMOVUPS      64(SI)(DI*4), Z5
-	VMULPS       Z5, Z4, Z4
+	VMULPS       64(SI)(DI*4), Z4, Z4
 	VSUBPS       Z2, Z4, Z4
 	VMOVUPS      64(CX)(DI*4), Z5
 	VSUBPS       Z0, Z5, Z5
@@ -2266,8 +2236,7 @@ single24:
 	CMPQ         R8, BX
 	JGT          tail24
 	VMOVUPS      (DX)(DI*4), Z4
-	VMOVUPS      (SI)(DI*4), Z5
-	VMULPS       Z5, Z4, Z4
+	VMULPS       (SI)(DI*4), Z4, Z4
 	VSUBPS       Z2, Z4, Z4
 	VMOVUPS      (CX)(DI*4), Z5
 	VSUBPS       Z0, Z5, Z5
@@ -5012,10 +4981,10 @@ TEXT ·gelu256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X1, Y1
 	XORQ         BX, BX
 
-group256_56:
+unrolled56:
 	LEAQ         16(BX), SI
 	CMPQ         SI, DX
-	JGT          single256_56
+	JGT          single56
 	VMOVUPS      (CX)(BX*4), Y2
 	VMOVUPS      32(CX)(BX*4), Y3
 	VANDPS       pool8<>+0(SB), Y2, Y4
@@ -5117,12 +5086,12 @@ group256_56:
 	VMULPS       Y3, Y11, Y11
 	VMOVUPS      Y11, 32(AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          group256_56
+	JMP          unrolled56
 
-single256_56:
+single56:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          done256_56
+	JGT          tail56
 	VMOVUPS      (CX)(BX*4), Y2
 	VANDPS       pool8<>+0(SB), Y2, Y3
 	VMULPS       pool8<>+64(SB), Y3, Y3
@@ -5174,9 +5143,9 @@ single256_56:
 	VMULPS       Y2, Y6, Y6
 	VMOVUPS      Y6, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single256_56
+	JMP          single56
 
-done256_56:
+tail56:
 	VZEROUPPER
 	RET
 
@@ -5335,10 +5304,10 @@ TEXT ·siluBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-group256_60:
+unrolled60:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single256_60
+	JGT          single60
 	VMOVUPS      (CX)(SI*4), Y2
 	VMOVUPS      32(CX)(SI*4), Y3
 	VXORPS       pool8<>+32(SB), Y2, Y4
@@ -5408,12 +5377,12 @@ group256_60:
 	VMULPS       32(DX)(SI*4), Y9, Y9
 	VMOVUPS      Y9, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          group256_60
+	JMP          unrolled60
 
-single256_60:
+single60:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          done256_60
+	JGT          tail60
 	VMOVUPS      (CX)(SI*4), Y2
 	VXORPS       pool8<>+32(SB), Y2, Y3
 	VMAXPS       Y3, Y0, Y3
@@ -5449,9 +5418,9 @@ single256_60:
 	VMULPS       (DX)(SI*4), Y5, Y5
 	VMOVUPS      Y5, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single256_60
+	JMP          single60
 
-done256_60:
+tail60:
 	VZEROUPPER
 	RET
 
@@ -5470,10 +5439,10 @@ TEXT ·geluTanhBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-group256_61:
+unrolled61:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single256_61
+	JGT          single61
 	VMOVUPS      (CX)(SI*4), Y2
 	VMOVUPS      32(CX)(SI*4), Y3
 	VMAXPS       Y2, Y0, Y2
@@ -5561,12 +5530,12 @@ group256_61:
 	VMULPS       32(DX)(SI*4), Y4, Y4
 	VMOVUPS      Y4, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          group256_61
+	JMP          unrolled61
 
-single256_61:
+single61:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          done256_61
+	JGT          tail61
 	VMOVUPS      (CX)(SI*4), Y2
 	VMAXPS       Y2, Y0, Y2
 	VMINPS       Y2, Y1, Y2
@@ -5611,9 +5580,9 @@ single256_61:
 	VMULPS       (DX)(SI*4), Y4, Y4
 	VMOVUPS      Y4, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single256_61
+	JMP          single61
 
-done256_61:
+tail61:
 	VZEROUPPER
 	RET
 
@@ -5632,10 +5601,10 @@ TEXT ·geluBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-group256_62:
+unrolled62:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single256_62
+	JGT          single62
 	VMOVUPS      (CX)(SI*4), Y2
 	VMOVUPS      32(CX)(SI*4), Y3
 	VANDPS       pool8<>+0(SB), Y2, Y4
@@ -5789,12 +5758,12 @@ group256_62:
 	VMULPS       32(DX)(SI*4), Y13, Y13
 	VMOVUPS      Y13, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          group256_62
+	JMP          unrolled62
 
-single256_62:
+single62:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          done256_62
+	JGT          tail62
 	VMOVUPS      (CX)(SI*4), Y2
 	VANDPS       pool8<>+0(SB), Y2, Y3
 	VMULPS       pool8<>+64(SB), Y3, Y3
@@ -5872,9 +5841,9 @@ single256_62:
 	VMULPS       (DX)(SI*4), Y7, Y7
 	VMOVUPS      Y7, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single256_62
+	JMP          single62
 
-done256_62:
+tail62:
 	VZEROUPPER
 	RET
 
@@ -5893,10 +5862,10 @@ TEXT ·geluDeriv256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-group256_63:
+unrolled63:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single256_63
+	JGT          single63
 	VMOVUPS      (DX)(SI*4), Y2
 	VMOVUPS      32(DX)(SI*4), Y3
 	VANDPS       pool8<>+0(SB), Y2, Y4
@@ -6052,12 +6021,12 @@ group256_63:
 	VFMADD231PS  Y9, Y3, Y13
 	VMOVUPS      Y13, 32(CX)(SI*4)
 	MOVQ         DI, SI
-	JMP          group256_63
+	JMP          unrolled63
 
-single256_63:
+single63:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          done256_63
+	JGT          tail63
 	VMOVUPS      (DX)(SI*4), Y2
 	VANDPS       pool8<>+0(SB), Y2, Y3
 	VMULPS       pool8<>+64(SB), Y3, Y3
@@ -6136,9 +6105,9 @@ single256_63:
 	VFMADD231PS  Y5, Y2, Y7
 	VMOVUPS      Y7, (CX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single256_63
+	JMP          single63
 
-done256_63:
+tail63:
 	VZEROUPPER
 	RET
 

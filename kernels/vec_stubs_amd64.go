@@ -94,14 +94,14 @@ func normalizeB512(dst *float32, x *float32, gamma *float32, beta *float32, n in
 //go:noescape
 func normalizeGB512(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
 
-// normBackwardSums512 returns Σ g and Σ g·xhat over n elements, where xhat = (x − mean)·rstd and
-// g = dy.
+// normBackwardSums512 returns Σ g and Σ g·xhat over n elements, where xhat = (x − mean)·rstd
+// and g = dy.
 //
 //go:noescape
 func normBackwardSums512(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
 
-// normBackwardSumsG512 returns Σ g and Σ g·xhat over n elements, where xhat = (x − mean)·rstd and
-// g = dy·gamma.
+// normBackwardSumsG512 returns Σ g and Σ g·xhat over n elements, where xhat = (x − mean)·rstd
+// and g = dy·gamma.
 //
 //go:noescape
 func normBackwardSumsG512(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
@@ -184,7 +184,7 @@ func geluBackward512(dx *float32, x *float32, dy *float32, n int)
 //go:noescape
 func geluDeriv512(dst *float32, deriv *float32, x *float32, n int)
 
-// adamW512 applies one AdamW step to n parameters (see AdamWGeneric for the formula).
+// adamW512 applies one AdamW step to the parameters, over n elements (see AdamWGeneric for the formula).
 //
 //go:noescape
 func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, beta1 float32, oneMinusBeta1 float32, beta2 float32, oneMinusBeta2 float32, stepSize float32, invSqrtBC2 float32, eps float32)
@@ -325,7 +325,7 @@ func geluBackward256(dx *float32, x *float32, dy *float32, n int)
 //go:noescape
 func geluDeriv256(dst *float32, deriv *float32, x *float32, n int)
 
-// adamW256 applies one AdamW step to n parameters, n a multiple of 8 (see AdamWGeneric for the formula).
+// adamW256 applies one AdamW step to the parameters, over n elements, n a multiple of 8 (see AdamWGeneric for the formula).
 //
 //go:noescape
 func adamW256(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, beta1 float32, oneMinusBeta1 float32, beta2 float32, oneMinusBeta2 float32, stepSize float32, invSqrtBC2 float32, eps float32)
@@ -360,14 +360,14 @@ func normalizeB256(dst *float32, x *float32, gamma *float32, beta *float32, n in
 //go:noescape
 func normalizeGB256(dst *float32, x *float32, gamma *float32, beta *float32, n int, mean float32, rstd float32)
 
-// normBackwardSums256 returns Σ g and Σ g·xhat over n elements (n a multiple of 8), where
-// xhat = (x − mean)·rstd and g = dy.
+// normBackwardSums256 returns Σ g and Σ g·xhat over n elements, n a multiple of 8, where xhat = (x − mean)·rstd
+// and g = dy.
 //
 //go:noescape
 func normBackwardSums256(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
 
-// normBackwardSumsG256 returns Σ g and Σ g·xhat over n elements (n a multiple of 8), where
-// xhat = (x − mean)·rstd and g = dy·gamma.
+// normBackwardSumsG256 returns Σ g and Σ g·xhat over n elements, n a multiple of 8, where xhat = (x − mean)·rstd
+// and g = dy·gamma.
 //
 //go:noescape
 func normBackwardSumsG256(x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32) (sg float32, sgx float32)
@@ -382,13 +382,13 @@ func normBackwardParams256(x *float32, dy *float32, dgamma *float32, dbeta *floa
 //go:noescape
 func normBackwardParamsB256(x *float32, dy *float32, dgamma *float32, dbeta *float32, n int, mean float32, rstd float32)
 
-// normBackwardDx256 computes dx = rstd·(g − mg − xhat·mgx) over n elements (n a multiple of 8), where
+// normBackwardDx256 computes dx = rstd·(g − mg − xhat·mgx) over n elements, n a multiple of 8, where
 // xhat = (x − mean)·rstd and g = dy.
 //
 //go:noescape
 func normBackwardDx256(dx *float32, x *float32, gamma *float32, dy *float32, n int, mean float32, rstd float32, mg float32, mgx float32)
 
-// normBackwardDxG256 computes dx = rstd·(g − mg − xhat·mgx) over n elements (n a multiple of 8), where
+// normBackwardDxG256 computes dx = rstd·(g − mg − xhat·mgx) over n elements, n a multiple of 8, where
 // xhat = (x − mean)·rstd and g = dy·gamma.
 //
 //go:noescape

@@ -162,34 +162,36 @@ func genSoftmax() {
 		reduce(acc, vaddps, 0)
 		ret()
 	}
+}
 
-	fn("softmaxBackward512", "func(dx, y, dy *float32, n int, s float32)")
-	Doc("softmaxBackward512 computes dx = y·(dy − s) over n elements.")
-	{
-		s := param("s")
-		dx, y, dy, n := ptr("dx"), ptr("y"), ptr("dy"), length()
-		forEach(n, unrollMem, func(b block) {
-			v := b.load(dy)
-			VSUBPS(s, v, v)
-			VMULPS(b.load(y), v, v)
-			b.store(v, dx)
-		})
-		ret()
-	}
+// genSoftmaxBackward emits softmaxBackward512 or 256.
+func genSoftmaxBackward(w width) {
+	name := "softmaxBackward" + w.suffix()
+	fn(name, "func(dx, y, dy *float32, n int, s float32)")
+	Doc(name + " computes dx = y·(dy − s) " + w.over() + ".")
+	s := w.param("s")
+	dx, y, dy, n := ptr("dx"), ptr("y"), ptr("dy"), length()
+	w.forEach(n, unrollMem, func(b block) {
+		v := b.load(dy)
+		VSUBPS(s, v, v)
+		VMULPS(b.operand(y), v, v)
+		b.store(v, dx)
+	})
+	ret()
 }
 
 // genNorm emits the pieces LayerNorm and RMSNorm (forward and backward) are
-// built from; RMSNorm uses them with mean = 0 and no beta. Variants with and
-// without gamma/beta share one signature; the pointers a variant does not use
-// may be nil.
-func genNorm() {
-	fn("sumSqDev512", "func(x *float32, n int, mean float32) float32")
-	Doc("sumSqDev512 returns Σ (x[i] − mean)² over n elements.")
+// built from, for AVX-512 or AVX2; RMSNorm uses them with mean = 0 and no
+// beta. Variants with and without gamma/beta share one signature; the
+// pointers a variant does not use may be nil.
+func genNorm(w width) {
+	fn("sumSqDev"+w.suffix(), "func(x *float32, n int, mean float32) float32")
+	Doc("sumSqDev" + w.suffix() + " returns Σ (x[i] − mean)² " + w.over() + ".")
 	{
-		mean := param("mean")
+		mean := w.param("mean")
 		x, n := ptr("x"), length()
-		acc := zeros(unrollMem)
-		forEach(n, unrollMem, func(b block) {
+		acc := w.zeros(unrollMem)
+		w.forEach(n, unrollMem, func(b block) {
 			v := b.load(x)
 			VSUBPS(mean, v, v)
 			if b.k == nil {
@@ -206,11 +208,11 @@ func genNorm() {
 		suffix      string
 		gamma, beta bool
 	}{{"", false, false}, {"G", true, false}, {"B", false, true}, {"GB", true, true}} {
-		name := "normalize" + v.suffix + "512"
+		name := "normalize" + v.suffix + w.suffix()
 		fn(name, "func(dst, x, gamma, beta *float32, n int, mean, rstd float32)")
-		Doc(fmt.Sprintf("%s computes dst = (x − mean)·rstd%s%s over n elements.", name,
-			map[bool]string{true: "·gamma"}[v.gamma], map[bool]string{true: " + beta"}[v.beta]))
-		mean, rstd := param("mean"), param("rstd")
+		Doc(fmt.Sprintf("%s computes dst = (x − mean)·rstd%s%s %s.", name,
+			map[bool]string{true: "·gamma"}[v.gamma], map[bool]string{true: " + beta"}[v.beta], w.over()))
+		mean, rstd := w.param("mean"), w.param("rstd")
 		dst, x, n := ptr("dst"), ptr("x"), length()
 		var gamma, beta GPVirtual
 		if v.gamma {
@@ -219,15 +221,15 @@ func genNorm() {
 		if v.beta {
 			beta = ptr("beta")
 		}
-		forEach(n, unrollMem, func(b block) {
+		w.forEach(n, unrollMem, func(b block) {
 			y := b.load(x)
 			VSUBPS(mean, y, y)
 			VMULPS(rstd, y, y)
 			if v.gamma {
-				VMULPS(b.load(gamma), y, y)
+				VMULPS(b.operand(gamma), y, y)
 			}
 			if v.beta {
-				VADDPS(b.load(beta), y, y)
+				VADDPS(b.operand(beta), y, y)
 			}
 			b.store(y, dst)
 		})
@@ -235,21 +237,21 @@ func genNorm() {
 	}
 
 	for _, gamma := range []bool{false, true} {
-		name := "normBackwardSums" + map[bool]string{true: "G"}[gamma] + "512"
+		name := "normBackwardSums" + map[bool]string{true: "G"}[gamma] + w.suffix()
 		fn(name, "func(x, gamma, dy *float32, n int, mean, rstd float32) (sg, sgx float32)")
-		Doc(name+" returns Σ g and Σ g·xhat over n elements, where xhat = (x − mean)·rstd and",
-			"g = dy"+map[bool]string{true: "·gamma"}[gamma]+".")
-		mean, rstd := param("mean"), param("rstd")
+		Doc(name+" returns Σ g and Σ g·xhat "+w.over()+", where xhat = (x − mean)·rstd",
+			"and g = dy"+map[bool]string{true: "·gamma"}[gamma]+".")
+		mean, rstd := w.param("mean"), w.param("rstd")
 		x, dy, n := ptr("x"), ptr("dy"), length()
 		var gp GPVirtual
 		if gamma {
 			gp = ptr("gamma")
 		}
-		sg, sgx := zeros(2), zeros(2)
-		forEach(n, 2, func(b block) {
+		sg, sgx := w.zeros(2), w.zeros(2)
+		w.forEach(n, 2, func(b block) {
 			g := b.load(dy)
 			if gamma {
-				VMULPS(b.load(gp), g, g)
+				VMULPS(b.operand(gp), g, g)
 			}
 			xh := b.load(x)
 			VSUBPS(mean, xh, xh)
@@ -263,17 +265,17 @@ func genNorm() {
 	}
 
 	for _, beta := range []bool{false, true} {
-		name := "normBackwardParams" + map[bool]string{true: "B"}[beta] + "512"
+		name := "normBackwardParams" + map[bool]string{true: "B"}[beta] + w.suffix()
 		fn(name, "func(x, dy, dgamma, dbeta *float32, n int, mean, rstd float32)")
 		Doc(name + " accumulates dgamma += dy·(x − mean)·rstd" + map[bool]string{true: " and dbeta += dy"}[beta] +
-			" over n elements.")
-		mean, rstd := param("mean"), param("rstd")
+			" " + w.over() + ".")
+		mean, rstd := w.param("mean"), w.param("rstd")
 		x, dy, dgamma, n := ptr("x"), ptr("dy"), ptr("dgamma"), length()
 		var dbeta GPVirtual
 		if beta {
 			dbeta = ptr("dbeta")
 		}
-		forEach(n, 2, func(b block) {
+		w.forEach(n, 2, func(b block) {
 			// Loads before stores, against 4K aliasing (see adamW512).
 			d, xh, dg := b.load(dy), b.load(x), b.load(dgamma)
 			var db VecVirtual
@@ -293,20 +295,20 @@ func genNorm() {
 	}
 
 	for _, gamma := range []bool{false, true} {
-		name := "normBackwardDx" + map[bool]string{true: "G"}[gamma] + "512"
+		name := "normBackwardDx" + map[bool]string{true: "G"}[gamma] + w.suffix()
 		fn(name, "func(dx, x, gamma, dy *float32, n int, mean, rstd, mg, mgx float32)")
-		Doc(name+" computes dx = rstd·(g − mg − xhat·mgx) over n elements, where",
+		Doc(name+" computes dx = rstd·(g − mg − xhat·mgx) "+w.over()+", where",
 			"xhat = (x − mean)·rstd and g = dy"+map[bool]string{true: "·gamma"}[gamma]+".")
-		mean, rstd, mg, mgx := param("mean"), param("rstd"), param("mg"), param("mgx")
+		mean, rstd, mg, mgx := w.param("mean"), w.param("rstd"), w.param("mg"), w.param("mgx")
 		dx, x, dy, n := ptr("dx"), ptr("x"), ptr("dy"), length()
 		var gp GPVirtual
 		if gamma {
 			gp = ptr("gamma")
 		}
-		forEach(n, 2, func(b block) {
+		w.forEach(n, 2, func(b block) {
 			g := b.load(dy)
 			if gamma {
-				VMULPS(b.load(gp), g, g)
+				VMULPS(b.operand(gp), g, g)
 			}
 			VSUBPS(mg, g, g)
 			xh := b.load(x)
@@ -538,17 +540,19 @@ func geluPhi(f *erfcFn, zero VecVirtual, x Op, q VecVirtual) VecVirtual {
 	return q
 }
 
-func genAdamW() {
-	fn("adamW512", "func(p, grad, m, v *float32, n int, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, invSqrtBC2, eps float32)")
-	Doc("adamW512 applies one AdamW step to n parameters (see AdamWGeneric for the formula).")
-	decay, b1, c1 := param("decay"), param("beta1"), param("oneMinusBeta1")
-	b2, c2 := param("beta2"), param("oneMinusBeta2")
-	step, isbc2, eps := param("stepSize"), param("invSqrtBC2"), param("eps")
+// genAdamW emits adamW512 or 256.
+func genAdamW(w width) {
+	name := "adamW" + w.suffix()
+	fn(name, "func(p, grad, m, v *float32, n int, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, invSqrtBC2, eps float32)")
+	Doc(name + " applies one AdamW step to the parameters, " + w.over() + " (see AdamWGeneric for the formula).")
+	decay, b1, c1 := w.param("decay"), w.param("beta1"), w.param("oneMinusBeta1")
+	b2, c2 := w.param("beta2"), w.param("oneMinusBeta2")
+	step, isbc2, eps := w.param("stepSize"), w.param("invSqrtBC2"), w.param("eps")
 	p, g, m, v, n := ptr("p"), ptr("grad"), ptr("m"), ptr("v"), length()
 	// All loads come before all stores: the four arrays are often 4 KiB
 	// apart, and a load behind a store to an address equal modulo 4096
 	// stalls on a false dependency (4K aliasing).
-	forEach(n, 1, func(b block) {
+	w.forEach(n, 1, func(b block) {
 		gv, mv, vv, pv := b.load(g), b.load(m), b.load(v), b.load(p)
 		VMULPS(b1, mv, mv)
 		VFMADD231PS(gv, c1, mv) // m = β1·m + (1−β1)·g
@@ -557,7 +561,7 @@ func genAdamW() {
 		VFMADD231PS(gv, c2, vv) // v = β2·v + (1−β2)·g²
 		b.store(mv, m)
 		b.store(vv, v)
-		den := ZMM()
+		den := b.reg()
 		VSQRTPS(vv, den)
 		VFMADD213PS(eps, isbc2, den) // sqrt(v)/sqrt(bc2) + eps, by the reciprocal
 		VDIVPS(den, mv, den)         // m/denom

@@ -45,6 +45,15 @@ func (b block) mem(p Register, size int) Mem {
 	return Mem{Base: p, Index: b.i, Scale: uint8(size), Disp: b.j * b.width() * size}
 }
 
+// operand returns the block of float32s at p as an instruction's source:
+// a memory operand for a full block, a masked load for the last one.
+func (b block) operand(p Register) Op {
+	if b.k == nil {
+		return b.mem(p, 4)
+	}
+	return b.load(p)
+}
+
 // load reads one block of float32s from p; masked-off lanes read as zero.
 func (b block) load(p Register) VecVirtual {
 	z := b.reg()
@@ -103,46 +112,23 @@ func forEach256(n GPVirtual, unroll int, body func(b block)) {
 // iteration together (one block in the remainder stages), so that it can
 // interleave their computations (see expN).
 func forEachGroup(n GPVirtual, unroll int, body func(bs []block)) {
-	labelSeq++
-	lbl := func(s string) string { return fmt.Sprintf("%s%d", s, labelSeq) }
-	i := GP64()
-	XORQ(i, i)
-	Label(lbl("unrolled"))
-	next := GP64()
-	LEAQ(Mem{Base: i, Disp: unroll * lanes}, next)
-	CMPQ(next, n)
-	JGT(LabelRef(lbl("single")))
-	bs := make([]block, unroll)
-	for j := range bs {
-		bs[j] = block{i: i, j: j}
-	}
-	body(bs)
-	MOVQ(next, i)
-	JMP(LabelRef(lbl("unrolled")))
+	forEachGroupWidth(false, n, unroll, body)
+}
 
-	Label(lbl("single"))
-	LEAQ(Mem{Base: i, Disp: lanes}, next)
-	CMPQ(next, n)
-	JGT(LabelRef(lbl("tail")))
-	body([]block{{i: i}})
-	MOVQ(next, i)
-	JMP(LabelRef(lbl("single")))
-
-	Label(lbl("tail"))
-	rest := GP64()
-	MOVQ(n, rest)
-	SUBQ(i, rest)
-	JZ(LabelRef(lbl("done")))
-	bits := GP32()
-	MOVL(U32(0xffffffff), bits)
-	BZHIL(rest.As32(), bits, bits)
-	k := K()
-	KMOVW(bits, k)
-	body([]block{{i: i, k: k}})
-	Label(lbl("done"))
+// forEachGroup256 is forEachGroup with 8-lane YMM blocks and no masked tail.
+func forEachGroup256(n GPVirtual, unroll int, body func(bs []block)) {
+	forEachGroupWidth(true, n, unroll, body)
 }
 
 func forEachWidth(ymm bool, n GPVirtual, unroll int, body func(b block)) {
+	forEachGroupWidth(ymm, n, unroll, func(bs []block) {
+		for _, b := range bs {
+			body(b)
+		}
+	})
+}
+
+func forEachGroupWidth(ymm bool, n GPVirtual, unroll int, body func(bs []block)) {
 	lanes := lanes
 	if ymm {
 		lanes /= 2
@@ -157,9 +143,11 @@ func forEachWidth(ymm bool, n GPVirtual, unroll int, body func(b block)) {
 		LEAQ(Mem{Base: i, Disp: unroll * lanes}, next)
 		CMPQ(next, n)
 		JGT(LabelRef(lbl("single")))
-		for j := 0; j < unroll; j++ {
-			body(block{i: i, j: j, ymm: ymm})
+		bs := make([]block, unroll)
+		for j := range bs {
+			bs[j] = block{i: i, j: j, ymm: ymm}
 		}
+		body(bs)
 		MOVQ(next, i)
 		JMP(LabelRef(lbl("unrolled")))
 	}
@@ -168,7 +156,7 @@ func forEachWidth(ymm bool, n GPVirtual, unroll int, body func(b block)) {
 	LEAQ(Mem{Base: i, Disp: lanes}, next)
 	CMPQ(next, n)
 	JGT(LabelRef(lbl("tail")))
-	body(block{i: i, ymm: ymm})
+	body([]block{{i: i, ymm: ymm}})
 	MOVQ(next, i)
 	JMP(LabelRef(lbl("single")))
 
@@ -185,8 +173,51 @@ func forEachWidth(ymm bool, n GPVirtual, unroll int, body func(b block)) {
 	BZHIL(rest.As32(), bits, bits)
 	k := K()
 	KMOVW(bits, k)
-	body(block{i: i, k: k})
+	body([]block{{i: i, k: k}})
 	Label(lbl("done"))
+}
+
+// width is the vector width a generator emits a kernel for: ZMM (AVX-512,
+// 16 lanes, a masked last block) or YMM (AVX2, 8 lanes, n a multiple of 8).
+type width struct{ ymm bool }
+
+var zmmWidth, ymmWidth = width{false}, width{true}
+
+// suffix is the kernel name suffix: "512" or "256".
+func (w width) suffix() string {
+	if w.ymm {
+		return "256"
+	}
+	return "512"
+}
+
+// over describes the element count in a kernel's doc comment.
+func (w width) over() string {
+	if w.ymm {
+		return "over n elements, n a multiple of 8"
+	}
+	return "over n elements"
+}
+
+// param broadcasts the float32 parameter name to a register of the width.
+func (w width) param(name string) VecVirtual {
+	if w.ymm {
+		return paramY(name)
+	}
+	return param(name)
+}
+
+// zeros returns count zeroed registers of the width.
+func (w width) zeros(count int) []VecVirtual {
+	if w.ymm {
+		return zerosY(count)
+	}
+	return zeros(count)
+}
+
+// forEach is forEach or forEach256.
+func (w width) forEach(n GPVirtual, unroll int, body func(b block)) {
+	forEachWidth(w.ymm, n, unroll, body)
 }
 
 // broadcast returns a ZMM register holding f in every lane.
