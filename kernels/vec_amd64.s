@@ -3156,12 +3156,12 @@ unrolled33:
 	VMULPS           Z27, Z23, Z23
 	VCMPPS           $0x1e, Z15, Z16, K1
 	VSUBPS           Z22, Z5, K1, Z22
-	VMULPS           Z16, Z22, Z22
-	VMOVUPS          Z22, (AX)(BX*4)
+	VMULPS           Z16, Z22, Z16
+	VMOVUPS          Z16, (AX)(BX*4)
 	VCMPPS           $0x1e, Z15, Z17, K1
 	VSUBPS           Z23, Z5, K1, Z23
-	VMULPS           Z17, Z23, Z23
-	VMOVUPS          Z23, 64(AX)(BX*4)
+	VMULPS           Z17, Z23, Z16
+	VMOVUPS          Z16, 64(AX)(BX*4)
 	MOVQ             SI, BX
 	JMP              unrolled33
 
@@ -3211,8 +3211,8 @@ single33:
 	VMULPS           Z21, Z19, Z19
 	VCMPPS           $0x1e, Z15, Z16, K1
 	VSUBPS           Z19, Z5, K1, Z19
-	VMULPS           Z16, Z19, Z19
-	VMOVUPS          Z19, (AX)(BX*4)
+	VMULPS           Z16, Z19, Z16
+	VMOVUPS          Z16, (AX)(BX*4)
 	MOVQ             SI, BX
 	JMP              single33
 
@@ -3264,8 +3264,8 @@ tail33:
 	VMULPS           Z2, Z14, Z14
 	VCMPPS           $0x1e, Z15, Z16, K2
 	VSUBPS           Z14, Z5, K2, Z14
-	VMULPS           Z16, Z14, Z14
-	VMOVUPS          Z14, K1, (AX)(BX*4)
+	VMULPS           Z16, Z14, Z0
+	VMOVUPS          Z0, K1, (AX)(BX*4)
 
 done33:
 	VZEROUPPER
@@ -5077,14 +5077,14 @@ unrolled56:
 	VMOVUPS      pool8<>+352(SB), Y5
 	VSUBPS       Y10, Y5, Y5
 	VBLENDVPS    Y4, Y5, Y10, Y10
-	VMULPS       Y2, Y10, Y10
-	VMOVUPS      Y10, (AX)(BX*4)
+	VMULPS       Y2, Y10, Y2
+	VMOVUPS      Y2, (AX)(BX*4)
 	VCMPPS       $0x1e, pool8<>+128(SB), Y3, Y2
 	VMOVUPS      pool8<>+352(SB), Y4
 	VSUBPS       Y11, Y4, Y4
 	VBLENDVPS    Y2, Y4, Y11, Y11
-	VMULPS       Y3, Y11, Y11
-	VMOVUPS      Y11, 32(AX)(BX*4)
+	VMULPS       Y3, Y11, Y2
+	VMOVUPS      Y2, 32(AX)(BX*4)
 	MOVQ         SI, BX
 	JMP          unrolled56
 
@@ -5140,8 +5140,8 @@ single56:
 	VMOVUPS      pool8<>+352(SB), Y4
 	VSUBPS       Y6, Y4, Y4
 	VBLENDVPS    Y3, Y4, Y6, Y6
-	VMULPS       Y2, Y6, Y6
-	VMOVUPS      Y6, (AX)(BX*4)
+	VMULPS       Y2, Y6, Y2
+	VMOVUPS      Y2, (AX)(BX*4)
 	MOVQ         SI, BX
 	JMP          single56
 

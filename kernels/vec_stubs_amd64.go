@@ -178,8 +178,8 @@ func gelu512(dst *float32, x *float32, n int)
 //go:noescape
 func geluBackward512(dx *float32, x *float32, dy *float32, n int)
 
-// geluDeriv512 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements (as gelu512 and
-// geluBackward512 with dy = 1); either may alias x.
+// geluDeriv512 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements (as gelu512
+// and geluBackward512 with dy = 1); either may alias x.
 //
 //go:noescape
 func geluDeriv512(dst *float32, deriv *float32, x *float32, n int)
@@ -319,8 +319,8 @@ func geluTanhBackward256(dx *float32, x *float32, dy *float32, n int)
 //go:noescape
 func geluBackward256(dx *float32, x *float32, dy *float32, n int)
 
-// geluDeriv256 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements, n a multiple of 8
-// (as gelu256 and geluBackward256 with dy = 1); either may alias x.
+// geluDeriv256 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements, n a multiple of 8 (as gelu256
+// and geluBackward256 with dy = 1); either may alias x.
 //
 //go:noescape
 func geluDeriv256(dst *float32, deriv *float32, x *float32, n int)

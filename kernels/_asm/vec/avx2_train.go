@@ -142,68 +142,53 @@ func genAVX2Backward() {
 		return du
 	})
 
-	// The exact GELU's derivative runs two blocks side by side (see
-	// expNFn256).
-	fn("geluBackward256", "func(dx, x, dy *float32, n int)")
-	Doc("geluBackward256 computes dx = dy·(Φ(x) + x·φ(x)) over n elements, n a multiple of 8.")
-	{
-		dx, x, dy, n := ptr("dx"), ptr("x"), ptr("dy"), length()
-		e := newExpN256()
-		forEachGroup256(n, 2, func(bs []block) {
-			xs := make([]Op, len(bs))
-			for i, b := range bs {
-				xs[i] = b.load(x)
-			}
-			q, halfX := geluTailN256(e, xs)
-			// φ(x) = exp(−x²/2)/√(2π), −x²/2 formed as −(x/2)·x + 0 as
-			// in the AVX-512 kernel.
-			args := make([]Op, len(bs))
-			for i := range bs {
-				VFNMADD213PS(constY("zero"), xs[i], halfX[i])
-				args[i] = halfX[i]
-			}
-			g := e.expN(args)
-			for i, b := range bs {
-				phi := geluPhi256(xs[i].(VecVirtual), q[i])
-				VMULPS(constY("invSqrt2Pi"), g[i], g[i])
-				VFMADD231PS(g[i], xs[i], phi) // Φ + x·φ
-				VMULPS(b.mem(dy, 4), phi, phi)
-				b.store(phi, dx)
-			}
-		})
-		ret()
-	}
+	genGELU256(geluGrad)
+	genGELU256(geluBoth)
+}
 
-	// Forward and derivative in one pass, as geluDeriv512: the tail Φ(−|x|)
-	// is computed once for both.
-	fn("geluDeriv256", "func(dst, deriv, x *float32, n int)")
-	Doc("geluDeriv256 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements, n a multiple of 8",
-		"(as gelu256 and geluBackward256 with dy = 1); either may alias x.")
-	{
-		dst, deriv, x, n := ptr("dst"), ptr("deriv"), ptr("x"), length()
-		e := newExpN256()
-		forEachGroup256(n, 2, func(bs []block) {
-			xs := make([]Op, len(bs))
-			for i, b := range bs {
-				xs[i] = b.load(x)
-			}
-			q, halfX := geluTailN256(e, xs)
+// genGELU256 emits the AVX2 exact-GELU kernel of kind, two blocks side by
+// side (see expNFn256). Its tail is Numerical Recipes' t·exp(P(t) − x²/2)
+// (geluTailN256), with a second exponential for φ where kind needs it, and
+// Φ is selected by VBLENDVPS instead of an opmask.
+func genGELU256(kind geluKind) {
+	out, x, other := geluKernel(kind, "256", "over n elements, n a multiple of 8")
+	n := length()
+	e := newExpN256()
+	forEachGroup256(n, 2, func(bs []block) {
+		xs := make([]Op, len(bs))
+		for i, b := range bs {
+			xs[i] = b.load(x)
+		}
+		q, halfX := geluTailN256(e, xs)
+		var g []VecVirtual
+		if kind != geluForward {
+			// φ(x) = exp(−x²/2)/√(2π), −x²/2 formed as −(x/2)·x + 0.
 			args := make([]Op, len(bs))
 			for i := range bs {
 				VFNMADD213PS(constY("zero"), xs[i], halfX[i])
 				args[i] = halfX[i]
 			}
-			g := e.expN(args)
-			for i, b := range bs {
-				phi := geluPhi256(xs[i].(VecVirtual), q[i])
+			g = e.expN(args)
+		}
+		for i, b := range bs {
+			phi := geluPhi256(xs[i].(VecVirtual), q[i])
+			if kind != geluGrad {
 				y := YMM()
 				VMULPS(xs[i], phi, y)
-				b.store(y, dst)
-				VMULPS(constY("invSqrt2Pi"), g[i], g[i])
-				VFMADD231PS(g[i], xs[i], phi)
-				b.store(phi, deriv)
+				b.store(y, out)
 			}
-		})
-		ret()
-	}
+			if kind == geluForward {
+				continue
+			}
+			VMULPS(constY("invSqrt2Pi"), g[i], g[i])
+			VFMADD231PS(g[i], xs[i], phi) // Φ + x·φ
+			if kind == geluGrad {
+				VMULPS(b.mem(other, 4), phi, phi)
+				b.store(phi, out)
+			} else {
+				b.store(phi, other)
+			}
+		}
+	})
+	ret()
 }

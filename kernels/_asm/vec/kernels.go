@@ -454,82 +454,81 @@ func genActivations() {
 		}
 	})
 
-	// The exact GELU and its derivative run two blocks side by side (see
-	// expN): one block's chain of dependent instructions is too long for
-	// the scheduler to overlap consecutive iterations.
-	const geluUnroll = 2
-	fn("gelu512", "func(dst, x *float32, n int)")
-	Doc("gelu512 computes dst = x·Φ(x), the exact (erf) GELU, over n elements.")
-	{
-		dst, x, n := ptr("dst"), ptr("x"), length()
-		f := newErfc()
-		zero := zeros(1)[0]
-		forEachGroup(n, geluUnroll, func(bs []block) {
-			xs := make([]Op, len(bs))
-			for i, b := range bs {
-				xs[i] = b.load(x)
-			}
-			q, _ := f.tailN(xs)
-			for i, b := range bs {
-				phi := geluPhi(f, zero, xs[i], q[i])
-				VMULPS(xs[i], phi, phi)
-				b.store(phi, dst)
-			}
-		})
-		ret()
+	genGELU512(geluForward)
+	genGELU512(geluGrad)
+	genGELU512(geluBoth)
+}
+
+// geluKind is what an exact-GELU kernel stores: x·Φ(x), dy·GELU′(x), or
+// both GELU and GELU′ (for a training forward that keeps the derivative in
+// place of x, so that its backward is one product).
+type geluKind int
+
+const (
+	geluForward geluKind = iota
+	geluGrad
+	geluBoth
+)
+
+// geluKernel declares the kernel of kind for width suffix ("512", "256")
+// and returns its pointers: out, x and dy (geluGrad) or deriv (geluBoth).
+func geluKernel(kind geluKind, suffix, over string) (out, x, other GPVirtual) {
+	switch kind {
+	case geluForward:
+		fn("gelu"+suffix, "func(dst, x *float32, n int)")
+		Doc("gelu" + suffix + " computes dst = x·Φ(x), the exact (erf) GELU, " + over + ".")
+		return ptr("dst"), ptr("x"), nil
+	case geluGrad:
+		fn("geluBackward"+suffix, "func(dx, x, dy *float32, n int)")
+		Doc("geluBackward" + suffix + " computes dx = dy·(Φ(x) + x·φ(x)) " + over + ".")
+		return ptr("dx"), ptr("x"), ptr("dy")
 	}
-	fn("geluBackward512", "func(dx, x, dy *float32, n int)")
-	Doc("geluBackward512 computes dx = dy·(Φ(x) + x·φ(x)) over n elements.")
-	{
-		dx, x, dy, n := ptr("dx"), ptr("x"), ptr("dy"), length()
-		f := newErfc()
-		zero := zeros(1)[0]
-		invSqrt2Pi := broadcast(0.39894228040143267794)
-		forEachGroup(n, geluUnroll, func(bs []block) {
-			xs := make([]Op, len(bs))
-			for i, b := range bs {
-				xs[i] = b.load(x)
-			}
-			q, g := f.tailN(xs) // φ(x) = g/√(2π)
-			for i, b := range bs {
-				phi := geluPhi(f, zero, xs[i], q[i])
-				VMULPS(invSqrt2Pi, g[i], g[i])
-				VFMADD231PS(g[i], xs[i], phi)
-				VMULPS(b.load(dy), phi, phi)
-				b.store(phi, dx)
-			}
-		})
-		ret()
+	fn("geluDeriv"+suffix, "func(dst, deriv, x *float32, n int)")
+	Doc("geluDeriv"+suffix+" computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) "+over+" (as gelu"+suffix,
+		"and geluBackward"+suffix+" with dy = 1); either may alias x.")
+	dst, deriv := ptr("dst"), ptr("deriv")
+	return dst, ptr("x"), deriv
+}
+
+// genGELU512 emits the AVX-512 exact-GELU kernel of kind. Two blocks run
+// side by side (see expN): one block's chain of dependent instructions is
+// too long for the scheduler to overlap consecutive iterations.
+func genGELU512(kind geluKind) {
+	out, x, other := geluKernel(kind, "512", "over n elements")
+	n := length()
+	f := newErfc()
+	zero := zeros(1)[0]
+	var invSqrt2Pi VecVirtual
+	if kind != geluForward {
+		invSqrt2Pi = broadcast(0.39894228040143267794)
 	}
-	// Forward and derivative in one pass, for training: the derivative is
-	// what the backward needs, so it can be saved instead of x, and the
-	// backward becomes one product.
-	fn("geluDeriv512", "func(dst, deriv, x *float32, n int)")
-	Doc("geluDeriv512 computes dst = x·Φ(x) and deriv = Φ(x) + x·φ(x) over n elements (as gelu512 and",
-		"geluBackward512 with dy = 1); either may alias x.")
-	{
-		dst, deriv, x, n := ptr("dst"), ptr("deriv"), ptr("x"), length()
-		f := newErfc()
-		zero := zeros(1)[0]
-		invSqrt2Pi := broadcast(0.39894228040143267794)
-		forEachGroup(n, geluUnroll, func(bs []block) {
-			xs := make([]Op, len(bs))
-			for i, b := range bs {
-				xs[i] = b.load(x)
-			}
-			q, g := f.tailN(xs) // φ(x) = g/√(2π)
-			for i, b := range bs {
-				phi := geluPhi(f, zero, xs[i], q[i])
+	forEachGroup(n, 2, func(bs []block) {
+		xs := make([]Op, len(bs))
+		for i, b := range bs {
+			xs[i] = b.load(x)
+		}
+		q, g := f.tailN(xs) // φ(x) = g/√(2π)
+		for i, b := range bs {
+			phi := geluPhi(f, zero, xs[i], q[i])
+			if kind != geluGrad {
 				y := ZMM()
 				VMULPS(xs[i], phi, y)
-				b.store(y, dst)
-				VMULPS(invSqrt2Pi, g[i], g[i])
-				VFMADD231PS(g[i], xs[i], phi)
-				b.store(phi, deriv)
+				b.store(y, out)
 			}
-		})
-		ret()
-	}
+			if kind == geluForward {
+				continue
+			}
+			VMULPS(invSqrt2Pi, g[i], g[i])
+			VFMADD231PS(g[i], xs[i], phi) // Φ + x·φ
+			if kind == geluGrad {
+				VMULPS(b.load(other), phi, phi)
+				b.store(phi, out)
+			} else {
+				b.store(phi, other)
+			}
+		}
+	})
+	ret()
 }
 
 // geluPhi returns Φ(x) from the tail q = Φ(−|x|): q for x ≤ 0, 1 − q above.

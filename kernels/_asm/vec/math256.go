@@ -219,28 +219,7 @@ func genAVX2Activations() {
 		return func(x VecVirtual) VecVirtual { return tanh256(e, x) }
 	})
 
-	// GELU as in the AVX-512 kernel (see erfcFn), two blocks side by side
-	// (see expNFn256), with the Φ selection by VBLENDVPS instead of an
-	// opmask.
-	fn("gelu256", "func(dst, x *float32, n int)")
-	Doc("gelu256 computes dst = x·Φ(x), the exact (erf) GELU, over n elements, n a multiple of 8.")
-	{
-		dst, x, n := ptr("dst"), ptr("x"), length()
-		e := newExpN256()
-		forEachGroup256(n, 2, func(bs []block) {
-			xs := make([]Op, len(bs))
-			for i, b := range bs {
-				xs[i] = b.load(x)
-			}
-			q, _ := geluTailN256(e, xs)
-			for i, b := range bs {
-				phi := geluPhi256(xs[i].(VecVirtual), q[i])
-				VMULPS(xs[i], phi, phi)
-				b.store(phi, dst)
-			}
-		})
-		ret()
-	}
+	genGELU256(geluForward)
 }
 
 // tanh256 returns tanh(x), as tanhFn does.
