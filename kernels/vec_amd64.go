@@ -319,11 +319,7 @@ func rmsNormBackwardAVX2(dx, x, gamma, dy []float32, rstd float32, dgamma []floa
 func adamWAVX2(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2 float32) {
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
-	decay := float32(1)
-	if weightDecay != 0 {
-		decay = 1 - lr*weightDecay
-	}
-	invSqrtBC2 := float32(1 / math.Sqrt(float64(biasCorr2)))
+	decay, invSqrtBC2 := adamWFactors(lr, weightDecay, biasCorr2)
 	k := n &^ 7
 	adamW256(f32p(p), f32p(g), f32p(m), f32p(v), k, decay, beta1, 1-beta1, beta2, 1-beta2, lr/biasCorr1, invSqrtBC2, eps)
 	AdamWGeneric(p[k:], g[k:], m[k:], v[k:], lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2)
@@ -533,13 +529,19 @@ func rmsNormBackwardAVX512(dx, x, gamma, dy []float32, rstd float32, dgamma []fl
 	normBackward512(dx, x, gamma, dy, 0, rstd, dgamma, nil, false)
 }
 
-func adamWAVX512(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2 float32) {
-	n := len(p)
-	g, m, v = g[:n], m[:n], v[:n]
-	decay := float32(1)
+// adamWFactors returns the AdamW kernels' per-step factors: the decoupled
+// decay 1 − lr·weightDecay and 1/√biasCorr2.
+func adamWFactors(lr, weightDecay, biasCorr2 float32) (decay, invSqrtBC2 float32) {
+	decay = 1
 	if weightDecay != 0 {
 		decay = 1 - lr*weightDecay
 	}
-	invSqrtBC2 := float32(1 / math.Sqrt(float64(biasCorr2)))
+	return decay, float32(1 / math.Sqrt(float64(biasCorr2)))
+}
+
+func adamWAVX512(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2 float32) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	decay, invSqrtBC2 := adamWFactors(lr, weightDecay, biasCorr2)
 	adamW512(f32p(p), f32p(g), f32p(m), f32p(v), n, decay, beta1, 1-beta1, beta2, 1-beta2, lr/biasCorr1, invSqrtBC2, eps)
 }
