@@ -21,6 +21,12 @@ import (
 // large operand once without packing it. Sgemm panics if a dimension is
 // negative, a stride is too small, or a slice is too short for its matrix.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm, skipping the work tri allows where the product takes the
+// tiled path of a variant without row kernels (nil: none).
+func sgemm(tri *Triangle, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -33,7 +39,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
-	sgemmBlocked(impl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
+	if impl.row != nil || tri != nil && !tri.LowerC && !tri.ALower && !tri.AUpper {
+		tri = nil // the AMX row kernels take whole rows of tiles
+	}
+	sgemmRun(impl, tri, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
 // SgemmGeneric is the portable reference for Sgemm, with the same contract.

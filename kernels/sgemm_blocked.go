@@ -87,7 +87,8 @@ type sgemmJob struct {
 	pb             *PackedB  // B packed in advance (SgemmPacked), else nil
 	ep             *Epilogue // applied to C once finished, or nil
 	sumsB          []float32 // op(B)'s column sums are added to it while B is packed, or nil
-	tri            *Triangle // work SgemmTriangle may skip, or nil
+	tri            Triangle  // work SgemmTriangle may skip, when triOn
+	triOn          bool
 
 	// Parallel runs over M: each (jc, pc) block's B micro-panels are packed
 	// in tasks of sgemmPackTask panels handed out through next[2·block], and
@@ -140,7 +141,11 @@ func sgemmRun(impl *sgemmKernels, tri *Triangle, transA, transB bool, m, n, k in
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		mc:    impl.mc / mr * mr,
 		bsize: impl.panelB(min(k, impl.kc)) * min((n+nr-1)/nr, impl.blockCols()/nr),
-		pb:    pb, ep: ep, tri: tri,
+		pb:    pb, ep: ep,
+	}
+	if tri != nil {
+		// Copied, so that the caller's Triangle does not escape.
+		j.tri, j.triOn = *tri, true
 	}
 	if ep != nil {
 		// Column sums are taken while B is packed (SgemmPacked adds a
@@ -417,7 +422,7 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 	col := blk.jc + jr*nr
 	w := min(nr, blk.jc+blk.nc-col)
 	bpanel := blk.bp[jr*blk.bstride : jr*blk.bstride+pb]
-	if j.tri != nil {
+	if j.triOn {
 		if j.skipTile(row+h, col) {
 			return
 		}
@@ -452,7 +457,7 @@ func (j *sgemmJob) tile(blk *sgemmBlock, ap, tile []float32, ic, mc, ir, jr int)
 // (ALower) or before (AUpper) the diagonal there.
 func (j *sgemmJob) depth(blk *sgemmBlock, row0, row1 int) (k0, k1 int) {
 	k0, k1 = 0, blk.kc
-	if t := j.tri; t != nil {
+	if t := &j.tri; j.triOn {
 		if t.ALower {
 			k1 = min(max(row1+t.Diag-blk.pc, 0), blk.kc)
 		}
@@ -466,7 +471,7 @@ func (j *sgemmJob) depth(blk *sgemmBlock, row0, row1 int) (k0, k1 int) {
 // skipTile reports whether the tile of rows up to row1 (exclusive) starting
 // at column col lies wholly above the diagonal of a LowerC product.
 func (j *sgemmJob) skipTile(row1, col int) bool {
-	return j.tri != nil && j.tri.LowerC && col >= row1+j.tri.Diag
+	return j.triOn && j.tri.LowerC && col >= row1+j.tri.Diag
 }
 
 // barrier blocks each of n goroutines in wait until all n have called it;

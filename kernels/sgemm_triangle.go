@@ -30,21 +30,5 @@ type Triangle struct {
 // The tiles of C above the diagonal that LowerC skips keep whatever they
 // held; a caller reads C's lower part only.
 func SgemmTriangle(tri Triangle, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scaleMatrix(m, n, beta, c, ldc)
-		return
-	}
-	impl := sgemmImpl.forProduct(m, n, k)
-	if impl.skinny != nil && impl.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-		return
-	}
-	t := &tri
-	if impl.row != nil || !tri.LowerC && !tri.ALower && !tri.AUpper {
-		t = nil // the AMX row kernels take whole rows of tiles
-	}
-	sgemmRun(impl, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
+	sgemm(&tri, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
