@@ -253,3 +253,44 @@ func TestTrainerMatchesAutograd(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainerStepAllocations bounds the allocations of a steady-state
+// training step (forward, loss, backward) with heads wide enough for the
+// tiled attention products: the workspace and the kernels' scratch are
+// reused, so a step allocates only a few small descriptors per product
+// (fused-epilogue descriptors, parallel-loop closures) — never per
+// attention head.
+func TestTrainerStepAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	const B, T = 4, 64
+	cfg := Config{VocabSize: 11, NumPos: T, NumEmbd: 64, NumLayer: 2, NumHead: 2, ActivationFunction: "gelu"}
+	m, err := New(cfg, tensor.NewRNG(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, targets := make([]int, B*T), make([]int, B*T)
+	for i := range ids {
+		ids[i], targets[i] = i%11, (i+1)%11
+	}
+	tr := NewTrainer(m)
+	step := func() {
+		if _, err := tr.Forward(ids, B, T); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Loss(targets); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Backward(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	// B·H = 8 heads × 2 layers × 6 attention products = 96 products alone.
+	a := testing.AllocsPerRun(5, step)
+	t.Logf("%.0f allocations a step", a)
+	if a > 60 {
+		t.Errorf("a training step allocates %.0f times, want at most 60", a)
+	}
+}
