@@ -1,0 +1,99 @@
+package infer
+
+import (
+	"fmt"
+
+	"github.com/glossa-ai/glossa/kernels"
+)
+
+// Activation names a position-wise non-linearity. Parse configuration
+// strings once with ParseActivation; past the boundary, code passes the
+// typed constant.
+type Activation int
+
+const (
+	// GELU is the exact Gaussian error linear unit, x·Φ(x) (PyTorch's
+	// nn.GELU(), HF "gelu", BERT).
+	GELU Activation = iota
+	// GELUTanh is GELU's tanh approximation (HF "gelu_new", GPT-2).
+	GELUTanh
+	// ReLU is max(x, 0) (the original Transformer).
+	ReLU
+	// SiLU is x·σ(x), also called swish.
+	SiLU
+	// SwiGLU is the gated unit SiLU(x·W_gate)·(x·W_up) of Llama's MLP
+	// (Shazeer, 2020); it names an MLP shape, and its Kernel is SiLU's.
+	SwiGLU
+	// Identity leaves its input unchanged.
+	Identity
+)
+
+var activationNames = [...]string{GELU: "gelu", GELUTanh: "gelu_new", ReLU: "relu", SiLU: "silu", SwiGLU: "swiglu", Identity: "linear"}
+
+// String returns the Hugging Face name of a.
+func (a Activation) String() string {
+	if a >= 0 && int(a) < len(activationNames) {
+		return activationNames[a]
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
+
+// ParseActivation maps a Hugging Face hidden_act / activation_function name
+// to an Activation: "gelu"; "gelu_new", "gelu_pytorch_tanh", "gelu_fast";
+// "relu"; "silu", "swish"; "swiglu"; "linear", "identity".
+func ParseActivation(name string) (Activation, error) {
+	switch name {
+	case "gelu":
+		return GELU, nil
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+		return GELUTanh, nil
+	case "relu":
+		return ReLU, nil
+	case "silu", "swish":
+		return SiLU, nil
+	case "swiglu":
+		return SwiGLU, nil
+	case "linear", "identity":
+		return Identity, nil
+	}
+	return 0, fmt.Errorf("infer: unknown activation %q", name)
+}
+
+// Kernel returns the SIMD kernel of a, applied as f(dst, x) (dst may alias
+// x); nil for Identity.
+func (a Activation) Kernel() func(dst, x []float32) {
+	switch a {
+	case GELU:
+		return kernels.GELU
+	case GELUTanh:
+		return kernels.GELUTanh
+	case ReLU:
+		return kernels.ReLU
+	case SiLU, SwiGLU:
+		return kernels.SiLU
+	}
+	return nil
+}
+
+// Backward returns the kernel of a's derivative, f(dx, x, dy) with
+// dx = dy·a'(x) over the input x; nil for Identity.
+func (a Activation) Backward() func(dx, x, dy []float32) {
+	switch a {
+	case GELU:
+		return kernels.GELUBackward
+	case GELUTanh:
+		return kernels.GELUTanhBackward
+	case ReLU:
+		return kernels.ReLUBackward
+	case SiLU, SwiGLU:
+		return kernels.SiLUBackward
+	}
+	return nil
+}
+
+// Apply applies a to x in place.
+func (a Activation) Apply(x []float32) {
+	if f := a.Kernel(); f != nil {
+		f(x, x)
+	}
+}

@@ -1,0 +1,414 @@
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/kernels"
+)
+
+// Builder is a prefix-scoped view of a checkpoint that model loaders descend
+// through, so that a model's load code reads as a map of its tensor names:
+//
+//	blk := b.Sub("h", l)
+//	ln1 := blk.LayerNorm("ln_1", C, eps)          // h.3.ln_1.weight, h.3.ln_1.bias
+//	qkv := blk.Conv1D("attn.c_attn", C, 3*C)      // h.3.attn.c_attn.{weight,bias}
+//
+// Every lookup checks the tensor's shape, tries the model's aliases (legacy
+// prefixes, TensorFlow's gamma/beta), widens F16/BF16 to float32 or keeps
+// bfloat16, and packs matrices in the Builder's Format. The first failure —
+// a missing tensor, a wrong shape, an unreadable dtype — is kept and
+// returned by Err, naming the tensor and the checkpoint; later lookups
+// return empty values, so load code checks once at the end.
+//
+// With no source (a nil Reader), the same calls allocate fresh tensors
+// filled by BuilderOptions.Init: one code path loads pretrained weights and
+// initialises new ones.
+type Builder struct {
+	st     *builderState
+	prefix string
+}
+
+type builderState struct {
+	src  checkpoint.Reader
+	opts BuilderOptions
+	err  error
+}
+
+// BuilderOptions configure NewBuilder. The zero value reads float32
+// matrices by their exact names.
+type BuilderOptions struct {
+	// Model prefixes error messages ("gpt2").
+	Model string
+	// Source names the checkpoint in error messages (a file or folder).
+	Source string
+	// Format is the storage format of matrices (Linear, Conv1D, LinearCat,
+	// Embedding). Zero is F32.
+	Format Format
+	// Aliases, when set, returns other checkpoint names under which the
+	// tensor with full name name may be stored, tried in order after name.
+	Aliases func(name string) []string
+	// Init fills a new tensor when the Builder has no source; nil fills
+	// zeros. HFInit gives Hugging Face's initialisation.
+	Init func(name string, shape []int, dst []float32)
+	// KeepMapped leaves the pages of memory-mapped float32 matrices
+	// resident after they are packed or converted. By default they are
+	// released, so that a model costs its weights once.
+	KeepMapped bool
+}
+
+// NewBuilder returns a Builder over src (nil: fresh tensors from
+// opts.Init).
+func NewBuilder(src checkpoint.Reader, opts BuilderOptions) *Builder {
+	return &Builder{st: &builderState{src: src, opts: opts}}
+}
+
+// Sub returns the Builder of a child scope: Sub("encoder", "layer", 3)
+// looks tensors up under "encoder.layer.3.". Integers print in decimal.
+func (b *Builder) Sub(parts ...any) *Builder {
+	var sb strings.Builder
+	sb.WriteString(b.prefix)
+	for _, p := range parts {
+		switch v := p.(type) {
+		case int:
+			sb.WriteString(strconv.Itoa(v))
+		case string:
+			sb.WriteString(v)
+		default:
+			sb.WriteString(fmt.Sprint(v))
+		}
+		sb.WriteByte('.')
+	}
+	return &Builder{st: b.st, prefix: sb.String()}
+}
+
+// Path returns the full name of name in b's scope.
+func (b *Builder) Path(name string) string { return b.prefix + name }
+
+// Format reports the Builder's matrix format.
+func (b *Builder) Format() Format { return b.st.opts.Format }
+
+// Err returns the first failure of any lookup through b or its scopes.
+func (b *Builder) Err() error { return b.st.err }
+
+// Fail records err (the first one wins), for checks a loader makes itself.
+func (b *Builder) Fail(err error) {
+	if b.st.err == nil && err != nil {
+		b.st.err = err
+	}
+}
+
+// Has reports whether the checkpoint holds name (under any alias). Without
+// a source it reports true: every tensor is created.
+func (b *Builder) Has(name string) bool {
+	if b.st.src == nil {
+		return true
+	}
+	_, ok := b.find(b.Path(name))
+	return ok
+}
+
+// find returns the checkpoint's entry for the full name or an alias.
+func (b *Builder) find(full string) (checkpoint.TensorInfo, bool) {
+	src := b.st.src
+	if info, ok := src.Info(full); ok {
+		return info, true
+	}
+	if b.st.opts.Aliases != nil {
+		for _, alt := range b.st.opts.Aliases(full) {
+			if info, ok := src.Info(alt); ok {
+				return info, true
+			}
+		}
+	}
+	return checkpoint.TensorInfo{}, false
+}
+
+// ErrShape is matched (errors.Is) by load errors for a tensor whose shape
+// differs from the one the model expects.
+var ErrShape = errors.New("shape mismatch")
+
+func (b *Builder) failf(full string, err error) {
+	o := b.st.opts
+	where := ""
+	if o.Source != "" {
+		where = " from " + o.Source
+	}
+	model := o.Model
+	if model == "" {
+		model = "infer"
+	}
+	b.Fail(fmt.Errorf("%s: load %s%s: %w", model, full, where, err))
+}
+
+// lookup finds and shape-checks full, recording a failure.
+func (b *Builder) lookup(full string, shape []int) (checkpoint.TensorInfo, bool) {
+	if b.st.err != nil {
+		return checkpoint.TensorInfo{}, false
+	}
+	info, ok := b.find(full)
+	if !ok {
+		b.failf(full, checkpoint.ErrMissingTensor)
+		return info, false
+	}
+	if !slices.Equal(info.Shape, shape) {
+		b.failf(full, fmt.Errorf("%w: shape %v, want %v", ErrShape, info.Shape, shape))
+		return info, false
+	}
+	return info, true
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// fresh returns a new tensor filled by Init.
+func (b *Builder) fresh(full string, shape []int) []float32 {
+	dst := make([]float32, numel(shape))
+	if b.st.opts.Init != nil {
+		b.st.opts.Init(full, shape, dst)
+	}
+	return dst
+}
+
+// Tensor returns a float32 copy of name with the given shape (nil after a
+// failure).
+func (b *Builder) Tensor(name string, shape ...int) []float32 {
+	full := b.Path(name)
+	if b.st.src == nil {
+		return b.fresh(full, shape)
+	}
+	info, ok := b.lookup(full, shape)
+	if !ok {
+		return nil
+	}
+	w, err := b.st.src.Float32(info.Name)
+	if err != nil {
+		b.failf(full, err)
+		return nil
+	}
+	return w
+}
+
+// viewer is implemented by readers that return zero-copy float32 views.
+type viewer interface {
+	Float32View(name string) ([]float32, bool)
+}
+
+// view returns name as float32: a zero-copy view of the checkpoint when it
+// is stored as float32 and mapped, else a copy; mapped reports which.
+func (b *Builder) view(full string, shape []int) (w []float32, info checkpoint.TensorInfo, mapped bool) {
+	if b.st.src == nil {
+		return b.fresh(full, shape), info, false
+	}
+	info, ok := b.lookup(full, shape)
+	if !ok {
+		return nil, info, false
+	}
+	if v, ok := b.st.src.(viewer); ok {
+		if w, ok := v.Float32View(info.Name); ok {
+			return w, info, true
+		}
+	}
+	w, err := b.st.src.Float32(info.Name)
+	if err != nil {
+		b.failf(full, err)
+		return nil, info, false
+	}
+	return w, info, false
+}
+
+// release drops the resident pages of a mapped tensor once it has been
+// copied into its final form.
+func (b *Builder) release(info checkpoint.TensorInfo) {
+	if b.st.opts.KeepMapped || b.st.src == nil {
+		return
+	}
+	if raw, err := b.st.src.Bytes(info.Name); err == nil {
+		releasePages(raw)
+	}
+}
+
+// bf16 returns name as bfloat16 [rows, cols] (nil after a failure): the
+// checkpoint's own values when it stores BF16, else rounded to nearest even.
+func (b *Builder) bf16(full string, shape []int) []uint16 {
+	if b.st.src != nil {
+		info, ok := b.lookup(full, shape)
+		if !ok {
+			return nil
+		}
+		if info.DType == checkpoint.BF16 {
+			raw, err := b.st.src.Bytes(info.Name)
+			if err != nil {
+				b.failf(full, err)
+				return nil
+			}
+			out := make([]uint16, len(raw)/2)
+			for i := range out {
+				out[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
+			}
+			return out
+		}
+	}
+	w, info, mapped := b.view(full, shape)
+	if w == nil {
+		return nil
+	}
+	out := make([]uint16, len(w))
+	kernels.F32ToBF16(out, w)
+	if mapped {
+		b.release(info)
+	}
+	return out
+}
+
+// matrix returns the weight stored under full with shape [rows, cols] in
+// the given layout, in the Builder's format.
+func (b *Builder) matrix(full string, in, out int, layout Layout) Weight {
+	shape := []int{out, in}
+	if layout == InOut {
+		shape = []int{in, out}
+	}
+	if b.st.opts.Format == BF16 && layout == OutIn {
+		w := b.bf16(full, shape)
+		if w == nil {
+			return nil
+		}
+		return BF16Weight(w, in, out)
+	}
+	w, info, mapped := b.view(full, shape)
+	if w == nil {
+		return nil
+	}
+	wt := NewWeight(w, in, out, layout, b.st.opts.Format)
+	if mapped {
+		b.release(info)
+	}
+	return wt
+}
+
+// Linear loads nn.Linear name ("name.weight" [out, in], and "name.bias"
+// [out] when bias is set).
+func (b *Builder) Linear(name string, in, out int, bias bool) *Linear {
+	w := b.matrix(b.Path(name+".weight"), in, out, OutIn)
+	var bv []float32
+	if bias {
+		bv = b.Tensor(name+".bias", out)
+	}
+	if b.st.err != nil {
+		return nil
+	}
+	return NewLinear(w, bv)
+}
+
+// Conv1D loads GPT-2's Conv1D name ("name.weight" [in, out], "name.bias"
+// [out]): the transpose of nn.Linear's layout.
+func (b *Builder) Conv1D(name string, in, out int) *Linear {
+	w := b.matrix(b.Path(name+".weight"), in, out, InOut)
+	bv := b.Tensor(name+".bias", out)
+	if b.st.err != nil {
+		return nil
+	}
+	return NewLinear(w, bv)
+}
+
+// LinearCat loads several nn.Linear layers of the same input width as one
+// whose outputs are theirs side by side — Llama's q, k and v projections,
+// or its gate and up projections — so that each is one product per pass.
+func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Linear {
+	total := 0
+	for _, o := range outs {
+		total += o
+	}
+	if b.st.opts.Format == BF16 {
+		w := make([]uint16, 0, total*in)
+		for i, n := range names {
+			w = append(w, b.bf16(b.Path(n+".weight"), []int{outs[i], in})...)
+		}
+		bv := b.catBias(names, outs, bias)
+		if b.st.err != nil {
+			return nil
+		}
+		return NewLinear(BF16Weight(w, in, total), bv)
+	}
+	w := make([]float32, 0, total*in)
+	for i, n := range names {
+		part, info, mapped := b.view(b.Path(n+".weight"), []int{outs[i], in})
+		w = append(w, part...)
+		if mapped {
+			b.release(info)
+		}
+	}
+	bv := b.catBias(names, outs, bias)
+	if b.st.err != nil {
+		return nil
+	}
+	return NewLinear(NewWeight(w, in, total, OutIn, F32), bv)
+}
+
+func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {
+	if !bias {
+		return nil
+	}
+	var bv []float32
+	for i, n := range names {
+		bv = append(bv, b.Tensor(n+".bias", outs[i])...)
+	}
+	return bv
+}
+
+// LayerNorm loads name.weight and name.bias [C].
+func (b *Builder) LayerNorm(name string, C int, eps float32) *LayerNorm {
+	return &LayerNorm{W: b.Tensor(name+".weight", C), B: b.Tensor(name+".bias", C), Eps: eps}
+}
+
+// RMSNorm loads name.weight [C].
+func (b *Builder) RMSNorm(name string, C int, eps float32) *RMSNorm {
+	return &RMSNorm{W: b.Tensor(name+".weight", C), Eps: eps}
+}
+
+// Embedding loads the table name [V, C] ("name" is the full tensor name,
+// such as "wte.weight") in the Builder's format.
+func (b *Builder) Embedding(name string, V, C int) *Embedding {
+	full := b.Path(name)
+	if b.st.opts.Format == BF16 {
+		w := b.bf16(full, []int{V, C})
+		if w == nil {
+			return nil
+		}
+		return &Embedding{V: V, C: C, bf16: w}
+	}
+	w, _, _ := b.view(full, []int{V, C})
+	if w == nil {
+		return nil
+	}
+	return &Embedding{V: V, C: C, f32: w}
+}
+
+// HFInit returns an Init function with Hugging Face's initialisation,
+// seeded: matrices (two or more dimensions) normal(0, 0.02), vectors named
+// "….weight" (norm gains) 1, other vectors (biases) 0.
+func HFInit(seed uint64) func(name string, shape []int, dst []float32) {
+	rng := rand.New(rand.NewPCG(seed, 0x853c49e6748fea9b))
+	return func(name string, shape []int, dst []float32) {
+		switch {
+		case len(shape) >= 2:
+			for i := range dst {
+				dst[i] = float32(0.02 * rng.NormFloat64())
+			}
+		case strings.HasSuffix(name, "weight"):
+			for i := range dst {
+				dst[i] = 1
+			}
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package infer
+
+import (
+	"fmt"
+
+	"github.com/glossa-ai/glossa/kernels"
+)
+
+// Format is how a Linear stores its weight.
+type Format int
+
+const (
+	// F32 keeps float32 weights, packed once at load into the panel layout
+	// of the blocked matrix product (kernels.PackB), so no pass re-packs
+	// them; one-to-four-row products stream the panels once.
+	F32 Format = iota
+	// BF16 keeps bfloat16 weights [out, in], widened to float32 inside the
+	// kernels: half the bytes to stream per decoding step.
+	BF16
+)
+
+// ParseFormat maps "f32"/"float32" and "bf16"/"bfloat16" to a Format.
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "f32", "float32", "fp32", "":
+		return F32, nil
+	case "bf16", "bfloat16":
+		return BF16, nil
+	}
+	return 0, fmt.Errorf("infer: unknown weight format %q (want f32 or bf16)", s)
+}
+
+// String returns "f32" or "bf16".
+func (f Format) String() string {
+	switch f {
+	case F32:
+		return "f32"
+	case BF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Layout says how a float32 weight matrix is stored in a checkpoint.
+type Layout int
+
+const (
+	// OutIn is PyTorch nn.Linear's [out, in]: y = x·Wᵀ.
+	OutIn Layout = iota
+	// InOut is GPT-2 Conv1D's [in, out]: y = x·W.
+	InOut
+)
+
+// Weight is the matrix of a Linear in one storage format. Implementations
+// live in this package; each is immutable and safe for concurrent use.
+type Weight interface {
+	// Dims returns the input and output widths.
+	Dims() (in, out int)
+	// Format reports the storage format.
+	Format() Format
+	// Bytes reports the bytes a product streams.
+	Bytes() int
+	// mul computes y = beta·y + x·Wᵀ for N rows of x [N, in] into y
+	// [N, out], then ep (nil: none; only Bias and Act are used).
+	mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue)
+}
+
+// NewWeight returns w, a float32 in×out matrix stored in layout, in format
+// f. w is not referenced afterwards: F32 packs a copy, BF16 rounds one
+// (to nearest even).
+func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
+	if len(w) != in*out {
+		panic(fmt.Sprintf("infer: NewWeight: %d values for a %d×%d matrix", len(w), in, out))
+	}
+	switch f {
+	case BF16:
+		return &bf16Weight{in: in, out: out, w: toBF16(w, in, out, layout)}
+	default:
+		if layout == InOut {
+			return &packedWeight{in: in, out: out, pb: kernels.PackB(false, in, out, w, out)}
+		}
+		return &packedWeight{in: in, out: out, pb: kernels.PackB(true, in, out, w, in)}
+	}
+}
+
+// DenseWeight returns w [out, in] float32 as a Weight that aliases it, for
+// a matrix that also serves another purpose — the tied embedding of a
+// language-model head. Products of a few rows stream it with matrix-vector
+// kernels; larger ones run the blocked product.
+func DenseWeight(w []float32, in, out int) Weight {
+	if len(w) != in*out {
+		panic(fmt.Sprintf("infer: DenseWeight: %d values for a %d×%d matrix", len(w), in, out))
+	}
+	return &denseWeight{in: in, out: out, w: w}
+}
+
+// BF16Weight returns w [out, in] bfloat16 as a Weight that aliases it.
+func BF16Weight(w []uint16, in, out int) Weight {
+	if len(w) != in*out {
+		panic(fmt.Sprintf("infer: BF16Weight: %d values for a %d×%d matrix", len(w), in, out))
+	}
+	return &bf16Weight{in: in, out: out, w: w}
+}
+
+// toBF16 rounds w (in layout) to bfloat16 [out, in].
+func toBF16(w []float32, in, out int, layout Layout) []uint16 {
+	wt := make([]uint16, in*out)
+	if layout == OutIn {
+		kernels.ParallelFor(out, 64, func(lo, hi int) {
+			kernels.F32ToBF16(wt[lo*in:hi*in], w[lo*in:hi*in])
+		})
+		return wt
+	}
+	kernels.ParallelFor(out, 16, func(lo, hi int) {
+		col := make([]float32, in)
+		for o := lo; o < hi; o++ {
+			for i := range in {
+				col[i] = w[i*out+o]
+			}
+			kernels.F32ToBF16(wt[o*in:(o+1)*in], col)
+		}
+	})
+	return wt
+}
+
+// Linear is y = x·Wᵀ + b over rows of x.
+type Linear struct {
+	In, Out int
+	W       Weight
+	Bias    []float32 // [Out]; nil for none
+
+	// ep holds the epilogues of Forward and ForwardAct, one per activation,
+	// built once so that a call allocates nothing.
+	ep [Identity + 1]kernels.Epilogue
+}
+
+// NewLinear returns the layer of weight w and bias (nil: none).
+func NewLinear(w Weight, bias []float32) *Linear {
+	in, out := w.Dims()
+	if bias != nil && len(bias) != out {
+		panic(fmt.Sprintf("infer: NewLinear: bias of %d values for %d outputs", len(bias), out))
+	}
+	l := &Linear{In: in, Out: out, W: w, Bias: bias}
+	for a := range l.ep {
+		l.ep[a] = kernels.Epilogue{Bias: bias, Act: Activation(a).Kernel()}
+	}
+	return l
+}
+
+// epilogue returns the epilogue adding the bias then act, or nil when there
+// is nothing to do.
+func (l *Linear) epilogue(act Activation) *kernels.Epilogue {
+	if l.Bias == nil && act == Identity {
+		return nil
+	}
+	return &l.ep[act]
+}
+
+// Forward computes y = x·Wᵀ + b for N rows: x [N, In], y [N, Out].
+func (l *Linear) Forward(sc *Scratch, y, x []float32, N int) {
+	l.W.mul(sc, y[:N*l.Out], x[:N*l.In], N, 0, l.epilogue(Identity))
+}
+
+// ForwardAct computes y = act(x·Wᵀ + b), the activation fused into the
+// product.
+func (l *Linear) ForwardAct(sc *Scratch, y, x []float32, N int, act Activation) {
+	l.W.mul(sc, y[:N*l.Out], x[:N*l.In], N, 0, l.epilogue(act))
+}
+
+// AddTo computes y += x·Wᵀ + b: a projection into the residual stream.
+func (l *Linear) AddTo(sc *Scratch, y, x []float32, N int) {
+	l.W.mul(sc, y[:N*l.Out], x[:N*l.In], N, 1, l.epilogue(Identity))
+}
+
+// packedWeight is a float32 matrix packed for kernels.SgemmPacked.
+type packedWeight struct {
+	in, out int
+	pb      *kernels.PackedB
+}
+
+func (w *packedWeight) Dims() (int, int) { return w.in, w.out }
+func (w *packedWeight) Format() Format   { return F32 }
+func (w *packedWeight) Bytes() int       { return 4 * w.in * w.out }
+func (w *packedWeight) mul(_ *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
+	kernels.SgemmPacked(false, N, 1, x, w.in, w.pb, beta, y, w.out, ep)
+}
+
+// denseWeight is a float32 [out, in] matrix used in place.
+type denseWeight struct {
+	in, out int
+	w       []float32
+}
+
+func (w *denseWeight) Dims() (int, int) { return w.in, w.out }
+func (w *denseWeight) Format() Format   { return F32 }
+func (w *denseWeight) Bytes() int       { return 4 * w.in * w.out }
+func (w *denseWeight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
+	if N > matvecMaxRows {
+		kernels.SgemmEpilogue(false, true, N, w.out, w.in, 1, x, w.in, w.w, w.in, beta, y, w.out, ep)
+		return
+	}
+	sc.matvec(y, x, w.w, nil, N, w.in, w.out, beta, ep)
+}
+
+// bf16Weight is a bfloat16 [out, in] matrix.
+type bf16Weight struct {
+	in, out int
+	w       []uint16
+}
+
+func (w *bf16Weight) Dims() (int, int) { return w.in, w.out }
+func (w *bf16Weight) Format() Format   { return BF16 }
+func (w *bf16Weight) Bytes() int       { return 2 * w.in * w.out }
+
+// mul streams the matrix once for a few rows; for more, it widens tiles of
+// about bf16TileBytes of float32 into scratch and multiplies each with the
+// blocked product, so the widening is shared by all N rows.
+func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
+	if N <= matvecMaxRows {
+		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
+		return
+	}
+	in, out := w.in, w.out
+	rows := max(16, bf16TileBytes/(4*in)) &^ 15
+	tile := sc.grow(&sc.tile, min(rows, out)*in)
+	for o0 := 0; o0 < out; o0 += rows {
+		o1 := min(out, o0+rows)
+		t := tile[:(o1-o0)*in]
+		kernels.ParallelFor(o1-o0, 64, func(lo, hi int) {
+			kernels.BF16ToF32(t[lo*in:hi*in], w.w[(o0+lo)*in:(o0+hi)*in])
+		})
+		var sub *kernels.Epilogue
+		if ep != nil {
+			sub = &kernels.Epilogue{Act: ep.Act}
+			if ep.Bias != nil {
+				sub.Bias = ep.Bias[o0:o1]
+			}
+		}
+		kernels.SgemmEpilogue(false, true, N, o1-o0, in, 1, x, in, t, in, beta, y[o0:], out, sub)
+	}
+}
+
+// bf16TileBytes is the float32 size of the tiles a many-row bfloat16
+// product widens at a time.
+const bf16TileBytes = 4 << 20

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package infer
+
+// releasePages is a no-op where checkpoints are not memory-mapped.
+func releasePages([]byte) {}
