@@ -68,18 +68,18 @@ func (a *Attention) Forward(sc *Scratch, out []float32, ldo int, q []float32, ld
 	if items == 0 {
 		return
 	}
-	// One score buffer per worker, sized for the largest pair.
-	need := 0
+	// One score buffer per worker, sized for the largest pair at the
+	// cache's full length, so that a growing context does not reallocate.
+	need, work := c.MaxLen, 0
 	for _, s := range segs {
-		if s.T <= smallT {
-			need = max(need, s.Keys)
-		} else {
-			need = max(need, s.T*s.Keys)
+		if s.T > smallT {
+			need = max(need, s.T*c.MaxLen)
 		}
+		work += s.T * s.Keys
 	}
 	workers := min(kernels.Threads(), items)
-	if workers > 1 && items*need < 1<<12 {
-		workers = 1 // too little work to share
+	if workers > 1 && work*a.Heads*a.HeadDim < 1<<14 {
+		workers = 1 // too little work to share: waking a core costs more
 	}
 	if len(at.bufs) < workers {
 		at.bufs = append(at.bufs, make([][]float32, workers-len(at.bufs))...)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/glossa-ai/glossa/infer"
 	"io"
 	"os"
 	"runtime"
@@ -49,9 +50,10 @@ func workloads() map[string]workload {
 	w["tokenize-gpt2-batch"] = benchTokenizeGPT2Batch
 	w["bert-forward"] = benchBERTForward
 	w["llama2c-stories260k"] = benchStories260K
-	w["gpt2-prefill"] = benchGPT2Prefill
-	w["gpt2-decode"] = benchGPT2Decode(false)
-	w["gpt2-decode-bf16"] = benchGPT2Decode(true)
+	w["gpt2-prefill"] = benchGPT2Prefill(infer.F32)
+	w["gpt2-prefill-bf16"] = benchGPT2Prefill(infer.BF16)
+	w["gpt2-decode"] = benchGPT2Decode(infer.F32)
+	w["gpt2-decode-bf16"] = benchGPT2Decode(infer.BF16)
 	return w
 }
 

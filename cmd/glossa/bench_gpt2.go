@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/tensor"
 )
@@ -19,9 +20,9 @@ const (
 )
 
 // newGPT2Bench builds the random 124M model and a random prompt.
-func newGPT2Bench(bf16 bool) (*gpt2.Inference, []int, error) {
+func newGPT2Bench(f infer.Format) (*gpt2.Inference, []int, error) {
 	rng := tensor.NewRNG(0)
-	m, err := gpt2.NewRandomInference(gpt2.Small124M(), rng, &gpt2.InferOptions{BF16: bf16})
+	m, err := gpt2.NewRandomInference(gpt2.Small124M(), rng, &gpt2.InferOptions{Format: f})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -34,47 +35,49 @@ func newGPT2Bench(bf16 bool) (*gpt2.Inference, []int, error) {
 
 // benchGPT2Prefill times one forward over the prompt that fills an empty KV
 // cache and computes the last position's logits and argmax: 2 warm-ups,
-// then the median of 10; value = 32 / seconds.
-func benchGPT2Prefill(ctx context.Context, opt benchOptions) (benchResult, error) {
-	const warmup, runs = 2, 10
-	m, prompt, err := newGPT2Bench(false)
-	if err != nil {
-		return benchResult{}, err
-	}
-	s, err := m.NewState(1, gpt2BenchPrompt)
-	if err != nil {
-		return benchResult{}, err
-	}
-	var secs []float64
-	for i := range warmup + runs {
-		if err := ctx.Err(); err != nil {
-			return benchResult{}, err
-		}
-		s.Reset()
-		start := time.Now()
-		logits, err := m.Forward(s, prompt, nil)
+// then the median of 10; value = 32 / seconds. f is the weights' format.
+func benchGPT2Prefill(f infer.Format) workload {
+	return func(ctx context.Context, opt benchOptions) (benchResult, error) {
+		const warmup, runs = 2, 10
+		m, prompt, err := newGPT2Bench(f)
 		if err != nil {
 			return benchResult{}, err
 		}
-		argmax(logits)
-		if i >= warmup {
-			secs = append(secs, time.Since(start).Seconds())
+		s, err := m.NewState(1, gpt2BenchPrompt)
+		if err != nil {
+			return benchResult{}, err
 		}
+		var secs []float64
+		for i := range warmup + runs {
+			if err := ctx.Err(); err != nil {
+				return benchResult{}, err
+			}
+			s.Reset()
+			start := time.Now()
+			logits, err := m.Forward(s, prompt, nil)
+			if err != nil {
+				return benchResult{}, err
+			}
+			argmax(logits)
+			if i >= warmup {
+				secs = append(secs, time.Since(start).Seconds())
+			}
+		}
+		slices.Sort(secs)
+		med := secs[len(secs)/2]
+		return benchResult{Value: gpt2BenchPrompt / med, Unit: "tokens/s",
+			Detail: fmt.Sprintf("GPT-2 124M %s, %d-token prompt, median of %d prefills %.2f ms", f, gpt2BenchPrompt, runs, med*1e3)}, nil
 	}
-	slices.Sort(secs)
-	med := secs[len(secs)/2]
-	return benchResult{Value: gpt2BenchPrompt / med, Unit: "tokens/s",
-		Detail: fmt.Sprintf("GPT-2 124M float32, %d-token prompt, median of %d prefills %.2f ms", gpt2BenchPrompt, runs, med*1e3)}, nil
 }
 
 // benchGPT2Decode returns the gpt2-decode workload: after a prefill, 128
 // greedy steps each feeding the previous argmax, appending to the KV cache
 // and computing the full-vocabulary logits. One warm-up generation (prefill
 // + 16 tokens), then one timed generation; value = 128 / seconds of the
-// steps. bf16 keeps the weights in bfloat16.
-func benchGPT2Decode(bf16 bool) workload {
+// steps. f is the weights' format.
+func benchGPT2Decode(f infer.Format) workload {
 	return func(ctx context.Context, opt benchOptions) (benchResult, error) {
-		m, prompt, err := newGPT2Bench(bf16)
+		m, prompt, err := newGPT2Bench(f)
 		if err != nil {
 			return benchResult{}, err
 		}
@@ -108,14 +111,10 @@ func benchGPT2Decode(bf16 bool) workload {
 		if err != nil {
 			return benchResult{}, err
 		}
-		dtype := "float32"
-		if bf16 {
-			dtype = "bfloat16"
-		}
 		rate := gpt2BenchSteps / secs
 		return benchResult{Value: rate, Unit: "tokens/s",
 			Detail: fmt.Sprintf("GPT-2 124M %s weights (%.1f MB streamed per token), %d greedy steps after a %d-token prompt: %.2f ms/token",
-				dtype, float64(m.WeightBytes())/1e6, gpt2BenchSteps, gpt2BenchPrompt, secs/gpt2BenchSteps*1e3)}, nil
+				f, float64(m.WeightBytes())/1e6, gpt2BenchSteps, gpt2BenchPrompt, secs/gpt2BenchSteps*1e3)}, nil
 	}
 }
 

@@ -4,72 +4,65 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/kernels"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/tensor"
 )
 
-// Inference is GPT2LMHeadModel packed for generation: no autograd, weights
-// laid out for the matrix-vector products of decoding, and a KV cache in
-// each State. It implements generate.LM[*InferState].
+// Inference is GPT2LMHeadModel for generation, on the shared inference
+// layer (package infer): weights packed once at load (float32) or stored in
+// bfloat16, a KV cache of independent rows in each *infer.State. It
+// implements generate.LM[*infer.State] and infer.Decoder.
 //
-// With float32 weights the Conv1D matrices ([in, out], y = x·W + b) and the
-// tied lm_head (wte, [V, C]) are zero-copy views of the memory-mapped
-// safetensors file, so a model costs its file size once. With BF16 set the
-// matrices are converted once at load to bfloat16, transposed to [out, in]
-// so that every output is one contiguous dot product (kernels.DotBF16
-// widens them in registers), and the file is closed: half the bytes to
-// stream per token.
+// With float32 weights the tied lm_head and the token embeddings are a
+// zero-copy view of the memory-mapped checkpoint, and each Conv1D matrix is
+// packed for the blocked product (its file pages released), so a model
+// costs its file size about once. With bfloat16 every matrix is stored at
+// half the bytes and the file is closed.
 //
 // An Inference is immutable after loading and safe for concurrent use; each
-// session owns its *InferState.
+// session owns its *infer.State.
 type Inference struct {
 	Config Config
-	bf16   bool
 
-	wte    []float32 // [V, C] float32 (nil with BF16)
-	wteBF  []uint16  // [V, C] bfloat16 (BF16 only)
-	wpe    []float32 // [P, C]
-	blocks []inferBlock
-	lnFW   []float32 // [C]
-	lnFB   []float32 // [C]
+	wte    *infer.Embedding // transformer.wte [V, C]; also the tied lm_head
+	wpe    []float32        // transformer.wpe [P, C]
+	blocks []block
+	lnF    *infer.LayerNorm
+	head   *infer.Linear // logits = ln_f(x)·wteᵀ
+	attn   infer.Attention
 
 	src checkpoint.Reader // kept open while float32 views alias it
 }
 
-// inferBlock is one transformer block's packed weights.
-type inferBlock struct {
-	ln1W, ln1B, ln2W, ln2B []float32 // [C]
-	attn, proj, fc, fcProj linear    // c_attn (fused q|k|v), attn.c_proj, mlp.c_fc, mlp.c_proj
+// block is one transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
+type block struct {
+	ln1, ln2 *infer.LayerNorm
+	attn     *infer.Linear // c_attn: q | k | v [C → 3C]
+	proj     *infer.Linear // attn.c_proj [C → C]
+	fc       *infer.Linear // mlp.c_fc [C → F]
+	fcProj   *infer.Linear // mlp.c_proj [F → C]
 }
 
-// linear is a Conv1D y = x·W + b of in inputs and out outputs, in one of two
-// layouts: w [in, out] float32 as GPT-2 stores it, or wt [out, in] bfloat16.
-// Float32 layers also hold pw, W packed at load for the products of several
-// rows (packed.go).
-type linear struct {
-	in, out int
-	wt      []uint16          // [out, in] bfloat16 (BF16 models)
-	b       []float32         // [out]
-	pw      *kernels.PackedB  // W packed for kernels.SgemmPacked (float32 only)
-	ep      *kernels.Epilogue // adds b in pw's product
-}
-
-// InferOptions configure LoadInference. The zero value keeps float32 weights.
+// InferOptions configure LoadInference. The zero value keeps float32
+// weights.
 type InferOptions struct {
-	// BF16 converts the weight matrices to bfloat16 at load (rounding to
-	// nearest even) and computes with them widened to float32 in the kernel.
-	BF16 bool
+	// Format stores the weight matrices in float32 (packed) or bfloat16.
+	Format infer.Format
 }
+
+// aliases are the other names a GPT-2 tensor has in the wild: files saved
+// from GPT2LMHeadModel prefix every name with "transformer.", the hub's
+// original ones do not.
+func aliases(name string) []string { return []string{"transformer." + name} }
 
 // LoadInference loads a Hugging Face GPT-2 folder (config.json and
 // model.safetensors, or sharded files with an index) for generation. Tensor
-// names may carry the "transformer." prefix or not (the hub's original
-// layout); lm_head.weight, tied to wte, and the legacy h.N.attn.bias /
-// masked_bias buffers are ignored. F16 and BF16 files are widened.
+// names may carry the "transformer." prefix or not; lm_head.weight, tied to
+// wte, and the legacy h.N.attn.bias / masked_bias buffers are ignored. F16
+// and BF16 files are widened (or kept, with bfloat16).
 func LoadInference(dir string, opts *InferOptions) (*Inference, error) {
 	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -79,135 +72,32 @@ func LoadInference(dir string, opts *InferOptions) (*Inference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
-	m, err := NewInference(cfg, src, opts)
-	if err != nil {
-		src.Close()
-		return nil, err
-	}
-	return m, nil
+	return newInference(cfg, src, dir, opts)
 }
 
-// viewer is implemented by readers that can return zero-copy float32 views.
-type viewer interface {
-	Float32View(name string) ([]float32, bool)
-}
-
-// NewInference packs the weights of src (a safetensors *File or *Folder)
-// for a model of configuration cfg. With float32 weights the model keeps
-// src open and aliases it (close it with Inference.Close); with BF16 it
-// copies what it needs and closes src before returning.
+// NewInference loads the weights of src (a safetensors *File or *Folder, or
+// an infer.Tensors) for a model of configuration cfg. With float32 weights
+// the model keeps src open and aliases it (close it with Inference.Close);
+// with bfloat16 it copies what it needs and closes src before returning.
 func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Inference, error) {
+	return newInference(cfg, src, "", opts)
+}
+
+func newInference(cfg Config, src checkpoint.Reader, where string, opts *InferOptions) (*Inference, error) {
 	if err := cfg.Validate(); err != nil {
+		src.Close()
 		return nil, err
 	}
 	if opts == nil {
 		opts = &InferOptions{}
 	}
-	m := &Inference{Config: cfg, bf16: opts.BF16, blocks: make([]inferBlock, cfg.NumLayer)}
-	prefix := ""
-	if _, ok := src.Info("transformer.wte.weight"); ok {
-		prefix = "transformer."
-	}
-	// get returns the named tensor as float32 after checking its shape: a
-	// view of the file when possible (and wanted), else a copy.
-	get := func(name string, view bool, shape ...int) ([]float32, error) {
-		full := prefix + name
-		info, ok := src.Info(full)
-		if !ok {
-			return nil, fmt.Errorf("gpt2: load %s: %w", full, checkpoint.ErrMissingTensor)
-		}
-		if !equalShape(info.Shape, shape) {
-			return nil, fmt.Errorf("gpt2: load %s: shape %v, want %v", full, info.Shape, shape)
-		}
-		if v, isViewer := src.(viewer); view && isViewer {
-			if w, ok := v.Float32View(full); ok {
-				return w, nil
-			}
-		}
-		w, err := src.Float32(full)
-		if err != nil {
-			return nil, fmt.Errorf("gpt2: load %s: %w", full, err)
-		}
-		return w, nil
-	}
-	// release drops the resident pages of a float32 matrix once it has been
-	// converted to bfloat16 or packed, so that the peak resident set stays
-	// near the weights in their final form plus one float32 matrix.
-	release := func(name string) {
-		if info, ok := src.Info(prefix + name); ok && info.DType == checkpoint.F32 {
-			if b, err := src.Bytes(prefix + name); err == nil {
-				releasePages(b)
-			}
-		}
-	}
-	C, F, V := cfg.NumEmbd, cfg.Inner(), cfg.VocabSize
-	const view = true // matrices: zero-copy when possible (BF16 converts from the view)
-	lin := func(name string, in, out int) (linear, error) {
-		l := linear{in: in, out: out}
-		w, err := get(name+".weight", view, in, out)
-		if err != nil {
-			return l, err
-		}
-		if l.b, err = get(name+".bias", false, out); err != nil {
-			return l, err
-		}
-		if opts.BF16 {
-			l.wt = transposeBF16(w, in, out)
-			release(name + ".weight")
-		} else {
-			// Every pass, decoding included, reads the packed copy; the
-			// file's matrix is dropped so the model costs its size once.
-			packLinear(&l, w)
-			release(name + ".weight")
-		}
-		return l, nil
-	}
-	var err error
-	wte, err := get("wte.weight", view, V, C)
-	if err != nil {
+	b := infer.NewBuilder(src, infer.BuilderOptions{Model: "gpt2", Source: where, Format: opts.Format, Aliases: aliases})
+	m := load(cfg, b)
+	if err := b.Err(); err != nil {
+		src.Close()
 		return nil, err
 	}
-	if opts.BF16 {
-		m.wteBF = make([]uint16, V*C)
-		kernels.F32ToBF16(m.wteBF, wte)
-		release("wte.weight")
-	} else {
-		m.wte = wte
-	}
-	if m.wpe, err = get("wpe.weight", false, cfg.NumPos, C); err != nil {
-		return nil, err
-	}
-	for l := range m.blocks {
-		b := &m.blocks[l]
-		p := fmt.Sprintf("h.%d.", l)
-		for _, t := range []struct {
-			dst  *[]float32
-			name string
-		}{{&b.ln1W, "ln_1.weight"}, {&b.ln1B, "ln_1.bias"}, {&b.ln2W, "ln_2.weight"}, {&b.ln2B, "ln_2.bias"}} {
-			if *t.dst, err = get(p+t.name, false, C); err != nil {
-				return nil, err
-			}
-		}
-		if b.attn, err = lin(p+"attn.c_attn", C, 3*C); err != nil {
-			return nil, err
-		}
-		if b.proj, err = lin(p+"attn.c_proj", C, C); err != nil {
-			return nil, err
-		}
-		if b.fc, err = lin(p+"mlp.c_fc", C, F); err != nil {
-			return nil, err
-		}
-		if b.fcProj, err = lin(p+"mlp.c_proj", F, C); err != nil {
-			return nil, err
-		}
-	}
-	if m.lnFW, err = get("ln_f.weight", false, C); err != nil {
-		return nil, err
-	}
-	if m.lnFB, err = get("ln_f.bias", false, C); err != nil {
-		return nil, err
-	}
-	if opts.BF16 {
+	if opts.Format == infer.BF16 {
 		if err := src.Close(); err != nil {
 			return nil, fmt.Errorf("gpt2: %w", err)
 		}
@@ -217,10 +107,36 @@ func NewInference(cfg Config, src checkpoint.Reader, opts *InferOptions) (*Infer
 	return m, nil
 }
 
+// load reads every tensor through b: the file's map of GPT-2.
+func load(cfg Config, b *infer.Builder) *Inference {
+	C, F, V, P := cfg.NumEmbd, cfg.Inner(), cfg.VocabSize, cfg.NumPos
+	eps := float32(cfg.LayerNormEp)
+	m := &Inference{Config: cfg, blocks: make([]block, cfg.NumLayer),
+		attn: infer.Attention{Heads: cfg.NumHead, KVHeads: cfg.NumHead, HeadDim: C / cfg.NumHead, Causal: true}}
+	m.wte = b.Embedding("wte.weight", V, C)
+	m.wpe = b.Tensor("wpe.weight", P, C)
+	for l := range m.blocks {
+		h := b.Sub("h", l)
+		m.blocks[l] = block{
+			ln1:    h.LayerNorm("ln_1", C, eps),
+			attn:   h.Conv1D("attn.c_attn", C, 3*C),
+			proj:   h.Conv1D("attn.c_proj", C, C),
+			ln2:    h.LayerNorm("ln_2", C, eps),
+			fc:     h.Conv1D("mlp.c_fc", C, F),
+			fcProj: h.Conv1D("mlp.c_proj", F, C),
+		}
+	}
+	m.lnF = b.LayerNorm("ln_f", C, eps)
+	if m.wte != nil {
+		m.head = infer.NewLinear(m.wte.Tied(), nil)
+	}
+	return m
+}
+
 // NewInferenceFromModel packs a (trained or randomly initialised) Model for
-// generation. The float32 weights are shared with m, not copied.
+// generation. With float32 weights the embeddings are shared with m.
 func NewInferenceFromModel(m *Model, opts *InferOptions) (*Inference, error) {
-	return NewInference(m.Config, weightsReader{m.Config, m.W}, opts)
+	return NewInference(m.Config, weightTensors(m.Config, m.W), opts)
 }
 
 // NewRandomInference returns a model of configuration cfg with Hugging
@@ -245,80 +161,17 @@ func NewRandomInference(cfg Config, rng *tensor.RNG, opts *InferOptions) (*Infer
 			}
 		}
 	}
-	return NewInference(cfg, weightsReader{cfg, w}, opts)
+	return NewInference(cfg, weightTensors(cfg, w), opts)
 }
 
-// weightsReader presents a Weights as a checkpoint.Reader of float32
-// tensors named like GPT2LMHeadModel's state_dict.
-type weightsReader struct {
-	cfg Config
-	w   *Weights
-}
-
-func (r weightsReader) lookup(name string) ([]float32, []int, bool) {
-	name, ok := strings.CutPrefix(name, "transformer.")
-	if !ok {
-		return nil, nil, false
+// weightTensors presents w as a checkpoint named like GPT2Model's
+// state_dict (views, not copies).
+func weightTensors(cfg Config, w *Weights) infer.Tensors {
+	ts := infer.Tensors{}
+	for _, s := range cfg.specs() {
+		ts.Add(s.name, *s.view(w), s.shape...)
 	}
-	for _, s := range r.cfg.specs() {
-		if s.name == name {
-			return *s.view(r.w), s.shape, true
-		}
-	}
-	return nil, nil, false
-}
-
-func (r weightsReader) Names() []string { return nil }
-func (r weightsReader) Info(name string) (checkpoint.TensorInfo, bool) {
-	_, shape, ok := r.lookup(name)
-	return checkpoint.TensorInfo{Name: name, DType: checkpoint.F32, Shape: shape}, ok
-}
-func (r weightsReader) Float32View(name string) ([]float32, bool) {
-	w, _, ok := r.lookup(name)
-	return w, ok
-}
-func (r weightsReader) Float32(name string) ([]float32, error) {
-	w, _, ok := r.lookup(name)
-	if !ok {
-		return nil, checkpoint.ErrMissingTensor
-	}
-	return append([]float32(nil), w...), nil
-}
-func (r weightsReader) Float32Into(dst []float32, name string) error {
-	w, _, ok := r.lookup(name)
-	if !ok || len(dst) != len(w) {
-		return checkpoint.ErrMissingTensor
-	}
-	copy(dst, w)
-	return nil
-}
-func (r weightsReader) Bytes(string) ([]byte, error) { return nil, checkpoint.ErrDType }
-func (r weightsReader) Metadata() map[string]string  { return nil }
-func (r weightsReader) Close() error                 { return nil }
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// transposeBF16 converts w [in, out] to bfloat16 [out, in].
-func transposeBF16(w []float32, in, out int) []uint16 {
-	wt := make([]uint16, in*out)
-	col := make([]float32, in)
-	for o := 0; o < out; o++ {
-		for i := 0; i < in; i++ {
-			col[i] = w[i*out+o]
-		}
-		kernels.F32ToBF16(wt[o*in:(o+1)*in], col)
-	}
-	return wt
+	return ts
 }
 
 // Close releases the memory-mapped checkpoint of a float32 model; the model
@@ -340,134 +193,78 @@ func (m *Inference) MaxLen() int { return m.Config.NumPos }
 
 // WeightBytes returns the bytes of weights the model streams per token.
 func (m *Inference) WeightBytes() int {
-	n := m.Config.NumParams() - m.Config.NumPos*m.Config.NumEmbd
-	if m.bf16 {
-		return 2 * n
+	n := m.wte.Bytes()
+	for _, b := range m.blocks {
+		for _, l := range []*infer.Linear{b.attn, b.proj, b.fc, b.fcProj} {
+			n += l.W.Bytes()
+		}
 	}
-	return 4 * n
+	return n
 }
 
-// forward applies the linear layer to N rows of x [N, in] into y [N, out]:
-// float32 weights through their packed copy (bias fused), bfloat16 weights
-// through mv.
-func (l *linear) forward(mv *matvec, y, x []float32, N int) {
-	if l.pw != nil {
-		l.forwardPacked(y, x, N)
-		return
-	}
-	mv.run(y, x, nil, l.wt, N, l.in, l.out)
-	for r := 0; r < N; r++ {
-		kernels.Add(y[r*l.out:(r+1)*l.out], y[r*l.out:(r+1)*l.out], l.b)
-	}
+// Shape describes the model's cache (infer.Decoder).
+func (m *Inference) Shape() infer.DecoderShape {
+	c := m.Config
+	return infer.DecoderShape{Layers: c.NumLayer, KVHeads: c.NumHead, HeadDim: c.NumEmbd / c.NumHead, Vocab: c.VocabSize, MaxLen: c.NumPos}
 }
 
-// matvec computes the matrix products of decoding, where every weight is
-// streamed from memory once per token: y [N, out] = x [N, in] · Wᵀ for
-// W [out, in], float32 (w, the lm_head) or bfloat16 (wt), with
-// kernels.MatVec / MatVecBF16. (Float32 Conv1D weights go through their
-// packed copy instead, see packed.go.)
+// NewState returns an empty state for batch rows of up to maxLen positions
+// (0 or more than n_positions means n_positions).
+func (m *Inference) NewState(batch, maxLen int) (*infer.State, error) {
+	return infer.NewState(m, batch, maxLen)
+}
+
+// Forward appends ids ([B, T] row-major) to s, mask marking real tokens (nil:
+// all real; false: left padding), and returns each row's next-token logits
+// [B, V], the state's buffer valid until the next call. Position ids are
+// Hugging Face's cumsum(mask)−1, so left-padded rows match their unpadded
+// runs.
+func (m *Inference) Forward(s *infer.State, ids []int, mask []bool) ([]float32, error) {
+	if s == nil || s.Decoder() != infer.Decoder(m) {
+		return nil, fmt.Errorf("gpt2: state belongs to another model")
+	}
+	return s.Forward(ids, mask)
+}
+
+// Pass runs GPT-2 over the tokens of segs (infer.Decoder):
 //
-// It cuts W into chunks of contiguous rows of about matvecChunkBytes that
-// the workers take in turn from a shared counter, rather than into one
-// fixed share per core: on a machine whose cores are also busy with other
-// work, a worker the OS deschedules for a while then holds up no more than
-// its current chunk. Arguments live in the struct and the loop body is
-// bound once, so a call allocates nothing.
-type matvec struct {
-	y, x       []float32
-	w          []float32
-	wt         []uint16
-	N, in, out int
-
-	chunk, chunks int          // rows of W per chunk, and their number
-	next          atomic.Int64 // the next chunk to take
-
-	fn func(lo, hi int) // mv.worker, bound once
-}
-
-// matvecChunkBytes is the size of the chunks of W the workers take: large
-// enough that a chunk's start-up (the prefetchers ramping up, the
-// kernel's prefetch running past the end) is a small part of it, small
-// enough that there are many per core in all but the smallest layers.
-const matvecChunkBytes = 256 << 10
-
-func newMatvec() *matvec {
-	mv := &matvec{}
-	mv.fn = mv.worker
-	return mv
-}
-
-// start cuts rows rows of rowBytes bytes into chunks (a multiple of 4 rows,
-// the kernels' pass) and returns the number of workers to run.
-func (mv *matvec) start(rows, rowBytes int) (workers int) {
-	mv.chunk = max(4, matvecChunkBytes/max(rowBytes, 1)&^3)
-	mv.chunks = (rows + mv.chunk - 1) / mv.chunk
-	mv.next.Store(0)
-	return min(kernels.Threads(), mv.chunks)
-}
-
-// take returns the next chunk's rows [lo, hi), or ok false when none is left.
-func (mv *matvec) take(rows int) (lo, hi int, ok bool) {
-	c := int(mv.next.Add(1)) - 1
-	if c >= mv.chunks {
-		return 0, 0, false
-	}
-	return c * mv.chunk, min((c+1)*mv.chunk, rows), true
-}
-
-func (mv *matvec) run(y, x, w []float32, wt []uint16, N, in, out int) {
-	mv.y, mv.x, mv.w, mv.wt, mv.N, mv.in, mv.out = y, x, w, wt, N, in, out
-	size := 4
-	if wt != nil {
-		size = 2
-	}
-	kernels.ParallelFor(mv.start(out, size*in), 1, mv.fn)
-	mv.y, mv.x, mv.w, mv.wt = nil, nil, nil, nil
-}
-
-// worker computes chunks of outputs until none is left. With N > 1 each
-// chunk of W (small enough to stay in L2) serves all N rows of x in turn, so
-// W is still read from memory once.
-func (mv *matvec) worker(_, _ int) {
-	in, out := mv.in, mv.out
-	for {
-		lo, hi, ok := mv.take(out)
-		if !ok {
-			return
-		}
-		for r := range mv.N {
-			x, y := mv.x[r*in:(r+1)*in], mv.y[r*out+lo:r*out+hi]
-			if mv.wt != nil {
-				kernels.MatVecBF16(y, x, mv.wt[lo*in:hi*in])
-			} else {
-				kernels.MatVec(y, x, mv.w[lo*in:hi*in])
-			}
+//	x = wte[id] + wpe[pos]
+//	x = x + c_proj(attn(ln_1(x)))          per block
+//	x = x + c_proj(act(c_fc(ln_2(x))))
+//	logits = ln_f(x_last)·wteᵀ
+func (m *Inference) Pass(s *infer.State, segs []infer.Segment, ids []int, logits []float32) {
+	cfg := m.Config
+	C, F, N := cfg.NumEmbd, cfg.Inner(), len(ids)
+	sc := &s.Scratch
+	x, h, qkv, att, fc := s.Buf(0, N*C), s.Buf(1, N*C), s.Buf(2, N*3*C), s.Buf(3, N*C), s.Buf(4, N*F)
+	for _, sg := range segs {
+		for t := range sg.T {
+			i, pos := sg.Off+t, sg.Start+t
+			m.wte.Lookup(x[i*C:(i+1)*C], ids[i])
+			row := x[i*C : (i+1)*C]
+			kernels.Add(row, row, m.wpe[pos*C:(pos+1)*C])
 		}
 	}
-}
-
-// embed writes wte[id] + wpe[pos] into dst [C].
-func (m *Inference) embed(dst []float32, id, pos int) {
-	C := m.Config.NumEmbd
-	if m.wteBF != nil {
-		kernels.BF16ToF32(dst, m.wteBF[id*C:(id+1)*C])
-	} else {
-		copy(dst, m.wte[id*C:(id+1)*C])
+	for l, blk := range m.blocks {
+		s.Hidden(l, x)
+		blk.ln1.Forward(h, x, N)
+		blk.attn.Forward(sc, qkv, h, N)                                     // q | k | v  [N, 3C]
+		s.Cache.Put(l, segs, qkv[C:], qkv[2*C:], 3*C)                       // k, v into the rows
+		m.attn.Forward(sc, att, C, qkv, 3*C, s.Cache, l, segs, s.Attend(l)) // [N, C]
+		blk.proj.AddTo(sc, x, att, N)                                       // x += c_proj(att)
+		blk.ln2.Forward(h, x, N)
+		blk.fc.ForwardAct(sc, fc, h, N, cfg.Activation) //                         [N, F]
+		blk.fcProj.AddTo(sc, x, fc, N)
 	}
-	kernels.Add(dst, dst, m.wpe[pos*C:(pos+1)*C])
-}
-
-// activate applies the configured activation in place (on the calling
-// goroutine: it is a small share of a pass, and this keeps it allocation-free).
-func (m *Inference) activate(x []float32) {
-	switch m.Config.Activation {
-	case nn.GELU:
-		kernels.GELU(x, x)
-	case nn.GELUTanh:
-		kernels.GELUTanh(x, x)
-	case nn.ReLU:
-		kernels.ReLU(x, x)
-	case nn.SiLU:
-		kernels.SiLU(x, x)
+	if s.Trace != nil && s.Trace.Hidden != nil {
+		m.lnF.Forward(h, x, N)
+		s.Hidden(len(m.blocks), h)
 	}
+	last := s.Buf(5, len(segs)*C)
+	for i, sg := range segs {
+		r := sg.Off + sg.T - 1
+		copy(last[i*C:(i+1)*C], x[r*C:(r+1)*C])
+	}
+	m.lnF.Forward(last, last, len(segs))
+	m.head.Forward(sc, logits, last, len(segs)) //                               [segments, V]
 }

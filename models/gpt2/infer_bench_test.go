@@ -3,19 +3,17 @@ package gpt2
 import (
 	"testing"
 
+	"github.com/glossa-ai/glossa/infer"
+
 	"github.com/glossa-ai/glossa/tensor"
 )
 
 // BenchmarkInferDecode times one greedy decoding step of GPT-2 124M (random
 // weights, batch 1, 32-token context), float32 and bfloat16 weights.
 func BenchmarkInferDecode(b *testing.B) {
-	for _, bf16 := range []bool{false, true} {
-		name := "fp32"
-		if bf16 {
-			name = "bf16"
-		}
-		b.Run(name, func(b *testing.B) {
-			m, err := NewRandomInference(Small124M(), tensor.NewRNG(0), &InferOptions{BF16: bf16})
+	for _, f := range []infer.Format{infer.F32, infer.BF16} {
+		b.Run(f.String(), func(b *testing.B) {
+			m, err := NewRandomInference(Small124M(), tensor.NewRNG(0), &InferOptions{Format: f})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -28,7 +26,7 @@ func BenchmarkInferDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(m.WeightBytes()))
 			for b.Loop() {
-				if s.Len() == 0 || s.Len() == s.MaxLen {
+				if s.Len() == 0 || s.Len() == s.MaxLen() {
 					s.Reset()
 					if _, err := m.Forward(s, prompt, nil); err != nil {
 						b.Fatal(err)

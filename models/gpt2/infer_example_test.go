@@ -10,7 +10,7 @@ import (
 )
 
 // Greedy generation with the KV-cached inference model. A pretrained folder
-// loads with gpt2.LoadInference(dir, nil) (or &gpt2.InferOptions{BF16: true});
+// loads with gpt2.LoadInference(dir, nil) (or &gpt2.InferOptions{Format: infer.BF16});
 // here a tiny random model stands in for it.
 func ExampleInference() {
 	cfg := gpt2.Config{VocabSize: 100, NumPos: 64, NumEmbd: 32, NumLayer: 2, NumHead: 2}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/tensor"
@@ -79,40 +80,46 @@ func TestInferParity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var hidDiff, attDiff float64
-			s.hidden = func(i int, x []float32) {
-				want := ref[fmt.Sprintf("forward.hidden_states.%d", i)].Data
-				for n := 0; n < B*T; n++ {
-					if mask[n] {
-						hidDiff = math.Max(hidDiff, absDiff(x[n*C:(n+1)*C], want[n*C:(n+1)*C]))
+			// Padding is never stored: row b's real tokens are rows
+			// compact[b*T+t] of the pass, and its keys are its real
+			// positions, orig[b][j].
+			compact := make([]int, B*T)
+			orig := make([][]int, B)
+			n := 0
+			for b := range B {
+				for t := range T {
+					if mask[b*T+t] {
+						compact[b*T+t] = n
+						orig[b] = append(orig[b], t)
+						n++
 					}
 				}
+			}
+			var hidDiff, attDiff float64
+			s.Trace = &infer.Trace{}
+			s.Trace.Hidden = func(i int, x []float32) {
+				want := ref[fmt.Sprintf("forward.hidden_states.%d", i)].Data
 				if i == L {
-					want := ref["forward.last_hidden_state"].Data
-					for n := 0; n < B*T; n++ {
-						if mask[n] {
-							hidDiff = math.Max(hidDiff, absDiff(x[n*C:(n+1)*C], want[n*C:(n+1)*C]))
-						}
+					want = ref["forward.last_hidden_state"].Data
+				}
+				for n := 0; n < B*T; n++ {
+					if mask[n] {
+						r := compact[n]
+						hidDiff = math.Max(hidDiff, absDiff(x[r*C:(r+1)*C], want[n*C:(n+1)*C]))
 					}
 				}
 			}
 			var attMu sync.Mutex // heads report from parallel workers
-			s.probs = func(l, b, h, q int, p []float32) {
-				if !mask[b*T+q] {
-					return
+			s.Trace.Probs = func(l, b, h, q int, p []float32) {
+				full := make([]float32, T) // masked keys: probability 0
+				for j, pj := range p {
+					full[orig[b][j]] = pj
 				}
-				want := ref[fmt.Sprintf("forward.attentions.%d", l)].Data[((b*H+h)*T+q)*T:][:T]
-				got := make([]float32, T)
-				copy(got, p)
-				d := absDiff(got, want)
+				want := ref[fmt.Sprintf("forward.attentions.%d", l)].Data[((b*H+h)*T+orig[b][q])*T:][:T]
+				d := absDiff(full, want)
 				attMu.Lock()
 				attDiff = math.Max(attDiff, d)
 				attMu.Unlock()
-				for j := range T {
-					if j < len(p) && !mask[b*T+j] && p[j] != 0 {
-						t.Errorf("layer %d row %d head %d: masked key %d has probability %g", l, b, h, j, p[j])
-					}
-				}
 			}
 			if _, err := m.Forward(s, ids, mask); err != nil {
 				t.Fatal(err)
@@ -203,7 +210,7 @@ func TestInferGenerate(t *testing.T) {
 func TestInferBF16(t *testing.T) {
 	g, ref := readInferGolden(t)
 	dir := testenv.Shared(t, "fixtures", "gpt2-tiny")
-	m, err := LoadInference(dir, &InferOptions{BF16: true})
+	m, err := LoadInference(dir, &InferOptions{Format: infer.BF16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +284,8 @@ func TestInferNoAllocs(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	cfg := Config{VocabSize: 97, NumPos: 32, NumEmbd: 16, NumLayer: 2, NumHead: 2}
-	for _, bf16 := range []bool{false, true} {
-		m, err := NewRandomInference(cfg, tensor.NewRNG(3), &InferOptions{BF16: bf16})
+	for _, f := range []infer.Format{infer.F32, infer.BF16} {
+		m, err := NewRandomInference(cfg, tensor.NewRNG(3), &InferOptions{Format: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +300,7 @@ func TestInferNoAllocs(t *testing.T) {
 			}
 		})
 		if allocs != 0 {
-			t.Errorf("bf16=%v: %v allocations per decoding step", bf16, allocs)
+			t.Errorf("%v: %v allocations per decoding step", f, allocs)
 		}
 	}
 }
