@@ -56,6 +56,10 @@ type BuilderOptions struct {
 	// Init fills a new tensor when the Builder has no source; nil fills
 	// zeros. HFInit gives Hugging Face's initialisation.
 	Init func(name string, shape []int, dst []float32)
+	// KeepSource says the caller keeps the source open for as long as the
+	// model lives, so float32 embedding tables may alias it rather than be
+	// copied.
+	KeepSource bool
 	// KeepMapped leaves the pages of memory-mapped float32 matrices
 	// resident after they are packed or converted. By default they are
 	// released, so that a model costs its weights once.
@@ -377,7 +381,8 @@ func (b *Builder) RMSNorm(name string, C int, eps float32) *RMSNorm {
 }
 
 // Embedding loads the table name [V, C] ("name" is the full tensor name,
-// such as "wte.weight") in the Builder's format.
+// such as "wte.weight") in the Builder's format. A float32 table aliases a
+// mapped checkpoint only with KeepSource.
 func (b *Builder) Embedding(name string, V, C int) *Embedding {
 	full := b.Path(name)
 	if b.st.opts.Format == BF16 {
@@ -387,9 +392,13 @@ func (b *Builder) Embedding(name string, V, C int) *Embedding {
 		}
 		return &Embedding{V: V, C: C, bf16: w}
 	}
-	w, _, _ := b.view(full, []int{V, C})
+	w, info, mapped := b.view(full, []int{V, C})
 	if w == nil {
 		return nil
+	}
+	if mapped && !b.st.opts.KeepSource {
+		w = slices.Clone(w)
+		b.release(info)
 	}
 	return &Embedding{V: V, C: C, f32: w}
 }

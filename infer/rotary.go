@@ -63,3 +63,24 @@ func (r *Rotary) Apply(x []float32, heads, pos int) {
 		}
 	}
 }
+
+// Tables returns the cos and sin tables [MaxPos, D] in the layout's own
+// pairing, as Hugging Face builds them: half-split rows repeat the D/2
+// angles twice, interleaved rows repeat each angle for its pair. They are
+// copies, for comparison with a reference.
+func (r *Rotary) Tables() (cos, sin []float32) {
+	half, P := r.D/2, r.MaxPos()
+	cos, sin = make([]float32, P*r.D), make([]float32, P*r.D)
+	for p := range P {
+		for i := range half {
+			c, s := r.cos[p*half+i], r.sin[p*half+i]
+			a, b := i, i+half
+			if r.Interleaved {
+				a, b = 2*i, 2*i+1
+			}
+			cos[p*r.D+a], cos[p*r.D+b] = c, c
+			sin[p*r.D+a], sin[p*r.D+b] = s, s
+		}
+	}
+	return cos, sin
+}

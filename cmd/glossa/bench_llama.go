@@ -26,7 +26,7 @@ func benchStories260K(ctx context.Context, opt benchOptions) (benchResult, error
 		return benchResult{}, errors.New("llama2c-stories260k: the shared folder with models/stories260K was not found (set " + testenv.EnvVar + ")")
 	}
 	dir := filepath.Join(shared, "models", "stories260K")
-	m, err := llama.LoadLlama2C(filepath.Join(dir, "stories260K.bin"))
+	m, err := llama.LoadLlama2C(filepath.Join(dir, "stories260K.bin"), nil)
 	if err != nil {
 		return benchResult{}, err
 	}

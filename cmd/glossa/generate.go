@@ -14,6 +14,7 @@ import (
 
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/hub"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/auto"
 	"github.com/glossa-ai/glossa/tokenizer"
 	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
@@ -39,6 +40,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	})
 	stats := fs.Bool("stats", false, "print the decoding speed to stderr")
+	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
 	promptIDs := fs.String("prompt-ids", "", "the prompt as comma-separated token `IDS` instead of text (no tokenizer needed with --print-ids)")
 	printIDs := fs.Bool("print-ids", false, "print the generated token ids, space-separated on one line, instead of text")
 	fs.Usage = func() {
@@ -65,7 +67,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	prompt := fs.Arg(0)
 
-	m, err := loadCausalLM(ctx, *modelPath, stderr)
+	m, err := loadCausalLM(ctx, *modelPath, *dtype, stderr)
 	if err != nil {
 		return err
 	}
@@ -211,13 +213,21 @@ const modelFlagHelp = "model: a Hugging Face folder, a llama2.c .bin file, or OR
 // else a Hub reference ORG/NAME[@REVISION] taken from the Hugging Face cache
 // when it is there (no network), else downloaded into it with a progress bar
 // on stderr ($HF_ENDPOINT, $HF_HOME and $HF_TOKEN apply).
-func loadCausalLM(ctx context.Context, ref string, stderr io.Writer) (*auto.CausalLM, error) {
+func loadCausalLM(ctx context.Context, ref, dtype string, stderr io.Writer) (*auto.CausalLM, error) {
+	f, err := infer.ParseFormat(dtype)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
 	dir, err := resolveModel(ctx, ref, stderr)
 	if err != nil {
 		return nil, err
 	}
-	return auto.LoadCausalLM(dir)
+	return auto.LoadCausalLM(dir, &auto.LoadOptions{Format: f})
 }
+
+// dtypeFlagHelp documents the --dtype flag of the commands that load a
+// model.
+const dtypeFlagHelp = "weight `format`: f32 (packed float32) or bf16 (bfloat16, half the memory and bandwidth)"
 
 // resolveModel turns a --model value into a local path.
 func resolveModel(ctx context.Context, ref string, stderr io.Writer) (string, error) {

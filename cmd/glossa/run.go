@@ -45,6 +45,7 @@ Flags:
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	modelPath := fs.String("model", "", modelFlagHelp)
+	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: found beside the model)")
 	sampling := addSamplingFlags(fs)
 	maxNew := fs.Int("max-new-tokens", 128, "tokens to generate per turn at most")
@@ -86,7 +87,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		echo = false
 	}
 
-	m, err := loadCausalLM(ctx, *modelPath, stderr)
+	m, err := loadCausalLM(ctx, *modelPath, *dtype, stderr)
 	if err != nil {
 		return err
 	}

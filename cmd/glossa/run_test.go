@@ -159,7 +159,7 @@ func TestRunSession(t *testing.T) {
 // A cancelled turn (Ctrl-C) keeps what it generated and the session goes
 // on; the context never exceeds the model's length.
 func TestSessionCancelAndFit(t *testing.T) {
-	m, err := auto.LoadCausalLM(testenv.Shared(t, "models", "stories260K", "stories260K.bin"))
+	m, err := auto.LoadCausalLM(testenv.Shared(t, "models", "stories260K", "stories260K.bin"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func FuzzParseIDs(f *testing.F) {
 // cache keeps what the turns share, and a conversation that outgrows the
 // model drops its oldest exchanges but never the system message.
 func TestChatSession(t *testing.T) {
-	m, err := auto.LoadCausalLM(testenv.Shared(t, "models", "stories260K", "stories260K.bin"))
+	m, err := auto.LoadCausalLM(testenv.Shared(t, "models", "stories260K", "stories260K.bin"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func TestLoadCausalLMLlama(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{dir, filepath.Join(dir, "config.json")} {
-		m, err := LoadCausalLM(path)
+		m, err := LoadCausalLM(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestLoadCausalLMGPT2(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"gpt2-tiny", "gpt2-tiny-legacy"} {
-		m, err := LoadCausalLM(testenv.Shared(t, "fixtures", name))
+		m, err := LoadCausalLM(testenv.Shared(t, "fixtures", name), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestLoadCausalLMGPT2(t *testing.T) {
 // Beam search needs the state's Reorder method, which the wrapper must not
 // hide; a state from another model is an error, not a panic.
 func TestWrapKeepsState(t *testing.T) {
-	m, err := LoadCausalLM(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := LoadCausalLM(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func (otherState) Reset()   {}
 
 func TestLoadCausalLMLlama2C(t *testing.T) {
 	src := testenv.Shared(t, "models", "stories260K", "stories260K.bin")
-	m, err := LoadCausalLM(src)
+	m, err := LoadCausalLM(src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestLoadCausalLMLlama2C(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "stories.ckpt"), data)
 	write(t, filepath.Join(dir, "tokenizer.bin"), []byte("x"))
-	m, err = LoadCausalLM(filepath.Join(dir, "stories.ckpt"))
+	m, err = LoadCausalLM(filepath.Join(dir, "stories.ckpt"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestLoadCausalLMErrors(t *testing.T) {
 		{text, []string{"neither a model folder nor a llama2.c"}, false},
 		{filepath.Join(dir, "missing"), []string{"no such file"}, false},
 	} {
-		_, err := LoadCausalLM(tc.path)
+		_, err := LoadCausalLM(tc.path, nil)
 		if err == nil {
 			t.Errorf("%s: loaded", tc.path)
 			continue

@@ -10,6 +10,7 @@ import (
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/models/llama"
 )
@@ -44,6 +45,23 @@ type CausalLM struct {
 	Model any
 }
 
+// LoadOptions configure LoadCausalLM. The zero value keeps float32
+// weights.
+type LoadOptions struct {
+	// Format stores the weight matrices in float32 (packed) or bfloat16.
+	Format infer.Format
+}
+
+// NewBatch returns a state of rows independent rows of up to maxLen
+// positions for continuous batching: m is a generate.BatchLM.
+func (m *CausalLM) NewBatch(rows, maxLen int) (generate.BatchState, error) {
+	b, ok := m.LM.(generate.BatchLM)
+	if !ok {
+		return generate.PerRow(m.LM).NewBatch(rows, maxLen)
+	}
+	return b.NewBatch(rows, maxLen)
+}
+
 // causalFamilies are the families LoadCausalLM can load.
 var causalFamilies = []Family{Llama, Llama2C, GPT2}
 
@@ -51,19 +69,24 @@ var causalFamilies = []Family{Llama, Llama2C, GPT2}
 // (or its config.json) whose config names a supported architecture, or a
 // llama2.c checkpoint file. An unsupported architecture fails with an
 // *UnsupportedError naming it and the supported ones.
-func LoadCausalLM(path string) (*CausalLM, error) {
+//
+// opts may be nil (float32 weights).
+func LoadCausalLM(path string, opts *LoadOptions) (*CausalLM, error) {
+	if opts == nil {
+		opts = &LoadOptions{}
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("auto: %w", err)
 	}
 	if !st.IsDir() {
 		if filepath.Base(path) == "config.json" {
-			return LoadCausalLM(filepath.Dir(path))
+			return LoadCausalLM(filepath.Dir(path), opts)
 		}
 		if !isLlama2C(path) {
 			return nil, fmt.Errorf("auto: %s is neither a model folder nor a llama2.c .bin checkpoint", path)
 		}
-		return loadLlama2C(path)
+		return loadLlama2C(path, opts)
 	}
 	cfg, err := SniffConfig(path)
 	if err != nil {
@@ -71,13 +94,13 @@ func LoadCausalLM(path string) (*CausalLM, error) {
 	}
 	switch cfg.Family() {
 	case Llama:
-		m, err := llama.Load(path)
+		m, err := llama.Load(path, &llama.Options{Format: opts.Format})
 		if err != nil {
 			return nil, err
 		}
 		return fromLlama(m, Llama, folderTokenizer(path)), nil
 	case GPT2:
-		return loadGPT2(path)
+		return loadGPT2(path, opts)
 	}
 	return nil, fmt.Errorf("%s: %w", path, &UnsupportedError{Task: "causal LM", Arch: cfg.name(), Supported: causalFamilies})
 }
@@ -109,8 +132,8 @@ func isLlama2C(path string) bool {
 // loadGPT2 loads a GPT2LMHeadModel folder for inference. GPT-2's config.json
 // names its special tokens (both 50256, <|endoftext|>, in OpenAI's models);
 // they are read here because the gpt2 package's Config does not keep them.
-func loadGPT2(dir string) (*CausalLM, error) {
-	m, err := gpt2.LoadInference(dir, nil)
+func loadGPT2(dir string, opts *LoadOptions) (*CausalLM, error) {
+	m, err := gpt2.LoadInference(dir, &gpt2.InferOptions{Format: opts.Format})
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +155,8 @@ func loadGPT2(dir string) (*CausalLM, error) {
 	return lm, nil
 }
 
-func loadLlama2C(path string) (*CausalLM, error) {
-	m, err := llama.LoadLlama2C(path)
+func loadLlama2C(path string, opts *LoadOptions) (*CausalLM, error) {
+	m, err := llama.LoadLlama2C(path, &llama.Options{Format: opts.Format})
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +190,21 @@ func (w wrapped[S]) NewState(batch, maxLen int) (State, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// NewBatch returns the model's state as independent rows
+// (generate.BatchLM): every model of this package decodes through an
+// *infer.State.
+func (w wrapped[S]) NewBatch(rows, maxLen int) (generate.BatchState, error) {
+	s, err := w.m.NewState(rows, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := any(s).(*infer.State)
+	if !ok {
+		return generate.PerRow(w.m).NewBatch(rows, maxLen)
+	}
+	return st.Batch(), nil
 }
 
 func (w wrapped[S]) Forward(s State, ids []int, mask []bool) ([]float32, error) {

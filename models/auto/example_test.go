@@ -19,7 +19,7 @@ func ExampleLoadCausalLM() {
 		fmt.Println("llama [1 15 200 37 512 999 3 88] -> [760 71 701 808 667]") // fixtures not available
 		return
 	}
-	m, err := auto.LoadCausalLM(dir)
+	m, err := auto.LoadCausalLM(dir, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -91,7 +91,8 @@ func newInference(cfg Config, src checkpoint.Reader, where string, opts *InferOp
 	if opts == nil {
 		opts = &InferOptions{}
 	}
-	b := infer.NewBuilder(src, infer.BuilderOptions{Model: "gpt2", Source: where, Format: opts.Format, Aliases: aliases})
+	b := infer.NewBuilder(src, infer.BuilderOptions{Model: "gpt2", Source: where, Format: opts.Format, Aliases: aliases,
+		KeepSource: opts.Format == infer.F32})
 	m := load(cfg, b)
 	if err := b.Err(); err != nil {
 		src.Close()

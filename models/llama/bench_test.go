@@ -9,7 +9,7 @@ import (
 // BenchmarkStories260KDecode measures one decoding step of stories260K at
 // positions 0…255 (the cache is reset every 256 steps).
 func BenchmarkStories260KDecode(b *testing.B) {
-	m, err := LoadLlama2C(testenv.Shared(b, "models", "stories260K", "stories260K.bin"))
+	m, err := LoadLlama2C(testenv.Shared(b, "models", "stories260K", "stories260K.bin"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func BenchmarkStories260KDecode(b *testing.B) {
 // stays small enough for a shared machine: 220 MB of float32 weights.
 func BenchmarkDecode1B(b *testing.B) {
 	m, err := New(Config{VocabSize: 8000, HiddenSize: 2048, Intermediate: 5632, NumLayers: 2,
-		NumHeads: 32, NumKVHeads: 4, MaxPositions: 256}, 1)
+		NumHeads: 32, NumKVHeads: 4, MaxPositions: 256}, 1, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 func Example() {
 	cfg := llama.Config{VocabSize: 64, HiddenSize: 32, Intermediate: 64, NumLayers: 2,
 		NumHeads: 4, NumKVHeads: 2, MaxPositions: 64}
-	m, err := llama.New(cfg, 1)
+	m, err := llama.New(cfg, 1, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +36,7 @@ func Example() {
 // argmax; each step costs O(length) thanks to the cache.
 func ExampleModel_Forward() {
 	m, err := llama.New(llama.Config{VocabSize: 50, HiddenSize: 16, Intermediate: 32, NumLayers: 1,
-		NumHeads: 2, MaxPositions: 32}, 7)
+		NumHeads: 2, MaxPositions: 32}, 7, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestFixtureGreedy(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.model, func(t *testing.T) {
-			m, err := Load(testenv.Shared(t, "fixtures", fx.model))
+			m, err := Load(testenv.Shared(t, "fixtures", fx.model), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestFixtureGreedy(t *testing.T) {
 // Decoding with the cache, one token at a time after a prefill, gives the
 // logits of a full recomputation at every step.
 func TestCacheMatchesRecompute(t *testing.T) {
-	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestCacheMatchesRecompute(t *testing.T) {
 }
 
 func TestForwardErrors(t *testing.T) {
-	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestForwardErrors(t *testing.T) {
 }
 
 func TestNoAllocPerToken(t *testing.T) {
-	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestNoAllocPerToken(t *testing.T) {
 // Beam search reorders the KV cache between steps; the winning sequence's
 // score must equal its log-probability recomputed without a cache.
 func TestBeamSearchScore(t *testing.T) {
-	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestBeamSearchScore(t *testing.T) {
 // Truncate rewinds the cache: continuing from a truncated state gives the
 // logits of a fresh state fed the kept prefix and the new tokens.
 func TestTruncate(t *testing.T) {
-	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,32 +4,34 @@ import (
 	"fmt"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // LoadLlama2C reads a llama2.c checkpoint (run.c's legacy .bin format, see
 // checkpoint.ReadLlama2C). llama2.c fixes what the file does not say:
-// rms_norm_eps 1e-5, rope_theta 10000, BOS 1, EOS 2. The q and k projections
-// are permuted from llama2.c's interleaved RoPE pairs to this package's
-// half-split layout (see load.go).
-func LoadLlama2C(path string) (*Model, error) {
+// rms_norm_eps 1e-5, rope_theta 10000, BOS 1, EOS 2. opts may be nil.
+func LoadLlama2C(path string, opts *Options) (*Model, error) {
 	ck, err := checkpoint.ReadLlama2C(path)
 	if err != nil {
 		return nil, fmt.Errorf("llama: %w", err)
 	}
-	return FromLlama2C(ck)
+	return FromLlama2C(ck, opts)
 }
 
 // ParseLlama2C builds a model from the bytes of a llama2.c checkpoint.
-func ParseLlama2C(data []byte) (*Model, error) {
+func ParseLlama2C(data []byte, opts *Options) (*Model, error) {
 	ck, err := checkpoint.ParseLlama2C(data)
 	if err != nil {
 		return nil, fmt.Errorf("llama: %w", err)
 	}
-	return FromLlama2C(ck)
+	return FromLlama2C(ck, opts)
 }
 
-// FromLlama2C builds a model from decoded llama2.c weights.
-func FromLlama2C(ck *checkpoint.Llama2C) (*Model, error) {
+// FromLlama2C builds a model from decoded llama2.c weights: they are named
+// as Hugging Face names them, with the q and k projections permuted from
+// llama2.c's interleaved RoPE pairs to the half-split layout (see load.go),
+// and loaded like any checkpoint.
+func FromLlama2C(ck *checkpoint.Llama2C, opts *Options) (*Model, error) {
 	h := ck.Config
 	if err := h.Validate(); err != nil {
 		return nil, fmt.Errorf("llama: %w", err)
@@ -41,27 +43,24 @@ func FromLlama2C(ck *checkpoint.Llama2C) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	C, F, D := h.Dim, h.HiddenDim, h.HeadSize()
-	q, kv := C*C, h.KVDim()*C
-	m := newModel(cfg)
-	copy(m.embed, ck.TokenEmbedding)
-	copy(m.norm, ck.RMSFinal)
+	C, F, D, KV := h.Dim, h.HiddenDim, h.HeadSize(), h.KVDim()
+	ts := infer.Tensors{}
+	ts.Add("model.embed_tokens.weight", ck.TokenEmbedding, h.VocabSize, C)
+	ts.Add("model.norm.weight", ck.RMSFinal, C)
 	if !h.SharedClassifier {
-		copy(m.head, ck.WCls)
+		ts.Add("lm_head.weight", ck.WCls, h.VocabSize, C)
 	}
-	for l := range m.layers {
-		b := &m.layers[l]
-		copy(b.attnNorm, ck.RMSAtt[l*C:(l+1)*C])
-		copy(b.wqkv[:q], ck.WQ[l*q:(l+1)*q])
-		copy(b.wqkv[q:q+kv], ck.WK[l*kv:(l+1)*kv])
-		copy(b.wqkv[q+kv:], ck.WV[l*kv:(l+1)*kv])
-		permuteRoPE(b.wqkv[:q], h.NumHeads, D, C)
-		permuteRoPE(b.wqkv[q:q+kv], h.NumKVHeads, D, C)
-		copy(b.wo, ck.WO[l*q:(l+1)*q])
-		copy(b.mlpNorm, ck.RMSFFN[l*C:(l+1)*C])
-		copy(b.wgu[:F*C], ck.W1[l*F*C:(l+1)*F*C]) // w1: gate
-		copy(b.wgu[F*C:], ck.W3[l*F*C:(l+1)*F*C]) // w3: up
-		copy(b.wdown, ck.W2[l*C*F:(l+1)*C*F])     // w2: down
+	for l := range h.NumLayers {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		ts.Add(p+"input_layernorm.weight", ck.RMSAtt[l*C:(l+1)*C], C)
+		ts.Add(p+"self_attn.q_proj.weight", permuteRoPE(ck.WQ[l*C*C:(l+1)*C*C], h.NumHeads, D, C), C, C)
+		ts.Add(p+"self_attn.k_proj.weight", permuteRoPE(ck.WK[l*KV*C:(l+1)*KV*C], h.NumKVHeads, D, C), KV, C)
+		ts.Add(p+"self_attn.v_proj.weight", ck.WV[l*KV*C:(l+1)*KV*C], KV, C)
+		ts.Add(p+"self_attn.o_proj.weight", ck.WO[l*C*C:(l+1)*C*C], C, C)
+		ts.Add(p+"post_attention_layernorm.weight", ck.RMSFFN[l*C:(l+1)*C], C)
+		ts.Add(p+"mlp.gate_proj.weight", ck.W1[l*F*C:(l+1)*F*C], F, C) // w1
+		ts.Add(p+"mlp.up_proj.weight", ck.W3[l*F*C:(l+1)*F*C], F, C)   // w3
+		ts.Add(p+"mlp.down_proj.weight", ck.W2[l*C*F:(l+1)*C*F], C, F) // w2
 	}
-	return m, nil
+	return fromReader(cfg, ts, "llama2.c checkpoint", opts)
 }

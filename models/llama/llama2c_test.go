@@ -25,7 +25,7 @@ type stories260KRun struct {
 
 func loadStories(t *testing.T) (*Model, *sentencepiece.Model) {
 	t.Helper()
-	m, err := LoadLlama2C(testenv.Shared(t, "models", "stories260K", "stories260K.bin"))
+	m, err := LoadLlama2C(testenv.Shared(t, "models", "stories260K", "stories260K.bin"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

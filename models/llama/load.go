@@ -2,10 +2,11 @@ package llama
 
 import (
 	"fmt"
-	"slices"
+	"path/filepath"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // Loading. A Hugging Face LlamaForCausalLM folder names its tensors
@@ -27,105 +28,115 @@ import (
 // so that both give the same attention scores. This package computes in HF's
 // layout; LoadLlama2C applies the same row permutation (see permuteRoPE).
 
-// tensorSpec is one checkpoint tensor: its HF name, shape and, when a model
-// is given, where it goes.
-type tensorSpec struct {
-	name  string
-	shape []int
-	dst   []float32
+// Options configure loading. The zero value keeps float32 weights.
+type Options struct {
+	// Format stores the weight matrices in float32 (packed) or bfloat16.
+	Format infer.Format
 }
 
-// specs lists the tensors of a configuration in checkpoint order; with m, each
-// with its destination in m (q|k|v and gate|up land in the fused matrices).
-func specs(cfg Config, m *Model) []tensorSpec {
-	C, F, D, H, Hkv, V := cfg.HiddenSize, cfg.Intermediate, cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.VocabSize
-	at := func(s []float32, lo, hi int) []float32 {
-		if m == nil {
-			return nil
-		}
-		return s[lo:hi]
+// aliases lets files saved from LlamaModel (without the "model." prefix)
+// load like LlamaForCausalLM's.
+func aliases(name string) []string {
+	if rest, ok := strings.CutPrefix(name, "model."); ok {
+		return []string{rest}
 	}
-	var embed, norm, head []float32
-	if m != nil {
-		embed, norm, head = m.embed, m.norm, m.head
-	}
-	out := []tensorSpec{{"model.embed_tokens.weight", []int{V, C}, embed}}
-	q, k := H*D*C, Hkv*D*C
-	for i := range cfg.NumLayers {
-		var b block
-		if m != nil {
-			b = m.layers[i]
-		}
-		p := fmt.Sprintf("model.layers.%d.", i)
-		out = append(out,
-			tensorSpec{p + "input_layernorm.weight", []int{C}, b.attnNorm},
-			tensorSpec{p + "self_attn.q_proj.weight", []int{H * D, C}, at(b.wqkv, 0, q)},
-			tensorSpec{p + "self_attn.k_proj.weight", []int{Hkv * D, C}, at(b.wqkv, q, q+k)},
-			tensorSpec{p + "self_attn.v_proj.weight", []int{Hkv * D, C}, at(b.wqkv, q+k, q+2*k)},
-			tensorSpec{p + "self_attn.o_proj.weight", []int{C, H * D}, b.wo},
-			tensorSpec{p + "post_attention_layernorm.weight", []int{C}, b.mlpNorm},
-			tensorSpec{p + "mlp.gate_proj.weight", []int{F, C}, at(b.wgu, 0, F*C)},
-			tensorSpec{p + "mlp.up_proj.weight", []int{F, C}, at(b.wgu, F*C, 2*F*C)},
-			tensorSpec{p + "mlp.down_proj.weight", []int{C, F}, b.wdown},
-		)
-	}
-	out = append(out, tensorSpec{"model.norm.weight", []int{C}, norm})
-	if !cfg.TieEmbeddings {
-		out = append(out, tensorSpec{"lm_head.weight", []int{V, C}, head})
-	}
-	return out
+	return nil
 }
 
-// findTensor returns the checkpoint's name for an HF name and checks its
-// shape. Files saved from LlamaModel lack the "model." prefix.
-func findTensor(r checkpoint.Reader, name string, shape []int) (string, error) {
-	info, ok := r.Info(name)
-	if !ok && strings.HasPrefix(name, "model.") {
-		info, ok = r.Info(strings.TrimPrefix(name, "model."))
+// Load reads a Hugging Face model folder: config.json and model.safetensors
+// or its shards (model-0000x-of-0000y.safetensors listed by
+// model.safetensors.index.json). F16 and BF16 weights are widened to float32
+// exactly (or kept, with bfloat16). opts may be nil.
+func Load(dir string, opts *Options) (*Model, error) {
+	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, err
 	}
-	if !ok {
-		return "", fmt.Errorf("llama: load %s: %w", name, checkpoint.ErrMissingTensor)
+	ck, err := checkpoint.OpenFolder(dir)
+	if err != nil {
+		return nil, fmt.Errorf("llama: %w", err)
 	}
-	if !slices.Equal(info.Shape, shape) {
-		return "", fmt.Errorf("llama: load %s: shape %v, want %v", name, info.Shape, shape)
-	}
-	return info.Name, nil
+	defer ck.Close()
+	return fromReader(cfg, ck, dir, opts)
 }
 
-// loadHF builds a model from a Hugging Face state dict. Every tensor is
-// found and its shape checked before the model is allocated, so a config.json
-// that lies about the sizes fails without allocating for them.
-func loadHF(cfg Config, r checkpoint.Reader) (*Model, error) {
-	for _, t := range specs(cfg, nil) {
-		if _, err := findTensor(r, t.name, t.shape); err != nil {
-			return nil, err
-		}
+// FromCheckpoint builds a model of configuration cfg from the tensors of r
+// (Hugging Face LlamaForCausalLM names, see above). A tensor that is missing
+// or has the wrong shape is an error naming it. The model keeps nothing of r.
+func FromCheckpoint(cfg Config, r checkpoint.Reader, opts *Options) (*Model, error) {
+	return fromReader(cfg, r, "", opts)
+}
+
+// New returns a model with random weights (normal, standard deviation 0.02,
+// norm gains 1, seeded), for tests and benchmarks of a shape. opts may be
+// nil.
+func New(cfg Config, seed uint64, opts *Options) (*Model, error) {
+	return build(cfg, nil, "", opts, infer.HFInit(seed))
+}
+
+func fromReader(cfg Config, r checkpoint.Reader, where string, opts *Options) (*Model, error) {
+	return build(cfg, r, where, opts, nil)
+}
+
+func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init func(string, []int, []float32)) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	m := newModel(cfg)
-	for _, t := range specs(cfg, m) {
-		name, _ := findTensor(r, t.name, t.shape)
-		if err := r.Float32Into(t.dst, name); err != nil {
-			return nil, fmt.Errorf("llama: load %s: %w", t.name, err)
-		}
+	if opts == nil {
+		opts = &Options{}
+	}
+	b := infer.NewBuilder(r, infer.BuilderOptions{Model: "llama", Source: where, Format: opts.Format, Aliases: aliases, Init: init})
+	m := load(cfg, b)
+	if err := b.Err(); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// load reads every tensor through b: the checkpoint's map.
+func load(cfg Config, b *infer.Builder) *Model {
+	C, F, D, H, Hkv, V := cfg.HiddenSize, cfg.Intermediate, cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.VocabSize
+	eps := float32(cfg.RMSNormEps)
+	m := &Model{Config: cfg, layers: make([]block, cfg.NumLayers),
+		rope: infer.NewRotary(D, cfg.MaxPositions, cfg.RopeTheta, false),
+		attn: infer.Attention{Heads: H, KVHeads: Hkv, HeadDim: D, Causal: true}}
+	md := b.Sub("model")
+	m.embed = md.Embedding("embed_tokens.weight", V, C)
+	for l := range m.layers {
+		p := md.Sub("layers", l)
+		m.layers[l] = block{
+			attnNorm: p.RMSNorm("input_layernorm", C, eps),
+			qkv:      p.Sub("self_attn").LinearCat([]string{"q_proj", "k_proj", "v_proj"}, C, []int{H * D, Hkv * D, Hkv * D}, false),
+			o:        p.Linear("self_attn.o_proj", H*D, C, false),
+			mlpNorm:  p.RMSNorm("post_attention_layernorm", C, eps),
+			gateUp:   p.Sub("mlp").LinearCat([]string{"gate_proj", "up_proj"}, C, []int{F, F}, false),
+			down:     p.Linear("mlp.down_proj", F, C, false),
+		}
+	}
+	m.norm = md.RMSNorm("norm", C, eps)
+	if cfg.TieEmbeddings {
+		if m.embed != nil {
+			m.head = infer.NewLinear(m.embed.Tied(), nil)
+		}
+	} else {
+		m.head = b.Linear("lm_head", C, V, false)
+	}
+	return m
 }
 
 // permuteRoPE reorders the rows of a [heads·D, C] projection from the
 // interleaved RoPE layout to the half-split one: within each head, output row
 // half·D/2 + j takes input row 2j + half. It is the permutation Hugging Face's
 // convert_llama_weights_to_hf.py applies to q_proj and k_proj.
-func permuteRoPE(w []float32, heads, D, C int) {
-	tmp := make([]float32, D*C)
+func permuteRoPE(w []float32, heads, D, C int) []float32 {
+	out := make([]float32, len(w))
 	for h := range heads {
-		blk := w[h*D*C : (h+1)*D*C]
-		copy(tmp, blk)
+		src, dst := w[h*D*C:(h+1)*D*C], out[h*D*C:(h+1)*D*C]
 		for half := range 2 {
 			for j := range D / 2 {
-				dst := (half*D/2 + j) * C
-				src := (2*j + half) * C
-				copy(blk[dst:dst+C], tmp[src:src+C])
+				copy(dst[(half*D/2+j)*C:][:C], src[(2*j+half)*C:][:C])
 			}
 		}
 	}
+	return out
 }

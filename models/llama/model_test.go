@@ -103,7 +103,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	const victim = "model.layers.1.mlp.up_proj.weight"
 	t.Run("missing", func(t *testing.T) {
-		_, err := Load(write(t, func(n string, _ *checkpoint.Tensor) bool { return n != victim }))
+		_, err := Load(write(t, func(n string, _ *checkpoint.Tensor) bool { return n != victim }), nil)
 		if !errors.Is(err, checkpoint.ErrMissingTensor) || !strings.Contains(err.Error(), victim) {
 			t.Fatalf("error %v", err)
 		}
@@ -114,7 +114,7 @@ func TestLoadErrors(t *testing.T) {
 				x.Shape = []int{x.Shape[1], x.Shape[0]}
 			}
 			return true
-		}))
+		}), nil)
 		if err == nil || !strings.Contains(err.Error(), victim) || !strings.Contains(err.Error(), "shape") {
 			t.Fatalf("error %v", err)
 		}
@@ -124,7 +124,7 @@ func TestLoadErrors(t *testing.T) {
 			x.Name = strings.TrimPrefix(n, "model.")
 			return true
 		})
-		if _, err := Load(dir); err != nil {
+		if _, err := Load(dir, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -134,7 +134,7 @@ func TestLoadErrors(t *testing.T) {
 // pieces (with the heads in parallel for long ones) and gives the logits of
 // one full pass.
 func TestChunkedPrefill(t *testing.T) {
-	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"))
+	m, err := Load(testenv.Shared(t, "fixtures", "llama-tiny"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,8 @@ func TestChunkedPrefill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := m.newState(2, 128, 32)
+	s, err := m.NewState(2, 128)
+	s.Chunk = 32
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +183,11 @@ func TestLoadLlama2CErrors(t *testing.T) {
 		{"header only", data[:28]},
 		{"truncated", data[:len(data)/2]},
 	} {
-		if _, err := ParseLlama2C(tc.data); err == nil {
+		if _, err := ParseLlama2C(tc.data, nil); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}
-	if _, err := ParseLlama2C(data); err != nil {
+	if _, err := ParseLlama2C(data, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -218,7 +219,7 @@ func FuzzParseLlama2C(f *testing.F) {
 	f.Add(tinyLlama2C(8, 16, 1, 2, 1, 12, 4))
 	f.Add(tinyLlama2C(8, 16, 2, 2, 2, -12, 4))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseLlama2C(data)
+		m, err := ParseLlama2C(data, nil)
 		if err != nil {
 			return
 		}

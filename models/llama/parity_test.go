@@ -89,7 +89,7 @@ var fixtures = []struct{ model, golden string }{
 func TestParityForward(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.model, func(t *testing.T) {
-			m, err := Load(testenv.Shared(t, "fixtures", fx.model))
+			m, err := Load(testenv.Shared(t, "fixtures", fx.model), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
