@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/models/llama"
 	"github.com/glossa-ai/glossa/tokenizer/sentencepiece"
@@ -62,4 +63,90 @@ func benchStories260K(ctx context.Context, opt benchOptions) (benchResult, error
 		Tokens: n,
 		Detail: fmt.Sprintf("greedy, %d prompt + %d generated tokens, median of 21 runs %.2f ms; llama2.c -Ofast -march=native: 13421 tok/s", len(prompt), n, med*1e3),
 	}, nil
+}
+
+// The llama.cpp peer workloads of ../shared/bench (llamacpp_ref.mjs's
+// protocol): a 110M Llama (dim 768, 12 layers, 12 heads, SwiGLU 2048, vocab
+// 32000, tied embeddings), batch 1, a context of 512.
+const (
+	llamaBenchPrompt = 32  // prompt tokens
+	llamaBenchSteps  = 128 // timed greedy decoding steps per round
+	llamaBenchRounds = 3
+)
+
+// llamaBenchConfig is the 110M shape of llamacpp_ref.mjs.
+func llamaBenchConfig() llama.Config {
+	return llama.Config{VocabSize: 32000, HiddenSize: 768, Intermediate: 2048, NumLayers: 12, NumHeads: 12,
+		NumKVHeads: 12, MaxPositions: 512, RMSNormEps: 1e-5, TieEmbeddings: true}
+}
+
+// benchLlama returns llama-decode-TYPE (decode true) or llama-prefill-TYPE:
+// after a warm-up prefill and 16 greedy steps, three rounds on a cleared
+// state, each a timed prefill of the 32-token prompt then 128 timed greedy
+// steps (full logits and argmax each); the value is the median over rounds
+// of 32 / prefill seconds or 128 / decode seconds.
+func benchLlama(f infer.Format, decode bool) workload {
+	return func(ctx context.Context, opt benchOptions) (benchResult, error) {
+		m, src, err := loadLlamaBench(opt.Input, f)
+		if err != nil {
+			return benchResult{}, err
+		}
+		s, err := m.NewState(1, m.MaxLen())
+		if err != nil {
+			return benchResult{}, err
+		}
+		prompt := make([]int, llamaBenchPrompt)
+		for i := range prompt {
+			prompt[i] = (i*7919 + 1) % m.VocabSize()
+		}
+		run := func(steps int) (pre, dec float64, err error) {
+			s.Reset()
+			start := time.Now()
+			logits, err := m.Forward(s, prompt, nil)
+			if err != nil {
+				return 0, 0, err
+			}
+			tok := []int{generate.Argmax(logits)}
+			pre = time.Since(start).Seconds()
+			start = time.Now()
+			for range steps {
+				if err := ctx.Err(); err != nil {
+					return 0, 0, err
+				}
+				if logits, err = m.Forward(s, tok, nil); err != nil {
+					return 0, 0, err
+				}
+				tok[0] = generate.Argmax(logits)
+			}
+			return pre, time.Since(start).Seconds(), nil
+		}
+		if _, _, err := run(16); err != nil {
+			return benchResult{}, err
+		}
+		var pres, decs []float64
+		for range llamaBenchRounds {
+			pre, dec, err := run(llamaBenchSteps)
+			if err != nil {
+				return benchResult{}, err
+			}
+			pres, decs = append(pres, llamaBenchPrompt/pre), append(decs, llamaBenchSteps/dec)
+		}
+		slices.Sort(pres)
+		slices.Sort(decs)
+		pre, dec := pres[len(pres)/2], decs[len(decs)/2]
+		detail := fmt.Sprintf("Llama 110M, %s weights from %s (%.1f MB streamed per token): prefill %.0f tokens/s, decode %.1f tokens/s",
+			f, src, float64(m.WeightBytes())/1e6, pre, dec)
+		if decode {
+			return benchResult{Value: dec, Unit: "tokens/s", Detail: detail}, nil
+		}
+		return benchResult{Value: pre, Unit: "tokens/s", Detail: detail}, nil
+	}
+}
+
+// loadLlamaBench returns the benchmark model and where its weights came
+// from. The GGUF file sidebyside passes (--input) is not read yet: the
+// model is the same shape with random weights (HF's initialisation).
+func loadLlamaBench(input string, f infer.Format) (*llama.Model, string, error) {
+	m, err := llama.New(llamaBenchConfig(), 0, &llama.Options{Format: f})
+	return m, "random initialisation (same shape as " + filepath.Base(input) + ")", err
 }
