@@ -203,6 +203,25 @@ func (b *Builder) Tensor(name string, shape ...int) []float32 {
 	return w
 }
 
+// Into copies name, converted to float32, into dst (a trainable parameter,
+// say), checking that it has the given shape.
+func (b *Builder) Into(name string, dst []float32, shape ...int) {
+	full := b.Path(name)
+	if b.st.src == nil {
+		if b.st.opts.Init != nil {
+			b.st.opts.Init(full, shape, dst)
+		}
+		return
+	}
+	info, ok := b.lookup(full, shape)
+	if !ok {
+		return
+	}
+	if err := b.st.src.Float32Into(dst, info.Name); err != nil {
+		b.failf(full, err)
+	}
+}
+
 // viewer is implemented by readers that return zero-copy float32 views.
 type viewer interface {
 	Float32View(name string) ([]float32, bool)

@@ -104,7 +104,7 @@ func TestLoadParamsErrors(t *testing.T) {
 		want       string // substring of the error; "" means success
 	}{
 		{"ok", path, []NamedParam{param("w", 0, 2, 3)}, nil, ""},
-		{"missing", path, []NamedParam{param("v", 0, 2, 3)}, nil, "missing tensor v"},
+		{"missing", path, []NamedParam{param("v", 0, 2, 3)}, nil, "load v from " + path + ": missing tensor"},
 		{"allow missing", path, []NamedParam{param("v", 0, 2, 3)}, &LoadOptions{AllowMissing: true}, ""},
 		{"shape", path, []NamedParam{param("w", 0, 3, 2)}, nil, "shape [2 3], want [3 2]"},
 		{"int dtype", intPath, []NamedParam{param("w", 0, 2)}, nil, "I32"},

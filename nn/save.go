@@ -2,10 +2,10 @@ package nn
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // SaveParams writes every parameter of ps under its name as one float32
@@ -62,35 +62,32 @@ func LoadParamsFrom(r checkpoint.Reader, ps []NamedParam, opts *LoadOptions) err
 	return loadParams(src, r, ps, opts)
 }
 
-// loadParams implements LoadParamsFrom; src names r in errors.
+// loadParams implements LoadParamsFrom through an infer.Builder; src names
+// r in errors.
 func loadParams(src string, r checkpoint.Reader, ps []NamedParam, opts *LoadOptions) error {
 	if opts == nil {
 		opts = &LoadOptions{}
 	}
-	for _, p := range ps {
-		name := p.Name
-		info, ok := r.Info(name)
-		if !ok && opts.TrimPrefix != "" {
-			name = strings.TrimPrefix(p.Name, opts.TrimPrefix)
-			info, ok = r.Info(name)
-		}
-		if !ok {
-			if opts.AllowMissing {
-				continue
+	bo := infer.BuilderOptions{Model: "nn", Source: src}
+	if p := opts.TrimPrefix; p != "" {
+		bo.Aliases = func(name string) []string {
+			if rest, ok := strings.CutPrefix(name, p); ok {
+				return []string{rest}
 			}
-			return fmt.Errorf("nn: load %s: missing tensor %s", src, p.Name)
+			return nil
 		}
-		if !slices.Equal(info.Shape, []int(p.Var.Value.Shape())) {
-			return fmt.Errorf("nn: load %s: shape %v, want %v", p.Name, info.Shape, p.Var.Value.Shape())
+	}
+	b := infer.NewBuilder(r, bo)
+	for _, p := range ps {
+		if opts.AllowMissing && !b.Has(p.Name) {
+			continue
 		}
 		if !p.Var.Value.IsContiguous() {
 			return fmt.Errorf("nn: load %s: parameter is not contiguous", p.Name)
 		}
-		if err := r.Float32Into(p.Var.Value.Data(), name); err != nil {
-			return fmt.Errorf("nn: load %s: %w", p.Name, err)
-		}
+		b.Into(p.Name, p.Var.Value.Data(), p.Var.Value.Shape()...)
 	}
-	return nil
+	return b.Err()
 }
 
 // ReadTensors returns every tensor of a safetensors file as a name →
