@@ -1,6 +1,7 @@
 package gguf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -223,6 +224,33 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParsePrefixes parses every prefix of valid files: each must fail
+// cleanly, or (once all tensor data is present) succeed.
+func TestParsePrefixes(t *testing.T) {
+	for _, data := range [][]byte{twoTensors(), sampleFile(t)} {
+		end := 0 // where the last tensor's data ends
+		full, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range full.Tensors() {
+			if ti.Size == 0 {
+				continue // may sit past the end of the file
+			}
+			end = max(end, int(full.DataOffset()+ti.Offset+ti.Size))
+		}
+		for n := range len(data) {
+			_, err := Parse(data[:n])
+			if n < end && (err == nil || !errors.Is(err, checkpoint.ErrFormat)) {
+				t.Fatalf("prefix of %d bytes: %v", n, err)
+			}
+			if n >= end && err != nil {
+				t.Fatalf("prefix of %d bytes, with all tensor data: %v", n, err)
+			}
+		}
+	}
+}
+
 // TestParseV2 reads a version 2 file: the same layout as version 3.
 func TestParseV2(t *testing.T) {
 	data := twoTensors()
@@ -263,4 +291,109 @@ func TestParseAlignment(t *testing.T) {
 			t.Errorf("alignment %d: Q8_0Blocks = %v, %v", align, blocks, err)
 		}
 	}
+}
+
+func TestMetadataGetters(t *testing.T) {
+	var w Writer
+	for k, v := range map[string]any{
+		"u8": uint8(200), "i8": int8(-5), "u16": uint16(60000), "i16": int16(-300), "u32": uint32(4e9), "i32": int32(-7),
+		"f32": float32(0.1), "b": true, "s": "héllo", "u64": uint64(math.MaxUint64), "i64": int64(math.MinInt64),
+		"f64": 0.1, "strs": []string{"a", "", "▁b"}, "f32s": []float32{1.5, -2}, "i32s": []int32{1, -2, 3},
+		"u64s": []uint64{1, math.MaxUint64}, "nested": []Value{mustValue([]uint8{1, 2}), mustValue([]string{"x"})},
+	} {
+		if err := w.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, ok := f.Uint("u8"); !ok || x != 200 {
+		t.Errorf("Uint(u8) = %d, %v", x, ok)
+	}
+	if _, ok := f.Uint("i8"); ok {
+		t.Error("Uint of a negative INT8 succeeded")
+	}
+	if x, ok := f.Int("i8"); !ok || x != -5 {
+		t.Errorf("Int(i8) = %d, %v", x, ok)
+	}
+	if x, ok := f.Int("i16"); !ok || x != -300 {
+		t.Errorf("Int(i16) = %d, %v", x, ok)
+	}
+	if x, ok := f.Uint("u32"); !ok || x != 4e9 {
+		t.Errorf("Uint(u32) = %d, %v", x, ok)
+	}
+	if _, ok := f.Int("u64"); ok {
+		t.Error("Int of MaxUint64 succeeded")
+	}
+	if x, ok := f.Int("i64"); !ok || x != math.MinInt64 {
+		t.Errorf("Int(i64) = %d, %v", x, ok)
+	}
+	if x, ok := f.Float("f32"); !ok || x != float64(float32(0.1)) {
+		t.Errorf("Float(f32) = %v, %v", x, ok)
+	}
+	if x, ok := f.Float("i32"); !ok || x != -7 {
+		t.Errorf("Float(i32) = %v, %v", x, ok)
+	}
+	if x, ok := f.Bool("b"); !ok || !x {
+		t.Errorf("Bool(b) = %v, %v", x, ok)
+	}
+	if _, ok := f.Bool("u8"); ok {
+		t.Error("Bool of a UINT8 succeeded")
+	}
+	if s, ok := f.String("s"); !ok || s != "héllo" {
+		t.Errorf("String(s) = %q, %v", s, ok)
+	}
+	if _, ok := f.String("u8"); ok {
+		t.Error("String of a UINT8 succeeded")
+	}
+	if s, ok := f.Strings("strs"); !ok || !slices.Equal(s, []string{"a", "", "▁b"}) {
+		t.Errorf("Strings = %q, %v", s, ok)
+	}
+	if x, ok := f.Floats("f32s"); !ok || !slices.Equal(x, []float64{1.5, -2}) {
+		t.Errorf("Floats = %v, %v", x, ok)
+	}
+	if x, ok := f.Ints("i32s"); !ok || !slices.Equal(x, []int64{1, -2, 3}) {
+		t.Errorf("Ints = %v, %v", x, ok)
+	}
+	if _, ok := f.Ints("u64s"); ok {
+		t.Error("Ints of MaxUint64 succeeded")
+	}
+	if _, ok := f.Ints("strs"); ok {
+		t.Error("Ints of strings succeeded")
+	}
+	if _, ok := f.Strings("missing"); ok {
+		t.Error("Strings of a missing key succeeded")
+	}
+	nested, _ := f.Value("nested")
+	if elem, ok := nested.ArrayType(); !ok || elem != TypeArray || nested.Len() != 2 {
+		t.Fatalf("nested: %v %v %d", elem, ok, nested.Len())
+	}
+	inner, _ := nested.Values()
+	if b, _ := inner[0].Index(1).Uint(); b != 2 || inner[1].String() != `["x"]` || nested.String() != `[[1 2] ["x"]]` {
+		t.Errorf("nested = %v", nested)
+	}
+	md := f.Metadata()
+	for k, want := range map[string]string{"u8": "200", "i8": "-5", "f32": "0.1", "f64": "0.1", "b": "true", "s": "héllo",
+		"u64": "18446744073709551615", "i64": "-9223372036854775808"} {
+		if md[k] != want {
+			t.Errorf("Metadata[%s] = %q, want %q", k, md[k], want)
+		}
+	}
+	if _, ok := md["strs"]; ok || len(md) != 12 {
+		t.Errorf("Metadata has %d entries (arrays included?): %v", len(md), md)
+	}
+}
+
+func mustValue(x any) Value {
+	v, err := ValueOf(x)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

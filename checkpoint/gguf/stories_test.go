@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"testing"
 
@@ -247,5 +248,52 @@ func TestStoriesBlocks(t *testing.T) {
 	}
 	if info, _ := f4.Info("blk.4.ffn_down.weight"); info.DType != checkpoint.F16 || !slices.Equal(info.Shape, []int{64, 172}) {
 		t.Errorf("Info of an F16 tensor: %+v", info)
+	}
+}
+
+// TestStoriesWriterReproducesFiles rebuilds each stories260K file with the
+// Writer, from the llama2.c weights (quantizing them) and from the file's own
+// raw tensors, and checks that both come out byte for byte identical to the
+// file that llama.cpp loads.
+func TestStoriesWriterReproducesFiles(t *testing.T) {
+	m := readLlama2C(t)
+	names, shapes, values := storiesNames(m)
+	for _, typ := range []string{"f32", "q8_0", "q4_0"} {
+		t.Run(typ, func(t *testing.T) {
+			f := openStories(t, typ)
+			want, err := os.ReadFile(f.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, raw := range []bool{false, true} {
+				var w Writer
+				for _, k := range f.Keys() {
+					v, _ := f.Value(k)
+					if err := w.Set(k, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i, name := range names {
+					tt, _ := f.Type(name)
+					if raw {
+						b, _ := f.Bytes(name)
+						err = w.AddRawTensor(name, shapes[i], tt, b)
+					} else {
+						err = w.AddTensor(name, shapes[i], tt, values[i])
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				var buf bytes.Buffer
+				n, err := w.WriteTo(&buf)
+				if err != nil || n != int64(buf.Len()) {
+					t.Fatalf("WriteTo: %d bytes, %v", n, err)
+				}
+				if !bytes.Equal(buf.Bytes(), want) {
+					t.Errorf("raw=%v: written file (%d bytes) differs from %s (%d bytes)", raw, buf.Len(), f.Path(), len(want))
+				}
+			}
+		})
 	}
 }
