@@ -42,10 +42,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	arch, _ := f.String("general.architecture")
 	n, _ := f.Uint("llama.block_count")
 	tokens, _ := f.Strings("tokenizer.ggml.tokens")
-	fmt.Println(arch, n, "block,", len(tokens), "tokens")
+	fmt.Println(f.Architecture(), n, "block,", len(tokens), "tokens")
 	for _, t := range f.Tensors() {
 		fmt.Println(t.Name, t.Type, "shape", t.Shape, "ne", t.Dims(), t.Size, "bytes")
 	}

@@ -33,6 +33,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		file.Metadata()
+		file.Tokenizer()
+		file.LlamaParams()
 		for _, k := range file.Keys() {
 			v, _ := file.Value(k)
 			_ = v.String()

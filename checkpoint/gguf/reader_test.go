@@ -94,8 +94,8 @@ func TestParseValid(t *testing.T) {
 	if info, ok := f.Info("b"); !ok || info.DType != checkpoint.F16 || info.Begin != 32 || info.End != 40 || !slices.Equal(info.Shape, []int{4}) {
 		t.Errorf("Info(b) = %+v", info)
 	}
-	if a, _ := f.String("general.architecture"); a != "test" {
-		t.Errorf("architecture %q", a)
+	if f.Architecture() != "test" {
+		t.Errorf("architecture %q", f.Architecture())
 	}
 	f.Close()
 	if _, err := f.Bytes("w"); !errors.Is(err, checkpoint.ErrClosed) {

@@ -2,11 +2,14 @@ package gguf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -248,6 +251,100 @@ func TestStoriesBlocks(t *testing.T) {
 	}
 	if info, _ := f4.Info("blk.4.ffn_down.weight"); info.DType != checkpoint.F16 || !slices.Equal(info.Shape, []int{64, 172}) {
 		t.Errorf("Info of an F16 tensor: %+v", info)
+	}
+}
+
+// readTok512 reads a llama2.c tokenizer.bin: int32 max token length, then
+// per token float32 score, int32 length, bytes.
+func readTok512(t *testing.T, n int) (pieces []string, scores []float32) {
+	t.Helper()
+	data, err := os.ReadFile(testenv.Shared(t, "models", "stories260K", "tok512.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := 4
+	for range n {
+		scores = append(scores, math.Float32frombits(binary.LittleEndian.Uint32(data[pos:])))
+		l := int(binary.LittleEndian.Uint32(data[pos+4:]))
+		pieces = append(pieces, string(data[pos+8:pos+8+l]))
+		pos += 8 + l
+	}
+	if pos != len(data) {
+		t.Fatalf("tok512.bin: %d of %d bytes read", pos, len(data))
+	}
+	return pieces, scores
+}
+
+func TestStoriesMetadata(t *testing.T) {
+	pieces, scores := readTok512(t, 512)
+	byteRe := regexp.MustCompile(`^<0x[0-9A-Fa-f]{1,2}>`)
+	for _, tc := range []struct {
+		file     string
+		fileType uint64
+		quant    bool
+	}{{"f32", 0, false}, {"q8_0", 7, true}, {"q4_0", 2, true}} {
+		t.Run(tc.file, func(t *testing.T) {
+			f := openStories(t, tc.file)
+			if f.Version() != 3 || f.Alignment() != 32 || f.DataOffset()%32 != 0 {
+				t.Errorf("version %d, alignment %d, data at %d", f.Version(), f.Alignment(), f.DataOffset())
+			}
+			if s, _ := f.String("general.name"); s != "stories260K" || f.Architecture() != "llama" {
+				t.Errorf("general.name %q, architecture %q", s, f.Architecture())
+			}
+			if ft, ok := f.Uint("general.file_type"); !ok || ft != tc.fileType {
+				t.Errorf("general.file_type %d %v, want %d", ft, ok, tc.fileType)
+			}
+			if qv, ok := f.Uint("general.quantization_version"); ok != tc.quant || tc.quant && qv != 2 {
+				t.Errorf("general.quantization_version %d %v", qv, ok)
+			}
+			p, err := f.LlamaParams()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := LlamaParams{Architecture: "llama", ContextLength: 512, EmbeddingLength: 64, BlockCount: 5,
+				FeedForwardLength: 172, HeadCount: 8, HeadCountKV: 4, RMSNormEpsilon: 1e-5, RopeFreqBase: 10000,
+				RopeDimensionCount: 8, VocabSize: 512}
+			if p != want {
+				t.Errorf("LlamaParams\n got %+v\nwant %+v", p, want)
+			}
+			md := f.Metadata()
+			if md["llama.attention.layer_norm_rms_epsilon"] != "1e-05" || md["llama.block_count"] != "5" ||
+				md["tokenizer.ggml.add_bos_token"] != "true" || md["tokenizer.ggml.model"] != "llama" {
+				t.Errorf("Metadata: %v", md)
+			}
+			if _, ok := md[KeyTokens]; ok {
+				t.Error("Metadata includes the token array")
+			}
+
+			tk, err := f.Tokenizer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tk.Model != "llama" || len(tk.Tokens) != 512 || len(tk.Scores) != 512 || len(tk.Types) != 512 {
+				t.Fatalf("tokenizer %v: %d scores, %d types", tk, len(tk.Scores), len(tk.Types))
+			}
+			if tk.BOS != 1 || tk.EOS != 2 || tk.UNK != 0 || tk.PAD != -1 || tk.SEP != -1 || tk.EOT != -1 ||
+				tk.AddBOS == nil || !*tk.AddBOS || tk.AddEOS == nil || *tk.AddEOS || tk.AddSpacePrefix != nil ||
+				tk.Merges != nil || tk.ChatTemplate != "" || tk.Pre != "" {
+				t.Errorf("tokenizer fields: %+v", tk)
+			}
+			for i, piece := range pieces {
+				wantTok, wantType := strings.ReplaceAll(piece, " ", "▁"), TokenNormal
+				switch {
+				case i == 0:
+					wantTok, wantType = "<unk>", TokenUnknown
+				case i == 1:
+					wantTok, wantType = "<s>", TokenControl
+				case i == 2:
+					wantTok, wantType = "</s>", TokenControl
+				case byteRe.MatchString(piece):
+					wantType = TokenByte
+				}
+				if tk.Tokens[i] != wantTok || tk.Types[i] != wantType || !sameBits(tk.Scores[i], scores[i]) {
+					t.Errorf("token %d: %q %v %g, want %q %v %g", i, tk.Tokens[i], tk.Types[i], tk.Scores[i], wantTok, wantType, scores[i])
+				}
+			}
+		})
 	}
 }
 
