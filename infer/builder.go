@@ -200,6 +200,7 @@ func (b *Builder) Tensor(name string, shape ...int) []float32 {
 		b.failf(full, err)
 		return nil
 	}
+	b.release(info)
 	return w
 }
 
@@ -247,11 +248,12 @@ func (b *Builder) view(full string, shape []int) (w []float32, info checkpoint.T
 		b.failf(full, err)
 		return nil, info, false
 	}
+	b.release(info) // converted: the mapped bytes are not needed again
 	return w, info, false
 }
 
 // release drops the resident pages of a mapped tensor once it has been
-// copied into its final form.
+// copied into its final form (a no-op for sources that are not mapped).
 func (b *Builder) release(info checkpoint.TensorInfo) {
 	if b.st.opts.KeepMapped || b.st.src == nil {
 		return
@@ -279,6 +281,7 @@ func (b *Builder) bf16(full string, shape []int) []uint16 {
 			for i := range out {
 				out[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
 			}
+			b.release(info)
 			return out
 		}
 	}

@@ -72,12 +72,13 @@ const (
 	llamaBenchPrompt = 32  // prompt tokens
 	llamaBenchSteps  = 128 // timed greedy decoding steps per round
 	llamaBenchRounds = 3
+	llamaBenchCtx    = 512 // llama.cpp's contextSize
 )
 
 // llamaBenchConfig is the 110M shape of llamacpp_ref.mjs.
 func llamaBenchConfig() llama.Config {
 	return llama.Config{VocabSize: 32000, HiddenSize: 768, Intermediate: 2048, NumLayers: 12, NumHeads: 12,
-		NumKVHeads: 12, MaxPositions: 512, RMSNormEps: 1e-5, TieEmbeddings: true}
+		NumKVHeads: 12, MaxPositions: llamaBenchCtx, RMSNormEps: 1e-5, TieEmbeddings: true}
 }
 
 // benchLlama returns llama-decode-TYPE (decode true) or llama-prefill-TYPE:
@@ -144,9 +145,14 @@ func benchLlama(f infer.Format, decode bool) workload {
 }
 
 // loadLlamaBench returns the benchmark model and where its weights came
-// from. The GGUF file sidebyside passes (--input) is not read yet: the
-// model is the same shape with random weights (HF's initialisation).
+// from: the GGUF file sidebyside passes (--input), the same file llama.cpp
+// runs, or without one the same shape with random weights (HF's
+// initialisation), capped at the protocol's 512-token context.
 func loadLlamaBench(input string, f infer.Format) (*llama.Model, string, error) {
-	m, err := llama.New(llamaBenchConfig(), 0, &llama.Options{Format: f})
-	return m, "random initialisation (same shape as " + filepath.Base(input) + ")", err
+	if input == "" {
+		m, err := llama.New(llamaBenchConfig(), 0, &llama.Options{Format: f})
+		return m, "random initialisation", err
+	}
+	m, err := llama.LoadGGUF(input, &llama.Options{Format: f, MaxPositions: llamaBenchCtx})
+	return m, filepath.Base(input), err
 }

@@ -32,6 +32,10 @@ import (
 type Options struct {
 	// Format stores the weight matrices in float32 (packed) or bfloat16.
 	Format infer.Format
+	// MaxPositions, when positive and smaller, caps the context below the
+	// checkpoint's max_position_embeddings (a GGUF file's context_length
+	// can be 128k), which sizes the RoPE tables and the states' caches.
+	MaxPositions int
 }
 
 // aliases lets files saved from LlamaModel (without the "model." prefix)
@@ -71,22 +75,29 @@ func FromCheckpoint(cfg Config, r checkpoint.Reader, opts *Options) (*Model, err
 // norm gains 1, seeded), for tests and benchmarks of a shape. opts may be
 // nil.
 func New(cfg Config, seed uint64, opts *Options) (*Model, error) {
-	return build(cfg, nil, "", opts, infer.HFInit(seed))
+	return build(cfg, nil, "", opts, infer.HFInit(seed), aliases, false)
 }
 
 func fromReader(cfg Config, r checkpoint.Reader, where string, opts *Options) (*Model, error) {
-	return build(cfg, r, where, opts, nil)
+	return build(cfg, r, where, opts, nil, aliases, false)
 }
 
-func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init func(string, []int, []float32)) (*Model, error) {
+// build loads a model of configuration cfg from r (nil: fresh weights from
+// init), with the given name aliases; interleaved selects the RoPE layout of
+// the q and k rows (see gguf.go).
+func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init func(string, []int, []float32),
+	alias func(string) []string, interleaved bool) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if opts == nil {
 		opts = &Options{}
 	}
-	b := infer.NewBuilder(r, infer.BuilderOptions{Model: "llama", Source: where, Format: opts.Format, Aliases: aliases, Init: init})
-	m := load(cfg, b)
+	if opts.MaxPositions > 0 && opts.MaxPositions < cfg.MaxPositions {
+		cfg.MaxPositions = opts.MaxPositions
+	}
+	b := infer.NewBuilder(r, infer.BuilderOptions{Model: "llama", Source: where, Format: opts.Format, Aliases: alias, Init: init})
+	m := load(cfg, b, interleaved)
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
@@ -94,11 +105,11 @@ func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init fu
 }
 
 // load reads every tensor through b: the checkpoint's map.
-func load(cfg Config, b *infer.Builder) *Model {
+func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 	C, F, D, H, Hkv, V := cfg.HiddenSize, cfg.Intermediate, cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.VocabSize
 	eps := float32(cfg.RMSNormEps)
 	m := &Model{Config: cfg, layers: make([]block, cfg.NumLayers),
-		rope: infer.NewRotary(D, cfg.MaxPositions, cfg.RopeTheta, false),
+		rope: infer.NewRotary(D, cfg.MaxPositions, cfg.RopeTheta, interleaved),
 		attn: infer.Attention{Heads: H, KVHeads: Hkv, HeadDim: D, Causal: true}}
 	md := b.Sub("model")
 	m.embed = md.Embedding("embed_tokens.weight", V, C)
