@@ -35,9 +35,10 @@ const (
 	Llama2C        // llama2.c's run.c checkpoint files
 	GPT2           // Hugging Face GPT2LMHeadModel folders
 	BERT           // Hugging Face BertFor* folders
+	GGUF           // llama.cpp GGUF files (architecture llama)
 )
 
-var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert"}
+var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert", GGUF: "gguf"}
 
 // String returns the family's model_type spelling ("llama2.c" for Llama2C).
 func (f Family) String() string {

@@ -201,7 +201,7 @@ func TestLoadCausalLMErrors(t *testing.T) {
 		{folder("noconfig", ""), []string{"config.json"}, false},
 		{folder("badjson", `{"model_type":`), []string{"config.json", "unexpected end"}, false},
 		{folder("llama-noweights", `{"model_type":"llama","vocab_size":8,"hidden_size":4,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1}`, "tokenizer.json"), []string{"llama"}, false},
-		{text, []string{"neither a model folder nor a llama2.c"}, false},
+		{text, []string{"neither a model folder, a .gguf file nor a llama2.c"}, false},
 		{filepath.Join(dir, "missing"), []string{"no such file"}, false},
 	} {
 		_, err := LoadCausalLM(tc.path, nil)

@@ -1,7 +1,9 @@
 package auto
 
 import (
+	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/glossa-ai/glossa/generate"
@@ -88,5 +90,34 @@ func TestBatchRowsMatchAlone(t *testing.T) {
 			t.Error("a row listed twice was accepted")
 		}
 		var _ generate.BatchState = b
+	}
+}
+
+// TestLoadCausalLMGGUF loads a GGUF file and checks it generates what the
+// llama2.c checkpoint of the same model generates.
+func TestLoadCausalLMGGUF(t *testing.T) {
+	g, err := LoadCausalLM(testenv.Shared(t, "models", "stories260K-gguf", "stories260K-f32.gguf"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCausalLM(testenv.Shared(t, "models", "stories260K", "stories260K.bin"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Family != GGUF || g.BOSTokenID != 1 {
+		t.Fatalf("family %v, BOS %d", g.Family, g.BOSTokenID)
+	}
+	opts := generate.Options{MaxNewTokens: 60}
+	prompt := [][]int{{1, 403, 407, 261, 378}}
+	a, err := generate.Generate(context.Background(), g, prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := generate.Generate(context.Background(), c, prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a[0].Tokens, b[0].Tokens) {
+		t.Errorf("GGUF generates %v\nllama2.c %v", a[0].Tokens, b[0].Tokens)
 	}
 }

@@ -63,11 +63,11 @@ func (m *CausalLM) NewBatch(rows, maxLen int) (generate.BatchState, error) {
 }
 
 // causalFamilies are the families LoadCausalLM can load.
-var causalFamilies = []Family{Llama, Llama2C, GPT2}
+var causalFamilies = []Family{Llama, Llama2C, GPT2, GGUF}
 
 // LoadCausalLM loads a causal language model from path: a Hugging Face folder
 // (or its config.json) whose config names a supported architecture, or a
-// llama2.c checkpoint file. An unsupported architecture fails with an
+// llama2.c checkpoint file, or a llama.cpp .gguf file. An unsupported architecture fails with an
 // *UnsupportedError naming it and the supported ones.
 //
 // opts may be nil (float32 weights).
@@ -83,8 +83,15 @@ func LoadCausalLM(path string, opts *LoadOptions) (*CausalLM, error) {
 		if filepath.Base(path) == "config.json" {
 			return LoadCausalLM(filepath.Dir(path), opts)
 		}
+		if strings.EqualFold(filepath.Ext(path), ".gguf") {
+			m, err := llama.LoadGGUF(path, &llama.Options{Format: opts.Format})
+			if err != nil {
+				return nil, err
+			}
+			return fromLlama(m, GGUF, ""), nil
+		}
 		if !isLlama2C(path) {
-			return nil, fmt.Errorf("auto: %s is neither a model folder nor a llama2.c .bin checkpoint", path)
+			return nil, fmt.Errorf("auto: %s is neither a model folder, a .gguf file nor a llama2.c .bin checkpoint", path)
 		}
 		return loadLlama2C(path, opts)
 	}
