@@ -1,0 +1,363 @@
+package kernels
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
+
+// This file holds a bfloat16 matrix product with float32 accumulation:
+// C = bf16(A)·B + beta·C for float32 activations A, converted to bfloat16 on
+// the way in, and bfloat16 weights B packed once ahead of time. On AVX-512
+// BF16 it runs VDPBF16PS microkernels (two bfloat16 products per float32
+// lane and instruction, twice the multiply-add rate of float32 FMAs); its
+// generic twin GemmBF16Generic gives the same bits on every machine.
+
+// The tile and block shapes of GemmBF16.
+const (
+	gemmBF16MR = 14 // rows of a register tile
+	gemmBF16NR = 32 // columns of a register tile and of a packed panel
+	// gemmBF16KQ is the number of steps (pairs of depths) of a cache
+	// block: 128 steps of a packed micro-panel are 16 KiB, half of L1.
+	gemmBF16KQ = 128
+)
+
+// gemmBF16Micro is the signature of the generated microkernels (see
+// kernels/_asm/bf16gemm).
+type gemmBF16Micro func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// PackedBF16 is the B operand of GemmBF16: a k×n matrix op(B) rounded to
+// (or given in) bfloat16 and packed once, ahead of time, into 32-column
+// micro-panels whose consecutive pairs of depths are interleaved, the layout
+// VDPBF16PS multiplies. A PackedBF16 is immutable once built and safe for
+// concurrent use; it holds about k·n bfloat16 values of its own (k rounded
+// up to even, n to a multiple of 32) and does not reference the matrix it
+// was packed from.
+type PackedBF16 struct {
+	k, n int
+	kp   int // k rounded up to even: the depth of the panels
+	// data holds the 32-column panels one after the other, each through the
+	// whole depth: panel g's step q (depths 2q and 2q+1) is the 64 values at
+	// data[g·32·kp + q·64], where op(B)[2q][32g+j] is at 2j and
+	// op(B)[2q+1][32g+j] at 2j+1; zero past column n and past depth k.
+	data []uint16
+}
+
+// Dims returns the shape of op(B): k rows (the depth of the product) and n
+// columns (the columns of C).
+func (pb *PackedBF16) Dims() (k, n int) { return pb.k, pb.n }
+
+// PackBF16 packs op(B), a k×n matrix of bfloat16 values (raw bit patterns),
+// for GemmBF16: when transB is false, b holds k rows of n values with row
+// stride ldb (ldb >= n); when true, it holds n rows of k values (ldb >= k)
+// and is read transposed — a PyTorch nn.Linear weight [out, in] is op(B) =
+// Wᵀ with transB true, k = in, n = out. b is not referenced after PackBF16
+// returns. It panics if a dimension is negative, the stride is too small, or
+// b is too short.
+func PackBF16(transB bool, k, n int, b []uint16, ldb int) *PackedBF16 {
+	return packBF16("PackBF16", transB, k, n, b, ldb, func(v uint16) uint16 { return v })
+}
+
+// PackF32BF16 is PackBF16 for a float32 op(B), rounded to bfloat16 to
+// nearest even as F32ToBF16 does.
+func PackF32BF16(transB bool, k, n int, b []float32, ldb int) *PackedBF16 {
+	return packBF16("PackF32BF16", transB, k, n, b, ldb, f32ToBF16)
+}
+
+func packBF16[T uint16 | float32](fn string, transB bool, k, n int, b []T, ldb int, conv func(T) uint16) *PackedBF16 {
+	if k < 0 || n < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative dimension k=%d n=%d", fn, k, n))
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrixOf(fn, "B", br, bc, b, ldb)
+	kp := k + k&1
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	pb := &PackedBF16{k: k, n: n, kp: kp, data: make([]uint16, panels*gemmBF16NR*kp)}
+	ParallelFor(panels, 4, func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			col := g * gemmBF16NR
+			panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
+			for jj := range min(gemmBF16NR, n-col) {
+				j := col + jj
+				for p := range k {
+					var v T
+					if transB {
+						v = b[j*ldb+p]
+					} else {
+						v = b[p*ldb+j]
+					}
+					panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)] = conv(v)
+				}
+			}
+		}
+	})
+	return pb
+}
+
+// checkMatrixOf panics unless s holds a rows×cols matrix with row stride ld.
+func checkMatrixOf[T any](fn, name string, rows, cols int, s []T, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("kernels: %s: stride of %s is %d, want >= %d", fn, name, ld, max(cols, 1)))
+	}
+	if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: %s: %s has %d elements, want >= %d for %d×%d with stride %d",
+			fn, name, len(s), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// addColumnSums adds op(B)'s column sums over its k rows to sums (n values),
+// in float32, depth by depth.
+func (pb *PackedBF16) addColumnSums(sums []float32) {
+	for j := range pb.n {
+		g, jj := j/gemmBF16NR, j%gemmBF16NR
+		panel := pb.data[g*gemmBF16NR*pb.kp:]
+		s := sums[j]
+		for p := range pb.k {
+			s += bf16Widen(panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)])
+		}
+		sums[j] = s
+	}
+}
+
+// GemmBF16 computes C = bf16(A)·op(B) + beta·C, then applies ep to C (nil:
+// no epilogue; every field of Epilogue is honoured, as in SgemmPacked). op(B)
+// is the k×n matrix packed by PackBF16 or PackF32BF16; A holds m rows of k
+// float32 values with row stride lda (lda >= k), rounded to bfloat16 (to
+// nearest even, as F32ToBF16) as the product reads them; C holds m rows of
+// n values with stride ldc (ldc >= n), not read when beta is 0. C must not
+// alias A.
+//
+// The products and sums are those of VDPBF16PS, exactly: depths are taken
+// in pairs (2q, 2q+1), a zero pair completing an odd k, and for each pair
+//
+//	s = s + a[2q+1]·b[2q+1], then s = s + a[2q]·b[2q]
+//
+// where each bfloat16 product is exact in float32 and each sum is rounded to
+// nearest even; bfloat16 and float32 subnormals entering a step count as
+// zero (with their sign) and a subnormal sum becomes zero. s starts at
+// beta·C (rounded to float32), or at +0 when beta is 0, and runs through the
+// pairs in order; when k is 0, C = beta·C. So the result does not depend on
+// the machine, the thread count or the blocking: GemmBF16Generic computes
+// the same bits. Against the exact product of the float32 inputs, away from
+// the subnormal range, each element is off by at most
+//
+//	(2⁻⁷ + 2⁻¹⁶)·Σ|a·b| + γ_k·(|c₀| + (1 + 2⁻⁸)²·Σ|a·b|),  γ_k = k·2⁻²⁴/(1 − k·2⁻²⁴)
+//
+// with c₀ the starting value beta·C: rounding a and b to bfloat16 (2⁻⁸
+// relative each) moves each product by at most (2⁻⁷ + 2⁻¹⁶)·|a·b|, and the
+// k float32 sums in sequence add the γ_k term.
+//
+// It runs on the VDPBF16PS microkernels where the CPU has AVX-512 BF16 (see
+// GemmBF16Native), parallel over Threads() workers, each taking 32-column
+// panels of B in turn; elsewhere it runs GemmBF16Generic. It panics if m is
+// negative, a stride is too small, a slice is too short for its matrix, or
+// ep does not fit the product (see SgemmEpilogue).
+func GemmBF16(m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16(gemmBF16Native, m, a, lda, pb, beta, c, ldc, ep)
+}
+
+// GemmBF16Native reports whether GemmBF16 runs on the VDPBF16PS
+// microkernels (amd64 with AVX-512 BF16, not built with purego) rather
+// than on its generic twin, which gives the same results far more slowly.
+func GemmBF16Native() bool { return gemmBF16Native != nil }
+
+// GemmBF16Generic is the portable GemmBF16: plain Go, one element at a
+// time, with the same results bit for bit (NaNs aside, whose payloads may
+// differ).
+func GemmBF16Generic(m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16(nil, m, a, lda, pb, beta, c, ldc, ep)
+}
+
+func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	if m < 0 {
+		panic(fmt.Sprintf("kernels: GemmBF16: negative dimension m=%d", m))
+	}
+	k, n := pb.k, pb.n
+	checkMatrixOf("GemmBF16", "A", m, k, a, lda)
+	checkMatrixOf("GemmBF16", "C", m, n, c, ldc)
+	ep.check("GemmBF16", m, n)
+	if ep != nil && ep.SumsB != nil {
+		pb.addColumnSums(ep.SumsB)
+	}
+	ep = ep.onC()
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		if ep != nil {
+			ep.apply(c, ldc, 0, m, 0, n)
+		}
+		return
+	}
+	if impl == nil {
+		gemmBF16Ref(m, a, lda, pb, beta, c, ldc)
+		if ep != nil {
+			ep.apply(c, ldc, 0, m, 0, n)
+		}
+		return
+	}
+	if beta != 0 && beta != 1 {
+		scaleMatrix(m, n, beta, c, ldc)
+		beta = 1
+	}
+	j := gemmBF16Jobs.Get().(*gemmBF16Job)
+	j.impl, j.m, j.pb, j.c, j.ldc, j.load, j.ep = impl, m, pb, c, ldc, beta != 0, ep
+	j.next.Store(0)
+	j.convertA(a, lda)
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	workers := min(Threads(), panels)
+	if m*n*k < sgemmSerial {
+		workers = 1
+	}
+	// About four chunks per worker balance the load when another process
+	// delays one of them.
+	j.chunk = max(1, panels/(4*workers))
+	if workers == 1 {
+		j.worker(0, 1)
+	} else {
+		ParallelFor(workers, 1, j.workerFn)
+	}
+	putBF16Scratch(j.abuf)
+	j.pb, j.c, j.ep, j.abuf, j.a = nil, nil, nil, nil, nil
+	gemmBF16Jobs.Put(j)
+}
+
+// gemmBF16Job carries one GemmBF16 call on the microkernels.
+type gemmBF16Job struct {
+	impl  *[gemmBF16MR + 1]gemmBF16Micro
+	m     int
+	pb    *PackedBF16
+	c     []float32
+	ldc   int
+	load  bool // C's value starts the sums (beta = 1)
+	ep    *Epilogue
+	abuf  *[]uint16 // A in bfloat16: m rows of stride lda
+	lda   int
+	chunk int
+	next  atomic.Int64 // the next panel to claim
+	a     []float32    // A while it is converted
+	aLd   int
+	// The method values handed to ParallelFor, made once per pooled job so
+	// that a call does not allocate them.
+	workerFn, convertFn func(lo, hi int)
+}
+
+var gemmBF16Jobs = sync.Pool{New: func() any {
+	j := new(gemmBF16Job)
+	j.workerFn, j.convertFn = j.worker, j.convertRows
+	return j
+}}
+
+// convertA rounds A to bfloat16 into j.abuf, rows of pb.kp values (a zero
+// completing an odd k) with a stride that keeps the 14 rows of a tile out
+// of each other's L1 sets.
+func (j *gemmBF16Job) convertA(a []float32, lda int) {
+	k, kp := j.pb.k, j.pb.kp
+	s := (kp + 31) &^ 31 // whole cache lines
+	if s%1024 == 0 {
+		s += 32
+	}
+	j.lda, j.a, j.aLd = s, a, lda
+	j.abuf = getBF16Scratch(j.m * s)
+	ParallelFor(j.m, max(1, (1<<16)/k), j.convertFn)
+}
+
+// convertRows converts rows [lo, hi) of A for convertA.
+func (j *gemmBF16Job) convertRows(lo, hi int) {
+	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.abuf
+	for i := lo; i < hi; i++ {
+		row := buf[i*s : i*s+kp]
+		F32ToBF16(row[:k], j.a[i*j.aLd:i*j.aLd+k])
+		if k < kp {
+			row[k] = 0
+		}
+	}
+}
+
+// worker claims chunks of panels and runs each through the whole depth, cache
+// block by cache block, every row tile of A against each block while it is
+// in L1; a finished panel of C gets the epilogue at once, while it is in
+// cache. While one block is multiplied, its first two tiles prefetch the next
+// block of B (the rest of the panel, or the next panel) into L2.
+func (j *gemmBF16Job) worker(_, _ int) {
+	pb := j.pb
+	kp, n := pb.kp, pb.n
+	kq := kp / 2
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	abuf := *j.abuf
+	tb := getScratch(gemmBF16MR * gemmBF16NR) // a partial tile of C
+	defer putScratch(tb)
+	tile := *tb
+	for {
+		g0 := int(j.next.Add(int64(j.chunk))) - j.chunk
+		if g0 >= panels {
+			return
+		}
+		for g := g0; g < min(g0+j.chunk, panels); g++ {
+			col := g * gemmBF16NR
+			w := min(gemmBF16NR, n-col)
+			base := g * gemmBF16NR * kp
+			for q0 := 0; q0 < kq; q0 += gemmBF16KQ {
+				nq := min(gemmBF16KQ, kq-q0)
+				bp := &pb.data[base+q0*2*gemmBF16NR]
+				load := 0
+				if q0 > 0 || j.load {
+					load = 1
+				}
+				next := base + (q0+nq)*2*gemmBF16NR // the next block in memory
+				for i0 := 0; i0 < j.m; i0 += gemmBF16MR {
+					h := min(gemmBF16MR, j.m-i0)
+					// Tiles 0 and 1 prefetch half of the next block each (a
+					// line a step); the others the same lines again, in cache
+					// by then. Prefetches do not fault: past the end of B,
+					// any address in it will do.
+					pf := &pb.data[min(next+(i0/gemmBF16MR&1)*nq*32, len(pb.data)-1)]
+					ap := &abuf[i0*j.lda+2*q0]
+					if w == gemmBF16NR {
+						j.impl[h](nq, ap, j.lda, bp, &j.c[i0*j.ldc+col], j.ldc, load, pf)
+						continue
+					}
+					if load != 0 {
+						for i := range h {
+							copy(tile[i*gemmBF16NR:i*gemmBF16NR+w], j.c[(i0+i)*j.ldc+col:])
+						}
+					}
+					j.impl[h](nq, ap, j.lda, bp, &tile[0], gemmBF16NR, load, pf)
+					for i := range h {
+						copy(j.c[(i0+i)*j.ldc+col:(i0+i)*j.ldc+col+w], tile[i*gemmBF16NR:])
+					}
+				}
+			}
+			if j.ep != nil {
+				j.ep.apply(j.c, j.ldc, 0, j.m, col, col+w)
+			}
+		}
+	}
+}
+
+// bf16Scratch recycles GemmBF16's bfloat16 copies of A by size class, as
+// sgemmScratch does for Sgemm's packing buffers.
+var bf16Scratch [48]sync.Pool
+
+func getBF16Scratch(n int) *[]uint16 {
+	c := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := bf16Scratch[c].Get().(*[]uint16); ok {
+		*p = (*p)[:n]
+		return p
+	}
+	buf := make([]uint16, n, 1<<c)
+	return &buf
+}
+
+func putBF16Scratch(p *[]uint16) {
+	c := bits.Len(uint(cap(*p)) - 1)
+	if cap(*p) != 1<<c || c >= len(bf16Scratch) {
+		return
+	}
+	bf16Scratch[c].Put(p)
+}
