@@ -268,7 +268,7 @@ func (t *ClassifyTask) Save(dir string) error {
 
 // LoadWeights implements WeightLoader.
 func (t *ClassifyTask) LoadWeights(dir string) error {
-	return loadParams(t.model.Params(), dir, "")
+	return bert.LoadParams(dir, t.model.Params())
 }
 
 // State implements Task.
