@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // benchResult is the one JSON object that "glossa bench WORKLOAD --json"
@@ -47,7 +49,7 @@ func workloads() map[string]workload {
 	w["train-small"] = benchTrainSmall
 	w["tokenize-gpt2"] = benchTokenizeGPT2
 	w["tokenize-gpt2-batch"] = benchTokenizeGPT2Batch
-	w["bert-forward"] = benchBERTForward
+	w["bert-forward"] = benchBERTForward(infer.F32)
 	w["llama2c-stories260k"] = benchStories260K
 	w["gpt2-prefill"] = benchGPT2Prefill
 	w["gpt2-decode"] = benchGPT2Decode(false)

@@ -52,7 +52,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for i, t := range texts {
 		ex[i] = data.Example{Text: t, Pair: *pair}
 	}
-	enc, err := data.EncodeClassification(tok, ex, nil, min(*maxLen, model.Bert.Config.MaxPositions))
+	enc, err := data.EncodeClassification(tok, ex, nil, min(*maxLen, model.Config.MaxPositions))
 	if err != nil {
 		return err
 	}

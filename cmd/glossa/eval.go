@@ -66,7 +66,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	enc, err := data.EncodeClassification(tok, ex, ids, min(*maxLen, model.Bert.Config.MaxPositions))
+	enc, err := data.EncodeClassification(tok, ex, ids, min(*maxLen, model.Config.MaxPositions))
 	if err != nil {
 		return err
 	}
@@ -103,18 +103,19 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// loadClassifier loads a BertForSequenceClassification folder and its
-// classes.
-func loadClassifier(dir string) (*bert.ForSequenceClassification, *data.LabelMap, error) {
-	model, err := bert.LoadForSequenceClassification(dir)
+// loadClassifier loads a BertForSequenceClassification folder for
+// inference, and its classes.
+func loadClassifier(dir string) (*bert.Encoder, *data.LabelMap, error) {
+	model, err := bert.LoadEncoder(dir, &bert.EncoderOptions{Heads: bert.HeadClassifier})
 	if err != nil {
 		return nil, nil, err
 	}
-	names := train.SortedLabelNames(model.Bert.Config.ID2Label)
-	if len(names) != model.Bert.Config.Labels() {
-		names = make([]string, model.Bert.Config.Labels())
+	cfg := model.Config
+	names := train.SortedLabelNames(cfg.ID2Label)
+	if len(names) != cfg.Labels() {
+		names = make([]string, cfg.Labels())
 		for i := range names {
-			names[i] = model.Bert.Config.LabelName(i)
+			names[i] = cfg.LabelName(i)
 		}
 	}
 	lm, err := data.LabelMapOf(names)

@@ -48,11 +48,11 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	model, err := bert.LoadForMaskedLM(*modelDir)
+	model, err := bert.LoadEncoder(*modelDir, &bert.EncoderOptions{Heads: bert.HeadMLM})
 	if err != nil {
 		return err
 	}
-	cfg := model.Bert.Config
+	cfg := model.Config
 	maskID, ok := tok.TokenToID("[MASK]")
 	if !ok {
 		return fmt.Errorf("tokenizer has no [MASK] token")
@@ -60,7 +60,7 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if tok.VocabSize() > cfg.VocabSize {
 		return fmt.Errorf("tokenizer vocabulary (%d) is larger than the model's (%d)", tok.VocabSize(), cfg.VocabSize)
 	}
-	ws := model.Bert.NewWorkspace(1, 1)
+	var ws bert.Workspace
 	for _, text := range fs.Args() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -79,10 +79,10 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("no [MASK] token in %q", text)
 		}
 		in := bert.Input{B: 1, T: len(enc.IDs), IDs: enc.IDs, TypeIDs: enc.TypeIDs, Mask: enc.AttentionMask}
-		if _, _, err := model.Bert.Infer(ws, in); err != nil {
+		if _, _, err := model.Forward(&ws, in); err != nil {
 			return err
 		}
-		logits, err := model.MLM.Infer(ws, rows)
+		logits, err := model.MaskedLM(&ws, rows)
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,7 @@ func TestFillMaskCommand(t *testing.T) {
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "no mask here"}, 1, "no [MASK]"},
 		{[]string{"fill-mask", "--model", t.TempDir(), "--tokenizer", vocab, "[MASK]"}, 1, "config.json"},
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--top-k", "0", "[MASK]"}, 2, "top-k"},
+		{[]string{"fill-mask", "--model", testenv.Shared(t, "fixtures", "bert-tiny-cls"), "--tokenizer", vocab, "[MASK]"}, 1, "cls.predictions"},
 	} {
 		code, _, errs := glossa(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.msg) {

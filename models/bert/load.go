@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -14,7 +15,7 @@ import (
 
 // Loading a Hugging Face BERT folder (config.json + model.safetensors, or
 // sharded safetensors with an index). Checkpoint names are the state_dict of
-// the model class (Params lists them), in
+// the model class (Params lists them; buildEncoder reads as their map), in
 // nn.Linear's layout [out, in]. The variations found in the wild, all
 // accepted as Hugging Face accepts them (Aliases): files saved from
 // BertModel have no "bert." prefix; the original TensorFlow-converted
@@ -58,6 +59,80 @@ func Aliases(name string) []string {
 // from init) read from source, with matrices in format f.
 func newBuilder(r checkpoint.Reader, source string, f infer.Format, init func(string, []int, []float32)) *infer.Builder {
 	return infer.NewBuilder(r, infer.BuilderOptions{Model: "bert", Source: source, Format: f, Aliases: Aliases, Init: init})
+}
+
+// buildEncoder loads the Encoder of cfg from checkpoint r (nil: fresh
+// weights from init), named source in errors. Its calls are the map of the
+// checkpoint: each names a tensor, or a .weight/.bias pair, with its
+// dimensions (a Linear's in, out).
+func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderOptions, init func(string, []int, []float32)) (*Encoder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &EncoderOptions{}
+	}
+	b := newBuilder(r, source, opts.Format, init)
+	heads := opts.Heads
+	if heads&(HeadNSP|HeadClassifier) != 0 {
+		heads |= HeadPooler
+	}
+	want := func(h Heads, name string) bool {
+		if heads != 0 {
+			return heads&h != 0
+		}
+		return b.Has(name)
+	}
+	C, F, V, H, eps := cfg.HiddenSize, cfg.Intermediate, cfg.VocabSize, cfg.NumHeads, float32(cfg.LayerNormEps)
+	e := &Encoder{Config: cfg, Format: b.Format(), attn: infer.Attention{Heads: H, KVHeads: H, HeadDim: C / H}}
+	bb := b.Sub("bert")
+	emb := bb.Sub("embeddings")
+	embedding := func(name string, rows int) *infer.Embedding {
+		t := emb.Embedding(name, rows, C)
+		if r == nil || t == nil || t.Rows() == nil {
+			return t
+		}
+		// A float32 table is a view of the checkpoint, which the Encoder outlives.
+		return infer.NewEmbedding(slices.Clone(t.Rows()), rows, C, infer.F32)
+	}
+	e.word = embedding("word_embeddings.weight", V)
+	e.position = embedding("position_embeddings.weight", cfg.MaxPositions)
+	e.tokenType = embedding("token_type_embeddings.weight", cfg.TypeVocab)
+	e.embNorm = emb.LayerNorm("LayerNorm", C, eps)
+	for i := range cfg.NumLayers {
+		l := bb.Sub("encoder", "layer", i)
+		e.layers = append(e.layers, encoderLayer{
+			qkv:      l.LinearCat([]string{"attention.self.query", "attention.self.key", "attention.self.value"}, C, []int{C, C, C}, true),
+			attnOut:  l.Linear("attention.output.dense", C, C, true),
+			attnNorm: l.LayerNorm("attention.output.LayerNorm", C, eps),
+			inter:    l.Linear("intermediate.dense", C, F, true),
+			out:      l.Linear("output.dense", F, C, true),
+			outNorm:  l.LayerNorm("output.LayerNorm", C, eps),
+		})
+	}
+	if want(HeadPooler, "bert.pooler.dense.weight") {
+		e.pooler = bb.Linear("pooler.dense", C, C, true)
+	}
+	var decoderBias []float32
+	mlm := want(HeadMLM, "cls.predictions.transform.dense.weight")
+	if mlm {
+		p := b.Sub("cls", "predictions")
+		e.mlmDense, e.mlmNorm = p.Linear("transform.dense", C, C, true), p.LayerNorm("transform.LayerNorm", C, eps)
+		decoderBias = p.Tensor("bias", V)
+	}
+	if want(HeadNSP, "cls.seq_relationship.weight") {
+		e.nsp = b.Linear("cls.seq_relationship", C, 2, true)
+	}
+	if want(HeadClassifier, "classifier.weight") {
+		e.classifier = b.Linear("classifier", C, cfg.Labels(), true)
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if mlm {
+		e.decoder = infer.NewLinear(e.word.Tied(), decoderBias) // decoder.weight = the word embedding
+	}
+	return e, nil
 }
 
 // fillParams copies every parameter of ps from b, checking shapes. Errors

@@ -88,6 +88,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	loaders := map[string]func(string) error{
 		"LoadForPreTraining": func(d string) error { _, err := LoadForPreTraining(d); return err },
+		"LoadEncoder":        func(d string) error { _, err := LoadEncoder(d, nil); return err },
 	}
 	write := func(ps []nn.NamedParam, edit func([]checkpoint.Tensor) []checkpoint.Tensor) string {
 		dir := t.TempDir()
@@ -163,6 +164,9 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := LoadForSequenceClassification(src); !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "classifier.weight") {
 		t.Errorf("classifier from a pre-training checkpoint: %v", err)
 	}
+	if _, err := LoadEncoder(src, &EncoderOptions{Heads: HeadClassifier}); !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "classifier.weight") {
+		t.Errorf("Encoder with a classifier from a pre-training checkpoint: %v", err)
+	}
 }
 
 func TestInputErrors(t *testing.T) {
@@ -170,7 +174,11 @@ func TestInputErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := m.NewWorkspace(1, 1)
+	enc, err := m.Encoder(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws Workspace
 	for _, tc := range []struct {
 		name string
 		in   Input
@@ -188,8 +196,8 @@ func TestInputErrors(t *testing.T) {
 		if _, err := m.Forward(tc.in, nil); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
 			t.Errorf("%s: Forward error %v", tc.name, err)
 		}
-		if _, _, err := m.Infer(ws, tc.in); err == nil {
-			t.Errorf("%s: Infer accepted the input", tc.name)
+		if _, _, err := enc.Forward(&ws, tc.in); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
+			t.Errorf("%s: Encoder.Forward error %v", tc.name, err)
 		}
 	}
 }
