@@ -50,6 +50,7 @@ func workloads() map[string]workload {
 	w["tokenize-gpt2"] = benchTokenizeGPT2
 	w["tokenize-gpt2-batch"] = benchTokenizeGPT2Batch
 	w["bert-forward"] = benchBERTForward(infer.F32)
+	w["bert-forward-bf16"] = benchBERTForward(infer.BF16)
 	w["llama2c-stories260k"] = benchStories260K
 	w["gpt2-prefill"] = benchGPT2Prefill
 	w["gpt2-decode"] = benchGPT2Decode(false)

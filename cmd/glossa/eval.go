@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/train"
 )
@@ -31,6 +32,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxLen := fs.Int("max-len", 128, "truncate examples to this many tokens, specials included")
 	batch := fs.Int("batch-size", 64, "examples per forward pass")
 	asJSON := fs.Bool("json", false, "print the metrics as one JSON object")
+	dtype := fs.String("dtype", "f32", "weight format: f32, or bf16 (bfloat16 matrices and embeddings)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, evalUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -50,7 +52,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	model, lm, err := loadClassifier(*modelDir)
+	model, lm, err := loadClassifier(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}
@@ -104,9 +106,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // loadClassifier loads a BertForSequenceClassification folder for
-// inference, and its classes.
-func loadClassifier(dir string) (*bert.Encoder, *data.LabelMap, error) {
-	model, err := bert.LoadEncoder(dir, &bert.EncoderOptions{Heads: bert.HeadClassifier})
+// inference, with weights in the --dtype format, and its classes.
+func loadClassifier(dir, dtype string) (*bert.Encoder, *data.LabelMap, error) {
+	format, err := infer.ParseFormat(dtype)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
+	model, err := bert.LoadEncoder(dir, &bert.EncoderOptions{Format: format, Heads: bert.HeadClassifier})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
@@ -21,8 +22,9 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tokPath := fs.String("tokenizer", "", "tokenizer folder or file (default: the model folder)")
 	topK := fs.Int("top-k", 5, "predictions to print per [MASK]")
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
+	dtype := fs.String("dtype", "f32", "weight format: f32, or bf16 (bfloat16 matrices and embeddings)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: glossa fill-mask --model DIR [--tokenizer PATH] [--top-k 5] [--json] "the cat sat on the [MASK]." ...`)
+		fmt.Fprintln(stderr, `Usage: glossa fill-mask --model DIR [--tokenizer PATH] [--top-k 5] [--dtype f32|bf16] [--json] "the cat sat on the [MASK]." ...`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -36,6 +38,10 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *topK < 1:
 		return fmt.Errorf("%w: --top-k must be at least 1", errUsage)
 	}
+	format, err := infer.ParseFormat(*dtype)
+	if err != nil {
+		return fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
 	dir, err := resolveModel(ctx, *modelDir, stderr)
 	if err != nil {
 		return err
@@ -48,7 +54,7 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	model, err := bert.LoadEncoder(*modelDir, &bert.EncoderOptions{Heads: bert.HeadMLM})
+	model, err := bert.LoadEncoder(*modelDir, &bert.EncoderOptions{Format: format, Heads: bert.HeadMLM})
 	if err != nil {
 		return err
 	}
