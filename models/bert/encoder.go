@@ -123,10 +123,9 @@ func encoderOf(cfg Config, m nn.Module, opts *EncoderOptions) (*Encoder, error) 
 }
 
 // Workspace holds the activations of Encoder passes. Its zero value is
-// ready to use; it grows when a larger batch comes and is otherwise reused
-// without allocation. A Workspace is used by one goroutine at a time, and
-// the slices the Encoder's methods return point into it, valid until its
-// next use.
+// ready to use; its buffers grow when a larger batch comes and are otherwise
+// reused. A Workspace is used by one goroutine at a time, and the slices the
+// Encoder's methods return point into it, valid until its next use.
 type Workspace struct {
 	B, T int // shape of the last batch
 
