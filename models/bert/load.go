@@ -135,28 +135,23 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 	return e, nil
 }
 
-// fillParams copies every parameter of ps from b, checking shapes. Errors
-// name the parameter and the file (and wrap ErrMissingTensor when it is
-// absent).
-func fillParams(b *infer.Builder, ps []nn.NamedParam) error {
-	for _, p := range ps {
-		if w := b.Tensor(p.Name, p.Var.Value.Shape()...); w != nil {
-			copy(p.Var.Value.Data(), w)
-		}
-	}
-	return b.Err()
-}
-
 // LoadParams fills ps, parameters under their state_dict names (a model's
 // Params), from the safetensors weights of model folder dir, whichever BERT
-// class saved them.
+// class saved them, checking shapes. Errors name the parameter and the file
+// (and wrap ErrMissingTensor when it is absent).
 func LoadParams(dir string, ps []nn.NamedParam) error {
 	r, err := checkpoint.OpenFolder(dir)
 	if err != nil {
 		return fmt.Errorf("bert: %w", err)
 	}
 	defer r.Close()
-	return fillParams(newBuilder(r, weightsPath(dir), infer.F32, nil), ps)
+	b := newBuilder(r, weightsPath(dir), infer.F32, nil)
+	for _, p := range ps {
+		if w := b.Tensor(p.Name, p.Var.Value.Shape()...); w != nil {
+			copy(p.Var.Value.Data(), w)
+		}
+	}
+	return b.Err()
 }
 
 // weightsPath names the weights of dir in errors: its model.safetensors,
@@ -199,9 +194,9 @@ func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
 	if err != nil {
 		return none, err
 	}
-	defer r.Close()
+	r.Close()
 	m := build(cfg)
-	if err := fillParams(newBuilder(r, weightsPath(dir), infer.F32, nil), m.Params()); err != nil {
+	if err := LoadParams(dir, m.Params()); err != nil {
 		return none, err
 	}
 	return m, nil

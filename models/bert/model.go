@@ -30,6 +30,7 @@ package bert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/glossa-ai/glossa/autograd"
@@ -161,14 +162,12 @@ func (in Input) typeIDs() []int {
 // padding returns the key-padding flags [B, T] (true = padding), or nil
 // when nothing is masked.
 func (in Input) padding() []bool {
-	var pad []bool
+	if !slices.Contains(in.Mask, 0) {
+		return nil
+	}
+	pad := make([]bool, len(in.Mask))
 	for i, v := range in.Mask {
-		if v == 0 {
-			if pad == nil {
-				pad = make([]bool, len(in.Mask))
-			}
-			pad[i] = true
-		}
+		pad[i] = v == 0
 	}
 	return pad
 }
