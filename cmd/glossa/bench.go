@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/glossa-ai/glossa/infer"
 	"io"
 	"os"
 	"runtime"
