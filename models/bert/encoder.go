@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/glossa-ai/glossa/infer"
-	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/nn"
 )
 
@@ -210,8 +209,7 @@ func (e *Encoder) Forward(ws *Workspace, in Input) (hidden, pooled []float32, er
 	for b := range B { // x[:, 0]: the [CLS] rows                    [B, C]
 		copy(ws.first[b*C:(b+1)*C], ws.x[b*T*C:])
 	}
-	e.pooler.Forward(&ws.sc, ws.pooled, ws.first, B) // tanh(first·Wᵀ + b)  [B, C]
-	kernels.Tanh(ws.pooled, ws.pooled)
+	e.pooler.ForwardAct(&ws.sc, ws.pooled, ws.first, B, infer.Tanh) // tanh(first·Wᵀ + b)  [B, C]
 	return ws.x[:B*T*C], ws.pooled, nil
 }
 
