@@ -65,7 +65,8 @@ func LoadModel(path string) (*Model, error) {
 	return m, nil
 }
 
-// ParseModel parses a serialized SentencePiece ModelProto of type BPE.
+// ParseModel parses a serialized SentencePiece ModelProto of type BPE (a
+// Unigram model is an error that says so; tokenizer/unigram loads those).
 // Encoding then follows SentencePiece's BPE: a dummy-prefix "▁" if the
 // model asks for it, spaces as "▁", user-defined pieces matched whole, the
 // highest-scoring merge first (leftmost among equals), byte fallback for
@@ -157,7 +158,10 @@ func ParseModel(data []byte) (*Model, error) {
 	case len(m.pieces) == 0:
 		return nil, fmt.Errorf("sentencepiece: tokenizer.model: no pieces")
 	case modelType != 2:
-		return nil, fmt.Errorf("sentencepiece: tokenizer.model: model type %d is not BPE (2); unigram models are not supported", modelType)
+		if modelType == 1 {
+			return nil, fmt.Errorf("sentencepiece: tokenizer.model: this is a Unigram model, not BPE; load it with tokenizer/unigram (or tokenizer/auto)")
+		}
+		return nil, fmt.Errorf("sentencepiece: tokenizer.model: model type %d is not BPE (2)", modelType)
 	case normName != "" && normName != "identity":
 		return nil, fmt.Errorf("sentencepiece: tokenizer.model: normalizer %q is not supported (only identity)", normName)
 	case removeExtra:

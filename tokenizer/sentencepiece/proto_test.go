@@ -118,3 +118,12 @@ func TestChunkingExact(t *testing.T) {
 		}
 	}
 }
+
+// TestParseModelUnigram: a Unigram model file is refused with an error that
+// says what it is and where to load it.
+func TestParseModelUnigram(t *testing.T) {
+	_, err := LoadModel(testenv.Shared(t, "tokenizers", "multi30k-unigram", "multi30k-unigram.model"))
+	if err == nil || !strings.Contains(err.Error(), "Unigram model") || !strings.Contains(err.Error(), "tokenizer/unigram") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -416,10 +416,12 @@ func backtrack(best []bestNode, segs []seg) []seg {
 // Decode turns ids back into text.
 //
 // SentencePiece models decode as sentencepiece does: "▁" becomes a space,
-// the first piece loses its leading "▁" (the dummy prefix), control pieces
-// print nothing, <unk> prints the model's unk_surface (" ⁇ "), and runs of
-// byte pieces become their bytes (U+FFFD for each byte that is not part of
-// valid UTF-8). With skipSpecial, <unk> and control pieces are left out.
+// the dummy prefix goes (the leading "▁" of the first pieces, until one
+// prints something; with remove_extra_whitespaces off, only one "▁"),
+// control pieces print nothing, <unk> prints the model's unk_surface
+// (" ⁇ "), and runs of byte pieces become their bytes (U+FFFD for each
+// byte that is not part of valid UTF-8). With skipSpecial, <unk> and
+// control pieces are left out.
 //
 // tokenizer.json models decode as Hugging Face's decoder section says
 // (usually Metaspace).
@@ -441,7 +443,10 @@ func (m *Model) Decode(ids []int, skipSpecial bool) (string, error) {
 func (m *Model) decodeSPM(ids []int, skipSpecial bool) string {
 	var sb strings.Builder
 	var pending []byte
-	for i, id := range ids {
+	// The dummy prefix: leading "▁"s are dropped until some text is out
+	// (only the first one unless extra whitespace is removed).
+	bosWS, wsSeen := true, false
+	for _, id := range ids {
 		piece, typ := m.pieces[id], m.types[id]
 		if m.remap != nil {
 			piece, typ = m.remap.decodePiece(id, m)
@@ -458,6 +463,10 @@ func (m *Model) decodeSPM(ids []int, skipSpecial bool) string {
 			}
 		}
 		pending = flushBytes(&sb, pending)
+		if wsSeen || sb.Len() > 0 {
+			bosWS = false
+		}
+		wsSeen = false
 		switch typ {
 		case Control:
 		case Unknown:
@@ -467,8 +476,10 @@ func (m *Model) decodeSPM(ids []int, skipSpecial bool) string {
 				sb.WriteString(piece)
 			}
 		default:
-			if i == 0 && (m.norm.dummyPrefix || m.norm.removeExtra) {
-				piece = strings.TrimPrefix(piece, metaspace)
+			if bosWS && (m.norm.dummyPrefix || m.norm.removeExtra) {
+				var ok bool
+				piece, ok = strings.CutPrefix(piece, metaspace)
+				wsSeen = ok && !m.norm.removeExtra
 			}
 			sb.WriteString(strings.ReplaceAll(piece, metaspace, " "))
 		}

@@ -37,7 +37,8 @@ func (m *Model) WriteVocab(w io.Writer) error {
 	for id, p := range m.pieces {
 		bw.WriteString(p)
 		bw.WriteByte('\t')
-		bw.WriteString(strconv.FormatFloat(float64(m.scores32[id]), 'g', -1, 32))
+		// C++'s default stream format: %g with 6 significant digits.
+		bw.WriteString(strconv.FormatFloat(float64(m.scores32[id]), 'g', 6, 64))
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
