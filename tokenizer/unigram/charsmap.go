@@ -53,7 +53,10 @@ func (c *charsmap) unit(i uint32) (uint32, bool) {
 // longest returns the length of the longest key of the trie that prefixes
 // s and its replacement; n is 0 when no key matches. Among keys of equal
 // length the first found wins, as in SentencePiece's NormalizePrefix.
-func (c *charsmap) longest(s string) (n int, repl string) {
+func (c *charsmap) longest(s string) (n int, repl string) { return longestRule(c, s) }
+
+// longestRule is charsmap.longest for strings and byte slices.
+func longestRule[T ~string | ~[]byte](c *charsmap, s T) (n int, repl string) {
 	pos := unitOffset(c.units[0])
 	best := -1
 	for i := 0; i < len(s); i++ {

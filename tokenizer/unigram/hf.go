@@ -1,6 +1,7 @@
 package unigram
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"unicode"
@@ -59,6 +60,15 @@ type hfPipeline struct {
 	noDecode bool // no decoder section: tokens are joined with spaces
 }
 
+// hfBufs is the pipeline's scratch: two buffers the normalizers write to
+// in turn, an arena for the words pre-tokenizers rewrite, and two word
+// lists. Words returned by pretokenize live in these buffers.
+type hfBufs struct {
+	buf           [2]aligned
+	arena         aligned // s and orig grow independently, one word after another
+	words, words2 []aligned
+}
+
 // start copies text into out, replacing each byte of malformed UTF-8 by
 // U+FFFD, with the identity alignment.
 func start(text string, out *aligned) {
@@ -73,178 +83,170 @@ func start(text string, out *aligned) {
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if r == utf8.RuneError && size == 1 {
-			out.s = append(out.s, replacementChar...)
+			emit(out, replacementChar, int32(i))
 		} else {
-			out.s = append(out.s, text[i:i+size]...)
-		}
-		for k := len(out.orig); k < len(out.s); k++ {
-			out.orig = append(out.orig, int32(i))
+			emit(out, text[i:i+size], int32(i))
 		}
 		i += size
 	}
 	out.orig = append(out.orig, int32(len(text)))
 }
 
-// rewrite builds a new aligned text from in: f is called at each position
-// with the rest of the text and returns the replacement of its first
-// consumed bytes (consumed >= 1); replacement bytes align with the start
-// of what they replace.
-func rewrite(in aligned, f func(rest string) (repl string, consumed int)) aligned {
-	var out aligned
-	out.s = make([]byte, 0, len(in.s))
-	out.orig = make([]int32, 0, len(in.s)+1)
-	s := string(in.s)
-	for i := 0; i < len(s); {
-		repl, n := f(s[i:])
-		out.s = append(out.s, repl...)
-		for range len(repl) {
-			out.orig = append(out.orig, in.orig[i])
-		}
-		i += n
+// emit appends repl to dst, every byte aligned with original offset o.
+func emit[T ~string | ~[]byte](dst *aligned, repl T, o int32) {
+	dst.s = append(dst.s, repl...)
+	for range len(repl) {
+		dst.orig = append(dst.orig, o)
 	}
-	out.orig = append(out.orig, in.orig[len(s)])
-	return out
 }
 
-// firstChar returns the first character of s (s non-empty).
-func firstChar(s string) string {
-	_, size := utf8.DecodeRuneInString(s)
-	return s[:size]
+// charLen is the length of the first character of s (s non-empty).
+func charLen(s []byte) int {
+	if s[0] < utf8.RuneSelf {
+		return 1
+	}
+	_, size := utf8.DecodeRune(s)
+	return size
 }
 
-func (n *hfNormalizer) apply(in aligned) aligned {
+// apply runs the normalizer on in. It writes the result to dst (reset
+// first) and reports true, or returns in itself or a part of it and false.
+func (n *hfNormalizer) apply(dst *aligned, in aligned) (aligned, bool) {
+	dst.reset()
+	s := in.s
 	switch n.kind {
 	case "Precompiled":
-		return rewrite(in, func(rest string) (string, int) {
-			if l, repl := n.cmap.longest(rest); l > 0 {
-				return repl, l
+		for i := 0; i < len(s); {
+			if l, repl := longestRule(n.cmap, s[i:]); l > 0 {
+				emit(dst, repl, in.orig[i])
+				i += l
+				continue
 			}
-			c := firstChar(rest)
-			return c, len(c)
-		})
+			l := charLen(s[i:])
+			dst.s = append(dst.s, s[i:i+l]...)
+			dst.orig = append(dst.orig, in.orig[i:i+l]...)
+			i += l
+		}
 	case "Replace":
 		if n.re != nil {
-			s := string(in.s)
-			var out aligned
 			last := 0
-			for _, loc := range n.re.FindAllStringIndex(s, -1) {
+			for _, loc := range n.re.FindAllIndex(s, -1) {
 				if loc[1] == loc[0] {
 					continue
 				}
-				out.s = append(out.s, s[last:loc[0]]...)
-				out.orig = append(out.orig, in.orig[last:loc[0]]...)
-				out.s = append(out.s, n.content...)
-				for range len(n.content) {
-					out.orig = append(out.orig, in.orig[loc[0]])
-				}
+				dst.s = append(dst.s, s[last:loc[0]]...)
+				dst.orig = append(dst.orig, in.orig[last:loc[0]]...)
+				emit(dst, n.content, in.orig[loc[0]])
 				last = loc[1]
 			}
-			out.s = append(out.s, s[last:]...)
-			out.orig = append(out.orig, in.orig[last:]...)
-			return out
+			dst.s = append(dst.s, s[last:]...)
+			dst.orig = append(dst.orig, in.orig[last:len(s)]...)
+			break
 		}
 		if n.pattern == "" {
-			return in
+			return in, false
 		}
-		return rewrite(in, func(rest string) (string, int) {
-			if strings.HasPrefix(rest, n.pattern) {
-				return n.content, len(n.pattern)
+		for i := 0; i < len(s); {
+			if bytes.HasPrefix(s[i:], []byte(n.pattern)) {
+				emit(dst, n.content, in.orig[i])
+				i += len(n.pattern)
+				continue
 			}
-			c := firstChar(rest)
-			return c, len(c)
-		})
+			dst.s = append(dst.s, s[i])
+			dst.orig = append(dst.orig, in.orig[i])
+			i++
+		}
 	case "NFC", "NFD", "NFKC", "NFKD":
-		s := string(in.s)
 		var it norm.Iter
-		it.InitString(n.form, s)
-		var out aligned
+		it.Init(n.form, s)
 		for !it.Done() {
 			p := it.Pos()
-			seg := it.Next()
-			out.s = append(out.s, seg...)
-			for range len(seg) {
-				out.orig = append(out.orig, in.orig[p])
-			}
+			emit(dst, it.Next(), in.orig[p])
 		}
-		out.orig = append(out.orig, in.orig[len(s)])
-		return out
 	case "Lowercase":
-		return rewrite(in, func(rest string) (string, int) {
-			c := firstChar(rest)
-			return strings.ToLower(c), len(c)
-		})
-	case "StripAccents":
-		return rewrite(in, func(rest string) (string, int) {
-			r, size := utf8.DecodeRuneInString(rest)
-			if unicode.Is(unicode.Mn, r) {
-				return "", size
+		for i := 0; i < len(s); {
+			l := charLen(s[i:])
+			if l == 1 {
+				c := s[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				dst.s = append(dst.s, c)
+				dst.orig = append(dst.orig, in.orig[i])
+			} else {
+				emit(dst, strings.ToLower(string(s[i:i+l])), in.orig[i])
 			}
-			return rest[:size], size
-		})
+			i += l
+		}
+	case "StripAccents":
+		for i := 0; i < len(s); {
+			r, l := utf8.DecodeRune(s[i:])
+			if !unicode.Is(unicode.Mn, r) {
+				dst.s = append(dst.s, s[i:i+l]...)
+				dst.orig = append(dst.orig, in.orig[i:i+l]...)
+			}
+			i += l
+		}
 	case "Strip":
-		s := string(in.s)
 		lo, hi := 0, len(s)
 		if n.left {
-			lo = len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
+			lo = len(s) - len(bytes.TrimLeftFunc(s, unicode.IsSpace))
 		}
 		if n.right {
-			hi = lo + len(strings.TrimRightFunc(s[lo:], unicode.IsSpace))
+			hi = lo + len(bytes.TrimRightFunc(s[lo:], unicode.IsSpace))
 		}
-		return aligned{s: in.s[lo:hi], orig: in.orig[lo : hi+1]}
+		return aligned{s: s[lo:hi], orig: in.orig[lo : hi+1]}, false
 	case "Prepend":
-		if len(in.s) == 0 {
-			return in
+		if len(s) == 0 {
+			return in, false
 		}
-		var out aligned
-		out.s = append([]byte(n.content), in.s...)
-		for range len(n.content) {
-			out.orig = append(out.orig, in.orig[0])
-		}
-		out.orig = append(out.orig, in.orig...)
-		return out
+		emit(dst, n.content, in.orig[0])
+		dst.s = append(dst.s, s...)
+		dst.orig = append(dst.orig, in.orig[:len(s)]...)
+	default:
+		return in, false
 	}
-	return in
+	dst.orig = append(dst.orig, in.orig[len(s)])
+	return *dst, true
 }
 
-// apply splits each word of words further, or rewrites it.
-func (p *hfPreTokenizer) apply(words []aligned) []aligned {
-	var out []aligned
+// apply appends the words each word of words becomes to out; rewritten
+// words go to the arena.
+func (p *hfPreTokenizer) apply(out, words []aligned, arena *aligned) []aligned {
 	for _, w := range words {
 		switch p.kind {
 		case "WhitespaceSplit", "Whitespace":
 			out = splitWords(out, w, p.kind == "Whitespace")
 		case "Metaspace":
-			w = rewrite(w, func(rest string) (string, int) {
-				if rest[0] == ' ' {
-					return p.replacement, 1
-				}
-				c := firstChar(rest)
-				return c, len(c)
-			})
-			if p.prepend && len(w.s) > 0 && !strings.HasPrefix(string(w.s), p.replacement) {
-				var pw aligned
-				pw.s = append([]byte(p.replacement), w.s...)
-				for range len(p.replacement) {
-					pw.orig = append(pw.orig, w.orig[0])
-				}
-				pw.orig = append(pw.orig, w.orig...)
-				w = pw
+			ms, mo := len(arena.s), len(arena.orig)
+			if p.prepend && len(w.s) > 0 && !bytes.HasPrefix(w.s, []byte(p.replacement)) {
+				emit(arena, p.replacement, w.orig[0])
 			}
+			for i, c := range w.s {
+				if c == ' ' {
+					emit(arena, p.replacement, w.orig[i])
+				} else {
+					arena.s = append(arena.s, c)
+					arena.orig = append(arena.orig, w.orig[i])
+				}
+			}
+			arena.orig = append(arena.orig, w.orig[len(w.s)])
+			w = aligned{s: arena.s[ms:], orig: arena.orig[mo:]}
 			if !p.split {
 				out = append(out, w)
 				continue
 			}
 			// Split before each replacement character (merged with what
 			// follows it).
-			s := string(w.s)
+			rep := []byte(p.replacement)
 			begin := 0
-			for i := 1; i < len(s); i++ {
-				if strings.HasPrefix(s[i:], p.replacement) {
+			for i := 1; i < len(w.s); i++ {
+				if bytes.HasPrefix(w.s[i:], rep) {
 					out = append(out, aligned{s: w.s[begin:i], orig: w.orig[begin : i+1]})
 					begin = i
 				}
 			}
-			if begin < len(s) {
+			if begin < len(w.s) {
 				out = append(out, aligned{s: w.s[begin:], orig: w.orig[begin:]})
 			}
 		default:
@@ -258,7 +260,6 @@ func (p *hfPreTokenizer) apply(words []aligned) []aligned {
 // (WhitespaceSplit), or with punct, runs of word characters and runs of
 // other non-space characters (Whitespace, \w+|[^\w\s]+).
 func splitWords(out []aligned, w aligned, punct bool) []aligned {
-	s := string(w.s)
 	class := func(r rune) int {
 		switch {
 		case unicode.IsSpace(r):
@@ -269,7 +270,11 @@ func splitWords(out []aligned, w aligned, punct bool) []aligned {
 		return 2
 	}
 	begin, cur := -1, 0
-	for i, r := range s {
+	for i := 0; i < len(w.s); {
+		r, size := rune(w.s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(w.s[i:])
+		}
 		c := class(r)
 		if begin >= 0 && c != cur {
 			out = append(out, aligned{s: w.s[begin:i], orig: w.orig[begin : i+1]})
@@ -278,6 +283,7 @@ func splitWords(out []aligned, w aligned, punct bool) []aligned {
 		if begin < 0 && c != 0 {
 			begin, cur = i, c
 		}
+		i += size
 	}
 	if begin >= 0 {
 		out = append(out, aligned{s: w.s[begin:], orig: w.orig[begin:]})
@@ -285,17 +291,27 @@ func splitWords(out []aligned, w aligned, punct bool) []aligned {
 	return out
 }
 
-// pretokenize normalizes text and cuts it into the words the model segments.
+// pretokenize normalizes text and cuts it into the words the model
+// segments (valid until st is reused).
 func (p *hfPipeline) pretokenize(text string, st *scratch) []aligned {
-	start(text, &st.norm)
-	a := st.norm
+	b := &st.hf
+	start(text, &b.buf[0])
+	cur, which := b.buf[0], 0
 	for i := range p.norms {
-		a = p.norms[i].apply(a)
+		out, wrote := p.norms[i].apply(&b.buf[1-which], cur)
+		if wrote {
+			which = 1 - which
+		}
+		cur = out
 	}
-	words := []aligned{a}
+	b.arena.reset()
+	words := append(b.words[:0], cur)
+	other := b.words2[:0]
 	for i := range p.pres {
-		words = p.pres[i].apply(words)
+		other = p.pres[i].apply(other[:0], words, &b.arena)
+		words, other = other, words
 	}
+	b.words, b.words2 = words, other
 	return words
 }
 
@@ -322,8 +338,8 @@ func (m *Model) appendHF(dst []tokenizer.Token, text string, st *scratch) []toke
 			piece := s[g.start:end]
 			id, known := g.id, end == g.end && g.id != m.unk
 			if !known {
-				if v, ok := m.trie.lookup(string(piece)); ok {
-					id, known = v, true
+				if v, ok := m.ids[string(piece)]; ok {
+					id, known = int32(v), true
 				}
 			}
 			if !known && m.hasHFBytes(piece) {
@@ -365,17 +381,18 @@ func (m *Model) viterbiHF(s []byte, st *scratch) []seg {
 	size := len(s)
 	best := st.resetBest(size + 1)
 	unkScore := m.minScore - unkPenalty
-	t := m.trie
+	root := m.da.root()
 	for start := 0; start < size; {
 		till := best[start].score64
 		_, mblen := utf8.DecodeRune(s[start:])
 		single := false
-		node := int32(0)
+		pos := root
 		for k := start; k < size; k++ {
-			if node = t.next(node, s[k]); node < 0 {
+			var id int32
+			var ok bool
+			if pos, id, ok = m.da.step(pos, s[k]); !ok {
 				break
 			}
-			id := t.value[node]
 			if id < 0 {
 				continue
 			}

@@ -122,7 +122,7 @@ func FromTokenizerJSON(data []byte) (*Model, error) {
 			}
 		}
 	}
-	m.trie = buildTrie(m.pieces, ids)
+	m.da = newPieceArray(m.pieces, ids)
 	var err error
 	if m.hf.norms, err = readNormalizers(tj.Normalizer, nil); err != nil {
 		return nil, err

@@ -128,7 +128,7 @@ func fromProto(p *spmodel.Model) (*Model, error) {
 	if len(trieKeys) == 0 {
 		return nil, fmt.Errorf("unigram: model file: no normal or user-defined pieces")
 	}
-	m.trie = buildTrie(trieKeys, trieIDs)
+	m.da = newPieceArray(trieKeys, trieIDs)
 	nm := &p.Normalizer
 	m.norm = &normalizer{dummyPrefix: nm.AddDummyPrefix, removeExtra: nm.RemoveExtraWhitespaces, escape: nm.EscapeWhitespaces}
 	if len(nm.PrecompiledCharsmap) > 0 {

@@ -98,7 +98,7 @@ type Model struct {
 	types   []PieceType
 	special []bool         // skipped by Decode(ids, true)
 	ids     map[string]int // piece → id, first occurrence
-	trie    *trie          // the pieces segmentation may use
+	da      pieceArray     // the pieces segmentation may use
 	unk     int32          // -1 if none
 	bos     int            // -1 if none
 	eos     int
@@ -126,6 +126,7 @@ type scratch struct {
 	norm normalized
 	best []bestNode
 	segs []seg
+	hf   hfBufs
 }
 
 // seg is one piece of a segmentation: bytes [start, end) of the normalized
@@ -362,17 +363,18 @@ func (m *Model) viterbiSPM(s []byte, st *scratch) []seg {
 	}
 	best := st.resetBest(size + 1)
 	unkScore := m.minScore32 - unkPenalty
-	t := m.trie
+	root := m.da.root()
 	for start := 0; start < size; {
 		till := best[start].score
 		mblen := min(oneCharLen(s[start]), size-start)
 		single := false
-		node := int32(0)
+		pos := root
 		for k := start; k < size; k++ {
-			if node = t.next(node, s[k]); node < 0 {
+			var id int32
+			var ok bool
+			if pos, id, ok = m.da.step(pos, s[k]); !ok {
 				break
 			}
-			id := t.value[node]
 			if id < 0 || m.types[id] == Unused {
 				continue
 			}

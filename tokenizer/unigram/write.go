@@ -137,6 +137,7 @@ func (m *Model) SaveDir(dir string) error {
 // orderedObject is a JSON object whose keys keep their order.
 type orderedObject struct{ kv []any }
 
+// MarshalJSON writes the object with its keys in order.
 func (o *orderedObject) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteByte('{')

@@ -62,23 +62,23 @@ func (t ModelType) String() string {
 
 // Piece is one vocabulary entry.
 type Piece struct {
-	Piece string
-	Score float32
-	Type  PieceType
+	Piece string    // the piece, spaces as "▁"
+	Score float32   // log probability (Unigram) or merge priority (BPE)
+	Type  PieceType // zero is not valid; Parse fills Normal when absent
 }
 
 // TrainerSpec holds the trainer options that matter for encoding and
 // decoding. The zero value is not sentencepiece's default; New fills those.
 type TrainerSpec struct {
-	ModelType               ModelType
-	VocabSize               int32
-	ByteFallback            bool
-	TreatWhitespaceAsSuffix bool
-	UnkID, BOSID, EOSID     int32 // default 0, 1, 2
-	PadID                   int32 // default -1 (none)
-	UnkPiece, BOSPiece      string
-	EOSPiece, PadPiece      string
-	UnkSurface              string // what <unk> decodes to; default " ⁇ "
+	ModelType               ModelType // Unigram (default) or BPE, …
+	VocabSize               int32     // default 8000
+	ByteFallback            bool      // <0xXX> pieces spell unknown characters
+	TreatWhitespaceAsSuffix bool      // "▁" ends pieces instead of starting them
+	UnkID, BOSID, EOSID     int32     // default 0, 1, 2
+	PadID                   int32     // default -1 (none)
+	UnkPiece, BOSPiece      string    // default "<unk>", "<s>"
+	EOSPiece, PadPiece      string    // default "</s>", "<pad>"
+	UnkSurface              string    // what <unk> decodes to; default " ⁇ "
 }
 
 // NormalizerSpec is the text normalization a model applies before
@@ -93,9 +93,9 @@ type NormalizerSpec struct {
 
 // Model is the decoded part of a ModelProto.
 type Model struct {
-	Pieces     []Piece
-	Trainer    TrainerSpec
-	Normalizer NormalizerSpec
+	Pieces     []Piece        // the vocabulary, by id
+	Trainer    TrainerSpec    // the trainer options encoding depends on
+	Normalizer NormalizerSpec // the normalization before segmentation
 }
 
 // DefaultUnkSurface is what sentencepiece prints for <unk>: " ⁇ ".
