@@ -135,9 +135,7 @@ func FromTokenizerJSON(data []byte) (*Model, error) {
 	} else if m.hf.decs, err = readDecoders(tj.Decoder, nil); err != nil {
 		return nil, err
 	}
-	special := m.special
-	m.finish()
-	m.special = special
+	m.finish() // keeps the special flags of the added tokens
 	if mj.ByteFallback {
 		m.setBytes()
 	}

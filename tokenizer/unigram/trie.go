@@ -115,17 +115,3 @@ func (t *trie) longestPrefix(s string) (n int, id int32) {
 	}
 	return n, id
 }
-
-// lookup returns the id of key, if it is in the trie.
-func (t *trie) lookup(key string) (int32, bool) {
-	if key == "" {
-		return -1, false
-	}
-	node := int32(0)
-	for i := 0; i < len(key); i++ {
-		if node = t.next(node, key[i]); node < 0 {
-			return -1, false
-		}
-	}
-	return t.value[node], t.value[node] >= 0
-}
