@@ -180,32 +180,11 @@ func (m *Model) setBytes() {
 	}
 }
 
-// byteValue parses a byte-fallback piece "<0xXX>" (upper or lower case hex).
-func byteValue(piece string) (byte, bool) {
-	if len(piece) != 6 || piece[:3] != "<0x" || piece[5] != '>' {
-		return 0, false
-	}
-	var v byte
-	for _, c := range []byte(piece[3:5]) {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | (c - '0')
-		case c >= 'A' && c <= 'F':
-			v = v<<4 | (c - 'A' + 10)
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | (c - 'a' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
+// byteValue parses a byte-fallback piece "<0xXX>".
+func byteValue(piece string) (byte, bool) { return spmodel.ByteValue(piece) }
 
 // bytePiece writes b as a byte-fallback piece, "<0xE4>".
-func bytePiece(b byte) string {
-	const hex = "0123456789ABCDEF"
-	return "<0x" + string(hex[b>>4]) + string(hex[b&15]) + ">"
-}
+func bytePiece(b byte) string { return spmodel.BytePiece(b) }
 
 // oneCharLen is the length of the UTF-8 sequence a lead byte announces, as
 // SentencePiece computes it (1 for continuation bytes).

@@ -98,6 +98,34 @@ type Model struct {
 	Normalizer NormalizerSpec // the normalization before segmentation
 }
 
+// ByteValue parses a byte-fallback piece "<0xXX>" (upper- or lower-case
+// hex).
+func ByteValue(piece string) (byte, bool) {
+	if len(piece) != 6 || piece[:3] != "<0x" || piece[5] != '>' {
+		return 0, false
+	}
+	var v byte
+	for _, c := range []byte(piece[3:5]) {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | (c - '0')
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | (c - 'A' + 10)
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | (c - 'a' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// BytePiece writes b as sentencepiece's byte-fallback piece, "<0xE4>".
+func BytePiece(b byte) string {
+	const hex = "0123456789ABCDEF"
+	return "<0x" + string(hex[b>>4]) + string(hex[b&15]) + ">"
+}
+
 // DefaultUnkSurface is what sentencepiece prints for <unk>: " ⁇ ".
 const DefaultUnkSurface = " \u2047 "
 
