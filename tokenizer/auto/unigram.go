@@ -63,7 +63,7 @@ func loadSPMFile(path string) (*tokenizer.Tokenizer, error) {
 		return nil, fmt.Errorf("auto: %s: %w", path, err)
 	}
 	if p.Trainer.ModelType != spmodel.Unigram {
-		return loadSentencePieceModel(path)
+		return sentencePieceBPE(data, path)
 	}
 	m, err := unigram.ParseModel(data)
 	if err != nil {
