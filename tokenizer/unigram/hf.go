@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/glossa-ai/glossa/tokenizer"
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
 // This file is the Hugging Face flavour's pipeline: normalizers and
@@ -24,7 +25,7 @@ type aligned = normalized
 // hfNormalizer is one tokenizer.json normalizer.
 type hfNormalizer struct {
 	kind    string // Precompiled, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Prepend
-	cmap    *charsmap
+	cmap    *spmodel.Charsmap
 	pattern string         // Replace with a string pattern
 	re      *regexp.Regexp // Replace with a regex pattern
 	content string         // Replace's replacement, Prepend's prefix
@@ -117,7 +118,7 @@ func (n *hfNormalizer) apply(dst *aligned, in aligned) (aligned, bool) {
 	switch n.kind {
 	case "Precompiled":
 		for i := 0; i < len(s); {
-			if l, repl := longestRule(n.cmap, s[i:]); l > 0 {
+			if l, repl := spmodel.LongestRule(n.cmap, s[i:]); l > 0 {
 				emit(dst, repl, in.orig[i])
 				i += l
 				continue
@@ -381,7 +382,7 @@ func (m *Model) viterbiHF(s []byte, st *scratch) []seg {
 	size := len(s)
 	best := st.resetBest(size + 1)
 	unkScore := m.minScore - unkPenalty
-	root := m.da.root()
+	root := m.da.Root()
 	for start := 0; start < size; {
 		till := best[start].score64
 		_, mblen := utf8.DecodeRune(s[start:])
@@ -390,7 +391,7 @@ func (m *Model) viterbiHF(s []byte, st *scratch) []seg {
 		for k := start; k < size; k++ {
 			var id int32
 			var ok bool
-			if pos, id, ok = m.da.step(pos, s[k]); !ok {
+			if pos, id, ok = m.da.Step(pos, s[k]); !ok {
 				break
 			}
 			if id < 0 {

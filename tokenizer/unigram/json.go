@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
 // hfJSON is the part of a tokenizer.json this package reads.
@@ -174,7 +176,7 @@ func readNormalizers(c *hfComponent, out []hfNormalizer) ([]hfNormalizer, error)
 		if err != nil {
 			return fail("Precompiled: %v", err)
 		}
-		cm, err := parseCharsmap(blob)
+		cm, err := spmodel.ParseCharsmap(blob)
 		if err != nil {
 			return fail("Precompiled: %v", err)
 		}

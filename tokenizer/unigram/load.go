@@ -132,7 +132,7 @@ func fromProto(p *spmodel.Model) (*Model, error) {
 	nm := &p.Normalizer
 	m.norm = &normalizer{dummyPrefix: nm.AddDummyPrefix, removeExtra: nm.RemoveExtraWhitespaces, escape: nm.EscapeWhitespaces}
 	if len(nm.PrecompiledCharsmap) > 0 {
-		c, err := parseCharsmap(nm.PrecompiledCharsmap)
+		c, err := spmodel.ParseCharsmap(nm.PrecompiledCharsmap)
 		if err != nil {
 			return nil, fmt.Errorf("unigram: model file: %w", err)
 		}

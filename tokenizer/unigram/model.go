@@ -96,11 +96,11 @@ type Model struct {
 	pieces  []string
 	scores  []float64
 	types   []PieceType
-	special []bool         // skipped by Decode(ids, true)
-	ids     map[string]int // piece → id, first occurrence
-	da      pieceArray     // the pieces segmentation may use
-	unk     int32          // -1 if none
-	bos     int            // -1 if none
+	special []bool              // skipped by Decode(ids, true)
+	ids     map[string]int      // piece → id, first occurrence
+	da      spmodel.DoubleArray // the pieces segmentation may use: piece → id
+	unk     int32               // -1 if none
+	bos     int                 // -1 if none
 	eos     int
 	pad     int
 	byteIDs [256]int32 // byte-fallback piece of each byte, -1 if none
@@ -342,7 +342,7 @@ func (m *Model) viterbiSPM(s []byte, st *scratch) []seg {
 	}
 	best := st.resetBest(size + 1)
 	unkScore := m.minScore32 - unkPenalty
-	root := m.da.root()
+	root := m.da.Root()
 	for start := 0; start < size; {
 		till := best[start].score
 		mblen := min(oneCharLen(s[start]), size-start)
@@ -351,7 +351,7 @@ func (m *Model) viterbiSPM(s []byte, st *scratch) []seg {
 		for k := start; k < size; k++ {
 			var id int32
 			var ok bool
-			if pos, id, ok = m.da.step(pos, s[k]); !ok {
+			if pos, id, ok = m.da.Step(pos, s[k]); !ok {
 				break
 			}
 			if id < 0 || m.types[id] == Unused {

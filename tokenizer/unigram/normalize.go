@@ -3,6 +3,8 @@ package unigram
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
 // metaspace is SentencePiece's visible space, U+2581.
@@ -27,8 +29,8 @@ const replacementChar = "\uFFFD"
 //
 // Spaces are ' ' only: the charsmap maps other whitespace to it.
 type normalizer struct {
-	cmap        *charsmap // nil: no rules (identity)
-	user        *trie     // user-defined pieces, nil if none
+	cmap        *spmodel.Charsmap // nil: no rules (identity)
+	user        *trie             // user-defined pieces, nil if none
 	dummyPrefix bool
 	removeExtra bool
 	escape      bool
@@ -58,7 +60,7 @@ func (n *normalizer) prefix(text string) (string, int) {
 		}
 	}
 	if n.cmap != nil {
-		if l, repl := n.cmap.longest(text); l > 0 {
+		if l, repl := n.cmap.Longest(text); l > 0 {
 			return repl, l
 		}
 	}

@@ -3,16 +3,15 @@ package unigram
 import (
 	"sort"
 	"strings"
+
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
-// pieceArray is a double array (see buildDoubleArray) from the pieces
-// segmentation may use to their ids: one array access per byte of text,
-// which is what makes the Viterbi search fast. Pieces containing a NUL byte
-// are left out (a NUL in the text matches nothing).
-type pieceArray []uint32
-
-// newPieceArray builds the array; the first of equal keys keeps its id.
-func newPieceArray(keys []string, ids []int32) pieceArray {
+// newPieceArray builds the double array from the pieces segmentation may
+// use to their ids: one array access per byte of text, which is what makes
+// the Viterbi search fast. The first of equal keys keeps its id; pieces
+// containing a NUL byte are left out (a NUL in the text matches nothing).
+func newPieceArray(keys []string, ids []int32) spmodel.DoubleArray {
 	type kv struct {
 		key string
 		id  int32
@@ -32,27 +31,5 @@ func newPieceArray(keys []string, ids []int32) pieceArray {
 		}
 		sorted, values = append(sorted, e.key), append(values, uint32(e.id))
 	}
-	return buildDoubleArray(sorted, values)
-}
-
-// root returns the position of the root's children.
-func (a pieceArray) root() uint32 { return unitOffset(a[0]) }
-
-// step follows byte c from the children at pos: the new children position,
-// the id of the piece ending there (-1 if none), and false when no piece
-// continues with c.
-func (a pieceArray) step(pos uint32, c byte) (next uint32, id int32, ok bool) {
-	if c == 0 {
-		return 0, -1, false
-	}
-	pos ^= uint32(c)
-	u := a[pos]
-	if unitLabel(u) != uint32(c) {
-		return 0, -1, false
-	}
-	pos ^= unitOffset(u)
-	if !unitHasLeaf(u) {
-		return pos, -1, true
-	}
-	return pos, int32(unitValue(a[pos])), true
+	return spmodel.BuildDoubleArray(sorted, values)
 }

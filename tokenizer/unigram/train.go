@@ -214,8 +214,8 @@ func newUnigramTrainer(opt TrainOptions) (*unigramTrainer, error) {
 	n := &normalizer{dummyPrefix: true, removeExtra: true, escape: true}
 	if opt.Normalization == NFKC {
 		p.Normalizer.Name = "nmt_nfkc"
-		p.Normalizer.PrecompiledCharsmap = nmtNFKCCharsmap()
-		cm, err := parseCharsmap(p.Normalizer.PrecompiledCharsmap)
+		p.Normalizer.PrecompiledCharsmap = spmodel.NMTNFKC()
+		cm, err := spmodel.ParseCharsmap(p.Normalizer.PrecompiledCharsmap)
 		if err != nil {
 			return nil, fmt.Errorf("unigram: train: %w", err)
 		}

@@ -1,140 +1,77 @@
-package unigram
+package spmodel
 
-import (
-	"encoding/binary"
-	"sort"
-	"strings"
-	"unicode/utf8"
+import "encoding/binary"
 
-	"golang.org/x/text/unicode/norm"
-)
+// DoubleArray is a darts-clone double-array trie, the index of
+// sentencepiece's pieces and precompiled charsmaps: one uint32 unit per
+// node, holding its label, a has-leaf flag and the offset to its children,
+// which sit at (position ^ offset) ^ label.
+type DoubleArray []uint32
 
-// This file builds precompiled charsmaps for trained models: the nmt_nfkc
-// rules from Go's Unicode tables, compiled into a darts-clone double array
-// that both this package and sentencepiece read.
-
-// nmtSpace are the characters nmt_nfkc writes as a space, nmtRemove those it
-// deletes (control characters), nmtKeep those it leaves alone although
-// NFKC changes them (the full-width tilde, common in Japanese text).
-var (
-	nmtSpace = []rune{0x0009, 0x000A, 0x000C, 0x000D, 0x1680, 0x200B, 0x200C, 0x200E, 0x200F, 0x2028, 0x2029,
-		0x2581, 0xFEFF, 0xFFFD}
-	nmtRemove = []rune{0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007, 0x0008, 0x000B, 0x000E, 0x000F,
-		0x0010, 0x0011, 0x0012, 0x0013, 0x0014, 0x0015, 0x0016, 0x0017, 0x0018, 0x0019, 0x001A, 0x001B, 0x001C,
-		0x001D, 0x001E, 0x001F, 0x007F, 0x008F, 0x009F}
-	nmtKeep = []rune{0xFF5E}
-)
-
-// nmtNFKCRules returns sentencepiece's nmt_nfkc normalization as rewrite
-// rules (input → output) in the way its builder derives them:
-//
-//   - every code point that NFKC changes, mapped to its NFKC form;
-//   - every sequence that NFKC composes into one character: the
-//     character's NFKD decomposition, with each part also replaced by any
-//     code point that NFKC maps to that part (so compatibility jamo compose
-//     like conjoining ones), mapped to the composed form;
-//   - the NMT overrides above.
-//
-// The Unicode version is Go's, so characters newer than sentencepiece's
-// tables normalize where sentencepiece's model would leave them.
-func nmtNFKCRules() map[string]string {
-	rules := map[string]string{}
-	variants := map[rune][]rune{} // x → code points whose NFKC is x
-	var decomposed []string
-	var buf [utf8.UTFMax]byte
-	for r := rune(1); r <= utf8.MaxRune; r++ {
-		if r >= 0xD800 && r < 0xE000 {
-			continue
-		}
-		s := string(buf[:utf8.EncodeRune(buf[:], r)])
-		if norm.NFKC.IsNormalString(s) && norm.NFKD.IsNormalString(s) {
-			continue
-		}
-		n := norm.NFKC.String(s)
-		if n != s {
-			rules[s] = n
-			if x, size := utf8.DecodeRuneInString(n); size == len(n) {
-				variants[x] = append(variants[x], r)
-			}
-		}
-		if d := norm.NFKD.String(s); d != s && utf8.RuneCountInString(d) >= 2 {
-			decomposed = append(decomposed, d)
-		}
+// Root returns the position of the root's children.
+func (a DoubleArray) Root() uint32 {
+	if len(a) == 0 {
+		return 0
 	}
-	for _, d := range decomposed {
-		c := norm.NFC.String(d)
-		if _, size := utf8.DecodeRuneInString(c); c == d || size != len(c) {
-			continue // nothing composes, or not into one character
-		}
-		parts := []rune(d)
-		var expand func(i int, prefix string)
-		expand = func(i int, prefix string) {
-			if i == len(parts) {
-				if prefix != c {
-					if _, ok := rules[prefix]; !ok && norm.NFKC.String(prefix) == c {
-						rules[prefix] = c
-					}
-				}
-				return
-			}
-			expand(i+1, prefix+string(parts[i]))
-			for _, v := range variants[parts[i]] {
-				expand(i+1, prefix+string(v))
-			}
-		}
-		expand(0, "")
-	}
-	for _, r := range nmtSpace {
-		rules[string(r)] = " "
-	}
-	for _, r := range nmtRemove {
-		rules[string(r)] = ""
-	}
-	for _, r := range nmtKeep {
-		delete(rules, string(r))
-	}
-	return rules
+	return unitOffset(a[0])
 }
 
-// nmtNFKCCharsmap compiles the nmt_nfkc rules into a precompiled charsmap.
-func nmtNFKCCharsmap() []byte {
-	return compileCharsmap(nmtNFKCRules())
+// Step follows byte c from the children at pos: the position of the new
+// node's children, the value of the key ending there (-1 if none), and
+// false when no key continues with c. It is bounds checked, so a malformed
+// array read from a file gives wrong matches at worst, never a panic; a
+// NUL byte matches nothing.
+func (a DoubleArray) Step(pos uint32, c byte) (next uint32, value int32, ok bool) {
+	if c == 0 {
+		return 0, -1, false
+	}
+	pos ^= uint32(c)
+	if int(pos) >= len(a) {
+		return 0, -1, false
+	}
+	u := a[pos]
+	if unitLabel(u) != uint32(c) {
+		return 0, -1, false
+	}
+	pos ^= unitOffset(u)
+	if !unitHasLeaf(u) {
+		return pos, -1, true
+	}
+	if int(pos) >= len(a) {
+		return 0, -1, false
+	}
+	return pos, int32(unitValue(a[pos])), true
 }
 
-// compileCharsmap builds a precompiled charsmap from rewrite rules (keys
-// without NUL bytes).
-func compileCharsmap(rules map[string]string) []byte {
-	keys := make([]string, 0, len(rules))
-	for k := range rules {
-		if k != "" && !strings.Contains(k, "\x00") {
-			keys = append(keys, k)
+// Keys returns every key of the array with its value.
+func (a DoubleArray) Keys() map[string]uint32 {
+	out := map[string]uint32{}
+	var walk func(pos uint32, prefix []byte)
+	walk = func(pos uint32, prefix []byte) {
+		for c := 1; c < 256; c++ {
+			next, v, ok := a.Step(pos, byte(c))
+			if !ok {
+				continue
+			}
+			key := append(prefix[:len(prefix):len(prefix)], byte(c))
+			if v >= 0 {
+				out[string(key)] = uint32(v)
+			}
+			walk(next, key)
 		}
 	}
-	sort.Strings(keys)
-	// The replacement strings, each NUL-terminated, shared when equal.
-	var blob []byte
-	offset := map[string]uint32{}
-	values := make([]uint32, len(keys))
-	for i, k := range keys {
-		v := rules[k]
-		o, ok := offset[v]
-		if !ok {
-			o = uint32(len(blob))
-			offset[v] = o
-			blob = append(append(blob, v...), 0)
-		}
-		values[i] = o
-	}
-	units := buildDoubleArray(keys, values)
-	out := binary.LittleEndian.AppendUint32(nil, uint32(4*len(units)))
-	for _, u := range units {
-		out = binary.LittleEndian.AppendUint32(out, u)
-	}
-	return append(out, blob...)
+	walk(a.Root(), nil)
+	return out
 }
 
-// buildDoubleArray builds a darts-clone double array of sorted, distinct,
-// non-empty keys with their values (< 2³¹). A node whose unit sits at
+// Fields of a darts-clone unit.
+func unitHasLeaf(u uint32) bool  { return (u>>8)&1 == 1 }
+func unitValue(u uint32) uint32  { return u & (1<<31 - 1) }
+func unitLabel(u uint32) uint32  { return u & (1<<31 | 0xFF) }
+func unitOffset(u uint32) uint32 { return (u >> 10) << ((u & (1 << 9)) >> 6) }
+
+// BuildDoubleArray builds a darts-clone double array of sorted, distinct,
+// non-empty keys without NUL bytes with their values (< 2³¹). A node whose unit sits at
 // position p and whose children start at base b stores offset p^b; the
 // child labelled c sits at b^c and a key ending at the node stores its
 // value in a leaf unit at b (label 0). Bases are never shared, so a lookup
@@ -146,7 +83,7 @@ func compileCharsmap(rules map[string]string) []byte {
 // is safe exactly when the children are the same. Free positions are kept
 // in a circular list and only the last few blocks are searched for a base;
 // older blocks are closed.
-func buildDoubleArray(keys []string, values []uint32) []uint32 {
+func BuildDoubleArray(keys []string, values []uint32) DoubleArray {
 	const window = 16 // blocks searched for a free base
 	type item struct {
 		pos    uint32 // where the node's unit is
@@ -218,7 +155,7 @@ func buildDoubleArray(keys []string, values []uint32) []uint32 {
 				units[it.pos] |= 1 << 8
 			}
 			if it.pos^b >= 1<<21 {
-				panic("unigram: charsmap too large for a double array")
+				panic("spmodel: too many keys for a double array")
 			}
 			continue
 		}
@@ -261,7 +198,7 @@ func buildDoubleArray(keys []string, values []uint32) []uint32 {
 		}
 		offset := it.pos ^ b
 		if offset >= 1<<21 {
-			panic("unigram: charsmap too large for a double array") // the rule sets compiled here are far smaller
+			panic("spmodel: too many keys for a double array") // far more than any vocabulary or rule set
 		}
 		units[it.pos] |= offset << 10
 		if leaf {
@@ -280,7 +217,7 @@ func buildDoubleArray(keys []string, values []uint32) []uint32 {
 			i = j
 		}
 	}
-	return units
+	return DoubleArray(units)
 }
 
 // subtreeIDs numbers the nodes of the trie of sorted keys (a node is the
