@@ -10,7 +10,7 @@ const (
 	// MaxDepth bounds the nesting of the output (frames of the automaton).
 	MaxDepth = 32
 	// maxWhitespace bounds the whitespace bytes in a row between tokens.
-	maxWhitespace = 16
+	maxWhitespace = 8
 	// maxMachines bounds the alternatives (anyOf branches) followed at once.
 	maxMachines = 32
 	// Digits of a number: integer part, fraction, exponent.
