@@ -72,6 +72,7 @@ func TestFeed(t *testing.T) {
 	}{
 		{obj, `{}`, true, true},
 		{obj, ` {"a": [1, -2.5e+3, "x\u00e9\n", true, null, {}], "b": {"c": "日本"}}`, true, true},
+		{obj, `{"a": "x"} `, false, false},
 		{obj, `{"a" 1}`, false, false},
 		{obj, `{,}`, false, false},
 		{obj, `[1]`, false, false},
@@ -83,7 +84,10 @@ func TestFeed(t *testing.T) {
 		{obj, `{"a": 1`, true, false},
 		{obj, `{"a": tru`, true, false},
 		{obj, `{}}`, false, false},
-		{obj, `{"a":` + strings.Repeat(" ", 9) + `1}`, false, false},
+		{obj, `{"a":  1}`, false, false},
+		{obj, `{"a": ` + "\n" + `1}`, false, false},
+		{obj, "{\n  \"a\": [\n\t\t1,\n\t\t2\n  ]\n}", true, true},
+		{obj, `{"a":` + "\n" + strings.Repeat(" ", 21) + `1}`, false, false},
 		{obj, `{"a": 1234567890123456}`, false, false}, // 16 digits
 		{person, `{"name": "Ann", "age": 7}`, true, true},
 		{person, `{"age": 7, "name": "Ann", "tags": ["red", "blue"], "pet": {"kind": "cat", "lives": 9}, "score": 0.5}`, true, true},

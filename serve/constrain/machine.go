@@ -9,8 +9,8 @@ import (
 const (
 	// MaxDepth bounds the nesting of the output (frames of the automaton).
 	MaxDepth = 32
-	// maxWhitespace bounds the whitespace bytes in a row between tokens.
-	maxWhitespace = 8
+	// maxIndent bounds the spaces and tabs after a newline between tokens.
+	maxIndent = 20
 	// maxMachines bounds the alternatives (anyOf branches) followed at once.
 	maxMachines = 32
 	// Digits of a number: integer part, fraction, exponent.
@@ -83,7 +83,7 @@ type frame struct {
 	count int32  // array items; string characters (when bounded); key, literal or keyword position; number digits
 	kind  frameKind
 	phase uint8
-	ws    uint8 // whitespace bytes in a row
+	ws    uint8 // the whitespace since the last token (see wsStep)
 	aux   uint8 // string: bytes left; number: 1 if integer only; keyword: which; object: property + 1 (0: free key)
 	key   bool  // string: an object key
 }
@@ -108,9 +108,20 @@ func allBits(n int) uint64 {
 	return 1<<n - 1
 }
 
-func wsStep(f *frame) result {
-	f.ws++
-	if f.ws > maxWhitespace {
+// wsStep feeds whitespace c to frame f. Between two tokens of JSON the
+// whitespace is nothing, one space, or a newline and up to maxIndent spaces
+// or tabs (as llama.cpp's JSON grammar allows), so that a model cannot pad
+// its output without end. f.ws is 0 before any, 1 after a space, 2+n after
+// a newline and n indentation bytes.
+func wsStep(f *frame, c byte) result {
+	switch {
+	case f.ws == 0 && c == ' ':
+		f.ws = 1
+	case f.ws == 0 && c == '\n':
+		f.ws = 2
+	case f.ws >= 2 && (c == ' ' || c == '\t') && f.ws < 2+maxIndent:
+		f.ws++
+	default:
 		return rFail
 	}
 	return rOK
@@ -183,7 +194,7 @@ func step(fs []frame, c byte) ([]frame, result) {
 				return fs, rFail
 			}
 			if isWS(c) {
-				return fs, wsStep(top)
+				return fs, wsStep(top, c)
 			}
 			top.phase = docAfter
 			fs = append(fs, frame{kind: fValue, n: top.n})
@@ -191,7 +202,7 @@ func step(fs []frame, c byte) ([]frame, result) {
 
 		case fValue:
 			if isWS(c) {
-				return fs, wsStep(top)
+				return fs, wsStep(top, c)
 			}
 			n := top.n
 			if len(n.anyOf) > 0 {
@@ -234,7 +245,7 @@ func step(fs []frame, c byte) ([]frame, result) {
 			n := top.n
 			if top.phase != objKey {
 				if isWS(c) {
-					return fs, wsStep(top)
+					return fs, wsStep(top, c)
 				}
 				top.ws = 0
 			}
@@ -311,7 +322,7 @@ func step(fs []frame, c byte) ([]frame, result) {
 		case fArray:
 			n := top.n
 			if isWS(c) {
-				return fs, wsStep(top)
+				return fs, wsStep(top, c)
 			}
 			top.ws = 0
 			switch top.phase {

@@ -25,8 +25,8 @@
 // What is generated is a subset of what the schema accepts, chosen to keep
 // a small model on track: objects with declared properties take only those
 // (each at most once, in any order, the required ones before the closing
-// brace); whitespace between tokens is allowed but at most 8 bytes in a
-// row; numbers have at most 15 integer and 15 fraction digits and 3
+// brace); whitespace between tokens is nothing, one space, or a newline and
+// up to 20 spaces or tabs (llama.cpp's rule); numbers have at most 15 integer and 15 fraction digits and 3
 // exponent digits; enum and const values are produced in their canonical
 // encoding; nesting is bounded by MaxDepth. Every complete output parses as
 // JSON and validates against the schema (Schema.Validate checks it).
