@@ -78,7 +78,7 @@ func byteList(b []byte) []int {
 }
 
 // chatLogprob converts an event's log-probabilities.
-func (rt *runtime) chatLogprob(ev scheduler.Event) tokenLogprob {
+func (rt *served) chatLogprob(ev scheduler.Event) tokenLogprob {
 	text, b := rt.tokenText(ev.Token)
 	tl := tokenLogprob{Token: text, Logprob: ev.Logprob, Bytes: byteList(b), TopLogprobs: []topLogprob{}}
 	for _, t := range ev.Top {
@@ -164,7 +164,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) streamChat(w http.ResponseWriter, rt *runtime, j *job, req *chatRequest, id string, created int64,
+func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chatRequest, id string, created int64,
 	logprobs bool, arrived time.Time, ctx context.Context) error {
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	chunk := func(choices ...chunkChoice) chatChunk {

@@ -36,7 +36,7 @@ type (
 
 // add appends an event's token to the log-probabilities; offset is the
 // token's position in the choice's text.
-func (l *completionLogprobs) add(rt *runtime, ev scheduler.Event, offset int) int {
+func (l *completionLogprobs) add(rt *served, ev scheduler.Event, offset int) int {
 	text, b := rt.tokenText(ev.Token)
 	l.Tokens = append(l.Tokens, text)
 	l.TokenLogprobs = append(l.TokenLogprobs, ev.Logprob)
@@ -57,7 +57,7 @@ func newCompletionLogprobs() *completionLogprobs {
 }
 
 // completionPrompts encodes the request's prompts.
-func (rt *runtime) completionPrompts(p promptList) ([][]int, *Error) {
+func (rt *served) completionPrompts(p promptList) ([][]int, *Error) {
 	V := rt.m.LM.VocabSize()
 	var out [][]int
 	for _, t := range p.texts {

@@ -26,7 +26,7 @@ type job struct {
 
 // chatPrompt renders messages with the model's chat template (or joins
 // their contents) and encodes them.
-func (rt *runtime) chatPrompt(msgs []chatMessage) ([]int, *Error) {
+func (rt *served) chatPrompt(msgs []chatMessage) ([]int, *Error) {
 	cm := make([]chat.Message, len(msgs))
 	for i, m := range msgs {
 		role := m.Role
@@ -66,7 +66,7 @@ func (rt *runtime) chatPrompt(msgs []chatMessage) ([]int, *Error) {
 // plan turns the sampling fields of a request over prompts into scheduler
 // requests, checking them against the model: the context, the vocabulary,
 // the schema.
-func (s *Server) plan(rt *runtime, p *samplingParams, prompts [][]int, promptParam string, logprobs bool, top int) (*job, *Error) {
+func (s *Server) plan(rt *served, p *samplingParams, prompts [][]int, promptParam string, logprobs bool, top int) (*job, *Error) {
 	C := rt.sched.MaxLen()
 	V := rt.m.LM.VocabSize()
 	mt := p.maxTokens()
@@ -162,7 +162,7 @@ func (s *Server) plan(rt *runtime, p *samplingParams, prompts [][]int, promptPar
 
 // schemaIndex compiles a response_format schema (or takes it from the
 // model's cache).
-func (rt *runtime) schemaIndex(schema json.RawMessage) (*constrain.Index, *Error) {
+func (rt *served) schemaIndex(schema json.RawMessage) (*constrain.Index, *Error) {
 	key := string(schema)
 	rt.schemaMu.Lock()
 	ix := rt.schemas[key]
@@ -187,7 +187,7 @@ func (rt *runtime) schemaIndex(schema json.RawMessage) (*constrain.Index, *Error
 // run submits the job's sequences and calls each with every event of each
 // choice, in order per choice, until all have ended. It returns the
 // submission's error (503 when busy) or the first error of each.
-func (s *Server) run(ctx context.Context, rt *runtime, j *job, arrived time.Time, each func(choice int, ev scheduler.Event) error) error {
+func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time, each func(choice int, ev scheduler.Event) error) error {
 	notify := make(chan struct{}, 1)
 	for i := range j.reqs {
 		j.reqs[i].Notify = notify
@@ -266,7 +266,7 @@ func (s *Server) run(ctx context.Context, rt *runtime, j *job, arrived time.Time
 }
 
 // finished records a sequence's end in the metrics.
-func (s *Server) finished(rt *runtime, ev scheduler.Event, first time.Time) {
+func (s *Server) finished(rt *served, ev scheduler.Event, first time.Time) {
 	reason := string(ev.Reason)
 	switch {
 	case ev.Reason == generate.FinishCancelled:
@@ -316,7 +316,7 @@ type usage struct {
 
 // tokenText returns the text of a token for logprobs: its bytes, or its
 // vocabulary string for a special token.
-func (rt *runtime) tokenText(id int) (string, []byte) {
+func (rt *served) tokenText(id int) (string, []byte) {
 	if p := rt.vocab.Piece(id); p != nil {
 		return string(p), p
 	}

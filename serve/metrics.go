@@ -53,7 +53,7 @@ func newMetrics() *metrics {
 }
 
 // addModel registers the gauges of one model's scheduler.
-func (m *metrics) addModel(rt *runtime) {
+func (m *metrics) addModel(rt *served) {
 	labels := prometheus.Labels{"model": rt.m.ID}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glossa_queue_depth", Help: "Requests waiting for a slot.", ConstLabels: labels},

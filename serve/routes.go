@@ -26,7 +26,7 @@ type modelObject struct {
 	Attention   bool   `json:"attention"`
 }
 
-func (rt *runtime) object() modelObject {
+func (rt *served) object() modelObject {
 	return modelObject{ID: rt.m.ID, Object: "model", Created: rt.created, OwnedBy: "glossa", MaxModelLen: rt.sched.MaxLen(),
 		Slots: rt.sched.Stats().Rows, ChatTmpl: rt.m.ChatTemplate != nil, Attention: rt.m.Attention != nil}
 }
@@ -55,7 +55,7 @@ type modelOnly struct {
 }
 
 // readModelRequest reads a body, decodes it into v and finds its model.
-func (s *Server) readModelRequest(w http.ResponseWriter, r *http.Request, v any, model func() string) (*runtime, error) {
+func (s *Server) readModelRequest(w http.ResponseWriter, r *http.Request, v any, model func() string) (*served, error) {
 	body, err := s.readBody(w, r)
 	if err != nil {
 		return nil, err
@@ -266,7 +266,7 @@ func (s *Server) attention(w http.ResponseWriter, r *http.Request) error {
 
 // writeAttention writes the attention answer by hand: millions of
 // probabilities, four significant digits each.
-func writeAttention(w http.ResponseWriter, rt *runtime, enc tokenizer.Encoding, att [][][]float32) error {
+func writeAttention(w http.ResponseWriter, rt *served, enc tokenizer.Encoding, att [][][]float32) error {
 	T := len(enc.IDs)
 	heads := 0
 	if len(att) > 0 {

@@ -91,7 +91,7 @@ type Server struct {
 	ready   atomic.Bool
 
 	mu     sync.RWMutex
-	models map[string]*runtime
+	models map[string]*served
 	order  []string
 
 	ctx    context.Context // the schedulers' lifetime
@@ -104,8 +104,8 @@ type Server struct {
 	handler http.Handler
 }
 
-// runtime is a model being served.
-type runtime struct {
+// served is a model being served.
+type served struct {
 	m        *Model
 	sched    *scheduler.Scheduler
 	plain    *tokenizer.Tokenizer // no template: for rendered chat prompts
@@ -142,7 +142,7 @@ func New(opts Options) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	now := uint64(time.Now().UnixNano())
-	s := &Server{opts: opts, log: log, metrics: newMetrics(), models: map[string]*runtime{},
+	s := &Server{opts: opts, log: log, metrics: newMetrics(), models: map[string]*served{},
 		ctx: ctx, cancel: cancel, rng: rand.New(rand.NewPCG(now, now>>17^0x5851f42d4c957f2d))}
 	s.handler = s.routes()
 	return s
@@ -176,7 +176,7 @@ func (s *Server) AddModel(m *Model) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	rt := &runtime{m: m, sched: sched, plain: plain, dec: dec, vocab: vocab,
+	rt := &served{m: m, sched: sched, plain: plain, dec: dec, vocab: vocab,
 		objIndex: constrain.NewIndex(constrain.AnyObject(), vocab), created: created.Unix(), schemas: map[string]*constrain.Index{}}
 	s.mu.Lock()
 	if _, dup := s.models[m.ID]; dup {
@@ -262,7 +262,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // lookup returns the runtime serving id.
-func (s *Server) lookup(id string) (*runtime, *Error) {
+func (s *Server) lookup(id string) (*served, *Error) {
 	s.mu.RLock()
 	rt := s.models[id]
 	ids := slices.Clone(s.order)

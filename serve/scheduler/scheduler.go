@@ -24,11 +24,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/kernels"
 )
 
 // Errors of Submit.
@@ -158,6 +161,7 @@ type Sequence struct {
 	generated []int // sampled tokens
 	last      int   // the sampled token to feed next
 	sampler   *generate.Sampler
+	rng       *rand.Rand // plain softmax sampling (no truncation): O(V), no sort
 	text      *textStream
 	top       []TokenLogprob // scratch
 }
@@ -235,12 +239,16 @@ type Scheduler struct {
 	closed      bool
 	wake        chan struct{}
 
-	active     []*Sequence // loop-owned, in admission order
-	free       []int       // loop-owned free rows
-	nActive    atomic.Int32
-	stepRows   []int
-	stepTokens [][]int
-	stepSeqs   []*Sequence
+	active      []*Sequence // loop-owned, in admission order
+	free        []int       // loop-owned free rows
+	nActive     atomic.Int32
+	stepRows    []int
+	stepTokens  [][]int
+	stepSeqs    []*Sequence
+	readySeqs   []*Sequence
+	readyLogits [][]float32
+	outcomes    []outcome
+	scratch     [][]float32 // sampling scratch per worker
 }
 
 // New returns a scheduler over lm with opts.Rows rows of opts.MaxLen
@@ -277,7 +285,7 @@ func New(lm generate.BatchLM, opts Options) (*Scheduler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Scheduler{lm: lm, state: st, opts: opts, maxLen: maxLen, V: lm.VocabSize(), log: log,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), scratch: make([][]float32, min(opts.Rows, 8))}
 	for r := opts.Rows - 1; r >= 0; r-- {
 		s.free = append(s.free, r)
 	}
@@ -319,11 +327,15 @@ func (s *Scheduler) Submit(ctx context.Context, reqs ...Request) ([]*Sequence, e
 		if err != nil {
 			return nil, err
 		}
+		var rng *rand.Rand
+		if t := sampling.Temperature; t > 0 && sampling.TopK == 0 && (sampling.TopP == 0 || sampling.TopP >= 1) && sampling.MinP == 0 {
+			rng = rand.New(rand.NewPCG(r.Seed, r.Seed^0x9e3779b97f4a7c15))
+		}
 		notify := r.Notify
 		if notify == nil {
 			notify = make(chan struct{}, 1)
 		}
-		seqs[i] = &Sequence{ctx: ctx, req: r, notify: notify, row: -1, sampler: sm,
+		seqs[i] = &Sequence{ctx: ctx, req: r, notify: notify, row: -1, sampler: sm, rng: rng,
 			text: newTextStream(s.opts.Decoder, r.StopStrings, r.Prompt)}
 	}
 	s.mu.Lock()
@@ -491,6 +503,7 @@ func (s *Scheduler) step() {
 		}
 		return
 	}
+	ready, rl := s.readySeqs[:0], s.readyLogits[:0]
 	for i, q := range seqs {
 		if q.fed < len(q.req.Prompt) {
 			q.fed += len(tokens[i])
@@ -498,14 +511,28 @@ func (s *Scheduler) step() {
 				continue // more prompt to prefill
 			}
 		}
-		s.sample(q, logits[i*s.V:(i+1)*s.V])
+		ready = append(ready, q)
+		rl = append(rl, logits[i*s.V:(i+1)*s.V])
 	}
+	s.sampleRows(ready, rl)
 	clear(seqs)
+	clear(ready)
+	clear(rl)
+	s.readySeqs, s.readyLogits = ready, rl
 }
 
-// sample picks q's next token from its row's logits (which it modifies),
-// queues the event and ends the sequence when it is done.
-func (s *Scheduler) sample(q *Sequence, logits []float32) {
+// outcome is what picking a row's token decided: whether the sequence
+// ends, why, and with what error.
+type outcome struct {
+	end    bool
+	reason generate.FinishReason
+	err    error
+}
+
+// pick chooses q's next token from its row's logits (which it modifies) and
+// queues its event. It touches only q and scratch, so rows are picked in
+// parallel; the caller applies the outcome.
+func (s *Scheduler) pick(q *Sequence, logits []float32, scratch *[]float32) outcome {
 	r := &q.req
 	generate.ApplyPenalties(logits, q.generated, r.Sampling)
 	for id, b := range r.LogitBias {
@@ -513,15 +540,19 @@ func (s *Scheduler) sample(q *Sequence, logits []float32) {
 	}
 	if r.Constraint != nil && r.Constraint.Mask(logits) == 0 {
 		s.log.Warn("scheduler: the constraint allows no token; ending the sequence", "generated", len(q.generated))
-		s.finish(q, generate.FinishStop, nil)
-		return
+		return outcome{end: true, reason: generate.FinishStop}
 	}
 	ev := Event{Token: -1}
 	var lse float64
 	if r.Logprobs {
-		lse = logSumExp(logits)
+		lse = logSumExp(logits, scratch)
 	}
-	id := q.sampler.Next(logits, nil)
+	var id int
+	if q.rng != nil {
+		id = sampleSoftmax(logits, r.Sampling.Temperature, q.rng, scratch)
+	} else {
+		id = q.sampler.Next(logits, nil)
+	}
 	ev.Token = id
 	if r.Logprobs {
 		ev.Logprob = float32(float64(logits[id]) - lse)
@@ -536,30 +567,70 @@ func (s *Scheduler) sample(q *Sequence, logits []float32) {
 	q.generated = append(q.generated, id)
 	if r.Constraint != nil {
 		if err := r.Constraint.Advance(id); err != nil {
-			s.finish(q, "", fmt.Errorf("scheduler: constraint: %w", err))
-			return
+			return outcome{end: true, err: fmt.Errorf("scheduler: constraint: %w", err)}
 		}
 	}
 	if slices.Contains(r.StopTokens, id) {
-		s.finish(q, generate.FinishStop, nil)
-		return
+		return outcome{end: true, reason: generate.FinishStop}
 	}
 	piece, stopped, err := q.text.push(id)
 	if err != nil {
-		s.finish(q, "", err)
-		return
+		return outcome{end: true, err: err}
 	}
 	ev.Text = piece
 	q.push(ev)
 	switch {
 	case stopped || (r.Constraint != nil && r.Constraint.Done()):
-		s.finish(q, generate.FinishStop, nil)
-	case r.MaxTokens > 0 && len(q.generated) >= r.MaxTokens, s.state.Len(q.row) >= s.maxLen:
-		s.finish(q, generate.FinishLength, nil)
-	default:
-		q.last = id
+		return outcome{end: true, reason: generate.FinishStop}
+	case r.MaxTokens > 0 && len(q.generated) >= r.MaxTokens:
+		return outcome{end: true, reason: generate.FinishLength}
+	}
+	q.last = id
+	return outcome{}
+}
+
+// sampleRows picks the next token of each listed sequence from its logits,
+// in parallel when the vocabulary is large enough to pay for it, then ends
+// the sequences that are done.
+func (s *Scheduler) sampleRows(seqs []*Sequence, logits [][]float32) {
+	out := s.outcomes[:0]
+	for range seqs {
+		out = append(out, outcome{})
+	}
+	s.outcomes = out
+	workers := min(len(seqs), runtime.GOMAXPROCS(0), len(s.scratch))
+	if s.V < parallelVocab {
+		workers = 1
+	}
+	if workers <= 1 {
+		for i, q := range seqs {
+			out[i] = s.pick(q, logits[i], &s.scratch[0])
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(seqs); i += workers {
+					out[i] = s.pick(seqs[i], logits[i], &s.scratch[w])
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for i, q := range seqs {
+		o := out[i]
+		if !o.end && s.state.Len(q.row) >= s.maxLen {
+			o = outcome{end: true, reason: generate.FinishLength} // the row is full
+		}
+		if o.end {
+			s.finish(q, o.reason, o.err)
+		}
 	}
 }
+
+// parallelVocab is the vocabulary size from which rows are sampled in
+// parallel (a small vocabulary samples faster than goroutines start).
+const parallelVocab = 4096
 
 // finish ends an active sequence and frees its row.
 func (s *Scheduler) finish(q *Sequence, reason generate.FinishReason, err error) {
@@ -588,24 +659,65 @@ func (s *Scheduler) end(q *Sequence, reason generate.FinishReason, err error) {
 	s.mu.Unlock()
 }
 
+// expScaled writes exp((logits[i] − max)/t) into dst (0 for NaN and −Inf
+// logits) with the SIMD exponential and returns the max and the sum (0 when
+// no logit is finite).
+func expScaled(dst, logits []float32, t float64) (m float32, sum float64) {
+	dst = dst[:len(logits)]
+	m = kernels.Max(logits)
+	if m != m || math.IsInf(float64(m), -1) {
+		return m, 0
+	}
+	inv := float32(1 / t)
+	ninf := float32(math.Inf(-1))
+	for i, v := range logits {
+		if v != v {
+			dst[i] = ninf
+			continue
+		}
+		dst[i] = (v - m) * inv
+	}
+	kernels.Exp(dst, dst)
+	return m, float64(kernels.Sum(dst))
+}
+
+// sampleSoftmax draws from softmax(logits/t) in one pass of the SIMD
+// exponential, without the sort that truncation (top-k, top-p, min-p)
+// needs. NaN and −Inf logits are never drawn unless nothing else is left.
+func sampleSoftmax(logits []float32, t float64, rng *rand.Rand, scratch *[]float32) int {
+	p := grow(scratch, len(logits))
+	_, sum := expScaled(p, logits, t)
+	if sum == 0 || math.IsInf(sum, 0) {
+		return generate.Argmax(logits)
+	}
+	r := rng.Float64() * sum
+	last := -1
+	for i, q := range p {
+		if q == 0 {
+			continue
+		}
+		last = i
+		if r -= float64(q); r < 0 {
+			return i
+		}
+	}
+	return last
+}
+
 // logSumExp returns log Σ exp(x) over the finite entries of x.
-func logSumExp(x []float32) float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		if float64(v) > m {
-			m = float64(v)
-		}
+func logSumExp(x []float32, scratch *[]float32) float64 {
+	m, sum := expScaled(grow(scratch, len(x)), x, 1)
+	if sum == 0 {
+		return math.Inf(-1)
 	}
-	if math.IsInf(m, -1) {
-		return m
+	return float64(m) + math.Log(sum)
+}
+
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
 	}
-	var sum float64
-	for _, v := range x {
-		if v == v {
-			sum += math.Exp(float64(v) - m)
-		}
-	}
-	return m + math.Log(sum)
+	return (*buf)[:n]
 }
 
 // topK appends the k largest logits of x (ids ascending among ties), largest
