@@ -200,13 +200,13 @@ func TestLoad(t *testing.T) {
 	}
 	t.Run("stories260K", func(t *testing.T) {
 		s, url, id := stories(t, Options{Parallel: 8})
-		loadRun(t, s, url, id, 64, 1000)
+		loadRun(t, s, url, id, 256, 1000)
 	})
 	t.Run("gpt2-shaped", func(t *testing.T) {
 		dir := testenv.Shared(t, "models", "hf-tiny-gpt2")
 		tok := testenv.Shared(t, "tokenizers", "gpt2")
 		s, url, id := loadModel(t, Options{Parallel: 8, CtxSize: 256}, dir, LoadOptions{Tokenizer: tok})
-		loadRun(t, s, url, id, 32, 0)
+		loadRun(t, s, url, id, 64, 0)
 	})
 }
 
