@@ -53,7 +53,7 @@ func TestStories(t *testing.T) {
 	schema := `{"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"},
 		"mood": {"enum": ["happy", "sad"]}}, "required": ["name", "age", "mood"]}`
 	for seed := range 4 {
-		code, b := post(t, url+"/v1/chat/completions", fmt.Sprintf(`{"model": "%s", "seed": %d, "max_tokens": 80,
+		code, b := post(t, url+"/v1/chat/completions", fmt.Sprintf(`{"model": "%s", "seed": %d, "max_tokens": 300,
 			"messages": [{"role": "user", "content": "Tom was a boy"}],
 			"response_format": {"type": "json_schema", "json_schema": {"name": "kid", "schema": %s}}}`, id, seed, schema))
 		var r chatCompletion
