@@ -17,7 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/models/auto"
+	"github.com/glossa-ai/glossa/models/gpt2"
+	"github.com/glossa-ai/glossa/tensor"
+	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
 )
 
 // loadModel serves a real model from the shared folder.
@@ -207,6 +212,25 @@ func TestLoad(t *testing.T) {
 		tok := testenv.Shared(t, "tokenizers", "gpt2")
 		s, url, id := loadModel(t, Options{Parallel: 8, CtxSize: 256}, dir, LoadOptions{Tokenizer: tok})
 		loadRun(t, s, url, id, 64, 0)
+	})
+	t.Run("gpt2-124M-shaped", func(t *testing.T) {
+		// GPT-2 124M's shape with random weights: a model whose forward
+		// pass, not the serving around it, is the cost of a step.
+		m, err := gpt2.NewRandomInference(gpt2.Small124M(), tensor.NewRNG(0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokauto.Load(testenv.Shared(t, "tokenizers", "gpt2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		model := &Model{ID: "gpt2-124m-random", LM: auto.Wrap(m).(generate.BatchLM), Tokenizer: tok}
+		s := New(Options{Parallel: 8, CtxSize: 128})
+		if err := s.AddModel(model); err != nil {
+			t.Fatal(err)
+		}
+		s.SetReady(true)
+		loadRun(t, s, httptestServer(t, s).URL, model.ID, 32, 0)
 	})
 }
 
