@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/mmap"
 	"io"
 	"math"
 	"math/bits"
@@ -109,7 +110,7 @@ func Open(path string) (*File, error) {
 	if size > math.MaxInt {
 		return fail(errorf("file of %d bytes exceeds the address space", size))
 	}
-	data, release, err := mapFile(fd, int(size))
+	data, release, err := mmap.Map(fd, int(size))
 	if err != nil {
 		return fail(fmt.Errorf("map: %w", err))
 	}

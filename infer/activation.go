@@ -24,11 +24,13 @@ const (
 	// SwiGLU is the gated unit SiLU(x·W_gate)·(x·W_up) of Llama's MLP
 	// (Shazeer, 2020); it names an MLP shape, and its Kernel is SiLU's.
 	SwiGLU
+	// Tanh is the hyperbolic tangent (BERT's pooler).
+	Tanh
 	// Identity leaves its input unchanged.
 	Identity
 )
 
-var activationNames = [...]string{GELU: "gelu", GELUTanh: "gelu_new", ReLU: "relu", SiLU: "silu", SwiGLU: "swiglu", Identity: "linear"}
+var activationNames = [...]string{GELU: "gelu", GELUTanh: "gelu_new", ReLU: "relu", SiLU: "silu", SwiGLU: "swiglu", Tanh: "tanh", Identity: "linear"}
 
 // String returns the Hugging Face name of a.
 func (a Activation) String() string {
@@ -40,7 +42,7 @@ func (a Activation) String() string {
 
 // ParseActivation maps a Hugging Face hidden_act / activation_function name
 // to an Activation: "gelu"; "gelu_new", "gelu_pytorch_tanh", "gelu_fast";
-// "relu"; "silu", "swish"; "swiglu"; "linear", "identity".
+// "relu"; "silu", "swish"; "swiglu"; "tanh"; "linear", "identity".
 func ParseActivation(name string) (Activation, error) {
 	switch name {
 	case "gelu":
@@ -53,6 +55,8 @@ func ParseActivation(name string) (Activation, error) {
 		return SiLU, nil
 	case "swiglu":
 		return SwiGLU, nil
+	case "tanh":
+		return Tanh, nil
 	case "linear", "identity":
 		return Identity, nil
 	}
@@ -71,12 +75,15 @@ func (a Activation) Kernel() func(dst, x []float32) {
 		return kernels.ReLU
 	case SiLU, SwiGLU:
 		return kernels.SiLU
+	case Tanh:
+		return kernels.Tanh
 	}
 	return nil
 }
 
 // Backward returns the kernel of a's derivative, f(dx, x, dy) with
-// dx = dy·a'(x) over the input x; nil for Identity.
+// dx = dy·a'(x) over the input x; nil for Identity and Tanh (whose
+// derivative kernels.TanhBackward takes over the output).
 func (a Activation) Backward() func(dx, x, dy []float32) {
 	switch a {
 	case GELU:

@@ -352,8 +352,14 @@ func (b *Builder) Conv1D(name string, in, out int) *Linear {
 // or its gate and up projections — so that each is one product per pass.
 func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Linear {
 	total := 0
-	for _, o := range outs {
+	for i, o := range outs {
 		total += o
+		if b.st.src != nil { // every part exists with its shape before the whole is allocated
+			b.lookup(b.Path(names[i]+".weight"), []int{o, in})
+		}
+	}
+	if b.st.err != nil {
+		return nil
 	}
 	if b.st.opts.Format == BF16 {
 		w := make([]uint16, 0, total*in)

@@ -331,3 +331,28 @@ func (b *Rows) Step(rows []int, tokens [][]int) ([]float32, error) {
 	}
 	return s.out, nil
 }
+
+// LM gives a Decoder the methods of generate.LM[*State] (VocabSize, MaxLen,
+// NewState, Forward): a model embeds it, pointing it at itself, and decodes
+// through State.
+type LM struct{ Decoder Decoder }
+
+// VocabSize reports the logits per position.
+func (l LM) VocabSize() int { return l.Decoder.Shape().Vocab }
+
+// MaxLen reports the most positions a row can hold.
+func (l LM) MaxLen() int { return l.Decoder.Shape().MaxLen }
+
+// NewState returns an empty state for batch rows of up to maxLen positions
+// (0 or more than MaxLen means MaxLen).
+func (l LM) NewState(batch, maxLen int) (*State, error) { return NewState(l.Decoder, batch, maxLen) }
+
+// Forward appends ids ([B, T] row-major) to s, mask marking real tokens
+// (nil: all real; false: left padding), and returns each row's next-token
+// logits [B, Vocab] (see State.Forward).
+func (l LM) Forward(s *State, ids []int, mask []bool) ([]float32, error) {
+	if s == nil || s.dec != l.Decoder {
+		return nil, fmt.Errorf("infer: the state belongs to another model")
+	}
+	return s.Forward(ids, mask)
+}

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/glossa-ai/glossa/kernels"
 )
@@ -91,7 +92,7 @@ func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 // DenseWeight returns w [out, in] float32 as a Weight that aliases it, for
 // a matrix that also serves another purpose — the tied embedding of a
 // language-model head. Products of a few rows stream it with matrix-vector
-// kernels; larger ones run the blocked product.
+// kernels; larger ones multiply by a packed copy made when first needed.
 func DenseWeight(w []float32, in, out int) Weight {
 	if len(w) != in*out {
 		panic(fmt.Sprintf("infer: DenseWeight: %d values for a %d×%d matrix", len(w), in, out))
@@ -202,10 +203,15 @@ func (w *packedWeight) mul(_ *Scratch, y, x []float32, N int, beta float32, ep *
 	kernels.SgemmPacked(false, N, 1, x, w.in, w.pb, beta, y, w.out, ep)
 }
 
-// denseWeight is a float32 [out, in] matrix used in place.
+// denseWeight is a float32 [out, in] matrix used in place. Products of
+// more than a few rows (batched decoding, prefill) multiply by a packed copy
+// made on the first such call, so that a model that never batches does not
+// pay its memory.
 type denseWeight struct {
 	in, out int
 	w       []float32
+	once    sync.Once
+	packed  *kernels.PackedB
 }
 
 func (w *denseWeight) Dims() (int, int) { return w.in, w.out }
@@ -213,7 +219,8 @@ func (w *denseWeight) Format() Format   { return F32 }
 func (w *denseWeight) Bytes() int       { return 4 * w.in * w.out }
 func (w *denseWeight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
 	if N > matvecMaxRows {
-		kernels.SgemmEpilogue(false, true, N, w.out, w.in, 1, x, w.in, w.w, w.in, beta, y, w.out, ep)
+		w.once.Do(func() { w.packed = kernels.PackB(true, w.in, w.out, w.w, w.in) })
+		kernels.SgemmPacked(false, N, 1, x, w.in, w.packed, beta, y, w.out, ep)
 		return
 	}
 	sc.matvec(y, x, w.w, nil, N, w.in, w.out, beta, ep)

@@ -6,9 +6,11 @@ import (
 	"github.com/glossa-ai/glossa/kernels"
 )
 
-// matvecMaxRows is the most rows a product takes through the matrix-vector
-// kernels, which stream the weight once per call; more rows go through the
-// blocked product.
+// matvecMaxRows is the most rows a product of an unpacked weight (dense
+// float32, bfloat16) takes through the matrix-vector kernels, which stream
+// the weight from memory once per call, each chunk of it serving every row
+// from L2. Past four rows the blocked product, packing included, is faster
+// (measured on GPT-2's tied 50257×768 head: at 8 rows 7.0 ms against 9.1).
 const matvecMaxRows = 4
 
 // Scratch is the per-goroutine working memory of Linear products and

@@ -44,6 +44,11 @@ func F16ToF32Generic(dst []float32, src []uint16) {
 	}
 }
 
+// HalfToFloat widens one IEEE 754 half-precision value to float32,
+// exactly (NaNs made quiet): the scalar F16ToF32, for block scales and the
+// like.
+func HalfToFloat(h uint16) float32 { return f16ToF32(h) }
+
 // f16ToF32 widens one half-precision value.
 func f16ToF32(h uint16) float32 {
 	sign := uint32(h>>15) << 31

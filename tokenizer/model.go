@@ -1,7 +1,8 @@
 // Package tokenizer turns text into token ids and back for Transformer
 // language models: one Tokenizer type over pluggable vocabulary models
 // (byte-level BPE in tokenizer/bpe, WordPiece in tokenizer/wordpiece,
-// SentencePiece-style BPE in tokenizer/sentencepiece), with the special-token
+// SentencePiece-style BPE in tokenizer/sentencepiece, SentencePiece Unigram
+// in tokenizer/unigram), with the special-token
 // templates, pairs, truncation, padding, attention masks and offsets that
 // Hugging Face's tokenizers provide.
 package tokenizer

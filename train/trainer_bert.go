@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/glossa-ai/glossa/autograd"
-	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/data"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/nn"
@@ -240,7 +239,7 @@ func (t *MLMTask) Save(dir string) error {
 
 // LoadWeights implements WeightLoader.
 func (t *MLMTask) LoadWeights(dir string) error {
-	return loadParams(t.model.Params(), dir, "")
+	return bert.LoadParams(dir, t.model.Params())
 }
 
 // State implements Task.
@@ -279,47 +278,4 @@ func restoreProgress(b json.RawMessage, task string, seed uint64, micro *int, s 
 	}
 	*micro = st.Micro
 	return s.SetState(st.Sampler)
-}
-
-// loadParams fills params from dir/model.safetensors. Each parameter is
-// looked up under its name, then under prefix+name and with a leading
-// "bert." removed (a BertModel folder read into a head model and back), so
-// encoder weights load whichever head saved them. Every parameter must be
-// found with its shape.
-func loadParams(params []nn.NamedParam, dir, prefix string) error {
-	f, err := checkpoint.OpenFolder(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for _, p := range params {
-		v := p.Var.Value
-		var found bool
-		for _, n := range nameCandidates(p.Name, prefix) {
-			info, ok := f.Info(n)
-			if !ok {
-				continue
-			}
-			if info.NumElements() != v.Numel() {
-				return fmt.Errorf("train: load %s: %s has shape %v, want %v", dir, n, info.Shape, v.Shape())
-			}
-			if err := f.Float32Into(v.Data(), n); err != nil {
-				return err
-			}
-			found = true
-			break
-		}
-		if !found {
-			return fmt.Errorf("train: load %s: %w: %s", dir, checkpoint.ErrMissingTensor, p.Name)
-		}
-	}
-	return nil
-}
-
-func nameCandidates(name, prefix string) []string {
-	c := []string{name, prefix + name}
-	if len(name) > 5 && name[:5] == "bert." {
-		c = append(c, name[5:])
-	}
-	return c
 }

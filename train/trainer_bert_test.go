@@ -206,7 +206,7 @@ func TestClassifyTask(t *testing.T) {
 			t.Errorf("config.json lacks %s:\n%s", want, cfgJSON)
 		}
 	}
-	m, err := bert.LoadForSequenceClassification(out)
+	m, err := bert.LoadEncoder(out, &bert.EncoderOptions{Heads: bert.HeadClassifier})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,9 +154,13 @@ func (t *ClassifyTask) Evaluate(ctx context.Context) (Eval, error) {
 		return Eval{Metrics: map[string]float64{}}, nil
 	}
 	if t.ws == nil {
-		t.ws = t.model.Bert.NewWorkspace(t.B, 1)
+		t.ws = &bert.Workspace{}
 	}
-	probs, err := Predict(ctx, t.model, t.ws, t.dev, t.B, t.padID)
+	enc, err := t.model.Encoder(nil) // the weights of this step
+	if err != nil {
+		return Eval{}, err
+	}
+	probs, err := Predict(ctx, enc, t.ws, t.dev, t.B, t.padID)
 	if err != nil {
 		return Eval{}, err
 	}
@@ -195,16 +199,16 @@ func argmax(p []float32) int {
 }
 
 // Predict returns the class probabilities (softmax of the logits) of every
-// example, running the classifier without a graph in batches of up to B.
-// ws may be nil.
-func Predict(ctx context.Context, m *bert.ForSequenceClassification, ws *bert.Workspace, examples []data.ClassExample, B int, padID int32) ([][]float32, error) {
+// example, running the classifier m (an Encoder with a classification head)
+// in padded batches of up to B. ws may be nil.
+func Predict(ctx context.Context, m *bert.Encoder, ws *bert.Workspace, examples []data.ClassExample, B int, padID int32) ([][]float32, error) {
 	if B <= 0 {
 		B = 32
 	}
 	if ws == nil {
-		ws = m.Bert.NewWorkspace(B, 1)
+		ws = &bert.Workspace{}
 	}
-	n := m.Bert.Config.Labels()
+	n := m.Config.Labels()
 	out := make([][]float32, len(examples))
 	// Sort by length so that batches pad little; results go back in order.
 	order := make([]int, len(examples))
@@ -223,7 +227,7 @@ func Predict(ctx context.Context, m *bert.ForSequenceClassification, ws *bert.Wo
 		}
 		b := data.CollateClassification(batch, padID, 0)
 		in := bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), TypeIDs: ints(b.TokenTypeIDs), Mask: ints(b.AttentionMask)}
-		logits, err := m.Infer(ws, in)
+		logits, err := m.Classify(ws, in)
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +272,7 @@ func (t *ClassifyTask) Save(dir string) error {
 
 // LoadWeights implements WeightLoader.
 func (t *ClassifyTask) LoadWeights(dir string) error {
-	return loadParams(t.model.Params(), dir, "")
+	return bert.LoadParams(dir, t.model.Params())
 }
 
 // State implements Task.

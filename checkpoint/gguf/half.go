@@ -1,25 +1,14 @@
 package gguf
 
-import "math"
+import (
+	"math"
+
+	"github.com/glossa-ai/glossa/kernels"
+)
 
 // halfToFloat widens an IEEE 754 half-precision value (the block scales of
 // the quantized types) to float32, exactly.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0: // ±0 and subnormals: mant·2⁻²⁴
-		f := float32(mant) * (1.0 / (1 << 24))
-		return math.Float32frombits(math.Float32bits(f) | sign)
-	case exp == 0x1f && mant == 0:
-		return math.Float32frombits(sign | 0x7f800000)
-	case exp == 0x1f: // NaN, made quiet
-		return math.Float32frombits(sign | 0x7fc00000 | mant<<13)
-	default:
-		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-	}
-}
+func halfToFloat(h uint16) float32 { return kernels.HalfToFloat(h) }
 
 // floatToHalf rounds a float32 to half precision, to nearest with ties to
 // even, as ggml's GGML_FP32_TO_FP16 (F16C's VCVTPS2PH with rounding mode 0)

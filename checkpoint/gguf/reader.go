@@ -3,6 +3,7 @@ package gguf
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/glossa-ai/glossa/internal/mmap"
 	"math"
 	"math/bits"
 	"os"
@@ -113,7 +114,7 @@ func Open(path string) (*File, error) {
 	if size > math.MaxInt {
 		return fail(formatf("file of %d bytes exceeds the address space", size))
 	}
-	data, release, err := mapFile(fd, int(size))
+	data, release, err := mmap.Map(fd, int(size))
 	if err != nil {
 		return fail(fmt.Errorf("map: %w", err))
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/glossa-ai/glossa/infer"
 	"io"
 	"os"
 	"runtime"
@@ -13,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // benchResult is the one JSON object that "glossa bench WORKLOAD --json"
@@ -48,7 +49,8 @@ func workloads() map[string]workload {
 	w["train-small"] = benchTrainSmall
 	w["tokenize-gpt2"] = benchTokenizeGPT2
 	w["tokenize-gpt2-batch"] = benchTokenizeGPT2Batch
-	w["bert-forward"] = benchBERTForward
+	w["bert-forward"] = benchBERTForward(infer.F32)
+	w["bert-forward-bf16"] = benchBERTForward(infer.BF16)
 	w["llama2c-stories260k"] = benchStories260K
 	w["gpt2-prefill"] = benchGPT2Prefill(infer.F32)
 	w["gpt2-prefill-bf16"] = benchGPT2Prefill(infer.BF16)

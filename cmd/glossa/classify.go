@@ -25,6 +25,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	maxLen := fs.Int("max-len", 128, "truncate texts to this many tokens, specials included")
 	all := fs.Bool("all", false, "print the probability of every class, most probable first")
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
+	dtype := fs.String("dtype", "f32", "weight format: f32, or bf16 (bfloat16 matrices and embeddings)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, classifyUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -40,7 +41,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *maxLen < 3 {
 		return fmt.Errorf("%w: --max-len must be at least 3", errUsage)
 	}
-	model, lm, err := loadClassifier(*modelDir)
+	model, lm, err := loadClassifier(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for i, t := range texts {
 		ex[i] = data.Example{Text: t, Pair: *pair}
 	}
-	enc, err := data.EncodeClassification(tok, ex, nil, min(*maxLen, model.Bert.Config.MaxPositions))
+	enc, err := data.EncodeClassification(tok, ex, nil, min(*maxLen, model.Config.MaxPositions))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/train"
 )
@@ -31,6 +32,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxLen := fs.Int("max-len", 128, "truncate examples to this many tokens, specials included")
 	batch := fs.Int("batch-size", 64, "examples per forward pass")
 	asJSON := fs.Bool("json", false, "print the metrics as one JSON object")
+	dtype := fs.String("dtype", "f32", "weight format: f32, or bf16 (bfloat16 matrices and embeddings)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, evalUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -50,7 +52,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	model, lm, err := loadClassifier(*modelDir)
+	model, lm, err := loadClassifier(*modelDir, *dtype)
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	enc, err := data.EncodeClassification(tok, ex, ids, min(*maxLen, model.Bert.Config.MaxPositions))
+	enc, err := data.EncodeClassification(tok, ex, ids, min(*maxLen, model.Config.MaxPositions))
 	if err != nil {
 		return err
 	}
@@ -103,18 +105,23 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// loadClassifier loads a BertForSequenceClassification folder and its
-// classes.
-func loadClassifier(dir string) (*bert.ForSequenceClassification, *data.LabelMap, error) {
-	model, err := bert.LoadForSequenceClassification(dir)
+// loadClassifier loads a BertForSequenceClassification folder for
+// inference, with weights in the --dtype format, and its classes.
+func loadClassifier(dir, dtype string) (*bert.Encoder, *data.LabelMap, error) {
+	format, err := infer.ParseFormat(dtype)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
+	model, err := bert.LoadEncoder(dir, &bert.EncoderOptions{Format: format, Heads: bert.HeadClassifier})
 	if err != nil {
 		return nil, nil, err
 	}
-	names := train.SortedLabelNames(model.Bert.Config.ID2Label)
-	if len(names) != model.Bert.Config.Labels() {
-		names = make([]string, model.Bert.Config.Labels())
+	cfg := model.Config
+	names := train.SortedLabelNames(cfg.ID2Label)
+	if len(names) != cfg.Labels() {
+		names = make([]string, cfg.Labels())
 		for i := range names {
-			names[i] = model.Bert.Config.LabelName(i)
+			names[i] = cfg.LabelName(i)
 		}
 	}
 	lm, err := data.LabelMapOf(names)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
@@ -21,8 +22,9 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tokPath := fs.String("tokenizer", "", "tokenizer folder or file (default: the model folder)")
 	topK := fs.Int("top-k", 5, "predictions to print per [MASK]")
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
+	dtype := fs.String("dtype", "f32", "weight format: f32, or bf16 (bfloat16 matrices and embeddings)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: glossa fill-mask --model DIR [--tokenizer PATH] [--top-k 5] [--json] "the cat sat on the [MASK]." ...`)
+		fmt.Fprintln(stderr, `Usage: glossa fill-mask --model DIR [--tokenizer PATH] [--top-k 5] [--dtype f32|bf16] [--json] "the cat sat on the [MASK]." ...`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -36,6 +38,10 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *topK < 1:
 		return fmt.Errorf("%w: --top-k must be at least 1", errUsage)
 	}
+	format, err := infer.ParseFormat(*dtype)
+	if err != nil {
+		return fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
 	dir, err := resolveModel(ctx, *modelDir, stderr)
 	if err != nil {
 		return err
@@ -48,11 +54,11 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	model, err := bert.LoadForMaskedLM(*modelDir)
+	model, err := bert.LoadEncoder(*modelDir, &bert.EncoderOptions{Format: format, Heads: bert.HeadMLM})
 	if err != nil {
 		return err
 	}
-	cfg := model.Bert.Config
+	cfg := model.Config
 	maskID, ok := tok.TokenToID("[MASK]")
 	if !ok {
 		return fmt.Errorf("tokenizer has no [MASK] token")
@@ -60,7 +66,7 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if tok.VocabSize() > cfg.VocabSize {
 		return fmt.Errorf("tokenizer vocabulary (%d) is larger than the model's (%d)", tok.VocabSize(), cfg.VocabSize)
 	}
-	ws := model.Bert.NewWorkspace(1, 1)
+	var ws bert.Workspace
 	for _, text := range fs.Args() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -79,10 +85,10 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("no [MASK] token in %q", text)
 		}
 		in := bert.Input{B: 1, T: len(enc.IDs), IDs: enc.IDs, TypeIDs: enc.TypeIDs, Mask: enc.AttentionMask}
-		if _, _, err := model.Bert.Infer(ws, in); err != nil {
+		if _, _, err := model.Forward(&ws, in); err != nil {
 			return err
 		}
-		logits, err := model.MLM.Infer(ws, rows)
+		logits, err := model.MaskedLM(&ws, rows)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +46,19 @@ func TestFillMaskCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Masks) != 2 || len(res.Masks[1]) != 3 {
 		t.Fatalf("json output %s: %v", out, err)
 	}
+	// bfloat16 weights: the same shape of answer, probabilities within
+	// bfloat16 rounding (a few per cent) of float32's.
+	code, out, errs = glossa(t, "fill-mask", "--model", model, "--tokenizer", vocab, "--json", "--top-k", "3", "--dtype", "bf16", "a [MASK] b [MASK]")
+	if code != 0 {
+		t.Fatalf("--dtype bf16: exit %d: %s", code, errs)
+	}
+	f32 := res
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Masks) != 2 || len(res.Masks[1]) != 3 {
+		t.Fatalf("--dtype bf16 json output %s: %v", out, err)
+	}
+	if a, b := res.Masks[0][0].Score, f32.Masks[0][0].Score; math.Abs(a-b) > 0.05*b {
+		t.Errorf("--dtype bf16: top score %g, float32 %g", a, b)
+	}
 
 	for _, tc := range []struct {
 		args []string
@@ -56,6 +70,8 @@ func TestFillMaskCommand(t *testing.T) {
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "no mask here"}, 1, "no [MASK]"},
 		{[]string{"fill-mask", "--model", t.TempDir(), "--tokenizer", vocab, "[MASK]"}, 1, "config.json"},
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--top-k", "0", "[MASK]"}, 2, "top-k"},
+		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--dtype", "f16", "[MASK]"}, 2, "weight format"},
+		{[]string{"fill-mask", "--model", testenv.Shared(t, "fixtures", "bert-tiny-cls"), "--tokenizer", vocab, "[MASK]"}, 1, "cls.predictions"},
 	} {
 		code, _, errs := glossa(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.msg) {

@@ -110,6 +110,18 @@ func TestFinetuneEvalClassify(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "pos\t") || !strings.HasPrefix(lines[1], "neg\t") {
 		t.Errorf("classify output:\n%s", stdout)
 	}
+	code, stdout, stderr = glossa(t, "classify", "--model", out, "--dtype", "bf16", "the film was lovely indeed", "a terrible film , really")
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "pos\t") || !strings.HasPrefix(lines[1], "neg\t") {
+		t.Errorf("classify --dtype bf16: exit %d, output:\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = glossa(t, "eval", "--model", out, "--data", devTSV, "--json", "--dtype", "bf16")
+	if err := json.Unmarshal([]byte(stdout), &ev); code != 0 || err != nil || ev.Metrics["accuracy"] < 0.9 {
+		t.Errorf("eval --dtype bf16: exit %d, %v, %+v\n%s", code, err, ev, stderr)
+	}
+	if code, _, stderr = glossa(t, "eval", "--model", out, "--data", devTSV, "--dtype", "int3"); code != 2 {
+		t.Errorf("eval --dtype int3: exit %d, %s", code, stderr)
+	}
 }
 
 func TestFinetuneBadInput(t *testing.T) {

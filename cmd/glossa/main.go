@@ -36,6 +36,7 @@ func commands() []command {
 		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
 		{"generate", "generate text with a causal language model", runGenerate},
 		{"run", "interactive session with a causal LM", runRun},
+		{"serve", "OpenAI-compatible HTTP server with continuous batching and a web playground", runServe},
 		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},
 		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
 		{"data", "prepare and inspect packed token files for training", runData},

@@ -10,7 +10,6 @@ import (
 	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
-	"github.com/glossa-ai/glossa/tokenizer/bpe"
-	"github.com/glossa-ai/glossa/tokenizer/wordpiece"
 )
 
 // maxJSONLLine bounds one input line of "glossa tokenize --jsonl".
@@ -239,97 +236,6 @@ func tokenizeJSONL(ctx context.Context, tok *tokenizer.Tokenizer, r io.Reader, n
 		return err
 	}
 	return bw.Flush()
-}
-
-// runTokenizerTool implements "glossa tokenizer train".
-func runTokenizerTool(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "train" {
-		fmt.Fprintln(stderr, "Usage: glossa tokenizer train --type bpe|wordpiece --vocab-size N [--min-frequency F] [--special-tokens A,B] --out DIR FILES...")
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			return flag.ErrHelp
-		}
-		return fmt.Errorf("%w: unknown tokenizer tool %q (want train)", errUsage, args[0])
-	}
-	fs := newFlagSet("tokenizer train", stderr)
-	typ := fs.String("type", "", "vocabulary model: bpe (GPT-2 byte-level) or wordpiece (BERT)")
-	vocabSize := fs.Int("vocab-size", 0, "vocabulary size, special tokens included")
-	minFreq := fs.Int("min-frequency", 0, "merge only pairs seen at least this often (0: 2)")
-	specials := fs.String("special-tokens", "", `comma-separated special tokens (default: wordpiece "[PAD],[UNK],[CLS],[SEP],[MASK]", bpe "<|endoftext|>")`)
-	cased := fs.Bool("cased", false, "wordpiece: keep letter case and accents")
-	out := fs.String("out", "", "output folder (created if missing)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: glossa tokenizer train --type bpe|wordpiece --vocab-size N [--min-frequency F] [--special-tokens A,B] --out DIR FILES...")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return flagError(err)
-	}
-	files := fs.Args()
-	switch {
-	case *typ != "bpe" && *typ != "wordpiece":
-		return fmt.Errorf("%w: --type must be bpe or wordpiece, got %q", errUsage, *typ)
-	case *vocabSize <= 0:
-		return fmt.Errorf("%w: --vocab-size must be positive", errUsage)
-	case *minFreq < 0:
-		return fmt.Errorf("%w: --min-frequency must not be negative", errUsage)
-	case *out == "":
-		return fmt.Errorf("%w: --out is required", errUsage)
-	case len(files) == 0:
-		return fmt.Errorf("%w: no corpus FILES given", errUsage)
-	}
-	var specialList []string
-	if *specials != "" {
-		for s := range strings.SplitSeq(*specials, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				specialList = append(specialList, s)
-			}
-		}
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	bar := newProgress(stderr, *quiet)
-	defer bar.finish()
-	switch *typ {
-	case "wordpiece":
-		opt := wordpiece.TrainOptions{
-			VocabSize: *vocabSize, MinFrequency: *minFreq, SpecialTokens: specialList,
-			Progress: func(p wordpiece.TrainProgress) { bar.update(p.Stage, p.Done, p.Total) },
-		}
-		if *cased {
-			opt.Model = wordpiece.Options{Cased: true}
-		}
-		m, err := wordpiece.TrainFiles(ctx, files, opt)
-		if err != nil {
-			return err
-		}
-		bar.finish()
-		if err := m.SaveDir(*out); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s and %s (%d tokens)\n",
-			filepath.Join(*out, "tokenizer.json"), filepath.Join(*out, "vocab.txt"), m.VocabSize())
-	case "bpe":
-		if specialList == nil {
-			specialList = []string{bpe.EndOfText}
-		}
-		m, err := bpe.TrainFiles(ctx, files, bpe.TrainOptions{
-			VocabSize: *vocabSize, MinFrequency: *minFreq, SpecialTokens: specialList,
-			Progress: func(p bpe.TrainProgress) { bar.update(p.Stage, p.Done, p.Total) },
-		})
-		if err != nil {
-			return err
-		}
-		bar.finish()
-		dst := filepath.Join(*out, "tokenizer.json")
-		if err := writeFileAtomic(dst, m.WriteTokenizerJSON); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s (%d tokens)\n", dst, m.VocabSize())
-	}
-	return nil
 }
 
 // progress draws one progress bar per training stage on stderr.

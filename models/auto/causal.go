@@ -1,12 +1,14 @@
 package auto
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/generate"
@@ -220,4 +222,41 @@ func (w wrapped[S]) Forward(s State, ids []int, mask []bool) ([]float32, error) 
 		return nil, fmt.Errorf("auto: state %T was not made by this model", s)
 	}
 	return w.m.Forward(st, ids, mask)
+}
+
+// Attention runs ids through the model in one pass and returns its softmax
+// attention probabilities, [layers][heads][T·T] with T = len(ids), row-major
+// over (query, key); a query's future keys are 0. It allocates: it is meant
+// for inspection (the playground's attention view), not for decoding.
+func (m *CausalLM) Attention(ctx context.Context, ids []int) ([][][]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st, err := m.NewState(1, len(ids))
+	if err != nil {
+		return nil, err
+	}
+	s, ok := st.(*infer.State)
+	if !ok {
+		return nil, fmt.Errorf("auto: %v models do not report attention", m.Family)
+	}
+	T := len(ids)
+	s.Chunk = T // one pass: every query sees the prompt's keys in this call
+	var mu sync.Mutex
+	var out [][][]float32
+	s.Trace = &infer.Trace{Probs: func(layer, _, head, t int, p []float32) {
+		mu.Lock()
+		defer mu.Unlock()
+		for len(out) <= layer {
+			out = append(out, nil)
+		}
+		for len(out[layer]) <= head {
+			out[layer] = append(out[layer], make([]float32, T*T))
+		}
+		copy(out[layer][head][t*T:], p)
+	}}
+	if _, err := m.Forward(s, ids, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

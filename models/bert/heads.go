@@ -70,12 +70,7 @@ func newForPreTraining(cfg Config) *ForPreTraining {
 // NewForPreTraining returns a BertForPreTraining with HF's random
 // initialisation.
 func NewForPreTraining(cfg Config, rng *tensor.RNG) (*ForPreTraining, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	m := newForPreTraining(cfg)
-	initParams(m.Params(), cfg, rng)
-	return m, nil
+	return newInit(cfg, rng, newForPreTraining)
 }
 
 // Forward runs the model and both heads.
@@ -190,12 +185,7 @@ func newForMaskedLM(cfg Config) *ForMaskedLM {
 
 // NewForMaskedLM returns a BertForMaskedLM with HF's random initialisation.
 func NewForMaskedLM(cfg Config, rng *tensor.RNG) (*ForMaskedLM, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	m := newForMaskedLM(cfg)
-	initParams(m.Params(), cfg, rng)
-	return m, nil
+	return newInit(cfg, rng, newForMaskedLM)
 }
 
 // Forward returns the encoder's output and the logits [B, T, V].
@@ -238,12 +228,7 @@ func newForSequenceClassification(cfg Config) *ForSequenceClassification {
 // NewForSequenceClassification returns a classifier with Config.Labels()
 // outputs and HF's random initialisation.
 func NewForSequenceClassification(cfg Config, rng *tensor.RNG) (*ForSequenceClassification, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	m := newForSequenceClassification(cfg)
-	initParams(m.Params(), cfg, rng)
-	return m, nil
+	return newInit(cfg, rng, newForSequenceClassification)
 }
 
 // Forward returns the encoder's output and the logits [B, labels].

@@ -13,11 +13,9 @@
 //   - Forward runs the model through package autograd, built from package
 //     nn's parts, so that it trains: parameters require gradients, dropout
 //     follows SetTraining, and autograd.Backward fills every gradient.
-//   - Infer (infer.go) is the inference path: no graph, every activation in
-//     a reusable Workspace sized from B and T, the q, k and v projections
-//     fused into one matrix product, attention parallel across heads, and
-//     bias, activation, residual and LayerNorm fused into one SIMD pass over
-//     each row after its matrix product.
+//   - Encoder (encoder.go) is the inference path on package infer: no
+//     graph, weights packed in float32 or bfloat16, padded batches. It
+//     loads from a folder (LoadEncoder) or a model in memory (Encoder).
 //
 // Both are checked against the PyTorch goldens of
 // ../shared/fixtures/bert-tiny{,-legacy,-cls}.
@@ -32,6 +30,8 @@ package bert
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/nn"
@@ -40,7 +40,7 @@ import (
 
 // Model is BertModel: embeddings, the encoder and (optionally) the pooler.
 // Its parameters are autograd Vars that require gradients; call nn.Freeze
-// for autograd inference without a graph, or use Infer.
+// for autograd inference without a graph, or use Encoder.
 type Model struct {
 	Config     Config      // the configuration the model was built from
 	Embeddings *Embeddings // word, position and token-type embeddings
@@ -61,10 +61,6 @@ type Embeddings struct {
 //
 //	x = LayerNorm(x + Dropout(Attention(x)))        attention.output.LayerNorm
 //	x = LayerNorm(x + Dropout(W₂·act(W₁·x)))         output.LayerNorm
-//
-// Query, Key and Value are views of one packed [3C, C] matrix (and one [3C]
-// bias), so that the inference path projects q, k and v with one matrix
-// product while the parameters keep their Hugging Face names.
 type Layer struct {
 	Query, Key, Value *nn.Linear      // attention.self.{query,key,value} [C, C]
 	AttnOut           *nn.Linear      // attention.output.dense [C, C]
@@ -74,8 +70,7 @@ type Layer struct {
 	Dropout           nn.Dropout      // hidden_dropout_prob, on both residual branches
 	AttnDropout       nn.Dropout      // attention_probs_dropout_prob
 
-	heads      int
-	qkvW, qkvB []float32 // the storage behind Query, Key, Value: [3C, C], [3C]
+	heads int
 }
 
 // newModel allocates a zeroed BertModel (LayerNorm gains 1) for a
@@ -91,14 +86,7 @@ func newModel(cfg Config, pooler bool) *Model {
 		Dropout:   nn.Dropout{P: pd},
 	}}
 	for range cfg.NumLayers {
-		l := &Layer{heads: cfg.NumHeads, qkvW: make([]float32, 3*C*C), qkvB: make([]float32, 3*C)}
-		view := func(i int) *nn.Linear {
-			return &nn.Linear{
-				Weight: autograd.Param(tensor.MustFromData(l.qkvW[i*C*C:(i+1)*C*C:(i+1)*C*C], C, C)),
-				Bias:   autograd.Param(tensor.MustFromData(l.qkvB[i*C:(i+1)*C:(i+1)*C], C)),
-			}
-		}
-		l.Query, l.Key, l.Value = view(0), view(1), view(2)
+		l := &Layer{heads: cfg.NumHeads, Query: zeroLinear(C, C), Key: zeroLinear(C, C), Value: zeroLinear(C, C)}
 		l.AttnOut = zeroLinear(C, C)
 		l.AttnNorm = nn.NewLayerNorm(C, eps)
 		l.FF = &nn.FeedForward{Act: cfg.Activation, Linear1: zeroLinear(C, F), Linear2: zeroLinear(F, C)}
@@ -174,14 +162,12 @@ func (in Input) typeIDs() []int {
 // padding returns the key-padding flags [B, T] (true = padding), or nil
 // when nothing is masked.
 func (in Input) padding() []bool {
-	var pad []bool
+	if !slices.Contains(in.Mask, 0) {
+		return nil
+	}
+	pad := make([]bool, len(in.Mask))
 	for i, v := range in.Mask {
-		if v == 0 {
-			if pad == nil {
-				pad = make([]bool, len(in.Mask))
-			}
-			pad[i] = true
-		}
+		pad[i] = v == 0
 	}
 	return pad
 }
@@ -347,26 +333,31 @@ func initParams(ps []nn.NamedParam, cfg Config, rng *tensor.RNG) {
 		switch {
 		case v.NDim() >= 2:
 			rng.Normal(v, 0, std)
-		case hasSuffix(p.Name, "LayerNorm.weight"):
+		case strings.HasSuffix(p.Name, "LayerNorm.weight"):
 			v.Fill(1)
 		default:
 			v.Zero()
 		}
-		if hasSuffix(p.Name, "word_embeddings.weight") {
+		if strings.HasSuffix(p.Name, "word_embeddings.weight") {
 			C := v.Dim(1)
 			clear(v.Data()[cfg.PadTokenID*C : (cfg.PadTokenID+1)*C])
 		}
 	}
 }
 
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
-
 // New returns a BertModel with a pooler and HF's random initialisation.
 func New(cfg Config, rng *tensor.RNG) (*Model, error) {
+	return newInit(cfg, rng, func(c Config) *Model { return newModel(c, true) })
+}
+
+// newInit validates cfg and returns build(cfg) with HF's random
+// initialisation drawn from rng.
+func newInit[M nn.Module](cfg Config, rng *tensor.RNG, build func(Config) M) (M, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		var none M
+		return none, err
 	}
-	m := newModel(cfg, true)
+	m := build(cfg)
 	initParams(m.Params(), cfg, rng)
 	return m, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
@@ -85,6 +86,10 @@ func TestLoadErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	loaders := map[string]func(string) error{
+		"LoadForPreTraining": func(d string) error { _, err := LoadForPreTraining(d); return err },
+		"LoadEncoder":        func(d string) error { _, err := LoadEncoder(d, nil); return err },
+	}
 	write := func(ps []nn.NamedParam, edit func([]checkpoint.Tensor) []checkpoint.Tensor) string {
 		dir := t.TempDir()
 		cfg, _ := os.ReadFile(filepath.Join(src, "config.json"))
@@ -109,9 +114,13 @@ func TestLoadErrors(t *testing.T) {
 		}
 		return out
 	})
-	_, err = LoadForPreTraining(drop)
-	if !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "bert.encoder.layer.1.attention.self.key.bias") {
-		t.Errorf("missing tensor: %v", err)
+	// Both paths name the tensor and the file.
+	for name, load := range loaders {
+		err = load(drop)
+		if !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "bert.encoder.layer.1.attention.self.key.bias") ||
+			!strings.Contains(err.Error(), filepath.Join(drop, "model.safetensors")) {
+			t.Errorf("%s: missing tensor: %v", name, err)
+		}
 	}
 	reshape := write(m.Params(), func(ts []checkpoint.Tensor) []checkpoint.Tensor {
 		for i := range ts {
@@ -121,9 +130,12 @@ func TestLoadErrors(t *testing.T) {
 		}
 		return ts
 	})
-	_, err = LoadForPreTraining(reshape)
-	if err == nil || !strings.Contains(err.Error(), "intermediate.dense.weight") || !strings.Contains(err.Error(), "[32 128]") {
-		t.Errorf("mis-shaped tensor: %v", err)
+	for name, load := range loaders {
+		err = load(reshape)
+		if !errors.Is(err, infer.ErrShape) || !strings.Contains(err.Error(), "intermediate.dense.weight") ||
+			!strings.Contains(err.Error(), "[32 128]") || !strings.Contains(err.Error(), reshape) {
+			t.Errorf("%s: mis-shaped tensor: %v", name, err)
+		}
 	}
 	// A config declaring a huge model next to a small checkpoint is
 	// rejected before the weights are allocated (this would need ~300 GB).
@@ -133,11 +145,13 @@ func TestLoadErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(huge, "config.json"), []byte(cfgJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = Load(huge); err == nil || !strings.Contains(err.Error(), "encoder parameters") {
-		t.Errorf("huge config: %v", err)
-	}
-	if _, err := Load(t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
-		t.Errorf("empty folder: %v", err)
+	for name, load := range loaders {
+		if err = load(huge); err == nil || !strings.Contains(err.Error(), "encoder parameters") {
+			t.Errorf("%s: huge config: %v", name, err)
+		}
+		if err := load(t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
+			t.Errorf("%s: empty folder: %v", name, err)
+		}
 	}
 	// A pre-training checkpoint loads as BertModel and BertForMaskedLM
 	// (extra heads ignored), but not as a classifier (no classifier.*).
@@ -150,6 +164,9 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := LoadForSequenceClassification(src); !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "classifier.weight") {
 		t.Errorf("classifier from a pre-training checkpoint: %v", err)
 	}
+	if _, err := LoadEncoder(src, &EncoderOptions{Heads: HeadClassifier}); !errors.Is(err, ErrMissingTensor) || !strings.Contains(err.Error(), "classifier.weight") {
+		t.Errorf("Encoder with a classifier from a pre-training checkpoint: %v", err)
+	}
 }
 
 func TestInputErrors(t *testing.T) {
@@ -157,7 +174,11 @@ func TestInputErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := m.NewWorkspace(1, 1)
+	enc, err := m.Encoder(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws Workspace
 	for _, tc := range []struct {
 		name string
 		in   Input
@@ -175,8 +196,8 @@ func TestInputErrors(t *testing.T) {
 		if _, err := m.Forward(tc.in, nil); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
 			t.Errorf("%s: Forward error %v", tc.name, err)
 		}
-		if _, _, err := m.Infer(ws, tc.in); err == nil {
-			t.Errorf("%s: Infer accepted the input", tc.name)
+		if _, _, err := enc.Forward(&ws, tc.in); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
+			t.Errorf("%s: Encoder.Forward error %v", tc.name, err)
 		}
 	}
 }
@@ -313,6 +334,25 @@ func TestTrainStep(t *testing.T) {
 // TestLoadBF16 stores bert-tiny in bfloat16 and checks that it loads widened
 // exactly: every parameter equals its float32 value rounded to bfloat16.
 func TestLoadBF16(t *testing.T) {
+	m, dir := bf16Folder(t)
+	got, err := LoadForPreTraining(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := m.Params()
+	for i, p := range got.Params() {
+		for j, v := range p.Var.Value.Data() {
+			if w := roundBF16(want[i].Var.Value.Data()[j]); v != w {
+				t.Fatalf("%s[%d] = %g, want %g", p.Name, j, v, w)
+			}
+		}
+	}
+}
+
+// bf16Folder writes bert-tiny with every tensor in bfloat16 and returns
+// the float32 model and the folder.
+func bf16Folder(t *testing.T) (*ForPreTraining, string) {
+	t.Helper()
 	src := testenv.Shared(t, "fixtures", "bert-tiny")
 	m, err := LoadForPreTraining(src)
 	if err != nil {
@@ -330,18 +370,7 @@ func TestLoadBF16(t *testing.T) {
 	if err := checkpoint.Save(filepath.Join(dir, "model.safetensors"), ts, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadForPreTraining(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := m.Params()
-	for i, p := range got.Params() {
-		for j, v := range p.Var.Value.Data() {
-			if w := roundBF16(want[i].Var.Value.Data()[j]); v != w {
-				t.Fatalf("%s[%d] = %g, want %g", p.Name, j, v, w)
-			}
-		}
-	}
+	return m, dir
 }
 
 // roundBF16 rounds f to the nearest bfloat16 (ties to even).

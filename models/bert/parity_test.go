@@ -199,46 +199,71 @@ func TestParityClassification(t *testing.T) {
 	report(t, "loss", math.Abs(float64(loss.Value.Item())-g.Forward.Loss), tolLoss)
 }
 
-// TestParityInfer checks the inference path (no graph) against the same
-// goldens: last hidden state, pooler, MLM logits, NSP and classifier logits.
-func TestParityInfer(t *testing.T) {
+// TestParityEncoder checks the inference path against the same goldens:
+// last hidden state, pooler, MLM, NSP and classifier logits, for an Encoder
+// loaded from each folder (the legacy names go through Aliases) and one
+// built from a model in memory.
+func TestParityEncoder(t *testing.T) {
 	_, ref, in := fixture(t, "bert-tiny")
 	m, err := LoadForPreTraining(testenv.Shared(t, "fixtures", "bert-tiny"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := m.Bert.Config
-	ws := m.Bert.NewWorkspace(in.B, in.T)
-	for round := range 2 { // the second round reuses the workspace
-		hidden, pooled, err := m.Bert.Infer(ws, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		report(t, fmt.Sprintf("round %d last_hidden_state", round), maxDiffRows(hidden, ref["forward.last_hidden_state"].Data, in.Mask, cfg.HiddenSize), tolHidden)
-		report(t, fmt.Sprintf("round %d pooler_output", round), maxDiffRows(pooled, ref["forward.pooler_output"].Data, nil, cfg.HiddenSize), tolHidden)
+	encs := map[string]func() (*Encoder, error){
+		"memory": func() (*Encoder, error) { return m.Encoder(nil) },
 	}
-	// MLM logits for the selected rows only.
-	rows := []int{6, in.T + 4, 0}
-	logits, err := m.MLM.Infer(ws, rows)
-	if err != nil {
-		t.Fatal(err)
+	for _, folder := range []string{"bert-tiny", "bert-tiny-legacy"} {
+		dir := testenv.Shared(t, "fixtures", folder)
+		encs[folder] = func() (*Encoder, error) { return LoadEncoder(dir, nil) }
 	}
-	V := cfg.VocabSize
-	want := ref["forward.prediction_logits"].Data
-	d := 0.0
-	for i, r := range rows {
-		d = math.Max(d, maxDiffRows(logits[i*V:(i+1)*V], want[r*V:(r+1)*V], nil, V))
+	for name, load := range encs {
+		t.Run(name, func(t *testing.T) {
+			enc, err := load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ws Workspace
+			for round := range 2 { // the second round reuses the workspace
+				hidden, pooled, err := enc.Forward(&ws, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				report(t, fmt.Sprintf("round %d last_hidden_state", round), maxDiffRows(hidden, ref["forward.last_hidden_state"].Data, in.Mask, cfg.HiddenSize), tolHidden)
+				report(t, fmt.Sprintf("round %d pooler_output", round), maxDiffRows(pooled, ref["forward.pooler_output"].Data, nil, cfg.HiddenSize), tolHidden)
+			}
+			// MLM logits for the selected rows only: 3 rows take the
+			// matrix-vector kernels, 6 the blocked product.
+			for _, rows := range [][]int{{6, in.T + 4, 0}, {0, 1, 2, 3, 4, in.T + 5}, nil} {
+				logits, err := enc.MaskedLM(&ws, rows)
+				if err != nil {
+					t.Fatal(err)
+				}
+				V := cfg.VocabSize
+				want := ref["forward.prediction_logits"].Data
+				d := 0.0
+				for i, r := range rows {
+					d = math.Max(d, maxDiffRows(logits[i*V:(i+1)*V], want[r*V:(r+1)*V], nil, V))
+				}
+				report(t, fmt.Sprintf("prediction_logits (%d rows)", len(rows)), d, tolHidden)
+			}
+			nsp, err := enc.NextSentence(&ws)
+			if err != nil {
+				t.Fatal(err)
+			}
+			report(t, "seq_relationship_logits", maxDiffRows(nsp, ref["forward.seq_relationship_logits"].Data, nil, 2), tolHidden)
+			if _, err := enc.Classify(&ws, in); err == nil {
+				t.Error("Classify without a classifier head succeeded")
+			}
+		})
 	}
-	report(t, "prediction_logits (rows)", d, tolHidden)
-	nsp := m.InferNSP(ws)
-	report(t, "seq_relationship_logits", maxDiffRows(nsp, ref["forward.seq_relationship_logits"].Data, nil, 2), tolHidden)
 
 	_, cref, cin := fixture(t, "bert-tiny-cls")
-	cm, err := LoadForSequenceClassification(testenv.Shared(t, "fixtures", "bert-tiny-cls"))
+	cm, err := LoadEncoder(testenv.Shared(t, "fixtures", "bert-tiny-cls"), &EncoderOptions{Heads: HeadClassifier})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := cm.Infer(cm.Bert.NewWorkspace(cin.B, cin.T), cin)
+	cl, err := cm.Classify(&Workspace{}, cin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +296,11 @@ func TestInferMatchesForward(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hidden, pooled, err := m.Infer(m.NewWorkspace(B, T), in)
+			enc, err := m.Encoder(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hidden, pooled, err := enc.Forward(&Workspace{}, in)
 			if err != nil {
 				t.Fatal(err)
 			}

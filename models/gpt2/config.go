@@ -54,7 +54,7 @@ func (c *Config) Validate() error {
 		c.ActivationFunction = "gelu_new"
 	}
 	act, err := nn.ParseActivation(c.ActivationFunction)
-	if err != nil || act == nn.SwiGLU {
+	if err != nil || act.Backward() == nil || act == nn.SwiGLU { // the trainer needs the derivative
 		return fmt.Errorf("gpt2: config: unsupported activation_function %q", c.ActivationFunction)
 	}
 	c.Activation = act

@@ -23,8 +23,10 @@ import (
 // half the bytes and the file is closed.
 //
 // An Inference is immutable after loading and safe for concurrent use; each
-// session owns its *infer.State.
+// session owns its *infer.State (NewState, Forward, VocabSize and MaxLen
+// come from the embedded infer.LM).
 type Inference struct {
+	infer.LM
 	Config Config
 
 	wte    *infer.Embedding // transformer.wte [V, C]; also the tied lm_head
@@ -128,6 +130,7 @@ func load(cfg Config, b *infer.Builder) *Inference {
 		}
 	}
 	m.lnF = b.LayerNorm("ln_f", C, eps)
+	m.LM = infer.LM{Decoder: m}
 	if m.wte != nil {
 		m.head = infer.NewLinear(m.wte.Tied(), nil)
 	}
@@ -186,12 +189,6 @@ func (m *Inference) Close() error {
 	return err
 }
 
-// VocabSize returns V.
-func (m *Inference) VocabSize() int { return m.Config.VocabSize }
-
-// MaxLen returns n_positions, the longest sequence a state can hold.
-func (m *Inference) MaxLen() int { return m.Config.NumPos }
-
 // WeightBytes returns the bytes of weights the model streams per token.
 func (m *Inference) WeightBytes() int {
 	n := m.wte.Bytes()
@@ -207,24 +204,6 @@ func (m *Inference) WeightBytes() int {
 func (m *Inference) Shape() infer.DecoderShape {
 	c := m.Config
 	return infer.DecoderShape{Layers: c.NumLayer, KVHeads: c.NumHead, HeadDim: c.NumEmbd / c.NumHead, Vocab: c.VocabSize, MaxLen: c.NumPos}
-}
-
-// NewState returns an empty state for batch rows of up to maxLen positions
-// (0 or more than n_positions means n_positions).
-func (m *Inference) NewState(batch, maxLen int) (*infer.State, error) {
-	return infer.NewState(m, batch, maxLen)
-}
-
-// Forward appends ids ([B, T] row-major) to s, mask marking real tokens (nil:
-// all real; false: left padding), and returns each row's next-token logits
-// [B, V], the state's buffer valid until the next call. Position ids are
-// Hugging Face's cumsum(mask)−1, so left-padded rows match their unpadded
-// runs.
-func (m *Inference) Forward(s *infer.State, ids []int, mask []bool) ([]float32, error) {
-	if s == nil || s.Decoder() != infer.Decoder(m) {
-		return nil, fmt.Errorf("gpt2: state belongs to another model")
-	}
-	return s.Forward(ids, mask)
 }
 
 // Pass runs GPT-2 over the tokens of segs (infer.Decoder):

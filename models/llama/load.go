@@ -125,6 +125,7 @@ func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 		}
 	}
 	m.norm = md.RMSNorm("norm", C, eps)
+	m.LM = infer.LM{Decoder: m}
 	if cfg.TieEmbeddings {
 		if m.embed != nil {
 			m.head = infer.NewLinear(m.embed.Tied(), nil)

@@ -24,8 +24,13 @@ import (
 	"github.com/glossa-ai/glossa/kernels"
 )
 
-// Model is a LlamaForCausalLM.
+// Model is a LlamaForCausalLM. It decodes through *infer.State: NewState,
+// Forward (ids [B, T] with an optional mask marking real tokens, left
+// padding skipped; each real token's position id is its row's count of real
+// tokens before it, as Hugging Face's generate computes them), VocabSize and
+// MaxLen come from the embedded infer.LM.
 type Model struct {
+	infer.LM
 	Config Config
 
 	embed  *infer.Embedding // model.embed_tokens [V, C]
@@ -74,36 +79,10 @@ func (m *Model) WeightBytes() int {
 // frequencies repeated twice).
 func (m *Model) RopeTables() (cos, sin []float32) { return m.rope.Tables() }
 
-// VocabSize reports V.
-func (m *Model) VocabSize() int { return m.Config.VocabSize }
-
-// MaxLen reports the longest sequence a state can hold:
-// max_position_embeddings.
-func (m *Model) MaxLen() int { return m.Config.MaxPositions }
-
 // Shape describes the model's cache (infer.Decoder).
 func (m *Model) Shape() infer.DecoderShape {
 	c := m.Config
 	return infer.DecoderShape{Layers: c.NumLayers, KVHeads: c.NumKVHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize, MaxLen: c.MaxPositions}
-}
-
-// NewState returns a decoding state for batch rows of up to maxLen positions
-// (0 or more than max_position_embeddings means max_position_embeddings).
-func (m *Model) NewState(batch, maxLen int) (*infer.State, error) {
-	return infer.NewState(m, batch, maxLen)
-}
-
-// Forward feeds T = len(ids)/B new tokens to every row and returns the
-// next-token logits of each row's last position, [B, V]. ids is [B, T]
-// row-major; mask (nil: all true) marks real tokens, false for left padding
-// (which is skipped). Each real token's position id is its row's count of
-// real tokens before it, as Hugging Face's generate computes them. The
-// returned slice is the state's buffer, valid until the next call.
-func (m *Model) Forward(s *infer.State, ids []int, mask []bool) ([]float32, error) {
-	if s == nil || s.Decoder() != infer.Decoder(m) {
-		return nil, fmt.Errorf("llama: state does not belong to this model")
-	}
-	return s.Forward(ids, mask)
 }
 
 // Pass runs the decoder over the tokens of segs (infer.Decoder):

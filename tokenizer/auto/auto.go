@@ -1,9 +1,11 @@
 // Package auto loads a tokenizer.Tokenizer from whatever files a model
-// ships: a Hugging Face tokenizer.json (WordPiece, byte-level BPE or
-// SentencePiece-style BPE), a BERT vocab.txt, GPT-2's encoder.json and
-// vocab.bpe, or a SentencePiece tokenizer.model / llama2.c tokenizer.bin.
-// It picks the model package (tokenizer/wordpiece, tokenizer/bpe,
-// tokenizer/sentencepiece) and the matching template and special tokens.
+// ships: a Hugging Face tokenizer.json (WordPiece, byte-level BPE,
+// SentencePiece-style BPE or Unigram), a BERT vocab.txt, GPT-2's
+// encoder.json and vocab.bpe, a SentencePiece model file (Llama's
+// tokenizer.model, T5's spiece.model, Marian's source.spm with vocab.json,
+// XLM-R's sentencepiece.bpe.model) or a llama2.c tokenizer.bin. It picks the
+// model package (tokenizer/wordpiece, tokenizer/bpe, tokenizer/sentencepiece,
+// tokenizer/unigram) and the matching template and special tokens.
 package auto
 
 import (
@@ -29,13 +31,17 @@ const maxFileSize = 1 << 30
 // In a folder, the first of these that exists is used: tokenizer.json;
 // vocab.txt (BERT WordPiece, with tokenizer_config.json's do_lower_case,
 // strip_accents and tokenize_chinese_chars when present); encoder.json +
-// vocab.bpe or vocab.json + merges.txt (GPT-2 byte-level BPE);
-// tokenizer.model (SentencePiece); tokenizer.bin (llama2.c).
+// vocab.bpe or vocab.json + merges.txt (GPT-2 byte-level BPE); source.spm
+// + vocab.json (Marian); spiece.model (T5); sentencepiece.bpe.model
+// (XLM-R); tokenizer.model (SentencePiece BPE or Unigram); tokenizer.bin
+// (llama2.c).
 //
 // A file is recognised by its name: *.json holding a "model" section is a
 // tokenizer.json, encoder.json or vocab.json pairs with a vocab.bpe or
-// merges.txt beside it, *.txt is a WordPiece vocabulary, *.model and *.bin
-// are SentencePiece and llama2.c tokenizers.
+// merges.txt beside it (or is Marian's, with a source.spm), *.txt is a
+// WordPiece vocabulary, *.model and *.spm are SentencePiece models (BPE or
+// Unigram, see unigram.go for the Unigram layouts), *.bin a llama2.c
+// tokenizer.
 func Load(path string) (*tokenizer.Tokenizer, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -63,14 +69,20 @@ func loadDir(dir string) (*tokenizer.Tokenizer, error) {
 		return loadGPT2Files(j("encoder.json"), j("vocab.bpe"))
 	case exists(j("vocab.json")) && exists(j("merges.txt")):
 		return loadGPT2Files(j("vocab.json"), j("merges.txt"))
+	case exists(j("source.spm")):
+		return loadSPMFile(j("source.spm"))
+	case exists(j("spiece.model")):
+		return loadSPMFile(j("spiece.model"))
+	case exists(j("sentencepiece.bpe.model")):
+		return loadSPMFile(j("sentencepiece.bpe.model"))
 	case exists(j("tokenizer.model")):
-		return loadSentencePieceModel(j("tokenizer.model"))
+		return loadSPMFile(j("tokenizer.model"))
 	case exists(j("tokenizer.bin")):
 		return loadLlama2C(j("tokenizer.bin"))
 	case exists(j(char.VocabFile)):
 		return loadChar(j(char.VocabFile))
 	}
-	return nil, fmt.Errorf("auto: %s has no tokenizer.json, vocab.txt, encoder.json+vocab.bpe, vocab.json+merges.txt, tokenizer.model, tokenizer.bin or %s", dir, char.VocabFile)
+	return nil, fmt.Errorf("auto: %s has no tokenizer.json, vocab.txt, encoder.json+vocab.bpe, vocab.json+merges.txt, source.spm, spiece.model, sentencepiece.bpe.model, tokenizer.model, tokenizer.bin or %s", dir, char.VocabFile)
 }
 
 func loadFile(path string) (*tokenizer.Tokenizer, error) {
@@ -86,6 +98,8 @@ func loadFile(path string) (*tokenizer.Tokenizer, error) {
 	switch ext := strings.ToLower(filepath.Ext(base)); {
 	case base == char.VocabFile:
 		return loadChar(path)
+	case base == "vocab.json" && sibling("merges.txt") == "" && sibling("source.spm") != "":
+		return loadSPMFile(sibling("source.spm"))
 	case base == "encoder.json" || base == "vocab.json":
 		merges := sibling("vocab.bpe", "merges.txt")
 		if merges == "" {
@@ -110,12 +124,12 @@ func loadFile(path string) (*tokenizer.Tokenizer, error) {
 		return t, nil
 	case ext == ".txt":
 		return loadVocabTxt(path)
-	case ext == ".model":
-		return loadSentencePieceModel(path)
+	case ext == ".model" || ext == ".spm":
+		return loadSPMFile(path)
 	case ext == ".bin":
 		return loadLlama2C(path)
 	}
-	return nil, fmt.Errorf("auto: %s: unrecognised tokenizer file (want tokenizer.json, vocab.txt, encoder.json, vocab.bpe, *.model or *.bin)", path)
+	return nil, fmt.Errorf("auto: %s: unrecognised tokenizer file (want tokenizer.json, vocab.txt, encoder.json, vocab.bpe, *.model, *.spm or *.bin)", path)
 }
 
 // loadChar wraps a character vocabulary (glossa pretrain --tokenizer char):
@@ -151,6 +165,7 @@ const (
 	kindWordPiece modelKind = iota
 	kindByteLevelBPE
 	kindSentencePieceBPE
+	kindUnigram
 )
 
 // sniff reads enough of a tokenizer.json to choose the model package.
@@ -196,6 +211,8 @@ func sniff(data []byte) (modelKind, error) {
 			return kindSentencePieceBPE, nil
 		}
 		return kindByteLevelBPE, nil
+	case "Unigram":
+		return kindUnigram, nil
 	case "":
 		return 0, fmt.Errorf("auto: tokenizer.json: cannot tell the model type (no \"type\", merges or WordPiece fields)")
 	}
@@ -218,6 +235,8 @@ func FromTokenizerJSON(data []byte) (*tokenizer.Tokenizer, error) {
 		m, err = bpe.FromTokenizerJSON(data)
 	case kindSentencePieceBPE:
 		m, err = sentencePieceFromJSON(data)
+	case kindUnigram:
+		m, err = unigramFromJSON(data)
 	}
 	if err != nil {
 		return nil, err

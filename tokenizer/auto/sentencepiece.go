@@ -1,6 +1,8 @@
 package auto
 
 import (
+	"fmt"
+
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/sentencepiece"
 )
@@ -9,11 +11,12 @@ func sentencePieceFromJSON(data []byte) (tokenizer.Model, error) {
 	return sentencepiece.FromTokenizerJSON(data)
 }
 
-// loadSentencePieceModel loads SentencePiece's tokenizer.model.
-func loadSentencePieceModel(path string) (*tokenizer.Tokenizer, error) {
-	m, err := sentencepiece.LoadModel(path)
+// sentencePieceBPE wraps a parsed SentencePiece BPE model file (Llama's
+// tokenizer.model) read from path.
+func sentencePieceBPE(data []byte, path string) (*tokenizer.Tokenizer, error) {
+	m, err := sentencepiece.ParseModel(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
 	return llamaTokenizer(m)
 }

@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/glossa-ai/glossa/tokenizer"
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
 // Well-known ids of Llama tokenizers (llama2.c hard-codes them).
@@ -94,25 +95,7 @@ const metaspace = "▁"
 func surfaceOf(piece string) string { return strings.ReplaceAll(piece, metaspace, " ") }
 
 // byteToken parses a byte-fallback piece "<0xXX>".
-func byteToken(piece string) (byte, bool) {
-	if len(piece) != 6 || !strings.HasPrefix(piece, "<0x") || piece[5] != '>' {
-		return 0, false
-	}
-	var v byte
-	for _, c := range []byte(piece[3:5]) {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | (c - '0')
-		case c >= 'A' && c <= 'F':
-			v = v<<4 | (c - 'A' + 10)
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | (c - 'a' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
+func byteToken(piece string) (byte, bool) { return spmodel.ByteValue(piece) }
 
 // index fills the lookup tables from pieces; scores may be nil.
 func (m *Model) index() {

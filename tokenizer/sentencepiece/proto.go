@@ -1,12 +1,12 @@
 package sentencepiece
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
 // This file reads SentencePiece's own model file (tokenizer.model), a
@@ -65,7 +65,8 @@ func LoadModel(path string) (*Model, error) {
 	return m, nil
 }
 
-// ParseModel parses a serialized SentencePiece ModelProto of type BPE.
+// ParseModel parses a serialized SentencePiece ModelProto of type BPE (a
+// Unigram model is an error that says so; tokenizer/unigram loads those).
 // Encoding then follows SentencePiece's BPE: a dummy-prefix "▁" if the
 // model asks for it, spaces as "▁", user-defined pieces matched whole, the
 // highest-scoring merge first (leftmost among equals), byte fallback for
@@ -157,7 +158,10 @@ func ParseModel(data []byte) (*Model, error) {
 	case len(m.pieces) == 0:
 		return nil, fmt.Errorf("sentencepiece: tokenizer.model: no pieces")
 	case modelType != 2:
-		return nil, fmt.Errorf("sentencepiece: tokenizer.model: model type %d is not BPE (2); unigram models are not supported", modelType)
+		if modelType == 1 {
+			return nil, fmt.Errorf("sentencepiece: tokenizer.model: this is a Unigram model, not BPE; load it with tokenizer/unigram (or tokenizer/auto)")
+		}
+		return nil, fmt.Errorf("sentencepiece: tokenizer.model: model type %d is not BPE (2)", modelType)
 	case normName != "" && normName != "identity":
 		return nil, fmt.Errorf("sentencepiece: tokenizer.model: normalizer %q is not supported (only identity)", normName)
 	case removeExtra:
@@ -197,53 +201,10 @@ func ParseModel(data []byte) (*Model, error) {
 	return m, nil
 }
 
-var errWire = errors.New("unexpected wire type")
+var errWire = spmodel.ErrWire
 
-// protoFields calls fn for every field of a protocol-buffer message: its
-// number, wire type, the value of a varint or fixed field, or the bytes of a
-// length-delimited one (a sub-slice of data).
+// protoFields calls fn for every field of a protocol-buffer message (see
+// spmodel.Fields).
 func protoFields(data []byte, fn func(field, wire int, v uint64, b []byte) error) error {
-	for len(data) > 0 {
-		key, n := binary.Uvarint(data)
-		if n <= 0 {
-			return errors.New("bad field key")
-		}
-		data = data[n:]
-		field, wire := int(key>>3), int(key&7)
-		if field == 0 {
-			return errors.New("field number 0")
-		}
-		var v uint64
-		var b []byte
-		switch wire {
-		case 0:
-			v, n = binary.Uvarint(data)
-			if n <= 0 {
-				return fmt.Errorf("field %d: bad varint", field)
-			}
-			data = data[n:]
-		case 1:
-			if len(data) < 8 {
-				return fmt.Errorf("field %d: truncated", field)
-			}
-			v, data = binary.LittleEndian.Uint64(data), data[8:]
-		case 5:
-			if len(data) < 4 {
-				return fmt.Errorf("field %d: truncated", field)
-			}
-			v, data = uint64(binary.LittleEndian.Uint32(data)), data[4:]
-		case 2:
-			l, n := binary.Uvarint(data)
-			if n <= 0 || l > uint64(len(data)-n) {
-				return fmt.Errorf("field %d: bad length", field)
-			}
-			b, data = data[n:n+int(l)], data[n+int(l):]
-		default:
-			return fmt.Errorf("field %d: unsupported wire type %d", field, wire)
-		}
-		if err := fn(field, wire, v, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return spmodel.Fields(data, fn)
 }

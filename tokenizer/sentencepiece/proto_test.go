@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/tokenizer/internal/spmodel"
 )
 
 // TestModelProtoMatchesLlama2C: SentencePiece's own Llama 2 model file and
@@ -72,6 +73,14 @@ func FuzzParseModel(f *testing.F) {
 	}
 	// unk piece, a user-defined piece "ab", BPE, byte fallback, identity.
 	f.Add([]byte{0x0a, 0x02, 0x18, 0x02, 0x0a, 0x06, 0x0a, 0x02, 'a', 'b', 0x18, 0x04, 0x12, 0x05, 0x18, 0x02, 0x98, 0x02, 0x01, 0x1a, 0x02, 0x20, 0x00})
+	// Unigram models must be refused cleanly: a small one, and the start of
+	// a real one.
+	u := spmodel.New()
+	u.Pieces = []spmodel.Piece{{Piece: "<unk>", Type: spmodel.Unknown}, {Piece: "▁a", Score: -1, Type: spmodel.Normal}}
+	f.Add(u.Marshal())
+	if data, err := os.ReadFile(testenv.Shared(f, "tokenizers", "multi30k-unigram", "multi30k-unigram.model")); err == nil {
+		f.Add(data[:4096])
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseModel(data)
 		if err != nil {
@@ -116,5 +125,14 @@ func TestChunkingExact(t *testing.T) {
 				t.Errorf("%s: %.40q: chunked merge differs", name, text)
 			}
 		}
+	}
+}
+
+// TestParseModelUnigram: a Unigram model file is refused with an error that
+// says what it is and where to load it.
+func TestParseModelUnigram(t *testing.T) {
+	_, err := LoadModel(testenv.Shared(t, "tokenizers", "multi30k-unigram", "multi30k-unigram.model"))
+	if err == nil || !strings.Contains(err.Error(), "Unigram model") || !strings.Contains(err.Error(), "tokenizer/unigram") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -1,15 +1,15 @@
 //go:build !unix
 
-package gguf
+package mmap
 
 import (
 	"io"
 	"os"
 )
 
-// mapFile reads size bytes of f into memory: platforms without mmap support
+// Map reads size bytes of f into memory: platforms without mmap support
 // here fall back to an ordinary read. The release function is a no-op.
-func mapFile(f *os.File, size int) ([]byte, func() error, error) {
+func Map(f *os.File, size int) ([]byte, func() error, error) {
 	data := make([]byte, size)
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, nil, err

@@ -1,6 +1,6 @@
 //go:build unix
 
-package checkpoint
+package mmap
 
 import (
 	"os"
@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mapFile maps size bytes of f read-only. The returned release function
+// Map maps size bytes of f read-only. The returned release function
 // unmaps them. An empty file maps to an empty slice.
-func mapFile(f *os.File, size int) ([]byte, func() error, error) {
+func Map(f *os.File, size int) ([]byte, func() error, error) {
 	if size == 0 {
 		return nil, func() error { return nil }, nil
 	}

@@ -1,0 +1,292 @@
+package bert
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/glossa-ai/glossa/infer"
+	"github.com/glossa-ai/glossa/nn"
+)
+
+// The inference path: BertModel and its heads on package infer's layers,
+// without a graph. Each encoder layer is
+//
+//	q|k|v = x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]            one product       [N, 3C]
+//	ctx   = softmax(q·kᵀ/√D + padding mask)·v         infer.Attention   [N, C]
+//	x     = LayerNorm(x + ctx·Woᵀ + bo)               attention.output  [N, C]
+//	x     = LayerNorm(x + act(x·W₁ᵀ + b₁)·W₂ᵀ + b₂)   intermediate, output
+//
+// with biases and activations fused into the products. Each sequence of the
+// batch is one segment (row) of a one-layer infer.KVCache that holds the
+// keys and values of the layer being computed; the attention mask masks
+// keys, whose probability is then exactly 0, as in Hugging Face. (A row
+// with no real token attends to nothing and gets a zero attention output,
+// where Hugging Face averages over its padding.)
+
+// Encoder is BERT for inference: BertModel (embeddings, encoder layers,
+// pooler) and the heads its checkpoint holds, matrices and embedding tables
+// in float32 (packed) or bfloat16. It does not change once built and is safe
+// for concurrent use, each goroutine bringing its own Workspace.
+type Encoder struct {
+	Config Config       // the architecture (read-only)
+	Format infer.Format // how matrices and embedding tables are stored
+
+	word, position, tokenType *infer.Embedding // [V, C], [P, C], [types, C]
+	embNorm                   *infer.LayerNorm
+	layers                    []encoderLayer
+	attn                      infer.Attention
+	pooler                    *infer.Linear // pooler.dense [C, C]; nil without a pooler
+	// The masked-LM head (nil without): LayerNorm(act(x·Wᵀ + b)), then the
+	// decoder, whose weight is the word embedding.
+	mlmDense, decoder *infer.Linear
+	mlmNorm           *infer.LayerNorm
+	nsp               *infer.Linear // cls.seq_relationship [2, C]; nil without
+	classifier        *infer.Linear // classifier [labels, C]; nil without
+}
+
+// encoderLayer is one BertLayer: q, k and v fused into one Linear [3C, C].
+type encoderLayer struct {
+	qkv, attnOut, inter, out *infer.Linear
+	attnNorm, outNorm        *infer.LayerNorm
+}
+
+// Heads is a set of the parts of a checkpoint beyond the encoder layers.
+type Heads uint8
+
+// The heads an Encoder can have.
+const (
+	HeadPooler     Heads = 1 << iota // bert.pooler.dense
+	HeadMLM                          // cls.predictions: masked LM
+	HeadNSP                          // cls.seq_relationship: next sentence (needs the pooler)
+	HeadClassifier                   // classifier: sequence classification (needs the pooler)
+)
+
+// EncoderOptions configure LoadEncoder, NewEncoder and the models' Encoder
+// methods. The zero value (or nil) keeps float32 weights and loads every head
+// the checkpoint holds.
+type EncoderOptions struct {
+	// Format stores matrices and embedding tables: infer.F32 (zero) packed
+	// float32, infer.BF16 bfloat16. LayerNorm parameters and biases stay
+	// float32, and every product accumulates in float32.
+	Format infer.Format
+	// Heads lists the heads to load, each of which must be in the checkpoint
+	// (an error names the first missing tensor); HeadNSP and HeadClassifier
+	// bring the pooler. Zero loads the heads the checkpoint holds.
+	Heads Heads
+}
+
+// LoadEncoder reads an Encoder from a Hugging Face model folder
+// (config.json and safetensors weights), whichever BERT class saved it.
+func LoadEncoder(dir string, opts *EncoderOptions) (*Encoder, error) {
+	cfg, r, err := openFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return buildEncoder(r, weightsPath(dir), cfg, opts, nil)
+}
+
+// NewEncoder returns an Encoder with fresh weights drawn by
+// infer.HFInit(seed), as benchmarks and examples want them.
+func NewEncoder(cfg Config, seed uint64, opts *EncoderOptions) (*Encoder, error) {
+	return buildEncoder(nil, "", cfg, opts, infer.HFInit(seed))
+}
+
+// Encoder returns an Encoder of m's current weights (a copy: build another
+// after they change), for inference right after training.
+func (m *Model) Encoder(opts *EncoderOptions) (*Encoder, error) { return encoderOf(m.Config, m, opts) }
+
+// Encoder returns an Encoder of m's current weights (see Model.Encoder).
+func (m *ForPreTraining) Encoder(opts *EncoderOptions) (*Encoder, error) {
+	return encoderOf(m.Bert.Config, m, opts)
+}
+
+// Encoder returns an Encoder of m's current weights (see Model.Encoder).
+func (m *ForMaskedLM) Encoder(opts *EncoderOptions) (*Encoder, error) {
+	return encoderOf(m.Bert.Config, m, opts)
+}
+
+// Encoder returns an Encoder of m's current weights (see Model.Encoder).
+func (m *ForSequenceClassification) Encoder(opts *EncoderOptions) (*Encoder, error) {
+	return encoderOf(m.Bert.Config, m, opts)
+}
+
+// encoderOf builds an Encoder from the parameters of m, read through an
+// infer.Tensors of views, under the same names as a checkpoint.
+func encoderOf(cfg Config, m nn.Module, opts *EncoderOptions) (*Encoder, error) {
+	ts := infer.Tensors{}
+	for _, p := range m.Params() {
+		ts.Add(p.Name, p.Var.Value.Data(), p.Var.Value.Shape()...)
+	}
+	return buildEncoder(ts, "memory", cfg, opts, nil)
+}
+
+// Workspace holds the activations of Encoder passes. Its zero value is
+// ready to use; its buffers grow when a larger batch comes and are otherwise
+// reused. A Workspace is used by one goroutine at a time, and the slices the
+// Encoder's methods return point into it, valid until its next use.
+type Workspace struct {
+	B, T int // shape of the last batch
+
+	sc      infer.Scratch
+	kv      *infer.KVCache      // one layer: the keys and values of a pass, a row per sequence
+	segs    []infer.Segment     // one per sequence, never committed to kv
+	valid   []bool              // [B, T] the attention mask as flags
+	keyMask [][]bool            // rows of valid
+	mask    infer.AttendOptions // KeyMask: keyMask, or nil when nothing is masked
+
+	x, qkv, ctx   []float32 // [N, C] hidden states, [N, 3C] q | k | v, [N, C] attention output
+	h, ff         []float32 // [N, C] a sublayer's output, [N, F] the feed-forward hidden layer
+	tmp           []float32 // [C] a widened bfloat16 embedding row
+	first, pooled []float32 // [B, C] the [CLS] rows, the pooler output
+	sel, mlm      []float32 // [R, C] the rows of a masked-LM call, their transform
+	logits        []float32 // a head's output
+}
+
+// grow returns s resliced to n values, reallocating only when too short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// start sizes ws for a validated input of cfg's model and plans its pass.
+func (ws *Workspace) start(cfg Config, in Input) error {
+	B, T, C, F, H := in.B, in.T, cfg.HiddenSize, cfg.Intermediate, cfg.NumHeads
+	N := B * T
+	ws.B, ws.T = B, T
+	ws.x, ws.qkv, ws.ctx = grow(ws.x, N*C), grow(ws.qkv, N*3*C), grow(ws.ctx, N*C)
+	ws.h, ws.ff, ws.tmp = grow(ws.h, N*C), grow(ws.ff, N*F), grow(ws.tmp, C)
+	ws.first, ws.pooled = grow(ws.first, B*C), grow(ws.pooled, B*C)
+	if c := ws.kv; c == nil || c.Rows < B || c.MaxLen < T || c.KVHeads != H || c.HeadDim != C/H {
+		kv, err := infer.NewKVCache(1, B, H, C/H, T)
+		if err != nil {
+			return fmt.Errorf("bert: %w", err)
+		}
+		ws.kv = kv
+	}
+	ws.segs = ws.segs[:0]
+	for b := range B { // sequence b: rows b·T … b·T+T−1 attend to their T keys
+		ws.segs = append(ws.segs, infer.Segment{Row: b, Off: b * T, T: T, Keys: T})
+	}
+	ws.mask.KeyMask = nil
+	if !slices.Contains(in.Mask, 0) {
+		return nil
+	}
+	if cap(ws.valid) < N {
+		ws.valid = make([]bool, N)
+	}
+	ws.valid, ws.keyMask = ws.valid[:N], ws.keyMask[:0]
+	for i, v := range in.Mask {
+		ws.valid[i] = v == 1
+	}
+	for b := range B {
+		ws.keyMask = append(ws.keyMask, ws.valid[b*T:(b+1)*T])
+	}
+	ws.mask.KeyMask = ws.keyMask
+	return nil
+}
+
+// Forward runs BertModel over in. It returns the last hidden state
+// [B, T, C] and the pooler output [B, C] (nil without a pooler), views into
+// ws.
+func (e *Encoder) Forward(ws *Workspace, in Input) (hidden, pooled []float32, err error) {
+	if err := in.check(e.Config); err != nil {
+		return nil, nil, err
+	}
+	if err := ws.start(e.Config, in); err != nil {
+		return nil, nil, err
+	}
+	B, T, C := in.B, in.T, e.Config.HiddenSize
+	e.embed(ws, in)
+	for i := range e.layers {
+		e.layers[i].forward(ws, &e.attn, e.Config.Activation)
+	}
+	if e.pooler == nil {
+		return ws.x[:B*T*C], nil, nil
+	}
+	for b := range B { // x[:, 0]: the [CLS] rows                    [B, C]
+		copy(ws.first[b*C:(b+1)*C], ws.x[b*T*C:])
+	}
+	e.pooler.ForwardAct(&ws.sc, ws.pooled, ws.first, B, infer.Tanh) // tanh(first·Wᵀ + b)  [B, C]
+	return ws.x[:B*T*C], ws.pooled, nil
+}
+
+// embed writes x = LayerNorm(word[id] + position[t] + type[tt]) for every
+// token.
+func (e *Encoder) embed(ws *Workspace, in Input) {
+	C := e.Config.HiddenSize
+	for n, id := range in.IDs {
+		row, tt := ws.x[n*C:(n+1)*C], 0
+		if in.TypeIDs != nil {
+			tt = in.TypeIDs[n]
+		}
+		e.word.Lookup(row, id)
+		e.position.AddTo(row, n%in.T, ws.tmp)
+		e.tokenType.AddTo(row, tt, ws.tmp)
+	}
+	e.embNorm.Forward(ws.x, ws.x, len(in.IDs))
+}
+
+// forward applies the layer to ws.x in place.
+func (l *encoderLayer) forward(ws *Workspace, a *infer.Attention, act infer.Activation) {
+	N, C, sc := ws.B*ws.T, a.Heads*a.HeadDim, &ws.sc
+	l.qkv.Forward(sc, ws.qkv, ws.x, N)                                 // q | k | v          [N, 3C]
+	ws.kv.Put(0, ws.segs, ws.qkv[C:], ws.qkv[2*C:], 3*C)               // k, v of every row
+	a.Forward(sc, ws.ctx, C, ws.qkv, 3*C, ws.kv, 0, ws.segs, &ws.mask) // attention          [N, C]
+	l.attnOut.Forward(sc, ws.h, ws.ctx, N)                             //                    [N, C]
+	l.attnNorm.AddForward(ws.x, ws.h, N)                               // x = LN(x + h)
+	l.inter.ForwardAct(sc, ws.ff, ws.x, N, act)                        // act(x·W₁ᵀ + b₁)    [N, F]
+	l.out.Forward(sc, ws.h, ws.ff, N)                                  //                    [N, C]
+	l.outNorm.AddForward(ws.x, ws.h, N)                                // x = LN(x + h)
+}
+
+// MaskedLM returns the masked-LM logits [len(rows), V] of the given rows of
+// the hidden state the last Forward on ws produced (row = b·T + t), for
+// instance the [MASK] positions: a view into ws.
+func (e *Encoder) MaskedLM(ws *Workspace, rows []int) ([]float32, error) {
+	if e.decoder == nil {
+		return nil, fmt.Errorf("bert: the model has no masked-LM head (cls.predictions)")
+	}
+	C, V, N, R := e.Config.HiddenSize, e.Config.VocabSize, ws.B*ws.T, len(rows)
+	ws.sel, ws.mlm, ws.logits = grow(ws.sel, R*C), grow(ws.mlm, R*C), grow(ws.logits, R*V)
+	for i, r := range rows { //                                        [R, C]
+		if r < 0 || r >= N {
+			return nil, fmt.Errorf("bert: masked-LM row %d outside [0, %d)", r, N)
+		}
+		copy(ws.sel[i*C:(i+1)*C], ws.x[r*C:(r+1)*C])
+	}
+	e.mlmDense.ForwardAct(&ws.sc, ws.mlm, ws.sel, R, e.Config.Activation) // transform   [R, C]
+	e.mlmNorm.Forward(ws.mlm, ws.mlm, R)
+	e.decoder.Forward(&ws.sc, ws.logits, ws.mlm, R) //                   [R, V]
+	return ws.logits, nil
+}
+
+// NextSentence returns the next-sentence logits [B, 2] of the last Forward
+// on ws (0 = "B follows A"): a view into ws.
+func (e *Encoder) NextSentence(ws *Workspace) ([]float32, error) {
+	if e.nsp == nil || e.pooler == nil {
+		return nil, fmt.Errorf("bert: the model has no next-sentence head (cls.seq_relationship) and pooler")
+	}
+	return e.head(ws, e.nsp), nil
+}
+
+// Classify runs the encoder and the sequence classifier over in and returns
+// the logits [B, labels], a view into ws.
+func (e *Encoder) Classify(ws *Workspace, in Input) ([]float32, error) {
+	if e.classifier == nil || e.pooler == nil {
+		return nil, fmt.Errorf("bert: the model has no classification head (classifier) and pooler")
+	}
+	if _, _, err := e.Forward(ws, in); err != nil {
+		return nil, err
+	}
+	return e.head(ws, e.classifier), nil
+}
+
+// head applies l to the pooled output of the last Forward on ws.
+func (e *Encoder) head(ws *Workspace, l *infer.Linear) []float32 {
+	ws.logits = grow(ws.logits, ws.B*l.Out)
+	l.Forward(&ws.sc, ws.logits, ws.pooled, ws.B)
+	return ws.logits
+}

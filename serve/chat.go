@@ -1,0 +1,235 @@
+package serve
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/glossa-ai/glossa/serve/scheduler"
+)
+
+// OpenAI's chat completion objects.
+type (
+	chatCompletion struct {
+		ID                string       `json:"id"`
+		Object            string       `json:"object"`
+		Created           int64        `json:"created"`
+		Model             string       `json:"model"`
+		SystemFingerprint string       `json:"system_fingerprint"`
+		Choices           []chatChoice `json:"choices"`
+		Usage             usage        `json:"usage"`
+	}
+	chatChoice struct {
+		Index        int           `json:"index"`
+		Message      chatReply     `json:"message"`
+		Logprobs     *chatLogprobs `json:"logprobs"`
+		FinishReason string        `json:"finish_reason"`
+	}
+	chatReply struct {
+		Role    string  `json:"role"`
+		Content string  `json:"content"`
+		Refusal *string `json:"refusal"`
+	}
+	chatLogprobs struct {
+		Content []tokenLogprob `json:"content"`
+		Refusal []tokenLogprob `json:"refusal"`
+	}
+	tokenLogprob struct {
+		Token       string       `json:"token"`
+		Logprob     float32      `json:"logprob"`
+		Bytes       []int        `json:"bytes"`
+		TopLogprobs []topLogprob `json:"top_logprobs"`
+	}
+	topLogprob struct {
+		Token   string  `json:"token"`
+		Logprob float32 `json:"logprob"`
+		Bytes   []int   `json:"bytes"`
+	}
+	chatChunk struct {
+		ID                string        `json:"id"`
+		Object            string        `json:"object"`
+		Created           int64         `json:"created"`
+		Model             string        `json:"model"`
+		SystemFingerprint string        `json:"system_fingerprint"`
+		Choices           []chunkChoice `json:"choices"`
+		Usage             *usage        `json:"usage,omitempty"`
+	}
+	chunkChoice struct {
+		Index        int           `json:"index"`
+		Delta        chunkDelta    `json:"delta"`
+		Logprobs     *chatLogprobs `json:"logprobs"`
+		FinishReason *string       `json:"finish_reason"`
+	}
+	chunkDelta struct {
+		Role    string  `json:"role,omitempty"`
+		Content *string `json:"content,omitempty"`
+	}
+)
+
+const fingerprint = "glossa"
+
+func byteList(b []byte) []int {
+	out := make([]int, len(b))
+	for i, c := range b {
+		out[i] = int(c)
+	}
+	return out
+}
+
+// chatLogprob converts an event's log-probabilities.
+func (rt *served) chatLogprob(ev scheduler.Event) tokenLogprob {
+	text, b := rt.tokenText(ev.Token)
+	tl := tokenLogprob{Token: text, Logprob: ev.Logprob, Bytes: byteList(b), TopLogprobs: []topLogprob{}}
+	for _, t := range ev.Top {
+		text, b := rt.tokenText(t.ID)
+		tl.TopLogprobs = append(tl.TopLogprobs, topLogprob{Token: text, Logprob: t.Logprob, Bytes: byteList(b)})
+	}
+	return tl
+}
+
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
+	arrived := time.Now()
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	req, aerr := decodeChatRequest(body)
+	if aerr != nil {
+		return aerr
+	}
+	rt, aerr := s.lookup(req.Model)
+	if aerr != nil {
+		return aerr
+	}
+	prompt, aerr := rt.chatPrompt(req.Messages)
+	if aerr != nil {
+		return aerr
+	}
+	logprobs := req.Logprobs != nil && *req.Logprobs
+	top := 0
+	if req.TopLogprobs != nil {
+		top = *req.TopLogprobs
+	}
+	j, aerr := s.plan(rt, &req.samplingParams, [][]int{prompt}, "messages", logprobs, top)
+	if aerr != nil {
+		return aerr
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	id, created := s.newID("chatcmpl-"), time.Now().Unix()
+	if req.Stream {
+		return s.streamChat(w, rt, j, req, id, created, logprobs, arrived, ctx)
+	}
+
+	out := chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: rt.m.ID, SystemFingerprint: fingerprint}
+	texts := make([]strings.Builder, len(j.reqs))
+	for i := range j.reqs {
+		c := chatChoice{Index: i, Message: chatReply{Role: "assistant"}}
+		if logprobs {
+			c.Logprobs = &chatLogprobs{Content: []tokenLogprob{}, Refusal: nil}
+		}
+		out.Choices = append(out.Choices, c)
+	}
+	var failed *Error
+	err = s.run(ctx, rt, j, arrived, func(i int, ev scheduler.Event) error {
+		texts[i].WriteString(ev.Text)
+		c := &out.Choices[i]
+		if !ev.Done {
+			if logprobs {
+				c.Logprobs.Content = append(c.Logprobs.Content, rt.chatLogprob(ev))
+			}
+			return nil
+		}
+		if e := s.endError(ev); e != nil && failed == nil {
+			failed = e
+		}
+		c.FinishReason = finishReason(ev.Reason)
+		out.Usage.PromptTokens += ev.PromptTokens
+		out.Usage.CompletionTokens += ev.CompletionTokens
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if failed != nil {
+		return failed
+	}
+	// One prompt, n choices: OpenAI counts the prompt once.
+	out.Usage.PromptTokens = len(prompt)
+	out.Usage.TotalTokens = out.Usage.PromptTokens + out.Usage.CompletionTokens
+	for i := range out.Choices {
+		out.Choices[i].Message.Content = texts[i].String()
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chatRequest, id string, created int64,
+	logprobs bool, arrived time.Time, ctx context.Context) error {
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	chunk := func(choices ...chunkChoice) chatChunk {
+		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: rt.m.ID, SystemFingerprint: fingerprint, Choices: choices}
+	}
+	// Submitting first lets a busy server answer 503 before the stream
+	// starts; the role chunks go out as soon as the sequences are queued.
+	var ev0 *sse
+	started := func() *sse {
+		if ev0 == nil {
+			ev0 = startSSE(w)
+			empty := ""
+			for i := range j.reqs {
+				ev0.send(chunk(chunkChoice{Index: i, Delta: chunkDelta{Role: "assistant", Content: &empty}}))
+			}
+		}
+		return ev0
+	}
+	j.onStart = func() { started() }
+	pending := make([][]tokenLogprob, len(j.reqs))
+	var u usage
+	err := s.run(ctx, rt, j, arrived, func(i int, ev scheduler.Event) error {
+		out := started()
+		if !ev.Done && logprobs {
+			pending[i] = append(pending[i], rt.chatLogprob(ev))
+		}
+		if ev.Text != "" || (ev.Done && len(pending[i]) > 0) {
+			text := ev.Text
+			c := chunkChoice{Index: i, Delta: chunkDelta{Content: &text}}
+			if logprobs {
+				c.Logprobs = &chatLogprobs{Content: pending[i]}
+				pending[i] = nil
+			}
+			if err := out.send(chunk(c)); err != nil {
+				return err
+			}
+		}
+		if !ev.Done {
+			return nil
+		}
+		if e := s.endError(ev); e != nil {
+			return out.send(e.body())
+		}
+		u.CompletionTokens += ev.CompletionTokens
+		reason := finishReason(ev.Reason)
+		return out.send(chunk(chunkChoice{Index: i, FinishReason: &reason}))
+	})
+	if ev0 == nil {
+		if err != nil {
+			return err // nothing was sent: an ordinary error response
+		}
+		started()
+	}
+	if err != nil {
+		return err
+	}
+	if includeUsage {
+		u.PromptTokens = j.prompts[0]
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+		c := chunk()
+		c.Choices = []chunkChoice{}
+		c.Usage = &u
+		if err := ev0.send(c); err != nil {
+			return err
+		}
+	}
+	return ev0.raw([]byte("[DONE]"))
+}

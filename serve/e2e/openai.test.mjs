@@ -1,0 +1,162 @@
+// The official openai client against glossa serve on stories260K.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { startServer, haveModel, need, model } from "./server.mjs";
+
+const key = "e2e-secret";
+let srv, client;
+
+before(async () => {
+  if (!haveModel()) return;
+  srv = await startServer({ apiKey: key });
+  client = new OpenAI({ baseURL: srv.url + "/v1", apiKey: key, maxRetries: 0 });
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+});
+
+const messages = [{ role: "user", content: "Once upon a time, Lily" }];
+
+test("models", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const list = await client.models.list();
+  assert.deepEqual(list.data.map((m) => m.id), [model]);
+});
+
+test("chat completion, not streamed", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const r = await client.chat.completions.create({ model, messages, max_tokens: 40, seed: 7, temperature: 0.7 });
+  assert.equal(r.object, "chat.completion");
+  assert.equal(r.choices.length, 1);
+  assert.equal(r.choices[0].index, 0);
+  assert.equal(r.choices[0].message.role, "assistant");
+  assert.ok(r.choices[0].message.content.length > 0);
+  assert.ok(["stop", "length"].includes(r.choices[0].finish_reason));
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+});
+
+test("chat completion streamed with the .stream() helper", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const stream = client.chat.completions.stream({ model, messages, max_tokens: 40, seed: 7, temperature: 0.7, n: 2,
+    stream_options: { include_usage: true } });
+  let deltas = 0;
+  stream.on("content", () => { deltas++; });
+  // finalChatCompletion checks that each choice has a role and a finish_reason.
+  const final = await stream.finalChatCompletion();
+  assert.equal(final.choices.length, 2);
+  for (const [i, c] of final.choices.entries()) {
+    assert.equal(c.index, i);
+    assert.equal(c.message.role, "assistant");
+    assert.ok(c.message.content.length > 0);
+    assert.ok(["stop", "length"].includes(c.finish_reason));
+  }
+  assert.ok(deltas > 2, `only ${deltas} content deltas`);
+  assert.ok(final.usage && final.usage.completion_tokens > 0);
+  // The same seed without streaming gives the same first choice.
+  const whole = await client.chat.completions.create({ model, messages, max_tokens: 40, seed: 7, temperature: 0.7 });
+  assert.equal(final.choices[0].message.content, whole.choices[0].message.content);
+});
+
+test("completions", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const r = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 20, temperature: 0 });
+  assert.equal(r.object, "text_completion");
+  assert.match(r.choices[0].text, /^, there was a little girl named Lily\./);
+  assert.equal(r.choices[0].finish_reason, "length");
+  const s = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 20, temperature: 0, stream: true });
+  let text = "", reason = null;
+  for await (const chunk of s) {
+    text += chunk.choices[0]?.text ?? "";
+    reason = chunk.choices[0]?.finish_reason ?? reason;
+  }
+  assert.equal(text, r.choices[0].text);
+  assert.equal(reason, "length");
+});
+
+test("logprobs", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const r = await client.chat.completions.create({ model, messages, max_tokens: 10, logprobs: true, top_logprobs: 3, temperature: 0 });
+  const content = r.choices[0].logprobs.content;
+  assert.ok(content.length > 0);
+  for (const lp of content) {
+    assert.equal(typeof lp.token, "string");
+    assert.ok(lp.logprob <= 0);
+    assert.ok(Array.isArray(lp.bytes));
+    assert.equal(lp.top_logprobs.length, 3);
+    // Greedy: the chosen token is the most likely one.
+    assert.equal(lp.top_logprobs[0].logprob, lp.logprob);
+  }
+  assert.equal(content.map((l) => l.token).join(""), r.choices[0].message.content);
+  const c = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 5, logprobs: 2 });
+  const lp = c.choices[0].logprobs;
+  assert.equal(lp.tokens.length, 5);
+  assert.equal(lp.token_logprobs.length, 5);
+  assert.ok(Object.keys(lp.top_logprobs[0]).length <= 2);
+});
+
+test("response_format json_schema", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const schema = {
+    type: "object",
+    properties: {
+      name: { type: "string", maxLength: 16 },
+      age: { type: "integer" },
+      mood: { enum: ["happy", "sad", "sleepy"] },
+      friends: { type: "array", items: { type: "string", maxLength: 10 }, maxItems: 3 },
+    },
+    required: ["name", "age", "mood"],
+    additionalProperties: false,
+  };
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create({ model, messages, max_tokens: 400, seed,
+      response_format: { type: "json_schema", json_schema: { name: "kid", schema, strict: true } } });
+    assert.equal(r.choices[0].finish_reason, "stop");
+    const v = JSON.parse(r.choices[0].message.content);
+    assert.equal(typeof v.name, "string");
+    assert.ok(v.name.length <= 16);
+    assert.ok(Number.isInteger(v.age));
+    assert.ok(["happy", "sad", "sleepy"].includes(v.mood));
+    for (const k of Object.keys(v)) assert.ok(k in schema.properties, `unexpected key ${k}`);
+  }
+});
+
+test("embeddings: a clear 501 until a backend exists", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  await assert.rejects(client.embeddings.create({ model, input: "hello" }), (e) => {
+    assert.equal(e.status, 501);
+    assert.match(e.message, /embedding backend/);
+    return true;
+  });
+});
+
+test("401 with a wrong key", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const bad = new OpenAI({ baseURL: srv.url + "/v1", apiKey: "wrong", maxRetries: 0 });
+  await assert.rejects(bad.chat.completions.create({ model, messages }), (e) => {
+    assert.ok(e instanceof OpenAI.AuthenticationError, e.constructor.name);
+    assert.equal(e.status, 401);
+    assert.equal(e.code, "invalid_api_key");
+    return true;
+  });
+});
+
+test("404 for an unknown model", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  await assert.rejects(client.chat.completions.create({ model: "gpt-9", messages }), (e) => {
+    assert.ok(e instanceof OpenAI.NotFoundError, e.constructor.name);
+    assert.equal(e.status, 404);
+    assert.equal(e.code, "model_not_found");
+    return true;
+  });
+});
+
+test("400 for a max_tokens beyond the context", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  await assert.rejects(client.chat.completions.create({ model, messages, max_tokens: 100000 }), (e) => {
+    assert.ok(e instanceof OpenAI.BadRequestError, e.constructor.name);
+    assert.match(e.message, /512/);
+    return true;
+  });
+});

@@ -1,0 +1,84 @@
+package serve_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/glossa-ai/glossa/generate"
+	"github.com/glossa-ai/glossa/serve"
+	"github.com/glossa-ai/glossa/tokenizer"
+)
+
+// letters is a vocabulary of the letters a–z (ids 0–25).
+type letters struct{}
+
+func (letters) Tokenize(text string) []tokenizer.Token {
+	var out []tokenizer.Token
+	for i := range len(text) {
+		if c := text[i]; c >= 'a' && c <= 'z' {
+			out = append(out, tokenizer.Token{ID: int(c - 'a'), Text: text[i : i+1], Start: i, End: i + 1})
+		}
+	}
+	return out
+}
+
+func (letters) Decode(ids []int, _ bool) (string, error) {
+	b := make([]byte, len(ids))
+	for i, id := range ids {
+		b[i] = byte('a' + id)
+	}
+	return string(b), nil
+}
+
+func (letters) TokenToID(t string) (int, bool) {
+	return int(t[0] - 'a'), len(t) == 1 && t[0] >= 'a' && t[0] <= 'z'
+}
+func (letters) IDToToken(id int) (string, bool) { return string(rune('a' + id)), id >= 0 && id < 26 }
+func (letters) VocabSize() int                  { return 26 }
+
+// next is a toy model that always predicts the letter after the last one.
+type next struct{}
+
+func (next) VocabSize() int                            { return 26 }
+func (next) MaxLen() int                               { return 64 }
+func (next) NewState(batch, maxLen int) ([]int, error) { return make([]int, batch), nil }
+func (next) Forward(last, ids []int, _ []bool) ([]float32, error) {
+	last[0] = ids[len(ids)-1]
+	logits := make([]float32, 26)
+	logits[(last[0]+1)%26] = 10
+	return logits, nil
+}
+
+// A server over any model: here a toy one through the per-row adapter,
+// asked for a greedy completion over HTTP.
+func Example() {
+	tok, err := tokenizer.New(letters{}, tokenizer.Config{})
+	if err != nil {
+		panic(err)
+	}
+	s := serve.New(serve.Options{Parallel: 2})
+	defer s.Close()
+	if err := s.AddModel(&serve.Model{ID: "abc", LM: generate.PerRow[[]int](next{}), Tokenizer: tok}); err != nil {
+		panic(err)
+	}
+	s.SetReady(true)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, ts.URL+"/v1/completions",
+		strings.NewReader(`{"model": "abc", "prompt": "abc", "max_tokens": 5, "temperature": 0}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	i := strings.Index(string(b), `"text"`)
+	fmt.Println(resp.StatusCode, string(b[i:i+14]))
+	// Output:
+	// 200 "text":"defgh"
+}
