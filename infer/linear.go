@@ -249,7 +249,7 @@ func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *k
 		return
 	}
 	if w.pb != nil {
-		kernels.GemmBF16(N, x, w.in, w.pb, beta, y, w.out, ep)
+		kernels.GemmBF16(false, N, x, w.in, w.pb, beta, y, w.out, ep)
 		return
 	}
 	in, out := w.in, w.out

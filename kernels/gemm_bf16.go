@@ -30,8 +30,8 @@ type gemmBF16Micro func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc i
 // PackedBF16 is the B operand of GemmBF16: a k×n matrix op(B) rounded to
 // (or given in) bfloat16 and packed once, ahead of time, into 32-column
 // micro-panels whose consecutive pairs of depths are interleaved, the layout
-// VDPBF16PS multiplies. A PackedBF16 is immutable once built and safe for
-// concurrent use; it holds about k·n bfloat16 values of its own (k rounded
+// VDPBF16PS multiplies. A PackedBF16 is immutable once built (unless
+// repacked by PackF32BF16Into) and safe for concurrent use; it holds about k·n bfloat16 values of its own (k rounded
 // up to even, n to a multiple of 32) and does not reference the matrix it
 // was packed from.
 type PackedBF16 struct {
@@ -65,7 +65,19 @@ func PackF32BF16(transB bool, k, n int, b []float32, ldb int) *PackedBF16 {
 	return packBF16("PackF32BF16", transB, k, n, b, ldb, f32ToBF16)
 }
 
+// PackF32BF16Into is PackF32BF16 into pb's storage, grown when too small (a
+// nil pb gets a new PackedBF16): for a matrix that changes between products,
+// such as the float32 master weights of bfloat16 training, repacked before
+// each use without allocating. pb must not be in use by a product meanwhile.
+func PackF32BF16Into(pb *PackedBF16, transB bool, k, n int, b []float32, ldb int) *PackedBF16 {
+	return packBF16Into(pb, "PackF32BF16Into", transB, k, n, b, ldb, f32ToBF16)
+}
+
 func packBF16[T uint16 | float32](fn string, transB bool, k, n int, b []T, ldb int, conv func(T) uint16) *PackedBF16 {
+	return packBF16Into(nil, fn, transB, k, n, b, ldb, conv)
+}
+
+func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k, n int, b []T, ldb int, conv func(T) uint16) *PackedBF16 {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("kernels: %s: negative dimension k=%d n=%d", fn, k, n))
 	}
@@ -76,21 +88,36 @@ func packBF16[T uint16 | float32](fn string, transB bool, k, n int, b []T, ldb i
 	checkMatrixOf(fn, "B", br, bc, b, ldb)
 	kp := k + k&1
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
-	pb := &PackedBF16{k: k, n: n, kp: kp, data: make([]uint16, panels*gemmBF16NR*kp)}
+	size := panels * gemmBF16NR * kp
+	if pb == nil {
+		pb = new(PackedBF16)
+	}
+	if cap(pb.data) < size {
+		pb.data = make([]uint16, size)
+	}
+	pb.k, pb.n, pb.kp, pb.data = k, n, kp, pb.data[:size]
 	ParallelFor(panels, 4, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			col := g * gemmBF16NR
+			w := min(gemmBF16NR, n-col)
 			panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
-			for jj := range min(gemmBF16NR, n-col) {
-				j := col + jj
-				for p := range k {
-					var v T
-					if transB {
-						v = b[j*ldb+p]
-					} else {
-						v = b[p*ldb+j]
+			if w < gemmBF16NR || k < kp {
+				clear(panel)
+			}
+			if transB {
+				for jj := range w {
+					row := b[(col+jj)*ldb : (col+jj)*ldb+k]
+					for p, v := range row {
+						panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)] = conv(v)
 					}
-					panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)] = conv(v)
+				}
+				continue
+			}
+			for p := range k {
+				row := b[p*ldb+col : p*ldb+col+w]
+				dst := panel[(p/2)*2*gemmBF16NR+(p&1):]
+				for jj, v := range row {
+					dst[2*jj] = conv(v)
 				}
 			}
 		}
@@ -125,9 +152,11 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 
 // GemmBF16 computes C = bf16(A)·op(B) + beta·C, then applies ep to C (nil:
 // no epilogue; every field of Epilogue is honoured, as in SgemmPacked). op(B)
-// is the k×n matrix packed by PackBF16 or PackF32BF16; A holds m rows of k
-// float32 values with row stride lda (lda >= k), rounded to bfloat16 (to
-// nearest even, as F32ToBF16) as the product reads them; C holds m rows of
+// is the k×n matrix packed by PackBF16 or PackF32BF16; op(A) is m×k: when
+// transA is false, A holds m rows of k float32 values with row stride lda
+// (lda >= k); when true, k rows of m values (lda >= m), read transposed (the
+// weight gradient Xᵀ·dY of a linear layer). It is rounded to bfloat16 (to
+// nearest even, as F32ToBF16) as the product reads it; C holds m rows of
 // n values with stride ldc (ldc >= n), not read when beta is 0. C must not
 // alias A.
 //
@@ -156,8 +185,8 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 // panels of B in turn; elsewhere it runs GemmBF16Generic. It panics if m is
 // negative, a stride is too small, a slice is too short for its matrix, or
 // ep does not fit the product (see SgemmEpilogue).
-func GemmBF16(m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
-	gemmBF16(gemmBF16Native, m, a, lda, pb, beta, c, ldc, ep)
+func GemmBF16(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16(gemmBF16Native, transA, m, a, lda, pb, beta, c, ldc, ep)
 }
 
 // GemmBF16Native reports whether GemmBF16 runs on the VDPBF16PS
@@ -168,16 +197,20 @@ func GemmBF16Native() bool { return gemmBF16Native != nil }
 // GemmBF16Generic is the portable GemmBF16: plain Go, one element at a
 // time, with the same results bit for bit (NaNs aside, whose payloads may
 // differ).
-func GemmBF16Generic(m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
-	gemmBF16(nil, m, a, lda, pb, beta, c, ldc, ep)
+func GemmBF16Generic(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16(nil, transA, m, a, lda, pb, beta, c, ldc, ep)
 }
 
-func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
 	if m < 0 {
 		panic(fmt.Sprintf("kernels: GemmBF16: negative dimension m=%d", m))
 	}
 	k, n := pb.k, pb.n
-	checkMatrixOf("GemmBF16", "A", m, k, a, lda)
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	checkMatrixOf("GemmBF16", "A", ar, ac, a, lda)
 	checkMatrixOf("GemmBF16", "C", m, n, c, ldc)
 	ep.check("GemmBF16", m, n)
 	if ep != nil && ep.SumsB != nil {
@@ -195,7 +228,7 @@ func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, m int, a []float32, lda int, 
 		return
 	}
 	if impl == nil {
-		gemmBF16Ref(m, a, lda, pb, beta, c, ldc)
+		gemmBF16Ref(transA, m, a, lda, pb, beta, c, ldc)
 		if ep != nil {
 			ep.apply(c, ldc, 0, m, 0, n)
 		}
@@ -208,7 +241,7 @@ func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, m int, a []float32, lda int, 
 	j := gemmBF16Jobs.Get().(*gemmBF16Job)
 	j.impl, j.m, j.pb, j.c, j.ldc, j.load, j.ep = impl, m, pb, c, ldc, beta != 0, ep
 	j.next.Store(0)
-	j.convertA(a, lda)
+	j.convertA(transA, a, lda)
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
 	workers := min(Threads(), panels)
 	if m*n*k < sgemmSerial {
@@ -240,8 +273,9 @@ type gemmBF16Job struct {
 	lda   int
 	chunk int
 	next  atomic.Int64 // the next panel to claim
-	a     []float32    // A while it is converted
-	aLd   int
+	a      []float32 // A while it is converted
+	aLd    int
+	transA bool
 	// The method values handed to ParallelFor, made once per pooled job so
 	// that a call does not allocate them.
 	workerFn, convertFn func(lo, hi int)
@@ -256,25 +290,40 @@ var gemmBF16Jobs = sync.Pool{New: func() any {
 // convertA rounds A to bfloat16 into j.abuf, rows of pb.kp values (a zero
 // completing an odd k) with a stride that keeps the 14 rows of a tile out
 // of each other's L1 sets.
-func (j *gemmBF16Job) convertA(a []float32, lda int) {
+func (j *gemmBF16Job) convertA(transA bool, a []float32, lda int) {
 	k, kp := j.pb.k, j.pb.kp
 	s := (kp + 31) &^ 31 // whole cache lines
 	if s%1024 == 0 {
 		s += 32
 	}
-	j.lda, j.a, j.aLd = s, a, lda
+	j.lda, j.a, j.aLd, j.transA = s, a, lda, transA
 	j.abuf = getBF16Scratch(j.m * s)
-	ParallelFor(j.m, max(1, (1<<16)/k), j.convertFn)
+	ParallelFor((j.m+31)/32, max(1, (1<<11)/k), j.convertFn)
 }
 
-// convertRows converts rows [lo, hi) of A for convertA.
+// convertRows converts the rows [32·lo, 32·hi) of op(A) for convertA. A
+// transposed A is read 32 of its columns at a time, along its rows.
 func (j *gemmBF16Job) convertRows(lo, hi int) {
 	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.abuf
-	for i := lo; i < hi; i++ {
+	i0, i1 := 32*lo, min(32*hi, j.m)
+	for i := i0; i < i1; i++ {
 		row := buf[i*s : i*s+kp]
-		F32ToBF16(row[:k], j.a[i*j.aLd:i*j.aLd+k])
+		if !j.transA {
+			F32ToBF16(row[:k], j.a[i*j.aLd:i*j.aLd+k])
+		}
 		if k < kp {
 			row[k] = 0
+		}
+	}
+	if j.transA {
+		for r0 := i0; r0 < i1; r0 += 32 {
+			r1 := min(r0+32, i1)
+			for p := range k {
+				src := j.a[p*j.aLd+r0 : p*j.aLd+r1]
+				for r, v := range src {
+					buf[(r0+r)*s+p] = f32ToBF16(v)
+				}
+			}
 		}
 	}
 }

@@ -4,12 +4,16 @@ import "math"
 
 // gemmBF16Ref computes C = bf16(A)·op(B) + beta·C (k > 0) one element at a
 // time, with VDPBF16PS's arithmetic (see GemmBF16).
-func gemmBF16Ref(m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int) {
+func gemmBF16Ref(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int) {
 	k, kp, n := pb.k, pb.kp, pb.n
 	arow := make([]uint16, kp)
 	for i := range m {
 		for p := range k {
-			arow[p] = f32ToBF16(a[i*lda+p])
+			if transA {
+				arow[p] = f32ToBF16(a[p*lda+i])
+			} else {
+				arow[p] = f32ToBF16(a[i*lda+p])
+			}
 		}
 		if k < kp {
 			arow[k] = 0

@@ -38,21 +38,33 @@ func sameBitsBF16(t *testing.T, name string, got, want []float32, ld int) {
 // bf16Case is one product: op(B) packed from an [n, k] (transB) or [k, n]
 // matrix, strides padded by pad.
 type bf16Case struct {
-	m, n, k int
-	beta    float32
-	transB  bool
-	pad     int
+	m, n, k        int
+	beta           float32
+	transB, transA bool
+	pad            int
 }
 
 func (tc bf16Case) String() string {
-	return fmt.Sprintf("m=%d n=%d k=%d beta=%g transB=%v pad=%d", tc.m, tc.n, tc.k, tc.beta, tc.transB, tc.pad)
+	return fmt.Sprintf("m=%d n=%d k=%d beta=%g transA=%v transB=%v pad=%d", tc.m, tc.n, tc.k, tc.beta, tc.transA, tc.transB, tc.pad)
 }
 
-// operands returns random A (m×k, stride lda), B as float32 (its stored
-// shape), and C (m×n, stride ldc), NaN where beta is 0 (so it must not be
+// at returns op(A)[i][p].
+func (tc bf16Case) at(a []float32, lda, i, p int) float32 {
+	if tc.transA {
+		return a[p*lda+i]
+	}
+	return a[i*lda+p]
+}
+
+// operands returns random A (its stored shape, m×k or k×m), B as float32
+// (its stored shape), and C (m×n, stride ldc), NaN where beta is 0 (so it must not be
 // read) and in the stride padding (which must not be written).
 func (tc bf16Case) operands(rng *rand.Rand, gen func() float32) (a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	lda, ldc = tc.k+tc.pad, tc.n+tc.pad
+	ar := tc.m
+	if tc.transA {
+		lda, ar = tc.m+tc.pad, tc.k
+	}
 	br, bc := tc.k, tc.n
 	if tc.transB {
 		br, bc = tc.n, tc.k
@@ -65,7 +77,7 @@ func (tc bf16Case) operands(rng *rand.Rand, gen func() float32) (a []float32, ld
 		}
 		return s
 	}
-	a, b, c = fill(tc.m, max(lda, 1)), fill(br, max(ldb, 1)), fill(tc.m, max(ldc, 1))
+	a, b, c = fill(ar, max(lda, 1)), fill(br, max(ldb, 1)), fill(tc.m, max(ldc, 1))
 	for i := range c {
 		if tc.beta == 0 || i%max(ldc, 1) >= tc.n {
 			c[i] = float32(math.NaN())
@@ -94,7 +106,7 @@ func TestGemmBF16MatchesGeneric(t *testing.T) {
 	for i, m := range sizes {
 		for j, n := range sizes {
 			k := depths[(i+3*j)%len(depths)]
-			cases = append(cases, bf16Case{m: m, n: n, k: k, beta: betas[(i+j)%4], transB: (i+j)%2 == 0, pad: (i * j) % 3})
+			cases = append(cases, bf16Case{m: m, n: n, k: k, beta: betas[(i+j)%4], transB: (i+j)%2 == 0, transA: (i/2+j)%2 == 0, pad: (i * j) % 3})
 		}
 	}
 	for _, k := range depths {
@@ -105,7 +117,7 @@ func TestGemmBF16MatchesGeneric(t *testing.T) {
 		random = 8
 	}
 	for range random {
-		cases = append(cases, bf16Case{m: rng.IntN(258), n: rng.IntN(258), k: rng.IntN(258), beta: betas[rng.IntN(4)], transB: rng.IntN(2) == 0, pad: rng.IntN(3)})
+		cases = append(cases, bf16Case{m: rng.IntN(258), n: rng.IntN(258), k: rng.IntN(258), beta: betas[rng.IntN(4)], transB: rng.IntN(2) == 0, transA: rng.IntN(2) == 0, pad: rng.IntN(3)})
 	}
 	for _, threads := range []int{1, 2} {
 		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) {
@@ -123,9 +135,9 @@ func checkBF16Match(t *testing.T, tc bf16Case, rng *rand.Rand, gen func() float3
 	a, lda, b, ldb, c, ldc := tc.operands(rng, gen)
 	pb := PackF32BF16(tc.transB, tc.k, tc.n, b, ldb)
 	want := append([]float32(nil), c...)
-	gemmBF16(nil, tc.m, a, lda, pb, tc.beta, want, ldc, nil)
+	gemmBF16(nil, tc.transA, tc.m, a, lda, pb, tc.beta, want, ldc, nil)
 	got := append([]float32(nil), c...)
-	gemmBF16(gemmBF16Native, tc.m, a, lda, pb, tc.beta, got, ldc, nil)
+	gemmBF16(gemmBF16Native, tc.transA, tc.m, a, lda, pb, tc.beta, got, ldc, nil)
 	sameBitsBF16(t, tc.String(), got, want, ldc)
 	for i := range got {
 		if i%ldc >= tc.n && got[i] == got[i] {
@@ -152,12 +164,12 @@ func TestGemmBF16Accuracy(t *testing.T) {
 			worst := 0.0
 			for _, tc := range []bf16Case{
 				{m: 1, n: 1, k: 1}, {m: 15, n: 33, k: 257, transB: true}, {m: 30, n: 70, k: 600, beta: 1},
-				{m: 14, n: 32, k: 3072, transB: true}, {m: 5, n: 40, k: 2, beta: 1, pad: 2},
+				{m: 14, n: 32, k: 3072, transB: true}, {m: 5, n: 40, k: 2, beta: 1, pad: 2}, {m: 70, n: 33, k: 300, transA: true, beta: 1, pad: 1},
 			} {
 				a, lda, b, ldb, c, ldc := tc.operands(rng, func() float32 { return float32(rng.NormFloat64()) })
 				pb := PackF32BF16(tc.transB, tc.k, tc.n, b, ldb)
 				got := append([]float32(nil), c...)
-				gemmBF16(v.impl, tc.m, a, lda, pb, tc.beta, got, ldc, nil)
+				gemmBF16(v.impl, tc.transA, tc.m, a, lda, pb, tc.beta, got, ldc, nil)
 				gk := float64(tc.k) * 0x1p-24 / (1 - float64(tc.k)*0x1p-24)
 				bij := func(p, j int) float32 {
 					if tc.transB {
@@ -172,7 +184,7 @@ func TestGemmBF16Accuracy(t *testing.T) {
 							c0 = float64(c[i*ldc+j])
 						}
 						for p := range tc.k {
-							x, y := a[i*lda+p], bij(p, j)
+							x, y := tc.at(a, lda, i, p), bij(p, j)
 							exact += float64(x) * float64(y)
 							rounded += float64(bf16Widen(f32ToBF16(x))) * float64(bf16Widen(f32ToBF16(y)))
 							abs += math.Abs(float64(x) * float64(y))
@@ -213,7 +225,7 @@ func TestGemmBF16Special(t *testing.T) {
 	if gemmBF16Native != nil {
 		for _, threads := range []int{1, 2} {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
-			for _, tc := range []bf16Case{{m: 29, n: 65, k: 31, beta: 1, transB: true}, {m: 15, n: 33, k: 258}, {m: 3, n: 40, k: 517, beta: 0.5}} {
+			for _, tc := range []bf16Case{{m: 29, n: 65, k: 31, beta: 1, transB: true}, {m: 15, n: 33, k: 258}, {m: 3, n: 40, k: 517, beta: 0.5}, {m: 37, n: 64, k: 99, beta: 1, transA: true}} {
 				checkBF16Match(t, tc, rng, gen)
 			}
 		}
@@ -223,7 +235,7 @@ func TestGemmBF16Special(t *testing.T) {
 	one := func(a, b []float32, c0, beta float32) float32 {
 		pb := PackF32BF16(true, len(a), 1, b, max(len(b), 1))
 		c := []float32{c0}
-		GemmBF16Generic(1, a, max(len(a), 1), pb, beta, c, 1, nil)
+		GemmBF16Generic(false, 1, a, max(len(a), 1), pb, beta, c, 1, nil)
 		return c[0]
 	}
 	inf := float32(math.Inf(1))
@@ -265,7 +277,7 @@ func TestGemmBF16Epilogue(t *testing.T) {
 	for _, v := range gemmBF16Variants() {
 		t.Run(v.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(4, 17))
-			for _, tc := range []bf16Case{{m: 29, n: 70, k: 300, transB: true}, {m: 7, n: 33, k: 5, beta: 1}, {m: 3, n: 5, k: 0, beta: 2}, {m: 40, n: 64, k: 64, beta: 0.5}} {
+			for _, tc := range []bf16Case{{m: 29, n: 70, k: 300, transB: true}, {m: 7, n: 33, k: 5, beta: 1}, {m: 3, n: 5, k: 0, beta: 2}, {m: 40, n: 64, k: 64, beta: 0.5, transA: true}} {
 				a, lda, b, ldb, c, ldc := tc.operands(rng, uniform(rng))
 				pb := PackF32BF16(tc.transB, tc.k, tc.n, b, ldb)
 				m, n := tc.m, tc.n
@@ -278,7 +290,7 @@ func TestGemmBF16Epilogue(t *testing.T) {
 					SumsB: randMatrix(rng, 1, n),
 				}
 				want := append([]float32(nil), c...)
-				gemmBF16(v.impl, m, a, lda, pb, tc.beta, want, ldc, nil)
+				gemmBF16(v.impl, tc.transA, m, a, lda, pb, tc.beta, want, ldc, nil)
 				wantOut := make([]float32, len(ep.Out))
 				wantSums := append([]float32(nil), ep.SumsB...)
 				for i := range m {
@@ -300,7 +312,7 @@ func TestGemmBF16Epilogue(t *testing.T) {
 					}
 				}
 				got := append([]float32(nil), c...)
-				gemmBF16(v.impl, m, a, lda, pb, tc.beta, got, ldc, &ep)
+				gemmBF16(v.impl, tc.transA, m, a, lda, pb, tc.beta, got, ldc, &ep)
 				sameBitsBF16(t, tc.String()+" C", got, want, ldc)
 				sameBitsBF16(t, tc.String()+" Out", ep.Out, wantOut, ep.LdOut)
 				sameBitsBF16(t, tc.String()+" SumsB", ep.SumsB, wantSums, n)
@@ -341,15 +353,51 @@ func TestPackBF16(t *testing.T) {
 	}
 }
 
+// TestPackF32BF16Into checks that repacking into used storage, larger or
+// smaller, gives what a fresh pack does (padding zeroed again).
+func TestPackF32BF16Into(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 17))
+	var pb *PackedBF16
+	for _, s := range []struct {
+		k, n   int
+		transB bool
+	}{{64, 64, false}, {7, 37, true}, {9, 33, false}, {100, 70, true}, {3, 5, false}} {
+		ldb := s.n
+		if s.transB {
+			ldb = s.k
+		}
+		rows := s.k
+		if s.transB {
+			rows = s.n
+		}
+		b := randMatrix(rng, rows, ldb)
+		for i := range b {
+			if b[i] == 0 {
+				b[i] = 1
+			}
+		}
+		pb = PackF32BF16Into(pb, s.transB, s.k, s.n, b, ldb)
+		want := PackF32BF16(s.transB, s.k, s.n, b, ldb)
+		if pb.k != want.k || pb.n != want.n || len(pb.data) != len(want.data) {
+			t.Fatalf("%v: shape differs", s)
+		}
+		for i := range want.data {
+			if pb.data[i] != want.data[i] {
+				t.Fatalf("%v: value %d differs", s, i)
+			}
+		}
+	}
+}
+
 func TestGemmBF16Panics(t *testing.T) {
 	pb := PackF32BF16(true, 4, 3, make([]float32, 12), 4)
 	for name, f := range map[string]func(){
-		"negative m": func() { GemmBF16(-1, nil, 4, pb, 0, nil, 3, nil) },
-		"short A":    func() { GemmBF16(2, make([]float32, 7), 4, pb, 0, make([]float32, 6), 3, nil) },
-		"small lda":  func() { GemmBF16(2, make([]float32, 8), 3, pb, 0, make([]float32, 6), 3, nil) },
-		"short C":    func() { GemmBF16(2, make([]float32, 8), 4, pb, 0, make([]float32, 5), 3, nil) },
+		"negative m": func() { GemmBF16(false, -1, nil, 4, pb, 0, nil, 3, nil) },
+		"short A":    func() { GemmBF16(false, 2, make([]float32, 7), 4, pb, 0, make([]float32, 6), 3, nil) },
+		"small lda":  func() { GemmBF16(false, 2, make([]float32, 8), 3, pb, 0, make([]float32, 6), 3, nil) },
+		"short C":    func() { GemmBF16(false, 2, make([]float32, 8), 4, pb, 0, make([]float32, 5), 3, nil) },
 		"bias": func() {
-			GemmBF16(2, make([]float32, 8), 4, pb, 0, make([]float32, 6), 3, &Epilogue{Bias: make([]float32, 2)})
+			GemmBF16(false, 2, make([]float32, 8), 4, pb, 0, make([]float32, 6), 3, &Epilogue{Bias: make([]float32, 2)})
 		},
 		"pack negative": func() { PackBF16(true, -1, 3, nil, 1) },
 		"pack short":    func() { PackBF16(true, 4, 3, make([]uint16, 11), 4) },
@@ -376,7 +424,7 @@ func TestGemmBF16Allocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 17))
 	a, w, c := randMatrix(rng, 40, 256), randMatrix(rng, 96, 256), make([]float32, 40*96)
 	pb := PackF32BF16(true, 256, 96, w, 256)
-	if n := testing.AllocsPerRun(10, func() { GemmBF16(40, a, 256, pb, 0, c, 96, nil) }); n > 0 {
+	if n := testing.AllocsPerRun(10, func() { GemmBF16(false, 40, a, 256, pb, 0, c, 96, nil) }); n > 0 {
 		t.Fatalf("%v allocations per product", n)
 	}
 }
@@ -396,7 +444,7 @@ func BenchmarkGemmBF16(b *testing.B) {
 		b.Run(name+"/bf16", func(b *testing.B) {
 			b.SetBytes(int64(2 * s.k * s.n))
 			for b.Loop() {
-				GemmBF16(s.m, x, s.k, pb, 0, c, s.n, nil)
+				GemmBF16(false, s.m, x, s.k, pb, 0, c, s.n, nil)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
