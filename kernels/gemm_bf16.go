@@ -262,18 +262,18 @@ func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, transA bool, m int, a []float
 
 // gemmBF16Job carries one GemmBF16 call on the microkernels.
 type gemmBF16Job struct {
-	impl  *[gemmBF16MR + 1]gemmBF16Micro
-	m     int
-	pb    *PackedBF16
-	c     []float32
-	ldc   int
-	load  bool // C's value starts the sums (beta = 1)
-	ep    *Epilogue
-	abuf  *[]uint16 // A in bfloat16: m rows of stride lda
-	lda   int
-	chunk int
-	next  atomic.Int64 // the next panel to claim
-	a      []float32 // A while it is converted
+	impl   *[gemmBF16MR + 1]gemmBF16Micro
+	m      int
+	pb     *PackedBF16
+	c      []float32
+	ldc    int
+	load   bool // C's value starts the sums (beta = 1)
+	ep     *Epilogue
+	abuf   *[]uint16 // A in bfloat16: m rows of stride lda
+	lda    int
+	chunk  int
+	next   atomic.Int64 // the next panel to claim
+	a      []float32    // A while it is converted
 	aLd    int
 	transA bool
 	// The method values handed to ParallelFor, made once per pooled job so
