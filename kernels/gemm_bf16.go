@@ -27,6 +27,32 @@ const (
 // kernels/_asm/bf16gemm).
 type gemmBF16Micro func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
 
+// gemmBF16Kernels are the microkernels of GemmBF16 by tile height (entry h
+// computes h rows; entry 0 is unused): rows reads A converted row by row,
+// steps A converted step by step (from a transposed A).
+type gemmBF16Kernels struct {
+	rows, steps [gemmBF16MR + 1]gemmBF16Micro
+}
+
+// bf16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j])
+// for j < n (r1 nil: zeros), rounded as F32ToBF16 does.
+func bf16PairRows(n int, r0, r1 []float32, dst []uint16) {
+	dst = dst[:2*n]
+	j := 0
+	if bf16PairRowsVec != nil && r1 != nil && n >= 16 {
+		j = n &^ 15
+		bf16PairRowsVec(j, &r0[0], &r1[:n][0], &dst[0])
+	}
+	for ; j < n; j++ {
+		dst[2*j] = f32ToBF16(r0[j])
+		if r1 != nil {
+			dst[2*j+1] = f32ToBF16(r1[j])
+		} else {
+			dst[2*j+1] = 0
+		}
+	}
+}
+
 // PackedBF16 is the B operand of GemmBF16: a k×n matrix op(B) rounded to
 // (or given in) bfloat16 and packed once, ahead of time, into 32-column
 // micro-panels whose consecutive pairs of depths are interleaved, the layout
@@ -62,7 +88,7 @@ func PackBF16(transB bool, k, n int, b []uint16, ldb int) *PackedBF16 {
 // PackF32BF16 is PackBF16 for a float32 op(B), rounded to bfloat16 to
 // nearest even as F32ToBF16 does.
 func PackF32BF16(transB bool, k, n int, b []float32, ldb int) *PackedBF16 {
-	return packBF16("PackF32BF16", transB, k, n, b, ldb, f32ToBF16)
+	return PackF32BF16Into(nil, transB, k, n, b, ldb)
 }
 
 // PackF32BF16Into is PackF32BF16 into pb's storage, grown when too small (a
@@ -70,7 +96,7 @@ func PackF32BF16(transB bool, k, n int, b []float32, ldb int) *PackedBF16 {
 // such as the float32 master weights of bfloat16 training, repacked before
 // each use without allocating. pb must not be in use by a product meanwhile.
 func PackF32BF16Into(pb *PackedBF16, transB bool, k, n int, b []float32, ldb int) *PackedBF16 {
-	return packBF16Into(pb, "PackF32BF16Into", transB, k, n, b, ldb, f32ToBF16)
+	return packBF16Into(pb, "PackF32BF16", transB, k, n, b, ldb, nil)
 }
 
 func packBF16[T uint16 | float32](fn string, transB bool, k, n int, b []T, ldb int, conv func(T) uint16) *PackedBF16 {
@@ -96,6 +122,7 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 		pb.data = make([]uint16, size)
 	}
 	pb.k, pb.n, pb.kp, pb.data = k, n, kp, pb.data[:size]
+	f32, _ := any(b).([]float32)
 	ParallelFor(panels, 4, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			col := g * gemmBF16NR
@@ -103,6 +130,10 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 			panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
 			if w < gemmBF16NR || k < kp {
 				clear(panel)
+			}
+			if conv == nil { // float32, rounded as F32ToBF16 does
+				packF32Panel(panel, f32, ldb, transB, k, col, w)
+				continue
 			}
 			if transB {
 				for jj := range w {
@@ -123,6 +154,41 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 		}
 	})
 	return pb
+}
+
+// packF32Panel packs columns [col, col+w) of a float32 op(B) into panel,
+// pairs of rows at a time (bf16PairRows) from a row-major B; from a
+// transposed one, a column's pairs are adjacent values of a row of b,
+// rounded with F32ToBF16 through a small buffer and stored 32 pairs apart.
+func packF32Panel(panel []uint16, b []float32, ldb int, transB bool, k, col, w int) {
+	if !transB {
+		var pairs [2 * gemmBF16NR]uint16
+		for q := range (k + 1) / 2 {
+			var r1 []float32
+			if 2*q+1 < k {
+				r1 = b[(2*q+1)*ldb+col : (2*q+1)*ldb+col+w]
+			}
+			bf16PairRows(w, b[2*q*ldb+col:2*q*ldb+col+w], r1, pairs[:])
+			copy(panel[q*2*gemmBF16NR:], pairs[:2*w])
+		}
+		return
+	}
+	var buf [512]uint16
+	for jj := range w {
+		row := b[(col+jj)*ldb : (col+jj)*ldb+k]
+		for p0 := 0; p0 < k; p0 += len(buf) {
+			part := buf[:min(len(buf), k-p0)]
+			F32ToBF16(part, row[p0:p0+len(part)])
+			dst := panel[p0*gemmBF16NR+2*jj:]
+			for p := 0; p+1 < len(part); p += 2 {
+				dst[p*gemmBF16NR] = part[p]
+				dst[p*gemmBF16NR+1] = part[p+1]
+			}
+			if len(part)%2 == 1 {
+				dst[(len(part)-1)*gemmBF16NR] = part[len(part)-1]
+			}
+		}
+	}
 }
 
 // checkMatrixOf panics unless s holds a rows×cols matrix with row stride ld.
@@ -201,7 +267,7 @@ func GemmBF16Generic(transA bool, m int, a []float32, lda int, pb *PackedBF16, b
 	gemmBF16(nil, transA, m, a, lda, pb, beta, c, ldc, ep)
 }
 
-func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
 	if m < 0 {
 		panic(fmt.Sprintf("kernels: GemmBF16: negative dimension m=%d", m))
 	}
@@ -239,7 +305,10 @@ func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, transA bool, m int, a []float
 		beta = 1
 	}
 	j := gemmBF16Jobs.Get().(*gemmBF16Job)
-	j.impl, j.m, j.pb, j.c, j.ldc, j.load, j.ep = impl, m, pb, c, ldc, beta != 0, ep
+	j.impl, j.m, j.pb, j.c, j.ldc, j.load, j.ep = &impl.rows, m, pb, c, ldc, beta != 0, ep
+	if transA {
+		j.impl = &impl.steps
+	}
 	j.next.Store(0)
 	j.convertA(transA, a, lda)
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
@@ -262,7 +331,7 @@ func gemmBF16(impl *[gemmBF16MR + 1]gemmBF16Micro, transA bool, m int, a []float
 
 // gemmBF16Job carries one GemmBF16 call on the microkernels.
 type gemmBF16Job struct {
-	impl   *[gemmBF16MR + 1]gemmBF16Micro
+	impl   *[gemmBF16MR + 1]gemmBF16Micro // impl.rows or impl.steps
 	m      int
 	pb     *PackedBF16
 	c      []float32
@@ -287,43 +356,54 @@ var gemmBF16Jobs = sync.Pool{New: func() any {
 	return j
 }}
 
-// convertA rounds A to bfloat16 into j.abuf, rows of pb.kp values (a zero
-// completing an odd k) with a stride that keeps the 14 rows of a tile out
-// of each other's L1 sets.
+// convertA rounds op(A) to bfloat16 into j.abuf, a zero completing an odd
+// k. A row-major A is converted row by row: rows of pb.kp values, with a
+// stride that keeps the 14 rows of a tile out of each other's L1 sets. A
+// transposed A is converted step by step, two of its rows (depths 2q and
+// 2q+1) into the pairs of step q, m of them side by side, for the
+// microkernels that read A that way (gemmBF16Kernels.steps).
 func (j *gemmBF16Job) convertA(transA bool, a []float32, lda int) {
 	k, kp := j.pb.k, j.pb.kp
+	j.a, j.aLd, j.transA = a, lda, transA
+	if transA {
+		s := 2 * ((j.m + 15) &^ 15) // elements per step
+		if s%2048 == 0 {
+			s += 32
+		}
+		j.lda = s
+		j.abuf = getBF16Scratch(kp / 2 * s)
+		ParallelFor(kp/2, max(1, (1<<15)/j.m), j.convertFn)
+		return
+	}
 	s := (kp + 31) &^ 31 // whole cache lines
 	if s%1024 == 0 {
 		s += 32
 	}
-	j.lda, j.a, j.aLd, j.transA = s, a, lda, transA
+	j.lda = s
 	j.abuf = getBF16Scratch(j.m * s)
-	ParallelFor((j.m+31)/32, max(1, (1<<11)/k), j.convertFn)
+	ParallelFor(j.m, max(1, (1<<15)/k), j.convertFn)
 }
 
-// convertRows converts the rows [32·lo, 32·hi) of op(A) for convertA. A
-// transposed A is read 32 of its columns at a time, along its rows.
+// convertRows converts rows [lo, hi) of op(A) for convertA, or with a
+// transposed A its steps [lo, hi).
 func (j *gemmBF16Job) convertRows(lo, hi int) {
 	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.abuf
-	i0, i1 := 32*lo, min(32*hi, j.m)
-	for i := i0; i < i1; i++ {
-		row := buf[i*s : i*s+kp]
-		if !j.transA {
-			F32ToBF16(row[:k], j.a[i*j.aLd:i*j.aLd+k])
+	if j.transA {
+		m, a, lda := j.m, j.a, j.aLd
+		for q := lo; q < hi; q++ {
+			var r1 []float32
+			if 2*q+1 < k {
+				r1 = a[(2*q+1)*lda : (2*q+1)*lda+m]
+			}
+			bf16PairRows(m, a[2*q*lda:2*q*lda+m], r1, buf[q*s:])
 		}
+		return
+	}
+	for i := lo; i < hi; i++ {
+		row := buf[i*s : i*s+kp]
+		F32ToBF16(row[:k], j.a[i*j.aLd:i*j.aLd+k])
 		if k < kp {
 			row[k] = 0
-		}
-	}
-	if j.transA {
-		for r0 := i0; r0 < i1; r0 += 32 {
-			r1 := min(r0+32, i1)
-			for p := range k {
-				src := j.a[p*j.aLd+r0 : p*j.aLd+r1]
-				for r, v := range src {
-					buf[(r0+r)*s+p] = f32ToBF16(v)
-				}
-			}
 		}
 	}
 }
@@ -366,7 +446,12 @@ func (j *gemmBF16Job) worker(_, _ int) {
 					// by then. Prefetches do not fault: past the end of B,
 					// any address in it will do.
 					pf := &pb.data[min(next+(i0/gemmBF16MR&1)*nq*32, len(pb.data)-1)]
-					ap := &abuf[i0*j.lda+2*q0]
+					var ap *uint16
+					if j.transA {
+						ap = &abuf[q0*j.lda+2*i0]
+					} else {
+						ap = &abuf[i0*j.lda+2*q0]
+					}
 					if w == gemmBF16NR {
 						j.impl[h](nq, ap, j.lda, bp, &j.c[i0*j.ldc+col], j.ldc, load, pf)
 						continue

@@ -11133,3 +11133,11028 @@ store:
 	VMOVUPS Z27, 64(R9)
 	VZEROUPPER
 	RET
+
+// func gemmBF16KernelS1x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS1x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R8
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R9
+	TESTQ   R9, R9
+	JZ      zero
+	MOVQ    DI, R9
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	JMP     start
+
+zero:
+	MOVQ       DI, R9
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R9)
+	PREFETCHT1 124(R9)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R9
+	SHRQ $0x02, R9
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R8)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   64(R8)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   128(R8)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   192(R8)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R8
+	DECQ R9
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R8)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R8
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS2x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS2x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS3x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS3x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xee
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xee
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS4x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS4x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xff
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xff
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS5x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS5x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS6x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS6x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS7x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS7x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xee
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xee
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS8x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS8x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xff
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xff
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS9x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS9x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*2), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(BX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS10x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS10x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z18
+	VMOVUPS 64(R10), Z19
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*2), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*2), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(BX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(BX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS11x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS11x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z18
+	VMOVUPS 64(R10), Z19
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z20
+	VMOVUPS 64(R10), Z21
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*2), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*2), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*2), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(BX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(BX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(BX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xee
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xee
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS12x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS12x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z18
+	VMOVUPS 64(R10), Z19
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z20
+	VMOVUPS 64(R10), Z21
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z22
+	VMOVUPS 64(R10), Z23
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(DX*1), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*2), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*2), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*2), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(DX*2), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(BX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(BX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(BX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(BX*1), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xff
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xff
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS13x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS13x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z18
+	VMOVUPS 64(R10), Z19
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z20
+	VMOVUPS 64(R10), Z21
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z22
+	VMOVUPS 64(R10), Z23
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z24
+	VMOVUPS 64(R10), Z25
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z24, Z24, Z24
+	VPXORD     Z25, Z25, Z25
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(DX*1), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX)(DX*1), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*2), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*2), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*2), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(DX*2), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX)(DX*2), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(BX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(BX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(BX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(BX*1), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX)(BX*1), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xce
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16KernelS14x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemmBF16KernelS14x32(SB), NOSPLIT, $0-64
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $0x02, R8
+	MOVQ pf+56(FP), R9
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    DI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(R10), Z3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z4
+	VMOVUPS 64(R10), Z5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z8
+	VMOVUPS 64(R10), Z9
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z10
+	VMOVUPS 64(R10), Z11
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(R10), Z13
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z14
+	VMOVUPS 64(R10), Z15
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z18
+	VMOVUPS 64(R10), Z19
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z20
+	VMOVUPS 64(R10), Z21
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z22
+	VMOVUPS 64(R10), Z23
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z24
+	VMOVUPS 64(R10), Z25
+	ADDQ    R8, R10
+	VMOVUPS (R10), Z26
+	VMOVUPS 64(R10), Z27
+	JMP     start
+
+zero:
+	MOVQ       DI, R10
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z24, Z24, Z24
+	VPXORD     Z25, Z25, Z25
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+	ADDQ       R8, R10
+	VPXORD     Z26, Z26, Z26
+	VPXORD     Z27, Z27, Z27
+	PREFETCHT1 (R10)
+	PREFETCHT1 124(R10)
+
+start:
+	// Main loop: 4 steps per iteration.
+	MOVQ AX, R10
+	SHRQ $0x02, R10
+	JZ   tail
+
+loop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 52(CX), Z31
+
+	// VDPBF16PS Z26, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z27, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   64(R9)
+	VMOVUPS      128(SI), Z28
+	VMOVUPS      192(SI), Z29
+	VPBROADCASTD (CX)(DX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(DX*1), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX)(DX*1), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 52(CX)(DX*1), Z31
+
+	// VDPBF16PS Z26, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z27, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   128(R9)
+	VMOVUPS      256(SI), Z28
+	VMOVUPS      320(SI), Z29
+	VPBROADCASTD (CX)(DX*2), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(DX*2), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(DX*2), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(DX*2), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(DX*2), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(DX*2), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(DX*2), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(DX*2), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(DX*2), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(DX*2), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(DX*2), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(DX*2), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX)(DX*2), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 52(CX)(DX*2), Z31
+
+	// VDPBF16PS Z26, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z27, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	PREFETCHT1   192(R9)
+	VMOVUPS      384(SI), Z28
+	VMOVUPS      448(SI), Z29
+	VPBROADCASTD (CX)(BX*1), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX)(BX*1), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX)(BX*1), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX)(BX*1), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX)(BX*1), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX)(BX*1), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX)(BX*1), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX)(BX*1), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX)(BX*1), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX)(BX*1), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX)(BX*1), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX)(BX*1), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX)(BX*1), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 52(CX)(BX*1), Z31
+
+	// VDPBF16PS Z26, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z27, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	LEAQ (CX)(DX*4), CX
+	ADDQ $0x00000200, SI
+	ADDQ $0x00000100, R9
+	DECQ R10
+	JNZ  loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	PREFETCHT1   (R9)
+	VMOVUPS      (SI), Z28
+	VMOVUPS      64(SI), Z29
+	VPBROADCASTD (CX), Z30
+
+	// VDPBF16PS Z0, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z1, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 4(CX), Z31
+
+	// VDPBF16PS Z2, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z3, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 8(CX), Z30
+
+	// VDPBF16PS Z4, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z5, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 12(CX), Z31
+
+	// VDPBF16PS Z6, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z7, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 16(CX), Z30
+
+	// VDPBF16PS Z8, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z9, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 20(CX), Z31
+
+	// VDPBF16PS Z10, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z11, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 24(CX), Z30
+
+	// VDPBF16PS Z12, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z13, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 28(CX), Z31
+
+	// VDPBF16PS Z14, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z15, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 32(CX), Z30
+
+	// VDPBF16PS Z16, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z17, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 36(CX), Z31
+
+	// VDPBF16PS Z18, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z19, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdf
+	VPBROADCASTD 40(CX), Z30
+
+	// VDPBF16PS Z20, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe6
+
+	// VDPBF16PS Z21, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xee
+	VPBROADCASTD 44(CX), Z31
+
+	// VDPBF16PS Z22, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x82
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf7
+
+	// VDPBF16PS Z23, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x82
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xff
+	VPBROADCASTD 48(CX), Z30
+
+	// VDPBF16PS Z24, Z28, Z30 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc6
+
+	// VDPBF16PS Z25, Z29, Z30 (Intel order: dst, src1, src2)
+	BYTE         $0x62
+	BYTE         $0x02
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xce
+	VPBROADCASTD 52(CX), Z31
+
+	// VDPBF16PS Z26, Z28, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd7
+
+	// VDPBF16PS Z27, Z29, Z31 (Intel order: dst, src1, src2)
+	BYTE $0x62
+	BYTE $0x02
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xdf
+	ADDQ DX, CX
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000040, R9
+	DECQ AX
+	JNZ  tailloop
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	VZEROUPPER
+	RET
+
+// func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16)
+// Requires: AVX, AVX512F
+TEXT ·gemmBF16PairRows(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         r0+8(FP), CX
+	MOVQ         r1+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVL         $0x00000001, SI
+	VPBROADCASTD SI, Z16
+	MOVL         $0x00007fff, SI
+	VPBROADCASTD SI, Z17
+	MOVL         $0x00400000, SI
+	VPBROADCASTD SI, Z18
+	MOVL         $0xffff0000, SI
+	VPBROADCASTD SI, Z19
+	SHRQ         $0x04, AX
+	JZ           done
+
+loop:
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z1
+	VPSRLD    $0x10, Z0, Z2
+	VPANDD    Z16, Z2, Z2
+	VPADDD    Z17, Z2, Z2
+	VCMPPS    $0x03, Z0, Z0, K1
+	VPADDD    Z0, Z2, Z2
+	VPORD     Z18, Z0, K1, Z2
+	VMOVDQA32 Z2, Z0
+	VPSRLD    $0x10, Z1, Z3
+	VPANDD    Z16, Z3, Z3
+	VPADDD    Z17, Z3, Z3
+	VCMPPS    $0x03, Z1, Z1, K2
+	VPADDD    Z1, Z3, Z3
+	VPORD     Z18, Z1, K2, Z3
+	VMOVDQA32 Z3, Z1
+	VPSRLD    $0x10, Z0, Z0
+	VPANDD    Z19, Z1, Z1
+	VPORD     Z0, Z1, Z1
+	VMOVDQU32 Z1, (BX)
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	ADDQ      $0x40, BX
+	DECQ      AX
+	JNZ       loop
+
+done:
+	VZEROUPPER
+	RET

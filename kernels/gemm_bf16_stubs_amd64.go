@@ -129,3 +129,135 @@ func gemmBF16Kernel13x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc 
 //
 //go:noescape
 func gemmBF16Kernel14x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS1x32 accumulates a 1×32 tile of C over kq steps of two depths:
+// A is kq steps of 1 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS1x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS2x32 accumulates a 2×32 tile of C over kq steps of two depths:
+// A is kq steps of 2 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS2x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS3x32 accumulates a 3×32 tile of C over kq steps of two depths:
+// A is kq steps of 3 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS3x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS4x32 accumulates a 4×32 tile of C over kq steps of two depths:
+// A is kq steps of 4 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS4x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS5x32 accumulates a 5×32 tile of C over kq steps of two depths:
+// A is kq steps of 5 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS5x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS6x32 accumulates a 6×32 tile of C over kq steps of two depths:
+// A is kq steps of 6 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS6x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS7x32 accumulates a 7×32 tile of C over kq steps of two depths:
+// A is kq steps of 7 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS7x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS8x32 accumulates a 8×32 tile of C over kq steps of two depths:
+// A is kq steps of 8 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS8x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS9x32 accumulates a 9×32 tile of C over kq steps of two depths:
+// A is kq steps of 9 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS9x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS10x32 accumulates a 10×32 tile of C over kq steps of two depths:
+// A is kq steps of 10 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS10x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS11x32 accumulates a 11×32 tile of C over kq steps of two depths:
+// A is kq steps of 11 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS11x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS12x32 accumulates a 12×32 tile of C over kq steps of two depths:
+// A is kq steps of 12 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS12x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS13x32 accumulates a 13×32 tile of C over kq steps of two depths:
+// A is kq steps of 13 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS13x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16KernelS14x32 accumulates a 14×32 tile of C over kq steps of two depths:
+// A is kq steps of 14 bfloat16 pairs (one per row) lda elements apart (lda even), b holds
+// kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The
+// accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.
+// Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).
+//
+//go:noescape
+func gemmBF16KernelS14x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
+
+// gemmBF16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j]) for j < n&^15,
+// rounding to nearest even as F32ToBF16 does.
+//
+//go:noescape
+func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16)

@@ -12,7 +12,7 @@ import (
 // the VDPBF16PS microkernels where the CPU has them.
 type gemmBF16Variant struct {
 	name string
-	impl *[gemmBF16MR + 1]gemmBF16Micro
+	impl *gemmBF16Kernels
 }
 
 func gemmBF16Variants() []gemmBF16Variant {
@@ -456,5 +456,42 @@ func BenchmarkGemmBF16(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
+	}
+}
+
+// TestBF16PairRows checks the pair packer (vector and scalar tail) against
+// f32ToBF16 value by value: ties, NaNs, infinities, subnormals, values that
+// round up to infinity, lengths 0…70 and a missing second row.
+func TestBF16PairRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 17))
+	specials := []uint32{0x7fc00000, 0xffc00001, 0x7f800001, 0x7f800000, 0xff800000, 0, 0x80000000, 0x00000001,
+		0x3f808000, 0x3f818000, 0x3f807fff, 0x7f7fffff, 0xff7f8000, 0x007fffff, 0x3f80c000}
+	for n := range 71 {
+		r0, r1 := make([]float32, n), make([]float32, n)
+		for i := range n {
+			r0[i] = math.Float32frombits(rng.Uint32())
+			r1[i] = math.Float32frombits(specials[rng.IntN(len(specials))])
+			if i%3 == 0 {
+				r0[i], r1[i] = r1[i], math.Float32frombits(rng.Uint32()&0xffff8000|0x8000)
+			}
+		}
+		for _, second := range []bool{true, false} {
+			dst := make([]uint16, 2*n)
+			var s1 []float32
+			if second {
+				s1 = r1
+			}
+			bf16PairRows(n, r0, s1, dst)
+			for i := range n {
+				want1 := uint16(0)
+				if second {
+					want1 = f32ToBF16(r1[i])
+				}
+				if dst[2*i] != f32ToBF16(r0[i]) || dst[2*i+1] != want1 {
+					t.Fatalf("n=%d second=%v: pair %d = %#x %#x, want %#x %#x (from %#x %#x)", n, second, i,
+						dst[2*i], dst[2*i+1], f32ToBF16(r0[i]), want1, math.Float32bits(r0[i]), math.Float32bits(r1[i]))
+				}
+			}
+		}
 	}
 }

@@ -42,8 +42,12 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	for h := 1; h <= 14; h++ {
-		genKernel(h)
+		genKernel(h, false)
 	}
+	for h := 1; h <= 14; h++ {
+		genKernel(h, true)
+	}
+	genPairRows()
 	Generate()
 }
 
@@ -126,12 +130,22 @@ func (r rowAddr) advance(n int) {
 	}
 }
 
-func genKernel(h int) {
+// genKernel emits the h-row microkernel; with strided, the variant whose A
+// is stored step-major (gemmBF16KernelS…: step q's h pairs are adjacent,
+// steps lda elements apart), as a transposed A is converted.
+func genKernel(h int, strided bool) {
 	name := fmt.Sprintf("gemmBF16Kernel%dx32", h)
+	if strided {
+		name = fmt.Sprintf("gemmBF16KernelS%dx32", h)
+	}
 	TEXT(name, NOSPLIT, "func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)")
 	Pragma("noescape")
+	layout := fmt.Sprintf("A is %d rows of 2·kq bfloat16 values with row stride lda elements (lda even), b holds", h)
+	if strided {
+		layout = fmt.Sprintf("A is kq steps of %d bfloat16 pairs (one per row) lda elements apart (lda even), b holds", h)
+	}
 	Doc(fmt.Sprintf("%s accumulates a %d×32 tile of C over kq steps of two depths:", name, h),
-		fmt.Sprintf("A is %d rows of 2·kq bfloat16 values with row stride lda elements (lda even), b holds", h),
+		layout,
 		"kq steps of 32 value pairs (128 bytes each), C has row stride ldc elements. The",
 		"accumulators start at C when load is not 0, at zero otherwise; the tile is stored to C.",
 		"Each step prefetches one cache line into L2 from pf onwards (kq·64 bytes in all).")
@@ -141,7 +155,32 @@ func genKernel(h int) {
 	a := Load(Param("a"), GP64())
 	ld := Load(Param("lda"), GP64())
 	SHLQ(U8(1), ld)
-	rows := newRowAddr(a, ld)
+	var rows rowAddr
+	var ld3 Register
+	if strided {
+		ld3 = GP64()
+		LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	} else {
+		rows = newRowAddr(a, ld)
+	}
+	// aAt returns row i's pair of step u of an unrolled iteration.
+	aAt := func(i, u int) Mem {
+		if !strided {
+			return rows.at(i, 4*u)
+		}
+		return [...]Mem{{Base: a, Disp: 4 * i}, {Base: a, Index: ld, Scale: 1, Disp: 4 * i},
+			{Base: a, Index: ld, Scale: 2, Disp: 4 * i}, {Base: a, Index: ld3, Scale: 1, Disp: 4 * i}}[u]
+	}
+	advance := func(steps int) {
+		switch {
+		case !strided:
+			rows.advance(4 * steps)
+		case steps == 4:
+			LEAQ(Mem{Base: a, Index: ld, Scale: 4}, a)
+		default:
+			ADDQ(ld, a)
+		}
+	}
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
@@ -186,7 +225,7 @@ func genKernel(h int) {
 		VMOVUPS(Mem{Base: b, Disp: 128*u + 64}, zmm(regB1))
 		for i := 0; i < h; i++ {
 			bc := regBcast + i%2
-			VPBROADCASTD(rows.at(i, 4*u), zmm(bc))
+			VPBROADCASTD(aAt(i, u), zmm(bc))
 			vdpbf16ps(2*i, regB0, bc)
 			vdpbf16ps(2*i+1, regB1, bc)
 		}
@@ -201,7 +240,7 @@ func genKernel(h int) {
 	for u := 0; u < unroll; u++ {
 		step(u)
 	}
-	rows.advance(4 * unroll)
+	advance(unroll)
 	ADDQ(U32(128*unroll), b)
 	ADDQ(U32(64*unroll), pf)
 	DECQ(n)
@@ -212,7 +251,7 @@ func genKernel(h int) {
 	JZ(LabelRef("store"))
 	Label("tailloop")
 	step(0)
-	rows.advance(4)
+	advance(1)
 	ADDQ(U32(128), b)
 	ADDQ(U32(64), pf)
 	DECQ(kq)
@@ -226,6 +265,63 @@ func genKernel(h int) {
 			ADDQ(ldc, c)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// genPairRows emits gemmBF16PairRows, the packer of two float32 rows into
+// bfloat16 pairs: dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j]) for
+// j < n rounded down to a multiple of 16, each value rounded to nearest even
+// as kernels.F32ToBF16 does (a NaN keeps its sign and upper payload and is
+// made quiet). The pair is one 32-bit word: bf16(r1) in the upper half,
+// bf16(r0) in the lower, which is r1's rounded bits with the lower half
+// cleared, or-ed with r0's rounded bits shifted down.
+func genPairRows() {
+	TEXT("gemmBF16PairRows", NOSPLIT, "func(n int, r0, r1 *float32, dst *uint16)")
+	Pragma("noescape")
+	Doc("gemmBF16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j]) for j < n&^15,",
+		"rounding to nearest even as F32ToBF16 does.")
+	n := Load(Param("n"), GP64())
+	r0 := Load(Param("r0"), GP64())
+	r1 := Load(Param("r1"), GP64())
+	dst := Load(Param("dst"), GP64())
+	one, bias, quiet, hiMask := Z16, Z17, Z18, Z19
+	t := GP32()
+	for _, c := range []struct {
+		z VecPhysical
+		v uint32
+	}{{one, 1}, {bias, 0x7fff}, {quiet, 0x00400000}, {hiMask, 0xffff0000}} {
+		MOVL(U32(c.v), t)
+		VPBROADCASTD(t, c.z)
+	}
+	// round leaves in z the float32 bits of z rounded at bit 16 (to nearest
+	// even; NaNs made quiet), using tmp and mask register k.
+	round := func(z, tmp VecPhysical, k Register) {
+		VPSRLD(U8(16), z, tmp)
+		VPANDD(one, tmp, tmp)
+		VPADDD(bias, tmp, tmp)
+		VCMPPS(U8(3), z, z, k) // unordered: NaN
+		VPADDD(z, tmp, tmp)
+		VPORD(quiet, z, k, tmp) // NaN lanes: z | quiet bit, merged
+		VMOVDQA32(tmp, z)
+	}
+	SHRQ(U8(4), n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	VMOVUPS(Mem{Base: r0}, Z0)
+	VMOVUPS(Mem{Base: r1}, Z1)
+	round(Z0, Z2, K1)
+	round(Z1, Z3, K2)
+	VPSRLD(U8(16), Z0, Z0)
+	VPANDD(hiMask, Z1, Z1)
+	VPORD(Z0, Z1, Z1)
+	VMOVDQU32(Z1, Mem{Base: dst})
+	ADDQ(U8(64), r0)
+	ADDQ(U8(64), r1)
+	ADDQ(U8(64), dst)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
