@@ -162,18 +162,18 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 // rounded with F32ToBF16 through a small buffer and stored 32 pairs apart.
 func packF32Panel(panel []uint16, b []float32, ldb int, transB bool, k, col, w int) {
 	if !transB {
-		var pairs [2 * gemmBF16NR]uint16
 		for q := range (k + 1) / 2 {
 			var r1 []float32
 			if 2*q+1 < k {
 				r1 = b[(2*q+1)*ldb+col : (2*q+1)*ldb+col+w]
 			}
-			bf16PairRows(w, b[2*q*ldb+col:2*q*ldb+col+w], r1, pairs[:])
-			copy(panel[q*2*gemmBF16NR:], pairs[:2*w])
+			bf16PairRows(w, b[2*q*ldb+col:2*q*ldb+col+w], r1, panel[q*2*gemmBF16NR:])
 		}
 		return
 	}
-	var buf [512]uint16
+	bp := getBF16Scratch(512)
+	defer putBF16Scratch(bp)
+	buf := *bp
 	for jj := range w {
 		row := b[(col+jj)*ldb : (col+jj)*ldb+k]
 		for p0 := 0; p0 < k; p0 += len(buf) {

@@ -95,6 +95,23 @@ func (p *products) mul(transA, transB bool, m, n, k int, a []float32, lda int, b
 		kernels.SgemmEpilogue(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc, ep)
 		return
 	}
+	if ep != nil && ep.SumsB != nil {
+		// The bias gradient: column sums of the float32 op(B), as in
+		// float32 (GemmBF16 would sum the bfloat16 values, one at a time).
+		sums := ep.SumsB
+		if transB {
+			for j := range n {
+				sums[j] += kernels.Sum(b[j*ldb : j*ldb+k])
+			}
+		} else {
+			for r := range k {
+				kernels.Add(sums, sums, b[r*ldb:r*ldb+n])
+			}
+		}
+		e := *ep
+		e.SumsB = nil
+		ep = &e
+	}
 	p.pb = kernels.PackF32BF16Into(p.pb, transB, k, n, b, ldb)
 	kernels.GemmBF16(transA, m, a, lda, p.pb, beta, c, ldc, ep)
 }
@@ -143,7 +160,7 @@ func residualConv1dForward(p *products, out, res, x, w, b []float32, N, C, OC in
 // derivative of the activation before this layer, applied to each strip of
 // dx while it is in cache), and accumulates dw += xᵀ·dout and db +=
 // Σ_rows dout, the latter while the weight-gradient product packs dout
-// (Epilogue.SumsB; in bfloat16, the sum of dout's rounded values).
+// (Epilogue.SumsB; in bfloat16, a pass of float32 sums over dout).
 func conv1dBackward(p *products, dx, dxScale, dw, db, dout, x, w []float32, N, C, OC int) {
 	if dx != nil {
 		var ep *kernels.Epilogue
