@@ -21,7 +21,14 @@ const (
 	// gemmBF16KQ is the number of steps (pairs of depths) of a cache
 	// block: 128 steps of a packed micro-panel are 16 KiB, half of L1.
 	gemmBF16KQ = 128
+	// gemmBF16Group is the number of panels a task of rowWorker spans.
+	gemmBF16Group = 8
 )
+
+// gemmBF16RowMode is the number of rows from which a product runs row
+// block by row block (rowWorker) rather than panel by panel (worker); a
+// variable only so that benchmarks can compare the two.
+var gemmBF16RowMode = 128
 
 // gemmBF16Micro is the signature of the generated microkernels (see
 // kernels/_asm/bf16gemm).
@@ -37,18 +44,25 @@ type gemmBF16Kernels struct {
 // bf16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j])
 // for j < n (r1 nil: zeros), rounded as F32ToBF16 does.
 func bf16PairRows(n int, r0, r1 []float32, dst []uint16) {
-	dst = dst[:2*n]
+	bf16PairRowsStrided(n, r0, r1, dst, 2*32)
+}
+
+// bf16PairRowsStrided is bf16PairRows with the pairs of columns
+// [32u, 32u+32) stored from dst[u·stride] (stride >= 64).
+func bf16PairRowsStrided(n int, r0, r1 []float32, dst []uint16, stride int) {
 	j := 0
-	if bf16PairRowsVec != nil && r1 != nil && n >= 16 {
-		j = n &^ 15
-		bf16PairRowsVec(j, &r0[0], &r1[:n][0], &dst[0])
+	if bf16PairRowsVec != nil && r1 != nil && n >= 32 {
+		j = n &^ 31
+		_ = dst[(j/32-1)*stride+63] // bounds, once
+		bf16PairRowsVec(j, &r0[:n][0], &r1[:n][0], &dst[0], stride)
 	}
 	for ; j < n; j++ {
-		dst[2*j] = f32ToBF16(r0[j])
+		d := dst[j/32*stride+2*(j%32):]
+		d[0] = f32ToBF16(r0[j])
 		if r1 != nil {
-			dst[2*j+1] = f32ToBF16(r1[j])
+			d[1] = f32ToBF16(r1[j])
 		} else {
-			dst[2*j+1] = 0
+			d[1] = 0
 		}
 	}
 }
@@ -123,6 +137,27 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 	}
 	pb.k, pb.n, pb.kp, pb.data = k, n, kp, pb.data[:size]
 	f32, _ := any(b).([]float32)
+	if size == 0 {
+		return pb
+	}
+	if conv == nil && !transB {
+		// Rows 2q and 2q+1 of a row-major B go into step q of every panel
+		// at once; padding (past column n, past depth k) is cleared first.
+		ParallelFor((k+1)/2, 16, func(lo, hi int) {
+			pstride := gemmBF16NR * kp
+			for q := lo; q < hi; q++ {
+				if n%gemmBF16NR != 0 {
+					clear(pb.data[(panels-1)*pstride+q*2*gemmBF16NR : (panels-1)*pstride+(q+1)*2*gemmBF16NR])
+				}
+				var r1 []float32
+				if 2*q+1 < k {
+					r1 = f32[(2*q+1)*ldb : (2*q+1)*ldb+n]
+				}
+				bf16PairRowsStrided(n, f32[2*q*ldb:2*q*ldb+n], r1, pb.data[q*2*gemmBF16NR:], pstride)
+			}
+		})
+		return pb
+	}
 	ParallelFor(panels, 4, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			col := g * gemmBF16NR
@@ -316,13 +351,20 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	if m*n*k < sgemmSerial {
 		workers = 1
 	}
-	// About four chunks per worker balance the load when another process
-	// delays one of them.
-	j.chunk = max(1, panels/(4*workers))
-	if workers == 1 {
-		j.worker(0, 1)
+	fn := j.workerFn
+	if m >= gemmBF16RowMode {
+		// Blocks of up to 16 tiles, at least four per worker, balance the
+		// load when another process delays one of the workers.
+		fn = j.rowWorkerFn
+		j.chunk = gemmBF16MR * max(1, min(16, m/(gemmBF16MR*4*workers)))
 	} else {
-		ParallelFor(workers, 1, j.workerFn)
+		// About four chunks of panels per worker, likewise.
+		j.chunk = max(1, panels/(4*workers))
+	}
+	if workers == 1 {
+		fn(0, 1)
+	} else {
+		ParallelFor(workers, 1, fn)
 	}
 	putBF16Scratch(j.abuf)
 	j.pb, j.c, j.ep, j.abuf, j.a = nil, nil, nil, nil, nil
@@ -347,12 +389,12 @@ type gemmBF16Job struct {
 	transA bool
 	// The method values handed to ParallelFor, made once per pooled job so
 	// that a call does not allocate them.
-	workerFn, convertFn func(lo, hi int)
+	workerFn, rowWorkerFn, convertFn func(lo, hi int)
 }
 
 var gemmBF16Jobs = sync.Pool{New: func() any {
 	j := new(gemmBF16Job)
-	j.workerFn, j.convertFn = j.worker, j.convertRows
+	j.workerFn, j.rowWorkerFn, j.convertFn = j.worker, j.rowWorker, j.convertRows
 	return j
 }}
 
@@ -412,16 +454,15 @@ func (j *gemmBF16Job) convertRows(lo, hi int) {
 // block by cache block, every row tile of A against each block while it is
 // in L1; a finished panel of C gets the epilogue at once, while it is in
 // cache. While one block is multiplied, its first two tiles prefetch the next
-// block of B (the rest of the panel, or the next panel) into L2.
+// block of B (the rest of the panel, or the next panel) into L2. This is the
+// order for few rows (prefill): B, which no cache holds, streams from memory
+// once.
 func (j *gemmBF16Job) worker(_, _ int) {
 	pb := j.pb
-	kp, n := pb.kp, pb.n
-	kq := kp / 2
-	panels := (n + gemmBF16NR - 1) / gemmBF16NR
-	abuf := *j.abuf
+	kq := pb.kp / 2
+	panels := (pb.n + gemmBF16NR - 1) / gemmBF16NR
 	tb := getScratch(gemmBF16MR * gemmBF16NR) // a partial tile of C
 	defer putScratch(tb)
-	tile := *tb
 	for {
 		g0 := int(j.next.Add(int64(j.chunk))) - j.chunk
 		if g0 >= panels {
@@ -429,48 +470,92 @@ func (j *gemmBF16Job) worker(_, _ int) {
 		}
 		for g := g0; g < min(g0+j.chunk, panels); g++ {
 			col := g * gemmBF16NR
-			w := min(gemmBF16NR, n-col)
-			base := g * gemmBF16NR * kp
 			for q0 := 0; q0 < kq; q0 += gemmBF16KQ {
 				nq := min(gemmBF16KQ, kq-q0)
-				bp := &pb.data[base+q0*2*gemmBF16NR]
-				load := 0
-				if q0 > 0 || j.load {
-					load = 1
-				}
-				next := base + (q0+nq)*2*gemmBF16NR // the next block in memory
+				next := g*gemmBF16NR*pb.kp + (q0+nq)*2*gemmBF16NR // the next block in memory
 				for i0 := 0; i0 < j.m; i0 += gemmBF16MR {
-					h := min(gemmBF16MR, j.m-i0)
-					// Tiles 0 and 1 prefetch half of the next block each (a
-					// line a step); the others the same lines again, in cache
-					// by then. Prefetches do not fault: past the end of B,
-					// any address in it will do.
-					pf := &pb.data[min(next+(i0/gemmBF16MR&1)*nq*32, len(pb.data)-1)]
-					var ap *uint16
-					if j.transA {
-						ap = &abuf[q0*j.lda+2*i0]
-					} else {
-						ap = &abuf[i0*j.lda+2*q0]
-					}
-					if w == gemmBF16NR {
-						j.impl[h](nq, ap, j.lda, bp, &j.c[i0*j.ldc+col], j.ldc, load, pf)
-						continue
-					}
-					if load != 0 {
-						for i := range h {
-							copy(tile[i*gemmBF16NR:i*gemmBF16NR+w], j.c[(i0+i)*j.ldc+col:])
-						}
-					}
-					j.impl[h](nq, ap, j.lda, bp, &tile[0], gemmBF16NR, load, pf)
-					for i := range h {
-						copy(j.c[(i0+i)*j.ldc+col:(i0+i)*j.ldc+col+w], tile[i*gemmBF16NR:])
-					}
+					j.tile(*tb, i0, g, q0, nq, next+(i0/gemmBF16MR&1)*nq*32)
 				}
 			}
 			if j.ep != nil {
-				j.ep.apply(j.c, j.ldc, 0, j.m, col, col+w)
+				j.ep.apply(j.c, j.ldc, 0, j.m, col, min(col+gemmBF16NR, pb.n))
 			}
 		}
+	}
+}
+
+// rowWorker claims tasks of j.chunk rows × gemmBF16Group panels, row block
+// by row block, and runs each through its depth cache block by cache block:
+// the block of A (at most 224 rows × 128 steps, 112 KiB) and the panels'
+// blocks of B (8 × 16 KiB) stay in L2 while the task's tiles use them, each
+// micro-panel block in L1 meanwhile, and the finished part of C gets the
+// epilogue at once. This is the order for many rows: A, which would
+// otherwise stream from L3 once per panel, is read once per 8 panels, and
+// a block of B once per row block. Each tile prefetches half of the next
+// panel's block.
+func (j *gemmBF16Job) rowWorker(_, _ int) {
+	pb := j.pb
+	kq := pb.kp / 2
+	panels := (pb.n + gemmBF16NR - 1) / gemmBF16NR
+	groups := (panels + gemmBF16Group - 1) / gemmBF16Group
+	tasks := (j.m + j.chunk - 1) / j.chunk * groups
+	tb := getScratch(gemmBF16MR * gemmBF16NR)
+	defer putScratch(tb)
+	for {
+		t := int(j.next.Add(1)) - 1
+		if t >= tasks {
+			return
+		}
+		r0, g0 := t/groups*j.chunk, t%groups*gemmBF16Group
+		r1, g1 := min(r0+j.chunk, j.m), min(g0+gemmBF16Group, panels)
+		for q0 := 0; q0 < kq; q0 += gemmBF16KQ {
+			nq := min(gemmBF16KQ, kq-q0)
+			for g := g0; g < g1; g++ {
+				next := (g+1)*gemmBF16NR*pb.kp + q0*2*gemmBF16NR
+				for i0 := r0; i0 < r1; i0 += gemmBF16MR {
+					j.tile(*tb, i0, g, q0, nq, next+((i0-r0)/gemmBF16MR&1)*nq*32)
+				}
+			}
+		}
+		if j.ep != nil {
+			j.ep.apply(j.c, j.ldc, r0, r1, g0*gemmBF16NR, min(g1*gemmBF16NR, pb.n))
+		}
+	}
+}
+
+// tile multiplies the row tile at i0 (14 rows, or what is left of the
+// product) by steps [q0, q0+nq) of panel g, into C (through tb, 14×32
+// float32 values, when the panel is partial), prefetching the B values at
+// pb.data[pf] on (any address in B will do: prefetches do not fault).
+func (j *gemmBF16Job) tile(tb []float32, i0, g, q0, nq, pf int) {
+	pb := j.pb
+	h := min(gemmBF16MR, j.m-i0)
+	col := g * gemmBF16NR
+	w := min(gemmBF16NR, pb.n-col)
+	bp := &pb.data[g*gemmBF16NR*pb.kp+q0*2*gemmBF16NR]
+	load := 0
+	if q0 > 0 || j.load {
+		load = 1
+	}
+	pfp := &pb.data[min(pf, len(pb.data)-1)]
+	var ap *uint16
+	if j.transA {
+		ap = &(*j.abuf)[q0*j.lda+2*i0]
+	} else {
+		ap = &(*j.abuf)[i0*j.lda+2*q0]
+	}
+	if w == gemmBF16NR {
+		j.impl[h](nq, ap, j.lda, bp, &j.c[i0*j.ldc+col], j.ldc, load, pfp)
+		return
+	}
+	if load != 0 {
+		for i := range h {
+			copy(tb[i*gemmBF16NR:i*gemmBF16NR+w], j.c[(i0+i)*j.ldc+col:])
+		}
+	}
+	j.impl[h](nq, ap, j.lda, bp, &tb[0], gemmBF16NR, load, pfp)
+	for i := range h {
+		copy(j.c[(i0+i)*j.ldc+col:(i0+i)*j.ldc+col+w], tb[i*gemmBF16NR:])
 	}
 }
 

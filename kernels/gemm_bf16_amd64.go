@@ -23,8 +23,8 @@ var gemmBF16Native = func() *gemmBF16Kernels {
 }()
 
 // bf16PairRowsVec is the AVX-512 packer of two float32 rows into bfloat16
-// pairs (n rounded down to a multiple of 16); nil without AVX-512.
-var bf16PairRowsVec = func() func(n int, r0, r1 *float32, dst *uint16) {
+// pairs, 32 columns at a time (see gemmBF16PairRows); nil without AVX-512.
+var bf16PairRowsVec = func() func(n int, r0, r1 *float32, dst *uint16, stride int) {
 	if !cpuFeatures.AVX512 {
 		return nil
 	}

@@ -22110,22 +22110,24 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16)
+// func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16, stride int)
 // Requires: AVX, AVX512F
-TEXT ·gemmBF16PairRows(SB), NOSPLIT, $0-32
+TEXT ·gemmBF16PairRows(SB), NOSPLIT, $0-40
 	MOVQ         n+0(FP), AX
 	MOVQ         r0+8(FP), CX
 	MOVQ         r1+16(FP), DX
 	MOVQ         dst+24(FP), BX
-	MOVL         $0x00000001, SI
-	VPBROADCASTD SI, Z16
-	MOVL         $0x00007fff, SI
-	VPBROADCASTD SI, Z17
-	MOVL         $0x00400000, SI
-	VPBROADCASTD SI, Z18
-	MOVL         $0xffff0000, SI
-	VPBROADCASTD SI, Z19
-	SHRQ         $0x04, AX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x01, SI
+	MOVL         $0x00000001, DI
+	VPBROADCASTD DI, Z16
+	MOVL         $0x00007fff, DI
+	VPBROADCASTD DI, Z17
+	MOVL         $0x00400000, DI
+	VPBROADCASTD DI, Z18
+	MOVL         $0xffff0000, DI
+	VPBROADCASTD DI, Z19
+	SHRQ         $0x05, AX
 	JZ           done
 
 loop:
@@ -22149,9 +22151,29 @@ loop:
 	VPANDD    Z19, Z1, Z1
 	VPORD     Z0, Z1, Z1
 	VMOVDQU32 Z1, (BX)
-	ADDQ      $0x40, CX
-	ADDQ      $0x40, DX
-	ADDQ      $0x40, BX
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   64(DX), Z5
+	VPSRLD    $0x10, Z4, Z6
+	VPANDD    Z16, Z6, Z6
+	VPADDD    Z17, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K3
+	VPADDD    Z4, Z6, Z6
+	VPORD     Z18, Z4, K3, Z6
+	VMOVDQA32 Z6, Z4
+	VPSRLD    $0x10, Z5, Z7
+	VPANDD    Z16, Z7, Z7
+	VPADDD    Z17, Z7, Z7
+	VCMPPS    $0x03, Z5, Z5, K4
+	VPADDD    Z5, Z7, Z7
+	VPORD     Z18, Z5, K4, Z7
+	VMOVDQA32 Z7, Z5
+	VPSRLD    $0x10, Z4, Z4
+	VPANDD    Z19, Z5, Z5
+	VPORD     Z4, Z5, Z5
+	VMOVDQU32 Z5, 64(BX)
+	ADDQ      $0x80, CX
+	ADDQ      $0x80, DX
+	ADDQ      SI, BX
 	DECQ      AX
 	JNZ       loop
 

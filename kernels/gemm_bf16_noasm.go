@@ -6,4 +6,4 @@ package kernels
 var gemmBF16Native *gemmBF16Kernels
 
 // bf16PairRowsVec is nil without assembly: bf16PairRows runs in Go.
-var bf16PairRowsVec func(n int, r0, r1 *float32, dst *uint16)
+var bf16PairRowsVec func(n int, r0, r1 *float32, dst *uint16, stride int)

@@ -256,8 +256,8 @@ func gemmBF16KernelS13x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc
 //go:noescape
 func gemmBF16KernelS14x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, pf *uint16)
 
-// gemmBF16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j]) for j < n&^15,
-// rounding to nearest even as F32ToBF16 does.
+// gemmBF16PairRows stores, for each unit u < n/32 of 32 columns, dst[u·stride + 2j] = bf16(r0[32u+j])
+// and dst[u·stride + 2j+1] = bf16(r1[32u+j]) for j < 32, rounding to nearest even as F32ToBF16 does.
 //
 //go:noescape
-func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16)
+func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16, stride int)

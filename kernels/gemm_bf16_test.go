@@ -431,7 +431,10 @@ func TestGemmBF16Allocs(t *testing.T) {
 
 // BenchmarkGemmBF16 measures the bf16 product on the GPT-2 124M prefill
 // (32 rows) and BERT-base (1024 rows) shapes, beside SgemmPacked on the
-// same shapes in float32.
+// same shapes in float32; and on train-char's shapes (3072 tokens, 384
+// wide) with the weight repacked from float32 on every call, as training
+// does, beside Sgemm: forward x·W, input gradient dY·Wᵀ and weight gradient
+// Xᵀ·dY.
 func BenchmarkGemmBF16(b *testing.B) {
 	for _, s := range []struct{ m, n, k int }{
 		{32, 2304, 768}, {32, 768, 3072}, {32, 3072, 768}, {1024, 768, 768}, {1024, 3072, 768}, {1024, 768, 3072}, {280, 768, 768},
@@ -453,6 +456,50 @@ func BenchmarkGemmBF16(b *testing.B) {
 			b.SetBytes(int64(4 * s.k * s.n))
 			for b.Loop() {
 				SgemmPacked(false, s.m, 1, x, s.k, pf, 0, c, s.n, nil)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+	for _, s := range []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"fc", false, false, 3072, 1536, 384}, {"fcproj", false, false, 3072, 384, 1536},
+		{"dx", false, true, 3072, 384, 1536}, {"dW", true, false, 384, 1536, 3072},
+		{"bert-qkv", false, true, 1024, 2304, 768}, {"bert-out", false, true, 1024, 768, 3072},
+	} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		x, w, c := randMatrix(rng, max(s.m, s.k), lda), randMatrix(rng, max(s.k, s.n), ldb), make([]float32, s.m*s.n)
+		flops := 2 * float64(s.m*s.n*s.k)
+		name := fmt.Sprintf("train/%s/%dx%dx%d", s.name, s.m, s.n, s.k)
+		var pb *PackedBF16
+		b.Run(name+"/bf16", func(b *testing.B) {
+			for b.Loop() {
+				pb = PackF32BF16Into(pb, s.transB, s.k, s.n, w, ldb)
+				GemmBF16(s.transA, s.m, x, lda, pb, 0, c, s.n, nil)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(name+"/bf16-panels", func(b *testing.B) {
+			defer func(v int) { gemmBF16RowMode = v }(gemmBF16RowMode)
+			gemmBF16RowMode = 1 << 30
+			for b.Loop() {
+				pb = PackF32BF16Into(pb, s.transB, s.k, s.n, w, ldb)
+				GemmBF16(s.transA, s.m, x, lda, pb, 0, c, s.n, nil)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(name+"/f32", func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, x, lda, w, ldb, 0, c, s.n)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})

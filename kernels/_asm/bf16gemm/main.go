@@ -270,21 +270,26 @@ func genKernel(h int, strided bool) {
 }
 
 // genPairRows emits gemmBF16PairRows, the packer of two float32 rows into
-// bfloat16 pairs: dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j]) for
-// j < n rounded down to a multiple of 16, each value rounded to nearest even
-// as kernels.F32ToBF16 does (a NaN keeps its sign and upper payload and is
-// made quiet). The pair is one 32-bit word: bf16(r1) in the upper half,
-// bf16(r0) in the lower, which is r1's rounded bits with the lower half
-// cleared, or-ed with r0's rounded bits shifted down.
+// bfloat16 pairs, 32 columns at a time: for each unit u of 32 columns
+// (u < n/32), dst[u·stride + 2j] = bf16(r0[32u+j]) and
+// dst[u·stride + 2j+1] = bf16(r1[32u+j]) for j < 32, each value rounded to
+// nearest even as kernels.F32ToBF16 does (a NaN keeps its sign and upper
+// payload and is made quiet). stride 64 writes the pairs contiguously; the
+// panel stride of a PackedBF16 writes one step of every panel. The pair is
+// one 32-bit word: bf16(r1) in the upper half, bf16(r0) in the lower, which
+// is r1's rounded bits with the lower half cleared, or-ed with r0's rounded
+// bits shifted down.
 func genPairRows() {
-	TEXT("gemmBF16PairRows", NOSPLIT, "func(n int, r0, r1 *float32, dst *uint16)")
+	TEXT("gemmBF16PairRows", NOSPLIT, "func(n int, r0, r1 *float32, dst *uint16, stride int)")
 	Pragma("noescape")
-	Doc("gemmBF16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j]) for j < n&^15,",
-		"rounding to nearest even as F32ToBF16 does.")
+	Doc("gemmBF16PairRows stores, for each unit u < n/32 of 32 columns, dst[u·stride + 2j] = bf16(r0[32u+j])",
+		"and dst[u·stride + 2j+1] = bf16(r1[32u+j]) for j < 32, rounding to nearest even as F32ToBF16 does.")
 	n := Load(Param("n"), GP64())
 	r0 := Load(Param("r0"), GP64())
 	r1 := Load(Param("r1"), GP64())
 	dst := Load(Param("dst"), GP64())
+	stride := Load(Param("stride"), GP64())
+	SHLQ(U8(1), stride)
 	one, bias, quiet, hiMask := Z16, Z17, Z18, Z19
 	t := GP32()
 	for _, c := range []struct {
@@ -305,20 +310,23 @@ func genPairRows() {
 		VPORD(quiet, z, k, tmp) // NaN lanes: z | quiet bit, merged
 		VMOVDQA32(tmp, z)
 	}
-	SHRQ(U8(4), n)
+	SHRQ(U8(5), n)
 	JZ(LabelRef("done"))
 	Label("loop")
-	VMOVUPS(Mem{Base: r0}, Z0)
-	VMOVUPS(Mem{Base: r1}, Z1)
-	round(Z0, Z2, K1)
-	round(Z1, Z3, K2)
-	VPSRLD(U8(16), Z0, Z0)
-	VPANDD(hiMask, Z1, Z1)
-	VPORD(Z0, Z1, Z1)
-	VMOVDQU32(Z1, Mem{Base: dst})
-	ADDQ(U8(64), r0)
-	ADDQ(U8(64), r1)
-	ADDQ(U8(64), dst)
+	for v := 0; v < 2; v++ {
+		a, b := zmm(4*v), zmm(4*v+1)
+		VMOVUPS(Mem{Base: r0, Disp: 64 * v}, a)
+		VMOVUPS(Mem{Base: r1, Disp: 64 * v}, b)
+		round(a, zmm(4*v+2), [...]Register{K1, K3}[v])
+		round(b, zmm(4*v+3), [...]Register{K2, K4}[v])
+		VPSRLD(U8(16), a, a)
+		VPANDD(hiMask, b, b)
+		VPORD(a, b, b)
+		VMOVDQU32(b, Mem{Base: dst, Disp: 64 * v})
+	}
+	ADDQ(U8(128), r0)
+	ADDQ(U8(128), r1)
+	ADDQ(stride, dst)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
 	Label("done")
