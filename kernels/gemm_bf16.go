@@ -282,8 +282,13 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 // k float32 sums in sequence add the γ_k term.
 //
 // It runs on the VDPBF16PS microkernels where the CPU has AVX-512 BF16 (see
-// GemmBF16Native), parallel over Threads() workers, each taking 32-column
-// panels of B in turn; elsewhere it runs GemmBF16Generic. It panics if m is
+// GemmBF16Native), parallel over Threads() workers: below 128 rows each
+// takes 32-column panels of B in turn and streams them once (prefill), from
+// 128 rows on each takes blocks of up to 224 rows × 256 columns (encoders,
+// training); elsewhere it runs GemmBF16Generic. On the development machine
+// (Zen 4 class, 1 thread) it measured 330–380 GFLOPS on BERT-base and
+// train-char shapes, against 165–210 for float32 Sgemm, and a microkernel
+// with its operands in L1 380–450. It panics if m is
 // negative, a stride is too small, a slice is too short for its matrix, or
 // ep does not fit the product (see SgemmEpilogue).
 func GemmBF16(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
