@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/glossa-ai/glossa/kernels"
@@ -243,8 +244,18 @@ func (w *bf16Weight) Bytes() int       { return 2 * w.in * w.out }
 // product on the packed matrix; without one, it widens tiles of about
 // bf16TileBytes of float32 into scratch and multiplies each with the
 // blocked float32 product, so the widening is shared by all N rows.
+//
+// Where the many-row path is kernels.GemmBF16 (the activations rounded to
+// bfloat16), the few-row path rounds them too, so that a row's result does
+// not depend on how many rows share the product (a padded batch, a serving
+// batch): the two differ only in the order of their float32 sums.
 func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
 	if N <= matvecMaxRows {
+		if w.pb != nil {
+			xr := sc.grow(&sc.tile, N*w.in)
+			roundBF16(xr, x[:N*w.in])
+			x = xr
+		}
 		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
 		return
 	}
@@ -269,6 +280,21 @@ func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *k
 			}
 		}
 		kernels.SgemmEpilogue(false, true, N, o1-o0, in, 1, x, in, t, in, beta, y[o0:], out, sub)
+	}
+}
+
+// roundBF16 sets dst to src rounded to bfloat16 values, to nearest even as
+// kernels.F32ToBF16 rounds them (NaNs made quiet).
+func roundBF16(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		b := math.Float32bits(v)
+		if v == v {
+			b += 0x7fff + (b>>16)&1
+		} else {
+			b |= 0x00400000
+		}
+		dst[i] = math.Float32frombits(b &^ 0xffff)
 	}
 }
 
