@@ -129,7 +129,8 @@ type Options struct {
 	// OnText, when set (with Decoder), is called with each new piece of a
 	// row's generated text as soon as it is complete (whole UTF-8 characters,
 	// not a possible start of a stop string). Beam search calls it once per
-	// prompt with the final text.
+	// returned sequence with the final text, row being the sequence's index
+	// in the result (the prompt's, with one sequence per prompt).
 	OnText func(row int, piece string) `json:"-"`
 }
 

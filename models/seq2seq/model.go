@@ -260,11 +260,11 @@ func (m *Model) encode(ids []int, mask []bool, B int, trace func(i int, x []floa
 	for b := range B {
 		maxLen = max(maxLen, lens[b])
 	}
-	real2 := make([]float32, 0, len(x))
+	compact := make([]float32, 0, len(x))
 	for r, p := range pos {
 		if p >= 0 {
 			copy(mem.hidden[p*C:(p+1)*C], x[r*C:(r+1)*C])
-			real2 = append(real2, x[r*C:(r+1)*C]...)
+			compact = append(compact, x[r*C:(r+1)*C]...)
 			Nv++
 		}
 	}
@@ -277,7 +277,7 @@ func (m *Model) encode(ids []int, mask []bool, B int, trace func(i int, x []floa
 	vsegs, _ := mem.cross.Plan(nil, rows, lens)
 	kv := make([]float32, Nv*2*HD)
 	for l := range m.d.DecLayers {
-		m.net.crossKV(&sc, l, kv, real2, Nv)
+		m.net.crossKV(&sc, l, kv, compact, Nv)
 		mem.cross.Put(l, vsegs, kv, kv[HD:], 2*HD)
 	}
 	mem.cross.Commit(vsegs)
