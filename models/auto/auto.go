@@ -10,7 +10,8 @@
 // tokenizer lives.
 //
 // Supported causal LMs: Llama (Hugging Face folders, model_type "llama") and
-// llama2.c's legacy run.c .bin files. GPT-2 and BERT folders are recognised
+// llama2.c's legacy run.c .bin files. LoadSeq2Seq loads the encoder-decoders
+// (Marian, BART, T5) of package seq2seq. GPT-2 and BERT folders are recognised
 // by SniffConfig; a further task (masked LM, classification) gets its own
 // Load function over the same sniffing.
 package auto
@@ -36,9 +37,13 @@ const (
 	GPT2           // Hugging Face GPT2LMHeadModel folders
 	BERT           // Hugging Face BertFor* folders
 	GGUF           // llama.cpp GGUF files (architecture llama)
+	Marian         // Hugging Face MarianMTModel folders (encoder-decoder)
+	BART           // Hugging Face BartForConditionalGeneration folders (encoder-decoder)
+	T5             // Hugging Face T5ForConditionalGeneration folders (encoder-decoder)
 )
 
-var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert", GGUF: "gguf"}
+var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert", GGUF: "gguf",
+	Marian: "marian", BART: "bart", T5: "t5"}
 
 // String returns the family's model_type spelling ("llama2.c" for Llama2C).
 func (f Family) String() string {
@@ -66,6 +71,12 @@ func (c Config) Family() Family {
 		return GPT2
 	case "bert":
 		return BERT
+	case "marian":
+		return Marian
+	case "bart":
+		return BART
+	case "t5":
+		return T5
 	case "":
 	default:
 		return Unknown
@@ -78,6 +89,12 @@ func (c Config) Family() Family {
 			return GPT2
 		case strings.HasPrefix(a, "Bert"):
 			return BERT
+		case strings.HasPrefix(a, "Marian"):
+			return Marian
+		case strings.HasPrefix(a, "Bart"):
+			return BART
+		case strings.HasPrefix(a, "T5"):
+			return T5
 		}
 	}
 	return Unknown

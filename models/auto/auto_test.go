@@ -26,7 +26,10 @@ func TestConfigFamily(t *testing.T) {
 		{`{"model_type":"bert"}`, BERT},
 		{`{"architectures":["LlamaForCausalLM"]}`, Llama},
 		{`{"architectures":["Foo","BertForMaskedLM"]}`, BERT},
-		{`{"model_type":"t5","architectures":["LlamaForCausalLM"]}`, Unknown}, // model_type wins
+		{`{"model_type":"mamba","architectures":["LlamaForCausalLM"]}`, Unknown}, // model_type wins
+		{`{"model_type":"t5","architectures":["LlamaForCausalLM"]}`, T5},
+		{`{"architectures":["MarianMTModel"]}`, Marian},
+		{`{"model_type":"bart"}`, BART},
 		{`{}`, Unknown},
 	} {
 		c, err := ParseConfig([]byte(tc.json))
