@@ -15,8 +15,13 @@ const (
 	// of the blocked matrix product (kernels.PackB), so no pass re-packs
 	// them; one-to-four-row products stream the panels once.
 	F32 Format = iota
-	// BF16 keeps bfloat16 weights [out, in], widened to float32 inside the
-	// kernels: half the bytes to stream per decoding step.
+	// BF16 keeps bfloat16 weights [out, in]: half the bytes to stream per
+	// decoding step, where the kernels widen them to float32. Products of
+	// more rows (prefill, encoders) run kernels.GemmBF16 where the CPU has
+	// AVX-512 BF16, on a copy of the matrix packed at construction: the
+	// activations are rounded to bfloat16 too, and the products of bfloat16
+	// pairs are summed in float32. Elsewhere they widen the weights and run
+	// the float32 product.
 	BF16
 )
 
@@ -75,7 +80,7 @@ func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 	}
 	switch f {
 	case BF16:
-		return &bf16Weight{in: in, out: out, w: toBF16(w, in, out, layout)}
+		return newBF16Weight(toBF16(w, in, out, layout), in, out)
 	default:
 		if layout == InOut {
 			return &packedWeight{in: in, out: out, pb: kernels.PackB(false, in, out, w, out)}
@@ -95,12 +100,24 @@ func DenseWeight(w []float32, in, out int) Weight {
 	return &denseWeight{in: in, out: out, w: w}
 }
 
-// BF16Weight returns w [out, in] bfloat16 as a Weight that aliases it.
+// BF16Weight returns w [out, in] bfloat16 as a Weight that aliases it
+// (for decoding; products of more rows use a packed copy where the CPU has
+// AVX-512 BF16, see BF16).
 func BF16Weight(w []uint16, in, out int) Weight {
 	if len(w) != in*out {
 		panic(fmt.Sprintf("infer: BF16Weight: %d values for a %d×%d matrix", len(w), in, out))
 	}
-	return &bf16Weight{in: in, out: out, w: w}
+	return newBF16Weight(w, in, out)
+}
+
+// newBF16Weight wraps w [out, in], packing it for kernels.GemmBF16 where
+// that runs on the CPU's VDPBF16PS.
+func newBF16Weight(w []uint16, in, out int) *bf16Weight {
+	bw := &bf16Weight{in: in, out: out, w: w}
+	if kernels.GemmBF16Native() && in > 0 {
+		bw.pb = kernels.PackBF16(true, in, out, w, in)
+	}
+	return bw
 }
 
 // toBF16 rounds w (in layout) to bfloat16 [out, in].
@@ -213,18 +230,26 @@ func (w *denseWeight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *
 type bf16Weight struct {
 	in, out int
 	w       []uint16
+	// pb is w packed for kernels.GemmBF16, nil where that has no VDPBF16PS
+	// kernels (its generic twin is exact but slow).
+	pb *kernels.PackedBF16
 }
 
 func (w *bf16Weight) Dims() (int, int) { return w.in, w.out }
 func (w *bf16Weight) Format() Format   { return BF16 }
 func (w *bf16Weight) Bytes() int       { return 2 * w.in * w.out }
 
-// mul streams the matrix once for a few rows; for more, it widens tiles of
-// about bf16TileBytes of float32 into scratch and multiplies each with the
-// blocked product, so the widening is shared by all N rows.
+// mul streams the matrix once for a few rows. For more, it runs the bfloat16
+// product on the packed matrix; without one, it widens tiles of about
+// bf16TileBytes of float32 into scratch and multiplies each with the
+// blocked float32 product, so the widening is shared by all N rows.
 func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
 	if N <= matvecMaxRows {
 		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
+		return
+	}
+	if w.pb != nil {
+		kernels.GemmBF16(false, N, x, w.in, w.pb, beta, y, w.out, ep)
 		return
 	}
 	in, out := w.in, w.out

@@ -42,6 +42,10 @@ type CLMOptions struct {
 	// Eval holds the validation blocks of BlockSize+1 tokens (see
 	// data.EvalBlocks); none means Evaluate reports no loss.
 	Eval [][]int32
+	// BF16 trains (and evaluates) in bfloat16 mixed precision: bfloat16
+	// products with float32 sums, float32 master weights, gradients and
+	// optimizer state (gpt2.Trainer.SetBF16). False: float32.
+	BF16 bool
 }
 
 // NewCLMTask returns a causal-LM task over model and the training tokens
@@ -64,8 +68,10 @@ func NewCLMTask(model *gpt2.Model, train data.TokenSource, opts CLMOptions) (*CL
 		}
 	}
 	B := opts.BatchSize
+	fused := gpt2.NewTrainer(model)
+	fused.SetBF16(opts.BF16)
 	return &CLMTask{
-		model: model, fused: gpt2.NewTrainer(model), params: nn.OptimParams(model.Params()),
+		model: model, fused: fused, params: nn.OptimParams(model.Params()),
 		sampler: s, eval: opts.Eval, B: B, T: T, seed: opts.Seed,
 		block: make([]int32, T+1), x: make([]int, B*T), y: make([]int, B*T),
 	}, nil

@@ -47,6 +47,8 @@ func workloads() map[string]workload {
 	}
 	w["train-char"] = benchTrainChar
 	w["train-small"] = benchTrainSmall
+	w["train-char-bf16"] = benchTrainBF16(trainChar)
+	w["train-small-bf16"] = benchTrainBF16(trainSmall)
 	w["tokenize-gpt2"] = benchTokenizeGPT2
 	w["tokenize-gpt2-batch"] = benchTokenizeGPT2Batch
 	w["bert-forward"] = benchBERTForward(infer.F32)

@@ -22,6 +22,7 @@ import (
 type trainWorkload struct {
 	vocab, layers, width, heads, block, batch int
 	warmup, steps                             int
+	bf16                                      bool // bfloat16 mixed precision (gpt2.Trainer.SetBF16)
 }
 
 var (
@@ -39,6 +40,14 @@ func benchTrainSmall(ctx context.Context, opt benchOptions) (benchResult, error)
 	return benchTrain(ctx, trainSmall, opt)
 }
 
+// benchTrainBF16 returns the bfloat16 mixed-precision variant of w
+// (train-char-bf16, train-small-bf16): bfloat16 products with float32
+// sums, float32 master weights, gradients and AdamW state.
+func benchTrainBF16(w trainWorkload) workload {
+	w.bf16 = true
+	return func(ctx context.Context, opt benchOptions) (benchResult, error) { return benchTrain(ctx, w, opt) }
+}
+
 func benchTrain(ctx context.Context, w trainWorkload, opt benchOptions) (benchResult, error) {
 	cfg := gpt2.Config{VocabSize: w.vocab, NumPos: w.block, NumEmbd: w.width, NumLayer: w.layers,
 		NumHead: w.heads, ActivationFunction: "gelu"}
@@ -48,6 +57,7 @@ func benchTrain(ctx context.Context, w trainWorkload, opt benchOptions) (benchRe
 		return benchResult{}, err
 	}
 	trainer := gpt2.NewTrainer(model)
+	trainer.SetBF16(w.bf16)
 	params := nn.OptimParams(model.Params())
 	adamw, err := optim.NewAdamW(optim.DecayGroups(params, 0.1), optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8})
 	if err != nil {
@@ -104,6 +114,10 @@ func benchTrain(ctx context.Context, w trainWorkload, opt benchOptions) (benchRe
 		}
 	}
 	runtime.ReadMemStats(&ms1)
+	precision := "float32"
+	if w.bf16 {
+		precision = "bf16 products, float32 master weights and AdamW"
+	}
 	sorted := slices.Clone(times)
 	slices.Sort(sorted)
 	med := sorted[len(sorted)/2]
@@ -116,7 +130,7 @@ func benchTrain(ctx context.Context, w trainWorkload, opt benchOptions) (benchRe
 		Value:  float64(B*T) / med,
 		Unit:   "tokens/s",
 		Tokens: B * T,
-		Detail: fmt.Sprintf("params %d, step %.4f s (median of %d), loss %.4f -> %.4f, %.1f allocs/step (%.0f B/step)",
-			cfg.NumParams(), med, w.steps, losses[0], losses[len(losses)-1], allocs, bytes),
+		Detail: fmt.Sprintf("params %d, %s, step %.4f s (median of %d), loss %.4f -> %.4f, %.1f allocs/step (%.0f B/step)",
+			cfg.NumParams(), precision, med, w.steps, losses[0], losses[len(losses)-1], allocs, bytes),
 	}, nil
 }

@@ -131,11 +131,16 @@ func trainLosses(t *testing.T, dir string) map[int]float64 {
 // SIGKILLs it after a checkpoint, resumes it with --resume in a second child
 // that it stops with SIGINT (Ctrl-C: checkpoint and clean exit), resumes
 // again to the end and checks that every step's loss equals that of an
-// uninterrupted run.
+// uninterrupted run: in float32, and in bfloat16 mixed precision (--bf16).
 func TestPretrainCrashResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts training processes")
 	}
+	t.Run("f32", func(t *testing.T) { testPretrainCrashResume(t, nil) })
+	t.Run("bf16", func(t *testing.T) { testPretrainCrashResume(t, []string{"--bf16"}) })
+}
+
+func testPretrainCrashResume(t *testing.T, precision []string) {
 	tmp := t.TempDir()
 	corpus := writeCorpus(t, tmp, 3000)
 	const steps = 120
@@ -144,7 +149,7 @@ func TestPretrainCrashResume(t *testing.T) {
 			"--out", out, "--cache-dir", filepath.Join(tmp, "cache"), "--layers", "2", "--width", "64", "--heads", "2",
 			"--block-size", "64", "--batch-size", "16", "--steps", "120", "--warmup", "10", "--lr", "3e-3",
 			"--accumulate", "2", "--eval-every", "25", "--eval-blocks", "8", "--save-every", "10", "--keep", "2",
-			"--seed", "7", "--progress", "off"}, extra...)
+			"--seed", "7", "--progress", "off"}, append(precision, extra...)...)
 	}
 
 	// The reference: one uninterrupted run.

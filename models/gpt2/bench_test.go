@@ -12,11 +12,12 @@ import (
 
 // BenchmarkTrainStep times one training step (forward, loss, backward,
 // AdamW) of the train-small benchmark model (../shared/bench: 4 layers, 128
-// wide, 4 heads, block 64, batch 32, exact GELU) with each engine.
+// wide, 4 heads, block 64, batch 32, exact GELU) with each engine, and with
+// the fused trainer in bfloat16 mixed precision.
 func BenchmarkTrainStep(b *testing.B) {
 	cfg := Config{VocabSize: 65, NumPos: 64, NumEmbd: 128, NumLayer: 4, NumHead: 4, ActivationFunction: "gelu"}
 	const B, T = 32, 64
-	for _, engine := range []string{"trainer", "autograd"} {
+	for _, engine := range []string{"trainer", "trainer-bf16", "autograd"} {
 		b.Run(fmt.Sprintf("engine=%s", engine), func(b *testing.B) {
 			rng := tensor.NewRNG(0)
 			m, err := New(cfg, rng)
@@ -30,10 +31,11 @@ func BenchmarkTrainStep(b *testing.B) {
 				x[i], y[i] = rng.IntN(65), rng.IntN(65)
 			}
 			tr := NewTrainer(m)
+			tr.SetBF16(engine == "trainer-bf16")
 			g := autograd.NewGraph()
 			g.Attach(nn.Vars(m.Params())...)
 			step := func() {
-				if engine == "trainer" {
+				if engine != "autograd" {
 					if _, err := tr.Forward(x, B, T); err != nil {
 						b.Fatal(err)
 					}

@@ -77,31 +77,70 @@ func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd, scratch []float32, N,
 	}
 }
 
+// products runs the trainer's weight products: float32 Sgemm, or, with bf16
+// set, kernels.GemmBF16 (both operands rounded to bfloat16 as they are read,
+// the products of bfloat16 pairs summed in float32), op(B) repacked into pb
+// before each product — the master weights change every step, and each is
+// read in two layouts (x·w forward, dout·wᵀ backward). A nil *products is
+// float32.
+type products struct {
+	bf16 bool
+	pb   *kernels.PackedBF16
+}
+
+// mul computes C = op(A)·op(B) + beta·C, then ep (nil: none), as
+// kernels.SgemmEpilogue with alpha 1.
+func (p *products) mul(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *kernels.Epilogue) {
+	if p == nil || !p.bf16 {
+		kernels.SgemmEpilogue(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc, ep)
+		return
+	}
+	if ep != nil && ep.SumsB != nil {
+		// The bias gradient: column sums of the float32 op(B), as in
+		// float32 (GemmBF16 would sum the bfloat16 values, one at a time).
+		sums := ep.SumsB
+		if transB {
+			for j := range n {
+				sums[j] += kernels.Sum(b[j*ldb : j*ldb+k])
+			}
+		} else {
+			for r := range k {
+				kernels.Add(sums, sums, b[r*ldb:r*ldb+n])
+			}
+		}
+		e := *ep
+		e.SumsB = nil
+		ep = &e
+	}
+	p.pb = kernels.PackF32BF16Into(p.pb, transB, k, n, b, ldb)
+	kernels.GemmBF16(transA, m, a, lda, p.pb, beta, c, ldc, ep)
+}
+
 // conv1dForward is GPT-2's Conv1D (a linear layer with its weight stored
 // [in, out]): out = x·w + b with x [N, C], w [C, OC], b [OC], out [N, OC].
 //
 // The bias is added by the product's epilogue, to each strip of out while it
 // is still in cache (the same sums, in the same order, as a separate pass).
-func conv1dForward(out, x, w, b []float32, N, C, OC int) {
-	if b == nil {
-		kernels.Sgemm(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC)
-		return
+func conv1dForward(p *products, out, x, w, b []float32, N, C, OC int) {
+	var ep *kernels.Epilogue
+	if b != nil {
+		ep = &kernels.Epilogue{Bias: b}
 	}
-	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, &kernels.Epilogue{Bias: b})
+	p.mul(false, false, N, OC, C, x, C, w, OC, 0, out, OC, ep)
 }
 
 // mlpUpForward computes the MLP's first layer and activation: pre = x·w + b
 // and out = act(pre), x [N, C], w [C, F]. For an activation that saves its
 // derivative (the exact GELU) the activation runs in the product's epilogue,
 // on each strip of pre while it is in cache, and leaves act'(pre) in pre.
-func mlpUpForward(act nn.Activation, out, pre, x, w, b []float32, N, C, F int) {
+func mlpUpForward(p *products, act nn.Activation, out, pre, x, w, b []float32, N, C, F int) {
 	if !savesDerivative(act) {
-		conv1dForward(pre, x, w, b, N, C, F)
+		conv1dForward(p, pre, x, w, b, N, C, F)
 		activationForward(act, out, pre)
 		return
 	}
 	ep := &kernels.Epilogue{Bias: b, Act: geluKeepingDerivative, Out: out, LdOut: F}
-	kernels.SgemmEpilogue(false, false, N, F, C, 1, x, C, w, F, 0, pre, F, ep)
+	p.mul(false, false, N, F, C, x, C, w, F, 0, pre, F, ep)
 }
 
 // geluKeepingDerivative is the epilogue activation of mlpUpForward: GELU
@@ -111,9 +150,9 @@ func geluKeepingDerivative(dst, x []float32) { kernels.GELUWithDerivative(dst, x
 // residualConv1dForward computes out = res + (x·w + b), the projection back
 // into the residual stream: the bias and res are added by the product's
 // epilogue, to each strip of out while it is in cache. res, out: [N, OC].
-func residualConv1dForward(out, res, x, w, b []float32, N, C, OC int) {
+func residualConv1dForward(p *products, out, res, x, w, b []float32, N, C, OC int) {
 	ep := &kernels.Epilogue{Bias: b, Residual: res, LdResidual: OC}
-	kernels.SgemmEpilogue(false, false, N, OC, C, 1, x, C, w, OC, 0, out, OC, ep)
+	p.mul(false, false, N, OC, C, x, C, w, OC, 0, out, OC, ep)
 }
 
 // conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil),
@@ -121,32 +160,32 @@ func residualConv1dForward(out, res, x, w, b []float32, N, C, OC int) {
 // derivative of the activation before this layer, applied to each strip of
 // dx while it is in cache), and accumulates dw += xᵀ·dout and db +=
 // Σ_rows dout, the latter while the weight-gradient product packs dout
-// (Epilogue.SumsB).
-func conv1dBackward(dx, dxScale, dw, db, dout, x, w []float32, N, C, OC int) {
+// (Epilogue.SumsB; in bfloat16, a pass of float32 sums over dout).
+func conv1dBackward(p *products, dx, dxScale, dw, db, dout, x, w []float32, N, C, OC int) {
 	if dx != nil {
 		var ep *kernels.Epilogue
 		if dxScale != nil {
 			ep = &kernels.Epilogue{Scale: dxScale, LdScale: C}
 		}
-		kernels.SgemmEpilogue(false, true, N, C, OC, 1, dout, OC, w, OC, 0, dx, C, ep)
+		p.mul(false, true, N, C, OC, dout, OC, w, OC, 0, dx, C, ep)
 	}
 	var ep *kernels.Epilogue
 	if db != nil {
 		ep = &kernels.Epilogue{SumsB: db}
 	}
-	kernels.SgemmEpilogue(true, false, C, OC, N, 1, x, C, dout, OC, 1, dw, OC, ep)
+	p.mul(true, false, C, OC, N, x, C, dout, OC, 1, dw, OC, ep)
 }
 
 // lmHeadForward computes logits = x·wteᵀ: x [N, C], wte [V, C], logits [N, V].
-func lmHeadForward(logits, x, wte []float32, N, C, V int) {
-	kernels.Sgemm(false, true, N, V, C, 1, x, C, wte, C, 0, logits, V)
+func lmHeadForward(p *products, logits, x, wte []float32, N, C, V int) {
+	p.mul(false, true, N, V, C, x, C, wte, C, 0, logits, V, nil)
 }
 
 // lmHeadBackward writes dx = dlogits·wte (overwriting) and accumulates
 // dwte += dlogitsᵀ·x.
-func lmHeadBackward(dx, dwte, dlogits, x, wte []float32, N, C, V int) {
-	kernels.Sgemm(false, false, N, C, V, 1, dlogits, V, wte, C, 0, dx, C)
-	kernels.Sgemm(true, false, V, C, N, 1, dlogits, V, x, C, 1, dwte, C)
+func lmHeadBackward(p *products, dx, dwte, dlogits, x, wte []float32, N, C, V int) {
+	p.mul(false, false, N, C, V, dlogits, V, wte, C, 0, dx, C, nil)
+	p.mul(true, false, V, C, N, dlogits, V, x, C, 1, dwte, C, nil)
 }
 
 // activationForward applies act element-wise: out = act(x). For the exact

@@ -22,10 +22,24 @@ import (
 type Trainer struct {
 	m    *Model
 	acts *activations
+	prod products
 }
 
 // NewTrainer returns a trainer over m's parameters and gradients.
 func NewTrainer(m *Model) *Trainer { return &Trainer{m: m} }
+
+// SetBF16 chooses bfloat16 mixed precision (on) or float32 (off, the
+// default) for the steps that follow. In bfloat16 the products of every
+// linear layer and of the tied lm_head — forward, input gradients and
+// weight gradients — run kernels.GemmBF16: both operands are rounded to
+// bfloat16 as they are read and the products of bfloat16 pairs are summed
+// in float32, as PyTorch's autocast does on CPU. The parameters (the master
+// weights), gradients, LayerNorms, attention, softmax and loss stay float32,
+// and so does the optimizer, which reads only those. GemmBF16's results do
+// not depend on the machine or on how its work is shared, so training
+// resumes exactly as in float32; without AVX-512 BF16 the products run its
+// generic twin, with the same results and much more slowly.
+func (tr *Trainer) SetBF16(on bool) { tr.prod.bf16 = on }
 
 // activations is the workspace of one forward pass for a batch shape B×T:
 // every value the backward pass reads, plus the gradient scratch buffers.
@@ -140,17 +154,17 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 		w, la := &m.W.Blocks[l], &a.layers[l]
 		// x = x + attn(ln_1(x))
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
-		conv1dForward(la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C)              //           [B, T, 3C]
-		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)                   // att [B, H, T, T], atty [B, T, C]
-		residualConv1dForward(la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
+		conv1dForward(&tr.prod, la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C)              //           [B, T, 3C]
+		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)                             // att [B, H, T, T], atty [B, T, C]
+		residualConv1dForward(&tr.prod, la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
 		// x = x + mlp(ln_2(x))
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
-		mlpUpForward(c.Activation, la.fchAct, la.fch, la.ln2, w.FcW, w.FcB, N, C, F)      // [B, T, F]
-		residualConv1dForward(la.res3, la.res2, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) // [B, T, C]
+		mlpUpForward(&tr.prod, c.Activation, la.fchAct, la.fch, la.ln2, w.FcW, w.FcB, N, C, F)      // [B, T, F]
+		residualConv1dForward(&tr.prod, la.res3, la.res2, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) // [B, T, C]
 		x = la.res3
 	}
 	layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, m.W.LnFW, m.W.LnFB, N, C, eps)
-	lmHeadForward(a.logits, a.lnf, m.W.Wte, N, C, V) // logits = ln_f(x)·wteᵀ   [B, T, V]
+	lmHeadForward(&tr.prod, a.logits, a.lnf, m.W.Wte, N, C, V) // logits = ln_f(x)·wteᵀ   [B, T, V]
 	return a.logits, nil
 }
 
@@ -192,7 +206,7 @@ func (tr *Trainer) Backward() error {
 
 	// Loss and lm_head (tied to wte).
 	crossEntropyBackward(a.logits, a.logp, a.targets, N, V, 1/float32(a.count)) //  dlogits   [B, T, V]
-	lmHeadBackward(a.dtmp, m.G.Wte, a.logits, a.lnf, m.W.Wte, N, C, V)
+	lmHeadBackward(&tr.prod, a.dtmp, m.G.Wte, a.logits, a.lnf, m.W.Wte, N, C, V)
 	last := a.encoded
 	if L := len(a.layers); L > 0 {
 		last = a.layers[L-1].res3
@@ -209,18 +223,18 @@ func (tr *Trainer) Backward() error {
 		// res3 = res2 + mlp(ln_2(res2))
 		if savesDerivative(c.Activation) {
 			// la.fch holds the activation's derivative: dfch = dres·wᵀ ⊙ it.
-			conv1dBackward(a.dfch, la.fch, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+			conv1dBackward(&tr.prod, a.dfch, la.fch, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
 		} else {
-			conv1dBackward(a.dfch, nil, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+			conv1dBackward(&tr.prod, a.dfch, nil, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
 			activationBackward(c.Activation, a.dfch, la.fch, a.dfch)
 		}
-		conv1dBackward(a.dtmp, nil, g.FcW, g.FcB, a.dfch, la.ln2, w.FcW, N, C, F)
+		conv1dBackward(&tr.prod, a.dtmp, nil, g.FcW, g.FcB, a.dfch, la.ln2, w.FcW, N, C, F)
 		layerNormBackward(a.datty, g.Ln2W, g.Ln2B, a.dtmp, la.res2, w.Ln2W, la.ln2Mean, la.ln2Rstd, a.lnScratch, N, C)
 		addInPlace(a.dres, a.datty)
 		// res2 = x + c_proj(attention(c_attn(ln_1(x))))
-		conv1dBackward(a.datty, nil, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
+		conv1dBackward(&tr.prod, a.datty, nil, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
 		attentionBackward(a.dqkv, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
-		conv1dBackward(a.dtmp, nil, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
+		conv1dBackward(&tr.prod, a.dtmp, nil, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
 		layerNormBackward(a.datty, g.Ln1W, g.Ln1B, a.dtmp, x, w.Ln1W, la.ln1Mean, la.ln1Rstd, a.lnScratch, N, C)
 		addInPlace(a.dres, a.datty)
 	}
