@@ -70,10 +70,13 @@ type TextClassificationOptions struct {
 	// problem_type says — regression none; multi-label classification or
 	// a single label the sigmoid; otherwise the softmax.
 	FunctionToApply Function `json:"function_to_apply"`
-	// Truncation cuts inputs longer than the model (the longest of a pair
+	// Truncation cuts inputs longer than MaxLength (the longest of a pair
 	// first). Zero: such an input is an error, as Hugging Face's default
 	// fails on it.
 	Truncation bool `json:"truncation"`
+	// MaxLength is the longest input, special tokens included. Zero (or
+	// more than the model takes): the model's length.
+	MaxLength int `json:"max_length"`
 }
 
 // TextInput is one input: a text, or a pair of texts (an NLI premise and
@@ -150,7 +153,10 @@ func (p *TextClassification) Run(ctx context.Context, inputs []TextInput, opts *
 	if opts.TopK < AllLabels {
 		return nil, inputErr("top_k %d < 1", opts.TopK)
 	}
-	logits, err := p.logits(ctx, inputs, opts.Truncation)
+	if opts.MaxLength < 0 {
+		return nil, inputErr("max_length %d < 0", opts.MaxLength)
+	}
+	logits, err := classifyPairs(ctx, p.m, inputs, opts.Truncation, opts.MaxLength)
 	if err != nil {
 		return nil, err
 	}
@@ -181,19 +187,21 @@ func (p *TextClassification) Run(ctx context.Context, inputs []TextInput, opts *
 	return out, nil
 }
 
-// logits runs the classifier over inputs: [len(inputs), labels].
-func (p *TextClassification) logits(ctx context.Context, inputs []TextInput, truncate bool) ([]float32, error) {
-	return classifyPairs(ctx, p.m, inputs, truncate)
-}
-
-// classifyPairs encodes inputs (texts and pairs), runs the sequence
+// classifyPairs encodes inputs (texts and pairs), truncated to maxLen
+// tokens (zero: the model's) when truncate is set, runs the sequence
 // classifier and returns the logits [len(inputs), labels].
-func classifyPairs(ctx context.Context, m *model, inputs []TextInput, truncate bool) ([]float32, error) {
+func classifyPairs(ctx context.Context, m *model, inputs []TextInput, truncate bool, maxLen int) ([]float32, error) {
+	if maxLen == 0 || maxLen > m.maxLen {
+		maxLen = m.maxLen
+	}
 	tok := m.tok
 	if truncate {
-		tok = m.trunc
+		var err error
+		if tok, err = m.truncating(maxLen); err != nil {
+			return nil, inputErr("%v", err)
+		}
 	}
-	encs, err := encodeInputs(tok, inputs, m.maxLen)
+	encs, err := encodeInputs(tok, inputs, maxLen)
 	if err != nil {
 		return nil, err
 	}
