@@ -78,7 +78,9 @@ func (g goldenLine) call(nested bool) json.RawMessage {
 	return raw
 }
 
-func readGolden(t *testing.T, file string) []goldenLine {
+func readGolden(t *testing.T, file string) []goldenLine { return readGoldenTB(t, file) }
+
+func readGoldenTB(t testing.TB, file string) []goldenLine {
 	t.Helper()
 	f, err := os.Open(testenv.Shared(t, "golden", "hf_pipelines", file))
 	if err != nil {

@@ -208,13 +208,18 @@ func loadModelDir(task Task, dir, ref string, opts *Options, need bert.Heads) (*
 	if tok.VocabSize() > e.Config.VocabSize {
 		return nil, fmt.Errorf("pipeline: the tokenizer's vocabulary (%d) is larger than the model's (%d)", tok.VocabSize(), e.Config.VocabSize)
 	}
+	return newModel(e.Encoder, dir, tok, readTokenizerConfig(tokPath), opts.BatchSize)
+}
+
+// newModel assembles a model from a loaded encoder and tokenizer.
+func newModel(enc *bert.Encoder, dir string, tok *tokenizer.Tokenizer, tc tokenizerConfig, batch int) (*model, error) {
 	// The tokenizer's own truncation and padding (tokenizer.json) are the
 	// pipeline's business: start from none.
-	if tok, err = tok.WithOptions(tokenizer.Options{}); err != nil {
+	tok, err := tok.WithOptions(tokenizer.Options{})
+	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	tc := readTokenizerConfig(tokPath)
-	m := &model{enc: e.Encoder, dir: dir, tok: tok, maxLen: e.Config.MaxLen(), batch: opts.BatchSize}
+	m := &model{enc: enc, dir: dir, tok: tok, maxLen: enc.Config.MaxLen(), batch: batch}
 	if m.batch == 0 {
 		m.batch = 32
 	}
