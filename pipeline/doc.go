@@ -14,8 +14,14 @@
 //	question-answering        QuestionAnswering    top_k, doc_stride, max_answer_len, max_seq_len, max_question_len, handle_impossible_answer
 //	feature-extraction        FeatureExtraction    pooling (mean, cls, …), normalize; sentence-transformers folders
 //	zero-shot-classification  ZeroShot             candidate_labels, hypothesis_template, multi_label
+//	text-generation           TextGeneration       max_new_tokens, do_sample, temperature, top_k, top_p, return_full_text; chats
 //
-// Models are BERT, DistilBERT, RoBERTa and XLM-RoBERTa folders (package
+// TextGeneration runs causal LMs (models/auto.LoadCausalLM); its Session
+// is a conversation that keeps the model's cache between turns, rendered
+// with the model's chat template when it has one (glossa run is a loop
+// over it).
+//
+// The other tasks' models are BERT, DistilBERT, RoBERTa and XLM-RoBERTa folders (package
 // bert's Encoder, chosen from config.json by models/auto) with the head
 // the task needs; Load names the missing head and the model's
 // architectures otherwise. A reference is a local folder, or ORG/NAME[@REV]

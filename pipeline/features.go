@@ -42,15 +42,10 @@ const (
 	PoolLastToken                   // the last real token's vector
 )
 
-var poolingNames = [...]string{"", "none", "mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"}
+var poolingNames = []string{"", "none", "mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"}
 
 // String returns the mode's name ("" for PoolDefault).
-func (p Pooling) String() string {
-	if p >= 0 && int(p) < len(poolingNames) {
-		return poolingNames[p]
-	}
-	return fmt.Sprintf("Pooling(%d)", int(p))
-}
+func (p Pooling) String() string { return enumName(poolingNames, p, "Pooling") }
 
 // MarshalText writes the mode's name.
 func (p Pooling) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
@@ -58,22 +53,15 @@ func (p Pooling) MarshalText() ([]byte, error) { return []byte(p.String()), nil 
 // UnmarshalText parses a mode: none, mean, cls (or first_token), max,
 // mean_sqrt_len_tokens, weightedmean, lasttoken (or last_token, eos).
 func (p *Pooling) UnmarshalText(b []byte) error {
-	switch s := strings.ToLower(string(b)); s {
+	switch strings.ToLower(string(b)) {
 	case "first_token":
 		*p = PoolCLS
 		return nil
 	case "last_token", "eos":
 		*p = PoolLastToken
 		return nil
-	default:
-		for i, n := range poolingNames {
-			if i > 0 && s == n {
-				*p = Pooling(i)
-				return nil
-			}
-		}
 	}
-	return fmt.Errorf("pooling %q is not none, mean, cls, max, mean_sqrt_len_tokens, weightedmean or lasttoken", b)
+	return parseEnum(p, poolingNames, b, "pooling", "none, mean, cls, max, mean_sqrt_len_tokens, weightedmean or lasttoken")
 }
 
 // FeatureExtractionOptions are the feature-extraction pipeline's call

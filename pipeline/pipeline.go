@@ -30,11 +30,12 @@ const (
 	QuestionAnsweringTask   Task = "question-answering"
 	FeatureExtractionTask   Task = "feature-extraction"
 	ZeroShotTask            Task = "zero-shot-classification"
+	TextGenerationTask      Task = "text-generation"
 )
 
 // Tasks lists the tasks Load knows, in the order help texts show them.
 var Tasks = []Task{FillMaskTask, TextClassificationTask, TokenClassificationTask, QuestionAnsweringTask,
-	FeatureExtractionTask, ZeroShotTask}
+	FeatureExtractionTask, ZeroShotTask, TextGenerationTask}
 
 // ParseTask maps a task name to a Task, accepting Hugging Face's aliases
 // ("sentiment-analysis", "ner", "sentence-similarity", "embeddings").
@@ -125,6 +126,8 @@ func Load(ctx context.Context, task Task, modelRef string, opts *Options) (Pipel
 		return LoadFeatureExtraction(ctx, modelRef, opts)
 	case ZeroShotTask:
 		return LoadZeroShot(ctx, modelRef, opts)
+	case TextGenerationTask:
+		return LoadTextGeneration(ctx, modelRef, opts)
 	}
 	_, err := ParseTask(string(task))
 	return nil, err

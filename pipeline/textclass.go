@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tokenizer"
@@ -30,28 +29,17 @@ const (
 	FunctionNone                    // the raw logits
 )
 
-var functionNames = [...]string{FunctionDefault: "", FunctionSoftmax: "softmax", FunctionSigmoid: "sigmoid", FunctionNone: "none"}
+var functionNames = []string{FunctionDefault: "", FunctionSoftmax: "softmax", FunctionSigmoid: "sigmoid", FunctionNone: "none"}
 
 // String returns Hugging Face's name of f.
-func (f Function) String() string {
-	if f >= 0 && int(f) < len(functionNames) {
-		return functionNames[f]
-	}
-	return fmt.Sprintf("Function(%d)", int(f))
-}
+func (f Function) String() string { return enumName(functionNames, f, "Function") }
 
 // MarshalText writes Hugging Face's name of f.
 func (f Function) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
 // UnmarshalText parses "softmax", "sigmoid" or "none" (any case).
 func (f *Function) UnmarshalText(b []byte) error {
-	for i, n := range functionNames {
-		if i > 0 && strings.EqualFold(string(b), n) {
-			*f = Function(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("function_to_apply %q is not softmax, sigmoid or none", b)
+	return parseEnum(f, functionNames, b, "function_to_apply", "softmax, sigmoid or none")
 }
 
 // AllLabels is TextClassificationOptions.TopK for every label (Hugging

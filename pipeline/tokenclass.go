@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -45,28 +44,17 @@ const (
 	AggregateMax
 )
 
-var aggregationNames = [...]string{"none", "simple", "first", "average", "max"}
+var aggregationNames = []string{"none", "simple", "first", "average", "max"}
 
 // String returns Hugging Face's name of a.
-func (a Aggregation) String() string {
-	if a >= 0 && int(a) < len(aggregationNames) {
-		return aggregationNames[a]
-	}
-	return fmt.Sprintf("Aggregation(%d)", int(a))
-}
+func (a Aggregation) String() string { return enumName(aggregationNames, a, "Aggregation") }
 
 // MarshalText writes Hugging Face's name of a.
 func (a Aggregation) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // UnmarshalText parses "none", "simple", "first", "average" or "max".
 func (a *Aggregation) UnmarshalText(b []byte) error {
-	for i, n := range aggregationNames {
-		if strings.EqualFold(string(b), n) {
-			*a = Aggregation(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("aggregation_strategy %q is not none, simple, first, average or max", b)
+	return parseEnum(a, aggregationNames, b, "aggregation_strategy", "none, simple, first, average or max")
 }
 
 // TokenClassificationOptions are the token-classification pipeline's call

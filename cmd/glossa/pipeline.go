@@ -20,7 +20,8 @@ const pipelineUsage = `Usage: glossa pipeline TASK --model M [flags] [INPUT ...]
 
 Runs a Hugging Face task pipeline. TASK is the task's name: fill-mask,
 text-classification (sentiment-analysis), token-classification (ner),
-question-answering, feature-extraction, zero-shot-classification. M is a
+question-answering, feature-extraction, zero-shot-classification,
+text-generation. M is a
 model folder or ORG/NAME[@REVISION] on the Hub (the cache first, else
 downloaded).
 

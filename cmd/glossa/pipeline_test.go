@@ -27,6 +27,8 @@ func TestPipelineCommand(t *testing.T) {
 		{[]string{"question-answering", "--model", m("bert-tiny-qa"), "--question", "Who?", "--context", "Clara lives here."}, 1, `"answer":"Clara"`},
 		{[]string{"zero-shot-classification", "--model", m("bert-tiny-nli"), "--labels", "tech, food", "I love this phone"}, 1, `"labels":["tech","food"]`},
 		{[]string{"sentiment-analysis", "--model", m("bert-tiny-nli"), "--pair", "A man plays music.", "A man is playing a guitar."}, 1, `[{"label":"contradiction"`},
+		{[]string{"text-generation", "--model", testenv.Shared(t, "models", "stories260K", "stories260K.bin"), "--tokenizer",
+			testenv.Shared(t, "models", "stories260K", "tok512.bin"), "--options", `{"max_new_tokens": 8}`, "Once upon a time"}, 1, `[{"generated_text":"Once upon a time`},
 		{[]string{"feature-extraction", "--model", m("bert-tiny-embed"), "--options", `{"pooling": "mean", "normalize": true}`, "This is an example sentence."}, 1, `[-0.176389`},
 	} {
 		code, out, errs := glossa(t, append([]string{"pipeline"}, tc.args...)...)
