@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"unicode"
 
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/internal/testenv"
 )
 
@@ -355,4 +357,28 @@ func FuzzCallJSON(f *testing.F) {
 			p.CallJSON(context.Background(), json.RawMessage(call))
 		}
 	})
+}
+
+// TestBF16: Options.Format infer.BF16 stores the weights in bfloat16; the
+// pipeline's answers move by bfloat16 rounding only (the golden cases'
+// margins are far larger for this model's best span).
+func TestBF16(t *testing.T) {
+	ctx := context.Background()
+	in := []QAInput{{Question: "Where does Wolfgang live?", Context: "My name is Wolfgang and I live in Berlin."}}
+	f32 := goldenPipeline(t, "question-answering", "bert-tiny-qa").(*QuestionAnswering)
+	bf16, err := LoadQuestionAnswering(ctx, goldenModel(t, "bert-tiny-qa"), &Options{Format: infer.BF16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := f32.Run(ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bf16.Run(ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[0][0].Answer != b[0][0].Answer || math.Abs(a[0][0].Score-b[0][0].Score) > 0.05*a[0][0].Score {
+		t.Errorf("bfloat16 %+v, float32 %+v", b[0][0], a[0][0])
+	}
 }
