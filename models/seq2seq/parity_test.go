@@ -175,7 +175,14 @@ func TestParityForward(t *testing.T) {
 				t.Errorf("loss %.7f, want %.7f", loss, g.Forward.Loss)
 			}
 
-			// bfloat16: the same as float32 over weights rounded to bfloat16.
+			// bfloat16: close to float32 over weights rounded to bfloat16.
+			// Products of many rows also round the activations to bfloat16
+			// (kernels.GemmBF16, where the CPU has VDPBF16PS), so the bound
+			// is relative to the logits' scale: bfloat16 keeps 8 bits, and
+			// the rounding of every layer's input adds up through the
+			// encoder and decoder: on these 32- and 48-wide random fixtures
+			// the largest difference is 11–12 % of the largest logit
+			// (Marian, t5-tiny), against 3e-5 with float32 activations.
 			mb, err := Load(f.dir, &Options{Format: infer.BF16})
 			if err != nil {
 				t.Fatal(err)
@@ -193,8 +200,14 @@ func TestParityForward(t *testing.T) {
 				}
 				got[i] = tr.Logits
 			}
-			if d := maxDiff(got[0], got[1], valid, V); d > 1e-4 {
-				t.Errorf("bf16 logits: max diff %.3g from float32 over rounded weights", d)
+			scale := 0.0
+			for _, v := range got[1] {
+				scale = math.Max(scale, math.Abs(float64(v)))
+			}
+			if d := maxDiff(got[0], got[1], valid, V); d > 0.15*scale {
+				t.Errorf("bf16 logits: max diff %.3g from float32 over rounded weights, more than 15%% of %.3g", d, scale)
+			} else {
+				t.Logf("bf16 logits: max diff %.3g (max |logit| %.3g)", d, scale)
 			}
 		})
 	}
