@@ -37,10 +37,10 @@ func maxRel(t *testing.T, got []float32, want []float64) float64 {
 
 // TestLinear checks every weight format and call against a float64
 // product, for decoding (≤ 4 rows) and prefill shapes. For bfloat16 the
-// reference multiplies the bfloat16-rounded weights, and for more than 4
-// rows where kernels.GemmBF16 runs natively the rounded activations too
-// (that product rounds both operands): what is left is float32 summation,
-// within the same 1e-5.
+// reference multiplies the bfloat16-rounded weights, and where
+// kernels.GemmBF16 runs natively (for every number of rows) the rounded
+// activations too (that product rounds both operands): what is left is
+// float32 summation, within the same 1e-5.
 func TestLinear(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const in, out = 70, 45
@@ -75,7 +75,7 @@ func TestLinear(t *testing.T) {
 			x := randn(rng, N*in, 1)
 			res := randn(rng, N*out, 1)
 			ref := make([]float64, N*out)
-			roundX := tc.bf16 && N > matvecMaxRows && kernels.GemmBF16Native()
+			roundX := tc.bf16 && kernels.GemmBF16Native()
 			for r := range N {
 				for o := range out {
 					s := 0.0

@@ -116,6 +116,7 @@ func newBF16Weight(w []uint16, in, out int) *bf16Weight {
 	bw := &bf16Weight{in: in, out: out, w: w}
 	if kernels.GemmBF16Native() && in > 0 {
 		bw.pb = kernels.PackBF16(true, in, out, w, in)
+		bw.w = nil // the packed copy serves every product
 	}
 	return bw
 }
@@ -230,8 +231,9 @@ func (w *denseWeight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *
 type bf16Weight struct {
 	in, out int
 	w       []uint16
-	// pb is w packed for kernels.GemmBF16, nil where that has no VDPBF16PS
-	// kernels (its generic twin is exact but slow).
+	// pb is the matrix packed for kernels.GemmBF16 (w is then dropped),
+	// nil where that has no VDPBF16PS kernels (its generic twin is exact
+	// but slow).
 	pb *kernels.PackedBF16
 }
 
@@ -239,17 +241,20 @@ func (w *bf16Weight) Dims() (int, int) { return w.in, w.out }
 func (w *bf16Weight) Format() Format   { return BF16 }
 func (w *bf16Weight) Bytes() int       { return 2 * w.in * w.out }
 
-// mul streams the matrix once for a few rows. For more, it runs the bfloat16
-// product on the packed matrix; without one, it widens tiles of about
-// bf16TileBytes of float32 into scratch and multiplies each with the
-// blocked float32 product, so the widening is shared by all N rows.
+// mul runs the bfloat16 product (activations rounded to bfloat16,
+// float32 accumulation) on the packed matrix for every number of rows, so
+// that a row's result does not depend on what it is batched with. Without
+// VDPBF16PS, the weights are widened instead and the activations kept in
+// float32: the matrix is streamed once for a few rows; for more, tiles of
+// about bf16TileBytes are widened into scratch and multiplied with the
+// blocked float32 product, the widening shared by all N rows.
 func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
-	if N <= matvecMaxRows {
-		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
-		return
-	}
 	if w.pb != nil {
 		kernels.GemmBF16(false, N, x, w.in, w.pb, beta, y, w.out, ep)
+		return
+	}
+	if N <= matvecMaxRows {
+		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
 		return
 	}
 	in, out := w.in, w.out
