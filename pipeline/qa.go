@@ -133,8 +133,10 @@ type feature struct {
 // best first. Answers with the same text (in any case) found in several
 // windows, or as several spans, have their scores summed, as Hugging Face
 // does. An empty context, a question that leaves no room for the context,
-// or a context without any possible span is an error (ErrInput). The
-// windows of every input run in batched forward passes.
+// or a context without any possible span is an error (ErrInput). An empty
+// question is answered ([CLS] [SEP] context [SEP]), as transformers.js
+// does, where Python's argument handler refuses it. The windows of every
+// input run in batched forward passes.
 func (p *QuestionAnswering) Run(ctx context.Context, inputs []QAInput, opts *QAOptions) ([][]Answer, error) {
 	if opts == nil {
 		opts = &QAOptions{}
