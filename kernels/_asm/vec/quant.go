@@ -1,0 +1,641 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The quantized kernels of kernels/quant.go (the "quant" set, written to
+// kernels/quant_amd64.s): the Q8_0 quantizer of activation rows, the
+// matrix-vector products of Q8_0 and Q4_0 weight rows with one quantized
+// row (decoding), and the VNNI products of weight rows with 16 quantized
+// rows at a time (prefill).
+//
+// Weights are read in llama.cpp's block layout, where they lie in a GGUF
+// file: Q8_0 blocks of 34 bytes (half-precision scale, 32 int8), Q4_0 blocks
+// of 18 (scale, 16 bytes of nibbles; element j low nibble of byte j,
+// element j+16 its high nibble). A block's quants start two bytes in, so no
+// load is aligned; the loads are 32 bytes (one YMM, or 16 bytes broadcast)
+// and cross a cache line about once a block, which costs less than any
+// repacking of a matrix that is streamed once per token.
+//
+// Signs. VPDPBUSD multiplies unsigned bytes by signed ones. Q4_0's nibbles
+// are unsigned already: the kernels take Σ n·x and subtract 8·Σ x. Q8_0
+// weights are made unsigned by flipping their top bit (w ^ 0x80 = w + 128
+// as an unsigned byte), and 128·Σ x is subtracted. The Σ x terms depend only
+// on the activations, so a matrix-vector pass computes them once per block
+// for all its rows (one VPDPBUSD of the constant bytes with x), and the
+// many-row kernels read them precomputed. Without VNNI the same products
+// come from VPMADDUBSW, whose int16 pair sums saturate: Q8_0 then uses
+// llama.cpp's sign trick (|w| times x with w's sign: at most 2·128·127 <
+// 2¹⁵), Q4_0 its unsigned nibbles (2·15·127).
+//
+// Accumulation. The matrix-vector kernels keep llama.cpp's AVX2 order: each
+// block gives 8 int32 lanes (lane l sums elements 4l…4l+3), converted
+// exactly to float32 and multiplied-added with the block's d_w·d_x into 8
+// float32 lane accumulators, which are summed at the end. The many-row
+// kernels put 16 activation rows in the 16 lanes of a ZMM register instead
+// (each lane a whole block's int32 sum), so one weight block serves 16 rows.
+
+func genQuant() {
+	declareQuantTables()
+	genQuantize512()
+	genQuantize256()
+	for _, k := range qMatVecKernels {
+		k.emit()
+	}
+	for _, k := range qMatMulKernels {
+		k.emit()
+	}
+}
+
+var (
+	q4ShiftTable Mem // VPSRLVW counts: 8 words of 0, then 8 of 4
+	q8PermTable  Mem // VPERMD order restoring VPACKSSDW/VPACKSSWB's lanes
+)
+
+func declareQuantTables() {
+	q4ShiftTable = GLOBL("q4shift", RODATA|NOPTR)
+	for i := range 16 {
+		s := 0
+		if i >= 8 {
+			s = 4
+		}
+		DATA(2*i, U16(s))
+	}
+	q8PermTable = GLOBL("q8perm", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+}
+
+// vpdpbusd emits VPDPBUSD (avo does not know it; the Go assembler does):
+// each int32 lane of acc gains Σ_{i<4} u8(a)·s8(b) over the lane's four
+// bytes. b may be a memory operand.
+func vpdpbusd(b Op, a, acc VecVirtual) {
+	Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{b, a, acc},
+		Inputs: []Op{b, a, acc}, Outputs: []Op{acc}})
+}
+
+// broadcastBytes returns a YMM (or ZMM) register with every byte v.
+func broadcastBytes(v byte, zmm bool) VecVirtual {
+	u := uint32(v) * 0x01010101
+	if zmm {
+		return broadcastBits(u)
+	}
+	return broadcastBitsY(u)
+}
+
+// genQuantize512 emits the AVX-512 QuantizeQ8_0: one block of 32 values
+// (two ZMM) per iteration.
+func genQuantize512() {
+	fn("quantizeQ8_0_512", "func(q *int8, d *float32, x *float32, nb int)")
+	Doc("quantizeQ8_0_512 quantizes nb blocks of 32 values of x to Q8_0: quants to q, half-rounded scales to d.")
+	q, d, x := ptr("q"), ptr("d"), ptr("x")
+	nb := Load(Param("nb"), GP64()).(GPVirtual)
+	abs := broadcastBits(0x7fffffff)
+	c127 := XMM()
+	r := GP32()
+	MOVL(U32(0x42fe0000), r) // 127.0
+	VMOVD(r, c127)
+	zero := XMM()
+	VXORPS(zero, zero, zero)
+
+	Label("qz_loop")
+	CMPQ(nb, U8(0))
+	JE(LabelRef("qz_done"))
+	v0, v1 := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: x}, v0)
+	VMOVUPS(Mem{Base: x, Disp: 64}, v1)
+	a0, a1 := ZMM(), ZMM()
+	VPANDD(abs, v0, a0)
+	VPANDD(abs, v1, a1)
+	VMAXPS(a1, a0, a0)
+	h := YMM()
+	VEXTRACTF32X8(U8(1), a0, h)
+	VMAXPS(h, a0.AsY(), h)
+	m := XMM()
+	VEXTRACTF32X4(U8(1), h, m)
+	VMAXPS(m, h.AsX(), m)
+	t := XMM()
+	VMOVHLPS(m, m, t)
+	VMAXPS(t, m, m)
+	VMOVSHDUP(m, t)
+	VMAXSS(t, m, m) // amax in lane 0
+	dd := XMM()
+	VDIVSS(c127, m, dd) // amax / 127
+	id := XMM()
+	VDIVSS(m, c127, id) // 127 / amax
+	nz := XMM()
+	VCMPSS(U8(4), zero, m, nz) // amax != 0 (true for NaN, as C's !=)
+	VANDPS(nz, id, id)
+	hh := XMM()
+	VCVTPS2PH(U8(0), dd, hh)
+	VCVTPH2PS(hh, dd)
+	VMOVSS(dd, Mem{Base: d})
+	idv := ZMM()
+	VBROADCASTSS(id, idv)
+	VMULPS(idv, v0, v0)
+	VMULPS(idv, v1, v1)
+	i0, i1 := ZMM(), ZMM()
+	VCVTPS2DQ_RN_SAE(v0, i0)
+	VCVTPS2DQ_RN_SAE(v1, i1)
+	VPMOVSDB(i0, Mem{Base: q})
+	VPMOVSDB(i1, Mem{Base: q, Disp: 16})
+	ADDQ(U32(128), x)
+	ADDQ(U32(32), q)
+	ADDQ(U32(4), d)
+	DECQ(nb)
+	JMP(LabelRef("qz_loop"))
+	Label("qz_done")
+	ret()
+}
+
+// genQuantize256 emits the AVX2 (+F16C) QuantizeQ8_0: four YMM per block.
+func genQuantize256() {
+	fn("quantizeQ8_0_256", "func(q *int8, d *float32, x *float32, nb int)")
+	Doc("quantizeQ8_0_256 quantizes nb blocks of 32 values of x to Q8_0 (AVX2 and F16C).")
+	q, d, x := ptr("q"), ptr("d"), ptr("x")
+	nb := Load(Param("nb"), GP64()).(GPVirtual)
+	abs := broadcastBitsY(0x7fffffff)
+	r := GP32()
+	MOVL(U32(0x42fe0000), r) // 127.0
+	c127 := XMM()
+	VMOVD(r, c127)
+	zero := XMM()
+	VXORPS(zero, zero, zero)
+	perm := YMM()
+	VMOVDQU(q8PermTable, perm)
+
+	Label("qy_loop")
+	CMPQ(nb, U8(0))
+	JE(LabelRef("qy_done"))
+	v := make([]VecVirtual, 4)
+	for i := range v {
+		v[i] = YMM()
+		VMOVUPS(Mem{Base: x, Disp: 32 * i}, v[i])
+	}
+	a := YMM()
+	VANDPS(abs, v[0], a)
+	for i := 1; i < 4; i++ {
+		b := YMM()
+		VANDPS(abs, v[i], b)
+		VMAXPS(b, a, a)
+	}
+	m := XMM()
+	VEXTRACTF128(U8(1), a, m)
+	VMAXPS(m, a.AsX(), m)
+	t := XMM()
+	VMOVHLPS(m, m, t)
+	VMAXPS(t, m, m)
+	VMOVSHDUP(m, t)
+	VMAXSS(t, m, m)
+	dd := XMM()
+	VDIVSS(c127, m, dd)
+	id := XMM()
+	VDIVSS(m, c127, id)
+	nz := XMM()
+	VCMPSS(U8(4), zero, m, nz)
+	VANDPS(nz, id, id)
+	hh := XMM()
+	VCVTPS2PH(U8(0), dd, hh)
+	VCVTPH2PS(hh, dd)
+	VMOVSS(dd, Mem{Base: d})
+	idv := YMM()
+	VBROADCASTSS(id, idv)
+	for i := range v {
+		VMULPS(idv, v[i], v[i])
+		VCVTPS2DQ(v[i], v[i]) // to nearest even: Go keeps MXCSR's default
+	}
+	VPACKSSDW(v[1], v[0], v[0]) // 0-3 8-11 | 4-7 12-15 (int16)
+	VPACKSSDW(v[3], v[2], v[2]) // 16-19 24-27 | 20-23 28-31
+	VPACKSSWB(v[2], v[0], v[0]) // dwords: 0 2 4 6 | 1 3 5 7 of the result
+	VPERMD(v[0], perm, v[0])
+	VMOVDQU(v[0], Mem{Base: q})
+	ADDQ(U32(128), x)
+	ADDQ(U32(32), q)
+	ADDQ(U32(4), d)
+	DECQ(nb)
+	JMP(LabelRef("qy_loop"))
+	Label("qy_done")
+	ret()
+}
+
+// qMatVec describes one generated quantized matrix-vector kernel
+//
+//	func name(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int)
+//
+// storing y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m, the
+// rows of w ldw bytes apart, each nb blocks. Rows are taken rows at a time
+// (then one at a time): the activation block and its Σ x correction are
+// loaded once per pass for all rows.
+type qMatVec struct {
+	name     string
+	q4       bool // Q4_0 weights (else Q8_0)
+	vnni     bool // AVX-512 VNNI (else AVX2 + F16C)
+	rows     int  // rows per pass
+	unroll   int  // blocks per loop iteration
+	prefetch int  // PREFETCHT1 distance in bytes
+}
+
+// Prefetching as in the float32 matrix-vector kernels (matvec.go): each
+// row stream 16 KiB ahead into L2, one line per 64 bytes a row advances.
+var qMatVecKernels = []qMatVec{
+	{name: "matVecQ8_0VNNI", vnni: true, rows: 4, unroll: 2, prefetch: 16 << 10},
+	{name: "matVecQ4_0VNNI", q4: true, vnni: true, rows: 4, unroll: 4, prefetch: 16 << 10},
+	{name: "matVecQ8_0_256", rows: 4, unroll: 2, prefetch: 16 << 10},
+	{name: "matVecQ4_0_256", q4: true, rows: 4, unroll: 4, prefetch: 16 << 10},
+}
+
+func (k qMatVec) blockBytes() int {
+	if k.q4 {
+		return 18
+	}
+	return 34
+}
+
+// qConsts are the constant registers of a quantized kernel.
+type qConsts struct {
+	flip   VecVirtual // Q8_0: 0x80 bytes; Q4_0: 0x08 bytes (the weight offset)
+	low    VecVirtual // Q4_0: 0x0f bytes
+	shift  VecVirtual // Q4_0 VNNI: VPSRLVW counts
+	ones   VecVirtual // AVX2: int16 ones for VPMADDWD
+	zero   VecVirtual
+	zmmReg bool
+}
+
+func (k qMatVec) emit() {
+	typ := "Q8_0"
+	if k.q4 {
+		typ = "Q4_0"
+	}
+	isa := "AVX2 and F16C"
+	if k.vnni {
+		isa = "AVX-512 VNNI"
+	}
+	fn(k.name, "func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int)")
+	Doc(fmt.Sprintf("%s stores y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m, %s weight rows", k.name, typ),
+		fmt.Sprintf("ldw bytes apart of nb blocks each (%s, %d rows per pass).", isa, k.rows))
+	y, w := ptr("y"), ptr("w")
+	stride := Load(Param("ldw"), GP64()).(GPVirtual)
+	m := Load(Param("m"), GP64()).(GPVirtual)
+	x, d := ptr("x"), ptr("d")
+	nb := Load(Param("nb"), GP64()).(GPVirtual)
+	var c qConsts
+	if k.q4 {
+		c.flip = broadcastBytes(0x08, false)
+		c.low = broadcastBytes(0x0f, false)
+		if k.vnni {
+			c.shift = YMM()
+			VMOVDQU32(q4ShiftTable, c.shift)
+		}
+	} else {
+		c.flip = broadcastBytes(0x80, false)
+	}
+	if !k.vnni {
+		c.ones = broadcastBitsY(0x00010001)
+	}
+	c.zero = YMM()
+	VPXORD(c.zero, c.zero, c.zero)
+	k.pass(k.rows, y, w, stride, m, x, d, nb, c)
+	if k.rows > 1 {
+		k.pass(1, y, w, stride, m, x, d, nb, c)
+	}
+	ret()
+}
+
+// pass emits a loop taking rows rows while m ≥ rows, advancing y and w.
+func (k qMatVec) pass(rows int, y, w, stride, m, x, d, nb GPVirtual, c qConsts) {
+	labelSeq++
+	lbl := func(s string) string { return fmt.Sprintf("qmv%s%d", s, labelSeq) }
+	Label(lbl("rows"))
+	CMPQ(m, U32(rows))
+	JL(LabelRef(lbl("done")))
+	ptrs := []GPVirtual{w}
+	for r := 1; r < rows; r++ {
+		p := GP64()
+		LEAQ(Mem{Base: ptrs[r-1], Index: stride, Scale: 1}, p)
+		ptrs = append(ptrs, p)
+	}
+	acc := zerosY(rows)
+	bi, xo, wo := GP64(), GP64(), GP64() // block index, x and w byte offsets
+	XORQ(bi, bi)
+	XORQ(xo, xo)
+	XORQ(wo, wo)
+	bb := k.blockBytes()
+
+	Label(lbl("unrolled"))
+	next := GP64()
+	LEAQ(Mem{Base: bi, Disp: k.unroll}, next)
+	CMPQ(next, nb)
+	JGT(LabelRef(lbl("single")))
+	for j := range k.unroll {
+		k.block(j, ptrs, x, d, bi, xo, wo, acc, c)
+	}
+	lines := (k.unroll*bb + 63) / 64
+	for _, p := range ptrs {
+		for l := range lines {
+			PREFETCHT1(Mem{Base: p, Index: wo, Scale: 1, Disp: k.prefetch + 64*l})
+		}
+	}
+	MOVQ(next, bi)
+	ADDQ(U32(32*k.unroll), xo)
+	ADDQ(U32(bb*k.unroll), wo)
+	JMP(LabelRef(lbl("unrolled")))
+
+	Label(lbl("single"))
+	CMPQ(bi, nb)
+	JGE(LabelRef(lbl("sum")))
+	k.block(0, ptrs, x, d, bi, xo, wo, acc, c)
+	INCQ(bi)
+	ADDQ(U32(32), xo)
+	ADDQ(U32(bb), wo)
+	JMP(LabelRef(lbl("single")))
+
+	Label(lbl("sum"))
+	if rows == 4 {
+		storeSums4(acc, y, k.vnni)
+	} else {
+		storeSum1(acc[0], y, k.vnni)
+	}
+	ADDQ(U32(4*rows), y)
+	LEAQ(Mem{Base: ptrs[rows-1], Index: stride, Scale: 1}, w)
+	SUBQ(U32(rows), m)
+	JMP(LabelRef(lbl("rows")))
+	Label(lbl("done"))
+}
+
+// block emits the work of block bi+j on every row.
+func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc []VecVirtual, c qConsts) {
+	bb := k.blockBytes()
+	xq := YMM()
+	if k.vnni {
+		VMOVDQU32(Mem{Base: x, Index: xo, Scale: 1, Disp: 32 * j}, xq)
+	} else {
+		VMOVDQU(Mem{Base: x, Index: xo, Scale: 1, Disp: 32 * j}, xq)
+	}
+	dx := YMM()
+	VBROADCASTSS(Mem{Base: d, Index: bi, Scale: 4, Disp: 4 * j}, dx)
+	// corr: the offset times each lane's Σ of four x, to subtract.
+	corr := YMM()
+	if k.vnni {
+		t := YMM()
+		VMOVDQA32(c.zero, t)
+		vpdpbusd(xq, c.flip, t)
+		VPSUBD(t, c.zero, corr) // −offset·Σx: the accumulators' start
+	} else if k.q4 {
+		t := YMM()
+		VPMADDUBSW(xq, c.flip, t)
+		VPMADDWD(c.ones, t, corr)
+	}
+	for r, p := range ptrs {
+		wq := Mem{Base: p, Index: wo, Scale: 1, Disp: bb*j + 2}
+		sum := YMM()
+		switch {
+		case k.vnni && !k.q4:
+			u := YMM()
+			VPXORD(wq, c.flip, u)
+			VMOVDQA32(corr, sum)
+			vpdpbusd(xq, u, sum)
+		case k.vnni:
+			n := YMM()
+			VBROADCASTI32X4(wq, n)
+			VPSRLVW(c.shift, n, n)
+			VPANDD(c.low, n, n)
+			VMOVDQA32(corr, sum)
+			vpdpbusd(xq, n, sum)
+		case !k.q4:
+			wv := YMM()
+			VMOVDQU(wq, wv)
+			ax, sx := YMM(), YMM()
+			VPSIGNB(wv, wv, ax)
+			VPSIGNB(wv, xq, sx)
+			VPMADDUBSW(sx, ax, ax)
+			VPMADDWD(c.ones, ax, sum)
+		default:
+			lo, hi := XMM(), XMM()
+			VMOVDQU(wq, lo)
+			VPSRLW(U8(4), lo, hi)
+			n := YMM()
+			VINSERTI128(U8(1), hi, lo.AsY(), n)
+			VPAND(c.low, n, n)
+			VPMADDUBSW(xq, n, n)
+			VPMADDWD(c.ones, n, sum)
+			VPSUBD(corr, sum, sum)
+		}
+		f := YMM()
+		VCVTDQ2PS(sum, f)
+		s := YMM()
+		VPBROADCASTW(Mem{Base: p, Index: wo, Scale: 1, Disp: bb * j}, s)
+		VCVTPH2PS(s.AsX(), s)
+		VMULPS(dx, s, s)
+		VFMADD231PS(f, s, acc[r])
+	}
+}
+
+// qMatMul describes one generated many-row product (AVX-512 VNNI)
+//
+//	func name(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
+//
+// of m weight rows (ldw bytes apart, nb blocks each) with one group of 16
+// quantized activation rows packed as matMulPacked describes (kernels/
+// quant_amd64.go): per block, 8 chunks of 64 bytes (chunk c holds bytes
+// 4c…4c+3 of the block's quants of rows 0…15, row n in bytes 4n…4n+3),
+// then the 16 rows' scales (float32) and the negated sums of their 32
+// quants (int32). Lane n of every vector is activation row n. Result (n, o)
+// goes to y at byte offset offs[n] + 4·o, added to it when add is set.
+// Rows are taken four at a time, then one at a time; the four results of a
+// row of x are then adjacent, so they are transposed in registers and
+// stored as 16-byte pieces. offs lists row 15 first … row 0 last in the
+// order of the stores, so a caller with fewer rows points the unused lanes
+// at a real row, which the right value then overwrites.
+type qMatMul struct {
+	name string
+	q4   bool
+	rows int
+}
+
+var qMatMulKernels = []qMatMul{
+	{name: "matMulQ8_0VNNI", rows: 4},
+	{name: "matMulQ4_0VNNI", q4: true, rows: 4},
+}
+
+// The packed group layout, per block.
+const (
+	qpChunks = 0   // 8 × 64 bytes of quants
+	qpScales = 512 // 16 float32
+	qpSums   = 576 // 16 int32: −Σ quants
+	qpBlock  = 640
+)
+
+func (k qMatMul) emit() {
+	typ, bb, shift := "Q8_0", 34, 7
+	if k.q4 {
+		typ, bb, shift = "Q4_0", 18, 3
+	}
+	fn(k.name, "func(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)")
+	Doc(fmt.Sprintf("%s multiplies m %s weight rows (ldw bytes apart, nb blocks) with a packed group of 16", k.name, typ),
+		"quantized rows, storing (or adding) result (n, o) at byte offset offs[n] + 4·o of y.")
+	y, offs, w := ptr("y"), ptr("offs"), ptr("w")
+	stride := Load(Param("ldw"), GP64()).(GPVirtual)
+	m := Load(Param("m"), GP64()).(GPVirtual)
+	x := ptr("x")
+	nb := Load(Param("nb"), GP64()).(GPVirtual)
+	add := GP8()
+	Load(Param("add"), add)
+	var flip, low VecVirtual
+	if k.q4 {
+		low = broadcastBytes(0x0f, true)
+	} else {
+		flip = broadcastBytes(0x80, true)
+	}
+	tmp := AllocLocal(64)
+
+	for _, rows := range []int{k.rows, 1} {
+		labelSeq++
+		lbl := func(s string) string { return fmt.Sprintf("qmm%s%d", s, labelSeq) }
+		Label(lbl("rows"))
+		CMPQ(m, U32(rows))
+		JL(LabelRef(lbl("done")))
+		ptrs := []GPVirtual{w}
+		for r := 1; r < rows; r++ {
+			p := GP64()
+			LEAQ(Mem{Base: ptrs[r-1], Index: stride, Scale: 1}, p)
+			ptrs = append(ptrs, p)
+		}
+		acc := zeros(rows)
+		xb, wo, bi := GP64(), GP64(), GP64()
+		MOVQ(x, xb)
+		XORQ(wo, wo)
+		MOVQ(nb, bi)
+
+		Label(lbl("block"))
+		xc := make([]VecVirtual, 8)
+		for ci := range xc {
+			xc[ci] = ZMM()
+			VMOVDQU64(Mem{Base: xb, Disp: qpChunks + 64*ci}, xc[ci])
+		}
+		init := ZMM()
+		VPSLLD(U8(shift), Mem{Base: xb, Disp: qpSums}, init) // −offset·Σx
+		dx := ZMM()
+		VMOVUPS(Mem{Base: xb, Disp: qpScales}, dx)
+		for r, p := range ptrs {
+			sum := ZMM()
+			VMOVDQA32(init, sum)
+			if k.q4 {
+				qb := ZMM()
+				VBROADCASTI32X4(Mem{Base: p, Index: wo, Scale: 1, Disp: 2}, qb)
+				lo, hi := ZMM(), ZMM()
+				VPANDD(low, qb, lo)
+				VPSRLW(U8(4), qb, hi)
+				VPANDD(low, hi, hi)
+				for ci := range 8 {
+					src := lo
+					if ci >= 4 {
+						src = hi
+					}
+					t := ZMM()
+					VPSHUFD(U8(0x55*(ci%4)), src, t) // dword ci%4 of each 128-bit lane: all 16 equal
+					vpdpbusd(xc[ci], t, sum)
+				}
+			} else {
+				for ci := range 8 {
+					t := ZMM()
+					VPXORD_BCST(Mem{Base: p, Index: wo, Scale: 1, Disp: 2 + 4*ci}, flip, t)
+					vpdpbusd(xc[ci], t, sum)
+				}
+			}
+			f := ZMM()
+			VCVTDQ2PS(sum, f)
+			hs := YMM()
+			VPBROADCASTW(Mem{Base: p, Index: wo, Scale: 1}, hs)
+			s := ZMM()
+			VCVTPH2PS(hs, s)
+			VMULPS(dx, s, s)
+			VFMADD231PS(f, s, acc[r])
+		}
+		ADDQ(U32(qpBlock), xb)
+		ADDQ(U32(bb), wo)
+		DECQ(bi)
+		JNZ(LabelRef(lbl("block")))
+
+		if rows == 4 {
+			k.store4(acc, y, offs, add, lbl)
+		} else {
+			k.store1(acc[0], y, offs, add, tmp, lbl)
+		}
+		ADDQ(U32(4*rows), y)
+		LEAQ(Mem{Base: ptrs[rows-1], Index: stride, Scale: 1}, w)
+		SUBQ(U32(rows), m)
+		JMP(LabelRef(lbl("rows")))
+		Label(lbl("done"))
+	}
+	ret()
+}
+
+// store4 transposes the four rows' accumulators (lane n = activation row n)
+// into 16 pieces of four results and stores each at offs[n], row 15 first.
+func (k qMatMul) store4(acc []VecVirtual, y, offs GPVirtual, add GPVirtual, lbl func(string) string) {
+	t0, t1, t2, t3 := ZMM(), ZMM(), ZMM(), ZMM()
+	VUNPCKLPS(acc[1], acc[0], t0) // per 128-bit lane: a0 b0 a1 b1
+	VUNPCKHPS(acc[1], acc[0], t1) // a2 b2 a3 b3
+	VUNPCKLPS(acc[3], acc[2], t2) // c0 d0 c1 d1
+	VUNPCKHPS(acc[3], acc[2], t3) // c2 d2 c3 d3
+	u := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	VUNPCKLPD(t2, t0, u[0]) // a0 b0 c0 d0: rows 4q+0
+	VUNPCKHPD(t2, t0, u[1]) // rows 4q+1
+	VUNPCKLPD(t3, t1, u[2]) // rows 4q+2
+	VUNPCKHPD(t3, t1, u[3]) // rows 4q+3
+	for _, addMode := range []bool{false, true} {
+		if !addMode {
+			TESTB(add, add)
+			JNZ(LabelRef(lbl("add4")))
+		} else {
+			Label(lbl("add4"))
+		}
+		for n := 15; n >= 0; n-- {
+			q, s := n/4, n%4
+			off := GP64()
+			MOVQ(Mem{Base: offs, Disp: 8 * n}, off)
+			dst := Mem{Base: y, Index: off, Scale: 1}
+			piece := u[s].AsX()
+			if q > 0 {
+				piece = XMM()
+				VEXTRACTF32X4(U8(q), u[s], piece)
+			}
+			if addMode {
+				sum := XMM()
+				VADDPS(dst, piece, sum)
+				VMOVUPS(sum, dst)
+			} else {
+				VMOVUPS(piece, dst)
+			}
+		}
+		if !addMode {
+			JMP(LabelRef(lbl("stored4")))
+		}
+	}
+	Label(lbl("stored4"))
+}
+
+// store1 stores the 16 lanes of one row's accumulator at offs[n], row 15
+// first, through the stack.
+func (k qMatMul) store1(acc VecVirtual, y, offs GPVirtual, add GPVirtual, tmp Mem, lbl func(string) string) {
+	VMOVUPS(acc, tmp)
+	for n := 15; n >= 0; n-- {
+		off := GP64()
+		MOVQ(Mem{Base: offs, Disp: 8 * n}, off)
+		dst := Mem{Base: y, Index: off, Scale: 1}
+		v := XMM()
+		VMOVSS(tmp.Offset(4*n), v)
+		TESTB(add, add)
+		JZ(LabelRef(lbl(fmt.Sprintf("put%d", n))))
+		VADDSS(dst, v, v)
+		Label(lbl(fmt.Sprintf("put%d", n)))
+		VMOVSS(v, dst)
+	}
+}

@@ -1,0 +1,263 @@
+package kernels
+
+import "fmt"
+
+// Quantized matrix products in llama.cpp's Q8_0 and Q4_0 formats.
+//
+// A weight matrix is stored as rows of blocks of QK = 32 elements, in the
+// byte layout of ggml's block_q8_0 and block_q4_0 (and so of GGUF files):
+//
+//	Q8_0, 34 bytes: d (IEEE half, little-endian), then 32 int8 quants q;
+//	                element j = q[j]·d
+//	Q4_0, 18 bytes: d (IEEE half), then 16 bytes; element j < 16 is the low
+//	                nibble n of byte j, element j+16 its high nibble; an
+//	                element is (n−8)·d
+//
+// A row of K elements is K/32 consecutive blocks. The activations are
+// quantized to Q8_0 as well (QuantizeQ8_0, llama.cpp's vec_dot_type for both
+// formats), and each block's product is an exact int32 sum of 32 integer
+// products, scaled by d_w·d_x in float32 and accumulated in float32:
+//
+//	y[o] = Σ_b (d_w[o,b]·d_x[b]) · Σ_{j<32} w[o,b,j]·q_x[b,j]
+//
+// The assembly variants take the int8 products with AVX-512 VNNI (VPDPBUSD,
+// unsigned × signed bytes: the weights are made unsigned — Q8_0 by adding
+// 128, Q4_0's nibbles already are — and the offset times the block's sum of
+// activation quants is subtracted exactly), or with AVX2's VPMADDUBSW and
+// VPMADDWD. The variants differ only in the order of the float32 additions.
+
+// Block sizes of the quantized formats.
+const (
+	QK             = 32 // elements per block
+	Q8_0BlockBytes = 34 // bytes per Q8_0 block
+	Q4_0BlockBytes = 18 // bytes per Q4_0 block
+)
+
+// QuantizeQ8_0 quantizes the activation row x (len(x) a multiple of 32) to
+// Q8_0 blocks as llama.cpp's quantize_row_q8_0 does on x86 before a Q8_0 or
+// Q4_0 dot product: per block of 32, amax = max |x|, d = amax/127 and
+// q = round(x·(127/amax)) to nearest even (q = 0 when amax is 0), in float32.
+// The quants go to q[:len(x)] and the scales, rounded to half precision as
+// the block stores them and widened back, to d[:len(x)/32]. Non-finite
+// inputs give unspecified quants.
+func QuantizeQ8_0(q []int8, d []float32, x []float32) {
+	nb := checkQuantRow("QuantizeQ8_0", len(x), len(q), len(d))
+	if nb == 0 {
+		return
+	}
+	quant.quantize(q[:len(x)], d[:nb], x)
+}
+
+// MatVecQ8_0 computes y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·q[32b+j] for
+// o < len(y): the product of len(y) rows of Q8_0 weights, each len(d)
+// blocks (34·len(d) bytes) stored one after another in w, with the
+// activation row q, d of QuantizeQ8_0. y must not overlap the others.
+//
+// Like MatVec it is the batch-1 shape of decoding, bound by the bytes of w;
+// it runs on the calling goroutine, four rows per pass with prefetch.
+func MatVecQ8_0(y []float32, w []byte, q []int8, d []float32) {
+	checkQuantMatVec("MatVecQ8_0", len(y), len(w), len(q), len(d), Q8_0BlockBytes)
+	if len(y) == 0 || len(d) == 0 {
+		clear(y)
+		return
+	}
+	quant.matVecQ8(y, w[:len(y)*len(d)*Q8_0BlockBytes], q, d)
+}
+
+// MatVecQ4_0 is MatVecQ8_0 for Q4_0 weights (18·len(d) bytes per row):
+// y[o] = Σ_b d_w[o,b]·d[b]·Σ_j (n[o,b,j]−8)·q[32b+j].
+func MatVecQ4_0(y []float32, w []byte, q []int8, d []float32) {
+	checkQuantMatVec("MatVecQ4_0", len(y), len(w), len(q), len(d), Q4_0BlockBytes)
+	if len(y) == 0 || len(d) == 0 {
+		clear(y)
+		return
+	}
+	quant.matVecQ4(y, w[:len(y)*len(d)*Q4_0BlockBytes], q, d)
+}
+
+// checkQuantRow panics unless a row of n values fills whole blocks and q
+// and d hold them; it returns the number of blocks.
+func checkQuantRow(op string, n, nq, nd int) int {
+	if n%QK != 0 {
+		panic(fmt.Sprintf("kernels: %s: a row of %d values is not whole blocks of %d", op, n, QK))
+	}
+	if nq < n || nd < n/QK {
+		panic(fmt.Sprintf("kernels: %s: %d quants and %d scales for %d values", op, nq, nd, n))
+	}
+	return n / QK
+}
+
+// checkQuantMatVec panics unless m rows of nb blocks of size bytes fit in nw
+// bytes and q holds nb blocks.
+func checkQuantMatVec(op string, m, nw, nq, nb, size int) {
+	if nq < nb*QK {
+		panic(fmt.Sprintf("kernels: %s: %d quants for %d blocks", op, nq, nb))
+	}
+	if row := nb * size; row > 0 && m > nw/row {
+		panic(fmt.Sprintf("kernels: %s: len(w) = %d, too short for %d rows of %d blocks", op, nw, m, nb))
+	}
+}
+
+// Q8Rows holds N rows of K activations quantized to Q8_0 for MatMulQ8_0
+// and MatMulQ4_0: the quants Q [N, K] and scales D [N, K/32] of
+// QuantizeQ8_0, and, for the VNNI variant, the same rows interleaved in
+// groups of 16 (see matMulPacked). Its zero value is empty; Quantize reuses
+// its memory. A Q8Rows may be read by several goroutines at once.
+type Q8Rows struct {
+	N, K int
+	Q    []int8    // [N, K]
+	D    []float32 // [N, K/32]
+
+	packed []byte // groups of matMulGroup rows (VNNI), or empty
+	packer string // the variant that packed it
+}
+
+// Quantize fills r with the N rows of x [N, K] (K a multiple of 32),
+// quantized by QuantizeQ8_0.
+func (r *Q8Rows) Quantize(x []float32, N, K int) {
+	if K%QK != 0 || N < 0 || len(x) < N*K {
+		panic(fmt.Sprintf("kernels: Q8Rows.Quantize: %d values for %d rows of %d (a multiple of %d)", len(x), N, K, QK))
+	}
+	r.N, r.K = N, K
+	r.Q = grow(r.Q, N*K)
+	r.D = grow(r.D, N*K/QK)
+	for n := range N {
+		if K > 0 {
+			quant.quantize(r.Q[n*K:(n+1)*K], r.D[n*K/QK:(n+1)*K/QK], x[n*K:(n+1)*K])
+		}
+	}
+	r.packer = ""
+	if quant.pack != nil && N >= matMulMinRows && K > 0 {
+		r.packed = quant.pack(r.packed, r)
+		r.packer = quant.name
+	}
+}
+
+// grow returns s resliced to n elements, reallocated when too short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// matMulMinRows is the fewest rows the VNNI variant's many-row kernels
+// take; fewer go through the matrix-vector kernels one row at a time.
+const matMulMinRows = 5
+
+// MatMulQ8_0 computes the products of the rows of x with m rows of Q8_0
+// weights w (x.K/32 blocks each, one after another): for n < x.N and o < m,
+//
+//	y[n·ldy + o] (+)= Σ_b d_w[o,b]·d_x[n,b]·Σ_j w[o,b,j]·q_x[n,b,j]
+//
+// adding to y when add is set, else overwriting it. It is the many-row
+// (prefill) shape: the VNNI variant loads each weight block once for 16
+// rows of x. It runs on the calling goroutine; to use several cores, give
+// each a range of weight rows. y must not overlap w or x.
+func MatMulQ8_0(y []float32, ldy int, w []byte, m int, x *Q8Rows, add bool) {
+	checkMatMulQ("MatMulQ8_0", len(y), ldy, len(w), m, x, Q8_0BlockBytes)
+	quant.mul(y, ldy, w, m, x, add, false)
+}
+
+// MatMulQ4_0 is MatMulQ8_0 for Q4_0 weights.
+func MatMulQ4_0(y []float32, ldy int, w []byte, m int, x *Q8Rows, add bool) {
+	checkMatMulQ("MatMulQ4_0", len(y), ldy, len(w), m, x, Q4_0BlockBytes)
+	quant.mul(y, ldy, w, m, x, add, true)
+}
+
+func checkMatMulQ(op string, ny, ldy, nw, m int, x *Q8Rows, size int) {
+	nb := x.K / QK
+	if m < 0 || ldy < m || (m > 0 && x.N > 0 && ny < (x.N-1)*ldy+m) {
+		panic(fmt.Sprintf("kernels: %s: y of %d values (stride %d) too short for %d×%d", op, ny, ldy, x.N, m))
+	}
+	if nb > 0 && m > nw/(nb*size) {
+		panic(fmt.Sprintf("kernels: %s: len(w) = %d, too short for %d rows of %d blocks", op, nw, m, nb))
+	}
+	if x.packer != "" && x.packer != quant.name {
+		panic("kernels: " + op + ": rows packed by variant " + x.packer + ", not " + quant.name)
+	}
+}
+
+// quantKernels is one set of variants of the quantized kernels.
+type quantKernels struct {
+	name     string // "generic", "avx2", "avx512vnni"
+	quantize func(q []int8, d []float32, x []float32)
+	matVecQ8 func(y []float32, w []byte, q []int8, d []float32)
+	matVecQ4 func(y []float32, w []byte, q []int8, d []float32)
+	// pack, when set, interleaves r's rows for matMul (r.N ≥
+	// matMulMinRows) into buf's memory and returns it.
+	pack func(buf []byte, r *Q8Rows) []byte
+	// matMul is MatMulQ8_0 (q4 false) or MatMulQ4_0; nil means matMulRows.
+	matMul func(k *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool)
+}
+
+// mul runs k.matMul, or matMulRows when the variant has none.
+func (k *quantKernels) mul(y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
+	if k.matMul == nil {
+		matMulRows(k, y, ldy, w, m, x, add, q4)
+		return
+	}
+	k.matMul(k, y, ldy, w, m, x, add, q4)
+}
+
+var genericQuant = quantKernels{
+	name:     "generic",
+	quantize: QuantizeQ8_0Generic,
+	matVecQ8: MatVecQ8_0Generic,
+	matVecQ4: MatVecQ4_0Generic,
+}
+
+// quantVariants lists the variants this CPU runs, generic first and the one
+// in use last; quant is the one in use.
+var (
+	quantVariants = append([]quantKernels{genericQuant}, quantAsmVariants(cpuFeatures)...)
+	quant         = quantVariants[len(quantVariants)-1]
+)
+
+// useQuantVariant installs the variant called name and returns a func
+// restoring the previous one; for tests and benchmarks (never in parallel
+// tests).
+func useQuantVariant(name string) (restore func()) {
+	prev := quant
+	for _, v := range quantVariants {
+		if v.name == name {
+			quant = v
+			return func() { quant = prev }
+		}
+	}
+	panic("kernels: unknown quantized-kernel variant " + name)
+}
+
+// QuantVariant names the variant of the quantized kernels in use:
+// "avx512vnni", "avx2" or "generic".
+func QuantVariant() string { return quant.name }
+
+// matMulRows is matMul through the variant's matrix-vector kernels, one row
+// of x at a time (the rows of w, a few hundred KiB at a time, stay in cache
+// between rows when the caller splits w into such chunks).
+func matMulRows(k *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
+	K, nb := x.K, x.K/QK
+	mv := k.matVecQ8
+	size := Q8_0BlockBytes
+	if q4 {
+		mv, size = k.matVecQ4, Q4_0BlockBytes
+	}
+	w = w[:m*nb*size]
+	var tmp [64]float32
+	for n := range x.N {
+		yr := y[n*ldy : n*ldy+m]
+		q, d := x.Q[n*K:(n+1)*K], x.D[n*nb:(n+1)*nb]
+		if !add {
+			mv(yr, w, q, d)
+			continue
+		}
+		for o := 0; o < m; o += len(tmp) {
+			hi := min(m, o+len(tmp))
+			t := tmp[:hi-o]
+			mv(t, w[o*nb*size:hi*nb*size], q, d)
+			for i, v := range t {
+				yr[o+i] += v
+			}
+		}
+	}
+}
