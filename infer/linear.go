@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/glossa-ai/glossa/kernels"
 )
@@ -17,29 +18,62 @@ const (
 	// BF16 keeps bfloat16 weights [out, in], widened to float32 inside the
 	// kernels: half the bytes to stream per decoding step.
 	BF16
+	// Q8_0 keeps llama.cpp's Q8_0 blocks (32 int8 and a half-precision
+	// scale, 34 bytes per 32 weights): a GGUF file's Q8_0 tensors as they
+	// are stored, other matrices quantized at load by llama.cpp's reference
+	// quantizer. Products quantize the activations to Q8_0 too and take
+	// int8 dot products, as llama.cpp does. Matrices whose rows are not a
+	// multiple of 32 stay float32.
+	Q8_0
+	// Q4_0 keeps llama.cpp's Q4_0 blocks (32 4-bit quants and a scale, 18
+	// bytes per 32 weights), like Q8_0.
+	Q4_0
+	// Stored keeps every matrix in the type its checkpoint stores it in,
+	// where a format holds that type: GGUF Q8_0 and Q4_0 tensors as Q8_0
+	// and Q4_0, bfloat16 as BF16, the rest (F32, F16, other GGUF types) as
+	// float32. One model may then mix formats, as llama.cpp's files do
+	// (a Q4_0 file has a Q8_0 embedding and F16 matrices whose rows are
+	// not a multiple of 32).
+	Stored
 )
 
-// ParseFormat maps "f32"/"float32" and "bf16"/"bfloat16" to a Format.
+// ParseFormat maps "f32"/"float32", "bf16"/"bfloat16", "q8_0", "q4_0" and
+// "stored"/"gguf" to a Format.
 func ParseFormat(s string) (Format, error) {
-	switch s {
+	switch strings.ToLower(s) {
 	case "f32", "float32", "fp32", "":
 		return F32, nil
 	case "bf16", "bfloat16":
 		return BF16, nil
+	case "q8_0":
+		return Q8_0, nil
+	case "q4_0":
+		return Q4_0, nil
+	case "stored", "gguf", "as-stored":
+		return Stored, nil
 	}
-	return 0, fmt.Errorf("infer: unknown weight format %q (want f32 or bf16)", s)
+	return 0, fmt.Errorf("infer: unknown weight format %q (want f32, bf16, q8_0, q4_0 or stored)", s)
 }
 
-// String returns "f32" or "bf16".
+// String returns "f32", "bf16", "q8_0", "q4_0" or "stored".
 func (f Format) String() string {
 	switch f {
 	case F32:
 		return "f32"
 	case BF16:
 		return "bf16"
+	case Q8_0:
+		return "q8_0"
+	case Q4_0:
+		return "q4_0"
+	case Stored:
+		return "stored"
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
 }
+
+// quantized reports whether f is one of llama.cpp's block formats.
+func (f Format) quantized() bool { return f == Q8_0 || f == Q4_0 }
 
 // Layout says how a float32 weight matrix is stored in a checkpoint.
 type Layout int
@@ -67,14 +101,23 @@ type Weight interface {
 
 // NewWeight returns w, a float32 in×out matrix stored in layout, in format
 // f. w is not referenced afterwards: F32 packs a copy, BF16 rounds one
-// (to nearest even).
+// (to nearest even), Q8_0 and Q4_0 quantize one with llama.cpp's reference
+// quantizers (float32 when in is not a multiple of 32). Stored means F32.
 func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 	if len(w) != in*out {
 		panic(fmt.Sprintf("infer: NewWeight: %d values for a %d×%d matrix", len(w), in, out))
 	}
+	if f.quantized() && in%kernels.QK != 0 {
+		f = F32
+	}
 	switch f {
 	case BF16:
 		return &bf16Weight{in: in, out: out, w: toBF16(w, in, out, layout)}
+	case Q8_0, Q4_0:
+		if layout == InOut {
+			w = transpose(w, in, out)
+		}
+		return newQuantWeight(f, in, out, [][]byte{quantize(f, w, out, in)}, []int{out})
 	default:
 		if layout == InOut {
 			return &packedWeight{in: in, out: out, pb: kernels.PackB(false, in, out, w, out)}
@@ -100,6 +143,17 @@ func BF16Weight(w []uint16, in, out int) Weight {
 		panic(fmt.Sprintf("infer: BF16Weight: %d values for a %d×%d matrix", len(w), in, out))
 	}
 	return &bf16Weight{in: in, out: out, w: w}
+}
+
+// transpose returns w [in, out] as [out, in].
+func transpose(w []float32, in, out int) []float32 {
+	t := make([]float32, len(w))
+	for i := range in {
+		for o := range out {
+			t[o*in+i] = w[i*out+o]
+		}
+	}
+	return t
 }
 
 // toBF16 rounds w (in layout) to bfloat16 [out, in].

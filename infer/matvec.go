@@ -18,6 +18,8 @@ const matvecMaxRows = 4
 // allocation. A Scratch is used by one goroutine at a time.
 type Scratch struct {
 	mv   matvec
+	qmv  qmatvec
+	qx   kernels.Q8Rows // a quantized product's rows of x
 	attn attnScratch
 	tile []float32
 	tmp  []float32

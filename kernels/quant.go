@@ -61,7 +61,7 @@ func MatVecQ8_0(y []float32, w []byte, q []int8, d []float32) {
 		clear(y)
 		return
 	}
-	quant.matVecQ8(y, w[:len(y)*len(d)*Q8_0BlockBytes], q, d)
+	quant.matVecQ8(y, w[:len(y)*len(d)*Q8_0BlockBytes], q, d, false)
 }
 
 // MatVecQ4_0 is MatVecQ8_0 for Q4_0 weights (18·len(d) bytes per row):
@@ -72,7 +72,7 @@ func MatVecQ4_0(y []float32, w []byte, q []int8, d []float32) {
 		clear(y)
 		return
 	}
-	quant.matVecQ4(y, w[:len(y)*len(d)*Q4_0BlockBytes], q, d)
+	quant.matVecQ4(y, w[:len(y)*len(d)*Q4_0BlockBytes], q, d, false)
 }
 
 // checkQuantRow panics unless a row of n values fills whole blocks and q
@@ -182,8 +182,10 @@ func checkMatMulQ(op string, ny, ldy, nw, m int, x *Q8Rows, size int) {
 type quantKernels struct {
 	name     string // "generic", "avx2", "avx512vnni"
 	quantize func(q []int8, d []float32, x []float32)
-	matVecQ8 func(y []float32, w []byte, q []int8, d []float32)
-	matVecQ4 func(y []float32, w []byte, q []int8, d []float32)
+	// matVecQ8 and matVecQ4 are MatVecQ8_0 and MatVecQ4_0, adding to y
+	// when add is set.
+	matVecQ8 func(y []float32, w []byte, q []int8, d []float32, add bool)
+	matVecQ4 func(y []float32, w []byte, q []int8, d []float32, add bool)
 	// pack, when set, interleaves r's rows for matMul (r.N ≥
 	// matMulMinRows) into buf's memory and returns it.
 	pack func(buf []byte, r *Q8Rows) []byte
@@ -203,8 +205,8 @@ func (k *quantKernels) mul(y []float32, ldy int, w []byte, m int, x *Q8Rows, add
 var genericQuant = quantKernels{
 	name:     "generic",
 	quantize: QuantizeQ8_0Generic,
-	matVecQ8: MatVecQ8_0Generic,
-	matVecQ4: MatVecQ4_0Generic,
+	matVecQ8: matVecQ8Generic,
+	matVecQ4: matVecQ4Generic,
 }
 
 // quantVariants lists the variants this CPU runs, generic first and the one
@@ -243,21 +245,7 @@ func matMulRows(k *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Row
 		mv, size = k.matVecQ4, Q4_0BlockBytes
 	}
 	w = w[:m*nb*size]
-	var tmp [64]float32
 	for n := range x.N {
-		yr := y[n*ldy : n*ldy+m]
-		q, d := x.Q[n*K:(n+1)*K], x.D[n*nb:(n+1)*nb]
-		if !add {
-			mv(yr, w, q, d)
-			continue
-		}
-		for o := 0; o < m; o += len(tmp) {
-			hi := min(m, o+len(tmp))
-			t := tmp[:hi-o]
-			mv(t, w[o*nb*size:hi*nb*size], q, d)
-			for i, v := range t {
-				yr[o+i] += v
-			}
-		}
+		mv(y[n*ldy:n*ldy+m], w, x.Q[n*K:(n+1)*K], x.D[n*nb:(n+1)*nb], add)
 	}
 }

@@ -36,18 +36,20 @@ func quantAsmVariants(f Features) []quantKernels {
 
 // matVecAsm wraps a generated matrix-vector kernel for blocks of size
 // bytes; w holds exactly len(y) rows.
-func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int), size int) func(y []float32, w []byte, q []int8, d []float32) {
-	return func(y []float32, w []byte, q []int8, d []float32) {
+func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int, add bool), size int) func(y []float32, w []byte, q []int8, d []float32, add bool) {
+	return func(y []float32, w []byte, q []int8, d []float32, add bool) {
 		nb := len(d)
 		if len(y) == 0 {
 			return
 		}
 		if nb == 0 {
-			clear(y)
+			if !add {
+				clear(y)
+			}
 			return
 		}
 		_, _ = w[len(y)*nb*size-1], q[nb*QK-1]
-		k(&y[0], &w[0], nb*size, len(y), &q[0], &d[0], nb)
+		k(&y[0], &w[0], nb*size, len(y), &q[0], &d[0], nb, add)
 	}
 }
 

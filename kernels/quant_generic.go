@@ -103,8 +103,18 @@ func blockScale(b []byte) float32 { return halfBitsToFloat(uint16(b[0]) | uint16
 // MatVecQ8_0Generic is the portable MatVecQ8_0: per block, the exact int32
 // sum times d_w·d_x, accumulated in order.
 func MatVecQ8_0Generic(y []float32, w []byte, q []int8, d []float32) {
+	checkQuantMatVec("MatVecQ8_0", len(y), len(w), len(q), len(d), Q8_0BlockBytes)
+	matVecQ8Generic(y, w, q, d, false)
+}
+
+// MatVecQ4_0Generic is the portable MatVecQ4_0.
+func MatVecQ4_0Generic(y []float32, w []byte, q []int8, d []float32) {
+	checkQuantMatVec("MatVecQ4_0", len(y), len(w), len(q), len(d), Q4_0BlockBytes)
+	matVecQ4Generic(y, w, q, d, false)
+}
+
+func matVecQ8Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
 	nb := len(d)
-	checkQuantMatVec("MatVecQ8_0", len(y), len(w), len(q), nb, Q8_0BlockBytes)
 	row := nb * Q8_0BlockBytes
 	for o := range y {
 		wr := w[o*row : (o+1)*row]
@@ -118,14 +128,15 @@ func MatVecQ8_0Generic(y []float32, w []byte, q []int8, d []float32) {
 			}
 			s += float32(sum) * (blockScale(blk) * d[b])
 		}
+		if add {
+			s += y[o]
+		}
 		y[o] = s
 	}
 }
 
-// MatVecQ4_0Generic is the portable MatVecQ4_0.
-func MatVecQ4_0Generic(y []float32, w []byte, q []int8, d []float32) {
+func matVecQ4Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
 	nb := len(d)
-	checkQuantMatVec("MatVecQ4_0", len(y), len(w), len(q), nb, Q4_0BlockBytes)
 	row := nb * Q4_0BlockBytes
 	for o := range y {
 		wr := w[o*row : (o+1)*row]
@@ -139,6 +150,9 @@ func MatVecQ4_0Generic(y []float32, w []byte, q []int8, d []float32) {
 				sum += (int32(v&15)-8)*int32(xs[j]) + (int32(v>>4)-8)*int32(xs[j+QK/2])
 			}
 			s += float32(sum) * (blockScale(blk) * d[b])
+		}
+		if add {
+			s += y[o]
 		}
 		y[o] = s
 	}

@@ -260,12 +260,12 @@ func (k qMatVec) blockBytes() int {
 
 // qConsts are the constant registers of a quantized kernel.
 type qConsts struct {
-	flip   VecVirtual // Q8_0: 0x80 bytes; Q4_0: 0x08 bytes (the weight offset)
-	low    VecVirtual // Q4_0: 0x0f bytes
-	shift  VecVirtual // Q4_0 VNNI: VPSRLVW counts
-	ones   VecVirtual // AVX2: int16 ones for VPMADDWD
-	zero   VecVirtual
-	zmmReg bool
+	flip  VecVirtual // Q8_0: 0x80 bytes; Q4_0: 0x08 bytes (the weight offset)
+	low   VecVirtual // Q4_0: 0x0f bytes
+	shift VecVirtual // Q4_0 VNNI: VPSRLVW counts
+	ones  VecVirtual // AVX2: int16 ones for VPMADDWD
+	zero  VecVirtual
+	add   GPVirtual // the add flag (a byte)
 }
 
 func (k qMatVec) emit() {
@@ -277,15 +277,16 @@ func (k qMatVec) emit() {
 	if k.vnni {
 		isa = "AVX-512 VNNI"
 	}
-	fn(k.name, "func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int)")
-	Doc(fmt.Sprintf("%s stores y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m, %s weight rows", k.name, typ),
-		fmt.Sprintf("ldw bytes apart of nb blocks each (%s, %d rows per pass).", isa, k.rows))
+	fn(k.name, "func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int, add bool)")
+	Doc(fmt.Sprintf("%s stores (or with add adds) y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m,", k.name),
+		fmt.Sprintf("%s weight rows ldw bytes apart of nb blocks each (%s, %d rows per pass).", typ, isa, k.rows))
 	y, w := ptr("y"), ptr("w")
 	stride := Load(Param("ldw"), GP64()).(GPVirtual)
 	m := Load(Param("m"), GP64()).(GPVirtual)
 	x, d := ptr("x"), ptr("d")
 	nb := Load(Param("nb"), GP64()).(GPVirtual)
-	var c qConsts
+	c := qConsts{add: GP8()}
+	Load(Param("add"), c.add)
 	if k.q4 {
 		c.flip = broadcastBytes(0x08, false)
 		c.low = broadcastBytes(0x0f, false)
@@ -358,9 +359,9 @@ func (k qMatVec) pass(rows int, y, w, stride, m, x, d, nb GPVirtual, c qConsts) 
 
 	Label(lbl("sum"))
 	if rows == 4 {
-		storeSums4(acc, y, k.vnni)
+		qStoreSums4(acc, y, k.vnni, c.add, lbl)
 	} else {
-		storeSum1(acc[0], y, k.vnni)
+		qStoreSum1(acc[0], y, k.vnni, c.add, lbl)
 	}
 	ADDQ(U32(4*rows), y)
 	LEAQ(Mem{Base: ptrs[rows-1], Index: stride, Scale: 1}, w)
@@ -435,6 +436,39 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 		VMULPS(dx, s, s)
 		VFMADD231PS(f, s, acc[r])
 	}
+}
+
+// qStoreSums4 is storeSums4 (matvec.go) adding to y[0…3] when add is set.
+func qStoreSums4(s []VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func(string) string) {
+	t0, t1 := YMM(), YMM()
+	hadd(s[1], s[0], t0, evex)
+	hadd(s[3], s[2], t1, evex)
+	hadd(t1, t0, t0, evex)
+	h := XMM()
+	extractHigh(t0, h, evex)
+	VADDPS(h, t0.AsX(), h)
+	TESTB(add, add)
+	JZ(LabelRef(lbl("put4")))
+	VADDPS(Mem{Base: y}, h, h)
+	Label(lbl("put4"))
+	VMOVUPS(h, Mem{Base: y})
+}
+
+// qStoreSum1 is storeSum1 adding to y[0] when add is set.
+func qStoreSum1(s VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func(string) string) {
+	x := XMM()
+	extractHigh(s, x, evex)
+	VADDPS(x, s.AsX(), x)
+	t := XMM()
+	VMOVHLPS(x, x, t)
+	VADDPS(t, x, x)
+	VMOVSHDUP(x, t)
+	VADDPS(t, x, x)
+	TESTB(add, add)
+	JZ(LabelRef(lbl("put1")))
+	VADDSS(Mem{Base: y}, x, x)
+	Label(lbl("put1"))
+	VMOVSS(x, Mem{Base: y})
 }
 
 // qMatMul describes one generated many-row product (AVX-512 VNNI)
