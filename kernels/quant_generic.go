@@ -100,8 +100,8 @@ func halfBitsToFloat(h uint16) float32 {
 // blockScale returns the half-precision scale at the start of a block.
 func blockScale(b []byte) float32 { return halfBitsToFloat(uint16(b[0]) | uint16(b[1])<<8) }
 
-// MatVecQ8_0Generic is the portable MatVecQ8_0: per block, the exact int32
-// sum times d_w·d_x, accumulated in order.
+// MatVecQ8_0Generic is the portable MatVecQ8_0, accumulating in the same
+// order as the assembly (llama.cpp's).
 func MatVecQ8_0Generic(y []float32, w []byte, q []int8, d []float32) {
 	checkQuantMatVec("MatVecQ8_0", len(y), len(w), len(q), len(d), Q8_0BlockBytes)
 	matVecQ8Generic(y, w, q, d, false)
@@ -113,28 +113,49 @@ func MatVecQ4_0Generic(y []float32, w []byte, q []int8, d []float32) {
 	matVecQ4Generic(y, w, q, d, false)
 }
 
+// matVecQ8Generic accumulates as llama.cpp's vec_dot_q8_0_q8_0 on x86:
+// 8 float32 lanes (lane l takes elements 4l…4l+3 of every block), each a
+// multiply-add of the lane's int32 sum with d_w·d_x, reduced as
+// hsum_float_8.
 func matVecQ8Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
 	nb := len(d)
 	row := nb * Q8_0BlockBytes
 	for o := range y {
 		wr := w[o*row : (o+1)*row]
-		var s float32
+		var acc [8]float32
 		for b := range nb {
 			blk := wr[b*Q8_0BlockBytes : (b+1)*Q8_0BlockBytes]
 			xs := q[b*QK : (b+1)*QK : (b+1)*QK]
-			var sum int32
-			for j, v := range xs {
-				sum += int32(int8(blk[2+j])) * int32(v)
+			s := blockScale(blk) * d[b]
+			for l := range acc {
+				var sum int32
+				for j := 4 * l; j < 4*l+4; j++ {
+					sum += int32(int8(blk[2+j])) * int32(xs[j])
+				}
+				acc[l] = fma32(float32(sum), s, acc[l])
 			}
-			s += float32(sum) * (blockScale(blk) * d[b])
 		}
+		v := hsum8(acc)
 		if add {
-			s += y[o]
+			v += y[o]
 		}
-		y[o] = s
+		y[o] = v
 	}
 }
 
+// hsum8 adds 8 lanes as llama.cpp's hsum_float_8: x = hi + lo, then
+// (x₀ + x₂) + (x₁ + x₃).
+func hsum8(a [8]float32) float32 {
+	x0, x1, x2, x3 := a[4]+a[0], a[5]+a[1], a[6]+a[2], a[7]+a[3]
+	return (x0 + x2) + (x1 + x3)
+}
+
+// fma32 returns a·b + c rounded once to float32 but for the rare double
+// rounding through float64 (the product itself is exact in float64).
+func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+
+// matVecQ4Generic accumulates as llama.cpp's repacked Q4_0 kernels: per
+// block, the whole int32 sum multiply-added with d_w·d_x.
 func matVecQ4Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
 	nb := len(d)
 	row := nb * Q4_0BlockBytes
@@ -149,7 +170,7 @@ func matVecQ4Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
 				v := blk[2+j]
 				sum += (int32(v&15)-8)*int32(xs[j]) + (int32(v>>4)-8)*int32(xs[j+QK/2])
 			}
-			s += float32(sum) * (blockScale(blk) * d[b])
+			s = fma32(float32(sum), blockScale(blk)*d[b], s)
 		}
 		if add {
 			s += y[o]

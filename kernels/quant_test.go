@@ -375,3 +375,58 @@ func BenchmarkQuantizeQ8_0(b *testing.B) {
 		})
 	}
 }
+
+// TestMatVecQuantOrder checks that every variant's matrix-vector products
+// equal the generic ones bit for bit: they all accumulate in llama.cpp's
+// order (its 8 lanes and hsum_float_8 for Q8_0, whole block sums for
+// Q4_0), so that results agree with llama.cpp's to its own rounding. The
+// many-row Q4_0 kernels keep the same order.
+func TestMatVecQuantOrder(t *testing.T) {
+	r := rng(75)
+	const m, nb = 37, 24
+	x := quantRow(r, nb*QK)
+	q, d := make([]int8, len(x)), make([]float32, nb)
+	QuantizeQ8_0Generic(q, d, x)
+	for _, q4 := range []bool{false, true} {
+		size, gen := Q8_0BlockBytes, matVecQ8Generic
+		if q4 {
+			size, gen = Q4_0BlockBytes, matVecQ4Generic
+		}
+		w := randBlocks(r, m, nb, size, 0)
+		want := make([]float32, m)
+		gen(want, w, q, d, false)
+		forEachQuantVariant(t, func(t *testing.T) {
+			got := make([]float32, m)
+			if q4 {
+				MatVecQ4_0(got, w, q, d)
+			} else {
+				MatVecQ8_0(got, w, q, d)
+			}
+			for o := range m {
+				if math.Float32bits(got[o]) != math.Float32bits(want[o]) {
+					t.Errorf("q4=%v: y[%d] = %v, generic %v", q4, o, got[o], want[o])
+				}
+			}
+			if !q4 {
+				return
+			}
+			// Q4_0's many-row kernels: the same sums for every row.
+			const N = 19
+			xs := make([]float32, N*nb*QK)
+			for n := range N {
+				copy(xs[n*nb*QK:], x)
+			}
+			var rows Q8Rows
+			rows.Quantize(xs, N, nb*QK)
+			y := make([]float32, N*m)
+			MatMulQ4_0(y, m, w, m, &rows, false)
+			for n := range N {
+				for o := range m {
+					if math.Float32bits(y[n*m+o]) != math.Float32bits(want[o]) {
+						t.Fatalf("MatMulQ4_0 row %d: y[%d] = %v, generic %v", n, o, y[n*m+o], want[o])
+					}
+				}
+			}
+		})
+	}
+}

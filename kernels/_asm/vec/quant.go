@@ -34,12 +34,19 @@ import (
 // llama.cpp's sign trick (|w| times x with w's sign: at most 2·128·127 <
 // 2¹⁵), Q4_0 its unsigned nibbles (2·15·127).
 //
-// Accumulation. The matrix-vector kernels keep llama.cpp's AVX2 order: each
-// block gives 8 int32 lanes (lane l sums elements 4l…4l+3), converted
-// exactly to float32 and multiplied-added with the block's d_w·d_x into 8
-// float32 lane accumulators, which are summed at the end. The many-row
-// kernels put 16 activation rows in the 16 lanes of a ZMM register instead
-// (each lane a whole block's int32 sum), so one weight block serves 16 rows.
+// Accumulation follows llama.cpp's CPU kernels on this hardware class, so
+// that results agree with its to float32 rounding of the same operations
+// (which matters: activations are requantized at every product, and a
+// difference in the last bit can move a quant across a rounding boundary).
+// Q8_0 (llama.cpp's vec_dot_q8_0_q8_0 and llamafile's tinyBLAS): each block
+// gives 8 int32 lanes (lane l sums elements 4l…4l+3), converted exactly and
+// multiply-added with the block's d_w·d_x into 8 float32 lane accumulators,
+// reduced at the end as hsum_float_8 does: (l₀+l₄ + l₂+l₆) + (l₁+l₅ + l₃+l₇).
+// Q4_0 (its repacked q4_0_8x8 gemv and gemm, the path for Q4_0 on AVX2 and
+// AVX-512): each block's whole int32 sum, times d_w·d_x, multiply-added into
+// one accumulator per row. The many-row kernels put 16 activation rows in
+// the 16 lanes of a ZMM register (each lane a whole block's sum), so one
+// weight block serves 16 rows; for Q4_0 that is llama.cpp's order too.
 
 func genQuant() {
 	declareQuantTables()
@@ -322,7 +329,15 @@ func (k qMatVec) pass(rows int, y, w, stride, m, x, d, nb GPVirtual, c qConsts) 
 		LEAQ(Mem{Base: ptrs[r-1], Index: stride, Scale: 1}, p)
 		ptrs = append(ptrs, p)
 	}
-	acc := zerosY(rows)
+	// Q8_0: 8 lane accumulators per row; Q4_0: one XMM holding the
+	// rows' accumulators side by side.
+	var acc []VecVirtual
+	if k.q4 {
+		acc = []VecVirtual{XMM()}
+		VXORPS(acc[0], acc[0], acc[0])
+	} else {
+		acc = zerosY(rows)
+	}
 	bi, xo, wo := GP64(), GP64(), GP64() // block index, x and w byte offsets
 	XORQ(bi, bi)
 	XORQ(xo, xo)
@@ -358,9 +373,12 @@ func (k qMatVec) pass(rows int, y, w, stride, m, x, d, nb GPVirtual, c qConsts) 
 	JMP(LabelRef(lbl("single")))
 
 	Label(lbl("sum"))
-	if rows == 4 {
+	switch {
+	case k.q4:
+		qStoreRows(acc[0], rows, y, c.add, lbl)
+	case rows == 4:
 		qStoreSums4(acc, y, k.vnni, c.add, lbl)
-	} else {
+	default:
 		qStoreSum1(acc[0], y, k.vnni, c.add, lbl)
 	}
 	ADDQ(U32(4*rows), y)
@@ -393,6 +411,7 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 		VPMADDUBSW(xq, c.flip, t)
 		VPMADDWD(c.ones, t, corr)
 	}
+	var sums []VecVirtual // Q4_0: each row's corrected int32 lanes
 	for r, p := range ptrs {
 		wq := Mem{Base: p, Index: wo, Scale: 1, Disp: bb*j + 2}
 		sum := YMM()
@@ -428,6 +447,10 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 			VPMADDWD(c.ones, n, sum)
 			VPSUBD(corr, sum, sum)
 		}
+		if k.q4 {
+			sums = append(sums, sum)
+			continue
+		}
 		f := YMM()
 		VCVTDQ2PS(sum, f)
 		s := YMM()
@@ -436,22 +459,110 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 		VMULPS(dx, s, s)
 		VFMADD231PS(f, s, acc[r])
 	}
+	if k.q4 {
+		k.blockTotals(sums, ptrs, wo, j, dx, acc[0])
+	}
 }
 
-// qStoreSums4 is storeSums4 (matvec.go) adding to y[0…3] when add is set.
+// blockTotals adds each row's whole block sum times d_w·d_x to its lane of
+// acc: the int32 lanes of up to four rows are summed into one XMM (integer
+// sums, exact in any order), the rows' half-precision scales gathered
+// beside them, and one multiply-add scales all four.
+func (k qMatVec) blockTotals(sums []VecVirtual, ptrs []GPVirtual, wo GPVirtual, j int, dx, acc VecVirtual) {
+	bb := k.blockBytes()
+	tot := XMM()
+	if len(sums) == 4 {
+		a, b := YMM(), YMM()
+		lo, hi := YMM(), YMM()
+		VPUNPCKLDQ(sums[1], sums[0], lo) // r0₀ r1₀ r0₁ r1₁ per 128-bit half
+		VPUNPCKHDQ(sums[1], sums[0], hi) // r0₂ r1₂ r0₃ r1₃
+		VPADDD(hi, lo, a)
+		lo2, hi2 := YMM(), YMM()
+		VPUNPCKLDQ(sums[3], sums[2], lo2)
+		VPUNPCKHDQ(sums[3], sums[2], hi2)
+		VPADDD(hi2, lo2, b)
+		e, o := YMM(), YMM()
+		VPUNPCKLQDQ(b, a, e) // r0 r1 r2 r3, partial
+		VPUNPCKHQDQ(b, a, o)
+		VPADDD(o, e, e)
+		h := XMM()
+		k.extract(e, h)
+		VPADDD(h, e.AsX(), tot)
+	} else {
+		h := XMM()
+		k.extract(sums[0], h)
+		VPADDD(h, sums[0].AsX(), tot)
+		t := XMM()
+		VPSHUFD(U8(0x4e), tot, t)
+		VPADDD(t, tot, tot)
+		VPSHUFD(U8(0xb1), tot, t)
+		VPADDD(t, tot, tot)
+	}
+	f := XMM()
+	VCVTDQ2PS(tot, f)
+	sc := XMM()
+	VMOVD(Mem{Base: ptrs[0], Index: wo, Scale: 1, Disp: bb * j}, sc) // d₀ in word 0
+	for r := 1; r < len(ptrs); r++ {
+		VPINSRW(U8(r), Mem{Base: ptrs[r], Index: wo, Scale: 1, Disp: bb * j}, sc, sc)
+	}
+	VCVTPH2PS(sc, sc)
+	VMULPS(dx.AsX(), sc, sc)
+	VFMADD231PS(f, sc, acc)
+}
+
+// extract copies the upper 128 bits of y to x.
+func (k qMatVec) extract(y, x VecVirtual) {
+	if k.vnni {
+		VEXTRACTI32X4(U8(1), y, x)
+	} else {
+		VEXTRACTI128(U8(1), y, x)
+	}
+}
+
+// qStoreRows stores (or adds) the first rows lanes of acc to y.
+func qStoreRows(acc VecVirtual, rows int, y, add GPVirtual, lbl func(string) string) {
+	TESTB(add, add)
+	JZ(LabelRef(lbl("putrows")))
+	if rows == 4 {
+		VADDPS(Mem{Base: y}, acc, acc)
+	} else {
+		VADDSS(Mem{Base: y}, acc, acc)
+	}
+	Label(lbl("putrows"))
+	if rows == 4 {
+		VMOVUPS(acc, Mem{Base: y})
+	} else {
+		VMOVSS(acc, Mem{Base: y})
+	}
+}
+
+// qStoreSums4 stores (or adds) the sums of four rows' 8 lane accumulators
+// to y[0…3], each summed as llama.cpp's hsum_float_8: x = hi + lo, then
+// (x₀ + x₂) + (x₁ + x₃).
 func qStoreSums4(s []VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func(string) string) {
-	t0, t1 := YMM(), YMM()
-	hadd(s[1], s[0], t0, evex)
-	hadd(s[3], s[2], t1, evex)
-	hadd(t1, t0, t0, evex)
-	h := XMM()
-	extractHigh(t0, h, evex)
-	VADDPS(h, t0.AsX(), h)
+	x := make([]VecVirtual, 4)
+	for r := range x {
+		x[r] = XMM()
+		extractHigh(s[r], x[r], evex)
+		VADDPS(s[r].AsX(), x[r], x[r])
+	}
+	pair := func(a, b VecVirtual) VecVirtual { // a₀+a₂ a₁+a₃ b₀+b₂ b₁+b₃
+		lo, hi := XMM(), XMM()
+		VMOVLHPS(b, a, lo) // a₀ a₁ b₀ b₁
+		VMOVHLPS(a, b, hi) // a₂ a₃ b₂ b₃
+		VADDPS(hi, lo, lo)
+		return lo
+	}
+	ab, cd := pair(x[0], x[1]), pair(x[2], x[3])
+	e, o := XMM(), XMM()
+	VSHUFPS(U8(0x88), cd, ab, e) // the (x₀ + x₂) of each row
+	VSHUFPS(U8(0xdd), cd, ab, o) // the (x₁ + x₃)
+	VADDPS(o, e, e)
 	TESTB(add, add)
 	JZ(LabelRef(lbl("put4")))
-	VADDPS(Mem{Base: y}, h, h)
+	VADDPS(Mem{Base: y}, e, e)
 	Label(lbl("put4"))
-	VMOVUPS(h, Mem{Base: y})
+	VMOVUPS(e, Mem{Base: y})
 }
 
 // qStoreSum1 is storeSum1 adding to y[0] when add is set.
