@@ -340,6 +340,8 @@ func (b *Builder) storedFormat(info checkpoint.TensorInfo) Format {
 				return Q8_0
 			case gguf.Q4_0:
 				return Q4_0
+			case gguf.F16:
+				return F16
 			case gguf.BF16:
 				return BF16
 			}
@@ -505,7 +507,10 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 	if b.st.err != nil {
 		return nil
 	}
-	return NewLinear(NewWeight(w, in, total, OutIn, F32), bv)
+	if f != F16 {
+		f = F32
+	}
+	return NewLinear(NewWeight(w, in, total, OutIn, f), bv)
 }
 
 func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {
@@ -535,6 +540,9 @@ func (b *Builder) RMSNorm(name string, C int, eps float32) *RMSNorm {
 func (b *Builder) Embedding(name string, V, C int) *Embedding {
 	full := b.Path(name)
 	f := b.formatFor(full, C)
+	if f == F16 {
+		f = F32 // a lookup widens half precision exactly
+	}
 	if f.quantized() {
 		q := b.blocks(full, C, V, OutIn, f)
 		if q == nil {

@@ -28,17 +28,23 @@ const (
 	// Q4_0 keeps llama.cpp's Q4_0 blocks (32 4-bit quants and a scale, 18
 	// bytes per 32 weights), like Q8_0.
 	Q4_0
+	// F16 keeps half-precision values (a GGUF file's F16 tensors as they
+	// are, others rounded to nearest even) and computes as llama.cpp does
+	// with an F16 matrix: the activations are rounded to half precision
+	// before each product. The values are held widened to float32 in the
+	// packed panels of F32, so the memory is F32's.
+	F16
 	// Stored keeps every matrix in the type its checkpoint stores it in,
-	// where a format holds that type: GGUF Q8_0 and Q4_0 tensors as Q8_0
-	// and Q4_0, bfloat16 as BF16, the rest (F32, F16, other GGUF types) as
-	// float32. One model may then mix formats, as llama.cpp's files do
+	// where a format holds that type: GGUF Q8_0, Q4_0 and F16 tensors as
+	// Q8_0, Q4_0 and F16, bfloat16 as BF16, the rest (F32, safetensors F16,
+	// other GGUF types) as float32. One model may then mix formats, as llama.cpp's files do
 	// (a Q4_0 file has a Q8_0 embedding and F16 matrices whose rows are
 	// not a multiple of 32).
 	Stored
 )
 
-// ParseFormat maps "f32"/"float32", "bf16"/"bfloat16", "q8_0", "q4_0" and
-// "stored"/"gguf" to a Format.
+// ParseFormat maps "f32"/"float32", "bf16"/"bfloat16", "q8_0", "q4_0",
+// "f16"/"float16" and "stored"/"gguf" to a Format.
 func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(s) {
 	case "f32", "float32", "fp32", "":
@@ -49,13 +55,15 @@ func ParseFormat(s string) (Format, error) {
 		return Q8_0, nil
 	case "q4_0":
 		return Q4_0, nil
+	case "f16", "float16", "fp16":
+		return F16, nil
 	case "stored", "gguf", "as-stored":
 		return Stored, nil
 	}
-	return 0, fmt.Errorf("infer: unknown weight format %q (want f32, bf16, q8_0, q4_0 or stored)", s)
+	return 0, fmt.Errorf("infer: unknown weight format %q (want f32, bf16, q8_0, q4_0, f16 or stored)", s)
 }
 
-// String returns "f32", "bf16", "q8_0", "q4_0" or "stored".
+// String returns "f32", "bf16", "q8_0", "q4_0", "f16" or "stored".
 func (f Format) String() string {
 	switch f {
 	case F32:
@@ -66,6 +74,8 @@ func (f Format) String() string {
 		return "q8_0"
 	case Q4_0:
 		return "q4_0"
+	case F16:
+		return "f16"
 	case Stored:
 		return "stored"
 	}
@@ -102,7 +112,8 @@ type Weight interface {
 // NewWeight returns w, a float32 in×out matrix stored in layout, in format
 // f. w is not referenced afterwards: F32 packs a copy, BF16 rounds one
 // (to nearest even), Q8_0 and Q4_0 quantize one with llama.cpp's reference
-// quantizers (float32 when in is not a multiple of 32). Stored means F32.
+// quantizers (float32 when in is not a multiple of 32), F16 rounds one to
+// half precision. Stored means F32.
 func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 	if len(w) != in*out {
 		panic(fmt.Sprintf("infer: NewWeight: %d values for a %d×%d matrix", len(w), in, out))
@@ -118,6 +129,11 @@ func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 			w = transpose(w, in, out)
 		}
 		return newQuantWeight(f, in, out, [][]byte{quantize(f, w, out, in)}, []int{out})
+	case F16:
+		h := make([]float32, len(w))
+		kernels.RoundHalf(h, w)
+		pw := NewWeight(h, in, out, layout, F32).(*packedWeight)
+		return &f16Weight{*pw}
 	default:
 		if layout == InOut {
 			return &packedWeight{in: in, out: out, pb: kernels.PackB(false, in, out, w, out)}
@@ -237,6 +253,18 @@ func (w *packedWeight) Format() Format   { return F32 }
 func (w *packedWeight) Bytes() int       { return 4 * w.in * w.out }
 func (w *packedWeight) mul(_ *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
 	kernels.SgemmPacked(false, N, 1, x, w.in, w.pb, beta, y, w.out, ep)
+}
+
+// f16Weight is a matrix of half-precision values, packed as float32, whose
+// products round the activations to half precision first.
+type f16Weight struct{ packedWeight }
+
+func (w *f16Weight) Format() Format { return F16 }
+func (w *f16Weight) Bytes() int     { return 4 * w.in * w.out }
+func (w *f16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
+	h := sc.grow(&sc.half, N*w.in)
+	kernels.RoundHalf(h, x[:N*w.in])
+	w.packedWeight.mul(sc, y, h, N, beta, ep)
 }
 
 // denseWeight is a float32 [out, in] matrix used in place.

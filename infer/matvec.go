@@ -23,6 +23,7 @@ type Scratch struct {
 	attn attnScratch
 	tile []float32
 	tmp  []float32
+	half []float32 // x rounded to half precision (F16 products)
 }
 
 // grow returns *buf resliced to n values, reallocating only when too short.

@@ -148,7 +148,7 @@ func TestQuantLinearCat(t *testing.T) {
 
 // TestBuilderGGUF loads a GGUF file of mixed tensor types: Stored keeps
 // each type (the quantized blocks aliasing the mapped file under
-// KeepSource, copied otherwise, F16 widened to float32), a quantized
+// KeepSource, copied otherwise, F16 as F16), a quantized
 // Format converts the other types, rows that are not whole blocks stay
 // float32, and the tied embedding's rows dequantize.
 func TestBuilderGGUF(t *testing.T) {
@@ -194,7 +194,7 @@ func TestBuilderGGUF(t *testing.T) {
 		if err := b.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if e.Format() != Q8_0 || a.W.Format() != Q4_0 || bl.W.Format() != Q8_0 || c.W.Format() != F32 {
+		if e.Format() != Q8_0 || a.W.Format() != Q4_0 || bl.W.Format() != Q8_0 || c.W.Format() != F16 {
 			t.Fatalf("stored formats %v %v %v %v", e.Format(), a.W.Format(), bl.W.Format(), c.W.Format())
 		}
 		if b.Aliased() != keep || inFile(a.W.(*quantWeight).parts[0].data, "a.weight") != keep || inFile(e.q, "emb.weight") != keep {
@@ -237,5 +237,39 @@ func TestBuilderGGUF(t *testing.T) {
 	want, _ := gguf.Encode(gguf.Q4_0, bf)
 	if got := bl.W.(*quantWeight).parts[0].data; string(got) != string(want) {
 		t.Fatal("Q8_0 requantized to Q4_0 differs from llama.cpp's quantizer")
+	}
+}
+
+// TestF16Linear checks the F16 format: half-precision weights times
+// activations rounded to half precision, as llama.cpp computes with an F16
+// matrix.
+func TestF16Linear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const in, out = 70, 9
+	w := randn(rng, out*in, 0.3)
+	l := NewLinear(NewWeight(w, in, out, OutIn, F16), nil)
+	if l.W.Format() != F16 {
+		t.Fatalf("format %v", l.W.Format())
+	}
+	wh := make([]float32, len(w))
+	kernels.RoundHalf(wh, w)
+	for _, N := range []int{1, 6} {
+		x := randn(rng, N*in, 1)
+		xh := make([]float32, len(x))
+		kernels.RoundHalf(xh, x)
+		ref := make([]float64, N*out)
+		for r := range N {
+			for o := range out {
+				for i := range in {
+					ref[r*out+o] += float64(wh[o*in+i]) * float64(xh[r*in+i])
+				}
+			}
+		}
+		var sc Scratch
+		y := make([]float32, N*out)
+		l.Forward(&sc, y, x, N)
+		if e := maxRel(t, y, ref); e > 1e-5 {
+			t.Errorf("N=%d: error %.3g", N, e)
+		}
 	}
 }

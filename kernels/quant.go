@@ -249,3 +249,16 @@ func matMulRows(k *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Row
 		mv(y[n*ldy:n*ldy+m], w, x.Q[n*K:(n+1)*K], x.D[n*nb:(n+1)*nb], add)
 	}
 }
+
+// RoundHalf rounds each x[i] to the nearest IEEE half-precision value (ties
+// to even, as F16C's VCVTPS2PH), widened back, into dst[i]: what llama.cpp
+// does to the activations of an F16 matrix before its dot products (F16 is
+// that type's vec_dot_type). Values beyond the half range become ±Inf.
+// dst may alias x; it must be at least as long. Portable code only: it runs
+// on activations, a small part of a product's work.
+func RoundHalf(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = roundHalf(v)
+	}
+}
