@@ -19,10 +19,10 @@ func quantRef(wq []byte, f Format, x []float32, N, in, out int) []float64 {
 	} else {
 		kernels.DequantizeQ8_0(wf, wq)
 	}
-	q, d := make([]int8, in), make([]float32, in/kernels.QK)
+	q, d, s := make([]int8, in), make([]float32, in/kernels.QK), make([]int32, in/kernels.QK)
 	ref := make([]float64, N*out)
 	for r := range N {
-		kernels.QuantizeQ8_0Generic(q, d, x[r*in:(r+1)*in])
+		kernels.QuantizeQ8_0Generic(q, d, s, x[r*in:(r+1)*in])
 		for o := range out {
 			s := 0.0
 			for i := range in {

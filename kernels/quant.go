@@ -37,42 +37,54 @@ const (
 // Q8_0 blocks as llama.cpp's quantize_row_q8_0 does on x86 before a Q8_0 or
 // Q4_0 dot product: per block of 32, amax = max |x|, d = amax/127 and
 // q = round(x·(127/amax)) to nearest even (q = 0 when amax is 0), in float32.
-// The quants go to q[:len(x)] and the scales, rounded to half precision as
-// the block stores them and widened back, to d[:len(x)/32]. Non-finite
-// inputs give unspecified quants.
-func QuantizeQ8_0(q []int8, d []float32, x []float32) {
+// The quants go to q[:len(x)], the scales, rounded to half precision as
+// the block stores them and widened back, to d[:len(x)/32], and each
+// block's sum of quants (the correction of Q4_0's unsigned products) to
+// s[:len(x)/32]. Non-finite inputs give unspecified quants.
+func QuantizeQ8_0(q []int8, d []float32, s []int32, x []float32) {
 	nb := checkQuantRow("QuantizeQ8_0", len(x), len(q), len(d))
+	if len(s) < nb {
+		panic(fmt.Sprintf("kernels: QuantizeQ8_0: %d sums for %d blocks", len(s), nb))
+	}
 	if nb == 0 {
 		return
 	}
-	quant.quantize(q[:len(x)], d[:nb], x)
+	quant.quantize(q[:len(x)], d[:nb], s[:nb], x)
 }
 
-// MatVecQ8_0 computes y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·q[32b+j] for
-// o < len(y): the product of len(y) rows of Q8_0 weights, each len(d)
-// blocks (34·len(d) bytes) stored one after another in w, with the
-// activation row q, d of QuantizeQ8_0. y must not overlap the others.
+// MatVecQ8_0 computes y[o] = Σ_b d_w[o,b]·d_x[b]·Σ_j w[o,b,j]·q_x[b,j] for
+// o < len(y): the product of len(y) rows of Q8_0 weights, each x.K/32
+// blocks (34 bytes each) stored one after another in w, with row n of the
+// quantized activations x. y must not overlap w.
 //
 // Like MatVec it is the batch-1 shape of decoding, bound by the bytes of w;
 // it runs on the calling goroutine, four rows per pass with prefetch.
-func MatVecQ8_0(y []float32, w []byte, q []int8, d []float32) {
-	checkQuantMatVec("MatVecQ8_0", len(y), len(w), len(q), len(d), Q8_0BlockBytes)
-	if len(y) == 0 || len(d) == 0 {
-		clear(y)
-		return
-	}
-	quant.matVecQ8(y, w[:len(y)*len(d)*Q8_0BlockBytes], q, d, false)
+func MatVecQ8_0(y []float32, w []byte, x *Q8Rows, n int) {
+	checkMatVecQ("MatVecQ8_0", len(y), len(w), x, n, Q8_0BlockBytes)
+	q, d, s := x.row(n)
+	quant.matVecQ8(y, w[:len(y)*len(d)*Q8_0BlockBytes], q, d, s, false)
 }
 
-// MatVecQ4_0 is MatVecQ8_0 for Q4_0 weights (18·len(d) bytes per row):
-// y[o] = Σ_b d_w[o,b]·d[b]·Σ_j (n[o,b,j]−8)·q[32b+j].
-func MatVecQ4_0(y []float32, w []byte, q []int8, d []float32) {
-	checkQuantMatVec("MatVecQ4_0", len(y), len(w), len(q), len(d), Q4_0BlockBytes)
-	if len(y) == 0 || len(d) == 0 {
-		clear(y)
-		return
+// MatVecQ4_0 is MatVecQ8_0 for Q4_0 weights (18 bytes per block):
+// y[o] = Σ_b d_w[o,b]·d_x[b]·Σ_j (n[o,b,j]−8)·q_x[b,j].
+func MatVecQ4_0(y []float32, w []byte, x *Q8Rows, n int) {
+	checkMatVecQ("MatVecQ4_0", len(y), len(w), x, n, Q4_0BlockBytes)
+	q, d, s := x.row(n)
+	quant.matVecQ4(y, w[:len(y)*len(d)*Q4_0BlockBytes], q, d, s, false)
+}
+
+// checkMatVecQ panics unless n is a row of x and w holds m rows of it.
+func checkMatVecQ(op string, m, nw int, x *Q8Rows, n, size int) {
+	if n < 0 || n >= x.N {
+		panic(fmt.Sprintf("kernels: %s: row %d of %d", op, n, x.N))
 	}
-	quant.matVecQ4(y, w[:len(y)*len(d)*Q4_0BlockBytes], q, d, false)
+	checkQuantMatVec(op, m, nw, x.K, x.K/QK, size)
+}
+
+// row returns the quants, scales and sums of row n.
+func (r *Q8Rows) row(n int) ([]int8, []float32, []int32) {
+	K, nb := r.K, r.K/QK
+	return r.Q[n*K : (n+1)*K], r.D[n*nb : (n+1)*nb], r.S[n*nb : (n+1)*nb]
 }
 
 // checkQuantRow panics unless a row of n values fills whole blocks and q
@@ -99,14 +111,15 @@ func checkQuantMatVec(op string, m, nw, nq, nb, size int) {
 }
 
 // Q8Rows holds N rows of K activations quantized to Q8_0 for MatMulQ8_0
-// and MatMulQ4_0: the quants Q [N, K] and scales D [N, K/32] of
-// QuantizeQ8_0, and, for the VNNI variant, the same rows interleaved in
+// and MatMulQ4_0: the quants Q [N, K], scales D [N, K/32] and block sums S
+// of QuantizeQ8_0, and, for the VNNI variant, the same rows interleaved in
 // groups of 16 (see matMulPacked). Its zero value is empty; Quantize reuses
 // its memory. A Q8Rows may be read by several goroutines at once.
 type Q8Rows struct {
 	N, K int
 	Q    []int8    // [N, K]
 	D    []float32 // [N, K/32]
+	S    []int32   // [N, K/32]: each block's sum of quants
 
 	packed []byte // groups of matMulGroup rows (VNNI), or empty
 	packer string // the variant that packed it
@@ -121,9 +134,11 @@ func (r *Q8Rows) Quantize(x []float32, N, K int) {
 	r.N, r.K = N, K
 	r.Q = grow(r.Q, N*K)
 	r.D = grow(r.D, N*K/QK)
-	for n := range N {
-		if K > 0 {
-			quant.quantize(r.Q[n*K:(n+1)*K], r.D[n*K/QK:(n+1)*K/QK], x[n*K:(n+1)*K])
+	r.S = grow(r.S, N*K/QK)
+	if K > 0 {
+		for n := range N {
+			q, d, s := r.row(n)
+			quant.quantize(q, d, s, x[n*K:(n+1)*K])
 		}
 	}
 	r.packer = ""
@@ -181,11 +196,11 @@ func checkMatMulQ(op string, ny, ldy, nw, m int, x *Q8Rows, size int) {
 // quantKernels is one set of variants of the quantized kernels.
 type quantKernels struct {
 	name     string // "generic", "avx2", "avx512vnni"
-	quantize func(q []int8, d []float32, x []float32)
-	// matVecQ8 and matVecQ4 are MatVecQ8_0 and MatVecQ4_0, adding to y
-	// when add is set.
-	matVecQ8 func(y []float32, w []byte, q []int8, d []float32, add bool)
-	matVecQ4 func(y []float32, w []byte, q []int8, d []float32, add bool)
+	quantize func(q []int8, d []float32, s []int32, x []float32)
+	// matVecQ8 and matVecQ4 are MatVecQ8_0 and MatVecQ4_0 on one row (q,
+	// d, s) of quantized activations, adding to y when add is set.
+	matVecQ8 func(y []float32, w []byte, q []int8, d []float32, s []int32, add bool)
+	matVecQ4 func(y []float32, w []byte, q []int8, d []float32, s []int32, add bool)
 	// pack, when set, interleaves r's rows for matMul (r.N ≥
 	// matMulMinRows) into buf's memory and returns it.
 	pack func(buf []byte, r *Q8Rows) []byte
@@ -204,7 +219,7 @@ func (k *quantKernels) mul(y []float32, ldy int, w []byte, m int, x *Q8Rows, add
 
 var genericQuant = quantKernels{
 	name:     "generic",
-	quantize: QuantizeQ8_0Generic,
+	quantize: quantizeGeneric,
 	matVecQ8: matVecQ8Generic,
 	matVecQ4: matVecQ4Generic,
 }
@@ -238,7 +253,7 @@ func QuantVariant() string { return quant.name }
 // of x at a time (the rows of w, a few hundred KiB at a time, stay in cache
 // between rows when the caller splits w into such chunks).
 func matMulRows(k *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
-	K, nb := x.K, x.K/QK
+	nb := x.K / QK
 	mv := k.matVecQ8
 	size := Q8_0BlockBytes
 	if q4 {
@@ -246,7 +261,8 @@ func matMulRows(k *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Row
 	}
 	w = w[:m*nb*size]
 	for n := range x.N {
-		mv(y[n*ldy:n*ldy+m], w, x.Q[n*K:(n+1)*K], x.D[n*nb:(n+1)*nb], add)
+		q, d, s := x.row(n)
+		mv(y[n*ldy:n*ldy+m], w, q, d, s, add)
 	}
 }
 

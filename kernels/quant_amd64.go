@@ -16,7 +16,7 @@ func quantAsmVariants(f Features) []quantKernels {
 	if f.AVX2FMA && f.F16C {
 		vs = append(vs, quantKernels{
 			name:     "avx2",
-			quantize: func(q []int8, d []float32, x []float32) { quantizeQ8_0_256(&q[0], &d[0], &x[0], len(x)/QK) },
+			quantize: func(q []int8, d []float32, s []int32, x []float32) { quantizeQ8_0_256(&q[0], &d[0], &s[0], &x[0], len(x)/QK) },
 			matVecQ8: matVecAsm(matVecQ8_0_256, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0_256, Q4_0BlockBytes),
 		})
@@ -24,7 +24,7 @@ func quantAsmVariants(f Features) []quantKernels {
 	if f.AVX512 && f.VNNI && f.F16C {
 		vs = append(vs, quantKernels{
 			name:     "avx512vnni",
-			quantize: func(q []int8, d []float32, x []float32) { quantizeQ8_0_512(&q[0], &d[0], &x[0], len(x)/QK) },
+			quantize: func(q []int8, d []float32, s []int32, x []float32) { quantizeQ8_0_512(&q[0], &d[0], &s[0], &x[0], len(x)/QK) },
 			matVecQ8: matVecAsm(matVecQ8_0VNNI, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0VNNI, Q4_0BlockBytes),
 			pack:     packQ8Rows,
@@ -36,8 +36,8 @@ func quantAsmVariants(f Features) []quantKernels {
 
 // matVecAsm wraps a generated matrix-vector kernel for blocks of size
 // bytes; w holds exactly len(y) rows.
-func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int, add bool), size int) func(y []float32, w []byte, q []int8, d []float32, add bool) {
-	return func(y []float32, w []byte, q []int8, d []float32, add bool) {
+func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *int32, nb int, add bool), size int) func(y []float32, w []byte, q []int8, d []float32, s []int32, add bool) {
+	return func(y []float32, w []byte, q []int8, d []float32, s []int32, add bool) {
 		nb := len(d)
 		if len(y) == 0 {
 			return
@@ -48,8 +48,8 @@ func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb i
 			}
 			return
 		}
-		_, _ = w[len(y)*nb*size-1], q[nb*QK-1]
-		k(&y[0], &w[0], nb*size, len(y), &q[0], &d[0], nb, add)
+		_, _, _ = w[len(y)*nb*size-1], q[nb*QK-1], s[nb-1]
+		k(&y[0], &w[0], nb*size, len(y), &q[0], &d[0], &s[0], nb, add)
 	}
 }
 
@@ -91,14 +91,10 @@ func packQ8Rows(buf []byte, r *Q8Rows) []byte {
 				}
 				qs := r.Q[row*K+b*QK : row*K+(b+1)*QK]
 				words := (*[8]uint32)(unsafe.Pointer(&qs[0]))
-				var s int32
 				for c, v := range words {
 					chunks[c][n] = v
 				}
-				for _, v := range qs {
-					s += int32(v)
-				}
-				scales[n], sums[n] = r.D[row*nb+b], -s
+				scales[n], sums[n] = r.D[row*nb+b], -r.S[row*nb+b]
 			}
 		}
 	}

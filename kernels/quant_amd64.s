@@ -4,23 +4,15 @@
 
 #include "textflag.h"
 
-DATA q4shift<>+0(SB)/2, $0x0000
-DATA q4shift<>+2(SB)/2, $0x0000
-DATA q4shift<>+4(SB)/2, $0x0000
-DATA q4shift<>+6(SB)/2, $0x0000
-DATA q4shift<>+8(SB)/2, $0x0000
-DATA q4shift<>+10(SB)/2, $0x0000
-DATA q4shift<>+12(SB)/2, $0x0000
-DATA q4shift<>+14(SB)/2, $0x0000
-DATA q4shift<>+16(SB)/2, $0x0004
-DATA q4shift<>+18(SB)/2, $0x0004
-DATA q4shift<>+20(SB)/2, $0x0004
-DATA q4shift<>+22(SB)/2, $0x0004
-DATA q4shift<>+24(SB)/2, $0x0004
-DATA q4shift<>+26(SB)/2, $0x0004
-DATA q4shift<>+28(SB)/2, $0x0004
-DATA q4shift<>+30(SB)/2, $0x0004
-GLOBL q4shift<>(SB), RODATA|NOPTR, $32
+DATA q4mask<>+0(SB)/4, $0x0f0f0f0f
+DATA q4mask<>+4(SB)/4, $0x0f0f0f0f
+DATA q4mask<>+8(SB)/4, $0x0f0f0f0f
+DATA q4mask<>+12(SB)/4, $0x0f0f0f0f
+DATA q4mask<>+16(SB)/4, $0xf0f0f0f0
+DATA q4mask<>+20(SB)/4, $0xf0f0f0f0
+DATA q4mask<>+24(SB)/4, $0xf0f0f0f0
+DATA q4mask<>+28(SB)/4, $0xf0f0f0f0
+GLOBL q4mask<>(SB), RODATA|NOPTR, $32
 
 DATA q8perm<>+0(SB)/4, $0x00000000
 DATA q8perm<>+4(SB)/4, $0x00000004
@@ -32,24 +24,25 @@ DATA q8perm<>+24(SB)/4, $0x00000003
 DATA q8perm<>+28(SB)/4, $0x00000007
 GLOBL q8perm<>(SB), RODATA|NOPTR, $32
 
-// func quantizeQ8_0_512(q *int8, d *float32, x *float32, nb int)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, F16C
-TEXT ·quantizeQ8_0_512(SB), NOSPLIT, $0-32
+// func quantizeQ8_0_512(q *int8, d *float32, s *int32, x *float32, nb int)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, F16C
+TEXT ·quantizeQ8_0_512(SB), NOSPLIT, $0-40
 	MOVQ         q+0(FP), AX
 	MOVQ         d+8(FP), CX
-	MOVQ         x+16(FP), DX
-	MOVQ         nb+24(FP), BX
-	MOVL         $0x7fffffff, SI
-	VPBROADCASTD SI, Z0
-	MOVL         $0x42fe0000, SI
-	VMOVD        SI, X1
+	MOVQ         s+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	MOVL         $0x7fffffff, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x42fe0000, DI
+	VMOVD        DI, X1
 	VXORPS       X2, X2, X2
 
 qz_loop:
-	CMPQ             BX, $0x00
+	CMPQ             SI, $0x00
 	JE               qz_done
-	VMOVUPS          (DX), Z3
-	VMOVUPS          64(DX), Z4
+	VMOVUPS          (BX), Z3
+	VMOVUPS          64(BX), Z4
 	VPANDD           Z0, Z3, Z5
 	VPANDD           Z0, Z4, Z6
 	VMAXPS           Z6, Z5, Z5
@@ -75,38 +68,52 @@ qz_loop:
 	VCVTPS2DQ.RN_SAE Z4, Z4
 	VPMOVSDB         Z3, (AX)
 	VPMOVSDB         Z4, 16(AX)
-	ADDQ             $0x00000080, DX
+	VPMOVSXBD        (AX), Z3
+	VPMOVSXBD        16(AX), Z4
+	VPADDD           Z4, Z3, Z3
+	VEXTRACTI32X8    $0x01, Z3, Y4
+	VPADDD           Y4, Y3, Y4
+	VEXTRACTI32X4    $0x01, Y4, X3
+	VPADDD           X3, X4, X3
+	VPSHUFD          $0x4e, X3, X4
+	VPADDD           X4, X3, X3
+	VPSHUFD          $0xb1, X3, X4
+	VPADDD           X4, X3, X3
+	VMOVD            X3, (DX)
+	ADDQ             $0x00000080, BX
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000004, CX
-	DECQ             BX
+	ADDQ             $0x00000004, DX
+	DECQ             SI
 	JMP              qz_loop
 
 qz_done:
 	VZEROUPPER
 	RET
 
-// func quantizeQ8_0_256(q *int8, d *float32, x *float32, nb int)
+// func quantizeQ8_0_256(q *int8, d *float32, s *int32, x *float32, nb int)
 // Requires: AVX, AVX2, F16C
-TEXT ·quantizeQ8_0_256(SB), NOSPLIT, $0-32
+TEXT ·quantizeQ8_0_256(SB), NOSPLIT, $0-40
 	MOVQ         q+0(FP), AX
 	MOVQ         d+8(FP), CX
-	MOVQ         x+16(FP), DX
-	MOVQ         nb+24(FP), BX
-	MOVL         $0x7fffffff, SI
-	VMOVD        SI, X0
+	MOVQ         s+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         nb+32(FP), SI
+	MOVL         $0x7fffffff, DI
+	VMOVD        DI, X0
 	VPBROADCASTD X0, Y0
-	MOVL         $0x42fe0000, SI
-	VMOVD        SI, X1
+	MOVL         $0x42fe0000, DI
+	VMOVD        DI, X1
 	VXORPS       X2, X2, X2
 	VMOVDQU      q8perm<>+0(SB), Y3
 
 qy_loop:
-	CMPQ         BX, $0x00
+	CMPQ         SI, $0x00
 	JE           qy_done
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VMOVUPS      64(DX), Y6
-	VMOVUPS      96(DX), Y7
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VMOVUPS      64(BX), Y6
+	VMOVUPS      96(BX), Y7
 	VANDPS       Y0, Y4, Y8
 	VANDPS       Y0, Y5, Y9
 	VMAXPS       Y9, Y8, Y8
@@ -141,180 +148,195 @@ qy_loop:
 	VPACKSSWB    Y6, Y4, Y4
 	VPERMD       Y4, Y3, Y4
 	VMOVDQU      Y4, (AX)
-	ADDQ         $0x00000080, DX
+	MOVL         $0x01010101, DI
+	VMOVD        DI, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X6
+	VPBROADCASTD X6, Y6
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPADDD       X5, X4, X5
+	VPSHUFD      $0x4e, X5, X4
+	VPADDD       X4, X5, X5
+	VPSHUFD      $0xb1, X5, X4
+	VPADDD       X4, X5, X5
+	VMOVD        X5, (DX)
+	ADDQ         $0x00000080, BX
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000004, CX
-	DECQ         BX
+	ADDQ         $0x00000004, DX
+	DECQ         SI
 	JMP          qy_loop
 
 qy_done:
 	VZEROUPPER
 	RET
 
-// func matVecQ8_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+// func matVecQ8_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3, MMX+
-TEXT ·matVecQ8_0VNNI(SB), NOSPLIT, $8-57
+TEXT ·matVecQ8_0VNNI(SB), NOSPLIT, $0-65
 	MOVQ         y+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         ldw+16(FP), DX
 	MOVQ         m+24(FP), BX
 	MOVQ         x+32(FP), SI
 	MOVQ         d+40(FP), DI
-	MOVQ         nb+48(FP), R8
-	MOVB         add+56(FP), R9
-	MOVL         $0x80808080, R10
-	VMOVD        R10, X0
+	MOVQ         nb+56(FP), R8
+	MOVL         $0x80808080, R9
+	VMOVD        R9, X0
 	VPBROADCASTD X0, Y0
 	VPXORD       Y1, Y1, Y1
 
 qmvrows1:
 	CMPQ   BX, $0x00000004
 	JL     qmvdone1
-	LEAQ   (CX)(DX*1), R10
+	LEAQ   (CX)(DX*1), R9
+	LEAQ   (R9)(DX*1), R10
 	LEAQ   (R10)(DX*1), R11
-	LEAQ   (R11)(DX*1), R12
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	XORQ   R12, R12
 	XORQ   R13, R13
 	XORQ   R14, R14
-	XORQ   R15, R15
 
 qmvunrolled1:
-	LEAQ         2(R13), BP
-	CMPQ         BP, R8
+	LEAQ         2(R12), R15
+	CMPQ         R15, R8
 	JGT          qmvsingle1
-	VMOVDQU32    (SI)(R14*1), Y6
-	VBROADCASTSS (DI)(R13*4), Y7
+	VMOVDQU32    (SI)(R13*1), Y6
+	VBROADCASTSS (DI)(R12*4), Y7
 	VMOVDQA32    Y1, Y8
 	VPDPBUSD     Y6, Y0, Y8
 	VPSUBD       Y8, Y1, Y8
-	VPXORD       2(CX)(R15*1), Y0, Y10
+	VPXORD       2(CX)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (CX)(R15*1), Y10
+	VPBROADCASTW (CX)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y2
-	VPXORD       2(R10)(R15*1), Y0, Y10
+	VPXORD       2(R9)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (R10)(R15*1), Y10
+	VPBROADCASTW (R9)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y3
-	VPXORD       2(R11)(R15*1), Y0, Y10
+	VPXORD       2(R10)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (R11)(R15*1), Y10
+	VPBROADCASTW (R10)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y4
-	VPXORD       2(R12)(R15*1), Y0, Y9
+	VPXORD       2(R11)(R14*1), Y0, Y9
 	VMOVDQA32    Y8, Y8
 	VPDPBUSD     Y6, Y9, Y8
 	VCVTDQ2PS    Y8, Y6
-	VPBROADCASTW (R12)(R15*1), Y8
+	VPBROADCASTW (R11)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  Y6, Y8, Y5
-	VMOVDQU32    32(SI)(R14*1), Y6
-	VBROADCASTSS 4(DI)(R13*4), Y7
+	VMOVDQU32    32(SI)(R13*1), Y6
+	VBROADCASTSS 4(DI)(R12*4), Y7
 	VMOVDQA32    Y1, Y8
 	VPDPBUSD     Y6, Y0, Y8
 	VPSUBD       Y8, Y1, Y8
-	VPXORD       36(CX)(R15*1), Y0, Y10
+	VPXORD       36(CX)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW 34(CX)(R15*1), Y10
+	VPBROADCASTW 34(CX)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y2
-	VPXORD       36(R10)(R15*1), Y0, Y10
+	VPXORD       36(R9)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW 34(R10)(R15*1), Y10
+	VPBROADCASTW 34(R9)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y3
-	VPXORD       36(R11)(R15*1), Y0, Y10
+	VPXORD       36(R10)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW 34(R11)(R15*1), Y10
+	VPBROADCASTW 34(R10)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y4
-	VPXORD       36(R12)(R15*1), Y0, Y9
+	VPXORD       36(R11)(R14*1), Y0, Y9
 	VMOVDQA32    Y8, Y8
 	VPDPBUSD     Y6, Y9, Y8
 	VCVTDQ2PS    Y8, Y6
-	VPBROADCASTW 34(R12)(R15*1), Y8
+	VPBROADCASTW 34(R11)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  Y6, Y8, Y5
-	PREFETCHT1   16384(CX)(R15*1)
-	PREFETCHT1   16448(CX)(R15*1)
-	PREFETCHT1   16384(R10)(R15*1)
-	PREFETCHT1   16448(R10)(R15*1)
-	PREFETCHT1   16384(R11)(R15*1)
-	PREFETCHT1   16448(R11)(R15*1)
-	PREFETCHT1   16384(R12)(R15*1)
-	PREFETCHT1   16448(R12)(R15*1)
-	MOVQ         BP, R13
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000044, R15
+	PREFETCHT1   16384(CX)(R14*1)
+	PREFETCHT1   16448(CX)(R14*1)
+	PREFETCHT1   16384(R9)(R14*1)
+	PREFETCHT1   16448(R9)(R14*1)
+	PREFETCHT1   16384(R10)(R14*1)
+	PREFETCHT1   16448(R10)(R14*1)
+	PREFETCHT1   16384(R11)(R14*1)
+	PREFETCHT1   16448(R11)(R14*1)
+	MOVQ         R15, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000044, R14
 	JMP          qmvunrolled1
 
 qmvsingle1:
-	CMPQ         R13, R8
+	CMPQ         R12, R8
 	JGE          qmvsum1
-	VMOVDQU32    (SI)(R14*1), Y6
-	VBROADCASTSS (DI)(R13*4), Y7
+	VMOVDQU32    (SI)(R13*1), Y6
+	VBROADCASTSS (DI)(R12*4), Y7
 	VMOVDQA32    Y1, Y8
 	VPDPBUSD     Y6, Y0, Y8
 	VPSUBD       Y8, Y1, Y8
-	VPXORD       2(CX)(R15*1), Y0, Y10
+	VPXORD       2(CX)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (CX)(R15*1), Y10
+	VPBROADCASTW (CX)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y2
-	VPXORD       2(R10)(R15*1), Y0, Y10
+	VPXORD       2(R9)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (R10)(R15*1), Y10
+	VPBROADCASTW (R9)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y3
-	VPXORD       2(R11)(R15*1), Y0, Y10
+	VPXORD       2(R10)(R14*1), Y0, Y10
 	VMOVDQA32    Y8, Y9
 	VPDPBUSD     Y6, Y10, Y9
 	VCVTDQ2PS    Y9, Y9
-	VPBROADCASTW (R11)(R15*1), Y10
+	VPBROADCASTW (R10)(R14*1), Y10
 	VCVTPH2PS    X10, Y10
 	VMULPS       Y7, Y10, Y10
 	VFMADD231PS  Y9, Y10, Y4
-	VPXORD       2(R12)(R15*1), Y0, Y9
+	VPXORD       2(R11)(R14*1), Y0, Y9
 	VMOVDQA32    Y8, Y8
 	VPDPBUSD     Y6, Y9, Y8
 	VCVTDQ2PS    Y8, Y6
-	VPBROADCASTW (R12)(R15*1), Y8
+	VPBROADCASTW (R11)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  Y6, Y8, Y5
-	INCQ         R13
-	ADDQ         $0x00000020, R14
-	ADDQ         $0x00000022, R15
+	INCQ         R12
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000022, R14
 	JMP          qmvsingle1
 
 qmvsum1:
@@ -335,14 +357,14 @@ qmvsum1:
 	VSHUFPS       $0x88, X2, X5, X3
 	VSHUFPS       $0xdd, X2, X5, X2
 	VADDPS        X2, X3, X3
-	TESTB         R9, R9
+	CMPB          add+64(FP), $0x00
 	JZ            qmvput41
 	VADDPS        (AX), X3, X3
 
 qmvput41:
 	VMOVUPS X3, (AX)
 	ADDQ    $0x00000010, AX
-	LEAQ    (R12)(DX*1), CX
+	LEAQ    (R11)(DX*1), CX
 	SUBQ    $0x00000004, BX
 	JMP     qmvrows1
 
@@ -351,66 +373,66 @@ qmvrows2:
 	CMPQ   BX, $0x00000001
 	JL     qmvdone2
 	VXORPS Y2, Y2, Y2
+	XORQ   R9, R9
 	XORQ   R10, R10
 	XORQ   R11, R11
-	XORQ   R12, R12
 
 qmvunrolled2:
-	LEAQ         2(R10), R13
-	CMPQ         R13, R8
+	LEAQ         2(R9), R12
+	CMPQ         R12, R8
 	JGT          qmvsingle2
-	VMOVDQU32    (SI)(R11*1), Y3
-	VBROADCASTSS (DI)(R10*4), Y4
+	VMOVDQU32    (SI)(R10*1), Y3
+	VBROADCASTSS (DI)(R9*4), Y4
 	VMOVDQA32    Y1, Y5
 	VPDPBUSD     Y3, Y0, Y5
 	VPSUBD       Y5, Y1, Y5
-	VPXORD       2(CX)(R12*1), Y0, Y6
+	VPXORD       2(CX)(R11*1), Y0, Y6
 	VMOVDQA32    Y5, Y5
 	VPDPBUSD     Y3, Y6, Y5
 	VCVTDQ2PS    Y5, Y3
-	VPBROADCASTW (CX)(R12*1), Y5
+	VPBROADCASTW (CX)(R11*1), Y5
 	VCVTPH2PS    X5, Y5
 	VMULPS       Y4, Y5, Y5
 	VFMADD231PS  Y3, Y5, Y2
-	VMOVDQU32    32(SI)(R11*1), Y3
-	VBROADCASTSS 4(DI)(R10*4), Y4
+	VMOVDQU32    32(SI)(R10*1), Y3
+	VBROADCASTSS 4(DI)(R9*4), Y4
 	VMOVDQA32    Y1, Y5
 	VPDPBUSD     Y3, Y0, Y5
 	VPSUBD       Y5, Y1, Y5
-	VPXORD       36(CX)(R12*1), Y0, Y6
+	VPXORD       36(CX)(R11*1), Y0, Y6
 	VMOVDQA32    Y5, Y5
 	VPDPBUSD     Y3, Y6, Y5
 	VCVTDQ2PS    Y5, Y3
-	VPBROADCASTW 34(CX)(R12*1), Y5
+	VPBROADCASTW 34(CX)(R11*1), Y5
 	VCVTPH2PS    X5, Y5
 	VMULPS       Y4, Y5, Y5
 	VFMADD231PS  Y3, Y5, Y2
-	PREFETCHT1   16384(CX)(R12*1)
-	PREFETCHT1   16448(CX)(R12*1)
-	MOVQ         R13, R10
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000044, R12
+	PREFETCHT1   16384(CX)(R11*1)
+	PREFETCHT1   16448(CX)(R11*1)
+	MOVQ         R12, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000044, R11
 	JMP          qmvunrolled2
 
 qmvsingle2:
-	CMPQ         R10, R8
+	CMPQ         R9, R8
 	JGE          qmvsum2
-	VMOVDQU32    (SI)(R11*1), Y3
-	VBROADCASTSS (DI)(R10*4), Y4
+	VMOVDQU32    (SI)(R10*1), Y3
+	VBROADCASTSS (DI)(R9*4), Y4
 	VMOVDQA32    Y1, Y5
 	VPDPBUSD     Y3, Y0, Y5
 	VPSUBD       Y5, Y1, Y5
-	VPXORD       2(CX)(R12*1), Y0, Y6
+	VPXORD       2(CX)(R11*1), Y0, Y6
 	VMOVDQA32    Y5, Y5
 	VPDPBUSD     Y3, Y6, Y5
 	VCVTDQ2PS    Y5, Y3
-	VPBROADCASTW (CX)(R12*1), Y5
+	VPBROADCASTW (CX)(R11*1), Y5
 	VCVTPH2PS    X5, Y5
 	VMULPS       Y4, Y5, Y5
 	VFMADD231PS  Y3, Y5, Y2
-	INCQ         R10
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000022, R12
+	INCQ         R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000022, R11
 	JMP          qmvsingle2
 
 qmvsum2:
@@ -420,7 +442,7 @@ qmvsum2:
 	VADDPS        X2, X3, X3
 	VMOVSHDUP     X3, X2
 	VADDPS        X2, X3, X3
-	TESTB         R9, R9
+	CMPB          add+64(FP), $0x00
 	JZ            qmvput12
 	VADDSS        (AX), X3, X3
 
@@ -435,24 +457,21 @@ qmvdone2:
 	VZEROUPPER
 	RET
 
-// func matVecQ4_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, F16C, FMA3, MMX+
-TEXT ·matVecQ4_0VNNI(SB), NOSPLIT, $8-57
+// func matVecQ4_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3, MMX+
+TEXT ·matVecQ4_0VNNI(SB), NOSPLIT, $8-65
 	MOVQ         y+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         ldw+16(FP), DX
 	MOVQ         m+24(FP), BX
 	MOVQ         x+32(FP), SI
 	MOVQ         d+40(FP), DI
-	MOVQ         nb+48(FP), R8
-	MOVB         add+56(FP), R9
-	MOVL         $0x08080808, R10
+	MOVQ         s+48(FP), R8
+	MOVQ         nb+56(FP), R9
+	MOVL         $0x0f0f0f0f, R10
 	VMOVD        R10, X0
 	VPBROADCASTD X0, Y0
-	MOVL         $0x0f0f0f0f, R10
-	VMOVD        R10, X2
-	VPBROADCASTD X2, Y2
-	VMOVDQU32    q4shift<>+0(SB), Y3
+	VMOVDQU32    q4mask<>+0(SB), Y0
 	VPXORD       Y1, Y1, Y1
 
 qmvrows3:
@@ -461,191 +480,179 @@ qmvrows3:
 	LEAQ   (CX)(DX*1), R10
 	LEAQ   (R10)(DX*1), R11
 	LEAQ   (R11)(DX*1), R12
-	VXORPS X4, X4, X4
+	VXORPS X1, X1, X1
 	XORQ   R13, R13
 	XORQ   R14, R14
 	XORQ   R15, R15
 
 qmvunrolled3:
 	LEAQ            4(R13), BP
-	CMPQ            BP, R8
+	CMPQ            BP, R9
 	JGT             qmvsingle3
-	VMOVDQU32       (SI)(R14*1), Y5
-	VBROADCASTSS    (DI)(R13*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 2(CX)(R15*1), Y9
-	VPSRLVW         Y3, Y9, Y9
-	VPANDD          Y2, Y9, Y9
-	VMOVDQA32       Y7, Y8
-	VPDPBUSD        Y5, Y9, Y8
-	VBROADCASTI32X4 2(R10)(R15*1), Y10
-	VPSRLVW         Y3, Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VMOVDQA32       Y7, Y9
-	VPDPBUSD        Y5, Y10, Y9
-	VBROADCASTI32X4 2(R11)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y5, Y11, Y10
-	VBROADCASTI32X4 2(R12)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y11, Y7
-	VPUNPCKLDQ      Y9, Y8, Y5
-	VPUNPCKHDQ      Y9, Y8, Y8
-	VPADDD          Y8, Y5, Y5
-	VPUNPCKLDQ      Y7, Y10, Y8
-	VPUNPCKHDQ      Y7, Y10, Y7
-	VPADDD          Y7, Y8, Y7
-	VPUNPCKLQDQ     Y7, Y5, Y8
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPADDD          Y5, Y8, Y8
-	VEXTRACTI32X4   $0x01, Y8, X5
-	VPADDD          X5, X8, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           (CX)(R15*1), X7
-	VPINSRW         $0x01, (R10)(R15*1), X7, X7
-	VPINSRW         $0x02, (R11)(R15*1), X7, X7
-	VPINSRW         $0x03, (R12)(R15*1), X7, X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
-	VMOVDQU32       32(SI)(R14*1), Y5
-	VBROADCASTSS    4(DI)(R13*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 20(CX)(R15*1), Y9
-	VPSRLVW         Y3, Y9, Y9
-	VPANDD          Y2, Y9, Y9
-	VMOVDQA32       Y7, Y8
-	VPDPBUSD        Y5, Y9, Y8
-	VBROADCASTI32X4 20(R10)(R15*1), Y10
-	VPSRLVW         Y3, Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VMOVDQA32       Y7, Y9
-	VPDPBUSD        Y5, Y10, Y9
-	VBROADCASTI32X4 20(R11)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y5, Y11, Y10
-	VBROADCASTI32X4 20(R12)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y11, Y7
-	VPUNPCKLDQ      Y9, Y8, Y5
-	VPUNPCKHDQ      Y9, Y8, Y8
-	VPADDD          Y8, Y5, Y5
-	VPUNPCKLDQ      Y7, Y10, Y8
-	VPUNPCKHDQ      Y7, Y10, Y7
-	VPADDD          Y7, Y8, Y7
-	VPUNPCKLQDQ     Y7, Y5, Y8
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPADDD          Y5, Y8, Y8
-	VEXTRACTI32X4   $0x01, Y8, X5
-	VPADDD          X5, X8, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           18(CX)(R15*1), X7
-	VPINSRW         $0x01, 18(R10)(R15*1), X7, X7
-	VPINSRW         $0x02, 18(R11)(R15*1), X7, X7
-	VPINSRW         $0x03, 18(R12)(R15*1), X7, X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
-	VMOVDQU32       64(SI)(R14*1), Y5
-	VBROADCASTSS    8(DI)(R13*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 38(CX)(R15*1), Y9
-	VPSRLVW         Y3, Y9, Y9
-	VPANDD          Y2, Y9, Y9
-	VMOVDQA32       Y7, Y8
-	VPDPBUSD        Y5, Y9, Y8
-	VBROADCASTI32X4 38(R10)(R15*1), Y10
-	VPSRLVW         Y3, Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VMOVDQA32       Y7, Y9
-	VPDPBUSD        Y5, Y10, Y9
-	VBROADCASTI32X4 38(R11)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y5, Y11, Y10
-	VBROADCASTI32X4 38(R12)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y11, Y7
-	VPUNPCKLDQ      Y9, Y8, Y5
-	VPUNPCKHDQ      Y9, Y8, Y8
-	VPADDD          Y8, Y5, Y5
-	VPUNPCKLDQ      Y7, Y10, Y8
-	VPUNPCKHDQ      Y7, Y10, Y7
-	VPADDD          Y7, Y8, Y7
-	VPUNPCKLQDQ     Y7, Y5, Y8
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPADDD          Y5, Y8, Y8
-	VEXTRACTI32X4   $0x01, Y8, X5
-	VPADDD          X5, X8, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           36(CX)(R15*1), X7
-	VPINSRW         $0x01, 36(R10)(R15*1), X7, X7
-	VPINSRW         $0x02, 36(R11)(R15*1), X7, X7
-	VPINSRW         $0x03, 36(R12)(R15*1), X7, X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
-	VMOVDQU32       96(SI)(R14*1), Y5
-	VBROADCASTSS    12(DI)(R13*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 56(CX)(R15*1), Y9
-	VPSRLVW         Y3, Y9, Y9
-	VPANDD          Y2, Y9, Y9
-	VMOVDQA32       Y7, Y8
-	VPDPBUSD        Y5, Y9, Y8
-	VBROADCASTI32X4 56(R10)(R15*1), Y10
-	VPSRLVW         Y3, Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VMOVDQA32       Y7, Y9
-	VPDPBUSD        Y5, Y10, Y9
-	VBROADCASTI32X4 56(R11)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y5, Y11, Y10
-	VBROADCASTI32X4 56(R12)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y11, Y7
-	VPUNPCKLDQ      Y9, Y8, Y5
-	VPUNPCKHDQ      Y9, Y8, Y8
-	VPADDD          Y8, Y5, Y5
-	VPUNPCKLDQ      Y7, Y10, Y8
-	VPUNPCKHDQ      Y7, Y10, Y7
-	VPADDD          Y7, Y8, Y7
-	VPUNPCKLQDQ     Y7, Y5, Y8
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPADDD          Y5, Y8, Y8
-	VEXTRACTI32X4   $0x01, Y8, X5
-	VPADDD          X5, X8, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           54(CX)(R15*1), X7
-	VPINSRW         $0x01, 54(R10)(R15*1), X7, X7
-	VPINSRW         $0x02, 54(R11)(R15*1), X7, X7
-	VPINSRW         $0x03, 54(R12)(R15*1), X7, X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
+	VMOVDQU32       (SI)(R14*1), Y27
+	VBROADCASTSS    (DI)(R13*4), Y28
+	VBROADCASTI32X4 2(CX)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y2, Y2, Y2
+	VPDPBUSD        Y27, Y29, Y2
+	VBROADCASTI32X4 2(R10)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y3, Y3, Y3
+	VPDPBUSD        Y27, Y29, Y3
+	VBROADCASTI32X4 2(R11)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y4, Y4, Y4
+	VPDPBUSD        Y27, Y29, Y4
+	VBROADCASTI32X4 2(R12)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y5, Y5, Y5
+	VPDPBUSD        Y27, Y29, Y5
+	VPUNPCKLDQ      Y3, Y2, Y27
+	VPUNPCKHDQ      Y3, Y2, Y29
+	VPADDD          Y29, Y27, Y27
+	VPUNPCKLDQ      Y5, Y4, Y29
+	VPUNPCKHDQ      Y5, Y4, Y30
+	VPADDD          Y30, Y29, Y29
+	VPUNPCKLQDQ     Y29, Y27, Y30
+	VPUNPCKHQDQ     Y29, Y27, Y27
+	VPADDD          Y27, Y30, Y30
+	VEXTRACTI32X4   $0x01, Y30, X27
+	VPSRAD          $0x04, X27, X27
+	VPADDD          X27, X30, X27
+	VPBROADCASTD    (R8)(R13*4), X29
+	VPSLLD          $0x03, X29, X29
+	VPSUBD          X29, X27, X27
+	VCVTDQ2PS       X27, X27
+	VMOVD           (CX)(R15*1), X29
+	VPINSRW         $0x01, (R10)(R15*1), X29, X29
+	VPINSRW         $0x02, (R11)(R15*1), X29, X29
+	VPINSRW         $0x03, (R12)(R15*1), X29, X29
+	VCVTPH2PS       X29, X29
+	VMULPS          X28, X29, X29
+	VFMADD231PS     X27, X29, X1
+	VMOVDQU32       32(SI)(R14*1), Y27
+	VBROADCASTSS    4(DI)(R13*4), Y28
+	VBROADCASTI32X4 20(CX)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y6, Y6, Y6
+	VPDPBUSD        Y27, Y29, Y6
+	VBROADCASTI32X4 20(R10)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y7, Y7, Y7
+	VPDPBUSD        Y27, Y29, Y7
+	VBROADCASTI32X4 20(R11)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y8, Y8, Y8
+	VPDPBUSD        Y27, Y29, Y8
+	VBROADCASTI32X4 20(R12)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y9, Y9, Y9
+	VPDPBUSD        Y27, Y29, Y9
+	VPUNPCKLDQ      Y7, Y6, Y27
+	VPUNPCKHDQ      Y7, Y6, Y29
+	VPADDD          Y29, Y27, Y27
+	VPUNPCKLDQ      Y9, Y8, Y29
+	VPUNPCKHDQ      Y9, Y8, Y30
+	VPADDD          Y30, Y29, Y29
+	VPUNPCKLQDQ     Y29, Y27, Y30
+	VPUNPCKHQDQ     Y29, Y27, Y27
+	VPADDD          Y27, Y30, Y30
+	VEXTRACTI32X4   $0x01, Y30, X27
+	VPSRAD          $0x04, X27, X27
+	VPADDD          X27, X30, X27
+	VPBROADCASTD    4(R8)(R13*4), X29
+	VPSLLD          $0x03, X29, X29
+	VPSUBD          X29, X27, X27
+	VCVTDQ2PS       X27, X27
+	VMOVD           18(CX)(R15*1), X29
+	VPINSRW         $0x01, 18(R10)(R15*1), X29, X29
+	VPINSRW         $0x02, 18(R11)(R15*1), X29, X29
+	VPINSRW         $0x03, 18(R12)(R15*1), X29, X29
+	VCVTPH2PS       X29, X29
+	VMULPS          X28, X29, X29
+	VFMADD231PS     X27, X29, X1
+	VMOVDQU32       64(SI)(R14*1), Y27
+	VBROADCASTSS    8(DI)(R13*4), Y28
+	VBROADCASTI32X4 38(CX)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y10, Y10, Y10
+	VPDPBUSD        Y27, Y29, Y10
+	VBROADCASTI32X4 38(R10)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y27, Y29, Y11
+	VBROADCASTI32X4 38(R11)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y12, Y12, Y12
+	VPDPBUSD        Y27, Y29, Y12
+	VBROADCASTI32X4 38(R12)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y13, Y13, Y13
+	VPDPBUSD        Y27, Y29, Y13
+	VPUNPCKLDQ      Y11, Y10, Y27
+	VPUNPCKHDQ      Y11, Y10, Y29
+	VPADDD          Y29, Y27, Y27
+	VPUNPCKLDQ      Y13, Y12, Y29
+	VPUNPCKHDQ      Y13, Y12, Y30
+	VPADDD          Y30, Y29, Y29
+	VPUNPCKLQDQ     Y29, Y27, Y30
+	VPUNPCKHQDQ     Y29, Y27, Y27
+	VPADDD          Y27, Y30, Y30
+	VEXTRACTI32X4   $0x01, Y30, X27
+	VPSRAD          $0x04, X27, X27
+	VPADDD          X27, X30, X27
+	VPBROADCASTD    8(R8)(R13*4), X29
+	VPSLLD          $0x03, X29, X29
+	VPSUBD          X29, X27, X27
+	VCVTDQ2PS       X27, X27
+	VMOVD           36(CX)(R15*1), X29
+	VPINSRW         $0x01, 36(R10)(R15*1), X29, X29
+	VPINSRW         $0x02, 36(R11)(R15*1), X29, X29
+	VPINSRW         $0x03, 36(R12)(R15*1), X29, X29
+	VCVTPH2PS       X29, X29
+	VMULPS          X28, X29, X29
+	VFMADD231PS     X27, X29, X1
+	VMOVDQU32       96(SI)(R14*1), Y27
+	VBROADCASTSS    12(DI)(R13*4), Y28
+	VBROADCASTI32X4 56(CX)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y14, Y14, Y14
+	VPDPBUSD        Y27, Y29, Y14
+	VBROADCASTI32X4 56(R10)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y15, Y15, Y15
+	VPDPBUSD        Y27, Y29, Y15
+	VBROADCASTI32X4 56(R11)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y16, Y16, Y16
+	VPDPBUSD        Y27, Y29, Y16
+	VBROADCASTI32X4 56(R12)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y17, Y17, Y17
+	VPDPBUSD        Y27, Y29, Y17
+	VPUNPCKLDQ      Y15, Y14, Y27
+	VPUNPCKHDQ      Y15, Y14, Y29
+	VPADDD          Y29, Y27, Y27
+	VPUNPCKLDQ      Y17, Y16, Y29
+	VPUNPCKHDQ      Y17, Y16, Y30
+	VPADDD          Y30, Y29, Y29
+	VPUNPCKLQDQ     Y29, Y27, Y30
+	VPUNPCKHQDQ     Y29, Y27, Y27
+	VPADDD          Y27, Y30, Y30
+	VEXTRACTI32X4   $0x01, Y30, X27
+	VPSRAD          $0x04, X27, X27
+	VPADDD          X27, X30, X27
+	VPBROADCASTD    12(R8)(R13*4), X29
+	VPSLLD          $0x03, X29, X29
+	VPSUBD          X29, X27, X27
+	VCVTDQ2PS       X27, X27
+	VMOVD           54(CX)(R15*1), X29
+	VPINSRW         $0x01, 54(R10)(R15*1), X29, X29
+	VPINSRW         $0x02, 54(R11)(R15*1), X29, X29
+	VPINSRW         $0x03, 54(R12)(R15*1), X29, X29
+	VCVTPH2PS       X29, X29
+	VMULPS          X28, X29, X29
+	VFMADD231PS     X27, X29, X1
 	PREFETCHT1      16384(CX)(R15*1)
 	PREFETCHT1      16448(CX)(R15*1)
 	PREFETCHT1      16384(R10)(R15*1)
@@ -660,64 +667,61 @@ qmvunrolled3:
 	JMP             qmvunrolled3
 
 qmvsingle3:
-	CMPQ            R13, R8
+	CMPQ            R13, R9
 	JGE             qmvsum3
-	VMOVDQU32       (SI)(R14*1), Y5
-	VBROADCASTSS    (DI)(R13*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 2(CX)(R15*1), Y9
-	VPSRLVW         Y3, Y9, Y9
-	VPANDD          Y2, Y9, Y9
-	VMOVDQA32       Y7, Y8
-	VPDPBUSD        Y5, Y9, Y8
-	VBROADCASTI32X4 2(R10)(R15*1), Y10
-	VPSRLVW         Y3, Y10, Y10
-	VPANDD          Y2, Y10, Y10
-	VMOVDQA32       Y7, Y9
-	VPDPBUSD        Y5, Y10, Y9
-	VBROADCASTI32X4 2(R11)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y10
-	VPDPBUSD        Y5, Y11, Y10
-	VBROADCASTI32X4 2(R12)(R15*1), Y11
-	VPSRLVW         Y3, Y11, Y11
-	VPANDD          Y2, Y11, Y11
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y11, Y7
-	VPUNPCKLDQ      Y9, Y8, Y5
-	VPUNPCKHDQ      Y9, Y8, Y8
-	VPADDD          Y8, Y5, Y5
-	VPUNPCKLDQ      Y7, Y10, Y8
-	VPUNPCKHDQ      Y7, Y10, Y7
-	VPADDD          Y7, Y8, Y7
-	VPUNPCKLQDQ     Y7, Y5, Y8
-	VPUNPCKHQDQ     Y7, Y5, Y5
-	VPADDD          Y5, Y8, Y8
-	VEXTRACTI32X4   $0x01, Y8, X5
-	VPADDD          X5, X8, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           (CX)(R15*1), X7
-	VPINSRW         $0x01, (R10)(R15*1), X7, X7
-	VPINSRW         $0x02, (R11)(R15*1), X7, X7
-	VPINSRW         $0x03, (R12)(R15*1), X7, X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
+	VMOVDQU32       (SI)(R14*1), Y27
+	VBROADCASTSS    (DI)(R13*4), Y28
+	VBROADCASTI32X4 2(CX)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y18, Y18, Y18
+	VPDPBUSD        Y27, Y29, Y18
+	VBROADCASTI32X4 2(R10)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y19, Y19, Y19
+	VPDPBUSD        Y27, Y29, Y19
+	VBROADCASTI32X4 2(R11)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y20, Y20, Y20
+	VPDPBUSD        Y27, Y29, Y20
+	VBROADCASTI32X4 2(R12)(R15*1), Y29
+	VPANDD          Y0, Y29, Y29
+	VPXORD          Y21, Y21, Y21
+	VPDPBUSD        Y27, Y29, Y21
+	VPUNPCKLDQ      Y19, Y18, Y27
+	VPUNPCKHDQ      Y19, Y18, Y29
+	VPADDD          Y29, Y27, Y27
+	VPUNPCKLDQ      Y21, Y20, Y29
+	VPUNPCKHDQ      Y21, Y20, Y30
+	VPADDD          Y30, Y29, Y29
+	VPUNPCKLQDQ     Y29, Y27, Y30
+	VPUNPCKHQDQ     Y29, Y27, Y27
+	VPADDD          Y27, Y30, Y30
+	VEXTRACTI32X4   $0x01, Y30, X27
+	VPSRAD          $0x04, X27, X27
+	VPADDD          X27, X30, X27
+	VPBROADCASTD    (R8)(R13*4), X29
+	VPSLLD          $0x03, X29, X29
+	VPSUBD          X29, X27, X27
+	VCVTDQ2PS       X27, X27
+	VMOVD           (CX)(R15*1), X29
+	VPINSRW         $0x01, (R10)(R15*1), X29, X29
+	VPINSRW         $0x02, (R11)(R15*1), X29, X29
+	VPINSRW         $0x03, (R12)(R15*1), X29, X29
+	VCVTPH2PS       X29, X29
+	VMULPS          X28, X29, X29
+	VFMADD231PS     X27, X29, X1
 	INCQ            R13
 	ADDQ            $0x00000020, R14
 	ADDQ            $0x00000012, R15
 	JMP             qmvsingle3
 
 qmvsum3:
-	TESTB  R9, R9
+	CMPB   add+64(FP), $0x00
 	JZ     qmvputrows3
-	VADDPS (AX), X4, X4
+	VADDPS (AX), X1, X1
 
 qmvputrows3:
-	VMOVUPS X4, (AX)
+	VMOVUPS X1, (AX)
 	ADDQ    $0x00000010, AX
 	LEAQ    (R12)(DX*1), CX
 	SUBQ    $0x00000004, BX
@@ -727,99 +731,99 @@ qmvdone3:
 qmvrows4:
 	CMPQ   BX, $0x00000001
 	JL     qmvdone4
-	VXORPS X4, X4, X4
+	VXORPS X1, X1, X1
 	XORQ   R10, R10
 	XORQ   R11, R11
 	XORQ   R12, R12
 
 qmvunrolled4:
 	LEAQ            4(R10), R13
-	CMPQ            R13, R8
+	CMPQ            R13, R9
 	JGT             qmvsingle4
-	VMOVDQU32       (SI)(R11*1), Y5
-	VBROADCASTSS    (DI)(R10*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 2(CX)(R12*1), Y8
-	VPSRLVW         Y3, Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y8, Y7
-	VEXTRACTI32X4   $0x01, Y7, X5
-	VPADDD          X5, X7, X5
-	VPSHUFD         $0x4e, X5, X7
-	VPADDD          X7, X5, X5
-	VPSHUFD         $0xb1, X5, X7
-	VPADDD          X7, X5, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           (CX)(R12*1), X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
-	VMOVDQU32       32(SI)(R11*1), Y5
-	VBROADCASTSS    4(DI)(R10*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 20(CX)(R12*1), Y8
-	VPSRLVW         Y3, Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y8, Y7
-	VEXTRACTI32X4   $0x01, Y7, X5
-	VPADDD          X5, X7, X5
-	VPSHUFD         $0x4e, X5, X7
-	VPADDD          X7, X5, X5
-	VPSHUFD         $0xb1, X5, X7
-	VPADDD          X7, X5, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           18(CX)(R12*1), X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
-	VMOVDQU32       64(SI)(R11*1), Y5
-	VBROADCASTSS    8(DI)(R10*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 38(CX)(R12*1), Y8
-	VPSRLVW         Y3, Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y8, Y7
-	VEXTRACTI32X4   $0x01, Y7, X5
-	VPADDD          X5, X7, X5
-	VPSHUFD         $0x4e, X5, X7
-	VPADDD          X7, X5, X5
-	VPSHUFD         $0xb1, X5, X7
-	VPADDD          X7, X5, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           36(CX)(R12*1), X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
-	VMOVDQU32       96(SI)(R11*1), Y5
-	VBROADCASTSS    12(DI)(R10*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 56(CX)(R12*1), Y8
-	VPSRLVW         Y3, Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y8, Y7
-	VEXTRACTI32X4   $0x01, Y7, X5
-	VPADDD          X5, X7, X5
-	VPSHUFD         $0x4e, X5, X7
-	VPADDD          X7, X5, X5
-	VPSHUFD         $0xb1, X5, X7
-	VPADDD          X7, X5, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           54(CX)(R12*1), X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
+	VMOVDQU32       (SI)(R11*1), Y2
+	VBROADCASTSS    (DI)(R10*4), Y3
+	VBROADCASTI32X4 2(CX)(R12*1), Y4
+	VPANDD          Y0, Y4, Y4
+	VPXORD          Y22, Y22, Y22
+	VPDPBUSD        Y2, Y4, Y22
+	VEXTRACTI32X4   $0x01, Y22, X2
+	VPSRAD          $0x04, X2, X2
+	VPADDD          X2, X22, X2
+	VPSHUFD         $0x4e, X2, X4
+	VPADDD          X4, X2, X2
+	VPSHUFD         $0xb1, X2, X4
+	VPADDD          X4, X2, X2
+	VPBROADCASTD    (R8)(R10*4), X4
+	VPSLLD          $0x03, X4, X4
+	VPSUBD          X4, X2, X2
+	VCVTDQ2PS       X2, X2
+	VMOVD           (CX)(R12*1), X4
+	VCVTPH2PS       X4, X4
+	VMULPS          X3, X4, X4
+	VFMADD231PS     X2, X4, X1
+	VMOVDQU32       32(SI)(R11*1), Y2
+	VBROADCASTSS    4(DI)(R10*4), Y3
+	VBROADCASTI32X4 20(CX)(R12*1), Y4
+	VPANDD          Y0, Y4, Y4
+	VPXORD          Y23, Y23, Y23
+	VPDPBUSD        Y2, Y4, Y23
+	VEXTRACTI32X4   $0x01, Y23, X2
+	VPSRAD          $0x04, X2, X2
+	VPADDD          X2, X23, X2
+	VPSHUFD         $0x4e, X2, X4
+	VPADDD          X4, X2, X2
+	VPSHUFD         $0xb1, X2, X4
+	VPADDD          X4, X2, X2
+	VPBROADCASTD    4(R8)(R10*4), X4
+	VPSLLD          $0x03, X4, X4
+	VPSUBD          X4, X2, X2
+	VCVTDQ2PS       X2, X2
+	VMOVD           18(CX)(R12*1), X4
+	VCVTPH2PS       X4, X4
+	VMULPS          X3, X4, X4
+	VFMADD231PS     X2, X4, X1
+	VMOVDQU32       64(SI)(R11*1), Y2
+	VBROADCASTSS    8(DI)(R10*4), Y3
+	VBROADCASTI32X4 38(CX)(R12*1), Y4
+	VPANDD          Y0, Y4, Y4
+	VPXORD          Y24, Y24, Y24
+	VPDPBUSD        Y2, Y4, Y24
+	VEXTRACTI32X4   $0x01, Y24, X2
+	VPSRAD          $0x04, X2, X2
+	VPADDD          X2, X24, X2
+	VPSHUFD         $0x4e, X2, X4
+	VPADDD          X4, X2, X2
+	VPSHUFD         $0xb1, X2, X4
+	VPADDD          X4, X2, X2
+	VPBROADCASTD    8(R8)(R10*4), X4
+	VPSLLD          $0x03, X4, X4
+	VPSUBD          X4, X2, X2
+	VCVTDQ2PS       X2, X2
+	VMOVD           36(CX)(R12*1), X4
+	VCVTPH2PS       X4, X4
+	VMULPS          X3, X4, X4
+	VFMADD231PS     X2, X4, X1
+	VMOVDQU32       96(SI)(R11*1), Y2
+	VBROADCASTSS    12(DI)(R10*4), Y3
+	VBROADCASTI32X4 56(CX)(R12*1), Y4
+	VPANDD          Y0, Y4, Y4
+	VPXORD          Y25, Y25, Y25
+	VPDPBUSD        Y2, Y4, Y25
+	VEXTRACTI32X4   $0x01, Y25, X2
+	VPSRAD          $0x04, X2, X2
+	VPADDD          X2, X25, X2
+	VPSHUFD         $0x4e, X2, X4
+	VPADDD          X4, X2, X2
+	VPSHUFD         $0xb1, X2, X4
+	VPADDD          X4, X2, X2
+	VPBROADCASTD    12(R8)(R10*4), X4
+	VPSLLD          $0x03, X4, X4
+	VPSUBD          X4, X2, X2
+	VCVTDQ2PS       X2, X2
+	VMOVD           54(CX)(R12*1), X4
+	VCVTPH2PS       X4, X4
+	VMULPS          X3, X4, X4
+	VFMADD231PS     X2, X4, X1
 	PREFETCHT1      16384(CX)(R12*1)
 	PREFETCHT1      16448(CX)(R12*1)
 	MOVQ            R13, R10
@@ -828,41 +832,41 @@ qmvunrolled4:
 	JMP             qmvunrolled4
 
 qmvsingle4:
-	CMPQ            R10, R8
+	CMPQ            R10, R9
 	JGE             qmvsum4
-	VMOVDQU32       (SI)(R11*1), Y5
-	VBROADCASTSS    (DI)(R10*4), Y6
-	VMOVDQA32       Y1, Y7
-	VPDPBUSD        Y5, Y0, Y7
-	VPSUBD          Y7, Y1, Y7
-	VBROADCASTI32X4 2(CX)(R12*1), Y8
-	VPSRLVW         Y3, Y8, Y8
-	VPANDD          Y2, Y8, Y8
-	VMOVDQA32       Y7, Y7
-	VPDPBUSD        Y5, Y8, Y7
-	VEXTRACTI32X4   $0x01, Y7, X5
-	VPADDD          X5, X7, X5
-	VPSHUFD         $0x4e, X5, X7
-	VPADDD          X7, X5, X5
-	VPSHUFD         $0xb1, X5, X7
-	VPADDD          X7, X5, X5
-	VCVTDQ2PS       X5, X5
-	VMOVD           (CX)(R12*1), X7
-	VCVTPH2PS       X7, X7
-	VMULPS          X6, X7, X7
-	VFMADD231PS     X5, X7, X4
+	VMOVDQU32       (SI)(R11*1), Y2
+	VBROADCASTSS    (DI)(R10*4), Y3
+	VBROADCASTI32X4 2(CX)(R12*1), Y4
+	VPANDD          Y0, Y4, Y4
+	VPXORD          Y26, Y26, Y26
+	VPDPBUSD        Y2, Y4, Y26
+	VEXTRACTI32X4   $0x01, Y26, X2
+	VPSRAD          $0x04, X2, X2
+	VPADDD          X2, X26, X2
+	VPSHUFD         $0x4e, X2, X4
+	VPADDD          X4, X2, X2
+	VPSHUFD         $0xb1, X2, X4
+	VPADDD          X4, X2, X2
+	VPBROADCASTD    (R8)(R10*4), X4
+	VPSLLD          $0x03, X4, X4
+	VPSUBD          X4, X2, X2
+	VCVTDQ2PS       X2, X2
+	VMOVD           (CX)(R12*1), X4
+	VCVTPH2PS       X4, X4
+	VMULPS          X3, X4, X4
+	VFMADD231PS     X2, X4, X1
 	INCQ            R10
 	ADDQ            $0x00000020, R11
 	ADDQ            $0x00000012, R12
 	JMP             qmvsingle4
 
 qmvsum4:
-	TESTB  R9, R9
+	CMPB   add+64(FP), $0x00
 	JZ     qmvputrows4
-	VADDSS (AX), X4, X4
+	VADDSS (AX), X1, X1
 
 qmvputrows4:
-	VMOVSS X4, (AX)
+	VMOVSS X1, (AX)
 	ADDQ   $0x00000004, AX
 	LEAQ   (CX)(DX*1), CX
 	SUBQ   $0x00000001, BX
@@ -872,188 +876,187 @@ qmvdone4:
 	VZEROUPPER
 	RET
 
-// func matVecQ8_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+// func matVecQ8_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3, MMX+
-TEXT ·matVecQ8_0_256(SB), NOSPLIT, $8-57
+TEXT ·matVecQ8_0_256(SB), NOSPLIT, $0-65
 	MOVQ         y+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         ldw+16(FP), DX
 	MOVQ         m+24(FP), BX
 	MOVQ         x+32(FP), SI
 	MOVQ         d+40(FP), DI
-	MOVQ         nb+48(FP), R8
-	MOVB         add+56(FP), R9
-	MOVL         $0x80808080, R10
-	VMOVD        R10, X0
+	MOVQ         nb+56(FP), R8
+	MOVL         $0x80808080, R9
+	VMOVD        R9, X0
 	VPBROADCASTD X0, Y0
-	MOVL         $0x00010001, R10
-	VMOVD        R10, X0
+	MOVL         $0x00010001, R9
+	VMOVD        R9, X0
 	VPBROADCASTD X0, Y0
 	VPXORD       Y1, Y1, Y1
 
 qmvrows5:
 	CMPQ   BX, $0x00000004
 	JL     qmvdone5
-	LEAQ   (CX)(DX*1), R10
+	LEAQ   (CX)(DX*1), R9
+	LEAQ   (R9)(DX*1), R10
 	LEAQ   (R10)(DX*1), R11
-	LEAQ   (R11)(DX*1), R12
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
+	XORQ   R12, R12
 	XORQ   R13, R13
 	XORQ   R14, R14
-	XORQ   R15, R15
 
 qmvunrolled5:
-	LEAQ         2(R13), BP
-	CMPQ         BP, R8
+	LEAQ         2(R12), R15
+	CMPQ         R15, R8
 	JGT          qmvsingle5
-	VMOVDQU      (SI)(R14*1), Y5
-	VBROADCASTSS (DI)(R13*4), Y6
-	VMOVDQU      2(CX)(R15*1), Y7
+	VMOVDQU      (SI)(R13*1), Y5
+	VBROADCASTSS (DI)(R12*4), Y6
+	VMOVDQU      2(CX)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (CX)(R15*1), Y8
+	VPBROADCASTW (CX)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y1
-	VMOVDQU      2(R10)(R15*1), Y7
+	VMOVDQU      2(R9)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R10)(R15*1), Y8
+	VPBROADCASTW (R9)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y2
-	VMOVDQU      2(R11)(R15*1), Y7
+	VMOVDQU      2(R10)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R11)(R15*1), Y8
+	VPBROADCASTW (R10)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y3
-	VMOVDQU      2(R12)(R15*1), Y7
+	VMOVDQU      2(R11)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y5
 	VPMADDUBSW   Y5, Y8, Y8
 	VPMADDWD     Y0, Y8, Y5
 	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW (R12)(R15*1), Y7
+	VPBROADCASTW (R11)(R14*1), Y7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  Y5, Y7, Y4
-	VMOVDQU      32(SI)(R14*1), Y5
-	VBROADCASTSS 4(DI)(R13*4), Y6
-	VMOVDQU      36(CX)(R15*1), Y7
+	VMOVDQU      32(SI)(R13*1), Y5
+	VBROADCASTSS 4(DI)(R12*4), Y6
+	VMOVDQU      36(CX)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW 34(CX)(R15*1), Y8
+	VPBROADCASTW 34(CX)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y1
-	VMOVDQU      36(R10)(R15*1), Y7
+	VMOVDQU      36(R9)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW 34(R10)(R15*1), Y8
+	VPBROADCASTW 34(R9)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y2
-	VMOVDQU      36(R11)(R15*1), Y7
+	VMOVDQU      36(R10)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW 34(R11)(R15*1), Y8
+	VPBROADCASTW 34(R10)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y3
-	VMOVDQU      36(R12)(R15*1), Y7
+	VMOVDQU      36(R11)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y5
 	VPMADDUBSW   Y5, Y8, Y8
 	VPMADDWD     Y0, Y8, Y5
 	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW 34(R12)(R15*1), Y7
+	VPBROADCASTW 34(R11)(R14*1), Y7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  Y5, Y7, Y4
-	PREFETCHT1   16384(CX)(R15*1)
-	PREFETCHT1   16448(CX)(R15*1)
-	PREFETCHT1   16384(R10)(R15*1)
-	PREFETCHT1   16448(R10)(R15*1)
-	PREFETCHT1   16384(R11)(R15*1)
-	PREFETCHT1   16448(R11)(R15*1)
-	PREFETCHT1   16384(R12)(R15*1)
-	PREFETCHT1   16448(R12)(R15*1)
-	MOVQ         BP, R13
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000044, R15
+	PREFETCHT1   16384(CX)(R14*1)
+	PREFETCHT1   16448(CX)(R14*1)
+	PREFETCHT1   16384(R9)(R14*1)
+	PREFETCHT1   16448(R9)(R14*1)
+	PREFETCHT1   16384(R10)(R14*1)
+	PREFETCHT1   16448(R10)(R14*1)
+	PREFETCHT1   16384(R11)(R14*1)
+	PREFETCHT1   16448(R11)(R14*1)
+	MOVQ         R15, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000044, R14
 	JMP          qmvunrolled5
 
 qmvsingle5:
-	CMPQ         R13, R8
+	CMPQ         R12, R8
 	JGE          qmvsum5
-	VMOVDQU      (SI)(R14*1), Y5
-	VBROADCASTSS (DI)(R13*4), Y6
-	VMOVDQU      2(CX)(R15*1), Y7
+	VMOVDQU      (SI)(R13*1), Y5
+	VBROADCASTSS (DI)(R12*4), Y6
+	VMOVDQU      2(CX)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (CX)(R15*1), Y8
+	VPBROADCASTW (CX)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y1
-	VMOVDQU      2(R10)(R15*1), Y7
+	VMOVDQU      2(R9)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R10)(R15*1), Y8
+	VPBROADCASTW (R9)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y2
-	VMOVDQU      2(R11)(R15*1), Y7
+	VMOVDQU      2(R10)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y7
 	VPMADDUBSW   Y7, Y8, Y8
 	VPMADDWD     Y0, Y8, Y7
 	VCVTDQ2PS    Y7, Y7
-	VPBROADCASTW (R11)(R15*1), Y8
+	VPBROADCASTW (R10)(R14*1), Y8
 	VCVTPH2PS    X8, Y8
 	VMULPS       Y6, Y8, Y8
 	VFMADD231PS  Y7, Y8, Y3
-	VMOVDQU      2(R12)(R15*1), Y7
+	VMOVDQU      2(R11)(R14*1), Y7
 	VPSIGNB      Y7, Y7, Y8
 	VPSIGNB      Y7, Y5, Y5
 	VPMADDUBSW   Y5, Y8, Y8
 	VPMADDWD     Y0, Y8, Y5
 	VCVTDQ2PS    Y5, Y5
-	VPBROADCASTW (R12)(R15*1), Y7
+	VPBROADCASTW (R11)(R14*1), Y7
 	VCVTPH2PS    X7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  Y5, Y7, Y4
-	INCQ         R13
-	ADDQ         $0x00000020, R14
-	ADDQ         $0x00000022, R15
+	INCQ         R12
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000022, R14
 	JMP          qmvsingle5
 
 qmvsum5:
@@ -1074,14 +1077,14 @@ qmvsum5:
 	VSHUFPS      $0x88, X1, X4, X2
 	VSHUFPS      $0xdd, X1, X4, X1
 	VADDPS       X1, X2, X2
-	TESTB        R9, R9
+	CMPB         add+64(FP), $0x00
 	JZ           qmvput45
 	VADDPS       (AX), X2, X2
 
 qmvput45:
 	VMOVUPS X2, (AX)
 	ADDQ    $0x00000010, AX
-	LEAQ    (R12)(DX*1), CX
+	LEAQ    (R11)(DX*1), CX
 	SUBQ    $0x00000004, BX
 	JMP     qmvrows5
 
@@ -1090,63 +1093,63 @@ qmvrows6:
 	CMPQ   BX, $0x00000001
 	JL     qmvdone6
 	VXORPS Y1, Y1, Y1
+	XORQ   R9, R9
 	XORQ   R10, R10
 	XORQ   R11, R11
-	XORQ   R12, R12
 
 qmvunrolled6:
-	LEAQ         2(R10), R13
-	CMPQ         R13, R8
+	LEAQ         2(R9), R12
+	CMPQ         R12, R8
 	JGT          qmvsingle6
-	VMOVDQU      (SI)(R11*1), Y2
-	VBROADCASTSS (DI)(R10*4), Y3
-	VMOVDQU      2(CX)(R12*1), Y4
+	VMOVDQU      (SI)(R10*1), Y2
+	VBROADCASTSS (DI)(R9*4), Y3
+	VMOVDQU      2(CX)(R11*1), Y4
 	VPSIGNB      Y4, Y4, Y5
 	VPSIGNB      Y4, Y2, Y2
 	VPMADDUBSW   Y2, Y5, Y5
 	VPMADDWD     Y0, Y5, Y2
 	VCVTDQ2PS    Y2, Y2
-	VPBROADCASTW (CX)(R12*1), Y4
+	VPBROADCASTW (CX)(R11*1), Y4
 	VCVTPH2PS    X4, Y4
 	VMULPS       Y3, Y4, Y4
 	VFMADD231PS  Y2, Y4, Y1
-	VMOVDQU      32(SI)(R11*1), Y2
-	VBROADCASTSS 4(DI)(R10*4), Y3
-	VMOVDQU      36(CX)(R12*1), Y4
+	VMOVDQU      32(SI)(R10*1), Y2
+	VBROADCASTSS 4(DI)(R9*4), Y3
+	VMOVDQU      36(CX)(R11*1), Y4
 	VPSIGNB      Y4, Y4, Y5
 	VPSIGNB      Y4, Y2, Y2
 	VPMADDUBSW   Y2, Y5, Y5
 	VPMADDWD     Y0, Y5, Y2
 	VCVTDQ2PS    Y2, Y2
-	VPBROADCASTW 34(CX)(R12*1), Y4
+	VPBROADCASTW 34(CX)(R11*1), Y4
 	VCVTPH2PS    X4, Y4
 	VMULPS       Y3, Y4, Y4
 	VFMADD231PS  Y2, Y4, Y1
-	PREFETCHT1   16384(CX)(R12*1)
-	PREFETCHT1   16448(CX)(R12*1)
-	MOVQ         R13, R10
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000044, R12
+	PREFETCHT1   16384(CX)(R11*1)
+	PREFETCHT1   16448(CX)(R11*1)
+	MOVQ         R12, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000044, R11
 	JMP          qmvunrolled6
 
 qmvsingle6:
-	CMPQ         R10, R8
+	CMPQ         R9, R8
 	JGE          qmvsum6
-	VMOVDQU      (SI)(R11*1), Y2
-	VBROADCASTSS (DI)(R10*4), Y3
-	VMOVDQU      2(CX)(R12*1), Y4
+	VMOVDQU      (SI)(R10*1), Y2
+	VBROADCASTSS (DI)(R9*4), Y3
+	VMOVDQU      2(CX)(R11*1), Y4
 	VPSIGNB      Y4, Y4, Y5
 	VPSIGNB      Y4, Y2, Y2
 	VPMADDUBSW   Y2, Y5, Y5
 	VPMADDWD     Y0, Y5, Y2
 	VCVTDQ2PS    Y2, Y2
-	VPBROADCASTW (CX)(R12*1), Y4
+	VPBROADCASTW (CX)(R11*1), Y4
 	VCVTPH2PS    X4, Y4
 	VMULPS       Y3, Y4, Y4
 	VFMADD231PS  Y2, Y4, Y1
-	INCQ         R10
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000022, R12
+	INCQ         R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000022, R11
 	JMP          qmvsingle6
 
 qmvsum6:
@@ -1156,7 +1159,7 @@ qmvsum6:
 	VADDPS       X1, X2, X2
 	VMOVSHDUP    X2, X1
 	VADDPS       X1, X2, X2
-	TESTB        R9, R9
+	CMPB         add+64(FP), $0x00
 	JZ           qmvput16
 	VADDSS       (AX), X2, X2
 
@@ -1171,26 +1174,23 @@ qmvdone6:
 	VZEROUPPER
 	RET
 
-// func matVecQ4_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+// func matVecQ4_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3, MMX+
-TEXT ·matVecQ4_0_256(SB), NOSPLIT, $8-57
+TEXT ·matVecQ4_0_256(SB), NOSPLIT, $8-65
 	MOVQ         y+0(FP), AX
 	MOVQ         w+8(FP), CX
 	MOVQ         ldw+16(FP), DX
 	MOVQ         m+24(FP), BX
 	MOVQ         x+32(FP), SI
 	MOVQ         d+40(FP), DI
-	MOVQ         nb+48(FP), R8
-	MOVB         add+56(FP), R9
-	MOVL         $0x08080808, R10
+	MOVQ         s+48(FP), R8
+	MOVQ         nb+56(FP), R9
+	MOVL         $0x0f0f0f0f, R10
 	VMOVD        R10, X0
 	VPBROADCASTD X0, Y0
-	MOVL         $0x0f0f0f0f, R10
+	MOVL         $0x00010001, R10
 	VMOVD        R10, X2
 	VPBROADCASTD X2, Y2
-	MOVL         $0x00010001, R10
-	VMOVD        R10, X3
-	VPBROADCASTD X3, Y3
 	VPXORD       Y1, Y1, Y1
 
 qmvrows7:
@@ -1206,212 +1206,200 @@ qmvrows7:
 
 qmvunrolled7:
 	LEAQ         4(R13), BP
-	CMPQ         BP, R8
+	CMPQ         BP, R9
 	JGT          qmvsingle7
-	VMOVDQU      (SI)(R14*1), Y5
-	VBROADCASTSS (DI)(R13*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      2(CX)(R15*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVDQU      2(R10)(R15*1), X4
-	VPSRLW       $0x04, X4, X9
-	VINSERTI128  $0x01, X9, Y4, Y9
-	VPAND        Y2, Y9, Y9
-	VPMADDUBSW   Y5, Y9, Y9
-	VPMADDWD     Y3, Y9, Y9
-	VPSUBD       Y7, Y9, Y9
-	VMOVDQU      2(R11)(R15*1), X4
-	VPSRLW       $0x04, X4, X10
-	VINSERTI128  $0x01, X10, Y4, Y10
-	VPAND        Y2, Y10, Y10
-	VPMADDUBSW   Y5, Y10, Y10
-	VPMADDWD     Y3, Y10, Y10
-	VPSUBD       Y7, Y10, Y10
-	VMOVDQU      2(R12)(R15*1), X4
-	VPSRLW       $0x04, X4, X11
-	VINSERTI128  $0x01, X11, Y4, Y11
-	VPAND        Y2, Y11, Y11
-	VPMADDUBSW   Y5, Y11, Y11
-	VPMADDWD     Y3, Y11, Y5
-	VPSUBD       Y7, Y5, Y5
-	VPUNPCKLDQ   Y9, Y8, Y7
-	VPUNPCKHDQ   Y9, Y8, Y8
-	VPADDD       Y8, Y7, Y7
-	VPUNPCKLDQ   Y5, Y10, Y8
-	VPUNPCKHDQ   Y5, Y10, Y5
-	VPADDD       Y5, Y8, Y5
-	VPUNPCKLQDQ  Y5, Y7, Y8
-	VPUNPCKHQDQ  Y5, Y7, Y5
-	VPADDD       Y5, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X4
-	VPADDD       X4, X8, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        (CX)(R15*1), X5
-	VPINSRW      $0x01, (R10)(R15*1), X5, X5
-	VPINSRW      $0x02, (R11)(R15*1), X5, X5
-	VPINSRW      $0x03, (R12)(R15*1), X5, X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
-	VMOVDQU      32(SI)(R14*1), Y5
-	VBROADCASTSS 4(DI)(R13*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      20(CX)(R15*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVDQU      20(R10)(R15*1), X4
-	VPSRLW       $0x04, X4, X9
-	VINSERTI128  $0x01, X9, Y4, Y9
-	VPAND        Y2, Y9, Y9
-	VPMADDUBSW   Y5, Y9, Y9
-	VPMADDWD     Y3, Y9, Y9
-	VPSUBD       Y7, Y9, Y9
-	VMOVDQU      20(R11)(R15*1), X4
-	VPSRLW       $0x04, X4, X10
-	VINSERTI128  $0x01, X10, Y4, Y10
-	VPAND        Y2, Y10, Y10
-	VPMADDUBSW   Y5, Y10, Y10
-	VPMADDWD     Y3, Y10, Y10
-	VPSUBD       Y7, Y10, Y10
-	VMOVDQU      20(R12)(R15*1), X4
-	VPSRLW       $0x04, X4, X11
-	VINSERTI128  $0x01, X11, Y4, Y11
-	VPAND        Y2, Y11, Y11
-	VPMADDUBSW   Y5, Y11, Y11
-	VPMADDWD     Y3, Y11, Y5
-	VPSUBD       Y7, Y5, Y5
-	VPUNPCKLDQ   Y9, Y8, Y7
-	VPUNPCKHDQ   Y9, Y8, Y8
-	VPADDD       Y8, Y7, Y7
-	VPUNPCKLDQ   Y5, Y10, Y8
-	VPUNPCKHDQ   Y5, Y10, Y5
-	VPADDD       Y5, Y8, Y5
-	VPUNPCKLQDQ  Y5, Y7, Y8
-	VPUNPCKHQDQ  Y5, Y7, Y5
-	VPADDD       Y5, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X4
-	VPADDD       X4, X8, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        18(CX)(R15*1), X5
-	VPINSRW      $0x01, 18(R10)(R15*1), X5, X5
-	VPINSRW      $0x02, 18(R11)(R15*1), X5, X5
-	VPINSRW      $0x03, 18(R12)(R15*1), X5, X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
-	VMOVDQU      64(SI)(R14*1), Y5
-	VBROADCASTSS 8(DI)(R13*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      38(CX)(R15*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVDQU      38(R10)(R15*1), X4
-	VPSRLW       $0x04, X4, X9
-	VINSERTI128  $0x01, X9, Y4, Y9
-	VPAND        Y2, Y9, Y9
-	VPMADDUBSW   Y5, Y9, Y9
-	VPMADDWD     Y3, Y9, Y9
-	VPSUBD       Y7, Y9, Y9
-	VMOVDQU      38(R11)(R15*1), X4
-	VPSRLW       $0x04, X4, X10
-	VINSERTI128  $0x01, X10, Y4, Y10
-	VPAND        Y2, Y10, Y10
-	VPMADDUBSW   Y5, Y10, Y10
-	VPMADDWD     Y3, Y10, Y10
-	VPSUBD       Y7, Y10, Y10
-	VMOVDQU      38(R12)(R15*1), X4
-	VPSRLW       $0x04, X4, X11
-	VINSERTI128  $0x01, X11, Y4, Y11
-	VPAND        Y2, Y11, Y11
-	VPMADDUBSW   Y5, Y11, Y11
-	VPMADDWD     Y3, Y11, Y5
-	VPSUBD       Y7, Y5, Y5
-	VPUNPCKLDQ   Y9, Y8, Y7
-	VPUNPCKHDQ   Y9, Y8, Y8
-	VPADDD       Y8, Y7, Y7
-	VPUNPCKLDQ   Y5, Y10, Y8
-	VPUNPCKHDQ   Y5, Y10, Y5
-	VPADDD       Y5, Y8, Y5
-	VPUNPCKLQDQ  Y5, Y7, Y8
-	VPUNPCKHQDQ  Y5, Y7, Y5
-	VPADDD       Y5, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X4
-	VPADDD       X4, X8, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        36(CX)(R15*1), X5
-	VPINSRW      $0x01, 36(R10)(R15*1), X5, X5
-	VPINSRW      $0x02, 36(R11)(R15*1), X5, X5
-	VPINSRW      $0x03, 36(R12)(R15*1), X5, X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
-	VMOVDQU      96(SI)(R14*1), Y5
-	VBROADCASTSS 12(DI)(R13*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      56(CX)(R15*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVDQU      56(R10)(R15*1), X4
-	VPSRLW       $0x04, X4, X9
-	VINSERTI128  $0x01, X9, Y4, Y9
-	VPAND        Y2, Y9, Y9
-	VPMADDUBSW   Y5, Y9, Y9
-	VPMADDWD     Y3, Y9, Y9
-	VPSUBD       Y7, Y9, Y9
-	VMOVDQU      56(R11)(R15*1), X4
-	VPSRLW       $0x04, X4, X10
-	VINSERTI128  $0x01, X10, Y4, Y10
-	VPAND        Y2, Y10, Y10
-	VPMADDUBSW   Y5, Y10, Y10
-	VPMADDWD     Y3, Y10, Y10
-	VPSUBD       Y7, Y10, Y10
-	VMOVDQU      56(R12)(R15*1), X4
-	VPSRLW       $0x04, X4, X11
-	VINSERTI128  $0x01, X11, Y4, Y11
-	VPAND        Y2, Y11, Y11
-	VPMADDUBSW   Y5, Y11, Y11
-	VPMADDWD     Y3, Y11, Y5
-	VPSUBD       Y7, Y5, Y5
-	VPUNPCKLDQ   Y9, Y8, Y7
-	VPUNPCKHDQ   Y9, Y8, Y8
-	VPADDD       Y8, Y7, Y7
-	VPUNPCKLDQ   Y5, Y10, Y8
-	VPUNPCKHDQ   Y5, Y10, Y5
-	VPADDD       Y5, Y8, Y5
-	VPUNPCKLQDQ  Y5, Y7, Y8
-	VPUNPCKHQDQ  Y5, Y7, Y5
-	VPADDD       Y5, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X4
-	VPADDD       X4, X8, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        54(CX)(R15*1), X5
-	VPINSRW      $0x01, 54(R10)(R15*1), X5, X5
-	VPINSRW      $0x02, 54(R11)(R15*1), X5, X5
-	VPINSRW      $0x03, 54(R12)(R15*1), X5, X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
+	VMOVDQU      (SI)(R14*1), Y4
+	VBROADCASTSS (DI)(R13*4), Y5
+	VMOVDQU      2(CX)(R15*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VMOVDQU      2(R10)(R15*1), X3
+	VPSRLW       $0x04, X3, X7
+	VINSERTI128  $0x01, X7, Y3, Y7
+	VPAND        Y0, Y7, Y7
+	VPMADDUBSW   Y4, Y7, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VMOVDQU      2(R11)(R15*1), X3
+	VPSRLW       $0x04, X3, X8
+	VINSERTI128  $0x01, X8, Y3, Y8
+	VPAND        Y0, Y8, Y8
+	VPMADDUBSW   Y4, Y8, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VMOVDQU      2(R12)(R15*1), X3
+	VPSRLW       $0x04, X3, X9
+	VINSERTI128  $0x01, X9, Y3, Y9
+	VPAND        Y0, Y9, Y9
+	VPMADDUBSW   Y4, Y9, Y9
+	VPMADDWD     Y2, Y9, Y4
+	VPUNPCKLDQ   Y7, Y6, Y9
+	VPUNPCKHDQ   Y7, Y6, Y6
+	VPADDD       Y6, Y9, Y6
+	VPUNPCKLDQ   Y4, Y8, Y7
+	VPUNPCKHDQ   Y4, Y8, Y4
+	VPADDD       Y4, Y7, Y4
+	VPUNPCKLQDQ  Y4, Y6, Y7
+	VPUNPCKHQDQ  Y4, Y6, Y4
+	VPADDD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X3, X7, X3
+	VPBROADCASTD (R8)(R13*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        (CX)(R15*1), X4
+	VPINSRW      $0x01, (R10)(R15*1), X4, X4
+	VPINSRW      $0x02, (R11)(R15*1), X4, X4
+	VPINSRW      $0x03, (R12)(R15*1), X4, X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
+	VMOVDQU      32(SI)(R14*1), Y4
+	VBROADCASTSS 4(DI)(R13*4), Y5
+	VMOVDQU      20(CX)(R15*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VMOVDQU      20(R10)(R15*1), X3
+	VPSRLW       $0x04, X3, X7
+	VINSERTI128  $0x01, X7, Y3, Y7
+	VPAND        Y0, Y7, Y7
+	VPMADDUBSW   Y4, Y7, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VMOVDQU      20(R11)(R15*1), X3
+	VPSRLW       $0x04, X3, X8
+	VINSERTI128  $0x01, X8, Y3, Y8
+	VPAND        Y0, Y8, Y8
+	VPMADDUBSW   Y4, Y8, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VMOVDQU      20(R12)(R15*1), X3
+	VPSRLW       $0x04, X3, X9
+	VINSERTI128  $0x01, X9, Y3, Y9
+	VPAND        Y0, Y9, Y9
+	VPMADDUBSW   Y4, Y9, Y9
+	VPMADDWD     Y2, Y9, Y4
+	VPUNPCKLDQ   Y7, Y6, Y9
+	VPUNPCKHDQ   Y7, Y6, Y6
+	VPADDD       Y6, Y9, Y6
+	VPUNPCKLDQ   Y4, Y8, Y7
+	VPUNPCKHDQ   Y4, Y8, Y4
+	VPADDD       Y4, Y7, Y4
+	VPUNPCKLQDQ  Y4, Y6, Y7
+	VPUNPCKHQDQ  Y4, Y6, Y4
+	VPADDD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X3, X7, X3
+	VPBROADCASTD 4(R8)(R13*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        18(CX)(R15*1), X4
+	VPINSRW      $0x01, 18(R10)(R15*1), X4, X4
+	VPINSRW      $0x02, 18(R11)(R15*1), X4, X4
+	VPINSRW      $0x03, 18(R12)(R15*1), X4, X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
+	VMOVDQU      64(SI)(R14*1), Y4
+	VBROADCASTSS 8(DI)(R13*4), Y5
+	VMOVDQU      38(CX)(R15*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VMOVDQU      38(R10)(R15*1), X3
+	VPSRLW       $0x04, X3, X7
+	VINSERTI128  $0x01, X7, Y3, Y7
+	VPAND        Y0, Y7, Y7
+	VPMADDUBSW   Y4, Y7, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VMOVDQU      38(R11)(R15*1), X3
+	VPSRLW       $0x04, X3, X8
+	VINSERTI128  $0x01, X8, Y3, Y8
+	VPAND        Y0, Y8, Y8
+	VPMADDUBSW   Y4, Y8, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VMOVDQU      38(R12)(R15*1), X3
+	VPSRLW       $0x04, X3, X9
+	VINSERTI128  $0x01, X9, Y3, Y9
+	VPAND        Y0, Y9, Y9
+	VPMADDUBSW   Y4, Y9, Y9
+	VPMADDWD     Y2, Y9, Y4
+	VPUNPCKLDQ   Y7, Y6, Y9
+	VPUNPCKHDQ   Y7, Y6, Y6
+	VPADDD       Y6, Y9, Y6
+	VPUNPCKLDQ   Y4, Y8, Y7
+	VPUNPCKHDQ   Y4, Y8, Y4
+	VPADDD       Y4, Y7, Y4
+	VPUNPCKLQDQ  Y4, Y6, Y7
+	VPUNPCKHQDQ  Y4, Y6, Y4
+	VPADDD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X3, X7, X3
+	VPBROADCASTD 8(R8)(R13*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        36(CX)(R15*1), X4
+	VPINSRW      $0x01, 36(R10)(R15*1), X4, X4
+	VPINSRW      $0x02, 36(R11)(R15*1), X4, X4
+	VPINSRW      $0x03, 36(R12)(R15*1), X4, X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
+	VMOVDQU      96(SI)(R14*1), Y4
+	VBROADCASTSS 12(DI)(R13*4), Y5
+	VMOVDQU      56(CX)(R15*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VMOVDQU      56(R10)(R15*1), X3
+	VPSRLW       $0x04, X3, X7
+	VINSERTI128  $0x01, X7, Y3, Y7
+	VPAND        Y0, Y7, Y7
+	VPMADDUBSW   Y4, Y7, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VMOVDQU      56(R11)(R15*1), X3
+	VPSRLW       $0x04, X3, X8
+	VINSERTI128  $0x01, X8, Y3, Y8
+	VPAND        Y0, Y8, Y8
+	VPMADDUBSW   Y4, Y8, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VMOVDQU      56(R12)(R15*1), X3
+	VPSRLW       $0x04, X3, X9
+	VINSERTI128  $0x01, X9, Y3, Y9
+	VPAND        Y0, Y9, Y9
+	VPMADDUBSW   Y4, Y9, Y9
+	VPMADDWD     Y2, Y9, Y4
+	VPUNPCKLDQ   Y7, Y6, Y9
+	VPUNPCKHDQ   Y7, Y6, Y6
+	VPADDD       Y6, Y9, Y6
+	VPUNPCKLDQ   Y4, Y8, Y7
+	VPUNPCKHDQ   Y4, Y8, Y4
+	VPADDD       Y4, Y7, Y4
+	VPUNPCKLQDQ  Y4, Y6, Y7
+	VPUNPCKHQDQ  Y4, Y6, Y4
+	VPADDD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X3, X7, X3
+	VPBROADCASTD 12(R8)(R13*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        54(CX)(R15*1), X4
+	VPINSRW      $0x01, 54(R10)(R15*1), X4, X4
+	VPINSRW      $0x02, 54(R11)(R15*1), X4, X4
+	VPINSRW      $0x03, 54(R12)(R15*1), X4, X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
 	PREFETCHT1   16384(CX)(R15*1)
 	PREFETCHT1   16448(CX)(R15*1)
 	PREFETCHT1   16384(R10)(R15*1)
@@ -1426,66 +1414,63 @@ qmvunrolled7:
 	JMP          qmvunrolled7
 
 qmvsingle7:
-	CMPQ         R13, R8
+	CMPQ         R13, R9
 	JGE          qmvsum7
-	VMOVDQU      (SI)(R14*1), Y5
-	VBROADCASTSS (DI)(R13*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      2(CX)(R15*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVDQU      2(R10)(R15*1), X4
-	VPSRLW       $0x04, X4, X9
-	VINSERTI128  $0x01, X9, Y4, Y9
-	VPAND        Y2, Y9, Y9
-	VPMADDUBSW   Y5, Y9, Y9
-	VPMADDWD     Y3, Y9, Y9
-	VPSUBD       Y7, Y9, Y9
-	VMOVDQU      2(R11)(R15*1), X4
-	VPSRLW       $0x04, X4, X10
-	VINSERTI128  $0x01, X10, Y4, Y10
-	VPAND        Y2, Y10, Y10
-	VPMADDUBSW   Y5, Y10, Y10
-	VPMADDWD     Y3, Y10, Y10
-	VPSUBD       Y7, Y10, Y10
-	VMOVDQU      2(R12)(R15*1), X4
-	VPSRLW       $0x04, X4, X11
-	VINSERTI128  $0x01, X11, Y4, Y11
-	VPAND        Y2, Y11, Y11
-	VPMADDUBSW   Y5, Y11, Y11
-	VPMADDWD     Y3, Y11, Y5
-	VPSUBD       Y7, Y5, Y5
-	VPUNPCKLDQ   Y9, Y8, Y7
-	VPUNPCKHDQ   Y9, Y8, Y8
-	VPADDD       Y8, Y7, Y7
-	VPUNPCKLDQ   Y5, Y10, Y8
-	VPUNPCKHDQ   Y5, Y10, Y5
-	VPADDD       Y5, Y8, Y5
-	VPUNPCKLQDQ  Y5, Y7, Y8
-	VPUNPCKHQDQ  Y5, Y7, Y5
-	VPADDD       Y5, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X4
-	VPADDD       X4, X8, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        (CX)(R15*1), X5
-	VPINSRW      $0x01, (R10)(R15*1), X5, X5
-	VPINSRW      $0x02, (R11)(R15*1), X5, X5
-	VPINSRW      $0x03, (R12)(R15*1), X5, X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
+	VMOVDQU      (SI)(R14*1), Y4
+	VBROADCASTSS (DI)(R13*4), Y5
+	VMOVDQU      2(CX)(R15*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VMOVDQU      2(R10)(R15*1), X3
+	VPSRLW       $0x04, X3, X7
+	VINSERTI128  $0x01, X7, Y3, Y7
+	VPAND        Y0, Y7, Y7
+	VPMADDUBSW   Y4, Y7, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VMOVDQU      2(R11)(R15*1), X3
+	VPSRLW       $0x04, X3, X8
+	VINSERTI128  $0x01, X8, Y3, Y8
+	VPAND        Y0, Y8, Y8
+	VPMADDUBSW   Y4, Y8, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VMOVDQU      2(R12)(R15*1), X3
+	VPSRLW       $0x04, X3, X9
+	VINSERTI128  $0x01, X9, Y3, Y9
+	VPAND        Y0, Y9, Y9
+	VPMADDUBSW   Y4, Y9, Y9
+	VPMADDWD     Y2, Y9, Y4
+	VPUNPCKLDQ   Y7, Y6, Y9
+	VPUNPCKHDQ   Y7, Y6, Y6
+	VPADDD       Y6, Y9, Y6
+	VPUNPCKLDQ   Y4, Y8, Y7
+	VPUNPCKHDQ   Y4, Y8, Y4
+	VPADDD       Y4, Y7, Y4
+	VPUNPCKLQDQ  Y4, Y6, Y7
+	VPUNPCKHQDQ  Y4, Y6, Y4
+	VPADDD       Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X3, X7, X3
+	VPBROADCASTD (R8)(R13*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        (CX)(R15*1), X4
+	VPINSRW      $0x01, (R10)(R15*1), X4, X4
+	VPINSRW      $0x02, (R11)(R15*1), X4, X4
+	VPINSRW      $0x03, (R12)(R15*1), X4, X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
 	INCQ         R13
 	ADDQ         $0x00000020, R14
 	ADDQ         $0x00000012, R15
 	JMP          qmvsingle7
 
 qmvsum7:
-	TESTB  R9, R9
+	CMPB   add+64(FP), $0x00
 	JZ     qmvputrows7
 	VADDPS (AX), X1, X1
 
@@ -1507,96 +1492,96 @@ qmvrows8:
 
 qmvunrolled8:
 	LEAQ         4(R10), R13
-	CMPQ         R13, R8
+	CMPQ         R13, R9
 	JGT          qmvsingle8
-	VMOVDQU      (SI)(R11*1), Y5
-	VBROADCASTSS (DI)(R10*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      2(CX)(R12*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y5
-	VPSUBD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X4, X5, X4
-	VPSHUFD      $0x4e, X4, X5
-	VPADDD       X5, X4, X4
-	VPSHUFD      $0xb1, X4, X5
-	VPADDD       X5, X4, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        (CX)(R12*1), X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
-	VMOVDQU      32(SI)(R11*1), Y5
-	VBROADCASTSS 4(DI)(R10*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      20(CX)(R12*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y5
-	VPSUBD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X4, X5, X4
-	VPSHUFD      $0x4e, X4, X5
-	VPADDD       X5, X4, X4
-	VPSHUFD      $0xb1, X4, X5
-	VPADDD       X5, X4, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        18(CX)(R12*1), X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
-	VMOVDQU      64(SI)(R11*1), Y5
-	VBROADCASTSS 8(DI)(R10*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      38(CX)(R12*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y5
-	VPSUBD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X4, X5, X4
-	VPSHUFD      $0x4e, X4, X5
-	VPADDD       X5, X4, X4
-	VPSHUFD      $0xb1, X4, X5
-	VPADDD       X5, X4, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        36(CX)(R12*1), X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
-	VMOVDQU      96(SI)(R11*1), Y5
-	VBROADCASTSS 12(DI)(R10*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      56(CX)(R12*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y5
-	VPSUBD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X4, X5, X4
-	VPSHUFD      $0x4e, X4, X5
-	VPADDD       X5, X4, X4
-	VPSHUFD      $0xb1, X4, X5
-	VPADDD       X5, X4, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        54(CX)(R12*1), X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
+	VMOVDQU      (SI)(R11*1), Y4
+	VBROADCASTSS (DI)(R10*4), Y5
+	VMOVDQU      2(CX)(R12*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X3
+	VPADDD       X3, X4, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VPBROADCASTD (R8)(R10*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        (CX)(R12*1), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
+	VMOVDQU      32(SI)(R11*1), Y4
+	VBROADCASTSS 4(DI)(R10*4), Y5
+	VMOVDQU      20(CX)(R12*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X3
+	VPADDD       X3, X4, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VPBROADCASTD 4(R8)(R10*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        18(CX)(R12*1), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
+	VMOVDQU      64(SI)(R11*1), Y4
+	VBROADCASTSS 8(DI)(R10*4), Y5
+	VMOVDQU      38(CX)(R12*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X3
+	VPADDD       X3, X4, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VPBROADCASTD 8(R8)(R10*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        36(CX)(R12*1), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
+	VMOVDQU      96(SI)(R11*1), Y4
+	VBROADCASTSS 12(DI)(R10*4), Y5
+	VMOVDQU      56(CX)(R12*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X3
+	VPADDD       X3, X4, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VPBROADCASTD 12(R8)(R10*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        54(CX)(R12*1), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
 	PREFETCHT1   16384(CX)(R12*1)
 	PREFETCHT1   16448(CX)(R12*1)
 	MOVQ         R13, R10
@@ -1605,37 +1590,37 @@ qmvunrolled8:
 	JMP          qmvunrolled8
 
 qmvsingle8:
-	CMPQ         R10, R8
+	CMPQ         R10, R9
 	JGE          qmvsum8
-	VMOVDQU      (SI)(R11*1), Y5
-	VBROADCASTSS (DI)(R10*4), Y6
-	VPMADDUBSW   Y5, Y0, Y7
-	VPMADDWD     Y3, Y7, Y7
-	VMOVDQU      2(CX)(R12*1), X4
-	VPSRLW       $0x04, X4, X8
-	VINSERTI128  $0x01, X8, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPMADDUBSW   Y5, Y8, Y8
-	VPMADDWD     Y3, Y8, Y5
-	VPSUBD       Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X4, X5, X4
-	VPSHUFD      $0x4e, X4, X5
-	VPADDD       X5, X4, X4
-	VPSHUFD      $0xb1, X4, X5
-	VPADDD       X5, X4, X4
-	VCVTDQ2PS    X4, X4
-	VMOVD        (CX)(R12*1), X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X6, X5, X5
-	VFMADD231PS  X4, X5, X1
+	VMOVDQU      (SI)(R11*1), Y4
+	VBROADCASTSS (DI)(R10*4), Y5
+	VMOVDQU      2(CX)(R12*1), X3
+	VPSRLW       $0x04, X3, X6
+	VINSERTI128  $0x01, X6, Y3, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X3
+	VPADDD       X3, X4, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VPBROADCASTD (R8)(R10*4), X4
+	VPSLLD       $0x03, X4, X4
+	VPSUBD       X4, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMOVD        (CX)(R12*1), X4
+	VCVTPH2PS    X4, X4
+	VMULPS       X5, X4, X4
+	VFMADD231PS  X3, X4, X1
 	INCQ         R10
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000012, R12
 	JMP          qmvsingle8
 
 qmvsum8:
-	TESTB  R9, R9
+	CMPB   add+64(FP), $0x00
 	JZ     qmvputrows8
 	VADDSS (AX), X1, X1
 

@@ -6,8 +6,13 @@ import (
 )
 
 // QuantizeQ8_0Generic is the portable QuantizeQ8_0.
-func QuantizeQ8_0Generic(q []int8, d []float32, x []float32) {
+func QuantizeQ8_0Generic(q []int8, d []float32, s []int32, x []float32) {
 	nb := checkQuantRow("QuantizeQ8_0", len(x), len(q), len(d))
+	quantizeGeneric(q, d, s[:nb], x)
+}
+
+func quantizeGeneric(q []int8, d []float32, s []int32, x []float32) {
+	nb := len(x) / QK
 	for b := range nb {
 		xs := x[b*QK : (b+1)*QK : (b+1)*QK]
 		var amax float32
@@ -22,9 +27,12 @@ func QuantizeQ8_0Generic(q []int8, d []float32, x []float32) {
 		}
 		d[b] = roundHalf(amax / 127)
 		qs := q[b*QK : (b+1)*QK : (b+1)*QK]
+		var sum int32
 		for j, v := range xs {
 			qs[j] = satInt8(float32(v * id))
+			sum += int32(qs[j])
 		}
+		s[b] = sum
 	}
 }
 
@@ -102,22 +110,24 @@ func blockScale(b []byte) float32 { return halfBitsToFloat(uint16(b[0]) | uint16
 
 // MatVecQ8_0Generic is the portable MatVecQ8_0, accumulating in the same
 // order as the assembly (llama.cpp's).
-func MatVecQ8_0Generic(y []float32, w []byte, q []int8, d []float32) {
-	checkQuantMatVec("MatVecQ8_0", len(y), len(w), len(q), len(d), Q8_0BlockBytes)
-	matVecQ8Generic(y, w, q, d, false)
+func MatVecQ8_0Generic(y []float32, w []byte, x *Q8Rows, n int) {
+	checkMatVecQ("MatVecQ8_0", len(y), len(w), x, n, Q8_0BlockBytes)
+	q, d, s := x.row(n)
+	matVecQ8Generic(y, w, q, d, s, false)
 }
 
 // MatVecQ4_0Generic is the portable MatVecQ4_0.
-func MatVecQ4_0Generic(y []float32, w []byte, q []int8, d []float32) {
-	checkQuantMatVec("MatVecQ4_0", len(y), len(w), len(q), len(d), Q4_0BlockBytes)
-	matVecQ4Generic(y, w, q, d, false)
+func MatVecQ4_0Generic(y []float32, w []byte, x *Q8Rows, n int) {
+	checkMatVecQ("MatVecQ4_0", len(y), len(w), x, n, Q4_0BlockBytes)
+	q, d, s := x.row(n)
+	matVecQ4Generic(y, w, q, d, s, false)
 }
 
 // matVecQ8Generic accumulates as llama.cpp's vec_dot_q8_0_q8_0 on x86:
 // 8 float32 lanes (lane l takes elements 4l…4l+3 of every block), each a
 // multiply-add of the lane's int32 sum with d_w·d_x, reduced as
 // hsum_float_8.
-func matVecQ8Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
+func matVecQ8Generic(y []float32, w []byte, q []int8, d []float32, _ []int32, add bool) {
 	nb := len(d)
 	row := nb * Q8_0BlockBytes
 	for o := range y {
@@ -156,7 +166,7 @@ func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float6
 
 // matVecQ4Generic accumulates as llama.cpp's repacked Q4_0 kernels: per
 // block, the whole int32 sum multiply-added with d_w·d_x.
-func matVecQ4Generic(y []float32, w []byte, q []int8, d []float32, add bool) {
+func matVecQ4Generic(y []float32, w []byte, q []int8, d []float32, _ []int32, add bool) {
 	nb := len(d)
 	row := nb * Q4_0BlockBytes
 	for o := range y {

@@ -4,39 +4,40 @@
 
 package kernels
 
-// quantizeQ8_0_512 quantizes nb blocks of 32 values of x to Q8_0: quants to q, half-rounded scales to d.
+// quantizeQ8_0_512 quantizes nb blocks of 32 values of x to Q8_0: quants to q, half-rounded scales to d,
+// and each block's sum of quants to s.
 //
 //go:noescape
-func quantizeQ8_0_512(q *int8, d *float32, x *float32, nb int)
+func quantizeQ8_0_512(q *int8, d *float32, s *int32, x *float32, nb int)
 
-// quantizeQ8_0_256 quantizes nb blocks of 32 values of x to Q8_0 (AVX2 and F16C).
+// quantizeQ8_0_256 quantizes nb blocks of 32 values of x to Q8_0 (AVX2 and F16C), with block sums to s.
 //
 //go:noescape
-func quantizeQ8_0_256(q *int8, d *float32, x *float32, nb int)
+func quantizeQ8_0_256(q *int8, d *float32, s *int32, x *float32, nb int)
 
 // matVecQ8_0VNNI stores (or with add adds) y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m,
 // Q8_0 weight rows ldw bytes apart of nb blocks each (AVX-512 VNNI, 4 rows per pass).
 //
 //go:noescape
-func matVecQ8_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+func matVecQ8_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 
 // matVecQ4_0VNNI stores (or with add adds) y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m,
 // Q4_0 weight rows ldw bytes apart of nb blocks each (AVX-512 VNNI, 4 rows per pass).
 //
 //go:noescape
-func matVecQ4_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+func matVecQ4_0VNNI(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 
 // matVecQ8_0_256 stores (or with add adds) y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m,
 // Q8_0 weight rows ldw bytes apart of nb blocks each (AVX2 and F16C, 4 rows per pass).
 //
 //go:noescape
-func matVecQ8_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+func matVecQ8_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 
 // matVecQ4_0_256 stores (or with add adds) y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m,
 // Q4_0 weight rows ldw bytes apart of nb blocks each (AVX2 and F16C, 4 rows per pass).
 //
 //go:noescape
-func matVecQ4_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, nb int, add bool)
+func matVecQ4_0_256(y *float32, w *byte, ldw int, m int, x *int8, d *float32, s *int32, nb int, add bool)
 
 // matMulQ8_0VNNI multiplies m Q8_0 weight rows (ldw bytes apart, nb blocks) with a packed group of 16
 // quantized rows, storing (or adding) result (n, o) at byte offset offs[n] + 4·o of y.

@@ -54,9 +54,16 @@ func TestQuantizeQ8_0(t *testing.T) {
 	for i, n := range lengths {
 		x := quantRow(r, n)
 		rows[i] = x
-		q, d := make([]int8, n), make([]float32, n/QK)
-		QuantizeQ8_0Generic(q, d, x)
+		q, d, sums := make([]int8, n), make([]float32, n/QK), make([]int32, n/QK)
+		QuantizeQ8_0Generic(q, d, sums, x)
 		for b := 0; b < n/QK; b++ {
+			var sum int32
+			for _, v := range q[b*QK : (b+1)*QK] {
+				sum += int32(v)
+			}
+			if sum != sums[b] {
+				t.Fatalf("n=%d block %d: sum %d, want %d", n, b, sums[b], sum)
+			}
 			xs, qs := x[b*QK:(b+1)*QK], q[b*QK:(b+1)*QK]
 			var amax float64
 			for _, v := range xs {
@@ -80,10 +87,15 @@ func TestQuantizeQ8_0(t *testing.T) {
 	forEachQuantVariant(t, func(t *testing.T) {
 		for i, n := range lengths {
 			x := rows[i]
-			wantQ, wantD := make([]int8, n), make([]float32, n/QK)
-			QuantizeQ8_0Generic(wantQ, wantD, x)
-			q, d := make([]int8, n+5), make([]float32, n/QK+3)
-			QuantizeQ8_0(q, d, x)
+			wantQ, wantD, wantS := make([]int8, n), make([]float32, n/QK), make([]int32, n/QK)
+			QuantizeQ8_0Generic(wantQ, wantD, wantS, x)
+			q, d, sums := make([]int8, n+5), make([]float32, n/QK+3), make([]int32, n/QK+1)
+			QuantizeQ8_0(q, d, sums, x)
+			for i := range wantS {
+				if sums[i] != wantS[i] {
+					t.Fatalf("n=%d: s[%d] = %d, want %d", n, i, sums[i], wantS[i])
+				}
+			}
 			for i := range wantQ {
 				if q[i] != wantQ[i] {
 					t.Fatalf("n=%d: q[%d] = %d, want %d (x = %g)", n, i, q[i], wantQ[i], x[i])
@@ -169,9 +181,9 @@ func TestMatVecQuant(t *testing.T) {
 			for _, m := range []int{0, 1, 2, 3, 4, 5, 7, 8, 17} {
 				for _, nb := range []int{0, 1, 2, 3, 4, 5, 7, 9, 24, 64} {
 					for _, off := range []int{0, 1, 3} {
-						x := quantRow(r, nb*QK)
-						q, d := make([]int8, nb*QK), make([]float32, nb)
-						QuantizeQ8_0(q, d, x)
+						var rows Q8Rows
+						rows.Quantize(quantRow(r, nb*QK), 1, nb*QK)
+						q, d := rows.Q, rows.D
 						w := randBlocks(r, m, nb, size, off)
 						const guard = 5
 						buf := make([]float32, m+2*guard)
@@ -179,7 +191,7 @@ func TestMatVecQuant(t *testing.T) {
 							buf[i] = 12345
 						}
 						y := buf[guard : guard+m]
-						mv(y, w, q, d)
+						mv(y, w, &rows, 0)
 						for o := range m {
 							want, abs := refDot(w[o*nb*size:(o+1)*nb*size], q, d, q4)
 							if math.Abs(float64(y[o])-want) > quantTol(nb, abs) {
@@ -211,8 +223,9 @@ func TestMatVecQuantVsFloat(t *testing.T) {
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
 		}
-		q, d := make([]int8, len(x)), make([]float32, nb)
-		QuantizeQ8_0(q, d, x)
+		var rows Q8Rows
+		rows.Quantize(x, 1, len(x))
+		d := rows.D
 		for _, q4 := range []bool{false, true} {
 			size, mv, deq := Q8_0BlockBytes, MatVecQ8_0, DequantizeQ8_0
 			if q4 {
@@ -220,7 +233,7 @@ func TestMatVecQuantVsFloat(t *testing.T) {
 			}
 			w := randBlocks(r, m, nb, size, 0)
 			y := make([]float32, m)
-			mv(y, w, q, d)
+			mv(y, w, &rows, 0)
 			wf := make([]float32, m*nb*QK)
 			deq(wf, w)
 			for o := range m {
@@ -304,25 +317,25 @@ func TestMatMulQuant(t *testing.T) {
 func BenchmarkMatVecQuant(b *testing.B) {
 	for _, v := range quantVariants {
 		for _, q4 := range []bool{false, true} {
-			for _, mb := range []int{1, 256} {
+			for _, kb := range []int{256, 256 << 10} { // L2-sized, far beyond the caches
 				name, size, mv := "q8_0", Q8_0BlockBytes, MatVecQ8_0
 				if q4 {
 					name, size, mv = "q4_0", Q4_0BlockBytes, MatVecQ4_0
 				}
 				const K = 768
 				nb := K / QK
-				m := (mb << 20) / (nb * size) &^ 3
-				b.Run(fmt.Sprintf("%s/%dMiB/%s", name, mb, v.name), func(b *testing.B) {
+				m := (kb << 10) / (nb * size) &^ 3
+				label := map[int]string{256: "256KiB", 256 << 10: "256MiB"}[kb]
+				b.Run(fmt.Sprintf("%s/%s/%s", name, label, v.name), func(b *testing.B) {
 					defer useQuantVariant(v.name)()
 					r := rng(1)
 					w := randBlocks(r, m, nb, size, 0)
-					x := quantRow(r, K)
-					q, d := make([]int8, K), make([]float32, nb)
-					QuantizeQ8_0(q, d, x)
+					var rows Q8Rows
+					rows.Quantize(quantRow(r, K), 1, K)
 					y := make([]float32, m)
 					b.SetBytes(int64(len(w)))
 					for b.Loop() {
-						mv(y, w, q, d)
+						mv(y, w, &rows, 0)
 					}
 				})
 			}
@@ -367,10 +380,10 @@ func BenchmarkQuantizeQ8_0(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			defer useQuantVariant(v.name)()
 			x := quantRow(rng(3), 2048)
-			q, d := make([]int8, len(x)), make([]float32, len(x)/QK)
+			q, d, s := make([]int8, len(x)), make([]float32, len(x)/QK), make([]int32, len(x)/QK)
 			b.SetBytes(int64(4 * len(x)))
 			for b.Loop() {
-				QuantizeQ8_0(q, d, x)
+				QuantizeQ8_0(q, d, s, x)
 			}
 		})
 	}
@@ -385,8 +398,9 @@ func TestMatVecQuantOrder(t *testing.T) {
 	r := rng(75)
 	const m, nb = 37, 24
 	x := quantRow(r, nb*QK)
-	q, d := make([]int8, len(x)), make([]float32, nb)
-	QuantizeQ8_0Generic(q, d, x)
+	q, d, sums := make([]int8, len(x)), make([]float32, nb), make([]int32, nb)
+	QuantizeQ8_0Generic(q, d, sums, x)
+	one := &Q8Rows{N: 1, K: len(x), Q: q, D: d, S: sums}
 	for _, q4 := range []bool{false, true} {
 		size, gen := Q8_0BlockBytes, matVecQ8Generic
 		if q4 {
@@ -394,13 +408,13 @@ func TestMatVecQuantOrder(t *testing.T) {
 		}
 		w := randBlocks(r, m, nb, size, 0)
 		want := make([]float32, m)
-		gen(want, w, q, d, false)
+		gen(want, w, q, d, sums, false)
 		forEachQuantVariant(t, func(t *testing.T) {
 			got := make([]float32, m)
 			if q4 {
-				MatVecQ4_0(got, w, q, d)
+				MatVecQ4_0(got, w, one, 0)
 			} else {
-				MatVecQ8_0(got, w, q, d)
+				MatVecQ8_0(got, w, one, 0)
 			}
 			for o := range m {
 				if math.Float32bits(got[o]) != math.Float32bits(want[o]) {

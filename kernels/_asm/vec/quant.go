@@ -61,18 +61,18 @@ func genQuant() {
 }
 
 var (
-	q4ShiftTable Mem // VPSRLVW counts: 8 words of 0, then 8 of 4
-	q8PermTable  Mem // VPERMD order restoring VPACKSSDW/VPACKSSWB's lanes
+	q4MaskTable Mem // 16 bytes of 0x0f, then 16 of 0xf0
+	q8PermTable Mem // VPERMD order restoring VPACKSSDW/VPACKSSWB's lanes
 )
 
 func declareQuantTables() {
-	q4ShiftTable = GLOBL("q4shift", RODATA|NOPTR)
-	for i := range 16 {
-		s := 0
-		if i >= 8 {
-			s = 4
+	q4MaskTable = GLOBL("q4mask", RODATA|NOPTR)
+	for i := range 8 {
+		v := uint32(0x0f0f0f0f)
+		if i >= 4 {
+			v = 0xf0f0f0f0
 		}
-		DATA(2*i, U16(s))
+		DATA(4*i, U32(v))
 	}
 	q8PermTable = GLOBL("q8perm", RODATA|NOPTR)
 	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
@@ -100,9 +100,10 @@ func broadcastBytes(v byte, zmm bool) VecVirtual {
 // genQuantize512 emits the AVX-512 QuantizeQ8_0: one block of 32 values
 // (two ZMM) per iteration.
 func genQuantize512() {
-	fn("quantizeQ8_0_512", "func(q *int8, d *float32, x *float32, nb int)")
-	Doc("quantizeQ8_0_512 quantizes nb blocks of 32 values of x to Q8_0: quants to q, half-rounded scales to d.")
-	q, d, x := ptr("q"), ptr("d"), ptr("x")
+	fn("quantizeQ8_0_512", "func(q *int8, d *float32, s *int32, x *float32, nb int)")
+	Doc("quantizeQ8_0_512 quantizes nb blocks of 32 values of x to Q8_0: quants to q, half-rounded scales to d,",
+		"and each block's sum of quants to s.")
+	q, d, sp, x := ptr("q"), ptr("d"), ptr("s"), ptr("x")
 	nb := Load(Param("nb"), GP64()).(GPVirtual)
 	abs := broadcastBits(0x7fffffff)
 	c127 := XMM()
@@ -153,9 +154,27 @@ func genQuantize512() {
 	VCVTPS2DQ_RN_SAE(v1, i1)
 	VPMOVSDB(i0, Mem{Base: q})
 	VPMOVSDB(i1, Mem{Base: q, Disp: 16})
+	// The block's sum of quants (of the saturated values, as stored).
+	b0, b1 := ZMM(), ZMM()
+	VPMOVSXBD(Mem{Base: q}, b0)
+	VPMOVSXBD(Mem{Base: q, Disp: 16}, b1)
+	VPADDD(b1, b0, b0)
+	sh := YMM()
+	VEXTRACTI32X8(U8(1), b0, sh)
+	VPADDD(sh, b0.AsY(), sh)
+	sx := XMM()
+	VEXTRACTI32X4(U8(1), sh, sx)
+	VPADDD(sx, sh.AsX(), sx)
+	st := XMM()
+	VPSHUFD(U8(0x4e), sx, st)
+	VPADDD(st, sx, sx)
+	VPSHUFD(U8(0xb1), sx, st)
+	VPADDD(st, sx, sx)
+	VMOVD(sx, Mem{Base: sp})
 	ADDQ(U32(128), x)
 	ADDQ(U32(32), q)
 	ADDQ(U32(4), d)
+	ADDQ(U32(4), sp)
 	DECQ(nb)
 	JMP(LabelRef("qz_loop"))
 	Label("qz_done")
@@ -164,9 +183,9 @@ func genQuantize512() {
 
 // genQuantize256 emits the AVX2 (+F16C) QuantizeQ8_0: four YMM per block.
 func genQuantize256() {
-	fn("quantizeQ8_0_256", "func(q *int8, d *float32, x *float32, nb int)")
-	Doc("quantizeQ8_0_256 quantizes nb blocks of 32 values of x to Q8_0 (AVX2 and F16C).")
-	q, d, x := ptr("q"), ptr("d"), ptr("x")
+	fn("quantizeQ8_0_256", "func(q *int8, d *float32, s *int32, x *float32, nb int)")
+	Doc("quantizeQ8_0_256 quantizes nb blocks of 32 values of x to Q8_0 (AVX2 and F16C), with block sums to s.")
+	q, d, sp, x := ptr("q"), ptr("d"), ptr("s"), ptr("x")
 	nb := Load(Param("nb"), GP64()).(GPVirtual)
 	abs := broadcastBitsY(0x7fffffff)
 	r := GP32()
@@ -223,9 +242,26 @@ func genQuantize256() {
 	VPACKSSWB(v[2], v[0], v[0]) // dwords: 0 2 4 6 | 1 3 5 7 of the result
 	VPERMD(v[0], perm, v[0])
 	VMOVDQU(v[0], Mem{Base: q})
+	// The block's sum of quants: VPMADDUBSW of ones (unsigned) with the
+	// quants, then VPMADDWD of ones.
+	ones8, ones16 := broadcastBitsY(0x01010101), broadcastBitsY(0x00010001)
+	t16 := YMM()
+	VPMADDUBSW(v[0], ones8, t16)
+	t32 := YMM()
+	VPMADDWD(ones16, t16, t32)
+	sx := XMM()
+	VEXTRACTI128(U8(1), t32, sx)
+	VPADDD(sx, t32.AsX(), sx)
+	st := XMM()
+	VPSHUFD(U8(0x4e), sx, st)
+	VPADDD(st, sx, sx)
+	VPSHUFD(U8(0xb1), sx, st)
+	VPADDD(st, sx, sx)
+	VMOVD(sx, Mem{Base: sp})
 	ADDQ(U32(128), x)
 	ADDQ(U32(32), q)
 	ADDQ(U32(4), d)
+	ADDQ(U32(4), sp)
 	DECQ(nb)
 	JMP(LabelRef("qy_loop"))
 	Label("qy_done")
@@ -234,12 +270,20 @@ func genQuantize256() {
 
 // qMatVec describes one generated quantized matrix-vector kernel
 //
-//	func name(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int)
+//	func name(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *int32, nb int, add bool)
 //
 // storing y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m, the
-// rows of w ldw bytes apart, each nb blocks. Rows are taken rows at a time
-// (then one at a time): the activation block and its Σ x correction are
-// loaded once per pass for all rows.
+// rows of w ldw bytes apart, each nb blocks; s holds each block's Σ x[j]
+// (read by the Q4_0 kernels). Rows are taken rows at a time (then one at a
+// time): the activation block and its correction are loaded once per pass
+// for all rows.
+//
+// Q4_0 on VNNI takes both halves of a block in one step: its 16 bytes,
+// broadcast to both halves of a YMM register and ANDed with 0x0f (low half)
+// and 0xf0 (high half), give the low nibbles (elements 0…15) and 16 times
+// the high ones (16…31), all unsigned, so one VPDPBUSD takes the block;
+// once four rows' lanes are added up, the high half's sums (multiples of 16)
+// are shifted down exactly and 8·Σx is subtracted from the totals.
 type qMatVec struct {
 	name     string
 	q4       bool // Q4_0 weights (else Q8_0)
@@ -267,12 +311,13 @@ func (k qMatVec) blockBytes() int {
 
 // qConsts are the constant registers of a quantized kernel.
 type qConsts struct {
-	flip  VecVirtual // Q8_0: 0x80 bytes; Q4_0: 0x08 bytes (the weight offset)
+	flip  VecVirtual // Q8_0: 0x80 bytes (the weight offset)
 	low   VecVirtual // Q4_0: 0x0f bytes
-	shift VecVirtual // Q4_0 VNNI: VPSRLVW counts
+	mask  VecVirtual // Q4_0 VNNI: 16 bytes of 0x0f, then 16 of 0xf0
 	ones  VecVirtual // AVX2: int16 ones for VPMADDWD
 	zero  VecVirtual
-	add   GPVirtual // the add flag (a byte)
+	add   Mem       // the add flag (a byte argument, read where needed)
+	sums  GPVirtual // Q4_0: the blocks' Σ x
 }
 
 func (k qMatVec) emit() {
@@ -284,22 +329,23 @@ func (k qMatVec) emit() {
 	if k.vnni {
 		isa = "AVX-512 VNNI"
 	}
-	fn(k.name, "func(y *float32, w *byte, ldw, m int, x *int8, d *float32, nb int, add bool)")
+	fn(k.name, "func(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *int32, nb int, add bool)")
 	Doc(fmt.Sprintf("%s stores (or with add adds) y[o] = Σ_b d_w[o,b]·d[b]·Σ_j w[o,b,j]·x[32b+j] for o < m,", k.name),
 		fmt.Sprintf("%s weight rows ldw bytes apart of nb blocks each (%s, %d rows per pass).", typ, isa, k.rows))
 	y, w := ptr("y"), ptr("w")
 	stride := Load(Param("ldw"), GP64()).(GPVirtual)
 	m := Load(Param("m"), GP64()).(GPVirtual)
 	x, d := ptr("x"), ptr("d")
-	nb := Load(Param("nb"), GP64()).(GPVirtual)
-	c := qConsts{add: GP8()}
-	Load(Param("add"), c.add)
+	c := qConsts{add: addr(Param("add"))}
 	if k.q4 {
-		c.flip = broadcastBytes(0x08, false)
+		c.sums = ptr("s")
+	}
+	nb := Load(Param("nb"), GP64()).(GPVirtual)
+	if k.q4 {
 		c.low = broadcastBytes(0x0f, false)
 		if k.vnni {
-			c.shift = YMM()
-			VMOVDQU32(q4ShiftTable, c.shift)
+			c.mask = YMM()
+			VMOVDQU32(q4MaskTable, c.mask)
 		}
 	} else {
 		c.flip = broadcastBytes(0x80, false)
@@ -401,15 +447,11 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 	VBROADCASTSS(Mem{Base: d, Index: bi, Scale: 4, Disp: 4 * j}, dx)
 	// corr: the offset times each lane's Σ of four x, to subtract.
 	corr := YMM()
-	if k.vnni {
+	if k.vnni && !k.q4 {
 		t := YMM()
 		VMOVDQA32(c.zero, t)
 		vpdpbusd(xq, c.flip, t)
-		VPSUBD(t, c.zero, corr) // −offset·Σx: the accumulators' start
-	} else if k.q4 {
-		t := YMM()
-		VPMADDUBSW(xq, c.flip, t)
-		VPMADDWD(c.ones, t, corr)
+		VPSUBD(t, c.zero, corr) // −128·Σx per lane: the accumulators' start
 	}
 	var sums []VecVirtual // Q4_0: each row's corrected int32 lanes
 	for r, p := range ptrs {
@@ -424,9 +466,8 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 		case k.vnni:
 			n := YMM()
 			VBROADCASTI32X4(wq, n)
-			VPSRLVW(c.shift, n, n)
-			VPANDD(c.low, n, n)
-			VMOVDQA32(corr, sum)
+			VPANDD(c.mask, n, n) // low nibbles | 16 × high nibbles
+			VPXORD(sum, sum, sum)
 			vpdpbusd(xq, n, sum)
 		case !k.q4:
 			wv := YMM()
@@ -445,7 +486,6 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 			VPAND(c.low, n, n)
 			VPMADDUBSW(xq, n, n)
 			VPMADDWD(c.ones, n, sum)
-			VPSUBD(corr, sum, sum)
 		}
 		if k.q4 {
 			sums = append(sums, sum)
@@ -460,17 +500,28 @@ func (k qMatVec) block(j int, ptrs []GPVirtual, x, d, bi, xo, wo GPVirtual, acc 
 		VFMADD231PS(f, s, acc[r])
 	}
 	if k.q4 {
-		k.blockTotals(sums, ptrs, wo, j, dx, acc[0])
+		k.blockTotals(sums, ptrs, wo, bi, j, dx, acc[0], c)
 	}
 }
 
 // blockTotals adds each row's whole block sum times d_w·d_x to its lane of
 // acc: the int32 lanes of up to four rows are summed into one XMM (integer
-// sums, exact in any order), the rows' half-precision scales gathered
-// beside them, and one multiply-add scales all four.
-func (k qMatVec) blockTotals(sums []VecVirtual, ptrs []GPVirtual, wo GPVirtual, j int, dx, acc VecVirtual) {
+// sums, exact in any order), 8·Σx subtracted, the rows' half-precision
+// scales gathered beside them, and one multiply-add scales all four. On
+// VNNI the lanes' upper halves hold 16 times the high nibbles' sums.
+func (k qMatVec) blockTotals(sums []VecVirtual, ptrs []GPVirtual, wo, bi GPVirtual, j int, dx, acc VecVirtual, c qConsts) {
 	bb := k.blockBytes()
 	tot := XMM()
+	// hiLo adds the upper half of v (shifted down on VNNI) to its lower
+	// half, into tot.
+	hiLo := func(v VecVirtual) {
+		h := XMM()
+		k.extract(v, h)
+		if k.vnni {
+			VPSRAD(U8(4), h, h)
+		}
+		VPADDD(h, v.AsX(), tot)
+	}
 	if len(sums) == 4 {
 		a, b := YMM(), YMM()
 		lo, hi := YMM(), YMM()
@@ -485,19 +536,19 @@ func (k qMatVec) blockTotals(sums []VecVirtual, ptrs []GPVirtual, wo GPVirtual, 
 		VPUNPCKLQDQ(b, a, e) // r0 r1 r2 r3, partial
 		VPUNPCKHQDQ(b, a, o)
 		VPADDD(o, e, e)
-		h := XMM()
-		k.extract(e, h)
-		VPADDD(h, e.AsX(), tot)
+		hiLo(e)
 	} else {
-		h := XMM()
-		k.extract(sums[0], h)
-		VPADDD(h, sums[0].AsX(), tot)
+		hiLo(sums[0])
 		t := XMM()
 		VPSHUFD(U8(0x4e), tot, t)
 		VPADDD(t, tot, tot)
 		VPSHUFD(U8(0xb1), tot, t)
 		VPADDD(t, tot, tot)
 	}
+	corr := XMM()
+	VPBROADCASTD(Mem{Base: c.sums, Index: bi, Scale: 4, Disp: 4 * j}, corr)
+	VPSLLD(U8(3), corr, corr)
+	VPSUBD(corr, tot, tot)
 	f := XMM()
 	VCVTDQ2PS(tot, f)
 	sc := XMM()
@@ -520,8 +571,8 @@ func (k qMatVec) extract(y, x VecVirtual) {
 }
 
 // qStoreRows stores (or adds) the first rows lanes of acc to y.
-func qStoreRows(acc VecVirtual, rows int, y, add GPVirtual, lbl func(string) string) {
-	TESTB(add, add)
+func qStoreRows(acc VecVirtual, rows int, y GPVirtual, add Mem, lbl func(string) string) {
+	CMPB(add, U8(0))
 	JZ(LabelRef(lbl("putrows")))
 	if rows == 4 {
 		VADDPS(Mem{Base: y}, acc, acc)
@@ -539,7 +590,7 @@ func qStoreRows(acc VecVirtual, rows int, y, add GPVirtual, lbl func(string) str
 // qStoreSums4 stores (or adds) the sums of four rows' 8 lane accumulators
 // to y[0…3], each summed as llama.cpp's hsum_float_8: x = hi + lo, then
 // (x₀ + x₂) + (x₁ + x₃).
-func qStoreSums4(s []VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func(string) string) {
+func qStoreSums4(s []VecVirtual, y GPVirtual, evex bool, add Mem, lbl func(string) string) {
 	x := make([]VecVirtual, 4)
 	for r := range x {
 		x[r] = XMM()
@@ -558,7 +609,7 @@ func qStoreSums4(s []VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func
 	VSHUFPS(U8(0x88), cd, ab, e) // the (x₀ + x₂) of each row
 	VSHUFPS(U8(0xdd), cd, ab, o) // the (x₁ + x₃)
 	VADDPS(o, e, e)
-	TESTB(add, add)
+	CMPB(add, U8(0))
 	JZ(LabelRef(lbl("put4")))
 	VADDPS(Mem{Base: y}, e, e)
 	Label(lbl("put4"))
@@ -566,7 +617,7 @@ func qStoreSums4(s []VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func
 }
 
 // qStoreSum1 is storeSum1 adding to y[0] when add is set.
-func qStoreSum1(s VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func(string) string) {
+func qStoreSum1(s VecVirtual, y GPVirtual, evex bool, add Mem, lbl func(string) string) {
 	x := XMM()
 	extractHigh(s, x, evex)
 	VADDPS(x, s.AsX(), x)
@@ -575,7 +626,7 @@ func qStoreSum1(s VecVirtual, y GPVirtual, evex bool, add GPVirtual, lbl func(st
 	VADDPS(t, x, x)
 	VMOVSHDUP(x, t)
 	VADDPS(t, x, x)
-	TESTB(add, add)
+	CMPB(add, U8(0))
 	JZ(LabelRef(lbl("put1")))
 	VADDSS(Mem{Base: y}, x, x)
 	Label(lbl("put1"))
