@@ -132,14 +132,17 @@ func (c *KVCache) Put(layer int, segs []Segment, k, v []float32, ld int) {
 		if s.Start+s.T > L {
 			panic(fmt.Sprintf("infer: KVCache.Put: row %d: %d positions past its %d", s.Row, s.Start+s.T, L))
 		}
-		for t := range s.T {
-			src := (s.Off + t) * ld
-			for h := range Hkv {
-				dst := (s.Row*Hkv+h)*D*L + s.Start + t
-				kr, vr := k[src+h*D:src+h*D+D], v[src+h*D:src+h*D+D]
-				for d := range D {
-					kc[dst+d*L] = kr[d]
-					vc[dst+d*L] = vr[d]
+		// Feature-major stores: for each feature, the segment's T new
+		// positions are adjacent in the cache, so a prefill writes whole
+		// lines instead of one value per line and position.
+		for h := range Hkv {
+			for d := range D {
+				dst := (s.Row*Hkv+h)*D*L + d*L + s.Start
+				kd, vd := kc[dst:dst+s.T], vc[dst:dst+s.T]
+				src := s.Off*ld + h*D + d
+				for t := range s.T {
+					kd[t] = k[src+t*ld]
+					vd[t] = v[src+t*ld]
 				}
 			}
 		}
