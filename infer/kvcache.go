@@ -132,6 +132,18 @@ func (c *KVCache) Put(layer int, segs []Segment, k, v []float32, ld int) {
 		if s.Start+s.T > L {
 			panic(fmt.Sprintf("infer: KVCache.Put: row %d: %d positions past its %d", s.Row, s.Start+s.T, L))
 		}
+		if s.T == 1 { // decoding: one value per feature
+			src := s.Off * ld
+			for h := range Hkv {
+				dst := (s.Row*Hkv+h)*D*L + s.Start
+				kr, vr := k[src+h*D:src+h*D+D], v[src+h*D:src+h*D+D]
+				for d := range D {
+					kc[dst+d*L] = kr[d]
+					vc[dst+d*L] = vr[d]
+				}
+			}
+			continue
+		}
 		// Feature-major stores: for each feature, the segment's T new
 		// positions are adjacent in the cache, so a prefill writes whole
 		// lines instead of one value per line and position.
