@@ -15,16 +15,20 @@ func quantAsmVariants(f Features) []quantKernels {
 	var vs []quantKernels
 	if f.AVX2FMA && f.F16C {
 		vs = append(vs, quantKernels{
-			name:     "avx2",
-			quantize: func(q []int8, d []float32, s []int32, x []float32) { quantizeQ8_0_256(&q[0], &d[0], &s[0], &x[0], len(x)/QK) },
+			name: "avx2",
+			quantize: func(q []int8, d []float32, s []int32, x []float32) {
+				quantizeQ8_0_256(&q[0], &d[0], &s[0], &x[0], len(x)/QK)
+			},
 			matVecQ8: matVecAsm(matVecQ8_0_256, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0_256, Q4_0BlockBytes),
 		})
 	}
 	if f.AVX512 && f.VNNI && f.F16C {
 		vs = append(vs, quantKernels{
-			name:     "avx512vnni",
-			quantize: func(q []int8, d []float32, s []int32, x []float32) { quantizeQ8_0_512(&q[0], &d[0], &s[0], &x[0], len(x)/QK) },
+			name: "avx512vnni",
+			quantize: func(q []int8, d []float32, s []int32, x []float32) {
+				quantizeQ8_0_512(&q[0], &d[0], &s[0], &x[0], len(x)/QK)
+			},
 			matVecQ8: matVecAsm(matVecQ8_0VNNI, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0VNNI, Q4_0BlockBytes),
 			pack:     packQ8Rows,

@@ -311,13 +311,13 @@ func (k qMatVec) blockBytes() int {
 
 // qConsts are the constant registers of a quantized kernel.
 type qConsts struct {
-	flip  VecVirtual // Q8_0: 0x80 bytes (the weight offset)
-	low   VecVirtual // Q4_0: 0x0f bytes
-	mask  VecVirtual // Q4_0 VNNI: 16 bytes of 0x0f, then 16 of 0xf0
-	ones  VecVirtual // AVX2: int16 ones for VPMADDWD
-	zero  VecVirtual
-	add   Mem       // the add flag (a byte argument, read where needed)
-	sums  GPVirtual // Q4_0: the blocks' Σ x
+	flip VecVirtual // Q8_0: 0x80 bytes (the weight offset)
+	low  VecVirtual // Q4_0: 0x0f bytes
+	mask VecVirtual // Q4_0 VNNI: 16 bytes of 0x0f, then 16 of 0xf0
+	ones VecVirtual // AVX2: int16 ones for VPMADDWD
+	zero VecVirtual
+	add  Mem       // the add flag (a byte argument, read where needed)
+	sums GPVirtual // Q4_0: the blocks' Σ x
 }
 
 func (k qMatVec) emit() {
