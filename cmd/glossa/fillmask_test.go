@@ -70,7 +70,7 @@ func TestFillMaskCommand(t *testing.T) {
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "no mask here"}, 1, "no mask token ([MASK])"},
 		{[]string{"fill-mask", "--model", t.TempDir(), "--tokenizer", vocab, "[MASK]"}, 1, "config.json"},
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--top-k", "0", "[MASK]"}, 2, "top-k"},
-		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--dtype", "f16", "[MASK]"}, 2, "weight format"},
+		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--dtype", "fp8", "[MASK]"}, 2, "weight format"},
 		{[]string{"fill-mask", "--model", testenv.Shared(t, "fixtures", "bert-tiny-cls"), "--tokenizer", vocab, "[MASK]"}, 1, "cls.predictions"},
 	} {
 		code, _, errs := glossa(t, tc.args...)

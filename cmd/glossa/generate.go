@@ -225,7 +225,7 @@ func loadCausalLM(ctx context.Context, ref, dtype string, stderr io.Writer) (*au
 
 // dtypeFlagHelp documents the --dtype flag of the commands that load a
 // model.
-const dtypeFlagHelp = "weight `format`: f32 (packed float32) or bf16 (bfloat16, half the memory and bandwidth)"
+const dtypeFlagHelp = "weight `format`: f32 (packed float32), bf16 (bfloat16, half the memory and bandwidth), q8_0 or q4_0 (llama.cpp's blocks, int8 products), f16, or stored (a GGUF file's own per-tensor types)"
 
 // resolveModel turns a --model value into a local path (hub.ResolveModel),
 // drawing a download's progress on stderr.
