@@ -9,21 +9,27 @@ import (
 	"github.com/glossa-ai/glossa/kernels"
 )
 
-// Beam search, as Hugging Face's generate(num_beams=N, do_sample=False):
+// Beam search, as Hugging Face's generate(num_beams=N, do_sample=False)
+// with transformers 4.46's BeamSearchScorer:
 //
 //   - each prompt runs N beams; at the start only the first beam is live
 //     (the others score −1e9), so the first step picks N distinct tokens;
 //   - a beam's score is the sum of its tokens' log-probabilities
-//     (log_softmax of the logits, then the penalties);
+//     (log_softmax of the logits, then the penalties and logits processors);
 //   - each step ranks all N·V continuations of a prompt and walks the best
-//     2N: a stop token among the top N closes a hypothesis scored
-//     sum / generated_len^length_penalty (generated_len excludes the stop
-//     token); other candidates become the next beams until N are chosen;
+//     (1 + number of stop tokens)·N (at least 2N): a stop token among the
+//     top N closes a hypothesis scored sum / generated_len^length_penalty,
+//     where generated_len counts the generated tokens, the stop token
+//     included; other candidates become the next beams until N are chosen;
 //   - a prompt is done when N hypotheses are closed and either
-//     EarlyStopping is set or the best running sum, divided by the current
-//     generated length^length_penalty, cannot beat the worst of them;
+//     EarlyStopping is set or the best candidate's sum, divided by the
+//     generated length after this step ^length_penalty (with
+//     EarlyStoppingNever and length_penalty > 0: by MaxNewTokens^
+//     length_penalty, the longest a beam can get), cannot beat the worst of
+//     them;
 //   - at the length limit the running beams are closed too; the best
-//     hypothesis is the answer.
+//     NumReturnSequences hypotheses are the answer, best first (among equal
+//     scores the later one first, as HF's sort-and-pop).
 
 type hypothesis struct {
 	tokens []int
@@ -32,11 +38,13 @@ type hypothesis struct {
 
 // beamHyps keeps the N best closed hypotheses of one prompt.
 type beamHyps struct {
-	n     int
-	lp    float64
-	early bool
-	hyps  []hypothesis
-	done  bool
+	n      int
+	lp     float64
+	early  bool
+	never  bool // early_stopping="never"
+	maxNew int
+	hyps   []hypothesis
+	done   bool
 }
 
 func (h *beamHyps) add(tokens []int, sum float64, genLen int) {
@@ -64,6 +72,8 @@ func (h *beamHyps) worst() float64 {
 	return w
 }
 
+// isDone reports whether no running beam can improve the hypotheses, given
+// the best candidate's sum after a step that leaves genLen generated tokens.
 func (h *beamHyps) isDone(bestSum float64, genLen int) bool {
 	if len(h.hyps) < h.n {
 		return false
@@ -71,7 +81,27 @@ func (h *beamHyps) isDone(bestSum float64, genLen int) bool {
 	if h.early {
 		return true
 	}
+	if h.never && h.lp > 0 {
+		genLen = h.maxNew
+	}
 	return h.worst() >= bestSum/math.Pow(float64(max(genLen, 1)), h.lp)
+}
+
+// best returns the k best hypotheses, best first; among equal scores the
+// later one comes first (HF sorts by score and pops from the end).
+func (h *beamHyps) best(k int) []hypothesis {
+	out := slices.Clone(h.hyps)
+	slices.Reverse(out)
+	slices.SortStableFunc(out, func(a, b hypothesis) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return 0
+	})
+	return out[:min(k, len(out))]
 }
 
 type candidate struct {
@@ -115,12 +145,15 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 	}
 	groups := make([]*beamHyps, B)
 	for b := range groups {
-		groups[b] = &beamHyps{n: N, lp: opts.LengthPenalty, early: opts.EarlyStopping}
+		groups[b] = &beamHyps{n: N, lp: opts.LengthPenalty, early: opts.EarlyStopping && !opts.EarlyStoppingNever,
+			never: opts.EarlyStoppingNever, maxNew: maxNew}
 	}
 	isStop := func(id int) bool { return slices.Contains(opts.StopTokens, id) }
+	proc := newProcessor(&opts, maxNew)
 	lp := make([]float32, V)
 	ctxIDs := []int{}
-	top := make([]candidate, 0, 2*N+1)
+	K := max(2, 1+len(opts.StopTokens)) * N // candidates walked per prompt
+	top := make([]candidate, 0, K+1)
 	src, next := make([]int, R), make([]int, R)
 	newScores, newSeqs := make([]float64, R), make([][]int, R)
 
@@ -144,15 +177,16 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 				kernels.LogSoftmax(lp, logits[r*V:(r+1)*V])
 				ctxIDs = append(append(ctxIDs[:0], prompts[b]...), seqs[r]...)
 				ApplyPenalties(lp, ctxIDs, opts.SamplingOptions)
+				proc.apply(lp, ctxIDs, len(prompts[b]))
 				for tok, v := range lp {
 					c := candidate{scores[r] + float64(v), i, tok}
-					if len(top) == 2*N && !better(c, top[2*N-1]) {
+					if len(top) == K && !better(c, top[K-1]) {
 						continue
 					}
 					// Insert in order (ties: lower beam, then lower token, as a
 					// stable ranking of the flattened N·V scores).
 					j := len(top)
-					if j < 2*N {
+					if j < K {
 						top = append(top, c)
 					} else {
 						j--
@@ -168,7 +202,7 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 				r := b*N + c.beam
 				if isStop(c.token) {
 					if rank < N {
-						g.add(append(slices.Clip(seqs[r]), c.token), c.score, len(seqs[r]))
+						g.add(append(slices.Clip(seqs[r]), c.token), c.score, len(seqs[r])+1)
 					}
 					continue
 				}
@@ -184,7 +218,7 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 				src[d], next[d], newScores[d] = b*N, 0, -1e9
 				newSeqs[d] = append(slices.Clip(seqs[b*N]), 0)
 			}
-			g.done = g.isDone(top[0].score, step)
+			g.done = g.isDone(top[0].score, step+1)
 		}
 		copy(scores, newScores)
 		copy(seqs, newSeqs)
@@ -201,7 +235,8 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 			return nil, err
 		}
 	}
-	out := make([]Sequence, B)
+	nret := max(opts.NumReturnSequences, 1)
+	out := make([]Sequence, 0, B*nret)
 	for b, g := range groups {
 		reason := FinishStop
 		if !g.done {
@@ -214,24 +249,20 @@ func beamSearch[S any](ctx context.Context, m LM[S], prompts [][]int, opts Optio
 				reason = FinishCancelled
 			}
 		}
-		best := g.hyps[0]
-		for _, h := range g.hyps[1:] {
-			if h.score > best.score {
-				best = h
+		for _, h := range g.best(nret) {
+			s := Sequence{Tokens: h.tokens, Reason: reason, Score: h.score}
+			if opts.Decoder != nil {
+				full, err := opts.Decoder.Decode(append(slices.Clip(prompts[b]), h.tokens...), true)
+				pre, err2 := opts.Decoder.Decode(prompts[b], true)
+				if err == nil && err2 == nil && len(pre) <= len(full) && full[:len(pre)] == pre {
+					s.Text = full[len(pre):]
+				}
+				if opts.OnText != nil && s.Text != "" {
+					opts.OnText(len(out), s.Text)
+				}
 			}
+			out = append(out, s)
 		}
-		s := Sequence{Tokens: best.tokens, Reason: reason, Score: best.score}
-		if opts.Decoder != nil {
-			full, err := opts.Decoder.Decode(append(slices.Clip(prompts[b]), best.tokens...), true)
-			pre, err2 := opts.Decoder.Decode(prompts[b], true)
-			if err == nil && err2 == nil && len(pre) <= len(full) && full[:len(pre)] == pre {
-				s.Text = full[len(pre):]
-			}
-			if opts.OnText != nil && s.Text != "" {
-				opts.OnText(b, s.Text)
-			}
-		}
-		out[b] = s
 	}
 	return out, cancelled
 }

@@ -8,8 +8,12 @@
 //   - greedy decoding or sampling (temperature, top-k, top-p, min-p) from a
 //     seeded RNG, after repetition, presence and frequency penalties, in the
 //     order Hugging Face's generate applies them (sample.go);
-//   - beam search with Hugging Face's semantics for num_beams, length_penalty
-//     and early_stopping (beam.go);
+//   - beam search with Hugging Face's semantics for num_beams, length_penalty,
+//     early_stopping (true, false, "never") and num_return_sequences
+//     (beam.go);
+//   - Hugging Face's logits processors for every method: no_repeat_ngram_size,
+//     bad_words_ids, min_length / min_new_tokens, forced_bos_token_id /
+//     forced_eos_token_id and renormalize_logits (process.go);
 //   - stop tokens (EOS), stop strings and a token budget;
 //   - batches of prompts of different lengths, left-padded with a mask so that
 //     each row's positions are cumsum(mask)−1 and every row equals its
@@ -19,5 +23,7 @@
 //     cancellation through a context.Context.
 //
 // models/llama's *Model implements LM; so can any decoder that keeps its own
-// per-session state.
+// per-session state, such as the decoder of an encoder-decoder model over
+// its encoder's memory (models/seq2seq), whose prompt is its decoder start
+// token.
 package generate

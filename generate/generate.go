@@ -78,6 +78,48 @@ type Options struct {
 	// beam can beat the finished ones (HF's default heuristic).
 	EarlyStopping bool `json:"early_stopping"`
 
+	// EarlyStoppingNever is Hugging Face's early_stopping="never": beam
+	// search stops only when no running beam, at the longest length it may
+	// reach, can beat the worst finished hypothesis (canonical beam search).
+	// It overrides EarlyStopping.
+	EarlyStoppingNever bool `json:"early_stopping_never"`
+	// NumReturnSequences is the number of sequences returned per prompt
+	// (HF's num_return_sequences): with beam search the best ones, best
+	// first (at most NumBeams); with sampling that many independent samples
+	// (the prompt repeated, row r seeded Seed+r). Prompt b's j-th sequence
+	// is then Generate's element b·NumReturnSequences+j. Greedy decoding
+	// returns one. 0 means 1.
+	NumReturnSequences int `json:"num_return_sequences"`
+
+	// The logits processors (process.go), after the penalties. Their zero
+	// values disable them.
+
+	// MinLength suppresses the stop tokens while a row holds fewer tokens,
+	// its prompt included (HF's min_length; an encoder-decoder's prompt is
+	// its decoder start token).
+	MinLength int `json:"min_length"`
+	// MinNewTokens suppresses the stop tokens until a row has generated
+	// this many (HF's min_new_tokens).
+	MinNewTokens int `json:"min_new_tokens"`
+	// NoRepeatNGramSize bans every token that would repeat an n-gram of
+	// this size already in the row, prompt included (HF's
+	// no_repeat_ngram_size).
+	NoRepeatNGramSize int `json:"no_repeat_ngram_size"`
+	// BadWordsIDs are never generated: a one-token entry is always banned, a
+	// longer one bans its last token when the others end the row (HF's
+	// bad_words_ids). One-token entries that are a stop token are ignored,
+	// as in HF.
+	BadWordsIDs [][]int `json:"bad_words_ids"`
+	// ForcedBOSTokenID, when set, is the only token allowed right after a
+	// one-token prompt (HF's forced_bos_token_id, applied at length 1).
+	ForcedBOSTokenID *int `json:"forced_bos_token_id"`
+	// ForcedEOSTokenID, when set, is the only token allowed as the last one
+	// a row may generate (HF's forced_eos_token_id, at max_length − 1).
+	ForcedEOSTokenID *int `json:"forced_eos_token_id"`
+	// RenormalizeLogits applies a log-softmax after the processors (HF's
+	// renormalize_logits); it changes beam scores once tokens are banned.
+	RenormalizeLogits bool `json:"renormalize_logits"`
+
 	// Decoder, when set, decodes the generated text (Result.Text, OnText,
 	// stop strings).
 	Decoder Decoder `json:"-"`
@@ -87,7 +129,8 @@ type Options struct {
 	// OnText, when set (with Decoder), is called with each new piece of a
 	// row's generated text as soon as it is complete (whole UTF-8 characters,
 	// not a possible start of a stop string). Beam search calls it once per
-	// prompt with the final text.
+	// returned sequence with the final text, row being the sequence's index
+	// in the result (the prompt's, with one sequence per prompt).
 	OnText func(row int, piece string) `json:"-"`
 }
 
@@ -118,6 +161,15 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 	}
 	if opts.NumBeams > 1 {
 		return beamSearch(ctx, m, prompts, opts)
+	}
+	if R := opts.NumReturnSequences; R > 1 { // sampling: R rows per prompt
+		rep := make([][]int, 0, R*len(prompts))
+		for _, p := range prompts {
+			for range R {
+				rep = append(rep, p)
+			}
+		}
+		prompts = rep
 	}
 	B := len(prompts)
 	P := 0 // longest prompt
@@ -178,13 +230,17 @@ func Generate[S any](ctx context.Context, m LM[S], prompts [][]int, opts Options
 func decode[S any](ctx context.Context, m LM[S], st S, rows []*row, logits []float32, maxNew int) (FinishReason, int, error) {
 	V := m.VocabSize()
 	step := make([]int, len(rows))
+	proc := newProcessor(rows[0].opts, maxNew)
 	for n := 0; ; n++ {
 		live := false
 		for r, w := range rows {
 			if w.done {
 				continue
 			}
-			id := w.sampler.Next(logits[r*V:(r+1)*V], w.context)
+			lg := logits[r*V : (r+1)*V]
+			w.sampler.penalize(lg, w.context)
+			proc.apply(lg, w.context, w.prompt)
+			id := w.sampler.pick(lg)
 			if err := w.push(id); err != nil {
 				return "", n, err
 			}
@@ -249,6 +305,9 @@ func check[S any](m LM[S], prompts [][]int, o *Options) error {
 		}
 	}
 	V := m.VocabSize()
+	if err := checkProcessors(o, V); err != nil {
+		return err
+	}
 	for i, p := range prompts {
 		if len(p) == 0 {
 			return fmt.Errorf("generate: prompt %d is empty (start it with BOS)", i)

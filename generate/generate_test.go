@@ -194,8 +194,9 @@ func logSoftmax64(l []float32) []float64 {
 }
 
 // bruteForce returns the best continuation of prompt (score = sum of
-// log-probabilities / generated_len^lp, stop tokens closing a sequence),
-// enumerating every sequence of up to n tokens.
+// log-probabilities / generated_len^lp, stop tokens closing a sequence and
+// counted in its length, as HF), enumerating every sequence of up to n
+// tokens.
 func bruteForce(m *toyLM, prompt []int, n int, stop int, lp float64) ([]int, float64) {
 	var best []int
 	bestScore := math.Inf(-1)
@@ -210,7 +211,7 @@ func bruteForce(m *toyLM, prompt []int, n int, stop int, lp float64) ([]int, flo
 		lps := logSoftmax64(m.logits(append(slices.Clone(prompt), seq...)))
 		for tok, v := range lps {
 			if tok == stop {
-				if s := (sum + v) / math.Pow(float64(max(len(seq), 1)), lp); s > bestScore {
+				if s := (sum + v) / math.Pow(float64(len(seq)+1), lp); s > bestScore {
 					best, bestScore = append(slices.Clone(seq), tok), s
 				}
 				continue

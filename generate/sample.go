@@ -138,10 +138,20 @@ func Argmax(logits []float32) int {
 // Next applies the penalties for context and picks the next token from
 // logits, which it may modify.
 func (s *Sampler) Next(logits []float32, context []int) int {
+	s.penalize(logits, context)
+	return s.pick(logits)
+}
+
+// penalize applies the penalties for context to logits.
+func (s *Sampler) penalize(logits []float32, context []int) {
 	if s.counts == nil {
 		s.counts = map[int]int{}
 	}
 	applyPenalties(logits, context, s.opts, s.counts)
+}
+
+// pick chooses the next token from (penalised) logits.
+func (s *Sampler) pick(logits []float32) int {
 	if s.opts.Greedy() {
 		return Argmax(logits)
 	}

@@ -75,6 +75,9 @@ func (s *Session[S]) Generate(ctx context.Context, ids []int, opts Options) (Seq
 	if opts.NumBeams > 1 {
 		return Sequence{}, errors.New("generate: a Session does not beam search")
 	}
+	if opts.NumReturnSequences > 1 {
+		return Sequence{}, errors.New("generate: a Session returns one sequence per turn")
+	}
 	seq := append(slices.Clone(s.tokens), ids...)
 	if err := check(s.m, [][]int{seq}, &opts); err != nil {
 		return Sequence{}, err

@@ -119,7 +119,8 @@ feed:
 }
 
 // selectFiles applies the allow and ignore patterns to the names of a
-// revision. With the default patterns it keeps top-level files only and,
+// revision. With the default patterns it keeps top-level files only (and a
+// sentence-transformers pooling config, N_Pooling/config.json) and,
 // of the safetensors weights, those the model loads: it reads the index,
 // downloading it first, when there is one.
 func (c *client) selectFiles(ctx context.Context, repoID, commit string, names []string, tr *tracker) ([]string, error) {
@@ -129,7 +130,7 @@ func (c *client) selectFiles(ctx context.Context, repoID, commit string, names [
 	var rest, weights []string
 	for _, n := range filterNames(names, DefaultAllowPatterns, c.ignore) {
 		switch {
-		case strings.Contains(n, "/"):
+		case strings.Contains(n, "/") && !Match("[0-9]_Pooling/config.json", n):
 		case strings.HasSuffix(n, ".safetensors"):
 			weights = append(weights, n)
 		default:

@@ -107,6 +107,10 @@ var DefaultAllowPatterns = []string{
 	"vocab.txt",
 	"merges.txt",
 	"tokenizer.model",
+	"sentencepiece.bpe.model",
+	"modules.json",
+	"sentence_bert_config.json",
+	"[0-9]_Pooling/config.json",
 }
 
 // DefaultCacheDir returns the Hub cache folder huggingface_hub uses:

@@ -70,7 +70,7 @@ func (a *Attention) Forward(sc *Scratch, out []float32, ldo int, q []float32, ld
 	}
 	// One score buffer per worker, sized for the largest pair at the
 	// cache's full length, so that a growing context does not reallocate.
-	need, work := c.MaxLen, 0
+	need, work := c.MaxLen+c.HeadDim, 0 // scores, and the scaled query
 	for _, s := range segs {
 		if s.T > smallT {
 			need = max(need, s.T*c.MaxLen)
@@ -160,15 +160,17 @@ func (at *attnScratch) pair(buf []float32, si, h int) {
 			qr := at.q[(s.Off+t)*at.ldq+h*D:][:D]
 			o := at.out[(s.Off+t)*at.ldo+h*D:][:D]
 			nt := visible(t)
-			p := buf[:nt]
+			// p = (scale·q)·K over the first nt columns of the [D, L]
+			// block, then out = V·p: one strided vector-matrix and one
+			// matrix-vector kernel call each, rather than D small ones.
+			p, qs := buf[:nt], buf[L:L+D]
 			clear(p)
 			for d, qd := range qr {
-				kernels.Axpy(qd*scale, K[d*L:d*L+nt], p)
+				qs[d] = qd * scale
 			}
+			kernels.VecMatAddStride(p, qs, K[:(D-1)*L+nt], L)
 			if at.finish(p, h, s.Start+t, mask) {
-				for d := range o {
-					o[d] = kernels.Dot(p, V[d*L:d*L+nt])
-				}
+				kernels.MatVecStride(o, p, V[:(D-1)*L+nt], L)
 			} else {
 				clear(o)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/checkpoint/gguf"
 	"github.com/glossa-ai/glossa/kernels"
 )
 
@@ -35,9 +36,10 @@ type Builder struct {
 }
 
 type builderState struct {
-	src  checkpoint.Reader
-	opts BuilderOptions
-	err  error
+	src     checkpoint.Reader
+	opts    BuilderOptions
+	err     error
+	aliased bool // some value aliases src's memory
 }
 
 // BuilderOptions configure NewBuilder. The zero value reads float32
@@ -57,8 +59,9 @@ type BuilderOptions struct {
 	// zeros. HFInit gives Hugging Face's initialisation.
 	Init func(name string, shape []int, dst []float32)
 	// KeepSource says the caller keeps the source open for as long as the
-	// model lives, so float32 embedding tables may alias it rather than be
-	// copied.
+	// model lives, so float32 embedding tables and the Q8_0/Q4_0 blocks of
+	// a GGUF file may alias it rather than be copied (Aliased reports
+	// whether any did).
 	KeepSource bool
 	// KeepMapped leaves the pages of memory-mapped float32 matrices
 	// resident after they are packed or converted. By default they are
@@ -96,6 +99,11 @@ func (b *Builder) Path(name string) string { return b.prefix + name }
 
 // Format reports the Builder's matrix format.
 func (b *Builder) Format() Format { return b.st.opts.Format }
+
+// Aliased reports whether some loaded value aliases the source's memory
+// (only with KeepSource): the source must then stay open for as long as
+// the model is used; otherwise it may be closed once loading is done.
+func (b *Builder) Aliased() bool { return b.st.aliased }
 
 // Err returns the first failure of any lookup through b or its scopes.
 func (b *Builder) Err() error { return b.st.err }
@@ -297,6 +305,100 @@ func (b *Builder) bf16(full string, shape []int) []uint16 {
 	return out
 }
 
+// typedSource is implemented by checkpoints that store tensors in ggml's
+// types (gguf.File), quantized blocks included.
+type typedSource interface {
+	Type(name string) (gguf.Type, bool)
+}
+
+// formatFor returns the format of the matrix full (shape shape, rows of in
+// values): the Builder's, or under Stored the one of the checkpoint's type;
+// a quantized format falls back to F32 when in is not a multiple of 32, as
+// llama.cpp's quantizer does.
+func (b *Builder) formatFor(full string, in int) Format {
+	f := b.st.opts.Format
+	if f == Stored {
+		f = F32
+		if b.st.src != nil {
+			if info, ok := b.find(full); ok {
+				f = b.storedFormat(info)
+			}
+		}
+	}
+	if f.quantized() && in%kernels.QK != 0 {
+		f = F32
+	}
+	return f
+}
+
+// storedFormat returns the format that keeps the tensor info as stored.
+func (b *Builder) storedFormat(info checkpoint.TensorInfo) Format {
+	if ts, ok := b.st.src.(typedSource); ok {
+		if t, ok := ts.Type(info.Name); ok {
+			switch t {
+			case gguf.Q8_0:
+				return Q8_0
+			case gguf.Q4_0:
+				return Q4_0
+			case gguf.F16:
+				return F16
+			case gguf.BF16:
+				return BF16
+			}
+			return F32
+		}
+	}
+	if info.DType == checkpoint.BF16 {
+		return BF16
+	}
+	return F32
+}
+
+// blocks returns the matrix full [out, in] (in layout) as blocks of the
+// quantized format f: the checkpoint's own bytes when it stores the tensor
+// in f (aliased with KeepSource, else copied), otherwise its values
+// quantized by llama.cpp's reference quantizer. nil after a failure.
+func (b *Builder) blocks(full string, in, out int, layout Layout, f Format) []byte {
+	shape := []int{out, in}
+	if layout == InOut {
+		shape = []int{in, out}
+	}
+	if b.st.src != nil && layout == OutIn {
+		info, ok := b.lookup(full, shape)
+		if !ok {
+			return nil
+		}
+		if ts, ok := b.st.src.(typedSource); ok {
+			if t, _ := ts.Type(info.Name); t == gguf.Q8_0 && f == Q8_0 || t == gguf.Q4_0 && f == Q4_0 {
+				raw, err := b.st.src.Bytes(info.Name)
+				if err != nil {
+					b.failf(full, err)
+					return nil
+				}
+				if b.st.opts.KeepSource {
+					b.st.aliased = true
+					return raw
+				}
+				raw = slices.Clone(raw)
+				b.release(info)
+				return raw
+			}
+		}
+	}
+	w, info, mapped := b.view(full, shape)
+	if w == nil {
+		return nil
+	}
+	if layout == InOut {
+		w = transpose(w, in, out)
+	}
+	q := quantize(f, w, out, in)
+	if mapped {
+		b.release(info)
+	}
+	return q
+}
+
 // matrix returns the weight stored under full with shape [rows, cols] in
 // the given layout, in the Builder's format.
 func (b *Builder) matrix(full string, in, out int, layout Layout) Weight {
@@ -304,7 +406,15 @@ func (b *Builder) matrix(full string, in, out int, layout Layout) Weight {
 	if layout == InOut {
 		shape = []int{in, out}
 	}
-	if b.st.opts.Format == BF16 && layout == OutIn {
+	f := b.formatFor(full, in)
+	if f.quantized() {
+		q := b.blocks(full, in, out, layout, f)
+		if q == nil {
+			return nil
+		}
+		return newQuantWeight(f, in, out, [][]byte{q}, []int{out})
+	}
+	if f == BF16 && layout == OutIn {
 		w := b.bf16(full, shape)
 		if w == nil {
 			return nil
@@ -315,7 +425,7 @@ func (b *Builder) matrix(full string, in, out int, layout Layout) Weight {
 	if w == nil {
 		return nil
 	}
-	wt := NewWeight(w, in, out, layout, b.st.opts.Format)
+	wt := NewWeight(w, in, out, layout, f)
 	if mapped {
 		b.release(info)
 	}
@@ -361,7 +471,26 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 	if b.st.err != nil {
 		return nil
 	}
-	if b.st.opts.Format == BF16 {
+	// One format for all parts: under Stored, parts stored in different
+	// types are all kept in float32 (an exact widening of each).
+	f := b.formatFor(b.Path(names[0]+".weight"), in)
+	for _, n := range names[1:] {
+		if b.formatFor(b.Path(n+".weight"), in) != f {
+			f = F32
+		}
+	}
+	if f.quantized() {
+		parts := make([][]byte, len(names))
+		for i, n := range names {
+			parts[i] = b.blocks(b.Path(n+".weight"), in, outs[i], OutIn, f)
+		}
+		bv := b.catBias(names, outs, bias)
+		if b.st.err != nil {
+			return nil
+		}
+		return NewLinear(newQuantWeight(f, in, total, parts, outs), bv)
+	}
+	if f == BF16 {
 		w := make([]uint16, 0, total*in)
 		for i, n := range names {
 			w = append(w, b.bf16(b.Path(n+".weight"), []int{outs[i], in})...)
@@ -384,7 +513,10 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 	if b.st.err != nil {
 		return nil
 	}
-	return NewLinear(NewWeight(w, in, total, OutIn, F32), bv)
+	if f != F16 {
+		f = F32
+	}
+	return NewLinear(NewWeight(w, in, total, OutIn, f), bv)
 }
 
 func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {
@@ -413,7 +545,18 @@ func (b *Builder) RMSNorm(name string, C int, eps float32) *RMSNorm {
 // mapped checkpoint only with KeepSource.
 func (b *Builder) Embedding(name string, V, C int) *Embedding {
 	full := b.Path(name)
-	if b.st.opts.Format == BF16 {
+	f := b.formatFor(full, C)
+	if f == F16 {
+		f = F32 // a lookup widens half precision exactly
+	}
+	if f.quantized() {
+		q := b.blocks(full, C, V, OutIn, f)
+		if q == nil {
+			return nil
+		}
+		return &Embedding{V: V, C: C, q: q, qf: f}
+	}
+	if f == BF16 {
 		w := b.bf16(full, []int{V, C})
 		if w == nil {
 			return nil
@@ -427,6 +570,8 @@ func (b *Builder) Embedding(name string, V, C int) *Embedding {
 	if mapped && !b.st.opts.KeepSource {
 		w = slices.Clone(w)
 		b.release(info)
+	} else if mapped {
+		b.st.aliased = true
 	}
 	return &Embedding{V: V, C: C, f32: w}
 }

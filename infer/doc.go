@@ -4,9 +4,10 @@
 // graph.
 //
 //   - Linear: y = x·Wᵀ + b with a pluggable weight format (packed float32,
-//     bfloat16; quantized formats slot in behind the same interface), fused
-//     bias, activation and residual epilogues, and a matrix-vector path that
-//     streams each weight from memory once per decoding step.
+//     bfloat16, llama.cpp's Q8_0 and Q4_0 blocks with int8 products on
+//     quantized activations, or each matrix as its checkpoint stores it),
+//     fused bias, activation and residual epilogues, and a matrix-vector
+//     path that streams each weight from memory once per decoding step.
 //   - LayerNorm and RMSNorm (RMSNorm is also T5's "layer norm": no mean, no
 //     bias), Embedding, one Activation dispatch.
 //   - Rotary position embeddings in both layouts (Llama's rotate-half and
@@ -20,7 +21,8 @@
 //     buckets, ALiBi) and a probability hook for inspection.
 //   - Builder: a prefix-scoped view of a checkpoint (candle's VarBuilder):
 //     Sub("h", 3).Linear("attn.c_attn", …) checks names and shapes, applies
-//     a model's aliases, widens f16/bf16 or keeps bf16, and reports the first
+//     a model's aliases, widens f16/bf16 or keeps bf16, keeps a GGUF file's
+//     Q8_0/Q4_0 blocks where they are mapped, and reports the first
 //     missing or mis-shaped tensor with the file it was looked up in. The same
 //     calls initialise fresh random weights when the Builder has no source.
 //

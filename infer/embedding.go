@@ -6,27 +6,38 @@ import (
 	"github.com/glossa-ai/glossa/kernels"
 )
 
-// Embedding is a [V, C] table of row vectors, in float32 or bfloat16.
+// Embedding is a [V, C] table of row vectors, in float32, bfloat16, or
+// llama.cpp's Q8_0 or Q4_0 blocks (C/32 blocks a row).
 type Embedding struct {
 	V, C int
 	f32  []float32 // [V, C], or nil
 	bf16 []uint16  // [V, C], or nil
+	q    []byte    // [V, C/32] blocks of format qf, or nil
+	qf   Format
 }
 
 // NewEmbedding returns the table w [V, C] (aliased) in float32, or rounded
-// to bfloat16 when f is BF16.
+// to bfloat16 when f is BF16, or quantized when f is Q8_0 or Q4_0 (float32
+// when C is not a multiple of 32).
 func NewEmbedding(w []float32, V, C int, f Format) *Embedding {
 	if len(w) != V*C {
 		panic(fmt.Sprintf("infer: NewEmbedding: %d values for a %d×%d table", len(w), V, C))
 	}
-	if f == BF16 {
+	switch {
+	case f == BF16:
 		return &Embedding{V: V, C: C, bf16: toBF16(w, C, V, OutIn)}
+	case f.quantized() && C%kernels.QK == 0:
+		return &Embedding{V: V, C: C, q: quantize(f, w, V, C), qf: f}
 	}
 	return &Embedding{V: V, C: C, f32: w}
 }
 
-// Lookup writes row id into dst [C].
+// Lookup writes row id into dst [C] (a quantized row dequantized).
 func (e *Embedding) Lookup(dst []float32, id int) {
+	if e.q != nil {
+		dequantizeRow(dst, e.q, e.qf, id, e.C)
+		return
+	}
 	if e.bf16 != nil {
 		kernels.BF16ToF32(dst, e.bf16[id*e.C:(id+1)*e.C])
 		return
@@ -34,8 +45,14 @@ func (e *Embedding) Lookup(dst []float32, id int) {
 	copy(dst, e.f32[id*e.C:(id+1)*e.C])
 }
 
-// AddTo adds row id to dst [C].
+// AddTo adds row id to dst [C]; tmp [C] is scratch for a row stored in
+// another format than float32.
 func (e *Embedding) AddTo(dst []float32, id int, tmp []float32) {
+	if e.q != nil {
+		dequantizeRow(tmp, e.q, e.qf, id, e.C)
+		kernels.Add(dst, dst, tmp[:e.C])
+		return
+	}
 	if e.bf16 != nil {
 		kernels.BF16ToF32(tmp, e.bf16[id*e.C:(id+1)*e.C])
 		kernels.Add(dst, dst, tmp)
@@ -44,12 +61,27 @@ func (e *Embedding) AddTo(dst []float32, id int, tmp []float32) {
 	kernels.Add(dst, dst, e.f32[id*e.C:(id+1)*e.C])
 }
 
-// Rows returns the float32 table, or nil when it is stored in bfloat16.
+// Rows returns the float32 table, or nil when it is stored in another
+// format.
 func (e *Embedding) Rows() []float32 { return e.f32 }
+
+// Format reports how the table is stored.
+func (e *Embedding) Format() Format {
+	switch {
+	case e.q != nil:
+		return e.qf
+	case e.bf16 != nil:
+		return BF16
+	}
+	return F32
+}
 
 // Tied returns the table as the weight of a tied output head, logits =
 // h·Eᵀ, sharing its storage.
 func (e *Embedding) Tied() Weight {
+	if e.q != nil {
+		return newQuantWeight(e.qf, e.C, e.V, [][]byte{e.q}, []int{e.V})
+	}
 	if e.bf16 != nil {
 		return BF16Weight(e.bf16, e.C, e.V)
 	}
@@ -58,6 +90,9 @@ func (e *Embedding) Tied() Weight {
 
 // Bytes reports the table's size in bytes.
 func (e *Embedding) Bytes() int {
+	if e.q != nil {
+		return len(e.q)
+	}
 	if e.bf16 != nil {
 		return 2 * len(e.bf16)
 	}

@@ -38,8 +38,8 @@ func maxRel(t *testing.T, got []float32, want []float64) float64 {
 // TestLinear checks every weight format and call against a float64
 // product, for decoding (≤ 4 rows) and prefill shapes. For bfloat16 the
 // reference multiplies the bfloat16-rounded weights, and where
-// kernels.GemmBF16 runs natively the rounded activations too (that product
-// rounds both operands, and the few-row path follows it): what is left is
+// kernels.GemmBF16 runs natively (for every number of rows) the rounded
+// activations too (that product rounds both operands): what is left is
 // float32 summation, within the same 1e-5.
 func TestLinear(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -2,7 +2,7 @@ package infer
 
 import (
 	"fmt"
-	"math"
+	"strings"
 	"sync"
 
 	"github.com/glossa-ai/glossa/kernels"
@@ -24,29 +24,72 @@ const (
 	// pairs are summed in float32. Elsewhere they widen the weights and run
 	// the float32 product.
 	BF16
+	// Q8_0 keeps llama.cpp's Q8_0 blocks (32 int8 and a half-precision
+	// scale, 34 bytes per 32 weights): a GGUF file's Q8_0 tensors as they
+	// are stored, other matrices quantized at load by llama.cpp's reference
+	// quantizer. Products quantize the activations to Q8_0 too and take
+	// int8 dot products, as llama.cpp does. Matrices whose rows are not a
+	// multiple of 32 stay float32.
+	Q8_0
+	// Q4_0 keeps llama.cpp's Q4_0 blocks (32 4-bit quants and a scale, 18
+	// bytes per 32 weights), like Q8_0.
+	Q4_0
+	// F16 keeps half-precision values (a GGUF file's F16 tensors as they
+	// are, others rounded to nearest even) and computes as llama.cpp does
+	// with an F16 matrix: the activations are rounded to half precision
+	// before each product. The values are held widened to float32 in the
+	// packed panels of F32, so the memory is F32's.
+	F16
+	// Stored keeps every matrix in the type its checkpoint stores it in,
+	// where a format holds that type: GGUF Q8_0, Q4_0 and F16 tensors as
+	// Q8_0, Q4_0 and F16, bfloat16 as BF16, the rest (F32, safetensors F16,
+	// other GGUF types) as float32. One model may then mix formats, as llama.cpp's files do
+	// (a Q4_0 file has a Q8_0 embedding and F16 matrices whose rows are
+	// not a multiple of 32).
+	Stored
 )
 
-// ParseFormat maps "f32"/"float32" and "bf16"/"bfloat16" to a Format.
+// ParseFormat maps "f32"/"float32", "bf16"/"bfloat16", "q8_0", "q4_0",
+// "f16"/"float16" and "stored"/"gguf" to a Format.
 func ParseFormat(s string) (Format, error) {
-	switch s {
+	switch strings.ToLower(s) {
 	case "f32", "float32", "fp32", "":
 		return F32, nil
 	case "bf16", "bfloat16":
 		return BF16, nil
+	case "q8_0":
+		return Q8_0, nil
+	case "q4_0":
+		return Q4_0, nil
+	case "f16", "float16", "fp16":
+		return F16, nil
+	case "stored", "gguf", "as-stored":
+		return Stored, nil
 	}
-	return 0, fmt.Errorf("infer: unknown weight format %q (want f32 or bf16)", s)
+	return 0, fmt.Errorf("infer: unknown weight format %q (want f32, bf16, q8_0, q4_0, f16 or stored)", s)
 }
 
-// String returns "f32" or "bf16".
+// String returns "f32", "bf16", "q8_0", "q4_0", "f16" or "stored".
 func (f Format) String() string {
 	switch f {
 	case F32:
 		return "f32"
 	case BF16:
 		return "bf16"
+	case Q8_0:
+		return "q8_0"
+	case Q4_0:
+		return "q4_0"
+	case F16:
+		return "f16"
+	case Stored:
+		return "stored"
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
 }
+
+// quantized reports whether f is one of llama.cpp's block formats.
+func (f Format) quantized() bool { return f == Q8_0 || f == Q4_0 }
 
 // Layout says how a float32 weight matrix is stored in a checkpoint.
 type Layout int
@@ -74,14 +117,29 @@ type Weight interface {
 
 // NewWeight returns w, a float32 in×out matrix stored in layout, in format
 // f. w is not referenced afterwards: F32 packs a copy, BF16 rounds one
-// (to nearest even).
+// (to nearest even), Q8_0 and Q4_0 quantize one with llama.cpp's reference
+// quantizers (float32 when in is not a multiple of 32), F16 rounds one to
+// half precision. Stored means F32.
 func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 	if len(w) != in*out {
 		panic(fmt.Sprintf("infer: NewWeight: %d values for a %d×%d matrix", len(w), in, out))
 	}
+	if f.quantized() && in%kernels.QK != 0 {
+		f = F32
+	}
 	switch f {
 	case BF16:
 		return newBF16Weight(toBF16(w, in, out, layout), in, out)
+	case Q8_0, Q4_0:
+		if layout == InOut {
+			w = transpose(w, in, out)
+		}
+		return newQuantWeight(f, in, out, [][]byte{quantize(f, w, out, in)}, []int{out})
+	case F16:
+		h := make([]float32, len(w))
+		kernels.RoundHalf(h, w)
+		pw := NewWeight(h, in, out, layout, F32).(*packedWeight)
+		return &f16Weight{*pw}
 	default:
 		if layout == InOut {
 			return &packedWeight{in: in, out: out, pb: kernels.PackB(false, in, out, w, out)}
@@ -117,8 +175,20 @@ func newBF16Weight(w []uint16, in, out int) *bf16Weight {
 	bw := &bf16Weight{in: in, out: out, w: w}
 	if kernels.GemmBF16Native() && in > 0 {
 		bw.pb = kernels.PackBF16(true, in, out, w, in)
+		bw.w = nil // the packed copy serves every product
 	}
 	return bw
+}
+
+// transpose returns w [in, out] as [out, in].
+func transpose(w []float32, in, out int) []float32 {
+	t := make([]float32, len(w))
+	for i := range in {
+		for o := range out {
+			t[o*in+i] = w[i*out+o]
+		}
+	}
+	return t
 }
 
 // toBF16 rounds w (in layout) to bfloat16 [out, in].
@@ -204,6 +274,18 @@ func (w *packedWeight) mul(_ *Scratch, y, x []float32, N int, beta float32, ep *
 	kernels.SgemmPacked(false, N, 1, x, w.in, w.pb, beta, y, w.out, ep)
 }
 
+// f16Weight is a matrix of half-precision values, packed as float32, whose
+// products round the activations to half precision first.
+type f16Weight struct{ packedWeight }
+
+func (w *f16Weight) Format() Format { return F16 }
+func (w *f16Weight) Bytes() int     { return 4 * w.in * w.out }
+func (w *f16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
+	h := sc.grow(&sc.half, N*w.in)
+	kernels.RoundHalf(h, x[:N*w.in])
+	w.packedWeight.mul(sc, y, h, N, beta, ep)
+}
+
 // denseWeight is a float32 [out, in] matrix used in place. Products of
 // more than a few rows (batched decoding, prefill) multiply by a packed copy
 // made on the first such call, so that a model that never batches does not
@@ -231,8 +313,9 @@ func (w *denseWeight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *
 type bf16Weight struct {
 	in, out int
 	w       []uint16
-	// pb is w packed for kernels.GemmBF16, nil where that has no VDPBF16PS
-	// kernels (its generic twin is exact but slow).
+	// pb is the matrix packed for kernels.GemmBF16 (w is then dropped),
+	// nil where that has no VDPBF16PS kernels (its generic twin is exact
+	// but slow).
 	pb *kernels.PackedBF16
 }
 
@@ -240,27 +323,20 @@ func (w *bf16Weight) Dims() (int, int) { return w.in, w.out }
 func (w *bf16Weight) Format() Format   { return BF16 }
 func (w *bf16Weight) Bytes() int       { return 2 * w.in * w.out }
 
-// mul streams the matrix once for a few rows. For more, it runs the bfloat16
-// product on the packed matrix; without one, it widens tiles of about
-// bf16TileBytes of float32 into scratch and multiplies each with the
-// blocked float32 product, so the widening is shared by all N rows.
-//
-// Where the many-row path is kernels.GemmBF16 (the activations rounded to
-// bfloat16), the few-row path rounds them too, so that a row's result does
-// not depend on how many rows share the product (a padded batch, a serving
-// batch): the two differ only in the order of their float32 sums.
+// mul runs the bfloat16 product (activations rounded to bfloat16,
+// float32 accumulation) on the packed matrix for every number of rows, so
+// that a row's result does not depend on what it is batched with. Without
+// VDPBF16PS, the weights are widened instead and the activations kept in
+// float32: the matrix is streamed once for a few rows; for more, tiles of
+// about bf16TileBytes are widened into scratch and multiplied with the
+// blocked float32 product, the widening shared by all N rows.
 func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
-	if N <= matvecMaxRows {
-		if w.pb != nil {
-			xr := sc.grow(&sc.tile, N*w.in)
-			roundBF16(xr, x[:N*w.in])
-			x = xr
-		}
-		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
-		return
-	}
 	if w.pb != nil {
 		kernels.GemmBF16(false, N, x, w.in, w.pb, beta, y, w.out, ep)
+		return
+	}
+	if N <= matvecMaxRows {
+		sc.matvec(y, x, nil, w.w, N, w.in, w.out, beta, ep)
 		return
 	}
 	in, out := w.in, w.out
@@ -280,21 +356,6 @@ func (w *bf16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *k
 			}
 		}
 		kernels.SgemmEpilogue(false, true, N, o1-o0, in, 1, x, in, t, in, beta, y[o0:], out, sub)
-	}
-}
-
-// roundBF16 sets dst to src rounded to bfloat16 values, to nearest even as
-// kernels.F32ToBF16 rounds them (NaNs made quiet).
-func roundBF16(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		b := math.Float32bits(v)
-		if v == v {
-			b += 0x7fff + (b>>16)&1
-		} else {
-			b |= 0x00400000
-		}
-		dst[i] = math.Float32frombits(b &^ 0xffff)
 	}
 }
 

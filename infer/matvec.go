@@ -20,9 +20,12 @@ const matvecMaxRows = 4
 // allocation. A Scratch is used by one goroutine at a time.
 type Scratch struct {
 	mv   matvec
+	qmv  qmatvec
+	qx   kernels.Q8Rows // a quantized product's rows of x
 	attn attnScratch
 	tile []float32
 	tmp  []float32
+	half []float32 // x rounded to half precision (F16 products)
 }
 
 // grow returns *buf resliced to n values, reallocating only when too short.

@@ -5,6 +5,7 @@ package kernels
 // besides the kernel variants chosen from them.
 type Features struct {
 	AVX2FMA bool // AVX2 and FMA3: the 256-bit kernels
+	F16C    bool // half-precision conversions (VCVTPH2PS, VCVTPS2PH)
 	AVX512  bool // AVX-512 F, BW, DQ and VL: the 512-bit kernels
 	BF16    bool // AVX-512 BF16 (VDPBF16PS, VCVTNE2PS2BF16)
 	VNNI    bool // AVX-512 VNNI (VPDPBUSD)

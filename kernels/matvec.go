@@ -19,7 +19,37 @@ import "fmt"
 // prefetch ahead on every row.
 func MatVec(y, x, w []float32) {
 	checkMatVec("MatVec", len(y), len(x), len(w))
-	vec.matVec(y, x, w[:len(y)*len(x)])
+	vec.matVec(y, x, w[:len(y)*len(x)], len(x))
+}
+
+// MatVecStride is MatVec for a matrix whose rows lie ldw ≥ len(x) values
+// apart: y[o] = Σ_i x[i]·w[o·ldw+i] for o < len(y). len(w) must be at least
+// (len(y)−1)·ldw + len(x). Attention uses it on a cache block whose rows
+// are MaxLen long, of which the first len(x) are filled.
+func MatVecStride(y, x, w []float32, ldw int) {
+	checkStride("MatVecStride", len(y), len(x), len(w), ldw)
+	if len(y) == 0 {
+		return
+	}
+	vec.matVec(y, x, w[:(len(y)-1)*ldw+len(x)], ldw)
+}
+
+// VecMatAddStride is VecMatAdd for a matrix whose rows lie ldw ≥ len(y)
+// values apart: y[o] += Σ_i x[i]·w[i·ldw+o]. len(w) must be at least
+// (len(x)−1)·ldw + len(y).
+func VecMatAddStride(y, x, w []float32, ldw int) {
+	checkStride("VecMatAddStride", len(x), len(y), len(w), ldw)
+	if len(x) == 0 {
+		return
+	}
+	vec.vecMatAdd(y, x, w[:(len(x)-1)*ldw+len(y)], ldw)
+}
+
+// checkStride panics unless m rows of n values, ldw ≥ n apart, fit in nw.
+func checkStride(op string, m, n, nw, ldw int) {
+	if ldw < n || (m > 0 && (m-1) > (nw-n)/max(ldw, 1)) || (m > 0 && nw < n) {
+		panic(fmt.Sprintf("kernels: %s: len(w) = %d, too short for %d rows of %d with stride %d", op, nw, m, n, ldw))
+	}
 }
 
 // MatVecBF16 is MatVec for bfloat16 weights: y[o] = Σ_i x[i]·w[o·len(x)+i]
@@ -45,7 +75,7 @@ func MatVecBF16(y, x []float32, w []uint16) {
 // and add those at the end.
 func VecMatAdd(y, x, w []float32) {
 	checkMatVec("VecMatAdd", len(x), len(y), len(w))
-	vec.vecMatAdd(y, x, w[:len(x)*len(y)])
+	vec.vecMatAdd(y, x, w[:len(x)*len(y)], len(y))
 }
 
 // checkMatVec panics unless a matrix of m rows of n fits in nw weights. The

@@ -6,11 +6,11 @@ package kernels
 // MatVecBF16; the generated kernels (matVec512 … in vec_amd64.s) take the
 // row count m, the row length n and the row stride ldw.
 
-func matVecAVX512(y, x, w []float32) {
+func matVecAVX512(y, x, w []float32, ldw int) {
 	if len(y) == 0 {
 		return
 	}
-	matVec512(f32p(y), f32p(x), f32p(w), len(y), len(x), len(x))
+	matVec512(f32p(y), f32p(x), f32p(w), len(y), len(x), ldw)
 }
 
 func matVecBF16AVX512(y, x []float32, w []uint16) {
@@ -22,16 +22,16 @@ func matVecBF16AVX512(y, x []float32, w []uint16) {
 
 // matVecAVX2 runs the AVX2 kernel over the first multiple of 8 columns and
 // adds the last 0…7 of each row in Go.
-func matVecAVX2(y, x, w []float32) {
+func matVecAVX2(y, x, w []float32, ldw int) {
 	m, n := len(y), len(x)
 	if m == 0 {
 		return
 	}
 	n8 := n &^ 7
-	matVec256(f32p(y), f32p(x), f32p(w), m, n8, n)
+	matVec256(f32p(y), f32p(x), f32p(w), m, n8, ldw)
 	if n8 < n {
 		for o := range y {
-			y[o] += DotGeneric(x[n8:], w[o*n+n8:(o+1)*n])
+			y[o] += DotGeneric(x[n8:], w[o*ldw+n8:o*ldw+n])
 		}
 	}
 }
@@ -50,25 +50,25 @@ func matVecBF16AVX2(y, x []float32, w []uint16) {
 	}
 }
 
-func vecMatAddAVX512(y, x, w []float32) {
+func vecMatAddAVX512(y, x, w []float32, ldw int) {
 	if len(y) == 0 || len(x) == 0 {
 		return
 	}
-	vecMatAdd512(f32p(y), f32p(x), f32p(w), len(y), len(x), len(y))
+	vecMatAdd512(f32p(y), f32p(x), f32p(w), len(y), len(x), ldw)
 }
 
 // vecMatAddAVX2 runs the AVX2 kernel over the first multiple of 8 columns
 // and the last 0…7 in Go.
-func vecMatAddAVX2(y, x, w []float32) {
+func vecMatAddAVX2(y, x, w []float32, ldw int) {
 	m, n := len(y), len(x)
 	if m == 0 || n == 0 {
 		return
 	}
 	m8 := m &^ 7
-	vecMatAdd256(f32p(y), f32p(x), f32p(w), m8, n, m)
+	vecMatAdd256(f32p(y), f32p(x), f32p(w), m8, n, ldw)
 	if m8 < m {
 		for i, v := range x {
-			AxpyGeneric(v, w[i*m+m8:(i+1)*m], y[m8:])
+			AxpyGeneric(v, w[i*ldw+m8:i*ldw+m], y[m8:])
 		}
 	}
 }

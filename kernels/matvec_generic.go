@@ -54,3 +54,21 @@ func VecMatAddGeneric(y, x, w []float32) {
 		AxpyGeneric(v, w[i*m:(i+1)*m], y)
 	}
 }
+
+// matVecGenericLd is MatVecGeneric with rows ldw apart.
+func matVecGenericLd(y, x, w []float32, ldw int) {
+	if ldw == len(x) {
+		MatVecGeneric(y, x, w)
+		return
+	}
+	for o := range y {
+		y[o] = DotGeneric(x, w[o*ldw:o*ldw+len(x)])
+	}
+}
+
+// vecMatAddGenericLd is VecMatAddGeneric with rows ldw apart.
+func vecMatAddGenericLd(y, x, w []float32, ldw int) {
+	for i, v := range x {
+		AxpyGeneric(v, w[i*ldw:i*ldw+len(y)], y)
+	}
+}

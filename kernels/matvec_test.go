@@ -129,7 +129,7 @@ func TestMatVecVariantsAgree(t *testing.T) {
 		MatVecBF16Generic(wantB, x, wb)
 		for _, v := range vecVariants[1:] {
 			got, gotB := make([]float32, m), make([]float32, m)
-			v.matVec(got, x, w)
+			v.matVec(got, x, w, n)
 			v.matVecBF16(gotB, x, wb)
 			for o := range m {
 				var abs float64
@@ -152,7 +152,7 @@ func TestMatVecVariantsAgree(t *testing.T) {
 		VecMatAddGeneric(want, xt, w)
 		for _, v := range vecVariants[1:] {
 			got := make([]float32, n)
-			v.vecMatAdd(got, xt, w)
+			v.vecMatAdd(got, xt, w, n)
 			for o := range n {
 				var abs float64
 				for i := range m {
@@ -372,6 +372,49 @@ func BenchmarkVecMatAdd(b *testing.B) {
 		for b.Loop() {
 			off := w.next()
 			Sgemm(false, false, 1, out, in, 1, x, in, wf[off:off+matrix], out, 0, y, out)
+		}
+	})
+}
+
+// TestMatVecStride checks MatVecStride and VecMatAddStride under every
+// variant against a float64 reference on a matrix whose rows are longer
+// than the part used (an attention cache block), with every tail length.
+func TestMatVecStride(t *testing.T) {
+	forEachVariant(t, func(t *testing.T) {
+		r := rng(33)
+		for _, m := range []int{1, 3, 4, 5, 64} {
+			for _, n := range []int{1, 7, 8, 15, 16, 17, 33, 100} {
+				ldw := n + 13
+				w := randSlice(r, (m-1)*ldw+n, 1, -1, 1)
+				x := randSlice(r, n, 0, -2, 2)
+				y := make([]float32, m)
+				MatVecStride(y, x, w, ldw)
+				for o := range m {
+					var want, abs float64
+					for i := range n {
+						p := float64(x[i]) * float64(w[o*ldw+i])
+						want, abs = want+p, abs+math.Abs(p)
+					}
+					if math.Abs(float64(y[o])-want) > reductionTol(n, abs) {
+						t.Errorf("MatVecStride m=%d n=%d: y[%d] = %v, want %v", m, n, o, y[o], want)
+					}
+				}
+				// w as m rows of n values for y of length n.
+				xs := randSlice(r, m, 0, -2, 2)
+				ys := randSlice(r, n, 0, -1, 1)
+				base := append([]float32(nil), ys...)
+				VecMatAddStride(ys, xs, w, ldw)
+				for o := range n {
+					want, abs := float64(base[o]), math.Abs(float64(base[o]))
+					for i := range m {
+						p := float64(xs[i]) * float64(w[i*ldw+o])
+						want, abs = want+p, abs+math.Abs(p)
+					}
+					if math.Abs(float64(ys[o])-want) > reductionTol(m, abs) {
+						t.Errorf("VecMatAddStride m=%d n=%d: y[%d] = %v, want %v", m, n, o, ys[o], want)
+					}
+				}
+			}
 		}
 	})
 }

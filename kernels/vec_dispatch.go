@@ -38,9 +38,9 @@ type vecKernels struct {
 	f32ToBF16 func(dst []uint16, src []float32)
 	dotBF16   func(x []float32, w []uint16) float32
 
-	matVec     func(y, x, w []float32)          // see matvec.go
+	matVec     func(y, x, w []float32, ldw int) // see matvec.go
 	matVecBF16 func(y, x []float32, w []uint16) // see matvec.go
-	vecMatAdd  func(y, x, w []float32)          // see matvec.go
+	vecMatAdd  func(y, x, w []float32, ldw int) // see matvec.go
 }
 
 // genericVec is the portable variant set, available everywhere.
@@ -77,9 +77,9 @@ var genericVec = vecKernels{
 	f16ToF32:          F16ToF32Generic,
 	f32ToBF16:         F32ToBF16Generic,
 	dotBF16:           DotBF16Generic,
-	matVec:            MatVecGeneric,
+	matVec:            matVecGenericLd,
 	matVecBF16:        MatVecBF16Generic,
-	vecMatAdd:         VecMatAddGeneric,
+	vecMatAdd:         vecMatAddGenericLd,
 }
 
 // vec is the variant set in use: the best of vecVariants for this CPU, chosen

@@ -56,3 +56,12 @@ type TokenAppender interface {
 	// extended slice.
 	AppendTokens(dst []Token, text string) []Token
 }
+
+// TokensDecoder is an optional interface of a Model: DecodeTokens joins
+// tokens as written in the vocabulary into text, as Hugging Face's
+// convert_tokens_to_string runs the decoder over token strings. Tokens
+// outside the vocabulary (a word's original text standing in for the
+// unknown token) are joined like the others.
+type TokensDecoder interface {
+	DecodeTokens(tokens []string) string
+}

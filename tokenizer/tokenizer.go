@@ -373,3 +373,35 @@ func (t *Tokenizer) Decode(ids []int, skipSpecial bool) (string, error) {
 	}
 	return sb.String(), nil
 }
+
+// DecodeTokens turns tokens as written in the vocabulary (Encoding.Tokens,
+// IDToToken) back into text, as Hugging Face's convert_tokens_to_string:
+// through the model's TokensDecoder when it has one; otherwise runs of
+// vocabulary tokens are decoded as their ids, and any other token is kept
+// as it is written.
+func (t *Tokenizer) DecodeTokens(tokens []string) string {
+	if d, ok := t.model.(TokensDecoder); ok {
+		return d.DecodeTokens(tokens)
+	}
+	var sb strings.Builder
+	var run []int
+	flush := func() {
+		if len(run) > 0 {
+			s, err := t.Decode(run, false)
+			if err == nil {
+				sb.WriteString(s)
+			}
+			run = run[:0]
+		}
+	}
+	for _, tok := range tokens {
+		if id, ok := t.TokenToID(tok); ok {
+			run = append(run, id)
+			continue
+		}
+		flush()
+		sb.WriteString(tok)
+	}
+	flush()
+	return sb.String()
+}

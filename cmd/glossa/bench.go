@@ -58,7 +58,8 @@ func workloads() map[string]workload {
 	w["gpt2-prefill-bf16"] = benchGPT2Prefill(infer.BF16)
 	w["gpt2-decode"] = benchGPT2Decode(infer.F32)
 	w["gpt2-decode-bf16"] = benchGPT2Decode(infer.BF16)
-	for _, f := range []infer.Format{infer.F32, infer.BF16} {
+	w["marian-translate"], w["marian-translate-bf16"] = benchMarianTranslate(infer.F32), benchMarianTranslate(infer.BF16)
+	for _, f := range []infer.Format{infer.F32, infer.BF16, infer.Q8_0, infer.Q4_0} {
 		w["llama-decode-"+f.String()] = benchLlama(f, true)
 		w["llama-prefill-"+f.String()] = benchLlama(f, false)
 	}

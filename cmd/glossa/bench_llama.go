@@ -147,7 +147,9 @@ func benchLlama(f infer.Format, decode bool) workload {
 // loadLlamaBench returns the benchmark model and where its weights came
 // from: the GGUF file sidebyside passes (--input), the same file llama.cpp
 // runs, or without one the same shape with random weights (HF's
-// initialisation), capped at the protocol's 512-token context.
+// initialisation), capped at the protocol's 512-token context. A file that
+// stores its matrices in the asked Q8_0/Q4_0 format is used where it is
+// mapped, as llama.cpp uses it.
 func loadLlamaBench(input string, f infer.Format) (*llama.Model, string, error) {
 	if input == "" {
 		m, err := llama.New(llamaBenchConfig(), 0, &llama.Options{Format: f})

@@ -5,17 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 
-	"github.com/glossa-ai/glossa/data"
-	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/infer"
+	"github.com/glossa-ai/glossa/pipeline"
 )
 
 const classifyUsage = `Usage: glossa classify --model DIR [flags] TEXT...
 
 Classifies each TEXT with a sequence classifier (a BertForSequenceClassification
-folder, as "glossa finetune" writes or Hugging Face saves) and prints, per
-text, the most probable label and its probability (--all: every class).`
+folder, as "glossa finetune" writes or Hugging Face saves; RoBERTa and
+DistilBERT classifiers too) and prints, per text, the most probable label and
+its probability (--all: every class). It is the text-classification pipeline
+(glossa pipeline text-classification prints Hugging Face's JSON).`
 
 func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("classify", stderr)
@@ -41,58 +42,45 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *maxLen < 3 {
 		return fmt.Errorf("%w: --max-len must be at least 3", errUsage)
 	}
-	model, lm, err := loadClassifier(*modelDir, *dtype)
+	format, err := infer.ParseFormat(*dtype)
+	if err != nil {
+		return fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
+	p, err := pipeline.LoadTextClassification(ctx, *modelDir, &pipeline.Options{Format: format, Tokenizer: *tokPath})
 	if err != nil {
 		return err
 	}
-	tok, _, err := loadTokenizer(*tokPath, *modelDir)
-	if err != nil {
-		return err
-	}
-	ex := make([]data.Example, len(texts))
+	inputs := make([]pipeline.TextInput, len(texts))
 	for i, t := range texts {
-		ex[i] = data.Example{Text: t, Pair: *pair}
+		inputs[i] = pipeline.TextInput{Text: t, TextPair: *pair}
 	}
-	enc, err := data.EncodeClassification(tok, ex, nil, min(*maxLen, model.Config.MaxPositions))
+	out, err := p.Run(ctx, inputs, &pipeline.TextClassificationOptions{TopK: pipeline.AllLabels, Truncation: true, MaxLength: *maxLen})
 	if err != nil {
 		return err
 	}
-	probs, err := train.Predict(ctx, model, nil, enc, 32, padID(tok))
-	if err != nil {
-		return err
-	}
-	type scored struct {
-		Label string  `json:"label"`
-		Prob  float64 `json:"probability"`
-	}
-	for i, p := range probs {
-		s := make([]scored, len(p))
-		for c, v := range p {
-			s[c] = scored{lm.Label(c), float64(v)}
-		}
-		slices.SortStableFunc(s, func(a, b scored) int {
-			switch {
-			case a.Prob > b.Prob:
-				return -1
-			case a.Prob < b.Prob:
-				return 1
-			}
-			return 0
-		})
+	for i, s := range out {
 		if !*all {
 			s = s[:1]
 		}
 		if *asJSON {
-			b, err := json.Marshal(map[string]any{"text": texts[i], "label": s[0].Label, "probability": s[0].Prob, "scores": s})
+			type scored struct {
+				Label string  `json:"label"`
+				Prob  float64 `json:"probability"`
+			}
+			ss := make([]scored, len(s))
+			for k, c := range s {
+				ss[k] = scored{c.Label, c.Score}
+			}
+			b, err := json.Marshal(map[string]any{"text": texts[i], "label": s[0].Label, "probability": s[0].Score, "scores": ss})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, string(b))
 			continue
 		}
-		fmt.Fprintf(stdout, "%s\t%.4f\t%s\n", s[0].Label, s[0].Prob, texts[i])
+		fmt.Fprintf(stdout, "%s\t%.4f\t%s\n", s[0].Label, s[0].Score, texts[i])
 		for _, o := range s[1:] {
-			fmt.Fprintf(stdout, "\t%s\t%.4f\n", o.Label, o.Prob)
+			fmt.Fprintf(stdout, "\t%s\t%.4f\n", o.Label, o.Score)
 		}
 	}
 	return nil

@@ -5,26 +5,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"sort"
 
 	"github.com/glossa-ai/glossa/infer"
-	"github.com/glossa-ai/glossa/kernels"
-	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/tokenizer/auto"
+	"github.com/glossa-ai/glossa/pipeline"
 )
 
-// runFillMask predicts the [MASK] tokens of one or more texts with a BERT
-// masked language model, like Hugging Face's fill-mask pipeline.
+// runFillMask predicts the mask tokens of one or more texts with a masked
+// language model: the fill-mask pipeline, printed for reading (or as JSON).
 func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fill-mask", stderr)
-	modelDir := fs.String("model", "", "BertForMaskedLM or BertForPreTraining: a folder (config.json + model.safetensors) or ORG/NAME[@REVISION] on the Hub (cache first, else downloaded)")
+	modelDir := fs.String("model", "", "masked LM (BertForMaskedLM, RobertaForMaskedLM, …): a folder or ORG/NAME[@REVISION] on the Hub (cache first, else downloaded)")
 	tokPath := fs.String("tokenizer", "", "tokenizer folder or file (default: the model folder)")
-	topK := fs.Int("top-k", 5, "predictions to print per [MASK]")
+	topK := fs.Int("top-k", 5, "predictions to print per mask")
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
 	dtype := fs.String("dtype", "f32", "weight format: f32, or bf16 (bfloat16 matrices and embeddings)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: glossa fill-mask --model DIR [--tokenizer PATH] [--top-k 5] [--dtype f32|bf16] [--json] "the cat sat on the [MASK]." ...`)
+		fmt.Fprintln(stderr, "\nThe fill-mask pipeline (glossa pipeline fill-mask prints Hugging Face's JSON).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,116 +43,33 @@ func runFillMask(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	*modelDir = dir
-	if *tokPath == "" {
-		*tokPath = *modelDir
-	}
-	tok, err := auto.Load(*tokPath)
+	p, err := pipeline.LoadFillMask(ctx, dir, &pipeline.Options{Format: format, Tokenizer: *tokPath})
 	if err != nil {
 		return err
 	}
-	model, err := bert.LoadEncoder(*modelDir, &bert.EncoderOptions{Format: format, Heads: bert.HeadMLM})
+	texts := fs.Args()
+	out, err := p.Run(ctx, texts, &pipeline.FillMaskOptions{TopK: *topK})
 	if err != nil {
 		return err
 	}
-	cfg := model.Config
-	maskID, ok := tok.TokenToID("[MASK]")
-	if !ok {
-		return fmt.Errorf("tokenizer has no [MASK] token")
-	}
-	if tok.VocabSize() > cfg.VocabSize {
-		return fmt.Errorf("tokenizer vocabulary (%d) is larger than the model's (%d)", tok.VocabSize(), cfg.VocabSize)
-	}
-	var ws bert.Workspace
-	for _, text := range fs.Args() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		enc, err := tok.Encode(text)
-		if err != nil {
-			return err
-		}
-		var rows []int
-		for i, id := range enc.IDs {
-			if id == maskID {
-				rows = append(rows, i)
-			}
-		}
-		if len(rows) == 0 {
-			return fmt.Errorf("no [MASK] token in %q", text)
-		}
-		in := bert.Input{B: 1, T: len(enc.IDs), IDs: enc.IDs, TypeIDs: enc.TypeIDs, Mask: enc.AttentionMask}
-		if _, _, err := model.Forward(&ws, in); err != nil {
-			return err
-		}
-		logits, err := model.MaskedLM(&ws, rows)
-		if err != nil {
-			return err
-		}
-		type prediction struct {
-			Score    float64 `json:"score"`
-			Token    int     `json:"token"`
-			TokenStr string  `json:"token_str"`
-			Sequence string  `json:"sequence"`
-		}
-		var all [][]prediction
-		V := cfg.VocabSize
-		for i, pos := range rows {
-			probs := logits[i*V : (i+1)*V]
-			kernels.Softmax(probs, probs)
-			var preds []prediction
-			for _, id := range topIndices(probs, *topK) {
-				ids := append([]int(nil), enc.IDs...)
-				ids[pos] = id
-				seq, err := tok.Decode(ids, true)
-				if err != nil {
-					return err
-				}
-				word, _ := tok.IDToToken(id)
-				preds = append(preds, prediction{Score: float64(probs[id]), Token: id, TokenStr: word, Sequence: seq})
-			}
-			all = append(all, preds)
-		}
+	for i, masks := range out {
 		if *asJSON {
-			b, err := json.Marshal(map[string]any{"text": text, "masks": all})
+			b, err := json.Marshal(map[string]any{"text": texts[i], "masks": [][]pipeline.FillMaskResult(masks)})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, string(b))
 			continue
 		}
-		fmt.Fprintln(stdout, text)
-		for i, preds := range all {
-			if len(all) > 1 {
-				fmt.Fprintf(stdout, "[MASK] %d of %d:\n", i+1, len(all))
+		fmt.Fprintln(stdout, texts[i])
+		for k, preds := range masks {
+			if len(masks) > 1 {
+				fmt.Fprintf(stdout, "%s %d of %d:\n", p.MaskToken(), k+1, len(masks))
 			}
-			for _, p := range preds {
-				fmt.Fprintf(stdout, "  %.4f  %-12s %s\n", p.Score, p.TokenStr, p.Sequence)
+			for _, r := range preds {
+				fmt.Fprintf(stdout, "  %.4f  %-12s %s\n", r.Score, r.TokenStr, r.Sequence)
 			}
 		}
 	}
 	return nil
-}
-
-// topIndices returns the indices of the k largest values of x, largest
-// first (ties: lower index first).
-func topIndices(x []float32, k int) []int {
-	k = min(k, len(x))
-	idx := make([]int, 0, k+1)
-	for i, v := range x {
-		if math.IsNaN(float64(v)) {
-			continue
-		}
-		if len(idx) == k && v <= x[idx[k-1]] {
-			continue
-		}
-		j := sort.Search(len(idx), func(j int) bool { return x[idx[j]] < v })
-		idx = append(idx, 0)
-		copy(idx[j+1:], idx[j:])
-		idx[j] = i
-		if len(idx) > k {
-			idx = idx[:k]
-		}
-	}
-	return idx
 }

@@ -67,10 +67,10 @@ func TestFillMaskCommand(t *testing.T) {
 	}{
 		{[]string{"fill-mask", "x"}, 2, "--model"},
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab}, 2, "no text"},
-		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "no mask here"}, 1, "no [MASK]"},
+		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "no mask here"}, 1, "no mask token ([MASK])"},
 		{[]string{"fill-mask", "--model", t.TempDir(), "--tokenizer", vocab, "[MASK]"}, 1, "config.json"},
 		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--top-k", "0", "[MASK]"}, 2, "top-k"},
-		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--dtype", "f16", "[MASK]"}, 2, "weight format"},
+		{[]string{"fill-mask", "--model", model, "--tokenizer", vocab, "--dtype", "fp8", "[MASK]"}, 2, "weight format"},
 		{[]string{"fill-mask", "--model", testenv.Shared(t, "fixtures", "bert-tiny-cls"), "--tokenizer", vocab, "[MASK]"}, 1, "cls.predictions"},
 	} {
 		code, _, errs := glossa(t, tc.args...)

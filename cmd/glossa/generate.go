@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -227,30 +225,15 @@ func loadCausalLM(ctx context.Context, ref, dtype string, stderr io.Writer) (*au
 
 // dtypeFlagHelp documents the --dtype flag of the commands that load a
 // model.
-const dtypeFlagHelp = "weight `format`: f32 (packed float32) or bf16 (bfloat16, half the memory and bandwidth)"
+const dtypeFlagHelp = "weight `format`: f32 (packed float32), bf16 (bfloat16, half the memory and bandwidth), q8_0 or q4_0 (llama.cpp's blocks, int8 products), f16, or stored (a GGUF file's own per-tensor types)"
 
-// resolveModel turns a --model value into a local path.
+// resolveModel turns a --model value into a local path (hub.ResolveModel),
+// drawing a download's progress on stderr.
 func resolveModel(ctx context.Context, ref string, stderr io.Writer) (string, error) {
-	_, statErr := os.Stat(ref)
-	if statErr == nil {
-		return ref, nil
-	}
-	repoID, revision, err := hub.ParseRef(ref)
-	if err != nil || strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") {
-		return "", statErr // not a Hub reference: report the missing path
-	}
-	if dir, err := hub.Resolve(repoID, revision); err == nil {
-		if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
-			return dir, nil
-		}
-	}
 	bar := &pullBar{w: stderr}
-	dir, err := hub.Download(ctx, repoID, revision, &hub.Options{Progress: bar.update})
+	dir, err := hub.ResolveModel(ctx, ref, &hub.Options{Progress: bar.update})
 	bar.finish()
-	if err != nil {
-		return "", fmt.Errorf("%s is no local path (%v), and the Hub: %w", ref, statErr, err)
-	}
-	return dir, nil
+	return dir, err
 }
 
 // parseIDs parses comma-separated token ids, each in [0, vocab).

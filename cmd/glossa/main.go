@@ -31,7 +31,8 @@ func commands() []command {
 	return []command{
 		{"quickstart", "the whole recipe on a built-in corpus: tokenizer, BERT pretraining, fine-tuning, GPT generation", runQuickstart},
 		{"bench", "run a benchmark workload (sgemm-N, train-char, train-small, tokenize-gpt2, ...)", runBench},
-		{"fill-mask", "predict [MASK] tokens with a BERT masked LM", runFillMask},
+		{"pipeline", "run a Hugging Face task pipeline: fill-mask, ner, question-answering, embeddings, zero-shot, ...", runPipeline},
+		{"fill-mask", "predict [MASK] tokens with a masked LM (the fill-mask pipeline)", runFillMask},
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
 		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
 		{"generate", "generate text with a causal language model", runGenerate},

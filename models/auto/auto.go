@@ -9,10 +9,15 @@
 // decoding needs besides the weights — BOS and EOS ids and where the
 // tokenizer lives.
 //
-// Supported causal LMs: Llama (Hugging Face folders, model_type "llama") and
-// llama2.c's legacy run.c .bin files. GPT-2 and BERT folders are recognised
-// by SniffConfig; a further task (masked LM, classification) gets its own
-// Load function over the same sniffing.
+// Supported causal LMs: Llama (Hugging Face folders, model_type "llama"),
+// GPT-2, llama2.c's legacy run.c .bin files and llama.cpp GGUF files.
+// LoadSeq2Seq loads the encoder-decoders (Marian, BART, T5) of package
+// seq2seq.
+//
+// LoadEncoder returns a bidirectional encoder — BERT, DistilBERT, RoBERTa or
+// XLM-RoBERTa, all run by package bert's Encoder — with the heads its
+// checkpoint holds (masked LM, sequence or token classification, question
+// answering), the class taken from config.json's architectures.
 package auto
 
 import (
@@ -30,15 +35,22 @@ type Family int
 
 // Families auto knows.
 const (
-	Unknown Family = iota
-	Llama          // Hugging Face LlamaForCausalLM folders
-	Llama2C        // llama2.c's run.c checkpoint files
-	GPT2           // Hugging Face GPT2LMHeadModel folders
-	BERT           // Hugging Face BertFor* folders
-	GGUF           // llama.cpp GGUF files (architecture llama)
+	Unknown    Family = iota
+	Llama             // Hugging Face LlamaForCausalLM folders
+	Llama2C           // llama2.c's run.c checkpoint files
+	GPT2              // Hugging Face GPT2LMHeadModel folders
+	BERT              // Hugging Face BertFor* folders
+	GGUF              // llama.cpp GGUF files (architecture llama)
+	Marian            // Hugging Face MarianMTModel folders (encoder-decoder)
+	BART              // Hugging Face BartForConditionalGeneration folders (encoder-decoder)
+	T5                // Hugging Face T5ForConditionalGeneration folders (encoder-decoder)
+	DistilBERT        // DistilBertFor* folders
+	RoBERTa           // RobertaFor* (and CamembertFor*) folders
+	XLMRoBERTa        // XLMRobertaFor* folders
 )
 
-var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert", GGUF: "gguf"}
+var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert", GGUF: "gguf",
+	Marian: "marian", BART: "bart", T5: "t5", DistilBERT: "distilbert", RoBERTa: "roberta", XLMRoBERTa: "xlm-roberta"}
 
 // String returns the family's model_type spelling ("llama2.c" for Llama2C).
 func (f Family) String() string {
@@ -66,6 +78,18 @@ func (c Config) Family() Family {
 		return GPT2
 	case "bert":
 		return BERT
+	case "marian":
+		return Marian
+	case "bart":
+		return BART
+	case "t5":
+		return T5
+	case "distilbert":
+		return DistilBERT
+	case "roberta", "camembert":
+		return RoBERTa
+	case "xlm-roberta":
+		return XLMRoBERTa
 	case "":
 	default:
 		return Unknown
@@ -78,6 +102,18 @@ func (c Config) Family() Family {
 			return GPT2
 		case strings.HasPrefix(a, "Bert"):
 			return BERT
+		case strings.HasPrefix(a, "Marian"):
+			return Marian
+		case strings.HasPrefix(a, "Bart"):
+			return BART
+		case strings.HasPrefix(a, "T5"):
+			return T5
+		case strings.HasPrefix(a, "DistilBert"):
+			return DistilBERT
+		case strings.HasPrefix(a, "Roberta"), strings.HasPrefix(a, "Camembert"):
+			return RoBERTa
+		case strings.HasPrefix(a, "XLMRoberta"):
+			return XLMRoBERTa
 		}
 	}
 	return Unknown

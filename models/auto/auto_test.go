@@ -12,6 +12,7 @@ import (
 
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/models/llama"
 )
 
@@ -26,7 +27,10 @@ func TestConfigFamily(t *testing.T) {
 		{`{"model_type":"bert"}`, BERT},
 		{`{"architectures":["LlamaForCausalLM"]}`, Llama},
 		{`{"architectures":["Foo","BertForMaskedLM"]}`, BERT},
-		{`{"model_type":"t5","architectures":["LlamaForCausalLM"]}`, Unknown}, // model_type wins
+		{`{"model_type":"mamba","architectures":["LlamaForCausalLM"]}`, Unknown}, // model_type wins
+		{`{"model_type":"t5","architectures":["LlamaForCausalLM"]}`, T5},
+		{`{"architectures":["MarianMTModel"]}`, Marian},
+		{`{"model_type":"bart"}`, BART},
 		{`{}`, Unknown},
 	} {
 		c, err := ParseConfig([]byte(tc.json))
@@ -242,4 +246,31 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		_ = c.name()
 	})
+}
+
+// TestLoadEncoder loads one folder of each encoder family and refuses a
+// decoder.
+func TestLoadEncoder(t *testing.T) {
+	for _, tc := range []struct {
+		dir    string
+		family Family
+		heads  bert.Heads
+	}{
+		{"bert-tiny", BERT, bert.HeadPooler | bert.HeadMLM | bert.HeadNSP},
+		{"distilbert-tiny-qa", DistilBERT, bert.HeadQA},
+		{"roberta-tiny-cls", RoBERTa, bert.HeadClassifier},
+		{"xlmr-tiny", XLMRoBERTa, bert.HeadPooler},
+	} {
+		e, err := LoadEncoder(testenv.Shared(t, "fixtures", tc.dir), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dir, err)
+		}
+		if e.Family != tc.family || e.Heads() != tc.heads {
+			t.Errorf("%s: %v with %v, want %v with %v", tc.dir, e.Family, e.Heads(), tc.family, tc.heads)
+		}
+	}
+	var ue *UnsupportedError
+	if _, err := LoadEncoder(testenv.Shared(t, "fixtures", "gpt2-tiny"), nil); !errors.As(err, &ue) || ue.Task != "encoder" {
+		t.Errorf("a GPT-2 folder as an encoder: %v", err)
+	}
 }

@@ -60,6 +60,9 @@ type Config struct {
 	Activation nn.Activation `json:"-"`
 	// Problem is ProblemType parsed by Validate.
 	Problem Problem `json:"-"`
+	// Variant is the encoder family: ModelType parsed by Validate (kept
+	// as set when ModelType is empty, which is Bert's zero value).
+	Variant Variant `json:"-"`
 }
 
 // Problem selects the loss of a sequence-classification head.
@@ -154,6 +157,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bert: config: unsupported hidden_act %q", c.HiddenAct)
 	}
 	c.Activation = act
+	if c.ModelType != "" {
+		v, err := ParseVariant(c.ModelType)
+		if err != nil {
+			return err
+		}
+		c.Variant = v
+	}
+	if c.Variant < Bert || c.Variant > XLMRoberta {
+		return fmt.Errorf("bert: config: unknown variant %d", int(c.Variant))
+	}
 	switch c.PositionEmbedding {
 	case "", "absolute":
 	default:
@@ -212,6 +225,9 @@ func (c *Config) Validate() error {
 	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize {
 		return fmt.Errorf("bert: config: pad_token_id %d outside the vocabulary of %d", c.PadTokenID, c.VocabSize)
 	}
+	if c.MaxLen() < 1 {
+		return fmt.Errorf("bert: config: max_position_embeddings %d leaves no position after the offset %d", c.MaxPositions, c.PositionOffset())
+	}
 	for i := range c.ID2Label {
 		if i < 0 || i >= c.Labels() {
 			return fmt.Errorf("bert: config: id2label has id %d, want [0, %d)", i, c.Labels())
@@ -228,21 +244,31 @@ func (c Config) classifierDropout() float32 {
 	return float32(c.HiddenDropout)
 }
 
-// ParseConfig decodes and validates a config.json document. Keys it lacks
-// take BertConfig's defaults.
+// ParseConfig decodes and validates a config.json document: a BertConfig,
+// a RobertaConfig or XLMRobertaConfig (BERT's keys), or a DistilBertConfig
+// (dim, n_layers, … mapped onto BERT's fields). Keys it lacks take the
+// defaults of the config class.
 func ParseConfig(data []byte) (Config, error) {
 	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1} // the defaults zero cannot express
 	h, err := checkpoint.DecodeConfig(data, &c)
 	if err != nil {
 		return Config{}, fmt.Errorf("bert: config: %w", err)
 	}
-	return c.finish(h)
+	return c.finish(h, data)
 }
 
-// finish checks that a decoded config describes a BERT and validates it.
-func (c Config) finish(h checkpoint.ConfigHeader) (Config, error) {
-	if err := h.Check("bert", "Bert"); err != nil {
-		return Config{}, fmt.Errorf("bert: config: %w", err)
+// finish checks that a decoded config describes one of the variants,
+// reads DistilBERT's own keys from data, and validates it.
+func (c Config) finish(h checkpoint.ConfigHeader, data []byte) (Config, error) {
+	v, err := variantOf(h)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Variant = v
+	if v == DistilBert {
+		if err := c.fromDistil(data); err != nil {
+			return Config{}, fmt.Errorf("bert: config: %w", err)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -250,14 +276,18 @@ func (c Config) finish(h checkpoint.ConfigHeader) (Config, error) {
 	return c, nil
 }
 
-// ReadConfig reads and validates a config.json file.
+// ReadConfig reads and validates a config.json file (see ParseConfig).
 func ReadConfig(path string) (Config, error) {
-	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1}
-	h, err := checkpoint.ReadConfig(path, &c)
-	if err != nil {
+	var raw json.RawMessage
+	if _, err := checkpoint.ReadConfig(path, &raw); err != nil {
 		return Config{}, fmt.Errorf("bert: %w", err)
 	}
-	return c.finish(h)
+	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1}
+	h, err := checkpoint.DecodeConfig(raw, &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("bert: %s: %w", path, err)
+	}
+	return c.finish(h, raw)
 }
 
 // marshal encodes c as HF writes config.json: sorted keys, two-space

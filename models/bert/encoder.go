@@ -3,6 +3,7 @@ package bert
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/nn"
@@ -23,25 +24,28 @@ import (
 // with no real token attends to nothing and gets a zero attention output,
 // where Hugging Face averages over its padding.)
 
-// Encoder is BERT for inference: BertModel (embeddings, encoder layers,
-// pooler) and the heads its checkpoint holds, matrices and embedding tables
-// in float32 (packed) or bfloat16. It does not change once built and is safe
-// for concurrent use, each goroutine bringing its own Workspace.
+// Encoder is BERT for inference — or DistilBERT, RoBERTa or XLM-RoBERTa,
+// the same post-LayerNorm encoder under other names (Config.Variant): the
+// base model (embeddings, encoder layers, pooler) and the heads its
+// checkpoint holds, matrices and embedding tables in float32 (packed) or
+// bfloat16. It does not change once built and is safe for concurrent use,
+// each goroutine bringing its own Workspace.
 type Encoder struct {
 	Config Config       // the architecture (read-only)
 	Format infer.Format // how matrices and embedding tables are stored
 
-	word, position, tokenType *infer.Embedding // [V, C], [P, C], [types, C]
-	embNorm                   *infer.LayerNorm
-	layers                    []encoderLayer
-	attn                      infer.Attention
-	pooler                    *infer.Linear // pooler.dense [C, C]; nil without a pooler
-	// The masked-LM head (nil without): LayerNorm(act(x·Wᵀ + b)), then the
-	// decoder, whose weight is the word embedding.
-	mlmDense, decoder *infer.Linear
-	mlmNorm           *infer.LayerNorm
-	nsp               *infer.Linear // cls.seq_relationship [2, C]; nil without
-	classifier        *infer.Linear // classifier [labels, C]; nil without
+	word, position *infer.Embedding // [V, C], [P, C]
+	tokenType      *infer.Embedding // [types, C]; nil for DistilBERT
+	embNorm        *infer.LayerNorm
+	layers         []encoderLayer
+	attn           infer.Attention
+	pooler         *infer.Linear // pooler.dense [C, C]: tanh over the first token; nil without
+	mlm            *mlmHead      // masked-LM head; nil without
+	nsp            *infer.Linear // cls.seq_relationship [2, C]; nil without
+	seq            *seqHead      // sequence classifier; nil without
+	tokens         *infer.Linear // token classifier [labels, C] on every position; nil without
+	spans          *infer.Linear // qa_outputs [2, C]: start and end logits; nil without
+	heads          Heads         // the heads loaded
 }
 
 // encoderLayer is one BertLayer: q, k and v fused into one Linear [3C, C].
@@ -50,16 +54,52 @@ type encoderLayer struct {
 	attnNorm, outNorm        *infer.LayerNorm
 }
 
+// mlmHead is a masked-LM head: logits = LayerNorm(act(x·Wᵀ + b))·Eᵀ + bias,
+// E the word embeddings (BERT's cls.predictions, RoBERTa's lm_head,
+// DistilBERT's vocab_transform/vocab_layer_norm/vocab_projector).
+type mlmHead struct {
+	dense   *infer.Linear
+	act     infer.Activation
+	norm    *infer.LayerNorm
+	decoder *infer.Linear // the word embedding, tied
+}
+
+// seqHead is a sequence classifier over the first token: BERT's
+// classifier(pooler output), RoBERTa's out_proj(tanh(dense(x₀))),
+// DistilBERT's classifier(ReLU(pre_classifier(x₀))).
+type seqHead struct {
+	pre *infer.Linear // nil: the pooler output (BERT)
+	act infer.Activation
+	out *infer.Linear // [labels, C]
+}
+
 // Heads is a set of the parts of a checkpoint beyond the encoder layers.
 type Heads uint8
 
 // The heads an Encoder can have.
 const (
-	HeadPooler     Heads = 1 << iota // bert.pooler.dense
-	HeadMLM                          // cls.predictions: masked LM
-	HeadNSP                          // cls.seq_relationship: next sentence (needs the pooler)
-	HeadClassifier                   // classifier: sequence classification (needs the pooler)
+	HeadPooler          Heads = 1 << iota // pooler.dense (BERT, RoBERTa)
+	HeadMLM                               // masked LM: cls.predictions, lm_head, vocab_projector
+	HeadNSP                               // cls.seq_relationship: next sentence (BERT; needs the pooler)
+	HeadClassifier                        // sequence classification (BERT: needs the pooler)
+	HeadTokenClassifier                   // token classification: classifier on every position
+	HeadQA                                // extractive question answering: qa_outputs
 )
+
+// String lists the heads by their Hugging Face class suffixes.
+func (h Heads) String() string {
+	var parts []string
+	for i, name := range [...]string{"Pooler", "MaskedLM", "NextSentencePrediction", "SequenceClassification",
+		"TokenClassification", "QuestionAnswering"} {
+		if h&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "|")
+}
 
 // EncoderOptions configure LoadEncoder, NewEncoder and the models' Encoder
 // methods. The zero value (or nil) keeps float32 weights and loads every head
@@ -70,13 +110,17 @@ type EncoderOptions struct {
 	// float32, and every product accumulates in float32.
 	Format infer.Format
 	// Heads lists the heads to load, each of which must be in the checkpoint
-	// (an error names the first missing tensor); HeadNSP and HeadClassifier
-	// bring the pooler. Zero loads the heads the checkpoint holds.
+	// (an error names the first missing tensor); HeadNSP and, for BERT,
+	// HeadClassifier bring the pooler. Zero loads the heads the checkpoint
+	// holds; which one a "classifier" tensor is (BERT: sequence or token
+	// classification) comes from config.json's architectures.
 	Heads Heads
 }
 
 // LoadEncoder reads an Encoder from a Hugging Face model folder
-// (config.json and safetensors weights), whichever BERT class saved it.
+// (config.json and safetensors weights), whichever class of the four
+// variants saved it (BertForMaskedLM, DistilBertForQuestionAnswering,
+// RobertaForTokenClassification, XLMRobertaModel, …).
 func LoadEncoder(dir string, opts *EncoderOptions) (*Encoder, error) {
 	cfg, r, err := openFolder(dir)
 	if err != nil {
@@ -135,12 +179,14 @@ type Workspace struct {
 	keyMask [][]bool            // rows of valid
 	mask    infer.AttendOptions // KeyMask: keyMask, or nil when nothing is masked
 
-	x, qkv, ctx   []float32 // [N, C] hidden states, [N, 3C] q | k | v, [N, C] attention output
-	h, ff         []float32 // [N, C] a sublayer's output, [N, F] the feed-forward hidden layer
-	tmp           []float32 // [C] a widened bfloat16 embedding row
-	first, pooled []float32 // [B, C] the [CLS] rows, the pooler output
-	sel, mlm      []float32 // [R, C] the rows of a masked-LM call, their transform
-	logits        []float32 // a head's output
+	x, qkv, ctx        []float32 // [N, C] hidden states, [N, 3C] q | k | v, [N, C] attention output
+	h, ff              []float32 // [N, C] a sublayer's output, [N, F] the feed-forward hidden layer
+	tmp                []float32 // [C] a widened bfloat16 embedding row
+	first, pooled      []float32 // [B, C] the [CLS] rows, the pooler output
+	pre                []float32 // [B, C] a sequence head's hidden layer
+	sel, mlm           []float32 // [R, C] the rows of a masked-LM call, their transform
+	logits             []float32 // a head's output
+	spanStart, spanEnd []float32 // [B, T] question-answering logits
 }
 
 // grow returns s resliced to n values, reallocating only when too short.
@@ -188,7 +234,7 @@ func (ws *Workspace) start(cfg Config, in Input) error {
 	return nil
 }
 
-// Forward runs BertModel over in. It returns the last hidden state
+// Forward runs the base model over in. It returns the last hidden state
 // [B, T, C] and the pooler output [B, C] (nil without a pooler), views into
 // ws.
 func (e *Encoder) Forward(ws *Workspace, in Input) (hidden, pooled []float32, err error) {
@@ -203,28 +249,45 @@ func (e *Encoder) Forward(ws *Workspace, in Input) (hidden, pooled []float32, er
 	for i := range e.layers {
 		e.layers[i].forward(ws, &e.attn, e.Config.Activation)
 	}
-	if e.pooler == nil {
-		return ws.x[:B*T*C], nil, nil
-	}
 	for b := range B { // x[:, 0]: the [CLS] rows                    [B, C]
 		copy(ws.first[b*C:(b+1)*C], ws.x[b*T*C:])
+	}
+	if e.pooler == nil {
+		return ws.x[:B*T*C], nil, nil
 	}
 	e.pooler.ForwardAct(&ws.sc, ws.pooled, ws.first, B, infer.Tanh) // tanh(first·Wᵀ + b)  [B, C]
 	return ws.x[:B*T*C], ws.pooled, nil
 }
 
-// embed writes x = LayerNorm(word[id] + position[t] + type[tt]) for every
-// token.
+// embed writes x = LayerNorm(word[id] + position[p] + type[tt]) for every
+// token. p is the index t in the row, or for RoBERTa pad + the count of
+// non-pad tokens up to t (pad for pad tokens), as Hugging Face's
+// create_position_ids_from_input_ids.
 func (e *Encoder) embed(ws *Workspace, in Input) {
-	C := e.Config.HiddenSize
+	C, pad, counted := e.Config.HiddenSize, e.Config.PadTokenID, e.Config.PositionOffset() > 0
+	real := 0
 	for n, id := range in.IDs {
-		row, tt := ws.x[n*C:(n+1)*C], 0
-		if in.TypeIDs != nil {
-			tt = in.TypeIDs[n]
-		}
+		row, t := ws.x[n*C:(n+1)*C], n%in.T
 		e.word.Lookup(row, id)
-		e.position.AddTo(row, n%in.T, ws.tmp)
-		e.tokenType.AddTo(row, tt, ws.tmp)
+		pos := t
+		if counted {
+			if t == 0 {
+				real = 0
+			}
+			pos = pad
+			if id != pad {
+				real++
+				pos = pad + real
+			}
+		}
+		e.position.AddTo(row, pos, ws.tmp)
+		if e.tokenType != nil {
+			tt := 0
+			if in.TypeIDs != nil {
+				tt = in.TypeIDs[n]
+			}
+			e.tokenType.AddTo(row, tt, ws.tmp)
+		}
 	}
 	e.embNorm.Forward(ws.x, ws.x, len(in.IDs))
 }
@@ -242,12 +305,51 @@ func (l *encoderLayer) forward(ws *Workspace, a *infer.Attention, act infer.Acti
 	l.outNorm.AddForward(ws.x, ws.h, N)                                // x = LN(x + h)
 }
 
+// Heads reports the heads e has.
+func (e *Encoder) Heads() Heads { return e.heads }
+
+// Has reports whether e has every head in h.
+func (e *Encoder) Has(h Heads) bool { return e.heads&h == h }
+
+// HeadName returns the checkpoint name of head h in e's variant
+// ("cls.predictions", "lm_head", "qa_outputs", …), for messages.
+func (e *Encoder) HeadName(h Heads) string { return headName(e.Config.Variant, h) }
+
+func headName(v Variant, h Heads) string {
+	switch h {
+	case HeadPooler:
+		return v.names().base + ".pooler"
+	case HeadMLM:
+		return [...]string{Bert: "cls.predictions", DistilBert: "vocab_projector", Roberta: "lm_head", XLMRoberta: "lm_head"}[v]
+	case HeadNSP:
+		return "cls.seq_relationship"
+	case HeadClassifier:
+		return [...]string{Bert: "pooler and classifier", DistilBert: "pre_classifier and classifier", Roberta: "classifier.dense and classifier.out_proj", XLMRoberta: "classifier.dense and classifier.out_proj"}[v]
+	case HeadTokenClassifier:
+		return "classifier"
+	case HeadQA:
+		return "qa_outputs"
+	}
+	return h.String()
+}
+
+// missing returns the error of a call that needs head h, which e lacks.
+func (e *Encoder) missing(h Heads, task string) error {
+	arch := "no architectures in config.json"
+	if a := e.Config.Architectures; len(a) > 0 {
+		arch = "architectures " + strings.Join(a, ", ")
+	}
+	return fmt.Errorf("bert: %s needs the %s head (%s), which the model does not have (%s; it has: %v)",
+		task, h, e.HeadName(h), arch, e.heads)
+}
+
 // MaskedLM returns the masked-LM logits [len(rows), V] of the given rows of
 // the hidden state the last Forward on ws produced (row = b·T + t), for
 // instance the [MASK] positions: a view into ws.
 func (e *Encoder) MaskedLM(ws *Workspace, rows []int) ([]float32, error) {
-	if e.decoder == nil {
-		return nil, fmt.Errorf("bert: the model has no masked-LM head (cls.predictions)")
+	h := e.mlm
+	if h == nil {
+		return nil, e.missing(HeadMLM, "fill-mask")
 	}
 	C, V, N, R := e.Config.HiddenSize, e.Config.VocabSize, ws.B*ws.T, len(rows)
 	ws.sel, ws.mlm, ws.logits = grow(ws.sel, R*C), grow(ws.mlm, R*C), grow(ws.logits, R*V)
@@ -257,9 +359,9 @@ func (e *Encoder) MaskedLM(ws *Workspace, rows []int) ([]float32, error) {
 		}
 		copy(ws.sel[i*C:(i+1)*C], ws.x[r*C:(r+1)*C])
 	}
-	e.mlmDense.ForwardAct(&ws.sc, ws.mlm, ws.sel, R, e.Config.Activation) // transform   [R, C]
-	e.mlmNorm.Forward(ws.mlm, ws.mlm, R)
-	e.decoder.Forward(&ws.sc, ws.logits, ws.mlm, R) //                   [R, V]
+	h.dense.ForwardAct(&ws.sc, ws.mlm, ws.sel, R, h.act) // transform   [R, C]
+	h.norm.Forward(ws.mlm, ws.mlm, R)
+	h.decoder.Forward(&ws.sc, ws.logits, ws.mlm, R) //       [R, V]
 	return ws.logits, nil
 }
 
@@ -267,26 +369,67 @@ func (e *Encoder) MaskedLM(ws *Workspace, rows []int) ([]float32, error) {
 // on ws (0 = "B follows A"): a view into ws.
 func (e *Encoder) NextSentence(ws *Workspace) ([]float32, error) {
 	if e.nsp == nil || e.pooler == nil {
-		return nil, fmt.Errorf("bert: the model has no next-sentence head (cls.seq_relationship) and pooler")
+		return nil, e.missing(HeadNSP, "next-sentence prediction")
 	}
-	return e.head(ws, e.nsp), nil
+	ws.logits = grow(ws.logits, ws.B*2)
+	e.nsp.Forward(&ws.sc, ws.logits, ws.pooled, ws.B)
+	return ws.logits, nil
 }
 
 // Classify runs the encoder and the sequence classifier over in and returns
 // the logits [B, labels], a view into ws.
 func (e *Encoder) Classify(ws *Workspace, in Input) ([]float32, error) {
-	if e.classifier == nil || e.pooler == nil {
-		return nil, fmt.Errorf("bert: the model has no classification head (classifier) and pooler")
+	h := e.seq
+	if h == nil {
+		return nil, e.missing(HeadClassifier, "sequence classification")
 	}
 	if _, _, err := e.Forward(ws, in); err != nil {
 		return nil, err
 	}
-	return e.head(ws, e.classifier), nil
+	B, C := in.B, e.Config.HiddenSize
+	x := ws.pooled
+	if h.pre != nil { // act(x₀·Wᵀ + b)                                 [B, C]
+		ws.pre = grow(ws.pre, B*C)
+		h.pre.ForwardAct(&ws.sc, ws.pre, ws.first, B, h.act)
+		x = ws.pre
+	}
+	ws.logits = grow(ws.logits, B*h.out.Out)
+	h.out.Forward(&ws.sc, ws.logits, x, B) //                          [B, labels]
+	return ws.logits, nil
 }
 
-// head applies l to the pooled output of the last Forward on ws.
-func (e *Encoder) head(ws *Workspace, l *infer.Linear) []float32 {
-	ws.logits = grow(ws.logits, ws.B*l.Out)
-	l.Forward(&ws.sc, ws.logits, ws.pooled, ws.B)
-	return ws.logits
+// ClassifyTokens runs the encoder and the token classifier over in and
+// returns the logits [B, T, labels], a view into ws.
+func (e *Encoder) ClassifyTokens(ws *Workspace, in Input) ([]float32, error) {
+	if e.tokens == nil {
+		return nil, e.missing(HeadTokenClassifier, "token classification")
+	}
+	x, _, err := e.Forward(ws, in)
+	if err != nil {
+		return nil, err
+	}
+	N := in.B * in.T
+	ws.logits = grow(ws.logits, N*e.tokens.Out)
+	e.tokens.Forward(&ws.sc, ws.logits, x, N)
+	return ws.logits, nil
+}
+
+// AnswerSpans runs the encoder and the question-answering head over in
+// and returns the start and end logits [B, T], views into ws.
+func (e *Encoder) AnswerSpans(ws *Workspace, in Input) (start, end []float32, err error) {
+	if e.spans == nil {
+		return nil, nil, e.missing(HeadQA, "question answering")
+	}
+	x, _, err := e.Forward(ws, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	N := in.B * in.T
+	ws.logits = grow(ws.logits, 2*N)
+	e.spans.Forward(&ws.sc, ws.logits, x, N) // [N, 2]: start | end
+	ws.spanStart, ws.spanEnd = grow(ws.spanStart, N), grow(ws.spanEnd, N)
+	for n := range N {
+		ws.spanStart[n], ws.spanEnd[n] = ws.logits[2*n], ws.logits[2*n+1]
+	}
+	return ws.spanStart, ws.spanEnd, nil
 }

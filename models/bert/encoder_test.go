@@ -60,8 +60,7 @@ func TestPaddedBatch(t *testing.T) {
 
 // TestEncoderBF16 checks bfloat16 weights two ways. Against float32 on the
 // same (bfloat16-valued) weights, only the order of float32 sums differs:
-// float tolerance (or, where the products round activations to bfloat16 as
-// well, the golden's bound). Against PyTorch's float32 golden, the difference is the
+// float tolerance. Against PyTorch's float32 golden, the difference is the
 // rounding of every matrix to 8 significant bits (unit roundoff u = 2⁻⁹),
 // which two post-LayerNorm layers carry into hidden states of unit scale
 // as an error of a few u: bounded here by 16u = 0.03, and by 16u of the
@@ -99,16 +98,15 @@ func TestEncoderBF16(t *testing.T) {
 		}
 		return slices.Clone(h), slices.Clone(p), slices.Clone(l)
 	}
+	// On the same weights bf16 differs from f32 only by the activations,
+	// which kernels.GemmBF16 rounds to bfloat16 where it runs natively
+	// (u = 2⁻⁹, bfloat16's unit roundoff).
 	const u = 1.0 / 512
 	hf, pf, lf := run(f32)
 	hb, pb, lb := run(bf16)
-	// Where the bf16 products run on VDPBF16PS they round the activations
-	// to bfloat16 too, which the float32 run does not: then the bound is the
-	// golden's below (the hidden states are of unit scale, the logits below
-	// 16 here).
 	tolH, tolL := 2e-5, 1e-4
 	if kernels.GemmBF16Native() {
-		tolH, tolL = 16*u, 16*u*16
+		tolH, tolL = 8*u, 8*u*16
 	}
 	report(t, "bf16 = f32 on the same weights: hidden", maxDiffRows(hb, hf, in.Mask, C), tolH)
 	report(t, "bf16 = f32 on the same weights: pooled", maxDiffRows(pb, pf, nil, C), tolH)

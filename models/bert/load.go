@@ -30,41 +30,34 @@ import (
 // checkpoint lacks; it is checkpoint.ErrMissingTensor.
 var ErrMissingTensor = checkpoint.ErrMissingTensor
 
-// Aliases returns the other checkpoint names under which the tensor named
-// name may be stored, in the order they are tried: without or with the
-// "bert." prefix, cls.predictions.decoder.bias for cls.predictions.bias, and
-// the gamma/beta names of LayerNorm parameters. Every BERT loader looks
-// names up through it (as infer.BuilderOptions.Aliases).
-func Aliases(name string) []string {
-	names := []string{name}
-	if rest, ok := strings.CutPrefix(name, "bert."); ok {
-		names = append(names, rest)
-	} else if !strings.HasPrefix(name, "cls.") && !strings.HasPrefix(name, "classifier.") {
-		names = append(names, "bert."+name)
-	}
-	if name == "cls.predictions.bias" {
-		names = append(names, "cls.predictions.decoder.bias")
-	}
-	for _, n := range names {
-		if base, ok := strings.CutSuffix(n, "LayerNorm.weight"); ok {
-			names = append(names, base+"LayerNorm.gamma")
-		} else if base, ok := strings.CutSuffix(n, "LayerNorm.bias"); ok {
-			names = append(names, base+"LayerNorm.beta")
-		}
-	}
-	return names[1:]
+// newBuilder returns the Builder of checkpoint r (nil: fresh tensors from
+// init) of variant v, read from source, with matrices in format f.
+func newBuilder(r checkpoint.Reader, source string, v Variant, f infer.Format, init func(string, []int, []float32)) *infer.Builder {
+	return infer.NewBuilder(r, infer.BuilderOptions{Model: "bert", Source: source, Format: f, Aliases: AliasesOf(v), Init: init})
 }
 
-// newBuilder returns the Builder of BERT checkpoint r (nil: fresh tensors
-// from init) read from source, with matrices in format f.
-func newBuilder(r checkpoint.Reader, source string, f infer.Format, init func(string, []int, []float32)) *infer.Builder {
-	return infer.NewBuilder(r, infer.BuilderOptions{Model: "bert", Source: source, Format: f, Aliases: Aliases, Init: init})
+// archHead returns the head that cfg's architecture classes name
+// (BertForTokenClassification: HeadTokenClassifier, …), or 0.
+func (c Config) archHead() Heads {
+	for _, a := range c.Architectures {
+		switch {
+		case strings.HasSuffix(a, "ForTokenClassification"):
+			return HeadTokenClassifier
+		case strings.HasSuffix(a, "ForSequenceClassification"):
+			return HeadClassifier
+		case strings.HasSuffix(a, "ForQuestionAnswering"):
+			return HeadQA
+		case strings.HasSuffix(a, "ForMaskedLM"), strings.HasSuffix(a, "ForPreTraining"):
+			return HeadMLM
+		}
+	}
+	return 0
 }
 
 // buildEncoder loads the Encoder of cfg from checkpoint r (nil: fresh
 // weights from init), named source in errors. Its calls are the map of the
 // checkpoint: each names a tensor, or a .weight/.bias pair, with its
-// dimensions (a Linear's in, out).
+// dimensions (a Linear's in, out); names are those of cfg.Variant.
 func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderOptions, init func(string, []int, []float32)) (*Encoder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -72,20 +65,21 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 	if opts == nil {
 		opts = &EncoderOptions{}
 	}
-	b := newBuilder(r, source, opts.Format, init)
+	v, nm := cfg.Variant, cfg.Variant.names()
+	b := newBuilder(r, source, v, opts.Format, init)
+	bb := b.Sub(nm.base)
 	heads := opts.Heads
-	if heads&(HeadNSP|HeadClassifier) != 0 {
+	if heads == 0 {
+		heads = detectHeads(b, cfg)
+	}
+	if heads&HeadNSP != 0 || heads&HeadClassifier != 0 && v == Bert {
 		heads |= HeadPooler
 	}
-	want := func(h Heads, name string) bool {
-		if heads != 0 {
-			return heads&h != 0
-		}
-		return b.Has(name)
+	if heads&(HeadPooler|HeadNSP) != 0 && v == DistilBert {
+		return nil, fmt.Errorf("bert: DistilBERT has no %v head", heads&(HeadPooler|HeadNSP))
 	}
 	C, F, V, H, eps := cfg.HiddenSize, cfg.Intermediate, cfg.VocabSize, cfg.NumHeads, float32(cfg.LayerNormEps)
-	e := &Encoder{Config: cfg, Format: b.Format(), attn: infer.Attention{Heads: H, KVHeads: H, HeadDim: C / H}}
-	bb := b.Sub("bert")
+	e := &Encoder{Config: cfg, Format: b.Format(), attn: infer.Attention{Heads: H, KVHeads: H, HeadDim: C / H}, heads: heads}
 	emb := bb.Sub("embeddings")
 	embedding := func(name string, rows int) *infer.Embedding {
 		t := emb.Embedding(name, rows, C)
@@ -97,42 +91,117 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 	}
 	e.word = embedding("word_embeddings.weight", V)
 	e.position = embedding("position_embeddings.weight", cfg.MaxPositions)
-	e.tokenType = embedding("token_type_embeddings.weight", cfg.TypeVocab)
+	if cfg.hasTokenTypes() {
+		e.tokenType = embedding("token_type_embeddings.weight", cfg.TypeVocab)
+	}
 	e.embNorm = emb.LayerNorm("LayerNorm", C, eps)
 	for i := range cfg.NumLayers {
-		l := bb.Sub("encoder", "layer", i)
+		l := bb.Sub(nm.layers, i)
 		e.layers = append(e.layers, encoderLayer{
-			qkv:      l.LinearCat([]string{"attention.self.query", "attention.self.key", "attention.self.value"}, C, []int{C, C, C}, true),
-			attnOut:  l.Linear("attention.output.dense", C, C, true),
-			attnNorm: l.LayerNorm("attention.output.LayerNorm", C, eps),
-			inter:    l.Linear("intermediate.dense", C, F, true),
-			out:      l.Linear("output.dense", F, C, true),
-			outNorm:  l.LayerNorm("output.LayerNorm", C, eps),
+			qkv:      l.LinearCat([]string{nm.query, nm.key, nm.value}, C, []int{C, C, C}, true),
+			attnOut:  l.Linear(nm.attnOut, C, C, true),
+			attnNorm: l.LayerNorm(nm.attnNorm, C, eps),
+			inter:    l.Linear(nm.inter, C, F, true),
+			out:      l.Linear(nm.out, F, C, true),
+			outNorm:  l.LayerNorm(nm.outNorm, C, eps),
 		})
 	}
-	if want(HeadPooler, "bert.pooler.dense.weight") {
+	if heads&HeadPooler != 0 {
 		e.pooler = bb.Linear("pooler.dense", C, C, true)
 	}
 	var decoderBias []float32
-	mlm := want(HeadMLM, "cls.predictions.transform.dense.weight")
-	if mlm {
-		p := b.Sub("cls", "predictions")
-		e.mlmDense, e.mlmNorm = p.Linear("transform.dense", C, C, true), p.LayerNorm("transform.LayerNorm", C, eps)
-		decoderBias = p.Tensor("bias", V)
+	if heads&HeadMLM != 0 {
+		var dense, norm, bias string
+		e.mlm = &mlmHead{act: cfg.Activation}
+		switch v {
+		case Bert:
+			dense, norm, bias = "cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias"
+		case DistilBert:
+			dense, norm, bias = "vocab_transform", "vocab_layer_norm", "vocab_projector.bias"
+		default: // RoBERTa's head always uses the exact GELU
+			dense, norm, bias = "lm_head.dense", "lm_head.layer_norm", "lm_head.bias"
+			e.mlm.act = infer.GELU
+		}
+		e.mlm.dense, e.mlm.norm = b.Linear(dense, C, C, true), b.LayerNorm(norm, C, eps)
+		decoderBias = b.Tensor(bias, V)
 	}
-	if want(HeadNSP, "cls.seq_relationship.weight") {
+	if heads&HeadNSP != 0 {
 		e.nsp = b.Linear("cls.seq_relationship", C, 2, true)
 	}
-	if want(HeadClassifier, "classifier.weight") {
-		e.classifier = b.Linear("classifier", C, cfg.Labels(), true)
+	if heads&HeadClassifier != 0 {
+		n := cfg.Labels()
+		switch v {
+		case Bert:
+			e.seq = &seqHead{out: b.Linear("classifier", C, n, true)}
+		case DistilBert:
+			e.seq = &seqHead{pre: b.Linear("pre_classifier", C, C, true), act: infer.ReLU, out: b.Linear("classifier", C, n, true)}
+		default:
+			e.seq = &seqHead{pre: b.Linear("classifier.dense", C, C, true), act: infer.Tanh, out: b.Linear("classifier.out_proj", C, n, true)}
+		}
+	}
+	if heads&HeadTokenClassifier != 0 {
+		e.tokens = b.Linear("classifier", C, cfg.Labels(), true)
+	}
+	if heads&HeadQA != 0 {
+		e.spans = b.Linear("qa_outputs", C, 2, true)
 	}
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	if mlm {
-		e.decoder = infer.NewLinear(e.word.Tied(), decoderBias) // decoder.weight = the word embedding
+	if e.mlm != nil {
+		e.mlm.decoder = infer.NewLinear(e.word.Tied(), decoderBias) // decoder.weight = the word embedding
 	}
 	return e, nil
+}
+
+// detectHeads returns the heads whose tensors the checkpoint behind b
+// holds. A "classifier" tensor is a sequence classifier or a token
+// classifier as the config's architectures say; without them, BERT's is a
+// sequence classifier when there is a pooler (BertForTokenClassification
+// has none).
+func detectHeads(b *infer.Builder, cfg Config) Heads {
+	v, base := cfg.Variant, cfg.Variant.names().base
+	var h Heads
+	if v != DistilBert && b.Has(base+".pooler.dense.weight") {
+		h |= HeadPooler
+	}
+	mlm := map[Variant]string{Bert: "cls.predictions.transform.dense.weight", DistilBert: "vocab_transform.weight",
+		Roberta: "lm_head.dense.weight", XLMRoberta: "lm_head.dense.weight"}[v]
+	if b.Has(mlm) {
+		h |= HeadMLM
+	}
+	if v == Bert && b.Has("cls.seq_relationship.weight") {
+		h |= HeadNSP
+	}
+	if b.Has("qa_outputs.weight") {
+		h |= HeadQA
+	}
+	arch := cfg.archHead()
+	switch v {
+	case Bert:
+		if b.Has("classifier.weight") {
+			if arch == HeadTokenClassifier || arch == 0 && h&HeadPooler == 0 {
+				h |= HeadTokenClassifier
+			} else {
+				h |= HeadClassifier
+			}
+		}
+	case DistilBert:
+		switch {
+		case b.Has("pre_classifier.weight"):
+			h |= HeadClassifier
+		case b.Has("classifier.weight"):
+			h |= HeadTokenClassifier
+		}
+	default:
+		switch {
+		case b.Has("classifier.dense.weight"):
+			h |= HeadClassifier
+		case b.Has("classifier.weight"):
+			h |= HeadTokenClassifier
+		}
+	}
+	return h
 }
 
 // LoadParams fills ps, parameters under their state_dict names (a model's
@@ -145,7 +214,7 @@ func LoadParams(dir string, ps []nn.NamedParam) error {
 		return fmt.Errorf("bert: %w", err)
 	}
 	defer r.Close()
-	b := newBuilder(r, weightsPath(dir), infer.F32, nil)
+	b := newBuilder(r, weightsPath(dir), Bert, infer.F32, nil)
 	for _, p := range ps {
 		if w := b.Tensor(p.Name, p.Var.Value.Shape()...); w != nil {
 			copy(p.Var.Value.Data(), w)
@@ -195,6 +264,9 @@ func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
 		return none, err
 	}
 	r.Close()
+	if cfg.Variant != Bert {
+		return none, fmt.Errorf("bert: %s is a %s model: the training classes load only BERT (LoadEncoder runs every variant)", dir, cfg.Variant)
+	}
 	m := build(cfg)
 	if err := LoadParams(dir, m.Params()); err != nil {
 		return none, err

@@ -17,8 +17,17 @@
 //     graph, weights packed in float32 or bfloat16, padded batches. It
 //     loads from a folder (LoadEncoder) or a model in memory (Encoder).
 //
-// Both are checked against the PyTorch goldens of
-// ../shared/fixtures/bert-tiny{,-legacy,-cls}.
+// The Encoder also runs the encoders that are BERT under other names
+// (Variant, variant.go): DistilBERT, RoBERTa and XLM-RoBERTa, with every
+// head Hugging Face's pipelines use — masked LM, sequence classification,
+// token classification (…ForTokenClassification) and extractive question
+// answering (…ForQuestionAnswering, qa_outputs).
+//
+// Both paths are checked against the PyTorch goldens of
+// ../shared/fixtures/bert-tiny{,-legacy,-cls}; the Encoder also against
+// distilbert-*, roberta-*, xlmr-tiny and minilm-sentence-tiny, and against
+// ../shared/golden/hf_pipelines/model_outputs for BERT's token-classification
+// and question-answering heads.
 //
 // The letters used throughout:
 //
@@ -124,13 +133,13 @@ func (in Input) check(cfg Config) error {
 	if in.B <= 0 || in.T <= 0 || len(in.IDs) != in.B*in.T {
 		return fmt.Errorf("bert: input: %d ids for batch %d × %d", len(in.IDs), in.B, in.T)
 	}
-	if in.T > cfg.MaxPositions {
-		return fmt.Errorf("bert: input: sequence length %d exceeds max_position_embeddings %d", in.T, cfg.MaxPositions)
+	if in.T > cfg.MaxLen() {
+		return fmt.Errorf("bert: input: sequence length %d exceeds the model's %d positions", in.T, cfg.MaxLen())
 	}
 	if err := tensor.CheckIDs(in.IDs, cfg.VocabSize); err != nil {
 		return fmt.Errorf("bert: input ids: %w", err)
 	}
-	if in.TypeIDs != nil {
+	if in.TypeIDs != nil && cfg.hasTokenTypes() {
 		if len(in.TypeIDs) != len(in.IDs) {
 			return fmt.Errorf("bert: input: %d token type ids for %d ids", len(in.TypeIDs), len(in.IDs))
 		}

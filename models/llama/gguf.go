@@ -2,6 +2,7 @@ package llama
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint/gguf"
@@ -38,33 +39,51 @@ var ggufNames = strings.NewReplacer(
 func ggufAliases(name string) []string { return []string{ggufNames.Replace(name)} }
 
 // LoadGGUF reads a llama.cpp GGUF file of architecture "llama" (F32, F16,
-// BF16, and quantized tensors dequantized at load). The configuration comes
-// from its llama.* metadata, BOS and EOS from tokenizer.ggml.*. opts may be
-// nil.
+// BF16, Q8_0 and Q4_0 tensors, and the other quantized types dequantized
+// at load). The configuration comes from its llama.* metadata, BOS and EOS
+// from tokenizer.ggml.*. opts may be nil.
+//
+// With Options.Format infer.Stored, Q8_0 or Q4_0, the tensors the file
+// stores in that format are used where the file is mapped, without a copy:
+// the model then keeps the file open. Close releases it; a model dropped
+// without Close releases it when it is garbage-collected (a cleanup on the
+// Model, which every state of the model references).
 func LoadGGUF(path string, opts *Options) (*Model, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("llama: %w", err)
 	}
-	defer f.Close()
-	return FromGGUF(f, path, opts)
+	m, aliased, err := fromGGUF(f, path, opts, true)
+	if err != nil || !aliased {
+		f.Close()
+		return m, err
+	}
+	m.src = f
+	runtime.AddCleanup(m, func(f *gguf.File) { f.Close() }, f)
+	return m, nil
 }
 
 // FromGGUF builds a model from an open GGUF file (named where in errors);
-// the model keeps nothing of f.
+// the model keeps nothing of f (quantized blocks are copied).
 func FromGGUF(f *gguf.File, where string, opts *Options) (*Model, error) {
+	m, _, err := fromGGUF(f, where, opts, false)
+	return m, err
+}
+
+// fromGGUF is FromGGUF whose weights may alias f with keep.
+func fromGGUF(f *gguf.File, where string, opts *Options, keep bool) (*Model, bool, error) {
 	p, err := f.LlamaParams()
 	if err != nil {
-		return nil, fmt.Errorf("llama: %w", err)
+		return nil, false, fmt.Errorf("llama: %w", err)
 	}
 	if p.Architecture != "llama" {
-		return nil, fmt.Errorf("llama: %s: architecture %q is not llama", where, p.Architecture)
+		return nil, false, fmt.Errorf("llama: %s: architecture %q is not llama", where, p.Architecture)
 	}
 	cfg := Config{VocabSize: p.VocabSize, HiddenSize: p.EmbeddingLength, Intermediate: p.FeedForwardLength,
 		NumLayers: p.BlockCount, NumHeads: p.HeadCount, NumKVHeads: p.HeadCountKV, RMSNormEps: float64(p.RMSNormEpsilon),
 		RopeTheta: float64(p.RopeFreqBase), MaxPositions: p.ContextLength, HiddenAct: "silu"}
 	if p.HeadCount > 0 && p.RopeDimensionCount != p.EmbeddingLength/p.HeadCount {
-		return nil, fmt.Errorf("llama: %s: rope.dimension_count %d (partial rotary) is not supported", where, p.RopeDimensionCount)
+		return nil, false, fmt.Errorf("llama: %s: rope.dimension_count %d (partial rotary) is not supported", where, p.RopeDimensionCount)
 	}
 	if _, ok := f.Info("output.weight"); !ok {
 		cfg.TieEmbeddings = true
@@ -78,5 +97,17 @@ func FromGGUF(f *gguf.File, where string, opts *Options) (*Model, error) {
 			cfg.EOSTokenIDs = []int{tok.EOS}
 		}
 	}
-	return build(cfg, f, where, opts, nil, ggufAliases, true)
+	return build(cfg, f, where, opts, nil, ggufAliases, true, keep)
+}
+
+// Close releases the GGUF file a model loaded by LoadGGUF keeps mapped (see
+// there); the model must not be used afterwards. It does nothing for other
+// models.
+func (m *Model) Close() error {
+	if m.src == nil {
+		return nil
+	}
+	err := m.src.Close()
+	m.src = nil
+	return err
 }

@@ -30,7 +30,12 @@ import (
 
 // Options configure loading. The zero value keeps float32 weights.
 type Options struct {
-	// Format stores the weight matrices in float32 (packed) or bfloat16.
+	// Format stores the weight matrices (and the embedding) in float32
+	// (packed), bfloat16, llama.cpp's Q8_0 or Q4_0 blocks (quantized at
+	// load unless the file stores them so), or infer.Stored: each as its
+	// checkpoint stores it, which for a GGUF file keeps llama.cpp's own
+	// per-tensor choices (a Q4_0 file's Q8_0 embedding, its F16 matrices
+	// as float32). Norms are float32 in every format.
 	Format infer.Format
 	// MaxPositions, when positive and smaller, caps the context below the
 	// checkpoint's max_position_embeddings (a GGUF file's context_length
@@ -75,20 +80,23 @@ func FromCheckpoint(cfg Config, r checkpoint.Reader, opts *Options) (*Model, err
 // norm gains 1, seeded), for tests and benchmarks of a shape. opts may be
 // nil.
 func New(cfg Config, seed uint64, opts *Options) (*Model, error) {
-	return build(cfg, nil, "", opts, infer.HFInit(seed), aliases, false)
+	m, _, err := build(cfg, nil, "", opts, infer.HFInit(seed), aliases, false, false)
+	return m, err
 }
 
 func fromReader(cfg Config, r checkpoint.Reader, where string, opts *Options) (*Model, error) {
-	return build(cfg, r, where, opts, nil, aliases, false)
+	m, _, err := build(cfg, r, where, opts, nil, aliases, false, false)
+	return m, err
 }
 
 // build loads a model of configuration cfg from r (nil: fresh weights from
 // init), with the given name aliases; interleaved selects the RoPE layout of
-// the q and k rows (see gguf.go).
+// the q and k rows (see gguf.go). With keep, weights may alias r's memory,
+// and aliased reports whether some do (r must then outlive the model).
 func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init func(string, []int, []float32),
-	alias func(string) []string, interleaved bool) (*Model, error) {
+	alias func(string) []string, interleaved, keep bool) (m *Model, aliased bool, err error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if opts == nil {
 		opts = &Options{}
@@ -96,12 +104,13 @@ func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init fu
 	if opts.MaxPositions > 0 && opts.MaxPositions < cfg.MaxPositions {
 		cfg.MaxPositions = opts.MaxPositions
 	}
-	b := infer.NewBuilder(r, infer.BuilderOptions{Model: "llama", Source: where, Format: opts.Format, Aliases: alias, Init: init})
-	m := load(cfg, b, interleaved)
+	b := infer.NewBuilder(r, infer.BuilderOptions{Model: "llama", Source: where, Format: opts.Format, Aliases: alias, Init: init,
+		KeepSource: keep})
+	m = load(cfg, b, interleaved)
 	if err := b.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return m, nil
+	return m, b.Aliased(), nil
 }
 
 // load reads every tensor through b: the checkpoint's map.

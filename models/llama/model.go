@@ -1,8 +1,9 @@
 // Package llama implements Llama (Hugging Face LlamaForCausalLM) for
 // inference on the shared inference layer (package infer): grouped-query
 // attention with rotary position embeddings, RMSNorm, a SwiGLU MLP and an
-// untied or tied lm_head, loaded from a Hugging Face model folder or a
-// llama2.c checkpoint, with float32 (packed) or bfloat16 weights.
+// untied or tied lm_head, loaded from a Hugging Face model folder, a
+// llama2.c checkpoint or a llama.cpp GGUF file, with float32 (packed),
+// bfloat16, Q8_0 or Q4_0 weights, or each matrix as the GGUF file stores it.
 //
 // Decoding keeps a KV cache of independent rows in an *infer.State, so a
 // prompt is prefilled once and each new token then costs O(length); rows of
@@ -20,6 +21,7 @@ package llama
 import (
 	"fmt"
 
+	"github.com/glossa-ai/glossa/checkpoint/gguf"
 	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/kernels"
 )
@@ -39,6 +41,8 @@ type Model struct {
 	head   *infer.Linear  // lm_head [C → V], or the tied embedding
 	rope   *infer.Rotary  // Hugging Face's half-split layout
 	attn   infer.Attention
+
+	src *gguf.File // the mapped file quantized weights alias (LoadGGUF), or nil
 }
 
 // block is one decoder layer. The q, k, v projections are fused into one

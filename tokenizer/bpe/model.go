@@ -16,6 +16,7 @@ package bpe
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -400,6 +401,24 @@ func (m *Model) Decode(ids []int, skipSpecial bool) (string, error) {
 		buf = append(buf, m.raw[id]...)
 	}
 	return string(buf), nil
+}
+
+// DecodeTokens joins tokens written in the byte-level alphabet ("Ġthe")
+// into the text they stand for, as Hugging Face's ByteLevel decoder does
+// (convert_tokens_to_string): bytes that are not valid UTF-8 become U+FFFD.
+// A token outside the alphabet is kept as it is written.
+func (m *Model) DecodeTokens(tokens []string) string {
+	var buf []byte
+	for _, tok := range tokens {
+		if id, ok := m.ids[tok]; ok {
+			buf = append(buf, m.raw[id]...)
+		} else if raw, ok := ByteLevelDecode(tok); ok {
+			buf = append(buf, raw...)
+		} else {
+			buf = append(buf, tok...)
+		}
+	}
+	return strings.ToValidUTF8(string(buf), "\uFFFD")
 }
 
 // TokenToID looks up a token written in the byte-level alphabet ("Ġthe").

@@ -198,8 +198,7 @@ func (m *Model) Vocab() []string { return append([]string(nil), m.tokens...) }
 // clean_up_tokenization_spaces does. With skipSpecial, the special tokens
 // (Options.SpecialTokens) are dropped.
 func (m *Model) Decode(ids []int, skipSpecial bool) (string, error) {
-	var sb strings.Builder
-	first := true
+	toks := make([]string, 0, len(ids))
 	for _, id := range ids {
 		tok, ok := m.IDToToken(id)
 		if !ok {
@@ -208,20 +207,33 @@ func (m *Model) Decode(ids []int, skipSpecial bool) (string, error) {
 		if skipSpecial && m.special[id] {
 			continue
 		}
-		if !first {
+		toks = append(toks, tok)
+	}
+	return m.DecodeTokens(toks), nil
+}
+
+// DecodeTokens joins tokens as Hugging Face's WordPiece decoder does
+// (convert_tokens_to_string): a continuation piece loses its prefix and
+// glues to the token before it, other tokens are separated by a space, and
+// the clean-up applies. A first token keeps its prefix. Tokens need not be
+// in the vocabulary (a pipeline puts a word's original text in place of
+// [UNK]).
+func (m *Model) DecodeTokens(tokens []string) string {
+	var sb strings.Builder
+	for i, tok := range tokens {
+		if i > 0 {
 			if rest, ok := strings.CutPrefix(tok, m.prefix); ok {
 				tok = rest
 			} else {
 				sb.WriteByte(' ')
 			}
 		}
-		first = false
 		sb.WriteString(tok)
 	}
 	if !m.cleanup {
-		return sb.String(), nil
+		return sb.String()
 	}
-	return cleanup(sb.String()), nil
+	return cleanup(sb.String())
 }
 
 // cleanupPairs are the replacements of the decoder's clean-up, applied in

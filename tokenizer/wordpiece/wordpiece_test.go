@@ -120,6 +120,11 @@ func TestDecode(t *testing.T) {
 	if _, err := m.Decode([]int{len(smallVocab)}, false); err == nil {
 		t.Error("decode of an out-of-range id succeeded")
 	}
+	// Token strings, one of them outside the vocabulary (a pipeline's
+	// original text for [UNK]), as convert_tokens_to_string joins them.
+	if got := m.DecodeTokens([]string{"##aff", "##able", "😀", "world", "!"}); got != "##affable 😀 world!" {
+		t.Errorf("DecodeTokens = %q", got)
+	}
 }
 
 func TestVocabRoundTrip(t *testing.T) {

@@ -3,7 +3,8 @@
 // declared in kernels/vec.go and kernels/vec_convert.go — every one, for
 // AVX-512 and for AVX2+FMA — and the matrix-vector kernels
 // of kernels/matvec.go (MatVec, MatVecBF16, VecMatAdd; see matvec.go here) for
-// both.
+// both. With -set quant it generates the quantized kernels of
+// kernels/quant.go instead (see quant.go here).
 //
 // Run it through `go generate ./kernels` (see the directive in
 // kernels/vec_amd64.go); never edit the generated files by hand.
@@ -19,11 +20,24 @@
 package main
 
 import (
+	"flag"
+
 	. "github.com/mmcloughlin/avo/build"
 )
 
+// set selects the kernels to generate: "vec" (kernels/vec_amd64.s) or
+// "quant" (kernels/quant_amd64.s, see quant.go); both sets share this
+// program's helpers.
+var set = flag.String("set", "vec", "kernel set: vec or quant")
+
 func main() {
+	flag.Parse()
 	ConstraintExpr("amd64,!purego")
+	if *set == "quant" {
+		genQuant()
+		Generate()
+		return
+	}
 
 	declareTables()
 	declareTables256()

@@ -1,0 +1,117 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/pipeline"
+)
+
+// TestMain skips the package's tests and examples when the shared data
+// they run on is missing (outside CI, where that is a failure).
+func TestMain(m *testing.M) {
+	if testenv.SharedDir() == "" && os.Getenv("CI") == "" {
+		fmt.Println("pipeline: shared data missing (set GLOSSA_SHARED); skipping")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// model returns a tiny random model of ../shared/golden/hf_pipelines (a
+// real one is a Hub name such as "dslim/bert-base-NER"), or "" when the
+// shared data is missing.
+func model(name string) string {
+	dir := filepath.Join(testenv.SharedDir(), "golden", "hf_pipelines", "models", name)
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// Load a pipeline by task name and answer a call written with Hugging
+// Face's argument names. (The examples run tiny random models, so their
+// answers mean nothing.)
+func Example() {
+	ctx := context.Background()
+	p, err := pipeline.Load(ctx, pipeline.ZeroShotTask, model("bert-tiny-nli"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// One call as a command line or a server gets it: Hugging Face's names.
+	r := p.CallJSON(ctx, []byte(`{"inputs": "I love this phone", "candidate_labels": ["tech", "food"]}`))[0]
+	if r.Err != nil {
+		fmt.Println(r.Err)
+		return
+	}
+	res := r.Value.(pipeline.ZeroShotResult) // {"sequence": …, "labels": […], "scores": […]} as JSON
+	fmt.Printf("%v %.4f\n", res.Labels, res.Scores)
+	// Output: [tech food] [0.5116 0.4884]
+}
+
+func ExampleFillMask() {
+	ctx := context.Background()
+	p, _ := pipeline.LoadFillMask(ctx, model("bert-tiny-mlm"), nil)
+	out, _ := p.Run(ctx, []string{"The capital of France is [MASK]."}, &pipeline.FillMaskOptions{TopK: 2})
+	for _, r := range out[0][0] {
+		fmt.Printf("%.4f %q %q\n", r.Score, r.TokenStr, r.Sequence)
+	}
+	// Output:
+	// 0.0070 "##ress" "the capital of france isress."
+	// 0.0047 "##ment" "the capital of france isment."
+}
+
+func ExampleTextClassification() {
+	ctx := context.Background()
+	p, _ := pipeline.LoadTextClassification(ctx, model("bert-tiny-nli"), nil)
+	out, _ := p.Run(ctx, []pipeline.TextInput{{Text: "A man is playing a guitar.", TextPair: "A man plays music."}}, &pipeline.TextClassificationOptions{TopK: pipeline.AllLabels})
+	for _, c := range out[0] {
+		fmt.Printf("%s %.4f\n", c.Label, c.Score)
+	}
+	// Output:
+	// contradiction 0.5141
+	// neutral 0.2451
+	// entailment 0.2407
+}
+
+func ExampleTokenClassification() {
+	ctx := context.Background()
+	p, _ := pipeline.LoadTokenClassification(ctx, model("bert-tiny-ner"), nil)
+	out, _ := p.Run(ctx, []string{"My name is Wolfgang and I live in Berlin."}, &pipeline.TokenClassificationOptions{AggregationStrategy: pipeline.AggregateFirst})
+	for _, e := range out[0] {
+		fmt.Printf("%s %q [%d, %d) %.4f\n", e.EntityGroup, e.Word, e.Start, e.End, e.Score)
+	}
+	// Output:
+	// ORG "my" [0, 2) 0.1867
+	// PER "name" [3, 7) 0.1945
+}
+
+func ExampleQuestionAnswering() {
+	ctx := context.Background()
+	p, _ := pipeline.LoadQuestionAnswering(ctx, model("bert-tiny-qa"), nil)
+	out, _ := p.Run(ctx, []pipeline.QAInput{{Question: "Where does Wolfgang live?", Context: "My name is Wolfgang and I live in Berlin."}}, nil)
+	a := out[0][0]
+	fmt.Printf("%q [%d, %d) %.4f\n", a.Answer, a.Start, a.End, a.Score)
+	// Output: "and" [20, 23) 0.0172
+}
+
+func ExampleFeatureExtraction() {
+	ctx := context.Background()
+	p, _ := pipeline.LoadFeatureExtraction(ctx, model("bert-tiny-embed"), nil)
+	yes := true
+	out, _ := p.Run(ctx, []string{"This is an example sentence."}, &pipeline.FeatureExtractionOptions{Pooling: pipeline.PoolMean, Normalize: &yes})
+	fmt.Printf("%d values: %.4f …\n", len(out[0].Data), out[0].Data[:3])
+	// Output: 12 values: [-0.1764 -0.2150 -0.3615] …
+}
+
+func ExampleZeroShot() {
+	ctx := context.Background()
+	p, _ := pipeline.LoadZeroShot(ctx, model("bert-tiny-nli"), nil)
+	out, _ := p.Run(ctx, []string{"The team won the final 2-1."}, []string{"sports", "politics", "cooking"}, &pipeline.ZeroShotOptions{MultiLabel: true})
+	fmt.Printf("%v %.4f\n", out[0].Labels, out[0].Scores)
+	// Output: [cooking sports politics] [0.5848 0.5323 0.5048]
+}
