@@ -72,6 +72,9 @@ type Options struct {
 	// MaxNewTokens overrides the most tokens generated per source; 0
 	// keeps the default.
 	MaxNewTokens int
+	// MinNewTokens overrides the fewest tokens generated before a stop
+	// token may end a source (HF's min_new_tokens); 0 keeps the default.
+	MinNewTokens int
 	// BatchSize is the number of sources encoded and decoded together;
 	// zero: 8.
 	BatchSize int
@@ -206,13 +209,16 @@ func (m *Model) generateOptions(opts *Options) (generate.Options, string, error)
 		g = m.GenerateOptions()
 	}
 	switch {
-	case opts.NumBeams < 0 || opts.MaxNewTokens < 0:
-		return g, "", fmt.Errorf("text2text: %d beams, %d new tokens", opts.NumBeams, opts.MaxNewTokens)
+	case opts.NumBeams < 0 || opts.MaxNewTokens < 0 || opts.MinNewTokens < 0:
+		return g, "", fmt.Errorf("text2text: %d beams, %d to %d new tokens", opts.NumBeams, opts.MinNewTokens, opts.MaxNewTokens)
 	case opts.NumBeams > 0:
 		g.NumBeams = opts.NumBeams
 	}
 	if opts.MaxNewTokens > 0 {
 		g.MaxNewTokens = opts.MaxNewTokens
+	}
+	if opts.MinNewTokens > 0 {
+		g.MinNewTokens = opts.MinNewTokens
 	}
 	g.NumReturnSequences = 1
 	g.Decoder = vocabDecoder{m.Tokenizer}
