@@ -59,7 +59,7 @@ func ReadExamples(spec string, opts *ReadOptions) ([]Example, error) {
 	}
 	var cols [][]string
 	for _, p := range parts {
-		lines, err := readLines(p)
+		lines, err := ReadLines(p)
 		if err != nil {
 			return nil, err
 		}
@@ -87,9 +87,9 @@ func ReadExamples(spec string, opts *ReadOptions) ([]Example, error) {
 	return out, nil
 }
 
-// readLines reads a text file (gzip when named .gz) as lines without their
-// "\n" or "\r\n".
-func readLines(path string) ([]string, error) {
+// ReadLines reads a text file (gzip when named .gz) as lines without their
+// "\n" or "\r\n", empty lines included.
+func ReadLines(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("text2text: %w", err)

@@ -78,9 +78,9 @@ type Options struct {
 	// BatchSize is the number of sources encoded and decoded together;
 	// zero: 8.
 	BatchSize int
-	// MaxSourceTokens bounds a source's tokens, specials included; zero:
-	// the encoder's positions (Marian and BART: max_position_embeddings;
-	// T5: no bound).
+	// MaxSourceTokens bounds a source's tokens, specials included, never
+	// past the encoder's positions (Marian and BART:
+	// max_position_embeddings; T5: no bound); zero: those positions.
 	MaxSourceTokens int
 	// Truncate cuts a longer source to MaxSourceTokens (keeping the
 	// template's end-of-sequence token), as Hugging Face's tokenizers do
@@ -243,7 +243,10 @@ func (m *Model) encodeSource(text string, opts *Options) ([]int, int, error) {
 	if len(enc.IDs) == 0 {
 		return nil, 0, fmt.Errorf("%w (the text encodes to no token)", seq2seq.ErrEmptySource)
 	}
-	limit := cmp.Or(opts.MaxSourceTokens, m.MaxSourceLen())
+	limit := opts.MaxSourceTokens
+	if ml := m.MaxSourceLen(); ml > 0 && (limit == 0 || limit > ml) {
+		limit = ml
+	}
 	if limit <= 0 || len(enc.IDs) <= limit {
 		return enc.IDs, 0, nil
 	}

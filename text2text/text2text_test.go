@@ -160,6 +160,9 @@ func TestGenerateBadInput(t *testing.T) {
 	if err != nil || len(ids) != 5 || ids[4] != 0 || cut == 0 {
 		t.Errorf("MaxSourceTokens 5: %v (%d cut) %v; want 4 pieces and </s> (0)", ids, cut, err)
 	}
+	if ids, _, err := m.encodeSource(long, &Options{Truncate: true, MaxSourceTokens: 1000}); err != nil || len(ids) != 64 {
+		t.Errorf("MaxSourceTokens past the encoder: %d tokens, %v; want 64", len(ids), err)
+	}
 	if _, err := m.Generate(ctx, []string{"fine", "  "}, nil); !errors.Is(err, seq2seq.ErrEmptySource) {
 		t.Errorf("blank source: %v, want ErrEmptySource", err)
 	}

@@ -139,16 +139,14 @@ func runEvalText(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		from = *baseline
 	case *predictions != "":
-		ex, err := text2text.ReadExamples(*predictions+":"+*predictions, nil) // one column
+		lines, err := text2text.ReadLines(*predictions)
 		if err != nil {
 			return err
 		}
-		if len(ex) < len(examples) || *limit == 0 && len(ex) != len(examples) {
-			return fmt.Errorf("%s has %d lines for %d examples", *predictions, len(ex), len(examples))
+		if len(lines) < len(examples) || *limit == 0 && len(lines) != len(examples) {
+			return fmt.Errorf("%s has %d lines for %d examples", *predictions, len(lines), len(examples))
 		}
-		for _, e := range ex[:len(examples)] {
-			hyps = append(hyps, e.Source)
-		}
+		hyps = lines[:len(examples)]
 		from = *predictions
 	default:
 		if hyps, err = generateHypotheses(ctx, tf, task, examples, stderr); err != nil {

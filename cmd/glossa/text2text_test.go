@@ -183,6 +183,12 @@ func TestEvalTextCommand(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.BLEU.Score <= 0 || !strings.Contains(rep.BLEU.Signature, "case:lc") {
 		t.Errorf("--json: exit %d\n%s", code, out)
 	}
+	// An empty hypothesis is a hypothesis (it scores 0).
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("The cat sat on the mat.\n\n"), 0o644)
+	if code, out, errOut := glossa(t, "eval", "--task", "translation", "--predictions", empty, "--data", data); code != 0 || !strings.Contains(out, "hyp_len = 7") {
+		t.Errorf("empty hypothesis: exit %d (%s)\n%s", code, errOut, out)
+	}
 	// A model: marian-tiny over the same data, hypotheses saved.
 	model := seq2seqFolder(t, "marian-tiny")
 	save := filepath.Join(dir, "out.txt")
