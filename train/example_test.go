@@ -43,14 +43,3 @@ func ExampleWriteCheckpoint() {
 	// Output:
 	// checkpoint-200 200
 }
-
-// Score translations with corpus BLEU: the n-gram precisions are 6/7,
-// 4/6, 2/5 and 1/4, and the lengths match (BP = 1).
-func ExampleCorpusBLEU() {
-	b, _ := train.CorpusBLEU(
-		[]string{"The cat sat on the mat."},
-		[][]string{{"The cat is on the mat."}})
-	fmt.Printf("%.2f\n", b.Score)
-	// Output:
-	// 48.89
-}

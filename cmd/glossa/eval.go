@@ -14,6 +14,7 @@ import (
 )
 
 const evalUsage = `Usage: glossa eval --model DIR --data FILE [flags]
+       glossa eval --task translation|summarization ... (see "glossa eval --task translation -h")
 
 Evaluates a sequence classifier (a BertForSequenceClassification folder, as
 "glossa finetune" writes or Hugging Face saves) on a labelled TSV, CSV or
@@ -23,6 +24,12 @@ model's classes (id2label) are skipped with a warning and a count (--strict:
 an error).`
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if task, rest, ok := cutFlag(args, "task"); ok {
+		if task != "classification" {
+			return runEvalText(ctx, args, stdout, stderr)
+		}
+		args = rest
+	}
 	fs := newFlagSet("eval", stderr)
 	var lf labeledFlags
 	modelDir := fs.String("model", "", "classifier folder (required)")

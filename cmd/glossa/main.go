@@ -36,6 +36,8 @@ func commands() []command {
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
 		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
 		{"generate", "generate text with a causal language model", runGenerate},
+		{"translate", "translate text with an encoder-decoder (Marian, T5, BART), batched and streaming", runTranslate},
+		{"summarize", "summarize text with an encoder-decoder (BART, T5), batched and streaming", runSummarize},
 		{"run", "interactive session with a causal LM", runRun},
 		{"serve", "OpenAI-compatible HTTP server with continuous batching and a web playground", runServe},
 		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},

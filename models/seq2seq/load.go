@@ -117,6 +117,9 @@ func parseModel(data []byte, gen GenerationConfig, where string) (*Model, error)
 		return nil, err
 	}
 	m.Generation = gen
+	if m.Tasks, err = parseTaskParams(data, m.d.V); err != nil {
+		return nil, err
+	}
 	start, err := decoderStart(f, &gen, m.d.V)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, where)

@@ -78,6 +78,9 @@ type Model struct {
 	Generation GenerationConfig
 	// DecoderStartTokenID starts every decoder sequence.
 	DecoderStartTokenID int
+	// Tasks holds config.json's task_specific_params by task name (nil
+	// when it has none); see Task.
+	Tasks map[string]TaskParams
 
 	d   dims
 	net network
