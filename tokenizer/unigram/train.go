@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/glossa-ai/glossa/tokenizer/internal/corpus"
 	"io"
 	"math"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -170,24 +170,8 @@ func TrainFiles(ctx context.Context, paths []string, opt TrainOptions) (*Model, 
 	if err != nil {
 		return nil, err
 	}
-	var total int64
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("unigram: train: %w", err)
-		}
-		total += st.Size()
-	}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("unigram: train: %w", err)
-		}
-		err = tr.count(ctx, f, total)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, p)
-		}
+	if err := corpus.ReadFiles(ctx, "unigram: train", paths, tr.count); err != nil {
+		return nil, err
 	}
 	return tr.train(ctx)
 }
