@@ -84,6 +84,9 @@ type Features struct {
 	Rows, Dim int
 	Data      []float32
 	Pooled    bool
+	// Tokens is the length of the sequence the encoder ran, special
+	// tokens included, after truncation.
+	Tokens int
 }
 
 // MarshalJSON writes f in Hugging Face's shape.
@@ -114,11 +117,15 @@ func LoadFeatureExtraction(ctx context.Context, modelRef string, opts *Options) 
 	if err != nil {
 		return nil, err
 	}
-	if st.maxSeqLength > 0 && st.maxSeqLength < m.maxLen {
-		m.maxLen = st.maxSeqLength
-		if m.trunc, err = m.truncating(m.maxLen); err != nil {
-			return nil, err
-		}
+	return newFeatureExtraction(m, st)
+}
+
+// newFeatureExtraction is the feature-extraction pipeline over a loaded
+// model and its folder's sentence-transformers settings.
+func newFeatureExtraction(m *model, st stConfig) (*FeatureExtraction, error) {
+	m, err := m.withMaxLen(st.maxSeqLength)
+	if err != nil {
+		return nil, err
 	}
 	return &FeatureExtraction{m: m, pooling: st.pooling, normalize: st.normalize}, nil
 }
@@ -130,19 +137,16 @@ func (p *FeatureExtraction) Task() Task { return FeatureExtractionTask }
 // modes, a pooled vector is their concatenation).
 func (p *FeatureExtraction) Dim() int { return p.m.enc.Config.HiddenSize }
 
-// Run computes the features of every text, truncated to the model's
-// length (or the folder's max_seq_length), in batched forward passes.
-func (p *FeatureExtraction) Run(ctx context.Context, texts []string, opts *FeatureExtractionOptions) ([]Features, error) {
+// settings returns the pooling modes (nil: none) and normalisation opts
+// ask for.
+func (p *FeatureExtraction) settings(opts *FeatureExtractionOptions) ([]Pooling, bool, error) {
 	if opts == nil {
 		opts = &FeatureExtractionOptions{}
-	}
-	if len(texts) == 0 {
-		return nil, inputErr("no inputs")
 	}
 	modes := p.pooling
 	switch {
 	case opts.Pooling < PoolDefault || opts.Pooling > PoolLastToken:
-		return nil, inputErr("pooling %d", int(opts.Pooling))
+		return nil, false, inputErr("pooling %d", int(opts.Pooling))
 	case opts.Pooling == PoolNone:
 		modes = nil
 	case opts.Pooling != PoolDefault:
@@ -152,13 +156,58 @@ func (p *FeatureExtraction) Run(ctx context.Context, texts []string, opts *Featu
 	if opts.Normalize != nil {
 		norm = *opts.Normalize
 	}
-	m := p.m
-	encs, err := encodeAll(m.trunc, texts, nil, m.maxLen)
+	return modes, norm, nil
+}
+
+// Run computes the features of every text, truncated to the model's
+// length (or the folder's max_seq_length), in batched forward passes.
+func (p *FeatureExtraction) Run(ctx context.Context, texts []string, opts *FeatureExtractionOptions) ([]Features, error) {
+	if len(texts) == 0 {
+		return nil, inputErr("no inputs")
+	}
+	encs, err := encodeAll(p.m.trunc, texts, nil, p.m.maxLen)
 	if err != nil {
 		return nil, err
 	}
+	return p.run(ctx, encs, opts)
+}
+
+// RunIDs computes the features of sequences given as token ids, each the
+// whole sequence the encoder reads: nothing is added (no [CLS] or [SEP])
+// and nothing is cut, so a sequence longer than the model's length is an
+// error, as is an id outside the vocabulary.
+func (p *FeatureExtraction) RunIDs(ctx context.Context, ids [][]int, opts *FeatureExtractionOptions) ([]Features, error) {
+	if len(ids) == 0 {
+		return nil, inputErr("no inputs")
+	}
+	V := p.m.enc.Config.VocabSize
+	encs := make([]*tokenizer.Encoding, len(ids))
+	for i, seq := range ids {
+		switch {
+		case len(seq) == 0:
+			return nil, inputErr("input %d has no tokens", i)
+		case len(seq) > p.m.maxLen:
+			return nil, inputErr("input %d is %d tokens, more than the model's %d", i, len(seq), p.m.maxLen)
+		}
+		for _, id := range seq {
+			if id < 0 || id >= V {
+				return nil, inputErr("input %d: token id %d is outside the vocabulary of %d", i, id, V)
+			}
+		}
+		encs[i] = &tokenizer.Encoding{IDs: seq, TypeIDs: make([]int, len(seq))}
+	}
+	return p.run(ctx, encs, opts)
+}
+
+// run computes the features of encoded sequences.
+func (p *FeatureExtraction) run(ctx context.Context, encs []*tokenizer.Encoding, opts *FeatureExtractionOptions) ([]Features, error) {
+	modes, norm, err := p.settings(opts)
+	if err != nil {
+		return nil, err
+	}
+	m := p.m
 	C := m.enc.Config.HiddenSize
-	out := make([]Features, len(texts))
+	out := make([]Features, len(encs))
 	done := 0
 	err = m.batches(ctx, encs, func(ws *bert.Workspace, in bert.Input, batch []*tokenizer.Encoding) error {
 		hidden, _, err := m.enc.Forward(ws, in)
@@ -167,7 +216,7 @@ func (p *FeatureExtraction) Run(ctx context.Context, texts []string, opts *Featu
 		}
 		for b, e := range batch {
 			h := hidden[b*in.T*C : (b*in.T+e.Len())*C] // the real tokens (padding is on the right)
-			f := Features{Rows: e.Len(), Dim: C}
+			f := Features{Rows: e.Len(), Dim: C, Tokens: e.Len()}
 			if modes == nil {
 				f.Data = append([]float32(nil), h...)
 			} else {
@@ -198,12 +247,7 @@ func (p *FeatureExtraction) Run(ctx context.Context, texts []string, opts *Featu
 // without that layout, mean pooling of unit length. (It is what a server's
 // embeddings route wants.)
 func (p *FeatureExtraction) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	opts := &FeatureExtractionOptions{}
-	if p.pooling == nil {
-		yes := true
-		opts = &FeatureExtractionOptions{Pooling: PoolMean, Normalize: &yes}
-	}
-	fs, err := p.Run(ctx, texts, opts)
+	fs, err := p.Run(ctx, texts, p.EmbeddingOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +256,17 @@ func (p *FeatureExtraction) Embed(ctx context.Context, texts []string) ([][]floa
 		vecs[i] = f.Data
 	}
 	return vecs, nil
+}
+
+// EmbeddingOptions are the options Embed runs with: the zero options for a
+// sentence-transformers folder (its pooling and normalisation), mean
+// pooling of unit length for any other.
+func (p *FeatureExtraction) EmbeddingOptions() *FeatureExtractionOptions {
+	if p.pooling != nil {
+		return &FeatureExtractionOptions{}
+	}
+	yes := true
+	return &FeatureExtractionOptions{Pooling: PoolMean, Normalize: &yes}
 }
 
 // pool appends the pooling of the T token vectors h [T, C] to dst,

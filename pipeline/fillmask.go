@@ -58,6 +58,12 @@ func LoadFillMask(ctx context.Context, modelRef string, opts *Options) (*FillMas
 	if err != nil {
 		return nil, err
 	}
+	return newFillMask(m)
+}
+
+// newFillMask is the fill-mask pipeline over a loaded model with an MLM
+// head.
+func newFillMask(m *model) (*FillMask, error) {
 	if m.special.mask < 0 {
 		return nil, inputErr("the tokenizer defines no mask token ([MASK] or <mask>)")
 	}

@@ -144,7 +144,7 @@ type model struct {
 	maxLen  int                  // tokens a sequence may have: model_max_length, at most the encoder's positions
 	batch   int
 	special specials
-	ws      sync.Pool // *bert.Workspace
+	ws      *sync.Pool // *bert.Workspace, shared by the copies withMaxLen makes
 }
 
 // specials are the ids of the tokens pipelines look for; -1 when the
@@ -189,13 +189,8 @@ func loadModelDir(task Task, dir, ref string, opts *Options, need bert.Heads) (*
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	if !e.Has(need) {
-		arch := "config.json names no architectures"
-		if a := e.Config.Architectures; len(a) > 0 {
-			arch = "its architectures are " + strings.Join(a, ", ")
-		}
-		return nil, fmt.Errorf("pipeline: %s needs a model with the %v head (%s); %s has %v (%s)",
-			task, need&^e.Heads(), e.HeadName(need&^e.Heads()), ref, e.Heads(), arch)
+	if err := checkHeads(task, ref, e.Encoder, need); err != nil {
+		return nil, err
 	}
 	tokPath := opts.Tokenizer
 	if tokPath == "" {
@@ -214,6 +209,29 @@ func loadModelDir(task Task, dir, ref string, opts *Options, need bert.Heads) (*
 	return newModel(e.Encoder, dir, tok, readTokenizerConfig(tokPath), opts.BatchSize)
 }
 
+// checkHeads reports whether enc has the heads need, the error naming the
+// task, the missing head and the model's architectures.
+func checkHeads(task Task, ref string, enc *bert.Encoder, need bert.Heads) error {
+	if enc.Has(need) {
+		return nil
+	}
+	arch := "config.json names no architectures"
+	if a := enc.Config.Architectures; len(a) > 0 {
+		arch = "its architectures are " + strings.Join(a, ", ")
+	}
+	return &noHeadError{fmt.Sprintf("pipeline: %s needs a model with the %v head (%s); %s has %v (%s)",
+		task, need&^enc.Heads(), enc.HeadName(need&^enc.Heads()), ref, enc.Heads(), arch)}
+}
+
+// ErrNoHead is matched (errors.Is) by the error of loading a task's
+// pipeline over a model that lacks the head the task needs.
+var ErrNoHead = errors.New("pipeline: the model lacks the task's head")
+
+type noHeadError struct{ msg string }
+
+func (e *noHeadError) Error() string        { return e.msg }
+func (e *noHeadError) Is(target error) bool { return target == ErrNoHead }
+
 // newModel assembles a model from a loaded encoder and tokenizer.
 func newModel(enc *bert.Encoder, dir string, tok *tokenizer.Tokenizer, tc tokenizerConfig, batch int) (*model, error) {
 	// The tokenizer's own truncation and padding (tokenizer.json) are the
@@ -222,7 +240,7 @@ func newModel(enc *bert.Encoder, dir string, tok *tokenizer.Tokenizer, tc tokeni
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	m := &model{enc: enc, dir: dir, tok: tok, maxLen: enc.Config.MaxLen(), batch: batch}
+	m := &model{enc: enc, dir: dir, tok: tok, maxLen: enc.Config.MaxLen(), batch: batch, ws: new(sync.Pool)}
 	if m.batch == 0 {
 		m.batch = 32
 	}
@@ -234,6 +252,22 @@ func newModel(enc *bert.Encoder, dir string, tok *tokenizer.Tokenizer, tc tokeni
 	}
 	m.special = findSpecials(tok, tc)
 	return m, nil
+}
+
+// withMaxLen returns a copy of m (sharing its encoder, tokenizers and
+// workspaces) whose inputs are truncated to n tokens, when n is shorter than
+// m's; m itself otherwise.
+func (m *model) withMaxLen(n int) (*model, error) {
+	if n <= 0 || n >= m.maxLen {
+		return m, nil
+	}
+	c := *m
+	c.maxLen = n
+	var err error
+	if c.trunc, err = c.truncating(n); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // truncating returns the tokenizer that truncates single texts to n tokens.

@@ -119,8 +119,14 @@ func LoadTokenClassification(ctx context.Context, modelRef string, opts *Options
 	if err != nil {
 		return nil, err
 	}
+	return newTokenClassification(m), nil
+}
+
+// newTokenClassification is the token-classification pipeline over a
+// loaded token classifier.
+func newTokenClassification(m *model) *TokenClassification {
 	_, wp := m.tok.Model().(*wordpiece.Model)
-	return &TokenClassification{m: m, wordAware: wp}, nil
+	return &TokenClassification{m: m, wordAware: wp}
 }
 
 // Task reports TokenClassificationTask.

@@ -49,6 +49,12 @@ func LoadZeroShot(ctx context.Context, modelRef string, opts *Options) (*ZeroSho
 	if err != nil {
 		return nil, err
 	}
+	return newZeroShot(m, modelRef)
+}
+
+// newZeroShot is the zero-shot pipeline over a loaded sequence classifier
+// (ref names it in errors).
+func newZeroShot(m *model, modelRef string) (*ZeroShot, error) {
 	cfg := m.enc.Config
 	entail := -1
 	for _, name := range sortedKeys(cfg.Label2ID) {
