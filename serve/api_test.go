@@ -343,9 +343,9 @@ func TestBadInput(t *testing.T) {
 		{"detokenize bad id", ts.URL + "/detokenize", `{"model": "fake", "tokens": [-1]}`, 400, "tokens"},
 		{"attention too long", ts.URL + "/v1/attention", `{"model": "fake", "prompt": "` + strings.Repeat("a", 200) + `"}`, 400, "prompt"},
 		{"attention unsupported", ts.URL + "/v1/attention", `{"model": "fake2", "prompt": "a"}`, 501, ""},
-		{"embeddings unsupported", ts.URL + "/v1/embeddings", `{"model": "fake2", "input": "a"}`, 501, ""},
+		{"embeddings unsupported", ts.URL + "/v1/embeddings", `{"model": "fake2", "input": "a"}`, 400, "model"},
 		{"embeddings bad input", ts.URL + "/v1/embeddings", `{"model": "fake", "input": 5}`, 400, "input"},
-		{"task unsupported", ts.URL + "/v1/classify", `{"model": "fake", "text": "a"}`, 501, ""},
+		{"task unsupported", ts.URL + "/v1/classify", `{"model": "fake", "text": "a"}`, 400, "model"},
 		{"rerank unknown model", ts.URL + "/v1/rerank", `{"model": "nope"}`, 404, "model"},
 		{"unknown route", ts.URL + "/v1/nothing", ``, 404, ""},
 	} {

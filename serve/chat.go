@@ -102,6 +102,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	if aerr != nil {
 		return aerr
 	}
+	if aerr := rt.generates("/v1/chat/completions"); aerr != nil {
+		return aerr
+	}
 	prompt, aerr := rt.chatPrompt(req.Messages)
 	if aerr != nil {
 		return aerr

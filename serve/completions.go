@@ -98,6 +98,9 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if aerr != nil {
 		return aerr
 	}
+	if aerr := rt.generates("/v1/completions"); aerr != nil {
+		return aerr
+	}
 	prompts, aerr := rt.completionPrompts(req.Prompt)
 	if aerr != nil {
 		return aerr

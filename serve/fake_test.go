@@ -178,17 +178,23 @@ func (m *fakeLM) Attention(ctx context.Context, ids []int) ([][][]float32, error
 	return out, nil
 }
 
-// Embed returns each input's length and first byte.
-func (m *fakeLM) Embed(ctx context.Context, in []string) ([][]float32, error) {
+// Embed returns each input's length and first byte (or id), and counts
+// bytes as tokens.
+func (m *fakeLM) Embed(ctx context.Context, in []string, ids [][]int) ([][]float32, int, error) {
+	for _, seq := range ids {
+		in = append(in, string(rune(seq[0])))
+	}
 	out := make([][]float32, len(in))
+	n := 0
 	for i, s := range in {
 		f := float32(0)
 		if s != "" {
 			f = float32(s[0])
 		}
 		out[i] = []float32{float32(len(s)), f}
+		n += len(s)
 	}
-	return out, nil
+	return out, n, nil
 }
 
 // testServer runs a server with one fake model "fake" (and "fake2") behind

@@ -1,6 +1,14 @@
 package serve
 
-import "testing"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/glossa-ai/glossa/internal/testenv"
+)
 
 // FuzzDecodeChatRequest decodes arbitrary bodies: a request or a 400, never
 // a panic.
@@ -44,6 +52,89 @@ func FuzzDecodeCompletionRequest(f *testing.F) {
 		}
 		if err != nil && (err.Status != 400 || err.Message == "") {
 			t.Fatalf("error %+v", err)
+		}
+	})
+}
+
+// FuzzDecodeEmbeddingRequest is FuzzDecodeChatRequest for embeddings.
+func FuzzDecodeEmbeddingRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"model": "m", "input": "hello"}`,
+		`{"model": "m", "input": ["a", "b"], "encoding_format": "base64", "dimensions": 8}`,
+		`{"model": "m", "input": [1, 2, 3], "encoding_format": "float"}`,
+		`{"model": "m", "input": [[1], [2, 3]], "user": "u"}`,
+		`{"model": "m", "input": [[]]}`, `{"model": "m", "input": [""]}`, `{"input": null}`, `{"model": "m", "input": [1, "a"]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := decodeEmbeddingRequest(body)
+		if (r == nil) == (err == nil) {
+			t.Fatalf("request %v and error %v", r, err)
+		}
+		if err != nil && (err.Status != 400 || err.Message == "") {
+			t.Fatalf("error %+v", err)
+		}
+	})
+}
+
+// FuzzDecodeRerankRequest is FuzzDecodeChatRequest for rerank.
+func FuzzDecodeRerankRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"model": "m", "query": "q", "documents": ["a", {"text": "b"}], "top_n": 1, "return_documents": true}`,
+		`{"model": "m", "query": "", "documents": [{"text": null}]}`,
+		`{"model": "m", "documents": ["a"]}`, `{"query": "q", "documents": [], "top_n": -1}`, `{"query": 5}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := decodeRerankRequest(body)
+		if (r == nil) == (err == nil) {
+			t.Fatalf("request %v and error %v", r, err)
+		}
+		if err != nil && (err.Status != 400 || err.Message == "") {
+			t.Fatalf("error %+v", err)
+		}
+	})
+}
+
+// FuzzEncoderTasks runs arbitrary bodies through the task routes of a
+// real encoder (the pipeline package's JSON calls): a result or a 4xx
+// error, never a panic or a 500.
+func FuzzEncoderTasks(f *testing.F) {
+	backends := map[string]*encoderBackend{}
+	for _, name := range []string{"distilbert-tiny-cls", "distilbert-tiny-qa", "roberta-tiny-cls"} {
+		m, err := LoadEncoder(testenv.Shared(f, "fixtures", name), LoadOptions{Tokenizer: testenv.IDTokenizer(f, name == "roberta-tiny-cls")})
+		if err != nil {
+			f.Fatal(err)
+		}
+		backends[name] = m.Tasks.(*encoderBackend)
+	}
+	for _, s := range []string{
+		`{"inputs": "w5 w6", "top_k": 2, "function_to_apply": "sigmoid"}`,
+		`{"inputs": [{"text": "w5", "text_pair": "w6"}], "truncation": true, "max_length": 4}`,
+		`{"question": "w5", "context": "w6 w7 w8", "doc_stride": 1, "max_seq_len": 8, "max_answer_len": 2}`,
+		`{"sequences": ["w5"], "candidate_labels": "w1, w2", "hypothesis_template": "w3 {}"}`,
+		`{"query": "w5", "documents": ["w6", {"text": "w7"}], "top_n": 1}`,
+		`{"inputs": "w5 [MASK]", "targets": ["w1"]}`, `{"options": {"top_k": -5}, "inputs": ""}`, `null`, `[]`,
+	} {
+		for _, t := range tasks {
+			f.Add(string(t), []byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, task string, body []byte) {
+		if !slices.Contains(tasks, Task(task)) || !json.Valid(body) {
+			return // the route decodes the body before a backend sees it
+		}
+		for _, b := range backends {
+			v, err := b.Task(context.Background(), Task(task), body)
+			var e *Error
+			switch {
+			case err == nil && v == nil:
+				t.Fatal("no result and no error")
+			case err != nil && (!errors.As(err, &e) || e.Status >= 500 || e.Message == ""):
+				t.Fatalf("%s %s: %v", task, body, err)
+			}
 		}
 	})
 }

@@ -54,6 +54,9 @@ func newMetrics() *metrics {
 
 // addModel registers the gauges of one model's scheduler.
 func (m *metrics) addModel(rt *served) {
+	if rt.sched == nil {
+		return // no slots: an encoder
+	}
 	labels := prometheus.Labels{"model": rt.m.ID}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glossa_queue_depth", Help: "Requests waiting for a slot.", ConstLabels: labels},

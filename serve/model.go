@@ -21,13 +21,16 @@ import (
 )
 
 // Model is one model the server serves: a batched language model with its
-// tokenizer, and optional backends for the routes that need more than
-// generation.
+// tokenizer, or an encoder whose pipelines serve embeddings and the task
+// routes, or both, with optional backends for the routes that need more
+// than generation.
 type Model struct {
 	// ID names the model in requests ("model": ID) and in /v1/models.
 	ID string
-	// LM generates. Models that decode their rows in one pass implement
-	// generate.BatchLM natively; generate.PerRow adapts any other.
+	// LM generates (chat completions, completions). Models that decode
+	// their rows in one pass implement generate.BatchLM natively;
+	// generate.PerRow adapts any other. nil for a model that does not
+	// generate, such as an encoder: it then needs an Embedder or Tasks.
 	LM generate.BatchLM
 	// Tokenizer encodes prompts (adding its template's special tokens,
 	// such as BOS, to completion prompts) and decodes token strings.
@@ -47,8 +50,16 @@ type Model struct {
 	Attention AttentionModel
 	// Embedder, when not nil, serves POST /v1/embeddings.
 	Embedder Embedder
-	// Tasks, when not nil, serves the task routes (classify, fill-mask, …).
+	// Tasks, when not nil, serves the task routes (classify, fill-mask, …,
+	// rerank).
 	Tasks TaskModel
+	// MaxLen is the most tokens a sequence of a model without an LM may
+	// have (/v1/models and /tokenize report it); a model with an LM has
+	// its scheduler's context.
+	MaxLen int
+	// Architectures are config.json's architectures, for /v1/models and
+	// the errors of routes the model cannot serve.
+	Architectures []string
 	// Created is reported by /v1/models; zero means when it was added.
 	Created time.Time
 	// Close, when not nil, is called when the server shuts down.
@@ -66,11 +77,14 @@ type AttentionModel interface {
 	Attention(ctx context.Context, ids []int) ([][][]float32, error)
 }
 
-// Embedder turns texts into vectors (POST /v1/embeddings). The pipeline
-// package's feature extraction will implement it; no model has one yet.
+// Embedder turns inputs into vectors (POST /v1/embeddings). An encoder
+// loaded by LoadEncoder has one, over the pipeline package's feature
+// extraction.
 type Embedder interface {
-	// Embed returns one vector per input.
-	Embed(ctx context.Context, inputs []string) ([][]float32, error)
+	// Embed returns one vector per input — the texts, or, when ids is not
+	// nil, the sequences of token ids, read as they are — and the number
+	// of tokens the model read. Bad input is an *Error.
+	Embed(ctx context.Context, texts []string, ids [][]int) (vecs [][]float32, tokens int, err error)
 }
 
 // Task names a task route.
@@ -88,10 +102,10 @@ const (
 
 var tasks = []Task{TaskClassify, TaskFillMask, TaskTokenClassification, TaskQuestionAnswering, TaskZeroShot, TaskRerank}
 
-// TaskModel serves the task routes over the pipeline package (which does not
-// exist yet): the server decodes nothing but the model id and hands the
-// body to the backend, whose response value is sent as JSON. A backend
-// returns an *Error for bad input.
+// TaskModel serves the task routes. The server decodes nothing but the
+// model id and hands the body to the backend, whose response value is sent
+// as JSON; a backend returns an *Error for bad input. An encoder loaded by
+// LoadEncoder has one, over the pipeline package's JSON calls.
 type TaskModel interface {
 	// Task runs task on the request body.
 	Task(ctx context.Context, task Task, body json.RawMessage) (any, error)
@@ -125,10 +139,14 @@ type LoadOptions struct {
 	Format infer.Format
 }
 
-// Load loads a causal LM from a local path (a Hugging Face folder or a
-// llama2.c .bin file) with its tokenizer and chat template, ready for
-// Server.AddModel.
+// Load loads a model from a local path, ready for Server.AddModel: an
+// encoder folder (IsEncoder) through LoadEncoder, anything else as a
+// causal LM (a Hugging Face folder, a llama2.c .bin or GGUF file) with its
+// tokenizer and chat template.
 func Load(path string, opts LoadOptions) (*Model, error) {
+	if IsEncoder(path) {
+		return LoadEncoder(path, opts)
+	}
 	m, err := auto.LoadCausalLM(path, &auto.LoadOptions{Format: opts.Format})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
@@ -144,11 +162,7 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	id := opts.ID
-	if id == "" {
-		id = strings.TrimSuffix(filepath.Base(filepath.Clean(path)), filepath.Ext(path))
-	}
-	model := &Model{ID: id, LM: BatchOf(m), Tokenizer: tok}
+	model := &Model{ID: modelID(path, opts.ID), LM: BatchOf(m), Tokenizer: tok}
 	if sp, ok := tok.Model().(*sentencepiece.Model); ok {
 		model.Decoder = sp
 	}

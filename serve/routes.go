@@ -16,19 +16,27 @@ import (
 const MaxAttentionTokens = 128
 
 type modelObject struct {
-	ID          string `json:"id"`
-	Object      string `json:"object"`
-	Created     int64  `json:"created"`
-	OwnedBy     string `json:"owned_by"`
-	MaxModelLen int    `json:"max_model_len"`
-	Slots       int    `json:"slots"`
-	ChatTmpl    bool   `json:"chat_template"`
-	Attention   bool   `json:"attention"`
+	ID            string   `json:"id"`
+	Object        string   `json:"object"`
+	Created       int64    `json:"created"`
+	OwnedBy       string   `json:"owned_by"`
+	MaxModelLen   int      `json:"max_model_len"`
+	Slots         int      `json:"slots"`
+	ChatTmpl      bool     `json:"chat_template"`
+	Attention     bool     `json:"attention"`
+	Generates     bool     `json:"generates"`
+	Embeddings    bool     `json:"embeddings"`
+	Architectures []string `json:"architectures,omitempty"`
 }
 
 func (rt *served) object() modelObject {
-	return modelObject{ID: rt.m.ID, Object: "model", Created: rt.created, OwnedBy: "glossa", MaxModelLen: rt.sched.MaxLen(),
-		Slots: rt.sched.Stats().Rows, ChatTmpl: rt.m.ChatTemplate != nil, Attention: rt.m.Attention != nil}
+	o := modelObject{ID: rt.m.ID, Object: "model", Created: rt.created, OwnedBy: "glossa", MaxModelLen: rt.maxLen,
+		ChatTmpl: rt.m.ChatTemplate != nil, Attention: rt.m.Attention != nil, Generates: rt.sched != nil,
+		Embeddings: rt.m.Embedder != nil, Architectures: rt.m.Architectures}
+	if rt.sched != nil {
+		o.Slots = rt.sched.Stats().Rows
+	}
+	return o
 }
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
@@ -102,7 +110,7 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) error {
 	if terr != nil {
 		return badRequest("prompt", "%v", terr)
 	}
-	out := map[string]any{"model": rt.m.ID, "tokens": enc.IDs, "count": len(enc.IDs), "max_model_len": rt.sched.MaxLen()}
+	out := map[string]any{"model": rt.m.ID, "tokens": enc.IDs, "count": len(enc.IDs), "max_model_len": rt.maxLen}
 	if req.WithPieces {
 		pieces := make([]string, len(enc.IDs))
 		for i, id := range enc.IDs {
@@ -124,7 +132,7 @@ func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	V := rt.m.LM.VocabSize()
+	V := rt.vocabSize
 	for _, id := range req.Tokens {
 		if id < 0 || id >= V {
 			return badRequest("tokens", "token id %d is outside the vocabulary of %d", id, V)
@@ -135,66 +143,6 @@ func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("tokens", "%v", derr)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"model": rt.m.ID, "prompt": text, "content": text})
-}
-
-// embeddingInput is a string or an array of strings.
-type embeddingInput []string
-
-func (e *embeddingInput) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return &fieldError{"input", err.Error()}
-		}
-		*e = embeddingInput{s}
-		return nil
-	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
-		return &fieldError{"input", "want a string or an array of strings"}
-	}
-	*e = list
-	return nil
-}
-
-func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Model          string         `json:"model"`
-		Input          embeddingInput `json:"input"`
-		EncodingFormat string         `json:"encoding_format"`
-	}
-	rt, err := s.readModelRequest(w, r, &req, func() string { return req.Model })
-	if err != nil {
-		return err
-	}
-	if rt.m.Embedder == nil {
-		return notImplemented("model %q has no embedding backend: /v1/embeddings needs the pipeline package's feature extraction, which is not built yet", rt.m.ID)
-	}
-	switch {
-	case len(req.Input) == 0:
-		return badRequest("input", "input must be a non-empty string or array of strings")
-	case req.EncodingFormat != "" && req.EncodingFormat != "float":
-		return badRequest("encoding_format", "encoding_format %q is not supported (only float)", req.EncodingFormat)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	vecs, eerr := rt.m.Embedder.Embed(ctx, req.Input)
-	if eerr != nil {
-		return eerr
-	}
-	tokens := 0
-	for _, in := range req.Input {
-		if enc, err := rt.m.Tokenizer.Encode(in); err == nil {
-			tokens += len(enc.IDs)
-		}
-	}
-	data := make([]map[string]any, len(vecs))
-	for i, v := range vecs {
-		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": v}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "model": rt.m.ID,
-		"usage": map[string]int{"prompt_tokens": tokens, "total_tokens": tokens}})
 }
 
 // task returns the handler of a task route.
@@ -216,7 +164,7 @@ func (s *Server) task(t Task) handlerFunc {
 			return aerr
 		}
 		if rt.m.Tasks == nil {
-			return notImplemented("model %q has no %s backend: the task routes run on the pipeline package, which is not built yet", rt.m.ID, t)
+			return badRequest("model", "model %q serves no task routes (/v1/%s needs an encoder: BERT, DistilBERT, RoBERTa or XLM-RoBERTa with the task's head)", rt.m.ID, t)
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 		defer cancel()
@@ -239,6 +187,9 @@ func (s *Server) attention(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if e := rt.generates("/v1/attention"); e != nil {
+		return e
+	}
 	if rt.m.Attention == nil {
 		return notImplemented("model %q does not report its attention (its backend has no AttentionModel hook; llama-family models do)", rt.m.ID)
 	}
@@ -252,8 +203,8 @@ func (s *Server) attention(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("prompt", "the prompt encodes to no tokens")
 	case T > MaxAttentionTokens:
 		return badRequest("prompt", "the prompt is %d tokens; the attention view takes at most %d", T, MaxAttentionTokens)
-	case T > rt.sched.MaxLen():
-		return badRequest("prompt", "the prompt is %d tokens; the model's context is %d", T, rt.sched.MaxLen())
+	case T > rt.maxLen:
+		return badRequest("prompt", "the prompt is %d tokens; the model's context is %d", T, rt.maxLen)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()

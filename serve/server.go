@@ -17,11 +17,21 @@
 //	s.SetReady(true)
 //	err = s.ListenAndServe(ctx, "127.0.0.1:8080") // until ctx ends, then a graceful shutdown
 //
+// Encoder models (LoadEncoder: BERT, DistilBERT, RoBERTa, XLM-RoBERTa and
+// sentence-transformers folders, over the pipeline package) serve
+// embeddings and the task routes beside the causal LMs; Load tells them
+// apart, so one server mixes both.
+//
 // Routes: GET /health (public; 503 until SetReady), GET /metrics, GET
-// /v1/models, POST /v1/chat/completions, POST /v1/completions, POST
-// /v1/embeddings and the task routes (501 until a model has such a
-// backend), POST /tokenize, POST /detokenize, POST /v1/attention, and the
-// playground at /. With API keys every route but /health and the
+// /v1/models, POST /v1/chat/completions and POST /v1/completions (causal
+// LMs), POST /v1/embeddings (OpenAI's shape: strings or token arrays,
+// float or base64, dimensions), the task routes POST /v1/classify,
+// /v1/fill-mask, /v1/token-classification, /v1/question-answering and
+// /v1/zero-shot-classification (Hugging Face's pipeline argument and
+// result names) and POST /v1/rerank (Cohere's and Jina's shape) for
+// encoders, POST /tokenize, POST /detokenize, POST /v1/attention, and the
+// playground at /. A route the model cannot serve answers 400 naming what
+// the model is. With API keys every route but /health and the
 // playground's files needs "Authorization: Bearer KEY".
 package serve
 
@@ -38,6 +48,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,16 +117,32 @@ type Server struct {
 
 // served is a model being served.
 type served struct {
-	m        *Model
-	sched    *scheduler.Scheduler
-	plain    *tokenizer.Tokenizer // no template: for rendered chat prompts
-	dec      generate.Decoder
-	vocab    *constrain.Vocab
-	objIndex *constrain.Index
-	created  int64
+	m         *Model
+	sched     *scheduler.Scheduler
+	plain     *tokenizer.Tokenizer // no template: for rendered chat prompts
+	dec       generate.Decoder
+	vocab     *constrain.Vocab
+	objIndex  *constrain.Index
+	created   int64
+	maxLen    int // tokens a sequence may have
+	vocabSize int
 
 	schemaMu sync.Mutex
 	schemas  map[string]*constrain.Index // by schema text
+}
+
+// generates reports whether the model has an LM; when not, the error
+// names what it is, for a generation route.
+func (rt *served) generates(route string) *Error {
+	if rt.sched != nil {
+		return nil
+	}
+	what := "has no language model"
+	if a := rt.m.Architectures; len(a) > 0 {
+		what = "is an encoder (" + strings.Join(a, ", ") + ")"
+	}
+	return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model", Code: "model_not_generative",
+		Message: fmt.Sprintf("model %q %s and does not generate: %s needs a causal LM", rt.m.ID, what, route)}
 }
 
 // maxSchemas bounds the compiled schemas a model keeps.
@@ -153,8 +180,10 @@ func New(opts Options) *Server {
 // starts its scheduler.
 func (s *Server) AddModel(m *Model) error {
 	switch {
-	case m == nil || m.LM == nil || m.Tokenizer == nil:
-		return errors.New("serve: a model needs an LM and a Tokenizer")
+	case m == nil || m.Tokenizer == nil:
+		return errors.New("serve: a model needs a Tokenizer")
+	case m.LM == nil && m.Embedder == nil && m.Tasks == nil:
+		return errors.New("serve: a model needs an LM, an Embedder or Tasks")
 	case m.ID == "":
 		return errors.New("serve: a model needs an ID")
 	}
@@ -166,18 +195,24 @@ func (s *Server) AddModel(m *Model) error {
 	if err != nil {
 		return fmt.Errorf("serve: %s: %w", m.ID, err)
 	}
-	sched, err := scheduler.New(m.LM, scheduler.Options{Rows: s.opts.Parallel, Queue: s.opts.Queue, MaxLen: s.opts.CtxSize,
-		PrefillBudget: s.opts.PrefillBudget, Decoder: dec, Logger: s.log.With("model", m.ID)})
-	if err != nil {
-		return fmt.Errorf("serve: %s: %w", m.ID, err)
-	}
-	vocab := constrain.NewVocab(tokenPieces(m.Tokenizer, dec, m.LM.VocabSize()))
 	created := m.Created
 	if created.IsZero() {
 		created = time.Now()
 	}
-	rt := &served{m: m, sched: sched, plain: plain, dec: dec, vocab: vocab,
-		objIndex: constrain.NewIndex(constrain.AnyObject(), vocab), created: created.Unix(), schemas: map[string]*constrain.Index{}}
+	rt := &served{m: m, plain: plain, dec: dec, created: created.Unix(), schemas: map[string]*constrain.Index{},
+		maxLen: m.MaxLen, vocabSize: m.Tokenizer.VocabSize()}
+	if m.LM != nil {
+		sched, err := scheduler.New(m.LM, scheduler.Options{Rows: s.opts.Parallel, Queue: s.opts.Queue, MaxLen: s.opts.CtxSize,
+			PrefillBudget: s.opts.PrefillBudget, Decoder: dec, Logger: s.log.With("model", m.ID)})
+		if err != nil {
+			return fmt.Errorf("serve: %s: %w", m.ID, err)
+		}
+		rt.sched, rt.maxLen, rt.vocabSize = sched, sched.MaxLen(), m.LM.VocabSize()
+	}
+	rt.vocab = constrain.NewVocab(tokenPieces(m.Tokenizer, dec, rt.vocabSize))
+	if m.LM != nil {
+		rt.objIndex = constrain.NewIndex(constrain.AnyObject(), rt.vocab)
+	}
 	s.mu.Lock()
 	if _, dup := s.models[m.ID]; dup {
 		s.mu.Unlock()
@@ -192,11 +227,16 @@ func (s *Server) AddModel(m *Model) error {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.metrics.addModel(rt)
+	if rt.sched == nil {
+		s.wg.Done()
+		s.log.Info("model ready", "model", m.ID, "encoder", m.Architectures, "max_len", rt.maxLen, "vocab", rt.vocabSize)
+		return nil
+	}
 	go func() {
 		defer s.wg.Done()
-		sched.Run(s.ctx)
+		rt.sched.Run(s.ctx)
 	}()
-	s.log.Info("model ready", "model", m.ID, "slots", s.opts.Parallel, "ctx", sched.MaxLen(), "vocab", m.LM.VocabSize())
+	s.log.Info("model ready", "model", m.ID, "slots", s.opts.Parallel, "ctx", rt.maxLen, "vocab", rt.vocabSize)
 	return nil
 }
 

@@ -21,6 +21,10 @@ const serveUsage = `Usage: glossa serve --model [ID=]PATH|ORG/NAME[@REV] [--toke
 Serves causal LMs over an OpenAI-compatible HTTP API with continuous batching:
 POST /v1/chat/completions, /v1/completions, GET /v1/models, POST /tokenize,
 /detokenize, /v1/attention, GET /health, /metrics, and a playground at /.
+Encoder folders (BERT, DistilBERT, RoBERTa, XLM-R, sentence-transformers)
+serve POST /v1/embeddings, the task routes their heads allow (/v1/classify,
+/v1/fill-mask, /v1/token-classification, /v1/question-answering,
+/v1/zero-shot-classification) and, for a cross-encoder, /v1/rerank.
 Each --model is served under its ID (default: the file or folder name);
 --tokenizer and --chat-template apply to the --model before them. The API
 key may also come from $GLOSSA_API_KEY. SIGTERM or Ctrl-C stops accepting
@@ -28,6 +32,7 @@ requests and lets those in flight finish (--shutdown-timeout).
 
   glossa serve --model ../shared/models/stories260K/stories260K.bin --tokenizer ../shared/models/stories260K/tok512.bin
   curl localhost:8080/v1/completions -d '{"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 50}'
+  glossa serve --model sentence-transformers/all-MiniLM-L6-v2 --model cross-encoder/ms-marco-MiniLM-L-6-v2
 
 Flags:
 `
