@@ -1,8 +1,8 @@
-// The official openai client against glossa serve on stories260K.
+// The official openai client against glossa serve on stories260K and an encoder.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { startServer, haveModel, need, model } from "./server.mjs";
+import { startServer, haveModel, need, model, encoder } from "./server.mjs";
 
 const key = "e2e-secret";
 let srv, client;
@@ -22,7 +22,7 @@ const messages = [{ role: "user", content: "Once upon a time, Lily" }];
 test("models", async (t) => {
   if (!need(t, srv, "shared/models/stories260K")) return;
   const list = await client.models.list();
-  assert.deepEqual(list.data.map((m) => m.id), [model]);
+  assert.deepEqual(list.data.map((m) => m.id), [model, encoder]);
 });
 
 test("chat completion, not streamed", async (t) => {
@@ -122,13 +122,63 @@ test("response_format json_schema", async (t) => {
   }
 });
 
-test("embeddings: a clear 501 until a backend exists", async (t) => {
+test("embeddings from an encoder", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const input = ["The cat sat on the mat.", "Stocks fell sharply today."];
+  // The client asks for base64 unless told otherwise and decodes it.
+  const b64 = await client.embeddings.create({ model: encoder, input });
+  const floats = await client.embeddings.create({ model: encoder, input, encoding_format: "float" });
+  assert.equal(b64.object, "list");
+  assert.equal(b64.model, encoder);
+  assert.equal(b64.data.length, 2);
+  for (const [i, d] of floats.data.entries()) {
+    assert.equal(d.object, "embedding");
+    assert.equal(d.index, i);
+    assert.equal(d.embedding.length, 32);
+    // JSON carries each float32 in its shortest form: rounded back, it is the base64 value.
+    assert.deepEqual(Array.from(b64.data[i].embedding), d.embedding.map(Math.fround));
+    const norm = Math.hypot(...d.embedding);
+    assert.ok(Math.abs(norm - 1) < 1e-5, `norm ${norm}`);
+  }
+  assert.ok(b64.usage.prompt_tokens > 4 && b64.usage.total_tokens === b64.usage.prompt_tokens);
+  const short = await client.embeddings.create({ model: encoder, input: input[0], dimensions: 8, encoding_format: "float" });
+  assert.equal(short.data[0].embedding.length, 8);
+  // Token arrays are read as they are.
+  const ids = await client.embeddings.create({ model: encoder, input: [[101, 7592, 2088, 102]], encoding_format: "float" });
+  assert.equal(ids.usage.prompt_tokens, 4);
+  const text = await client.embeddings.create({ model: encoder, input: "hello world", encoding_format: "float" });
+  assert.deepEqual(ids.data[0].embedding, text.data[0].embedding);
+});
+
+test("embeddings on a causal LM: 400 naming the model", async (t) => {
   if (!need(t, srv, "shared/models/stories260K")) return;
   await assert.rejects(client.embeddings.create({ model, input: "hello" }), (e) => {
-    assert.equal(e.status, 501);
-    assert.match(e.message, /embedding backend/);
+    assert.ok(e instanceof OpenAI.BadRequestError, e.constructor.name);
+    assert.match(e.message, /needs an encoder/);
     return true;
   });
+});
+
+test("rerank and classify on the encoder", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const post = async (route, body) => {
+    const r = await fetch(srv.url + route, { method: "POST", headers: { Authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  };
+  const docs = ["the cat sat", "stocks fell", "a dog barked", "rain all day"];
+  const rr = await post("/v1/rerank", { model: encoder, query: "cats", documents: docs, top_n: 3, return_documents: true });
+  assert.equal(rr.status, 200);
+  assert.equal(rr.body.results.length, 3);
+  for (const [k, r] of rr.body.results.entries()) {
+    assert.equal(r.document.text, docs[r.index]);
+    if (k > 0) assert.ok(r.relevance_score <= rr.body.results[k - 1].relevance_score);
+  }
+  const cls = await post("/v1/classify", { model: encoder, inputs: "I love it", top_k: null });
+  assert.equal(cls.status, 200);
+  assert.deepEqual(cls.body.map((c) => c.label).sort(), ["negative", "neutral", "positive"]);
+  const bad = await post("/v1/fill-mask", { model: encoder, inputs: "a [MASK]" });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /BertForSequenceClassification/);
 });
 
 test("401 with a wrong key", async (t) => {

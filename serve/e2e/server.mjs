@@ -1,5 +1,5 @@
 // Starts `glossa serve` on 127.0.0.1 with a random port on the shared
-// stories260K model, for the end-to-end tests. GLOSSA_BIN names the binary
+// stories260K model and the tiny encoder bert-tiny-cls, for the end-to-end tests. GLOSSA_BIN names the binary
 // (built with `go build` when unset); GLOSSA_SHARED the shared folder
 // (default ../../../shared from here, i.e. beside the repository).
 import { spawn, spawnSync } from "node:child_process";
@@ -39,7 +39,17 @@ function binary() {
 }
 
 export function haveModel() {
-  return existsSync(path.join(sharedDir(), "models", "stories260K", "stories260K.bin"));
+  return existsSync(path.join(sharedDir(), "models", "stories260K", "stories260K.bin")) &&
+    existsSync(path.join(sharedDir(), "fixtures", encoder, "model.safetensors"));
+}
+
+// encoder is the encoder model served beside stories260K: a tiny
+// BertForSequenceClassification with bert-base-uncased's tokenizer, so that
+// embeddings, the task routes and rerank run on real text.
+export const encoder = "bert-tiny-cls";
+
+function encoderArgs() {
+  return ["--model", path.join(sharedDir(), "fixtures", encoder), "--tokenizer", path.join(sharedDir(), "tokenizers", "bert-base-uncased")];
 }
 
 // startServer runs glossa serve and resolves once it is ready, with its
@@ -47,7 +57,7 @@ export function haveModel() {
 export async function startServer({ apiKey = "", extra = [] } = {}) {
   const dir = path.join(sharedDir(), "models", "stories260K");
   const args = ["serve", "--model", path.join(dir, "stories260K.bin"), "--tokenizer", path.join(dir, "tok512.bin"),
-    "--addr", "127.0.0.1:0", "--parallel", "4", ...extra];
+    ...encoderArgs(), "--addr", "127.0.0.1:0", "--parallel", "4", ...extra];
   if (apiKey) args.push("--api-key", apiKey);
   const proc = spawn(binary(), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, GLOSSA_API_KEY: "" } });
   let log = "";

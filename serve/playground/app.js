@@ -59,7 +59,8 @@ async function loadModels() {
   try {
     const resp = await fetch("v1/models", { headers: headers() });
     if (!resp.ok) throw new Error(await errorText(resp));
-    const list = (await resp.json()).data;
+    // Encoders (embeddings, task routes) do not chat: the playground lists the generators.
+    const list = (await resp.json()).data.filter((m) => m.generates !== false);
     const sel = $("model"), keep = sel.value;
     sel.innerHTML = "";
     for (const m of list) {
