@@ -46,6 +46,35 @@ type Message struct {
 	Role string `json:"role"`
 	// Content is the turn's text.
 	Content string `json:"content"`
+	// ToolCalls are the tool calls of an assistant turn (OpenAI's
+	// tool_calls); nil for any other.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID is the call a "tool" turn answers.
+	ToolCallID string `json:"tool_call_id,omitempty"`
+	// Name is the tool a "tool" turn reports on, or a participant's name.
+	Name string `json:"name,omitempty"`
+}
+
+// ToolCall is a call of a function tool made by an assistant turn.
+type ToolCall struct {
+	ID string `json:"id,omitempty"`
+	// Name is the function's.
+	Name string `json:"name"`
+	// Arguments is a JSON object, as text.
+	Arguments string `json:"arguments"`
+}
+
+// RenderOptions are what a rendering passes to the template besides the
+// messages. The zero value renders the conversation alone.
+type RenderOptions struct {
+	// AddGenerationPrompt ends the text with the opening of an assistant
+	// turn, so that the model's continuation is its reply.
+	AddGenerationPrompt bool
+	// Tools are the tools the model may call, each a JSON Schema object as
+	// OpenAI's API and transformers take them ({"type": "function",
+	// "function": {"name", "description", "parameters"}}); the template
+	// sees them as "tools". nil leaves tools undefined.
+	Tools []json.RawMessage
 }
 
 // Template is a compiled chat template with the special tokens it is
@@ -89,11 +118,54 @@ func (t *Template) Special(name string) (string, bool) {
 // continuation is its reply. An error the template raises itself (say, on
 // roles out of order) is returned with its message.
 func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (string, error) {
+	return t.RenderWith(msgs, RenderOptions{AddGenerationPrompt: addGenerationPrompt})
+}
+
+// RenderWith is Render with tools. A message's tool calls reach the
+// template as transformers passes them: {"type": "function", "function":
+// {"name", "arguments"}}, the arguments decoded into an object when they
+// are a JSON object (templates write them with tojson) and left as text
+// otherwise.
+func (t *Template) RenderWith(msgs []Message, opts RenderOptions) (string, error) {
 	list := make([]any, len(msgs))
 	for i, m := range msgs {
-		list[i] = map[string]any{"role": m.Role, "content": m.Content}
+		msg := map[string]any{"role": m.Role, "content": m.Content}
+		if len(m.ToolCalls) > 0 {
+			calls := make([]any, len(m.ToolCalls))
+			for k, c := range m.ToolCalls {
+				var args any = c.Arguments
+				var obj map[string]any
+				if json.Unmarshal([]byte(c.Arguments), &obj) == nil && obj != nil {
+					args = obj
+				}
+				call := map[string]any{"type": "function", "function": map[string]any{"name": c.Name, "arguments": args}}
+				if c.ID != "" {
+					call["id"] = c.ID
+				}
+				calls[k] = call
+			}
+			msg["tool_calls"] = calls
+		}
+		if m.ToolCallID != "" {
+			msg["tool_call_id"] = m.ToolCallID
+		}
+		if m.Name != "" {
+			msg["name"] = m.Name
+		}
+		list[i] = msg
 	}
-	data := map[string]any{"messages": list, "add_generation_prompt": addGenerationPrompt}
+	data := map[string]any{"messages": list, "add_generation_prompt": opts.AddGenerationPrompt}
+	if opts.Tools != nil {
+		tools := make([]any, 0, len(opts.Tools))
+		for _, raw := range opts.Tools {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return "", fmt.Errorf("chat: a tool is not JSON: %w", err)
+			}
+			tools = append(tools, v)
+		}
+		data["tools"] = tools
+	}
 	for k, v := range t.special {
 		data[k] = v
 	}
@@ -103,6 +175,10 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (string, err
 	}
 	return out, nil
 }
+
+// TakesTools reports whether the template reads the tools variable (a
+// template that does not would drop them silently).
+func (t *Template) TakesTools() bool { return strings.Contains(t.src, "tools") }
 
 // Load reads the chat template of a model folder: chat_template.jinja if
 // present, else the "chat_template" of tokenizer_config.json (when it is a

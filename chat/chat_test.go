@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -33,7 +34,7 @@ const alternating = `{{ bos_token }}{% for message in messages %}{% if (message[
 
 func TestRender(t *testing.T) {
 	sp := map[string]string{"bos_token": "<s>", "eos_token": "</s>"}
-	sys, user, asst := Message{"system", "You are kind."}, Message{"user", "Hi!"}, Message{"assistant", "Hello."}
+	sys, user, asst := Message{Role: "system", Content: "You are kind."}, Message{Role: "user", Content: "Hi!"}, Message{Role: "assistant", Content: "Hello."}
 	tests := []struct {
 		name    string
 		src     string
@@ -86,7 +87,7 @@ func TestLoad(t *testing.T) {
 		return dir
 	}
 	const tmplJSON = `"{{ bos_token }}{% for m in messages %}{{ m.content + eos_token }}{% endfor %}"`
-	msgs := []Message{{"user", "a"}, {"assistant", "b"}}
+	msgs := []Message{{Role: "user", Content: "a"}, {Role: "assistant", Content: "b"}}
 	tests := []struct {
 		name    string
 		files   map[string]string
@@ -145,4 +146,42 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatal("nil template without an error")
 		}
 	})
+}
+
+// TestRenderTools: tools reach the template as "tools", an assistant's
+// calls as transformers' tool_calls (arguments decoded when they are an
+// object), a tool turn with its tool_call_id.
+func TestRenderTools(t *testing.T) {
+	src := `{%- if tools %}<tools>{% for t in tools %}{{ t.function.name }};{% endfor %}</tools>{% endif %}` +
+		`{% for m in messages %}[{{ m.role }}]{% if m.tool_calls %}{% for c in m.tool_calls %}{{ c.id }}:{{ c.function.name }}({{ c.function.arguments | tojson }}){% endfor %}` +
+		`{% else %}{{ m.content }}{% endif %}{% if m.tool_call_id %}#{{ m.tool_call_id }}{% endif %}{% endfor %}`
+	tmpl, err := New(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{
+		{Role: "user", Content: "weather?"},
+		{Role: "assistant", ToolCalls: []ToolCall{{ID: "c1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+		{Role: "tool", Content: "sunny", ToolCallID: "c1"},
+	}
+	tools := []json.RawMessage{json.RawMessage(`{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}`)}
+	for _, tc := range []struct {
+		name  string
+		tools []json.RawMessage
+		want  string
+	}{
+		{"tools", tools, `<tools>get_weather;</tools>[user]weather?[assistant]c1:get_weather({"city": "Paris"})[tool]sunny#c1`},
+		{"no tools", nil, `[user]weather?[assistant]c1:get_weather({"city": "Paris"})[tool]sunny#c1`},
+	} {
+		got, err := tmpl.RenderWith(msgs, RenderOptions{Tools: tc.tools})
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v\nwant %q", tc.name, got, err, tc.want)
+		}
+	}
+	if !tmpl.TakesTools() {
+		t.Error("TakesTools is false for a template that reads tools")
+	}
+	if _, err := tmpl.RenderWith(msgs, RenderOptions{Tools: []json.RawMessage{json.RawMessage(`{`)}}); err == nil {
+		t.Error("a tool that is not JSON rendered")
+	}
 }

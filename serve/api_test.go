@@ -69,7 +69,7 @@ func TestChatCompletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := out.Choices
-	if out.Object != "chat.completion" || len(c) != 1 || c[0].Message.Role != "assistant" || c[0].Message.Content == "" ||
+	if out.Object != "chat.completion" || len(c) != 1 || c[0].Message.Role != "assistant" || c[0].Message.Content == nil || *c[0].Message.Content == "" ||
 		(c[0].FinishReason != "stop" && c[0].FinishReason != "length") || !strings.HasPrefix(out.ID, "chatcmpl-") {
 		t.Fatalf("response: %s", b)
 	}
@@ -82,7 +82,7 @@ func TestChatCompletion(t *testing.T) {
 	_, b2 := post(t, ts.URL+"/v1/chat/completions", `{"model": "fake", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 12, "seed": 3, "n": 3}`)
 	var out2 chatCompletion
 	json.Unmarshal(b2, &out2)
-	if len(out2.Choices) != 3 || out2.Choices[0].Message.Content != c[0].Message.Content || out2.Choices[2].Index != 2 {
+	if len(out2.Choices) != 3 || *out2.Choices[0].Message.Content != *c[0].Message.Content || out2.Choices[2].Index != 2 {
 		t.Fatalf("n=3 with the same seed: %s", b2)
 	}
 }
@@ -189,8 +189,8 @@ func TestChatStream(t *testing.T) {
 		t.Fatalf("%s", b)
 	}
 	for i := range 2 {
-		if whole.Choices[i].Message.Content != texts[i] || whole.Choices[i].FinishReason != finished[i] {
-			t.Errorf("choice %d: streamed %q (%s), whole %q (%s)", i, texts[i], finished[i], whole.Choices[i].Message.Content, whole.Choices[i].FinishReason)
+		if *whole.Choices[i].Message.Content != texts[i] || whole.Choices[i].FinishReason != finished[i] {
+			t.Errorf("choice %d: streamed %q (%s), whole %q (%s)", i, texts[i], finished[i], *whole.Choices[i].Message.Content, whole.Choices[i].FinishReason)
 		}
 		if got := len(whole.Choices[i].Logprobs.Content); got != lps[i] {
 			t.Errorf("choice %d: %d logprobs streamed, %d whole", i, lps[i], got)
@@ -255,7 +255,7 @@ func TestResponseFormat(t *testing.T) {
 		}
 		var out chatCompletion
 		json.Unmarshal(b, &out)
-		text := out.Choices[0].Message.Content
+		text := *out.Choices[0].Message.Content
 		if out.Choices[0].FinishReason != "stop" {
 			t.Fatalf("seed %d: finish %s after %q", seed, out.Choices[0].FinishReason, text)
 		}
@@ -322,7 +322,7 @@ func TestBadInput(t *testing.T) {
 		{"empty messages", chat, `{"model": "fake", "messages": []}`, 400, "messages"},
 		{"no messages", chat, `{"model": "fake"}`, 400, "messages"},
 		{"unsupported role", chat, `{"model": "fake", "messages": [{"role": "wizard", "content": "hi"}]}`, 400, "messages[0].role"},
-		{"tool role", chat, `{"model": "fake", "messages": [{"role": "tool", "content": "hi"}]}`, 400, "messages[0].role"},
+		{"function role", chat, `{"model": "fake", "messages": [{"role": "function", "content": "hi"}]}`, 400, "messages[0].role"},
 		{"temperature out of range", chat, `{"model": "fake", ` + msgs + `, "temperature": 5}`, 400, "temperature"},
 		{"top_p out of range", chat, `{"model": "fake", ` + msgs + `, "top_p": -0.5}`, 400, "top_p"},
 		{"n too big", chat, `{"model": "fake", ` + msgs + `, "n": 1000}`, 400, "n"},
@@ -330,7 +330,12 @@ func TestBadInput(t *testing.T) {
 		{"top_logprobs too many", chat, `{"model": "fake", ` + msgs + `, "logprobs": true, "top_logprobs": 50}`, 400, "top_logprobs"},
 		{"logit_bias key", chat, `{"model": "fake", ` + msgs + `, "logit_bias": {"abc": 1}}`, 400, "logit_bias"},
 		{"logit_bias id", chat, `{"model": "fake", ` + msgs + `, "logit_bias": {"99999": 1}}`, 400, "logit_bias"},
-		{"tools", chat, `{"model": "fake", ` + msgs + `, "tools": [{"type": "function"}]}`, 400, "tools"},
+		{"tools without a function", chat, `{"model": "fake", ` + msgs + `, "tools": [{"type": "function"}]}`, 400, "tools[0].function"},
+		{"tool_choice unknown function", chat, `{"model": "fake", ` + msgs + `, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}`, 400, "tool_choice"},
+		{"tool_choice without tools", chat, `{"model": "fake", ` + msgs + `, "tool_choice": "required"}`, 400, "tool_choice"},
+		{"tool name", chat, `{"model": "fake", ` + msgs + `, "tools": [{"type": "function", "function": {"name": "a b"}}]}`, 400, "tools[0].function.name"},
+		{"tool calls on a user message", chat, `{"model": "fake", "messages": [{"role": "user", "content": "a", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}`, 400, "messages[0].tool_calls"},
+		{"tool schema", chat, `{"model": "fake", ` + msgs + `, "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}}}}], "tool_choice": "required"}`, 400, "tools"},
 		{"stream_options without stream", chat, `{"model": "fake", ` + msgs + `, "stream_options": {"include_usage": true}}`, 400, "stream_options"},
 		{"prompt beyond the context", chat, `{"model": "fake2", "messages": [{"role": "user", "content": "` + strings.Repeat("a", 100) + `"}]}`, 400, "messages"},
 		{"completion no prompt", ts.URL + "/v1/completions", `{"model": "fake"}`, 400, "prompt"},

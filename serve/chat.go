@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/glossa-ai/glossa/serve/constrain"
 	"github.com/glossa-ai/glossa/serve/scheduler"
 )
 
@@ -27,9 +28,10 @@ type (
 		FinishReason string        `json:"finish_reason"`
 	}
 	chatReply struct {
-		Role    string  `json:"role"`
-		Content string  `json:"content"`
-		Refusal *string `json:"refusal"`
+		Role      string            `json:"role"`
+		Content   *string           `json:"content"`
+		Refusal   *string           `json:"refusal"`
+		ToolCalls []messageToolCall `json:"tool_calls,omitempty"`
 	}
 	chatLogprobs struct {
 		Content []tokenLogprob `json:"content"`
@@ -62,8 +64,9 @@ type (
 		FinishReason *string       `json:"finish_reason"`
 	}
 	chunkDelta struct {
-		Role    string  `json:"role,omitempty"`
-		Content *string `json:"content,omitempty"`
+		Role      string            `json:"role,omitempty"`
+		Content   *string           `json:"content,omitempty"`
+		ToolCalls []messageToolCall `json:"tool_calls,omitempty"`
 	}
 )
 
@@ -105,7 +108,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	if aerr := rt.generates("/v1/chat/completions"); aerr != nil {
 		return aerr
 	}
-	prompt, aerr := rt.chatPrompt(req.Messages)
+	prompt, aerr := rt.chatPrompt(req)
 	if aerr != nil {
 		return aerr
 	}
@@ -114,9 +117,20 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	if req.TopLogprobs != nil {
 		top = *req.TopLogprobs
 	}
+	var tools *constrain.Index // a call of a tool, when one is required
+	if mode := req.toolsMode(); mode == "required" || mode == "function" {
+		if tools, aerr = rt.toolIndex(req); aerr != nil {
+			return aerr
+		}
+	}
 	j, aerr := s.plan(rt, &req.samplingParams, [][]int{prompt}, "messages", logprobs, top)
 	if aerr != nil {
 		return aerr
+	}
+	for i := range j.reqs {
+		if tools != nil {
+			j.reqs[i].Constraint = tools.NewMatcher(rt.m.StopTokens)
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
@@ -162,7 +176,19 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	out.Usage.PromptTokens = len(prompt)
 	out.Usage.TotalTokens = out.Usage.PromptTokens + out.Usage.CompletionTokens
 	for i := range out.Choices {
-		out.Choices[i].Message.Content = texts[i].String()
+		c := &out.Choices[i]
+		text := texts[i].String()
+		c.Message.Content = &text
+		if req.toolsMode() == "" {
+			continue
+		}
+		if calls, content, ok := s.toolCalls(req, text); ok {
+			c.Message.ToolCalls, c.FinishReason = calls, "tool_calls"
+			c.Message.Content = nil
+			if content != "" {
+				c.Message.Content = &content
+			}
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -188,14 +214,37 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 	}
 	j.onStart = func() { started() }
 	pending := make([][]tokenLogprob, len(j.reqs))
+	// A reply that may be a tool call is held back until it is known not
+	// to be one, or until it ends and is parsed.
+	held := make([]strings.Builder, len(j.reqs))
+	holding := make([]bool, len(j.reqs))
+	for i := range holding {
+		holding[i] = req.toolsMode() != ""
+	}
 	var u usage
 	err := s.run(ctx, rt, j, arrived, func(i int, ev scheduler.Event) error {
 		out := started()
 		if !ev.Done && logprobs {
 			pending[i] = append(pending[i], rt.chatLogprob(ev))
 		}
-		if ev.Text != "" || (ev.Done && len(pending[i]) > 0) {
-			text := ev.Text
+		text := ev.Text
+		if holding[i] {
+			held[i].WriteString(text)
+			text = ""
+			switch {
+			case ev.Done:
+				if calls, content, ok := s.toolCalls(req, held[i].String()); ok && s.endError(ev) == nil {
+					u.CompletionTokens += ev.CompletionTokens
+					return s.sendToolCalls(out, chunk, i, content, calls, pending[i])
+				}
+				text, holding[i] = held[i].String(), false
+			case !mayBeToolCall(held[i].String()):
+				text, holding[i] = held[i].String(), false
+			default:
+				return nil
+			}
+		}
+		if text != "" || (ev.Done && len(pending[i]) > 0) {
 			c := chunkChoice{Index: i, Delta: chunkDelta{Content: &text}}
 			if logprobs {
 				c.Logprobs = &chatLogprobs{Content: pending[i]}
@@ -235,4 +284,52 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 		}
 	}
 	return ev0.raw([]byte("[DONE]"))
+}
+
+// toolCalls parses a reply for the request's tools and returns them as
+// the answer's tool_calls, with fresh ids (only the first with
+// parallel_tool_calls false).
+func (s *Server) toolCalls(req *chatRequest, text string) ([]messageToolCall, string, bool) {
+	calls, content, ok := parseToolCalls(text, req.Tools)
+	if !ok {
+		return nil, "", false
+	}
+	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
+		calls = calls[:1]
+	}
+	out := make([]messageToolCall, len(calls))
+	for k, c := range calls {
+		out[k].ID, out[k].Type = s.newID("call_"), "function"
+		out[k].Function.Name, out[k].Function.Arguments = c.Name, c.Arguments
+	}
+	return out, content, true
+}
+
+// sendToolCalls streams choice i's tool calls as OpenAI does: per call, a
+// delta with its index, id, type, name and empty arguments, then one with
+// the arguments; then the finish_reason "tool_calls".
+func (s *Server) sendToolCalls(out *sse, chunk func(...chunkChoice) chatChunk, i int, content string,
+	calls []messageToolCall, lp []tokenLogprob) error {
+	if content != "" {
+		if err := out.send(chunk(chunkChoice{Index: i, Delta: chunkDelta{Content: &content}})); err != nil {
+			return err
+		}
+	}
+	for k, c := range calls {
+		head := c
+		head.Index, head.Function.Arguments = &k, ""
+		args := messageToolCall{Index: &k}
+		args.Function.Arguments = c.Function.Arguments
+		for _, d := range []messageToolCall{head, args} {
+			if err := out.send(chunk(chunkChoice{Index: i, Delta: chunkDelta{ToolCalls: []messageToolCall{d}}})); err != nil {
+				return err
+			}
+		}
+	}
+	reason := "tool_calls"
+	last := chunkChoice{Index: i, FinishReason: &reason}
+	if lp != nil {
+		last.Logprobs = &chatLogprobs{Content: lp}
+	}
+	return out.send(chunk(last))
 }

@@ -20,6 +20,9 @@ func FuzzDecodeChatRequest(f *testing.F) {
 		`{"model": "m", "messages": [], "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}}}`,
 		`{"model": "m", "messages": [{"role": "tool"}], "logit_bias": {"5": 1}, "seed": -1}`,
 		`[`, `null`, `{"stop": 5}`,
+		`{"model": "m", "messages": [{"role": "user", "content": "w"}], "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}], "tool_choice": {"type": "function", "function": {"name": "f"}}}`,
+		`{"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "x"}], "tool_choice": "auto", "parallel_tool_calls": false}`,
+		`{"tools": [{"type": "code"}], "tool_choice": 5}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -134,6 +137,34 @@ func FuzzEncoderTasks(f *testing.F) {
 				t.Fatal("no result and no error")
 			case err != nil && (!errors.As(err, &e) || e.Status >= 500 || e.Message == ""):
 				t.Fatalf("%s %s: %v", task, body, err)
+			}
+		}
+	})
+}
+
+// FuzzParseToolCalls parses arbitrary replies: calls of known tools with
+// object arguments, or not a call; never a panic.
+func FuzzParseToolCalls(f *testing.F) {
+	for _, s := range []string{`{"name": "f", "arguments": {"a": 1}}`, `[{"name": "f", "parameters": {}}]`,
+		"<tool_call>{\"name\": \"f\", \"arguments\": \"{}\"}</tool_call>", `{"name": "g"}`, `text`, `<tool_call>`} {
+		f.Add(s)
+	}
+	tools := []chatTool{{Type: "function"}}
+	tools[0].Function = &struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+		Strict      *bool           `json:"strict"`
+	}{Name: "f"}
+	f.Fuzz(func(t *testing.T, text string) {
+		calls, _, ok := parseToolCalls(text, tools)
+		if ok != (len(calls) > 0) {
+			t.Fatalf("ok %v with %d calls", ok, len(calls))
+		}
+		for _, c := range calls {
+			var obj map[string]any
+			if c.Name != "f" || json.Unmarshal([]byte(c.Arguments), &obj) != nil || obj == nil {
+				t.Fatalf("call %+v", c)
 			}
 		}
 	})

@@ -24,20 +24,40 @@ type job struct {
 	onStart func() // called once the sequences are queued
 }
 
-// chatPrompt renders messages with the model's chat template (or joins
-// their contents) and encodes them.
-func (rt *served) chatPrompt(msgs []chatMessage) ([]int, *Error) {
-	cm := make([]chat.Message, len(msgs))
-	for i, m := range msgs {
+// chatPrompt renders the request's messages (and tools) with the model's
+// chat template, or joins their contents, and encodes them.
+func (rt *served) chatPrompt(req *chatRequest) ([]int, *Error) {
+	cm := make([]chat.Message, 0, len(req.Messages)+1)
+	for _, m := range req.Messages {
 		role := m.Role
 		if role == "developer" {
 			role = "system"
 		}
-		cm[i] = chat.Message{Role: role, Content: string(m.Content)}
+		msg := chat.Message{Role: role, Content: string(m.Content), ToolCallID: m.ToolCallID, Name: m.Name}
+		for _, c := range m.ToolCalls {
+			msg.ToolCalls = append(msg.ToolCalls, chat.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments})
+		}
+		cm = append(cm, msg)
+	}
+	var tools []json.RawMessage
+	if len(req.Tools) > 0 {
+		tools = req.toolsJSON()
+		if t := rt.m.ChatTemplate; t == nil || !t.TakesTools() {
+			name := ""
+			if req.ToolChoice != nil {
+				name = req.ToolChoice.Name
+			}
+			sys := chat.Message{Role: "system", Content: toolsSystemPrompt(tools, req.toolsMode(), name)}
+			if cm[0].Role == "system" {
+				cm[0].Content += "\n\n" + sys.Content
+			} else {
+				cm = append([]chat.Message{sys}, cm...)
+			}
+		}
 	}
 	var ids []int
 	if t := rt.m.ChatTemplate; t != nil {
-		text, err := t.Render(cm, true)
+		text, err := t.RenderWith(cm, chat.RenderOptions{AddGenerationPrompt: true, Tools: tools})
 		if err != nil {
 			return nil, badRequest("messages", "the model's chat template refused the conversation: %v", err)
 		}
@@ -50,6 +70,9 @@ func (rt *served) chatPrompt(msgs []chatMessage) ([]int, *Error) {
 		parts := make([]string, len(cm))
 		for i, m := range cm {
 			parts[i] = m.Content
+			for _, c := range m.ToolCalls {
+				parts[i] += fmt.Sprintf(`{"name": %q, "arguments": %s}`, c.Name, c.Arguments)
+			}
 		}
 		enc, err := rt.m.Tokenizer.Encode(strings.Join(parts, "\n"))
 		if err != nil {
@@ -115,7 +138,7 @@ func (s *Server) plan(rt *served, p *samplingParams, prompts [][]int, promptPara
 			ix = rt.objIndex
 		case "json_schema":
 			var err *Error
-			if ix, err = rt.schemaIndex(f.JSONSchema.Schema); err != nil {
+			if ix, err = rt.schemaIndex(f.JSONSchema.Schema, "response_format.json_schema.schema"); err != nil {
 				return nil, err
 			}
 		}
@@ -162,7 +185,7 @@ func (s *Server) plan(rt *served, p *samplingParams, prompts [][]int, promptPara
 
 // schemaIndex compiles a response_format schema (or takes it from the
 // model's cache).
-func (rt *served) schemaIndex(schema json.RawMessage) (*constrain.Index, *Error) {
+func (rt *served) schemaIndex(schema json.RawMessage, param string) (*constrain.Index, *Error) {
 	key := string(schema)
 	rt.schemaMu.Lock()
 	ix := rt.schemas[key]
@@ -172,7 +195,7 @@ func (rt *served) schemaIndex(schema json.RawMessage) (*constrain.Index, *Error)
 	}
 	sc, err := constrain.CompileSchema(schema)
 	if err != nil {
-		return nil, badRequest("response_format.json_schema.schema", "invalid JSON schema: %v", strings.TrimPrefix(err.Error(), "constrain: "))
+		return nil, badRequest(param, "invalid JSON schema: %v", strings.TrimPrefix(err.Error(), "constrain: "))
 	}
 	ix = constrain.NewIndex(sc, rt.vocab)
 	rt.schemaMu.Lock()

@@ -70,10 +70,10 @@ func TestStories(t *testing.T) {
 			Age  int    `json:"age"`
 			Mood string `json:"mood"`
 		}
-		if err := json.Unmarshal([]byte(r.Choices[0].Message.Content), &v); err != nil || (v.Mood != "happy" && v.Mood != "sad") {
-			t.Fatalf("seed %d: %q: %v", seed, r.Choices[0].Message.Content, err)
+		if err := json.Unmarshal([]byte(*r.Choices[0].Message.Content), &v); err != nil || (v.Mood != "happy" && v.Mood != "sad") {
+			t.Fatalf("seed %d: %q: %v", seed, *r.Choices[0].Message.Content, err)
 		}
-		t.Logf("seed %d: %s", seed, r.Choices[0].Message.Content)
+		t.Logf("seed %d: %s", seed, *r.Choices[0].Message.Content)
 	}
 	// The attention of a real model: probabilities, causal.
 	code, b = post(t, url+"/v1/attention", `{"model": "`+id+`", "prompt": "Lily saw a cat"}`)

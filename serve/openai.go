@@ -96,18 +96,22 @@ type chatRequest struct {
 	Model    string        `json:"model"`
 	Messages []chatMessage `json:"messages"`
 	samplingParams
-	Logprobs    *bool           `json:"logprobs"`
-	TopLogprobs *int            `json:"top_logprobs"`
-	Tools       json.RawMessage `json:"tools"`
-	Functions   json.RawMessage `json:"functions"`
+	Logprobs          *bool           `json:"logprobs"`
+	TopLogprobs       *int            `json:"top_logprobs"`
+	Tools             []chatTool      `json:"tools"`
+	ToolChoice        *toolChoice     `json:"tool_choice"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	Functions         json.RawMessage `json:"functions"`
 }
 
 // chatMessage is one message; content is a string, null, or an array of
 // content parts of which only text parts are supported.
 type chatMessage struct {
-	Role    string      `json:"role"`
-	Content messageText `json:"content"`
-	Name    string      `json:"name"`
+	Role       string            `json:"role"`
+	Content    messageText       `json:"content"`
+	Name       string            `json:"name"`
+	ToolCalls  []messageToolCall `json:"tool_calls"`
+	ToolCallID string            `json:"tool_call_id"`
 }
 
 // messageText is a message's content flattened to text.
@@ -249,20 +253,32 @@ func (r *chatRequest) check() *Error {
 	}
 	for i, m := range r.Messages {
 		switch m.Role {
-		case "system", "developer", "user", "assistant":
+		case "system", "developer", "user", "assistant", "tool":
 		case "":
 			return badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d]: role is required", i)
-		case "tool", "function":
-			return badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d]: role %q is not supported (no tool calls yet)", i, m.Role)
+		case "function":
+			return badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d]: role function (the deprecated functions API) is not supported; use tools and role tool", i)
 		default:
-			return badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d]: unsupported role %q (want system, developer, user or assistant)", i, m.Role)
+			return badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d]: unsupported role %q (want system, developer, user, assistant or tool)", i, m.Role)
+		}
+		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
+			return badRequest(fmt.Sprintf("messages[%d].tool_calls", i), "messages[%d]: only assistant messages carry tool_calls", i)
+		}
+		for k, c := range m.ToolCalls {
+			param := fmt.Sprintf("messages[%d].tool_calls[%d]", i, k)
+			if (c.Type != "" && c.Type != "function") || c.Function.Name == "" {
+				return badRequest(param, "%s: want {\"type\": \"function\", \"function\": {\"name\", \"arguments\"}}", param)
+			}
+			if !utf8.ValidString(c.Function.Arguments) {
+				return badRequest(param+".function.arguments", "%s: arguments are not valid UTF-8", param)
+			}
 		}
 		if !utf8.ValidString(string(m.Content)) {
 			return badRequest(fmt.Sprintf("messages[%d].content", i), "messages[%d]: content is not valid UTF-8", i)
 		}
 	}
-	if len(bytes.TrimSpace(r.Tools)) > 0 && string(bytes.TrimSpace(r.Tools)) != "null" && string(bytes.TrimSpace(r.Tools)) != "[]" {
-		return badRequest("tools", "tools are not supported yet")
+	if err := r.checkTools(); err != nil {
+		return err
 	}
 	if len(bytes.TrimSpace(r.Functions)) > 0 && string(bytes.TrimSpace(r.Functions)) != "null" {
 		return badRequest("functions", "functions are not supported")
