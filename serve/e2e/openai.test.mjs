@@ -181,6 +181,44 @@ test("rerank and classify on the encoder", async (t) => {
   assert.match(bad.body.error.message, /BertForSequenceClassification/);
 });
 
+const tools = [{ type: "function", function: { name: "get_weather", description: "The weather in a city",
+  parameters: { type: "object", properties: { city: { type: "string", maxLength: 10 }, unit: { enum: ["c", "f"] } },
+    required: ["city", "unit"], additionalProperties: false } } }];
+
+function checkCall(call) {
+  assert.equal(call.type, "function");
+  assert.match(call.id, /^call_/);
+  assert.equal(call.function.name, "get_weather");
+  const args = JSON.parse(call.function.arguments);
+  assert.equal(typeof args.city, "string");
+  assert.ok(args.city.length <= 10);
+  assert.ok(["c", "f"].includes(args.unit));
+  assert.deepEqual(Object.keys(args).sort(), ["city", "unit"]);
+}
+
+test("tool calls, named and required", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  const tool_choice = { type: "function", function: { name: "get_weather" } };
+  const r = await client.chat.completions.create({ model, messages, tools, tool_choice, max_tokens: 150, seed: 3 });
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  assert.equal(r.choices[0].message.content, null);
+  assert.equal(r.choices[0].message.tool_calls.length, 1);
+  checkCall(r.choices[0].message.tool_calls[0]);
+  // The stream helper accumulates tool call deltas by their index.
+  const stream = client.chat.completions.stream({ model, messages, tools, tool_choice: "required", max_tokens: 150, seed: 4 });
+  let done = 0;
+  stream.on("tool_calls.function.arguments.done", () => { done++; });
+  const final = await stream.finalChatCompletion();
+  assert.equal(final.choices[0].finish_reason, "tool_calls");
+  assert.equal(final.choices[0].message.tool_calls.length, 1);
+  checkCall(final.choices[0].message.tool_calls[0]);
+  assert.equal(done, 1);
+  // The call and its result go back in: role tool is accepted.
+  const next = await client.chat.completions.create({ model, max_tokens: 20, tools, messages: [...messages,
+    final.choices[0].message, { role: "tool", tool_call_id: final.choices[0].message.tool_calls[0].id, content: "sunny" }] });
+  assert.ok(["stop", "length", "tool_calls"].includes(next.choices[0].finish_reason));
+});
+
 test("401 with a wrong key", async (t) => {
   if (!need(t, srv, "shared/models/stories260K")) return;
   const bad = new OpenAI({ baseURL: srv.url + "/v1", apiKey: "wrong", maxRetries: 0 });
