@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,9 @@ type job struct {
 	prompts []int  // prompt tokens of each choice
 	n       int    // choices per prompt
 	onStart func() // called once the sequences are queued
+	// flush, when not nil, is called after each batch of events (a
+	// stream's flush) and once at the end.
+	flush func() error
 }
 
 // chatPrompt renders the request's messages (and tools) with the model's
@@ -263,6 +267,9 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 				}
 			}
 		}
+		if j.flush != nil && werr == nil {
+			werr = j.flush()
+		}
 		if left == 0 {
 			break
 		}
@@ -347,10 +354,15 @@ func (rt *served) tokenText(id int) (string, []byte) {
 	return t, []byte(t)
 }
 
-// sse writes Server-Sent Events.
+// sse writes Server-Sent Events. Events are written as they come and
+// flushed once per batch (flush), so that a client that lags behind the
+// scheduler gets the tokens of several steps in one write.
 type sse struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	dirty bool
 }
 
 func startSSE(w http.ResponseWriter) *sse {
@@ -360,22 +372,43 @@ func startSSE(w http.ResponseWriter) *sse {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	return &sse{w: w, rc: http.NewResponseController(w)}
+	e := &sse{w: w, rc: http.NewResponseController(w)}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
 }
 
-// send writes one "data:" event with v as JSON and flushes it.
+// send writes one "data:" event with v as JSON, unflushed.
 func (e *sse) send(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	e.buf.Reset()
+	e.buf.WriteString("data: ")
+	if err := e.enc.Encode(v); err != nil { // ends with a newline
 		return err
 	}
-	return e.raw(b)
+	e.buf.WriteByte('\n')
+	e.dirty = true
+	_, err := e.w.Write(e.buf.Bytes())
+	return err
 }
 
+// flush sends what was written since the last flush.
+func (e *sse) flush() error {
+	if e == nil || !e.dirty {
+		return nil
+	}
+	e.dirty = false
+	return e.rc.Flush()
+}
+
+// raw writes one "data:" event of b and flushes.
 func (e *sse) raw(b []byte) error {
-	if _, err := fmt.Fprintf(e.w, "data: %s\n\n", b); err != nil {
+	e.buf.Reset()
+	e.buf.WriteString("data: ")
+	e.buf.Write(b)
+	e.buf.WriteString("\n\n")
+	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
 		return err
 	}
+	e.dirty = false
 	return e.rc.Flush()
 }
 

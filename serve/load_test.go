@@ -156,11 +156,11 @@ func stream(ctx context.Context, url, model string, seed, maxTokens int, drop bo
 
 // wave runs clients concurrent streaming clients, each sending requests
 // requests one after the other, and returns the results and the wall time.
-func wave(url, model string, clients, requests, maxTokens int) ([]streamResult, time.Duration) {
+func wave(url, model string, clients, requests, maxTokens int) ([]streamResult, waveTime) {
 	var mu sync.Mutex
 	var out []streamResult
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for c := range clients {
 		wg.Go(func() {
 			for i := range requests {
@@ -172,10 +172,14 @@ func wave(url, model string, clients, requests, maxTokens int) ([]streamResult, 
 		})
 	}
 	wg.Wait()
-	return out, time.Since(start)
+	return out, waveTime{wall: time.Since(start), cpu: cpuTime() - cpu0}
 }
 
-func summarize(t *testing.T, name string, rs []streamResult, wall time.Duration) float64 {
+// waveTime is how long a wave took, on the clock and in CPU time (server
+// and in-process clients together).
+type waveTime struct{ wall, cpu time.Duration }
+
+func summarize(t *testing.T, name string, rs []streamResult, wt waveTime) float64 {
 	t.Helper()
 	tokens := 0
 	var ttft []time.Duration
@@ -188,9 +192,10 @@ func summarize(t *testing.T, name string, rs []streamResult, wall time.Duration)
 	}
 	slices.Sort(ttft)
 	p := func(q float64) time.Duration { return ttft[min(len(ttft)-1, int(q*float64(len(ttft))))] }
-	rate := float64(tokens) / wall.Seconds()
-	t.Logf("%s: %d requests, %d tokens in %v: %.0f tokens/s aggregate; TTFT p50 %v p99 %v", name, len(rs), tokens,
-		wall.Round(time.Millisecond), rate, p(0.5).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond))
+	rate := float64(tokens) / wt.wall.Seconds()
+	t.Logf("%s: %d requests, %d tokens in %v: %.0f tokens/s aggregate; %.1f µs CPU per token; TTFT p50 %v p99 %v", name, len(rs), tokens,
+		wt.wall.Round(time.Millisecond), rate, float64(wt.cpu.Microseconds())/float64(max(tokens, 1)),
+		p(0.5).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond))
 	return rate
 }
 
