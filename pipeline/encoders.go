@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"github.com/glossa-ai/glossa/models/bert"
@@ -41,15 +40,7 @@ var encoderTasks = []struct {
 // (no such head, no mask token, labels that name no entailment class) is
 // not an error here: Pipeline reports it.
 func LoadEncoders(ctx context.Context, modelRef string, opts *Options) (*Encoders, error) {
-	dir, err := resolve(ctx, modelRef, opts)
-	if err != nil {
-		return nil, err
-	}
-	st, err := readSentenceTransformers(dir)
-	if err != nil {
-		return nil, err
-	}
-	m, err := loadModelDir(FeatureExtractionTask, filepath.Join(dir, st.modelPath), modelRef, opts, 0)
+	m, st, err := loadSentenceModel(ctx, modelRef, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -105,19 +105,27 @@ func (f Features) MarshalJSON() ([]byte, error) {
 // encoder (see Load), reading a sentence-transformers layout when the
 // folder has one.
 func LoadFeatureExtraction(ctx context.Context, modelRef string, opts *Options) (*FeatureExtraction, error) {
-	dir, err := resolve(ctx, modelRef, opts)
-	if err != nil {
-		return nil, err
-	}
-	st, err := readSentenceTransformers(dir)
-	if err != nil {
-		return nil, err
-	}
-	m, err := loadModelDir(FeatureExtractionTask, filepath.Join(dir, st.modelPath), modelRef, opts, 0)
+	m, st, err := loadSentenceModel(ctx, modelRef, opts)
 	if err != nil {
 		return nil, err
 	}
 	return newFeatureExtraction(m, st)
+}
+
+// loadSentenceModel loads the encoder of modelRef with every head it holds,
+// from the folder's sentence-transformers module when it has that layout,
+// and returns the layout's settings.
+func loadSentenceModel(ctx context.Context, modelRef string, opts *Options) (*model, stConfig, error) {
+	dir, err := resolve(ctx, modelRef, opts)
+	if err != nil {
+		return nil, stConfig{}, err
+	}
+	st, err := readSentenceTransformers(dir)
+	if err != nil {
+		return nil, stConfig{}, err
+	}
+	m, err := loadModelDir(FeatureExtractionTask, filepath.Join(dir, st.modelPath), modelRef, opts, 0)
+	return m, st, err
 }
 
 // newFeatureExtraction is the feature-extraction pipeline over a loaded
