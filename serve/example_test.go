@@ -82,3 +82,50 @@ func Example() {
 	// Output:
 	// 200 "text":"defgh"
 }
+
+// counts is a toy embedder: each text's number of a's and b's.
+type counts struct{}
+
+func (counts) Embed(_ context.Context, texts []string, _ [][]int) ([][]float32, int, error) {
+	out := make([][]float32, len(texts))
+	n := 0
+	for i, t := range texts {
+		out[i] = []float32{float32(strings.Count(t, "a")), float32(strings.Count(t, "b"))}
+		n += len(t)
+	}
+	return out, n, nil
+}
+
+// A model that does not generate: an Embedder (an encoder folder gets one
+// from serve.LoadEncoder, over the pipeline package) serves
+// /v1/embeddings; chat on it is a 400 that says why.
+func Example_embeddings() {
+	tok, err := tokenizer.New(letters{}, tokenizer.Config{})
+	if err != nil {
+		panic(err)
+	}
+	s := serve.New(serve.Options{})
+	defer s.Close()
+	if err := s.AddModel(&serve.Model{ID: "counts", Tokenizer: tok, Embedder: counts{}, MaxLen: 64}); err != nil {
+		panic(err)
+	}
+	s.SetReady(true)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+
+	for _, c := range []struct{ route, body string }{
+		{"/v1/embeddings", `{"model": "counts", "input": ["aab", "b"], "encoding_format": "float"}`},
+		{"/v1/chat/completions", `{"model": "counts", "messages": [{"role": "user", "content": "hi"}]}`},
+	} {
+		resp, err := http.Post(ts.URL+c.route, "application/json", strings.NewReader(c.body))
+		if err != nil {
+			panic(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	// Output:
+	// 200 {"data":[{"object":"embedding","index":0,"embedding":[2,1]},{"object":"embedding","index":1,"embedding":[0,1]}],"model":"counts","object":"list","usage":{"prompt_tokens":4,"total_tokens":4}}
+	// 400 {"error":{"message":"model \"counts\" has no language model and does not generate: /v1/chat/completions needs a causal LM","type":"invalid_request_error","param":"model","code":"model_not_generative"}}
+}
