@@ -351,3 +351,44 @@ func cmpFloat(a, b float64) int {
 	}
 	return 0
 }
+
+// gatedEmbedder holds every call until its gate is closed.
+type gatedEmbedder struct {
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedEmbedder) Embed(ctx context.Context, texts []string, ids [][]int) ([][]float32, int, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	return [][]float32{{1}}, 1, nil
+}
+
+// TestEncoderBusy: embedding and task calls are bounded like generation —
+// Parallel at once, Queue waiting, then 503 with Retry-After.
+func TestEncoderBusy(t *testing.T) {
+	s := New(Options{Parallel: 1, Queue: -1})
+	g := &gatedEmbedder{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	if err := s.AddModel(&Model{ID: "e", Tokenizer: byteTokenizer(t), Embedder: g, MaxLen: 8}); err != nil {
+		t.Fatal(err)
+	}
+	s.SetReady(true)
+	ts := httptestServer(t, s)
+	first := make(chan int)
+	go func() {
+		code, _ := post(t, ts.URL+"/v1/embeddings", `{"model": "e", "input": "a"}`)
+		first <- code
+	}()
+	<-g.entered
+	code, b, h := do(t, http.MethodPost, ts.URL+"/v1/embeddings", `{"model": "e", "input": "b"}`)
+	if e := apiError(t, b); code != 503 || h.Get("Retry-After") == "" || e.Code == nil || *e.Code != "server_busy" {
+		t.Errorf("second call while the first runs: %d %s", code, b)
+	}
+	close(g.gate)
+	if code := <-first; code != 200 {
+		t.Errorf("first call: %d", code)
+	}
+	if code, b := post(t, ts.URL+"/v1/embeddings", `{"model": "e", "input": "c"}`); code != 200 {
+		t.Errorf("a call after the first ended: %d %s", code, b)
+	}
+}

@@ -126,6 +126,7 @@ type served struct {
 	created   int64
 	maxLen    int // tokens a sequence may have
 	vocabSize int
+	calls     *calls // bounds the Embedder's and Tasks' calls
 
 	schemaMu sync.Mutex
 	schemas  map[string]*constrain.Index // by schema text
@@ -200,7 +201,7 @@ func (s *Server) AddModel(m *Model) error {
 		created = time.Now()
 	}
 	rt := &served{m: m, plain: plain, dec: dec, created: created.Unix(), schemas: map[string]*constrain.Index{},
-		maxLen: m.MaxLen, vocabSize: m.Tokenizer.VocabSize()}
+		maxLen: m.MaxLen, vocabSize: m.Tokenizer.VocabSize(), calls: newCalls(s.opts.Parallel, s.opts.Queue)}
 	if m.LM != nil {
 		sched, err := scheduler.New(m.LM, scheduler.Options{Rows: s.opts.Parallel, Queue: s.opts.Queue, MaxLen: s.opts.CtxSize,
 			PrefillBudget: s.opts.PrefillBudget, Decoder: dec, Logger: s.log.With("model", m.ID)})
