@@ -44,7 +44,7 @@ func (rt *served) chatPrompt(req *chatRequest) ([]int, *Error) {
 		cm = append(cm, msg)
 	}
 	var tools []json.RawMessage
-	if len(req.Tools) > 0 {
+	if req.toolsMode() != "" { // tool_choice none leaves the tools out of the prompt
 		tools = req.toolsJSON()
 		if t := rt.m.ChatTemplate; t == nil || !t.TakesTools() {
 			name := ""

@@ -162,13 +162,13 @@ func toolsSystemPrompt(tools []json.RawMessage, mode, name string) string {
 	}
 	switch mode {
 	case "required":
-		b.WriteString("Call one of them.")
+		b.WriteString("Call one of them: reply")
 	case "function":
-		fmt.Fprintf(&b, "Call %s.", name)
+		fmt.Fprintf(&b, "Call %s: reply", name)
 	default:
-		b.WriteString("To call one, reply with only")
+		b.WriteString("To call one, reply")
 	}
-	b.WriteString(` Reply with a JSON object {"name": <tool name>, "arguments": <arguments object>}.`)
+	b.WriteString(` with only a JSON object {"name": <tool name>, "arguments": <arguments object>}.`)
 	return b.String()
 }
 
