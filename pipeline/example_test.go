@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,4 +115,28 @@ func ExampleZeroShot() {
 	out, _ := p.Run(ctx, []string{"The team won the final 2-1."}, []string{"sports", "politics", "cooking"}, &pipeline.ZeroShotOptions{MultiLabel: true})
 	fmt.Printf("%v %.4f\n", out[0].Labels, out[0].Scores)
 	// Output: [cooking sports politics] [0.5848 0.5323 0.5048]
+}
+
+// Load an encoder once for every task its heads serve (what glossa serve
+// does with an encoder folder): an NLI classifier runs text
+// classification and zero-shot, and names the head it lacks for the
+// others.
+func ExampleLoadEncoders() {
+	ctx := context.Background()
+	e, err := pipeline.LoadEncoders(ctx, model("bert-tiny-nli"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(e.Tasks())
+	if _, err := e.Pipeline(pipeline.FillMaskTask); errors.Is(err, pipeline.ErrNoHead) {
+		fmt.Println("fill-mask: no head")
+	}
+	zs, _ := e.Pipeline(pipeline.ZeroShotTask)
+	r := zs.CallJSON(ctx, []byte(`{"inputs": "The team won the final 2-1.", "candidate_labels": ["sports", "politics", "cooking"], "multi_label": true}`))[0]
+	fmt.Printf("%.4f\n", r.Value.(pipeline.ZeroShotResult).Scores)
+	// Output:
+	// [text-classification feature-extraction zero-shot-classification]
+	// fill-mask: no head
+	// [0.5848 0.5323 0.5048]
 }
