@@ -148,7 +148,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for i, m := range models {
 			ids[i] = m.id
 		}
-		fmt.Fprintf(stdout, "glossa serve: ready: %s (%d slots each%s)\n", strings.Join(ids, ", "), *parallel,
+		fmt.Fprintf(stdout, "glossa serve: ready: %s (%d slots per model%s)\n", strings.Join(ids, ", "), *parallel,
 			map[bool]string{true: ", API key required", false: ""}[key != ""])
 	} else {
 		cancel()
