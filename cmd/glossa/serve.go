@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		after("chat-template", func(m *serveModel, v string) { m.opts.ChatTemplate = v }))
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0: any free port)")
 	apiKey := fs.String("api-key", "", "require Authorization: Bearer `KEY` (default: $GLOSSA_API_KEY; none when both are empty)")
-	parallel := fs.Int("parallel", 4, "slots per model: requests decoded together")
+	parallel := fs.Int("parallel", 4, "slots per model: requests decoded together (an encoder: calls run at once)")
 	queue := fs.Int("queue", 64, "requests per model that may wait for a slot; beyond, 503 (0: none)")
 	ctxSize := fs.Int("ctx-size", 0, "positions per slot, prompt included (0: the model's maximum)")
 	cors := fs.String("cors", "", "allow cross-origin requests from `ORIGIN` (* for any)")
