@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/glossa-ai/glossa/chat"
 	"github.com/glossa-ai/glossa/serve/constrain"
 	"github.com/glossa-ai/glossa/serve/scheduler"
 )
@@ -182,6 +183,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 		if req.toolsMode() == "" {
 			continue
 		}
+		if name := req.directTool(); name != "" {
+			if call, ok := directCall(name, text); ok && c.FinishReason == "stop" {
+				c.Message.ToolCalls, c.FinishReason, c.Message.Content = s.callsOut([]chat.ToolCall{call}), "tool_calls", nil
+			}
+			continue
+		}
 		if calls, content, ok := s.toolCalls(req, text); ok {
 			c.Message.ToolCalls, c.FinishReason = calls, "tool_calls"
 			c.Message.Content = nil
@@ -219,14 +226,22 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 	// to be one, or until it ends and is parsed.
 	held := make([]strings.Builder, len(j.reqs))
 	holding := make([]bool, len(j.reqs))
+	direct := req.directTool()
 	for i := range holding {
-		holding[i] = req.toolsMode() != ""
+		holding[i] = req.toolsMode() != "" && direct == ""
+	}
+	var calls []messageToolCall // a direct tool's call per choice, once opened
+	if direct != "" {
+		calls = make([]messageToolCall, len(j.reqs))
 	}
 	var u usage
 	err := s.run(ctx, rt, j, arrived, func(i int, ev scheduler.Event) error {
 		out := started()
 		if !ev.Done && logprobs {
 			pending[i] = append(pending[i], rt.chatLogprob(ev))
+		}
+		if direct != "" {
+			return s.streamDirect(out, chunk, i, ev, &calls[i], direct, &pending[i], &u)
 		}
 		text := ev.Text
 		if holding[i] {
@@ -287,6 +302,46 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 	return ev0.raw([]byte("[DONE]"))
 }
 
+// streamDirect streams a direct tool's call as its arguments come: the
+// first event opens the call (index 0, id, type, name, empty arguments),
+// each piece of text is an arguments delta, and the end gives
+// finish_reason tool_calls (length when the budget ran out first).
+func (s *Server) streamDirect(out *sse, chunk func(...chunkChoice) chatChunk, i int, ev scheduler.Event,
+	call *messageToolCall, name string, pending *[]tokenLogprob, u *usage) error {
+	zero := 0
+	if call.ID == "" {
+		*call = s.callsOut([]chat.ToolCall{{Name: name}})[0]
+		call.Index = &zero
+		if err := out.send(chunk(chunkChoice{Index: i, Delta: chunkDelta{ToolCalls: []messageToolCall{*call}}})); err != nil {
+			return err
+		}
+	}
+	if ev.Text != "" || (ev.Done && len(*pending) > 0) {
+		d := messageToolCall{Index: &zero}
+		d.Function.Arguments = ev.Text
+		c := chunkChoice{Index: i, Delta: chunkDelta{ToolCalls: []messageToolCall{d}}}
+		if *pending != nil {
+			c.Logprobs = &chatLogprobs{Content: *pending}
+			*pending = nil
+		}
+		if err := out.send(chunk(c)); err != nil {
+			return err
+		}
+	}
+	if !ev.Done {
+		return nil
+	}
+	if e := s.endError(ev); e != nil {
+		return out.send(e.body())
+	}
+	u.CompletionTokens += ev.CompletionTokens
+	reason := finishReason(ev.Reason)
+	if reason == "stop" {
+		reason = "tool_calls"
+	}
+	return out.send(chunk(chunkChoice{Index: i, FinishReason: &reason}))
+}
+
 // toolCalls parses a reply for the request's tools and returns them as
 // the answer's tool_calls, with fresh ids (only the first with
 // parallel_tool_calls false).
@@ -298,12 +353,17 @@ func (s *Server) toolCalls(req *chatRequest, text string) ([]messageToolCall, st
 	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
 		calls = calls[:1]
 	}
+	return s.callsOut(calls), content, true
+}
+
+// callsOut gives calls fresh ids in the answer's shape.
+func (s *Server) callsOut(calls []chat.ToolCall) []messageToolCall {
 	out := make([]messageToolCall, len(calls))
 	for k, c := range calls {
 		out[k].ID, out[k].Type = s.newID("call_"), "function"
 		out[k].Function.Name, out[k].Function.Arguments = c.Name, c.Arguments
 	}
-	return out, content, true
+	return out
 }
 
 // sendToolCalls streams choice i's tool calls as OpenAI does: per call, a

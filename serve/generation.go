@@ -47,11 +47,7 @@ func (rt *served) chatPrompt(req *chatRequest) ([]int, *Error) {
 	if req.toolsMode() != "" { // tool_choice none leaves the tools out of the prompt
 		tools = req.toolsJSON()
 		if t := rt.m.ChatTemplate; t == nil || !t.TakesTools() {
-			name := ""
-			if req.ToolChoice != nil {
-				name = req.ToolChoice.Name
-			}
-			sys := chat.Message{Role: "system", Content: toolsSystemPrompt(tools, req.toolsMode(), name)}
+			sys := chat.Message{Role: "system", Content: toolsSystemPrompt(tools, req.toolsMode(), req.directTool())}
 			if cm[0].Role == "system" {
 				cm[0].Content += "\n\n" + sys.Content
 			} else {

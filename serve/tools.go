@@ -151,6 +151,33 @@ func (r *chatRequest) toolsJSON() []json.RawMessage {
 	return out
 }
 
+// directTool returns the tool whose call the reply must be when only one
+// can be (a named function, or "required" with one tool): the reply is
+// then the arguments alone, constrained to that tool's parameters and
+// streamed as they come, as vLLM does for a named function. "" otherwise.
+func (r *chatRequest) directTool() string {
+	switch r.toolsMode() {
+	case "function":
+		return r.ToolChoice.Name
+	case "required":
+		if len(r.Tools) == 1 {
+			return r.Tools[0].Function.Name
+		}
+	}
+	return ""
+}
+
+// directCall reads a direct tool's reply: the arguments object.
+func directCall(name, text string) (chat.ToolCall, bool) {
+	var obj map[string]any
+	if json.Unmarshal([]byte(text), &obj) != nil || obj == nil {
+		return chat.ToolCall{}, false
+	}
+	var compact bytes.Buffer
+	json.Compact(&compact, []byte(text))
+	return chat.ToolCall{Name: name, Arguments: compact.String()}, true
+}
+
 // toolsSystemPrompt describes the tools for a template that does not read
 // them (or for no template).
 func toolsSystemPrompt(tools []json.RawMessage, mode, name string) string {
@@ -160,11 +187,12 @@ func toolsSystemPrompt(tools []json.RawMessage, mode, name string) string {
 		b.Write(t)
 		b.WriteByte('\n')
 	}
-	switch mode {
-	case "required":
+	switch {
+	case name != "":
+		fmt.Fprintf(&b, "Call %s: reply with only its arguments, a JSON object.", name)
+		return b.String()
+	case mode == "required":
 		b.WriteString("Call one of them: reply")
-	case "function":
-		fmt.Fprintf(&b, "Call %s: reply", name)
 	default:
 		b.WriteString("To call one, reply")
 	}
@@ -172,18 +200,22 @@ func toolsSystemPrompt(tools []json.RawMessage, mode, name string) string {
 	return b.String()
 }
 
-// toolCallSchema is the JSON Schema of a call of one of the tools mode
-// allows: {"name": const, "arguments": the tool's parameters}, as anyOf
-// over the tools for "required".
+// toolCallSchema is the JSON Schema of the reply: a direct tool's
+// parameters, else a call of one of the tools, {"name": const,
+// "arguments": the tool's parameters}, as anyOf over them.
 func (r *chatRequest) toolCallSchema() json.RawMessage {
+	direct := r.directTool()
 	var alts []json.RawMessage
 	for _, t := range r.Tools {
-		if r.ToolChoice.Mode == "function" && t.Function.Name != r.ToolChoice.Name {
-			continue
-		}
 		params := json.RawMessage(`{"type": "object"}`)
 		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && string(p) != "null" {
 			params = p
+		}
+		if direct != "" {
+			if t.Function.Name == direct {
+				return params
+			}
+			continue
 		}
 		name, _ := json.Marshal(t.Function.Name)
 		alts = append(alts, json.RawMessage(fmt.Sprintf(`{"type": "object", "properties": {"name": {"const": %s}, "arguments": %s}, "required": ["name", "arguments"], "additionalProperties": false}`, name, params)))

@@ -66,13 +66,29 @@ func TestToolCallsRequired(t *testing.T) {
 		}
 	}
 
-	body := `{"model": "fake", ` + msgs + `, "tools": ` + weatherTools + `, "tool_choice": "required", "max_tokens": 120, "seed": 5, "stream": true, "n": 2}`
+	// Streamed: a call of one of two tools comes whole once parsed; a
+	// named one (the reply is its arguments) as the arguments come.
+	for _, choice := range []string{`"required"`, `{"type": "function", "function": {"name": "get_weather"}}`} {
+		streamToolCalls(t, ts, `{"model": "fake", `+msgs+`, "tools": `+weatherTools+`, "tool_choice": `+choice+`, "max_tokens": 120, "seed": 5, "stream": true, "n": 2}`,
+			strings.Contains(choice, "get_weather"))
+	}
+}
+
+// streamToolCalls checks a streamed tool call of each of two choices:
+// tool_calls deltas with index 0, the first with id, type and name, the
+// arguments (in more than one delta when progressive) valid, and
+// finish_reason tool_calls.
+func streamToolCalls(t *testing.T, ts *testServer, body string, progressive bool) {
+	t.Helper()
 	resp, err := http.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	type call struct{ id, name, args string }
+	type call struct {
+		id, name, args string
+		deltas         int
+	}
 	calls := map[int]*call{}
 	finished := map[int]string{}
 	for _, e := range sseEvents(t, resp.Body) {
@@ -98,6 +114,7 @@ func TestToolCallsRequired(t *testing.T) {
 					calls[ch.Index] = &call{id: d.ID, name: d.Function.Name}
 				}
 				calls[ch.Index].args += d.Function.Arguments
+				calls[ch.Index].deltas++
 			}
 			if ch.FinishReason != nil {
 				finished[ch.Index] = *ch.FinishReason
@@ -111,6 +128,9 @@ func TestToolCallsRequired(t *testing.T) {
 		}
 		if err := argsSchema(t, c.name).Validate([]byte(c.args)); err != nil {
 			t.Errorf("streamed %s(%s): %v", c.name, c.args, err)
+		}
+		if progressive && (c.name != "get_weather" || c.deltas < 4) {
+			t.Errorf("named get_weather: %s(%s) in %d deltas", c.name, c.args, c.deltas)
 		}
 	}
 }
