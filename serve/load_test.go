@@ -131,6 +131,14 @@ func stream(ctx context.Context, url, model string, seed, maxTokens int, drop bo
 			done = true
 			break
 		}
+		// The clients share the server's two cores: past the first token,
+		// only the usage chunk is decoded, the others only checked.
+		if r.ttft != 0 && !strings.Contains(data, `"usage"`) {
+			if !json.Valid([]byte(data)) {
+				return streamResult{err: fmt.Errorf("not JSON: %s", data)}
+			}
+			continue
+		}
 		var c completion
 		if err := json.Unmarshal([]byte(data), &c); err != nil {
 			return streamResult{err: fmt.Errorf("%s: %v", data, err)}
