@@ -90,7 +90,7 @@ func LoadCausalLM(path string, opts *LoadOptions) (*CausalLM, error) {
 			if err != nil {
 				return nil, err
 			}
-			return fromLlama(m, GGUF, ""), nil
+			return fromLlama(m, GGUF, path), nil // the tokenizer is in the metadata
 		}
 		if !isLlama2C(path) {
 			return nil, fmt.Errorf("auto: %s is neither a model folder, a .gguf file nor a llama2.c .bin checkpoint", path)

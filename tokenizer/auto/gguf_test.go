@@ -1,0 +1,56 @@
+package auto
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/glossa-ai/glossa/internal/testenv"
+)
+
+// The tokenizer a GGUF file carries encodes and decodes like llama.cpp's:
+// each golden prompt to llama.cpp's ids, and llama.cpp's generated ids back
+// to its text.
+func TestGGUFMatchesLlamaCpp(t *testing.T) {
+	for _, typ := range []string{"q8_0", "q4_0"} {
+		tok, err := Load(testenv.Shared(t, "models", "stories260K-gguf", "stories260K-"+typ+".gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(testenv.Shared(t, "golden", "llamacpp", "stories260K-"+typ+"_greedy.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g struct {
+			Runs []struct {
+				Prompt    string `json:"prompt"`
+				PromptIDs []int  `json:"prompt_token_ids"`
+				Generated []int  `json:"generated_token_ids"`
+				Text      string `json:"generated_text"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(data, &g); err != nil {
+			t.Fatal(err)
+		}
+		if len(g.Runs) == 0 {
+			t.Fatalf("%s: no runs", typ)
+		}
+		for _, run := range g.Runs {
+			enc, err := tok.Encode(run.Prompt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(enc.IDs, run.PromptIDs) {
+				t.Errorf("%s %q: ids %v, llama.cpp %v", typ, run.Prompt, enc.IDs, run.PromptIDs)
+			}
+			text, err := tok.Decode(run.Generated, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != run.Text {
+				t.Errorf("%s %q: decoded\n%q\nllama.cpp\n%q", typ, run.Prompt, text, run.Text)
+			}
+		}
+	}
+}
