@@ -18,9 +18,13 @@ func openGGUF(path string, opts Options, ftype uint32) (*source, error) {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
 	src := &source{gguf: true, close: f.Close}
-	if arch := f.Architecture(); arch != "llama" {
+	if arch := f.Architecture(); arch != "llama" && arch != "gpt2" {
 		f.Close()
-		return nil, fmt.Errorf("quantize: %s: architecture %q is not supported (llama)", path, arch)
+		return nil, fmt.Errorf("quantize: %s: architecture %q is not supported (llama, gpt2)", path, arch)
+	}
+	if opts.Tokenizer != "" && f.Architecture() == "gpt2" {
+		f.Close()
+		return nil, fmt.Errorf("quantize: %s: --tokenizer is not supported for gpt2 files", path)
 	}
 	if opts.Tokenizer != "" {
 		p, err := f.LlamaParams()

@@ -16,6 +16,19 @@ import (
 // Options.Tokenizer or the folder's tokenizer.model (or tokenizer.bin), and
 // tokenizer_config.json adds the chat template and add_bos/add_eos.
 func openHF(dir, name string, opts Options, ftype uint32) (*source, error) {
+	var head struct {
+		ModelType string `json:"model_type"`
+	}
+	if err := checkpoint.ReadJSON(filepath.Join(dir, "config.json"), &head, 16<<20); err != nil {
+		return nil, fmt.Errorf("quantize: %w", err)
+	}
+	switch head.ModelType {
+	case "gpt2":
+		return openHFGPT2(dir, name, opts, ftype)
+	case "llama", "":
+	default:
+		return nil, fmt.Errorf("quantize: %s: model_type %q is not supported (llama, gpt2)", dir, head.ModelType)
+	}
 	cfg, err := llama.ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
@@ -82,13 +95,7 @@ func openHF(dir, name string, opts Options, ftype uint32) (*source, error) {
 			hasOutput = true
 		}
 		info, _ := fo.Info(hf)
-		from := gguf.F32
-		switch info.DType {
-		case checkpoint.F16:
-			from = gguf.F16
-		case checkpoint.BF16:
-			from = gguf.BF16
-		}
+		from := dtypeType(info.DType)
 		heads := 0
 		switch {
 		case strings.HasSuffix(gname, ".attn_q.weight"):
