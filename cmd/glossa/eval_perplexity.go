@@ -24,7 +24,7 @@ func runEvalPerplexity(ctx context.Context, args []string, stdout, stderr io.Wri
 	dataPath := fs.String("data", "", "plain-text `FILE` to score (required)")
 	ctxLen := fs.Int("context", 0, "window length in tokens (llama-perplexity -c; default min(512, the model's length))")
 	batch := fs.Int("batch-size", 8, "windows evaluated together")
-	dtype := fs.String("dtype", "stored", dtypeFlagHelp)
+	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: glossa eval --task perplexity --model PATH --data FILE [--context N] [--dtype stored|f32|...]
@@ -32,7 +32,7 @@ func runEvalPerplexity(ctx context.Context, args []string, stdout, stderr io.Wri
 Perplexity with llama.cpp's llama-perplexity semantics: the text's tokens are cut
 into non-overlapping windows of --context tokens (BOS replacing the first one when
 the tokenizer adds BOS), and the second half of every window is scored.
---dtype stored (the default) runs a GGUF file's tensors in their own types.
+A .gguf file runs in its own tensor types unless --dtype says otherwise.
 
 Flags:`)
 		fs.PrintDefaults()

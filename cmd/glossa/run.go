@@ -41,7 +41,7 @@ Flags:
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	modelPath := fs.String("model", "", modelFlagHelp)
-	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
+	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: found beside the model)")
 	sampling := addSamplingFlags(fs)
 	maxNew := fs.Int("max-new-tokens", 128, "tokens to generate per turn at most")
