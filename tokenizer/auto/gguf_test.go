@@ -3,9 +3,12 @@ package auto
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"slices"
 	"testing"
 
+	"github.com/glossa-ai/glossa/checkpoint/gguf"
 	"github.com/glossa-ai/glossa/internal/testenv"
 )
 
@@ -51,6 +54,38 @@ func TestGGUFMatchesLlamaCpp(t *testing.T) {
 			if text != run.Text {
 				t.Errorf("%s %q: decoded\n%q\nllama.cpp\n%q", typ, run.Prompt, text, run.Text)
 			}
+		}
+	}
+}
+
+// A GGUF file without tokenizer metadata, or with a vocabulary this package
+// cannot build, fails with an error that names the key or the model.
+func TestGGUFBadTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		meta map[string]any
+		want string
+	}{
+		{"none", map[string]any{"general.architecture": "llama"}, `"tokenizer.ggml.model": missing metadata key`},
+		{"no tokens", map[string]any{gguf.KeyTokenizerModel: "llama"}, `"tokenizer.ggml.tokens": missing metadata key`},
+		{"bert", map[string]any{gguf.KeyTokenizerModel: "bert", gguf.KeyTokens: []string{"[UNK]", "a"}}, `model "bert" is not supported`},
+		{"gpt2 without merges", map[string]any{gguf.KeyTokenizerModel: "gpt2", gguf.KeyTokens: []string{"a", "b"}}, "without tokenizer.ggml.merges"},
+		{"scores", map[string]any{gguf.KeyTokenizerModel: "llama", gguf.KeyTokens: []string{"<unk>", "a"}, gguf.KeyScores: []float32{0}}, "1 scores for 2 tokens"},
+	} {
+		var w gguf.Writer
+		for k, v := range tc.meta {
+			if err := w.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".gguf")
+		if err := w.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}
 	}
 }
