@@ -8,6 +8,7 @@ import (
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/checkpoint/gguf"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/tokenizer/bpe"
 	"github.com/glossa-ai/glossa/tokenizer/char"
@@ -77,21 +78,10 @@ func openHFGPT2(dir, name string, opts Options, ftype uint32) (*source, error) {
 				if err != nil || !conv {
 					return x, err
 				}
-				return transpose(x, shape[1], shape[0]), nil
+				return infer.Transpose(x, shape[1], shape[0]), nil // HF [in, out] → [out, in]
 			}})
 	}
 	return src, nil
-}
-
-// transpose returns the [cols, rows] transpose of x [rows, cols].
-func transpose(x []float32, rows, cols int) []float32 {
-	out := make([]float32, len(x))
-	for r := range rows {
-		for c := range cols {
-			out[c*rows+r] = x[r*cols+c]
-		}
-	}
-	return out
 }
 
 // dtypeType is the GGUF type of a safetensors dtype as it is read.

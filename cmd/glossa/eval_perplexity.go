@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/glossa-ai/glossa/models/auto"
 	"github.com/glossa-ai/glossa/perplexity"
 	"github.com/glossa-ai/glossa/tokenizer"
 	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
@@ -52,17 +53,7 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	m, err := loadCausalLM(ctx, *modelPath, *dtype, stderr)
-	if err != nil {
-		return err
-	}
-	if *tokPath == "" {
-		*tokPath = m.TokenizerPath
-	}
-	if *tokPath == "" {
-		return fmt.Errorf("%w: no tokenizer found beside %s; pass --tokenizer", errUsage, *modelPath)
-	}
-	tok, err := tokauto.Load(*tokPath)
+	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, stderr)
 	if err != nil {
 		return err
 	}
@@ -110,4 +101,24 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
 	}
 	return data, nil
+}
+
+// loadCausalLMTokenizer loads a --model and its tokenizer: tokPath, or the
+// one the model carries or has beside it.
+func loadCausalLMTokenizer(ctx context.Context, modelPath, tokPath, dtype string, stderr io.Writer) (*auto.CausalLM, *tokenizer.Tokenizer, error) {
+	m, err := loadCausalLM(ctx, modelPath, dtype, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tokPath == "" {
+		tokPath = m.TokenizerPath
+	}
+	if tokPath == "" {
+		return nil, nil, fmt.Errorf("%w: no tokenizer found beside %s; pass --tokenizer", errUsage, modelPath)
+	}
+	tok, err := tokauto.Load(tokPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, tok, nil
 }

@@ -16,23 +16,7 @@ import (
 // prints llama2.c's run.c stdout byte for byte.
 func TestGenerateGGUFMatchesLlama2C(t *testing.T) {
 	model := testenv.Shared(t, "models", "stories260K-gguf", "stories260K-f32.gguf")
-	data, err := os.ReadFile(testenv.Shared(t, "golden", "llama2c", "stories260K_greedy.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Runs []struct {
-			Prompt string `json:"prompt"`
-			Stdout string `json:"stdout_exact"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
-	if len(g.Runs) == 0 {
-		t.Fatal("no runs in the golden file")
-	}
-	for _, run := range g.Runs {
+	for _, run := range llama2cGreedyRuns(t) {
 		args := []string{"generate", "--model", model, "--temperature", "0", "--steps", "256"}
 		if run.Prompt != "" {
 			args = append(args, run.Prompt)

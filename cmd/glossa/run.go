@@ -15,7 +15,6 @@ import (
 	"github.com/glossa-ai/glossa/chat"
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/pipeline"
-	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
 )
 
 const runUsage = `Usage: glossa run --model PATH|ORG/NAME[@REV] [--tokenizer PATH] [sampling flags] [--input FILE]
@@ -83,17 +82,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		echo = false
 	}
 
-	m, err := loadCausalLM(ctx, *modelPath, *dtype, stderr)
-	if err != nil {
-		return err
-	}
-	if *tokPath == "" {
-		*tokPath = m.TokenizerPath
-	}
-	if *tokPath == "" {
-		return fmt.Errorf("%w: no tokenizer found beside %s; pass --tokenizer", errUsage, *modelPath)
-	}
-	tok, err := tokauto.Load(*tokPath)
+	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, stderr)
 	if err != nil {
 		return err
 	}
