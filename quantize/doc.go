@@ -21,9 +21,8 @@
 //     ("_norm.weight") and 1-D tensors stay F32 (a GGUF input keeps their
 //     stored type);
 //   - for Q4_0 the output matrix — output.weight, or token_embd.weight when
-//     the embeddings are tied — is Q6_K if its rows are a multiple of 256,
-//     else Q8_0; this package does not encode Q6_K, so such an output
-//     matrix is Q8_0 and the Result says so;
+//     the embeddings are tied — is Q6_K (ggml's reference quantizer, bit for
+//     bit) if its rows are a multiple of 256, else Q8_0;
 //   - a tensor whose rows are not a multiple of the 32-element block falls
 //     back to F16. (llama-quantize applies that fallback to its K-quants and
 //     stops with "Unsupported tensor size encountered" for Q8_0 and Q4_0;

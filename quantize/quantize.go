@@ -218,7 +218,7 @@ func TypeFor(name string, shape []int, ftype gguf.Type, tied, pure bool) (gguf.T
 		case nx%256 != 0:
 			t, note = gguf.Q8_0, "output matrix: Q8_0 (rows not a multiple of 256 for Q6_K)"
 		case ftype != gguf.Q8_0:
-			t, note = gguf.Q8_0, "output matrix: Q8_0 (llama-quantize picks Q6_K, which this package does not encode)"
+			t, note = gguf.Q6_K, "output matrix: Q6_K"
 		}
 	}
 	if nx%t.BlockSize() != 0 {
