@@ -390,7 +390,7 @@ func (b *Builder) blocks(full string, in, out int, layout Layout, f Format) []by
 		return nil
 	}
 	if layout == InOut {
-		w = transpose(w, in, out)
+		w = Transpose(w, in, out)
 	}
 	q := quantize(f, w, out, in)
 	if mapped {

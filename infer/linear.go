@@ -132,7 +132,7 @@ func NewWeight(w []float32, in, out int, layout Layout, f Format) Weight {
 		return newBF16Weight(toBF16(w, in, out, layout), in, out)
 	case Q8_0, Q4_0:
 		if layout == InOut {
-			w = transpose(w, in, out)
+			w = Transpose(w, in, out)
 		}
 		return newQuantWeight(f, in, out, [][]byte{quantize(f, w, out, in)}, []int{out})
 	case F16:
@@ -180,8 +180,9 @@ func newBF16Weight(w []uint16, in, out int) *bf16Weight {
 	return bw
 }
 
-// transpose returns w [in, out] as [out, in].
-func transpose(w []float32, in, out int) []float32 {
+// Transpose returns w [in, out] (row-major) as a new [out, in] matrix:
+// GPT-2's Conv1D layout as nn.Linear's.
+func Transpose(w []float32, in, out int) []float32 {
 	t := make([]float32, len(w))
 	for i := range in {
 		for o := range out {

@@ -41,7 +41,7 @@ func TestQuantLinear(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const in, out = 96, 45
 	w := randn(rng, out*in, 0.3)
-	wT := transpose(w, out, in) // [in, out]
+	wT := Transpose(w, out, in) // [in, out]
 	bias := randn(rng, out, 0.5)
 	for _, f := range []Format{Q8_0, Q4_0} {
 		for _, layout := range []Layout{OutIn, InOut} {

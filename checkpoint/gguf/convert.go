@@ -96,9 +96,10 @@ func decode(dst []float32, src []byte, t Type) {
 }
 
 // Encode converts src to the stored bytes of type t: F32 as is, F16 and
-// BF16 rounded to nearest even, Q8_0 and Q4_0 quantized exactly as
-// llama.cpp's reference quantizers (QuantizeQ8_0, QuantizeQ4_0). For the
-// quantized types len(src) must be a multiple of 32. Other types fail with
+// BF16 rounded to nearest even, Q8_0, Q4_0 and Q6_K quantized exactly as
+// llama.cpp's reference quantizers (QuantizeQ8_0, QuantizeQ4_0,
+// quantize_row_q6_K_ref). len(src) must be a multiple of the block size
+// (32, or 256 for Q6_K). Other types fail with
 // an error matching checkpoint.ErrDType.
 func Encode(t Type, src []float32) ([]byte, error) {
 	if !t.CanEncode() {
@@ -174,6 +175,8 @@ func (s *scratch) encode(dst []byte, src []float32, t Type) {
 				le.PutUint16(b, blocks[i].D)
 				copy(b[2:], blocks[i].Qs[:])
 			}
+		case Q6_K:
+			quantizeQ6_K(dst[start/qkK*q6KBytes:], x)
 		default:
 			panic("gguf: encode as " + t.String()) // callers check CanEncode
 		}

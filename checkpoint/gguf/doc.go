@@ -60,15 +60,15 @@
 //	Q8_0 (34 bytes): d, 32 × int8 q            x[j] = q[j]·d
 //	Q4_0 (18 bytes): d, 16 bytes of nibbles    x[j] = (lo(byte j) − 8)·d, x[j+16] = (hi(byte j) − 8)·d
 //
-// QuantizeQ8_0 and QuantizeQ4_0 reproduce llama.cpp's reference quantizers
-// bit for bit (see their documentation for the exact rounding), so files
+// QuantizeQ8_0 and QuantizeQ4_0 (and Encode for Q6_K) reproduce llama.cpp's
+// reference quantizers bit for bit (see their documentation for the exact rounding), so files
 // written here match those llama.cpp's tools write from the same float32
 // values.
 //
 // # Writing
 //
 // Writer collects metadata and tensors (float32 data converted to F32, F16,
-// BF16, Q8_0 or Q4_0 on the way out, or raw bytes of any type) and writes a
+// BF16, Q8_0, Q4_0 or Q6_K on the way out, or raw bytes of any type) and writes a
 // version 3 file with WriteTo, or atomically with Save.
 //
 // Errors are *Error values naming the file and, where relevant, the tensor or

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"os"
 	"regexp"
@@ -32,28 +31,11 @@ func openStories(t *testing.T, typ string) *File {
 }
 
 // storiesNames lists the 47 tensors with their llama2.c arrays, in the order
-// gguf_write.py writes them. The model: C = 64, F = 172, L = 5, 8 query
-// heads and 4 key/value heads of D = 8 (KV = 32), V = 512.
+// gguf_write.py writes them (Llama2CTensors). The model: C = 64, F = 172,
+// L = 5, 8 query heads and 4 key/value heads of D = 8 (KV = 32), V = 512.
 func storiesNames(m *checkpoint.Llama2C) (names []string, shapes [][]int, values [][]float32) {
-	cfg := m.Config
-	C, F, KV, V := cfg.Dim, cfg.HiddenDim, cfg.KVDim(), cfg.VocabSize
-	add := func(name string, shape []int, v []float32) {
-		names, shapes, values = append(names, name), append(shapes, shape), append(values, v)
-	}
-	layer := func(a []float32, l, n int) []float32 { return a[l*n : (l+1)*n] }
-	add("token_embd.weight", []int{V, C}, m.TokenEmbedding)
-	add("output_norm.weight", []int{C}, m.RMSFinal)
-	for l := range cfg.NumLayers {
-		p := fmt.Sprintf("blk.%d.", l)
-		add(p+"attn_norm.weight", []int{C}, layer(m.RMSAtt, l, C))
-		add(p+"attn_q.weight", []int{C, C}, layer(m.WQ, l, C*C))
-		add(p+"attn_k.weight", []int{KV, C}, layer(m.WK, l, KV*C))
-		add(p+"attn_v.weight", []int{KV, C}, layer(m.WV, l, KV*C))
-		add(p+"attn_output.weight", []int{C, C}, layer(m.WO, l, C*C))
-		add(p+"ffn_norm.weight", []int{C}, layer(m.RMSFFN, l, C))
-		add(p+"ffn_gate.weight", []int{F, C}, layer(m.W1, l, F*C))
-		add(p+"ffn_down.weight", []int{C, F}, layer(m.W2, l, C*F))
-		add(p+"ffn_up.weight", []int{F, C}, layer(m.W3, l, F*C))
+	for _, t := range Llama2CTensors(m) {
+		names, shapes, values = append(names, t.Name), append(shapes, t.Shape), append(values, t.Data)
 	}
 	return names, shapes, values
 }

@@ -152,10 +152,10 @@ func (t Type) CanFloat32() bool {
 }
 
 // CanEncode reports whether Encode and the Writer produce t from float32:
-// F32, F16, BF16, Q8_0 and Q4_0.
+// F32, F16, BF16, Q8_0, Q4_0 and Q6_K.
 func (t Type) CanEncode() bool {
 	switch t {
-	case F32, F16, BF16, Q8_0, Q4_0:
+	case F32, F16, BF16, Q8_0, Q4_0, Q6_K:
 		return true
 	}
 	return false

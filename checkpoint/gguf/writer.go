@@ -82,7 +82,7 @@ func checkValue(v Value, depth int) error {
 
 // AddTensor adds a tensor whose float32 values data (row-major, shape
 // outermost first as in Tensor.Shape) are stored as type t: F32, F16,
-// BF16, Q8_0 or Q4_0 (see Encode). data is read when the file is written and
+// BF16, Q8_0, Q4_0 or Q6_K (see Encode). data is read when the file is written and
 // must not change before then. The row length (the last dimension) must be
 // a multiple of t's block size, the name unique and at most MaxNameLen
 // bytes, and there may be at most MaxDims dimensions.

@@ -92,7 +92,10 @@ func benchLlama(f infer.Format, decode bool) workload {
 		if err != nil {
 			return benchResult{}, err
 		}
-		s, err := m.NewState(1, m.MaxLen())
+		// The cache holds the positions a round uses (prompt, first token,
+		// the steps), not the model's whole context: its float32 keys and
+		// values are the largest allocation after the weights.
+		s, err := m.NewState(1, min(m.MaxLen(), llamaBenchPrompt+llamaBenchSteps+1))
 		if err != nil {
 			return benchResult{}, err
 		}

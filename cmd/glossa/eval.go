@@ -25,6 +25,9 @@ an error).`
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if task, rest, ok := cutFlag(args, "task"); ok {
+		if task == "perplexity" {
+			return runEvalPerplexity(ctx, rest, stdout, stderr)
+		}
 		if task != "classification" {
 			return runEvalText(ctx, args, stdout, stderr)
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	})
 	stats := fs.Bool("stats", false, "print the decoding speed to stderr")
-	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
+	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
 	promptIDs := fs.String("prompt-ids", "", "the prompt as comma-separated token `IDS` instead of text (no tokenizer needed with --print-ids)")
 	printIDs := fs.Bool("print-ids", false, "print the generated token ids, space-separated on one line, instead of text")
 	fs.Usage = func() {
@@ -205,7 +206,7 @@ func (f *samplingFlags) seed(fs *flag.FlagSet) uint64 {
 
 // modelFlagHelp documents the --model flag of the commands that load a
 // causal LM.
-const modelFlagHelp = "model: a Hugging Face folder, a llama2.c .bin file, or ORG/NAME[@REVISION] on the Hub (cache first, else downloaded)"
+const modelFlagHelp = "model: a Hugging Face folder, a llama2.c .bin file, a llama.cpp .gguf file, or ORG/NAME[@REVISION] on the Hub (cache first, else downloaded)"
 
 // loadCausalLM loads the model a --model flag names: a local folder or file,
 // else a Hub reference ORG/NAME[@REVISION] taken from the Hugging Face cache
@@ -219,6 +220,9 @@ func loadCausalLM(ctx context.Context, ref, dtype string, stderr io.Writer) (*au
 	dir, err := resolveModel(ctx, ref, stderr)
 	if err != nil {
 		return nil, err
+	}
+	if dtype == "" && strings.EqualFold(filepath.Ext(dir), ".gguf") {
+		f = infer.Stored // a quantized file runs in its own types, as llama.cpp runs it
 	}
 	return auto.LoadCausalLM(dir, &auto.LoadOptions{Format: f})
 }

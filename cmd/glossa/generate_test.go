@@ -14,20 +14,7 @@ import (
 func TestGenerateMatchesLlama2C(t *testing.T) {
 	model := testenv.Shared(t, "models", "stories260K", "stories260K.bin")
 	tok := testenv.Shared(t, "models", "stories260K", "tok512.bin")
-	data, err := os.ReadFile(testenv.Shared(t, "golden", "llama2c", "stories260K_greedy.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Runs []struct {
-			Prompt string `json:"prompt"`
-			Stdout string `json:"stdout_exact"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
-	for _, run := range g.Runs {
+	for _, run := range llama2cGreedyRuns(t) {
 		args := []string{"generate", "--model", model, "--tokenizer", tok, "--temperature", "0", "--steps", "256"}
 		if run.Prompt != "" {
 			args = append(args, run.Prompt)
@@ -37,6 +24,31 @@ func TestGenerateMatchesLlama2C(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q\n got %q\nwant %q", run.Prompt, code, errOut, out, run.Stdout)
 		}
 	}
+}
+
+// llama2cRun is one run of ../shared/golden/llama2c/stories260K_greedy.json.
+type llama2cRun struct {
+	Prompt string `json:"prompt"`
+	Stdout string `json:"stdout_exact"`
+}
+
+// llama2cGreedyRuns reads the golden runs of llama2.c's run.c on stories260K.
+func llama2cGreedyRuns(t *testing.T) []llama2cRun {
+	t.Helper()
+	data, err := os.ReadFile(testenv.Shared(t, "golden", "llama2c", "stories260K_greedy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Runs []llama2cRun `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Runs) == 0 {
+		t.Fatal("no runs in the golden file")
+	}
+	return g.Runs
 }
 
 func TestGenerateOptions(t *testing.T) {

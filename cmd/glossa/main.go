@@ -36,6 +36,7 @@ func commands() []command {
 		{"demo", "the worked demonstrations: attention by hand, a Transformer encoder forward", runDemo},
 		{"pull", "download a model from the Hugging Face hub into the HF cache", runPull},
 		{"generate", "generate text with a causal language model", runGenerate},
+		{"quantize", "write a Llama model as a llama.cpp GGUF file: f32, f16, bf16, q8_0, q4_0", runQuantize},
 		{"translate", "translate text with an encoder-decoder (Marian, T5, BART), batched and streaming", runTranslate},
 		{"summarize", "summarize text with an encoder-decoder (BART, T5), batched and streaming", runSummarize},
 		{"run", "interactive session with a causal LM", runRun},

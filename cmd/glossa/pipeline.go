@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/glossa-ai/glossa/hub"
@@ -51,7 +52,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("pipeline", stderr)
 	modelRef := fs.String("model", "", "model folder or ORG/NAME[@REVISION] on the Hub (required)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: the model's)")
-	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
+	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
 	batch := fs.Int("batch-size", 32, "sequences per forward pass")
 	jsonl := fs.Bool("jsonl", false, "read one JSON call per line of --input and write one result per line")
 	input := fs.String("input", "-", "with --jsonl: read the calls from `FILE` (- is standard input)")
@@ -96,6 +97,9 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	format, err := infer.ParseFormat(*dtype)
 	if err != nil {
 		return fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
+	if *dtype == "" && strings.EqualFold(filepath.Ext(*modelRef), ".gguf") {
+		format = infer.Stored // a quantized file runs in its own types
 	}
 	bar := &pullBar{w: stderr}
 	p, err := pipeline.Load(ctx, task, *modelRef, &pipeline.Options{Format: format, Tokenizer: *tokPath, BatchSize: *batch, Hub: &hub.Options{Progress: bar.update}})

@@ -30,15 +30,9 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after the repository.
-	var refs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return flagError(err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		refs, args = append(refs, fs.Arg(0)), fs.Args()[1:]
+	refs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(refs) != 1 {
 		fs.Usage()

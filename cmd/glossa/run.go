@@ -15,7 +15,6 @@ import (
 	"github.com/glossa-ai/glossa/chat"
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/pipeline"
-	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
 )
 
 const runUsage = `Usage: glossa run --model PATH|ORG/NAME[@REV] [--tokenizer PATH] [sampling flags] [--input FILE]
@@ -41,7 +40,7 @@ Flags:
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	modelPath := fs.String("model", "", modelFlagHelp)
-	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
+	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: found beside the model)")
 	sampling := addSamplingFlags(fs)
 	maxNew := fs.Int("max-new-tokens", 128, "tokens to generate per turn at most")
@@ -83,17 +82,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		echo = false
 	}
 
-	m, err := loadCausalLM(ctx, *modelPath, *dtype, stderr)
-	if err != nil {
-		return err
-	}
-	if *tokPath == "" {
-		*tokPath = m.TokenizerPath
-	}
-	if *tokPath == "" {
-		return fmt.Errorf("%w: no tokenizer found beside %s; pass --tokenizer", errUsage, *modelPath)
-	}
-	tok, err := tokauto.Load(*tokPath)
+	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, stderr)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
-	dtype := fs.String("dtype", "f32", dtypeFlagHelp)
+	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
 	verbose := fs.Bool("v", false, "log every request at debug level too")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
@@ -107,6 +108,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, m := range models {
 		m.opts.Format = format
+		if *dtype == "" && strings.EqualFold(filepath.Ext(m.ref), ".gguf") {
+			m.opts.Format = infer.Stored // a quantized file runs in its own types
+		}
 	}
 	key := *apiKey
 	if key == "" {

@@ -29,7 +29,7 @@ const jsonlBatch = 256
 // runTokenize implements "glossa tokenize".
 func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tokenize", stderr)
-	path := fs.String("tokenizer", "", "tokenizer folder or file (tokenizer.json, vocab.txt, encoder.json, tokenizer.model, tokenizer.bin)")
+	path := fs.String("tokenizer", "", "tokenizer folder or file (tokenizer.json, vocab.txt, encoder.json, tokenizer.model, tokenizer.bin, model.gguf)")
 	pair := fs.String("pair", "", "second text of a pair (BERT's sentence B)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	jsonl := fs.Bool("jsonl", false, `read {"text": ..., "text_pair": ...} lines on stdin, write one {"ids","tokens","offsets"} line each`)

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/checkpoint/gguf"
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/gpt2"
@@ -86,11 +87,7 @@ func LoadCausalLM(path string, opts *LoadOptions) (*CausalLM, error) {
 			return LoadCausalLM(filepath.Dir(path), opts)
 		}
 		if strings.EqualFold(filepath.Ext(path), ".gguf") {
-			m, err := llama.LoadGGUF(path, &llama.Options{Format: opts.Format})
-			if err != nil {
-				return nil, err
-			}
-			return fromLlama(m, GGUF, ""), nil
+			return loadGGUF(path, opts)
 		}
 		if !isLlama2C(path) {
 			return nil, fmt.Errorf("auto: %s is neither a model folder, a .gguf file nor a llama2.c .bin checkpoint", path)
@@ -259,4 +256,43 @@ func (m *CausalLM) Attention(ctx context.Context, ids []int) ([][][]float32, err
 		return nil, err
 	}
 	return out, nil
+}
+
+// loadGGUF loads a .gguf file by its general.architecture: "gpt2" with
+// models/gpt2, the others with models/llama. The tokenizer is in the
+// file's metadata, so TokenizerPath is the file itself.
+func loadGGUF(path string, opts *LoadOptions) (*CausalLM, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("auto: %w", err)
+	}
+	arch := f.Architecture()
+	if arch != "gpt2" {
+		f.Close()
+		m, err := llama.LoadGGUF(path, &llama.Options{Format: opts.Format})
+		if err != nil {
+			return nil, err
+		}
+		return fromLlama(m, GGUF, path), nil
+	}
+	cfg, err := gpt2.ConfigFromGGUF(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	lm := &CausalLM{Family: GGUF, BOSTokenID: -1, TokenizerPath: path}
+	if tk, err := f.Tokenizer(); err == nil {
+		if tk.BOS >= 0 && tk.AddBOS != nil && *tk.AddBOS {
+			lm.BOSTokenID = tk.BOS
+		}
+		if tk.EOS >= 0 {
+			lm.EOSTokenIDs = []int{tk.EOS}
+		}
+	}
+	m, err := gpt2.NewInference(cfg, f, &gpt2.InferOptions{Format: opts.Format})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	lm.LM, lm.Model = Wrap(m), m
+	return lm, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/checkpoint/gguf"
 	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/tensor"
@@ -93,9 +94,13 @@ func newInference(cfg Config, src checkpoint.Reader, where string, opts *InferOp
 	if opts == nil {
 		opts = &InferOptions{}
 	}
-	b := infer.NewBuilder(src, infer.BuilderOptions{Model: "gpt2", Source: where, Format: opts.Format, Aliases: aliases,
+	names, outIn := aliases, false
+	if _, ok := src.(*gguf.File); ok {
+		names, outIn = ggufAliases, true
+	}
+	b := infer.NewBuilder(src, infer.BuilderOptions{Model: "gpt2", Source: where, Format: opts.Format, Aliases: names,
 		KeepSource: opts.Format == infer.F32})
-	m := load(cfg, b)
+	m := load(cfg, b, outIn)
 	if err := b.Err(); err != nil {
 		src.Close()
 		return nil, err
@@ -110,8 +115,10 @@ func newInference(cfg Config, src checkpoint.Reader, where string, opts *InferOp
 	return m, nil
 }
 
-// load reads every tensor through b: the file's map of GPT-2.
-func load(cfg Config, b *infer.Builder) *Inference {
+// load reads every tensor through b: the file's map of GPT-2. With outIn
+// the projections are stored [out, in] (a GGUF file) instead of Conv1D's
+// [in, out].
+func load(cfg Config, b *infer.Builder, outIn bool) *Inference {
 	C, F, V, P := cfg.NumEmbd, cfg.Inner(), cfg.VocabSize, cfg.NumPos
 	eps := float32(cfg.LayerNormEp)
 	m := &Inference{Config: cfg, blocks: make([]block, cfg.NumLayer),
@@ -120,13 +127,17 @@ func load(cfg Config, b *infer.Builder) *Inference {
 	m.wpe = b.Tensor("wpe.weight", P, C)
 	for l := range m.blocks {
 		h := b.Sub("h", l)
+		proj := h.Conv1D
+		if outIn {
+			proj = func(name string, in, out int) *infer.Linear { return h.Linear(name, in, out, true) }
+		}
 		m.blocks[l] = block{
 			ln1:    h.LayerNorm("ln_1", C, eps),
-			attn:   h.Conv1D("attn.c_attn", C, 3*C),
-			proj:   h.Conv1D("attn.c_proj", C, C),
+			attn:   proj("attn.c_attn", C, 3*C),
+			proj:   proj("attn.c_proj", C, C),
 			ln2:    h.LayerNorm("ln_2", C, eps),
-			fc:     h.Conv1D("mlp.c_fc", C, F),
-			fcProj: h.Conv1D("mlp.c_proj", F, C),
+			fc:     proj("mlp.c_fc", C, F),
+			fcProj: proj("mlp.c_proj", F, C),
 		}
 	}
 	m.lnF = b.LayerNorm("ln_f", C, eps)

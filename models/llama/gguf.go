@@ -111,3 +111,8 @@ func (m *Model) Close() error {
 	m.src = nil
 	return err
 }
+
+// GGUFName returns llama.cpp's name for a Hugging Face Llama tensor name
+// ("model.layers.3.self_attn.q_proj.weight" → "blk.3.attn_q.weight");
+// names it does not know are returned unchanged.
+func GGUFName(hf string) string { return ggufNames.Replace(hf) }

@@ -128,8 +128,10 @@ func loadFile(path string) (*tokenizer.Tokenizer, error) {
 		return loadSPMFile(path)
 	case ext == ".bin":
 		return loadLlama2C(path)
+	case ext == ".gguf":
+		return loadGGUF(path)
 	}
-	return nil, fmt.Errorf("auto: %s: unrecognised tokenizer file (want tokenizer.json, vocab.txt, encoder.json, vocab.bpe, *.model, *.spm or *.bin)", path)
+	return nil, fmt.Errorf("auto: %s: unrecognised tokenizer file (want tokenizer.json, vocab.txt, encoder.json, vocab.bpe, *.model, *.spm, *.bin or *.gguf)", path)
 }
 
 // loadChar wraps a character vocabulary (glossa pretrain --tokenizer char):

@@ -177,20 +177,7 @@ func ParseModel(data []byte) (*Model, error) {
 		return nil, fmt.Errorf("sentencepiece: tokenizer.model: bos_id %d / eos_id %d outside %d pieces", m.bos, m.eos, n)
 	}
 	m.bos, m.eos = max(m.bos, -1), max(m.eos, -1)
-	m.special = make([]bool, n)
-	for id, t := range m.types {
-		m.special[id] = t == typeControl || t == typeUnknown
-		if t == typeUserDefined {
-			if m.user == nil {
-				m.user = map[string]int{}
-			}
-			s := surfaceOf(m.pieces[id])
-			if _, dup := m.user[s]; !dup && s != "" {
-				m.user[s] = id
-				m.userMaxLen = max(m.userMaxLen, len(s))
-			}
-		}
-	}
+	m.markTypes()
 	m.index()
 	if !byteFallback {
 		for b := range m.byteIDs {
@@ -207,4 +194,23 @@ var errWire = spmodel.ErrWire
 // spmodel.Fields).
 func protoFields(data []byte, fn func(field, wire int, v uint64, b []byte) error) error {
 	return spmodel.Fields(data, fn)
+}
+
+// markTypes derives the special pieces and the user-defined ones matched
+// whole from the piece types.
+func (m *Model) markTypes() {
+	m.special = make([]bool, len(m.pieces))
+	for id, t := range m.types {
+		m.special[id] = t == typeControl || t == typeUnknown
+		if t == typeUserDefined {
+			if m.user == nil {
+				m.user = map[string]int{}
+			}
+			s := surfaceOf(m.pieces[id])
+			if _, dup := m.user[s]; !dup && s != "" {
+				m.user[s] = id
+				m.userMaxLen = max(m.userMaxLen, len(s))
+			}
+		}
+	}
 }
