@@ -84,7 +84,7 @@ func (f *distillFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxLen, "max-len", 0, "classify: truncate examples to this many tokens, specials included (0: 128, or the model's positions when fewer)")
 	fs.IntVar(&f.blockSize, "block-size", 0, "mlm: sequence length (0: 128, or the model's positions when fewer)")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "mlm: packed token file cache (default: the user cache folder /glossa/tokens)")
-	fs.Float64Var(&f.valFraction, "val-fraction", 0.05, "mlm: fraction of the corpus's documents held out for validation")
+	fs.Float64Var(&f.valFraction, "val-fraction", 0.05, "mlm: fraction of the packed sequences held out for validation")
 	fs.IntVar(&f.evalBlocks, "eval-blocks", 64, "mlm: validation sequences per evaluation")
 	fs.BoolVar(&f.wholeWord, "whole-word", false, "mlm: mask whole words")
 	fs.IntVar(&f.batch, "batch-size", 32, "examples per micro-batch")
@@ -353,24 +353,21 @@ func newDistillMLM(ctx context.Context, f *distillFlags, paths []string, teacher
 	if err != nil {
 		return nil, err
 	}
-	docs := tf.Documents()
-	if len(docs) < 2 {
-		return nil, fmt.Errorf("the corpus has %d documents (blank-line separated): training and validation need at least 2", len(docs))
-	}
-	trainDocs, valDocs, err := data.SplitTrainVal(docs, f.valFraction, f.seed)
+	// Sequences never cross documents; the validation sequences are a
+	// seeded fraction of them (so that a corpus of one document works).
+	packed, err := data.PackSentences(tf.Documents(), T, special["[CLS]"], special["[SEP]"])
 	if err != nil {
 		return nil, err
 	}
-	if len(valDocs) == 0 {
-		valDocs, trainDocs = docs[len(docs)-1:], docs[:len(docs)-1]
+	if len(packed) < 2 {
+		return nil, fmt.Errorf("the corpus packs into %d sequence of %d tokens: training and validation need at least 2", len(packed), T)
 	}
-	examples, err := data.PackSentences(trainDocs, T, special["[CLS]"], special["[SEP]"])
+	examples, evalEx, err := data.SplitTrainVal(packed, f.valFraction, f.seed)
 	if err != nil {
 		return nil, err
 	}
-	evalEx, err := data.PackSentences(valDocs, T, special["[CLS]"], special["[SEP]"])
-	if err != nil {
-		return nil, err
+	if len(evalEx) == 0 {
+		evalEx, examples = packed[len(packed)-1:], packed[:len(packed)-1]
 	}
 	if f.evalBlocks > 0 && len(evalEx) > f.evalBlocks {
 		evalEx = evalEx[:f.evalBlocks]
