@@ -212,3 +212,31 @@ func TestDistillBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchBERTModels times a teacher and a student cut from it with
+// "glossa bench bert-forward --model A,B" (the rates are not checked: this
+// is a shared machine) and refuses models of different vocabularies.
+func TestBenchBERTModels(t *testing.T) {
+	teacher := testenv.Shared(t, "fixtures", "bert-tiny-cls")
+	tmp := t.TempDir()
+	other, err := bert.NewForSequenceClassification(bert.Config{VocabSize: 100, HiddenSize: 32, NumLayers: 1, NumHeads: 2,
+		Intermediate: 64, MaxPositions: 64, NumLabels: 2}, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDir := filepath.Join(tmp, "other")
+	if err := other.Save(otherDir); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := glossa(t, "bench", "bert-forward", "--threads", "1", "--model", teacher+","+teacher)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "bert-tiny-cls (2 layers, 32 wide)") || !strings.Contains(stdout, "× the first") ||
+		!strings.Contains(stdout, "8×64 batch") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	if code, _, stderr := glossa(t, "bench", "bert-forward", "--model", teacher+","+otherDir); code != 1 || !strings.Contains(stderr, "100 tokens") {
+		t.Errorf("models of different vocabularies: exit %d, %s", code, stderr)
+	}
+}
