@@ -35,7 +35,7 @@ type benchOptions struct {
 	// Models are model folders to time instead of a random model
 	// (bert-forward: several, on the same batch, alternating).
 	Models []string
-	Log     io.Writer
+	Log    io.Writer
 }
 
 // workload measures one benchmark and returns its rate.
