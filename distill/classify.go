@@ -37,7 +37,7 @@ var DefaultMLMWeights = Weights{KL: 5, Hard: 2, Cos: 1}
 // DefaultTemperature is DistilBERT's softmax temperature.
 const DefaultTemperature = 2.0
 
-// check validates w and returns it, or def when w is zero.
+// orDefault validates w and returns it, or def when w is zero.
 func (w Weights) orDefault(def Weights) (Weights, error) {
 	if w == (Weights{}) {
 		return def, nil
