@@ -177,6 +177,16 @@ func TestDistillBadInput(t *testing.T) {
 	if err := other.Save(otherDir); err != nil {
 		t.Fatal(err)
 	}
+	// A BERT of the teacher's vocabulary, twice its width.
+	wide, err := bert.NewForSequenceClassification(bert.Config{VocabSize: 30522, HiddenSize: 64, NumLayers: 1, NumHeads: 2,
+		Intermediate: 64, MaxPositions: 64, NumLabels: 3}, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wideDir := filepath.Join(tmp, "wide")
+	if err := wide.Save(wideDir); err != nil {
+		t.Fatal(err)
+	}
 	base := []string{"distill", "--tokenizer", vocab, "--out", filepath.Join(tmp, "out"), "--steps", "1", "--progress", "off",
 		"--cache-dir", filepath.Join(tmp, "cache")}
 	for _, tc := range []struct {
@@ -190,6 +200,7 @@ func TestDistillBadInput(t *testing.T) {
 		{"student as deep as the teacher", []string{"--teacher", cls, "--student-layers", "2", "--train", good}, 1, "want 1 ≤ layers < 2"},
 		{"student deeper than the teacher", []string{"--teacher", cls, "--student-layers", "5", "--train", good}, 1, "want 1 ≤ layers < 2"},
 		{"vocabulary mismatch", []string{"--teacher", cls, "--student", otherDir, "--train", good}, 1, "vocabulary"},
+		{"student wider than the teacher", []string{"--teacher", cls, "--student", wideDir, "--train", good}, 1, "wider than the teacher (hidden_size 64 > 32)"},
 		{"bad layer map", []string{"--teacher", cls, "--layer-map", "0,7", "--train", good}, 2, "layer 7"},
 		{"no student", []string{"--teacher", cls, "--train", good}, 2, "no student"},
 		{"both students", []string{"--teacher", cls, "--student-layers", "1", "--student", cls, "--train", good}, 2, "not both"},
