@@ -22,7 +22,7 @@ import (
 // rounds and its speed-up over the first model the median of the per-round
 // ratios. The result's value is the first model's sequences/s.
 func benchBERTModels(ctx context.Context, opt benchOptions, format infer.Format) (benchResult, error) {
-	const B, warmup, rounds = 8, 1, 7
+	const B, warmup, rounds = 8, 1, 15
 	encs := make([]*bert.Encoder, len(opt.Models))
 	T := 128
 	for i, dir := range opt.Models {
