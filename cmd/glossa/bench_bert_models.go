@@ -20,7 +20,10 @@ import (
 // model, rounds run every model once in turn, so that the machine's slow
 // phases fall on all of them alike; each model's rate is its median over the
 // rounds and its speed-up over the first model the median of the per-round
-// ratios. The result's value is the first model's sequences/s.
+// ratios. Beside the wall time it reports the process's CPU time per pass,
+// which the other jobs of a shared machine disturb far less: with --threads 1
+// it is the pass's own compute. The result's value is the first model's
+// sequences/s.
 func benchBERTModels(ctx context.Context, opt benchOptions, format infer.Format) (benchResult, error) {
 	const B, warmup, rounds = 8, 1, 15
 	encs := make([]*bert.Encoder, len(opt.Models))
@@ -43,18 +46,19 @@ func benchBERTModels(ctx context.Context, opt benchOptions, format infer.Format)
 	}
 	ws := make([]bert.Workspace, len(encs))
 	times := make([][]float64, len(encs))
+	cpu := make([][]float64, len(encs))
 	for r := range warmup + rounds {
 		for i, e := range encs {
 			if err := ctx.Err(); err != nil {
 				return benchResult{}, err
 			}
-			start := time.Now()
+			start, cpu0 := time.Now(), processCPUTime()
 			if _, _, err := e.Forward(&ws[i], in); err != nil {
 				return benchResult{}, err
 			}
-			dt := time.Since(start).Seconds()
+			dt, dc := time.Since(start).Seconds(), (processCPUTime() - cpu0).Seconds()
 			if r >= warmup {
-				times[i] = append(times[i], dt)
+				times[i], cpu[i] = append(times[i], dt), append(cpu[i], dc)
 			}
 			if opt.Log != nil {
 				fmt.Fprintf(opt.Log, "round %d, %s: %.4f s\n", r, opt.Models[i], dt)
@@ -72,11 +76,12 @@ func benchBERTModels(ctx context.Context, opt benchOptions, format infer.Format)
 		for r := range ratios {
 			ratios[r] = times[0][r] / times[i][r]
 		}
-		line := fmt.Sprintf("%s (%d layers, %d wide): %.1f sequences/s (median %.4f s per %d×%d batch of %d rounds)",
-			filepath.Base(filepath.Clean(opt.Models[i])), e.Config.NumLayers, e.Config.HiddenSize, B/median(times[i]), median(times[i]), B, T, rounds)
+		line := fmt.Sprintf("%s (%d layers, %d wide): %.1f sequences/s (median %.4f s per %d×%d batch of %d rounds; CPU %.4f s)",
+			filepath.Base(filepath.Clean(opt.Models[i])), e.Config.NumLayers, e.Config.HiddenSize, B/median(times[i]), median(times[i]),
+			B, T, rounds, median(cpu[i]))
 		if i > 0 {
-			line += fmt.Sprintf(", %.2f× the first (median of per-round ratios; range %.2f–%.2f)",
-				median(ratios), slices.Min(ratios), slices.Max(ratios))
+			line += fmt.Sprintf(", %.2f× the first (median of per-round ratios; range %.2f–%.2f; CPU time %.2f×)",
+				median(ratios), slices.Min(ratios), slices.Max(ratios), median(cpu[0])/median(cpu[i]))
 		}
 		detail = append(detail, line)
 	}
