@@ -76,6 +76,14 @@ func TestDistillClassify(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "label") {
 		t.Errorf("pipeline with the student: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+
+	// A bfloat16 teacher gives its soft targets from bfloat16 weights.
+	code, stdout, stderr = glossa(t, "distill", "--teacher", teacher, "--tokenizer", vocab, "--layer-map", "1",
+		"--train", trainTSV, "--out", filepath.Join(tmp, "bf16"), "--steps", "3", "--batch-size", "8",
+		"--teacher-dtype", "bf16", "--progress", "off")
+	if code != 0 || !strings.Contains(stderr, "from_teacher_layers=[1]") {
+		t.Errorf("distill --teacher-dtype bf16 --layer-map 1: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 }
 
 // TestDistillMLM distils the bert-tiny fixture (a BertForPreTraining) into a
