@@ -28,11 +28,11 @@ type Weights struct {
 
 // DefaultClassifyWeights weigh the soft targets and the gold labels
 // equally (Hinton et al.'s α = 0.5), without the hidden-state term.
-var DefaultClassifyWeights = Weights{KL: 0.5, Hard: 0.5}
+func DefaultClassifyWeights() Weights { return Weights{KL: 0.5, Hard: 0.5} }
 
 // DefaultMLMWeights are DistilBERT's general-distillation weights
 // (alpha_ce 5, alpha_mlm 2, alpha_cos 1).
-var DefaultMLMWeights = Weights{KL: 5, Hard: 2, Cos: 1}
+func DefaultMLMWeights() Weights { return Weights{KL: 5, Hard: 2, Cos: 1} }
 
 // DefaultTemperature is DistilBERT's softmax temperature.
 const DefaultTemperature = 2.0
@@ -120,7 +120,7 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 		return nil, fmt.Errorf("distill: temperature %g, want > 0", opts.Temperature)
 	}
 	var err error
-	if opts.Weights, err = opts.Weights.orDefault(DefaultClassifyWeights); err != nil {
+	if opts.Weights, err = opts.Weights.orDefault(DefaultClassifyWeights()); err != nil {
 		return nil, err
 	}
 	sc, tc := student.Bert.Config, teacher.Config

@@ -79,7 +79,7 @@ func NewMaskedLM(student *bert.ForMaskedLM, teacher *bert.Encoder, examples []da
 		return nil, fmt.Errorf("distill: temperature %g, want > 0", opts.Temperature)
 	}
 	var err error
-	if opts.Weights, err = opts.Weights.orDefault(DefaultMLMWeights); err != nil {
+	if opts.Weights, err = opts.Weights.orDefault(DefaultMLMWeights()); err != nil {
 		return nil, err
 	}
 	if err := compatible(student.Bert.Config, teacher.Config, opts.Weights.Cos > 0); err != nil {

@@ -108,9 +108,9 @@ func (f *distillFlags) register(fs *flag.FlagSet) {
 // weights returns the loss weights the flags give for the task (-1: the
 // task's default).
 func (f *distillFlags) weights() (distill.Weights, error) {
-	def, hard, hardName, other := distill.DefaultClassifyWeights, f.alphaCE, "--alpha-ce", f.alphaMLM
+	def, hard, hardName, other := distill.DefaultClassifyWeights(), f.alphaCE, "--alpha-ce", f.alphaMLM
 	if f.task == "mlm" {
-		def, hard, hardName, other = distill.DefaultMLMWeights, f.alphaMLM, "--alpha-mlm", f.alphaCE
+		def, hard, hardName, other = distill.DefaultMLMWeights(), f.alphaMLM, "--alpha-mlm", f.alphaCE
 	}
 	if other != -1 {
 		return distill.Weights{}, fmt.Errorf("%w: --task %s takes %s, not %s", errUsage, f.task, hardName,
