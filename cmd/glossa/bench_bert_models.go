@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/glossa-ai/glossa/infer"
+	"github.com/glossa-ai/glossa/internal/cputime"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tensor"
 )
@@ -52,11 +53,11 @@ func benchBERTModels(ctx context.Context, opt benchOptions, format infer.Format)
 			if err := ctx.Err(); err != nil {
 				return benchResult{}, err
 			}
-			start, cpu0 := time.Now(), processCPUTime()
+			start, cpu0 := time.Now(), cputime.Process()
 			if _, _, err := e.Forward(&ws[i], in); err != nil {
 				return benchResult{}, err
 			}
-			dt, dc := time.Since(start).Seconds(), (processCPUTime() - cpu0).Seconds()
+			dt, dc := time.Since(start).Seconds(), (cputime.Process() - cpu0).Seconds()
 			if r >= warmup {
 				times[i], cpu[i] = append(times[i], dt), append(cpu[i], dc)
 			}

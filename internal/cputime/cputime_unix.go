@@ -1,15 +1,15 @@
 //go:build unix
 
-package main
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPUTime returns the user + system CPU time the process has used so
-// far (0 where it cannot be read).
-func processCPUTime() time.Duration {
+// Process returns the user + system CPU time the process has used so far
+// (0 where it cannot be read).
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
