@@ -81,16 +81,12 @@ type Classify struct {
 	ews     bert.Workspace // evaluation
 	graph   *autograd.Graph
 	params  []optim.Param
-	train   []data.ClassExample
+	data    *stream[data.ClassExample]
 	dev     []data.ClassExample
 	devT    [][]float32 // the teacher's dev probabilities, computed once
 	labels  []string
-	sampler *data.IndexSampler
 	dropout *tensor.RNG
 	opts    ClassifyOptions
-	micro   int
-	idx     []int
-	batch   []data.ClassExample
 
 	// LastConfusion is the student's confusion matrix at the last Evaluate.
 	LastConfusion *train.Confusion
@@ -136,25 +132,12 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 			return nil, fmt.Errorf("distill: classify: class %d is %q for the teacher, %q for the student", i, t, s)
 		}
 	}
-	for _, set := range [][]data.ClassExample{examples, opts.Dev} {
-		for i, e := range set {
-			if e.Label < 0 || int(e.Label) >= n {
-				return nil, fmt.Errorf("distill: classify: example %d has label id %d outside the %d classes", i, e.Label, n)
-			}
-		}
-	}
-	s, err := data.NewIndexSampler(len(examples), opts.Seed)
-	if err != nil {
+	if err := train.CheckClassLabels(n, examples, opts.Dev); err != nil {
 		return nil, fmt.Errorf("distill: classify: %w", err)
 	}
-	if opts.GroupByLength {
-		lengths := make([]int, len(examples))
-		for i, e := range examples {
-			lengths[i] = len(e.InputIDs)
-		}
-		if err := s.GroupByLength(lengths, 50*opts.BatchSize); err != nil {
-			return nil, fmt.Errorf("distill: classify: %w", err)
-		}
+	s, err := train.NewClassSampler(examples, opts.BatchSize, opts.Seed, opts.GroupByLength)
+	if err != nil {
+		return nil, fmt.Errorf("distill: classify: %w", err)
 	}
 	labels := make([]string, n)
 	for i := range labels {
@@ -162,8 +145,8 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 	}
 	t := &Classify{
 		student: student, teacher: teacher, graph: autograd.NewGraph(), params: nn.OptimParams(student.Params()),
-		train: examples, dev: opts.Dev, labels: labels, sampler: s, dropout: tensor.NewRNG(opts.Seed), opts: opts,
-		idx: make([]int, opts.BatchSize), batch: make([]data.ClassExample, opts.BatchSize),
+		data: newStream(examples, s, opts.BatchSize, opts.Seed), dev: opts.Dev, labels: labels,
+		dropout: tensor.NewRNG(opts.Seed), opts: opts,
 	}
 	for _, p := range student.Params() {
 		t.graph.Attach(p.Var)
@@ -198,13 +181,9 @@ func (t *Classify) Step(ctx context.Context) (float64, int, error) {
 		return 0, 0, err
 	}
 	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		t.batch[i] = t.train[j]
-	}
-	t.dropout.Seed(train.StepSeed(t.opts.Seed, t.micro, streamDropout))
-	t.micro++
-	b := data.CollateClassification(t.batch, t.opts.PadID, 0)
+	batch, seeds := t.data.next(streamDropout)
+	t.dropout.Seed(seeds[0])
+	b := data.CollateClassification(batch, t.opts.PadID, 0)
 	in := input(b.B, b.T, b.InputIDs, b.TokenTypeIDs, b.AttentionMask)
 	w := t.opts.Weights
 	var teacher []float32
@@ -369,25 +348,13 @@ func argmax(p []float32) int {
 }
 
 // Save implements train.Task: a BertForSequenceClassification folder.
-func (t *Classify) Save(dir string) error {
-	if err := t.student.Save(dir); err != nil {
-		return err
-	}
-	if t.SaveExtra != nil {
-		return t.SaveExtra(dir)
-	}
-	return nil
-}
+func (t *Classify) Save(dir string) error { return saveStudent(t.student, dir, t.SaveExtra) }
 
 // LoadWeights implements train.WeightLoader.
-func (t *Classify) LoadWeights(dir string) error { return bert.LoadParams(dir, t.student.Params()) }
+func (t *Classify) LoadWeights(dir string) error { return loadStudent(t.student, dir) }
 
 // State implements train.Task.
-func (t *Classify) State() (json.RawMessage, error) {
-	return train.MarshalProgress(t.opts.Seed, t.micro, t.sampler)
-}
+func (t *Classify) State() (json.RawMessage, error) { return t.data.state() }
 
 // SetState implements train.Task.
-func (t *Classify) SetState(b json.RawMessage) error {
-	return train.RestoreProgress(b, "distill classify", t.opts.Seed, &t.micro, t.sampler)
-}
+func (t *Classify) SetState(b json.RawMessage) error { return t.data.setState(b, "distill classify") }

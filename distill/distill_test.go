@@ -209,18 +209,8 @@ func TestClassifyLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var losses []float64
 	out := t.TempDir()
-	tr, err := train.NewTrainer(task, train.Config{OutDir: out, Steps: 40, LR: 3e-3,
-		Progress: train.ProgressOptions{Mode: train.ProgressOff}, OnStep: func(_ int, l float64) { losses = append(losses, l) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tr.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, last := mean(losses[:5]), mean(losses[len(losses)-5:])
+	res, first, last := runTask(t, task, out, 40)
 	t.Logf("soft-target loss %g → %g, agreement %v", first, last, res.LastEval.Metrics["agreement"])
 	if !(last < 0.5*first) {
 		t.Errorf("soft-target loss %g → %g: did not halve", first, last)
@@ -241,6 +231,22 @@ func TestClassifyLearns(t *testing.T) {
 	if !enc.Has(bert.HeadClassifier) || enc.Config.NumLayers != 2 {
 		t.Errorf("saved student: heads %v, %d layers", enc.Heads(), enc.Config.NumLayers)
 	}
+}
+
+// runTask trains task for steps at LR 3e-3 into dir and returns the result
+// and the mean loss of the first and of the last five steps.
+func runTask(t *testing.T, task train.Task, dir string, steps int) (res train.Result, first, last float64) {
+	t.Helper()
+	var losses []float64
+	tr, err := train.NewTrainer(task, train.Config{OutDir: dir, Steps: steps, LR: 3e-3,
+		Progress: train.ProgressOptions{Mode: train.ProgressOff}, OnStep: func(_ int, l float64) { losses = append(losses, l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return res, mean(losses[:5]), mean(losses[len(losses)-5:])
 }
 
 func mean(x []float64) float64 {
@@ -417,17 +423,7 @@ func TestMaskedLM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var losses []float64
-	tr, err := train.NewTrainer(task, train.Config{OutDir: t.TempDir(), Steps: 30, LR: 3e-3,
-		Progress: train.ProgressOptions{Mode: train.ProgressOff}, OnStep: func(_ int, l float64) { losses = append(losses, l) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tr.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, last := mean(losses[:5]), mean(losses[len(losses)-5:])
+	res, first, last := runTask(t, task, t.TempDir(), 30)
 	t.Logf("loss %g → %g, eval %v", first, last, res.LastEval.Metrics)
 	if !(last < first) {
 		t.Errorf("loss %g → %g: did not fall", first, last)

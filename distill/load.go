@@ -65,20 +65,13 @@ func TeacherLabels(teacher *bert.Encoder) []string {
 // from (nil for a student folder). Cutting needs a BERT teacher with a
 // sequence classifier.
 func LoadClassifierStudent(teacherDir string, spec StudentSpec) (*bert.ForSequenceClassification, []int, error) {
-	tcfg, err := bert.ReadConfig(filepath.Join(teacherDir, "config.json"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("distill: teacher: %w", err)
-	}
-	layers, err := spec.layers(tcfg.NumLayers)
+	tcfg, layers, err := plan(teacherDir, spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	if spec.Dir != "" {
 		s, err := loadClassifierFolder(spec.Dir, tcfg, spec.Seed)
 		return s, nil, err
-	}
-	if tcfg.Variant != bert.Bert {
-		return nil, nil, fmt.Errorf("distill: teacher %s is a %s model: cutting a student from its layers needs a BERT teacher (give a student folder)", teacherDir, tcfg.Variant)
 	}
 	if !isClass(tcfg, "ForSequenceClassification") {
 		return nil, nil, fmt.Errorf("distill: teacher %s is not a sequence classifier (architectures %v): fine-tune it first (glossa finetune --task classify)", teacherDir, tcfg.Architectures)
@@ -126,11 +119,7 @@ func loadClassifierFolder(dir string, t bert.Config, seed uint64) (*bert.ForSequ
 // (BertForMaskedLM or BertForPreTraining) as spec says; a student folder
 // must hold a masked-LM head too.
 func LoadMaskedLMStudent(teacherDir string, spec StudentSpec) (*bert.ForMaskedLM, []int, error) {
-	tcfg, err := bert.ReadConfig(filepath.Join(teacherDir, "config.json"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("distill: teacher: %w", err)
-	}
-	layers, err := spec.layers(tcfg.NumLayers)
+	_, layers, err := plan(teacherDir, spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,15 +130,29 @@ func LoadMaskedLMStudent(teacherDir string, spec StudentSpec) (*bert.ForMaskedLM
 		}
 		return s, nil, nil
 	}
-	if tcfg.Variant != bert.Bert {
-		return nil, nil, fmt.Errorf("distill: teacher %s is a %s model: cutting a student from its layers needs a BERT teacher (give a student folder)", teacherDir, tcfg.Variant)
-	}
 	t, err := bert.LoadForMaskedLM(teacherDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("distill: teacher (a BERT masked LM): %w", err)
 	}
 	s, err := NewMaskedLMStudent(t, layers)
 	return s, layers, err
+}
+
+// plan reads the teacher's config and the layers spec cuts from it (nil
+// for a student folder); cutting needs a BERT teacher.
+func plan(teacherDir string, spec StudentSpec) (bert.Config, []int, error) {
+	tcfg, err := bert.ReadConfig(filepath.Join(teacherDir, "config.json"))
+	if err != nil {
+		return bert.Config{}, nil, fmt.Errorf("distill: teacher: %w", err)
+	}
+	layers, err := spec.layers(tcfg.NumLayers)
+	if err != nil {
+		return bert.Config{}, nil, err
+	}
+	if layers != nil && tcfg.Variant != bert.Bert {
+		return bert.Config{}, nil, fmt.Errorf("distill: teacher %s is a %s model: cutting a student from its layers needs a BERT teacher (give a student folder)", teacherDir, tcfg.Variant)
+	}
+	return tcfg, layers, nil
 }
 
 // isClass reports whether cfg's architectures name a class ending in suffix.

@@ -44,15 +44,11 @@ type MaskedLM struct {
 	tws     bert.Workspace
 	graph   *autograd.Graph
 	params  []optim.Param
-	train   []data.PretrainExample
+	data    *stream[data.PretrainExample]
 	eval    []data.PretrainExample
 	masker  *data.Masker
-	sampler *data.IndexSampler
 	dropout *tensor.RNG
 	opts    MLMOptions
-	micro   int
-	idx     []int
-	batch   []data.PretrainExample
 
 	// SaveExtra, if non-nil, writes further files (the tokenizer) into
 	// every folder the student is saved to.
@@ -94,8 +90,8 @@ func NewMaskedLM(student *bert.ForMaskedLM, teacher *bert.Encoder, examples []da
 	}
 	t := &MaskedLM{
 		student: student, teacher: teacher, graph: autograd.NewGraph(), params: nn.OptimParams(student.Params()),
-		train: examples, eval: opts.Eval, masker: masker, sampler: s, dropout: tensor.NewRNG(opts.Seed), opts: opts,
-		idx: make([]int, opts.BatchSize), batch: make([]data.PretrainExample, opts.BatchSize),
+		data: newStream(examples, s, opts.BatchSize, opts.Seed), eval: opts.Eval, masker: masker,
+		dropout: tensor.NewRNG(opts.Seed), opts: opts,
 	}
 	for _, p := range student.Params() {
 		t.graph.Attach(p.Var)
@@ -189,14 +185,9 @@ func (t *MaskedLM) Step(ctx context.Context) (float64, int, error) {
 		return 0, 0, err
 	}
 	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		t.batch[i] = t.train[j]
-	}
-	rng := data.NewRand(train.StepSeed(t.opts.Seed, t.micro, streamMask))
-	t.dropout.Seed(train.StepSeed(t.opts.Seed, t.micro, streamDropout))
-	t.micro++
-	b := t.masker.Collate(rng, t.batch, t.opts.PadID, t.opts.MaxLen)
+	batch, seeds := t.data.next(streamMask, streamDropout)
+	t.dropout.Seed(seeds[1])
+	b := t.masker.Collate(data.NewRand(seeds[0]), batch, t.opts.PadID, t.opts.MaxLen)
 	t.student.SetTraining(true, t.dropout)
 	m, err := t.forward(b)
 	if err != nil || m == nil {
@@ -282,25 +273,13 @@ func b2i(b bool) int {
 }
 
 // Save implements train.Task: a BertForMaskedLM folder.
-func (t *MaskedLM) Save(dir string) error {
-	if err := t.student.Save(dir); err != nil {
-		return err
-	}
-	if t.SaveExtra != nil {
-		return t.SaveExtra(dir)
-	}
-	return nil
-}
+func (t *MaskedLM) Save(dir string) error { return saveStudent(t.student, dir, t.SaveExtra) }
 
 // LoadWeights implements train.WeightLoader.
-func (t *MaskedLM) LoadWeights(dir string) error { return bert.LoadParams(dir, t.student.Params()) }
+func (t *MaskedLM) LoadWeights(dir string) error { return loadStudent(t.student, dir) }
 
 // State implements train.Task.
-func (t *MaskedLM) State() (json.RawMessage, error) {
-	return train.MarshalProgress(t.opts.Seed, t.micro, t.sampler)
-}
+func (t *MaskedLM) State() (json.RawMessage, error) { return t.data.state() }
 
 // SetState implements train.Task.
-func (t *MaskedLM) SetState(b json.RawMessage) error {
-	return train.RestoreProgress(b, "distill mlm", t.opts.Seed, &t.micro, t.sampler)
-}
+func (t *MaskedLM) SetState(b json.RawMessage) error { return t.data.setState(b, "distill mlm") }

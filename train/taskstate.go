@@ -2,6 +2,7 @@ package train
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/glossa-ai/glossa/data"
 )
@@ -27,4 +28,32 @@ func MarshalProgress(seed uint64, micro int, s *data.IndexSampler) (json.RawMess
 // run); task names the task in errors.
 func RestoreProgress(b json.RawMessage, task string, seed uint64, micro *int, s *data.IndexSampler) error {
 	return restoreProgress(b, task, seed, micro, s)
+}
+
+// CheckClassLabels returns an error naming the first example of the sets
+// whose label is not a class id of a model with n classes (0 ≤ label < n).
+func CheckClassLabels(n int, sets ...[]data.ClassExample) error {
+	for _, set := range sets {
+		for i, e := range set {
+			if e.Label < 0 || int(e.Label) >= n {
+				return fmt.Errorf("example %d has label id %d outside the model's %d classes", i, e.Label, n)
+			}
+		}
+	}
+	return nil
+}
+
+// NewClassSampler returns the sampler of classification examples that
+// ClassifyTask draws from: a seeded order per epoch, with groupByLength
+// sorted by length in runs of 50 batches (see ClassifyOptions.GroupByLength).
+func NewClassSampler(examples []data.ClassExample, batchSize int, seed uint64, groupByLength bool) (*data.IndexSampler, error) {
+	s, err := data.NewIndexSampler(len(examples), seed)
+	if err != nil || !groupByLength {
+		return s, err
+	}
+	lengths := make([]int, len(examples))
+	for i, e := range examples {
+		lengths[i] = len(e.InputIDs)
+	}
+	return s, s.GroupByLength(lengths, 50*batchSize)
 }
