@@ -37,17 +37,24 @@ func DefaultMLMWeights() Weights { return Weights{KL: 5, Hard: 2, Cos: 1} }
 // DefaultTemperature is DistilBERT's softmax temperature.
 const DefaultTemperature = 2.0
 
-// orDefault validates w and returns it, or def when w is zero.
-func (w Weights) orDefault(def Weights) (Weights, error) {
+// lossSettings validates a temperature and loss weights and returns them
+// with their defaults filled in (zero T: DefaultTemperature; zero w: def).
+func lossSettings(T float64, w, def Weights) (float64, Weights, error) {
+	if T == 0 {
+		T = DefaultTemperature
+	}
+	if T < 0 || math.IsNaN(T) || math.IsInf(T, 0) {
+		return 0, w, fmt.Errorf("distill: temperature %g, want > 0", T)
+	}
 	if w == (Weights{}) {
-		return def, nil
+		return T, def, nil
 	}
 	for _, v := range []float64{w.KL, w.Hard, w.Cos} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return w, fmt.Errorf("distill: loss weights %+v: each must be finite and ≥ 0", w)
+			return 0, w, fmt.Errorf("distill: loss weights %+v: each must be finite and ≥ 0", w)
 		}
 	}
-	return w, nil
+	return T, w, nil
 }
 
 // ClassifyOptions configure NewClassify.
@@ -109,14 +116,8 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 	if !teacher.Has(bert.HeadClassifier) {
 		return nil, fmt.Errorf("distill: classify: the teacher has no sequence-classification head (%s; it has: %v)", teacher.HeadName(bert.HeadClassifier), teacher.Heads())
 	}
-	if opts.Temperature == 0 {
-		opts.Temperature = DefaultTemperature
-	}
-	if opts.Temperature < 0 || math.IsNaN(opts.Temperature) || math.IsInf(opts.Temperature, 0) {
-		return nil, fmt.Errorf("distill: temperature %g, want > 0", opts.Temperature)
-	}
 	var err error
-	if opts.Weights, err = opts.Weights.orDefault(DefaultClassifyWeights()); err != nil {
+	if opts.Temperature, opts.Weights, err = lossSettings(opts.Temperature, opts.Weights, DefaultClassifyWeights()); err != nil {
 		return nil, err
 	}
 	sc, tc := student.Bert.Config, teacher.Config
@@ -338,13 +339,9 @@ func (t *Classify) Evaluate(ctx context.Context) (train.Eval, error) {
 }
 
 func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
+	var i [1]int32
+	train.Argmax(i[:], p, len(p))
+	return int(i[0])
 }
 
 // Save implements train.Task: a BertForSequenceClassification folder.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/data"
@@ -68,14 +67,8 @@ func NewMaskedLM(student *bert.ForMaskedLM, teacher *bert.Encoder, examples []da
 	if !teacher.Has(bert.HeadMLM) {
 		return nil, fmt.Errorf("distill: mlm: the teacher has no masked-LM head (%s; it has: %v)", teacher.HeadName(bert.HeadMLM), teacher.Heads())
 	}
-	if opts.Temperature == 0 {
-		opts.Temperature = DefaultTemperature
-	}
-	if opts.Temperature < 0 || math.IsNaN(opts.Temperature) || math.IsInf(opts.Temperature, 0) {
-		return nil, fmt.Errorf("distill: temperature %g, want > 0", opts.Temperature)
-	}
 	var err error
-	if opts.Weights, err = opts.Weights.orDefault(DefaultMLMWeights()); err != nil {
+	if opts.Temperature, opts.Weights, err = lossSettings(opts.Temperature, opts.Weights, DefaultMLMWeights()); err != nil {
 		return nil, err
 	}
 	if err := compatible(student.Bert.Config, teacher.Config, opts.Weights.Cos > 0); err != nil {
