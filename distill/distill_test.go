@@ -446,3 +446,60 @@ func TestMaskedLM(t *testing.T) {
 		t.Error("sequences longer than the positions: no error")
 	}
 }
+
+// TestMaskedLMResume interrupts a general-distillation run (Ctrl-C at step
+// 7), resumes it, and checks that every step's loss equals that of an
+// uninterrupted run: masking and dropout come back with the data position.
+func TestMaskedLMResume(t *testing.T) {
+	cfg := tinyConfig(2, 16)
+	teacher, err := bert.NewForMaskedLM(cfg, tensor.NewRNG(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenc, err := teacher.Encoder(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps = 14
+	run := func(dir string, resume bool, stopAt int) map[int]float64 {
+		student, err := NewMaskedLMStudent(teacher, []int{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := NewMaskedLM(student, tenc, toySequences(40, 1), toyMasker(t), MLMOptions{BatchSize: 4, MaxLen: 12, Seed: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		losses := map[int]float64{}
+		tr, err := train.NewTrainer(task, train.Config{OutDir: dir, Steps: steps, LR: 3e-3, Resume: resume, SaveEvery: 5,
+			Progress: train.ProgressOptions{Mode: train.ProgressOff}, OnStep: func(s int, l float64) {
+				losses[s] = l
+				if s == stopAt {
+					cancel()
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return losses
+	}
+	want := run(t.TempDir(), false, -1)
+	dir := t.TempDir()
+	got := run(dir, false, 7)
+	for s, l := range run(dir, true, -1) {
+		if s <= 7 {
+			t.Errorf("the resumed run ran step %d again", s)
+		}
+		got[s] = l
+	}
+	for s := 1; s <= steps; s++ {
+		if got[s] != want[s] {
+			t.Errorf("step %d: loss %v after resuming, %v uninterrupted", s, got[s], want[s])
+		}
+	}
+}
