@@ -68,7 +68,7 @@ func (f *distillFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.teacher, "teacher", "", "teacher: a BERT folder with the task's head, or ORG/NAME[@REVISION] on the Hub (required)")
 	fs.IntVar(&f.studentLayers, "student-layers", 0, "cut a student of N layers from the teacher (N < the teacher's layers)")
 	fs.StringVar(&f.layerMap, "layer-map", "", "with --student-layers or alone: the teacher layers to keep, comma-separated (default: spread from the first to the last)")
-	fs.StringVar(&f.student, "student", "", "start the student from this BERT folder instead of the teacher's layers")
+	fs.StringVar(&f.student, "student", "", "start the student from this BERT folder (or ORG/NAME[@REVISION] on the Hub) instead of the teacher's layers")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer file or folder (default: the teacher's)")
 	fs.StringVar(&f.trainPath, "train", "", "classify: labelled training file")
 	fs.StringVar(&f.devPath, "dev", "", "classify: labelled dev file for evaluation (default: none)")
@@ -191,6 +191,11 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if f.teacher, err = resolveModel(ctx, f.teacher, stderr); err != nil {
 		return err
+	}
+	if f.student != "" {
+		if f.student, err = resolveModel(ctx, f.student, stderr); err != nil {
+			return err
+		}
 	}
 	teacher, err := bert.LoadEncoder(f.teacher, &bert.EncoderOptions{Format: format})
 	if err != nil {
