@@ -37,9 +37,18 @@ func DefaultMLMWeights() Weights { return Weights{KL: 5, Hard: 2, Cos: 1} }
 // DefaultTemperature is DistilBERT's softmax temperature.
 const DefaultTemperature = 2.0
 
-// lossSettings validates a temperature and loss weights and returns them
-// with their defaults filled in (zero T: DefaultTemperature; zero w: def).
-func lossSettings(T float64, w, def Weights) (float64, Weights, error) {
+// settings checks what both tasks need — training examples (n of them), a
+// teacher with head, a temperature and loss weights — and returns the last
+// two with their defaults filled in (zero T: DefaultTemperature; zero w:
+// def). task names the task in errors.
+func settings(task string, n int, teacher *bert.Encoder, head bert.Heads, T float64, w, def Weights) (float64, Weights, error) {
+	if n == 0 {
+		return 0, w, fmt.Errorf("distill: %s: no training examples", task)
+	}
+	if !teacher.Has(head) {
+		return 0, w, fmt.Errorf("distill: %s: the teacher has no %s head (%s; it has: %v)", task,
+			map[bert.Heads]string{bert.HeadClassifier: "sequence-classification", bert.HeadMLM: "masked-LM"}[head], teacher.HeadName(head), teacher.Heads())
+	}
 	if T == 0 {
 		T = DefaultTemperature
 	}
@@ -110,14 +119,9 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 	if opts.BatchSize <= 0 {
 		return nil, fmt.Errorf("distill: classify: batch size %d, want > 0", opts.BatchSize)
 	}
-	if len(examples) == 0 {
-		return nil, fmt.Errorf("distill: classify: no training examples")
-	}
-	if !teacher.Has(bert.HeadClassifier) {
-		return nil, fmt.Errorf("distill: classify: the teacher has no sequence-classification head (%s; it has: %v)", teacher.HeadName(bert.HeadClassifier), teacher.Heads())
-	}
 	var err error
-	if opts.Temperature, opts.Weights, err = lossSettings(opts.Temperature, opts.Weights, DefaultClassifyWeights()); err != nil {
+	opts.Temperature, opts.Weights, err = settings("classify", len(examples), teacher, bert.HeadClassifier, opts.Temperature, opts.Weights, DefaultClassifyWeights())
+	if err != nil {
 		return nil, err
 	}
 	sc, tc := student.Bert.Config, teacher.Config

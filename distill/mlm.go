@@ -61,14 +61,9 @@ func NewMaskedLM(student *bert.ForMaskedLM, teacher *bert.Encoder, examples []da
 	if opts.BatchSize <= 0 || opts.MaxLen <= 0 {
 		return nil, fmt.Errorf("distill: mlm: batch size %d and length %d must be positive", opts.BatchSize, opts.MaxLen)
 	}
-	if len(examples) == 0 {
-		return nil, fmt.Errorf("distill: mlm: no training sequences")
-	}
-	if !teacher.Has(bert.HeadMLM) {
-		return nil, fmt.Errorf("distill: mlm: the teacher has no masked-LM head (%s; it has: %v)", teacher.HeadName(bert.HeadMLM), teacher.Heads())
-	}
 	var err error
-	if opts.Temperature, opts.Weights, err = lossSettings(opts.Temperature, opts.Weights, DefaultMLMWeights()); err != nil {
+	opts.Temperature, opts.Weights, err = settings("mlm", len(examples), teacher, bert.HeadMLM, opts.Temperature, opts.Weights, DefaultMLMWeights())
+	if err != nil {
 		return nil, err
 	}
 	if err := compatible(student.Bert.Config, teacher.Config, opts.Weights.Cos > 0); err != nil {
