@@ -72,25 +72,12 @@ func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.Clas
 		return nil, fmt.Errorf("train: classify: no training examples")
 	}
 	n := model.Bert.Config.Labels()
-	for _, set := range [][]data.ClassExample{examples, opts.Dev} {
-		for i, e := range set {
-			if e.Label < 0 || int(e.Label) >= n {
-				return nil, fmt.Errorf("train: classify: example %d has label id %d outside the model's %d classes", i, e.Label, n)
-			}
-		}
-	}
-	s, err := data.NewIndexSampler(len(examples), opts.Seed)
-	if err != nil {
+	if err := CheckClassLabels(n, examples, opts.Dev); err != nil {
 		return nil, fmt.Errorf("train: classify: %w", err)
 	}
-	if opts.GroupByLength {
-		lengths := make([]int, len(examples))
-		for i, e := range examples {
-			lengths[i] = len(e.InputIDs)
-		}
-		if err := s.GroupByLength(lengths, 50*opts.BatchSize); err != nil {
-			return nil, fmt.Errorf("train: classify: %w", err)
-		}
+	s, err := NewClassSampler(examples, opts.BatchSize, opts.Seed, opts.GroupByLength)
+	if err != nil {
+		return nil, fmt.Errorf("train: classify: %w", err)
 	}
 	labels := make([]string, n)
 	for i := range labels {

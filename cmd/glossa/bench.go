@@ -32,7 +32,10 @@ type benchResult struct {
 type benchOptions struct {
 	Threads int
 	Input   string // tokenize-* workloads: the text file to encode
-	Log     io.Writer
+	// Models are model folders to time instead of a random model
+	// (bert-forward: several, on the same batch, alternating).
+	Models []string
+	Log    io.Writer
 }
 
 // workload measures one benchmark and returns its rate.
@@ -71,6 +74,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "number of cores to compute on")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object (the ../shared/bench contract)")
 	input := fs.String("input", "", "input file (tokenize-* workloads)")
+	models := fs.String("model", "", "bert-forward: comma-separated BERT folders to time on the same batch (e.g. a teacher and its distilled student) instead of random BERT-base")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the workload to `FILE` (read it with go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glossa bench WORKLOAD [--threads N] [--json] [--input FILE]")
@@ -120,7 +124,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := w(ctx, benchOptions{Threads: *threads, Input: *input, Log: stderr})
+	res, err := w(ctx, benchOptions{Threads: *threads, Input: *input, Models: splitList(*models), Log: stderr})
 	if err != nil {
 		return err
 	}

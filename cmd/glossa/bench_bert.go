@@ -20,6 +20,9 @@ import (
 // float32 (bert-forward) or bfloat16 (bert-forward-bf16).
 func benchBERTForward(format infer.Format) workload {
 	return func(ctx context.Context, opt benchOptions) (benchResult, error) {
+		if len(opt.Models) > 0 {
+			return benchBERTModels(ctx, opt, format)
+		}
 		const B, T, warmup, runs = 8, 128, 1, 3
 		cfg := bert.Base()
 		model, err := bert.NewEncoder(cfg, 0, &bert.EncoderOptions{Format: format, Heads: bert.HeadPooler})

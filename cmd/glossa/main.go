@@ -45,6 +45,7 @@ func commands() []command {
 		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
 		{"data", "prepare and inspect packed token files for training", runData},
 		{"finetune", "fine-tune a pretrained BERT for text classification (fresh head, AdamW)", runFinetune},
+		{"distill", "distil a BERT teacher into a smaller student (DistilBERT's recipe: soft targets, hard labels, hidden states)", runDistill},
 		{"eval", "evaluate a text classifier on labelled data: accuracy, P/R/F1, confusion matrix", runEval},
 		{"classify", "classify texts with a fine-tuned model: label and probability per text", runClassify},
 		{"pretrain", "pretrain a GPT-2 (causal LM) or BERT (masked LM + next sentence) from plain text", runPretrain},
