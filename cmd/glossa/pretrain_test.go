@@ -286,6 +286,25 @@ func TestPretrainMLMNSP(t *testing.T) {
 	if !strings.Contains(string(cfg), "BertForPreTraining") {
 		t.Errorf("config.json: %s", cfg)
 	}
+	// --bf16: the same run in bfloat16 mixed precision, whose losses are
+	// near float32's but not equal to them.
+	out16 := filepath.Join(tmp, "bert-bf16")
+	args16 := append(slices.Clone(args), "--data", docs, "--bf16")
+	args16[slices.Index(args16, out)] = out16
+	if code, stdout, stderr := glossa(t, args16...); code != 0 {
+		t.Fatalf("--bf16: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	l32, l16 := trainLosses(t, out), trainLosses(t, out16)
+	same := true
+	for s, v := range l32 {
+		same = same && l16[s] == v
+		if math.Abs(l16[s]-v)/v > 0.02 {
+			t.Errorf("--bf16: step %d loss %v, float32 %v", s, l16[s], v)
+		}
+	}
+	if len(l16) != len(l32) || same {
+		t.Errorf("--bf16: losses %v, float32 %v", l16, l32)
+	}
 	// --init continues from the saved model: with a learning rate of
 	// nothing, its first evaluation is the saved model's last one.
 	cont := filepath.Join(tmp, "cont")
