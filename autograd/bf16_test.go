@@ -18,6 +18,17 @@ func bf16(x float32) float32 {
 	return f[0]
 }
 
+// bf16Dot returns Σ bf16(a)·bf16(b) over the n pairs at(i), in float64,
+// and the sum of the products' magnitudes.
+func bf16Dot(n int, at func(i int) (a, b float32)) (sum, abs float64) {
+	for i := range n {
+		a, b := at(i)
+		v := float64(bf16(a)) * float64(bf16(b))
+		sum, abs = sum+v, abs+math.Abs(v)
+	}
+	return sum, abs
+}
+
 // TestLinearBF16 checks Linear and LinearT under SetBF16 against float64
 // products of the operands rounded to bfloat16 — the forward output, the
 // input gradient and the weight gradient, each summed in float32 (k sums
@@ -88,11 +99,7 @@ func TestLinearBF16(t *testing.T) {
 			}
 			for i := range rows {
 				for o := range out {
-					var s, a float64
-					for p := range in {
-						v := float64(bf16(xd[i*in+p])) * float64(bf16(wAt(o, p)))
-						s, a = s+v, a+math.Abs(v)
-					}
+					s, a := bf16Dot(in, func(p int) (float32, float32) { return xd[i*in+p], wAt(o, p) })
 					if tc.bias {
 						s += float64(b.Value.Data()[o])
 						a += math.Abs(float64(b.Value.Data()[o]))
@@ -102,21 +109,13 @@ func TestLinearBF16(t *testing.T) {
 			}
 			for i := range rows {
 				for p := range in {
-					var s, a float64
-					for o := range out {
-						v := float64(bf16(gd[i*out+o])) * float64(bf16(wAt(o, p)))
-						s, a = s+v, a+math.Abs(v)
-					}
+					s, a := bf16Dot(out, func(o int) (float32, float32) { return gd[i*out+o], wAt(o, p) })
 					check(fmt.Sprintf("dx[%d, %d]", i, p), float64(x.Grad.Data()[i*in+p]), 2*s, 2*a)
 				}
 			}
 			for o := range out {
 				for p := range in {
-					var s, a float64
-					for i := range rows {
-						v := float64(bf16(gd[i*out+o])) * float64(bf16(xd[i*in+p]))
-						s, a = s+v, a+math.Abs(v)
-					}
+					s, a := bf16Dot(rows, func(i int) (float32, float32) { return gd[i*out+o], xd[i*in+p] })
 					idx := o*in + p
 					if tc.wT {
 						idx = p*out + o

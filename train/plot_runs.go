@@ -8,9 +8,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // PlotRun is one run drawn by PlotRuns: its legend label and its
@@ -38,15 +35,7 @@ func PlotRuns(runs []PlotRun, pngPath, svgPath string, opts PlotOptions) error {
 	if len(runs) == 0 {
 		return errors.New("train: plot: no runs")
 	}
-	if opts.Title == "" {
-		opts.Title = "Training"
-	}
-	if opts.Width == 0 {
-		opts.Width = 16 * vg.Centimeter
-	}
-	if opts.Height == 0 {
-		opts.Height = 10 * vg.Centimeter
-	}
+	opts = opts.withDefaults(10 * vg.Centimeter)
 	last := 0
 	for _, r := range runs {
 		for _, rec := range r.Records {
@@ -88,21 +77,7 @@ func PlotRuns(runs []PlotRun, pngPath, svgPath string, opts PlotOptions) error {
 		}
 	}
 	p.Legend.Top = true
-	if pngPath != "" {
-		img := vgimg.NewWith(vgimg.UseWH(opts.Width, opts.Height), vgimg.UseDPI(150), vgimg.UseBackgroundColor(color.White))
-		p.Draw(draw.New(img))
-		if err := writeTo(pngPath, vgimg.PngCanvas{Canvas: img}); err != nil {
-			return err
-		}
-	}
-	if svgPath != "" {
-		c := vgsvg.New(opts.Width, opts.Height)
-		p.Draw(draw.New(c))
-		if err := writeTo(svgPath, c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeFigure(pngPath, svgPath, opts, p.Draw)
 }
 
 // windowedTrainLoss returns the mean training loss of consecutive windows
