@@ -77,3 +77,21 @@ func ExampleScaledDotProductAttention() {
 	fmt.Println(out.Shape(), probs.Shape(), probs.At(0, 0, 0, 0), probs.At(0, 0, 0, 1))
 	// Output: [1 2 4 8] [1 2 4 4] 1 0
 }
+
+// A linear layer in bfloat16 mixed precision: the product rounds its
+// operands to bfloat16 (1.001 becomes 1: bfloat16 values near 1 are 2⁻⁷
+// apart) and sums in float32; the weight and its gradient stay float32.
+func ExampleGraph_SetBF16() {
+	for _, bf16 := range []bool{false, true} {
+		g := autograd.NewGraph()
+		g.SetBF16(bf16)
+		w := g.Var(tensor.MustFromData([]float32{1.001, 2}, 1, 2), true) // [out=1, in=2]
+		x := g.Var(tensor.MustFromData([]float32{1, 0.5}, 1, 2), false)
+		y := autograd.Linear(x, w, nil)
+		autograd.Backward(autograd.SumAll(y))
+		fmt.Printf("bf16=%v: y %.4f, w %.4f, dL/dw %.4f\n", bf16, y.Value.Item(), w.Value.Values(), w.Grad.Values())
+	}
+	// Output:
+	// bf16=false: y 2.0010, w [1.0010 2.0000], dL/dw [1.0000 0.5000]
+	// bf16=true: y 2.0000, w [1.0010 2.0000], dL/dw [1.0000 0.5000]
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/tensor"
 )
 
@@ -36,6 +37,9 @@ type Graph struct {
 	stack  []*Var
 	noGrad bool
 	poison bool // tests: fill recycled buffers with NaN to expose reads of stale data
+
+	bf16   bool                // linear layers in bfloat16 mixed precision (SetBF16)
+	packed *kernels.PackedBF16 // the B operand of the last bfloat16 product, reused
 }
 
 // SetGradEnabled switches gradient recording for ops drawing from g (like

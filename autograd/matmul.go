@@ -73,6 +73,9 @@ func linear(x, w, bias *Var, wT bool) *Var {
 		panic(err)
 	}
 	g := graphOf(x, w, bias)
+	if g.BF16() {
+		return linearBF16(g, x, w, bias, wT, sh)
+	}
 	out := g.alloc(sh)
 	if wT {
 		tensor.LinearTInto(out, x.Value, w.Value, bv)

@@ -43,3 +43,25 @@ func ExampleWriteCheckpoint() {
 	// Output:
 	// checkpoint-200 200
 }
+
+// Compare two runs' loss curves on one figure.
+func ExamplePlotRuns() {
+	dir, _ := os.MkdirTemp("", "plot")
+	defer os.RemoveAll(dir)
+	run := func(scale float64) []train.Record {
+		var recs []train.Record
+		for step := 1; step <= 100; step++ {
+			recs = append(recs, train.Record{Step: step, Split: "train", Loss: scale * 3 / float64(step)})
+		}
+		return append(recs, train.Record{Step: 100, Split: "eval", Loss: scale * 0.05})
+	}
+	runs := []train.PlotRun{{Label: "float32", Records: run(1)}, {Label: "bfloat16", Records: run(1.002)}}
+	svg := filepath.Join(dir, "compare.svg")
+	if err := train.PlotRuns(runs, "", svg, train.PlotOptions{Title: "float32 vs bfloat16"}); err != nil {
+		panic(err)
+	}
+	_, err := os.Stat(svg)
+	fmt.Println("written:", err == nil)
+	// Output:
+	// written: true
+}

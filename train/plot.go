@@ -29,15 +29,7 @@ type PlotOptions struct {
 // SVG to svgPath (either may be ""). Files are written atomically. Records
 // without a train loss are an error: there would be nothing to draw.
 func PlotLossLR(records []Record, pngPath, svgPath string, opts PlotOptions) error {
-	if opts.Title == "" {
-		opts.Title = "Training"
-	}
-	if opts.Width == 0 {
-		opts.Width = 16 * vg.Centimeter
-	}
-	if opts.Height == 0 {
-		opts.Height = 12 * vg.Centimeter
-	}
+	opts = opts.withDefaults(12 * vg.Centimeter)
 	var train, eval, lr plotter.XYs
 	for _, r := range records {
 		switch r.Split {
@@ -99,16 +91,38 @@ func PlotLossLR(records []Record, pngPath, svgPath string, opts PlotOptions) err
 		lossPlot.Draw(cs[0][0])
 		lrPlot.Draw(cs[1][0])
 	}
+	return writeFigure(pngPath, svgPath, opts, draw2)
+}
+
+// withDefaults fills in opts' zero fields: the title "Training", a width of
+// 16 cm and the given height.
+func (opts PlotOptions) withDefaults(height vg.Length) PlotOptions {
+	if opts.Title == "" {
+		opts.Title = "Training"
+	}
+	if opts.Width == 0 {
+		opts.Width = 16 * vg.Centimeter
+	}
+	if opts.Height == 0 {
+		opts.Height = height
+	}
+	return opts
+}
+
+// writeFigure draws a figure of opts' size with drawFig and writes it as
+// PNG (150 dpi, white background) to pngPath and as SVG to svgPath, each
+// atomically; an empty path is skipped.
+func writeFigure(pngPath, svgPath string, opts PlotOptions, drawFig func(draw.Canvas)) error {
 	if pngPath != "" {
 		img := vgimg.NewWith(vgimg.UseWH(opts.Width, opts.Height), vgimg.UseDPI(150), vgimg.UseBackgroundColor(color.White))
-		draw2(draw.New(img))
+		drawFig(draw.New(img))
 		if err := writeTo(pngPath, vgimg.PngCanvas{Canvas: img}); err != nil {
 			return err
 		}
 	}
 	if svgPath != "" {
 		c := vgsvg.New(opts.Width, opts.Height)
-		draw2(draw.New(c))
+		drawFig(draw.New(c))
 		if err := writeTo(svgPath, c); err != nil {
 			return err
 		}

@@ -66,6 +66,11 @@ type MLMOptions struct {
 	// Eval holds the validation examples (masked with a fixed seed at
 	// every evaluation, so evaluations are comparable).
 	Eval []data.PretrainExample
+	// BF16 trains and evaluates in bfloat16 mixed precision: the linear
+	// layers' products in bfloat16 with float32 sums, float32 master
+	// weights, gradients and optimizer state (autograd.Graph.SetBF16).
+	// False: float32.
+	BF16 bool
 }
 
 // NewMLMTask returns a BERT pretraining task over the examples.
@@ -86,6 +91,7 @@ func NewMLMTask(model *bert.ForPreTraining, examples []data.PretrainExample, mas
 		seed: opts.Seed, B: opts.BatchSize, T: opts.MaxLen, padID: opts.PadID,
 		idx: make([]int, opts.BatchSize), batch: make([]data.PretrainExample, opts.BatchSize),
 	}
+	t.graph.SetBF16(opts.BF16)
 	for _, p := range model.Params() {
 		t.graph.Attach(p.Var)
 	}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ func syntheticDocs(n int) [][][]int32 {
 	return docs
 }
 
-func tinyMLM(t *testing.T, modelSeed uint64) *MLMTask {
+func tinyMLM(t *testing.T, modelSeed uint64, bf16 bool) *MLMTask {
 	t.Helper()
 	m, err := bert.NewForPreTraining(tinyBertConfig(), tensor.NewRNG(modelSeed))
 	if err != nil {
@@ -66,7 +67,7 @@ func tinyMLM(t *testing.T, modelSeed uint64) *MLMTask {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task, err := NewMLMTask(m, ex, masker, MLMOptions{BatchSize: 4, MaxLen: 16, Seed: 5, PadID: tPad, Eval: ev})
+	task, err := NewMLMTask(m, ex, masker, MLMOptions{BatchSize: 4, MaxLen: 16, Seed: 5, PadID: tPad, Eval: ev, BF16: bf16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,30 +113,51 @@ func runInterrupted(t *testing.T, mk func(seed uint64) Task, steps, stop int) (s
 	return straight, resumed, last
 }
 
+// TestMLMTaskResumeExact checks that an interrupted and resumed MLM+NSP
+// run repeats the losses of an uninterrupted one, in float32 and in
+// bfloat16 mixed precision, and that bfloat16 changes the losses (its
+// products are rounded) by little.
 func TestMLMTaskResumeExact(t *testing.T) {
-	straight, resumed, last := runInterrupted(t, func(seed uint64) Task { return tinyMLM(t, seed) }, 8, 4)
-	if len(resumed) != len(straight) {
-		t.Fatalf("%d resumed losses, %d straight", len(resumed), len(straight))
-	}
-	for i := range straight {
-		if straight[i] != resumed[i] {
-			t.Errorf("step %d: %v resumed, %v straight", i+1, resumed[i], straight[i])
+	var f32 []float64
+	for _, bf16 := range []bool{false, true} {
+		straight, resumed, last := runInterrupted(t, func(seed uint64) Task { return tinyMLM(t, seed, bf16) }, 8, 4)
+		if len(resumed) != len(straight) {
+			t.Fatalf("bf16=%v: %d resumed losses, %d straight", bf16, len(resumed), len(straight))
 		}
-	}
-	for _, k := range []string{"mlm_accuracy", "nsp_accuracy", "perplexity", "mlm_loss"} {
-		v, ok := last.LastEval.Metrics[k]
-		if !ok || v < 0 {
-			t.Errorf("eval metric %s = %v, %v", k, v, ok)
+		for i := range straight {
+			if straight[i] != resumed[i] {
+				t.Errorf("bf16=%v: step %d: %v resumed, %v straight", bf16, i+1, resumed[i], straight[i])
+			}
 		}
-	}
-	if a := last.LastEval.Metrics["nsp_accuracy"]; a > 1 {
-		t.Errorf("nsp accuracy %v", a)
+		for _, k := range []string{"mlm_accuracy", "nsp_accuracy", "perplexity", "mlm_loss"} {
+			v, ok := last.LastEval.Metrics[k]
+			if !ok || v < 0 {
+				t.Errorf("bf16=%v: eval metric %s = %v, %v", bf16, k, v, ok)
+			}
+		}
+		if a := last.LastEval.Metrics["nsp_accuracy"]; a > 1 {
+			t.Errorf("bf16=%v: nsp accuracy %v", bf16, a)
+		}
+		if !bf16 {
+			f32 = straight
+			continue
+		}
+		same := true
+		for i := range straight {
+			same = same && straight[i] == f32[i]
+			if d := math.Abs(straight[i]-f32[i]) / f32[i]; d > 0.02 {
+				t.Errorf("step %d: bf16 loss %v, float32 %v", i+1, straight[i], f32[i])
+			}
+		}
+		if same {
+			t.Error("bf16 losses equal float32's: the linear layers did not run in bfloat16")
+		}
 	}
 }
 
 // tinyClassify builds a classifier whose label is whether the first
 // content token is below the middle of the vocabulary.
-func tinyClassify(t *testing.T, dir string, seed uint64) *ClassifyTask {
+func tinyClassify(t *testing.T, dir string, seed uint64, bf16 bool) *ClassifyTask {
 	t.Helper()
 	m, err := NewClassifier(dir, []string{"low", "high"}, tensor.NewRNG(seed))
 	if err != nil {
@@ -158,7 +180,7 @@ func tinyClassify(t *testing.T, dir string, seed uint64) *ClassifyTask {
 		}
 		return ex
 	}
-	task, err := NewClassifyTask(m, mk(64), ClassifyOptions{BatchSize: 8, Seed: 3, PadID: tPad, Dev: mk(40)})
+	task, err := NewClassifyTask(m, mk(64), ClassifyOptions{BatchSize: 8, Seed: 3, PadID: tPad, Dev: mk(40), BF16: bf16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +197,14 @@ func TestClassifyTask(t *testing.T) {
 	if err := pt.Save(enc); err != nil {
 		t.Fatal(err)
 	}
-	straight, resumed, last := runInterrupted(t, func(seed uint64) Task { return tinyClassify(t, enc, seed) }, 9, 5)
-	for i := range straight {
-		if i >= len(resumed) || straight[i] != resumed[i] {
-			t.Fatalf("losses differ after resume:\n%v\n%v", straight, resumed)
+	var last Result
+	for _, bf16 := range []bool{true, false} {
+		var straight, resumed []float64
+		straight, resumed, last = runInterrupted(t, func(seed uint64) Task { return tinyClassify(t, enc, seed, bf16) }, 9, 5)
+		for i := range straight {
+			if i >= len(resumed) || straight[i] != resumed[i] {
+				t.Fatalf("bf16=%v: losses differ after resume:\n%v\n%v", bf16, straight, resumed)
+			}
 		}
 	}
 	acc, ok := last.LastEval.Metrics["accuracy"]
@@ -192,7 +218,7 @@ func TestClassifyTask(t *testing.T) {
 	}
 
 	// The saved folder is a BertForSequenceClassification with the labels.
-	task := tinyClassify(t, enc, 1)
+	task := tinyClassify(t, enc, 1, false)
 	out := t.TempDir()
 	if err := task.Save(out); err != nil {
 		t.Fatal(err)

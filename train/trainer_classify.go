@@ -60,6 +60,11 @@ type ClassifyOptions struct {
 	// of 50 batches), so that batches, padded to their longest example,
 	// compute little padding.
 	GroupByLength bool
+	// BF16 trains in bfloat16 mixed precision: the linear layers' products
+	// in bfloat16 with float32 sums, float32 master weights, gradients and
+	// optimizer state (autograd.Graph.SetBF16). Evaluation runs the float32
+	// encoder (bert.Encoder) either way. False: float32.
+	BF16 bool
 }
 
 // NewClassifyTask returns a fine-tuning task. Every example's label must be
@@ -89,6 +94,7 @@ func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.Clas
 		seed: opts.Seed, B: opts.BatchSize, padID: opts.PadID,
 		idx: make([]int, opts.BatchSize), batch: make([]data.ClassExample, opts.BatchSize),
 	}
+	t.graph.SetBF16(opts.BF16)
 	for _, p := range model.Params() {
 		t.graph.Attach(p.Var)
 	}

@@ -156,6 +156,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	groupByLength := fs.Bool("group-by-length", true, "batch examples of similar length together (Hugging Face's group_by_length) so that batches compute little padding; false: plain shuffled batches")
 	scratch := fs.Bool("from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
 	resume := fs.Bool("resume", false, "continue from the newest checkpoint in OUT (same flags)")
+	bf16 := fs.Bool("bf16", false, "bfloat16 mixed precision — bf16 products with float32 sums in the linear layers, float32 master weights, gradients and AdamW state; evaluation in float32 (give it again with --resume)")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, log or off")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, finetuneUsage)
@@ -249,7 +250,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	logger.Info("fine-tune", "train", len(trainEx), "dev", len(devEx), "classes", lm.Len(), "steps", n,
 		"pretrained", !*scratch)
 	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: *batch, Seed: *seed,
-		PadID: padID(tok), Dev: devEx, GroupByLength: *groupByLength})
+		PadID: padID(tok), Dev: devEx, GroupByLength: *groupByLength, BF16: *bf16})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,13 @@ func TestFinetuneEvalClassify(t *testing.T) {
 	if !strings.Contains(stdout, "dev accuracy") || !strings.Contains(stdout, "true\\pred") {
 		t.Errorf("finetune output:\n%s", stdout)
 	}
+	// --bf16 fine-tunes in bfloat16 mixed precision.
+	out16 := filepath.Join(tmp, "ft-bf16")
+	code, stdout16, stderr16 := glossa(t, "finetune", "--model", model, "--tokenizer", vocab, "--train", trainTSV,
+		"--dev", devTSV, "--out", out16, "--steps", "5", "--lr", "2e-3", "--batch-size", "8", "--progress", "off", "--bf16")
+	if code != 0 || !strings.Contains(stdout16, "dev accuracy") {
+		t.Errorf("finetune --bf16: exit %d\n%s\n%s", code, stdout16, stderr16)
+	}
 	cfg, err := os.ReadFile(filepath.Join(out, "config.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ func commands() []command {
 		{"eval", "evaluate a text classifier on labelled data: accuracy, P/R/F1, confusion matrix", runEval},
 		{"classify", "classify texts with a fine-tuned model: label and probability per text", runClassify},
 		{"pretrain", "pretrain a GPT-2 (causal LM) or BERT (masked LM + next sentence) from plain text", runPretrain},
+		{"plot", "draw the loss curves of training runs on one figure, to compare them", runPlot},
 	}
 }
 

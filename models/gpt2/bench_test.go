@@ -13,12 +13,28 @@ import (
 // BenchmarkTrainStep times one training step (forward, loss, backward,
 // AdamW) of the train-small benchmark model (../shared/bench: 4 layers, 128
 // wide, 4 heads, block 64, batch 32, exact GELU) with each engine, and with
-// the fused trainer in bfloat16 mixed precision.
+// the fused trainer in bfloat16 mixed precision; and of the train-char
+// model (6 layers, 384 wide, 6 heads, block 256, batch 12) with the fused
+// trainer in float32 and bfloat16.
 func BenchmarkTrainStep(b *testing.B) {
-	cfg := Config{VocabSize: 65, NumPos: 64, NumEmbd: 128, NumLayer: 4, NumHead: 4, ActivationFunction: "gelu"}
-	const B, T = 32, 64
-	for _, engine := range []string{"trainer", "trainer-bf16", "autograd"} {
-		b.Run(fmt.Sprintf("engine=%s", engine), func(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		cfg     Config
+		B, T    int
+		engines []string
+	}{
+		{"small", Config{VocabSize: 65, NumPos: 64, NumEmbd: 128, NumLayer: 4, NumHead: 4, ActivationFunction: "gelu"}, 32, 64,
+			[]string{"trainer", "trainer-bf16", "autograd"}},
+		{"char", Config{VocabSize: 65, NumPos: 256, NumEmbd: 384, NumLayer: 6, NumHead: 6, ActivationFunction: "gelu"}, 12, 256,
+			[]string{"trainer", "trainer-bf16"}},
+	} {
+		benchTrainStep(b, bc.name, bc.cfg, bc.B, bc.T, bc.engines)
+	}
+}
+
+func benchTrainStep(b *testing.B, name string, cfg Config, B, T int, engines []string) {
+	for _, engine := range engines {
+		b.Run(fmt.Sprintf("model=%s/engine=%s", name, engine), func(b *testing.B) {
 			rng := tensor.NewRNG(0)
 			m, err := New(cfg, rng)
 			if err != nil {
