@@ -20,7 +20,6 @@ type Model struct {
 
 	positions *tensor.Tensor // [MaxLen, C] sinusoidal table, halves layout
 	scale     float32        // √C
-	dropout   nn.Dropout     // on the embeddings, shared by both stacks
 }
 
 // New returns a freshly initialised model: embeddings N(0, 1/C) with a zero
@@ -48,17 +47,17 @@ func New(cfg Config, rng *tensor.RNG) (*Model, error) {
 	rng.Normal(shared.Value, 0, float32(1/math.Sqrt(float64(cfg.Dim))))
 	shared.Value.Slice(0, cfg.PadID, cfg.PadID+1).Zero()
 	return &Model{Config: cfg, Shared: shared, Encoder: enc, Decoder: dec,
-		positions: nn.SinusoidalTableHalves(cfg.MaxLen, cfg.Dim), scale: float32(math.Sqrt(float64(cfg.Dim))),
-		dropout: nn.Dropout{P: cfg.Dropout, RNG: rng}}, nil
+		positions: nn.SinusoidalTableHalves(cfg.MaxLen, cfg.Dim), scale: float32(math.Sqrt(float64(cfg.Dim)))}, nil
 }
 
-// SetTraining switches dropout on (drawing masks from rng) or off.
+// SetTraining switches dropout on or off. A non-nil rng draws every mask
+// from then on (the stacks' embedding dropout and every layer's), so that a
+// training step's masks depend only on rng's seed.
 func (m *Model) SetTraining(on bool, rng *tensor.RNG) {
-	m.dropout.Training = on
 	m.Encoder.SetTraining(on)
 	m.Decoder.SetTraining(on)
 	if rng != nil {
-		m.dropout.RNG = rng
+		m.Encoder.Dropout.RNG, m.Decoder.Dropout.RNG = rng, rng
 		for _, l := range m.Encoder.Layers {
 			l.SetDropout(m.Config.Dropout, rng)
 		}
@@ -84,8 +83,8 @@ type Batch struct {
 // (PyTorch's ignore_index default).
 const IgnoreIndex = tensor.DefaultIgnoreIndex
 
-// embed returns √C·E[ids] + PE[:L] for ids [B, L], then the embedding
-// dropout.
+// embed returns √C·E[ids] + PE[:L] for ids [B, L]; the stacks apply the
+// embedding dropout.
 func (m *Model) embed(ids []int, B, L int) (*autograd.Var, error) {
 	if L > m.Config.MaxLen {
 		return nil, fmt.Errorf("transformer: sequence of %d tokens exceeds the model's %d positions", L, m.Config.MaxLen)
@@ -101,8 +100,7 @@ func (m *Model) embed(ids []int, B, L int) (*autograd.Var, error) {
 		return nil, fmt.Errorf("transformer: %w", err)
 	}
 	x = autograd.MulScalar(x, m.scale)
-	x = autograd.Add(x, autograd.Const(m.positions.Slice(0, 0, L)))
-	return m.dropout.Forward(x), nil
+	return autograd.Add(x, autograd.Const(m.positions.Slice(0, 0, L))), nil
 }
 
 // Forward returns the logits [B, T, V] of the batch's decoder inputs over
