@@ -264,7 +264,7 @@ func runFinetuneSeq2seq(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "\nmodel: %s\n", f.out)
 	if best, ok := bestCheckpoint(f.out); ok {
-		fmt.Fprintf(stdout, "best held-out checkpoint: %s\n", best)
+		fmt.Fprintf(stdout, "best held-out evaluation: %s\n", best)
 	}
 	return nil
 }
@@ -282,7 +282,7 @@ func seq2seqTokenizer(path string) (map[string][]byte, *tokenizer.Tokenizer, int
 	}
 	files, pad, eos, err := auto.MarianFiles(spm)
 	if err != nil {
-		return nil, nil, 0, 0, err
+		return nil, nil, 0, 0, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	tmp, err := os.MkdirTemp("", "glossa-marian-tok-*")
 	if err != nil {
@@ -393,16 +393,16 @@ func bestCheckpoint(out string) (string, bool) {
 		if !ok {
 			score, metric = -r.Loss, "-loss"
 		}
-		if bestStep < 0 || score > best {
+		if bestStep < 0 || score >= best { // ties: the later step
 			best, bestStep = score, r.Step
 		}
 	}
 	if bestStep < 0 {
 		return "", false
 	}
-	dir := filepath.Join(out, fmt.Sprintf("checkpoint-%d", bestStep))
+	dir := train.CheckpointPath(out, bestStep)
 	if _, err := os.Stat(dir); err != nil {
-		return "", false
+		dir = "(pruned by --keep)"
 	}
-	return fmt.Sprintf("%s (step %d, %s %.2f)", dir, bestStep, metric, best), true
+	return fmt.Sprintf("step %d, %s %.2f: %s", bestStep, metric, best, dir), true
 }
