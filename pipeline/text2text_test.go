@@ -67,9 +67,9 @@ var t2tSources = []string{
 func TestText2TextPipelines(t *testing.T) {
 	ctx := context.Background()
 	prefixed := map[string]any{"task_specific_params": map[string]any{
-		"summarization":         map[string]any{"prefix": "summarize: "},
-		"translation_en_to_de":  map[string]any{"prefix": "translate English to German: "},
-		"translation_en_to_fr":  map[string]any{"prefix": "translate English to French: "},
+		"summarization":        map[string]any{"prefix": "summarize: "},
+		"translation_en_to_de": map[string]any{"prefix": "translate English to German: "},
+		"translation_en_to_fr": map[string]any{"prefix": "translate English to French: "},
 	}}
 	for _, tc := range []struct {
 		fixture string
