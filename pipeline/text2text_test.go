@@ -185,3 +185,25 @@ func TestText2TextBadInput(t *testing.T) {
 		t.Error("fill-mask as a text2text task: no error")
 	}
 }
+
+// FuzzText2TextCall feeds arbitrary JSON calls to the translation
+// pipeline: an error or a result, never a panic.
+func FuzzText2TextCall(f *testing.F) {
+	for _, s := range []string{`{"inputs": "a dog", "max_new_tokens": 2}`, `{"inputs": ["a", "b"], "num_beams": 2, "max_new_tokens": 2}`,
+		`{"inputs": "x", "src_lang": "en", "tgt_lang": "de"}`, `{"inputs": "x", "min_new_tokens": 99, "max_new_tokens": 1}`,
+		`{"inputs": "x", "options": {"truncation": true, "max_new_tokens": 1}}`, `[]`, `{}`, `{"inputs": null}`} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	testenv.Shared(f, "fixtures", "marian-tiny")
+	if err := testenv.Seq2SeqFolder(dir, "marian-tiny", nil); err != nil {
+		f.Fatal(err)
+	}
+	p, err := LoadText2Text(context.Background(), TranslationTask, dir, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, call string) {
+		p.CallJSON(context.Background(), json.RawMessage(call))
+	})
+}
