@@ -391,7 +391,7 @@ func bestCheckpoint(out string) (string, bool) {
 		}
 		score, ok := r.Metrics["bleu"]
 		if !ok {
-			score, metric = -r.Loss, "-loss"
+			score, metric = -r.Loss, "loss"
 		}
 		if bestStep < 0 || score >= best { // ties: the later step
 			best, bestStep = score, r.Step
@@ -403,6 +403,9 @@ func bestCheckpoint(out string) (string, bool) {
 	dir := train.CheckpointPath(out, bestStep)
 	if _, err := os.Stat(dir); err != nil {
 		dir = "(pruned by --keep)"
+	}
+	if metric == "loss" {
+		best = -best
 	}
 	return fmt.Sprintf("step %d, %s %.2f: %s", bestStep, metric, best, dir), true
 }
