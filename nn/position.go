@@ -123,3 +123,26 @@ func (r *Rotary) Apply(x *autograd.Var, offset int) *autograd.Var {
 	}
 	return autograd.Add(autograd.Mul(x, cos), autograd.Mul(rot, sin))
 }
+
+// SinusoidalTableHalves returns the same encodings laid out as fairseq,
+// Marian and Hugging Face's MarianSinusoidalPositionalEmbedding store them,
+// [maxLen, dim]: the sines of every frequency in the first ⌈dim/2⌉ columns,
+// then the cosines. Column j < ⌈dim/2⌉ holds sin(p/10000^(2j/dim)) and column
+// ⌈dim/2⌉+j holds cos(p/10000^(2j/dim)), computed in float64 and rounded.
+func SinusoidalTableHalves(maxLen, dim int) *tensor.Tensor {
+	t := tensor.New(maxLen, dim)
+	d := t.Data()
+	half := (dim + 1) / 2
+	for p := 0; p < maxLen; p++ {
+		row := d[p*dim : (p+1)*dim]
+		for j := 0; j < dim; j++ {
+			a := float64(p) / math.Pow(10000, float64(2*(j/2))/float64(dim))
+			if j%2 == 0 {
+				row[j/2] = float32(math.Sin(a))
+			} else {
+				row[half+j/2] = float32(math.Cos(a))
+			}
+		}
+	}
+	return t
+}

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -139,4 +140,69 @@ func ExampleLoadEncoders() {
 	// [text-classification feature-extraction zero-shot-classification]
 	// fill-mask: no head
 	// [0.5848 0.5323 0.5048]
+}
+
+// seq2seqModel writes a tiny encoder-decoder fixture with a tokenizer into
+// a temporary folder (a real model is a Hub name such as
+// "Helsinki-NLP/opus-mt-en-de"); remove it when done.
+func seq2seqModel(fixture string, extraConfig map[string]any) string {
+	dir, err := os.MkdirTemp("", "glossa-example-*")
+	if err != nil {
+		return ""
+	}
+	if err := testenv.Seq2SeqFolder(dir, fixture, extraConfig); err != nil {
+		os.RemoveAll(dir)
+		return ""
+	}
+	return dir
+}
+
+// Translate texts; the JSON face answers with Hugging Face's field,
+// translation_text.
+func ExampleText2Text_translation() {
+	ctx := context.Background()
+	dir := seq2seqModel("marian-tiny", nil)
+	defer os.RemoveAll(dir)
+	p, err := pipeline.LoadText2Text(ctx, pipeline.TranslationTask, dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := p.CallJSON(ctx, []byte(`{"inputs": "Two dogs play in the snow.", "max_new_tokens": 4, "min_new_tokens": 4, "num_beams": 2}`))[0]
+	b, _ := json.Marshal(r.Value)
+	fmt.Println(string(b), r.Err)
+	// Output: [{"translation_text":"dress steps again"}] <nil>
+}
+
+// Summarize with a model whose config.json has a summarization entry in
+// task_specific_params (T5's "summarize: " prefix).
+func ExampleText2Text_summarization() {
+	ctx := context.Background()
+	dir := seq2seqModel("t5-tiny", map[string]any{"task_specific_params": map[string]any{
+		"summarization": map[string]any{"prefix": "summarize: "}}})
+	defer os.RemoveAll(dir)
+	p, err := pipeline.LoadText2Text(ctx, pipeline.SummarizationTask, dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, err := p.Run(ctx, []string{"A man in an orange hat is staring at something."}, &pipeline.Text2TextOptions{MaxNewTokens: 5, MinNewTokens: 5})
+	fmt.Printf("%q %v\n", out[0].Text, err)
+	// Output: "photo beach beach beach beach" <nil>
+}
+
+// Generate text from text (BART's text2text-generation): generated_text.
+func ExampleText2Text_text2textGeneration() {
+	ctx := context.Background()
+	dir := seq2seqModel("bart-tiny", nil)
+	defer os.RemoveAll(dir)
+	p, err := pipeline.Load(ctx, pipeline.Text2TextTask, dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := p.CallJSON(ctx, []byte(`{"inputs": ["A little girl climbs.", "Two dogs play."], "max_new_tokens": 3}`))[0]
+	b, _ := json.Marshal(r.Value)
+	fmt.Println(string(b), r.Err)
+	// Output: [{"generated_text":" wooden."},{"generated_text":" wooden."}] <nil>
 }

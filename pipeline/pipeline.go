@@ -35,7 +35,7 @@ const (
 
 // Tasks lists the tasks Load knows, in the order help texts show them.
 var Tasks = []Task{FillMaskTask, TextClassificationTask, TokenClassificationTask, QuestionAnsweringTask,
-	FeatureExtractionTask, ZeroShotTask, TextGenerationTask}
+	FeatureExtractionTask, ZeroShotTask, TextGenerationTask, TranslationTask, SummarizationTask, Text2TextTask}
 
 // ParseTask maps a task name to a Task, accepting Hugging Face's aliases
 // ("sentiment-analysis", "ner", "sentence-similarity", "embeddings").
@@ -128,6 +128,8 @@ func Load(ctx context.Context, task Task, modelRef string, opts *Options) (Pipel
 		return LoadZeroShot(ctx, modelRef, opts)
 	case TextGenerationTask:
 		return LoadTextGeneration(ctx, modelRef, opts)
+	case TranslationTask, SummarizationTask, Text2TextTask:
+		return LoadText2Text(ctx, task, modelRef, opts)
 	}
 	_, err := ParseTask(string(task))
 	return nil, err

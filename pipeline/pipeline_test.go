@@ -98,7 +98,7 @@ func TestMissingHead(t *testing.T) {
 			}
 		}
 	}
-	if _, err := ParseTask("translation"); err == nil || !strings.Contains(err.Error(), "fill-mask") {
+	if _, err := ParseTask("image-segmentation"); err == nil || !strings.Contains(err.Error(), "fill-mask") {
 		t.Errorf("unknown task: %v", err)
 	}
 	if _, err := Load(ctx, FillMaskTask, "./no/such/model", nil); err == nil {

@@ -22,7 +22,8 @@ const pipelineUsage = `Usage: glossa pipeline TASK --model M [flags] [INPUT ...]
 Runs a Hugging Face task pipeline. TASK is the task's name: fill-mask,
 text-classification (sentiment-analysis), token-classification (ner),
 question-answering, feature-extraction, zero-shot-classification,
-text-generation. M is a
+text-generation, and with an encoder-decoder (Marian, T5, BART)
+translation, summarization, text2text-generation. M is a
 model folder or ORG/NAME[@REVISION] on the Hub (the cache first, else
 downloaded).
 
@@ -35,7 +36,7 @@ a JSON object with the call's arguments under Hugging Face's names
 ("inputs"; "question" and "context"; "candidate_labels") and its options at
 the top level or under "options" ("top_k", "aggregation_strategy",
 "ignore_labels", "multi_label", "hypothesis_template", "pooling",
-"normalize", ...). Each output line is that call's result, or
+"normalize", "max_new_tokens", "num_beams", "src_lang", "tgt_lang", ...). Each output line is that call's result, or
 {"error": "...", "line": N} for a bad line; the other lines go on. Lines with
 the same options run in shared batches.
 
@@ -43,6 +44,7 @@ the same options run in shared batches.
   glossa pipeline token-classification --model dslim/bert-base-NER --options '{"aggregation_strategy": "simple"}' "My name is Clara."
   glossa pipeline question-answering --model distilbert/distilbert-base-cased-distilled-squad --question "Who?" "It was Clara."
   echo '{"inputs": "I love it", "candidate_labels": ["joy", "anger"]}' | glossa pipeline zero-shot-classification --model M --jsonl
+  glossa pipeline translation --model Helsinki-NLP/opus-mt-en-de --options '{"num_beams": 4}' "A dog runs on the grass."
 
 Flags:
 `

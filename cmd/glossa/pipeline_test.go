@@ -80,7 +80,7 @@ not json
 		msg  string
 	}{
 		{[]string{"pipeline"}, 2, "first argument is the TASK"},
-		{[]string{"pipeline", "translation", "--model", "x"}, 2, "unknown task"},
+		{[]string{"pipeline", "image-segmentation", "--model", "x"}, 2, "unknown task"},
 		{[]string{"pipeline", "fill-mask", "x"}, 2, "--model is required"},
 		{[]string{"pipeline", "fill-mask", "--model", m("bert-tiny-mlm")}, 2, "no INPUT"},
 		{[]string{"pipeline", "fill-mask", "--model", m("bert-tiny-mlm"), "--options", "[1]", "x"}, 2, "not a JSON object"},
