@@ -102,23 +102,9 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 	devPath := fs.String("dev", "", "SQuAD JSON dev file for evaluation (default: none)")
 	out := fs.String("out", "", "output folder (required)")
 	wf.register(fs)
-	batch := fs.Int("batch-size", 32, "windows per micro-batch")
-	accum := fs.Int("accumulate", 1, "micro-batches per optimizer step")
-	epochs := fs.Float64("epochs", 2, "passes over the training windows (ignored when --steps is set)")
-	steps := fs.Int("steps", 0, "optimizer steps (0: from --epochs)")
-	lr := fs.Float64("lr", 5e-5, "peak learning rate (AdamW)")
-	warmup := fs.Float64("warmup-ratio", 0.1, "fraction of the steps spent warming the learning rate up linearly")
-	decay := fs.String("decay", "linear", "learning-rate decay after warm-up: linear, cosine or none")
-	wd := fs.Float64("weight-decay", 0.01, "AdamW weight decay on matrices and embeddings")
-	clip := fs.Float64("clip", 1, "clip the global gradient norm (0: off)")
-	evalEvery := fs.Int("eval-every", 0, "evaluate on --dev every N steps (0: only at the end)")
-	saveEvery := fs.Int("save-every", 0, "checkpoint every N steps (0: only at the end)")
-	keep := fs.Int("keep", 2, "keep the newest N checkpoints (0: all)")
-	seed := fs.Uint64("seed", 42, "seed for the head's initialisation, data order and dropout")
+	var ff fineTuneFlags
+	ff.register(fs, "windows", 2)
 	groupByLength := fs.Bool("group-by-length", false, "batch windows of similar length together (most windows are full-length)")
-	scratch := fs.Bool("from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
-	resume := fs.Bool("resume", false, "continue from the newest checkpoint in OUT (same flags)")
-	progress := fs.String("progress", "auto", "progress display: auto, bar, log or off")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, finetuneQAUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -127,19 +113,10 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
-	switch {
-	case *modelDir == "" || *trainPath == "" || *out == "":
+	if *modelDir == "" || *trainPath == "" || *out == "" {
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
-	case *batch <= 0 || *accum <= 0 || *epochs <= 0 || *steps < 0:
-		return fmt.Errorf("%w: --batch-size, --accumulate and --epochs must be positive", errUsage)
-	case *warmup < 0 || *warmup >= 1:
-		return fmt.Errorf("%w: --warmup-ratio must be in [0, 1)", errUsage)
 	}
-	dec, err := parseDecay(*decay)
-	if err != nil {
-		return err
-	}
-	pmode, err := parseProgressMode(*progress)
+	err := ff.check()
 	if err != nil {
 		return err
 	}
@@ -168,12 +145,12 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	model, err := qa.NewModel(*modelDir, tensor.NewRNG(*seed))
+	model, err := qa.NewModel(*modelDir, tensor.NewRNG(ff.seed))
 	if err != nil {
 		return err
 	}
-	if *scratch {
-		if model, err = bert.NewForQuestionAnswering(model.Bert.Config, tensor.NewRNG(*seed)); err != nil {
+	if ff.scratch {
+		if model, err = bert.NewForQuestionAnswering(model.Bert.Config, tensor.NewRNG(ff.seed)); err != nil {
 			return err
 		}
 	}
@@ -191,24 +168,20 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 			cls++
 		}
 	}
-	n := *steps
-	if n == 0 {
-		n = max(1, int(*epochs*float64(len(feats))/float64(*batch**accum)+0.5))
-	}
+	n := ff.numSteps(len(feats))
 	logger.Info("fine-tune qa", "questions", len(trainData.Examples), "windows", len(feats), "windows_without_answer", cls,
-		"dev", len(dev), "steps", n, "pretrained", !*scratch, "handle_impossible", eopts.HandleImpossible)
-	task, err := qa.NewTask(model, feats, qa.TaskOptions{BatchSize: *batch, Seed: *seed, PadID: padID(tok),
+		"dev", len(dev), "steps", n, "pretrained", !ff.scratch, "handle_impossible", eopts.HandleImpossible)
+	task, err := qa.NewTask(model, feats, qa.TaskOptions{BatchSize: ff.batch, Seed: ff.seed, PadID: padID(tok),
 		GroupByLength: *groupByLength, Tokenizer: tok, Dev: dev, Eval: eopts})
 	if err != nil {
 		return err
 	}
 	task.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := train.NewTrainer(task, train.Config{
-		OutDir: *out, Steps: n, Accumulate: *accum, LR: *lr, MinLR: 1e-9 * *lr, Warmup: int(*warmup * float64(n)),
-		Decay: dec, WeightDecay: *wd, Clip: *clip, EvalEvery: *evalEvery, SaveEvery: *saveEvery,
-		KeepCheckpoints: *keep, Resume: *resume,
-		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: "finetune qa"}, Logger: logger,
-	})
+	cfg, err := ff.config(*out, n, stderr, "finetune qa", logger)
+	if err != nil {
+		return err
+	}
+	tr, err := train.NewTrainer(task, cfg)
 	if err != nil {
 		return err
 	}
