@@ -9,22 +9,20 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-// fineTuneFlags are the optimisation and checkpoint flags every
-// "glossa finetune" task shares.
-type fineTuneFlags struct {
+// fitFlags are the optimisation flags every fine-tuning task shares.
+type fitFlags struct {
 	batch, accum, steps, evalEvery, saveEvery, keep int
 	epochs, lr, warmup, wd, clip                    float64
 	decay, progress                                 string
 	seed                                            uint64
-	scratch, resume                                 bool
+	groupByLength, scratch, resume                  bool
 }
 
-// register adds the flags to fs; unit names what a micro-batch holds
-// ("examples", "windows") and epochs is the default of --epochs.
-func (f *fineTuneFlags) register(fs *flag.FlagSet, unit string, epochs float64) {
+// register adds the flags; unit names what a batch holds ("examples").
+func (f *fitFlags) register(fs *flag.FlagSet, unit string) {
 	fs.IntVar(&f.batch, "batch-size", 32, unit+" per micro-batch")
 	fs.IntVar(&f.accum, "accumulate", 1, "micro-batches per optimizer step")
-	fs.Float64Var(&f.epochs, "epochs", epochs, "passes over the training data (ignored when --steps is set)")
+	fs.Float64Var(&f.epochs, "epochs", 3, "passes over the training data (ignored when --steps is set)")
 	fs.IntVar(&f.steps, "steps", 0, "optimizer steps (0: from --epochs)")
 	fs.Float64Var(&f.lr, "lr", 5e-5, "peak learning rate (AdamW)")
 	fs.Float64Var(&f.warmup, "warmup-ratio", 0.1, "fraction of the steps spent warming the learning rate up linearly")
@@ -35,44 +33,45 @@ func (f *fineTuneFlags) register(fs *flag.FlagSet, unit string, epochs float64) 
 	fs.IntVar(&f.saveEvery, "save-every", 0, "checkpoint every N steps (0: only at the end)")
 	fs.IntVar(&f.keep, "keep", 2, "keep the newest N checkpoints (0: all)")
 	fs.Uint64Var(&f.seed, "seed", 42, "seed for the head's initialisation, data order and dropout")
+	fs.BoolVar(&f.groupByLength, "group-by-length", true, "batch "+unit+" of similar length together (Hugging Face's group_by_length) so that batches compute little padding; false: plain shuffled batches")
 	fs.BoolVar(&f.scratch, "from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto, bar, log or off")
 }
 
-// check validates the flags' values.
-func (f *fineTuneFlags) check() error {
+// check validates the flags' ranges.
+func (f *fitFlags) check() error {
 	switch {
 	case f.batch <= 0 || f.accum <= 0 || f.epochs <= 0 || f.steps < 0:
-		return fmt.Errorf("%w: --batch-size, --accumulate and --epochs must be positive", errUsage)
+		return fmt.Errorf("%w: --batch-size, --accumulate, --epochs must be positive", errUsage)
 	case f.warmup < 0 || f.warmup >= 1:
 		return fmt.Errorf("%w: --warmup-ratio must be in [0, 1)", errUsage)
 	}
 	return nil
 }
 
-// numSteps returns --steps, or the steps of --epochs over n training items.
-func (f *fineTuneFlags) numSteps(n int) int {
+// stepCount is --steps, or the optimizer steps of --epochs over n examples.
+func (f *fitFlags) stepCount(n int) int {
 	if f.steps > 0 {
 		return f.steps
 	}
 	return max(1, int(f.epochs*float64(n)/float64(f.batch*f.accum)+0.5))
 }
 
-// config returns the trainer's configuration for a run of steps into out.
-func (f *fineTuneFlags) config(out string, steps int, stderr io.Writer, description string, logger *slog.Logger) (train.Config, error) {
+// trainer builds the Trainer of a fine-tuning run of steps steps into out.
+func (f *fitFlags) trainer(task train.Task, out string, steps int, stderr io.Writer, logger *slog.Logger, desc string) (*train.Trainer, error) {
 	dec, err := parseDecay(f.decay)
 	if err != nil {
-		return train.Config{}, err
+		return nil, err
 	}
 	pmode, err := parseProgressMode(f.progress)
 	if err != nil {
-		return train.Config{}, err
+		return nil, err
 	}
-	return train.Config{
+	return train.NewTrainer(task, train.Config{
 		OutDir: out, Steps: steps, Accumulate: f.accum, LR: f.lr, MinLR: 1e-9 * f.lr, Warmup: int(f.warmup * float64(steps)),
 		Decay: dec, WeightDecay: f.wd, Clip: f.clip, EvalEvery: f.evalEvery, SaveEvery: f.saveEvery,
 		KeepCheckpoints: f.keep, Resume: f.resume,
-		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: description}, Logger: logger,
-	}, nil
+		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: desc}, Logger: logger,
+	})
 }

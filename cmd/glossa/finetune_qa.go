@@ -102,9 +102,8 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 	devPath := fs.String("dev", "", "SQuAD JSON dev file for evaluation (default: none)")
 	out := fs.String("out", "", "output folder (required)")
 	wf.register(fs)
-	var ff fineTuneFlags
-	ff.register(fs, "windows", 2)
-	groupByLength := fs.Bool("group-by-length", false, "batch windows of similar length together (most windows are full-length)")
+	var ff fitFlags
+	ff.register(fs, "windows")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, finetuneQAUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -168,20 +167,16 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 			cls++
 		}
 	}
-	n := ff.numSteps(len(feats))
+	n := ff.stepCount(len(feats))
 	logger.Info("fine-tune qa", "questions", len(trainData.Examples), "windows", len(feats), "windows_without_answer", cls,
 		"dev", len(dev), "steps", n, "pretrained", !ff.scratch, "handle_impossible", eopts.HandleImpossible)
 	task, err := qa.NewTask(model, feats, qa.TaskOptions{BatchSize: ff.batch, Seed: ff.seed, PadID: padID(tok),
-		GroupByLength: *groupByLength, Tokenizer: tok, Dev: dev, Eval: eopts})
+		GroupByLength: ff.groupByLength, Tokenizer: tok, Dev: dev, Eval: eopts})
 	if err != nil {
 		return err
 	}
 	task.SaveExtra = copyFilesTo(tokFiles)
-	cfg, err := ff.config(*out, n, stderr, "finetune qa", logger)
-	if err != nil {
-		return err
-	}
-	tr, err := train.NewTrainer(task, cfg)
+	tr, err := ff.trainer(task, *out, n, stderr, logger, "finetune qa")
 	if err != nil {
 		return err
 	}
