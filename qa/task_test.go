@@ -203,3 +203,38 @@ func TestTaskResumeExact(t *testing.T) {
 		t.Errorf("loss did not fall: %v", whole)
 	}
 }
+
+// TestPipelineNeedsSpanHead checks that an encoder without qa_outputs is
+// refused with the head's name, and that Predict on a context with no
+// possible span is no error.
+func TestPipelineNeedsSpanHead(t *testing.T) {
+	tok := uncased(t)
+	cfg := bert.Config{VocabSize: tok.VocabSize(), HiddenSize: 16, NumLayers: 1, NumHeads: 2, Intermediate: 32, MaxPositions: 64}
+	enc, err := bert.NewEncoder(cfg, 1, &bert.EncoderOptions{Heads: bert.HeadMLM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.NewQuestionAnswering(enc, tok, nil); err == nil || !strings.Contains(err.Error(), "qa_outputs") {
+		t.Errorf("encoder without a span head: %v", err)
+	}
+	enc, err = bert.NewEncoder(cfg, 1, &bert.EncoderOptions{Heads: bert.HeadQA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.NewQuestionAnswering(enc, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := []Example{{ID: "a", Question: "Who?", Context: "Anna.", Answers: []GoldAnswer{{"Anna", 0}}},
+		{ID: "b", Question: strings.Repeat("why ", 80), Context: "Because.", Impossible: true}}
+	preds, err := Predict(context.Background(), p, ex, EvalOptions{WindowOptions: WindowOptions{MaxSeqLen: 64}, HandleImpossible: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preds[0].Err != "" || preds[0].NullScore <= 0 || preds[1].Err == "" || preds[1].Text != "" {
+		t.Errorf("predictions %+v", preds)
+	}
+	if _, err := Score(ex[:1], preds); err == nil {
+		t.Error("Score with more predictions than questions: no error")
+	}
+}
