@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -74,6 +75,32 @@ func LoadQuestionAnswering(ctx context.Context, modelRef string, opts *Options) 
 	return &QuestionAnswering{m}, nil
 }
 
+// NewQuestionAnswering returns the question-answering pipeline of an
+// encoder in memory with a span head — a model being fine-tuned, for
+// instance (bert.ForQuestionAnswering's Encoder) — and its tokenizer. Only
+// opts.BatchSize matters (zero: 32).
+func NewQuestionAnswering(enc *bert.Encoder, tok *tokenizer.Tokenizer, opts *Options) (*QuestionAnswering, error) {
+	if !enc.Has(bert.HeadQA) {
+		return nil, fmt.Errorf("pipeline: %s needs a model with the %v head (%s); the encoder has %v",
+			QuestionAnsweringTask, bert.HeadQA, enc.HeadName(bert.HeadQA), enc.Heads())
+	}
+	batch := 0
+	if opts != nil {
+		batch = opts.BatchSize
+	}
+	if batch < 0 {
+		return nil, fmt.Errorf("pipeline: batch size %d < 0", batch)
+	}
+	if tok.VocabSize() > enc.Config.VocabSize {
+		return nil, fmt.Errorf("pipeline: the tokenizer's vocabulary (%d) is larger than the model's (%d)", tok.VocabSize(), enc.Config.VocabSize)
+	}
+	m, err := newModel(enc, "", tok, tokenizerConfig{}, batch)
+	if err != nil {
+		return nil, err
+	}
+	return &QuestionAnswering{m}, nil
+}
+
 // Task reports QuestionAnsweringTask.
 func (p *QuestionAnswering) Task() Task { return QuestionAnsweringTask }
 
@@ -84,6 +111,11 @@ type qaSettings struct {
 }
 
 func (p *QuestionAnswering) settings(o *QAOptions) (qaSettings, error) {
+	return qaSettingsFor(o, p.m.maxLen)
+}
+
+// qaSettingsFor fills in o's defaults for a model of maxLen tokens.
+func qaSettingsFor(o *QAOptions, maxLen int) (qaSettings, error) {
 	s := qaSettings{topK: o.TopK, stride: o.DocStride, maxAnswer: o.MaxAnswerLen, maxSeq: o.MaxSeqLen,
 		maxQuestion: o.MaxQuestionLen, impossible: o.HandleImpossibleAnswer, align: o.AlignToWords == nil || *o.AlignToWords}
 	switch {
@@ -93,8 +125,8 @@ func (p *QuestionAnswering) settings(o *QAOptions) (qaSettings, error) {
 		return s, inputErr("max_answer_len parameter should be >= 1 (got %d)", s.maxAnswer)
 	case s.maxSeq < 0 || s.maxQuestion < 0 || s.stride < NoStride:
 		return s, inputErr("max_seq_len %d, max_question_len %d and doc_stride %d must not be negative", s.maxSeq, s.maxQuestion, s.stride)
-	case s.maxSeq > p.m.maxLen:
-		return s, inputErr("max_seq_len %d is longer than the model's %d tokens", s.maxSeq, p.m.maxLen)
+	case s.maxSeq > maxLen:
+		return s, inputErr("max_seq_len %d is longer than the model's %d tokens", s.maxSeq, maxLen)
 	}
 	if s.topK == 0 {
 		s.topK = 1
@@ -103,7 +135,7 @@ func (p *QuestionAnswering) settings(o *QAOptions) (qaSettings, error) {
 		s.maxAnswer = 15
 	}
 	if s.maxSeq == 0 {
-		s.maxSeq = min(p.m.maxLen, 384)
+		s.maxSeq = min(maxLen, 384)
 	}
 	switch s.stride {
 	case 0:
@@ -138,19 +170,62 @@ type feature struct {
 // does, where Python's argument handler refuses it. The windows of every
 // input run in batched forward passes.
 func (p *QuestionAnswering) Run(ctx context.Context, inputs []QAInput, opts *QAOptions) ([][]Answer, error) {
+	preds, st, err := p.predict(ctx, inputs, opts)
+	if err != nil {
+		return nil, err
+	}
+	answers := make([][]Answer, len(inputs))
+	for i, pr := range preds {
+		answers[i] = pr.Answers
+		if st.impossible {
+			answers[i] = append(answers[i], Answer{Score: pr.NullScore})
+		}
+		if len(answers[i]) == 0 {
+			return nil, inputErr("input %d: no span of the context can answer (every candidate scores 0)", i)
+		}
+		slices.SortStableFunc(answers[i], func(a, b Answer) int { return cmpDesc(a.Score, b.Score) })
+		answers[i] = answers[i][:min(st.topK, len(answers[i]))]
+	}
+	return answers, nil
+}
+
+// QAPrediction is what the pipeline finds for one input before it picks
+// the answers to return: the candidate spans and the no-answer score.
+type QAPrediction struct {
+	// Answers are the candidate spans (up to TopK from each window, the
+	// scores of equal texts summed), best first; empty when no span has a
+	// non-zero score.
+	Answers []Answer
+	// NullScore is the no-answer score, p_start([CLS])·p_end([CLS]),
+	// the smallest over the input's windows — the score of the empty
+	// answer that HandleImpossibleAnswer adds, and the "na_prob" of the
+	// SQuAD v2.0 evaluation script.
+	NullScore float64
+}
+
+// Predict is Run's search without its choice: per input, the candidate
+// spans (HandleImpossibleAnswer does not add the empty answer to them) and
+// the no-answer score, so that an evaluation can apply its own
+// no-answer threshold. An input no span can answer is not an error here.
+func (p *QuestionAnswering) Predict(ctx context.Context, inputs []QAInput, opts *QAOptions) ([]QAPrediction, error) {
+	preds, _, err := p.predict(ctx, inputs, opts)
+	return preds, err
+}
+
+func (p *QuestionAnswering) predict(ctx context.Context, inputs []QAInput, opts *QAOptions) ([]QAPrediction, qaSettings, error) {
 	if opts == nil {
 		opts = &QAOptions{}
 	}
 	if len(inputs) == 0 {
-		return nil, inputErr("no inputs")
+		return nil, qaSettings{}, inputErr("no inputs")
 	}
 	st, err := p.settings(opts)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	feats, questions, err := p.features(inputs, st)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	answers := make([][]Answer, len(inputs))
 	nulls := make([]float64, len(inputs))
@@ -177,19 +252,14 @@ func (p *QuestionAnswering) Run(ctx context.Context, inputs []QAInput, opts *QAO
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
+	preds := make([]QAPrediction, len(inputs))
 	for i := range answers {
-		if st.impossible {
-			answers[i] = append(answers[i], Answer{Score: nulls[i]})
-		}
-		if len(answers[i]) == 0 {
-			return nil, inputErr("input %d: no span of the context can answer (every candidate scores 0)", i)
-		}
 		slices.SortStableFunc(answers[i], func(a, b Answer) int { return cmpDesc(a.Score, b.Score) })
-		answers[i] = answers[i][:min(st.topK, len(answers[i]))]
+		preds[i] = QAPrediction{Answers: answers[i], NullScore: nulls[i]}
 	}
-	return answers, nil
+	return preds, st, nil
 }
 
 // features encodes every input as question + context windows of
@@ -197,19 +267,60 @@ func (p *QuestionAnswering) Run(ctx context.Context, inputs []QAInput, opts *QAO
 // after cutting the question to st.maxQuestion tokens when asked. It
 // returns the windows and the questions as encoded.
 func (p *QuestionAnswering) features(inputs []QAInput, st qaSettings) ([]feature, []string, error) {
-	m := p.m
+	return qaFeatures(p.m.tok, inputs, st)
+}
+
+// QAWindow is one window of a question-answering input: the question and
+// the part of the context that fits beside it.
+type QAWindow struct {
+	Input    int                 // index of the input
+	Question string              // the question as encoded (cut to MaxQuestionLen tokens when asked)
+	Encoding *tokenizer.Encoding // [CLS] question [SEP] context part [SEP]; SequenceIDs 1 on the context
+}
+
+// QAWindows returns the windows the question-answering pipeline runs for
+// inputs with tok on a model of maxLen positions — MaxSeqLen tokens each,
+// the context split with DocStride tokens of overlap (the same windows, so
+// that a model fine-tuned on them sees at inference what it was trained
+// on). Only MaxSeqLen, DocStride and MaxQuestionLen of opts matter; the
+// errors are Run's.
+func QAWindows(tok *tokenizer.Tokenizer, maxLen int, inputs []QAInput, opts *QAOptions) ([]QAWindow, error) {
+	if opts == nil {
+		opts = &QAOptions{}
+	}
+	st, err := qaSettingsFor(opts, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	if tok, err = tok.WithOptions(tokenizer.Options{}); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	feats, questions, err := qaFeatures(tok, inputs, st)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QAWindow, len(feats))
+	for i, f := range feats {
+		out[i] = QAWindow{Input: f.input, Question: questions[f.input], Encoding: f.enc}
+	}
+	return out, nil
+}
+
+// qaFeatures is features with tok, a tokenizer without truncation or
+// padding of its own.
+func qaFeatures(base *tokenizer.Tokenizer, inputs []QAInput, st qaSettings) ([]feature, []string, error) {
 	questions := make([]string, len(inputs))
-	plain, err := m.tok.WithOptions(tokenizer.Options{SkipTemplate: true})
+	plain, err := base.WithOptions(tokenizer.Options{SkipTemplate: true})
 	if err != nil {
 		return nil, nil, err
 	}
 	tr := tokenizer.Truncation{MaxLength: st.maxSeq, Strategy: tokenizer.OnlySecond, Overflow: true, Stride: st.stride}
-	tok, err := m.tok.WithOptions(tokenizer.Options{Truncation: tr})
+	tok, err := base.WithOptions(tokenizer.Options{Truncation: tr})
 	if err != nil {
 		return nil, nil, inputErr("%v", err)
 	}
 	specials := 0
-	if e, err := m.tok.EncodePair("", ""); err == nil {
+	if e, err := base.EncodePair("", ""); err == nil {
 		specials = e.Len()
 	}
 	var feats []feature

@@ -15,6 +15,7 @@ import (
 
 const evalUsage = `Usage: glossa eval --model DIR --data FILE [flags]
        glossa eval --task translation|summarization ... (see "glossa eval --task translation -h")
+       glossa eval --task qa ... (see "glossa eval --task qa -h")
 
 Evaluates a sequence classifier (a BertForSequenceClassification folder, as
 "glossa finetune" writes or Hugging Face saves) on a labelled TSV, CSV or
@@ -27,6 +28,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if task, rest, ok := cutFlag(args, "task"); ok {
 		if task == "perplexity" {
 			return runEvalPerplexity(ctx, rest, stdout, stderr)
+		}
+		if task == "qa" {
+			return runEvalQA(ctx, args, stdout, stderr)
 		}
 		if task != "classification" {
 			return runEvalText(ctx, args, stdout, stderr)

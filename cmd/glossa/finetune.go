@@ -133,9 +133,12 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if isSeq2seqTask(args) {
 		return runFinetuneSeq2seq(ctx, args, stdout, stderr)
 	}
+	if task, _, _ := cutFlag(args, "task"); task == "qa" {
+		return runFinetuneQA(ctx, args, stdout, stderr)
+	}
 	fs := newFlagSet("finetune", stderr)
 	var lf labeledFlags
-	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification) or seq2seq (see --task seq2seq --help)")
+	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification), seq2seq (see --task seq2seq -h) or qa (extractive question answering, see --task qa -h)")
 	modelDir := fs.String("model", "", "pretrained BERT: a folder (Glossa or Hugging Face) or ORG/NAME[@REVISION] on the Hub (required)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: the one in --model)")
 	trainPath := fs.String("train", "", "labelled training file (required)")
@@ -171,7 +174,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch {
 	case *task != "classify":
-		return fmt.Errorf("%w: --task must be classify or seq2seq, got %q", errUsage, *task)
+		return fmt.Errorf("%w: --task must be classify, seq2seq or qa, got %q", errUsage, *task)
 	case *modelDir == "" || *trainPath == "" || *out == "":
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
 	case *batch <= 0 || *accum <= 0 || (*maxLen != 0 && *maxLen < 3) || *epochs <= 0 || *steps < 0:
