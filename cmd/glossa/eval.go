@@ -15,6 +15,7 @@ import (
 
 const evalUsage = `Usage: glossa eval --model DIR --data FILE [flags]
        glossa eval --task translation|summarization ... (see "glossa eval --task translation -h")
+       glossa eval --task ner ... (entity-level F1 of a token classifier, see "glossa eval --task ner -h")
 
 Evaluates a sequence classifier (a BertForSequenceClassification folder, as
 "glossa finetune" writes or Hugging Face saves) on a labelled TSV, CSV or
@@ -25,6 +26,9 @@ an error).`
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if task, rest, ok := cutFlag(args, "task"); ok {
+		if task == "ner" {
+			return runEvalNER(ctx, args, stdout, stderr)
+		}
 		if task != "classification" {
 			return runEvalText(ctx, args, stdout, stderr)
 		}

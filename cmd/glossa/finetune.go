@@ -130,9 +130,12 @@ func padID(tok *tokenizer.Tokenizer) int32 {
 }
 
 func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if task, _, _ := cutFlag(args, "task"); task == "ner" {
+		return runFinetuneNER(ctx, args, stdout, stderr)
+	}
 	fs := newFlagSet("finetune", stderr)
 	var lf labeledFlags
-	task := fs.String("task", "classify", "fine-tuning task (only classify: sequence classification)")
+	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification) or ner (token classification: see --task ner -h)")
 	modelDir := fs.String("model", "", "pretrained BERT: a folder (Glossa or Hugging Face) or ORG/NAME[@REVISION] on the Hub (required)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: the one in --model)")
 	trainPath := fs.String("train", "", "labelled training file (required)")
@@ -167,7 +170,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch {
 	case *task != "classify":
-		return fmt.Errorf("%w: --task must be classify, got %q", errUsage, *task)
+		return fmt.Errorf("%w: --task must be classify or ner, got %q", errUsage, *task)
 	case *modelDir == "" || *trainPath == "" || *out == "":
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
 	case *batch <= 0 || *accum <= 0 || (*maxLen != 0 && *maxLen < 3) || *epochs <= 0 || *steps < 0:
