@@ -17,7 +17,8 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-const finetuneUsage = `Usage: glossa finetune --task classify --model DIR --train FILE [--dev FILE] --out DIR [flags]
+const finetuneUsage = `Usage: glossa finetune --task classify|nli --model DIR --train FILE [--dev FILE] --out DIR [flags]
+       glossa finetune --task ner ... (token classification, see "glossa finetune --task ner -h")
 
 Fine-tunes a pretrained BERT encoder (a folder from "glossa pretrain
 --objective mlm-nsp" or a Hugging Face BERT folder) for sequence
@@ -30,6 +31,13 @@ transformers can load, checkpoints, metrics.jsonl and loss.png/svg.
 
 Malformed rows are skipped with a warning and a count (--strict: an error);
 dev rows whose label the training file lacks likewise.
+
+--task nli is pair classification with NLI's conventions: columns premise,
+hypothesis and label by default; classes entailment (0), neutral (1) and
+contradiction (2), Hugging Face datasets' MNLI/SNLI ids, whatever the file
+holds; labels by name (any case) or by those ids; -1 rows (SNLI's "no gold
+label") skipped. The model then drives "glossa pipeline
+zero-shot-classification", whose entailment class it names.
 
 Example (SST-2 sentiment):
   glossa finetune --task classify --model runs/bert --train ../shared/data/sst2/train.tsv \
@@ -135,7 +143,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs := newFlagSet("finetune", stderr)
 	var lf labeledFlags
-	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification) or ner (token classification: see --task ner -h)")
+	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification), nli (premise/hypothesis pairs, entailment/neutral/contradiction) or ner (token classification: see --task ner -h)")
 	modelDir := fs.String("model", "", "pretrained BERT: a folder (Glossa or Hugging Face) or ORG/NAME[@REVISION] on the Hub (required)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: the one in --model)")
 	trainPath := fs.String("train", "", "labelled training file (required)")
@@ -169,8 +177,8 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return flagError(err)
 	}
 	switch {
-	case *task != "classify":
-		return fmt.Errorf("%w: --task must be classify or ner, got %q", errUsage, *task)
+	case *task != "classify" && *task != "nli":
+		return fmt.Errorf("%w: --task must be classify, nli or ner, got %q", errUsage, *task)
 	case *modelDir == "" || *trainPath == "" || *out == "":
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
 	case *batch <= 0 || *accum <= 0 || (*maxLen != 0 && *maxLen < 3) || *epochs <= 0 || *steps < 0:
@@ -190,6 +198,10 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	nli := *task == "nli"
+	if nli {
+		nliDefaults(&lopts)
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if *modelDir, err = resolveModel(ctx, *modelDir, stderr); err != nil {
 		return err
@@ -203,6 +215,12 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	lm, err := data.NewLabelMap(trainData.Examples)
+	if nli {
+		if err := nliNormalize(trainData, logger); err != nil {
+			return err
+		}
+		lm, err = data.LabelMapOf(nliLabels)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *trainPath, err)
 	}
@@ -236,6 +254,11 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		devData, err := readLabeled(*devPath, lopts, logger)
 		if err != nil {
 			return err
+		}
+		if nli {
+			if err := nliNormalize(devData, logger); err != nil {
+				return err
+			}
 		}
 		ex, ids, err := labelIDs(devData, lm, lf.strict, logger)
 		if err != nil {
