@@ -334,3 +334,20 @@ func (l *lineReader) next() (line []byte, n int64, tooLong bool, err error) {
 	l.buf = line[:0]
 	return line, n, tooLong, err
 }
+
+// ToIOB2 rewrites IOB1 tags (CoNLL-2003's original files: I- throughout an
+// entity, B- only between two adjacent entities of one type) as IOB2 in
+// place: an I-X that does not continue an X entity becomes B-X. IOB2 tags
+// are unchanged, so it is safe on either. Tags that are not O, B-… or I-…
+// are left alone.
+func (d *TaggedData) ToIOB2() {
+	for _, s := range d.Sentences {
+		prev := "O"
+		for i, t := range s.Tags {
+			if typ, ok := strings.CutPrefix(t, "I-"); ok && prev != "B-"+typ && prev != "I-"+typ {
+				s.Tags[i] = "B-" + typ
+			}
+			prev = s.Tags[i]
+		}
+	}
+}

@@ -202,3 +202,17 @@ func FuzzParseTagged(f *testing.F) {
 		}
 	})
 }
+
+func TestToIOB2(t *testing.T) {
+	d := &TaggedData{Sentences: []TaggedSentence{
+		{Tags: []string{"I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-LOC", "I-ORG", "E-X"}},
+		{Tags: []string{"B-PER", "I-PER", "I-LOC"}},
+	}}
+	d.ToIOB2()
+	want := [][]string{{"B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "B-ORG", "E-X"}, {"B-PER", "I-PER", "B-LOC"}}
+	for i, s := range d.Sentences {
+		if !reflect.DeepEqual(s.Tags, want[i]) {
+			t.Errorf("sentence %d: %v, want %v", i, s.Tags, want[i])
+		}
+	}
+}

@@ -49,7 +49,7 @@ Example (CoNLL-2003):
 type taggedFlags struct {
 	format, wordsKey, tagsKey, tagNames, strict string
 	maxLen                                      int
-	truncate, allTokens                         bool
+	truncate, allTokens, toIOB2                 bool
 }
 
 func (f *taggedFlags) register(fs *flag.FlagSet, withTraining bool) {
@@ -59,6 +59,7 @@ func (f *taggedFlags) register(fs *flag.FlagSet, withTraining bool) {
 	fs.StringVar(&f.tagNames, "tag-names", "", "comma-separated names of integer JSONL tags, in id order (e.g. O,B-PER,I-PER,...)")
 	fs.StringVar(&f.strict, "strict-scheme", "", "score in seqeval's strict mode under this scheme: IOB2, IOB1 or IOBES (default: seqeval's default mode, conlleval's)")
 	fs.IntVar(&f.maxLen, "max-len", 0, "tokens per window, specials included (0: 128, or the model's positions when fewer)")
+	fs.BoolVar(&f.toIOB2, "to-iob2", false, "rewrite IOB1 tags (CoNLL-2003's original files: I- starts entities) as IOB2 (B- starts them) on reading")
 	fs.BoolVar(&f.truncate, "truncate", false, "cut sentences longer than --max-len instead of splitting them into windows (cut words count as O)")
 	if withTraining {
 		fs.BoolVar(&f.allTokens, "label-all-tokens", false, "label every sub-token with its word's tag (B-X continuations as I-X) instead of the first only")
@@ -88,6 +89,18 @@ func (f *taggedFlags) entityOptions() (metrics.EntityOptions, error) {
 	return metrics.EntityOptions{Mode: metrics.EntityStrict, Scheme: s}, nil
 }
 
+// read reads a tagged file, converting it to IOB2 with --to-iob2.
+func (f *taggedFlags) read(path string, ro *data.TaggedOptions) (*data.TaggedData, error) {
+	d, err := data.ReadTagged(path, ro)
+	if err != nil {
+		return nil, err
+	}
+	if f.toIOB2 {
+		d.ToIOB2()
+	}
+	return d, nil
+}
+
 // encodeTagged reads and tokenises a tagged file, warning about windows
 // and truncation.
 func (f *taggedFlags) encodeTagged(path string, tok *tokenizer.Tokenizer, lm *data.LabelMap, maxLen int, logger *slog.Logger) (*data.TaggedData, *data.TokenClassEncoding, error) {
@@ -95,7 +108,7 @@ func (f *taggedFlags) encodeTagged(path string, tok *tokenizer.Tokenizer, lm *da
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := data.ReadTagged(path, ro)
+	d, err := f.read(path, ro)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,7 +197,7 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	trainData, err := data.ReadTagged(*trainPath, ro)
+	trainData, err := tf.read(*trainPath, ro)
 	if err != nil {
 		return err
 	}
