@@ -216,3 +216,55 @@ func TestToIOB2(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEncodeTokenClassification encodes arbitrary words at small window
+// sizes: no panic, no window longer than MaxLen, and (without truncation)
+// every word that has tokens starts exactly once, labelled with its tag.
+func FuzzEncodeTokenClassification(f *testing.F) {
+	f.Add("the cats sat on the mats .", 4, false)
+	f.Add("catscatscats [SEP] ## \x00 é", 3, true)
+	tok := tinyWordPiece(f)
+	lm, err := LabelMapOf([]string{"B-X", "O"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string, maxLen int, truncate bool) {
+		words := strings.Fields(text)
+		if len(words) == 0 || maxLen < 3 || maxLen > 64 {
+			return
+		}
+		tags := make([]string, len(words))
+		for i := range tags {
+			tags[i] = []string{"O", "B-X"}[i%2]
+		}
+		d := &TaggedData{Sentences: []TaggedSentence{{Words: words, Tags: tags, Line: 1}}}
+		enc, err := EncodeTokenClassification(tok, d, lm, TokenClassOptions{MaxLen: maxLen, Truncate: truncate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts := make([]int, len(words))
+		for _, e := range enc.Examples {
+			if len(e.InputIDs) > maxLen || len(e.Labels) != len(e.InputIDs) || len(e.WordIDs) != len(e.InputIDs) {
+				t.Fatalf("window %+v for max length %d", e, maxLen)
+			}
+			for j, w := range e.WordIDs {
+				if l := e.Labels[j]; l != IgnoreLabel {
+					if w < 0 || int(l) != 1-int(w)%2 {
+						t.Fatalf("label %d on word %d", l, w)
+					}
+					starts[w]++
+				}
+			}
+		}
+		lost := 0
+		for _, n := range starts {
+			if n > 1 {
+				t.Fatalf("a word starts %d times: %+v", n, enc.Examples)
+			}
+			lost += 1 - n
+		}
+		if lost != enc.Untokenized+enc.CutWords {
+			t.Fatalf("%d words without a start, %d untokenized + %d cut", lost, enc.Untokenized, enc.CutWords)
+		}
+	})
+}

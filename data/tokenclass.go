@@ -48,7 +48,7 @@ type TokenClassOptions struct {
 type TokenClassEncoding struct {
 	Examples []TokenClassExample
 	// Windowed counts sentences split into several windows, Truncated the
-	// sentences cut, and CutWords the words lost to truncation.
+	// sentences cut, and CutWords the words with tokens lost to truncation.
 	Windowed, Truncated, CutWords int
 	// Untokenized counts words that produce no token at all (control
 	// characters, say): they are never predicted, and count as O.
@@ -152,7 +152,7 @@ func EncodeTokenClassification(tok *tokenizer.Tokenizer, d *TaggedData, labels *
 		for w, ws := range words {
 			if used > 0 && used+len(ws) > room { // the word does not fit: a new window
 				if opts.Truncate {
-					enc.CutWords += len(words) - w
+					enc.CutWords += tokenized(words[w:])
 					cut = true
 					break
 				}
@@ -163,7 +163,7 @@ func EncodeTokenClassification(tok *tokenizer.Tokenizer, d *TaggedData, labels *
 			for j, tk := range ws {
 				if used == room { // a word longer than a window is split
 					if opts.Truncate {
-						enc.CutWords += len(words) - w - 1
+						enc.CutWords += tokenized(words[w+1:])
 						cut = true
 						break words
 					}
@@ -195,6 +195,17 @@ func EncodeTokenClassification(tok *tokenizer.Tokenizer, d *TaggedData, labels *
 		}
 	}
 	return enc, nil
+}
+
+// tokenized counts the words that have tokens.
+func tokenized(words [][]tokenizer.Token) int {
+	n := 0
+	for _, w := range words {
+		if len(w) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // joinWords joins words with single spaces and returns the byte offset at
