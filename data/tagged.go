@@ -3,11 +3,9 @@ package data
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 )
@@ -117,20 +115,11 @@ func ReadTagged(path string, opts *TaggedOptions) (*TaggedData, error) {
 			o.Format = TaggedJSONL
 		}
 	}
-	f, err := os.Open(path)
+	r, closeFile, err := openMaybeGzip(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("data: %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer closeFile()
 	return ParseTagged(r, path, &o)
 }
 

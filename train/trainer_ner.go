@@ -361,32 +361,14 @@ func (t *NERTask) SetState(b json.RawMessage) error {
 // class; a pooler is dropped, as BertForTokenClassification has none). The
 // head is initialised from rng.
 func NewTokenClassifier(dir string, labels []string, rng *tensor.RNG) (*bert.ForTokenClassification, error) {
-	enc, err := bert.Load(dir)
+	enc, cfg, err := pretrainedEncoder(dir, "BertForTokenClassification", labels)
 	if err != nil {
-		return nil, fmt.Errorf("train: pretrained encoder: %w", err)
+		return nil, err
 	}
-	cfg := enc.Config
-	cfg.Architectures = []string{"BertForTokenClassification"}
-	cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
-	for i, l := range labels {
-		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
-	}
-	cfg.NumLabels = len(labels)
 	cfg.ProblemType = ""
 	m, err := bert.NewForTokenClassification(cfg, rng)
 	if err != nil {
 		return nil, fmt.Errorf("train: token classifier: %w", err)
 	}
-	src := map[string]*autograd.Var{}
-	for _, p := range enc.Params() {
-		src[p.Name] = p.Var
-	}
-	for _, p := range m.Bert.Params() {
-		s, ok := src[p.Name]
-		if !ok {
-			return nil, fmt.Errorf("train: pretrained encoder %s lacks %s", dir, p.Name)
-		}
-		copy(p.Var.Value.Data(), s.Value.Data())
-	}
-	return m, nil
+	return m, copyEncoder(m.Bert, enc, dir)
 }
