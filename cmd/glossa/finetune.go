@@ -151,23 +151,8 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := fs.String("out", "", "output folder (required)")
 	lf.register(fs)
 	maxLen := fs.Int("max-len", 0, "truncate examples to this many tokens, specials included (0: 128, or the model's positions when fewer)")
-	batch := fs.Int("batch-size", 32, "examples per micro-batch")
-	accum := fs.Int("accumulate", 1, "micro-batches per optimizer step")
-	epochs := fs.Float64("epochs", 3, "passes over the training data (ignored when --steps is set)")
-	steps := fs.Int("steps", 0, "optimizer steps (0: from --epochs)")
-	lr := fs.Float64("lr", 5e-5, "peak learning rate (AdamW)")
-	warmup := fs.Float64("warmup-ratio", 0.1, "fraction of the steps spent warming the learning rate up linearly")
-	decay := fs.String("decay", "linear", "learning-rate decay after warm-up: linear, cosine or none")
-	wd := fs.Float64("weight-decay", 0.01, "AdamW weight decay on matrices and embeddings")
-	clip := fs.Float64("clip", 1, "clip the global gradient norm (0: off)")
-	evalEvery := fs.Int("eval-every", 0, "evaluate on --dev every N steps (0: only at the end)")
-	saveEvery := fs.Int("save-every", 0, "checkpoint every N steps (0: only at the end)")
-	keep := fs.Int("keep", 2, "keep the newest N checkpoints (0: all)")
-	seed := fs.Uint64("seed", 42, "seed for the head's initialisation, data order and dropout")
-	groupByLength := fs.Bool("group-by-length", true, "batch examples of similar length together (Hugging Face's group_by_length) so that batches compute little padding; false: plain shuffled batches")
-	scratch := fs.Bool("from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
-	resume := fs.Bool("resume", false, "continue from the newest checkpoint in OUT (same flags)")
-	progress := fs.String("progress", "auto", "progress display: auto, bar, log or off")
+	var ff fitFlags
+	ff.register(fs, "examples")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, finetuneUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -181,17 +166,10 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: --task must be classify, nli or ner, got %q", errUsage, *task)
 	case *modelDir == "" || *trainPath == "" || *out == "":
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
-	case *batch <= 0 || *accum <= 0 || (*maxLen != 0 && *maxLen < 3) || *epochs <= 0 || *steps < 0:
-		return fmt.Errorf("%w: --batch-size, --accumulate, --epochs must be positive, --max-len at least 3", errUsage)
-	case *warmup < 0 || *warmup >= 1:
-		return fmt.Errorf("%w: --warmup-ratio must be in [0, 1)", errUsage)
+	case *maxLen != 0 && *maxLen < 3:
+		return fmt.Errorf("%w: --max-len must be at least 3", errUsage)
 	}
-	dec, err := parseDecay(*decay)
-	if err != nil {
-		return err
-	}
-	pmode, err := parseProgressMode(*progress)
-	if err != nil {
+	if err := ff.check(); err != nil {
 		return err
 	}
 	lopts, err := lf.options()
@@ -228,12 +206,12 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	model, err := train.NewClassifier(*modelDir, lm.Labels(), tensor.NewRNG(*seed))
+	model, err := train.NewClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
 	if err != nil {
 		return err
 	}
-	if *scratch {
-		fresh, err := bert.NewForSequenceClassification(model.Bert.Config, tensor.NewRNG(*seed))
+	if ff.scratch {
+		fresh, err := bert.NewForSequenceClassification(model.Bert.Config, tensor.NewRNG(ff.seed))
 		if err != nil {
 			return err
 		}
@@ -268,24 +246,16 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	n := *steps
-	if n == 0 {
-		n = max(1, int(*epochs*float64(len(trainEx))/float64(*batch**accum)+0.5))
-	}
+	n := ff.stepCount(len(trainEx))
 	logger.Info("fine-tune", "train", len(trainEx), "dev", len(devEx), "classes", lm.Len(), "steps", n,
-		"pretrained", !*scratch)
-	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: *batch, Seed: *seed,
-		PadID: padID(tok), Dev: devEx, GroupByLength: *groupByLength})
+		"pretrained", !ff.scratch)
+	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: ff.batch, Seed: ff.seed,
+		PadID: padID(tok), Dev: devEx, GroupByLength: ff.groupByLength})
 	if err != nil {
 		return err
 	}
 	ct.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := train.NewTrainer(ct, train.Config{
-		OutDir: *out, Steps: n, Accumulate: *accum, LR: *lr, MinLR: 1e-9 * *lr, Warmup: int(*warmup * float64(n)),
-		Decay: dec, WeightDecay: *wd, Clip: *clip, EvalEvery: *evalEvery, SaveEvery: *saveEvery,
-		KeepCheckpoints: *keep, Resume: *resume,
-		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: "finetune"}, Logger: logger,
-	})
+	tr, err := ff.trainer(ct, *out, n, stderr, logger, "finetune")
 	if err != nil {
 		return err
 	}

@@ -139,24 +139,9 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	devPath := fs.String("dev", "", "tagged dev file for evaluation (default: none)")
 	out := fs.String("out", "", "output folder (required)")
 	tf.register(fs, true)
-	batch := fs.Int("batch-size", 32, "windows per micro-batch")
-	accum := fs.Int("accumulate", 1, "micro-batches per optimizer step")
-	epochs := fs.Float64("epochs", 3, "passes over the training data (ignored when --steps is set)")
-	steps := fs.Int("steps", 0, "optimizer steps (0: from --epochs)")
-	lr := fs.Float64("lr", 5e-5, "peak learning rate (AdamW)")
-	warmup := fs.Float64("warmup-ratio", 0.1, "fraction of the steps spent warming the learning rate up linearly")
-	decay := fs.String("decay", "linear", "learning-rate decay after warm-up: linear, cosine or none")
-	wd := fs.Float64("weight-decay", 0.01, "AdamW weight decay on matrices and embeddings")
-	clip := fs.Float64("clip", 1, "clip the global gradient norm (0: off)")
-	evalEvery := fs.Int("eval-every", 0, "evaluate on --dev every N steps (0: only at the end)")
-	saveEvery := fs.Int("save-every", 0, "checkpoint every N steps (0: only at the end)")
-	keep := fs.Int("keep", 2, "keep the newest N checkpoints (0: all)")
-	seed := fs.Uint64("seed", 42, "seed for the head's initialisation, data order and dropout")
-	groupByLength := fs.Bool("group-by-length", true, "batch windows of similar length together (Hugging Face's group_by_length)")
+	var ff fitFlags
+	ff.register(fs, "windows")
 	dropout := fs.Float64("dropout", -1, "dropout on embeddings, residual branches, attention and before the classifier (default: the model's config)")
-	scratch := fs.Bool("from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
-	resume := fs.Bool("resume", false, "continue from the newest checkpoint in OUT (same flags)")
-	progress := fs.String("progress", "auto", "progress display: auto, bar, log or off")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, finetuneNERUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -168,17 +153,10 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	switch {
 	case *modelDir == "" || *trainPath == "" || *out == "":
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
-	case *batch <= 0 || *accum <= 0 || (tf.maxLen != 0 && tf.maxLen < 3) || *epochs <= 0 || *steps < 0:
-		return fmt.Errorf("%w: --batch-size, --accumulate, --epochs must be positive, --max-len at least 3", errUsage)
-	case *warmup < 0 || *warmup >= 1:
-		return fmt.Errorf("%w: --warmup-ratio must be in [0, 1)", errUsage)
+	case tf.maxLen != 0 && tf.maxLen < 3:
+		return fmt.Errorf("%w: --max-len must be at least 3", errUsage)
 	}
-	dec, err := parseDecay(*decay)
-	if err != nil {
-		return err
-	}
-	pmode, err := parseProgressMode(*progress)
-	if err != nil {
+	if err := ff.check(); err != nil {
 		return err
 	}
 	entity, err := tf.entityOptions()
@@ -205,12 +183,12 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%s: tags: %w", *trainPath, err)
 	}
-	model, err := train.NewTokenClassifier(*modelDir, lm.Labels(), tensor.NewRNG(*seed))
+	model, err := train.NewTokenClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
 	if err != nil {
 		return err
 	}
-	if *scratch {
-		if model, err = bert.NewForTokenClassification(model.Bert.Config, tensor.NewRNG(*seed)); err != nil {
+	if ff.scratch {
+		if model, err = bert.NewForTokenClassification(model.Bert.Config, tensor.NewRNG(ff.seed)); err != nil {
 			return err
 		}
 	}
@@ -243,28 +221,20 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		dev = &train.NERData{Sentences: d.Sentences, Examples: enc.Examples}
 	}
-	n := *steps
-	if n == 0 {
-		n = max(1, int(*epochs*float64(len(trainEnc.Examples))/float64(*batch**accum)+0.5))
-	}
+	n := ff.stepCount(len(trainEnc.Examples))
 	devSentences := 0
 	if dev != nil {
 		devSentences = len(dev.Sentences)
 	}
 	logger.Info("fine-tune ner", "train_sentences", len(trainData.Sentences), "train_windows", len(trainEnc.Examples),
-		"dev_sentences", devSentences, "labels", strings.Join(lm.Labels(), ","), "steps", n, "pretrained", !*scratch)
-	nt, err := train.NewNERTask(model, trainEnc.Examples, train.NEROptions{BatchSize: *batch, Seed: *seed,
-		PadID: padID(tok), Dev: dev, Entity: entity, GroupByLength: *groupByLength})
+		"dev_sentences", devSentences, "labels", strings.Join(lm.Labels(), ","), "steps", n, "pretrained", !ff.scratch)
+	nt, err := train.NewNERTask(model, trainEnc.Examples, train.NEROptions{BatchSize: ff.batch, Seed: ff.seed,
+		PadID: padID(tok), Dev: dev, Entity: entity, GroupByLength: ff.groupByLength})
 	if err != nil {
 		return err
 	}
 	nt.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := train.NewTrainer(nt, train.Config{
-		OutDir: *out, Steps: n, Accumulate: *accum, LR: *lr, MinLR: 1e-9 * *lr, Warmup: int(*warmup * float64(n)),
-		Decay: dec, WeightDecay: *wd, Clip: *clip, EvalEvery: *evalEvery, SaveEvery: *saveEvery,
-		KeepCheckpoints: *keep, Resume: *resume,
-		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: "finetune ner"}, Logger: logger,
-	})
+	tr, err := ff.trainer(nt, *out, n, stderr, logger, "finetune ner")
 	if err != nil {
 		return err
 	}
