@@ -43,8 +43,8 @@ func commands() []command {
 		{"tokenize", "encode text with a tokenizer and print ids, tokens and offsets", runTokenize},
 		{"tokenizer", "tokenizer tools: train a BPE or WordPiece vocabulary from a corpus", runTokenizerTool},
 		{"data", "prepare and inspect packed token files for training", runData},
-		{"finetune", "fine-tune a pretrained BERT for text classification (fresh head, AdamW)", runFinetune},
-		{"eval", "evaluate a text classifier on labelled data: accuracy, P/R/F1, confusion matrix", runEval},
+		{"finetune", "fine-tune a pretrained BERT: text classification, NLI pairs or NER (fresh head, AdamW)", runFinetune},
+		{"eval", "evaluate a classifier (accuracy, P/R/F1, confusion), an NER model (entity F1) or translation/summarization", runEval},
 		{"classify", "classify texts with a fine-tuned model: label and probability per text", runClassify},
 		{"pretrain", "pretrain a GPT-2 (causal LM) or BERT (masked LM + next sentence) from plain text", runPretrain},
 	}
