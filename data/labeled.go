@@ -134,21 +134,30 @@ func ReadLabeled(path string, opts LabeledOptions) (*LabeledData, error) {
 			return nil, fmt.Errorf("data: %s: cannot tell the format from the extension (want .tsv, .csv or .jsonl)", path)
 		}
 	}
+	r, closeFile, err := openMaybeGzip(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFile()
+	return ParseLabeled(r, path, opts)
+}
+
+// openMaybeGzip opens path, decompressing it when its name ends in .gz;
+// closeFile closes both.
+func openMaybeGzip(path string) (r io.Reader, closeFile func(), err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, nil, fmt.Errorf("data: %w", err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("data: %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
+	if !strings.HasSuffix(path, ".gz") {
+		return f, func() { f.Close() }, nil
 	}
-	return ParseLabeled(r, path, opts)
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("data: %s: %w", path, err)
+	}
+	return zr, func() { zr.Close(); f.Close() }, nil
 }
 
 // ParseLabeled reads labelled data from r; name is used in messages.

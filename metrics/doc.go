@@ -15,6 +15,11 @@
 //     F-measure per type, the summary-level union LCS for ROUGE-Lsum.
 //   - Exact match and token F1 (ExactMatch, TokenF1): the SQuAD evaluation
 //     script's answer normalisation (v2.0's handling of empty answers).
+//   - Entity-level precision, recall and F1 of tag sequences
+//     (EvaluateEntities, Entities): seqeval — its default mode, which is
+//     conlleval's reading of IOB1, IOB2 and IOBES tags, or its strict mode
+//     under a scheme; micro, macro and weighted averages and a per-type
+//     report.
 //
 // Where the reference implementations are Python, the string operations
 // follow Python's (str.split's whitespace, str.lower's full case mapping of

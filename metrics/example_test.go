@@ -41,3 +41,22 @@ func ExampleRouge() {
 	// ROUGE-1 76.92 ROUGE-2 54.55 ROUGE-L 76.92 ROUGE-Lsum 76.92
 	// ROUGE-1 P 0.571 R 0.667 F 0.615
 }
+
+// Entity-level precision, recall and F1 with seqeval's (and conlleval's)
+// semantics: MISC is predicted one word too early, PER exactly.
+func ExampleEvaluateEntities() {
+	refs := [][]string{{"O", "O", "O", "B-MISC", "I-MISC", "I-MISC", "O"}, {"B-PER", "I-PER", "O"}}
+	preds := [][]string{{"O", "O", "B-MISC", "I-MISC", "I-MISC", "I-MISC", "O"}, {"B-PER", "I-PER", "O"}}
+	r, err := metrics.EvaluateEntities(refs, preds, nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("F1 %.2f, accuracy %.2f\n", r.Micro.F1, r.Accuracy)
+	for _, s := range r.Types {
+		fmt.Printf("%s: P %.2f R %.2f F1 %.2f (%d)\n", s.Type, s.Precision, s.Recall, s.F1, s.Support)
+	}
+	// Output:
+	// F1 0.50, accuracy 0.80
+	// MISC: P 0.00 R 0.00 F1 0.00 (1)
+	// PER: P 1.00 R 1.00 F1 1.00 (1)
+}

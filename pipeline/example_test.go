@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/glossa-ai/glossa/internal/seq2seqfixture"
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/pipeline"
 )
@@ -150,7 +151,7 @@ func seq2seqModel(fixture string, extraConfig map[string]any) string {
 	if err != nil {
 		return ""
 	}
-	if err := testenv.Seq2SeqFolder(dir, fixture, extraConfig); err != nil {
+	if err := seq2seqfixture.Folder(dir, fixture, extraConfig); err != nil {
 		os.RemoveAll(dir)
 		return ""
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glossa-ai/glossa/internal/seq2seqfixture"
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/models/seq2seq"
 	"github.com/glossa-ai/glossa/text2text"
@@ -22,7 +23,7 @@ func seq2seqFixture(t *testing.T, fixture string, extraConfig map[string]any) st
 	t.Helper()
 	testenv.Shared(t, "fixtures", fixture) // fails under CI, skips elsewhere, when missing
 	dir := t.TempDir()
-	if err := testenv.Seq2SeqFolder(dir, fixture, extraConfig); err != nil {
+	if err := seq2seqfixture.Folder(dir, fixture, extraConfig); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -196,7 +197,7 @@ func FuzzText2TextCall(f *testing.F) {
 	}
 	dir := f.TempDir()
 	testenv.Shared(f, "fixtures", "marian-tiny")
-	if err := testenv.Seq2SeqFolder(dir, "marian-tiny", nil); err != nil {
+	if err := seq2seqfixture.Folder(dir, "marian-tiny", nil); err != nil {
 		f.Fatal(err)
 	}
 	p, err := LoadText2Text(context.Background(), TranslationTask, dir, nil)

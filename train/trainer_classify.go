@@ -285,37 +285,54 @@ func (t *ClassifyTask) SetState(b json.RawMessage) error {
 // dropped). The head (and the pooler, when the encoder has none) is
 // initialised from rng.
 func NewClassifier(dir string, labels []string, rng *tensor.RNG) (*bert.ForSequenceClassification, error) {
-	enc, err := bert.Load(dir)
+	enc, cfg, err := pretrainedEncoder(dir, "BertForSequenceClassification", labels)
 	if err != nil {
-		return nil, fmt.Errorf("train: pretrained encoder: %w", err)
+		return nil, err
 	}
-	cfg := enc.Config
-	cfg.Architectures = []string{"BertForSequenceClassification"}
-	cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
-	for i, l := range labels {
-		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
-	}
-	cfg.NumLabels = len(labels)
 	cfg.ProblemType = "single_label_classification"
 	m, err := bert.NewForSequenceClassification(cfg, rng)
 	if err != nil {
 		return nil, fmt.Errorf("train: classifier: %w", err)
 	}
-	src := map[string]*autograd.Var{}
-	for _, p := range enc.Params() {
-		src[p.Name] = p.Var
+	return m, copyEncoder(m.Bert, enc, dir)
+}
+
+// pretrainedEncoder loads the BertModel of a pretrained folder and returns
+// it with its config turned into that of class arch over labels (id order).
+func pretrainedEncoder(dir, arch string, labels []string) (*bert.Model, bert.Config, error) {
+	enc, err := bert.Load(dir)
+	if err != nil {
+		return nil, bert.Config{}, fmt.Errorf("train: pretrained encoder: %w", err)
 	}
-	for _, p := range m.Bert.Params() {
-		s, ok := src[p.Name]
+	cfg := enc.Config
+	cfg.Architectures = []string{arch}
+	cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
+	for i, l := range labels {
+		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
+	}
+	cfg.NumLabels = len(labels)
+	return enc, cfg, nil
+}
+
+// copyEncoder copies the pretrained encoder's weights into dst, which may
+// lack a pooler (BertForTokenClassification) or have one the encoder lacks
+// (a masked-LM encoder's: it starts fresh, as in HF).
+func copyEncoder(dst, src *bert.Model, dir string) error {
+	have := map[string]*autograd.Var{}
+	for _, p := range src.Params() {
+		have[p.Name] = p.Var
+	}
+	for _, p := range dst.Params() {
+		s, ok := have[p.Name]
 		if !ok && strings.HasPrefix(p.Name, "pooler.") {
-			continue // a masked-LM encoder has no pooler: it starts fresh, as in HF
+			continue
 		}
 		if !ok {
-			return nil, fmt.Errorf("train: pretrained encoder %s lacks %s", dir, p.Name)
+			return fmt.Errorf("train: pretrained encoder %s lacks %s", dir, p.Name)
 		}
 		copy(p.Var.Value.Data(), s.Value.Data())
 	}
-	return m, nil
+	return nil
 }
 
 // SortedLabelNames returns id2label of a config in id order.

@@ -16,6 +16,8 @@ import (
 const evalUsage = `Usage: glossa eval --model DIR --data FILE [flags]
        glossa eval --task translation|summarization ... (see "glossa eval --task translation -h")
        glossa eval --task qa ... (see "glossa eval --task qa -h")
+       glossa eval --task ner ... (entity-level F1 of a token classifier, see "glossa eval --task ner -h")
+       glossa eval --task nli --model DIR --data FILE (premise/hypothesis/label columns, labels by name or MNLI id)
 
 Evaluates a sequence classifier (a BertForSequenceClassification folder, as
 "glossa finetune" writes or Hugging Face saves) on a labelled TSV, CSV or
@@ -25,6 +27,7 @@ model's classes (id2label) are skipped with a warning and a count (--strict:
 an error).`
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	nli := false
 	if task, rest, ok := cutFlag(args, "task"); ok {
 		if task == "perplexity" {
 			return runEvalPerplexity(ctx, rest, stdout, stderr)
@@ -32,10 +35,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if task == "qa" {
 			return runEvalQA(ctx, args, stdout, stderr)
 		}
-		if task != "classification" {
+		if task == "ner" {
+			return runEvalNER(ctx, args, stdout, stderr)
+		}
+		if task != "classification" && task != "nli" {
 			return runEvalText(ctx, args, stdout, stderr)
 		}
-		args = rest
+		nli, args = task == "nli", rest
 	}
 	fs := newFlagSet("eval", stderr)
 	var lf labeledFlags
@@ -65,6 +71,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if nli {
+		nliDefaults(&lopts)
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	model, lm, err := loadClassifier(*modelDir, *dtype)
 	if err != nil {
@@ -77,6 +86,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	d, err := readLabeled(*dataPath, lopts, logger)
 	if err != nil {
 		return err
+	}
+	if nli {
+		if err := nliNormalize(d, logger); err != nil {
+			return err
+		}
 	}
 	ex, ids, err := labelIDs(d, lm, lf.strict, logger)
 	if err != nil {

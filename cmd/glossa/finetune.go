@@ -17,7 +17,8 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-const finetuneUsage = `Usage: glossa finetune --task classify --model DIR --train FILE [--dev FILE] --out DIR [flags]
+const finetuneUsage = `Usage: glossa finetune --task classify|nli --model DIR --train FILE [--dev FILE] --out DIR [flags]
+       glossa finetune --task ner ... (token classification, see "glossa finetune --task ner -h")
 
 Fine-tunes a pretrained BERT encoder (a folder from "glossa pretrain
 --objective mlm-nsp" or a Hugging Face BERT folder) for sequence
@@ -30,6 +31,13 @@ transformers can load, checkpoints, metrics.jsonl and loss.png/svg.
 
 Malformed rows are skipped with a warning and a count (--strict: an error);
 dev rows whose label the training file lacks likewise.
+
+--task nli is pair classification with NLI's conventions: columns premise,
+hypothesis and label by default; classes entailment (0), neutral (1) and
+contradiction (2), Hugging Face datasets' MNLI/SNLI ids, whatever the file
+holds; labels by name (any case) or by those ids; -1 rows (SNLI's "no gold
+label") skipped. The model then drives "glossa pipeline
+zero-shot-classification", whose entailment class it names.
 
 Example (SST-2 sentiment):
   glossa finetune --task classify --model runs/bert --train ../shared/data/sst2/train.tsv \
@@ -133,12 +141,15 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if isSeq2seqTask(args) {
 		return runFinetuneSeq2seq(ctx, args, stdout, stderr)
 	}
-	if task, _, _ := cutFlag(args, "task"); task == "qa" {
+	switch task, _, _ := cutFlag(args, "task"); task {
+	case "qa":
 		return runFinetuneQA(ctx, args, stdout, stderr)
+	case "ner":
+		return runFinetuneNER(ctx, args, stdout, stderr)
 	}
 	fs := newFlagSet("finetune", stderr)
 	var lf labeledFlags
-	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification), seq2seq (see --task seq2seq -h) or qa (extractive question answering, see --task qa -h)")
+	task := fs.String("task", "classify", "fine-tuning task: classify (sequence classification), nli (premise/hypothesis pairs, entailment/neutral/contradiction), ner (token classification: see --task ner -h), qa (extractive question answering: see --task qa -h) or seq2seq (see --task seq2seq -h)")
 	modelDir := fs.String("model", "", "pretrained BERT: a folder (Glossa or Hugging Face) or ORG/NAME[@REVISION] on the Hub (required)")
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: the one in --model)")
 	trainPath := fs.String("train", "", "labelled training file (required)")
@@ -146,24 +157,9 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := fs.String("out", "", "output folder (required)")
 	lf.register(fs)
 	maxLen := fs.Int("max-len", 0, "truncate examples to this many tokens, specials included (0: 128, or the model's positions when fewer)")
-	batch := fs.Int("batch-size", 32, "examples per micro-batch")
-	accum := fs.Int("accumulate", 1, "micro-batches per optimizer step")
-	epochs := fs.Float64("epochs", 3, "passes over the training data (ignored when --steps is set)")
-	steps := fs.Int("steps", 0, "optimizer steps (0: from --epochs)")
-	lr := fs.Float64("lr", 5e-5, "peak learning rate (AdamW)")
-	warmup := fs.Float64("warmup-ratio", 0.1, "fraction of the steps spent warming the learning rate up linearly")
-	decay := fs.String("decay", "linear", "learning-rate decay after warm-up: linear, cosine or none")
-	wd := fs.Float64("weight-decay", 0.01, "AdamW weight decay on matrices and embeddings")
-	clip := fs.Float64("clip", 1, "clip the global gradient norm (0: off)")
-	evalEvery := fs.Int("eval-every", 0, "evaluate on --dev every N steps (0: only at the end)")
-	saveEvery := fs.Int("save-every", 0, "checkpoint every N steps (0: only at the end)")
-	keep := fs.Int("keep", 2, "keep the newest N checkpoints (0: all)")
-	seed := fs.Uint64("seed", 42, "seed for the head's initialisation, data order and dropout")
-	groupByLength := fs.Bool("group-by-length", true, "batch examples of similar length together (Hugging Face's group_by_length) so that batches compute little padding; false: plain shuffled batches")
-	scratch := fs.Bool("from-scratch", false, "ignore the pretrained weights: same architecture, random initialisation (the baseline)")
-	resume := fs.Bool("resume", false, "continue from the newest checkpoint in OUT (same flags)")
+	var ff fitFlags
+	ff.register(fs, "examples")
 	bf16 := fs.Bool("bf16", false, "bfloat16 mixed precision — bf16 products with float32 sums in the linear layers, float32 master weights, gradients and AdamW state; evaluation in float32 (give it again with --resume)")
-	progress := fs.String("progress", "auto", "progress display: auto, bar, log or off")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, finetuneUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -173,26 +169,23 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return flagError(err)
 	}
 	switch {
-	case *task != "classify":
-		return fmt.Errorf("%w: --task must be classify, seq2seq or qa, got %q", errUsage, *task)
+	case *task != "classify" && *task != "nli":
+		return fmt.Errorf("%w: --task must be classify, nli, ner, qa or seq2seq, got %q", errUsage, *task)
 	case *modelDir == "" || *trainPath == "" || *out == "":
 		return fmt.Errorf("%w: --model, --train and --out are required", errUsage)
-	case *batch <= 0 || *accum <= 0 || (*maxLen != 0 && *maxLen < 3) || *epochs <= 0 || *steps < 0:
-		return fmt.Errorf("%w: --batch-size, --accumulate, --epochs must be positive, --max-len at least 3", errUsage)
-	case *warmup < 0 || *warmup >= 1:
-		return fmt.Errorf("%w: --warmup-ratio must be in [0, 1)", errUsage)
+	case *maxLen != 0 && *maxLen < 3:
+		return fmt.Errorf("%w: --max-len must be at least 3", errUsage)
 	}
-	dec, err := parseDecay(*decay)
-	if err != nil {
-		return err
-	}
-	pmode, err := parseProgressMode(*progress)
-	if err != nil {
+	if err := ff.check(); err != nil {
 		return err
 	}
 	lopts, err := lf.options()
 	if err != nil {
 		return err
+	}
+	nli := *task == "nli"
+	if nli {
+		nliDefaults(&lopts)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if *modelDir, err = resolveModel(ctx, *modelDir, stderr); err != nil {
@@ -207,6 +200,12 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	lm, err := data.NewLabelMap(trainData.Examples)
+	if nli {
+		if err := nliNormalize(trainData, logger); err != nil {
+			return err
+		}
+		lm, err = data.LabelMapOf(nliLabels)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *trainPath, err)
 	}
@@ -214,12 +213,12 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	model, err := train.NewClassifier(*modelDir, lm.Labels(), tensor.NewRNG(*seed))
+	model, err := train.NewClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
 	if err != nil {
 		return err
 	}
-	if *scratch {
-		fresh, err := bert.NewForSequenceClassification(model.Bert.Config, tensor.NewRNG(*seed))
+	if ff.scratch {
+		fresh, err := bert.NewForSequenceClassification(model.Bert.Config, tensor.NewRNG(ff.seed))
 		if err != nil {
 			return err
 		}
@@ -241,6 +240,11 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		if nli {
+			if err := nliNormalize(devData, logger); err != nil {
+				return err
+			}
+		}
 		ex, ids, err := labelIDs(devData, lm, lf.strict, logger)
 		if err != nil {
 			return err
@@ -249,24 +253,16 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	n := *steps
-	if n == 0 {
-		n = max(1, int(*epochs*float64(len(trainEx))/float64(*batch**accum)+0.5))
-	}
+	n := ff.stepCount(len(trainEx))
 	logger.Info("fine-tune", "train", len(trainEx), "dev", len(devEx), "classes", lm.Len(), "steps", n,
-		"pretrained", !*scratch)
-	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: *batch, Seed: *seed,
-		PadID: padID(tok), Dev: devEx, GroupByLength: *groupByLength, BF16: *bf16})
+		"pretrained", !ff.scratch)
+	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: ff.batch, Seed: ff.seed,
+		PadID: padID(tok), Dev: devEx, GroupByLength: ff.groupByLength, BF16: *bf16})
 	if err != nil {
 		return err
 	}
 	ct.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := train.NewTrainer(ct, train.Config{
-		OutDir: *out, Steps: n, Accumulate: *accum, LR: *lr, MinLR: 1e-9 * *lr, Warmup: int(*warmup * float64(n)),
-		Decay: dec, WeightDecay: *wd, Clip: *clip, EvalEvery: *evalEvery, SaveEvery: *saveEvery,
-		KeepCheckpoints: *keep, Resume: *resume,
-		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: "finetune"}, Logger: logger,
-	})
+	tr, err := ff.trainer(ct, *out, n, stderr, logger, "finetune")
 	if err != nil {
 		return err
 	}

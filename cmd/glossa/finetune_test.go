@@ -151,7 +151,7 @@ func TestFinetuneBadInput(t *testing.T) {
 		{"strict malformed", []string{"--train", good, "--strict"}, 1, "line 10"},
 		{"missing column", []string{"--train", good, "--text-column", "review"}, 1, "review"},
 		{"no train", nil, 2, "--train"},
-		{"bad task", []string{"--train", good, "--task", "ner"}, 2, "--task"},
+		{"bad task", []string{"--train", good, "--task", "pos"}, 2, "--task"},
 		{"max-len too long", []string{"--train", good, "--max-len", "1000"}, 2, "positions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glossa-ai/glossa/internal/seq2seqfixture"
 	"github.com/glossa-ai/glossa/internal/testenv"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestPipelineText2Text(t *testing.T) {
 	testenv.Shared(t, "fixtures", "marian-tiny")
 	dir := t.TempDir()
-	if err := testenv.Seq2SeqFolder(dir, "marian-tiny", nil); err != nil {
+	if err := seq2seqfixture.Folder(dir, "marian-tiny", nil); err != nil {
 		t.Fatal(err)
 	}
 	opts := `{"max_new_tokens": 4, "min_new_tokens": 4, "num_beams": 2}`

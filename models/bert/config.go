@@ -299,7 +299,7 @@ func (c Config) marshal(arch string) ([]byte, error) {
 		c.PositionEmbedding = "absolute"
 	}
 	c.NumLabels = 0 // HF derives it from id2label
-	if arch == "BertForSequenceClassification" {
+	if arch == "BertForSequenceClassification" || arch == "BertForTokenClassification" {
 		n := c.Labels()
 		id2label, label2id := make(map[int]string, n), make(map[string]int, n)
 		for i := 0; i < n; i++ {

@@ -1,4 +1,7 @@
-package testenv
+// Package seq2seqfixture writes the tiny encoder-decoder fixtures of the
+// shared folder as Hub-style model folders for tests and examples (apart
+// from testenv, which the tokenizer packages' own tests import).
+package seq2seqfixture
 
 import (
 	"encoding/json"
@@ -6,20 +9,21 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/tokenizer/unigram"
 )
 
-// Seq2SeqFolder writes into dir a copy of a 1000-token encoder-decoder
+// Folder writes into dir a copy of a 1000-token encoder-decoder
 // fixture of the shared folder (marian-tiny, t5-tiny, bart-tiny) with a
 // Marian-layout tokenizer, so that it loads as a Hub model does: the
 // Multi30k Unigram model as source.spm and target.spm, and a vocab.json of
 // </s> 0, <unk> 1, the model's first 997 other pieces and <pad> 999. The
 // keys of extraConfig are set in its config.json (task_specific_params, …).
 // The fixtures' weights are random: their texts mean nothing.
-func Seq2SeqFolder(dir, fixture string, extraConfig map[string]any) error {
-	shared := SharedDir()
+func Folder(dir, fixture string, extraConfig map[string]any) error {
+	shared := testenv.SharedDir()
 	if shared == "" {
-		return fmt.Errorf("testenv: shared data missing (set %s)", EnvVar)
+		return fmt.Errorf("testenv: shared data missing (set %s)", testenv.EnvVar)
 	}
 	spm, err := os.ReadFile(filepath.Join(shared, "tokenizers", "multi30k-unigram", "multi30k-unigram.model"))
 	if err != nil {
