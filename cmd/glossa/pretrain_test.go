@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glossa-ai/glossa/internal/testenv"
-	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
 	"github.com/glossa-ai/glossa/train"
 )
 
@@ -108,6 +106,29 @@ func writeCorpus(t *testing.T, dir string, lines int) string {
 	return path
 }
 
+// writeDocs writes writeCorpus's text as docs.txt with a blank line after
+// every fifth line, so that it has documents (BERT's NSP, ELECTRA's
+// validation split), and returns its path; corpus.txt stays beside it.
+func writeDocs(t *testing.T, dir string, lines int) string {
+	t.Helper()
+	b, err := os.ReadFile(writeCorpus(t, dir, lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for i, l := range strings.SplitAfter(string(b), "\n") {
+		sb.WriteString(l)
+		if i%5 == 4 {
+			sb.WriteString("\n")
+		}
+	}
+	docs := filepath.Join(dir, "docs.txt")
+	if err := os.WriteFile(docs, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return docs
+}
+
 // trainLosses reads the per-step train losses of a run's metrics log.
 func trainLosses(t *testing.T, dir string) map[int]float64 {
 	t.Helper()
@@ -131,25 +152,34 @@ func trainLosses(t *testing.T, dir string) map[int]float64 {
 // SIGKILLs it after a checkpoint, resumes it with --resume in a second child
 // that it stops with SIGINT (Ctrl-C: checkpoint and clean exit), resumes
 // again to the end and checks that every step's loss equals that of an
-// uninterrupted run: in float32, and in bfloat16 mixed precision (--bf16).
+// uninterrupted run: a character GPT in float32 and in bfloat16 mixed
+// precision (--bf16), and ELECTRA (whose generator's sampling must resume
+// exactly too).
 func TestPretrainCrashResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts training processes")
 	}
-	t.Run("f32", func(t *testing.T) { testPretrainCrashResume(t, nil) })
-	t.Run("bf16", func(t *testing.T) { testPretrainCrashResume(t, []string{"--bf16"}) })
+	clm := []string{"--objective", "clm", "--tokenizer", "char"}
+	t.Run("f32", func(t *testing.T) { testPretrainCrashResume(t, clm, writeCorpus) })
+	t.Run("bf16", func(t *testing.T) { testPretrainCrashResume(t, append(clm, "--bf16"), writeCorpus) })
+	t.Run("electra", func(t *testing.T) {
+		testPretrainCrashResume(t, []string{"--objective", "electra", "--train-tokenizer", "--vocab-size", "200",
+			"--width", "32", "--block-size", "32", "--batch-size", "8"}, writeDocs)
+	})
 }
 
-func testPretrainCrashResume(t *testing.T, precision []string) {
+func testPretrainCrashResume(t *testing.T, model []string, write func(t *testing.T, dir string, lines int) string) {
 	tmp := t.TempDir()
-	corpus := writeCorpus(t, tmp, 3000)
+	corpus := write(t, tmp, 3000)
 	const steps = 120
 	args := func(out string, extra ...string) []string {
-		return append([]string{"pretrain", "--objective", "clm", "--tokenizer", "char", "--data", corpus,
+		a := []string{"pretrain", "--data", corpus,
 			"--out", out, "--cache-dir", filepath.Join(tmp, "cache"), "--layers", "2", "--width", "64", "--heads", "2",
 			"--block-size", "64", "--batch-size", "16", "--steps", "120", "--warmup", "10", "--lr", "3e-3",
 			"--accumulate", "2", "--eval-every", "25", "--eval-blocks", "8", "--save-every", "10", "--keep", "2",
-			"--seed", "7", "--progress", "off"}, append(precision, extra...)...)
+			"--seed", "7", "--progress", "off"}
+		a = append(a, model...) // after the defaults, which it may override
+		return append(a, extra...)
 	}
 
 	// The reference: one uninterrupted run.
@@ -247,22 +277,8 @@ func TestPretrainHelp(t *testing.T) {
 // evaluation metrics; a corpus of one document is a clear error.
 func TestPretrainMLMNSP(t *testing.T) {
 	tmp := t.TempDir()
-	src := writeCorpus(t, tmp, 400)
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Blank lines every 5 lines make documents.
-	lines := strings.SplitAfter(string(b), "\n")
-	var sb strings.Builder
-	for i, l := range lines {
-		sb.WriteString(l)
-		if i%5 == 4 {
-			sb.WriteString("\n")
-		}
-	}
-	docs := filepath.Join(tmp, "docs.txt")
-	os.WriteFile(docs, []byte(sb.String()), 0o644)
+	docs := writeDocs(t, tmp, 400)
+	src := filepath.Join(tmp, "corpus.txt")
 	out := filepath.Join(tmp, "bert")
 	args := []string{"pretrain", "--objective", "mlm-nsp", "--train-tokenizer", "--vocab-size", "200", "--out", out,
 		"--cache-dir", filepath.Join(tmp, "cache"), "--layers", "1", "--width", "32", "--heads", "2", "--block-size", "32",
@@ -341,24 +357,4 @@ func lastEvalLoss(t *testing.T, dir string) float64 {
 		}
 	}
 	return loss
-}
-
-// Byte-level BPE keeps line breaks in a causal-LM corpus; WordPiece cannot
-// spell them.
-func TestSpellsNewline(t *testing.T) {
-	for _, tc := range []struct {
-		path []string
-		want bool
-	}{
-		{[]string{"tokenizers", "gpt2", "tokenizer.json"}, true},
-		{[]string{"tokenizers", "bert-base-uncased", "vocab.txt"}, false},
-	} {
-		tok, err := tokauto.Load(testenv.Shared(t, tc.path...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := spellsNewline(tok); got != tc.want {
-			t.Errorf("%v: spellsNewline = %v, want %v", tc.path, got, tc.want)
-		}
-	}
 }
