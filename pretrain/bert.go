@@ -48,11 +48,13 @@ func newBERTTask(ctx context.Context, o *Options) (train.Task, error) {
 	T := o.BlockSize
 	var examples, evalEx []data.PretrainExample
 	if o.Objective == Electra {
-		// ELECTRA reads contiguous text: sentences packed up to the block.
-		if examples, err = data.PackSentences(trainDocs, T, special["[CLS]"], special["[SEP]"]); err != nil {
+		// ELECTRA reads contiguous text: sentences packed up to the block,
+		// across document boundaries (RoBERTa's FULL-SENTENCES), so that
+		// short documents do not leave most of a block to padding.
+		if examples, err = data.PackSentences(joinDocs(trainDocs), T, special["[CLS]"], special["[SEP]"]); err != nil {
 			return nil, err
 		}
-		evalEx, err = data.PackSentences(valDocs, T, special["[CLS]"], special["[SEP]"])
+		evalEx, err = data.PackSentences(joinDocs(valDocs), T, special["[CLS]"], special["[SEP]"])
 	} else {
 		nspOpts := data.NSPOptions{MaxSeqLen: T, CLS: special["[CLS]"], SEP: special["[SEP]"]}
 		if examples, err = data.CreateNSPInstances(trainDocs, nspOpts, o.Seed); err != nil {
@@ -107,6 +109,15 @@ func newBERTTask(ctx context.Context, o *Options) (train.Task, error) {
 	}
 	task.SaveExtra = o.SaveExtra
 	return task, nil
+}
+
+// joinDocs returns the sentences of docs as one document, in order.
+func joinDocs(docs [][][]int32) [][][]int32 {
+	var all [][]int32
+	for _, d := range docs {
+		all = append(all, d...)
+	}
+	return [][][]int32{all}
 }
 
 // GeneratorConfig returns the ELECTRA generator's configuration for a

@@ -89,6 +89,9 @@ type Options struct {
 	// Stories is a folder holding llama2.c's stories260K.bin and
 	// tok512.bin; empty or absent, that stage says so and is skipped.
 	Stories string
+	// Part runs only one half of the recipe: "encoder" (stages 1–3),
+	// "gpt" (4–5), or both (zero or "all").
+	Part string
 	// Out receives the report: each stage's command, results and timing
 	// (nil: discarded).
 	Out io.Writer
@@ -147,6 +150,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.FinetuneSeeds == nil {
 		o.FinetuneSeeds = []uint64{1, 2, 3}
 	}
+	switch o.Part {
+	case "", "all", "encoder", "gpt":
+	default:
+		return nil, fmt.Errorf("quickstart: part must be all, encoder or gpt, not %q", o.Part)
+	}
 	if len(o.FinetuneSeeds) == 0 {
 		return nil, fmt.Errorf("quickstart: no fine-tuning seeds")
 	}
@@ -197,9 +205,26 @@ func (r *run) all() error {
 	if err != nil {
 		return err
 	}
+	if r.o.Part != "gpt" {
+		if err := r.encoder(); err != nil {
+			return err
+		}
+	}
+	if r.o.Part == "encoder" {
+		return nil
+	}
+	if err := r.gpt(); err != nil {
+		return err
+	}
+	return r.stories()
+}
+
+// encoder is stages 1–3: tokenizer, pretraining, fine-tuning.
+func (r *run) encoder() error {
+	p := r.o.Plan
 	var wp *tokenizer.Tokenizer
 	var wpModel *wordpiece.Model
-	err = r.stage("1. WordPiece tokenizer", func() error {
+	err := r.stage("1. WordPiece tokenizer", func() error {
 		fmt.Fprintf(r.out, "$ glossa tokenizer train --type wordpiece --vocab-size %d --out %s %s\n", p.WordPiece, r.path("wordpiece"), r.path("prose.txt"))
 		m, err := wordpiece.TrainFiles(r.ctx, []string{r.path("prose.txt")}, wordpiece.TrainOptions{VocabSize: p.WordPiece})
 		if err != nil {
@@ -224,13 +249,7 @@ func (r *run) all() error {
 	if err := r.pretrainEncoder(wp, wpModel); err != nil {
 		return err
 	}
-	if err := r.finetuneAll(wp); err != nil {
-		return err
-	}
-	if err := r.gpt(); err != nil {
-		return err
-	}
-	return r.stories()
+	return r.finetuneAll(wp)
 }
 
 // encoderShape is the quickstart encoder: 2 layers, 128 wide, 4 heads,

@@ -273,10 +273,7 @@ func (t *ElectraTask) Step(ctx context.Context) (float64, int, error) {
 		return 0, 0, err
 	}
 	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		t.batch[i] = t.train[j]
-	}
+	drawBatch(t.sampler, t.idx, t.train, t.batch)
 	mask := data.NewRand(stepSeed(t.seed, t.micro, streamMask))
 	draw := data.NewRand(stepSeed(t.seed, t.micro, streamSample))
 	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))

@@ -46,6 +46,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	goroot := fs.String("goroot", "", "Go installation whose src/ comments form the corpus (default: this Go's GOROOT)")
 	stories := fs.String("stories", "", "folder holding llama2.c's stories260K.bin and tok512.bin (default: $GLOSSA_SHARED/models/stories260K, GLOSSA_SHARED defaulting to ../shared)")
 	seed := fs.Uint64("seed", 42, "seed for model initialisation, data order and sampling")
+	part := fs.String("part", "all", "run all stages, or only the encoder (1–3) or the GPT-2 and generation (4–5)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, quickstartUsage)
 		fmt.Fprintln(stderr, "\nFlags:")
@@ -63,6 +64,8 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("%w: --threads must not be negative", errUsage)
 	case *seeds < 1 || *seeds > 20:
 		return fmt.Errorf("%w: --seeds must be in [1, 20], got %d", errUsage, *seeds)
+	case *part != "all" && *part != "encoder" && *part != "gpt":
+		return fmt.Errorf("%w: --part must be all, encoder or gpt, got %q", errUsage, *part)
 	case *objective != string(pretrain.Electra) && *objective != string(pretrain.MLMNSP):
 		return fmt.Errorf("%w: --objective must be electra or mlm-nsp, got %q", errUsage, *objective)
 	}
@@ -98,7 +101,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	start := time.Now()
 	res, err := quickstart.Run(ctx, quickstart.Options{Dir: dir, GoRoot: root, Plan: quickstart.NewPlan(*scale),
 		Objective: pretrain.Objective(*objective), Seed: *seed, FinetuneSeeds: ft, Stories: *stories,
-		Out: stdout, Progress: stderr})
+		Part: *part, Out: stdout, Progress: stderr})
 	total := time.Since(start)
 	if res != nil {
 		printQuickstart(stdout, res, total)
