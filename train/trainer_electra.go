@@ -336,7 +336,6 @@ func (t *ElectraTask) Evaluate(ctx context.Context) (Eval, error) {
 	for k, v := range sums {
 		ev.Metrics[k] = v / float64(batches)
 	}
-	ev.Metrics["mlm_accuracy"] = ev.Metrics["gen_accuracy"]
 	return ev, nil
 }
 
