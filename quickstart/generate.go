@@ -39,9 +39,10 @@ func describe(o generate.SamplingOptions) string {
 	return "greedy"
 }
 
-// GenerateGodoc continues "// Package" prompts with the GPT-2 folder dir
-// (greedy with a repetition penalty, and sampled), n new tokens at most,
-// stopping at the end of the comment.
+// GenerateGodoc continues the openings of Go doc comments ("// Package",
+// "// NewReader returns", …) with the GPT-2 folder dir (greedy with a
+// repetition penalty, and sampled), n new tokens at most, stopping at the
+// end of the comment.
 func GenerateGodoc(ctx context.Context, dir string, seed uint64, n int) ([]Sample, error) {
 	m, err := gpt2.LoadInference(dir, nil)
 	if err != nil {
@@ -56,9 +57,9 @@ func GenerateGodoc(ctx context.Context, dir string, seed uint64, n int) ([]Sampl
 	var out []Sample
 	for _, g := range []prompt{
 		{"// Package", generate.SamplingOptions{RepetitionPenalty: 1.3}},
-		{"// Package net", generate.SamplingOptions{RepetitionPenalty: 1.3}},
-		{"// Package", generate.SamplingOptions{Temperature: 0.8, TopK: 40}},
-		{"// Package crypto", generate.SamplingOptions{Temperature: 0.8, TopK: 40}},
+		{"// NewReader returns", generate.SamplingOptions{RepetitionPenalty: 1.3}},
+		{"// Close closes", generate.SamplingOptions{RepetitionPenalty: 1.3}},
+		{"// Package crypto", generate.SamplingOptions{Temperature: 0.7, TopK: 20}},
 	} {
 		enc, err := tok.Encode(g.text)
 		if err != nil {

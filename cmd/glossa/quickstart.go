@@ -13,19 +13,20 @@ import (
 	"github.com/glossa-ai/glossa/quickstart"
 )
 
-const quickstartUsage = `Usage: glossa quickstart [--out DIR] [--steps-scale F] [--objective electra|mlm-nsp] [--seeds N] [--threads N] [--goroot DIR]
+const quickstartUsage = `Usage: glossa quickstart [--out DIR] [--steps-scale F] [--objective mlm-nsp|electra] [--seeds N] [--threads N] [--goroot DIR]
 
 Runs Glossa's whole recipe on a corpus that needs no download: the
 documentation comments of the Go installation's own sources
 ($GOROOT/src, test files and testdata left out). In order:
 
   1. train a WordPiece tokenizer on the comments          (glossa tokenizer train)
-  2. pretrain a small encoder: ELECTRA by default           (glossa pretrain --objective electra)
+  2. pretrain a small BERT (masked LM + next sentence),     (glossa pretrain --objective mlm-nsp)
+     or with --objective electra an ELECTRA discriminator
   3. fine-tune it to tell which package tree a comment      (glossa finetune, per seed,
      comes from (crypto, go, net, runtime), next to the       pretrained and
      same architecture trained from scratch, over 3 seeds     --from-scratch)
   4. train a byte-level BPE and a small GPT-2 on the       (glossa pretrain --objective clm,
-     raw comments and continue "// Package" prompts         glossa generate)
+     raw comments and continue doc-comment openings         glossa generate)
   5. continue a story with llama2.c's stories260K, when     (glossa generate)
      $GLOSSA_SHARED/models/stories260K holds it
 
@@ -40,7 +41,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("quickstart", stderr)
 	out := fs.String("out", "", "run folder (default: a new temporary folder, kept for inspection)")
 	scale := fs.Float64("steps-scale", 1, "multiply the corpus size and every step count by F (0.05: a smoke run)")
-	objective := fs.String("objective", "electra", "encoder pretraining: electra or mlm-nsp")
+	objective := fs.String("objective", "mlm-nsp", "encoder pretraining: mlm-nsp or electra")
 	seeds := fs.Int("seeds", 3, "fine-tuning seeds of the pretrained-vs-scratch comparison")
 	threads := fs.Int("threads", 0, "worker threads (0: GOMAXPROCS)")
 	goroot := fs.String("goroot", "", "Go installation whose src/ comments form the corpus (default: this Go's GOROOT)")

@@ -40,7 +40,7 @@ func TestQuickstartSmoke(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	stories := testenv.Shared(t, "models", "stories260K")
-	args := []string{"quickstart", "--out", dir, "--steps-scale", "0.05", "--seeds", "2", "--threads", "2", "--goroot", root,
+	args := []string{"quickstart", "--out", dir, "--steps-scale", "0.05", "--seeds", "2", "--objective", "electra", "--threads", "2", "--goroot", root,
 		"--stories", stories}
 	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
@@ -54,7 +54,8 @@ func TestQuickstartSmoke(t *testing.T) {
 		`accuracy  [0-9.]+ ± [0-9.]+ \([0-9.]+–[0-9.]+\) vs [0-9.]+ ± [0-9.]+`,
 		`done: \d+ steps, \d+ tokens; eval loss [0-9.]+, perplexity`,
 		`\[greedy, repetition penalty 1.3\]\n// Package`,
-		`\[sampled, T=0.8 top-k 40\]\n// Package crypto`,
+		`\[greedy, repetition penalty 1.3\]\n// Close closes`,
+		`\[sampled, T=0.7 top-k 20\]\n// Package crypto`,
 		`\[greedy\]\nOnce upon a time`,
 		`total\s+[0-9.]+s`,
 	} {
