@@ -109,6 +109,12 @@ func gradCases() []gradCase {
 		{"cross-entropy/smoothing", one(2, 3, 5), func(v []*Var) *Var {
 			return must(CrossEntropy(v[0], []int{1, 2, 4, 0, 3, 3}, tensor.CrossEntropyOptions{LabelSmoothing: 0.1}))
 		}, GradCheckOptions{}},
+		{"bce-with-logits", one(2, 4), func(v []*Var) *Var {
+			return must(BCEWithLogits(v[0], []float32{1, 0, 0, 1, 0.25, 1, 0, 0}, nil))
+		}, GradCheckOptions{}},
+		{"bce-with-logits/weighted", one(3, 2), func(v []*Var) *Var {
+			return must(BCEWithLogits(v[0], []float32{1, 0, 0, 1, 1, 0}, []float32{1, 1, 0, 1, 0, 1}))
+		}, GradCheckOptions{}},
 		{"reshape", one(2, 6), func(v []*Var) *Var { return Mul(Reshape(v[0], 3, -1), Reshape(v[0], 3, 4)) }, GradCheckOptions{}},
 		{"permute", one(2, 3, 4), func(v []*Var) *Var { return Reshape(Permute(v[0], 2, 0, 1), -1) }, GradCheckOptions{}},
 		{"slice", one(4, 3), func(v []*Var) *Var { return Mul(Slice(v[0], 0, 1, 3), Slice(v[0], 0, 2, 4)) }, GradCheckOptions{}},

@@ -229,6 +229,8 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 		intervalTokens int64
 		intervalStart  = time.Now()
 		lastCkptStep   = res.Step
+		intervalExtra  = map[string]float64{}
+		reporter, _    = tr.task.(StepMetricsReporter)
 	)
 	for res.Step < cfg.Steps {
 		if ctx.Err() != nil {
@@ -255,6 +257,11 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 			}
 			stepLoss += loss / float64(accum)
 			stepTokens += n
+			if reporter != nil {
+				for k, v := range reporter.StepMetrics() {
+					intervalExtra[k] += v / float64(accum)
+				}
+			}
 		}
 		if res.Interrupted {
 			break
@@ -284,6 +291,10 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 			dt := time.Since(intervalStart).Seconds()
 			rec := Record{Step: res.Step, Split: "train", Loss: intervalLoss / float64(intervalSteps),
 				LR: float64(lr), Tokens: res.Tokens, Metrics: map[string]float64{"grad_norm": gradNorm}}
+			for k, v := range intervalExtra {
+				rec.Metrics[k] = v / float64(intervalSteps)
+			}
+			clear(intervalExtra)
 			if dt > 0 {
 				rec.TokensPerSec = float64(intervalTokens) / dt
 			}
@@ -436,6 +447,14 @@ func (tr *Trainer) load(dir string, res *Result) error {
 	}
 	res.Step, res.Tokens = st.Step, st.Tokens
 	return nil
+}
+
+// StepMetricsReporter is implemented by tasks that measure more than the
+// loss on each micro-batch (ELECTRA's two losses and accuracies): the
+// Trainer averages StepMetrics over each logging interval into the train
+// records of the metrics log.
+type StepMetricsReporter interface {
+	StepMetrics() map[string]float64
 }
 
 // WeightLoader is implemented by tasks that can resume: LoadWeights reads

@@ -135,10 +135,7 @@ func (t *MLMTask) Step(ctx context.Context) (float64, int, error) {
 		return 0, 0, err
 	}
 	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		t.batch[i] = t.train[j]
-	}
+	drawBatch(t.sampler, t.idx, t.train, t.batch)
 	rng := data.NewRand(stepSeed(t.seed, t.micro, streamMask))
 	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))
 	t.micro++
@@ -256,6 +253,15 @@ func (t *MLMTask) State() (json.RawMessage, error) {
 // SetState implements Task.
 func (t *MLMTask) SetState(b json.RawMessage) error {
 	return restoreProgress(b, "mlm", t.seed, &t.micro, t.sampler)
+}
+
+// drawBatch fills dst with the examples of src at the sampler's next
+// len(idx) indices (idx is scratch space).
+func drawBatch[E any](s *data.IndexSampler, idx []int, src, dst []E) {
+	s.Batch(idx)
+	for i, j := range idx {
+		dst[i] = src[j]
+	}
 }
 
 // progress is the resumable state shared by the tasks that draw examples

@@ -110,10 +110,7 @@ func (t *ClassifyTask) Step(ctx context.Context) (float64, int, error) {
 		return 0, 0, err
 	}
 	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		t.batch[i] = t.train[j]
-	}
+	drawBatch(t.sampler, t.idx, t.train, t.batch)
 	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))
 	t.micro++
 	b := data.CollateClassification(t.batch, t.padID, 0)

@@ -11,10 +11,8 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
-	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/optim"
-	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/pretrain"
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
 	"github.com/glossa-ai/glossa/tokenizer/bpe"
@@ -22,12 +20,16 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-const pretrainUsage = `Usage: glossa pretrain --objective clm|mlm-nsp (--tokenizer PATH|char | --train-tokenizer) --data FILES --out DIR [flags]
+const pretrainUsage = `Usage: glossa pretrain --objective clm|mlm-nsp|electra (--tokenizer PATH|char | --train-tokenizer) --data FILES --out DIR [flags]
 
 Pretrains a language model from scratch on plain text (files, folders, globs,
-.gz): a GPT-2 causal LM (clm) or a BERT with masked-LM + next-sentence
-prediction (mlm-nsp). The corpus is tokenised once into a cached packed token
-file; the last --val-fraction of it is held out for evaluation.
+.gz): a GPT-2 causal LM (clm), a BERT with masked-LM + next-sentence
+prediction (mlm-nsp), or an ELECTRA discriminator trained by replaced-token
+detection against a small masked-LM generator that shares its embeddings
+(electra; OUT holds the discriminator as ElectraForPreTraining, which
+"glossa finetune" uses as it uses a BERT, and OUT/generator the generator).
+The corpus is tokenised once into a cached packed token file; the last
+--val-fraction of it is held out for evaluation.
 
 OUT receives metrics.jsonl, checkpoint-<step>/ folders (config.json,
 model.safetensors, tokenizer files, optimizer.safetensors,
@@ -50,7 +52,8 @@ type pretrainFlags struct {
 	steps, batchSize, accumulate, warmup, evalEvery, saveEvery      int
 	evalBlocks, keep, logEvery                                      int
 	lr, minLR, weightDecay, clip, valFraction, dropout              float64
-	beta2                                                           float64
+	beta2, genScale, discWeight, maskProb                           float64
+	embeddingSize                                                   int
 	seed                                                            uint64
 	resume, bf16                                                    bool
 }
@@ -58,9 +61,9 @@ type pretrainFlags struct {
 func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pretrain", stderr)
 	var f pretrainFlags
-	fs.StringVar(&f.objective, "objective", "clm", "training objective: clm (GPT-2 causal LM) or mlm-nsp (BERT masked LM + next sentence)")
+	fs.StringVar(&f.objective, "objective", "clm", "training objective: clm (GPT-2 causal LM), mlm-nsp (BERT masked LM + next sentence) or electra (replaced-token detection)")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", `tokenizer: a tokenizer.json / vocab.txt file or a folder holding one, or "char" (one token per character, clm only)`)
-	fs.BoolVar(&f.trainTokenizer, "train-tokenizer", false, "train a tokenizer on the corpus first (byte-level BPE for clm, WordPiece for mlm-nsp) into OUT")
+	fs.BoolVar(&f.trainTokenizer, "train-tokenizer", false, "train a tokenizer on the corpus first (byte-level BPE for clm, WordPiece for mlm-nsp and electra) into OUT")
 	fs.IntVar(&f.vocabSize, "vocab-size", 8000, "vocabulary size for --train-tokenizer")
 	fs.StringVar(&f.dataPaths, "data", "", "corpus: comma-separated files, folders or glob patterns (positional arguments are added)")
 	fs.StringVar(&f.out, "out", "", "run folder: checkpoints, metrics, plots and the final model (required)")
@@ -70,7 +73,11 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.heads, "heads", 4, "attention heads (must divide --width)")
 	fs.IntVar(&f.blockSize, "block-size", 128, "sequence length in tokens (context window)")
 	fs.Float64Var(&f.dropout, "dropout", 0.1, "dropout probability (mlm-nsp; the clm path has no dropout)")
-	fs.BoolVar(&f.wholeWord, "whole-word", false, "mlm-nsp: mask whole words (all WordPiece pieces of a word together)")
+	fs.BoolVar(&f.wholeWord, "whole-word", false, "mlm-nsp, electra: mask whole words (all WordPiece pieces of a word together)")
+	fs.Float64Var(&f.maskProb, "mask-prob", 0.15, "mlm-nsp, electra: fraction of the tokens masked")
+	fs.IntVar(&f.embeddingSize, "embedding-size", 0, "electra: width of the shared embeddings (0: --width; smaller adds embeddings_project)")
+	fs.Float64Var(&f.genScale, "generator-scale", 0.25, "electra: generator width, heads and feed-forward size as a fraction of the discriminator's")
+	fs.Float64Var(&f.discWeight, "disc-weight", 50, "electra: weight λ of the discriminator's loss (loss = generator MLM + λ·discriminator)")
 	fs.IntVar(&f.steps, "steps", 1000, "optimizer steps")
 	fs.IntVar(&f.batchSize, "batch-size", 16, "sequences per micro-batch")
 	fs.IntVar(&f.accumulate, "accumulate", 1, "micro-batches per optimizer step (gradient accumulation)")
@@ -89,7 +96,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.logEvery, "log-every", 1, "append a train record to metrics.jsonl every N steps")
 	fs.Uint64Var(&f.seed, "seed", 1337, "seed for initialisation, data order and masking")
 	fs.StringVar(&f.init, "init", "", "start from the weights of this model folder (continued pretraining) instead of a random initialisation; its config.json sets the architecture, so --layers/--width/--heads are ignored")
-	fs.BoolVar(&f.bf16, "bf16", false, "bfloat16 mixed precision (clm and mlm-nsp) — bf16 products with float32 sums, float32 master weights, gradients and AdamW state (fast on CPUs with AVX-512 BF16; give it again with --resume)")
+	fs.BoolVar(&f.bf16, "bf16", false, "clm: bfloat16 mixed precision — bf16 products with float32 sums, float32 master weights, gradients and AdamW state (fast on CPUs with AVX-512 BF16; give it again with --resume)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags as the first run)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), bar, log or off")
 	fs.Usage = func() {
@@ -103,8 +110,8 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	paths := splitList(f.dataPaths)
 	paths = append(paths, fs.Args()...)
 	switch {
-	case f.objective != "clm" && f.objective != "mlm-nsp":
-		return fmt.Errorf("%w: --objective must be clm or mlm-nsp, got %q", errUsage, f.objective)
+	case f.objective != "clm" && f.objective != "mlm-nsp" && f.objective != "electra":
+		return fmt.Errorf("%w: --objective must be clm, mlm-nsp or electra, got %q", errUsage, f.objective)
 	case f.out == "":
 		return fmt.Errorf("%w: --out is required", errUsage)
 	case len(paths) == 0:
@@ -113,6 +120,8 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: give exactly one of --tokenizer and --train-tokenizer", errUsage)
 	case f.init != "" && f.trainTokenizer:
 		return fmt.Errorf("%w: --init continues a model with its own tokenizer: give --tokenizer, not --train-tokenizer", errUsage)
+	case f.bf16 && f.objective != "clm":
+		return fmt.Errorf("%w: --bf16 works with --objective clm only", errUsage)
 	case f.tokenizer == "char" && f.objective != "clm":
 		return fmt.Errorf("%w: --tokenizer char works with --objective clm only", errUsage)
 	case f.steps <= 0 || f.batchSize <= 0 || f.accumulate <= 0 || f.blockSize <= 1:
@@ -139,13 +148,29 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	var task train.Task
-	switch f.objective {
-	case "clm":
-		task, err = newCLMPretrain(ctx, &f, corpus, logger)
-	case "mlm-nsp":
-		task, err = newMLMPretrain(ctx, &f, corpus, logger)
+	opts := pretrain.Options{Objective: pretrain.Objective(f.objective), Corpus: corpus, Char: f.tokenizer == "char",
+		CacheDir: f.cacheDir, Layers: f.layers, Width: f.width, Heads: f.heads, BlockSize: f.blockSize,
+		EmbeddingSize: f.embeddingSize, GeneratorScale: f.genScale, DiscWeight: f.discWeight, MaskProb: f.maskProb,
+		Dropout: f.dropout, WholeWord: f.wholeWord, BatchSize: f.batchSize, ValFraction: f.valFraction,
+		EvalBlocks: f.evalBlocks, Seed: f.seed, Init: f.init, BF16: f.bf16, Logger: logger}
+	if f.objective == "clm" {
+		opts.Dropout = 0
 	}
+	if !opts.Char {
+		tok, files, err := pretrainTokenizer(ctx, &f, corpus)
+		if err != nil {
+			return err
+		}
+		opts.Tokenizer, opts.SaveExtra = tok, copyFilesTo(files)
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			opts.TokenizerID = append(opts.TokenizerID, b...)
+		}
+	}
+	task, err := pretrain.NewTask(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -166,18 +191,6 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return reportRun(stdout, res, f.out)
 }
 
-// spellsNewline reports whether tok encodes "\n" between words as tokens
-// that decode back to it.
-func spellsNewline(tok *tokenizer.Tokenizer) bool {
-	const probe = "one\ntwo"
-	enc, err := tok.Encode(probe)
-	if err != nil {
-		return false
-	}
-	text, err := tok.Decode(enc.IDs, true)
-	return err == nil && text == probe
-}
-
 // reportRun prints the end of a training run.
 func reportRun(stdout io.Writer, res train.Result, out string) error {
 	if res.Interrupted {
@@ -189,106 +202,6 @@ func reportRun(stdout io.Writer, res train.Result, out string) error {
 		fmt.Fprintf(stdout, ", %s %.4f", k, res.LastEval.Metrics[k])
 	}
 	fmt.Fprintf(stdout, "\nmodel: %s\nmetrics: %s\nplot: %s\n", out, filepath.Join(out, train.MetricsFile), filepath.Join(out, "loss.png"))
-	return nil
-}
-
-// newCLMPretrain builds the GPT-2 causal-LM task: tokenizer, packed token
-// file, train/validation split, model.
-func newCLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, logger *slog.Logger) (train.Task, error) {
-	var (
-		enc     data.Encoder
-		vocab   int
-		tokID   []byte
-		save    func(dir string) error
-		keepNLs bool
-	)
-	switch {
-	case f.tokenizer == "char":
-		cv, err := train.BuildCharVocab(ctx, corpus)
-		if err != nil {
-			return nil, err
-		}
-		js, err := cv.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		enc, vocab, tokID, keepNLs = cv, cv.VocabSize(), js, true
-		save = cv.Save
-		logger.Info("character vocabulary", "size", vocab)
-	default:
-		tok, files, err := pretrainTokenizer(ctx, f, corpus)
-		if err != nil {
-			return nil, err
-		}
-		enc, vocab = data.TokenizerEncoder(tok), tok.VocabSize()
-		// A tokenizer that can spell a line break (byte-level BPE) learns
-		// the text's layout too, so that generated text has lines; one
-		// that cannot (WordPiece drops whitespace) sees lines joined.
-		keepNLs = spellsNewline(tok)
-		logger.Info("line breaks", "kept", keepNLs)
-		for _, p := range files {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			tokID = append(tokID, b...)
-		}
-		save = copyFilesTo(files)
-	}
-	tf, stats, err := data.BuildTokenFile(ctx, corpus, enc, data.TokenizeOptions{
-		Docs: data.DocFile, KeepNewlines: keepNLs, VocabSize: vocab, TokenizerID: tokID,
-		CacheDir: f.cacheDir, Logger: logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("tokens", "file", stats.Path, "cached", stats.Cached, "tokens", tf.Len(), "docs", stats.Docs)
-	T := f.blockSize
-	if tf.Len() < 2*(T+1) {
-		return nil, fmt.Errorf("corpus has %d tokens, fewer than two blocks of %d+1 (one to train, one to validate): use more text or a smaller --block-size", tf.Len(), T)
-	}
-	trainSrc, valSrc, err := data.SplitTokens(tf, f.valFraction, T+1)
-	if err != nil {
-		return nil, fmt.Errorf("train/validation split of %d tokens with blocks of %d+1: %w (raise --val-fraction or lower --block-size)", tf.Len(), T, err)
-	}
-	evalBlocks, err := data.EvalBlocks(valSrc, T, f.evalBlocks)
-	if err != nil {
-		return nil, err
-	}
-	cfg := gpt2.Config{VocabSize: vocab, NumPos: T, NumEmbd: f.width, NumLayer: f.layers, NumHead: f.heads,
-		ActivationFunction: "gelu_new"}
-	var model *gpt2.Model
-	if f.init != "" {
-		model, err = gpt2.Load(f.init)
-		if err != nil {
-			return nil, err
-		}
-		cfg = model.Config
-		if err := checkInit(f, cfg.VocabSize, vocab, cfg.NumPos); err != nil {
-			return nil, err
-		}
-		logger.Info("init", "from", f.init)
-	} else if model, err = gpt2.New(cfg, tensor.NewRNG(f.seed)); err != nil {
-		return nil, err
-	}
-	logger.Info("model", "arch", "gpt2", "params", cfg.NumParams(), "layers", cfg.NumLayer, "width", cfg.NumEmbd, "block", T)
-	task, err := train.NewCLMTask(model, trainSrc, train.CLMOptions{BatchSize: f.batchSize, Seed: f.seed, Eval: evalBlocks, BF16: f.bf16})
-	if err != nil {
-		return nil, err
-	}
-	task.SaveExtra = save
-	return task, nil
-}
-
-// checkInit checks that an --init model fits the run: the tokenizer's
-// vocabulary must be the model's and the block must fit its positions.
-func checkInit(f *pretrainFlags, modelVocab, tokVocab, maxPos int) error {
-	if modelVocab != tokVocab {
-		return fmt.Errorf("--init %s: the model has a vocabulary of %d, the tokenizer %d: continue with the tokenizer the model was trained with", f.init, modelVocab, tokVocab)
-	}
-	if f.blockSize > maxPos {
-		return fmt.Errorf("--init %s: --block-size %d exceeds the model's %d positions", f.init, f.blockSize, maxPos)
-	}
 	return nil
 }
 
@@ -304,7 +217,7 @@ func pretrainTokenizer(ctx context.Context, f *pretrainFlags, corpus *data.Corpu
 				return nil, nil, err
 			}
 			switch f.objective {
-			case "clm":
+			case "clm": // byte-level BPE; mlm-nsp and electra: WordPiece
 				m, err := bpe.TrainFiles(ctx, corpus.Files, bpe.TrainOptions{VocabSize: f.vocabSize, SpecialTokens: []string{bpe.EndOfText}})
 				if err != nil {
 					return nil, nil, err
@@ -408,97 +321,4 @@ func sortedKeys(m map[string]float64) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// newMLMPretrain builds the BERT masked-LM + next-sentence task: WordPiece
-// tokenizer, packed token file (one segment per sentence, documents split at
-// blank lines), documents split into train/validation, NSP pairs, masking.
-func newMLMPretrain(ctx context.Context, f *pretrainFlags, corpus *data.Corpus, logger *slog.Logger) (train.Task, error) {
-	tok, files, err := pretrainTokenizer(ctx, f, corpus)
-	if err != nil {
-		return nil, err
-	}
-	var tokID []byte
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		tokID = append(tokID, b...)
-	}
-	special := map[string]int32{}
-	for _, name := range []string{"[CLS]", "[SEP]", "[MASK]", "[PAD]"} {
-		id, ok := tok.TokenToID(name)
-		if !ok {
-			return nil, fmt.Errorf("tokenizer %s has no %s token: mlm-nsp needs a BERT (WordPiece) vocabulary", f.tokenizer, name)
-		}
-		special[name] = int32(id)
-	}
-	tf, stats, err := data.BuildTokenFile(ctx, corpus, data.TokenizerEncoder(tok), data.TokenizeOptions{
-		Docs: data.DocBlankLine, Sentences: true, VocabSize: tok.VocabSize(), TokenizerID: tokID,
-		CacheDir: f.cacheDir, Logger: logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("tokens", "file", stats.Path, "cached", stats.Cached, "tokens", tf.Len(), "sentences", stats.Segments, "docs", stats.Docs)
-	docs := tf.Documents()
-	if len(docs) < 4 {
-		return nil, fmt.Errorf("corpus has %d documents (blank-line separated); next-sentence pairs need at least 2 for training and 2 for validation", len(docs))
-	}
-	trainDocs, valDocs, err := data.SplitTrainVal(docs, f.valFraction, f.seed)
-	if err != nil {
-		return nil, err
-	}
-	if len(valDocs) < 2 {
-		valDocs, trainDocs = docs[len(docs)-2:], docs[:len(docs)-2]
-	}
-	T := f.blockSize
-	nspOpts := data.NSPOptions{MaxSeqLen: T, CLS: special["[CLS]"], SEP: special["[SEP]"]}
-	examples, err := data.CreateNSPInstances(trainDocs, nspOpts, f.seed)
-	if err != nil {
-		return nil, err
-	}
-	evalEx, err := data.CreateNSPInstances(valDocs, nspOpts, f.seed+1)
-	if err != nil {
-		return nil, err
-	}
-	if f.evalBlocks > 0 && len(evalEx) > f.evalBlocks {
-		evalEx = evalEx[:f.evalBlocks]
-	}
-	if len(examples) < f.batchSize {
-		logger.Warn("fewer training sequences than one batch; they repeat within each batch", "sequences", len(examples), "batch", f.batchSize)
-	}
-	masker, err := data.NewMasker(data.MaskOptions{MaskID: special["[MASK]"], VocabSize: tok.VocabSize(),
-		Special: data.SpecialIDs(tok), Continuation: data.ContinuationIDs(tok, "##"), WholeWord: f.wholeWord})
-	if err != nil {
-		return nil, err
-	}
-	cfg := bert.Config{ModelType: "bert", VocabSize: tok.VocabSize(), HiddenSize: f.width, NumLayers: f.layers,
-		NumHeads: f.heads, Intermediate: 4 * f.width, MaxPositions: T, TypeVocab: 2, HiddenAct: "gelu",
-		HiddenDropout: f.dropout, AttentionDropout: f.dropout, PadTokenID: int(special["[PAD]"])}
-	var model *bert.ForPreTraining
-	if f.init != "" {
-		model, err = bert.LoadForPreTraining(f.init)
-		if err != nil {
-			return nil, err
-		}
-		model.Bert.SetDropout(f.dropout, f.dropout)
-		cfg = model.Bert.Config
-		if err := checkInit(f, cfg.VocabSize, tok.VocabSize(), cfg.MaxPositions); err != nil {
-			return nil, err
-		}
-		logger.Info("init", "from", f.init)
-	} else if model, err = bert.NewForPreTraining(cfg, tensor.NewRNG(f.seed)); err != nil {
-		return nil, err
-	}
-	logger.Info("model", "arch", "bert", "layers", cfg.NumLayers, "width", cfg.HiddenSize, "seq", T,
-		"train_sequences", len(examples), "eval_sequences", len(evalEx))
-	task, err := train.NewMLMTask(model, examples, masker, train.MLMOptions{BatchSize: f.batchSize, MaxLen: T,
-		Seed: f.seed, PadID: special["[PAD]"], Eval: evalEx, BF16: f.bf16})
-	if err != nil {
-		return nil, err
-	}
-	task.SaveExtra = copyFilesTo(files)
-	return task, nil
 }

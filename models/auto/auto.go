@@ -14,8 +14,8 @@
 // LoadSeq2Seq loads the encoder-decoders (Marian, BART, T5) of package
 // seq2seq.
 //
-// LoadEncoder returns a bidirectional encoder — BERT, DistilBERT, RoBERTa or
-// XLM-RoBERTa, all run by package bert's Encoder — with the heads its
+// LoadEncoder returns a bidirectional encoder — BERT, DistilBERT, RoBERTa,
+// XLM-RoBERTa or ELECTRA, all run by package bert's Encoder — with the heads its
 // checkpoint holds (masked LM, sequence or token classification, question
 // answering), the class taken from config.json's architectures.
 package auto
@@ -47,10 +47,11 @@ const (
 	DistilBERT        // DistilBertFor* folders
 	RoBERTa           // RobertaFor* (and CamembertFor*) folders
 	XLMRoBERTa        // XLMRobertaFor* folders
+	ELECTRA           // ElectraFor* folders (ElectraModel, ElectraForPreTraining, …)
 )
 
 var familyNames = [...]string{Unknown: "unknown", Llama: "llama", Llama2C: "llama2.c", GPT2: "gpt2", BERT: "bert", GGUF: "gguf",
-	Marian: "marian", BART: "bart", T5: "t5", DistilBERT: "distilbert", RoBERTa: "roberta", XLMRoBERTa: "xlm-roberta"}
+	Marian: "marian", BART: "bart", T5: "t5", DistilBERT: "distilbert", RoBERTa: "roberta", XLMRoBERTa: "xlm-roberta", ELECTRA: "electra"}
 
 // String returns the family's model_type spelling ("llama2.c" for Llama2C).
 func (f Family) String() string {
@@ -90,6 +91,8 @@ func (c Config) Family() Family {
 		return RoBERTa
 	case "xlm-roberta":
 		return XLMRoBERTa
+	case "electra":
+		return ELECTRA
 	case "":
 	default:
 		return Unknown
@@ -114,6 +117,8 @@ func (c Config) Family() Family {
 			return RoBERTa
 		case strings.HasPrefix(a, "XLMRoberta"):
 			return XLMRoBERTa
+		case strings.HasPrefix(a, "Electra"):
+			return ELECTRA
 		}
 	}
 	return Unknown

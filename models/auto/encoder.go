@@ -24,10 +24,10 @@ type Encoder struct {
 }
 
 // encoderFamilies are the families LoadEncoder can load.
-var encoderFamilies = []Family{BERT, DistilBERT, RoBERTa, XLMRoBERTa}
+var encoderFamilies = []Family{BERT, DistilBERT, RoBERTa, XLMRoBERTa, ELECTRA}
 
 // LoadEncoder loads an encoder from a Hugging Face folder (or its
-// config.json) whose config names BERT, DistilBERT, RoBERTa or XLM-RoBERTa,
+// config.json) whose config names BERT, DistilBERT, RoBERTa, XLM-RoBERTa or ELECTRA,
 // with the heads opts asks for (nil or zero Heads: every head the
 // checkpoint holds, classifier tensors read as the architectures say). Any
 // other architecture fails with an *UnsupportedError naming it.
@@ -48,7 +48,7 @@ func LoadEncoder(path string, opts *bert.EncoderOptions) (*Encoder, error) {
 	}
 	f := cfg.Family()
 	switch f {
-	case BERT, DistilBERT, RoBERTa, XLMRoBERTa:
+	case BERT, DistilBERT, RoBERTa, XLMRoBERTa, ELECTRA:
 	case Unknown:
 		if cfg.ModelType == "" && len(cfg.Architectures) == 0 {
 			f = BERT // a hand-written BERT config

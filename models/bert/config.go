@@ -3,6 +3,7 @@ package bert
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/nn"
@@ -16,13 +17,17 @@ type Config struct {
 	Architectures []string `json:"architectures,omitempty"` // e.g. ["BertForMaskedLM"]
 	ModelType     string   `json:"model_type,omitempty"`    // "bert"
 
-	VocabSize    int `json:"vocab_size"`              // V: token vocabulary (zero: 30522)
-	HiddenSize   int `json:"hidden_size"`             // C: model width (zero: 768)
-	NumLayers    int `json:"num_hidden_layers"`       // L: encoder layers (zero: 12)
-	NumHeads     int `json:"num_attention_heads"`     // H: attention heads, D = C/H (zero: 12)
-	Intermediate int `json:"intermediate_size"`       // F: feed-forward width (zero: 3072)
-	MaxPositions int `json:"max_position_embeddings"` // P: learned positions (zero: 512)
-	TypeVocab    int `json:"type_vocab_size"`         // token types / segments (zero: 2)
+	VocabSize  int `json:"vocab_size"`  // V: token vocabulary (zero: 30522)
+	HiddenSize int `json:"hidden_size"` // C: model width (zero: 768)
+	// EmbeddingSize is ELECTRA's embedding_size E: the width of the
+	// embeddings, which embeddings_project maps to C when they differ.
+	// Zero means C; other variants have no such key.
+	EmbeddingSize int `json:"embedding_size,omitempty"`
+	NumLayers     int `json:"num_hidden_layers"`       // L: encoder layers (zero: 12)
+	NumHeads      int `json:"num_attention_heads"`     // H: attention heads, D = C/H (zero: 12)
+	Intermediate  int `json:"intermediate_size"`       // F: feed-forward width (zero: 3072)
+	MaxPositions  int `json:"max_position_embeddings"` // P: learned positions (zero: 512)
+	TypeVocab     int `json:"type_vocab_size"`         // token types / segments (zero: 2)
 	// HiddenAct is HF's activation name: "gelu" (exact erf, the default),
 	// "gelu_new" / "gelu_pytorch_tanh" (tanh approximation), "relu",
 	// "silu". Parsed into Activation by Validate.
@@ -101,6 +106,15 @@ func Base() Config {
 	return c
 }
 
+// EmbedDim returns the width E of the embedding tables: EmbeddingSize, or
+// HiddenSize when it is zero.
+func (c Config) EmbedDim() int {
+	if c.EmbeddingSize > 0 {
+		return c.EmbeddingSize
+	}
+	return c.HiddenSize
+}
+
 // HeadDim returns D = C/H.
 func (c Config) HeadDim() int { return c.HiddenSize / c.NumHeads }
 
@@ -164,7 +178,7 @@ func (c *Config) Validate() error {
 		}
 		c.Variant = v
 	}
-	if c.Variant < Bert || c.Variant > XLMRoberta {
+	if c.Variant < Bert || c.Variant > Electra {
 		return fmt.Errorf("bert: config: unknown variant %d", int(c.Variant))
 	}
 	switch c.PositionEmbedding {
@@ -194,6 +208,12 @@ func (c *Config) Validate() error {
 		if d.v <= 0 || d.v > maxDim {
 			return fmt.Errorf("bert: config: %s %d outside [1, %d]", d.name, d.v, maxDim)
 		}
+	}
+	if c.EmbeddingSize < 0 || c.EmbeddingSize > maxDim {
+		return fmt.Errorf("bert: config: embedding_size %d outside [0, %d]", c.EmbeddingSize, maxDim)
+	}
+	if c.EmbedDim() != c.HiddenSize && c.Variant != Electra {
+		return fmt.Errorf("bert: config: embedding_size %d differs from hidden_size %d, which only ELECTRA supports", c.EmbeddingSize, c.HiddenSize)
 	}
 	if c.NumLayers > 1024 {
 		return fmt.Errorf("bert: config: num_hidden_layers %d is too large", c.NumLayers)
@@ -265,8 +285,13 @@ func (c Config) finish(h checkpoint.ConfigHeader, data []byte) (Config, error) {
 		return Config{}, err
 	}
 	c.Variant = v
-	if v == DistilBert {
+	switch v {
+	case DistilBert:
 		if err := c.fromDistil(data); err != nil {
+			return Config{}, fmt.Errorf("bert: config: %w", err)
+		}
+	case Electra:
+		if err := c.electraDefaults(data); err != nil {
 			return Config{}, fmt.Errorf("bert: config: %w", err)
 		}
 	}
@@ -294,13 +319,16 @@ func ReadConfig(path string) (Config, error) {
 // indent, id2label/label2id filled in for a classifier.
 func (c Config) marshal(arch string) ([]byte, error) {
 	c.Architectures = []string{arch}
-	c.ModelType = "bert"
+	c.ModelType = c.Variant.String()
+	if c.Variant == Electra {
+		c.EmbeddingSize = c.EmbedDim() // ElectraConfig's default is 128: always write it
+	}
 	if c.PositionEmbedding == "" {
 		c.PositionEmbedding = "absolute"
 	}
+	n := c.Labels()
 	c.NumLabels = 0 // HF derives it from id2label
-	if arch == "BertForSequenceClassification" || arch == "BertForTokenClassification" {
-		n := c.Labels()
+	if strings.HasSuffix(arch, "ForSequenceClassification") || strings.HasSuffix(arch, "ForTokenClassification") {
 		id2label, label2id := make(map[int]string, n), make(map[string]int, n)
 		for i := 0; i < n; i++ {
 			name := c.LabelName(i) // reads the old id2label: build the new maps aside
@@ -324,4 +352,30 @@ func (c Config) marshal(arch string) ([]byte, error) {
 		return nil, err
 	}
 	return append(out, '\n'), nil
+}
+
+// electraDefaults gives the keys an ElectraConfig document leaves out the
+// defaults of ElectraConfig (electra-small's shape), where they differ from
+// BertConfig's.
+func (c *Config) electraDefaults(data []byte) error {
+	var keys struct {
+		EmbeddingSize *int `json:"embedding_size"`
+		HiddenSize    *int `json:"hidden_size"`
+		NumHeads      *int `json:"num_attention_heads"`
+		Intermediate  *int `json:"intermediate_size"`
+	}
+	if err := checkpoint.DecodeJSON(data, &keys); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		present *int
+		field   *int
+		def     int
+	}{{keys.EmbeddingSize, &c.EmbeddingSize, 128}, {keys.HiddenSize, &c.HiddenSize, 256},
+		{keys.NumHeads, &c.NumHeads, 4}, {keys.Intermediate, &c.Intermediate, 1024}} {
+		if d.present == nil {
+			*d.field = d.def
+		}
+	}
+	return nil
 }

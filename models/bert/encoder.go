@@ -34,9 +34,10 @@ type Encoder struct {
 	Config Config       // the architecture (read-only)
 	Format infer.Format // how matrices and embedding tables are stored
 
-	word, position *infer.Embedding // [V, C], [P, C]
-	tokenType      *infer.Embedding // [types, C]; nil for DistilBERT
+	word, position *infer.Embedding // [V, E], [P, E] (E = C but for ELECTRA)
+	tokenType      *infer.Embedding // [types, E]; nil for DistilBERT
 	embNorm        *infer.LayerNorm
+	project        *infer.Linear // ELECTRA's embeddings_project [C, E]; nil when E = C
 	layers         []encoderLayer
 	attn           infer.Attention
 	pooler         *infer.Linear // pooler.dense [C, C]: tanh over the first token; nil without
@@ -180,8 +181,9 @@ type Workspace struct {
 	mask    infer.AttendOptions // KeyMask: keyMask, or nil when nothing is masked
 
 	x, qkv, ctx        []float32 // [N, C] hidden states, [N, 3C] q | k | v, [N, C] attention output
+	emb                []float32 // [N, E] embeddings narrower than C, before embeddings_project
 	h, ff              []float32 // [N, C] a sublayer's output, [N, F] the feed-forward hidden layer
-	tmp                []float32 // [C] a widened bfloat16 embedding row
+	tmp                []float32 // [E] a widened bfloat16 embedding row
 	first, pooled      []float32 // [B, C] the [CLS] rows, the pooler output
 	pre                []float32 // [B, C] a sequence head's hidden layer
 	sel, mlm           []float32 // [R, C] the rows of a masked-LM call, their transform
@@ -203,7 +205,10 @@ func (ws *Workspace) start(cfg Config, in Input) error {
 	N := B * T
 	ws.B, ws.T = B, T
 	ws.x, ws.qkv, ws.ctx = grow(ws.x, N*C), grow(ws.qkv, N*3*C), grow(ws.ctx, N*C)
-	ws.h, ws.ff, ws.tmp = grow(ws.h, N*C), grow(ws.ff, N*F), grow(ws.tmp, C)
+	ws.h, ws.ff, ws.tmp = grow(ws.h, N*C), grow(ws.ff, N*F), grow(ws.tmp, cfg.EmbedDim())
+	if E := cfg.EmbedDim(); E != C {
+		ws.emb = grow(ws.emb, N*E)
+	}
 	ws.first, ws.pooled = grow(ws.first, B*C), grow(ws.pooled, B*C)
 	if c := ws.kv; c == nil || c.Rows < B || c.MaxLen < T || c.KVHeads != H || c.HeadDim != C/H {
 		kv, err := infer.NewKVCache(1, B, H, C/H, T)
@@ -264,10 +269,14 @@ func (e *Encoder) Forward(ws *Workspace, in Input) (hidden, pooled []float32, er
 // non-pad tokens up to t (pad for pad tokens), as Hugging Face's
 // create_position_ids_from_input_ids.
 func (e *Encoder) embed(ws *Workspace, in Input) {
-	C, pad, counted := e.Config.HiddenSize, e.Config.PadTokenID, e.Config.PositionOffset() > 0
+	E, pad, counted := e.Config.EmbedDim(), e.Config.PadTokenID, e.Config.PositionOffset() > 0
+	x := ws.x
+	if e.project != nil {
+		x = ws.emb // [N, E], projected into ws.x below
+	}
 	real := 0
 	for n, id := range in.IDs {
-		row, t := ws.x[n*C:(n+1)*C], n%in.T
+		row, t := x[n*E:(n+1)*E], n%in.T
 		e.word.Lookup(row, id)
 		pos := t
 		if counted {
@@ -289,7 +298,10 @@ func (e *Encoder) embed(ws *Workspace, in Input) {
 			e.tokenType.AddTo(row, tt, ws.tmp)
 		}
 	}
-	e.embNorm.Forward(ws.x, ws.x, len(in.IDs))
+	e.embNorm.Forward(x, x, len(in.IDs))
+	if e.project != nil {
+		e.project.Forward(&ws.sc, ws.x, x, len(in.IDs)) // embeddings_project  [N, C]
+	}
 }
 
 // forward applies the layer to ws.x in place.
@@ -320,11 +332,11 @@ func headName(v Variant, h Heads) string {
 	case HeadPooler:
 		return v.names().base + ".pooler"
 	case HeadMLM:
-		return [...]string{Bert: "cls.predictions", DistilBert: "vocab_projector", Roberta: "lm_head", XLMRoberta: "lm_head"}[v]
+		return [...]string{Bert: "cls.predictions", DistilBert: "vocab_projector", Roberta: "lm_head", XLMRoberta: "lm_head", Electra: "generator_predictions"}[v]
 	case HeadNSP:
 		return "cls.seq_relationship"
 	case HeadClassifier:
-		return [...]string{Bert: "pooler and classifier", DistilBert: "pre_classifier and classifier", Roberta: "classifier.dense and classifier.out_proj", XLMRoberta: "classifier.dense and classifier.out_proj"}[v]
+		return [...]string{Bert: "pooler and classifier", DistilBert: "pre_classifier and classifier", Roberta: "classifier.dense and classifier.out_proj", XLMRoberta: "classifier.dense and classifier.out_proj", Electra: "classifier.dense and classifier.out_proj"}[v]
 	case HeadTokenClassifier:
 		return "classifier"
 	case HeadQA:
@@ -352,14 +364,14 @@ func (e *Encoder) MaskedLM(ws *Workspace, rows []int) ([]float32, error) {
 		return nil, e.missing(HeadMLM, "fill-mask")
 	}
 	C, V, N, R := e.Config.HiddenSize, e.Config.VocabSize, ws.B*ws.T, len(rows)
-	ws.sel, ws.mlm, ws.logits = grow(ws.sel, R*C), grow(ws.mlm, R*C), grow(ws.logits, R*V)
+	ws.sel, ws.mlm, ws.logits = grow(ws.sel, R*C), grow(ws.mlm, R*h.dense.Out), grow(ws.logits, R*V)
 	for i, r := range rows { //                                        [R, C]
 		if r < 0 || r >= N {
 			return nil, fmt.Errorf("bert: masked-LM row %d outside [0, %d)", r, N)
 		}
 		copy(ws.sel[i*C:(i+1)*C], ws.x[r*C:(r+1)*C])
 	}
-	h.dense.ForwardAct(&ws.sc, ws.mlm, ws.sel, R, h.act) // transform   [R, C]
+	h.dense.ForwardAct(&ws.sc, ws.mlm, ws.sel, R, h.act) // transform   [R, C] (ELECTRA: [R, E])
 	h.norm.Forward(ws.mlm, ws.mlm, R)
 	h.decoder.Forward(&ws.sc, ws.logits, ws.mlm, R) //       [R, V]
 	return ws.logits, nil

@@ -214,15 +214,26 @@ func (m *ForMaskedLM) Params() []nn.NamedParam {
 // ForSequenceClassification is BertForSequenceClassification:
 //
 //	logits = W·Dropout(pooler_output) + b        classifier [labels, C]
+//
+// or, for an ELECTRA encoder (Config.Variant Electra, no pooler),
+// ElectraForSequenceClassification's head over the first token:
+//
+//	logits = W·Dropout(GELU(W₁·Dropout(x₀) + b₁)) + b    classifier.dense, classifier.out_proj
 type ForSequenceClassification struct {
-	Bert       *Model     // bert.*
+	Bert       *Model     // bert.* (electra.*)
 	Dropout    nn.Dropout // classifier_dropout, else hidden_dropout_prob
-	Classifier *nn.Linear // classifier [labels, C]
+	Dense      *nn.Linear // ELECTRA's classifier.dense [C, C]; nil for BERT
+	Classifier *nn.Linear // classifier [labels, C] (ELECTRA: classifier.out_proj)
 }
 
 func newForSequenceClassification(cfg Config) *ForSequenceClassification {
-	return &ForSequenceClassification{Bert: newModel(cfg, true), Dropout: nn.Dropout{P: cfg.classifierDropout()},
+	electra := cfg.Variant == Electra
+	m := &ForSequenceClassification{Bert: newModel(cfg, !electra), Dropout: nn.Dropout{P: cfg.classifierDropout()},
 		Classifier: zeroLinear(cfg.HiddenSize, cfg.Labels())}
+	if electra {
+		m.Dense = zeroLinear(cfg.HiddenSize, cfg.HiddenSize)
+	}
+	return m
 }
 
 // NewForSequenceClassification returns a classifier with Config.Labels()
@@ -237,7 +248,12 @@ func (m *ForSequenceClassification) Forward(in Input, opts *ForwardOptions) (*Ou
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, m.Classifier.Forward(m.Dropout.Forward(out.Pooled)), nil
+	if m.Dense == nil {
+		return out, m.Classifier.Forward(m.Dropout.Forward(out.Pooled)), nil
+	}
+	x := m.Dropout.Forward(autograd.Select(out.LastHidden, 1, 0)) // the first token [B, C]
+	x = m.Dropout.Forward(autograd.GELU(m.Dense.Forward(x)))
+	return out, m.Classifier.Forward(x), nil
 }
 
 // Loss returns HF's classification loss for logits [B, labels]: with
@@ -289,7 +305,13 @@ func (m *ForSequenceClassification) SetTraining(on bool, rng *tensor.RNG) {
 	m.Dropout.Training, m.Dropout.RNG = on, rng
 }
 
-// Params lists bert.* and classifier.*.
+// Params lists bert.* and classifier.* (ELECTRA: electra.*,
+// classifier.dense.* and classifier.out_proj.*).
 func (m *ForSequenceClassification) Params() []nn.NamedParam {
-	return append(prefixed("bert", m.Bert.Params()), prefixed("classifier", m.Classifier.Params())...)
+	ps := prefixed(m.Bert.Config.Variant.names().base, m.Bert.Params())
+	if m.Dense == nil {
+		return append(ps, prefixed("classifier", m.Classifier.Params())...)
+	}
+	ps = append(ps, prefixed("classifier.dense", m.Dense.Params())...)
+	return append(ps, prefixed("classifier.out_proj", m.Classifier.Params())...)
 }

@@ -47,7 +47,7 @@ func (c Config) archHead() Heads {
 			return HeadClassifier
 		case strings.HasSuffix(a, "ForQuestionAnswering"):
 			return HeadQA
-		case strings.HasSuffix(a, "ForMaskedLM"), strings.HasSuffix(a, "ForPreTraining"):
+		case strings.HasSuffix(a, "ForMaskedLM"), strings.HasSuffix(a, "ForPreTraining") && c.Variant != Electra:
 			return HeadMLM
 		}
 	}
@@ -75,26 +75,29 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 	if heads&HeadNSP != 0 || heads&HeadClassifier != 0 && v == Bert {
 		heads |= HeadPooler
 	}
-	if heads&(HeadPooler|HeadNSP) != 0 && v == DistilBert {
-		return nil, fmt.Errorf("bert: DistilBERT has no %v head", heads&(HeadPooler|HeadNSP))
+	if heads&(HeadPooler|HeadNSP) != 0 && (v == DistilBert || v == Electra) {
+		return nil, fmt.Errorf("bert: %s has no %v head", v, heads&(HeadPooler|HeadNSP))
 	}
-	C, F, V, H, eps := cfg.HiddenSize, cfg.Intermediate, cfg.VocabSize, cfg.NumHeads, float32(cfg.LayerNormEps)
+	C, E, F, V, H, eps := cfg.HiddenSize, cfg.EmbedDim(), cfg.Intermediate, cfg.VocabSize, cfg.NumHeads, float32(cfg.LayerNormEps)
 	e := &Encoder{Config: cfg, Format: b.Format(), attn: infer.Attention{Heads: H, KVHeads: H, HeadDim: C / H}, heads: heads}
 	emb := bb.Sub("embeddings")
 	embedding := func(name string, rows int) *infer.Embedding {
-		t := emb.Embedding(name, rows, C)
+		t := emb.Embedding(name, rows, E)
 		if r == nil || t == nil || t.Rows() == nil {
 			return t
 		}
 		// A float32 table is a view of the checkpoint, which the Encoder outlives.
-		return infer.NewEmbedding(slices.Clone(t.Rows()), rows, C, infer.F32)
+		return infer.NewEmbedding(slices.Clone(t.Rows()), rows, E, infer.F32)
 	}
 	e.word = embedding("word_embeddings.weight", V)
 	e.position = embedding("position_embeddings.weight", cfg.MaxPositions)
 	if cfg.hasTokenTypes() {
 		e.tokenType = embedding("token_type_embeddings.weight", cfg.TypeVocab)
 	}
-	e.embNorm = emb.LayerNorm("LayerNorm", C, eps)
+	e.embNorm = emb.LayerNorm("LayerNorm", E, eps)
+	if E != C {
+		e.project = bb.Linear("embeddings_project", E, C, true)
+	}
 	for i := range cfg.NumLayers {
 		l := bb.Sub(nm.layers, i)
 		e.layers = append(e.layers, encoderLayer{
@@ -118,11 +121,18 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 			dense, norm, bias = "cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias"
 		case DistilBert:
 			dense, norm, bias = "vocab_transform", "vocab_layer_norm", "vocab_projector.bias"
+		case Electra: // the generator's head: GELU, C → E
+			dense, norm, bias = "generator_predictions.dense", "generator_predictions.LayerNorm", "generator_lm_head.bias"
+			e.mlm.act = infer.GELU
 		default: // RoBERTa's head always uses the exact GELU
 			dense, norm, bias = "lm_head.dense", "lm_head.layer_norm", "lm_head.bias"
 			e.mlm.act = infer.GELU
 		}
-		e.mlm.dense, e.mlm.norm = b.Linear(dense, C, C, true), b.LayerNorm(norm, C, eps)
+		out := C
+		if v == Electra {
+			out = E
+		}
+		e.mlm.dense, e.mlm.norm = b.Linear(dense, C, out, true), b.LayerNorm(norm, out, eps)
 		decoderBias = b.Tensor(bias, V)
 	}
 	if heads&HeadNSP != 0 {
@@ -135,6 +145,8 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 			e.seq = &seqHead{out: b.Linear("classifier", C, n, true)}
 		case DistilBert:
 			e.seq = &seqHead{pre: b.Linear("pre_classifier", C, C, true), act: infer.ReLU, out: b.Linear("classifier", C, n, true)}
+		case Electra: // ElectraClassificationHead: GELU where RoBERTa has tanh
+			e.seq = &seqHead{pre: b.Linear("classifier.dense", C, C, true), act: infer.GELU, out: b.Linear("classifier.out_proj", C, n, true)}
 		default:
 			e.seq = &seqHead{pre: b.Linear("classifier.dense", C, C, true), act: infer.Tanh, out: b.Linear("classifier.out_proj", C, n, true)}
 		}
@@ -162,11 +174,11 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 func detectHeads(b *infer.Builder, cfg Config) Heads {
 	v, base := cfg.Variant, cfg.Variant.names().base
 	var h Heads
-	if v != DistilBert && b.Has(base+".pooler.dense.weight") {
+	if v != DistilBert && v != Electra && b.Has(base+".pooler.dense.weight") {
 		h |= HeadPooler
 	}
 	mlm := map[Variant]string{Bert: "cls.predictions.transform.dense.weight", DistilBert: "vocab_transform.weight",
-		Roberta: "lm_head.dense.weight", XLMRoberta: "lm_head.dense.weight"}[v]
+		Roberta: "lm_head.dense.weight", XLMRoberta: "lm_head.dense.weight", Electra: "generator_predictions.dense.weight"}[v]
 	if b.Has(mlm) {
 		h |= HeadMLM
 	}
@@ -209,12 +221,16 @@ func detectHeads(b *infer.Builder, cfg Config) Heads {
 // class saved them, checking shapes. Errors name the parameter and the file
 // (and wrap ErrMissingTensor when it is absent).
 func LoadParams(dir string, ps []nn.NamedParam) error {
+	v := Bert
+	if cfg, err := ReadConfig(filepath.Join(dir, "config.json")); err == nil {
+		v = cfg.Variant // the variant's prefix and aliases ("electra.")
+	}
 	r, err := checkpoint.OpenFolder(dir)
 	if err != nil {
 		return fmt.Errorf("bert: %w", err)
 	}
 	defer r.Close()
-	b := newBuilder(r, weightsPath(dir), Bert, infer.F32, nil)
+	b := newBuilder(r, weightsPath(dir), v, infer.F32, nil)
 	for _, p := range ps {
 		if w := b.Tensor(p.Name, p.Var.Value.Shape()...); w != nil {
 			copy(p.Var.Value.Data(), w)
@@ -256,7 +272,9 @@ func openFolder(dir string) (Config, checkpoint.Reader, error) {
 }
 
 // loadFolder reads dir's config and weights into the model that build
-// returns for the config.
+// returns for the config. BertModel and BertForSequenceClassification
+// load BERT and ELECTRA folders, the ELECTRA heads only ELECTRA, the other
+// BERT heads only BERT.
 func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
 	var none M
 	cfg, r, err := openFolder(dir)
@@ -264,8 +282,17 @@ func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
 		return none, err
 	}
 	r.Close()
-	if cfg.Variant != Bert {
-		return none, fmt.Errorf("bert: %s is a %s model: the training classes load only BERT (LoadEncoder runs every variant)", dir, cfg.Variant)
+	var ok bool
+	switch any(none).(type) {
+	case *Model, *ForSequenceClassification:
+		ok = cfg.Variant == Bert || cfg.Variant == Electra
+	case *ElectraDiscriminator, *ElectraGenerator:
+		ok = cfg.Variant == Electra
+	default:
+		ok = cfg.Variant == Bert
+	}
+	if !ok {
+		return none, fmt.Errorf("bert: %s is a %s model, which this class does not load (LoadEncoder runs every variant)", dir, cfg.Variant)
 	}
 	m := build(cfg)
 	if err := LoadParams(dir, m.Params()); err != nil {
@@ -278,8 +305,11 @@ func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
 // encoder layers c describes (no pooler or heads). Validate bounds every
 // term, so the sum cannot overflow.
 func (c Config) encoderParams() int64 {
-	C, F := int64(c.HiddenSize), int64(c.Intermediate)
-	emb := (int64(c.VocabSize)+int64(c.MaxPositions)+int64(c.TypeVocab))*C + 2*C
+	C, E, F := int64(c.HiddenSize), int64(c.EmbedDim()), int64(c.Intermediate)
+	emb := (int64(c.VocabSize)+int64(c.MaxPositions)+int64(c.TypeVocab))*E + 2*E
+	if E != C {
+		emb += E*C + C // embeddings_project
+	}
 	layer := 4*(C*C+C) + 2*F*C + F + C + 4*C
 	return emb + int64(c.NumLayers)*layer
 }
@@ -298,7 +328,7 @@ func storedValues(r checkpoint.Reader) int64 {
 // Load reads a BertModel (with its pooler) from a Hugging Face model
 // folder: config.json and model.safetensors, whatever head class saved it.
 func Load(dir string) (*Model, error) {
-	return loadFolder(dir, func(c Config) *Model { return newModel(c, true) })
+	return loadFolder(dir, func(c Config) *Model { return newModel(c, c.Variant != Electra) })
 }
 
 // LoadForPreTraining reads a BertForPreTraining from a model folder.
@@ -332,9 +362,10 @@ func (m *ForMaskedLM) Save(dir string) error {
 	return save(dir, m.Bert.Config, "BertForMaskedLM", m.Params())
 }
 
-// Save writes a BertForSequenceClassification folder.
+// Save writes a BertForSequenceClassification folder
+// (ElectraForSequenceClassification for an ELECTRA encoder).
 func (m *ForSequenceClassification) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForSequenceClassification", m.Params())
+	return save(dir, m.Bert.Config, m.Bert.Config.Variant.classPrefix()+"ForSequenceClassification", m.Params())
 }
 
 // save writes config.json and model.safetensors into dir (created if

@@ -52,12 +52,16 @@ import (
 // for autograd inference without a graph, or use Encoder.
 type Model struct {
 	Config     Config      // the configuration the model was built from
-	Embeddings *Embeddings // word, position and token-type embeddings
-	Layers     []*Layer    // encoder.layer.N
-	Pooler     *nn.Linear  // pooler.dense [C, C]; nil without a pooler (BertForMaskedLM)
+	Embeddings *Embeddings // word, position and token-type embeddings, E wide
+	// Project is ELECTRA's embeddings_project [C, E], mapping embeddings
+	// narrower than the layers up to C; nil when E = C.
+	Project *nn.Linear
+	Layers  []*Layer   // encoder.layer.N
+	Pooler  *nn.Linear // pooler.dense [C, C]; nil without a pooler (BertForMaskedLM, ELECTRA)
 }
 
-// Embeddings is BertEmbeddings: LayerNorm(word + position + token type).
+// Embeddings is BertEmbeddings: LayerNorm(word + position + token type),
+// of width E (Config.EmbedDim).
 type Embeddings struct {
 	Word      *nn.Embedding        // word_embeddings [V, C]
 	Position  *nn.LearnedPositions // position_embeddings [P, C]
@@ -85,15 +89,18 @@ type Layer struct {
 // newModel allocates a zeroed BertModel (LayerNorm gains 1) for a
 // validated cfg.
 func newModel(cfg Config, pooler bool) *Model {
-	C, F, eps := cfg.HiddenSize, cfg.Intermediate, float32(cfg.LayerNormEps)
+	C, E, F, eps := cfg.HiddenSize, cfg.EmbedDim(), cfg.Intermediate, float32(cfg.LayerNormEps)
 	pd := float32(cfg.HiddenDropout)
 	m := &Model{Config: cfg, Embeddings: &Embeddings{
-		Word:      &nn.Embedding{Weight: autograd.Param(tensor.New(cfg.VocabSize, C))},
-		Position:  &nn.LearnedPositions{Weight: autograd.Param(tensor.New(cfg.MaxPositions, C))},
-		TokenType: &nn.Embedding{Weight: autograd.Param(tensor.New(cfg.TypeVocab, C))},
-		Norm:      nn.NewLayerNorm(C, eps),
+		Word:      &nn.Embedding{Weight: autograd.Param(tensor.New(cfg.VocabSize, E))},
+		Position:  &nn.LearnedPositions{Weight: autograd.Param(tensor.New(cfg.MaxPositions, E))},
+		TokenType: &nn.Embedding{Weight: autograd.Param(tensor.New(cfg.TypeVocab, E))},
+		Norm:      nn.NewLayerNorm(E, eps),
 		Dropout:   nn.Dropout{P: pd},
 	}}
+	if E != C {
+		m.Project = zeroLinear(E, C)
+	}
 	for range cfg.NumLayers {
 		l := &Layer{heads: cfg.NumHeads, Query: zeroLinear(C, C), Key: zeroLinear(C, C), Value: zeroLinear(C, C)}
 		l.AttnOut = zeroLinear(C, C)
@@ -208,9 +215,12 @@ func (m *Model) Forward(in Input, opts *ForwardOptions) (*Output, error) {
 	if err := in.check(m.Config); err != nil {
 		return nil, err
 	}
-	x, err := m.Embeddings.Forward(in) // [B, T, C]
+	x, err := m.Embeddings.Forward(in) // [B, T, E]
 	if err != nil {
 		return nil, err
+	}
+	if m.Project != nil {
+		x = m.Project.Forward(x) // embeddings_project [B, T, C]
 	}
 	out := &Output{}
 	if opts.HiddenStates {
@@ -307,6 +317,9 @@ func (m *Model) Params() []nn.NamedParam {
 		{Name: "embeddings.token_type_embeddings.weight", Var: e.TokenType.Weight},
 	}
 	ps = append(ps, prefixed("embeddings.LayerNorm", e.Norm.Params())...)
+	if m.Project != nil {
+		ps = append(ps, prefixed("embeddings_project", m.Project.Params())...)
+	}
 	for i, l := range m.Layers {
 		p := fmt.Sprintf("encoder.layer.%d.", i)
 		ps = append(ps, prefixed(p+"attention.self.query", l.Query.Params())...)
@@ -354,9 +367,10 @@ func initParams(ps []nn.NamedParam, cfg Config, rng *tensor.RNG) {
 	}
 }
 
-// New returns a BertModel with a pooler and HF's random initialisation.
+// New returns a BertModel with a pooler (an ElectraModel, which has none)
+// and HF's random initialisation.
 func New(cfg Config, rng *tensor.RNG) (*Model, error) {
-	return newInit(cfg, rng, func(c Config) *Model { return newModel(c, true) })
+	return newInit(cfg, rng, func(c Config) *Model { return newModel(c, c.Variant != Electra) })
 }
 
 // newInit validates cfg and returns build(cfg) with HF's random

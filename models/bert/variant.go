@@ -15,6 +15,13 @@ import (
 //	DistilBert  distilbert.trans…   0 … T−1                   none         vocab_*, pre_classifier + ReLU → classifier
 //	Roberta     roberta.encoder.…   pad+1 …, counting only    one type     lm_head, classifier.dense + tanh → out_proj
 //	XLMRoberta  (as Roberta)        non-pad tokens (pad: pad)
+//	Electra     electra.encoder.…   0 … T−1                   yes          generator_predictions, classifier.dense + GELU → out_proj
+//
+// ELECTRA's embeddings may be narrower than its layers (embedding_size <
+// hidden_size: embeddings_project maps them up); its pre-training heads are
+// the discriminator's discriminator_predictions (ElectraForPreTraining, see
+// ElectraDiscriminator) and the generator's generator_predictions and
+// generator_lm_head (ElectraForMaskedLM, see ElectraGenerator).
 //
 // Every variant has the token-classification head classifier [labels, C]
 // and the question-answering head qa_outputs [2, C] on every position.
@@ -27,9 +34,10 @@ const (
 	DistilBert                // "distilbert": six-layer distillation of BERT (Sanh et al., 2019)
 	Roberta                   // "roberta" (and "camembert"): BERT retrained without NSP (Liu et al., 2019)
 	XLMRoberta                // "xlm-roberta": RoBERTa on 100 languages (Conneau et al., 2020)
+	Electra                   // "electra": BERT pre-trained by replaced-token detection (Clark et al., 2020)
 )
 
-var variantNames = [...]string{Bert: "bert", DistilBert: "distilbert", Roberta: "roberta", XLMRoberta: "xlm-roberta"}
+var variantNames = [...]string{Bert: "bert", DistilBert: "distilbert", Roberta: "roberta", XLMRoberta: "xlm-roberta", Electra: "electra"}
 
 // String returns the variant's model_type.
 func (v Variant) String() string {
@@ -42,7 +50,7 @@ func (v Variant) String() string {
 // classPrefix returns the prefix of the variant's architecture classes
 // ("RobertaForMaskedLM").
 func (v Variant) classPrefix() string {
-	return [...]string{Bert: "Bert", DistilBert: "DistilBert", Roberta: "Roberta", XLMRoberta: "XLMRoberta"}[v]
+	return [...]string{Bert: "Bert", DistilBert: "DistilBert", Roberta: "Roberta", XLMRoberta: "XLMRoberta", Electra: "Electra"}[v]
 }
 
 // ParseVariant maps a config.json model_type to a Variant; "" is Bert.
@@ -56,8 +64,10 @@ func ParseVariant(modelType string) (Variant, error) {
 		return Roberta, nil
 	case "xlm-roberta", "xlm_roberta":
 		return XLMRoberta, nil
+	case "electra":
+		return Electra, nil
 	}
-	return 0, fmt.Errorf("bert: model_type %q is not an encoder this package knows (bert, distilbert, roberta, xlm-roberta)", modelType)
+	return 0, fmt.Errorf("bert: model_type %q is not an encoder this package knows (bert, distilbert, roberta, xlm-roberta, electra)", modelType)
 }
 
 // variantOf returns the variant a config header names: its model_type, or
@@ -67,14 +77,14 @@ func variantOf(h checkpoint.ConfigHeader) (Variant, error) {
 		return ParseVariant(h.ModelType)
 	}
 	for _, a := range h.Architectures {
-		for _, v := range []Variant{XLMRoberta, DistilBert, Roberta, Bert} { // longest prefixes first
+		for _, v := range []Variant{XLMRoberta, DistilBert, Roberta, Electra, Bert} { // longest prefixes first
 			if strings.HasPrefix(a, v.classPrefix()) {
 				return v, nil
 			}
 		}
 	}
 	if len(h.Architectures) > 0 {
-		return 0, fmt.Errorf("bert: architectures %q are not BERT, DistilBERT, RoBERTa or XLM-RoBERTa models", h.Architectures)
+		return 0, fmt.Errorf("bert: architectures %q are not BERT, DistilBERT, RoBERTa, XLM-RoBERTa or ELECTRA models", h.Architectures)
 	}
 	return Bert, nil
 }
@@ -97,6 +107,7 @@ var (
 		attnOut: "attention.out_lin", attnNorm: "sa_layer_norm",
 		inter: "ffn.lin1", out: "ffn.lin2", outNorm: "output_layer_norm"}
 	robertaNames = func() names { n := bertNames; n.base = "roberta"; return n }()
+	electraNames = func() names { n := bertNames; n.base = "electra"; return n }()
 )
 
 // names returns v's checkpoint names. XLM-RoBERTa's classes keep
@@ -107,13 +118,16 @@ func (v Variant) names() names {
 		return distilNames
 	case Roberta, XLMRoberta:
 		return robertaNames
+	case Electra:
+		return electraNames
 	}
 	return bertNames
 }
 
 // headPrefixes start the names of heads, which sit beside the base model
 // rather than under its prefix.
-var headPrefixes = []string{"cls.", "classifier.", "qa_outputs.", "lm_head.", "pre_classifier.", "vocab_"}
+var headPrefixes = []string{"cls.", "classifier.", "qa_outputs.", "lm_head.", "pre_classifier.", "vocab_",
+	"discriminator_predictions.", "generator_predictions.", "generator_lm_head."}
 
 // Aliases returns the other checkpoint names under which the tensor named
 // name may be stored, in the order they are tried: without or with the
