@@ -96,7 +96,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.logEvery, "log-every", 1, "append a train record to metrics.jsonl every N steps")
 	fs.Uint64Var(&f.seed, "seed", 1337, "seed for initialisation, data order and masking")
 	fs.StringVar(&f.init, "init", "", "start from the weights of this model folder (continued pretraining) instead of a random initialisation; its config.json sets the architecture, so --layers/--width/--heads are ignored")
-	fs.BoolVar(&f.bf16, "bf16", false, "clm: bfloat16 mixed precision — bf16 products with float32 sums, float32 master weights, gradients and AdamW state (fast on CPUs with AVX-512 BF16; give it again with --resume)")
+	fs.BoolVar(&f.bf16, "bf16", false, "clm and mlm-nsp: bfloat16 mixed precision — bf16 products with float32 sums, float32 master weights, gradients and AdamW state (fast on CPUs with AVX-512 BF16; give it again with --resume)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags as the first run)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), bar, log or off")
 	fs.Usage = func() {
@@ -120,8 +120,8 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: give exactly one of --tokenizer and --train-tokenizer", errUsage)
 	case f.init != "" && f.trainTokenizer:
 		return fmt.Errorf("%w: --init continues a model with its own tokenizer: give --tokenizer, not --train-tokenizer", errUsage)
-	case f.bf16 && f.objective != "clm":
-		return fmt.Errorf("%w: --bf16 works with --objective clm only", errUsage)
+	case f.bf16 && f.objective == "electra":
+		return fmt.Errorf("%w: --bf16 works with --objective clm or mlm-nsp", errUsage)
 	case f.tokenizer == "char" && f.objective != "clm":
 		return fmt.Errorf("%w: --tokenizer char works with --objective clm only", errUsage)
 	case f.steps <= 0 || f.batchSize <= 0 || f.accumulate <= 0 || f.blockSize <= 1:
