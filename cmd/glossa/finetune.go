@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
@@ -262,21 +261,10 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	ct.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := ff.trainer(ct, *out, n, stderr, logger, "finetune")
-	if err != nil {
-		return err
-	}
-	res, err := tr.Run(ctx)
-	if err != nil {
-		return err
-	}
-	if res.Interrupted {
-		return reportRun(stdout, res, *out)
-	}
-	if ct.LastConfusion != nil {
-		r := ct.LastConfusion.Report()
-		fmt.Fprintf(stdout, "dev accuracy %.4f, macro F1 %.4f (%d examples)\n\n%s\n%s\n", r.Accuracy, r.Macro.F1, r.Total, r, ct.LastConfusion)
-	}
-	fmt.Fprintf(stdout, "model: %s\nmetrics: %s\n", *out, filepath.Join(*out, train.MetricsFile))
-	return nil
+	return ff.fit(ctx, ct, *out, n, stdout, stderr, logger, "finetune", func() {
+		if ct.LastConfusion != nil {
+			r := ct.LastConfusion.Report()
+			fmt.Fprintf(stdout, "dev accuracy %.4f, macro F1 %.4f (%d examples)\n\n%s\n%s\n", r.Accuracy, r.Macro.F1, r.Total, r, ct.LastConfusion)
+		}
+	})
 }

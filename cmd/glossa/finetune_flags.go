@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/glossa-ai/glossa/train"
 )
@@ -74,4 +76,24 @@ func (f *fitFlags) trainer(task train.Task, out string, steps int, stderr io.Wri
 		KeepCheckpoints: f.keep, Resume: f.resume,
 		Progress: train.ProgressOptions{Out: stderr, Mode: pmode, Description: desc}, Logger: logger,
 	})
+}
+
+// fit runs a fine-tuning task for steps steps into out and prints its
+// outcome: where an interrupted run stopped, or report's dev figures
+// followed by where the model and its metrics are.
+func (f *fitFlags) fit(ctx context.Context, task train.Task, out string, steps int, stdout, stderr io.Writer, logger *slog.Logger, desc string, report func()) error {
+	tr, err := f.trainer(task, out, steps, stderr, logger, desc)
+	if err != nil {
+		return err
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Interrupted {
+		return reportRun(stdout, res, out)
+	}
+	report()
+	fmt.Fprintf(stdout, "model: %s\nmetrics: %s\n", out, filepath.Join(out, train.MetricsFile))
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
@@ -234,21 +233,10 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	nt.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := ff.trainer(nt, *out, n, stderr, logger, "finetune ner")
-	if err != nil {
-		return err
-	}
-	res, err := tr.Run(ctx)
-	if err != nil {
-		return err
-	}
-	if res.Interrupted {
-		return reportRun(stdout, res, *out)
-	}
-	if r := nt.LastReport; r != nil {
-		fmt.Fprintf(stdout, "dev entity F1 %.4f, precision %.4f, recall %.4f (%d sentences)\n\n%s\n",
-			r.Micro.F1, r.Micro.Precision, r.Micro.Recall, r.Sentences, r)
-	}
-	fmt.Fprintf(stdout, "model: %s\nmetrics: %s\n", *out, filepath.Join(*out, train.MetricsFile))
-	return nil
+	return ff.fit(ctx, nt, *out, n, stdout, stderr, logger, "finetune ner", func() {
+		if r := nt.LastReport; r != nil {
+			fmt.Fprintf(stdout, "dev entity F1 %.4f, precision %.4f, recall %.4f (%d sentences)\n\n%s\n",
+				r.Micro.F1, r.Micro.Precision, r.Micro.Recall, r.Sentences, r)
+		}
+	})
 }

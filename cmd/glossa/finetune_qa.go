@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/pipeline"
 	"github.com/glossa-ai/glossa/qa"
 	"github.com/glossa-ai/glossa/tensor"
-	"github.com/glossa-ai/glossa/train"
 )
 
 const finetuneQAUsage = `Usage: glossa finetune --task qa --model DIR --train FILE [--dev FILE] --out DIR [flags]
@@ -176,20 +174,9 @@ func runFinetuneQA(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	task.SaveExtra = copyFilesTo(tokFiles)
-	tr, err := ff.trainer(task, *out, n, stderr, logger, "finetune qa")
-	if err != nil {
-		return err
-	}
-	res, err := tr.Run(ctx)
-	if err != nil {
-		return err
-	}
-	if res.Interrupted {
-		return reportRun(stdout, res, *out)
-	}
-	if s := task.LastScores; s != nil {
-		printSQuADScores(stdout, *s)
-	}
-	fmt.Fprintf(stdout, "model: %s\nmetrics: %s\n", *out, filepath.Join(*out, train.MetricsFile))
-	return nil
+	return ff.fit(ctx, task, *out, n, stdout, stderr, logger, "finetune qa", func() {
+		if s := task.LastScores; s != nil {
+			printSQuADScores(stdout, *s)
+		}
+	})
 }
