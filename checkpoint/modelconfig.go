@@ -1,6 +1,8 @@
 package checkpoint
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,4 +80,27 @@ func ReadConfig(path string, v any) (ConfigHeader, error) {
 		return ConfigHeader{}, &Error{File: path, Err: err}
 	}
 	return h, nil
+}
+
+// TokenIDs is a token id or a list of them, as config.json files write
+// eos_token_id and forced_eos_token_id; JSON null or absence is empty.
+type TokenIDs []int
+
+// UnmarshalJSON accepts a number, a list of numbers or null.
+func (t *TokenIDs) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*t = nil
+		return nil
+	}
+	var one int
+	if err := json.Unmarshal(data, &one); err == nil {
+		*t = TokenIDs{one}
+		return nil
+	}
+	var list []int
+	if err := json.Unmarshal(data, &list); err != nil {
+		return fmt.Errorf("want a token id or a list of them: %w", err)
+	}
+	*t = list
+	return nil
 }

@@ -104,3 +104,17 @@ func (a Activation) Apply(x []float32) {
 		f(x, x)
 	}
 }
+
+// Gate computes the gated activation act(gate)·up of N rows of gu [N, 2F],
+// each row gate | up (the fused product of two projections, as Llama's
+// SwiGLU and T5's gated GELU have), writing the products [N, F] into the
+// front of gu, which it returns.
+func Gate(gu []float32, N, F int, act Activation) []float32 {
+	k, out := act.Kernel(), gu[:N*F]
+	for i := range N {
+		g, u := gu[i*2*F:i*2*F+F], gu[i*2*F+F:(i+1)*2*F]
+		k(g, g)
+		kernels.Mul(out[i*F:(i+1)*F], g, u)
+	}
+	return out
+}

@@ -20,6 +20,7 @@ type Decoder interface {
 // DecoderShape is what State needs to know of a Decoder.
 type DecoderShape struct {
 	Layers, KVHeads, HeadDim int
+	Heads                    int // query heads (0: KVHeads)
 	Vocab                    int // logits per position
 	MaxLen                   int // most positions a row can hold
 }
@@ -35,6 +36,9 @@ type Trace struct {
 	// segment seg, head and new position t over key positions 0 … len(p)−1.
 	// It is called from several goroutines at once.
 	Probs func(layer, seg, head, t int, p []float32)
+	// Logits, when set, receives the logits [N, Vocab] of every position
+	// of the pass, not only each segment's last.
+	Logits func(logits []float32)
 }
 
 // DefaultChunk bounds the positions per row in one internal pass, so that
@@ -69,6 +73,8 @@ type State struct {
 	counts []int
 	pass   []float32 // a pass's logits [segments, Vocab]
 	opts   []AttendOptions
+	tail   []float32 // Logits' rows: the last of each segment, or all of them
+	all    []float32 // Logits' logits of every position, for Trace.Logits
 
 	prows, pcounts, pids []int // one chunked pass's share
 
@@ -121,6 +127,48 @@ func (s *State) Hidden(i int, x []float32) {
 	if s.Trace != nil && s.Trace.Hidden != nil {
 		s.Trace.Hidden(i, x)
 	}
+}
+
+// Norm is a row normalisation: *LayerNorm or *RMSNorm.
+type Norm interface {
+	Forward(dst, x []float32, N int)
+}
+
+// Projection maps N rows of x to N rows of y: a *Linear, or a head with
+// more to it (T5's rescaled tied head).
+type Projection interface {
+	Forward(sc *Scratch, y, x []float32, N int)
+}
+
+// Logits ends a Decoder's pass over segs: given the residual stream x
+// [N, C] after the last layer, it writes head(norm(x)) of each segment's
+// last position into logits [segments, Vocab]. norm nil is the identity.
+// With a Trace it also reports norm(x) of every position as the last hidden
+// state, and their logits.
+func (s *State) Logits(logits, x []float32, C int, segs []Segment, norm Norm, head Projection) {
+	N := len(x) / C
+	if tr := s.Trace; tr != nil && (tr.Hidden != nil || tr.Logits != nil) {
+		h := s.Scratch.grow(&s.tail, N*C)
+		copy(h, x)
+		if norm != nil {
+			norm.Forward(h, h, N)
+		}
+		s.Hidden(s.shape.Layers, h)
+		if tr.Logits != nil {
+			all := s.Scratch.grow(&s.all, N*s.shape.Vocab)
+			head.Forward(&s.Scratch, all, h, N)
+			tr.Logits(all)
+		}
+	}
+	last := s.Scratch.grow(&s.tail, len(segs)*C)
+	for i, sg := range segs {
+		r := sg.Off + sg.T - 1
+		copy(last[i*C:(i+1)*C], x[r*C:(r+1)*C])
+	}
+	if norm != nil {
+		norm.Forward(last, last, len(segs))
+	}
+	head.Forward(&s.Scratch, logits, last, len(segs))
 }
 
 // Decoder returns the model the state belongs to.

@@ -9,7 +9,8 @@
 //     fused bias, activation and residual epilogues, and a matrix-vector
 //     path that streams each weight from memory once per decoding step.
 //   - LayerNorm and RMSNorm (RMSNorm is also T5's "layer norm": no mean, no
-//     bias), Embedding, one Activation dispatch.
+//     bias), Embedding (and the output head tied to it), one Activation
+//     dispatch and the gated act(gate)·up of SwiGLU and gated GELU.
 //   - Rotary position embeddings in both layouts (Llama's rotate-half and
 //     GPT-J's interleaved pairs).
 //   - KVCache: keys and values of every layer for rows (slots) that each have
@@ -19,6 +20,10 @@
 //     decode rows mixed in one pass): causal or bidirectional, grouped-query
 //     heads, key padding masks, an additive position-bias hook (T5's relative
 //     buckets, ALiBi) and a probability hook for inspection.
+//   - State: one decoding session of a Decoder (a model's shape and forward
+//     pass) — left padding removed, long prompts chunked, beams reordered,
+//     rows joining and leaving independently — and Run, one pass recording
+//     every position's logits, hidden states and attention probabilities.
 //   - Builder: a prefix-scoped view of a checkpoint (candle's VarBuilder):
 //     Sub("h", 3).Linear("attn.c_attn", …) checks names and shapes, applies
 //     a model's aliases, widens f16/bf16 or keeps bf16, keeps a GGUF file's

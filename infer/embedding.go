@@ -76,16 +76,19 @@ func (e *Embedding) Format() Format {
 	return F32
 }
 
-// Tied returns the table as the weight of a tied output head, logits =
-// h·Eᵀ, sharing its storage.
-func (e *Embedding) Tied() Weight {
-	if e.q != nil {
-		return newQuantWeight(e.qf, e.C, e.V, [][]byte{e.q}, []int{e.V})
+// Head returns the output head tied to the table, logits = h·Eᵀ + bias
+// (bias nil: none), sharing its storage; nil for a nil table (the lookup
+// of a Builder that failed).
+func (e *Embedding) Head(bias []float32) *Linear {
+	switch {
+	case e == nil:
+		return nil
+	case e.q != nil:
+		return NewLinear(newQuantWeight(e.qf, e.C, e.V, [][]byte{e.q}, []int{e.V}), bias)
+	case e.bf16 != nil:
+		return NewLinear(BF16Weight(e.bf16, e.C, e.V), bias)
 	}
-	if e.bf16 != nil {
-		return BF16Weight(e.bf16, e.C, e.V)
-	}
-	return DenseWeight(e.f32, e.C, e.V)
+	return NewLinear(DenseWeight(e.f32, e.C, e.V), bias)
 }
 
 // Bytes reports the table's size in bytes.

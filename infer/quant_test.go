@@ -212,7 +212,7 @@ func TestBuilderGGUF(t *testing.T) {
 				t.Fatalf("Lookup(3)[%d] = %v, want %v", i, row[i], want[i])
 			}
 		}
-		if tw := e.Tied(); tw.Format() != Q8_0 || unsafe.SliceData(tw.(*quantWeight).parts[0].data) != unsafe.SliceData(e.q) {
+		if tw := e.Head(nil).W; tw.Format() != Q8_0 || unsafe.SliceData(tw.(*quantWeight).parts[0].data) != unsafe.SliceData(e.q) {
 			t.Fatal("the tied head does not share the embedding")
 		}
 	}

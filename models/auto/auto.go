@@ -68,57 +68,34 @@ type Config struct {
 	Architectures []string `json:"architectures"` // e.g. ["LlamaForCausalLM"]
 }
 
+// classPrefixes start the architecture class names of each family.
+var classPrefixes = []struct {
+	prefix string
+	family Family
+}{{"Llama", Llama}, {"GPT2", GPT2}, {"Bert", BERT}, {"Marian", Marian}, {"Bart", BART}, {"T5", T5},
+	{"DistilBert", DistilBERT}, {"Roberta", RoBERTa}, {"Camembert", RoBERTa}, {"XLMRoberta", XLMRoBERTa},
+	{"Electra", ELECTRA}}
+
 // Family reports the family the config names: model_type when present, else
 // the prefix of the first recognised architecture class. It is Unknown when
 // neither names a family auto knows.
 func (c Config) Family() Family {
-	switch strings.ToLower(c.ModelType) {
-	case "llama":
-		return Llama
-	case "gpt2":
-		return GPT2
-	case "bert":
-		return BERT
-	case "marian":
-		return Marian
-	case "bart":
-		return BART
-	case "t5":
-		return T5
-	case "distilbert":
-		return DistilBERT
-	case "roberta", "camembert":
-		return RoBERTa
-	case "xlm-roberta":
-		return XLMRoBERTa
-	case "electra":
-		return ELECTRA
-	case "":
-	default:
+	if t := strings.ToLower(c.ModelType); t != "" {
+		if t == "camembert" {
+			return RoBERTa
+		}
+		for f, name := range familyNames {
+			if name == t && Family(f) != Llama2C && Family(f) != GGUF {
+				return Family(f)
+			}
+		}
 		return Unknown
 	}
 	for _, a := range c.Architectures {
-		switch {
-		case strings.HasPrefix(a, "Llama"):
-			return Llama
-		case strings.HasPrefix(a, "GPT2"):
-			return GPT2
-		case strings.HasPrefix(a, "Bert"):
-			return BERT
-		case strings.HasPrefix(a, "Marian"):
-			return Marian
-		case strings.HasPrefix(a, "Bart"):
-			return BART
-		case strings.HasPrefix(a, "T5"):
-			return T5
-		case strings.HasPrefix(a, "DistilBert"):
-			return DistilBERT
-		case strings.HasPrefix(a, "Roberta"), strings.HasPrefix(a, "Camembert"):
-			return RoBERTa
-		case strings.HasPrefix(a, "XLMRoberta"):
-			return XLMRoBERTa
-		case strings.HasPrefix(a, "Electra"):
-			return ELECTRA
+		for _, p := range classPrefixes {
+			if strings.HasPrefix(a, p.prefix) {
+				return p.family
+			}
 		}
 	}
 	return Unknown
@@ -178,9 +155,10 @@ func (e *UnsupportedError) Error() string {
 // tokenizerFiles are the files tokenizer/auto reads from a model folder.
 var tokenizerFiles = []string{"tokenizer.json", "vocab.txt", "encoder.json", "vocab.json", "tokenizer.model", "tokenizer.bin", "char_vocab.json"}
 
-// folderTokenizer returns dir when it holds a tokenizer file, else "".
-func folderTokenizer(dir string) string {
-	if slices.ContainsFunc(tokenizerFiles, func(n string) bool { return isFile(filepath.Join(dir, n)) }) {
+// folderTokenizer returns dir when it holds one of the tokenizer files,
+// else "".
+func folderTokenizer(dir string, files []string) string {
+	if slices.ContainsFunc(files, func(n string) bool { return isFile(filepath.Join(dir, n)) }) {
 		return dir
 	}
 	return ""

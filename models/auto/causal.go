@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/checkpoint/gguf"
@@ -104,7 +103,7 @@ func LoadCausalLM(path string, opts *LoadOptions) (*CausalLM, error) {
 		if err != nil {
 			return nil, err
 		}
-		return fromLlama(m, Llama, folderTokenizer(path)), nil
+		return fromLlama(m, Llama, folderTokenizer(path, tokenizerFiles)), nil
 	case GPT2:
 		return loadGPT2(path, opts)
 	}
@@ -151,7 +150,7 @@ func loadGPT2(dir string, opts *LoadOptions) (*CausalLM, error) {
 		m.Close()
 		return nil, fmt.Errorf("auto: %w", err)
 	}
-	lm := &CausalLM{LM: Wrap(m), Family: GPT2, BOSTokenID: -1, TokenizerPath: folderTokenizer(dir), Model: m}
+	lm := &CausalLM{LM: Wrap(m), Family: GPT2, BOSTokenID: -1, TokenizerPath: folderTokenizer(dir, tokenizerFiles), Model: m}
 	if special.BOS != nil {
 		lm.BOSTokenID = *special.BOS
 	}
@@ -229,31 +228,20 @@ func (m *CausalLM) Attention(ctx context.Context, ids []int) ([][][]float32, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	st, err := m.NewState(1, len(ids))
-	if err != nil {
-		return nil, err
-	}
-	s, ok := st.(*infer.State)
+	d, ok := m.Model.(infer.Decoder)
 	if !ok {
 		return nil, fmt.Errorf("auto: %v models do not report attention", m.Family)
 	}
-	T := len(ids)
-	s.Chunk = T // one pass: every query sees the prompt's keys in this call
-	var mu sync.Mutex
-	var out [][][]float32
-	s.Trace = &infer.Trace{Probs: func(layer, _, head, t int, p []float32) {
-		mu.Lock()
-		defer mu.Unlock()
-		for len(out) <= layer {
-			out = append(out, nil)
-		}
-		for len(out[layer]) <= head {
-			out[layer] = append(out[layer], make([]float32, T*T))
-		}
-		copy(out[layer][head][t*T:], p)
-	}}
-	if _, err := m.Forward(s, ids, nil); err != nil {
+	rec, err := infer.Run(d, ids, nil, 1, infer.RecordAttentions)
+	if err != nil {
 		return nil, err
+	}
+	T := len(ids)
+	out := make([][][]float32, len(rec.Attentions))
+	for l, a := range rec.Attentions { // [H, T, T]
+		for h := 0; h < len(a)/(T*T); h++ {
+			out[l] = append(out[l], a[h*T*T:(h+1)*T*T])
+		}
 	}
 	return out, nil
 }

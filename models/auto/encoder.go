@@ -62,5 +62,5 @@ func LoadEncoder(path string, opts *bert.EncoderOptions) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Encoder{Encoder: e, Family: f, Dir: path, TokenizerPath: folderTokenizer(path)}, nil
+	return &Encoder{Encoder: e, Family: f, Dir: path, TokenizerPath: folderTokenizer(path, tokenizerFiles)}, nil
 }

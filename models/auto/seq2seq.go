@@ -2,7 +2,6 @@ package auto
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/glossa-ai/glossa/models/seq2seq"
@@ -48,12 +47,5 @@ func LoadSeq2Seq(path string, opts *LoadOptions) (*Seq2Seq, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Seq2Seq{Model: m}
-	for _, n := range seq2seqTokenizerFiles {
-		if st, err := os.Stat(filepath.Join(path, n)); err == nil && st.Mode().IsRegular() {
-			out.TokenizerPath = path
-			break
-		}
-	}
-	return out, nil
+	return &Seq2Seq{Model: m, TokenizerPath: folderTokenizer(path, seq2seqTokenizerFiles)}, nil
 }

@@ -3,6 +3,7 @@ package bert
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -186,18 +187,11 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("bert: config: position_embedding_type %q is not supported (only absolute)", c.PositionEmbedding)
 	}
-	switch c.ProblemType {
-	case "":
-		c.Problem = ProblemAuto
-	case "regression":
-		c.Problem = Regression
-	case "single_label_classification":
-		c.Problem = SingleLabel
-	case "multi_label_classification":
-		c.Problem = MultiLabel
-	default:
+	p := slices.Index(problemNames[:], c.ProblemType)
+	if p < 0 {
 		return fmt.Errorf("bert: config: unknown problem_type %q", c.ProblemType)
 	}
+	c.Problem = Problem(p)
 	dims := []struct {
 		name string
 		v    int
@@ -268,38 +262,7 @@ func (c Config) classifierDropout() float32 {
 // a RobertaConfig or XLMRobertaConfig (BERT's keys), or a DistilBertConfig
 // (dim, n_layers, … mapped onto BERT's fields). Keys it lacks take the
 // defaults of the config class.
-func ParseConfig(data []byte) (Config, error) {
-	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1} // the defaults zero cannot express
-	h, err := checkpoint.DecodeConfig(data, &c)
-	if err != nil {
-		return Config{}, fmt.Errorf("bert: config: %w", err)
-	}
-	return c.finish(h, data)
-}
-
-// finish checks that a decoded config describes one of the variants,
-// reads DistilBERT's own keys from data, and validates it.
-func (c Config) finish(h checkpoint.ConfigHeader, data []byte) (Config, error) {
-	v, err := variantOf(h)
-	if err != nil {
-		return Config{}, err
-	}
-	c.Variant = v
-	switch v {
-	case DistilBert:
-		if err := c.fromDistil(data); err != nil {
-			return Config{}, fmt.Errorf("bert: config: %w", err)
-		}
-	case Electra:
-		if err := c.electraDefaults(data); err != nil {
-			return Config{}, fmt.Errorf("bert: config: %w", err)
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
-}
+func ParseConfig(data []byte) (Config, error) { return parseConfig(data, "config") }
 
 // ReadConfig reads and validates a config.json file (see ParseConfig).
 func ReadConfig(path string) (Config, error) {
@@ -307,12 +270,34 @@ func ReadConfig(path string) (Config, error) {
 	if _, err := checkpoint.ReadConfig(path, &raw); err != nil {
 		return Config{}, fmt.Errorf("bert: %w", err)
 	}
-	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1}
-	h, err := checkpoint.DecodeConfig(raw, &c)
+	return parseConfig(raw, path)
+}
+
+// parseConfig decodes data (named where in errors), checks that it
+// describes one of the variants, reads DistilBERT's and ELECTRA's own keys
+// and validates it.
+func parseConfig(data []byte, where string) (Config, error) {
+	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1} // the defaults zero cannot express
+	h, err := checkpoint.DecodeConfig(data, &c)
 	if err != nil {
-		return Config{}, fmt.Errorf("bert: %s: %w", path, err)
+		return Config{}, fmt.Errorf("bert: %s: %w", where, err)
 	}
-	return c.finish(h, raw)
+	if c.Variant, err = variantOf(h); err != nil {
+		return Config{}, err
+	}
+	switch c.Variant {
+	case DistilBert:
+		err = c.fromDistil(data)
+	case Electra:
+		err = c.electraDefaults(data)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("bert: config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
 }
 
 // marshal encodes c as HF writes config.json: sorted keys, two-space

@@ -147,13 +147,8 @@ func (m *ElectraGenerator) Forward(in Input, opts *ForwardOptions) (*Output, *au
 // and gradients equal Forward's, as ForPreTraining.ForwardMasked). It is an
 // error when no position is labelled.
 func (m *ElectraGenerator) ForwardMasked(in Input, labels []int) (logits *autograd.Var, positions []int, err error) {
-	if len(labels) != in.B*in.T {
-		return nil, nil, fmt.Errorf("bert: %d masked-LM labels for a [%d, %d] batch", len(labels), in.B, in.T)
-	}
-	for i, l := range labels {
-		if l != -100 {
-			positions = append(positions, i)
-		}
+	if positions, err = maskedPositions(in, labels); err != nil {
+		return nil, nil, err
 	}
 	if len(positions) == 0 {
 		return nil, nil, fmt.Errorf("bert: generator: no masked position in the batch")
@@ -162,10 +157,9 @@ func (m *ElectraGenerator) ForwardMasked(in Input, labels []int) (logits *autogr
 	if err != nil {
 		return nil, nil, err
 	}
-	C := out.LastHidden.Value.Dim(-1)
-	rows, err := autograd.Embedding(autograd.Reshape(out.LastHidden, -1, C), positions) // [M, C]
+	rows, err := gatherRows(out.LastHidden, positions)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bert: gather masked positions: %w", err)
+		return nil, nil, err
 	}
 	return m.MLM.Forward(rows), positions, nil // [M, V]
 }

@@ -332,11 +332,14 @@ func headName(v Variant, h Heads) string {
 	case HeadPooler:
 		return v.names().base + ".pooler"
 	case HeadMLM:
-		return [...]string{Bert: "cls.predictions", DistilBert: "vocab_projector", Roberta: "lm_head", XLMRoberta: "lm_head", Electra: "generator_predictions"}[v]
+		return v.names().mlm
 	case HeadNSP:
 		return "cls.seq_relationship"
 	case HeadClassifier:
-		return [...]string{Bert: "pooler and classifier", DistilBert: "pre_classifier and classifier", Roberta: "classifier.dense and classifier.out_proj", XLMRoberta: "classifier.dense and classifier.out_proj", Electra: "classifier.dense and classifier.out_proj"}[v]
+		if n := v.names(); n.seqPre != "" {
+			return n.seqPre + " and " + n.seqOut
+		}
+		return "pooler and classifier"
 	case HeadTokenClassifier:
 		return "classifier"
 	case HeadQA:

@@ -92,14 +92,9 @@ func (m *ForPreTraining) Forward(in Input, opts *ForwardOptions) (*PreTrainingOu
 // per position, about 40 % of a small BERT's step — costs ~15 % as much.
 // With no labelled position it is Forward.
 func (m *ForPreTraining) ForwardMasked(in Input, mlmLabels []int, opts *ForwardOptions) (*PreTrainingOutput, error) {
-	if len(mlmLabels) != in.B*in.T {
-		return nil, fmt.Errorf("bert: %d masked-LM labels for a [%d, %d] batch", len(mlmLabels), in.B, in.T)
-	}
-	var pos []int
-	for i, l := range mlmLabels {
-		if l != -100 {
-			pos = append(pos, i)
-		}
+	pos, err := maskedPositions(in, mlmLabels)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) == 0 {
 		return m.Forward(in, opts)
@@ -108,16 +103,39 @@ func (m *ForPreTraining) ForwardMasked(in Input, mlmLabels []int, opts *ForwardO
 	if err != nil {
 		return nil, err
 	}
-	C := out.LastHidden.Value.Dim(-1)
-	rows, err := autograd.Embedding(autograd.Reshape(out.LastHidden, -1, C), pos) // [M, C]
+	rows, err := gatherRows(out.LastHidden, pos)
 	if err != nil {
-		return nil, fmt.Errorf("bert: gather masked positions: %w", err)
+		return nil, err
 	}
 	return &PreTrainingOutput{Output: out,
 		PredictionLogits:      m.MLM.Forward(rows),       // [M, V]
 		SeqRelationshipLogits: m.NSP.Forward(out.Pooled), // [B, 2]
 		Positions:             pos,
 	}, nil
+}
+
+// maskedPositions returns the flat positions b·T+t of in whose label is
+// not -100.
+func maskedPositions(in Input, labels []int) ([]int, error) {
+	if len(labels) != in.B*in.T {
+		return nil, fmt.Errorf("bert: %d masked-LM labels for a [%d, %d] batch", len(labels), in.B, in.T)
+	}
+	var pos []int
+	for i, l := range labels {
+		if l != -100 {
+			pos = append(pos, i)
+		}
+	}
+	return pos, nil
+}
+
+// gatherRows returns the rows pos of hidden [B, T, C] as [len(pos), C].
+func gatherRows(hidden *autograd.Var, pos []int) (*autograd.Var, error) {
+	rows, err := autograd.Embedding(autograd.Reshape(hidden, -1, hidden.Value.Dim(-1)), pos)
+	if err != nil {
+		return nil, fmt.Errorf("bert: gather masked positions: %w", err)
+	}
+	return rows, nil
 }
 
 // Loss returns HF's pre-training loss, the sum of the masked-LM

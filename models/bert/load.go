@@ -113,43 +113,23 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 		e.pooler = bb.Linear("pooler.dense", C, C, true)
 	}
 	var decoderBias []float32
-	if heads&HeadMLM != 0 {
-		var dense, norm, bias string
+	if heads&HeadMLM != 0 { // LayerNorm(act(dense(x))), C → E
 		e.mlm = &mlmHead{act: cfg.Activation}
-		switch v {
-		case Bert:
-			dense, norm, bias = "cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias"
-		case DistilBert:
-			dense, norm, bias = "vocab_transform", "vocab_layer_norm", "vocab_projector.bias"
-		case Electra: // the generator's head: GELU, C → E
-			dense, norm, bias = "generator_predictions.dense", "generator_predictions.LayerNorm", "generator_lm_head.bias"
-			e.mlm.act = infer.GELU
-		default: // RoBERTa's head always uses the exact GELU
-			dense, norm, bias = "lm_head.dense", "lm_head.layer_norm", "lm_head.bias"
+		if nm.mlmGELU {
 			e.mlm.act = infer.GELU
 		}
-		out := C
-		if v == Electra {
-			out = E
-		}
-		e.mlm.dense, e.mlm.norm = b.Linear(dense, C, out, true), b.LayerNorm(norm, out, eps)
-		decoderBias = b.Tensor(bias, V)
+		e.mlm.dense, e.mlm.norm = b.Linear(nm.mlmDense, C, E, true), b.LayerNorm(nm.mlmNorm, E, eps)
+		decoderBias = b.Tensor(nm.mlmBias, V)
 	}
 	if heads&HeadNSP != 0 {
 		e.nsp = b.Linear("cls.seq_relationship", C, 2, true)
 	}
 	if heads&HeadClassifier != 0 {
-		n := cfg.Labels()
-		switch v {
-		case Bert:
-			e.seq = &seqHead{out: b.Linear("classifier", C, n, true)}
-		case DistilBert:
-			e.seq = &seqHead{pre: b.Linear("pre_classifier", C, C, true), act: infer.ReLU, out: b.Linear("classifier", C, n, true)}
-		case Electra: // ElectraClassificationHead: GELU where RoBERTa has tanh
-			e.seq = &seqHead{pre: b.Linear("classifier.dense", C, C, true), act: infer.GELU, out: b.Linear("classifier.out_proj", C, n, true)}
-		default:
-			e.seq = &seqHead{pre: b.Linear("classifier.dense", C, C, true), act: infer.Tanh, out: b.Linear("classifier.out_proj", C, n, true)}
+		e.seq = &seqHead{act: nm.seqAct}
+		if nm.seqPre != "" {
+			e.seq.pre = b.Linear(nm.seqPre, C, C, true)
 		}
+		e.seq.out = b.Linear(nm.seqOut, C, cfg.Labels(), true)
 	}
 	if heads&HeadTokenClassifier != 0 {
 		e.tokens = b.Linear("classifier", C, cfg.Labels(), true)
@@ -161,7 +141,7 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 		return nil, err
 	}
 	if e.mlm != nil {
-		e.mlm.decoder = infer.NewLinear(e.word.Tied(), decoderBias) // decoder.weight = the word embedding
+		e.mlm.decoder = e.word.Head(decoderBias) // decoder.weight = the word embedding
 	}
 	return e, nil
 }
@@ -172,14 +152,12 @@ func buildEncoder(r checkpoint.Reader, source string, cfg Config, opts *EncoderO
 // sequence classifier when there is a pooler (BertForTokenClassification
 // has none).
 func detectHeads(b *infer.Builder, cfg Config) Heads {
-	v, base := cfg.Variant, cfg.Variant.names().base
+	v, nm := cfg.Variant, cfg.Variant.names()
 	var h Heads
-	if v != DistilBert && v != Electra && b.Has(base+".pooler.dense.weight") {
+	if v != DistilBert && v != Electra && b.Has(nm.base+".pooler.dense.weight") {
 		h |= HeadPooler
 	}
-	mlm := map[Variant]string{Bert: "cls.predictions.transform.dense.weight", DistilBert: "vocab_transform.weight",
-		Roberta: "lm_head.dense.weight", XLMRoberta: "lm_head.dense.weight", Electra: "generator_predictions.dense.weight"}[v]
-	if b.Has(mlm) {
+	if b.Has(nm.mlmDense + ".weight") {
 		h |= HeadMLM
 	}
 	if v == Bert && b.Has("cls.seq_relationship.weight") {
@@ -188,30 +166,14 @@ func detectHeads(b *infer.Builder, cfg Config) Heads {
 	if b.Has("qa_outputs.weight") {
 		h |= HeadQA
 	}
-	arch := cfg.archHead()
-	switch v {
-	case Bert:
-		if b.Has("classifier.weight") {
-			if arch == HeadTokenClassifier || arch == 0 && h&HeadPooler == 0 {
-				h |= HeadTokenClassifier
-			} else {
-				h |= HeadClassifier
-			}
-		}
-	case DistilBert:
-		switch {
-		case b.Has("pre_classifier.weight"):
-			h |= HeadClassifier
-		case b.Has("classifier.weight"):
-			h |= HeadTokenClassifier
-		}
-	default:
-		switch {
-		case b.Has("classifier.dense.weight"):
-			h |= HeadClassifier
-		case b.Has("classifier.weight"):
-			h |= HeadTokenClassifier
-		}
+	switch arch := cfg.archHead(); {
+	case nm.seqPre != "" && b.Has(nm.seqPre+".weight"):
+		h |= HeadClassifier
+	case !b.Has("classifier.weight"): // no classifier
+	case nm.seqPre != "" || arch == HeadTokenClassifier || arch == 0 && h&HeadPooler == 0:
+		h |= HeadTokenClassifier
+	default: // BERT's classifier over the pooler
+		h |= HeadClassifier
 	}
 	return h
 }
@@ -232,9 +194,7 @@ func LoadParams(dir string, ps []nn.NamedParam) error {
 	defer r.Close()
 	b := newBuilder(r, weightsPath(dir), v, infer.F32, nil)
 	for _, p := range ps {
-		if w := b.Tensor(p.Name, p.Var.Value.Shape()...); w != nil {
-			copy(p.Var.Value.Data(), w)
-		}
+		b.Into(p.Name, p.Var.Value.Data(), p.Var.Value.Shape()...)
 	}
 	return b.Err()
 }
@@ -365,7 +325,7 @@ func (m *ForMaskedLM) Save(dir string) error {
 // Save writes a BertForSequenceClassification folder
 // (ElectraForSequenceClassification for an ELECTRA encoder).
 func (m *ForSequenceClassification) Save(dir string) error {
-	return save(dir, m.Bert.Config, m.Bert.Config.Variant.classPrefix()+"ForSequenceClassification", m.Params())
+	return save(dir, m.Bert.Config, m.Bert.Config.Variant.names().class+"ForSequenceClassification", m.Params())
 }
 
 // save writes config.json and model.safetensors into dir (created if

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // Variant is one of the post-LayerNorm encoders that share BERT's maths and
@@ -37,35 +38,89 @@ const (
 	Electra                   // "electra": BERT pre-trained by replaced-token detection (Clark et al., 2020)
 )
 
-var variantNames = [...]string{Bert: "bert", DistilBert: "distilbert", Roberta: "roberta", XLMRoberta: "xlm-roberta", Electra: "electra"}
+// names are a variant's spellings: its model_type, class prefix and base
+// model prefix, and the checkpoint names of its layers' parts and heads.
+type names struct {
+	modelType, class, base string // "bert", "Bert", "bert"
+	layerNames
+	headNames
+}
+
+// layerNames name the parts of the encoder's layers.
+type layerNames struct {
+	layers string // the layer list under base: "encoder.layer", "transformer.layer"
+	// Within a layer.
+	query, key, value, attnOut, attnNorm, inter, out, outNorm string
+}
+
+// headNames name the heads beside the base model.
+type headNames struct {
+	// The masked-LM head (named mlm in messages): LayerNorm(act(dense(x)))
+	// then the tied decoder with bias mlmBias; act is the exact GELU with
+	// mlmGELU, else hidden_act.
+	mlm, mlmDense, mlmNorm, mlmBias string
+	mlmGELU                         bool
+	// The sequence classifier: seqOut(seqAct(seqPre(x₀))), or without
+	// seqPre, seqOut over the pooler output.
+	seqPre, seqOut string
+	seqAct         infer.Activation
+}
+
+var (
+	bertLayers = layerNames{layers: "encoder.layer",
+		query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
+		attnOut: "attention.output.dense", attnNorm: "attention.output.LayerNorm",
+		inter: "intermediate.dense", out: "output.dense", outNorm: "output.LayerNorm"}
+	robertaHeads = headNames{mlm: "lm_head", mlmDense: "lm_head.dense", mlmNorm: "lm_head.layer_norm", mlmBias: "lm_head.bias",
+		mlmGELU: true, seqPre: "classifier.dense", seqAct: infer.Tanh, seqOut: "classifier.out_proj"}
+	variants = [...]names{
+		Bert: {"bert", "Bert", "bert", bertLayers, headNames{mlm: "cls.predictions",
+			mlmDense: "cls.predictions.transform.dense", mlmNorm: "cls.predictions.transform.LayerNorm",
+			mlmBias: "cls.predictions.bias", seqOut: "classifier"}},
+		DistilBert: {"distilbert", "DistilBert", "distilbert", layerNames{layers: "transformer.layer",
+			query: "attention.q_lin", key: "attention.k_lin", value: "attention.v_lin",
+			attnOut: "attention.out_lin", attnNorm: "sa_layer_norm",
+			inter: "ffn.lin1", out: "ffn.lin2", outNorm: "output_layer_norm"},
+			headNames{mlm: "vocab_projector", mlmDense: "vocab_transform", mlmNorm: "vocab_layer_norm",
+				mlmBias: "vocab_projector.bias", seqPre: "pre_classifier", seqAct: infer.ReLU, seqOut: "classifier"}},
+		Roberta: {"roberta", "Roberta", "roberta", bertLayers, robertaHeads},
+		// XLM-RoBERTa's classes keep RoBERTa's "roberta." prefix.
+		XLMRoberta: {"xlm-roberta", "XLMRoberta", "roberta", bertLayers, robertaHeads},
+		// ELECTRA's generator head maps C → E; its classifier has GELU where
+		// RoBERTa's has tanh.
+		Electra: {"electra", "Electra", "electra", bertLayers, headNames{mlm: "generator_predictions",
+			mlmDense: "generator_predictions.dense", mlmNorm: "generator_predictions.LayerNorm",
+			mlmBias: "generator_lm_head.bias", mlmGELU: true,
+			seqPre: "classifier.dense", seqAct: infer.GELU, seqOut: "classifier.out_proj"}},
+	}
+)
+
+// names returns v's spellings.
+func (v Variant) names() names { return variants[v] }
 
 // String returns the variant's model_type.
 func (v Variant) String() string {
-	if v >= 0 && int(v) < len(variantNames) {
-		return variantNames[v]
+	if v >= 0 && int(v) < len(variants) {
+		return variants[v].modelType
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
 
-// classPrefix returns the prefix of the variant's architecture classes
-// ("RobertaForMaskedLM").
-func (v Variant) classPrefix() string {
-	return [...]string{Bert: "Bert", DistilBert: "DistilBert", Roberta: "Roberta", XLMRoberta: "XLMRoberta", Electra: "Electra"}[v]
-}
-
 // ParseVariant maps a config.json model_type to a Variant; "" is Bert.
 func ParseVariant(modelType string) (Variant, error) {
-	switch strings.ToLower(modelType) {
-	case "", "bert":
+	switch t := strings.ToLower(modelType); t {
+	case "":
 		return Bert, nil
-	case "distilbert":
-		return DistilBert, nil
-	case "roberta", "camembert":
+	case "camembert":
 		return Roberta, nil
-	case "xlm-roberta", "xlm_roberta":
+	case "xlm_roberta":
 		return XLMRoberta, nil
-	case "electra":
-		return Electra, nil
+	default:
+		for v, n := range variants {
+			if n.modelType == t {
+				return Variant(v), nil
+			}
+		}
 	}
 	return 0, fmt.Errorf("bert: model_type %q is not an encoder this package knows (bert, distilbert, roberta, xlm-roberta, electra)", modelType)
 }
@@ -77,9 +132,9 @@ func variantOf(h checkpoint.ConfigHeader) (Variant, error) {
 		return ParseVariant(h.ModelType)
 	}
 	for _, a := range h.Architectures {
-		for _, v := range []Variant{XLMRoberta, DistilBert, Roberta, Electra, Bert} { // longest prefixes first
-			if strings.HasPrefix(a, v.classPrefix()) {
-				return v, nil
+		for v, n := range variants {
+			if strings.HasPrefix(a, n.class) {
+				return Variant(v), nil
 			}
 		}
 	}
@@ -87,41 +142,6 @@ func variantOf(h checkpoint.ConfigHeader) (Variant, error) {
 		return 0, fmt.Errorf("bert: architectures %q are not BERT, DistilBERT, RoBERTa, XLM-RoBERTa or ELECTRA models", h.Architectures)
 	}
 	return Bert, nil
-}
-
-// names are a variant's checkpoint names for the parts of the encoder.
-type names struct {
-	base   string // the base model's prefix: "bert", "distilbert", "roberta"
-	layers string // the layer list under base: "encoder.layer", "transformer.layer"
-	// Within a layer.
-	query, key, value, attnOut, attnNorm, inter, out, outNorm string
-}
-
-var (
-	bertNames = names{base: "bert", layers: "encoder.layer",
-		query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
-		attnOut: "attention.output.dense", attnNorm: "attention.output.LayerNorm",
-		inter: "intermediate.dense", out: "output.dense", outNorm: "output.LayerNorm"}
-	distilNames = names{base: "distilbert", layers: "transformer.layer",
-		query: "attention.q_lin", key: "attention.k_lin", value: "attention.v_lin",
-		attnOut: "attention.out_lin", attnNorm: "sa_layer_norm",
-		inter: "ffn.lin1", out: "ffn.lin2", outNorm: "output_layer_norm"}
-	robertaNames = func() names { n := bertNames; n.base = "roberta"; return n }()
-	electraNames = func() names { n := bertNames; n.base = "electra"; return n }()
-)
-
-// names returns v's checkpoint names. XLM-RoBERTa's classes keep
-// RoBERTa's "roberta." prefix.
-func (v Variant) names() names {
-	switch v {
-	case DistilBert:
-		return distilNames
-	case Roberta, XLMRoberta:
-		return robertaNames
-	case Electra:
-		return electraNames
-	}
-	return bertNames
 }
 
 // headPrefixes start the names of heads, which sit beside the base model

@@ -65,27 +65,18 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if arch := f.Architecture(); arch != "gpt2" {
 		return Config{}, fmt.Errorf("gpt2: %s: architecture %q is not gpt2", f.Path(), arch)
 	}
-	get := func(key string) (int, error) {
-		v, ok := f.Uint("gpt2." + key)
-		if !ok || v == 0 || v > 1<<31 {
-			return 0, fmt.Errorf("gpt2: %s: gpt2.%s is missing or out of range", f.Path(), key)
-		}
-		return int(v), nil
-	}
 	var cfg Config
-	var err error
+	var inner int
 	for _, k := range []struct {
 		key string
 		dst *int
 	}{{"context_length", &cfg.NumPos}, {"embedding_length", &cfg.NumEmbd}, {"block_count", &cfg.NumLayer},
-		{"attention.head_count", &cfg.NumHead}} {
-		if *k.dst, err = get(k.key); err != nil {
-			return Config{}, err
+		{"attention.head_count", &cfg.NumHead}, {"feed_forward_length", &inner}} {
+		v, ok := f.Uint("gpt2." + k.key)
+		if !ok || v == 0 || v > 1<<31 {
+			return Config{}, fmt.Errorf("gpt2: %s: gpt2.%s is missing or out of range", f.Path(), k.key)
 		}
-	}
-	inner, err := get("feed_forward_length")
-	if err != nil {
-		return Config{}, err
+		*k.dst = int(v)
 	}
 	cfg.NumInner = &inner
 	eps, ok := f.Float("gpt2.attention.layer_norm_epsilon")

@@ -142,9 +142,7 @@ func load(cfg Config, b *infer.Builder, outIn bool) *Inference {
 	}
 	m.lnF = b.LayerNorm("ln_f", C, eps)
 	m.LM = infer.LM{Decoder: m}
-	if m.wte != nil {
-		m.head = infer.NewLinear(m.wte.Tied(), nil)
-	}
+	m.head = m.wte.Head(nil)
 	return m
 }
 
@@ -163,8 +161,8 @@ func NewRandomInference(cfg Config, rng *tensor.RNG, opts *InferOptions) (*Infer
 		return nil, err
 	}
 	w, _ := newWeights(cfg)
-	for _, s := range cfg.specs() {
-		v := *s.view(w)
+	for _, s := range cfg.specs(w) {
+		v := *s.data
 		switch {
 		case len(s.shape) == 2:
 			for i := range v {
@@ -183,8 +181,8 @@ func NewRandomInference(cfg Config, rng *tensor.RNG, opts *InferOptions) (*Infer
 // state_dict (views, not copies).
 func weightTensors(cfg Config, w *Weights) infer.Tensors {
 	ts := infer.Tensors{}
-	for _, s := range cfg.specs() {
-		ts.Add(s.name, *s.view(w), s.shape...)
+	for _, s := range cfg.specs(w) {
+		ts.Add(s.name, *s.data, s.shape...)
 	}
 	return ts
 }
@@ -214,7 +212,7 @@ func (m *Inference) WeightBytes() int {
 // Shape describes the model's cache (infer.Decoder).
 func (m *Inference) Shape() infer.DecoderShape {
 	c := m.Config
-	return infer.DecoderShape{Layers: c.NumLayer, KVHeads: c.NumHead, HeadDim: c.NumEmbd / c.NumHead, Vocab: c.VocabSize, MaxLen: c.NumPos}
+	return infer.DecoderShape{Layers: c.NumLayer, KVHeads: c.NumHead, Heads: c.NumHead, HeadDim: c.NumEmbd / c.NumHead, Vocab: c.VocabSize, MaxLen: c.NumPos}
 }
 
 // Pass runs GPT-2 over the tokens of segs (infer.Decoder):
@@ -247,15 +245,5 @@ func (m *Inference) Pass(s *infer.State, segs []infer.Segment, ids []int, logits
 		blk.fc.ForwardAct(sc, fc, h, N, cfg.Activation) //                         [N, F]
 		blk.fcProj.AddTo(sc, x, fc, N)
 	}
-	if s.Trace != nil && s.Trace.Hidden != nil {
-		m.lnF.Forward(h, x, N)
-		s.Hidden(len(m.blocks), h)
-	}
-	last := s.Buf(5, len(segs)*C)
-	for i, sg := range segs {
-		r := sg.Off + sg.T - 1
-		copy(last[i*C:(i+1)*C], x[r*C:(r+1)*C])
-	}
-	m.lnF.Forward(last, last, len(segs))
-	m.head.Forward(sc, logits, last, len(segs)) //                               [segments, V]
+	s.Logits(logits, x, C, segs, m.lnF, m.head) // ln_f(x_last)·wteᵀ  [segments, V]
 }

@@ -65,9 +65,10 @@ func newModel(cfg Config) *Model {
 	w, pbuf := newWeights(cfg)
 	g, gbuf := newWeights(cfg)
 	m := &Model{Config: cfg, W: w, G: g, params: pbuf, grads: gbuf, vars: map[string]*autograd.Var{}}
-	for _, s := range cfg.specs() {
-		v := autograd.Param(tensor.MustFromData(*s.view(w), s.shape...))
-		v.Grad = tensor.MustFromData(*s.view(g), s.shape...) // Backward accumulates here
+	grads := cfg.specs(g)
+	for i, s := range cfg.specs(w) {
+		v := autograd.Param(tensor.MustFromData(*s.data, s.shape...))
+		v.Grad = tensor.MustFromData(*grads[i].data, s.shape...) // Backward accumulates here
 		m.vars[s.name] = v
 	}
 	p := func(name string) *autograd.Var { return m.vars[name] }
@@ -164,7 +165,7 @@ func (m *Model) Loss(logits *autograd.Var, targets []int) (*autograd.Var, error)
 // order. Each Var's Grad is preallocated in the model's gradient buffer, so
 // nn.OptimParams(m.Params()) hands the optimizer stable slices.
 func (m *Model) Params() []nn.NamedParam {
-	specs := m.Config.specs()
+	specs := m.Config.specs(m.W)
 	ps := make([]nn.NamedParam, len(specs))
 	for i, s := range specs {
 		ps[i] = nn.NamedParam{Name: "transformer." + s.name, Var: m.vars[s.name]}

@@ -31,51 +31,42 @@ type BlockWeights struct {
 }
 
 // tensorSpec names one parameter: its HF name (without the "transformer."
-// prefix), shape, and where its view lives in a Weights.
+// prefix), its shape, and its slice in a Weights.
 type tensorSpec struct {
 	name  string
 	shape []int
-	view  func(w *Weights) *[]float32
+	data  *[]float32
 }
 
-// specs lists every parameter in a fixed order: HF's state_dict order.
-func (c Config) specs() []tensorSpec {
+// specs lists every parameter of w (whose Blocks has one entry per layer)
+// in a fixed order: HF's state_dict order.
+func (c Config) specs(w *Weights) []tensorSpec {
 	C, F := c.NumEmbd, c.Inner()
-	s := []tensorSpec{
-		{"wte.weight", []int{c.VocabSize, C}, func(w *Weights) *[]float32 { return &w.Wte }},
-		{"wpe.weight", []int{c.NumPos, C}, func(w *Weights) *[]float32 { return &w.Wpe }},
-	}
-	for l := 0; l < c.NumLayer; l++ {
-		p := fmt.Sprintf("h.%d.", l)
-		blk := func(f func(b *BlockWeights) *[]float32) func(w *Weights) *[]float32 {
-			return func(w *Weights) *[]float32 { return f(&w.Blocks[l]) }
-		}
+	s := []tensorSpec{{"wte.weight", []int{c.VocabSize, C}, &w.Wte}, {"wpe.weight", []int{c.NumPos, C}, &w.Wpe}}
+	for l := range c.NumLayer {
+		p, b := fmt.Sprintf("h.%d.", l), &w.Blocks[l]
 		s = append(s,
-			tensorSpec{p + "ln_1.weight", []int{C}, blk(func(b *BlockWeights) *[]float32 { return &b.Ln1W })},
-			tensorSpec{p + "ln_1.bias", []int{C}, blk(func(b *BlockWeights) *[]float32 { return &b.Ln1B })},
-			tensorSpec{p + "attn.c_attn.weight", []int{C, 3 * C}, blk(func(b *BlockWeights) *[]float32 { return &b.AttnW })},
-			tensorSpec{p + "attn.c_attn.bias", []int{3 * C}, blk(func(b *BlockWeights) *[]float32 { return &b.AttnB })},
-			tensorSpec{p + "attn.c_proj.weight", []int{C, C}, blk(func(b *BlockWeights) *[]float32 { return &b.AttnPW })},
-			tensorSpec{p + "attn.c_proj.bias", []int{C}, blk(func(b *BlockWeights) *[]float32 { return &b.AttnPB })},
-			tensorSpec{p + "ln_2.weight", []int{C}, blk(func(b *BlockWeights) *[]float32 { return &b.Ln2W })},
-			tensorSpec{p + "ln_2.bias", []int{C}, blk(func(b *BlockWeights) *[]float32 { return &b.Ln2B })},
-			tensorSpec{p + "mlp.c_fc.weight", []int{C, F}, blk(func(b *BlockWeights) *[]float32 { return &b.FcW })},
-			tensorSpec{p + "mlp.c_fc.bias", []int{F}, blk(func(b *BlockWeights) *[]float32 { return &b.FcB })},
-			tensorSpec{p + "mlp.c_proj.weight", []int{F, C}, blk(func(b *BlockWeights) *[]float32 { return &b.FcProjW })},
-			tensorSpec{p + "mlp.c_proj.bias", []int{C}, blk(func(b *BlockWeights) *[]float32 { return &b.FcProjB })},
+			tensorSpec{p + "ln_1.weight", []int{C}, &b.Ln1W},
+			tensorSpec{p + "ln_1.bias", []int{C}, &b.Ln1B},
+			tensorSpec{p + "attn.c_attn.weight", []int{C, 3 * C}, &b.AttnW},
+			tensorSpec{p + "attn.c_attn.bias", []int{3 * C}, &b.AttnB},
+			tensorSpec{p + "attn.c_proj.weight", []int{C, C}, &b.AttnPW},
+			tensorSpec{p + "attn.c_proj.bias", []int{C}, &b.AttnPB},
+			tensorSpec{p + "ln_2.weight", []int{C}, &b.Ln2W},
+			tensorSpec{p + "ln_2.bias", []int{C}, &b.Ln2B},
+			tensorSpec{p + "mlp.c_fc.weight", []int{C, F}, &b.FcW},
+			tensorSpec{p + "mlp.c_fc.bias", []int{F}, &b.FcB},
+			tensorSpec{p + "mlp.c_proj.weight", []int{F, C}, &b.FcProjW},
+			tensorSpec{p + "mlp.c_proj.bias", []int{C}, &b.FcProjB},
 		)
 	}
-	s = append(s,
-		tensorSpec{"ln_f.weight", []int{C}, func(w *Weights) *[]float32 { return &w.LnFW }},
-		tensorSpec{"ln_f.bias", []int{C}, func(w *Weights) *[]float32 { return &w.LnFB }},
-	)
-	return s
+	return append(s, tensorSpec{"ln_f.weight", []int{C}, &w.LnFW}, tensorSpec{"ln_f.bias", []int{C}, &w.LnFB})
 }
 
 // NumParams returns the number of parameters (the tied lm_head counted once).
 func (c Config) NumParams() int {
 	n := 0
-	for _, s := range c.specs() {
+	for _, s := range c.specs(&Weights{Blocks: make([]BlockWeights, c.NumLayer)}) {
 		n += numel(s.shape)
 	}
 	return n
@@ -95,9 +86,9 @@ func newWeights(c Config) (*Weights, []float32) {
 	kernels.AdviseHugePages(buf)
 	w := &Weights{Blocks: make([]BlockWeights, c.NumLayer)}
 	off := 0
-	for _, s := range c.specs() {
+	for _, s := range c.specs(w) {
 		n := numel(s.shape)
-		*s.view(w) = buf[off : off+n : off+n]
+		*s.data = buf[off : off+n : off+n]
 		off += n
 	}
 	return w, buf

@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -12,52 +11,28 @@ import (
 // config.json with its own field names. Validate fills the defaults
 // LlamaConfig uses for absent fields.
 type Config struct {
-	VocabSize      int     `json:"vocab_size"`              // V
-	HiddenSize     int     `json:"hidden_size"`             // C: model width
-	Intermediate   int     `json:"intermediate_size"`       // F: SwiGLU width
-	NumLayers      int     `json:"num_hidden_layers"`       // L
-	NumHeads       int     `json:"num_attention_heads"`     // H: query heads
-	NumKVHeads     int     `json:"num_key_value_heads"`     // Hkv: key/value heads (GQA); 0 means H
-	HeadDim        int     `json:"head_dim"`                // D; 0 means C/H
-	RMSNormEps     float64 `json:"rms_norm_eps"`            // 0 means 1e-6 (LlamaConfig's default)
-	RopeTheta      float64 `json:"rope_theta"`              // RoPE base; 0 means 10000
-	MaxPositions   int     `json:"max_position_embeddings"` // longest sequence; 0 means 2048
-	TieEmbeddings  bool    `json:"tie_word_embeddings"`     // lm_head shares embed_tokens
-	HiddenAct      string  `json:"hidden_act"`              // must be "silu" (or empty)
-	AttentionBias  bool    `json:"attention_bias"`          // unsupported when true
-	MLPBias        bool    `json:"mlp_bias"`                // unsupported when true
-	ModelType      string  `json:"model_type"`              // "llama" (or empty)
-	BOSTokenID     *int    `json:"bos_token_id"`            // nil: none
-	EOSTokenIDs    []int   `json:"-"`                       // eos_token_id: one id or a list
-	RopeScaling    any     `json:"rope_scaling"`            // only null / "default" supported
+	VocabSize      int                 `json:"vocab_size"`              // V
+	HiddenSize     int                 `json:"hidden_size"`             // C: model width
+	Intermediate   int                 `json:"intermediate_size"`       // F: SwiGLU width
+	NumLayers      int                 `json:"num_hidden_layers"`       // L
+	NumHeads       int                 `json:"num_attention_heads"`     // H: query heads
+	NumKVHeads     int                 `json:"num_key_value_heads"`     // Hkv: key/value heads (GQA); 0 means H
+	HeadDim        int                 `json:"head_dim"`                // D; 0 means C/H
+	RMSNormEps     float64             `json:"rms_norm_eps"`            // 0 means 1e-6 (LlamaConfig's default)
+	RopeTheta      float64             `json:"rope_theta"`              // RoPE base; 0 means 10000
+	MaxPositions   int                 `json:"max_position_embeddings"` // longest sequence; 0 means 2048
+	TieEmbeddings  bool                `json:"tie_word_embeddings"`     // lm_head shares embed_tokens
+	HiddenAct      string              `json:"hidden_act"`              // must be "silu" (or empty)
+	AttentionBias  bool                `json:"attention_bias"`          // unsupported when true
+	MLPBias        bool                `json:"mlp_bias"`                // unsupported when true
+	ModelType      string              `json:"model_type"`              // "llama" (or empty)
+	BOSTokenID     *int                `json:"bos_token_id"`            // nil: none
+	EOSTokenIDs    checkpoint.TokenIDs `json:"eos_token_id"`            // one id or a list
+	RopeScaling    any                 `json:"rope_scaling"`            // only null / "default" supported
 	RopeParameters *struct {
 		RopeType  string  `json:"rope_type"`
 		RopeTheta float64 `json:"rope_theta"`
 	} `json:"rope_parameters"` // transformers v5 spelling of rope_theta
-}
-
-// UnmarshalJSON decodes a config.json, accepting eos_token_id as a number or
-// a list of numbers.
-func (c *Config) UnmarshalJSON(data []byte) error {
-	type plain Config
-	var aux struct {
-		*plain
-		EOS json.RawMessage `json:"eos_token_id"`
-	}
-	aux.plain = (*plain)(c)
-	if err := json.Unmarshal(data, &aux); err != nil {
-		return err
-	}
-	c.EOSTokenIDs = nil
-	if len(aux.EOS) > 0 && string(aux.EOS) != "null" {
-		var one int
-		if err := json.Unmarshal(aux.EOS, &one); err == nil {
-			c.EOSTokenIDs = []int{one}
-		} else if err := json.Unmarshal(aux.EOS, &c.EOSTokenIDs); err != nil {
-			return fmt.Errorf("eos_token_id: %w", err)
-		}
-	}
-	return nil
 }
 
 // Dim returns the head dimension D.

@@ -69,13 +69,6 @@ func Load(dir string, opts *Options) (*Model, error) {
 	return fromReader(cfg, ck, dir, opts)
 }
 
-// FromCheckpoint builds a model of configuration cfg from the tensors of r
-// (Hugging Face LlamaForCausalLM names, see above). A tensor that is missing
-// or has the wrong shape is an error naming it. The model keeps nothing of r.
-func FromCheckpoint(cfg Config, r checkpoint.Reader, opts *Options) (*Model, error) {
-	return fromReader(cfg, r, "", opts)
-}
-
 // New returns a model with random weights (normal, standard deviation 0.02,
 // norm gains 1, seeded), for tests and benchmarks of a shape. opts may be
 // nil.
@@ -84,6 +77,9 @@ func New(cfg Config, seed uint64, opts *Options) (*Model, error) {
 	return m, err
 }
 
+// fromReader builds a model of configuration cfg from the tensors of r
+// (Hugging Face LlamaForCausalLM names, see above), named where in errors.
+// The model keeps nothing of r.
 func fromReader(cfg Config, r checkpoint.Reader, where string, opts *Options) (*Model, error) {
 	m, _, err := build(cfg, r, where, opts, nil, aliases, false, false)
 	return m, err
@@ -136,9 +132,7 @@ func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 	m.norm = md.RMSNorm("norm", C, eps)
 	m.LM = infer.LM{Decoder: m}
 	if cfg.TieEmbeddings {
-		if m.embed != nil {
-			m.head = infer.NewLinear(m.embed.Tied(), nil)
-		}
+		m.head = m.embed.Head(nil)
 	} else {
 		m.head = b.Linear("lm_head", C, V, false)
 	}

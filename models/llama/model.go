@@ -19,11 +19,8 @@
 package llama
 
 import (
-	"fmt"
-
 	"github.com/glossa-ai/glossa/checkpoint/gguf"
 	"github.com/glossa-ai/glossa/infer"
-	"github.com/glossa-ai/glossa/kernels"
 )
 
 // Model is a LlamaForCausalLM. It decodes through *infer.State: NewState,
@@ -86,7 +83,7 @@ func (m *Model) RopeTables() (cos, sin []float32) { return m.rope.Tables() }
 // Shape describes the model's cache (infer.Decoder).
 func (m *Model) Shape() infer.DecoderShape {
 	c := m.Config
-	return infer.DecoderShape{Layers: c.NumLayers, KVHeads: c.NumKVHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize, MaxLen: c.MaxPositions}
+	return infer.DecoderShape{Layers: c.NumLayers, KVHeads: c.NumKVHeads, Heads: c.NumHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize, MaxLen: c.MaxPositions}
 }
 
 // Pass runs the decoder over the tokens of segs (infer.Decoder):
@@ -118,113 +115,22 @@ func (m *Model) Pass(s *infer.State, segs []infer.Segment, ids []int, logits []f
 		blk.o.AddTo(sc, x, att, N)
 
 		blk.mlpNorm.Forward(h, x, N)
-		blk.gateUp.Forward(sc, gu, h, N) //                                      [N, 2F]
-		act := gu[:N*F]                  // silu(gate)·up, packed into the front of gu
-		for i := range N {
-			g, u := gu[i*2*F:i*2*F+F], gu[i*2*F+F:(i+1)*2*F]
-			kernels.SiLU(g, g)
-			kernels.Mul(act[i*F:(i+1)*F], g, u)
-		}
-		blk.down.AddTo(sc, x, act, N)
+		blk.gateUp.Forward(sc, gu, h, N)                           // gate | up      [N, 2F]
+		blk.down.AddTo(sc, x, infer.Gate(gu, N, F, infer.SiLU), N) // silu(gate)·up  [N, F]
 	}
-	if s.Trace != nil && s.Trace.Hidden != nil {
-		m.norm.Forward(h, x, N)
-		s.Hidden(len(m.layers), h)
-	}
-	last := s.Buf(5, len(segs)*C)
-	for i, sg := range segs {
-		r := sg.Off + sg.T - 1
-		copy(last[i*C:(i+1)*C], x[r*C:(r+1)*C])
-	}
-	m.norm.Forward(last, last, len(segs))
-	m.head.Forward(sc, logits, last, len(segs)) //                               [segments, V]
+	s.Logits(logits, x, C, segs, m.norm, m.head) // RMSNorm(x_last)·lm_headᵀ  [segments, V]
 }
 
-// Trace records the intermediate results of a forward pass, for comparisons
-// with a reference implementation (Hugging Face's output_hidden_states and
-// output_attentions).
-type Trace struct {
-	B, T int
-	// Logits of every position, [B, T, V].
-	Logits []float32
-	// Hidden holds L+1 tensors [B, T, C]: the embeddings, the input of layers
-	// 1…L−1, and the final-norm output (HF's hidden_states).
-	Hidden [][]float32
-	// Attentions holds L tensors [B, H, T, T] of softmax probabilities
-	// (masked keys are 0).
-	Attentions [][]float32
-}
+// Trace records the intermediate results of a forward pass (Hugging
+// Face's output_hidden_states and output_attentions): the logits of every
+// position [B, T, V], L+1 hidden states [B, T, C] (the embeddings, the
+// input of layers 1…L−1, the final-norm output) and L attention
+// probabilities [B, H, T, T].
+type Trace = infer.Recording
 
 // ForwardTrace runs ids [B, T] (mask marks real tokens; nil: all) through a
-// fresh state in one pass and records logits of all positions, hidden states
-// and attention probabilities, at the real positions (padding stays 0).
-// Position ids count each row's real tokens, which equals HF's default
-// arange(T) for right-padded rows. It allocates; it is meant for tests and
-// inspection, not for decoding.
+// fresh state in one pass and records the logits of all positions, hidden
+// states and attention probabilities at the real positions (see infer.Run).
 func (m *Model) ForwardTrace(ids []int, mask []bool, B int) (*Trace, error) {
-	if B <= 0 || len(ids)%B != 0 || len(ids) == 0 {
-		return nil, fmt.Errorf("llama: %d ids do not split into %d rows", len(ids), B)
-	}
-	T := len(ids) / B
-	if T > m.Config.MaxPositions {
-		return nil, fmt.Errorf("llama: %d positions exceed max_position_embeddings %d", T, m.Config.MaxPositions)
-	}
-	s, err := m.NewState(B, T)
-	if err != nil {
-		return nil, err
-	}
-	s.Chunk = T
-	cfg := m.Config
-	C, H, V := cfg.HiddenSize, cfg.NumHeads, cfg.VocabSize
-	tr := &Trace{B: B, T: T, Logits: make([]float32, B*T*V)}
-	for range cfg.NumLayers + 1 {
-		tr.Hidden = append(tr.Hidden, make([]float32, B*T*C))
-	}
-	for range cfg.NumLayers {
-		tr.Attentions = append(tr.Attentions, make([]float32, B*H*T*T))
-	}
-	// The pass holds only real tokens: pass row r is (b, orig[b][j]).
-	var at [][2]int
-	orig := make([][]int, B)
-	for b := range B {
-		for t := range T {
-			if mask == nil || mask[b*T+t] {
-				at = append(at, [2]int{b, t})
-				orig[b] = append(orig[b], t)
-			}
-		}
-	}
-	var rows []int // segment i is the i-th row with real tokens
-	for b := range B {
-		if len(orig[b]) > 0 {
-			rows = append(rows, b)
-		}
-	}
-	final := make([]float32, len(at)*C)
-	s.Trace = &infer.Trace{
-		Hidden: func(i int, x []float32) {
-			for r, p := range at {
-				copy(tr.Hidden[i][(p[0]*T+p[1])*C:][:C], x[r*C:(r+1)*C])
-			}
-			if i == cfg.NumLayers {
-				copy(final, x)
-			}
-		},
-		Probs: func(l, seg, h, t int, p []float32) {
-			b := rows[seg]
-			row := tr.Attentions[l][((b*H+h)*T+orig[b][t])*T:][:T]
-			for j, pj := range p {
-				row[orig[b][j]] = pj
-			}
-		},
-	}
-	if _, err := m.Forward(s, ids, mask); err != nil {
-		return nil, err
-	}
-	logits := make([]float32, len(at)*V)
-	m.head.Forward(&s.Scratch, logits, final, len(at))
-	for r, p := range at {
-		copy(tr.Logits[(p[0]*T+p[1])*V:][:V], logits[r*V:(r+1)*V])
-	}
-	return tr, nil
+	return infer.Run(m, ids, mask, B, infer.RecordAll)
 }

@@ -163,9 +163,7 @@ func loadBart(cfg *BartConfig, b *infer.Builder) *bartNet {
 		bias = b.Tensor("final_logits_bias", 1, V)
 	}
 	if cfg.tied() {
-		if n.embed != nil {
-			n.head = infer.NewLinear(n.embed.Tied(), bias)
-		}
+		n.head = n.embed.Head(bias)
 	} else if w := b.Linear("lm_head", C, V, false); w != nil && bias != nil {
 		n.head = infer.NewLinear(w.W, bias)
 	}
@@ -271,15 +269,5 @@ func (n *bartNet) decode(s *infer.State, segs []infer.Segment, ids []int, logits
 		L.fc2.Forward(sc, h, f, N)
 		L.ln3.AddForward(x, h, N)
 	}
-	s.Hidden(len(n.dec), x)
-	last := s.Buf(5, len(segs)*C)
-	for i, sg := range segs {
-		r := sg.Off + sg.T - 1
-		copy(last[i*C:(i+1)*C], x[r*C:(r+1)*C])
-	}
-	n.head.Forward(sc, logits, last, len(segs)) //                                [segments, V]
-}
-
-func (n *bartNet) logits(sc *infer.Scratch, out, h []float32, N int) {
-	n.head.Forward(sc, out, h, N)
+	s.Logits(logits, x, C, segs, nil, n.head) //                       [segments, V]
 }

@@ -1,7 +1,6 @@
 package seq2seq
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -61,27 +60,8 @@ func ParseFamily(h checkpoint.ConfigHeader) (Family, error) {
 }
 
 // TokenIDs is a token id or a list of them, as eos_token_id and
-// forced_eos_token_id may be written; JSON null or absence is empty.
-type TokenIDs []int
-
-// UnmarshalJSON accepts a number, a list of numbers or null.
-func (t *TokenIDs) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		*t = nil
-		return nil
-	}
-	var one int
-	if err := json.Unmarshal(data, &one); err == nil {
-		*t = TokenIDs{one}
-		return nil
-	}
-	var list []int
-	if err := json.Unmarshal(data, &list); err != nil {
-		return fmt.Errorf("want a token id or a list of them: %w", err)
-	}
-	*t = list
-	return nil
-}
+// forced_eos_token_id may be written (checkpoint.TokenIDs).
+type TokenIDs = checkpoint.TokenIDs
 
 // SpecialTokens are the token ids a config.json (or generation_config.json)
 // names. A nil pointer or empty list means the file does not set it.

@@ -67,41 +67,25 @@ type GenerationConfig struct {
 // merge fills the fields g does not set from o (config.json's values under
 // generation_config.json's).
 func (g *GenerationConfig) merge(o GenerationConfig) {
-	pick := func(dst **int, src *int) {
-		if *dst == nil {
-			*dst = src
-		}
-	}
 	pick(&g.MaxLength, o.MaxLength)
 	pick(&g.MaxNewTokens, o.MaxNewTokens)
 	pick(&g.MinLength, o.MinLength)
 	pick(&g.MinNewTokens, o.MinNewTokens)
+	pick(&g.DoSample, o.DoSample)
 	pick(&g.NumBeams, o.NumBeams)
 	pick(&g.NumReturnSequences, o.NumReturnSequences)
+	pick(&g.Temperature, o.Temperature)
 	pick(&g.TopK, o.TopK)
+	pick(&g.TopP, o.TopP)
+	pick(&g.RepetitionPenalty, o.RepetitionPenalty)
+	pick(&g.LengthPenalty, o.LengthPenalty)
+	pick(&g.EarlyStopping, o.EarlyStopping)
 	pick(&g.NoRepeatNGramSize, o.NoRepeatNGramSize)
 	pick(&g.ForcedBOSTokenID, o.ForcedBOSTokenID)
+	pick(&g.RenormalizeLogits, o.RenormalizeLogits)
 	pick(&g.PadTokenID, o.PadTokenID)
 	pick(&g.BOSTokenID, o.BOSTokenID)
 	pick(&g.DecoderStartTokenID, o.DecoderStartTokenID)
-	pickF := func(dst **float64, src *float64) {
-		if *dst == nil {
-			*dst = src
-		}
-	}
-	pickF(&g.Temperature, o.Temperature)
-	pickF(&g.TopP, o.TopP)
-	pickF(&g.RepetitionPenalty, o.RepetitionPenalty)
-	pickF(&g.LengthPenalty, o.LengthPenalty)
-	if g.DoSample == nil {
-		g.DoSample = o.DoSample
-	}
-	if g.RenormalizeLogits == nil {
-		g.RenormalizeLogits = o.RenormalizeLogits
-	}
-	if g.EarlyStopping == nil {
-		g.EarlyStopping = o.EarlyStopping
-	}
 	if g.BadWordsIDs == nil {
 		g.BadWordsIDs = o.BadWordsIDs
 	}
@@ -110,6 +94,13 @@ func (g *GenerationConfig) merge(o GenerationConfig) {
 	}
 	if g.EOSTokenID == nil {
 		g.EOSTokenID = o.EOSTokenID
+	}
+}
+
+// pick sets *dst to src when it is unset.
+func pick[T any](dst **T, src *T) {
+	if *dst == nil {
+		*dst = src
 	}
 }
 

@@ -49,7 +49,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/infer"
@@ -109,9 +108,6 @@ type network interface {
 	// decode is infer.Decoder's Pass with cross-attention over mem: cross[i]
 	// is segment i's memory row in it.
 	decode(s *infer.State, segs []infer.Segment, ids []int, logits []float32, mem *infer.KVCache, cross []infer.Segment)
-	// logits computes the output of N rows of final hidden states (those a
-	// Trace's Hidden reports last).
-	logits(sc *infer.Scratch, out, h []float32, N int)
 }
 
 // VocabSize reports V.
@@ -307,6 +303,19 @@ func (d *Decoder) MaxLen() int { return d.mem.m.d.MaxTarget }
 // (0 or more than MaxLen: MaxLen). batch must be a multiple of the memory's
 // rows: row r reads memory row r / (batch / mem.Rows()).
 func (d *Decoder) NewState(batch, maxLen int) (*State, error) {
+	p, err := d.pass(batch)
+	if err != nil {
+		return nil, err
+	}
+	st, err := infer.NewState(p, batch, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	return &State{st: st, p: p}, nil
+}
+
+// pass returns the infer.Decoder of a state of batch rows.
+func (d *Decoder) pass(batch int) (*pass, error) {
 	B := d.mem.B
 	if batch <= 0 || batch%B != 0 {
 		return nil, fmt.Errorf("seq2seq: a state of %d rows over a memory of %d sources (want a multiple)", batch, B)
@@ -315,11 +324,7 @@ func (d *Decoder) NewState(batch, maxLen int) (*State, error) {
 	for r := range batch {
 		p.memRow[r] = r / (batch / B)
 	}
-	st, err := infer.NewState(p, batch, maxLen)
-	if err != nil {
-		return nil, err
-	}
-	return &State{st: st, p: p}, nil
+	return p, nil
 }
 
 // Forward appends ids [rows, T] to the state's rows, mask (nil: all true)
@@ -377,7 +382,7 @@ type pass struct {
 
 func (p *pass) Shape() infer.DecoderShape {
 	d := p.m.d
-	return infer.DecoderShape{Layers: d.DecLayers, KVHeads: d.H, HeadDim: d.D, Vocab: d.V, MaxLen: d.MaxTarget}
+	return infer.DecoderShape{Layers: d.DecLayers, KVHeads: d.H, Heads: d.H, HeadDim: d.D, Vocab: d.V, MaxLen: d.MaxTarget}
 }
 
 func (p *pass) Pass(s *infer.State, segs []infer.Segment, ids []int, logits []float32) {
@@ -409,41 +414,20 @@ func (m *Model) Generate(ctx context.Context, mem *Memory, opts generate.Options
 	return generate.Generate(ctx, mem.Decoder(), prompts, opts)
 }
 
-// Trace holds a teacher-forced decoder pass's results at every position.
-type Trace struct {
-	B, T int
-	// Logits [B, T, V].
-	Logits []float32
-	// Hidden holds L+1 tensors [B, T, C]: the embedding output, the input
-	// of each further layer, and the last (T5: after the final norm), as
-	// HF's decoder_hidden_states.
-	Hidden [][]float32
-}
+// Trace holds a teacher-forced decoder pass's results at every position:
+// the logits [B, T, V] and L+1 hidden states [B, T, C] (the embedding
+// output, the input of each further layer, and the last — T5: after the
+// final norm — as HF's decoder_hidden_states).
+type Trace = infer.Recording
 
 // ForwardTrace runs the decoder over ids [mem.Rows(), T] (all real, as HF's
 // forward without a decoder mask) with row b attending to source b, and
 // returns the logits and hidden states of every position. It allocates; it
 // is meant for tests and inspection.
 func (m *Model) ForwardTrace(mem *Memory, ids []int) (*Trace, error) {
-	B := mem.B
-	if len(ids) == 0 || len(ids)%B != 0 {
-		return nil, fmt.Errorf("seq2seq: %d decoder ids do not split into %d rows", len(ids), B)
-	}
-	T := len(ids) / B
-	s, err := mem.Decoder().NewState(B, T)
+	p, err := mem.Decoder().pass(mem.B)
 	if err != nil {
 		return nil, err
 	}
-	s.st.Chunk = T
-	C, L, V := m.d.C, m.d.DecLayers, m.d.V
-	tr := &Trace{B: B, T: T, Logits: make([]float32, B*T*V)}
-	for range L + 1 {
-		tr.Hidden = append(tr.Hidden, make([]float32, B*T*C))
-	}
-	s.st.Trace = &infer.Trace{Hidden: func(i int, x []float32) { copy(tr.Hidden[i], x) }}
-	if _, err := mem.Decoder().Forward(s, ids, nil); err != nil {
-		return nil, err
-	}
-	m.net.logits(&s.st.Scratch, tr.Logits, slices.Clone(tr.Hidden[L]), B*T)
-	return tr, nil
+	return infer.Run(p, ids, nil, mem.B, infer.RecordLogits|infer.RecordHidden)
 }

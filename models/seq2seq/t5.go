@@ -35,8 +35,7 @@ type t5Net struct {
 	enc              []t5Block
 	dec              []t5Block
 	encNorm, decNorm *infer.RMSNorm
-	head             *infer.Linear // lm_head or the tied embedding
-	rescale          float32       // d_model^−0.5 when tied, else 1
+	head             t5Head
 	act              infer.Activation
 	gated            bool
 
@@ -62,7 +61,7 @@ func t5Aliases(name string) []string {
 func loadT5(cfg *T5Config, b *infer.Builder) *t5Net {
 	C, H, D, F, V := cfg.DModel, cfg.NumHeads, cfg.DKV, cfg.DFF, cfg.VocabSize
 	HD, eps := H*D, float32(cfg.LayerNormEps)
-	n := &t5Net{cfg: cfg, C: C, H: H, D: D, F: F, V: V, act: cfg.Activation, gated: cfg.Gated, rescale: 1,
+	n := &t5Net{cfg: cfg, C: C, H: H, D: D, F: F, V: V, act: cfg.Activation, gated: cfg.Gated, head: t5Head{rescale: 1},
 		enc: make([]t5Block, cfg.NumLayers), dec: make([]t5Block, cfg.decoderLayers())}
 	n.embed = b.Embedding("shared.weight", V, C)
 	relName := "block.0.layer.0.SelfAttention.relative_attention_bias.weight"
@@ -113,12 +112,10 @@ func loadT5(cfg *T5Config, b *infer.Builder) *t5Net {
 	}
 	n.decNorm = b.Sub("decoder").RMSNorm("final_layer_norm", C, eps)
 	if cfg.tied() {
-		n.rescale = float32(math.Pow(float64(C), -0.5))
-		if n.embed != nil {
-			n.head = infer.NewLinear(n.embed.Tied(), nil)
-		}
+		n.head.rescale = float32(math.Pow(float64(C), -0.5))
+		n.head.w = n.embed.Head(nil)
 	} else {
-		n.head = b.Linear("lm_head", C, V, false)
+		n.head.w = b.Linear("lm_head", C, V, false)
 	}
 	return n
 }
@@ -133,15 +130,8 @@ func (n *t5Net) ffn(sc *infer.Scratch, blk *t5Block, x, h, f []float32, N int) {
 		blk.wo.AddTo(sc, x, f, N)
 		return
 	}
-	blk.wi.Forward(sc, f, h, N) //                                                [N, 2F]
-	act := n.act.Kernel()
-	g := f[:N*F] // act(gate)·up, packed into the front of f
-	for i := range N {
-		gi, ui := f[i*2*F:i*2*F+F], f[i*2*F+F:(i+1)*2*F]
-		act(gi, gi)
-		kernels.Mul(g[i*F:(i+1)*F], gi, ui)
-	}
-	blk.wo.AddTo(sc, x, g, N)
+	blk.wi.Forward(sc, f, h, N)                        //  [N, 2F]
+	blk.wo.AddTo(sc, x, infer.Gate(f, N, F, n.act), N) // act(gate)·up
 }
 
 // encode runs the encoder:
@@ -217,26 +207,21 @@ func (n *t5Net) decode(s *infer.State, segs []infer.Segment, ids []int, logits [
 		blk.ln2.Forward(h, x, N)
 		n.ffn(sc, blk, x, h, f, N)
 	}
-	if s.Trace != nil && s.Trace.Hidden != nil {
-		n.decNorm.Forward(h, x, N)
-		s.Hidden(len(n.dec), h)
-	}
-	last := s.Buf(5, len(segs)*C)
-	for i, sg := range segs {
-		r := sg.Off + sg.T - 1
-		copy(last[i*C:(i+1)*C], x[r*C:(r+1)*C])
-	}
-	n.decNorm.Forward(last, last, len(segs))
-	n.logits(sc, logits, last, len(segs))
+	s.Logits(logits, x, C, segs, n.decNorm, &n.head)
 }
 
-// logits applies the head to N rows of final-norm output h (rescaled in
-// place when tied).
-func (n *t5Net) logits(sc *infer.Scratch, out, h []float32, N int) {
-	if n.rescale != 1 {
-		kernels.Scale(n.rescale, h[:N*n.C])
+// t5Head is the output head: lm_head, or the tied embedding after the
+// decoder output is rescaled by d_model^−0.5 (in place).
+type t5Head struct {
+	w       *infer.Linear
+	rescale float32 // 1 when untied
+}
+
+func (h *t5Head) Forward(sc *infer.Scratch, y, x []float32, N int) {
+	if h.rescale != 1 {
+		kernels.Scale(h.rescale, x)
 	}
-	n.head.Forward(sc, out, h, N)
+	h.w.Forward(sc, y, x, N)
 }
 
 // relBias is T5's relative position bias of one stack: scores[j] of query
