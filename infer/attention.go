@@ -100,6 +100,16 @@ func (a *Attention) Forward(sc *Scratch, out []float32, ldo int, q []float32, ld
 	at.out, at.q, at.c, at.segs, at.opts = nil, nil, nil, nil, nil
 }
 
+// SelfForward is self-attention over the fused projections qkv of the
+// segments' new positions, N rows of q | k | v ((Heads + 2·KVHeads)·HeadDim
+// wide): it puts their keys and values into layer of c, then writes the
+// attention output into out [N, Heads·HeadDim].
+func (a *Attention) SelfForward(sc *Scratch, out, qkv []float32, c *KVCache, layer int, segs []Segment, opts *AttendOptions) {
+	q, kv := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
+	c.Put(layer, segs, qkv[q:], qkv[q+kv:], q+2*kv)
+	a.Forward(sc, out, q, qkv, q+2*kv, c, layer, segs, opts)
+}
+
 // attnScratch holds the arguments and per-worker buffers of a Forward call,
 // bound once so that a call allocates nothing.
 type attnScratch struct {

@@ -306,15 +306,14 @@ func (e *Encoder) embed(ws *Workspace, in Input) {
 
 // forward applies the layer to ws.x in place.
 func (l *encoderLayer) forward(ws *Workspace, a *infer.Attention, act infer.Activation) {
-	N, C, sc := ws.B*ws.T, a.Heads*a.HeadDim, &ws.sc
-	l.qkv.Forward(sc, ws.qkv, ws.x, N)                                 // q | k | v          [N, 3C]
-	ws.kv.Put(0, ws.segs, ws.qkv[C:], ws.qkv[2*C:], 3*C)               // k, v of every row
-	a.Forward(sc, ws.ctx, C, ws.qkv, 3*C, ws.kv, 0, ws.segs, &ws.mask) // attention          [N, C]
-	l.attnOut.Forward(sc, ws.h, ws.ctx, N)                             //                    [N, C]
-	l.attnNorm.AddForward(ws.x, ws.h, N)                               // x = LN(x + h)
-	l.inter.ForwardAct(sc, ws.ff, ws.x, N, act)                        // act(x·W₁ᵀ + b₁)    [N, F]
-	l.out.Forward(sc, ws.h, ws.ff, N)                                  //                    [N, C]
-	l.outNorm.AddForward(ws.x, ws.h, N)                                // x = LN(x + h)
+	N, sc := ws.B*ws.T, &ws.sc
+	l.qkv.Forward(sc, ws.qkv, ws.x, N)                             // q | k | v          [N, 3C]
+	a.SelfForward(sc, ws.ctx, ws.qkv, ws.kv, 0, ws.segs, &ws.mask) // attention          [N, C]
+	l.attnOut.Forward(sc, ws.h, ws.ctx, N)                         //                    [N, C]
+	l.attnNorm.AddForward(ws.x, ws.h, N)                           // x = LN(x + h)
+	l.inter.ForwardAct(sc, ws.ff, ws.x, N, act)                    // act(x·W₁ᵀ + b₁)    [N, F]
+	l.out.Forward(sc, ws.h, ws.ff, N)                              //                    [N, C]
+	l.outNorm.AddForward(ws.x, ws.h, N)                            // x = LN(x + h)
 }
 
 // Heads reports the heads e has.

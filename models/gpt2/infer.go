@@ -237,10 +237,9 @@ func (m *Inference) Pass(s *infer.State, segs []infer.Segment, ids []int, logits
 	for l, blk := range m.blocks {
 		s.Hidden(l, x)
 		blk.ln1.Forward(h, x, N)
-		blk.attn.Forward(sc, qkv, h, N)                                     // q | k | v  [N, 3C]
-		s.Cache.Put(l, segs, qkv[C:], qkv[2*C:], 3*C)                       // k, v into the rows
-		m.attn.Forward(sc, att, C, qkv, 3*C, s.Cache, l, segs, s.Attend(l)) // [N, C]
-		blk.proj.AddTo(sc, x, att, N)                                       // x += c_proj(att)
+		blk.attn.Forward(sc, qkv, h, N)                                 // q | k | v  [N, 3C]
+		m.attn.SelfForward(sc, att, qkv, s.Cache, l, segs, s.Attend(l)) // [N, C]
+		blk.proj.AddTo(sc, x, att, N)                                   // x += c_proj(att)
 		blk.ln2.Forward(h, x, N)
 		blk.fc.ForwardAct(sc, fc, h, N, cfg.Activation) //                         [N, F]
 		blk.fcProj.AddTo(sc, x, fc, N)

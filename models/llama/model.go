@@ -110,8 +110,7 @@ func (m *Model) Pass(s *infer.State, segs []infer.Segment, ids []int, logits []f
 				m.rope.Apply(qkv[(sg.Off+t)*W:], H+Hkv, sg.Start+t)
 			}
 		}
-		s.Cache.Put(l, segs, qkv[H*D:], qkv[(H+Hkv)*D:], W)
-		m.attn.Forward(sc, att, H*D, qkv, W, s.Cache, l, segs, s.Attend(l)) // [N, H·D]
+		m.attn.SelfForward(sc, att, qkv, s.Cache, l, segs, s.Attend(l)) // [N, H·D]
 		blk.o.AddTo(sc, x, att, N)
 
 		blk.mlpNorm.Forward(h, x, N)

@@ -214,9 +214,8 @@ func (n *bartNet) encode(sc *infer.Scratch, segs []infer.Segment, masks [][]bool
 		if hidden != nil {
 			hidden(l, x)
 		}
-		L.qkv.Forward(sc, qkv, x, N) //                                             [N, 3C]
-		cache.Put(0, segs, qkv[C:], qkv[2*C:], 3*C)
-		n.encAttn.Forward(sc, att, C, qkv, 3*C, cache, 0, segs, opts) //          [N, C]
+		L.qkv.Forward(sc, qkv, x, N)                              //                                             [N, 3C]
+		n.encAttn.SelfForward(sc, att, qkv, cache, 0, segs, opts) //              [N, C]
 		L.o.Forward(sc, h, att, N)
 		L.ln1.AddForward(x, h, N)
 		L.fc1.ForwardAct(sc, f, x, N, n.act) //                                    [N, F]
@@ -254,8 +253,7 @@ func (n *bartNet) decode(s *infer.State, segs []infer.Segment, ids []int, logits
 	for l, L := range n.dec {
 		s.Hidden(l, x)
 		L.qkv.Forward(sc, qkv, x, N)
-		s.Cache.Put(l, segs, qkv[C:], qkv[2*C:], 3*C)
-		n.selfAttn.Forward(sc, att, C, qkv, 3*C, s.Cache, l, segs, s.Attend(l))
+		n.selfAttn.SelfForward(sc, att, qkv, s.Cache, l, segs, s.Attend(l))
 		L.o.Forward(sc, h, att, N)
 		L.ln1.AddForward(x, h, N)
 

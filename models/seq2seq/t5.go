@@ -74,41 +74,37 @@ func loadT5(cfg *T5Config, b *infer.Builder) *t5Net {
 		n.encAttn.Bias = newRelBias(encRel, H, cfg.RelBuckets, cfg.RelMaxDistance, true)
 		n.selfAttn.Bias = newRelBias(decRel, H, cfg.RelBuckets, cfg.RelMaxDistance, false)
 	}
-	ff := func(p *infer.Builder) (wi, wo *infer.Linear) {
-		if cfg.Gated {
-			wi = p.LinearCat([]string{"wi_0", "wi_1"}, C, []int{F, F}, false)
-		} else {
-			wi = p.Linear("wi", C, F, false)
-		}
-		return wi, p.Linear("wo", F, C, false)
-	}
 	qkv := []string{"q", "k", "v"}
-	for l := range n.enc {
-		p := b.Sub("encoder", "block", l, "layer")
-		blk := t5Block{
-			ln1: p.RMSNorm("0.layer_norm", C, eps),
-			qkv: p.Sub(0, "SelfAttention").LinearCat(qkv, C, []int{HD, HD, HD}, false),
-			o:   p.Linear("0.SelfAttention.o", HD, C, false),
-			ln2: p.RMSNorm("1.layer_norm", C, eps),
+	// block loads block l of stack: layer.0 self-attention, then (decoder)
+	// layer.1 cross-attention, then the feed-forward layer.
+	block := func(stack string, l int, cross bool) (blk t5Block) {
+		p := b.Sub(stack, "block", l, "layer")
+		blk.ln1 = p.RMSNorm("0.layer_norm", C, eps)
+		blk.qkv = p.Sub(0, "SelfAttention").LinearCat(qkv, C, []int{HD, HD, HD}, false)
+		blk.o = p.Linear("0.SelfAttention.o", HD, C, false)
+		ff := p.Sub(1)
+		if cross {
+			blk.lnX = p.RMSNorm("1.layer_norm", C, eps)
+			blk.cq = p.Linear("1.EncDecAttention.q", C, HD, false)
+			blk.ckv = p.Sub(1, "EncDecAttention").LinearCat(qkv[1:], C, []int{HD, HD}, false)
+			blk.co = p.Linear("1.EncDecAttention.o", HD, C, false)
+			ff = p.Sub(2)
 		}
-		blk.wi, blk.wo = ff(p.Sub(1, "DenseReluDense"))
-		n.enc[l] = blk
+		blk.ln2 = ff.RMSNorm("layer_norm", C, eps)
+		if cfg.Gated {
+			blk.wi = ff.Sub("DenseReluDense").LinearCat([]string{"wi_0", "wi_1"}, C, []int{F, F}, false)
+		} else {
+			blk.wi = ff.Linear("DenseReluDense.wi", C, F, false)
+		}
+		blk.wo = ff.Linear("DenseReluDense.wo", F, C, false)
+		return blk
+	}
+	for l := range n.enc {
+		n.enc[l] = block("encoder", l, false)
 	}
 	n.encNorm = b.Sub("encoder").RMSNorm("final_layer_norm", C, eps)
 	for l := range n.dec {
-		p := b.Sub("decoder", "block", l, "layer")
-		blk := t5Block{
-			ln1: p.RMSNorm("0.layer_norm", C, eps),
-			qkv: p.Sub(0, "SelfAttention").LinearCat(qkv, C, []int{HD, HD, HD}, false),
-			o:   p.Linear("0.SelfAttention.o", HD, C, false),
-			lnX: p.RMSNorm("1.layer_norm", C, eps),
-			cq:  p.Linear("1.EncDecAttention.q", C, HD, false),
-			ckv: p.Sub(1, "EncDecAttention").LinearCat(qkv[1:], C, []int{HD, HD}, false),
-			co:  p.Linear("1.EncDecAttention.o", HD, C, false),
-			ln2: p.RMSNorm("2.layer_norm", C, eps),
-		}
-		blk.wi, blk.wo = ff(p.Sub(2, "DenseReluDense"))
-		n.dec[l] = blk
+		n.dec[l] = block("decoder", l, true)
 	}
 	n.decNorm = b.Sub("decoder").RMSNorm("final_layer_norm", C, eps)
 	if cfg.tied() {
@@ -159,8 +155,7 @@ func (n *t5Net) encode(sc *infer.Scratch, segs []infer.Segment, masks [][]bool, 
 		}
 		blk.ln1.Forward(h, x, N)
 		blk.qkv.Forward(sc, qkv, h, N) //                                           [N, 3·H·D]
-		cache.Put(0, segs, qkv[HD:], qkv[2*HD:], 3*HD)
-		n.encAttn.Forward(sc, att, HD, qkv, 3*HD, cache, 0, segs, opts)
+		n.encAttn.SelfForward(sc, att, qkv, cache, 0, segs, opts)
 		blk.o.AddTo(sc, x, att, N)
 		blk.ln2.Forward(h, x, N)
 		n.ffn(sc, blk, x, h, f, N)
@@ -194,8 +189,7 @@ func (n *t5Net) decode(s *infer.State, segs []infer.Segment, ids []int, logits [
 		s.Hidden(l, x)
 		blk.ln1.Forward(h, x, N)
 		blk.qkv.Forward(sc, qkv, h, N)
-		s.Cache.Put(l, segs, qkv[HD:], qkv[2*HD:], 3*HD)
-		n.selfAttn.Forward(sc, att, HD, qkv, 3*HD, s.Cache, l, segs, s.Attend(l))
+		n.selfAttn.SelfForward(sc, att, qkv, s.Cache, l, segs, s.Attend(l))
 		blk.o.AddTo(sc, x, att, N)
 
 		blk.lnX.Forward(h, x, N)
