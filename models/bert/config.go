@@ -273,26 +273,29 @@ func ReadConfig(path string) (Config, error) {
 	return parseConfig(raw, path)
 }
 
-// parseConfig decodes data (named where in errors), checks that it
-// describes one of the variants, reads DistilBERT's and ELECTRA's own keys
-// and validates it.
+// parseConfig decodes data (named where in errors): the header names the
+// variant, whose config class gives the defaults of absent keys (ELECTRA's
+// are electra-small's shape; DistilBERT's keys are its own), then validates.
 func parseConfig(data []byte, where string) (Config, error) {
-	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1} // the defaults zero cannot express
-	h, err := checkpoint.DecodeConfig(data, &c)
-	if err != nil {
+	var h checkpoint.ConfigHeader
+	if err := checkpoint.DecodeJSON(data, &h); err != nil {
 		return Config{}, fmt.Errorf("bert: %s: %w", where, err)
 	}
-	if c.Variant, err = variantOf(h); err != nil {
+	v, err := variantOf(h)
+	if err != nil {
 		return Config{}, err
 	}
-	switch c.Variant {
-	case DistilBert:
-		err = c.fromDistil(data)
-	case Electra:
-		err = c.electraDefaults(data)
+	c := Config{HiddenDropout: 0.1, AttentionDropout: 0.1, Variant: v} // the defaults zero cannot express
+	if v == Electra {
+		c.EmbeddingSize, c.HiddenSize, c.NumHeads, c.Intermediate = 128, 256, 4, 1024
 	}
-	if err != nil {
-		return Config{}, fmt.Errorf("bert: config: %w", err)
+	if err := checkpoint.DecodeJSON(data, &c); err != nil {
+		return Config{}, fmt.Errorf("bert: %s: %w", where, err)
+	}
+	if v == DistilBert {
+		if err := c.fromDistil(data); err != nil {
+			return Config{}, fmt.Errorf("bert: config: %w", err)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -337,30 +340,4 @@ func (c Config) marshal(arch string) ([]byte, error) {
 		return nil, err
 	}
 	return append(out, '\n'), nil
-}
-
-// electraDefaults gives the keys an ElectraConfig document leaves out the
-// defaults of ElectraConfig (electra-small's shape), where they differ from
-// BertConfig's.
-func (c *Config) electraDefaults(data []byte) error {
-	var keys struct {
-		EmbeddingSize *int `json:"embedding_size"`
-		HiddenSize    *int `json:"hidden_size"`
-		NumHeads      *int `json:"num_attention_heads"`
-		Intermediate  *int `json:"intermediate_size"`
-	}
-	if err := checkpoint.DecodeJSON(data, &keys); err != nil {
-		return err
-	}
-	for _, d := range []struct {
-		present *int
-		field   *int
-		def     int
-	}{{keys.EmbeddingSize, &c.EmbeddingSize, 128}, {keys.HiddenSize, &c.HiddenSize, 256},
-		{keys.NumHeads, &c.NumHeads, 4}, {keys.Intermediate, &c.Intermediate, 1024}} {
-		if d.present == nil {
-			*d.field = d.def
-		}
-	}
-	return nil
 }

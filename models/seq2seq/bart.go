@@ -211,20 +211,16 @@ func (n *bartNet) encode(sc *infer.Scratch, segs []infer.Segment, masks [][]bool
 	qkv, att, h, f := make([]float32, N*3*C), make([]float32, N*C), make([]float32, N*C), make([]float32, N*F)
 	opts := &infer.AttendOptions{KeyMask: masks}
 	for l, L := range n.enc {
-		if hidden != nil {
-			hidden(l, x)
-		}
-		L.qkv.Forward(sc, qkv, x, N)                              //                                             [N, 3C]
-		n.encAttn.SelfForward(sc, att, qkv, cache, 0, segs, opts) //              [N, C]
+		hidden(l, x)
+		L.qkv.Forward(sc, qkv, x, N)                              // [N, 3C]
+		n.encAttn.SelfForward(sc, att, qkv, cache, 0, segs, opts) // [N, C]
 		L.o.Forward(sc, h, att, N)
 		L.ln1.AddForward(x, h, N)
 		L.fc1.ForwardAct(sc, f, x, N, n.act) //                                    [N, F]
 		L.fc2.Forward(sc, h, f, N)
 		L.ln2.AddForward(x, h, N)
 	}
-	if hidden != nil {
-		hidden(len(n.enc), x)
-	}
+	hidden(len(n.enc), x)
 }
 
 func (n *bartNet) crossKV(sc *infer.Scratch, l int, kv, mem []float32, N int) {

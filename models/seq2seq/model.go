@@ -99,7 +99,7 @@ type dims struct {
 type network interface {
 	// encode runs the encoder over ids (segment i holds source row
 	// segs[i].Row's columns 0 … T−1, masked by masks[i] when not nil) and
-	// leaves its output in x [N, C]; hidden, when not nil, receives the
+	// leaves its output in x [N, C]; hidden (never nil) receives the
 	// input of each layer and the output.
 	encode(sc *infer.Scratch, segs []infer.Segment, masks [][]bool, ids []int, x []float32, hidden func(i int, x []float32))
 	// crossKV writes the cross-attention keys | values of decoder layer l
@@ -247,7 +247,7 @@ func (m *Model) encode(ids []int, mask []bool, B int, trace func(i int, x []floa
 			}
 		}
 	}
-	var hidden func(i int, x []float32)
+	hidden := func(int, []float32) {}
 	if trace != nil {
 		hidden = func(i int, x []float32) { trace(i, x, pos) }
 	}

@@ -150,9 +150,7 @@ func (n *t5Net) encode(sc *infer.Scratch, segs []infer.Segment, masks [][]bool, 
 	opts := &infer.AttendOptions{KeyMask: masks}
 	for l := range n.enc {
 		blk := &n.enc[l]
-		if hidden != nil {
-			hidden(l, x)
-		}
+		hidden(l, x)
 		blk.ln1.Forward(h, x, N)
 		blk.qkv.Forward(sc, qkv, h, N) //                                           [N, 3·H·D]
 		n.encAttn.SelfForward(sc, att, qkv, cache, 0, segs, opts)
@@ -161,9 +159,7 @@ func (n *t5Net) encode(sc *infer.Scratch, segs []infer.Segment, masks [][]bool, 
 		n.ffn(sc, blk, x, h, f, N)
 	}
 	n.encNorm.Forward(x, x, N)
-	if hidden != nil {
-		hidden(len(n.enc), x)
-	}
+	hidden(len(n.enc), x)
 }
 
 func (n *t5Net) crossKV(sc *infer.Scratch, l int, kv, mem []float32, N int) {
