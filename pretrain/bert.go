@@ -12,10 +12,10 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-// newBERTTask builds a BERT-family task (MLMNSP or Electra): packed token
-// file (one segment per sentence, documents split at blank lines),
+// newBERTTask builds a BERT-family task (MLMNSP, MLM or Electra): packed
+// token file (one segment per sentence, documents split at blank lines),
 // documents split into train/validation, sequences (sentence pairs for
-// NSP, packed sentences for ELECTRA), masking, models.
+// NSP, packed sentences for MLM and ELECTRA), masking, models.
 func newBERTTask(ctx context.Context, o *Options) (train.Task, error) {
 	tok, logger := o.Tokenizer, o.Logger
 	special := map[string]int32{}
@@ -47,8 +47,8 @@ func newBERTTask(ctx context.Context, o *Options) (train.Task, error) {
 	}
 	T := o.BlockSize
 	var examples, evalEx []data.PretrainExample
-	if o.Objective == Electra {
-		// ELECTRA reads contiguous text: sentences packed up to the block,
+	if o.Objective == Electra || o.Objective == MLM {
+		// MLM and ELECTRA read contiguous text: sentences packed up to the block,
 		// across document boundaries (RoBERTa's FULL-SENTENCES), so that
 		// short documents do not leave most of a block to padding.
 		if examples, err = data.PackSentences(joinDocs(trainDocs), T, special["[CLS]"], special["[SEP]"]); err != nil {

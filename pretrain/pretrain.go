@@ -8,7 +8,8 @@
 //	res, err := tr.Run(ctx)
 //
 // The objectives are a GPT-2 causal LM (CLM), BERT's masked LM with
-// next-sentence prediction (MLMNSP) and ELECTRA's replaced-token detection
+// next-sentence prediction (MLMNSP), the masked LM alone on sentences packed
+// up to the block across documents (MLM, RoBERTa's recipe) and ELECTRA's replaced-token detection
 // (Electra, Clark et al. 2020), whose discriminator is saved as an
 // ElectraForPreTraining folder that fine-tuning loads as a BERT-shaped
 // encoder.
@@ -32,16 +33,17 @@ type Objective string
 const (
 	CLM     Objective = "clm"     // GPT-2 causal language model
 	MLMNSP  Objective = "mlm-nsp" // BERT masked LM + next-sentence prediction
+	MLM     Objective = "mlm"     // masked LM alone on packed sentences (RoBERTa's FULL-SENTENCES)
 	Electra Objective = "electra" // ELECTRA: generator MLM + discriminator replaced-token detection
 )
 
 // ParseObjective returns the objective named s.
 func ParseObjective(s string) (Objective, error) {
 	switch o := Objective(s); o {
-	case CLM, MLMNSP, Electra:
+	case CLM, MLMNSP, MLM, Electra:
 		return o, nil
 	}
-	return "", fmt.Errorf("pretrain: objective must be clm, mlm-nsp or electra, got %q", s)
+	return "", fmt.Errorf("pretrain: objective must be clm, mlm-nsp, mlm or electra, got %q", s)
 }
 
 // Options configure NewTask. Corpus, BlockSize and BatchSize are required,
@@ -49,7 +51,7 @@ func ParseObjective(s string) (Objective, error) {
 type Options struct {
 	Objective Objective            // zero: CLM
 	Corpus    *data.Corpus         // the text
-	Tokenizer *tokenizer.Tokenizer // the vocabulary (MLMNSP and Electra: a WordPiece one with [CLS], [SEP], [MASK], [PAD])
+	Tokenizer *tokenizer.Tokenizer // the vocabulary (MLMNSP, MLM and Electra: a WordPiece one with [CLS], [SEP], [MASK], [PAD])
 	// Char builds a character vocabulary from the corpus instead of
 	// Tokenizer (CLM only); it is saved with the model.
 	Char bool
@@ -102,7 +104,7 @@ func NewTask(ctx context.Context, o Options) (train.Task, error) {
 		return nil, err
 	}
 	switch o.Objective {
-	case MLMNSP, Electra:
+	case MLMNSP, MLM, Electra:
 		return newBERTTask(ctx, &o)
 	}
 	return newCLMTask(ctx, &o)
@@ -127,7 +129,7 @@ func (o *Options) check() error {
 	case o.Char && o.Objective != CLM:
 		return fmt.Errorf("pretrain: a character vocabulary works with the clm objective only")
 	case o.BF16 && o.Objective == Electra:
-		return fmt.Errorf("pretrain: bf16 works with the clm and mlm-nsp objectives only")
+		return fmt.Errorf("pretrain: bf16 works with the clm, mlm-nsp and mlm objectives only")
 	case o.Tokenizer == nil && !o.Char:
 		return fmt.Errorf("pretrain: no tokenizer")
 	case o.BatchSize <= 0 || o.BlockSize <= 1:

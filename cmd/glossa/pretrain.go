@@ -20,11 +20,12 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-const pretrainUsage = `Usage: glossa pretrain --objective clm|mlm-nsp|electra (--tokenizer PATH|char | --train-tokenizer) --data FILES --out DIR [flags]
+const pretrainUsage = `Usage: glossa pretrain --objective clm|mlm-nsp|mlm|electra (--tokenizer PATH|char | --train-tokenizer) --data FILES --out DIR [flags]
 
 Pretrains a language model from scratch on plain text (files, folders, globs,
 .gz): a GPT-2 causal LM (clm), a BERT with masked-LM + next-sentence
-prediction (mlm-nsp), or an ELECTRA discriminator trained by replaced-token
+prediction (mlm-nsp) or with the masked LM alone on sentences packed up to
+--block-size across documents (mlm, RoBERTa's recipe), or an ELECTRA discriminator trained by replaced-token
 detection against a small masked-LM generator that shares its embeddings
 (electra; OUT holds the discriminator as ElectraForPreTraining, which
 "glossa finetune" uses as it uses a BERT, and OUT/generator the generator).
@@ -61,9 +62,9 @@ type pretrainFlags struct {
 func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pretrain", stderr)
 	var f pretrainFlags
-	fs.StringVar(&f.objective, "objective", "clm", "training objective: clm (GPT-2 causal LM), mlm-nsp (BERT masked LM + next sentence) or electra (replaced-token detection)")
+	fs.StringVar(&f.objective, "objective", "clm", "training objective: clm (GPT-2 causal LM), mlm-nsp (BERT masked LM + next sentence), mlm (masked LM on packed sentences) or electra (replaced-token detection)")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", `tokenizer: a tokenizer.json / vocab.txt file or a folder holding one, or "char" (one token per character, clm only)`)
-	fs.BoolVar(&f.trainTokenizer, "train-tokenizer", false, "train a tokenizer on the corpus first (byte-level BPE for clm, WordPiece for mlm-nsp and electra) into OUT")
+	fs.BoolVar(&f.trainTokenizer, "train-tokenizer", false, "train a tokenizer on the corpus first (byte-level BPE for clm, WordPiece for mlm-nsp, mlm and electra) into OUT")
 	fs.IntVar(&f.vocabSize, "vocab-size", 8000, "vocabulary size for --train-tokenizer")
 	fs.StringVar(&f.dataPaths, "data", "", "corpus: comma-separated files, folders or glob patterns (positional arguments are added)")
 	fs.StringVar(&f.out, "out", "", "run folder: checkpoints, metrics, plots and the final model (required)")
@@ -72,9 +73,9 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.width, "width", 256, "model width (hidden size)")
 	fs.IntVar(&f.heads, "heads", 4, "attention heads (must divide --width)")
 	fs.IntVar(&f.blockSize, "block-size", 128, "sequence length in tokens (context window)")
-	fs.Float64Var(&f.dropout, "dropout", 0.1, "dropout probability (mlm-nsp; the clm path has no dropout)")
-	fs.BoolVar(&f.wholeWord, "whole-word", false, "mlm-nsp, electra: mask whole words (all WordPiece pieces of a word together)")
-	fs.Float64Var(&f.maskProb, "mask-prob", 0.15, "mlm-nsp, electra: fraction of the tokens masked")
+	fs.Float64Var(&f.dropout, "dropout", 0.1, "dropout probability (mlm-nsp, mlm; the clm path has no dropout)")
+	fs.BoolVar(&f.wholeWord, "whole-word", false, "mlm-nsp, mlm, electra: mask whole words (all WordPiece pieces of a word together)")
+	fs.Float64Var(&f.maskProb, "mask-prob", 0.15, "mlm-nsp, mlm, electra: fraction of the tokens masked")
 	fs.IntVar(&f.embeddingSize, "embedding-size", 0, "electra: width of the shared embeddings (0: --width; smaller adds embeddings_project)")
 	fs.Float64Var(&f.genScale, "generator-scale", 0.25, "electra: generator width, heads and feed-forward size as a fraction of the discriminator's")
 	fs.Float64Var(&f.discWeight, "disc-weight", 50, "electra: weight λ of the discriminator's loss (loss = generator MLM + λ·discriminator)")
@@ -96,7 +97,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.logEvery, "log-every", 1, "append a train record to metrics.jsonl every N steps")
 	fs.Uint64Var(&f.seed, "seed", 1337, "seed for initialisation, data order and masking")
 	fs.StringVar(&f.init, "init", "", "start from the weights of this model folder (continued pretraining) instead of a random initialisation; its config.json sets the architecture, so --layers/--width/--heads are ignored")
-	fs.BoolVar(&f.bf16, "bf16", false, "clm and mlm-nsp: bfloat16 mixed precision — bf16 products with float32 sums, float32 master weights, gradients and AdamW state (fast on CPUs with AVX-512 BF16; give it again with --resume)")
+	fs.BoolVar(&f.bf16, "bf16", false, "clm, mlm-nsp and mlm: bfloat16 mixed precision — bf16 products with float32 sums, float32 master weights, gradients and AdamW state (fast on CPUs with AVX-512 BF16; give it again with --resume)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags as the first run)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), bar, log or off")
 	fs.Usage = func() {
@@ -110,8 +111,8 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	paths := splitList(f.dataPaths)
 	paths = append(paths, fs.Args()...)
 	switch {
-	case f.objective != "clm" && f.objective != "mlm-nsp" && f.objective != "electra":
-		return fmt.Errorf("%w: --objective must be clm, mlm-nsp or electra, got %q", errUsage, f.objective)
+	case f.objective != "clm" && f.objective != "mlm-nsp" && f.objective != "mlm" && f.objective != "electra":
+		return fmt.Errorf("%w: --objective must be clm, mlm-nsp, mlm or electra, got %q", errUsage, f.objective)
 	case f.out == "":
 		return fmt.Errorf("%w: --out is required", errUsage)
 	case len(paths) == 0:
@@ -121,7 +122,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case f.init != "" && f.trainTokenizer:
 		return fmt.Errorf("%w: --init continues a model with its own tokenizer: give --tokenizer, not --train-tokenizer", errUsage)
 	case f.bf16 && f.objective == "electra":
-		return fmt.Errorf("%w: --bf16 works with --objective clm or mlm-nsp", errUsage)
+		return fmt.Errorf("%w: --bf16 works with --objective clm, mlm-nsp or mlm", errUsage)
 	case f.tokenizer == "char" && f.objective != "clm":
 		return fmt.Errorf("%w: --tokenizer char works with --objective clm only", errUsage)
 	case f.steps <= 0 || f.batchSize <= 0 || f.accumulate <= 0 || f.blockSize <= 1:

@@ -13,14 +13,14 @@ import (
 	"github.com/glossa-ai/glossa/quickstart"
 )
 
-const quickstartUsage = `Usage: glossa quickstart [--out DIR] [--steps-scale F] [--objective mlm-nsp|electra] [--seeds N] [--threads N] [--goroot DIR]
+const quickstartUsage = `Usage: glossa quickstart [--out DIR] [--steps-scale F] [--objective mlm|mlm-nsp|electra] [--seeds N] [--threads N] [--goroot DIR]
 
 Runs Glossa's whole recipe on a corpus that needs no download: the
 documentation comments of the Go installation's own sources
 ($GOROOT/src, test files and testdata left out). In order:
 
   1. train a WordPiece tokenizer on the comments          (glossa tokenizer train)
-  2. pretrain a small BERT (masked LM + next sentence),     (glossa pretrain --objective mlm-nsp)
+  2. pretrain a small BERT (masked LM, 40 % masked),        (glossa pretrain --objective mlm --mask-prob 0.4)
      or with --objective electra an ELECTRA discriminator
   3. fine-tune it to tell which package tree a comment      (glossa finetune, per seed,
      comes from (crypto, go, net, runtime), next to the       pretrained and
@@ -41,7 +41,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("quickstart", stderr)
 	out := fs.String("out", "", "run folder (default: a new temporary folder, kept for inspection)")
 	scale := fs.Float64("steps-scale", 1, "multiply the corpus size and every step count by F (0.05: a smoke run)")
-	objective := fs.String("objective", "mlm-nsp", "encoder pretraining: mlm-nsp or electra")
+	objective := fs.String("objective", "mlm", "encoder pretraining: mlm (masked LM on packed sentences), mlm-nsp or electra")
 	seeds := fs.Int("seeds", 3, "fine-tuning seeds of the pretrained-vs-scratch comparison")
 	threads := fs.Int("threads", 0, "worker threads (0: GOMAXPROCS)")
 	goroot := fs.String("goroot", "", "Go installation whose src/ comments form the corpus (default: this Go's GOROOT)")
@@ -67,8 +67,8 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("%w: --seeds must be in [1, 20], got %d", errUsage, *seeds)
 	case *part != "all" && *part != "encoder" && *part != "gpt":
 		return fmt.Errorf("%w: --part must be all, encoder or gpt, got %q", errUsage, *part)
-	case *objective != string(pretrain.Electra) && *objective != string(pretrain.MLMNSP):
-		return fmt.Errorf("%w: --objective must be electra or mlm-nsp, got %q", errUsage, *objective)
+	case *objective != string(pretrain.Electra) && *objective != string(pretrain.MLMNSP) && *objective != string(pretrain.MLM):
+		return fmt.Errorf("%w: --objective must be mlm, mlm-nsp or electra, got %q", errUsage, *objective)
 	}
 	if *threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))

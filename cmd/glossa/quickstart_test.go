@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/glossa-ai/glossa/internal/testenv"
@@ -69,5 +70,35 @@ func TestQuickstartSmoke(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestQuickstartDefaultObjective runs the encoder half at the default
+// objective (the masked LM on packed sentences, no NSP) and checks the
+// printed command and the pretraining metrics.
+func TestQuickstartDefaultObjective(t *testing.T) {
+	root, err := quickstart.FindGoroot(context.Background())
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"quickstart", "--out", dir, "--steps-scale", "0.05", "--seeds", "1", "--part", "encoder", "--threads", "2", "--goroot", root}
+	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, re := range []string{
+		`== 2\. BERT pretraining \(masked LM on packed sentences\) ==`,
+		`\$ glossa pretrain --objective mlm .* --mask-prob 0\.4 `,
+		`done: \d+ steps, \d+ tokens; eval loss [0-9.]+, mlm_accuracy [0-9.]+, mlm_loss [0-9.]+, perplexity`,
+		`pretrained \(mlm\) vs from scratch`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output lacks %q:\n%s", re, out)
+		}
+	}
+	if strings.Contains(out, "nsp_accuracy") {
+		t.Errorf("the default objective reported next-sentence metrics:\n%s", out)
 	}
 }
