@@ -353,7 +353,11 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	j.convertA(transA, a, lda)
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
 	workers := min(Threads(), panels)
-	if m*n*k < sgemmSerial {
+	// Few rows are bound by streaming B, not by multiply-adds: as for the
+	// float32 row path, a B of rowParallel values or more is shared out
+	// however few the rows (a decoding step's 768×768 projection would
+	// otherwise stream on one core while the others wait).
+	if m*n*k < sgemmSerial && (m >= gemmBF16RowMode || n*k < rowParallel) {
 		workers = 1
 	}
 	fn := j.workerFn

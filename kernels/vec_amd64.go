@@ -383,6 +383,7 @@ var avx512Vec = vecKernels{
 	bf16ToF32:        func(dst []float32, src []uint16) { bf16ToF32_512(f32p(dst[:len(src)]), u16p(src), len(src)) },
 	f16ToF32:         func(dst []float32, src []uint16) { f16ToF32_512(f32p(dst[:len(src)]), u16p(src), len(src)) },
 	f32ToBF16:        func(dst []uint16, src []float32) { f32ToBF16_512(u16p(dst[:len(src)]), f32p(src), len(src)) },
+	f32ToF16:         func(dst []uint16, src []float32) { f32ToF16_512(u16p(dst[:len(src)]), f32p(src), len(src)) },
 	dotBF16:          func(x []float32, w []uint16) float32 { return dotBF16_512(f32p(x), u16p(w[:len(x)]), len(x)) },
 	matVec:           matVecAVX512,
 	matVecBF16:       matVecBF16AVX512,

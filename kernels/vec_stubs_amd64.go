@@ -199,6 +199,11 @@ func bf16ToF32_512(dst *float32, src *uint16, n int)
 //go:noescape
 func f16ToF32_512(dst *float32, src *uint16, n int)
 
+// f32ToF16_512 rounds n float32 values to IEEE half precision, to nearest even (VCVTPS2PH); NaNs stay NaN (quietened).
+//
+//go:noescape
+func f32ToF16_512(dst *uint16, src *float32, n int)
+
 // f32ToBF16_512 rounds n float32 values to bfloat16, to nearest even; NaNs stay NaN (quietened).
 //
 //go:noescape
