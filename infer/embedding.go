@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/glossa-ai/glossa/kernels"
 )
@@ -14,6 +15,9 @@ type Embedding struct {
 	bf16 []uint16  // [V, C], or nil
 	q    []byte    // [V, C/32] blocks of format qf, or nil
 	qf   Format
+	// mapped says bf16 aliases a memory-mapped file, whose pages Tied
+	// releases once it has packed a copy: lookups touch a few rows.
+	mapped bool
 }
 
 // NewEmbedding returns the table w [V, C] (aliased) in float32, or rounded
@@ -83,7 +87,11 @@ func (e *Embedding) Tied() Weight {
 		return newQuantWeight(e.qf, e.C, e.V, [][]byte{e.q}, []int{e.V})
 	}
 	if e.bf16 != nil {
-		return BF16Weight(e.bf16, e.C, e.V)
+		w := BF16Weight(e.bf16, e.C, e.V)
+		if e.mapped && w.(*bf16Weight).w == nil { // packed: only lookups read the file now
+			releasePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(e.bf16))), 2*len(e.bf16)))
+		}
+		return w
 	}
 	return DenseWeight(e.f32, e.C, e.V)
 }

@@ -41,6 +41,10 @@ type Options struct {
 	// checkpoint's max_position_embeddings (a GGUF file's context_length
 	// can be 128k), which sizes the RoPE tables and the states' caches.
 	MaxPositions int
+	// CacheType is the element type of the states' KV caches. Zero
+	// (infer.KVDefault) means half precision for a GGUF file, llama.cpp's
+	// default, and float32 for other checkpoints, Hugging Face's.
+	CacheType infer.KVType
 }
 
 // aliases lets files saved from LlamaModel (without the "model." prefix)
@@ -110,6 +114,7 @@ func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init fu
 	if err := b.Err(); err != nil {
 		return nil, false, err
 	}
+	m.cache = opts.CacheType.Or(infer.KVF32)
 	return m, b.Aliased(), nil
 }
 
