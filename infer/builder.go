@@ -42,10 +42,9 @@ type builderState struct {
 	aliased bool // some value aliases src's memory
 
 	// Loading scratch, reused from tensor to tensor so that matrices that
-	// are converted or concatenated before they are packed leave no
-	// garbage behind (it would count in the peak resident set until the
-	// collector returns it): the float32 values of a tensor that is not
-	// mapped as float32, and a LinearCat's parts side by side.
+	// are converted before they are packed leave no garbage behind (it
+	// would count in the peak resident set until the collector returns
+	// it): the float32 values of a tensor that is not mapped as float32.
 	conv  []float32
 	cat   []float32
 	cat16 []uint16
@@ -561,43 +560,53 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		return NewLinear(newQuantWeight(f, in, total, parts, outs), bv)
 	}
 	if f == BF16 {
-		// The parts side by side, in scratch where the packed product
-		// copies them, else in the weight's own storage.
-		var w []uint16
-		if kernels.GemmBF16Native() {
-			w = grow(&b.st.cat16, total*in)[:0]
-		} else {
-			w = make([]uint16, 0, total*in)
-		}
+		parts := make([][]uint16, len(names))
+		var mapped []checkpoint.TensorInfo
 		for i, n := range names {
-			part, info, mapped := b.bf16(b.Path(n+".weight"), []int{outs[i], in})
-			w = append(w, part...)
-			if mapped {
-				b.release(info)
+			part, info, mp := b.bf16(b.Path(n+".weight"), []int{outs[i], in})
+			parts[i] = part
+			if mp {
+				mapped = append(mapped, info)
 			}
 		}
 		bv := b.catBias(names, outs, bias)
 		if b.st.err != nil {
 			return nil
 		}
-		return NewLinear(BF16Weight(w, in, total), bv)
-	}
-	w := grow(&b.st.cat, total*in)[:0] // NewWeight packs a copy
-	for i, n := range names {
-		part, info, mapped := b.packView(b.Path(n+".weight"), []int{outs[i], in})
-		w = append(w, part...)
-		if mapped {
+		var w Weight
+		if kernels.GemmBF16Native() { // packed from the parts, without concatenating them
+			w = &bf16Weight{in: in, out: total, pb: kernels.PackBF16Rows(in, parts...)}
+		} else {
+			w = BF16Weight(slices.Concat(parts...), in, total)
+		}
+		for _, info := range mapped {
 			b.release(info)
+		}
+		return NewLinear(w, bv)
+	}
+	parts := make([][]float32, len(names))
+	var mapped []checkpoint.TensorInfo
+	for i, n := range names {
+		part, info, mp := b.view(b.Path(n+".weight"), []int{outs[i], in})
+		parts[i] = part
+		if mp {
+			mapped = append(mapped, info)
 		}
 	}
 	bv := b.catBias(names, outs, bias)
 	if b.st.err != nil {
 		return nil
 	}
-	if f != F16 {
-		f = F32
+	var w Weight
+	if f == F16 {
+		w = NewWeight(slices.Concat(parts...), in, total, OutIn, F16)
+	} else { // packed from the parts, without concatenating them
+		w = &packedWeight{in: in, out: total, pb: kernels.PackBRows(in, parts...)}
 	}
-	return NewLinear(NewWeight(w, in, total, OutIn, f), bv)
+	for _, info := range mapped {
+		b.release(info)
+	}
+	return NewLinear(w, bv)
 }
 
 func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {

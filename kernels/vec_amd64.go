@@ -94,6 +94,15 @@ func avx2Vec() vecKernels {
 		f32ToBF16_256(u16p(dst), f32p(src), n)
 		F32ToBF16Generic(dst[n:], src[n:])
 	}
+	v.f32ToF16 = func(dst []uint16, src []float32) {
+		dst = dst[:len(src)]
+		n := 0
+		if cpuFeatures.F16C { // not part of the AVX2+FMA baseline
+			n = len(src) &^ 7
+			f32ToF16_256(u16p(dst), f32p(src), n)
+		}
+		F32ToF16Generic(dst[n:], src[n:])
+	}
 	v.dotBF16 = func(x []float32, w []uint16) float32 {
 		w = w[:len(x)]
 		n := len(x) &^ 7

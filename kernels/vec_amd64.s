@@ -6977,6 +6977,42 @@ tail79:
 	VZEROUPPER
 	RET
 
+// func f32ToF16_256(dst *uint16, src *float32, n int)
+// Requires: AVX, F16C
+TEXT ·f32ToF16_256(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+unrolled80:
+	LEAQ      32(BX), SI
+	CMPQ      SI, DX
+	JGT       single80
+	VMOVUPS   (CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, (AX)(BX*2)
+	VMOVUPS   32(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 16(AX)(BX*2)
+	VMOVUPS   64(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 32(AX)(BX*2)
+	VMOVUPS   96(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 48(AX)(BX*2)
+	MOVQ      SI, BX
+	JMP       unrolled80
+
+single80:
+	LEAQ      8(BX), SI
+	CMPQ      SI, DX
+	JGT       tail80
+	VMOVUPS   (CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, (AX)(BX*2)
+	MOVQ      SI, BX
+	JMP       single80
+
+tail80:
+	VZEROUPPER
+	RET
+
 // func f32ToBF16_256(dst *uint16, src *float32, n int)
 // Requires: AVX, AVX2
 TEXT ·f32ToBF16_256(SB), NOSPLIT, $0-24
@@ -6985,10 +7021,10 @@ TEXT ·f32ToBF16_256(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled80:
+unrolled81:
 	LEAQ         16(BX), SI
 	CMPQ         SI, DX
-	JGT          single80
+	JGT          single81
 	VMOVUPS      (CX)(BX*4), Y0
 	VPSRLD       $0x10, Y0, Y1
 	VPAND        pool8<>+512(SB), Y1, Y1
@@ -7016,12 +7052,12 @@ unrolled80:
 	VPACKUSDW    X0, X1, X0
 	VMOVDQU      X0, 16(AX)(BX*2)
 	MOVQ         SI, BX
-	JMP          unrolled80
+	JMP          unrolled81
 
-single80:
+single81:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail80
+	JGT          tail81
 	VMOVUPS      (CX)(BX*4), Y0
 	VPSRLD       $0x10, Y0, Y1
 	VPAND        pool8<>+512(SB), Y1, Y1
@@ -7036,9 +7072,9 @@ single80:
 	VPACKUSDW    X0, X1, X0
 	VMOVDQU      X0, (AX)(BX*2)
 	MOVQ         SI, BX
-	JMP          single80
+	JMP          single81
 
-tail80:
+tail81:
 	VZEROUPPER
 	RET
 
@@ -7050,10 +7086,10 @@ TEXT ·f16ToF32_256(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled81:
+unrolled82:
 	LEAQ      16(BX), SI
 	CMPQ      SI, DX
-	JGT       single81
+	JGT       single82
 	VPMOVZXWD (CX)(BX*2), Y0
 	VPSLLD    $0x0d, Y0, Y1
 	VPAND     pool8<>+608(SB), Y1, Y1
@@ -7093,12 +7129,12 @@ unrolled81:
 	VPOR      Y0, Y2, Y2
 	VMOVUPS   Y2, 32(AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       unrolled81
+	JMP       unrolled82
 
-single81:
+single82:
 	LEAQ      8(BX), SI
 	CMPQ      SI, DX
-	JGT       tail81
+	JGT       tail82
 	VPMOVZXWD (CX)(BX*2), Y0
 	VPSLLD    $0x0d, Y0, Y1
 	VPAND     pool8<>+608(SB), Y1, Y1
@@ -7119,9 +7155,9 @@ single81:
 	VPOR      Y0, Y2, Y2
 	VMOVUPS   Y2, (AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       single81
+	JMP       single82
 
-tail81:
+tail82:
 	VZEROUPPER
 	RET
 
@@ -7170,9 +7206,9 @@ TEXT ·matVec512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows82:
+mvrows83:
 	CMPQ   BX, $0x00000004
-	JL     mvdone82
+	JL     mvdone83
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -7186,10 +7222,10 @@ mvrows82:
 	VPXORD Z7, Z7, Z7
 	XORQ   R11, R11
 
-mvlunrolled83:
+mvlunrolled84:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle83
+	JGT         mvlsingle84
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
@@ -7209,24 +7245,24 @@ mvlunrolled83:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled83
+	JMP         mvlunrolled84
 
-mvlsingle83:
+mvlsingle84:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail83
+	JGT         mvltail84
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
 	VFMADD231PS (R9)(R11*4), Z8, Z4
 	VFMADD231PS (R10)(R11*4), Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle83
+	JMP         mvlsingle84
 
-mvltail83:
+mvltail84:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone83
+	JZ          mvldone84
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -7240,7 +7276,7 @@ mvltail83:
 	VMOVUPS.Z   (R10)(R11*4), K1, Z11
 	VFMADD231PS Z11, Z8, Z6
 
-mvldone83:
+mvldone84:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -7268,20 +7304,20 @@ mvldone83:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows82
+	JMP           mvrows83
 
-mvdone82:
-mvrows84:
+mvdone83:
+mvrows85:
 	CMPQ   BX, $0x00000001
-	JL     mvdone84
+	JL     mvdone85
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	XORQ   R8, R8
 
-mvlunrolled85:
+mvlunrolled86:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle85
+	JGT         mvlsingle86
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	PREFETCHT1  16384(DX)(R8*4)
@@ -7289,21 +7325,21 @@ mvlunrolled85:
 	VFMADD231PS 64(DX)(R8*4), Z0, Z10
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled85
+	JMP         mvlunrolled86
 
-mvlsingle85:
+mvlsingle86:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail85
+	JGT         mvltail86
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	MOVQ        R9, R8
-	JMP         mvlsingle85
+	JMP         mvlsingle86
 
-mvltail85:
+mvltail86:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone85
+	JZ          mvldone86
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -7311,7 +7347,7 @@ mvltail85:
 	VMOVUPS.Z   (DX)(R8*4), K1, Z1
 	VFMADD231PS Z1, Z0, Z9
 
-mvldone85:
+mvldone86:
 	VADDPS        Z10, Z9, Z9
 	VEXTRACTF32X8 $0x01, Z9, Y0
 	VADDPS        Y0, Y9, Y0
@@ -7325,9 +7361,9 @@ mvldone85:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows84
+	JMP           mvrows85
 
-mvdone84:
+mvdone85:
 	VZEROUPPER
 	RET
 
@@ -7342,9 +7378,9 @@ TEXT ·matVecBF16_512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows86:
+mvrows87:
 	CMPQ         BX, $0x00000004
-	JL           mvdone86
+	JL           mvdone87
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -7362,10 +7398,10 @@ mvrows86:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z9
 	XORQ         R11, R11
 
-mvlunrolled87:
+mvlunrolled88:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle87
+	JGT         mvlsingle88
 	VMOVUPS     (CX)(R11*4), Z11
 	VMOVAPS     Z11, Z12
 	VPERMT2PS   64(CX)(R11*4), Z8, Z11
@@ -7391,12 +7427,12 @@ mvlunrolled87:
 	PREFETCHT1  8192(R9)(R11*2)
 	PREFETCHT1  8192(R10)(R11*2)
 	MOVQ        R12, R11
-	JMP         mvlunrolled87
+	JMP         mvlunrolled88
 
-mvlsingle87:
+mvlsingle88:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail87
+	JGT         mvltail88
 	VMOVUPS     (CX)(R11*4), Z8
 	VPMOVZXWD   (DX)(R11*2), Z9
 	VPSLLD      $0x10, Z9, Z9
@@ -7411,12 +7447,12 @@ mvlsingle87:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle87
+	JMP         mvlsingle88
 
-mvltail87:
+mvltail88:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone87
+	JZ          mvldone88
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -7434,7 +7470,7 @@ mvltail87:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 
-mvldone87:
+mvldone88:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -7462,12 +7498,12 @@ mvldone87:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows86
+	JMP           mvrows87
 
-mvdone86:
-mvrows88:
+mvdone87:
+mvrows89:
 	CMPQ         BX, $0x00000001
-	JL           mvdone88
+	JL           mvdone89
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	MOVL         $0xffff0000, R8
@@ -7476,10 +7512,10 @@ mvrows88:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z1
 	XORQ         R8, R8
 
-mvlunrolled89:
+mvlunrolled90:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle89
+	JGT         mvlsingle90
 	VMOVUPS     (CX)(R8*4), Z3
 	VMOVAPS     Z3, Z4
 	VPERMT2PS   64(CX)(R8*4), Z0, Z3
@@ -7490,23 +7526,23 @@ mvlunrolled89:
 	VFMADD231PS Z6, Z4, Z16
 	PREFETCHT1  8192(DX)(R8*2)
 	MOVQ        R9, R8
-	JMP         mvlunrolled89
+	JMP         mvlunrolled90
 
-mvlsingle89:
+mvlsingle90:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail89
+	JGT         mvltail90
 	VMOVUPS     (CX)(R8*4), Z0
 	VPMOVZXWD   (DX)(R8*2), Z1
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 	MOVQ        R9, R8
-	JMP         mvlsingle89
+	JMP         mvlsingle90
 
-mvltail89:
+mvltail90:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone89
+	JZ          mvldone90
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -7515,7 +7551,7 @@ mvltail89:
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 
-mvldone89:
+mvldone90:
 	VADDPS        Z16, Z15, Z15
 	VEXTRACTF32X8 $0x01, Z15, Y0
 	VADDPS        Y0, Y15, Y0
@@ -7529,9 +7565,9 @@ mvldone89:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows88
+	JMP           mvrows89
 
-mvdone88:
+mvdone89:
 	VZEROUPPER
 	RET
 
@@ -7546,9 +7582,9 @@ TEXT ·matVec256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows90:
+mvrows91:
 	CMPQ   BX, $0x00000004
-	JL     mvdone90
+	JL     mvdone91
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -7562,10 +7598,10 @@ mvrows90:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled91:
+mvlunrolled92:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle91
+	JGT         mvlsingle92
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
@@ -7581,21 +7617,21 @@ mvlunrolled91:
 	VFMADD231PS 32(R9)(R11*4), Y8, Y5
 	VFMADD231PS 32(R10)(R11*4), Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled91
+	JMP         mvlunrolled92
 
-mvlsingle91:
+mvlsingle92:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail91
+	JGT         mvltail92
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
 	VFMADD231PS (R9)(R11*4), Y8, Y4
 	VFMADD231PS (R10)(R11*4), Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle91
+	JMP         mvlsingle92
 
-mvltail91:
+mvltail92:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -7609,38 +7645,38 @@ mvltail91:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows90
+	JMP          mvrows91
 
-mvdone90:
-mvrows92:
+mvdone91:
+mvrows93:
 	CMPQ   BX, $0x00000001
-	JL     mvdone92
+	JL     mvdone93
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled93:
+mvlunrolled94:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle93
+	JGT         mvlsingle94
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	PREFETCHT1  16384(DX)(R8*4)
 	VMOVUPS     32(CX)(R8*4), Y2
 	VFMADD231PS 32(DX)(R8*4), Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled93
+	JMP         mvlunrolled94
 
-mvlsingle93:
+mvlsingle94:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail93
+	JGT         mvltail94
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle93
+	JMP         mvlsingle94
 
-mvltail93:
+mvltail94:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -7652,9 +7688,9 @@ mvltail93:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows92
+	JMP          mvrows93
 
-mvdone92:
+mvdone93:
 	VZEROUPPER
 	RET
 
@@ -7669,9 +7705,9 @@ TEXT ·matVecBF16_256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows94:
+mvrows95:
 	CMPQ   BX, $0x00000004
-	JL     mvdone94
+	JL     mvdone95
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -7685,10 +7721,10 @@ mvrows94:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled95:
+mvlunrolled96:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle95
+	JGT         mvlsingle96
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -7720,12 +7756,12 @@ mvlunrolled95:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled95
+	JMP         mvlunrolled96
 
-mvlsingle95:
+mvlsingle96:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail95
+	JGT         mvltail96
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -7740,9 +7776,9 @@ mvlsingle95:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle95
+	JMP         mvlsingle96
 
-mvltail95:
+mvltail96:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -7756,20 +7792,20 @@ mvltail95:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows94
+	JMP          mvrows95
 
-mvdone94:
-mvrows96:
+mvdone95:
+mvrows97:
 	CMPQ   BX, $0x00000001
-	JL     mvdone96
+	JL     mvdone97
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled97:
+mvlunrolled98:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle97
+	JGT         mvlsingle98
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
@@ -7780,20 +7816,20 @@ mvlunrolled97:
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled97
+	JMP         mvlunrolled98
 
-mvlsingle97:
+mvlsingle98:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail97
+	JGT         mvltail98
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle97
+	JMP         mvlsingle98
 
-mvltail97:
+mvltail98:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -7805,9 +7841,9 @@ mvltail97:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows96
+	JMP          mvrows97
 
-mvdone96:
+mvdone97:
 	VZEROUPPER
 	RET
 
@@ -7822,9 +7858,9 @@ TEXT ·vecMatAdd512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows98:
+vmrows99:
 	CMPQ         SI, $0x00000004
-	JL           vmdone98
+	JL           vmdone99
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -7834,10 +7870,10 @@ vmrows98:
 	VBROADCASTSS 12(CX), Z3
 	XORQ         R11, R11
 
-mvlunrolled99:
+mvlunrolled100:
 	LEAQ        32(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle99
+	JGT         mvlsingle100
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -7859,12 +7895,12 @@ mvlunrolled99:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled99
+	JMP         mvlunrolled100
 
-mvlsingle99:
+mvlsingle100:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail99
+	JGT         mvltail100
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -7872,12 +7908,12 @@ mvlsingle99:
 	VFMADD231PS (R10)(R11*4), Z3, Z4
 	VMOVUPS     Z4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle99
+	JMP         mvlsingle100
 
-mvltail99:
+mvltail100:
 	MOVQ        BX, R12
 	SUBQ        R11, R12
-	JZ          mvldone99
+	JZ          mvldone100
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -7892,23 +7928,23 @@ mvltail99:
 	VFMADD231PS Z0, Z3, Z4
 	VMOVUPS     Z4, K1, (AX)(R11*4)
 
-mvldone99:
+mvldone100:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows98
+	JMP  vmrows99
 
-vmdone98:
-vmrows100:
+vmdone99:
+vmrows101:
 	CMPQ         SI, $0x00000001
-	JL           vmdone100
+	JL           vmdone101
 	VBROADCASTSS (CX), Z0
 	XORQ         R8, R8
 
-mvlunrolled101:
+mvlunrolled102:
 	LEAQ        32(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle101
+	JGT         mvlsingle102
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
@@ -7918,22 +7954,22 @@ mvlunrolled101:
 	VMOVUPS     Z1, 64(AX)(R8*4)
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled101
+	JMP         mvlunrolled102
 
-mvlsingle101:
+mvlsingle102:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail101
+	JGT         mvltail102
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle101
+	JMP         mvlsingle102
 
-mvltail101:
+mvltail102:
 	MOVQ        BX, R9
 	SUBQ        R8, R9
-	JZ          mvldone101
+	JZ          mvldone102
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -7942,13 +7978,13 @@ mvltail101:
 	VFMADD231PS Z2, Z0, Z1
 	VMOVUPS     Z1, K1, (AX)(R8*4)
 
-mvldone101:
+mvldone102:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows100
+	JMP  vmrows101
 
-vmdone100:
+vmdone101:
 	VZEROUPPER
 	RET
 
@@ -7963,9 +7999,9 @@ TEXT ·vecMatAdd256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows102:
+vmrows103:
 	CMPQ         SI, $0x00000004
-	JL           vmdone102
+	JL           vmdone103
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -7975,10 +8011,10 @@ vmrows102:
 	VBROADCASTSS 12(CX), Y3
 	XORQ         R11, R11
 
-mvlunrolled103:
+mvlunrolled104:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle103
+	JGT         mvlsingle104
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -7996,12 +8032,12 @@ mvlunrolled103:
 	VFMADD231PS 32(R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, 32(AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled103
+	JMP         mvlunrolled104
 
-mvlsingle103:
+mvlsingle104:
 	LEAQ        8(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail103
+	JGT         mvltail104
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -8009,25 +8045,25 @@ mvlsingle103:
 	VFMADD231PS (R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle103
+	JMP         mvlsingle104
 
-mvltail103:
+mvltail104:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows102
+	JMP  vmrows103
 
-vmdone102:
-vmrows104:
+vmdone103:
+vmrows105:
 	CMPQ         SI, $0x00000001
-	JL           vmdone104
+	JL           vmdone105
 	VBROADCASTSS (CX), Y0
 	XORQ         R8, R8
 
-mvlunrolled105:
+mvlunrolled106:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle105
+	JGT         mvlsingle106
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
@@ -8036,24 +8072,24 @@ mvlunrolled105:
 	VFMADD231PS 32(DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, 32(AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled105
+	JMP         mvlunrolled106
 
-mvlsingle105:
+mvlsingle106:
 	LEAQ        8(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail105
+	JGT         mvltail106
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle105
+	JMP         mvlsingle106
 
-mvltail105:
+mvltail106:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows104
+	JMP  vmrows105
 
-vmdone104:
+vmdone105:
 	VZEROUPPER
 	RET
