@@ -127,6 +127,9 @@ func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 		attn: infer.Attention{Heads: H, KVHeads: Hkv, HeadDim: D, Causal: true}}
 	md := b.Sub("model")
 	m.embed = md.Embedding("embed_tokens.weight", V, C)
+	if cfg.TieEmbeddings && m.embed != nil { // first: a mapped table is released once packed, before the layers load
+		m.head = infer.NewLinear(m.embed.Tied(), nil)
+	}
 	for l := range m.layers {
 		p := md.Sub("layers", l)
 		m.layers[l] = block{
@@ -140,11 +143,7 @@ func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 	}
 	m.norm = md.RMSNorm("norm", C, eps)
 	m.LM = infer.LM{Decoder: m}
-	if cfg.TieEmbeddings {
-		if m.embed != nil {
-			m.head = infer.NewLinear(m.embed.Tied(), nil)
-		}
-	} else {
+	if !cfg.TieEmbeddings {
 		m.head = b.Linear("lm_head", C, V, false)
 	}
 	return m
