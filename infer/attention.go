@@ -68,15 +68,18 @@ func (a *Attention) Forward(sc *Scratch, out []float32, ldo int, q []float32, ld
 	if items == 0 {
 		return
 	}
-	// One score buffer per worker, sized for the largest pair at the
-	// cache's full length, so that a growing context does not reallocate.
-	need, work := c.MaxLen+c.HeadDim, 0 // scores, and the scaled query
+	// One buffer per worker, sized for the largest pair at the cache's
+	// full length, so that a growing context does not reallocate: scores,
+	// the scaled queries, a half-precision cache's chunk of keys or values
+	// widened to float32, and a partial output.
+	scores, work := smallT*c.MaxLen, 0
 	for _, s := range segs {
 		if s.T > smallT {
-			need = max(need, s.T*c.MaxLen)
+			scores = max(scores, s.T*c.MaxLen)
 		}
 		work += s.T * s.Keys
 	}
+	need := scores + smallT*c.HeadDim + c.ViewLen() + c.HeadDim
 	workers := min(kernels.Threads(), items)
 	if workers > 1 && work*a.Heads*a.HeadDim < 1<<14 {
 		workers = 1 // too little work to share: waking a core costs more
@@ -90,6 +93,7 @@ func (a *Attention) Forward(sc *Scratch, out []float32, ldo int, q []float32, ld
 		}
 	}
 	at.a, at.out, at.ldo, at.q, at.ldq, at.c, at.layer, at.segs, at.opts = a, out, ldo, q, ldq, c, layer, segs, opts
+	at.scores = scores
 	at.next.Store(0)
 	at.items = items
 	if workers == 1 {
@@ -121,6 +125,7 @@ type attnScratch struct {
 	segs     []Segment
 	opts     *AttendOptions
 	items    int
+	scores   int // the score part of each worker's buffer
 	next     atomic.Int64
 	bufs     [][]float32
 	fn       func(lo, hi int)
@@ -140,12 +145,14 @@ func (at *attnScratch) worker(lo, _ int) {
 	}
 }
 
-// pair computes head h of segment si.
+// pair computes head h of segment si, chunk by chunk of the cache row.
 func (at *attnScratch) pair(buf []float32, si, h int) {
 	a, s, c := at.a, at.segs[si], at.c
-	D, L := a.HeadDim, c.MaxLen
+	D, n, L := a.HeadDim, s.Keys, c.Chunk()
 	kvh := h / (a.Heads / a.KVHeads)
-	K, V := c.Keys(at.layer, s.Row, kvh), c.Values(at.layer, s.Row, kvh)
+	chunks := (n + L - 1) / L
+	cb := buf[at.scores+smallT*D:] // a chunk widened to float32
+	tmp := cb[c.ViewLen():][:D]
 	scale := a.Scale
 	if scale == 0 {
 		scale = float32(1 / math.Sqrt(float64(D)))
@@ -158,7 +165,6 @@ func (at *attnScratch) pair(buf []float32, si, h int) {
 		}
 		probs = at.opts.Probs
 	}
-	n := s.Keys
 	visible := func(t int) int {
 		if a.Causal {
 			return min(n, s.Start+t+1)
@@ -166,26 +172,47 @@ func (at *attnScratch) pair(buf []float32, si, h int) {
 		return n
 	}
 	if s.T <= smallT {
+		// p_t = (scale·q_t)·K over each query's visible keys, then
+		// out_t = V·p_t: per chunk, one strided vector-matrix and one
+		// matrix-vector kernel call, rather than D small ones.
+		var ok [smallT]bool
 		for t := range s.T {
-			qr := at.q[(s.Off+t)*at.ldq+h*D:][:D]
-			o := at.out[(s.Off+t)*at.ldo+h*D:][:D]
-			nt := visible(t)
-			// p = (scale·q)·K over the first nt columns of the [D, L]
-			// block, then out = V·p: one strided vector-matrix and one
-			// matrix-vector kernel call each, rather than D small ones.
-			p, qs := buf[:nt], buf[L:L+D]
-			clear(p)
-			for d, qd := range qr {
+			clear(buf[t*c.MaxLen:][:visible(t)])
+			qs := buf[at.scores+t*D:][:D]
+			for d, qd := range at.q[(s.Off+t)*at.ldq+h*D:][:D] {
 				qs[d] = qd * scale
 			}
-			kernels.VecMatAddStride(p, qs, K[:(D-1)*L+nt], L)
-			if at.finish(p, h, s.Start+t, mask) {
-				kernels.MatVecStride(o, p, V[:(D-1)*L+nt], L)
-			} else {
-				clear(o)
+		}
+		for ch := range chunks {
+			lo := ch * L
+			K := c.Keys(at.layer, s.Row, kvh, ch, min(n-lo, L), cb)
+			for t := range s.T {
+				if w := min(visible(t)-lo, L); w > 0 {
+					kernels.VecMatAddStride(buf[t*c.MaxLen+lo:][:w], buf[at.scores+t*D:][:D], K[:(D-1)*L+w], L)
+				}
 			}
-			if probs != nil {
-				probs(si, h, t, p)
+		}
+		for t := range s.T {
+			o := at.out[(s.Off+t)*at.ldo+h*D:][:D]
+			ok[t] = at.finish(buf[t*c.MaxLen:][:visible(t)], h, s.Start+t, mask)
+			clear(o)
+		}
+		for ch := range chunks {
+			lo := ch * L
+			V := c.Values(at.layer, s.Row, kvh, ch, min(n-lo, L), cb)
+			for t := range s.T {
+				w := min(visible(t)-lo, L)
+				if !ok[t] || w <= 0 {
+					continue
+				}
+				o := at.out[(s.Off+t)*at.ldo+h*D:][:D]
+				kernels.MatVecStride(tmp, buf[t*c.MaxLen+lo:][:w], V[:(D-1)*L+w], L)
+				kernels.Add(o, o, tmp)
+			}
+		}
+		if probs != nil {
+			for t := range s.T {
+				probs(si, h, t, buf[t*c.MaxLen:][:visible(t)])
 			}
 		}
 		return
@@ -193,7 +220,12 @@ func (at *attnScratch) pair(buf []float32, si, h int) {
 	// P = q·K·scale [T, n]; softmax over each row's visible prefix; out = P·Vᵀ.
 	P := buf[:s.T*n]
 	qh := at.q[s.Off*at.ldq+h*D:]
-	kernels.Sgemm(false, false, s.T, n, D, scale, qh, at.ldq, K, L, 0, P, n)
+	for ch := range chunks {
+		lo := ch * L
+		w := min(n-lo, L)
+		K := c.Keys(at.layer, s.Row, kvh, ch, w, cb)
+		kernels.Sgemm(false, false, s.T, w, D, scale, qh, at.ldq, K, L, 0, P[lo:], n)
+	}
 	for t := range s.T {
 		row := P[t*n : (t+1)*n]
 		nt := visible(t)
@@ -205,7 +237,17 @@ func (at *attnScratch) pair(buf []float32, si, h int) {
 			probs(si, h, t, row[:nt])
 		}
 	}
-	kernels.Sgemm(false, true, s.T, D, n, 1, P, n, V, L, 0, at.out[s.Off*at.ldo+h*D:], at.ldo)
+	out := at.out[s.Off*at.ldo+h*D:]
+	for ch := range chunks {
+		lo := ch * L
+		w := min(n-lo, L)
+		V := c.Values(at.layer, s.Row, kvh, ch, w, cb)
+		beta := float32(1)
+		if ch == 0 {
+			beta = 0
+		}
+		kernels.Sgemm(false, true, s.T, D, w, 1, P[lo:], n, V, L, beta, out, at.ldo)
+	}
 }
 
 // finish adds the position bias and key mask to the scores p of query

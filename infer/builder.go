@@ -40,6 +40,14 @@ type builderState struct {
 	opts    BuilderOptions
 	err     error
 	aliased bool // some value aliases src's memory
+
+	// Loading scratch, reused from tensor to tensor so that matrices that
+	// are converted before they are packed leave no garbage behind (it
+	// would count in the peak resident set until the collector returns
+	// it): the float32 values of a tensor that is not mapped as float32.
+	conv  []float32
+	cat   []float32
+	cat16 []uint16
 }
 
 // BuilderOptions configure NewBuilder. The zero value reads float32
@@ -260,6 +268,42 @@ func (b *Builder) view(full string, shape []int) (w []float32, info checkpoint.T
 	return w, info, false
 }
 
+// packView is view for a matrix that is packed, converted or quantized
+// right away (nothing keeps the result): a tensor that is not mapped as
+// float32 is converted into the Builder's reusable scratch instead of a new
+// slice. The pages of a mapped tensor are not released: call release once
+// the values are no longer read.
+func (b *Builder) packView(full string, shape []int) (w []float32, info checkpoint.TensorInfo, mapped bool) {
+	if b.st.src == nil {
+		return b.fresh(full, shape), info, false
+	}
+	info, ok := b.lookup(full, shape)
+	if !ok {
+		return nil, info, false
+	}
+	if v, ok := b.st.src.(viewer); ok {
+		if w, ok := v.Float32View(info.Name); ok {
+			return w, info, true
+		}
+	}
+	w = grow(&b.st.conv, numel(shape))
+	if err := b.st.src.Float32Into(w, info.Name); err != nil {
+		b.failf(full, err)
+		return nil, info, false
+	}
+	b.release(info)
+	return w, info, false
+}
+
+// grow returns *buf resliced to n values, reallocated only when too short.
+func grow[E any](buf *[]E, n int) []E {
+	if cap(*buf) < n {
+		*buf = make([]E, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
 // release drops the resident pages of a mapped tensor once it has been
 // copied into its final form (a no-op for sources that are not mapped).
 func (b *Builder) release(info checkpoint.TensorInfo) {
@@ -273,36 +317,65 @@ func (b *Builder) release(info checkpoint.TensorInfo) {
 
 // bf16 returns name as bfloat16 [rows, cols] (nil after a failure): the
 // checkpoint's own values when it stores BF16, else rounded to nearest even.
-func (b *Builder) bf16(full string, shape []int) []uint16 {
+// With mapped, w is a view of the mapped file (whose pages the caller
+// releases, or keeps with the source, once it is done); otherwise it is a
+// new slice.
+func (b *Builder) bf16(full string, shape []int) (w []uint16, info checkpoint.TensorInfo, mapped bool) {
 	if b.st.src != nil {
 		info, ok := b.lookup(full, shape)
 		if !ok {
-			return nil
+			return nil, info, false
 		}
 		if info.DType == checkpoint.BF16 {
 			raw, err := b.st.src.Bytes(info.Name)
 			if err != nil {
 				b.failf(full, err)
-				return nil
+				return nil, info, false
+			}
+			if v, ok := uint16View(raw); ok {
+				return v, info, true
 			}
 			out := make([]uint16, len(raw)/2)
 			for i := range out {
 				out[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
 			}
 			b.release(info)
-			return out
+			return out, info, false
 		}
 	}
-	w, info, mapped := b.view(full, shape)
-	if w == nil {
-		return nil
+	f, info, mapped := b.packView(full, shape)
+	if f == nil {
+		return nil, info, false
 	}
-	out := make([]uint16, len(w))
-	kernels.F32ToBF16(out, w)
+	w = make([]uint16, len(f))
+	kernels.F32ToBF16(w, f)
 	if mapped {
 		b.release(info)
 	}
-	return out
+	return w, info, false
+}
+
+// bf16Weight returns the bfloat16 matrix full [out, in] as a Weight. A
+// mapped BF16 tensor is packed straight from the file where the CPU runs
+// the packed product, and its pages are released at once; elsewhere the
+// weight aliases the file (KeepSource) or a copy of it.
+func (b *Builder) bf16Weight(full string, in, out int) Weight {
+	w, info, mapped := b.bf16(full, []int{out, in})
+	if w == nil {
+		return nil
+	}
+	if mapped {
+		switch {
+		case kernels.GemmBF16Native():
+			defer b.release(info) // packed below: the file's rows are not read again
+		case b.st.opts.KeepSource:
+			b.st.aliased = true
+		default:
+			w = slices.Clone(w)
+			b.release(info)
+		}
+	}
+	return BF16Weight(w, in, out)
 }
 
 // typedSource is implemented by checkpoints that store tensors in ggml's
@@ -385,7 +458,7 @@ func (b *Builder) blocks(full string, in, out int, layout Layout, f Format) []by
 			}
 		}
 	}
-	w, info, mapped := b.view(full, shape)
+	w, info, mapped := b.packView(full, shape)
 	if w == nil {
 		return nil
 	}
@@ -415,17 +488,13 @@ func (b *Builder) matrix(full string, in, out int, layout Layout) Weight {
 		return newQuantWeight(f, in, out, [][]byte{q}, []int{out})
 	}
 	if f == BF16 && layout == OutIn {
-		w := b.bf16(full, shape)
-		if w == nil {
-			return nil
-		}
-		return BF16Weight(w, in, out)
+		return b.bf16Weight(full, in, out)
 	}
-	w, info, mapped := b.view(full, shape)
+	w, info, mapped := b.packView(full, shape)
 	if w == nil {
 		return nil
 	}
-	wt := NewWeight(w, in, out, layout, f)
+	wt := NewWeight(w, in, out, layout, f) // packs, converts or rounds a copy
 	if mapped {
 		b.release(info)
 	}
@@ -491,32 +560,53 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		return NewLinear(newQuantWeight(f, in, total, parts, outs), bv)
 	}
 	if f == BF16 {
-		w := make([]uint16, 0, total*in)
+		parts := make([][]uint16, len(names))
+		var mapped []checkpoint.TensorInfo
 		for i, n := range names {
-			w = append(w, b.bf16(b.Path(n+".weight"), []int{outs[i], in})...)
+			part, info, mp := b.bf16(b.Path(n+".weight"), []int{outs[i], in})
+			parts[i] = part
+			if mp {
+				mapped = append(mapped, info)
+			}
 		}
 		bv := b.catBias(names, outs, bias)
 		if b.st.err != nil {
 			return nil
 		}
-		return NewLinear(BF16Weight(w, in, total), bv)
-	}
-	w := make([]float32, 0, total*in)
-	for i, n := range names {
-		part, info, mapped := b.view(b.Path(n+".weight"), []int{outs[i], in})
-		w = append(w, part...)
-		if mapped {
+		var w Weight
+		if kernels.GemmBF16Native() { // packed from the parts, without concatenating them
+			w = &bf16Weight{in: in, out: total, pb: kernels.PackBF16Rows(in, parts...)}
+		} else {
+			w = BF16Weight(slices.Concat(parts...), in, total)
+		}
+		for _, info := range mapped {
 			b.release(info)
+		}
+		return NewLinear(w, bv)
+	}
+	parts := make([][]float32, len(names))
+	var mapped []checkpoint.TensorInfo
+	for i, n := range names {
+		part, info, mp := b.view(b.Path(n+".weight"), []int{outs[i], in})
+		parts[i] = part
+		if mp {
+			mapped = append(mapped, info)
 		}
 	}
 	bv := b.catBias(names, outs, bias)
 	if b.st.err != nil {
 		return nil
 	}
-	if f != F16 {
-		f = F32
+	var w Weight
+	if f == F16 {
+		w = NewWeight(slices.Concat(parts...), in, total, OutIn, F16)
+	} else { // packed from the parts, without concatenating them
+		w = &packedWeight{in: in, out: total, pb: kernels.PackBRows(in, parts...)}
 	}
-	return NewLinear(NewWeight(w, in, total, OutIn, f), bv)
+	for _, info := range mapped {
+		b.release(info)
+	}
+	return NewLinear(w, bv)
 }
 
 func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {
@@ -557,11 +647,17 @@ func (b *Builder) Embedding(name string, V, C int) *Embedding {
 		return &Embedding{V: V, C: C, q: q, qf: f}
 	}
 	if f == BF16 {
-		w := b.bf16(full, []int{V, C})
+		w, info, mapped := b.bf16(full, []int{V, C})
 		if w == nil {
 			return nil
 		}
-		return &Embedding{V: V, C: C, bf16: w}
+		if mapped && !b.st.opts.KeepSource {
+			w = slices.Clone(w)
+			b.release(info)
+		} else if mapped {
+			b.st.aliased = true
+		}
+		return &Embedding{V: V, C: C, bf16: w, mapped: mapped && b.st.opts.KeepSource}
 	}
 	w, info, mapped := b.view(full, []int{V, C})
 	if w == nil {

@@ -23,6 +23,9 @@ type DecoderShape struct {
 	Heads                    int // query heads (0: KVHeads)
 	Vocab                    int // logits per position
 	MaxLen                   int // most positions a row can hold
+	// Cache is the element type of the state's KV cache (KVDefault:
+	// KVF32).
+	Cache KVType
 }
 
 // Trace receives a pass's intermediate results, for comparisons with a
@@ -90,7 +93,7 @@ func NewState(d Decoder, rows, maxLen int) (*State, error) {
 	if rows <= 0 {
 		return nil, fmt.Errorf("infer: a state of %d rows", rows)
 	}
-	c, err := NewKVCache(sh.Layers, rows, sh.KVHeads, sh.HeadDim, maxLen)
+	c, err := NewKVCacheOf(sh.Cache, sh.Layers, rows, sh.KVHeads, sh.HeadDim, maxLen)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/glossa-ai/glossa/kernels"
 )
@@ -14,6 +15,14 @@ type Embedding struct {
 	bf16 []uint16  // [V, C], or nil
 	q    []byte    // [V, C/32] blocks of format qf, or nil
 	qf   Format
+	// mapped says bf16 aliases a memory-mapped file, whose pages Tied
+	// releases once it has packed the table for the output head.
+	mapped bool
+	// packed is the bfloat16 table packed for the tied output head (Tied
+	// made it, then dropped bf16): lookups read their row from it, so the
+	// table is held once.
+	packed *kernels.PackedBF16
+	tied   Weight // Tied's result, made once
 }
 
 // NewEmbedding returns the table w [V, C] (aliased) in float32, or rounded
@@ -42,6 +51,10 @@ func (e *Embedding) Lookup(dst []float32, id int) {
 		kernels.BF16ToF32(dst, e.bf16[id*e.C:(id+1)*e.C])
 		return
 	}
+	if e.packed != nil {
+		e.packed.Column(dst, id)
+		return
+	}
 	copy(dst, e.f32[id*e.C:(id+1)*e.C])
 }
 
@@ -53,9 +66,9 @@ func (e *Embedding) AddTo(dst []float32, id int, tmp []float32) {
 		kernels.Add(dst, dst, tmp[:e.C])
 		return
 	}
-	if e.bf16 != nil {
-		kernels.BF16ToF32(tmp, e.bf16[id*e.C:(id+1)*e.C])
-		kernels.Add(dst, dst, tmp)
+	if e.bf16 != nil || e.packed != nil {
+		e.Lookup(tmp[:e.C], id)
+		kernels.Add(dst, dst, tmp[:e.C])
 		return
 	}
 	kernels.Add(dst, dst, e.f32[id*e.C:(id+1)*e.C])
@@ -70,7 +83,7 @@ func (e *Embedding) Format() Format {
 	switch {
 	case e.q != nil:
 		return e.qf
-	case e.bf16 != nil:
+	case e.bf16 != nil || e.packed != nil:
 		return BF16
 	}
 	return F32
@@ -78,17 +91,33 @@ func (e *Embedding) Format() Format {
 
 // Head returns the output head tied to the table, logits = h·Eᵀ + bias
 // (bias nil: none), sharing its storage; nil for a nil table (the lookup
-// of a Builder that failed).
+// of a Builder that failed). A bfloat16 table is packed for the head's
+// product where the CPU has AVX-512 BF16, and the embedding then reads its
+// rows from that packed copy and drops (or, mapped, releases) its own, so
+// the table is held once. Call it while loading, before the model is
+// shared; later calls share the same weight.
 func (e *Embedding) Head(bias []float32) *Linear {
-	switch {
-	case e == nil:
+	if e == nil {
 		return nil
-	case e.q != nil:
-		return NewLinear(newQuantWeight(e.qf, e.C, e.V, [][]byte{e.q}, []int{e.V}), bias)
-	case e.bf16 != nil:
-		return NewLinear(BF16Weight(e.bf16, e.C, e.V), bias)
 	}
-	return NewLinear(DenseWeight(e.f32, e.C, e.V), bias)
+	if e.tied == nil {
+		switch {
+		case e.q != nil:
+			e.tied = newQuantWeight(e.qf, e.C, e.V, [][]byte{e.q}, []int{e.V})
+		case e.bf16 != nil:
+			w := BF16Weight(e.bf16, e.C, e.V).(*bf16Weight)
+			if w.pb != nil {
+				if e.mapped {
+					releasePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(e.bf16))), 2*len(e.bf16)))
+				}
+				e.packed, e.bf16 = w.pb, nil
+			}
+			e.tied = w
+		default:
+			e.tied = DenseWeight(e.f32, e.C, e.V)
+		}
+	}
+	return NewLinear(e.tied, bias)
 }
 
 // Bytes reports the table's size in bytes.
@@ -98,6 +127,9 @@ func (e *Embedding) Bytes() int {
 	}
 	if e.bf16 != nil {
 		return 2 * len(e.bf16)
+	}
+	if e.packed != nil {
+		return 2 * e.V * e.C
 	}
 	return 4 * len(e.f32)
 }

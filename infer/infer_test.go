@@ -204,11 +204,15 @@ func TestAttention(t *testing.T) {
 		H, Hkv, D     int
 		causal        bool
 		masked, biasd bool
+		cache         KVType
 	}{
-		{"causal", 4, 4, 8, true, false, false},
-		{"gqa", 6, 2, 16, true, false, false},
-		{"mqa+alibi", 4, 1, 8, true, false, true},
-		{"bidirectional+mask", 3, 3, 8, false, true, false},
+		{"causal", 4, 4, 8, true, false, false, KVF32},
+		{"gqa", 6, 2, 16, true, false, false, KVF32},
+		{"mqa+alibi", 4, 1, 8, true, false, true, KVF32},
+		{"bidirectional+mask", 3, 3, 8, false, true, false, KVF32},
+		{"causal/f16", 4, 4, 8, true, false, false, KVF16},
+		{"gqa/f16", 6, 2, 16, true, false, false, KVF16},
+		{"bidirectional+mask/f16", 3, 3, 8, false, true, false, KVF16},
 	} {
 		a := &Attention{Heads: tc.H, KVHeads: tc.Hkv, HeadDim: tc.D, Causal: tc.causal}
 		var bias func(h, qp, j int) float64
@@ -217,25 +221,37 @@ func TestAttention(t *testing.T) {
 			bias = func(h, qp, j int) float64 { return -float64(float32(0.25) * float32(h+1) * float32(qp-j)) }
 		}
 		const rows, maxLen = 4, 40
-		c, err := NewKVCache(1, rows, tc.Hkv, tc.D, maxLen)
+		c, err := NewKVCacheOf(tc.cache, 1, rows, tc.Hkv, tc.D, maxLen)
 		if err != nil {
 			t.Fatal(err)
 		}
+		c.chunk = 8 // several chunks per row, segments across their edges
 		W := tc.Hkv * tc.D
+		// The reference sees what the cache stores: half-precision keys
+		// and values are rounded.
+		stored := func(x float32) float64 {
+			if tc.cache == KVF16 {
+				h := []uint16{0}
+				kernels.F32ToF16(h, []float32{x})
+				return float64(kernels.HalfToFloat(h[0]))
+			}
+			return float64(x)
+		}
 		keys, vals := make([][]float64, rows), make([][]float64, rows)
-		// Two passes: the first fills rows 0–2 to different lengths, the
-		// second mixes a long prefill of row 3 with short steps of the rest.
+		// Three passes: the first fills rows 0–2 to different lengths, the
+		// second mixes a long prefill of row 3 with short steps of the rest,
+		// the third grows the storage of rows 0 and 2 past its first size.
 		var segs []Segment
 		var sc Scratch
-		for pass, counts := range [][2][]int{{{0, 1, 2}, {5, 1, 9}}, {{3, 0, 2, 1}, {21, 1, 3, 2}}} {
+		for pass, counts := range [][2][]int{{{0, 1, 2}, {5, 1, 9}}, {{3, 0, 2, 1}, {21, 1, 3, 2}}, {{2, 0}, {5, 12}}} {
 			var N int
 			segs, N = c.Plan(segs, counts[0], counts[1])
 			q, k, v := randn(rng, N*tc.H*tc.D, 1), randn(rng, N*W, 1), randn(rng, N*W, 1)
 			for _, s := range segs {
 				for t := range s.T {
 					for i := range W {
-						keys[s.Row] = append(keys[s.Row], float64(k[(s.Off+t)*W+i]))
-						vals[s.Row] = append(vals[s.Row], float64(v[(s.Off+t)*W+i]))
+						keys[s.Row] = append(keys[s.Row], stored(k[(s.Off+t)*W+i]))
+						vals[s.Row] = append(vals[s.Row], stored(v[(s.Off+t)*W+i]))
 					}
 				}
 			}
@@ -271,8 +287,11 @@ func TestAttention(t *testing.T) {
 				t.Errorf("%s pass %d: error %.3g", tc.name, pass, e)
 			}
 		}
-		if c.Len(3) != 21 || c.Len(0) != 6 || c.Len(2) != 12 || c.Len(1) != 3 {
+		if c.Len(3) != 21 || c.Len(0) != 18 || c.Len(2) != 17 || c.Len(1) != 3 {
 			t.Errorf("%s: lengths %v", tc.name, c.n)
+		}
+		if c.Capacity(1) != 8 || c.Capacity(0) != 24 || c.Capacity(3) != 24 {
+			t.Errorf("%s: capacities %d, %d, %d", tc.name, c.Capacity(0), c.Capacity(1), c.Capacity(3))
 		}
 	}
 }
@@ -280,13 +299,20 @@ func TestAttention(t *testing.T) {
 // TestKVCacheRows checks the row operations: Reorder copies whole rows of
 // different lengths, Truncate and Clear touch one row only.
 func TestKVCacheRows(t *testing.T) {
-	c, err := NewKVCache(2, 3, 2, 4, 10)
+	for _, typ := range []KVType{KVF32, KVF16} {
+		t.Run(typ.String(), func(t *testing.T) { testKVCacheRows(t, typ) })
+	}
+}
+
+func testKVCacheRows(t *testing.T, typ KVType) {
+	c, err := NewKVCacheOf(typ, 2, 3, 2, 4, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.chunk = 2
 	W := 8
 	segs, N := c.Plan(nil, []int{0, 1, 2}, []int{3, 5, 1})
-	k, v := make([]float32, N*W), make([]float32, N*W)
+	k, v := make([]float32, N*W), make([]float32, N*W) // small integers: exact in half precision
 	for i := range k {
 		k[i], v[i] = float32(i), -float32(i)
 	}
@@ -294,7 +320,13 @@ func TestKVCacheRows(t *testing.T) {
 		c.Put(l, segs, k, v, W)
 	}
 	c.Commit(segs)
-	key := func(l, row, h, d, pos int) float32 { return c.Keys(l, row, h)[d*c.MaxLen+pos] }
+	buf := make([]float32, c.ViewLen())
+	key := func(l, row, h, d, pos int) float32 {
+		return c.Keys(l, row, h, pos/2, 2, buf)[d*2+pos%2]
+	}
+	val := func(l, row, h, d, pos int) float32 {
+		return c.Values(l, row, h, pos/2, 2, buf)[d*2+pos%2]
+	}
 	before := func(row, h, d, pos int) float32 { return k[(segs[row].Off+pos)*W+h*4+d] }
 	if key(1, 1, 1, 2, 4) != before(1, 1, 2, 4) {
 		t.Fatal("Put misplaced a key")
@@ -307,8 +339,9 @@ func TestKVCacheRows(t *testing.T) {
 	}
 	for l := range 2 {
 		for pos := range 5 {
-			if key(l, 0, 1, 3, pos) != before(1, 1, 3, pos) || c.Values(l, 0, 1)[3*c.MaxLen+pos] != -before(1, 1, 3, pos) {
-				t.Fatalf("row 0 is not row 1's copy at %d", pos)
+			if key(l, 0, 1, 3, pos) != before(1, 1, 3, pos) || val(l, 0, 1, 3, pos) != -before(1, 1, 3, pos) ||
+				key(l, 1, 1, 3, pos) != before(1, 1, 3, pos) {
+				t.Fatalf("rows 0 and 1 are not row 1's copies at %d", pos)
 			}
 		}
 		for pos := range 3 {
@@ -316,6 +349,19 @@ func TestKVCacheRows(t *testing.T) {
 				t.Fatalf("row 2 is not row 0's copy at %d", pos)
 			}
 		}
+	}
+	// The copies are independent: writing row 1 leaves row 0 alone.
+	seg1, N := c.Plan(nil, []int{1}, []int{1})
+	one := make([]float32, N*W)
+	for i := range one {
+		one[i] = 1000
+	}
+	for l := range 2 {
+		c.Put(l, seg1, one, one, W)
+	}
+	c.Commit(seg1)
+	if key(0, 1, 0, 0, 5) != 1000 || key(0, 0, 1, 3, 4) != before(1, 1, 3, 4) {
+		t.Fatal("a Put into row 1 is not in row 1 only")
 	}
 	if err := c.Truncate(1, 2); err != nil || c.Len(1) != 2 || c.Len(0) != 5 {
 		t.Fatalf("Truncate: %v, lengths %v", err, c.n)
@@ -336,6 +382,59 @@ func TestKVCacheRows(t *testing.T) {
 	}
 	if _, err := NewKVCache(1, 0, 1, 1, 1); err == nil {
 		t.Error("a cache of no rows was made")
+	}
+}
+
+// TestKVCacheGrows checks that a row's storage follows the positions it
+// holds, not MaxLen, in both types, and that growing keeps what it held.
+func TestKVCacheGrows(t *testing.T) {
+	const layers, Hkv, D, maxLen = 2, 2, 4, 1000
+	for _, tc := range []struct {
+		typ  KVType
+		size int
+	}{{KVF32, 4}, {KVF16, 2}} {
+		c, err := NewKVCacheOf(tc.typ, layers, 2, Hkv, D, maxLen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Bytes() != 0 {
+			t.Fatalf("%v: a new cache holds %d bytes", tc.typ, c.Bytes())
+		}
+		W := Hkv * D
+		var segs []Segment
+		for pos := range 300 {
+			segs, _ = c.Plan(segs, []int{0}, []int{1})
+			x := make([]float32, W)
+			for i := range x {
+				x[i] = float32(pos*W + i)
+			}
+			for l := range layers {
+				c.Put(l, segs, x, x, W)
+			}
+			c.Commit(segs)
+		}
+		perPos := 2 * layers * W * tc.size
+		if got := c.Bytes(); got != 320*perPos { // five chunks of 64
+			t.Errorf("%v: 300 positions take %d bytes, want %d", tc.typ, got, 320*perPos)
+		}
+		if c.Capacity(1) != 0 || c.Capacity(0) != 320 {
+			t.Errorf("%v: capacities %d and %d", tc.typ, c.Capacity(0), c.Capacity(1))
+		}
+		buf := make([]float32, c.ViewLen())
+		for l := range layers {
+			for _, pos := range []int{0, 63, 64, 65, 100, 299} {
+				v := c.Values(l, 0, 1, pos/KVChunk, KVChunk, buf)
+				want := float32(pos*W + D + 3)
+				if tc.typ == KVF16 {
+					h := []uint16{0}
+					kernels.F32ToF16(h, []float32{want})
+					want = kernels.HalfToFloat(h[0])
+				}
+				if got := v[3*KVChunk+pos%KVChunk]; got != want {
+					t.Fatalf("%v: value %d of layer %d is %v, want %v", tc.typ, pos, l, got, want)
+				}
+			}
+		}
 	}
 }
 

@@ -2,9 +2,65 @@ package infer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/glossa-ai/glossa/kernels"
 )
+
+// KVType is the element type a KVCache stores keys and values in.
+type KVType int
+
+const (
+	// KVDefault leaves the choice to whoever makes the cache: NewKVCache
+	// and NewState take it as KVF32; model loaders document their own
+	// default (a llama.cpp GGUF file decodes with KVF16, as llama.cpp does).
+	KVDefault KVType = iota
+	// KVF32 stores float32: attention reads the cache in place, and a
+	// batched or chunked pass gives the same logits as a pass of the whole
+	// sequence to float32 rounding.
+	KVF32
+	// KVF16 stores IEEE half precision (rounded to nearest even), llama.cpp's
+	// default cache type: half the memory and bandwidth of KVF32, for a
+	// relative error of at most 2⁻¹¹ in each stored key and value. Attention
+	// widens a head's keys and values to float32 before using them, so the
+	// queries, scores and probabilities stay float32.
+	KVF16
+)
+
+// ParseKVType maps "f32"/"float32", "f16"/"float16"/"half" and ""/"default"
+// to a KVType.
+func ParseKVType(s string) (KVType, error) {
+	switch strings.ToLower(s) {
+	case "", "default", "auto":
+		return KVDefault, nil
+	case "f32", "float32", "fp32":
+		return KVF32, nil
+	case "f16", "float16", "fp16", "half":
+		return KVF16, nil
+	}
+	return 0, fmt.Errorf("infer: unknown KV cache type %q (want f32 or f16)", s)
+}
+
+// String returns "default", "f32" or "f16".
+func (t KVType) String() string {
+	switch t {
+	case KVDefault:
+		return "default"
+	case KVF32:
+		return "f32"
+	case KVF16:
+		return "f16"
+	}
+	return fmt.Sprintf("KVType(%d)", int(t))
+}
+
+// Or returns t, or def when t is KVDefault.
+func (t KVType) Or(def KVType) KVType {
+	if t == KVDefault {
+		return def
+	}
+	return t
+}
 
 // KVCache holds the attention keys and values of every layer for Rows
 // independent rows (slots), each with its own length, so that decoding one
@@ -13,48 +69,75 @@ import (
 // touching the others: a server gives each request a row and frees it with
 // Clear the moment the request ends.
 //
-// Storage is allocated once. Per layer, row and key/value head the keys form
-// a [HeadDim, MaxLen] block, feature-major: row d of it holds feature d of
-// every position. Scores are then HeadDim vector operations over positions
-// (scores = Σ_d q_d·K_d, out_d = p·V_d) for a decoding step, and one matrix
-// product each way for a prefill.
+// A row's storage grows with the positions it holds, in chunks of KVChunk
+// positions (MaxLen when smaller) allocated as they are first written (and kept by Clear for the
+// row's next sequence), so a row of n positions costs about n positions of
+// memory whatever MaxLen is, and growing copies nothing. Per layer, chunk
+// and key/value head the keys form a [HeadDim, Chunk()] block,
+// feature-major: row d of it holds feature d of the chunk's positions.
+// Scores are then HeadDim vector operations over positions (scores =
+// Σ_d q_d·K_d, out_d = p·V_d) for a decoding step, and one matrix product
+// each way for a prefill. Values are stored as float32 or half precision
+// (Type).
 //
 // A pass writes the keys and values of its new positions with Put (once per
 // layer) and then commits them with Commit. A KVCache is used by one
 // goroutine at a time.
 type KVCache struct {
 	Layers, Rows, KVHeads, HeadDim, MaxLen int
+	// Type is KVF32 or KVF16.
+	Type KVType
 
-	k, v   [][]float32 // per layer [Rows, KVHeads, HeadDim, MaxLen]
-	n      []int       // committed positions per row
-	tmp    []float32   // Reorder scratch: the rows' committed runs
-	tmpN   []int       // and each row's length and offset in tmp
-	tmpOff []int
+	chunk int // positions per chunk: KVChunk, or MaxLen when smaller
+	rows  []kvRow
+	n     []int   // committed positions per row
+	pool  []chunk // chunks of rows that Reorder dropped, for reuse
+
+	half []uint16 // Put's new keys or values in half precision
+
+	moved []kvRow // Reorder scratch: the new rows
+	taken []bool  // and which sources gave theirs away
+	tmpN  []int   // and the old lengths
 }
 
-// NewKVCache allocates a cache for the given shape.
+// KVChunk is the number of positions a KVCache allocates at a time per row
+// (MaxLen when that is smaller).
+const KVChunk = 64
+
+// kvRow is the storage of one row: its chunks in position order.
+type kvRow struct{ chunks []chunk }
+
+// chunk is the storage of Chunk() positions of one row: per layer, the keys
+// then the values of each key/value head as [HeadDim, Chunk()] blocks,
+// [Layers, 2, KVHeads, HeadDim, Chunk()] in all, in f32 or f16 (the other
+// is nil).
+type chunk struct {
+	f32 []float32
+	f16 []uint16
+}
+
+// NewKVCache returns an empty float32 cache for the given shape; rows
+// allocate storage as they grow.
 func NewKVCache(layers, rows, kvHeads, headDim, maxLen int) (*KVCache, error) {
+	return NewKVCacheOf(KVF32, layers, rows, kvHeads, headDim, maxLen)
+}
+
+// NewKVCacheOf is NewKVCache storing values of type t (KVDefault: KVF32).
+func NewKVCacheOf(t KVType, layers, rows, kvHeads, headDim, maxLen int) (*KVCache, error) {
+	t = t.Or(KVF32)
+	if t != KVF32 && t != KVF16 {
+		return nil, fmt.Errorf("infer: KVCache of type %v", t)
+	}
 	if layers <= 0 || rows <= 0 || kvHeads <= 0 || maxLen <= 0 || headDim <= 0 {
 		return nil, fmt.Errorf("infer: KVCache: layers %d, rows %d, kv heads %d, head dim %d and max length %d must be positive",
 			layers, rows, kvHeads, headDim, maxLen)
 	}
-	per := rows * kvHeads * maxLen * headDim
-	if per/rows/kvHeads/maxLen != headDim || 2*layers*per/2/layers != per {
+	perPos := 2 * layers * kvHeads * headDim
+	if perPos/2/layers/kvHeads != headDim || perPos*maxLen/maxLen != perPos || perPos*maxLen*rows/rows != perPos*maxLen {
 		return nil, fmt.Errorf("infer: KVCache of %d×%d×%d×%d×%d values overflows", layers, rows, kvHeads, headDim, maxLen)
 	}
-	c := &KVCache{Layers: layers, Rows: rows, KVHeads: kvHeads, HeadDim: headDim, MaxLen: maxLen,
-		k: make([][]float32, layers), v: make([][]float32, layers), n: make([]int, rows)}
-	block := make([]float32, 2*layers*per) // one allocation for all layers
-	// Put writes each new position's features MaxLen values apart, every
-	// store on its own page of a cache of tens of MiB: with 4 KiB pages
-	// that is a TLB miss per value (12 % of a 110M Llama's decoding step
-	// measured), with 2 MiB pages a few per step.
-	kernels.AdviseHugePages(block)
-	for l := range layers {
-		c.k[l] = block[2*l*per : (2*l+1)*per : (2*l+1)*per]
-		c.v[l] = block[(2*l+1)*per : (2*l+2)*per : (2*l+2)*per]
-	}
-	return c, nil
+	return &KVCache{Layers: layers, Rows: rows, KVHeads: kvHeads, HeadDim: headDim, MaxLen: maxLen, Type: t,
+		chunk: min(KVChunk, maxLen), rows: make([]kvRow, rows), n: make([]int, rows)}, nil
 }
 
 // Len reports the committed positions of row.
@@ -82,19 +165,93 @@ func (c *KVCache) Truncate(row, n int) error {
 	return nil
 }
 
-// Keys returns the [HeadDim, MaxLen] key block of row, key/value head h of
-// layer: feature d of position s is at d·MaxLen+s.
-func (c *KVCache) Keys(layer, row, h int) []float32 {
-	n := c.MaxLen * c.HeadDim
-	o := (row*c.KVHeads + h) * n
-	return c.k[layer][o : o+n : o+n]
+// Chunk reports the positions of a chunk: KVChunk, or MaxLen when smaller.
+func (c *KVCache) Chunk() int { return c.chunk }
+
+// Capacity reports the positions row's storage holds now (a multiple of
+// Chunk).
+func (c *KVCache) Capacity(row int) int { return len(c.rows[row].chunks) * c.chunk }
+
+// Bytes reports the memory the rows' storage takes now (spare chunks
+// included).
+func (c *KVCache) Bytes() int {
+	n := 0
+	for _, r := range c.rows {
+		n += len(r.chunks)
+	}
+	n += len(c.pool)
+	size := 4
+	if c.Type == KVF16 {
+		size = 2
+	}
+	return n * c.chunkLen() * size
+}
+
+// chunkLen is the number of values in a chunk.
+func (c *KVCache) chunkLen() int { return 2 * c.Layers * c.KVHeads * c.HeadDim * c.chunk }
+
+// block returns the offset in a chunk of the [HeadDim, Chunk()] block of
+// layer, key (kv 0) or value (kv 1), head h.
+func (c *KVCache) block(layer, kv, h int) int {
+	return ((layer*2+kv)*c.KVHeads + h) * c.HeadDim * c.chunk
+}
+
+// Keys returns the keys of chunk ch of row (positions ch·Chunk() …), key/
+// value head h of layer, as a float32 [HeadDim, Chunk()] block: feature d of
+// position ch·Chunk()+s is at d·Chunk()+s. A float32 cache returns its own
+// storage; a half-precision one widens the keys of the chunk's first n
+// positions into buf, which must hold ViewLen values, and returns that
+// (the rest of it is not written). The block is valid until the next Put
+// or Reorder; ch must be below Capacity(row)/Chunk().
+func (c *KVCache) Keys(layer, row, h, ch, n int, buf []float32) []float32 {
+	return c.view(layer, 0, row, h, ch, n, buf)
 }
 
 // Values is Keys for the values.
-func (c *KVCache) Values(layer, row, h int) []float32 {
-	n := c.MaxLen * c.HeadDim
-	o := (row*c.KVHeads + h) * n
-	return c.v[layer][o : o+n : o+n]
+func (c *KVCache) Values(layer, row, h, ch, n int, buf []float32) []float32 {
+	return c.view(layer, 1, row, h, ch, n, buf)
+}
+
+// ViewLen reports the size of the buffer Keys and Values need: 0 for a
+// float32 cache, HeadDim·Chunk() for a half-precision one.
+func (c *KVCache) ViewLen() int {
+	if c.Type == KVF32 {
+		return 0
+	}
+	return c.HeadDim * c.chunk
+}
+
+func (c *KVCache) view(layer, kv, row, h, ch, n int, buf []float32) []float32 {
+	ck := c.rows[row].chunks[ch]
+	o := c.block(layer, kv, h)
+	size := c.HeadDim * c.chunk
+	if ck.f32 != nil {
+		return ck.f32[o : o+size : o+size]
+	}
+	m := (c.HeadDim-1)*c.chunk + min(n, c.chunk) // through position n−1 of the last feature
+	kernels.F16ToF32(buf[:m], ck.f16[o:o+m])
+	return buf[:size:size]
+}
+
+// grow gives row storage for at least need positions.
+func (c *KVCache) grow(row, need int) {
+	r := &c.rows[row]
+	for len(r.chunks)*c.chunk < need {
+		r.chunks = append(r.chunks, c.newChunk())
+	}
+}
+
+// newChunk returns a spare chunk, or a new one.
+func (c *KVCache) newChunk() chunk {
+	if k := len(c.pool) - 1; k >= 0 {
+		ck := c.pool[k]
+		c.pool = c.pool[:k]
+		return ck
+	}
+	if c.Type == KVF16 {
+		return chunk{f16: make([]uint16, c.chunkLen())}
+	}
+	return chunk{f32: make([]float32, c.chunkLen())}
 }
 
 // Segment is one row's share of a pass: T new positions Start … Start+T−1
@@ -123,40 +280,66 @@ func (c *KVCache) Plan(segs []Segment, rows, counts []int) ([]Segment, int) {
 // Put writes the keys and values of every segment's new positions for one
 // layer: k and v hold N rows (row Off+t of a segment is its position
 // Start+t) of KVHeads·HeadDim values with row stride ld, so they may be
-// column slices of a fused QKV buffer. Put panics if a segment does not fit
-// its row: callers check Free first.
+// column slices of a fused QKV buffer. A row's storage grows as needed. Put
+// panics if a segment does not fit in MaxLen: callers check Free first.
 func (c *KVCache) Put(layer int, segs []Segment, k, v []float32, ld int) {
-	D, Hkv, L := c.HeadDim, c.KVHeads, c.MaxLen
-	kc, vc := c.k[layer], c.v[layer]
+	D, Hkv := c.HeadDim, c.KVHeads
+	HD := Hkv * D
 	for _, s := range segs {
-		if s.Start+s.T > L {
-			panic(fmt.Sprintf("infer: KVCache.Put: row %d: %d positions past its %d", s.Row, s.Start+s.T, L))
+		if s.Start+s.T > c.MaxLen {
+			panic(fmt.Sprintf("infer: KVCache.Put: row %d: %d positions past its %d", s.Row, s.Start+s.T, c.MaxLen))
 		}
-		if s.T == 1 { // decoding: one value per feature
-			src := s.Off * ld
-			for h := range Hkv {
-				dst := (s.Row*Hkv+h)*D*L + s.Start
-				kr, vr := k[src+h*D:src+h*D+D], v[src+h*D:src+h*D+D]
-				for d := range D {
-					kc[dst+d*L] = kr[d]
-					vc[dst+d*L] = vr[d]
-				}
-			}
-			continue
+		c.grow(s.Row, s.Start+s.T)
+		chunks := c.rows[s.Row].chunks
+		if c.Type == KVF16 && cap(c.half) < s.T*HD {
+			c.half = make([]uint16, s.T*HD)
 		}
-		// Feature-major stores: for each feature, the segment's T new
-		// positions are adjacent in the cache, so a prefill writes whole
-		// lines instead of one value per line and position.
-		for h := range Hkv {
-			for d := range D {
-				dst := (s.Row*Hkv+h)*D*L + d*L + s.Start
-				kd, vd := kc[dst:dst+s.T], vc[dst:dst+s.T]
-				src := s.Off*ld + h*D + d
+		for kv, src := range [2][]float32{k, v} {
+			var hs []uint16
+			if c.Type == KVF16 {
+				// Round the segment's rows with the SIMD kernel, then
+				// scatter them.
+				hs = c.half[:s.T*HD]
 				for t := range s.T {
-					kd[t] = k[src+t*ld]
-					vd[t] = v[src+t*ld]
+					kernels.F32ToF16(hs[t*HD:(t+1)*HD], src[(s.Off+t)*ld:][:HD])
 				}
 			}
+			// The positions of each chunk the segment touches.
+			for t0 := 0; t0 < s.T; {
+				pos := s.Start + t0
+				ch, at := pos/c.chunk, pos%c.chunk
+				n := min(s.T-t0, c.chunk-at)
+				ck := chunks[ch]
+				for h := range Hkv {
+					o := c.block(layer, kv, h) + at
+					if ck.f32 != nil {
+						scatter(ck.f32[o:], c.chunk, src[(s.Off+t0)*ld+h*D:], ld, n, D)
+					} else {
+						scatter(ck.f16[o:], c.chunk, hs[t0*HD+h*D:], HD, n, D)
+					}
+				}
+				t0 += n
+			}
+		}
+	}
+}
+
+// scatter writes T positions of D features, feature d of position t at
+// src[t·ld+d], into a feature-major block from its column 0 on (blk starts
+// at that column; its rows are L apart). For several positions it
+// writes each feature's positions together, whole lines rather than one
+// value per line and position.
+func scatter[E float32 | uint16](blk []E, L int, src []E, ld, T, D int) {
+	if T == 1 {
+		for d, x := range src[:D] {
+			blk[d*L] = x
+		}
+		return
+	}
+	for d := range D {
+		dst := blk[d*L:][:T]
+		for t := range dst {
+			dst[t] = src[t*ld+d]
 		}
 	}
 }
@@ -170,7 +353,9 @@ func (c *KVCache) Commit(segs []Segment) {
 
 // Reorder makes row i a copy of what was row src[i] for every row, as beam
 // search does when beams are re-ranked. src must have Rows entries in
-// [0, Rows).
+// [0, Rows). The first row to take a source takes its storage as it is,
+// without a copy; further copies of a source copy its committed positions
+// into spare chunks (those of rows no longer referenced first).
 func (c *KVCache) Reorder(src []int) error {
 	if len(src) != c.Rows {
 		return fmt.Errorf("infer: KVCache.Reorder: %d sources for %d rows", len(src), c.Rows)
@@ -185,43 +370,41 @@ func (c *KVCache) Reorder(src []int) error {
 	if identity {
 		return nil
 	}
-	// Only committed positions move: each row is snapshotted as
-	// KVHeads·HeadDim runs of its length, then copied to its new place.
-	runs, L := c.KVHeads*c.HeadDim, c.MaxLen
-	c.tmpN = append(c.tmpN[:0], c.n...)
-	if cap(c.tmpOff) < c.Rows {
-		c.tmpOff = make([]int, c.Rows)
+	c.taken = append(c.taken[:0], make([]bool, c.Rows)...)
+	c.moved = append(c.moved[:0], make([]kvRow, c.Rows)...)
+	for i, from := range src {
+		if !c.taken[from] {
+			c.taken[from] = true
+			c.moved[i] = c.rows[from]
+		}
 	}
-	c.tmpOff = c.tmpOff[:c.Rows]
-	total := 0
-	for b, n := range c.tmpN {
-		c.tmpOff[b] = total
-		total += runs * n
-	}
-	if cap(c.tmp) < total {
-		c.tmp = make([]float32, total)
-	}
-	for l := range c.Layers {
-		for _, blk := range [][]float32{c.k[l], c.v[l]} {
-			for b, n := range c.tmpN {
-				o := c.tmpOff[b]
-				for r := range runs {
-					copy(c.tmp[o+r*n:o+(r+1)*n], blk[(b*runs+r)*L:(b*runs+r)*L+n])
-				}
-			}
-			for i, from := range src {
-				if from == i {
-					continue
-				}
-				n, o := c.tmpN[from], c.tmpOff[from]
-				for r := range runs {
-					copy(blk[(i*runs+r)*L:(i*runs+r)*L+n], c.tmp[o+r*n:o+(r+1)*n])
-				}
-			}
+	for r, taken := range c.taken {
+		if !taken {
+			c.pool = append(c.pool, c.rows[r].chunks...)
 		}
 	}
 	for i, from := range src {
+		if c.moved[i].chunks != nil || c.rows[from].chunks == nil {
+			continue // took the source's storage, or there is nothing to copy
+		}
+		n := c.n[from]
+		var r kvRow
+		for ch := 0; ch*c.chunk < n; ch++ {
+			dst, sc := c.newChunk(), c.rows[from].chunks[ch]
+			if sc.f32 != nil {
+				copy(dst.f32, sc.f32)
+			} else {
+				copy(dst.f16, sc.f16)
+			}
+			r.chunks = append(r.chunks, dst)
+		}
+		c.moved[i] = r
+	}
+	c.tmpN = append(c.tmpN[:0], c.n...)
+	for i, from := range src {
 		c.n[i] = c.tmpN[from]
 	}
+	copy(c.rows, c.moved)
+	clear(c.moved)
 	return nil
 }

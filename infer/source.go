@@ -1,8 +1,10 @@
 package infer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/glossa-ai/glossa/checkpoint"
 )
@@ -84,3 +86,15 @@ func (ts Tensors) Metadata() map[string]string { return nil }
 
 // Close does nothing.
 func (ts Tensors) Close() error { return nil }
+
+// uint16View returns raw, little-endian 16-bit values, as a []uint16 that
+// aliases it, when the host is little-endian and raw is 2-byte aligned.
+func uint16View(raw []byte) ([]uint16, bool) {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 || uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%2 != 0 {
+		return nil, false
+	}
+	if len(raw) == 0 {
+		return []uint16{}, true
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&raw[0])), len(raw)/2), true
+}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -88,6 +89,20 @@ type PackedBF16 struct {
 // columns (the columns of C).
 func (pb *PackedBF16) Dims() (k, n int) { return pb.k, pb.n }
 
+// Column widens column j of op(B), its k values, into dst[:k]: a row of a
+// tied embedding table read back from the packed output head.
+func (pb *PackedBF16) Column(dst []float32, j int) {
+	if j < 0 || j >= pb.n {
+		panic(fmt.Sprintf("kernels: PackedBF16.Column(%d) of %d columns", j, pb.n))
+	}
+	dst = dst[:pb.k]
+	panel := pb.data[(j/gemmBF16NR)*gemmBF16NR*pb.kp:]
+	jj := j % gemmBF16NR
+	for p := range dst {
+		dst[p] = math.Float32frombits(uint32(panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)]) << 16)
+	}
+}
+
 // PackBF16 packs op(B), a k×n matrix of bfloat16 values (raw bit patterns),
 // for GemmBF16: when transB is false, b holds k rows of n values with row
 // stride ldb (ldb >= n); when true, it holds n rows of k values (ldb >= k)
@@ -171,12 +186,7 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 				continue
 			}
 			if transB {
-				for jj := range w {
-					row := b[(col+jj)*ldb : (col+jj)*ldb+k]
-					for p, v := range row {
-						panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)] = conv(v)
-					}
-				}
+				packBF16PanelT(panel, b, ldb, k, col, w, conv)
 				continue
 			}
 			for p := range k {
@@ -186,6 +196,59 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 					dst[2*jj] = conv(v)
 				}
 			}
+		}
+	})
+	return pb
+}
+
+// packBF16PanelT packs columns [col, col+w) of a transposed op(B) — rows
+// col… of b, k values each — into panel, converting each value with conv.
+func packBF16PanelT[T uint16 | float32](panel []uint16, b []T, ldb, k, col, w int, conv func(T) uint16) {
+	for jj := range w {
+		row := b[(col+jj)*ldb : (col+jj)*ldb+k]
+		for p, v := range row {
+			panel[(p/2)*2*gemmBF16NR+2*jj+(p&1)] = conv(v)
+		}
+	}
+}
+
+// PackBF16Rows is PackBRows for bfloat16 parts: the rows of several
+// matrices [nᵢ, k] packed as the columns of one op(B) for GemmBF16,
+// without concatenating them first. It panics if a part's length is not a
+// multiple of k.
+func PackBF16Rows(k int, parts ...[]uint16) *PackedBF16 {
+	if k <= 0 {
+		panic(fmt.Sprintf("kernels: PackBF16Rows: depth k=%d", k))
+	}
+	n, aligned := 0, true
+	offs := make([]int, len(parts)+1)
+	for i, p := range parts {
+		if len(p)%k != 0 {
+			panic(fmt.Sprintf("kernels: PackBF16Rows: part %d of %d values is not rows of %d", i, len(p), k))
+		}
+		aligned = aligned && (len(p)/k)%gemmBF16NR == 0
+		n += len(p) / k
+		offs[i+1] = n
+	}
+	if !aligned { // a panel would straddle two parts
+		cat := make([]uint16, 0, n*k)
+		for _, p := range parts {
+			cat = append(cat, p...)
+		}
+		return PackBF16(true, k, n, cat, k)
+	}
+	kp := k + k&1
+	pb := &PackedBF16{k: k, n: n, kp: kp, data: make([]uint16, n*kp)}
+	ParallelFor(n/gemmBF16NR, 4, func(lo, hi int) {
+		i := 0
+		for g := lo; g < hi; g++ {
+			col := g * gemmBF16NR
+			for offs[i+1] <= col {
+				i++
+			}
+			panel := pb.data[col*kp : (col+gemmBF16NR)*kp]
+			// Depth padding stays zero: the panel is new.
+			packBF16PanelT(panel, parts[i], k, k, col-offs[i], gemmBF16NR, func(v uint16) uint16 { return v })
 		}
 	})
 	return pb
@@ -353,7 +416,11 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	j.convertA(transA, a, lda)
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
 	workers := min(Threads(), panels)
-	if m*n*k < sgemmSerial {
+	// Few rows are bound by streaming B, not by multiply-adds: as for the
+	// float32 row path, a B of rowParallel values or more is shared out
+	// however few the rows (a decoding step's 768×768 projection would
+	// otherwise stream on one core while the others wait).
+	if m*n*k < sgemmSerial && (m >= gemmBF16RowMode || n*k < rowParallel) {
 		workers = 1
 	}
 	fn := j.workerFn

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -538,6 +539,47 @@ func TestBF16PairRows(t *testing.T) {
 					t.Fatalf("n=%d second=%v: pair %d = %#x %#x, want %#x %#x (from %#x %#x)", n, second, i,
 						dst[2*i], dst[2*i+1], f32ToBF16(r0[i]), want1, math.Float32bits(r0[i]), math.Float32bits(r1[i]))
 				}
+			}
+		}
+	}
+}
+
+// TestPackRows checks that packing the rows of several matrices as one
+// op(B) gives the bits of packing their concatenation, with every part a
+// whole number of panels and with panels that straddle parts.
+func TestPackRows(t *testing.T) {
+	r := rng(21)
+	for _, tc := range []struct {
+		k    int
+		rows []int
+	}{{20, []int{32, 64, 32}}, {7, []int{96}}, {33, []int{5, 7, 40}}, {16, []int{64, 3}}} {
+		var f32 [][]float32
+		var u16 [][]uint16
+		var cat []float32
+		var cat16 []uint16
+		for _, n := range tc.rows {
+			p := make([]float32, n*tc.k)
+			for i := range p {
+				p[i] = float32(r.NormFloat64())
+			}
+			h := make([]uint16, len(p))
+			F32ToBF16Generic(h, p)
+			f32, u16 = append(f32, p), append(u16, h)
+			cat, cat16 = append(cat, p...), append(cat16, h...)
+		}
+		n := len(cat) / tc.k
+		if got, want := PackBRows(tc.k, f32...), PackB(true, tc.k, n, cat, tc.k); !slices.Equal(got.data, want.data) || got.n != want.n {
+			t.Errorf("PackBRows(k=%d, rows %v) differs from PackB of the concatenation", tc.k, tc.rows)
+		}
+		if got, want := PackBF16Rows(tc.k, u16...), PackBF16(true, tc.k, n, cat16, tc.k); !slices.Equal(got.data, want.data) || got.n != want.n {
+			t.Errorf("PackBF16Rows(k=%d, rows %v) differs from PackBF16 of the concatenation", tc.k, tc.rows)
+		}
+		pb, col, want := PackBF16(true, tc.k, n, cat16, tc.k), make([]float32, tc.k), make([]float32, tc.k)
+		for j := range n {
+			pb.Column(col, j)
+			BF16ToF32Generic(want, cat16[j*tc.k:(j+1)*tc.k])
+			if !slices.Equal(col, want) {
+				t.Fatalf("Column(%d) of k=%d, n=%d: %v, want %v", j, tc.k, n, col, want)
 			}
 		}
 	}

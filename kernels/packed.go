@@ -52,6 +52,50 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 		br, bc = n, k
 	}
 	checkMatrix("B", br, bc, b, ldb)
+	return packBParts(transB, k, n, func(int) ([]float32, int, int) { return b, ldb, 0 })
+}
+
+// PackBRows packs the rows of several matrices, parts[i] holding nᵢ rows of
+// k values (row-major, stride k), as the columns of one op(B) of k×Σnᵢ:
+// PackB(true, k, Σnᵢ, their concatenation, k) without making the
+// concatenation, which for a model's fused projections (q|k|v, gate|up)
+// would be a copy of each as large as the packed result. PackBRows panics
+// if a part's length is not a multiple of k.
+func PackBRows(k int, parts ...[]float32) *PackedB {
+	if k <= 0 {
+		panic(fmt.Sprintf("kernels: PackBRows: depth k=%d", k))
+	}
+	n, aligned := 0, true
+	nr := sgemmImpl.packing().nr
+	offs := make([]int, len(parts)+1)
+	for i, p := range parts {
+		if len(p)%k != 0 {
+			panic(fmt.Sprintf("kernels: PackBRows: part %d of %d values is not rows of %d", i, len(p), k))
+		}
+		aligned = aligned && (len(p)/k)%nr == 0
+		n += len(p) / k
+		offs[i+1] = n
+	}
+	if !aligned { // a micro-panel would straddle two parts
+		cat := make([]float32, 0, n*k)
+		for _, p := range parts {
+			cat = append(cat, p...)
+		}
+		return PackB(true, k, n, cat, k)
+	}
+	return packBParts(true, k, n, func(col int) ([]float32, int, int) {
+		i := 0
+		for offs[i+1] <= col {
+			i++
+		}
+		return parts[i], k, offs[i]
+	})
+}
+
+// packBParts packs a k×n op(B) whose columns starting at col are read from
+// the matrix part(col) returns, with its stride and the column it starts
+// at; every micro-panel lies in one part.
+func packBParts(transB bool, k, n int, part func(col int) (b []float32, ldb, off int)) *PackedB {
 	impl := sgemmImpl.packing()
 	nr, kcMax := impl.nr, impl.kc
 	panels := (n + nr - 1) / nr
@@ -60,13 +104,14 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 		for g := lo; g < hi; g++ {
 			col := g * nr
 			w := min(nr, n-col)
+			b, ldb, off := part(col)
 			for pc := 0; pc < k; pc += kcMax {
 				kc := min(kcMax, k-pc)
 				dst := pb.data[g*nr*k+pc*nr:]
 				if impl.packCols != nil {
-					impl.packCols(dst, b, ldb, transB, pc, kc, col, w, 0, 1, nil)
+					impl.packCols(dst, b, ldb, transB, pc, kc, col-off, w, 0, 1, nil)
 				} else {
-					packB(dst, b, ldb, transB, pc, kc, col, w, nr, 0, 1)
+					packB(dst, b, ldb, transB, pc, kc, col-off, w, nr, 0, 1)
 				}
 			}
 		}

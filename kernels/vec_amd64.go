@@ -94,6 +94,15 @@ func avx2Vec() vecKernels {
 		f32ToBF16_256(u16p(dst), f32p(src), n)
 		F32ToBF16Generic(dst[n:], src[n:])
 	}
+	v.f32ToF16 = func(dst []uint16, src []float32) {
+		dst = dst[:len(src)]
+		n := 0
+		if cpuFeatures.F16C { // not part of the AVX2+FMA baseline
+			n = len(src) &^ 7
+			f32ToF16_256(u16p(dst), f32p(src), n)
+		}
+		F32ToF16Generic(dst[n:], src[n:])
+	}
 	v.dotBF16 = func(x []float32, w []uint16) float32 {
 		w = w[:len(x)]
 		n := len(x) &^ 7
@@ -383,6 +392,7 @@ var avx512Vec = vecKernels{
 	bf16ToF32:        func(dst []float32, src []uint16) { bf16ToF32_512(f32p(dst[:len(src)]), u16p(src), len(src)) },
 	f16ToF32:         func(dst []float32, src []uint16) { f16ToF32_512(f32p(dst[:len(src)]), u16p(src), len(src)) },
 	f32ToBF16:        func(dst []uint16, src []float32) { f32ToBF16_512(u16p(dst[:len(src)]), f32p(src), len(src)) },
+	f32ToF16:         func(dst []uint16, src []float32) { f32ToF16_512(u16p(dst[:len(src)]), f32p(src), len(src)) },
 	dotBF16:          func(x []float32, w []uint16) float32 { return dotBF16_512(f32p(x), u16p(w[:len(x)]), len(x)) },
 	matVec:           matVecAVX512,
 	matVecBF16:       matVecBF16AVX512,

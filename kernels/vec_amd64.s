@@ -3947,6 +3947,51 @@ done38:
 	VZEROUPPER
 	RET
 
+// func f32ToF16_512(dst *uint16, src *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·f32ToF16_512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+unrolled39:
+	LEAQ      64(BX), SI
+	CMPQ      SI, DX
+	JGT       single39
+	VMOVUPS   (CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, (AX)(BX*2)
+	VMOVUPS   64(CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, 32(AX)(BX*2)
+	VMOVUPS   128(CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, 64(AX)(BX*2)
+	VMOVUPS   192(CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, 96(AX)(BX*2)
+	MOVQ      SI, BX
+	JMP       unrolled39
+
+single39:
+	LEAQ      16(BX), SI
+	CMPQ      SI, DX
+	JGT       tail39
+	VMOVUPS   (CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, (AX)(BX*2)
+	MOVQ      SI, BX
+	JMP       single39
+
+tail39:
+	SUBQ      BX, DX
+	JZ        done39
+	MOVL      $0xffffffff, SI
+	BZHIL     DX, SI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z0
+	VCVTPS2PH $0x00, Z0, K1, (AX)(BX*2)
+
+done39:
+	VZEROUPPER
+	RET
+
 // func f32ToBF16_512(dst *uint16, src *float32, n int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·f32ToBF16_512(SB), NOSPLIT, $0-24
@@ -3961,10 +4006,10 @@ TEXT ·f32ToBF16_512(SB), NOSPLIT, $0-24
 	VPBROADCASTD BX, Z2
 	XORQ         BX, BX
 
-unrolled39:
+unrolled40:
 	LEAQ    32(BX), SI
 	CMPQ    SI, DX
-	JGT     single39
+	JGT     single40
 	VMOVUPS (CX)(BX*4), Z3
 	VPSRLD  $0x10, Z3, Z4
 	VPANDD  Z1, Z4, Z4
@@ -3986,12 +4031,12 @@ unrolled39:
 	VPORD   Z2, Z4, K1, Z4
 	VPMOVDW Z4, 32(AX)(BX*2)
 	MOVQ    SI, BX
-	JMP     unrolled39
+	JMP     unrolled40
 
-single39:
+single40:
 	LEAQ    16(BX), SI
 	CMPQ    SI, DX
-	JGT     tail39
+	JGT     tail40
 	VMOVUPS (CX)(BX*4), Z3
 	VPSRLD  $0x10, Z3, Z4
 	VPANDD  Z1, Z4, Z4
@@ -4003,11 +4048,11 @@ single39:
 	VPORD   Z2, Z4, K1, Z4
 	VPMOVDW Z4, (AX)(BX*2)
 	MOVQ    SI, BX
-	JMP     single39
+	JMP     single40
 
-tail39:
+tail40:
 	SUBQ      BX, DX
-	JZ        done39
+	JZ        done40
 	MOVL      $0xffffffff, SI
 	BZHIL     DX, SI, SI
 	KMOVW     SI, K1
@@ -4022,7 +4067,7 @@ tail39:
 	VPORD     Z2, Z0, K2, Z0
 	VPMOVDW   Z0, K1, (AX)(BX*2)
 
-done39:
+done40:
 	VZEROUPPER
 	RET
 
@@ -4038,10 +4083,10 @@ TEXT ·dotBF16_512(SB), NOSPLIT, $0-28
 	VPXORD Z3, Z3, Z3
 	XORQ   BX, BX
 
-unrolled40:
+unrolled41:
 	LEAQ        64(BX), SI
 	CMPQ        SI, DX
-	JGT         single40
+	JGT         single41
 	VPMOVZXWD   (CX)(BX*2), Z4
 	VPSLLD      $0x10, Z4, Z4
 	VMOVUPS     (AX)(BX*4), Z5
@@ -4059,22 +4104,22 @@ unrolled40:
 	VMOVUPS     192(AX)(BX*4), Z5
 	VFMADD231PS Z5, Z4, Z3
 	MOVQ        SI, BX
-	JMP         unrolled40
+	JMP         unrolled41
 
-single40:
+single41:
 	LEAQ        16(BX), SI
 	CMPQ        SI, DX
-	JGT         tail40
+	JGT         tail41
 	VPMOVZXWD   (CX)(BX*2), Z4
 	VPSLLD      $0x10, Z4, Z4
 	VMOVUPS     (AX)(BX*4), Z5
 	VFMADD231PS Z5, Z4, Z0
 	MOVQ        SI, BX
-	JMP         single40
+	JMP         single41
 
-tail40:
+tail41:
 	SUBQ        BX, DX
-	JZ          done40
+	JZ          done41
 	MOVL        $0xffffffff, SI
 	BZHIL       DX, SI, SI
 	KMOVW       SI, K1
@@ -4083,7 +4128,7 @@ tail40:
 	VMOVUPS.Z   (AX)(BX*4), K1, Z5
 	VFMADD231PS Z5, Z4, Z0
 
-done40:
+done41:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z2, Z0, Z0
@@ -4111,10 +4156,10 @@ TEXT ·dot256(SB), NOSPLIT, $0-28
 	VXORPS Y3, Y3, Y3
 	XORQ   BX, BX
 
-unrolled41:
+unrolled42:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single41
+	JGT         single42
 	VMOVUPS     (AX)(BX*4), Y4
 	VMOVUPS     (CX)(BX*4), Y5
 	VFMADD231PS Y5, Y4, Y0
@@ -4128,19 +4173,19 @@ unrolled41:
 	VMOVUPS     96(CX)(BX*4), Y5
 	VFMADD231PS Y5, Y4, Y3
 	MOVQ        SI, BX
-	JMP         unrolled41
+	JMP         unrolled42
 
-single41:
+single42:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail41
+	JGT         tail42
 	VMOVUPS     (AX)(BX*4), Y4
 	VMOVUPS     (CX)(BX*4), Y5
 	VFMADD231PS Y5, Y4, Y0
 	MOVQ        SI, BX
-	JMP         single41
+	JMP         single42
 
-tail41:
+tail42:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -4165,10 +4210,10 @@ TEXT ·sum256(SB), NOSPLIT, $0-20
 	VXORPS Y3, Y3, Y3
 	XORQ   DX, DX
 
-unrolled42:
+unrolled43:
 	LEAQ    32(DX), BX
 	CMPQ    BX, CX
-	JGT     single42
+	JGT     single43
 	VMOVUPS (AX)(DX*4), Y4
 	VADDPS  Y4, Y0, Y0
 	VMOVUPS 32(AX)(DX*4), Y4
@@ -4178,18 +4223,18 @@ unrolled42:
 	VMOVUPS 96(AX)(DX*4), Y4
 	VADDPS  Y4, Y3, Y3
 	MOVQ    BX, DX
-	JMP     unrolled42
+	JMP     unrolled43
 
-single42:
+single43:
 	LEAQ    8(DX), BX
 	CMPQ    BX, CX
-	JGT     tail42
+	JGT     tail43
 	VMOVUPS (AX)(DX*4), Y4
 	VADDPS  Y4, Y0, Y0
 	MOVQ    BX, DX
-	JMP     single42
+	JMP     single43
 
-tail42:
+tail43:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -4212,10 +4257,10 @@ TEXT ·axpy256(SB), NOSPLIT, $0-32
 	MOVQ         n+24(FP), DX
 	XORQ         BX, BX
 
-unrolled43:
+unrolled44:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single43
+	JGT         single44
 	VMOVUPS     (CX)(BX*4), Y1
 	VMOVUPS     (AX)(BX*4), Y2
 	VFMADD231PS Y2, Y0, Y1
@@ -4233,20 +4278,20 @@ unrolled43:
 	VFMADD231PS Y2, Y0, Y1
 	VMOVUPS     Y1, 96(CX)(BX*4)
 	MOVQ        SI, BX
-	JMP         unrolled43
+	JMP         unrolled44
 
-single43:
+single44:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail43
+	JGT         tail44
 	VMOVUPS     (CX)(BX*4), Y1
 	VMOVUPS     (AX)(BX*4), Y2
 	VFMADD231PS Y2, Y0, Y1
 	VMOVUPS     Y1, (CX)(BX*4)
 	MOVQ        SI, BX
-	JMP         single43
+	JMP         single44
 
-tail43:
+tail44:
 	VZEROUPPER
 	RET
 
@@ -4258,10 +4303,10 @@ TEXT ·scale256(SB), NOSPLIT, $0-24
 	MOVQ         n+16(FP), CX
 	XORQ         DX, DX
 
-unrolled44:
+unrolled45:
 	LEAQ    32(DX), BX
 	CMPQ    BX, CX
-	JGT     single44
+	JGT     single45
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
@@ -4275,19 +4320,19 @@ unrolled44:
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(DX*4)
 	MOVQ    BX, DX
-	JMP     unrolled44
+	JMP     unrolled45
 
-single44:
+single45:
 	LEAQ    8(DX), BX
 	CMPQ    BX, CX
-	JGT     tail44
+	JGT     tail45
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
 	MOVQ    BX, DX
-	JMP     single44
+	JMP     single45
 
-tail44:
+tail45:
 	VZEROUPPER
 	RET
 
@@ -4300,10 +4345,10 @@ TEXT ·add256(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 	XORQ SI, SI
 
-unrolled45:
+unrolled46:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single45
+	JGT     single46
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VADDPS  Y1, Y0, Y0
@@ -4321,20 +4366,20 @@ unrolled45:
 	VADDPS  Y1, Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled45
+	JMP     unrolled46
 
-single45:
+single46:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail45
+	JGT     tail46
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VADDPS  Y1, Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single45
+	JMP     single46
 
-tail45:
+tail46:
 	VZEROUPPER
 	RET
 
@@ -4347,10 +4392,10 @@ TEXT ·sub256(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 	XORQ SI, SI
 
-unrolled46:
+unrolled47:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single46
+	JGT     single47
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VSUBPS  Y1, Y0, Y0
@@ -4368,20 +4413,20 @@ unrolled46:
 	VSUBPS  Y1, Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled46
+	JMP     unrolled47
 
-single46:
+single47:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail46
+	JGT     tail47
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VSUBPS  Y1, Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single46
+	JMP     single47
 
-tail46:
+tail47:
 	VZEROUPPER
 	RET
 
@@ -4394,10 +4439,10 @@ TEXT ·mul256(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 	XORQ SI, SI
 
-unrolled47:
+unrolled48:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single47
+	JGT     single48
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VMULPS  Y1, Y0, Y0
@@ -4415,20 +4460,20 @@ unrolled47:
 	VMULPS  Y1, Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled47
+	JMP     unrolled48
 
-single47:
+single48:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail47
+	JGT     tail48
 	VMOVUPS (CX)(SI*4), Y0
 	VMOVUPS (DX)(SI*4), Y1
 	VMULPS  Y1, Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single47
+	JMP     single48
 
-tail47:
+tail48:
 	VZEROUPPER
 	RET
 
@@ -4445,27 +4490,27 @@ TEXT ·max256(SB), NOSPLIT, $0-20
 	VPBROADCASTD X1, Y1
 	XORQ         DX, DX
 
-unrolled48:
+unrolled49:
 	LEAQ    16(DX), BX
 	CMPQ    BX, CX
-	JGT     single48
+	JGT     single49
 	VMOVUPS (AX)(DX*4), Y2
 	VMAXPS  Y0, Y2, Y0
 	VMOVUPS 32(AX)(DX*4), Y2
 	VMAXPS  Y1, Y2, Y1
 	MOVQ    BX, DX
-	JMP     unrolled48
+	JMP     unrolled49
 
-single48:
+single49:
 	LEAQ    8(DX), BX
 	CMPQ    BX, CX
-	JGT     tail48
+	JGT     tail49
 	VMOVUPS (AX)(DX*4), Y2
 	VMAXPS  Y0, Y2, Y0
 	MOVQ    BX, DX
-	JMP     single48
+	JMP     single49
 
-tail48:
+tail49:
 	VMAXPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPS       X1, X0, X1
@@ -4487,10 +4532,10 @@ TEXT ·affine256(SB), NOSPLIT, $0-32
 	MOVQ         n+16(FP), DX
 	XORQ         BX, BX
 
-unrolled49:
+unrolled50:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single49
+	JGT         single50
 	VMOVUPS     (CX)(BX*4), Y2
 	VFMADD213PS Y1, Y0, Y2
 	VMOVUPS     Y2, (AX)(BX*4)
@@ -4504,19 +4549,19 @@ unrolled49:
 	VFMADD213PS Y1, Y0, Y2
 	VMOVUPS     Y2, 96(AX)(BX*4)
 	MOVQ        SI, BX
-	JMP         unrolled49
+	JMP         unrolled50
 
-single49:
+single50:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail49
+	JGT         tail50
 	VMOVUPS     (CX)(BX*4), Y2
 	VFMADD213PS Y1, Y0, Y2
 	VMOVUPS     Y2, (AX)(BX*4)
 	MOVQ        SI, BX
-	JMP         single49
+	JMP         single50
 
-tail49:
+tail50:
 	VZEROUPPER
 	RET
 
@@ -4549,10 +4594,10 @@ TEXT ·exp256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single50:
+single51:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail50
+	JGT          tail51
 	VMOVUPS      (CX)(BX*4), Y7
 	VMAXPS       Y7, Y0, Y7
 	VMINPS       Y7, Y1, Y7
@@ -4579,9 +4624,9 @@ single50:
 	VMULPS       Y8, Y9, Y9
 	VMOVUPS      Y9, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single50
+	JMP          single51
 
-tail50:
+tail51:
 	VZEROUPPER
 	RET
 
@@ -4616,10 +4661,10 @@ TEXT ·expSubSum256(SB), NOSPLIT, $0-36
 	VXORPS       Y8, Y8, Y8
 	XORQ         BX, BX
 
-single51:
+single52:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail51
+	JGT          tail52
 	VMOVUPS      (CX)(BX*4), Y9
 	VSUBPS       Y0, Y9, Y9
 	VMAXPS       Y9, Y1, Y9
@@ -4648,9 +4693,9 @@ single51:
 	VMOVUPS      Y11, (AX)(BX*4)
 	VADDPS       Y11, Y8, Y8
 	MOVQ         SI, BX
-	JMP          single51
+	JMP          single52
 
-tail51:
+tail52:
 	VEXTRACTF128 $0x01, Y8, X0
 	VADDPS       X0, X8, X0
 	VMOVHLPS     X0, X0, X1
@@ -4691,10 +4736,10 @@ TEXT ·sumExpSub256(SB), NOSPLIT, $0-28
 	VXORPS       Y8, Y8, Y8
 	XORQ         DX, DX
 
-single52:
+single53:
 	LEAQ         8(DX), BX
 	CMPQ         BX, CX
-	JGT          tail52
+	JGT          tail53
 	VMOVUPS      (AX)(DX*4), Y9
 	VSUBPS       Y0, Y9, Y9
 	VMAXPS       Y9, Y1, Y9
@@ -4722,9 +4767,9 @@ single52:
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y8, Y8
 	MOVQ         BX, DX
-	JMP          single52
+	JMP          single53
 
-tail52:
+tail53:
 	VEXTRACTF128 $0x01, Y8, X0
 	VADDPS       X0, X8, X0
 	VMOVHLPS     X0, X0, X1
@@ -4764,10 +4809,10 @@ TEXT ·silu256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single53:
+single54:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail53
+	JGT          tail54
 	VMOVUPS      (CX)(BX*4), Y7
 	VXORPS       pool8<>+32(SB), Y7, Y8
 	VMAXPS       Y8, Y0, Y8
@@ -4797,9 +4842,9 @@ single53:
 	VDIVPS       Y10, Y7, Y10
 	VMOVUPS      Y10, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single53
+	JMP          single54
 
-tail53:
+tail54:
 	VZEROUPPER
 	RET
 
@@ -4838,10 +4883,10 @@ TEXT ·geluTanh256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X8, Y8
 	XORQ         BX, BX
 
-single54:
+single55:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail54
+	JGT          tail55
 	VMOVUPS      (CX)(BX*4), Y9
 	VMULPS       Y9, Y9, Y10
 	VFMADD213PS  Y7, Y8, Y10
@@ -4874,9 +4919,9 @@ single54:
 	VDIVPS       Y12, Y9, Y12
 	VMOVUPS      Y12, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single54
+	JMP          single55
 
-tail54:
+tail55:
 	VZEROUPPER
 	RET
 
@@ -4909,10 +4954,10 @@ TEXT ·tanh256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X6, Y6
 	XORQ         BX, BX
 
-single55:
+single56:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail55
+	JGT          tail56
 	VMOVUPS      (CX)(BX*4), Y7
 	VANDPS       pool8<>+0(SB), Y7, Y8
 	VADDPS       Y8, Y8, Y9
@@ -4961,9 +5006,9 @@ single55:
 	VBLENDVPS    Y7, Y11, Y9, Y9
 	VMOVUPS      Y9, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single55
+	JMP          single56
 
-tail55:
+tail56:
 	VZEROUPPER
 	RET
 
@@ -4981,10 +5026,10 @@ TEXT ·gelu256(SB), NOSPLIT, $0-24
 	VPBROADCASTD X1, Y1
 	XORQ         BX, BX
 
-unrolled56:
+unrolled57:
 	LEAQ         16(BX), SI
 	CMPQ         SI, DX
-	JGT          single56
+	JGT          single57
 	VMOVUPS      (CX)(BX*4), Y2
 	VMOVUPS      32(CX)(BX*4), Y3
 	VANDPS       pool8<>+0(SB), Y2, Y4
@@ -5086,12 +5131,12 @@ unrolled56:
 	VMULPS       Y3, Y11, Y2
 	VMOVUPS      Y2, 32(AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          unrolled56
+	JMP          unrolled57
 
-single56:
+single57:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail56
+	JGT          tail57
 	VMOVUPS      (CX)(BX*4), Y2
 	VANDPS       pool8<>+0(SB), Y2, Y3
 	VMULPS       pool8<>+64(SB), Y3, Y3
@@ -5143,9 +5188,9 @@ single56:
 	VMULPS       Y2, Y6, Y2
 	VMOVUPS      Y2, (AX)(BX*4)
 	MOVQ         SI, BX
-	JMP          single56
+	JMP          single57
 
-tail56:
+tail57:
 	VZEROUPPER
 	RET
 
@@ -5158,10 +5203,10 @@ TEXT ·relu256(SB), NOSPLIT, $0-24
 	VXORPS Y0, Y0, Y0
 	XORQ   BX, BX
 
-unrolled57:
+unrolled58:
 	LEAQ    32(BX), SI
 	CMPQ    SI, DX
-	JGT     single57
+	JGT     single58
 	VMAXPS  (CX)(BX*4), Y0, Y1
 	VADDPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(BX*4)
@@ -5175,19 +5220,19 @@ unrolled57:
 	VADDPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(BX*4)
 	MOVQ    SI, BX
-	JMP     unrolled57
+	JMP     unrolled58
 
-single57:
+single58:
 	LEAQ    8(BX), SI
 	CMPQ    SI, DX
-	JGT     tail57
+	JGT     tail58
 	VMAXPS  (CX)(BX*4), Y0, Y1
 	VADDPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(BX*4)
 	MOVQ    SI, BX
-	JMP     single57
+	JMP     single58
 
-tail57:
+tail58:
 	VZEROUPPER
 	RET
 
@@ -5201,10 +5246,10 @@ TEXT ·reluBackward256(SB), NOSPLIT, $0-32
 	VXORPS Y0, Y0, Y0
 	XORQ   SI, SI
 
-unrolled58:
+unrolled59:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single58
+	JGT     single59
 	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
 	VANDPS  (DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, (AX)(SI*4)
@@ -5218,19 +5263,19 @@ unrolled58:
 	VANDPS  96(DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled58
+	JMP     unrolled59
 
-single58:
+single59:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail58
+	JGT     tail59
 	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
 	VANDPS  (DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single58
+	JMP     single59
 
-tail58:
+tail59:
 	VZEROUPPER
 	RET
 
@@ -5246,10 +5291,10 @@ TEXT ·tanhBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X0, Y0
 	XORQ         SI, SI
 
-unrolled59:
+unrolled60:
 	LEAQ         32(SI), DI
 	CMPQ         DI, BX
-	JGT          single59
+	JGT          single60
 	VMOVUPS      (CX)(SI*4), Y1
 	VMOVAPS      Y0, Y2
 	VFNMADD231PS Y1, Y1, Y2
@@ -5271,21 +5316,21 @@ unrolled59:
 	VMULPS       96(DX)(SI*4), Y2, Y2
 	VMOVUPS      Y2, 96(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled59
+	JMP          unrolled60
 
-single59:
+single60:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail59
+	JGT          tail60
 	VMOVUPS      (CX)(SI*4), Y1
 	VMOVAPS      Y0, Y2
 	VFNMADD231PS Y1, Y1, Y2
 	VMULPS       (DX)(SI*4), Y2, Y2
 	VMOVUPS      Y2, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single59
+	JMP          single60
 
-tail59:
+tail60:
 	VZEROUPPER
 	RET
 
@@ -5304,10 +5349,10 @@ TEXT ·siluBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-unrolled60:
+unrolled61:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single60
+	JGT          single61
 	VMOVUPS      (CX)(SI*4), Y2
 	VMOVUPS      32(CX)(SI*4), Y3
 	VXORPS       pool8<>+32(SB), Y2, Y4
@@ -5377,12 +5422,12 @@ unrolled60:
 	VMULPS       32(DX)(SI*4), Y9, Y9
 	VMOVUPS      Y9, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled60
+	JMP          unrolled61
 
-single60:
+single61:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail60
+	JGT          tail61
 	VMOVUPS      (CX)(SI*4), Y2
 	VXORPS       pool8<>+32(SB), Y2, Y3
 	VMAXPS       Y3, Y0, Y3
@@ -5418,9 +5463,9 @@ single60:
 	VMULPS       (DX)(SI*4), Y5, Y5
 	VMOVUPS      Y5, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single60
+	JMP          single61
 
-tail60:
+tail61:
 	VZEROUPPER
 	RET
 
@@ -5439,10 +5484,10 @@ TEXT ·geluTanhBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-unrolled61:
+unrolled62:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single61
+	JGT          single62
 	VMOVUPS      (CX)(SI*4), Y2
 	VMOVUPS      32(CX)(SI*4), Y3
 	VMAXPS       Y2, Y0, Y2
@@ -5530,12 +5575,12 @@ unrolled61:
 	VMULPS       32(DX)(SI*4), Y4, Y4
 	VMOVUPS      Y4, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled61
+	JMP          unrolled62
 
-single61:
+single62:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail61
+	JGT          tail62
 	VMOVUPS      (CX)(SI*4), Y2
 	VMAXPS       Y2, Y0, Y2
 	VMINPS       Y2, Y1, Y2
@@ -5580,9 +5625,9 @@ single61:
 	VMULPS       (DX)(SI*4), Y4, Y4
 	VMOVUPS      Y4, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single61
+	JMP          single62
 
-tail61:
+tail62:
 	VZEROUPPER
 	RET
 
@@ -5601,10 +5646,10 @@ TEXT ·geluBackward256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-unrolled62:
+unrolled63:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single62
+	JGT          single63
 	VMOVUPS      (CX)(SI*4), Y2
 	VMOVUPS      32(CX)(SI*4), Y3
 	VANDPS       pool8<>+0(SB), Y2, Y4
@@ -5758,12 +5803,12 @@ unrolled62:
 	VMULPS       32(DX)(SI*4), Y13, Y13
 	VMOVUPS      Y13, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled62
+	JMP          unrolled63
 
-single62:
+single63:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail62
+	JGT          tail63
 	VMOVUPS      (CX)(SI*4), Y2
 	VANDPS       pool8<>+0(SB), Y2, Y3
 	VMULPS       pool8<>+64(SB), Y3, Y3
@@ -5841,9 +5886,9 @@ single62:
 	VMULPS       (DX)(SI*4), Y7, Y7
 	VMOVUPS      Y7, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single62
+	JMP          single63
 
-tail62:
+tail63:
 	VZEROUPPER
 	RET
 
@@ -5862,10 +5907,10 @@ TEXT ·geluDeriv256(SB), NOSPLIT, $0-32
 	VPBROADCASTD X1, Y1
 	XORQ         SI, SI
 
-unrolled63:
+unrolled64:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single63
+	JGT          single64
 	VMOVUPS      (DX)(SI*4), Y2
 	VMOVUPS      32(DX)(SI*4), Y3
 	VANDPS       pool8<>+0(SB), Y2, Y4
@@ -6021,12 +6066,12 @@ unrolled63:
 	VFMADD231PS  Y9, Y3, Y13
 	VMOVUPS      Y13, 32(CX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled63
+	JMP          unrolled64
 
-single63:
+single64:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail63
+	JGT          tail64
 	VMOVUPS      (DX)(SI*4), Y2
 	VANDPS       pool8<>+0(SB), Y2, Y3
 	VMULPS       pool8<>+64(SB), Y3, Y3
@@ -6105,9 +6150,9 @@ single63:
 	VFMADD231PS  Y5, Y2, Y7
 	VMOVUPS      Y7, (CX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single63
+	JMP          single64
 
-tail63:
+tail64:
 	VZEROUPPER
 	RET
 
@@ -6129,10 +6174,10 @@ TEXT ·adamW256(SB), NOSPLIT, $0-72
 	MOVQ         n+32(FP), SI
 	XORQ         DI, DI
 
-single64:
+single65:
 	LEAQ         8(DI), R8
 	CMPQ         R8, SI
-	JGT          tail64
+	JGT          tail65
 	VMOVUPS      (CX)(DI*4), Y8
 	VMOVUPS      (DX)(DI*4), Y9
 	VMOVUPS      (BX)(DI*4), Y10
@@ -6151,9 +6196,9 @@ single64:
 	VFNMADD231PS Y8, Y5, Y11
 	VMOVUPS      Y11, (AX)(DI*4)
 	MOVQ         R8, DI
-	JMP          single64
+	JMP          single65
 
-tail64:
+tail65:
 	VZEROUPPER
 	RET
 
@@ -6167,10 +6212,10 @@ TEXT ·softmaxBackward256(SB), NOSPLIT, $0-36
 	MOVQ         n+24(FP), BX
 	XORQ         SI, SI
 
-unrolled65:
+unrolled66:
 	LEAQ    32(SI), DI
 	CMPQ    DI, BX
-	JGT     single65
+	JGT     single66
 	VMOVUPS (DX)(SI*4), Y1
 	VSUBPS  Y0, Y1, Y1
 	VMULPS  (CX)(SI*4), Y1, Y1
@@ -6188,20 +6233,20 @@ unrolled65:
 	VMULPS  96(CX)(SI*4), Y1, Y1
 	VMOVUPS Y1, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled65
+	JMP     unrolled66
 
-single65:
+single66:
 	LEAQ    8(SI), DI
 	CMPQ    DI, BX
-	JGT     tail65
+	JGT     tail66
 	VMOVUPS (DX)(SI*4), Y1
 	VSUBPS  Y0, Y1, Y1
 	VMULPS  (CX)(SI*4), Y1, Y1
 	VMOVUPS Y1, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single65
+	JMP     single66
 
-tail65:
+tail66:
 	VZEROUPPER
 	RET
 
@@ -6217,10 +6262,10 @@ TEXT ·sumSqDev256(SB), NOSPLIT, $0-28
 	VXORPS       Y4, Y4, Y4
 	XORQ         DX, DX
 
-unrolled66:
+unrolled67:
 	LEAQ        32(DX), BX
 	CMPQ        BX, CX
-	JGT         single66
+	JGT         single67
 	VMOVUPS     (AX)(DX*4), Y5
 	VSUBPS      Y0, Y5, Y5
 	VFMADD231PS Y5, Y5, Y1
@@ -6234,19 +6279,19 @@ unrolled66:
 	VSUBPS      Y0, Y5, Y5
 	VFMADD231PS Y5, Y5, Y4
 	MOVQ        BX, DX
-	JMP         unrolled66
+	JMP         unrolled67
 
-single66:
+single67:
 	LEAQ        8(DX), BX
 	CMPQ        BX, CX
-	JGT         tail66
+	JGT         tail67
 	VMOVUPS     (AX)(DX*4), Y5
 	VSUBPS      Y0, Y5, Y5
 	VFMADD231PS Y5, Y5, Y1
 	MOVQ        BX, DX
-	JMP         single66
+	JMP         single67
 
-tail66:
+tail67:
 	VADDPS       Y2, Y1, Y1
 	VADDPS       Y4, Y3, Y3
 	VADDPS       Y3, Y1, Y1
@@ -6270,10 +6315,10 @@ TEXT ·normalize256(SB), NOSPLIT, $0-48
 	MOVQ         n+32(FP), DX
 	XORQ         BX, BX
 
-unrolled67:
+unrolled68:
 	LEAQ    32(BX), SI
 	CMPQ    SI, DX
-	JGT     single67
+	JGT     single68
 	VMOVUPS (CX)(BX*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
@@ -6291,20 +6336,20 @@ unrolled67:
 	VMULPS  Y1, Y2, Y2
 	VMOVUPS Y2, 96(AX)(BX*4)
 	MOVQ    SI, BX
-	JMP     unrolled67
+	JMP     unrolled68
 
-single67:
+single68:
 	LEAQ    8(BX), SI
 	CMPQ    SI, DX
-	JGT     tail67
+	JGT     tail68
 	VMOVUPS (CX)(BX*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
 	VMOVUPS Y2, (AX)(BX*4)
 	MOVQ    SI, BX
-	JMP     single67
+	JMP     single68
 
-tail67:
+tail68:
 	VZEROUPPER
 	RET
 
@@ -6319,10 +6364,10 @@ TEXT ·normalizeG256(SB), NOSPLIT, $0-48
 	MOVQ         gamma+16(FP), BX
 	XORQ         SI, SI
 
-unrolled68:
+unrolled69:
 	LEAQ    32(SI), DI
 	CMPQ    DI, DX
-	JGT     single68
+	JGT     single69
 	VMOVUPS (CX)(SI*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
@@ -6344,21 +6389,21 @@ unrolled68:
 	VMULPS  96(BX)(SI*4), Y2, Y2
 	VMOVUPS Y2, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled68
+	JMP     unrolled69
 
-single68:
+single69:
 	LEAQ    8(SI), DI
 	CMPQ    DI, DX
-	JGT     tail68
+	JGT     tail69
 	VMOVUPS (CX)(SI*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
 	VMULPS  (BX)(SI*4), Y2, Y2
 	VMOVUPS Y2, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single68
+	JMP     single69
 
-tail68:
+tail69:
 	VZEROUPPER
 	RET
 
@@ -6373,10 +6418,10 @@ TEXT ·normalizeB256(SB), NOSPLIT, $0-48
 	MOVQ         beta+24(FP), BX
 	XORQ         SI, SI
 
-unrolled69:
+unrolled70:
 	LEAQ    32(SI), DI
 	CMPQ    DI, DX
-	JGT     single69
+	JGT     single70
 	VMOVUPS (CX)(SI*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
@@ -6398,21 +6443,21 @@ unrolled69:
 	VADDPS  96(BX)(SI*4), Y2, Y2
 	VMOVUPS Y2, 96(AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     unrolled69
+	JMP     unrolled70
 
-single69:
+single70:
 	LEAQ    8(SI), DI
 	CMPQ    DI, DX
-	JGT     tail69
+	JGT     tail70
 	VMOVUPS (CX)(SI*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
 	VADDPS  (BX)(SI*4), Y2, Y2
 	VMOVUPS Y2, (AX)(SI*4)
 	MOVQ    DI, SI
-	JMP     single69
+	JMP     single70
 
-tail69:
+tail70:
 	VZEROUPPER
 	RET
 
@@ -6428,10 +6473,10 @@ TEXT ·normalizeGB256(SB), NOSPLIT, $0-48
 	MOVQ         beta+24(FP), SI
 	XORQ         DI, DI
 
-unrolled70:
+unrolled71:
 	LEAQ    32(DI), R8
 	CMPQ    R8, DX
-	JGT     single70
+	JGT     single71
 	VMOVUPS (CX)(DI*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
@@ -6457,12 +6502,12 @@ unrolled70:
 	VADDPS  96(SI)(DI*4), Y2, Y2
 	VMOVUPS Y2, 96(AX)(DI*4)
 	MOVQ    R8, DI
-	JMP     unrolled70
+	JMP     unrolled71
 
-single70:
+single71:
 	LEAQ    8(DI), R8
 	CMPQ    R8, DX
-	JGT     tail70
+	JGT     tail71
 	VMOVUPS (CX)(DI*4), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y1, Y2, Y2
@@ -6470,9 +6515,9 @@ single70:
 	VADDPS  (SI)(DI*4), Y2, Y2
 	VMOVUPS Y2, (AX)(DI*4)
 	MOVQ    R8, DI
-	JMP     single70
+	JMP     single71
 
-tail70:
+tail71:
 	VZEROUPPER
 	RET
 
@@ -6490,10 +6535,10 @@ TEXT ·normBackwardSums256(SB), NOSPLIT, $0-48
 	VXORPS       Y5, Y5, Y5
 	XORQ         BX, BX
 
-unrolled71:
+unrolled72:
 	LEAQ        16(BX), SI
 	CMPQ        SI, DX
-	JGT         single71
+	JGT         single72
 	VMOVUPS     (CX)(BX*4), Y6
 	VMOVUPS     (AX)(BX*4), Y7
 	VSUBPS      Y0, Y7, Y7
@@ -6507,12 +6552,12 @@ unrolled71:
 	VADDPS      Y6, Y3, Y3
 	VFMADD231PS Y7, Y6, Y5
 	MOVQ        SI, BX
-	JMP         unrolled71
+	JMP         unrolled72
 
-single71:
+single72:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail71
+	JGT         tail72
 	VMOVUPS     (CX)(BX*4), Y6
 	VMOVUPS     (AX)(BX*4), Y7
 	VSUBPS      Y0, Y7, Y7
@@ -6520,9 +6565,9 @@ single71:
 	VADDPS      Y6, Y2, Y2
 	VFMADD231PS Y7, Y6, Y4
 	MOVQ        SI, BX
-	JMP         single71
+	JMP         single72
 
-tail71:
+tail72:
 	VADDPS       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X0, X2, X0
@@ -6557,10 +6602,10 @@ TEXT ·normBackwardSumsG256(SB), NOSPLIT, $0-48
 	VXORPS       Y5, Y5, Y5
 	XORQ         SI, SI
 
-unrolled72:
+unrolled73:
 	LEAQ        16(SI), DI
 	CMPQ        DI, DX
-	JGT         single72
+	JGT         single73
 	VMOVUPS     (CX)(SI*4), Y6
 	VMULPS      (BX)(SI*4), Y6, Y6
 	VMOVUPS     (AX)(SI*4), Y7
@@ -6576,12 +6621,12 @@ unrolled72:
 	VADDPS      Y6, Y3, Y3
 	VFMADD231PS Y7, Y6, Y5
 	MOVQ        DI, SI
-	JMP         unrolled72
+	JMP         unrolled73
 
-single72:
+single73:
 	LEAQ        8(SI), DI
 	CMPQ        DI, DX
-	JGT         tail72
+	JGT         tail73
 	VMOVUPS     (CX)(SI*4), Y6
 	VMULPS      (BX)(SI*4), Y6, Y6
 	VMOVUPS     (AX)(SI*4), Y7
@@ -6590,9 +6635,9 @@ single72:
 	VADDPS      Y6, Y2, Y2
 	VFMADD231PS Y7, Y6, Y4
 	MOVQ        DI, SI
-	JMP         single72
+	JMP         single73
 
-tail72:
+tail73:
 	VADDPS       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X0, X2, X0
@@ -6623,10 +6668,10 @@ TEXT ·normBackwardParams256(SB), NOSPLIT, $0-48
 	MOVQ         n+32(FP), BX
 	XORQ         SI, SI
 
-unrolled73:
+unrolled74:
 	LEAQ        16(SI), DI
 	CMPQ        DI, BX
-	JGT         single73
+	JGT         single74
 	VMOVUPS     (CX)(SI*4), Y2
 	VMOVUPS     (AX)(SI*4), Y3
 	VMOVUPS     (DX)(SI*4), Y4
@@ -6642,12 +6687,12 @@ unrolled73:
 	VFMADD231PS Y3, Y2, Y4
 	VMOVUPS     Y4, 32(DX)(SI*4)
 	MOVQ        DI, SI
-	JMP         unrolled73
+	JMP         unrolled74
 
-single73:
+single74:
 	LEAQ        8(SI), DI
 	CMPQ        DI, BX
-	JGT         tail73
+	JGT         tail74
 	VMOVUPS     (CX)(SI*4), Y2
 	VMOVUPS     (AX)(SI*4), Y3
 	VMOVUPS     (DX)(SI*4), Y4
@@ -6656,9 +6701,9 @@ single73:
 	VFMADD231PS Y3, Y2, Y4
 	VMOVUPS     Y4, (DX)(SI*4)
 	MOVQ        DI, SI
-	JMP         single73
+	JMP         single74
 
-tail73:
+tail74:
 	VZEROUPPER
 	RET
 
@@ -6674,10 +6719,10 @@ TEXT ·normBackwardParamsB256(SB), NOSPLIT, $0-48
 	MOVQ         dbeta+24(FP), SI
 	XORQ         DI, DI
 
-unrolled74:
+unrolled75:
 	LEAQ        16(DI), R8
 	CMPQ        R8, BX
-	JGT         single74
+	JGT         single75
 	VMOVUPS     (CX)(DI*4), Y2
 	VMOVUPS     (AX)(DI*4), Y3
 	VMOVUPS     (DX)(DI*4), Y4
@@ -6699,12 +6744,12 @@ unrolled74:
 	VADDPS      Y2, Y5, Y5
 	VMOVUPS     Y5, 32(SI)(DI*4)
 	MOVQ        R8, DI
-	JMP         unrolled74
+	JMP         unrolled75
 
-single74:
+single75:
 	LEAQ        8(DI), R8
 	CMPQ        R8, BX
-	JGT         tail74
+	JGT         tail75
 	VMOVUPS     (CX)(DI*4), Y2
 	VMOVUPS     (AX)(DI*4), Y3
 	VMOVUPS     (DX)(DI*4), Y4
@@ -6716,9 +6761,9 @@ single74:
 	VADDPS      Y2, Y5, Y5
 	VMOVUPS     Y5, (SI)(DI*4)
 	MOVQ        R8, DI
-	JMP         single74
+	JMP         single75
 
-tail74:
+tail75:
 	VZEROUPPER
 	RET
 
@@ -6735,10 +6780,10 @@ TEXT ·normBackwardDx256(SB), NOSPLIT, $0-56
 	MOVQ         n+32(FP), BX
 	XORQ         SI, SI
 
-unrolled75:
+unrolled76:
 	LEAQ         16(SI), DI
 	CMPQ         DI, BX
-	JGT          single75
+	JGT          single76
 	VMOVUPS      (DX)(SI*4), Y4
 	VSUBPS       Y2, Y4, Y4
 	VMOVUPS      (CX)(SI*4), Y5
@@ -6756,12 +6801,12 @@ unrolled75:
 	VMULPS       Y1, Y4, Y4
 	VMOVUPS      Y4, 32(AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          unrolled75
+	JMP          unrolled76
 
-single75:
+single76:
 	LEAQ         8(SI), DI
 	CMPQ         DI, BX
-	JGT          tail75
+	JGT          tail76
 	VMOVUPS      (DX)(SI*4), Y4
 	VSUBPS       Y2, Y4, Y4
 	VMOVUPS      (CX)(SI*4), Y5
@@ -6771,9 +6816,9 @@ single75:
 	VMULPS       Y1, Y4, Y4
 	VMOVUPS      Y4, (AX)(SI*4)
 	MOVQ         DI, SI
-	JMP          single75
+	JMP          single76
 
-tail75:
+tail76:
 	VZEROUPPER
 	RET
 
@@ -6791,10 +6836,10 @@ TEXT ·normBackwardDxG256(SB), NOSPLIT, $0-56
 	MOVQ         gamma+16(FP), SI
 	XORQ         DI, DI
 
-unrolled76:
+unrolled77:
 	LEAQ         16(DI), R8
 	CMPQ         R8, BX
-	JGT          single76
+	JGT          single77
 	VMOVUPS      (DX)(DI*4), Y4
 	VMULPS       (SI)(DI*4), Y4, Y4
 	VSUBPS       Y2, Y4, Y4
@@ -6814,12 +6859,12 @@ unrolled76:
 	VMULPS       Y1, Y4, Y4
 	VMOVUPS      Y4, 32(AX)(DI*4)
 	MOVQ         R8, DI
-	JMP          unrolled76
+	JMP          unrolled77
 
-single76:
+single77:
 	LEAQ         8(DI), R8
 	CMPQ         R8, BX
-	JGT          tail76
+	JGT          tail77
 	VMOVUPS      (DX)(DI*4), Y4
 	VMULPS       (SI)(DI*4), Y4, Y4
 	VSUBPS       Y2, Y4, Y4
@@ -6830,9 +6875,9 @@ single76:
 	VMULPS       Y1, Y4, Y4
 	VMOVUPS      Y4, (AX)(DI*4)
 	MOVQ         R8, DI
-	JMP          single76
+	JMP          single77
 
-tail76:
+tail77:
 	VZEROUPPER
 	RET
 
@@ -6844,10 +6889,10 @@ TEXT ·bf16ToF32_256(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled77:
+unrolled78:
 	LEAQ      32(BX), SI
 	CMPQ      SI, DX
-	JGT       single77
+	JGT       single78
 	VPMOVZXWD (CX)(BX*2), Y0
 	VPSLLD    $0x10, Y0, Y0
 	VMOVUPS   Y0, (AX)(BX*4)
@@ -6861,19 +6906,19 @@ unrolled77:
 	VPSLLD    $0x10, Y0, Y0
 	VMOVUPS   Y0, 96(AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       unrolled77
+	JMP       unrolled78
 
-single77:
+single78:
 	LEAQ      8(BX), SI
 	CMPQ      SI, DX
-	JGT       tail77
+	JGT       tail78
 	VPMOVZXWD (CX)(BX*2), Y0
 	VPSLLD    $0x10, Y0, Y0
 	VMOVUPS   Y0, (AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       single77
+	JMP       single78
 
-tail77:
+tail78:
 	VZEROUPPER
 	RET
 
@@ -6889,10 +6934,10 @@ TEXT ·dotBF16_256(SB), NOSPLIT, $0-28
 	VXORPS Y3, Y3, Y3
 	XORQ   BX, BX
 
-unrolled78:
+unrolled79:
 	LEAQ        32(BX), SI
 	CMPQ        SI, DX
-	JGT         single78
+	JGT         single79
 	VPMOVZXWD   (CX)(BX*2), Y4
 	VPSLLD      $0x10, Y4, Y4
 	VFMADD231PS (AX)(BX*4), Y4, Y0
@@ -6906,19 +6951,19 @@ unrolled78:
 	VPSLLD      $0x10, Y4, Y4
 	VFMADD231PS 96(AX)(BX*4), Y4, Y3
 	MOVQ        SI, BX
-	JMP         unrolled78
+	JMP         unrolled79
 
-single78:
+single79:
 	LEAQ        8(BX), SI
 	CMPQ        SI, DX
-	JGT         tail78
+	JGT         tail79
 	VPMOVZXWD   (CX)(BX*2), Y4
 	VPSLLD      $0x10, Y4, Y4
 	VFMADD231PS (AX)(BX*4), Y4, Y0
 	MOVQ        SI, BX
-	JMP         single78
+	JMP         single79
 
-tail78:
+tail79:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -6932,6 +6977,42 @@ tail78:
 	VZEROUPPER
 	RET
 
+// func f32ToF16_256(dst *uint16, src *float32, n int)
+// Requires: AVX, F16C
+TEXT ·f32ToF16_256(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+unrolled80:
+	LEAQ      32(BX), SI
+	CMPQ      SI, DX
+	JGT       single80
+	VMOVUPS   (CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, (AX)(BX*2)
+	VMOVUPS   32(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 16(AX)(BX*2)
+	VMOVUPS   64(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 32(AX)(BX*2)
+	VMOVUPS   96(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 48(AX)(BX*2)
+	MOVQ      SI, BX
+	JMP       unrolled80
+
+single80:
+	LEAQ      8(BX), SI
+	CMPQ      SI, DX
+	JGT       tail80
+	VMOVUPS   (CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, (AX)(BX*2)
+	MOVQ      SI, BX
+	JMP       single80
+
+tail80:
+	VZEROUPPER
+	RET
+
 // func f32ToBF16_256(dst *uint16, src *float32, n int)
 // Requires: AVX, AVX2
 TEXT ·f32ToBF16_256(SB), NOSPLIT, $0-24
@@ -6940,10 +7021,10 @@ TEXT ·f32ToBF16_256(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled79:
+unrolled81:
 	LEAQ         16(BX), SI
 	CMPQ         SI, DX
-	JGT          single79
+	JGT          single81
 	VMOVUPS      (CX)(BX*4), Y0
 	VPSRLD       $0x10, Y0, Y1
 	VPAND        pool8<>+512(SB), Y1, Y1
@@ -6971,12 +7052,12 @@ unrolled79:
 	VPACKUSDW    X0, X1, X0
 	VMOVDQU      X0, 16(AX)(BX*2)
 	MOVQ         SI, BX
-	JMP          unrolled79
+	JMP          unrolled81
 
-single79:
+single81:
 	LEAQ         8(BX), SI
 	CMPQ         SI, DX
-	JGT          tail79
+	JGT          tail81
 	VMOVUPS      (CX)(BX*4), Y0
 	VPSRLD       $0x10, Y0, Y1
 	VPAND        pool8<>+512(SB), Y1, Y1
@@ -6991,9 +7072,9 @@ single79:
 	VPACKUSDW    X0, X1, X0
 	VMOVDQU      X0, (AX)(BX*2)
 	MOVQ         SI, BX
-	JMP          single79
+	JMP          single81
 
-tail79:
+tail81:
 	VZEROUPPER
 	RET
 
@@ -7005,10 +7086,10 @@ TEXT ·f16ToF32_256(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
 
-unrolled80:
+unrolled82:
 	LEAQ      16(BX), SI
 	CMPQ      SI, DX
-	JGT       single80
+	JGT       single82
 	VPMOVZXWD (CX)(BX*2), Y0
 	VPSLLD    $0x0d, Y0, Y1
 	VPAND     pool8<>+608(SB), Y1, Y1
@@ -7048,12 +7129,12 @@ unrolled80:
 	VPOR      Y0, Y2, Y2
 	VMOVUPS   Y2, 32(AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       unrolled80
+	JMP       unrolled82
 
-single80:
+single82:
 	LEAQ      8(BX), SI
 	CMPQ      SI, DX
-	JGT       tail80
+	JGT       tail82
 	VPMOVZXWD (CX)(BX*2), Y0
 	VPSLLD    $0x0d, Y0, Y1
 	VPAND     pool8<>+608(SB), Y1, Y1
@@ -7074,9 +7155,9 @@ single80:
 	VPOR      Y0, Y2, Y2
 	VMOVUPS   Y2, (AX)(BX*4)
 	MOVQ      SI, BX
-	JMP       single80
+	JMP       single82
 
-tail80:
+tail82:
 	VZEROUPPER
 	RET
 
@@ -7125,9 +7206,9 @@ TEXT ·matVec512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows81:
+mvrows83:
 	CMPQ   BX, $0x00000004
-	JL     mvdone81
+	JL     mvdone83
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -7141,10 +7222,10 @@ mvrows81:
 	VPXORD Z7, Z7, Z7
 	XORQ   R11, R11
 
-mvlunrolled82:
+mvlunrolled84:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle82
+	JGT         mvlsingle84
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
@@ -7164,24 +7245,24 @@ mvlunrolled82:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled82
+	JMP         mvlunrolled84
 
-mvlsingle82:
+mvlsingle84:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail82
+	JGT         mvltail84
 	VMOVUPS     (CX)(R11*4), Z8
 	VFMADD231PS (DX)(R11*4), Z8, Z0
 	VFMADD231PS (R8)(R11*4), Z8, Z2
 	VFMADD231PS (R9)(R11*4), Z8, Z4
 	VFMADD231PS (R10)(R11*4), Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle82
+	JMP         mvlsingle84
 
-mvltail82:
+mvltail84:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone82
+	JZ          mvldone84
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -7195,7 +7276,7 @@ mvltail82:
 	VMOVUPS.Z   (R10)(R11*4), K1, Z11
 	VFMADD231PS Z11, Z8, Z6
 
-mvldone82:
+mvldone84:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -7223,20 +7304,20 @@ mvldone82:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows81
+	JMP           mvrows83
 
-mvdone81:
-mvrows83:
+mvdone83:
+mvrows85:
 	CMPQ   BX, $0x00000001
-	JL     mvdone83
+	JL     mvdone85
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	XORQ   R8, R8
 
-mvlunrolled84:
+mvlunrolled86:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle84
+	JGT         mvlsingle86
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	PREFETCHT1  16384(DX)(R8*4)
@@ -7244,21 +7325,21 @@ mvlunrolled84:
 	VFMADD231PS 64(DX)(R8*4), Z0, Z10
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled84
+	JMP         mvlunrolled86
 
-mvlsingle84:
+mvlsingle86:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail84
+	JGT         mvltail86
 	VMOVUPS     (CX)(R8*4), Z0
 	VFMADD231PS (DX)(R8*4), Z0, Z9
 	MOVQ        R9, R8
-	JMP         mvlsingle84
+	JMP         mvlsingle86
 
-mvltail84:
+mvltail86:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone84
+	JZ          mvldone86
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -7266,7 +7347,7 @@ mvltail84:
 	VMOVUPS.Z   (DX)(R8*4), K1, Z1
 	VFMADD231PS Z1, Z0, Z9
 
-mvldone84:
+mvldone86:
 	VADDPS        Z10, Z9, Z9
 	VEXTRACTF32X8 $0x01, Z9, Y0
 	VADDPS        Y0, Y9, Y0
@@ -7280,9 +7361,9 @@ mvldone84:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows83
+	JMP           mvrows85
 
-mvdone83:
+mvdone85:
 	VZEROUPPER
 	RET
 
@@ -7297,9 +7378,9 @@ TEXT ·matVecBF16_512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows85:
+mvrows87:
 	CMPQ         BX, $0x00000004
-	JL           mvdone85
+	JL           mvdone87
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -7317,10 +7398,10 @@ mvrows85:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z9
 	XORQ         R11, R11
 
-mvlunrolled86:
+mvlunrolled88:
 	LEAQ        32(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle86
+	JGT         mvlsingle88
 	VMOVUPS     (CX)(R11*4), Z11
 	VMOVAPS     Z11, Z12
 	VPERMT2PS   64(CX)(R11*4), Z8, Z11
@@ -7346,12 +7427,12 @@ mvlunrolled86:
 	PREFETCHT1  8192(R9)(R11*2)
 	PREFETCHT1  8192(R10)(R11*2)
 	MOVQ        R12, R11
-	JMP         mvlunrolled86
+	JMP         mvlunrolled88
 
-mvlsingle86:
+mvlsingle88:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail86
+	JGT         mvltail88
 	VMOVUPS     (CX)(R11*4), Z8
 	VPMOVZXWD   (DX)(R11*2), Z9
 	VPSLLD      $0x10, Z9, Z9
@@ -7366,12 +7447,12 @@ mvlsingle86:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 	MOVQ        R12, R11
-	JMP         mvlsingle86
+	JMP         mvlsingle88
 
-mvltail86:
+mvltail88:
 	MOVQ        SI, R12
 	SUBQ        R11, R12
-	JZ          mvldone86
+	JZ          mvldone88
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -7389,7 +7470,7 @@ mvltail86:
 	VPSLLD      $0x10, Z9, Z9
 	VFMADD231PS Z9, Z8, Z6
 
-mvldone86:
+mvldone88:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z5, Z4, Z4
@@ -7417,12 +7498,12 @@ mvldone86:
 	ADDQ          $0x00000010, AX
 	LEAQ          (R10)(DI*1), DX
 	SUBQ          $0x00000004, BX
-	JMP           mvrows85
+	JMP           mvrows87
 
-mvdone85:
-mvrows87:
+mvdone87:
+mvrows89:
 	CMPQ         BX, $0x00000001
-	JL           mvdone87
+	JL           mvdone89
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	MOVL         $0xffff0000, R8
@@ -7431,10 +7512,10 @@ mvrows87:
 	VMOVDQU32    bf16pairindex<>+64(SB), Z1
 	XORQ         R8, R8
 
-mvlunrolled88:
+mvlunrolled90:
 	LEAQ        32(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle88
+	JGT         mvlsingle90
 	VMOVUPS     (CX)(R8*4), Z3
 	VMOVAPS     Z3, Z4
 	VPERMT2PS   64(CX)(R8*4), Z0, Z3
@@ -7445,23 +7526,23 @@ mvlunrolled88:
 	VFMADD231PS Z6, Z4, Z16
 	PREFETCHT1  8192(DX)(R8*2)
 	MOVQ        R9, R8
-	JMP         mvlunrolled88
+	JMP         mvlunrolled90
 
-mvlsingle88:
+mvlsingle90:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail88
+	JGT         mvltail90
 	VMOVUPS     (CX)(R8*4), Z0
 	VPMOVZXWD   (DX)(R8*2), Z1
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 	MOVQ        R9, R8
-	JMP         mvlsingle88
+	JMP         mvlsingle90
 
-mvltail88:
+mvltail90:
 	MOVQ        SI, R9
 	SUBQ        R8, R9
-	JZ          mvldone88
+	JZ          mvldone90
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -7470,7 +7551,7 @@ mvltail88:
 	VPSLLD      $0x10, Z1, Z1
 	VFMADD231PS Z1, Z0, Z15
 
-mvldone88:
+mvldone90:
 	VADDPS        Z16, Z15, Z15
 	VEXTRACTF32X8 $0x01, Z15, Y0
 	VADDPS        Y0, Y15, Y0
@@ -7484,9 +7565,9 @@ mvldone88:
 	ADDQ          $0x00000004, AX
 	LEAQ          (DX)(DI*1), DX
 	SUBQ          $0x00000001, BX
-	JMP           mvrows87
+	JMP           mvrows89
 
-mvdone87:
+mvdone89:
 	VZEROUPPER
 	RET
 
@@ -7501,9 +7582,9 @@ TEXT ·matVec256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-mvrows89:
+mvrows91:
 	CMPQ   BX, $0x00000004
-	JL     mvdone89
+	JL     mvdone91
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -7517,10 +7598,10 @@ mvrows89:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled90:
+mvlunrolled92:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle90
+	JGT         mvlsingle92
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
@@ -7536,21 +7617,21 @@ mvlunrolled90:
 	VFMADD231PS 32(R9)(R11*4), Y8, Y5
 	VFMADD231PS 32(R10)(R11*4), Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled90
+	JMP         mvlunrolled92
 
-mvlsingle90:
+mvlsingle92:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail90
+	JGT         mvltail92
 	VMOVUPS     (CX)(R11*4), Y8
 	VFMADD231PS (DX)(R11*4), Y8, Y0
 	VFMADD231PS (R8)(R11*4), Y8, Y2
 	VFMADD231PS (R9)(R11*4), Y8, Y4
 	VFMADD231PS (R10)(R11*4), Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle90
+	JMP         mvlsingle92
 
-mvltail90:
+mvltail92:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -7564,38 +7645,38 @@ mvltail90:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows89
+	JMP          mvrows91
 
-mvdone89:
-mvrows91:
+mvdone91:
+mvrows93:
 	CMPQ   BX, $0x00000001
-	JL     mvdone91
+	JL     mvdone93
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled92:
+mvlunrolled94:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle92
+	JGT         mvlsingle94
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	PREFETCHT1  16384(DX)(R8*4)
 	VMOVUPS     32(CX)(R8*4), Y2
 	VFMADD231PS 32(DX)(R8*4), Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled92
+	JMP         mvlunrolled94
 
-mvlsingle92:
+mvlsingle94:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail92
+	JGT         mvltail94
 	VMOVUPS     (CX)(R8*4), Y2
 	VFMADD231PS (DX)(R8*4), Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle92
+	JMP         mvlsingle94
 
-mvltail92:
+mvltail94:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -7607,9 +7688,9 @@ mvltail92:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows91
+	JMP          mvrows93
 
-mvdone91:
+mvdone93:
 	VZEROUPPER
 	RET
 
@@ -7624,9 +7705,9 @@ TEXT ·matVecBF16_256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x01, DI
 
-mvrows93:
+mvrows95:
 	CMPQ   BX, $0x00000004
-	JL     mvdone93
+	JL     mvdone95
 	LEAQ   (DX)(DI*1), R8
 	LEAQ   (R8)(DI*1), R9
 	LEAQ   (R9)(DI*1), R10
@@ -7640,10 +7721,10 @@ mvrows93:
 	VXORPS Y7, Y7, Y7
 	XORQ   R11, R11
 
-mvlunrolled94:
+mvlunrolled96:
 	LEAQ        16(R11), R12
 	CMPQ        R12, SI
-	JGT         mvlsingle94
+	JGT         mvlsingle96
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -7675,12 +7756,12 @@ mvlunrolled94:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y7
 	MOVQ        R12, R11
-	JMP         mvlunrolled94
+	JMP         mvlunrolled96
 
-mvlsingle94:
+mvlsingle96:
 	LEAQ        8(R11), R12
 	CMPQ        R12, SI
-	JGT         mvltail94
+	JGT         mvltail96
 	VMOVUPS     (CX)(R11*4), Y8
 	VPMOVZXWD   (DX)(R11*2), Y9
 	VPSLLD      $0x10, Y9, Y9
@@ -7695,9 +7776,9 @@ mvlsingle94:
 	VPSLLD      $0x10, Y9, Y9
 	VFMADD231PS Y9, Y8, Y6
 	MOVQ        R12, R11
-	JMP         mvlsingle94
+	JMP         mvlsingle96
 
-mvltail94:
+mvltail96:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -7711,20 +7792,20 @@ mvltail94:
 	ADDQ         $0x00000010, AX
 	LEAQ         (R10)(DI*1), DX
 	SUBQ         $0x00000004, BX
-	JMP          mvrows93
+	JMP          mvrows95
 
-mvdone93:
-mvrows95:
+mvdone95:
+mvrows97:
 	CMPQ   BX, $0x00000001
-	JL     mvdone95
+	JL     mvdone97
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R8, R8
 
-mvlunrolled96:
+mvlunrolled98:
 	LEAQ        16(R8), R9
 	CMPQ        R9, SI
-	JGT         mvlsingle96
+	JGT         mvlsingle98
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
@@ -7735,20 +7816,20 @@ mvlunrolled96:
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y1
 	MOVQ        R9, R8
-	JMP         mvlunrolled96
+	JMP         mvlunrolled98
 
-mvlsingle96:
+mvlsingle98:
 	LEAQ        8(R8), R9
 	CMPQ        R9, SI
-	JGT         mvltail96
+	JGT         mvltail98
 	VMOVUPS     (CX)(R8*4), Y2
 	VPMOVZXWD   (DX)(R8*2), Y3
 	VPSLLD      $0x10, Y3, Y3
 	VFMADD231PS Y3, Y2, Y0
 	MOVQ        R9, R8
-	JMP         mvlsingle96
+	JMP         mvlsingle98
 
-mvltail96:
+mvltail98:
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
@@ -7760,9 +7841,9 @@ mvltail96:
 	ADDQ         $0x00000004, AX
 	LEAQ         (DX)(DI*1), DX
 	SUBQ         $0x00000001, BX
-	JMP          mvrows95
+	JMP          mvrows97
 
-mvdone95:
+mvdone97:
 	VZEROUPPER
 	RET
 
@@ -7777,9 +7858,9 @@ TEXT ·vecMatAdd512(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows97:
+vmrows99:
 	CMPQ         SI, $0x00000004
-	JL           vmdone97
+	JL           vmdone99
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -7789,10 +7870,10 @@ vmrows97:
 	VBROADCASTSS 12(CX), Z3
 	XORQ         R11, R11
 
-mvlunrolled98:
+mvlunrolled100:
 	LEAQ        32(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle98
+	JGT         mvlsingle100
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -7814,12 +7895,12 @@ mvlunrolled98:
 	PREFETCHT1  16448(R9)(R11*4)
 	PREFETCHT1  16448(R10)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled98
+	JMP         mvlunrolled100
 
-mvlsingle98:
+mvlsingle100:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail98
+	JGT         mvltail100
 	VMOVUPS     (AX)(R11*4), Z4
 	VFMADD231PS (DX)(R11*4), Z0, Z4
 	VFMADD231PS (R8)(R11*4), Z1, Z4
@@ -7827,12 +7908,12 @@ mvlsingle98:
 	VFMADD231PS (R10)(R11*4), Z3, Z4
 	VMOVUPS     Z4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle98
+	JMP         mvlsingle100
 
-mvltail98:
+mvltail100:
 	MOVQ        BX, R12
 	SUBQ        R11, R12
-	JZ          mvldone98
+	JZ          mvldone100
 	MOVL        $0xffffffff, R13
 	BZHIL       R12, R13, R13
 	KMOVW       R13, K1
@@ -7847,23 +7928,23 @@ mvltail98:
 	VFMADD231PS Z0, Z3, Z4
 	VMOVUPS     Z4, K1, (AX)(R11*4)
 
-mvldone98:
+mvldone100:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows97
+	JMP  vmrows99
 
-vmdone97:
-vmrows99:
+vmdone99:
+vmrows101:
 	CMPQ         SI, $0x00000001
-	JL           vmdone99
+	JL           vmdone101
 	VBROADCASTSS (CX), Z0
 	XORQ         R8, R8
 
-mvlunrolled100:
+mvlunrolled102:
 	LEAQ        32(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle100
+	JGT         mvlsingle102
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
@@ -7873,22 +7954,22 @@ mvlunrolled100:
 	VMOVUPS     Z1, 64(AX)(R8*4)
 	PREFETCHT1  16448(DX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled100
+	JMP         mvlunrolled102
 
-mvlsingle100:
+mvlsingle102:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail100
+	JGT         mvltail102
 	VMOVUPS     (AX)(R8*4), Z1
 	VFMADD231PS (DX)(R8*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle100
+	JMP         mvlsingle102
 
-mvltail100:
+mvltail102:
 	MOVQ        BX, R9
 	SUBQ        R8, R9
-	JZ          mvldone100
+	JZ          mvldone102
 	MOVL        $0xffffffff, R10
 	BZHIL       R9, R10, R10
 	KMOVW       R10, K1
@@ -7897,13 +7978,13 @@ mvltail100:
 	VFMADD231PS Z2, Z0, Z1
 	VMOVUPS     Z1, K1, (AX)(R8*4)
 
-mvldone100:
+mvldone102:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows99
+	JMP  vmrows101
 
-vmdone99:
+vmdone101:
 	VZEROUPPER
 	RET
 
@@ -7918,9 +7999,9 @@ TEXT ·vecMatAdd256(SB), NOSPLIT, $0-48
 	MOVQ ldw+40(FP), DI
 	SHLQ $0x02, DI
 
-vmrows101:
+vmrows103:
 	CMPQ         SI, $0x00000004
-	JL           vmdone101
+	JL           vmdone103
 	LEAQ         (DX)(DI*1), R8
 	LEAQ         (R8)(DI*1), R9
 	LEAQ         (R9)(DI*1), R10
@@ -7930,10 +8011,10 @@ vmrows101:
 	VBROADCASTSS 12(CX), Y3
 	XORQ         R11, R11
 
-mvlunrolled102:
+mvlunrolled104:
 	LEAQ        16(R11), R12
 	CMPQ        R12, BX
-	JGT         mvlsingle102
+	JGT         mvlsingle104
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -7951,12 +8032,12 @@ mvlunrolled102:
 	VFMADD231PS 32(R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, 32(AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlunrolled102
+	JMP         mvlunrolled104
 
-mvlsingle102:
+mvlsingle104:
 	LEAQ        8(R11), R12
 	CMPQ        R12, BX
-	JGT         mvltail102
+	JGT         mvltail104
 	VMOVUPS     (AX)(R11*4), Y4
 	VFMADD231PS (DX)(R11*4), Y0, Y4
 	VFMADD231PS (R8)(R11*4), Y1, Y4
@@ -7964,25 +8045,25 @@ mvlsingle102:
 	VFMADD231PS (R10)(R11*4), Y3, Y4
 	VMOVUPS     Y4, (AX)(R11*4)
 	MOVQ        R12, R11
-	JMP         mvlsingle102
+	JMP         mvlsingle104
 
-mvltail102:
+mvltail104:
 	ADDQ $0x00000010, CX
 	LEAQ (R10)(DI*1), DX
 	SUBQ $0x00000004, SI
-	JMP  vmrows101
+	JMP  vmrows103
 
-vmdone101:
-vmrows103:
+vmdone103:
+vmrows105:
 	CMPQ         SI, $0x00000001
-	JL           vmdone103
+	JL           vmdone105
 	VBROADCASTSS (CX), Y0
 	XORQ         R8, R8
 
-mvlunrolled104:
+mvlunrolled106:
 	LEAQ        16(R8), R9
 	CMPQ        R9, BX
-	JGT         mvlsingle104
+	JGT         mvlsingle106
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
@@ -7991,24 +8072,24 @@ mvlunrolled104:
 	VFMADD231PS 32(DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, 32(AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlunrolled104
+	JMP         mvlunrolled106
 
-mvlsingle104:
+mvlsingle106:
 	LEAQ        8(R8), R9
 	CMPQ        R9, BX
-	JGT         mvltail104
+	JGT         mvltail106
 	VMOVUPS     (AX)(R8*4), Y1
 	VFMADD231PS (DX)(R8*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(R8*4)
 	MOVQ        R9, R8
-	JMP         mvlsingle104
+	JMP         mvlsingle106
 
-mvltail104:
+mvltail106:
 	ADDQ $0x00000004, CX
 	LEAQ (DX)(DI*1), DX
 	SUBQ $0x00000001, SI
-	JMP  vmrows103
+	JMP  vmrows105
 
-vmdone103:
+vmdone105:
 	VZEROUPPER
 	RET

@@ -23,6 +23,13 @@ func F16ToF32(dst []float32, src []uint16) { vec.f16ToF32(dst, src) }
 // with the sign and upper payload bits kept).
 func F32ToBF16(dst []uint16, src []float32) { vec.f32ToBF16(dst, src) }
 
+// F32ToF16 rounds float32 values to IEEE 754 half precision, to nearest
+// with ties to even, as x86's VCVTPS2PH does: values beyond the largest half
+// become ±Inf, values below its normal range become subnormals (or ±0), and
+// NaNs stay NaN (quiet, with the sign and upper payload bits kept). It stores
+// the keys and values of a half-precision KV cache.
+func F32ToF16(dst []uint16, src []float32) { vec.f32ToF16(dst, src) }
+
 // DotBF16 returns Σ x[i]·w[i] for float32 activations x and bfloat16 weights
 // w (len(w) must equal len(x)). The weights are widened exactly; the products
 // and sums are float32.
@@ -41,6 +48,14 @@ func F16ToF32Generic(dst []float32, src []uint16) {
 	dst = dst[:len(src)]
 	for i, h := range src {
 		dst[i] = f16ToF32(h)
+	}
+}
+
+// F32ToF16Generic is the portable F32ToF16.
+func F32ToF16Generic(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, f := range src {
+		dst[i] = floatToHalfBits(f)
 	}
 }
 

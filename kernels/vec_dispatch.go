@@ -36,6 +36,7 @@ type vecKernels struct {
 	bf16ToF32 func(dst []float32, src []uint16)
 	f16ToF32  func(dst []float32, src []uint16)
 	f32ToBF16 func(dst []uint16, src []float32)
+	f32ToF16  func(dst []uint16, src []float32)
 	dotBF16   func(x []float32, w []uint16) float32
 
 	matVec     func(y, x, w []float32, ldw int) // see matvec.go
@@ -76,6 +77,7 @@ var genericVec = vecKernels{
 	bf16ToF32:         BF16ToF32Generic,
 	f16ToF32:          F16ToF32Generic,
 	f32ToBF16:         F32ToBF16Generic,
+	f32ToF16:          F32ToF16Generic,
 	dotBF16:           DotBF16Generic,
 	matVec:            matVecGenericLd,
 	matVecBF16:        MatVecBF16Generic,

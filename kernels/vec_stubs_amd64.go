@@ -199,6 +199,11 @@ func bf16ToF32_512(dst *float32, src *uint16, n int)
 //go:noescape
 func f16ToF32_512(dst *float32, src *uint16, n int)
 
+// f32ToF16_512 rounds n float32 values to IEEE half precision, to nearest even (VCVTPS2PH); NaNs stay NaN (quietened).
+//
+//go:noescape
+func f32ToF16_512(dst *uint16, src *float32, n int)
+
 // f32ToBF16_512 rounds n float32 values to bfloat16, to nearest even; NaNs stay NaN (quietened).
 //
 //go:noescape
@@ -403,6 +408,11 @@ func bf16ToF32_256(dst *float32, src *uint16, n int)
 //
 //go:noescape
 func dotBF16_256(x *float32, w *uint16, n int) float32
+
+// f32ToF16_256 rounds n float32 values (n a multiple of 8) to IEEE half precision, to nearest even; it needs F16C (VCVTPS2PH).
+//
+//go:noescape
+func f32ToF16_256(dst *uint16, src *float32, n int)
 
 // f32ToBF16_256 rounds n float32 values (n a multiple of 8) to bfloat16, to nearest even; NaNs stay NaN (quietened).
 //

@@ -979,3 +979,62 @@ func BenchmarkVec(b *testing.B) {
 	}
 	_ = sink
 }
+
+func TestConvertF32ToF16(t *testing.T) {
+	r := rng(11)
+	xs := make([]float32, 0, 70000)
+	for range 40000 {
+		xs = append(xs, math.Float32frombits(r.Uint32()))
+	}
+	for range 20000 { // values in and near half's range, ties and near-ties included
+		b := uint32(r.IntN(0x10000000)) + 0x30000000 | uint32(r.IntN(2))<<31
+		xs = append(xs, math.Float32frombits(b), math.Float32frombits(b&^0x1fff|0x1000), math.Float32frombits(b&^0x1fff|0x0fff))
+	}
+	xs = append(xs, specials...)
+	xs = append(xs, 65504, 65519.99, 65520, -65520, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 6.1e-5, 5.96e-8,
+		math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00001))
+	forEachVariant(t, func(t *testing.T) {
+		for _, n := range []int{len(xs), 33, 17, 16, 15, 1, 0} {
+			out := make([]uint16, n+1)[1:]
+			F32ToF16(out, xs[:n])
+			for i, h := range out {
+				if want := f16RoundRef(xs[i]); h != want {
+					t.Fatalf("F32ToF16(%v = %#08x) = %#04x, want %#04x", xs[i], math.Float32bits(xs[i]), h, want)
+				}
+			}
+		}
+	})
+}
+
+// f16RoundRef rounds to IEEE half by searching the ordered finite halves for
+// the nearest one (ties to the even pattern); past 65520 (the midpoint of the
+// largest half and 2¹⁶) the result is ±Inf; NaNs become quiet NaNs.
+func f16RoundRef(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	if f != f {
+		return sign | 0x7e00 | uint16(b&0x7fffff>>13)
+	}
+	x := math.Abs(float64(f))
+	if x >= 65520 {
+		return sign | 0x7c00
+	}
+	// The halves 0 … 0x7bff increase with their bit patterns.
+	lo, hi := 0, 0x7bff
+	for lo < hi { // the first half ≥ x
+		mid := (lo + hi) / 2
+		if f16Ref(uint16(mid)) < x {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	h := lo
+	if h > 0 && f16Ref(uint16(h)) >= x {
+		dlo, dhi := x-f16Ref(uint16(h-1)), f16Ref(uint16(h))-x
+		if dlo < dhi || dlo == dhi && (h-1)&1 == 0 {
+			h--
+		}
+	}
+	return sign | uint16(h)
+}

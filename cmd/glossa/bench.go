@@ -35,7 +35,10 @@ type benchOptions struct {
 	// Models are model folders to time instead of a random model
 	// (bert-forward: several, on the same batch, alternating).
 	Models []string
-	Log    io.Writer
+	// CacheType is the KV cache type of the llama-* workloads (zero: the
+	// loader's default, half precision for a GGUF file).
+	CacheType infer.KVType
+	Log       io.Writer
 }
 
 // workload measures one benchmark and returns its rate.
@@ -76,6 +79,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	input := fs.String("input", "", "input file (tokenize-* workloads)")
 	models := fs.String("model", "", "bert-forward: comma-separated BERT folders to time on the same batch (e.g. a teacher and its distilled student) instead of random BERT-base")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the workload to `FILE` (read it with go tool pprof)")
+	cacheType := fs.String("cache-type", "", "llama-* workloads: "+cacheTypeFlagHelp)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: glossa bench WORKLOAD [--threads N] [--json] [--input FILE]")
 		fmt.Fprintln(stderr, "\nWorkloads:")
@@ -107,6 +111,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !ok {
 		return fmt.Errorf("%w: unknown workload %q", errUsage, name)
 	}
+	kv, err := infer.ParseKVType(*cacheType)
+	if err != nil {
+		return fmt.Errorf("%w: --cache-type: %v", errUsage, err)
+	}
 	if *threads < 1 {
 		return fmt.Errorf("%w: --threads must be at least 1", errUsage)
 	}
@@ -124,7 +132,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := w(ctx, benchOptions{Threads: *threads, Input: *input, Models: splitList(*models), Log: stderr})
+	res, err := w(ctx, benchOptions{Threads: *threads, Input: *input, Models: splitList(*models), CacheType: kv, Log: stderr})
 	if err != nil {
 		return err
 	}

@@ -88,14 +88,13 @@ func llamaBenchConfig() llama.Config {
 // of 32 / prefill seconds or 128 / decode seconds.
 func benchLlama(f infer.Format, decode bool) workload {
 	return func(ctx context.Context, opt benchOptions) (benchResult, error) {
-		m, src, err := loadLlamaBench(opt.Input, f)
+		m, src, err := loadLlamaBench(opt.Input, f, opt.CacheType)
 		if err != nil {
 			return benchResult{}, err
 		}
-		// The cache holds the positions a round uses (prompt, first token,
-		// the steps), not the model's whole context: its float32 keys and
-		// values are the largest allocation after the weights.
-		s, err := m.NewState(1, min(m.MaxLen(), llamaBenchPrompt+llamaBenchSteps+1))
+		// The model's whole context, as llama.cpp's: the cache grows with
+		// the positions a round uses.
+		s, err := m.NewState(1, 0)
 		if err != nil {
 			return benchResult{}, err
 		}
@@ -138,8 +137,8 @@ func benchLlama(f infer.Format, decode bool) workload {
 		slices.Sort(pres)
 		slices.Sort(decs)
 		pre, dec := pres[len(pres)/2], decs[len(decs)/2]
-		detail := fmt.Sprintf("Llama 110M, %s weights from %s (%.1f MB streamed per token): prefill %.0f tokens/s, decode %.1f tokens/s",
-			f, src, float64(m.WeightBytes())/1e6, pre, dec)
+		detail := fmt.Sprintf("Llama 110M, %s weights from %s (%.1f MB streamed per token), %v KV cache: prefill %.0f tokens/s, decode %.1f tokens/s",
+			f, src, float64(m.WeightBytes())/1e6, s.Cache.Type, pre, dec)
 		if decode {
 			return benchResult{Value: dec, Unit: "tokens/s", Detail: detail}, nil
 		}
@@ -153,11 +152,11 @@ func benchLlama(f infer.Format, decode bool) workload {
 // initialisation), capped at the protocol's 512-token context. A file that
 // stores its matrices in the asked Q8_0/Q4_0 format is used where it is
 // mapped, as llama.cpp uses it.
-func loadLlamaBench(input string, f infer.Format) (*llama.Model, string, error) {
+func loadLlamaBench(input string, f infer.Format, kv infer.KVType) (*llama.Model, string, error) {
 	if input == "" {
-		m, err := llama.New(llamaBenchConfig(), 0, &llama.Options{Format: f})
+		m, err := llama.New(llamaBenchConfig(), 0, &llama.Options{Format: f, CacheType: kv.Or(infer.KVF16)})
 		return m, "random initialisation", err
 	}
-	m, err := llama.LoadGGUF(input, &llama.Options{Format: f, MaxPositions: llamaBenchCtx})
+	m, err := llama.LoadGGUF(input, &llama.Options{Format: f, MaxPositions: llamaBenchCtx, CacheType: kv})
 	return m, filepath.Base(input), err
 }

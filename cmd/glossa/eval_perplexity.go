@@ -26,6 +26,7 @@ func runEvalPerplexity(ctx context.Context, args []string, stdout, stderr io.Wri
 	ctxLen := fs.Int("context", 0, "window length in tokens (llama-perplexity -c; default min(512, the model's length))")
 	batch := fs.Int("batch-size", 8, "windows evaluated together")
 	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
+	cacheType := fs.String("cache-type", "", cacheTypeFlagHelp)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: glossa eval --task perplexity --model PATH --data FILE [--context N] [--dtype stored|f32|...]
@@ -53,7 +54,7 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, stderr)
+	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, *cacheType, stderr)
 	if err != nil {
 		return err
 	}
@@ -105,8 +106,8 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 // loadCausalLMTokenizer loads a --model and its tokenizer: tokPath, or the
 // one the model carries or has beside it.
-func loadCausalLMTokenizer(ctx context.Context, modelPath, tokPath, dtype string, stderr io.Writer) (*auto.CausalLM, *tokenizer.Tokenizer, error) {
-	m, err := loadCausalLM(ctx, modelPath, dtype, stderr)
+func loadCausalLMTokenizer(ctx context.Context, modelPath, tokPath, dtype, cacheType string, stderr io.Writer) (*auto.CausalLM, *tokenizer.Tokenizer, error) {
+	m, err := loadCausalLM(ctx, modelPath, dtype, cacheType, stderr)
 	if err != nil {
 		return nil, nil, err
 	}

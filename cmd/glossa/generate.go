@@ -40,6 +40,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	})
 	stats := fs.Bool("stats", false, "print the decoding speed to stderr")
 	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
+	cacheType := fs.String("cache-type", "", cacheTypeFlagHelp)
 	promptIDs := fs.String("prompt-ids", "", "the prompt as comma-separated token `IDS` instead of text (no tokenizer needed with --print-ids)")
 	printIDs := fs.Bool("print-ids", false, "print the generated token ids, space-separated on one line, instead of text")
 	fs.Usage = func() {
@@ -66,7 +67,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	prompt := fs.Arg(0)
 
-	m, err := loadCausalLM(ctx, *modelPath, *dtype, stderr)
+	m, err := loadCausalLM(ctx, *modelPath, *dtype, *cacheType, stderr)
 	if err != nil {
 		return err
 	}
@@ -212,10 +213,14 @@ const modelFlagHelp = "model: a Hugging Face folder, a llama2.c .bin file, a lla
 // else a Hub reference ORG/NAME[@REVISION] taken from the Hugging Face cache
 // when it is there (no network), else downloaded into it with a progress bar
 // on stderr ($HF_ENDPOINT, $HF_HOME and $HF_TOKEN apply).
-func loadCausalLM(ctx context.Context, ref, dtype string, stderr io.Writer) (*auto.CausalLM, error) {
+func loadCausalLM(ctx context.Context, ref, dtype, cacheType string, stderr io.Writer) (*auto.CausalLM, error) {
 	f, err := infer.ParseFormat(dtype)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --dtype: %v", errUsage, err)
+	}
+	kv, err := infer.ParseKVType(cacheType)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --cache-type: %v", errUsage, err)
 	}
 	dir, err := resolveModel(ctx, ref, stderr)
 	if err != nil {
@@ -224,8 +229,12 @@ func loadCausalLM(ctx context.Context, ref, dtype string, stderr io.Writer) (*au
 	if dtype == "" && strings.EqualFold(filepath.Ext(dir), ".gguf") {
 		f = infer.Stored // a quantized file runs in its own types, as llama.cpp runs it
 	}
-	return auto.LoadCausalLM(dir, &auto.LoadOptions{Format: f})
+	return auto.LoadCausalLM(dir, &auto.LoadOptions{Format: f, CacheType: kv})
 }
+
+// cacheTypeFlagHelp documents the --cache-type flag of the commands that
+// decode.
+const cacheTypeFlagHelp = "KV cache `type`: f16 (half precision, half the memory) or f32; default f16 for a .gguf file (llama.cpp's default), f32 otherwise (Hugging Face's)"
 
 // dtypeFlagHelp documents the --dtype flag of the commands that load a
 // model.

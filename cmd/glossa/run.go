@@ -41,6 +41,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	modelPath := fs.String("model", "", modelFlagHelp)
 	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
+	cacheType := fs.String("cache-type", "", cacheTypeFlagHelp)
 	tokPath := fs.String("tokenizer", "", "tokenizer file or folder (default: found beside the model)")
 	sampling := addSamplingFlags(fs)
 	maxNew := fs.Int("max-new-tokens", 128, "tokens to generate per turn at most")
@@ -82,7 +83,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		echo = false
 	}
 
-	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, stderr)
+	m, tok, err := loadCausalLMTokenizer(ctx, *modelPath, *tokPath, *dtype, *cacheType, stderr)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,9 @@ type CausalLM struct {
 type LoadOptions struct {
 	// Format stores the weight matrices in float32 (packed) or bfloat16.
 	Format infer.Format
+	// CacheType is the element type of the KV cache (zero: half precision
+	// for a GGUF file, as llama.cpp, float32 otherwise, as Hugging Face).
+	CacheType infer.KVType
 }
 
 // NewBatch returns a state of rows independent rows of up to maxLen
@@ -99,7 +102,7 @@ func LoadCausalLM(path string, opts *LoadOptions) (*CausalLM, error) {
 	}
 	switch cfg.Family() {
 	case Llama:
-		m, err := llama.Load(path, &llama.Options{Format: opts.Format})
+		m, err := llama.Load(path, &llama.Options{Format: opts.Format, CacheType: opts.CacheType})
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +141,7 @@ func isLlama2C(path string) bool {
 // names its special tokens (both 50256, <|endoftext|>, in OpenAI's models);
 // they are read here because the gpt2 package's Config does not keep them.
 func loadGPT2(dir string, opts *LoadOptions) (*CausalLM, error) {
-	m, err := gpt2.LoadInference(dir, &gpt2.InferOptions{Format: opts.Format})
+	m, err := gpt2.LoadInference(dir, &gpt2.InferOptions{Format: opts.Format, CacheType: opts.CacheType})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +164,7 @@ func loadGPT2(dir string, opts *LoadOptions) (*CausalLM, error) {
 }
 
 func loadLlama2C(path string, opts *LoadOptions) (*CausalLM, error) {
-	m, err := llama.LoadLlama2C(path, &llama.Options{Format: opts.Format})
+	m, err := llama.LoadLlama2C(path, &llama.Options{Format: opts.Format, CacheType: opts.CacheType})
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +260,7 @@ func loadGGUF(path string, opts *LoadOptions) (*CausalLM, error) {
 	arch := f.Architecture()
 	if arch != "gpt2" {
 		f.Close()
-		m, err := llama.LoadGGUF(path, &llama.Options{Format: opts.Format})
+		m, err := llama.LoadGGUF(path, &llama.Options{Format: opts.Format, CacheType: opts.CacheType})
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +280,7 @@ func loadGGUF(path string, opts *LoadOptions) (*CausalLM, error) {
 			lm.EOSTokenIDs = []int{tk.EOS}
 		}
 	}
-	m, err := gpt2.NewInference(cfg, f, &gpt2.InferOptions{Format: opts.Format})
+	m, err := gpt2.NewInference(cfg, f, &gpt2.InferOptions{Format: opts.Format, CacheType: opts.CacheType.Or(infer.KVF16)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

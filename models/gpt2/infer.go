@@ -37,7 +37,8 @@ type Inference struct {
 	head   *infer.Linear // logits = ln_f(x)·wteᵀ
 	attn   infer.Attention
 
-	src checkpoint.Reader // kept open while float32 views alias it
+	src   checkpoint.Reader // kept open while float32 views alias it
+	cache infer.KVType      // the states' KV cache type
 }
 
 // block is one transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
@@ -54,6 +55,9 @@ type block struct {
 type InferOptions struct {
 	// Format stores the weight matrices in float32 (packed) or bfloat16.
 	Format infer.Format
+	// CacheType is the element type of the states' KV caches (zero:
+	// float32).
+	CacheType infer.KVType
 }
 
 // aliases are the other names a GPT-2 tensor has in the wild: files saved
@@ -105,6 +109,7 @@ func newInference(cfg Config, src checkpoint.Reader, where string, opts *InferOp
 		src.Close()
 		return nil, err
 	}
+	m.cache = opts.CacheType
 	if opts.Format == infer.BF16 {
 		if err := src.Close(); err != nil {
 			return nil, fmt.Errorf("gpt2: %w", err)
@@ -212,7 +217,7 @@ func (m *Inference) WeightBytes() int {
 // Shape describes the model's cache (infer.Decoder).
 func (m *Inference) Shape() infer.DecoderShape {
 	c := m.Config
-	return infer.DecoderShape{Layers: c.NumLayer, KVHeads: c.NumHead, Heads: c.NumHead, HeadDim: c.NumEmbd / c.NumHead, Vocab: c.VocabSize, MaxLen: c.NumPos}
+	return infer.DecoderShape{Layers: c.NumLayer, KVHeads: c.NumHead, Heads: c.NumHead, HeadDim: c.NumEmbd / c.NumHead, Vocab: c.VocabSize, MaxLen: c.NumPos, Cache: m.cache}
 }
 
 // Pass runs GPT-2 over the tokens of segs (infer.Decoder):

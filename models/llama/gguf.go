@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint/gguf"
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // GGUF files (llama.cpp) name a Llama's tensors
@@ -97,7 +98,11 @@ func fromGGUF(f *gguf.File, where string, opts *Options, keep bool) (*Model, boo
 			cfg.EOSTokenIDs = []int{tok.EOS}
 		}
 	}
-	return build(cfg, f, where, opts, nil, ggufAliases, true, keep)
+	m, aliased, err := build(cfg, f, where, opts, nil, ggufAliases, true, keep)
+	if err == nil && (opts == nil || opts.CacheType == infer.KVDefault) {
+		m.cache = infer.KVF16 // llama.cpp's default cache type
+	}
+	return m, aliased, err
 }
 
 // Close releases the GGUF file a model loaded by LoadGGUF keeps mapped (see

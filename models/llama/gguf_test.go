@@ -23,7 +23,7 @@ func TestGGUFMatchesLlama2C(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := LoadGGUF(testenv.Shared(t, "models", "stories260K-gguf", "stories260K-f32.gguf"), nil)
+	m, err := LoadGGUF(testenv.Shared(t, "models", "stories260K-gguf", "stories260K-f32.gguf"), &Options{CacheType: infer.KVF32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +60,23 @@ func TestGGUFMatchesLlama2C(t *testing.T) {
 		if d := maxAbs(logits, r.Logits); d > 1e-4 {
 			t.Errorf("logits differ from llama.cpp's by %g", d)
 		}
+	}
+	// The default cache of a GGUF file is half precision, llama.cpp's
+	// default: its README bounds what that context changes in the logits
+	// (1.6e-2 over the first positions).
+	m16, err := LoadGGUF(testenv.Shared(t, "models", "stories260K-gguf", "stories260K-f32.gguf"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := m16.NewState(1, 0); s.Cache.Type != infer.KVF16 {
+		t.Fatalf("a GGUF file decodes with a %v cache, want f16", s.Cache.Type)
+	}
+	got16, err := m16.ForwardTrace(ids, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbs(got16.Logits, want.Logits); d > 1.6e-2 || d == 0 {
+		t.Errorf("with the f16 cache, logits differ from llama2.c's by %g, want (0, 1.6e-2]", d)
 	}
 }
 
@@ -115,7 +132,7 @@ const (
 func TestGGUFQuantizedMatchesLlamaCpp(t *testing.T) {
 	for _, typ := range []string{"q8_0", "q4_0"} {
 		path := testenv.Shared(t, "models", "stories260K-gguf", "stories260K-"+typ+".gguf")
-		m, err := LoadGGUF(path, &Options{Format: infer.Stored})
+		m, err := LoadGGUF(path, &Options{Format: infer.Stored, CacheType: infer.KVF32})
 		if err != nil {
 			t.Fatal(err)
 		}

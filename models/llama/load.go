@@ -41,6 +41,10 @@ type Options struct {
 	// checkpoint's max_position_embeddings (a GGUF file's context_length
 	// can be 128k), which sizes the RoPE tables and the states' caches.
 	MaxPositions int
+	// CacheType is the element type of the states' KV caches. Zero
+	// (infer.KVDefault) means half precision for a GGUF file, llama.cpp's
+	// default, and float32 for other checkpoints, Hugging Face's.
+	CacheType infer.KVType
 }
 
 // aliases lets files saved from LlamaModel (without the "model." prefix)
@@ -106,6 +110,7 @@ func build(cfg Config, r checkpoint.Reader, where string, opts *Options, init fu
 	if err := b.Err(); err != nil {
 		return nil, false, err
 	}
+	m.cache = opts.CacheType.Or(infer.KVF32)
 	return m, b.Aliased(), nil
 }
 
@@ -118,6 +123,9 @@ func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 		attn: infer.Attention{Heads: H, KVHeads: Hkv, HeadDim: D, Causal: true}}
 	md := b.Sub("model")
 	m.embed = md.Embedding("embed_tokens.weight", V, C)
+	if cfg.TieEmbeddings && m.embed != nil { // first: a mapped table is released once packed, before the layers load
+		m.head = m.embed.Head(nil)
+	}
 	for l := range m.layers {
 		p := md.Sub("layers", l)
 		m.layers[l] = block{
@@ -131,9 +139,7 @@ func load(cfg Config, b *infer.Builder, interleaved bool) *Model {
 	}
 	m.norm = md.RMSNorm("norm", C, eps)
 	m.LM = infer.LM{Decoder: m}
-	if cfg.TieEmbeddings {
-		m.head = m.embed.Head(nil)
-	} else {
+	if !cfg.TieEmbeddings {
 		m.head = b.Linear("lm_head", C, V, false)
 	}
 	return m

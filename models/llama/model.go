@@ -39,7 +39,8 @@ type Model struct {
 	rope   *infer.Rotary  // Hugging Face's half-split layout
 	attn   infer.Attention
 
-	src *gguf.File // the mapped file quantized weights alias (LoadGGUF), or nil
+	src   *gguf.File   // the mapped file quantized weights alias (LoadGGUF), or nil
+	cache infer.KVType // the states' KV cache type
 }
 
 // block is one decoder layer. The q, k, v projections are fused into one
@@ -83,7 +84,7 @@ func (m *Model) RopeTables() (cos, sin []float32) { return m.rope.Tables() }
 // Shape describes the model's cache (infer.Decoder).
 func (m *Model) Shape() infer.DecoderShape {
 	c := m.Config
-	return infer.DecoderShape{Layers: c.NumLayers, KVHeads: c.NumKVHeads, Heads: c.NumHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize, MaxLen: c.MaxPositions}
+	return infer.DecoderShape{Layers: c.NumLayers, KVHeads: c.NumKVHeads, Heads: c.NumHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize, MaxLen: c.MaxPositions, Cache: m.cache}
 }
 
 // Pass runs the decoder over the tokens of segs (infer.Decoder):

@@ -40,6 +40,16 @@ func genAVX2Convert() {
 		ret()
 	}
 
+	fn("f32ToF16_256", "func(dst *uint16, src *float32, n int)")
+	Doc("f32ToF16_256 rounds n float32 values (n a multiple of 8) to IEEE half precision, to nearest even; it needs F16C (VCVTPS2PH).")
+	{
+		dst, src, n := ptr("dst"), ptr("src"), length()
+		forEach256(n, unrollMem, func(b block) {
+			VCVTPS2PH(U8(0), b.load(src), b.mem(dst, 2))
+		})
+		ret()
+	}
+
 	fn("f32ToBF16_256", "func(dst *uint16, src *float32, n int)")
 	Doc("f32ToBF16_256 rounds n float32 values (n a multiple of 8) to bfloat16, to nearest even; NaNs stay NaN (quietened).")
 	{

@@ -605,6 +605,21 @@ func genConvert() {
 		ret()
 	}
 
+	fn("f32ToF16_512", "func(dst *uint16, src *float32, n int)")
+	Doc("f32ToF16_512 rounds n float32 values to IEEE half precision, to nearest even (VCVTPS2PH); NaNs stay NaN (quietened).")
+	{
+		dst, src, n := ptr("dst"), ptr("src"), length()
+		forEach(n, unrollMem, func(b block) {
+			x := b.load(src)
+			if b.k == nil {
+				VCVTPS2PH(U8(0), x, b.mem(dst, 2))
+			} else {
+				VCVTPS2PH(U8(0), x, b.k, b.mem(dst, 2))
+			}
+		})
+		ret()
+	}
+
 	fn("f32ToBF16_512", "func(dst *uint16, src *float32, n int)")
 	Doc("f32ToBF16_512 rounds n float32 values to bfloat16, to nearest even; NaNs stay NaN (quietened).")
 	{
