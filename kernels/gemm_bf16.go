@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // This file holds a bfloat16 matrix product with float32 accumulation:
@@ -87,6 +88,19 @@ type PackedBF16 struct {
 // Dims returns the shape of op(B): k rows (the depth of the product) and n
 // columns (the columns of C).
 func (pb *PackedBF16) Dims() (k, n int) { return pb.k, pb.n }
+
+// Columns returns the first n columns of op(B) as a PackedBF16 that shares
+// pb's storage (its panels are whole and laid out one after the other): a
+// product with it computes only those columns of C. Causal attention takes
+// the keys [0, r1) of a row block this way from keys packed once. It
+// panics unless 0 <= n <= pb's n and n is a multiple of 32 or pb's n.
+func (pb *PackedBF16) Columns(n int) PackedBF16 {
+	if n < 0 || n > pb.n || (n%gemmBF16NR != 0 && n != pb.n) {
+		panic(fmt.Sprintf("kernels: PackedBF16.Columns: %d of %d columns (want a multiple of %d or all)", n, pb.n, gemmBF16NR))
+	}
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	return PackedBF16{k: pb.k, n: n, kp: pb.kp, data: pb.data[: panels*gemmBF16NR*pb.kp : panels*gemmBF16NR*pb.kp]}
+}
 
 // PackBF16 packs op(B), a k×n matrix of bfloat16 values (raw bit patterns),
 // for GemmBF16: when transB is false, b holds k rows of n values with row
@@ -194,7 +208,7 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 // packF32Panel packs columns [col, col+w) of a float32 op(B) into panel,
 // pairs of rows at a time (bf16PairRows) from a row-major B; from a
 // transposed one, a column's pairs are adjacent values of a row of b,
-// rounded with F32ToBF16 through a small buffer and stored 32 pairs apart.
+// rounded with F32ToBF16 into a buffer and stored 32 pairs apart.
 func packF32Panel(panel []uint16, b []float32, ldb int, transB bool, k, col, w int) {
 	if !transB {
 		for q := range (k + 1) / 2 {
@@ -206,22 +220,20 @@ func packF32Panel(panel []uint16, b []float32, ldb int, transB bool, k, col, w i
 		}
 		return
 	}
-	bp := getBF16Scratch(512)
+	// Each row of b is a column of op(B): rounded in one pass, its pairs of
+	// depths are 32-bit words stored 32 words apart, one per step.
+	kp := k + k&1
+	bp := getBF16Scratch(kp)
 	defer putBF16Scratch(bp)
 	buf := *bp
+	buf[kp-1] = 0 // an odd k's last pair: (value, 0)
+	pairs := unsafe.Slice((*uint32)(unsafe.Pointer(&buf[0])), kp/2)
+	dst := unsafe.Slice((*uint32)(unsafe.Pointer(&panel[0])), len(panel)/2)
+	_ = dst[(kp/2-1)*gemmBF16NR+w-1] // bounds, once
 	for jj := range w {
-		row := b[(col+jj)*ldb : (col+jj)*ldb+k]
-		for p0 := 0; p0 < k; p0 += len(buf) {
-			part := buf[:min(len(buf), k-p0)]
-			F32ToBF16(part, row[p0:p0+len(part)])
-			dst := panel[p0*gemmBF16NR+2*jj:]
-			for p := 0; p+1 < len(part); p += 2 {
-				dst[p*gemmBF16NR] = part[p]
-				dst[p*gemmBF16NR+1] = part[p+1]
-			}
-			if len(part)%2 == 1 {
-				dst[(len(part)-1)*gemmBF16NR] = part[len(part)-1]
-			}
+		F32ToBF16(buf[:k], b[(col+jj)*ldb:(col+jj)*ldb+k])
+		for q, v := range pairs {
+			dst[q*gemmBF16NR+jj] = v
 		}
 	}
 }
