@@ -157,32 +157,32 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 	if conv == nil && !transB {
 		// Rows 2q and 2q+1 of a row-major B go into step q of every panel
 		// at once; padding (past column n, past depth k) is cleared first.
-		ParallelFor((k+1)/2, 16, func(lo, hi int) {
-			pstride := gemmBF16NR * kp
-			for q := lo; q < hi; q++ {
-				if n%gemmBF16NR != 0 {
-					clear(pb.data[(panels-1)*pstride+q*2*gemmBF16NR : (panels-1)*pstride+(q+1)*2*gemmBF16NR])
-				}
-				var r1 []float32
-				if 2*q+1 < k {
-					r1 = f32[(2*q+1)*ldb : (2*q+1)*ldb+n]
-				}
-				bf16PairRowsStrided(n, f32[2*q*ldb:2*q*ldb+n], r1, pb.data[q*2*gemmBF16NR:], pstride)
-			}
-		})
+		// Workers take at least 32 Ki values each, so that a small pack (a
+		// head of attention, itself on a worker) runs where it is called.
+		steps, grain := (k+1)/2, max(16, (1<<14)/max(n, 1))
+		if steps <= grain || Threads() == 1 {
+			packRowPairs(pb, f32, ldb, 0, steps) // without a closure, which would allocate
+			return pb
+		}
+		ParallelFor(steps, grain, func(lo, hi int) { packRowPairs(pb, f32, ldb, lo, hi) })
 		return pb
 	}
-	ParallelFor(panels, 4, func(lo, hi int) {
+	grain := max(4, (1<<10)/max(kp, 1))
+	if conv == nil && (panels <= grain || Threads() == 1) {
+		packF32Panels(pb, f32, ldb, transB, 0, panels) // without a closure, which would allocate
+		return pb
+	}
+	ParallelFor(panels, grain, func(lo, hi int) {
+		if conv == nil {
+			packF32Panels(pb, f32, ldb, transB, lo, hi)
+			return
+		}
 		for g := lo; g < hi; g++ {
 			col := g * gemmBF16NR
 			w := min(gemmBF16NR, n-col)
 			panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
 			if w < gemmBF16NR || k < kp {
 				clear(panel)
-			}
-			if conv == nil { // float32, rounded as F32ToBF16 does
-				packF32Panel(panel, f32, ldb, transB, k, col, w)
-				continue
 			}
 			if transB {
 				for jj := range w {
@@ -203,6 +203,40 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 		}
 	})
 	return pb
+}
+
+// packF32Panels packs panels [lo, hi) of a float32 op(B) into pb (shaped
+// already), rounded as F32ToBF16 does, padding cleared.
+func packF32Panels(pb *PackedBF16, b []float32, ldb int, transB bool, lo, hi int) {
+	k, n, kp := pb.k, pb.n, pb.kp
+	for g := lo; g < hi; g++ {
+		col := g * gemmBF16NR
+		w := min(gemmBF16NR, n-col)
+		panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
+		if w < gemmBF16NR || k < kp {
+			clear(panel)
+		}
+		packF32Panel(panel, b, ldb, transB, k, col, w)
+	}
+}
+
+// packRowPairs packs steps [lo, hi) of a row-major float32 op(B) into pb
+// (shaped already), rows 2q and 2q+1 into step q of every panel, clearing
+// the padding past column n.
+func packRowPairs(pb *PackedBF16, b []float32, ldb, lo, hi int) {
+	k, n, kp := pb.k, pb.n, pb.kp
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	pstride := gemmBF16NR * kp
+	for q := lo; q < hi; q++ {
+		if n%gemmBF16NR != 0 {
+			clear(pb.data[(panels-1)*pstride+q*2*gemmBF16NR : (panels-1)*pstride+(q+1)*2*gemmBF16NR])
+		}
+		var r1 []float32
+		if 2*q+1 < k {
+			r1 = b[(2*q+1)*ldb : (2*q+1)*ldb+n]
+		}
+		bf16PairRowsStrided(n, b[2*q*ldb:2*q*ldb+n], r1, pb.data[q*2*gemmBF16NR:], pstride)
+	}
 }
 
 // packF32Panel packs columns [col, col+w) of a float32 op(B) into panel,
