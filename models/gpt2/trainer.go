@@ -32,14 +32,16 @@ func NewTrainer(m *Model) *Trainer { return &Trainer{m: m} }
 // SetBF16 chooses bfloat16 mixed precision (on) or float32 (off, the
 // default) for the steps that follow. In bfloat16 the products of every
 // linear layer and of the tied lm_head — forward, input gradients and
-// weight gradients — run kernels.GemmBF16: both operands are rounded to
+// weight gradients — and attention's four batched products (q·kᵀ and p·v,
+// and their gradients) run kernels.GemmBF16: both operands are rounded to
 // bfloat16 as they are read and the products of bfloat16 pairs are summed
 // in float32, as PyTorch's autocast does on CPU. The parameters (the master
-// weights), gradients, LayerNorms, attention, softmax and loss stay float32,
-// and so does the optimizer, which reads only those. GemmBF16's results do
-// not depend on the machine or on how its work is shared, so training
-// resumes exactly as in float32; without AVX-512 BF16 the products run its
-// generic twin, with the same results and much more slowly.
+// weights), gradients, LayerNorms, the attention scores, softmax and loss
+// stay float32, and so does the optimizer, which reads only those.
+// GemmBF16's results do not depend on the machine or on how its work is
+// shared, so training resumes exactly as in float32; without AVX-512 BF16
+// the products run its generic twin, with the same results and much more
+// slowly.
 func (tr *Trainer) SetBF16(on bool) { tr.prod.bf16 = on }
 
 // activations is the workspace of one forward pass for a batch shape B×T:
