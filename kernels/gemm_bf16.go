@@ -157,9 +157,9 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 	if conv == nil && !transB {
 		// Rows 2q and 2q+1 of a row-major B go into step q of every panel
 		// at once; padding (past column n, past depth k) is cleared first.
-		// Workers take at least 32 Ki values each, so that a small pack (a
+		// Workers take at least 16 Ki values each, so that a small pack (a
 		// head of attention, itself on a worker) runs where it is called.
-		steps, grain := (k+1)/2, max(16, (1<<14)/max(n, 1))
+		steps, grain := (k+1)/2, max(16, (1<<13)/max(n, 1))
 		if steps <= grain || Threads() == 1 {
 			packRowPairs(pb, f32, ldb, 0, steps) // without a closure, which would allocate
 			return pb
@@ -167,7 +167,7 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 		ParallelFor(steps, grain, func(lo, hi int) { packRowPairs(pb, f32, ldb, lo, hi) })
 		return pb
 	}
-	grain := max(4, (1<<10)/max(kp, 1))
+	grain := max(4, (1<<9)/max(kp, 1))
 	if conv == nil && (panels <= grain || Threads() == 1) {
 		packF32Panels(pb, f32, ldb, transB, 0, panels) // without a closure, which would allocate
 		return pb

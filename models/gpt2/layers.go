@@ -98,7 +98,16 @@ func (p *products) mul(transA, transB bool, m, n, k int, a []float32, lda int, b
 	if ep != nil && ep.SumsB != nil {
 		// The bias gradient: column sums of the float32 op(B), as in
 		// float32 (GemmBF16 would sum the bfloat16 values, one at a time).
-		columnSums(ep.SumsB, transB, k, n, b, ldb)
+		sums := ep.SumsB
+		if transB {
+			for j := range n {
+				sums[j] += kernels.Sum(b[j*ldb : j*ldb+k])
+			}
+		} else {
+			for r := range k {
+				kernels.Add(sums, sums, b[r*ldb:r*ldb+n])
+			}
+		}
 		e := *ep
 		e.SumsB = nil
 		ep = &e
