@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // This file holds a bfloat16 matrix product with float32 accumulation:
@@ -103,6 +104,19 @@ func (pb *PackedBF16) Column(dst []float32, j int) {
 	}
 }
 
+// Columns returns the first n columns of op(B) as a PackedBF16 that shares
+// pb's storage (its panels are whole and laid out one after the other): a
+// product with it computes only those columns of C. Causal attention takes
+// the keys [0, r1) of a row block this way from keys packed once. It
+// panics unless 0 <= n <= pb's n and n is a multiple of 32 or pb's n.
+func (pb *PackedBF16) Columns(n int) PackedBF16 {
+	if n < 0 || n > pb.n || (n%gemmBF16NR != 0 && n != pb.n) {
+		panic(fmt.Sprintf("kernels: PackedBF16.Columns: %d of %d columns (want a multiple of %d or all)", n, pb.n, gemmBF16NR))
+	}
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	return PackedBF16{k: pb.k, n: n, kp: pb.kp, data: pb.data[: panels*gemmBF16NR*pb.kp : panels*gemmBF16NR*pb.kp]}
+}
+
 // PackBF16 packs op(B), a k×n matrix of bfloat16 values (raw bit patterns),
 // for GemmBF16: when transB is false, b holds k rows of n values with row
 // stride ldb (ldb >= n); when true, it holds n rows of k values (ldb >= k)
@@ -158,32 +172,32 @@ func packBF16Into[T uint16 | float32](pb *PackedBF16, fn string, transB bool, k,
 	if conv == nil && !transB {
 		// Rows 2q and 2q+1 of a row-major B go into step q of every panel
 		// at once; padding (past column n, past depth k) is cleared first.
-		ParallelFor((k+1)/2, 16, func(lo, hi int) {
-			pstride := gemmBF16NR * kp
-			for q := lo; q < hi; q++ {
-				if n%gemmBF16NR != 0 {
-					clear(pb.data[(panels-1)*pstride+q*2*gemmBF16NR : (panels-1)*pstride+(q+1)*2*gemmBF16NR])
-				}
-				var r1 []float32
-				if 2*q+1 < k {
-					r1 = f32[(2*q+1)*ldb : (2*q+1)*ldb+n]
-				}
-				bf16PairRowsStrided(n, f32[2*q*ldb:2*q*ldb+n], r1, pb.data[q*2*gemmBF16NR:], pstride)
-			}
-		})
+		// Workers take at least 16 Ki values each, so that a small pack (a
+		// head of attention, itself on a worker) runs where it is called.
+		steps, grain := (k+1)/2, max(16, (1<<13)/max(n, 1))
+		if steps <= grain || Threads() == 1 {
+			packRowPairs(pb, f32, ldb, 0, steps) // without a closure, which would allocate
+			return pb
+		}
+		ParallelFor(steps, grain, func(lo, hi int) { packRowPairs(pb, f32, ldb, lo, hi) })
 		return pb
 	}
-	ParallelFor(panels, 4, func(lo, hi int) {
+	grain := max(4, (1<<9)/max(kp, 1))
+	if conv == nil && (panels <= grain || Threads() == 1) {
+		packF32Panels(pb, f32, ldb, transB, 0, panels) // without a closure, which would allocate
+		return pb
+	}
+	ParallelFor(panels, grain, func(lo, hi int) {
+		if conv == nil {
+			packF32Panels(pb, f32, ldb, transB, lo, hi)
+			return
+		}
 		for g := lo; g < hi; g++ {
 			col := g * gemmBF16NR
 			w := min(gemmBF16NR, n-col)
 			panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
 			if w < gemmBF16NR || k < kp {
 				clear(panel)
-			}
-			if conv == nil { // float32, rounded as F32ToBF16 does
-				packF32Panel(panel, f32, ldb, transB, k, col, w)
-				continue
 			}
 			if transB {
 				packBF16PanelT(panel, b, ldb, k, col, w, conv)
@@ -254,10 +268,44 @@ func PackBF16Rows(k int, parts ...[]uint16) *PackedBF16 {
 	return pb
 }
 
+// packF32Panels packs panels [lo, hi) of a float32 op(B) into pb (shaped
+// already), rounded as F32ToBF16 does, padding cleared.
+func packF32Panels(pb *PackedBF16, b []float32, ldb int, transB bool, lo, hi int) {
+	k, n, kp := pb.k, pb.n, pb.kp
+	for g := lo; g < hi; g++ {
+		col := g * gemmBF16NR
+		w := min(gemmBF16NR, n-col)
+		panel := pb.data[g*gemmBF16NR*kp : (g+1)*gemmBF16NR*kp]
+		if w < gemmBF16NR || k < kp {
+			clear(panel)
+		}
+		packF32Panel(panel, b, ldb, transB, k, col, w)
+	}
+}
+
+// packRowPairs packs steps [lo, hi) of a row-major float32 op(B) into pb
+// (shaped already), rows 2q and 2q+1 into step q of every panel, clearing
+// the padding past column n.
+func packRowPairs(pb *PackedBF16, b []float32, ldb, lo, hi int) {
+	k, n, kp := pb.k, pb.n, pb.kp
+	panels := (n + gemmBF16NR - 1) / gemmBF16NR
+	pstride := gemmBF16NR * kp
+	for q := lo; q < hi; q++ {
+		if n%gemmBF16NR != 0 {
+			clear(pb.data[(panels-1)*pstride+q*2*gemmBF16NR : (panels-1)*pstride+(q+1)*2*gemmBF16NR])
+		}
+		var r1 []float32
+		if 2*q+1 < k {
+			r1 = b[(2*q+1)*ldb : (2*q+1)*ldb+n]
+		}
+		bf16PairRowsStrided(n, b[2*q*ldb:2*q*ldb+n], r1, pb.data[q*2*gemmBF16NR:], pstride)
+	}
+}
+
 // packF32Panel packs columns [col, col+w) of a float32 op(B) into panel,
 // pairs of rows at a time (bf16PairRows) from a row-major B; from a
 // transposed one, a column's pairs are adjacent values of a row of b,
-// rounded with F32ToBF16 through a small buffer and stored 32 pairs apart.
+// rounded with F32ToBF16 into a buffer and stored 32 pairs apart.
 func packF32Panel(panel []uint16, b []float32, ldb int, transB bool, k, col, w int) {
 	if !transB {
 		for q := range (k + 1) / 2 {
@@ -269,22 +317,20 @@ func packF32Panel(panel []uint16, b []float32, ldb int, transB bool, k, col, w i
 		}
 		return
 	}
-	bp := getBF16Scratch(512)
+	// Each row of b is a column of op(B): rounded in one pass, its pairs of
+	// depths are 32-bit words stored 32 words apart, one per step.
+	kp := k + k&1
+	bp := getBF16Scratch(kp)
 	defer putBF16Scratch(bp)
 	buf := *bp
+	buf[kp-1] = 0 // an odd k's last pair: (value, 0)
+	pairs := unsafe.Slice((*uint32)(unsafe.Pointer(&buf[0])), kp/2)
+	dst := unsafe.Slice((*uint32)(unsafe.Pointer(&panel[0])), len(panel)/2)
+	_ = dst[(kp/2-1)*gemmBF16NR+w-1] // bounds, once
 	for jj := range w {
-		row := b[(col+jj)*ldb : (col+jj)*ldb+k]
-		for p0 := 0; p0 < k; p0 += len(buf) {
-			part := buf[:min(len(buf), k-p0)]
-			F32ToBF16(part, row[p0:p0+len(part)])
-			dst := panel[p0*gemmBF16NR+2*jj:]
-			for p := 0; p+1 < len(part); p += 2 {
-				dst[p*gemmBF16NR] = part[p]
-				dst[p*gemmBF16NR+1] = part[p+1]
-			}
-			if len(part)%2 == 1 {
-				dst[(len(part)-1)*gemmBF16NR] = part[len(part)-1]
-			}
+		F32ToBF16(buf[:k], b[(col+jj)*ldb:(col+jj)*ldb+k])
+		for q, v := range pairs {
+			dst[q*gemmBF16NR+jj] = v
 		}
 	}
 }

@@ -584,3 +584,41 @@ func TestPackRows(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedBF16Columns checks that a product with the first n columns of a
+// packed B gives those columns of the full product, bit for bit, and that
+// Columns refuses a count that would cut a panel.
+func TestPackedBF16Columns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 17))
+	const m, k, n = 19, 21, 100
+	a := randMatrix(rng, m, k)
+	pb := PackF32BF16(true, k, n, randMatrix(rng, n, k), k)
+	full := make([]float32, m*n)
+	GemmBF16(false, m, a, k, pb, 0, full, n, nil)
+	for _, cols := range []int{0, 32, 64, 96, n} {
+		view := pb.Columns(cols)
+		got := make([]float32, m*n)
+		GemmBF16(false, m, a, k, &view, 0, got, n, nil)
+		for i := range m {
+			for j := range n {
+				want := full[i*n+j]
+				if j >= cols {
+					want = 0
+				}
+				if math.Float32bits(got[i*n+j]) != math.Float32bits(want) {
+					t.Fatalf("Columns(%d): C[%d, %d] = %g, want %g", cols, i, j, got[i*n+j], want)
+				}
+			}
+		}
+	}
+	for _, cols := range []int{-1, 33, n + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Columns(%d) did not panic", cols)
+				}
+			}()
+			pb.Columns(cols)
+		}()
+	}
+}

@@ -23,6 +23,7 @@ type Trainer struct {
 	m    *Model
 	acts *activations
 	prod products
+	attn attnPackPool // attention's packed operands in bfloat16
 }
 
 // NewTrainer returns a trainer over m's parameters and gradients.
@@ -31,14 +32,16 @@ func NewTrainer(m *Model) *Trainer { return &Trainer{m: m} }
 // SetBF16 chooses bfloat16 mixed precision (on) or float32 (off, the
 // default) for the steps that follow. In bfloat16 the products of every
 // linear layer and of the tied lm_head — forward, input gradients and
-// weight gradients — run kernels.GemmBF16: both operands are rounded to
+// weight gradients — and attention's four batched products (q·kᵀ and p·v,
+// and their gradients) run kernels.GemmBF16: both operands are rounded to
 // bfloat16 as they are read and the products of bfloat16 pairs are summed
 // in float32, as PyTorch's autocast does on CPU. The parameters (the master
-// weights), gradients, LayerNorms, attention, softmax and loss stay float32,
-// and so does the optimizer, which reads only those. GemmBF16's results do
-// not depend on the machine or on how its work is shared, so training
-// resumes exactly as in float32; without AVX-512 BF16 the products run its
-// generic twin, with the same results and much more slowly.
+// weights), gradients, LayerNorms, the attention scores, softmax and loss
+// stay float32, and so does the optimizer, which reads only those.
+// GemmBF16's results do not depend on the machine or on how its work is
+// shared, so training resumes exactly as in float32; without AVX-512 BF16
+// the products run its generic twin, with the same results and much more
+// slowly.
 func (tr *Trainer) SetBF16(on bool) { tr.prod.bf16 = on }
 
 // activations is the workspace of one forward pass for a batch shape B×T:
@@ -155,7 +158,7 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 		// x = x + attn(ln_1(x))
 		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
 		conv1dForward(&tr.prod, la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C)              //           [B, T, 3C]
-		attentionForward(la.atty, la.att, la.qkv, B, T, C, H)                             // att [B, H, T, T], atty [B, T, C]
+		attnForward(&tr.prod, &tr.attn, la.atty, la.att, la.qkv, B, T, C, H)              // att [B, H, T, T], atty [B, T, C]
 		residualConv1dForward(&tr.prod, la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
 		// x = x + mlp(ln_2(x))
 		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
@@ -233,7 +236,7 @@ func (tr *Trainer) Backward() error {
 		addInPlace(a.dres, a.datty)
 		// res2 = x + c_proj(attention(c_attn(ln_1(x))))
 		conv1dBackward(&tr.prod, a.datty, nil, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
-		attentionBackward(a.dqkv, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
+		attnBackward(&tr.prod, &tr.attn, a.dqkv, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
 		conv1dBackward(&tr.prod, a.dtmp, nil, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
 		layerNormBackward(a.datty, g.Ln1W, g.Ln1B, a.dtmp, x, w.Ln1W, la.ln1Mean, la.ln1Rstd, a.lnScratch, N, C)
 		addInPlace(a.dres, a.datty)
