@@ -50,6 +50,15 @@ type AttendOptions struct {
 	Probs func(seg, head, t int, p []float32)
 }
 
+// attnParallelMACs is the least work (query·key pairs times the query
+// width) from which Forward spreads a call over the cores. Below it, the
+// hand-off costs more than it saves: on the 2-vCPU VM Glossa is tuned on,
+// stories260K's 8-row decoding step (8 heads of 8, contexts to 200) took
+// 207 µs with its attention on two workers and 113 µs on one
+// (BenchmarkStories260KStep in serve), and a lone GPT-2 124M row's
+// attention is a few microseconds a layer beside its products.
+const attnParallelMACs = 1 << 18
+
 // smallT is the most queries of a segment taken one at a time with vector
 // kernels; longer segments use two matrix products per head.
 const smallT = 4
@@ -81,7 +90,7 @@ func (a *Attention) Forward(sc *Scratch, out []float32, ldo int, q []float32, ld
 	}
 	need := scores + smallT*c.HeadDim + c.ViewLen() + c.HeadDim
 	workers := min(kernels.Threads(), items)
-	if workers > 1 && work*a.Heads*a.HeadDim < 1<<14 {
+	if workers > 1 && work*a.Heads*a.HeadDim < attnParallelMACs {
 		workers = 1 // too little work to share: waking a core costs more
 	}
 	if len(at.bufs) < workers {

@@ -234,6 +234,7 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 	if direct != "" {
 		calls = make([]messageToolCall, len(j.reqs))
 	}
+	deltas := newDeltaEvents(true, id, created, rt.m.ID)
 	var u usage
 	err := s.run(ctx, rt, j, arrived, func(i int, ev scheduler.Event) error {
 		out := started()
@@ -260,7 +261,11 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 				return nil
 			}
 		}
-		if text != "" || (ev.Done && len(pending[i]) > 0) {
+		if text != "" && !logprobs {
+			if err := out.write(deltas.event(i, text)); err != nil {
+				return err
+			}
+		} else if text != "" || (ev.Done && len(pending[i]) > 0) {
 			c := chunkChoice{Index: i, Delta: chunkDelta{Content: &text}}
 			if logprobs {
 				c.Logprobs = &chatLogprobs{Content: pending[i]}

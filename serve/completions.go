@@ -131,6 +131,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 			return completion{ID: id, Object: "text_completion", Created: created, Model: rt.m.ID, SystemFingerprint: fingerprint,
 				Choices: []completionChoice{c}}
 		}
+		deltas := newDeltaEvents(false, id, created, rt.m.ID)
 		var pending []*completionLogprobs
 		if logprobs {
 			pending = make([]*completionLogprobs, len(j.reqs))
@@ -142,7 +143,11 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 				}
 				offsets[i] = pending[i].add(rt, ev, offsets[i])
 			}
-			if ev.Text != "" || (ev.Done && logprobs && pending[i] != nil) {
+			if ev.Text != "" && !logprobs {
+				if err := out.write(deltas.event(i, ev.Text)); err != nil {
+					return err
+				}
+			} else if ev.Text != "" || (ev.Done && logprobs && pending[i] != nil) {
 				c := completionChoice{Index: i, Text: ev.Text}
 				if logprobs {
 					c.Logprobs, pending[i] = pending[i], nil

@@ -210,7 +210,13 @@ func (rt *served) schemaIndex(schema json.RawMessage, param string) (*constrain.
 // run submits the job's sequences and calls each with every event of each
 // choice, in order per choice, until all have ended. It returns the
 // submission's error (503 when busy) or the first error of each.
+//
+// A failed write (the client has gone, perhaps before the server's read of
+// the connection noticed) cancels the sequences too, so that they leave
+// their rows at the scheduler's next step rather than run to their limit.
 func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time, each func(choice int, ev scheduler.Event) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	notify := make(chan struct{}, 1)
 	for i := range j.reqs {
 		j.reqs[i].Notify = notify
@@ -268,6 +274,9 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 		}
 		if left == 0 {
 			break
+		}
+		if werr != nil {
+			cancel()
 		}
 		if ctx.Err() == nil {
 			select {
@@ -383,6 +392,14 @@ func (e *sse) send(v any) error {
 	e.buf.WriteByte('\n')
 	e.dirty = true
 	_, err := e.w.Write(e.buf.Bytes())
+	return err
+}
+
+// write writes one event already framed ("data: …" and the blank line),
+// unflushed.
+func (e *sse) write(event []byte) error {
+	e.dirty = true
+	_, err := e.w.Write(event)
 	return err
 }
 

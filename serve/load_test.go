@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,23 +259,7 @@ func loadRun(t *testing.T, s *Server, url, id string, maxTokens, memRequests int
 	sixteen, wall16 := wave(url, id, 16, 2, maxTokens)
 	summarize(t, "16 clients on 8 slots", sixteen, wall16)
 
-	// Clients that disconnect after their first token free their slots.
-	rt := s.models[id]
-	var wg sync.WaitGroup
-	for c := range 8 {
-		wg.Go(func() {
-			if r := stream(context.Background(), url, id, c, 0, true); r.err != nil {
-				t.Error(r.err)
-			}
-		})
-	}
-	wg.Wait()
-	waitFor(t, func() bool { return rt.sched.Stats().Active == 0 })
-	_, m, _ := do(t, http.MethodGet, url+"/metrics", "")
-	if !strings.Contains(string(m), `glossa_sequences_finished_total{model="`+id+`",reason="cancelled"} 8`) {
-		t.Errorf("the metrics do not count 8 cancelled sequences:\n%s", grep(string(m), "finished_total"))
-	}
-	t.Logf("after 8 disconnects: %s", strings.ReplaceAll(grep(string(m), "glossa_slots_active"), "\n", "; "))
+	disconnects(t, s.models[id].m, s.opts)
 
 	if memRequests == 0 {
 		return
@@ -323,4 +309,103 @@ func residentBytes() int {
 	}
 	pages, _ := strconv.Atoi(string(f[1]))
 	return pages * os.Getpagesize()
+}
+
+// disconnects checks that 8 streaming clients that disconnect after their
+// first token are cancelled and free their slots, on a server of its own
+// over m whose model steps are held at a gate: a step runs only once every
+// sequence that has been given a token has had its disconnect noticed (its
+// request's context ended), so each is cancelled at the step after, however
+// slowly a loaded machine lets the server read the closed connections. (A
+// token whose text is held back, half a character, cannot make its client
+// disconnect: after waiting a while the gate lets one step through.)
+func disconnects(t *testing.T, m *Model, opts Options) {
+	g := &gatedLM{BatchLM: m.LM, steps: make(chan struct{})}
+	gm := *m
+	gm.LM, gm.Close = g, nil
+	s := New(opts)
+	if err := s.AddModel(&gm); err != nil {
+		t.Fatal(err)
+	}
+	s.SetReady(true)
+	var gone atomic.Int64 // streaming requests whose context has ended
+	h := s.Handler()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			stop := context.AfterFunc(r.Context(), func() { gone.Add(1) })
+			defer stop()
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		ts.Close()
+		s.Close()
+	})
+	done := make(chan struct{})
+	var granter sync.WaitGroup
+	granter.Go(func() {
+		for {
+			for wait := time.Now(); gone.Load() < g.started.Load() && time.Since(wait) < 2*time.Second; {
+				time.Sleep(100 * time.Microsecond)
+			}
+			select {
+			case g.steps <- struct{}{}:
+			case <-done:
+				return
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Go(func() {
+			if r := stream(context.Background(), ts.URL, gm.ID, c, 0, true); r.err != nil {
+				t.Error(r.err)
+			}
+		})
+	}
+	wg.Wait()
+	rt := s.models[gm.ID]
+	waitFor(t, func() bool { st := rt.sched.Stats(); return st.Active == 0 && st.Waiting == 0 })
+	close(done)
+	granter.Wait()
+	_, b, _ := do(t, http.MethodGet, ts.URL+"/metrics", "")
+	mt := string(b)
+	if !strings.Contains(mt, `glossa_sequences_finished_total{model="`+gm.ID+`",reason="cancelled"} 8`) {
+		t.Errorf("the metrics do not count 8 cancelled sequences:\n%s", grep(mt, "finished_total"))
+	}
+	if !strings.Contains(mt, `glossa_slots_active{model="`+gm.ID+`"} 0`) {
+		t.Errorf("slots still active:\n%s", grep(mt, "glossa_slots_active"))
+	}
+	t.Logf("after 8 disconnects: %s", strings.ReplaceAll(grep(mt, "glossa_slots_active"), "\n", "; "))
+}
+
+// gatedLM holds every step of its states until a value arrives on steps,
+// and counts the sequences started (rows stepped from empty).
+type gatedLM struct {
+	generate.BatchLM
+	steps   chan struct{}
+	started atomic.Int64
+}
+
+func (g *gatedLM) NewBatch(rows, maxLen int) (generate.BatchState, error) {
+	st, err := g.BatchLM.NewBatch(rows, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	return &gatedState{BatchState: st, g: g}, nil
+}
+
+type gatedState struct {
+	generate.BatchState
+	g *gatedLM
+}
+
+func (s *gatedState) Step(rows []int, tokens [][]int) ([]float32, error) {
+	<-s.g.steps
+	for _, r := range rows {
+		if s.Len(r) == 0 {
+			s.g.started.Add(1)
+		}
+	}
+	return s.BatchState.Step(rows, tokens)
 }

@@ -157,9 +157,9 @@ type Sequence struct {
 
 	// Owned by the scheduler loop.
 	row       int
-	fed       int   // prompt tokens in the row
-	generated []int // sampled tokens
-	last      int   // the sampled token to feed next
+	fed       int    // prompt tokens in the row
+	generated []int  // sampled tokens
+	last      [1]int // the sampled token to feed next (Step's token list)
 	sampler   *generate.Sampler
 	rng       *rand.Rand // plain softmax sampling (no truncation): O(V), no sort
 	text      *textStream
@@ -486,7 +486,7 @@ func (s *Scheduler) step() {
 			budget -= n
 			tokens = append(tokens, q.req.Prompt[q.fed:q.fed+n])
 		} else {
-			tokens = append(tokens, []int{q.last})
+			tokens = append(tokens, q.last[:])
 		}
 		rows = append(rows, q.row)
 		seqs = append(seqs, q)
@@ -585,7 +585,7 @@ func (s *Scheduler) pick(q *Sequence, logits []float32, scratch *[]float32) outc
 	case r.MaxTokens > 0 && len(q.generated) >= r.MaxTokens:
 		return outcome{end: true, reason: generate.FinishLength}
 	}
-	q.last = id
+	q.last[0] = id
 	return outcome{}
 }
 
