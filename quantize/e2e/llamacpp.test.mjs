@@ -66,7 +66,7 @@ async function compareGreedy(model, seq, file, prompt, bos, ctxLen, text, where)
     const glossaPrompt = glossa("tokenize", "--tokenizer", file, prompt).trim().split(/\s+/).map(Number);
     assert.deepEqual(glossaPrompt, promptIds, `${where}: prompt ids`);
     const ref = await llamaGreedy(seq, promptIds, STEPS);
-    const got = glossa("generate", "--model", file, "--dtype", "stored", "--temperature", "0", "--print-ids",
+    const got = glossa("generate", "--model", file, "--dtype", "stored", "--cache-type", "f32", "--temperature", "0", "--print-ids",
         "--max-new-tokens", String(STEPS), prompt).trim().split(/\s+/).map(Number);
     let k = 0;
     while (k < STEPS && got[k] === ref.ids[k]) k++;
@@ -76,7 +76,7 @@ async function compareGreedy(model, seq, file, prompt, bos, ctxLen, text, where)
     }
     if (k === 0 || !text) return k;
     // The same text: Glossa prints the prompt, the continuation and a newline.
-    const out = glossa("generate", "--model", file, "--dtype", "stored", "--temperature", "0", "--max-new-tokens", String(k), prompt);
+    const out = glossa("generate", "--model", file, "--dtype", "stored", "--cache-type", "f32", "--temperature", "0", "--max-new-tokens", String(k), prompt);
     const want = model.detokenize([...promptIds.slice(bos >= 0 ? 1 : 0), ...ref.ids.slice(0, k)]); // without BOS: SPM drops the first space
     assert.equal(out, want + "\n", `${where}: greedy text of the first ${k} steps`);
     return k;
