@@ -244,20 +244,32 @@ type viewer interface {
 	Float32View(name string) ([]float32, bool)
 }
 
-// view returns name as float32: a zero-copy view of the checkpoint when it
-// is stored as float32 and mapped, else a copy; mapped reports which.
-func (b *Builder) view(full string, shape []int) (w []float32, info checkpoint.TensorInfo, mapped bool) {
+// mappedView is the common start of view and packView: fresh weights when
+// there is no checkpoint, nothing when the lookup fails, and a zero-copy
+// view of a mapped float32 tensor. done is false when the caller must
+// still convert tensor info.Name.
+func (b *Builder) mappedView(full string, shape []int) (w []float32, info checkpoint.TensorInfo, mapped, done bool) {
 	if b.st.src == nil {
-		return b.fresh(full, shape), info, false
+		return b.fresh(full, shape), info, false, true
 	}
 	info, ok := b.lookup(full, shape)
 	if !ok {
-		return nil, info, false
+		return nil, info, false, true
 	}
 	if v, ok := b.st.src.(viewer); ok {
 		if w, ok := v.Float32View(info.Name); ok {
-			return w, info, true
+			return w, info, true, true
 		}
+	}
+	return nil, info, false, false
+}
+
+// view returns name as float32: a zero-copy view of the checkpoint when it
+// is stored as float32 and mapped, else a copy; mapped reports which.
+func (b *Builder) view(full string, shape []int) (w []float32, info checkpoint.TensorInfo, mapped bool) {
+	w, info, mapped, done := b.mappedView(full, shape)
+	if done {
+		return w, info, mapped
 	}
 	w, err := b.st.src.Float32(info.Name)
 	if err != nil {
@@ -274,17 +286,9 @@ func (b *Builder) view(full string, shape []int) (w []float32, info checkpoint.T
 // slice. The pages of a mapped tensor are not released: call release once
 // the values are no longer read.
 func (b *Builder) packView(full string, shape []int) (w []float32, info checkpoint.TensorInfo, mapped bool) {
-	if b.st.src == nil {
-		return b.fresh(full, shape), info, false
-	}
-	info, ok := b.lookup(full, shape)
-	if !ok {
-		return nil, info, false
-	}
-	if v, ok := b.st.src.(viewer); ok {
-		if w, ok := v.Float32View(info.Name); ok {
-			return w, info, true
-		}
+	w, info, mapped, done := b.mappedView(full, shape)
+	if done {
+		return w, info, mapped
 	}
 	w = grow(&b.st.conv, numel(shape))
 	if err := b.st.src.Float32Into(w, info.Name); err != nil {
