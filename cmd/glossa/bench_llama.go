@@ -137,8 +137,9 @@ func benchLlama(f infer.Format, decode bool) workload {
 		slices.Sort(pres)
 		slices.Sort(decs)
 		pre, dec := pres[len(pres)/2], decs[len(decs)/2]
-		detail := fmt.Sprintf("Llama 110M, %s weights from %s (%.1f MB streamed per token), %v KV cache: prefill %.0f tokens/s, decode %.1f tokens/s",
-			f, src, float64(m.WeightBytes())/1e6, s.Cache.Type, pre, dec)
+		c := m.Config
+		detail := fmt.Sprintf("Llama %.0fM (dim %d, %d layers, %d/%d heads), %s weights from %s (%.1f MB streamed per token), %v KV cache: prefill %.0f tokens/s, decode %.1f tokens/s",
+			float64(m.NumParams())/1e6, c.HiddenSize, c.NumLayers, c.NumHeads, c.NumKVHeads, f, src, float64(m.WeightBytes())/1e6, s.Cache.Type, pre, dec)
 		if decode {
 			return benchResult{Value: dec, Unit: "tokens/s", Detail: detail}, nil
 		}
