@@ -74,8 +74,8 @@ func TestQuickstartSmoke(t *testing.T) {
 }
 
 // TestQuickstartDefaultObjective runs the encoder half at the default
-// objective (the masked LM on packed sentences, no NSP) and checks the
-// printed command and the pretraining metrics.
+// objective (the masked LM on packed sentences, no NSP, in bfloat16) and
+// checks the printed command and the pretraining metrics.
 func TestQuickstartDefaultObjective(t *testing.T) {
 	root, err := quickstart.FindGoroot(context.Background())
 	if err != nil {
@@ -91,6 +91,7 @@ func TestQuickstartDefaultObjective(t *testing.T) {
 	for _, re := range []string{
 		`== 2\. BERT pretraining \(masked LM on packed sentences\) ==`,
 		`\$ glossa pretrain --objective mlm .* --mask-prob 0\.4 `,
+		`\$ glossa pretrain --objective mlm .* --seed 42 --bf16\n`, // the CLI pretrains in bf16 by default
 		`done: \d+ steps, \d+ tokens; eval loss [0-9.]+, mlm_accuracy [0-9.]+, mlm_loss [0-9.]+, perplexity`,
 		`pretrained \(mlm\) vs from scratch`,
 	} {
