@@ -82,7 +82,7 @@ type Options struct {
 	Plan Plan
 	// Objective pretrains the encoder (zero: pretrain.MLM, the masked LM
 	// on packed sentences; at this budget NSP's short pairs and ELECTRA's
-	// discriminator leave the encoder worse than a fresh one, see the README).
+	// discriminator leave the encoder worse than a fresh one, see docs/RESULTS.md).
 	Objective pretrain.Objective
 	// BF16 pretrains the encoder in bfloat16 mixed precision (bf16
 	// products with float32 sums, float32 master weights and optimizer
@@ -277,8 +277,8 @@ func (r *run) pretrainEncoder(tok *tokenizer.Tokenizer, wp *wordpiece.Model) err
 	}
 	return r.stage(name, func() error {
 		// 40 % masking at 2e-3 (Wettig et al. 2023 on masking rates): more
-		// predictions per step, the only setting of those tried here whose
-		// encoder fine-tunes better than a fresh one (see the README).
+		// predictions per step; of the settings tried, the one whose encoder
+		// leaves the unigram plateau within the budget (see docs/RESULTS.md).
 		const batch, lr, maskProb = 32, 2e-3, 0.4
 		// ELECTRA's two networks have no bf16 path.
 		bf16, bf16Flag := r.o.BF16 && r.o.Objective != pretrain.Electra, ""
@@ -472,7 +472,7 @@ func (r *run) gpt() error {
 	err = r.stage("4b. GPT-2 pretraining (causal LM)", func() error {
 		// Block 64 (most comments are shorter) and batch 32 at 3e-3: eval
 		// loss 4.21 after 600 steps, where block 128, batch 16 at 2e-3
-		// reached 4.53 after 500 at the same cost (see the README).
+		// reached 4.53 after 500 at the same cost (see docs/RESULTS.md).
 		const layers, width, heads, block, batch, lr = 2, 128, 4, 64, 32, 3e-3
 		fmt.Fprintf(r.out, "$ glossa pretrain --objective clm --tokenizer %s --data %s --out %s --layers %d --width %d --heads %d "+
 			"--block-size %d --batch-size %d --steps %d --lr %g --seed %d\n", r.path("bpe"), r.path("godoc.txt"), r.path("gpt"),
