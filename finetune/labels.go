@@ -1,9 +1,10 @@
-package train
+package finetune
 
 import (
 	"fmt"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // CheckClassLabels returns an error naming the first example of the sets
@@ -23,13 +24,5 @@ func CheckClassLabels(n int, sets ...[]data.ClassExample) error {
 // ClassifyTask draws from: a seeded order per epoch, with groupByLength
 // sorted by length in runs of 50 batches (see ClassifyOptions.GroupByLength).
 func NewClassSampler(examples []data.ClassExample, batchSize int, seed uint64, groupByLength bool) (*data.IndexSampler, error) {
-	s, err := data.NewIndexSampler(len(examples), seed)
-	if err != nil || !groupByLength {
-		return s, err
-	}
-	lengths := make([]int, len(examples))
-	for i, e := range examples {
-		lengths[i] = len(e.InputIDs)
-	}
-	return s, s.GroupByLength(lengths, 50*batchSize)
+	return microbatch.NewSampler(len(examples), batchSize, seed, groupByLength, func(i int) int { return len(examples[i].InputIDs) })
 }
