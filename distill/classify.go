@@ -142,10 +142,7 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 	if err != nil {
 		return nil, fmt.Errorf("distill: classify: %w", err)
 	}
-	labels := make([]string, n)
-	for i := range labels {
-		labels[i] = sc.LabelName(i)
-	}
+	labels := finetune.LabelNames(sc)
 	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), student.Params(),
 		microbatch.LearnerOptions{DropoutStream: streamDropout})
 	return &Classify{student: student, teacher: teacher, learn: learn, dev: opts.Dev, labels: labels, opts: opts}, nil

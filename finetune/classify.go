@@ -65,11 +65,8 @@ type ClassifyOptions struct {
 // NewClassifyTask returns a fine-tuning task. Every example's label must be
 // a class of the model (0 ≤ label < Config.Labels()).
 func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.ClassExample, opts ClassifyOptions) (*ClassifyTask, error) {
-	if opts.BatchSize <= 0 {
-		return nil, fmt.Errorf("finetune: classify: batch size %d, want > 0", opts.BatchSize)
-	}
-	if len(examples) == 0 {
-		return nil, fmt.Errorf("finetune: classify: no training examples")
+	if err := checkSizes("classify", opts.BatchSize, len(examples)); err != nil {
+		return nil, err
 	}
 	n := model.Bert.Config.Labels()
 	if err := CheckClassLabels(n, examples, opts.Dev); err != nil {
@@ -79,10 +76,7 @@ func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.Clas
 	if err != nil {
 		return nil, fmt.Errorf("finetune: classify: %w", err)
 	}
-	labels := make([]string, n)
-	for i := range labels {
-		labels[i] = model.Bert.Config.LabelName(i)
-	}
+	labels := LabelNames(model.Bert.Config)
 	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), model.Params(),
 		microbatch.LearnerOptions{BF16: opts.BF16})
 	return &ClassifyTask{model: model, learn: learn, dev: opts.Dev, labels: labels, B: opts.BatchSize, padID: opts.PadID}, nil

@@ -47,15 +47,7 @@ func tinyClassify(t *testing.T, dir string, seed uint64, bf16 bool) *ClassifyTas
 }
 
 func TestClassifyTask(t *testing.T) {
-	// A "pretrained" encoder folder: a random BertForPreTraining.
-	enc := t.TempDir()
-	pt, err := bert.NewForPreTraining(traintest.TinyBertConfig(), tensor.NewRNG(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pt.Save(enc); err != nil {
-		t.Fatal(err)
-	}
+	enc := traintest.EncoderFolder(t)
 	var last train.Result
 	for _, bf16 := range []bool{true, false} {
 		var straight, resumed []float64
@@ -107,14 +99,7 @@ func TestClassifyTask(t *testing.T) {
 }
 
 func TestClassifyTaskBadLabel(t *testing.T) {
-	enc := t.TempDir()
-	pt, err := bert.NewForPreTraining(traintest.TinyBertConfig(), tensor.NewRNG(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pt.Save(enc); err != nil {
-		t.Fatal(err)
-	}
+	enc := traintest.EncoderFolder(t)
 	m, err := NewClassifier(enc, []string{"a", "b"}, tensor.NewRNG(1))
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,21 @@ import (
 	"fmt"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/train/microbatch"
 )
+
+// checkSizes returns the error of a task that draws micro-batches of
+// batchSize from n training examples, if it cannot.
+func checkSizes(task string, batchSize, n int) error {
+	if batchSize <= 0 {
+		return fmt.Errorf("finetune: %s: batch size %d, want > 0", task, batchSize)
+	}
+	if n == 0 {
+		return fmt.Errorf("finetune: %s: no training examples", task)
+	}
+	return nil
+}
 
 // CheckClassLabels returns an error naming the first example of the sets
 // whose label is not a class id of a model with n classes (0 ≤ label < n).
@@ -18,6 +31,16 @@ func CheckClassLabels(n int, sets ...[]data.ClassExample) error {
 		}
 	}
 	return nil
+}
+
+// LabelNames returns the class names of a model's config in id order
+// (id2label; "LABEL_i" where it names none).
+func LabelNames(cfg bert.Config) []string {
+	labels := make([]string, cfg.Labels())
+	for i := range labels {
+		labels[i] = cfg.LabelName(i)
+	}
+	return labels
 }
 
 // NewClassSampler returns the sampler of classification examples that

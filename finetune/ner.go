@@ -63,11 +63,8 @@ type NEROptions struct {
 // NewNERTask returns a token-classification fine-tuning task. Every label
 // must be a class of the model or data.IgnoreLabel.
 func NewNERTask(model *bert.ForTokenClassification, examples []data.TokenClassExample, opts NEROptions) (*NERTask, error) {
-	if opts.BatchSize <= 0 {
-		return nil, fmt.Errorf("finetune: ner: batch size %d, want > 0", opts.BatchSize)
-	}
-	if len(examples) == 0 {
-		return nil, fmt.Errorf("finetune: ner: no training examples")
+	if err := checkSizes("ner", opts.BatchSize, len(examples)); err != nil {
+		return nil, err
 	}
 	n := model.Bert.Config.Labels()
 	check := func(set []data.TokenClassExample) error {
@@ -93,10 +90,7 @@ func NewNERTask(model *bert.ForTokenClassification, examples []data.TokenClassEx
 	if err != nil {
 		return nil, fmt.Errorf("finetune: ner: %w", err)
 	}
-	labels := make([]string, n)
-	for i := range labels {
-		labels[i] = model.Bert.Config.LabelName(i)
-	}
+	labels := LabelNames(model.Bert.Config)
 	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), model.Params(),
 		microbatch.LearnerOptions{})
 	return &NERTask{model: model, learn: learn, dev: opts.Dev, labels: labels, entity: opts.Entity,

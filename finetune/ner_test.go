@@ -70,14 +70,7 @@ func tinyNER(t *testing.T, dir string, seed uint64) *NERTask {
 }
 
 func TestNERTask(t *testing.T) {
-	enc := t.TempDir()
-	pt, err := bert.NewForPreTraining(traintest.TinyBertConfig(), tensor.NewRNG(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pt.Save(enc); err != nil {
-		t.Fatal(err)
-	}
+	enc := traintest.EncoderFolder(t)
 	straight, resumed, last := traintest.RunInterrupted(t, func(seed uint64) train.Task { return tinyNER(t, enc, seed) }, 9, 5)
 	if len(resumed) != len(straight) {
 		t.Fatalf("%d resumed losses, %d straight", len(resumed), len(straight))

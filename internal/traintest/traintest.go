@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/models/bert"
+	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/train"
 )
 
@@ -24,6 +25,22 @@ const (
 func TinyBertConfig() bert.Config {
 	return bert.Config{VocabSize: Vocab, HiddenSize: 16, NumLayers: 1, NumHeads: 2, Intermediate: 32,
 		MaxPositions: 16, TypeVocab: 2, HiddenAct: "gelu", HiddenDropout: 0.1, AttentionDropout: 0.1}
+}
+
+// EncoderFolder writes a "pretrained" encoder folder — a BertForPreTraining
+// of TinyBertConfig with random weights — into a temporary folder of t and
+// returns its path.
+func EncoderFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	pt, err := bert.NewForPreTraining(TinyBertConfig(), tensor.NewRNG(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pt.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // RunInterrupted trains a task from mk for steps three ways under one
