@@ -8,11 +8,12 @@ import (
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
+	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
-	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // Weights are the weights of the three terms of the distillation loss
@@ -79,7 +80,7 @@ type ClassifyOptions struct {
 	// Dev holds the evaluation examples (none: Evaluate reports nothing).
 	Dev []data.ClassExample
 	// GroupByLength batches examples of similar length together, as
-	// train.ClassifyOptions.GroupByLength.
+	// finetune.ClassifyOptions.GroupByLength.
 	GroupByLength bool
 }
 
@@ -95,17 +96,14 @@ type Classify struct {
 	teacher *bert.Encoder
 	tws     bert.Workspace // the teacher's activations
 	ews     bert.Workspace // evaluation
-	graph   *autograd.Graph
-	params  []optim.Param
-	data    *stream[data.ClassExample]
+	learn   *microbatch.Learner[data.ClassExample]
 	dev     []data.ClassExample
 	devT    [][]float32 // the teacher's dev probabilities, computed once
 	labels  []string
-	dropout *tensor.RNG
 	opts    ClassifyOptions
 
 	// LastConfusion is the student's confusion matrix at the last Evaluate.
-	LastConfusion *train.Confusion
+	LastConfusion *metrics.Confusion
 	// SaveExtra, if non-nil, writes further files (the tokenizer) into
 	// every folder the student is saved to.
 	SaveExtra func(dir string) error
@@ -137,26 +135,17 @@ func NewClassify(student *bert.ForSequenceClassification, teacher *bert.Encoder,
 			return nil, fmt.Errorf("distill: classify: class %d is %q for the teacher, %q for the student", i, t, s)
 		}
 	}
-	if err := train.CheckClassLabels(n, examples, opts.Dev); err != nil {
+	if err := finetune.CheckClassLabels(n, examples, opts.Dev); err != nil {
 		return nil, fmt.Errorf("distill: classify: %w", err)
 	}
-	s, err := train.NewClassSampler(examples, opts.BatchSize, opts.Seed, opts.GroupByLength)
+	s, err := finetune.NewClassSampler(examples, opts.BatchSize, opts.Seed, opts.GroupByLength)
 	if err != nil {
 		return nil, fmt.Errorf("distill: classify: %w", err)
 	}
-	labels := make([]string, n)
-	for i := range labels {
-		labels[i] = sc.LabelName(i)
-	}
-	t := &Classify{
-		student: student, teacher: teacher, graph: autograd.NewGraph(), params: nn.OptimParams(student.Params()),
-		data: newStream(examples, s, opts.BatchSize, opts.Seed), dev: opts.Dev, labels: labels,
-		dropout: tensor.NewRNG(opts.Seed), opts: opts,
-	}
-	for _, p := range student.Params() {
-		t.graph.Attach(p.Var)
-	}
-	return t, nil
+	labels := finetune.LabelNames(sc)
+	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), student.Params(),
+		microbatch.LearnerOptions{DropoutStream: streamDropout})
+	return &Classify{student: student, teacher: teacher, learn: learn, dev: opts.Dev, labels: labels, opts: opts}, nil
 }
 
 // compatible checks that a student of config s can learn from a teacher of
@@ -177,17 +166,16 @@ func compatible(s, t bert.Config, hidden bool) error {
 }
 
 // Params implements train.Task.
-func (t *Classify) Params() []optim.Param { return t.params }
+func (t *Classify) Params() []optim.Param { return t.learn.Params() }
 
 // Step implements train.Task: one micro-batch through the teacher (no
 // graph) and the student, and the backward pass of the weighted loss.
 func (t *Classify) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	batch, seeds := t.data.next(streamDropout)
-	t.dropout.Seed(seeds[0])
+	return t.learn.Step(ctx, t.loss)
+}
+
+// loss is the weighted loss of a micro-batch (the forward pass of Step).
+func (t *Classify) loss(batch []data.ClassExample, _ []uint64) (*autograd.Var, int, error) {
 	b := data.CollateClassification(batch, t.opts.PadID, 0)
 	in := input(b.B, b.T, b.InputIDs, b.TokenTypeIDs, b.AttentionMask)
 	w := t.opts.Weights
@@ -195,44 +183,41 @@ func (t *Classify) Step(ctx context.Context) (float64, int, error) {
 	if w.KL > 0 || w.Cos > 0 { // hard labels alone (the baseline) need no teacher
 		var err error
 		if teacher, err = t.teacher.Classify(&t.tws, in); err != nil { // [B, labels]
-			return 0, 0, fmt.Errorf("distill: teacher: %w", err)
+			return nil, 0, fmt.Errorf("distill: teacher: %w", err)
 		}
 	}
 	labels := make([]float32, b.B)
 	for i, l := range b.Labels {
 		labels[i] = float32(l)
 	}
-	t.student.SetTraining(true, t.dropout)
+	t.student.SetTraining(true, t.learn.Dropout)
 	out, logits, err := t.student.Forward(in, nil)
 	if err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	var terms []*autograd.Var
 	if w.KL > 0 {
 		kl, err := SoftTargetKL(logits, teacher, t.opts.Temperature)
 		if err != nil {
-			return 0, 0, err
+			return nil, 0, err
 		}
 		terms = append(terms, autograd.MulScalar(kl, float32(w.KL)))
 	}
 	if w.Hard > 0 {
 		ce, err := t.student.Loss(logits, labels)
 		if err != nil {
-			return 0, 0, err
+			return nil, 0, err
 		}
 		terms = append(terms, autograd.MulScalar(ce, float32(w.Hard)))
 	}
 	if w.Cos > 0 {
 		cos, err := hiddenLoss(out.LastHidden, t.tws.Hidden(), b.AttentionMask)
 		if err != nil {
-			return 0, 0, err
+			return nil, 0, err
 		}
 		terms = append(terms, autograd.MulScalar(cos, float32(w.Cos)))
 	}
-	loss := sum(terms)
-	v := float64(loss.Value.Item())
-	autograd.Backward(loss)
-	return v, realTokens(b.AttentionMask), nil
+	return sum(terms), realTokens(b.AttentionMask), nil
 }
 
 // Random streams of the distillation tasks (train.StepSeed).
@@ -297,14 +282,14 @@ func hiddenLoss(student *autograd.Var, teacher []float32, mask []int32) (*autogr
 
 // Evaluate implements train.Task: the student's cross-entropy, accuracy,
 // macro precision, recall and F1 and per-class F1 on the dev set (as
-// train.ClassifyTask reports them), the teacher's accuracy
+// finetune.ClassifyTask reports them), the teacher's accuracy
 // ("teacher_accuracy") and how often the two agree ("agreement").
 func (t *Classify) Evaluate(ctx context.Context) (train.Eval, error) {
 	if len(t.dev) == 0 {
 		return train.Eval{Metrics: map[string]float64{}}, nil
 	}
 	if t.devT == nil {
-		p, err := train.Predict(ctx, t.teacher, &t.ews, t.dev, t.opts.BatchSize, t.opts.PadID)
+		p, err := finetune.Predict(ctx, t.teacher, &t.ews, t.dev, t.opts.BatchSize, t.opts.PadID)
 		if err != nil {
 			return train.Eval{}, err
 		}
@@ -314,11 +299,11 @@ func (t *Classify) Evaluate(ctx context.Context) (train.Eval, error) {
 	if err != nil {
 		return train.Eval{}, err
 	}
-	probs, err := train.Predict(ctx, enc, &t.ews, t.dev, t.opts.BatchSize, t.opts.PadID)
+	probs, err := finetune.Predict(ctx, enc, &t.ews, t.dev, t.opts.BatchSize, t.opts.PadID)
 	if err != nil {
 		return train.Eval{}, err
 	}
-	conf := train.NewConfusion(t.labels)
+	conf := metrics.NewConfusion(t.labels)
 	var nll float64
 	agree, teacherRight := 0, 0
 	for i, e := range t.dev {
@@ -336,7 +321,7 @@ func (t *Classify) Evaluate(ctx context.Context) (train.Eval, error) {
 		}
 	}
 	t.LastConfusion = conf
-	ev := train.ReportEval(nll/float64(len(t.dev)), conf.Report())
+	ev := finetune.ReportEval(nll/float64(len(t.dev)), conf.Report())
 	ev.Metrics["teacher_accuracy"] = float64(teacherRight) / float64(len(t.dev))
 	ev.Metrics["agreement"] = float64(agree) / float64(len(t.dev))
 	return ev, nil
@@ -344,7 +329,7 @@ func (t *Classify) Evaluate(ctx context.Context) (train.Eval, error) {
 
 func argmax(p []float32) int {
 	var i [1]int32
-	train.Argmax(i[:], p, len(p))
+	metrics.Argmax(i[:], p, len(p))
 	return int(i[0])
 }
 
@@ -355,7 +340,9 @@ func (t *Classify) Save(dir string) error { return saveStudent(t.student, dir, t
 func (t *Classify) LoadWeights(dir string) error { return loadStudent(t.student, dir) }
 
 // State implements train.Task.
-func (t *Classify) State() (json.RawMessage, error) { return t.data.state() }
+func (t *Classify) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
 // SetState implements train.Task.
-func (t *Classify) SetState(b json.RawMessage) error { return t.data.setState(b, "distill classify") }
+func (t *Classify) SetState(b json.RawMessage) error {
+	return t.learn.Data.SetState(b, "distill: classify")
+}

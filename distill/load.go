@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tensor"
-	"github.com/glossa-ai/glossa/train"
 )
 
 // StudentSpec says where a student comes from: either Layers (or an
@@ -24,7 +24,7 @@ type StudentSpec struct {
 	// Dir is a BERT folder to start the student from instead. For
 	// classification, a BertForSequenceClassification with the teacher's
 	// classes keeps its head; any other BERT folder gets a fresh head, as
-	// train.NewClassifier gives it.
+	// finetune.NewClassifier gives it.
 	Dir string
 	// Seed initialises a fresh head (Dir only).
 	Seed uint64
@@ -108,7 +108,7 @@ func loadClassifierFolder(dir string, t bert.Config, seed uint64) (*bert.ForSequ
 			return s, nil
 		}
 	}
-	s, err := train.NewClassifier(dir, labels, tensor.NewRNG(seed))
+	s, err := finetune.NewClassifier(dir, labels, tensor.NewRNG(seed))
 	if err != nil {
 		return nil, fmt.Errorf("distill: student: %w", err)
 	}

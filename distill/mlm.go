@@ -7,11 +7,11 @@ import (
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
-	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // MLMOptions configure NewMaskedLM.
@@ -41,12 +41,9 @@ type MaskedLM struct {
 	student *bert.ForMaskedLM
 	teacher *bert.Encoder
 	tws     bert.Workspace
-	graph   *autograd.Graph
-	params  []optim.Param
-	data    *stream[data.PretrainExample]
+	learn   *microbatch.Learner[data.PretrainExample]
 	eval    []data.PretrainExample
 	masker  *data.Masker
-	dropout *tensor.RNG
 	opts    MLMOptions
 
 	// SaveExtra, if non-nil, writes further files (the tokenizer) into
@@ -76,19 +73,13 @@ func NewMaskedLM(student *bert.ForMaskedLM, teacher *bert.Encoder, examples []da
 	if err != nil {
 		return nil, fmt.Errorf("distill: mlm: %w", err)
 	}
-	t := &MaskedLM{
-		student: student, teacher: teacher, graph: autograd.NewGraph(), params: nn.OptimParams(student.Params()),
-		data: newStream(examples, s, opts.BatchSize, opts.Seed), eval: opts.Eval, masker: masker,
-		dropout: tensor.NewRNG(opts.Seed), opts: opts,
-	}
-	for _, p := range student.Params() {
-		t.graph.Attach(p.Var)
-	}
-	return t, nil
+	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), student.Params(),
+		microbatch.LearnerOptions{DropoutStream: streamDropout})
+	return &MaskedLM{student: student, teacher: teacher, learn: learn, eval: opts.Eval, masker: masker, opts: opts}, nil
 }
 
 // Params implements train.Task.
-func (t *MaskedLM) Params() []optim.Param { return t.params }
+func (t *MaskedLM) Params() []optim.Param { return t.learn.Params() }
 
 // masked is one masked batch through the teacher and the student.
 type masked struct {
@@ -105,7 +96,7 @@ type masked struct {
 func (t *MaskedLM) forward(b data.MLMBatch) (*masked, error) {
 	m := &masked{batch: b}
 	for i, l := range b.Labels {
-		if l != train.IgnoreIndex {
+		if l != metrics.IgnoreIndex {
 			m.pos, m.labels = append(m.pos, i), append(m.labels, int(l))
 		}
 	}
@@ -169,25 +160,16 @@ func (t *MaskedLM) losses(m *masked) (total *autograd.Var, kl, mlm, cos float64,
 
 // Step implements train.Task.
 func (t *MaskedLM) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	batch, seeds := t.data.next(streamMask, streamDropout)
-	t.dropout.Seed(seeds[1])
-	b := t.masker.Collate(data.NewRand(seeds[0]), batch, t.opts.PadID, t.opts.MaxLen)
-	t.student.SetTraining(true, t.dropout)
-	m, err := t.forward(b)
-	if err != nil || m == nil {
-		return 0, realTokens(b.AttentionMask), err // nothing masked: no loss, no gradient
-	}
-	loss, _, _, _, err := t.losses(m)
-	if err != nil {
-		return 0, 0, err
-	}
-	v := float64(loss.Value.Item())
-	autograd.Backward(loss)
-	return v, realTokens(b.AttentionMask), nil
+	return t.learn.Step(ctx, func(batch []data.PretrainExample, seeds []uint64) (*autograd.Var, int, error) {
+		b := t.masker.Collate(data.NewRand(seeds[0]), batch, t.opts.PadID, t.opts.MaxLen)
+		t.student.SetTraining(true, t.learn.Dropout)
+		m, err := t.forward(b)
+		if err != nil || m == nil {
+			return nil, realTokens(b.AttentionMask), err // nothing masked: no loss, no gradient
+		}
+		loss, _, _, _, err := t.losses(m)
+		return loss, realTokens(b.AttentionMask), err
+	}, streamMask)
 }
 
 // Evaluate implements train.Task: on the validation sequences masked with
@@ -200,8 +182,8 @@ func (t *MaskedLM) Evaluate(ctx context.Context) (train.Eval, error) {
 		return train.Eval{Metrics: map[string]float64{}}, nil
 	}
 	t.student.SetTraining(false, nil)
-	prev := t.graph.SetGradEnabled(false)
-	defer t.graph.SetGradEnabled(prev)
+	prev := t.learn.Graph.SetGradEnabled(false)
+	defer t.learn.Graph.SetGradEnabled(prev)
 	rng := data.NewRand(train.StepSeed(t.opts.Seed, 0, streamEvalMask))
 	var lossSum, klSum, mlmSum, cosSum float64
 	var batches, correct, teacherCorrect, agree, total int
@@ -210,7 +192,7 @@ func (t *MaskedLM) Evaluate(ctx context.Context) (train.Eval, error) {
 		if err := ctx.Err(); err != nil {
 			return train.Eval{}, err
 		}
-		t.graph.Reset()
+		t.learn.Graph.Reset()
 		b := t.masker.Collate(rng, t.eval[i:min(i+t.opts.BatchSize, len(t.eval))], t.opts.PadID, t.opts.MaxLen)
 		m, err := t.forward(b)
 		if err != nil {
@@ -227,8 +209,8 @@ func (t *MaskedLM) Evaluate(ctx context.Context) (train.Eval, error) {
 		klSum, mlmSum, cosSum = klSum+kl, mlmSum+mlm, cosSum+cos
 		batches++
 		sp, tp := make([]int32, len(m.pos)), make([]int32, len(m.pos))
-		train.Argmax(sp, m.student.Value.Contiguous().Data(), V)
-		train.Argmax(tp, m.teacherL, V)
+		metrics.Argmax(sp, m.student.Value.Contiguous().Data(), V)
+		metrics.Argmax(tp, m.teacherL, V)
 		for r, l := range m.labels {
 			correct += b2i(int(sp[r]) == l)
 			teacherCorrect += b2i(int(tp[r]) == l)
@@ -236,7 +218,7 @@ func (t *MaskedLM) Evaluate(ctx context.Context) (train.Eval, error) {
 		}
 		total += len(m.labels)
 	}
-	t.graph.Reset()
+	t.learn.Graph.Reset()
 	if batches == 0 {
 		return train.Eval{Metrics: map[string]float64{}}, nil
 	}
@@ -248,7 +230,7 @@ func (t *MaskedLM) Evaluate(ctx context.Context) (train.Eval, error) {
 		"agreement":            float64(agree) / float64(total),
 	}}
 	if t.opts.Weights.Hard > 0 {
-		ev.Metrics["perplexity"] = train.Perplexity(mlmSum / n)
+		ev.Metrics["perplexity"] = metrics.Perplexity(mlmSum / n)
 	}
 	return ev, nil
 }
@@ -267,7 +249,7 @@ func (t *MaskedLM) Save(dir string) error { return saveStudent(t.student, dir, t
 func (t *MaskedLM) LoadWeights(dir string) error { return loadStudent(t.student, dir) }
 
 // State implements train.Task.
-func (t *MaskedLM) State() (json.RawMessage, error) { return t.data.state() }
+func (t *MaskedLM) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
 // SetState implements train.Task.
-func (t *MaskedLM) SetState(b json.RawMessage) error { return t.data.setState(b, "distill mlm") }
+func (t *MaskedLM) SetState(b json.RawMessage) error { return t.learn.Data.SetState(b, "distill: mlm") }

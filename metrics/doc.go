@@ -1,7 +1,13 @@
-// Package metrics scores generated text against references with the
+// Package metrics scores predictions against references with the
 // semantics of the reference implementations that papers report, so that a
 // figure computed here can be compared with a published one:
 //
+//   - Classification (Confusion, ClassReport, Accuracy): scikit-learn's
+//     classification_report — per-class precision, recall and F1 with
+//     zero_division=0, their macro and micro averages, and the confusion
+//     matrix; masked-LM accuracy over the positions with a target
+//     (MaskedAccuracy, IgnoreIndex = -100 as in PyTorch) and the
+//     perplexity exp(mean cross-entropy) of a language model.
 //   - BLEU (CorpusBLEU, SentenceBLEU): sacreBLEU 2.x — the mteval-v13a
 //     tokenizer, n-gram counts pooled over the corpus and clipped by the
 //     references' maximum counts, the closest reference length, the

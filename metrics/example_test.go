@@ -60,3 +60,18 @@ func ExampleEvaluateEntities() {
 	// MISC: P 0.00 R 0.00 F1 0.00 (1)
 	// PER: P 1.00 R 1.00 F1 1.00 (1)
 }
+
+// Evaluate a 3-class classifier.
+func ExampleConfusion() {
+	c := metrics.NewConfusion([]string{"neg", "neu", "pos"})
+	c.AddAll([]int{0, 0, 1, 2, 2, 2}, []int{0, 1, 1, 2, 2, 0})
+	fmt.Print(c)
+	r := c.Report()
+	fmt.Printf("accuracy %.3f, macro F1 %.3f\n", r.Accuracy, r.Macro.F1)
+	// Output:
+	// true\pred    neg    neu    pos
+	// neg            1      1      0
+	// neu            0      1      0
+	// pos            1      0      2
+	// accuracy 0.667, macro F1 0.656
+}

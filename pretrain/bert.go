@@ -102,7 +102,7 @@ func newBERTTask(ctx context.Context, o *Options) (train.Task, error) {
 		return nil, err
 	}
 	logger.Info("model", "arch", "bert", "layers", cfg.NumLayers, "width", cfg.HiddenSize, "seq", T)
-	task, err := train.NewMLMTask(model, examples, masker, train.MLMOptions{BatchSize: o.BatchSize, MaxLen: T,
+	task, err := NewMLMTask(model, examples, masker, MLMOptions{BatchSize: o.BatchSize, MaxLen: T,
 		Seed: o.Seed, PadID: special["[PAD]"], Eval: evalEx, BF16: o.BF16})
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func newElectraTask(o *Options, cfg bert.Config, examples, evalEx []data.Pretrai
 		if disc, err = bert.LoadElectraDiscriminator(o.Init); err != nil {
 			return nil, err
 		}
-		if gen, err = bert.LoadElectraGenerator(filepath.Join(o.Init, train.GeneratorDir)); err != nil {
+		if gen, err = bert.LoadElectraGenerator(filepath.Join(o.Init, GeneratorDir)); err != nil {
 			return nil, fmt.Errorf("pretrain: init %s: ELECTRA continues from a folder with its generator: %w", o.Init, err)
 		}
 		disc.Electra.SetDropout(o.Dropout, o.Dropout)
@@ -176,7 +176,7 @@ func newElectraTask(o *Options, cfg bert.Config, examples, evalEx []data.Pretrai
 	g := gen.Electra.Config
 	o.Logger.Info("model", "arch", "electra", "layers", cfg.NumLayers, "width", cfg.HiddenSize, "embedding", cfg.EmbedDim(),
 		"generator_width", g.HiddenSize, "generator_heads", g.NumHeads, "seq", o.BlockSize)
-	task, err := train.NewElectraTask(gen, disc, examples, masker, train.ElectraOptions{BatchSize: o.BatchSize,
+	task, err := NewElectraTask(gen, disc, examples, masker, ElectraOptions{BatchSize: o.BatchSize,
 		MaxLen: o.BlockSize, Seed: o.Seed, PadID: pad, DiscWeight: o.DiscWeight, Eval: evalEx})
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ func newCLMTask(ctx context.Context, o *Options) (train.Task, error) {
 	)
 	logger := o.Logger
 	if o.Char {
-		cv, err := train.BuildCharVocab(ctx, o.Corpus)
+		cv, err := BuildCharVocab(ctx, o.Corpus)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func newCLMTask(ctx context.Context, o *Options) (train.Task, error) {
 		return nil, err
 	}
 	logger.Info("model", "arch", "gpt2", "params", cfg.NumParams(), "layers", cfg.NumLayer, "width", cfg.NumEmbd, "block", T)
-	task, err := train.NewCLMTask(model, trainSrc, train.CLMOptions{BatchSize: o.BatchSize, Seed: o.Seed, Eval: evalBlocks, BF16: o.BF16})
+	task, err := NewCLMTask(model, trainSrc, CLMOptions{BatchSize: o.BatchSize, Seed: o.Seed, Eval: evalBlocks, BF16: o.BF16})
 	if err != nil {
 		return nil, err
 	}

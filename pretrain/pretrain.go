@@ -1,7 +1,9 @@
-// Package pretrain assembles the pretraining tasks of package train from a
-// corpus and a tokenizer: the packed token file, the train/validation
-// split, the model (fresh or continued from a folder) and the objective.
-// It is what "glossa pretrain" runs, as a library:
+// Package pretrain holds the pretraining objectives as train.Tasks —
+// MLMTask (BERT's masked LM, with or without next-sentence prediction),
+// ElectraTask (replaced-token detection) and CLMTask (GPT-2's causal LM) —
+// and assembles them from a corpus and a tokenizer: the packed token file,
+// the train/validation split, the model (fresh or continued from a folder)
+// and the objective. It is what "glossa pretrain" runs, as a library:
 //
 //	task, err := pretrain.NewTask(ctx, pretrain.Options{Objective: pretrain.Electra, Corpus: c, Tokenizer: tok, ...})
 //	tr, err := train.NewTrainer(task, train.Config{OutDir: "runs/electra", Steps: 1000})

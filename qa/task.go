@@ -13,12 +13,12 @@ import (
 	"github.com/glossa-ai/glossa/data"
 	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
 	"github.com/glossa-ai/glossa/pipeline"
 	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // Task fine-tunes a BertForQuestionAnswering on training windows
@@ -28,20 +28,10 @@ import (
 // question-answering pipeline on the model's current weights over the dev
 // questions and scores it as the SQuAD script does.
 type Task struct {
-	model   *bert.ForQuestionAnswering
-	graph   *autograd.Graph
-	params  []optim.Param
-	train   []Feature
-	sampler *data.IndexSampler
-	dropout *tensor.RNG
-	seed    uint64
-	micro   int
-	B       int
-	padID   int32
-	idx     []int
-	batch   []data.ClassExample
-	starts  []int
-	ends    []int
+	model *bert.ForQuestionAnswering
+	learn *microbatch.Learner[Feature]
+	B     int
+	padID int32
 
 	tok      *tokenizer.Tokenizer
 	dev      []Example
@@ -62,7 +52,7 @@ type TaskOptions struct {
 	Seed      uint64 // data order and dropout
 	PadID     int32  // [PAD]
 	// GroupByLength batches windows of similar length together (see
-	// train.ClassifyOptions).
+	// finetune.ClassifyOptions).
 	GroupByLength bool
 	// Tokenizer encodes the dev questions (required with Dev).
 	Tokenizer *tokenizer.Tokenizer
@@ -84,67 +74,44 @@ func NewTask(model *bert.ForQuestionAnswering, feats []Feature, opts TaskOptions
 	if len(opts.Dev) > 0 && opts.Tokenizer == nil {
 		return nil, errors.New("qa: dev questions without a tokenizer")
 	}
-	s, err := data.NewIndexSampler(len(feats), opts.Seed)
+	s, err := microbatch.NewSampler(len(feats), opts.BatchSize, opts.Seed, opts.GroupByLength,
+		func(i int) int { return len(feats[i].InputIDs) })
 	if err != nil {
 		return nil, fmt.Errorf("qa: %w", err)
 	}
-	if opts.GroupByLength {
-		lengths := make([]int, len(feats))
-		for i, f := range feats {
-			lengths[i] = len(f.InputIDs)
-		}
-		if err := s.GroupByLength(lengths, 50*opts.BatchSize); err != nil {
-			return nil, fmt.Errorf("qa: %w", err)
-		}
-	}
 	t := &Task{
-		model: model, graph: autograd.NewGraph(), params: nn.OptimParams(model.Params()),
-		train: feats, sampler: s, dropout: tensor.NewRNG(opts.Seed), seed: opts.Seed, B: opts.BatchSize,
-		padID: opts.PadID, idx: make([]int, opts.BatchSize), batch: make([]data.ClassExample, opts.BatchSize),
-		starts: make([]int, opts.BatchSize), ends: make([]int, opts.BatchSize),
-		tok: opts.Tokenizer, dev: opts.Dev, evalOpts: opts.Eval,
+		model: model, learn: microbatch.NewLearner(microbatch.NewStream(feats, s, opts.BatchSize, opts.Seed), model.Params(), microbatch.LearnerOptions{}),
+		B: opts.BatchSize, padID: opts.PadID, tok: opts.Tokenizer, dev: opts.Dev, evalOpts: opts.Eval,
 	}
 	if len(opts.Dev) > 0 {
 		if t.devFeats, _, err = Features(opts.Tokenizer, model.Bert.Config.MaxLen(), opts.Dev, opts.Eval.WindowOptions); err != nil {
 			return nil, err
 		}
 	}
-	for _, p := range model.Params() {
-		t.graph.Attach(p.Var)
-	}
 	return t, nil
 }
 
 // Params implements train.Task.
-func (t *Task) Params() []optim.Param { return t.params }
+func (t *Task) Params() []optim.Param { return t.learn.Params() }
 
 // Step implements train.Task: the span loss of the next micro-batch.
 func (t *Task) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		f := t.train[j]
-		t.batch[i] = data.ClassExample{InputIDs: f.InputIDs, TokenTypeIDs: f.TokenTypeIDs}
-		t.starts[i], t.ends[i] = int(f.Start), int(f.End)
-	}
-	t.dropout.Seed(train.StepSeed(t.seed, t.micro, train.StreamDropout))
-	t.micro++
-	in, tokens := collate(t.batch, t.padID)
-	t.model.SetTraining(true, t.dropout)
-	_, start, end, err := t.model.Forward(in, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	loss, err := t.model.Loss(start, end, t.starts, t.ends)
-	if err != nil {
-		return 0, 0, err
-	}
-	v := float64(loss.Value.Data()[0])
-	autograd.Backward(loss)
-	return v, tokens, nil
+	return t.learn.Step(ctx, func(feats []Feature, _ []uint64) (*autograd.Var, int, error) {
+		batch := make([]data.ClassExample, len(feats))
+		starts, ends := make([]int, len(feats)), make([]int, len(feats))
+		for i, f := range feats {
+			batch[i] = data.ClassExample{InputIDs: f.InputIDs, TokenTypeIDs: f.TokenTypeIDs}
+			starts[i], ends[i] = int(f.Start), int(f.End)
+		}
+		in, tokens := collate(batch, t.padID)
+		t.model.SetTraining(true, t.learn.Dropout)
+		_, start, end, err := t.model.Forward(in, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		loss, err := t.model.Loss(start, end, starts, ends)
+		return loss, tokens, err
+	})
 }
 
 // collate pads windows into one input and counts their real tokens.
@@ -255,14 +222,10 @@ func (t *Task) Save(dir string) error {
 func (t *Task) LoadWeights(dir string) error { return bert.LoadParams(dir, t.model.Params()) }
 
 // State implements train.Task.
-func (t *Task) State() (json.RawMessage, error) {
-	return train.MarshalProgress(t.seed, t.micro, t.sampler)
-}
+func (t *Task) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
 // SetState implements train.Task.
-func (t *Task) SetState(b json.RawMessage) error {
-	return train.RestoreProgress(b, "qa", t.seed, &t.micro, t.sampler)
-}
+func (t *Task) SetState(b json.RawMessage) error { return t.learn.Data.SetState(b, "qa") }
 
 // NewModel returns the BertForQuestionAnswering to fine-tune from the
 // model folder dir: its span head too when dir holds one (a model

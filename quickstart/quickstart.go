@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/optim"
@@ -409,7 +410,7 @@ func (r *run) finetune(trainEx, devEx []data.ClassExample, labels []string, pad 
 	fmt.Fprintf(r.out, "$ glossa finetune --model %s --train %s --dev %s --out %s --max-len %d --batch-size %d --steps %d --lr %g --seed %d%s\n",
 		r.path("encoder"), r.path("classify-train.jsonl"), r.path("classify-dev.jsonl"), dir, encBlock, batch, p.FinetuneSteps, lr, seed, flag)
 	rng := tensor.NewRNG(seed)
-	model, err := train.NewClassifier(r.path("encoder"), labels, rng)
+	model, err := finetune.NewClassifier(r.path("encoder"), labels, rng)
 	if err != nil {
 		return Scores{}, err
 	}
@@ -418,7 +419,7 @@ func (r *run) finetune(trainEx, devEx []data.ClassExample, labels []string, pad 
 			return Scores{}, err
 		}
 	}
-	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: batch, Seed: seed, PadID: pad, Dev: devEx})
+	ct, err := finetune.NewClassifyTask(model, trainEx, finetune.ClassifyOptions{BatchSize: batch, Seed: seed, PadID: pad, Dev: devEx})
 	if err != nil {
 		return Scores{}, err
 	}

@@ -1,11 +1,22 @@
-// Package train holds the model-independent machinery of a training run:
-// evaluation metrics (classification, perplexity, masked-LM accuracy, QA
-// exact match and F1, BLEU, ROUGE), a JSON-lines metrics log, the loss and
-// learning-rate plot, atomic checkpoint folders with RNG state, and a
-// progress display that is a live bar on a terminal and periodic log lines
-// elsewhere.
+// Package train is the model-independent trainer: a Trainer runs any Task
+// (a model, its objective and its data stream, behind six methods) with
+// AdamW, a warm-up and decay schedule, gradient accumulation and clipping,
+// periodic evaluation and checkpoints, and resumes a killed or interrupted
+// run exactly.
 //
-// The training loop that ties a model, an optimizer and these pieces
-// together lives beside them; every piece here can be used and tested on
-// its own.
+// Besides the loop it holds the pieces a run is made of, each usable on its
+// own: atomic checkpoint folders (WriteCheckpoint, LatestCheckpoint,
+// PruneCheckpoints) holding the optimizer state and trainer_state.json, the
+// random state of a run (RNGState, and StepSeed for randomness that is a
+// pure function of the run's seed and the micro-batch), the JSON-lines
+// metrics log (MetricsLog, ReadMetricsLog), the loss and learning-rate
+// plots (PlotLossLR, PlotRuns) and a progress display that is a live bar on
+// a terminal and periodic log lines elsewhere.
+//
+// The package knows no model, tokenizer or data format. The tasks live with
+// their concept: pretraining objectives in package pretrain, fine-tuning in
+// finetune, question answering in qa, distillation in distill; what they
+// share (a resumable stream of micro-batches, one forward and backward pass
+// per step) is package train/microbatch. Evaluation metrics are package
+// metrics.
 package train

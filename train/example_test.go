@@ -8,21 +8,6 @@ import (
 	"github.com/glossa-ai/glossa/train"
 )
 
-// Evaluate a 3-class classifier.
-func ExampleConfusion() {
-	c := train.NewConfusion([]string{"neg", "neu", "pos"})
-	c.AddAll([]int{0, 0, 1, 2, 2, 2}, []int{0, 1, 1, 2, 2, 0})
-	fmt.Print(c)
-	r := c.Report()
-	fmt.Printf("accuracy %.3f, macro F1 %.3f\n", r.Accuracy, r.Macro.F1)
-	// Output:
-	// true\pred    neg    neu    pos
-	// neg            1      1      0
-	// neu            0      1      0
-	// pos            1      0      2
-	// accuracy 0.667, macro F1 0.656
-}
-
 // Write checkpoints atomically and find the newest one to resume from.
 func ExampleWriteCheckpoint() {
 	run, _ := os.MkdirTemp("", "run")

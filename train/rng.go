@@ -100,3 +100,20 @@ func ReadRNGState(path string) (RNGState, error) {
 	}
 	return st, nil
 }
+
+// StepSeed returns the seed of random stream stream for micro-batch step
+// (from 0) of a run seeded with seed: a mix of the three, so that the
+// randomness of a micro-batch (masking, dropout) depends on nothing else
+// and a resumed run draws the same numbers without saving generator state.
+// Tasks number their streams; the values are part of a run's
+// reproducibility and never change.
+func StepSeed(seed uint64, step int, stream uint64) uint64 {
+	x := seed ^ (uint64(step)+1)*0x9E3779B97F4A7C15 ^ stream*0xBF58476D1CE4E5B9
+	x ^= x >> 31
+	x *= 0x94D049BB133111EB
+	return x ^ x>>29
+}
+
+// StreamDropout is the random stream of dropout masks, shared by the tasks
+// of Glossa's models (their masking and sampling streams are their own).
+const StreamDropout uint64 = 2

@@ -8,9 +8,10 @@ import (
 	"log/slog"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/infer"
+	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/train"
 )
 
 const evalUsage = `Usage: glossa eval --model DIR --data FILE [flags]
@@ -100,11 +101,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	probs, err := train.Predict(ctx, model, nil, enc, *batch, padID(tok))
+	probs, err := finetune.Predict(ctx, model, nil, enc, *batch, padID(tok))
 	if err != nil {
 		return err
 	}
-	conf := train.NewConfusion(lm.Labels())
+	conf := metrics.NewConfusion(lm.Labels())
 	for i, p := range probs {
 		best := 0
 		for c := range p {
@@ -118,7 +119,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	r := conf.Report()
 	if *asJSON {
-		ev := train.ReportEval(0, r)
+		ev := finetune.ReportEval(0, r)
 		out := map[string]any{"examples": r.Total, "skipped": d.Skipped + len(d.Examples) - len(ex), "metrics": ev.Metrics,
 			"labels": lm.Labels(), "confusion": conf.M}
 		b, err := json.MarshalIndent(out, "", "  ")
@@ -145,7 +146,7 @@ func loadClassifier(dir, dtype string) (*bert.Encoder, *data.LabelMap, error) {
 		return nil, nil, err
 	}
 	cfg := model.Config
-	names := train.SortedLabelNames(cfg.ID2Label)
+	names := finetune.SortedLabelNames(cfg.ID2Label)
 	if len(names) != cfg.Labels() {
 		names = make([]string, cfg.Labels())
 		for i := range names {

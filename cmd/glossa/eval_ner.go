@@ -10,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/internal/atomicfile"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/train"
 )
 
 const evalNERUsage = `Usage: glossa eval --task ner --model DIR --data FILE [flags]
@@ -96,12 +96,12 @@ func runEvalNER(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	pred, err := train.PredictTags(ctx, model, nil, d.Sentences, enc.Examples, *batch, padID(tok))
+	pred, err := finetune.PredictTags(ctx, model, nil, d.Sentences, enc.Examples, *batch, padID(tok))
 	if err != nil {
 		return err
 	}
 	tags := pred.Tags(names)
-	r, err := train.ScoreTags(d.Sentences, tags, &entity)
+	r, err := finetune.ScoreTags(d.Sentences, tags, &entity)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func runEvalNER(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if *asJSON {
-		ev := train.NEREval(pred.Loss, r)
+		ev := finetune.NEREval(pred.Loss, r)
 		out := map[string]any{"sentences": r.Sentences, "tokens": r.Tokens, "loss": pred.Loss, "metrics": ev.Metrics,
 			"types": r.Types, "micro": r.Micro, "macro": r.Macro, "weighted": r.Weighted}
 		b, err := json.MarshalIndent(out, "", "  ")

@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/tokenizer"
 	"github.com/glossa-ai/glossa/tokenizer/auto"
-	"github.com/glossa-ai/glossa/train"
 )
 
 const finetuneUsage = `Usage: glossa finetune --task classify|nli --model DIR --train FILE [--dev FILE] --out DIR [flags]
@@ -212,7 +212,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	model, err := train.NewClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
+	model, err := finetune.NewClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func runFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	n := ff.stepCount(len(trainEx))
 	logger.Info("fine-tune", "train", len(trainEx), "dev", len(devEx), "classes", lm.Len(), "steps", n,
 		"pretrained", !ff.scratch)
-	ct, err := train.NewClassifyTask(model, trainEx, train.ClassifyOptions{BatchSize: ff.batch, Seed: ff.seed,
+	ct, err := finetune.NewClassifyTask(model, trainEx, finetune.ClassifyOptions{BatchSize: ff.batch, Seed: ff.seed,
 		PadID: padID(tok), Dev: devEx, GroupByLength: ff.groupByLength, BF16: *bf16})
 	if err != nil {
 		return err

@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/tokenizer"
-	"github.com/glossa-ai/glossa/train"
 )
 
 const finetuneNERUsage = `Usage: glossa finetune --task ner --model DIR --train FILE [--dev FILE] --out DIR [flags]
@@ -182,7 +182,7 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%s: tags: %w", *trainPath, err)
 	}
-	model, err := train.NewTokenClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
+	model, err := finetune.NewTokenClassifier(*modelDir, lm.Labels(), tensor.NewRNG(ff.seed))
 	if err != nil {
 		return err
 	}
@@ -212,13 +212,13 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	if trainEnc.Truncated > 0 {
 		logger.Warn("training sentences longer than --max-len truncated", "sentences", trainEnc.Truncated, "words", trainEnc.CutWords, "max_len", maxLen)
 	}
-	var dev *train.NERData
+	var dev *finetune.NERData
 	if *devPath != "" {
 		d, enc, err := tf.encodeTagged(*devPath, tok, lm, maxLen, logger)
 		if err != nil {
 			return err
 		}
-		dev = &train.NERData{Sentences: d.Sentences, Examples: enc.Examples}
+		dev = &finetune.NERData{Sentences: d.Sentences, Examples: enc.Examples}
 	}
 	n := ff.stepCount(len(trainEnc.Examples))
 	devSentences := 0
@@ -227,7 +227,7 @@ func runFinetuneNER(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	logger.Info("fine-tune ner", "train_sentences", len(trainData.Sentences), "train_windows", len(trainEnc.Examples),
 		"dev_sentences", devSentences, "labels", strings.Join(lm.Labels(), ","), "steps", n, "pretrained", !ff.scratch)
-	nt, err := train.NewNERTask(model, trainEnc.Examples, train.NEROptions{BatchSize: ff.batch, Seed: ff.seed,
+	nt, err := finetune.NewNERTask(model, trainEnc.Examples, finetune.NEROptions{BatchSize: ff.batch, Seed: ff.seed,
 		PadID: padID(tok), Dev: dev, Entity: entity, GroupByLength: ff.groupByLength})
 	if err != nil {
 		return err

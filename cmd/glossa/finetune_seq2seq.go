@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/finetune"
 	"github.com/glossa-ai/glossa/models/seq2seq"
 	"github.com/glossa-ai/glossa/models/transformer"
 	"github.com/glossa-ai/glossa/nn"
@@ -204,12 +205,12 @@ func runFinetuneSeq2seq(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	opts := train.Seq2SeqOptions{MaxTokens: f.maxTokens, LabelSmoothing: float32(f.smoothing), Seed: f.seed, Eval: evalPairs,
+	opts := finetune.Seq2SeqOptions{MaxTokens: f.maxTokens, LabelSmoothing: float32(f.smoothing), Seed: f.seed, Eval: evalPairs,
 		Generation: transformer.GenerationDefaults{NumBeams: f.numBeams}}
 	if f.evalBLEU > 0 && len(dev) > 0 {
 		opts.Metrics = heldoutBLEU(dev[:min(f.evalBLEU, len(dev))], f.evalBeams)
 	}
-	task, err := train.NewSeq2SeqTask(model, pairs, opts)
+	task, err := finetune.NewSeq2SeqTask(model, pairs, opts)
 	if err != nil {
 		return err
 	}
@@ -312,8 +313,8 @@ func readSeq2seqPairs(source, target, file, sourceField, targetField string) ([]
 
 // tokenizePairs encodes examples with Marian's template (EOS after each
 // side), dropping pairs longer than maxLen.
-func tokenizePairs(tok *tokenizer.Tokenizer, ex []text2text.Example, maxLen int) ([]train.Seq2SeqPair, int, error) {
-	var out []train.Seq2SeqPair
+func tokenizePairs(tok *tokenizer.Tokenizer, ex []text2text.Example, maxLen int) ([]finetune.Seq2SeqPair, int, error) {
+	var out []finetune.Seq2SeqPair
 	dropped := 0
 	for _, e := range ex {
 		s, err := tok.Encode(e.Source)
@@ -328,7 +329,7 @@ func tokenizePairs(tok *tokenizer.Tokenizer, ex []text2text.Example, maxLen int)
 			dropped++
 			continue
 		}
-		out = append(out, train.Seq2SeqPair{Source: int32s(s.IDs), Target: int32s(t.IDs)})
+		out = append(out, finetune.Seq2SeqPair{Source: int32s(s.IDs), Target: int32s(t.IDs)})
 	}
 	return out, dropped, nil
 }

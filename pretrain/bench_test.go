@@ -1,4 +1,4 @@
-package train
+package pretrain
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/internal/traintest"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tensor"
 )
@@ -29,11 +30,11 @@ func BenchmarkMLMStep(b *testing.B) {
 			docs[d] = append(docs[d], s)
 		}
 	}
-	ex, err := data.CreateNSPInstances(docs, data.NSPOptions{MaxSeqLen: T, CLS: tCLS, SEP: tSEP}, 1)
+	ex, err := data.CreateNSPInstances(docs, data.NSPOptions{MaxSeqLen: T, CLS: traintest.CLS, SEP: traintest.SEP}, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	masker, err := data.NewMasker(data.MaskOptions{MaskID: tMask, VocabSize: vocab, Special: []bool{true, true, true, true}})
+	masker, err := data.NewMasker(data.MaskOptions{MaskID: traintest.Mask, VocabSize: vocab, Special: []bool{true, true, true, true}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func BenchmarkMLMStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			task, err := NewMLMTask(m, ex, masker, MLMOptions{BatchSize: B, MaxLen: T, Seed: 1, PadID: tPad, BF16: bf16})
+			task, err := NewMLMTask(m, ex, masker, MLMOptions{BatchSize: B, MaxLen: T, Seed: 1, PadID: traintest.Pad, BF16: bf16})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package train
+package finetune
 
 import (
 	"context"
@@ -14,35 +14,30 @@ import (
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/checkpoint"
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/internal/atomicfile"
+	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
 	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // ClassifyTask fine-tunes a BertForSequenceClassification on labelled
 // examples: examples in a seeded per-epoch order, dropout seeded per
 // micro-batch, evaluation on a dev set with accuracy, macro and per-class
-// precision/recall/F1 (Report) and a confusion matrix.
+// precision/recall/F1 (metrics.ClassReport) and a confusion matrix.
 type ClassifyTask struct {
-	model   *bert.ForSequenceClassification
-	graph   *autograd.Graph
-	params  []optim.Param
-	train   []data.ClassExample
-	dev     []data.ClassExample
-	labels  []string
-	sampler *data.IndexSampler
-	dropout *tensor.RNG
-	seed    uint64
-	micro   int
-	B       int
-	padID   int32
-	idx     []int
-	batch   []data.ClassExample
-	ws      *bert.Workspace
+	model  *bert.ForSequenceClassification
+	learn  *microbatch.Learner[data.ClassExample]
+	dev    []data.ClassExample
+	labels []string
+	B      int
+	padID  int32
+	ws     *bert.Workspace
 
 	// LastConfusion is the confusion matrix of the last Evaluate.
-	LastConfusion *Confusion
+	LastConfusion *metrics.Confusion
 	// SaveExtra, if non-nil, writes further files (the tokenizer) into
 	// every folder the model is saved to.
 	SaveExtra func(dir string) error
@@ -70,97 +65,82 @@ type ClassifyOptions struct {
 // NewClassifyTask returns a fine-tuning task. Every example's label must be
 // a class of the model (0 ≤ label < Config.Labels()).
 func NewClassifyTask(model *bert.ForSequenceClassification, examples []data.ClassExample, opts ClassifyOptions) (*ClassifyTask, error) {
-	if opts.BatchSize <= 0 {
-		return nil, fmt.Errorf("train: classify: batch size %d, want > 0", opts.BatchSize)
-	}
-	if len(examples) == 0 {
-		return nil, fmt.Errorf("train: classify: no training examples")
+	if err := checkSizes("classify", opts.BatchSize, len(examples)); err != nil {
+		return nil, err
 	}
 	n := model.Bert.Config.Labels()
 	if err := CheckClassLabels(n, examples, opts.Dev); err != nil {
-		return nil, fmt.Errorf("train: classify: %w", err)
+		return nil, fmt.Errorf("finetune: classify: %w", err)
 	}
 	s, err := NewClassSampler(examples, opts.BatchSize, opts.Seed, opts.GroupByLength)
 	if err != nil {
-		return nil, fmt.Errorf("train: classify: %w", err)
+		return nil, fmt.Errorf("finetune: classify: %w", err)
 	}
-	labels := make([]string, n)
-	for i := range labels {
-		labels[i] = model.Bert.Config.LabelName(i)
-	}
-	t := &ClassifyTask{
-		model: model, graph: autograd.NewGraph(), params: nn.OptimParams(model.Params()),
-		train: examples, dev: opts.Dev, labels: labels, sampler: s, dropout: tensor.NewRNG(opts.Seed),
-		seed: opts.Seed, B: opts.BatchSize, padID: opts.PadID,
-		idx: make([]int, opts.BatchSize), batch: make([]data.ClassExample, opts.BatchSize),
-	}
-	t.graph.SetBF16(opts.BF16)
-	for _, p := range model.Params() {
-		t.graph.Attach(p.Var)
-	}
-	return t, nil
+	labels := LabelNames(model.Bert.Config)
+	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), model.Params(),
+		microbatch.LearnerOptions{BF16: opts.BF16})
+	return &ClassifyTask{model: model, learn: learn, dev: opts.Dev, labels: labels, B: opts.BatchSize, padID: opts.PadID}, nil
 }
 
-// Params implements Task.
-func (t *ClassifyTask) Params() []optim.Param { return t.params }
+// Params implements train.Task.
+func (t *ClassifyTask) Params() []optim.Param { return t.learn.Params() }
 
-// Step implements Task.
+// Step implements train.Task.
 func (t *ClassifyTask) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	drawBatch(t.sampler, t.idx, t.train, t.batch)
-	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))
-	t.micro++
-	b := data.CollateClassification(t.batch, t.padID, 0)
-	in := bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), TypeIDs: ints(b.TokenTypeIDs), Mask: ints(b.AttentionMask)}
-	labels := make([]float32, b.B)
-	for i, l := range b.Labels {
-		labels[i] = float32(l)
-	}
-	t.model.SetTraining(true, t.dropout)
-	_, logits, err := t.model.Forward(in, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	loss, err := t.model.Loss(logits, labels)
-	if err != nil {
-		return 0, 0, err
-	}
-	v := float64(loss.Value.Data()[0])
-	autograd.Backward(loss)
-	tokens := 0
-	for _, m := range b.AttentionMask {
-		tokens += int(m)
-	}
-	return v, tokens, nil
+	return t.learn.Step(ctx, func(batch []data.ClassExample, _ []uint64) (*autograd.Var, int, error) {
+		b := data.CollateClassification(batch, t.padID, 0)
+		labels := make([]float32, b.B)
+		for i, l := range b.Labels {
+			labels[i] = float32(l)
+		}
+		t.model.SetTraining(true, t.learn.Dropout)
+		_, logits, err := t.model.Forward(classInput(b), nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		loss, err := t.model.Loss(logits, labels)
+		return loss, microbatch.Tokens(b.AttentionMask), err
+	})
 }
 
-// Evaluate implements Task: cross-entropy, accuracy, macro precision,
+// classInput is the model input of a collated batch.
+func classInput(b data.ClassBatch) bert.Input {
+	return bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), TypeIDs: ints(b.TokenTypeIDs), Mask: ints(b.AttentionMask)}
+}
+
+// ints widens token ids (or labels, or a mask) to the model's int.
+func ints(s []int32) []int {
+	out := make([]int, len(s))
+	for i, v := range s {
+		out[i] = int(v)
+	}
+	return out
+}
+
+// Evaluate implements train.Task: cross-entropy, accuracy, macro precision,
 // recall and F1, and per-class F1 ("f1/<label>") on the dev set.
-func (t *ClassifyTask) Evaluate(ctx context.Context) (Eval, error) {
+func (t *ClassifyTask) Evaluate(ctx context.Context) (train.Eval, error) {
 	if len(t.dev) == 0 {
-		return Eval{Metrics: map[string]float64{}}, nil
+		return train.Eval{Metrics: map[string]float64{}}, nil
 	}
 	if t.ws == nil {
 		t.ws = &bert.Workspace{}
 	}
 	enc, err := t.model.Encoder(nil) // the weights of this step
 	if err != nil {
-		return Eval{}, err
+		return train.Eval{}, err
 	}
 	probs, err := Predict(ctx, enc, t.ws, t.dev, t.B, t.padID)
 	if err != nil {
-		return Eval{}, err
+		return train.Eval{}, err
 	}
-	conf := NewConfusion(t.labels)
+	conf := metrics.NewConfusion(t.labels)
 	var nll float64
 	for i, e := range t.dev {
 		p := probs[i]
 		nll -= math.Log(math.Max(float64(p[e.Label]), 1e-30))
 		if err := conf.Add(int(e.Label), argmax(p)); err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
 	}
 	t.LastConfusion = conf
@@ -169,13 +149,13 @@ func (t *ClassifyTask) Evaluate(ctx context.Context) (Eval, error) {
 
 // ReportEval turns a classification report into Eval metrics: accuracy,
 // macro_precision, macro_recall, macro_f1 and f1/<label> per class.
-func ReportEval(loss float64, r Report) Eval {
+func ReportEval(loss float64, r metrics.ClassReport) train.Eval {
 	m := map[string]float64{"accuracy": r.Accuracy, "macro_precision": r.Macro.Precision,
 		"macro_recall": r.Macro.Recall, "macro_f1": r.Macro.F1}
 	for _, c := range r.PerClass {
 		m["f1/"+c.Label] = c.F1
 	}
-	return Eval{Loss: loss, Metrics: m}
+	return train.Eval{Loss: loss, Metrics: m}
 }
 
 func argmax(p []float32) int {
@@ -215,9 +195,7 @@ func Predict(ctx context.Context, m *bert.Encoder, ws *bert.Workspace, examples 
 		for _, j := range order[i:min(i+B, len(order))] {
 			batch = append(batch, examples[j])
 		}
-		b := data.CollateClassification(batch, padID, 0)
-		in := bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), TypeIDs: ints(b.TokenTypeIDs), Mask: ints(b.AttentionMask)}
-		logits, err := m.Classify(ws, in)
+		logits, err := m.Classify(ws, classInput(data.CollateClassification(batch, padID, 0)))
 		if err != nil {
 			return nil, err
 		}
@@ -246,33 +224,21 @@ func softmax(x []float32) []float32 {
 	return p
 }
 
-// Save implements Task.
+// Save implements train.Task: a BertForSequenceClassification folder
+// whose config names the labels.
 func (t *ClassifyTask) Save(dir string) error {
-	if err := t.model.Save(dir); err != nil {
-		return err
-	}
-	if err := setLabelNames(filepath.Join(dir, "config.json"), t.labels); err != nil {
-		return err
-	}
-	if t.SaveExtra != nil {
-		return t.SaveExtra(dir)
-	}
-	return nil
+	return saveLabelled(t.model, dir, t.labels, t.SaveExtra)
 }
 
-// LoadWeights implements WeightLoader.
-func (t *ClassifyTask) LoadWeights(dir string) error {
-	return bert.LoadParams(dir, t.model.Params())
-}
+// LoadWeights implements train.WeightLoader.
+func (t *ClassifyTask) LoadWeights(dir string) error { return bert.LoadParams(dir, t.model.Params()) }
 
-// State implements Task.
-func (t *ClassifyTask) State() (json.RawMessage, error) {
-	return marshalProgress(t.seed, t.micro, t.sampler)
-}
+// State implements train.Task.
+func (t *ClassifyTask) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
-// SetState implements Task.
+// SetState implements train.Task.
 func (t *ClassifyTask) SetState(b json.RawMessage) error {
-	return restoreProgress(b, "classify", t.seed, &t.micro, t.sampler)
+	return t.learn.Data.SetState(b, "finetune: classify")
 }
 
 // NewClassifier builds a BertForSequenceClassification with a fresh head
@@ -289,7 +255,7 @@ func NewClassifier(dir string, labels []string, rng *tensor.RNG) (*bert.ForSeque
 	cfg.ProblemType = "single_label_classification"
 	m, err := bert.NewForSequenceClassification(cfg, rng)
 	if err != nil {
-		return nil, fmt.Errorf("train: classifier: %w", err)
+		return nil, fmt.Errorf("finetune: classifier: %w", err)
 	}
 	return m, copyEncoder(m.Bert, enc, dir)
 }
@@ -299,7 +265,7 @@ func NewClassifier(dir string, labels []string, rng *tensor.RNG) (*bert.ForSeque
 func pretrainedEncoder(dir, arch string, labels []string) (*bert.Model, bert.Config, error) {
 	enc, err := bert.Load(dir)
 	if err != nil {
-		return nil, bert.Config{}, fmt.Errorf("train: pretrained encoder: %w", err)
+		return nil, bert.Config{}, fmt.Errorf("finetune: pretrained encoder: %w", err)
 	}
 	cfg := enc.Config
 	cfg.Architectures = []string{arch}
@@ -325,7 +291,7 @@ func copyEncoder(dst, src *bert.Model, dir string) error {
 			continue
 		}
 		if !ok {
-			return fmt.Errorf("train: pretrained encoder %s lacks %s", dir, p.Name)
+			return fmt.Errorf("finetune: pretrained encoder %s lacks %s", dir, p.Name)
 		}
 		copy(p.Var.Value.Data(), s.Value.Data())
 	}
@@ -345,18 +311,40 @@ func SortedLabelNames(id2label map[int]string) []string {
 	return out
 }
 
+// saveLabelled saves m into dir, names labels (id order) in its
+// config.json and writes extra's files, if extra is non-nil.
+func saveLabelled(m interface{ Save(dir string) error }, dir string, labels []string, extra func(dir string) error) error {
+	if err := m.Save(dir); err != nil {
+		return err
+	}
+	if err := setLabelNames(filepath.Join(dir, "config.json"), labels); err != nil {
+		return err
+	}
+	if extra != nil {
+		return extra(dir)
+	}
+	return nil
+}
+
 // setLabelNames writes id2label and label2id into a saved config.json.
 // (bert's Config marshalling, as of this writing, names the classes
 // LABEL_i whatever id2label says; this keeps the real names.)
 func setLabelNames(path string, labels []string) error {
 	var cfg map[string]any
 	if err := checkpoint.ReadJSON(path, &cfg, 64<<20); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("finetune: %w", err)
 	}
 	id2label, label2id := map[string]string{}, map[string]int{}
 	for i, l := range labels {
 		id2label[strconv.Itoa(i)], label2id[l] = l, i
 	}
 	cfg["id2label"], cfg["label2id"] = id2label, label2id
-	return writeJSON(path, cfg)
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	if err := atomicfile.WriteFile(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	return nil
 }

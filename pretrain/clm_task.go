@@ -1,16 +1,17 @@
-package train
+package pretrain
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
+	"github.com/glossa-ai/glossa/train"
 )
 
 // CLMTask trains a GPT-2 as a causal language model on contiguous blocks of
@@ -49,22 +50,22 @@ type CLMOptions struct {
 }
 
 // NewCLMTask returns a causal-LM task over model and the training tokens
-// train. Blocks are the model's context length (n_positions) long.
-func NewCLMTask(model *gpt2.Model, train data.TokenSource, opts CLMOptions) (*CLMTask, error) {
+// tokens. Blocks are the model's context length (n_positions) long.
+func NewCLMTask(model *gpt2.Model, tokens data.TokenSource, opts CLMOptions) (*CLMTask, error) {
 	T := model.Config.NumPos
 	if opts.BatchSize <= 0 {
-		return nil, fmt.Errorf("train: clm: batch size %d, want > 0", opts.BatchSize)
+		return nil, fmt.Errorf("pretrain: clm: batch size %d, want > 0", opts.BatchSize)
 	}
-	if train.Len() < T+1 {
-		return nil, fmt.Errorf("train: clm: training data has %d tokens, fewer than one block of %d+1: use a larger corpus or a smaller --block-size", train.Len(), T)
+	if tokens.Len() < T+1 {
+		return nil, fmt.Errorf("pretrain: clm: training data has %d tokens, fewer than one block of %d+1: use a larger corpus or a smaller --block-size", tokens.Len(), T)
 	}
-	s, err := data.NewBlockSampler(train, T, opts.Seed)
+	s, err := data.NewBlockSampler(tokens, T, opts.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("train: clm: %w", err)
+		return nil, fmt.Errorf("pretrain: clm: %w", err)
 	}
 	for i, b := range opts.Eval {
 		if len(b) != T+1 {
-			return nil, fmt.Errorf("train: clm: eval block %d has %d tokens, want %d", i, len(b), T+1)
+			return nil, fmt.Errorf("pretrain: clm: eval block %d has %d tokens, want %d", i, len(b), T+1)
 		}
 	}
 	B := opts.BatchSize
@@ -77,7 +78,7 @@ func NewCLMTask(model *gpt2.Model, train data.TokenSource, opts CLMOptions) (*CL
 	}, nil
 }
 
-// Params implements Task.
+// Params implements train.Task.
 func (c *CLMTask) Params() []optim.Param { return c.params }
 
 // fill copies blocks into the input and target buffers: x = block[:T],
@@ -90,7 +91,7 @@ func (c *CLMTask) fill(b int, block []int32) {
 	}
 }
 
-// Step implements Task: one micro-batch of B blocks.
+// Step implements train.Task: one micro-batch of B blocks.
 func (c *CLMTask) Step(ctx context.Context) (float64, int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
@@ -112,18 +113,18 @@ func (c *CLMTask) Step(ctx context.Context) (float64, int, error) {
 	return float64(loss), c.B * c.T, nil
 }
 
-// Evaluate implements Task: the mean loss over the validation blocks
+// Evaluate implements train.Task: the mean loss over the validation blocks
 // (in batches of B; a last partial batch is padded with ignored targets)
 // and its perplexity. Gradients are not touched.
-func (c *CLMTask) Evaluate(ctx context.Context) (Eval, error) {
+func (c *CLMTask) Evaluate(ctx context.Context) (train.Eval, error) {
 	if len(c.eval) == 0 {
-		return Eval{Loss: 0, Metrics: map[string]float64{}}, nil
+		return train.Eval{Loss: 0, Metrics: map[string]float64{}}, nil
 	}
 	var sum float64
 	var n int
 	for i := 0; i < len(c.eval); i += c.B {
 		if err := ctx.Err(); err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
 		rows := min(c.B, len(c.eval)-i)
 		for b := range c.B {
@@ -132,27 +133,27 @@ func (c *CLMTask) Evaluate(ctx context.Context) (Eval, error) {
 				continue
 			}
 			for t := range c.T {
-				c.x[b*c.T+t], c.y[b*c.T+t] = 0, IgnoreIndex
+				c.x[b*c.T+t], c.y[b*c.T+t] = 0, metrics.IgnoreIndex
 			}
 		}
 		if _, err := c.fused.Forward(c.x, c.B, c.T); err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
 		loss, err := c.fused.Loss(c.y)
 		if err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
 		sum += float64(loss) * float64(rows)
 		n += rows
 	}
 	mean := sum / float64(n)
-	return Eval{Loss: mean, Metrics: map[string]float64{"perplexity": Perplexity(mean)}}, nil
+	return train.Eval{Loss: mean, Metrics: map[string]float64{"perplexity": metrics.Perplexity(mean)}}, nil
 }
 
-// Save implements Task: config.json, model.safetensors and SaveExtra's
+// Save implements train.Task: config.json, model.safetensors and SaveExtra's
 // files.
 func (c *CLMTask) Save(dir string) error {
-	if err := SaveGPT2(c.model, dir); err != nil {
+	if err := c.model.Save(dir); err != nil {
 		return err
 	}
 	if c.SaveExtra != nil {
@@ -161,7 +162,7 @@ func (c *CLMTask) Save(dir string) error {
 	return nil
 }
 
-// LoadWeights implements WeightLoader.
+// LoadWeights implements train.WeightLoader.
 func (c *CLMTask) LoadWeights(dir string) error {
 	return c.model.LoadSafetensors(filepath.Join(dir, "model.safetensors"))
 }
@@ -172,61 +173,24 @@ type clmState struct {
 	Sampler data.SamplerState `json:"sampler"`
 }
 
-// State implements Task.
+// State implements train.Task.
 func (c *CLMTask) State() (json.RawMessage, error) {
 	return json.Marshal(clmState{Seed: c.seed, Sampler: c.sampler.State()})
 }
 
-// SetState implements Task.
+// SetState implements train.Task.
 func (c *CLMTask) SetState(b json.RawMessage) error {
 	var st clmState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("train: clm state: %w", err)
+		return fmt.Errorf("pretrain: clm state: %w", err)
 	}
 	if st.Seed != c.seed {
-		return fmt.Errorf("train: clm state: checkpoint was written with data seed %d, this run has %d", st.Seed, c.seed)
+		return fmt.Errorf("pretrain: clm state: checkpoint was written with data seed %d, this run has %d", st.Seed, c.seed)
 	}
 	return c.sampler.SetState(st.Sampler)
 }
 
-// SaveGPT2 writes m as a Hugging Face GPT2LMHeadModel folder: config.json
-// and model.safetensors.
-func SaveGPT2(m *gpt2.Model, dir string) error {
-	raw, err := json.Marshal(m.Config)
-	if err != nil {
-		return err
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return err
-	}
-	cfg["model_type"] = "gpt2"
-	cfg["architectures"] = []string{"GPT2LMHeadModel"}
-	if cfg["n_inner"] == nil {
-		delete(cfg, "n_inner")
-	}
-	if cfg["tie_word_embeddings"] == nil {
-		delete(cfg, "tie_word_embeddings")
-	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
-		return err
-	}
-	return m.SaveSafetensors(filepath.Join(dir, "model.safetensors"))
-}
-
-// writeJSON writes v indented to path.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	return nil
-}
-
 var _ interface {
-	Task
-	WeightLoader
+	train.Task
+	train.WeightLoader
 } = (*CLMTask)(nil)

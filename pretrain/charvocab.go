@@ -1,4 +1,4 @@
-package train
+package pretrain
 
 import (
 	"context"
@@ -21,10 +21,10 @@ func BuildCharVocab(ctx context.Context, c *data.Corpus) (*char.Model, error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("train: char vocabulary: %w", err)
+		return nil, fmt.Errorf("pretrain: char vocabulary: %w", err)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("train: char vocabulary: corpus %v holds no characters", c.Files)
+		return nil, fmt.Errorf("pretrain: char vocabulary: corpus %v holds no characters", c.Files)
 	}
 	rs := make([]rune, 0, len(seen))
 	for r := range seen {
@@ -32,7 +32,7 @@ func BuildCharVocab(ctx context.Context, c *data.Corpus) (*char.Model, error) {
 	}
 	m, err := char.FromRunes(rs)
 	if err != nil {
-		return nil, fmt.Errorf("train: char vocabulary: %w", err)
+		return nil, fmt.Errorf("pretrain: char vocabulary: %w", err)
 	}
 	return m, nil
 }

@@ -1,4 +1,4 @@
-package train
+package finetune
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/glossa-ai/glossa/models/transformer"
 	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/train"
 )
 
 // copyPairs returns a toy translation task: the target is the source
@@ -50,6 +51,14 @@ func tinySeq2Seq(t *testing.T, seed uint64) *Seq2SeqTask {
 	return task
 }
 
+// quietConfig is the run of these tests: warm-up, decay, clipping, two
+// accumulated micro-batches per step, evaluation and a checkpoint every 4
+// steps, no progress display.
+func quietConfig(dir string, steps int) train.Config {
+	return train.Config{OutDir: dir, Steps: steps, LR: 1e-2, Warmup: 3, Decay: 2, WeightDecay: 0.1, Clip: 1,
+		Accumulate: 2, EvalEvery: 4, SaveEvery: 4, Progress: train.ProgressOptions{Mode: train.ProgressOff}}
+}
+
 // TestSeq2SeqResumeExact interrupts a run after step 6, resumes it from
 // its checkpoint in a fresh task and checks that every step's loss equals
 // that of an uninterrupted run bit for bit (batch order and dropout
@@ -60,7 +69,7 @@ func TestSeq2SeqResumeExact(t *testing.T) {
 	cfg := quietConfig(t.TempDir(), steps)
 	cfg.LR = 3e-3
 	cfg.OnStep = func(_ int, loss float64) { want = append(want, loss) }
-	tr, err := NewTrainer(tinySeq2Seq(t, 5), cfg)
+	tr, err := train.NewTrainer(tinySeq2Seq(t, 5), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +98,7 @@ func TestSeq2SeqResumeExact(t *testing.T) {
 			cancel()
 		}
 	}
-	tr, err = NewTrainer(tinySeq2Seq(t, 5), cfg)
+	tr, err = train.NewTrainer(tinySeq2Seq(t, 5), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +107,7 @@ func TestSeq2SeqResumeExact(t *testing.T) {
 	}
 	cfg.Resume = true
 	cfg.OnStep = func(_ int, loss float64) { got = append(got, loss) }
-	tr, err = NewTrainer(tinySeq2Seq(t, 5), cfg) // a fresh model: the checkpoint must restore everything
+	tr, err = train.NewTrainer(tinySeq2Seq(t, 5), cfg) // a fresh model: the checkpoint must restore everything
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +171,7 @@ func TestSeq2SeqBatches(t *testing.T) {
 		"id":       {{Source: []int32{99}, Target: []int32{1}}},
 	}
 	for name, p := range bad {
-		if _, err := Seq2SeqBatches(cfg, p, 64, 1); err == nil || !strings.HasPrefix(err.Error(), "train: seq2seq:") {
+		if _, err := Seq2SeqBatches(cfg, p, 64, 1); err == nil || !strings.HasPrefix(err.Error(), "finetune: seq2seq:") {
 			t.Errorf("%s: error %v", name, err)
 		}
 	}

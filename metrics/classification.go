@@ -1,4 +1,4 @@
-package train
+package metrics
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ func NewConfusion(labels []string) *Confusion {
 func (c *Confusion) Add(trueID, predID int) error {
 	k := len(c.Labels)
 	if trueID < 0 || trueID >= k || predID < 0 || predID >= k {
-		return fmt.Errorf("train: confusion: class (%d, %d) outside [0, %d)", trueID, predID, k)
+		return fmt.Errorf("metrics: confusion: class (%d, %d) outside [0, %d)", trueID, predID, k)
 	}
 	c.M[trueID][predID]++
 	return nil
@@ -35,7 +35,7 @@ func (c *Confusion) Add(trueID, predID int) error {
 // AddAll counts pairs (labels[i], preds[i]).
 func (c *Confusion) AddAll(labels, preds []int) error {
 	if len(labels) != len(preds) {
-		return fmt.Errorf("train: confusion: %d labels but %d predictions", len(labels), len(preds))
+		return fmt.Errorf("metrics: confusion: %d labels but %d predictions", len(labels), len(preds))
 	}
 	for i := range labels {
 		if err := c.Add(labels[i], preds[i]); err != nil {
@@ -56,34 +56,36 @@ func (c *Confusion) Total() int64 {
 	return n
 }
 
-// Scores are precision, recall and F1 (in [0, 1]).
-type Scores struct {
+// PRF holds a precision, a recall and their harmonic mean F1 (all in
+// [0, 1]).
+type PRF struct {
 	Precision, Recall, F1 float64
 }
 
 // ClassScores are the scores of one class and its support (true count).
 type ClassScores struct {
 	Label string // class name
-	Scores
+	PRF
 	Support int64 // examples whose true class this is
 }
 
-// Report is a classification report computed from a Confusion.
-type Report struct {
+// ClassReport is a classification report computed from a Confusion:
+// scikit-learn's classification_report with zero_division=0.
+type ClassReport struct {
 	Accuracy float64       // fraction of examples predicted right
 	PerClass []ClassScores // one entry per class, in label order
 	// Macro averages the per-class scores with equal weight.
-	Macro Scores
+	Macro PRF
 	// Micro pools all decisions; for single-label classification its
 	// precision, recall and F1 all equal the accuracy.
-	Micro Scores
+	Micro PRF
 	Total int64 // examples counted
 }
 
 // prf returns precision, recall, F1 with 0 for an empty denominator
 // (scikit-learn's zero_division=0).
-func prf(tp, fp, fn int64) Scores {
-	var s Scores
+func prf(tp, fp, fn int64) PRF {
+	var s PRF
 	if tp+fp > 0 {
 		s.Precision = float64(tp) / float64(tp+fp)
 	}
@@ -98,9 +100,9 @@ func prf(tp, fp, fn int64) Scores {
 
 // Report computes accuracy, per-class precision/recall/F1 and their macro
 // and micro averages.
-func (c *Confusion) Report() Report {
+func (c *Confusion) Report() ClassReport {
 	k := len(c.Labels)
-	r := Report{Total: c.Total(), PerClass: make([]ClassScores, k)}
+	r := ClassReport{Total: c.Total(), PerClass: make([]ClassScores, k)}
 	var tpAll, fpAll, fnAll int64
 	for i := range k {
 		var tp, fp, fn int64
@@ -112,7 +114,7 @@ func (c *Confusion) Report() Report {
 			}
 		}
 		s := prf(tp, fp, fn)
-		r.PerClass[i] = ClassScores{Label: c.Labels[i], Scores: s, Support: tp + fn}
+		r.PerClass[i] = ClassScores{Label: c.Labels[i], PRF: s, Support: tp + fn}
 		r.Macro.Precision += s.Precision / float64(k)
 		r.Macro.Recall += s.Recall / float64(k)
 		r.Macro.F1 += s.F1 / float64(k)
@@ -127,7 +129,7 @@ func (c *Confusion) Report() Report {
 
 // String renders the report as a table, like scikit-learn's
 // classification_report.
-func (r Report) String() string {
+func (r ClassReport) String() string {
 	w := len("macro avg")
 	for _, c := range r.PerClass {
 		w = max(w, len(c.Label))

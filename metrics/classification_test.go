@@ -1,4 +1,4 @@
-package train
+package metrics
 
 import (
 	"math"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-4 }
+func near4(a, b float64) bool { return math.Abs(a-b) < 1e-4 }
 
 func TestConfusionReport(t *testing.T) {
 	c := NewConfusion([]string{"a", "b", "c"})
@@ -17,23 +17,23 @@ func TestConfusionReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.Report()
-	want := []Scores{{0.6, 0.75, 2 * 0.6 * 0.75 / 1.35}, {2.0 / 3, 2.0 / 3, 2.0 / 3}, {0.5, 1.0 / 3, 0.4}}
+	want := []PRF{{0.6, 0.75, 2 * 0.6 * 0.75 / 1.35}, {2.0 / 3, 2.0 / 3, 2.0 / 3}, {0.5, 1.0 / 3, 0.4}}
 	for i, w := range want {
-		g := r.PerClass[i].Scores
-		if !near(g.Precision, w.Precision) || !near(g.Recall, w.Recall) || !near(g.F1, w.F1) {
+		g := r.PerClass[i].PRF
+		if !near4(g.Precision, w.Precision) || !near4(g.Recall, w.Recall) || !near4(g.F1, w.F1) {
 			t.Errorf("class %d: %+v, want %+v", i, g, w)
 		}
 	}
 	if r.PerClass[0].Support != 4 || r.PerClass[1].Support != 3 || r.PerClass[2].Support != 3 {
 		t.Errorf("supports %+v", r.PerClass)
 	}
-	if !near(r.Accuracy, 0.6) || !near(r.Micro.F1, 0.6) || !near(r.Micro.Precision, 0.6) {
+	if !near4(r.Accuracy, 0.6) || !near4(r.Micro.F1, 0.6) || !near4(r.Micro.Precision, 0.6) {
 		t.Errorf("accuracy %v micro %+v", r.Accuracy, r.Micro)
 	}
-	if !near(r.Macro.Precision, (0.6+2.0/3+0.5)/3) || !near(r.Macro.Recall, (0.75+2.0/3+1.0/3)/3) || !near(r.Macro.F1, (2*0.6*0.75/1.35+2.0/3+0.4)/3) {
+	if !near4(r.Macro.Precision, (0.6+2.0/3+0.5)/3) || !near4(r.Macro.Recall, (0.75+2.0/3+1.0/3)/3) || !near4(r.Macro.F1, (2*0.6*0.75/1.35+2.0/3+0.4)/3) {
 		t.Errorf("macro %+v", r.Macro)
 	}
-	if got := Accuracy(preds, labels); !near(got, 0.6) {
+	if got := Accuracy(preds, labels); !near4(got, 0.6) {
 		t.Errorf("Accuracy = %v", got)
 	}
 	s := c.String()
@@ -59,7 +59,7 @@ func TestConfusionReport(t *testing.T) {
 }
 
 func TestPerplexityAndMasked(t *testing.T) {
-	if !near(Perplexity(math.Log(42)), 42) {
+	if !near4(Perplexity(math.Log(42)), 42) {
 		t.Error("Perplexity(log 42) != 42")
 	}
 	logits := []float32{0.1, 0.9, 0.3, 2, 1, 2, -1, -2, -3}

@@ -1,4 +1,4 @@
-package train
+package finetune
 
 import (
 	"context"
@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/internal/traintest"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/train"
 )
 
 var nerLabels = []string{"B-LOC", "B-PER", "I-LOC", "I-PER", "O"}
@@ -26,10 +28,10 @@ func tinyNERData(n int, seed uint64) *NERData {
 	}
 	for s := range n {
 		var sent data.TaggedSentence
-		ex := data.TokenClassExample{Sentence: s, InputIDs: []int32{tCLS}, Labels: []int32{data.IgnoreLabel}, WordIDs: []int32{-1}}
+		ex := data.TokenClassExample{Sentence: s, InputIDs: []int32{traintest.CLS}, Labels: []int32{data.IgnoreLabel}, WordIDs: []int32{-1}}
 		prev := "O"
 		for w := range 2 + rng.IntN(6) {
-			tok := int32(4 + rng.IntN(tVocab-4))
+			tok := int32(4 + rng.IntN(traintest.Vocab-4))
 			typ := "O"
 			switch {
 			case tok < 10:
@@ -48,7 +50,7 @@ func tinyNERData(n int, seed uint64) *NERData {
 			sent.Words, sent.Tags = append(sent.Words, "w"), append(sent.Tags, tag)
 			ex.InputIDs, ex.Labels, ex.WordIDs = append(ex.InputIDs, tok), append(ex.Labels, id[tag]), append(ex.WordIDs, int32(w))
 		}
-		ex.InputIDs, ex.Labels, ex.WordIDs = append(ex.InputIDs, tSEP), append(ex.Labels, data.IgnoreLabel), append(ex.WordIDs, -1)
+		ex.InputIDs, ex.Labels, ex.WordIDs = append(ex.InputIDs, traintest.SEP), append(ex.Labels, data.IgnoreLabel), append(ex.WordIDs, -1)
 		d.Sentences, d.Examples = append(d.Sentences, sent), append(d.Examples, ex)
 	}
 	return d
@@ -60,7 +62,7 @@ func tinyNER(t *testing.T, dir string, seed uint64) *NERTask {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task, err := NewNERTask(m, tinyNERData(64, 9).Examples, NEROptions{BatchSize: 8, Seed: 3, PadID: tPad, Dev: tinyNERData(30, 10)})
+	task, err := NewNERTask(m, tinyNERData(64, 9).Examples, NEROptions{BatchSize: 8, Seed: 3, PadID: traintest.Pad, Dev: tinyNERData(30, 10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,15 +70,8 @@ func tinyNER(t *testing.T, dir string, seed uint64) *NERTask {
 }
 
 func TestNERTask(t *testing.T) {
-	enc := t.TempDir()
-	pt, err := bert.NewForPreTraining(tinyBertConfig(), tensor.NewRNG(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pt.Save(enc); err != nil {
-		t.Fatal(err)
-	}
-	straight, resumed, last := runInterrupted(t, func(seed uint64) Task { return tinyNER(t, enc, seed) }, 9, 5)
+	enc := traintest.EncoderFolder(t)
+	straight, resumed, last := traintest.RunInterrupted(t, func(seed uint64) train.Task { return tinyNER(t, enc, seed) }, 9, 5)
 	if len(resumed) != len(straight) {
 		t.Fatalf("%d resumed losses, %d straight", len(resumed), len(straight))
 	}
@@ -116,7 +111,7 @@ func TestNERTask(t *testing.T) {
 		t.Fatalf("saved model heads %v", m.Heads())
 	}
 	dev := tinyNERData(5, 10)
-	pred, err := PredictTags(context.Background(), m, nil, dev.Sentences, dev.Examples, 2, tPad)
+	pred, err := PredictTags(context.Background(), m, nil, dev.Sentences, dev.Examples, 2, traintest.Pad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +133,7 @@ func TestNERTask(t *testing.T) {
 // TestPredictTagsWindows checks the word-level reading of windows: the
 // first sub-token of each word decides, a word cut off (no token) is O.
 func TestPredictTagsWindows(t *testing.T) {
-	cfg := tinyBertConfig()
+	cfg := traintest.TinyBertConfig()
 	cfg.NumLabels = 5
 	m, err := bert.NewForTokenClassification(cfg, tensor.NewRNG(2))
 	if err != nil {
@@ -150,23 +145,23 @@ func TestPredictTagsWindows(t *testing.T) {
 	}
 	sents := []data.TaggedSentence{{Words: []string{"a", "b", "c"}, Tags: []string{"O", "O", "O"}}}
 	I := int32(data.IgnoreLabel)
-	whole := []data.TokenClassExample{{InputIDs: []int32{tCLS, 5, 6, 7, tSEP}, Labels: []int32{I, 4, I, 4, I}, WordIDs: []int32{-1, 0, 0, 1, -1}}}
+	whole := []data.TokenClassExample{{InputIDs: []int32{traintest.CLS, 5, 6, 7, traintest.SEP}, Labels: []int32{I, 4, I, 4, I}, WordIDs: []int32{-1, 0, 0, 1, -1}}}
 	split := []data.TokenClassExample{
-		{InputIDs: []int32{tCLS, 5, 6, tSEP}, Labels: []int32{I, 4, I, I}, WordIDs: []int32{-1, 0, 0, -1}},
-		{InputIDs: []int32{tCLS, 7, tSEP}, Labels: []int32{I, 4, I}, WordIDs: []int32{-1, 1, -1}},
+		{InputIDs: []int32{traintest.CLS, 5, 6, traintest.SEP}, Labels: []int32{I, 4, I, I}, WordIDs: []int32{-1, 0, 0, -1}},
+		{InputIDs: []int32{traintest.CLS, 7, traintest.SEP}, Labels: []int32{I, 4, I}, WordIDs: []int32{-1, 1, -1}},
 	}
-	a, err := PredictTags(context.Background(), enc, nil, sents, whole, 4, tPad)
+	a, err := PredictTags(context.Background(), enc, nil, sents, whole, 4, traintest.Pad)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Labels[0][2] != -1 || a.Tags(nerLabels)[0][2] != "O" {
 		t.Errorf("a word without a token: %v", a.Labels)
 	}
-	if _, err := PredictTags(context.Background(), enc, nil, sents, split, 4, tPad); err != nil {
+	if _, err := PredictTags(context.Background(), enc, nil, sents, split, 4, traintest.Pad); err != nil {
 		t.Fatal(err)
 	}
-	bad := []data.TokenClassExample{{Sentence: 3, InputIDs: []int32{tCLS}, Labels: []int32{I}, WordIDs: []int32{-1}}}
-	if _, err := PredictTags(context.Background(), enc, nil, sents, bad, 4, tPad); err == nil {
+	bad := []data.TokenClassExample{{Sentence: 3, InputIDs: []int32{traintest.CLS}, Labels: []int32{I}, WordIDs: []int32{-1}}}
+	if _, err := PredictTags(context.Background(), enc, nil, sents, bad, 4, traintest.Pad); err == nil {
 		t.Error("an example of a missing sentence was accepted")
 	}
 }

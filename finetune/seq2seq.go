@@ -1,4 +1,4 @@
-package train
+package finetune
 
 import (
 	"cmp"
@@ -13,9 +13,10 @@ import (
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/data"
 	"github.com/glossa-ai/glossa/models/transformer"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
 	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // Seq2SeqPair is one tokenized training or evaluation pair. Source is the
@@ -55,14 +56,10 @@ type Seq2SeqOptions struct {
 // so the task's resumable state is the sampler position and k.
 type Seq2SeqTask struct {
 	model   *transformer.Model
-	graph   *autograd.Graph
-	params  []optim.Param
+	learn   *microbatch.Learner[transformer.Batch]
 	batches []transformer.Batch
 	eval    []transformer.Batch
-	sampler *data.IndexSampler
-	dropout *tensor.RNG
 	opts    Seq2SeqOptions
-	micro   int
 
 	// SaveExtra, if non-nil, writes further files (the tokenizer) into
 	// every folder the model is saved to.
@@ -74,13 +71,13 @@ type Seq2SeqTask struct {
 // them before).
 func NewSeq2SeqTask(model *transformer.Model, pairs []Seq2SeqPair, opts Seq2SeqOptions) (*Seq2SeqTask, error) {
 	if opts.MaxTokens <= 0 {
-		return nil, fmt.Errorf("train: seq2seq: max tokens %d per batch, want > 0", opts.MaxTokens)
+		return nil, fmt.Errorf("finetune: seq2seq: max tokens %d per batch, want > 0", opts.MaxTokens)
 	}
 	if opts.LabelSmoothing < 0 || opts.LabelSmoothing >= 1 {
-		return nil, fmt.Errorf("train: seq2seq: label smoothing %g outside [0, 1)", opts.LabelSmoothing)
+		return nil, fmt.Errorf("finetune: seq2seq: label smoothing %g outside [0, 1)", opts.LabelSmoothing)
 	}
 	if len(pairs) == 0 {
-		return nil, errors.New("train: seq2seq: no training pairs")
+		return nil, errors.New("finetune: seq2seq: no training pairs")
 	}
 	batches, err := Seq2SeqBatches(model.Config, pairs, opts.MaxTokens, opts.Seed)
 	if err != nil {
@@ -94,36 +91,33 @@ func NewSeq2SeqTask(model *transformer.Model, pairs []Seq2SeqPair, opts Seq2SeqO
 	}
 	s, err := data.NewIndexSampler(len(batches), opts.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("train: seq2seq: %w", err)
+		return nil, fmt.Errorf("finetune: seq2seq: %w", err)
 	}
-	t := &Seq2SeqTask{model: model, graph: autograd.NewGraph(), params: nn.OptimParams(model.Params()),
-		batches: batches, eval: eval, sampler: s, dropout: tensor.NewRNG(opts.Seed), opts: opts}
-	for _, p := range model.Params() {
-		t.graph.Attach(p.Var)
-	}
-	return t, nil
+	learn := microbatch.NewLearner(microbatch.NewStream(batches, s, 1, opts.Seed), model.Params(),
+		microbatch.LearnerOptions{DropoutStream: streamSeq2SeqDropout})
+	return &Seq2SeqTask{model: model, learn: learn, batches: batches, eval: eval, opts: opts}, nil
 }
 
 // Seq2SeqBatches sorts pairs by length (ties in a seeded random order) and
 // cuts them into padded batches of at most maxTokens = rows × the longest
 // source or decoder sequence. Decoder inputs are the decoder start token
 // (cfg.PadID) then the target without its last token; labels are the
-// target, IgnoreIndex under padding.
+// target, metrics.IgnoreIndex under padding.
 func Seq2SeqBatches(cfg transformer.Config, pairs []Seq2SeqPair, maxTokens int, seed uint64) ([]transformer.Batch, error) {
 	for i, p := range pairs {
 		switch {
 		case len(p.Source) == 0 || len(p.Target) == 0:
-			return nil, fmt.Errorf("train: seq2seq: pair %d has an empty source or target", i)
+			return nil, fmt.Errorf("finetune: seq2seq: pair %d has an empty source or target", i)
 		case len(p.Source) > cfg.MaxLen || len(p.Target) > cfg.MaxLen:
-			return nil, fmt.Errorf("train: seq2seq: pair %d has %d source and %d target tokens, more than the model's %d positions",
+			return nil, fmt.Errorf("finetune: seq2seq: pair %d has %d source and %d target tokens, more than the model's %d positions",
 				i, len(p.Source), len(p.Target), cfg.MaxLen)
 		case max(len(p.Source), len(p.Target)) > maxTokens:
-			return nil, fmt.Errorf("train: seq2seq: pair %d (%d source, %d target tokens) does not fit a batch of %d tokens",
+			return nil, fmt.Errorf("finetune: seq2seq: pair %d (%d source, %d target tokens) does not fit a batch of %d tokens",
 				i, len(p.Source), len(p.Target), maxTokens)
 		}
 		for _, id := range slices.Concat(p.Source, p.Target) {
 			if id < 0 || int(id) >= cfg.Vocab {
-				return nil, fmt.Errorf("train: seq2seq: pair %d: token id %d outside the vocabulary of %d", i, id, cfg.Vocab)
+				return nil, fmt.Errorf("finetune: seq2seq: pair %d: token id %d outside the vocabulary of %d", i, id, cfg.Vocab)
 			}
 		}
 	}
@@ -178,8 +172,8 @@ func collateSeq2Seq(cfg transformer.Config, pairs []Seq2SeqPair, idx []int, S, T
 // Batches returns the number of training batches (one epoch).
 func (t *Seq2SeqTask) Batches() int { return len(t.batches) }
 
-// Params implements Task.
-func (t *Seq2SeqTask) Params() []optim.Param { return t.params }
+// Params implements train.Task.
+func (t *Seq2SeqTask) Params() []optim.Param { return t.learn.Params() }
 
 // realTokens counts the non-padding source tokens and the labels of b.
 func realTokens(b transformer.Batch, pad int) int {
@@ -200,52 +194,43 @@ func realTokens(b transformer.Batch, pad int) int {
 // Random stream of the seq2seq task's dropout.
 const streamSeq2SeqDropout uint64 = 11
 
-// Step implements Task: one batch, teacher-forced.
+// Step implements train.Task: one batch, teacher-forced.
 func (t *Seq2SeqTask) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	b := t.batches[t.sampler.Next()]
-	t.dropout.Seed(stepSeed(t.opts.Seed, t.micro, streamSeq2SeqDropout))
-	t.micro++
-	t.model.SetTraining(true, t.dropout)
-	logits, err := t.model.Forward(b)
-	if err != nil {
-		return 0, 0, err
-	}
-	loss, err := transformer.Loss(logits, b.Labels, t.opts.LabelSmoothing)
-	if err != nil {
-		return 0, 0, err
-	}
-	v := float64(loss.Value.Item())
-	autograd.Backward(loss)
-	return v, realTokens(b, t.model.Config.PadID), nil
+	return t.learn.Step(ctx, func(batch []transformer.Batch, _ []uint64) (*autograd.Var, int, error) {
+		b := batch[0]
+		t.model.SetTraining(true, t.learn.Dropout)
+		logits, err := t.model.Forward(b)
+		if err != nil {
+			return nil, 0, err
+		}
+		loss, err := transformer.Loss(logits, b.Labels, t.opts.LabelSmoothing)
+		return loss, realTokens(b, t.model.Config.PadID), err
+	})
 }
 
-// Evaluate implements Task: on the held-out pairs without dropout, the
+// Evaluate implements train.Task: on the held-out pairs without dropout, the
 // label-smoothed loss (comparable with the training loss), the plain
 // cross-entropy per target token ("nll") and its perplexity, and the
 // metrics of opts.Metrics.
-func (t *Seq2SeqTask) Evaluate(ctx context.Context) (Eval, error) {
-	ev := Eval{Metrics: map[string]float64{}}
+func (t *Seq2SeqTask) Evaluate(ctx context.Context) (train.Eval, error) {
+	ev := train.Eval{Metrics: map[string]float64{}}
 	if len(t.eval) == 0 && t.opts.Metrics == nil {
 		return ev, nil
 	}
 	t.model.SetTraining(false, nil)
-	prev := t.graph.SetGradEnabled(false)
+	prev := t.learn.Graph.SetGradEnabled(false)
 	var smooth, nll float64
 	var n int
 	for _, b := range t.eval {
 		if err := ctx.Err(); err != nil {
-			t.graph.SetGradEnabled(prev)
-			return Eval{}, err
+			t.learn.Graph.SetGradEnabled(prev)
+			return train.Eval{}, err
 		}
-		t.graph.Reset()
+		t.learn.Graph.Reset()
 		logits, err := t.model.Forward(b)
 		if err != nil {
-			t.graph.SetGradEnabled(prev)
-			return Eval{}, err
+			t.learn.Graph.SetGradEnabled(prev)
+			return train.Eval{}, err
 		}
 		labels := 0
 		for _, l := range b.Labels {
@@ -256,15 +241,15 @@ func (t *Seq2SeqTask) Evaluate(ctx context.Context) (Eval, error) {
 		ls, err1 := tensor.CrossEntropy(logits.Value, b.Labels, tensor.CrossEntropyOptions{LabelSmoothing: t.opts.LabelSmoothing})
 		l0, err2 := tensor.CrossEntropy(logits.Value, b.Labels, tensor.CrossEntropyOptions{})
 		if err := errors.Join(err1, err2); err != nil {
-			t.graph.SetGradEnabled(prev)
-			return Eval{}, err
+			t.learn.Graph.SetGradEnabled(prev)
+			return train.Eval{}, err
 		}
 		smooth += float64(ls) * float64(labels)
 		nll += float64(l0) * float64(labels)
 		n += labels
 	}
-	t.graph.Reset()
-	t.graph.SetGradEnabled(prev)
+	t.learn.Graph.Reset()
+	t.learn.Graph.SetGradEnabled(prev)
 	if n > 0 {
 		ev.Loss = smooth / float64(n)
 		ev.Metrics["nll"] = nll / float64(n)
@@ -273,15 +258,15 @@ func (t *Seq2SeqTask) Evaluate(ctx context.Context) (Eval, error) {
 	if t.opts.Metrics != nil {
 		dir, err := os.MkdirTemp(t.opts.TempDir, "glossa-seq2seq-eval-*")
 		if err != nil {
-			return Eval{}, fmt.Errorf("train: seq2seq: %w", err)
+			return train.Eval{}, fmt.Errorf("finetune: seq2seq: %w", err)
 		}
 		defer os.RemoveAll(dir)
 		if err := t.Save(dir); err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
 		ms, err := t.opts.Metrics(ctx, dir)
 		if err != nil {
-			return Eval{}, fmt.Errorf("train: seq2seq: metrics: %w", err)
+			return train.Eval{}, fmt.Errorf("finetune: seq2seq: metrics: %w", err)
 		}
 		for k, v := range ms {
 			ev.Metrics[k] = v
@@ -290,7 +275,7 @@ func (t *Seq2SeqTask) Evaluate(ctx context.Context) (Eval, error) {
 	return ev, nil
 }
 
-// Save implements Task: a MarianMTModel folder and SaveExtra's files.
+// Save implements train.Task: a MarianMTModel folder and SaveExtra's files.
 func (t *Seq2SeqTask) Save(dir string) error {
 	if err := t.model.Save(dir, t.opts.Generation); err != nil {
 		return err
@@ -301,20 +286,18 @@ func (t *Seq2SeqTask) Save(dir string) error {
 	return nil
 }
 
-// LoadWeights implements WeightLoader.
+// LoadWeights implements train.WeightLoader.
 func (t *Seq2SeqTask) LoadWeights(dir string) error { return t.model.LoadWeights(dir) }
 
-// State implements Task.
-func (t *Seq2SeqTask) State() (json.RawMessage, error) {
-	return marshalProgress(t.opts.Seed, t.micro, t.sampler)
-}
+// State implements train.Task.
+func (t *Seq2SeqTask) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
-// SetState implements Task.
+// SetState implements train.Task.
 func (t *Seq2SeqTask) SetState(b json.RawMessage) error {
-	return restoreProgress(b, "seq2seq", t.opts.Seed, &t.micro, t.sampler)
+	return t.learn.Data.SetState(b, "finetune: seq2seq")
 }
 
 var _ interface {
-	Task
-	WeightLoader
+	train.Task
+	train.WeightLoader
 } = (*Seq2SeqTask)(nil)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes electra_step.safetensors: one ELECTRA pre-training step of a tiny
-generator and discriminator, for train's PyTorch parity test
-(train/trainer_electra_test.go, TestElectraStepMatchesPyTorch).
+generator and discriminator, for the pretrain package's PyTorch parity test
+(pretrain/electra_task_test.go, TestElectraStepMatchesPyTorch).
 
 The networks follow Hugging Face transformers' modeling_electra.py (which is
 not installed here, so they are written out in plain torch): ElectraModel's

@@ -1,20 +1,20 @@
-package train
+package finetune
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/data"
 	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
-	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
 	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // NERTask fine-tunes a BertForTokenClassification on tagged sentences
@@ -24,22 +24,14 @@ import (
 // the prediction of its first sub-token) and scores them with seqeval's
 // entity-level precision, recall and F1 (metrics.EvaluateEntities).
 type NERTask struct {
-	model   *bert.ForTokenClassification
-	graph   *autograd.Graph
-	params  []optim.Param
-	train   []data.TokenClassExample
-	dev     *NERData
-	labels  []string
-	entity  metrics.EntityOptions
-	sampler *data.IndexSampler
-	dropout *tensor.RNG
-	seed    uint64
-	micro   int
-	B       int
-	padID   int32
-	idx     []int
-	batch   []data.TokenClassExample
-	ws      *bert.Workspace
+	model  *bert.ForTokenClassification
+	learn  *microbatch.Learner[data.TokenClassExample]
+	dev    *NERData
+	labels []string
+	entity metrics.EntityOptions
+	B      int
+	padID  int32
+	ws     *bert.Workspace
 
 	// LastReport is the entity report of the last Evaluate.
 	LastReport *metrics.EntityReport
@@ -71,18 +63,15 @@ type NEROptions struct {
 // NewNERTask returns a token-classification fine-tuning task. Every label
 // must be a class of the model or data.IgnoreLabel.
 func NewNERTask(model *bert.ForTokenClassification, examples []data.TokenClassExample, opts NEROptions) (*NERTask, error) {
-	if opts.BatchSize <= 0 {
-		return nil, fmt.Errorf("train: ner: batch size %d, want > 0", opts.BatchSize)
-	}
-	if len(examples) == 0 {
-		return nil, fmt.Errorf("train: ner: no training examples")
+	if err := checkSizes("ner", opts.BatchSize, len(examples)); err != nil {
+		return nil, err
 	}
 	n := model.Bert.Config.Labels()
 	check := func(set []data.TokenClassExample) error {
 		for i, e := range set {
 			for _, l := range e.Labels {
 				if l != data.IgnoreLabel && (l < 0 || int(l) >= n) {
-					return fmt.Errorf("train: ner: example %d has label id %d outside the model's %d classes", i, l, n)
+					return fmt.Errorf("finetune: ner: example %d has label id %d outside the model's %d classes", i, l, n)
 				}
 			}
 		}
@@ -96,96 +85,67 @@ func NewNERTask(model *bert.ForTokenClassification, examples []data.TokenClassEx
 			return nil, err
 		}
 	}
-	s, err := data.NewIndexSampler(len(examples), opts.Seed)
+	s, err := microbatch.NewSampler(len(examples), opts.BatchSize, opts.Seed, opts.GroupByLength,
+		func(i int) int { return len(examples[i].InputIDs) })
 	if err != nil {
-		return nil, fmt.Errorf("train: ner: %w", err)
+		return nil, fmt.Errorf("finetune: ner: %w", err)
 	}
-	if opts.GroupByLength {
-		lengths := make([]int, len(examples))
-		for i, e := range examples {
-			lengths[i] = len(e.InputIDs)
-		}
-		if err := s.GroupByLength(lengths, 50*opts.BatchSize); err != nil {
-			return nil, fmt.Errorf("train: ner: %w", err)
-		}
-	}
-	labels := make([]string, n)
-	for i := range labels {
-		labels[i] = model.Bert.Config.LabelName(i)
-	}
-	t := &NERTask{
-		model: model, graph: autograd.NewGraph(), params: nn.OptimParams(model.Params()),
-		train: examples, dev: opts.Dev, labels: labels, entity: opts.Entity, sampler: s,
-		dropout: tensor.NewRNG(opts.Seed), seed: opts.Seed, B: opts.BatchSize, padID: opts.PadID,
-		idx: make([]int, opts.BatchSize), batch: make([]data.TokenClassExample, opts.BatchSize),
-	}
-	for _, p := range model.Params() {
-		t.graph.Attach(p.Var)
-	}
-	return t, nil
+	labels := LabelNames(model.Bert.Config)
+	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), model.Params(),
+		microbatch.LearnerOptions{})
+	return &NERTask{model: model, learn: learn, dev: opts.Dev, labels: labels, entity: opts.Entity,
+		B: opts.BatchSize, padID: opts.PadID}, nil
 }
 
-// Params implements Task.
-func (t *NERTask) Params() []optim.Param { return t.params }
+// Params implements train.Task.
+func (t *NERTask) Params() []optim.Param { return t.learn.Params() }
 
-// Step implements Task.
+// Step implements train.Task. A micro-batch without a labelled sub-token
+// (windows in which no word starts) adds no gradient.
 func (t *NERTask) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	t.sampler.Batch(t.idx)
-	for i, j := range t.idx {
-		t.batch[i] = t.train[j]
-	}
-	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))
-	t.micro++
-	b := data.CollateTokenClassification(t.batch, t.padID)
-	in := bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), Mask: ints(b.AttentionMask)}
-	labels := ints(b.Labels)
-	if !slices.ContainsFunc(labels, func(l int) bool { return l != data.IgnoreLabel }) {
-		return 0, 0, nil // nothing labelled (a batch of windows without a word start): no gradient
-	}
-	t.model.SetTraining(true, t.dropout)
-	_, logits, err := t.model.Forward(in, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	loss, err := t.model.Loss(logits, labels)
-	if err != nil {
-		return 0, 0, err
-	}
-	v := float64(loss.Value.Data()[0])
-	autograd.Backward(loss)
-	tokens := 0
-	for _, m := range b.AttentionMask {
-		tokens += int(m)
-	}
-	return v, tokens, nil
+	return t.learn.Step(ctx, func(batch []data.TokenClassExample, _ []uint64) (*autograd.Var, int, error) {
+		b := data.CollateTokenClassification(batch, t.padID)
+		labels := ints(b.Labels)
+		if !slices.ContainsFunc(labels, func(l int) bool { return l != data.IgnoreLabel }) {
+			return nil, 0, nil
+		}
+		t.model.SetTraining(true, t.learn.Dropout)
+		_, logits, err := t.model.Forward(tokenInput(b), nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		loss, err := t.model.Loss(logits, labels)
+		return loss, microbatch.Tokens(b.AttentionMask), err
+	})
 }
 
-// Evaluate implements Task: the cross-entropy of the labelled dev
+// tokenInput is the model input of a collated batch of windows.
+func tokenInput(b data.TokenClassBatch) bert.Input {
+	return bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), Mask: ints(b.AttentionMask)}
+}
+
+// Evaluate implements train.Task: the cross-entropy of the labelled dev
 // sub-tokens, and seqeval's micro precision, recall and F1 ("precision",
 // "recall", "f1"), the macro F1, the token accuracy and the F1 of each
 // entity type ("f1/PER").
-func (t *NERTask) Evaluate(ctx context.Context) (Eval, error) {
+func (t *NERTask) Evaluate(ctx context.Context) (train.Eval, error) {
 	if t.dev == nil || len(t.dev.Sentences) == 0 {
-		return Eval{Metrics: map[string]float64{}}, nil
+		return train.Eval{Metrics: map[string]float64{}}, nil
 	}
 	if t.ws == nil {
 		t.ws = &bert.Workspace{}
 	}
 	enc, err := t.model.Encoder(nil) // the weights of this step
 	if err != nil {
-		return Eval{}, err
+		return train.Eval{}, err
 	}
 	pred, err := PredictTags(ctx, enc, t.ws, t.dev.Sentences, t.dev.Examples, t.B, t.padID)
 	if err != nil {
-		return Eval{}, err
+		return train.Eval{}, err
 	}
 	r, err := ScoreTags(t.dev.Sentences, pred.Tags(t.labels), &t.entity)
 	if err != nil {
-		return Eval{}, err
+		return train.Eval{}, err
 	}
 	t.LastReport = &r
 	return NEREval(pred.Loss, r), nil
@@ -193,13 +153,13 @@ func (t *NERTask) Evaluate(ctx context.Context) (Eval, error) {
 
 // NEREval turns an entity report into Eval metrics: precision, recall, f1
 // (micro, seqeval's overall figures), macro_f1, accuracy and f1/<type>.
-func NEREval(loss float64, r metrics.EntityReport) Eval {
+func NEREval(loss float64, r metrics.EntityReport) train.Eval {
 	m := map[string]float64{"precision": r.Micro.Precision, "recall": r.Micro.Recall, "f1": r.Micro.F1,
 		"macro_f1": r.Macro.F1, "accuracy": r.Accuracy}
 	for _, s := range r.Types {
 		m["f1/"+s.Type] = s.F1
 	}
-	return Eval{Loss: loss, Metrics: m}
+	return train.Eval{Loss: loss, Metrics: m}
 }
 
 // TagPredictions are the word-level predictions of PredictTags.
@@ -265,13 +225,13 @@ func PredictTags(ctx context.Context, m *bert.Encoder, ws *bert.Workspace, sente
 			batch = append(batch, examples[j])
 		}
 		b := data.CollateTokenClassification(batch, padID)
-		logits, err := m.ClassifyTokens(ws, bert.Input{B: b.B, T: b.T, IDs: ints(b.InputIDs), Mask: ints(b.AttentionMask)})
+		logits, err := m.ClassifyTokens(ws, tokenInput(b))
 		if err != nil {
 			return nil, err
 		}
 		for r, e := range batch {
 			if e.Sentence < 0 || e.Sentence >= len(sentences) {
-				return nil, fmt.Errorf("train: ner: example of sentence %d, but %d sentences", e.Sentence, len(sentences))
+				return nil, fmt.Errorf("finetune: ner: example of sentence %d, but %d sentences", e.Sentence, len(sentences))
 			}
 			words := out.Labels[e.Sentence]
 			prev := int32(-1)
@@ -286,7 +246,7 @@ func PredictTags(ctx context.Context, m *bert.Encoder, ws *bert.Workspace, sente
 				}
 				prev = w
 				if int(w) >= len(words) {
-					return nil, fmt.Errorf("train: ner: example of sentence %d names word %d of %d", e.Sentence, w, len(words))
+					return nil, fmt.Errorf("finetune: ner: example of sentence %d names word %d of %d", e.Sentence, w, len(words))
 				}
 				if words[w] < 0 { // the first window a word starts in decides
 					words[w] = argmax(row)
@@ -321,39 +281,23 @@ func ScoreTags(sentences []data.TaggedSentence, pred [][]string, opts *metrics.E
 	}
 	r, err := metrics.EvaluateEntities(refs, pred, opts)
 	if err != nil {
-		return r, fmt.Errorf("train: ner: %w", err)
+		return r, fmt.Errorf("finetune: ner: %w", err)
 	}
 	return r, nil
 }
 
-// Save implements Task.
-func (t *NERTask) Save(dir string) error {
-	if err := t.model.Save(dir); err != nil {
-		return err
-	}
-	if err := setLabelNames(filepath.Join(dir, "config.json"), t.labels); err != nil {
-		return err
-	}
-	if t.SaveExtra != nil {
-		return t.SaveExtra(dir)
-	}
-	return nil
-}
+// Save implements train.Task: a BertForTokenClassification folder whose
+// config names the labels.
+func (t *NERTask) Save(dir string) error { return saveLabelled(t.model, dir, t.labels, t.SaveExtra) }
 
-// LoadWeights implements WeightLoader.
-func (t *NERTask) LoadWeights(dir string) error {
-	return bert.LoadParams(dir, t.model.Params())
-}
+// LoadWeights implements train.WeightLoader.
+func (t *NERTask) LoadWeights(dir string) error { return bert.LoadParams(dir, t.model.Params()) }
 
-// State implements Task.
-func (t *NERTask) State() (json.RawMessage, error) {
-	return marshalProgress(t.seed, t.micro, t.sampler)
-}
+// State implements train.Task.
+func (t *NERTask) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
-// SetState implements Task.
-func (t *NERTask) SetState(b json.RawMessage) error {
-	return restoreProgress(b, "ner", t.seed, &t.micro, t.sampler)
-}
+// SetState implements train.Task.
+func (t *NERTask) SetState(b json.RawMessage) error { return t.learn.Data.SetState(b, "finetune: ner") }
 
 // NewTokenClassifier builds a BertForTokenClassification with a fresh
 // head for labels (id order) on the encoder of a pretrained model folder
@@ -368,7 +312,7 @@ func NewTokenClassifier(dir string, labels []string, rng *tensor.RNG) (*bert.For
 	cfg.ProblemType = ""
 	m, err := bert.NewForTokenClassification(cfg, rng)
 	if err != nil {
-		return nil, fmt.Errorf("train: token classifier: %w", err)
+		return nil, fmt.Errorf("finetune: token classifier: %w", err)
 	}
 	return m, copyEncoder(m.Bert, enc, dir)
 }

@@ -1,4 +1,4 @@
-package train_test
+package pretrain_test
 
 import (
 	"context"
@@ -10,15 +10,16 @@ import (
 	"github.com/glossa-ai/glossa/data"
 	"github.com/glossa-ai/glossa/models/gpt2"
 	"github.com/glossa-ai/glossa/optim"
+	"github.com/glossa-ai/glossa/pretrain"
 	"github.com/glossa-ai/glossa/tensor"
 	"github.com/glossa-ai/glossa/train"
 )
 
-// ExampleTrainer trains a tiny GPT-2 as a causal language model on a token
+// ExampleNewCLMTask trains a tiny GPT-2 as a causal language model on a token
 // stream, with warm-up and cosine decay, clipping, periodic evaluation and
 // checkpoints. Running it again with Resume set would continue from the
 // last checkpoint exactly.
-func ExampleTrainer() {
+func ExampleNewCLMTask() {
 	dir, err := os.MkdirTemp("", "glossa-example")
 	if err != nil {
 		log.Fatal(err)
@@ -42,7 +43,7 @@ func ExampleTrainer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	task, err := train.NewCLMTask(model, trainSrc, train.CLMOptions{BatchSize: 8, Seed: 1, Eval: eval})
+	task, err := pretrain.NewCLMTask(model, trainSrc, pretrain.CLMOptions{BatchSize: 8, Seed: 1, Eval: eval})
 	if err != nil {
 		log.Fatal(err)
 	}

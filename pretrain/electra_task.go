@@ -1,4 +1,4 @@
-package train
+package pretrain
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 
 	"github.com/glossa-ai/glossa/autograd"
 	"github.com/glossa-ai/glossa/data"
+	"github.com/glossa-ai/glossa/metrics"
 	"github.com/glossa-ai/glossa/models/bert"
 	"github.com/glossa-ai/glossa/nn"
 	"github.com/glossa-ai/glossa/optim"
-	"github.com/glossa-ai/glossa/tensor"
+	"github.com/glossa-ai/glossa/train"
+	"github.com/glossa-ai/glossa/train/microbatch"
 )
 
 // Random streams of the ELECTRA task, beside the BERT tasks' ones.
@@ -42,23 +44,16 @@ const GeneratorDir = "generator"
 // (seed, k), so the resumable state is the sampler position and k, as for
 // MLMTask.
 type ElectraTask struct {
-	gen     *bert.ElectraGenerator
-	disc    *bert.ElectraDiscriminator
-	graph   *autograd.Graph
-	params  []optim.Param
-	train   []data.PretrainExample
-	eval    []data.PretrainExample
-	masker  *data.Masker
-	sampler *data.IndexSampler
-	dropout *tensor.RNG
-	seed    uint64
-	lambda  float64
-	micro   int
-	B, T    int
-	padID   int32
-	idx     []int
-	batch   []data.PretrainExample
-	last    map[string]float64 // metrics of the last micro-batch
+	gen    *bert.ElectraGenerator
+	disc   *bert.ElectraDiscriminator
+	learn  *microbatch.Learner[data.PretrainExample]
+	eval   []data.PretrainExample
+	masker *data.Masker
+	seed   uint64
+	lambda float64
+	B, T   int
+	padID  int32
+	last   map[string]float64 // metrics of the last micro-batch
 
 	// SaveExtra, if non-nil, writes further files (the tokenizer) into
 	// every folder the discriminator is saved to.
@@ -84,42 +79,34 @@ type ElectraOptions struct {
 // ShareEmbeddings), which must therefore have the same shape.
 func NewElectraTask(gen *bert.ElectraGenerator, disc *bert.ElectraDiscriminator, examples []data.PretrainExample, masker *data.Masker, opts ElectraOptions) (*ElectraTask, error) {
 	if opts.BatchSize <= 0 || opts.MaxLen <= 0 {
-		return nil, fmt.Errorf("train: electra: batch size %d and length %d must be positive", opts.BatchSize, opts.MaxLen)
+		return nil, fmt.Errorf("pretrain: electra: batch size %d and length %d must be positive", opts.BatchSize, opts.MaxLen)
 	}
 	if len(examples) == 0 {
-		return nil, fmt.Errorf("train: electra: no training examples")
+		return nil, fmt.Errorf("pretrain: electra: no training examples")
 	}
 	if opts.DiscWeight == 0 {
 		opts.DiscWeight = 50
 	}
 	if !(opts.DiscWeight > 0) || math.IsInf(opts.DiscWeight, 0) {
-		return nil, fmt.Errorf("train: electra: discriminator weight %g must be positive", opts.DiscWeight)
+		return nil, fmt.Errorf("pretrain: electra: discriminator weight %g must be positive", opts.DiscWeight)
 	}
 	if err := gen.ShareEmbeddings(disc); err != nil {
-		return nil, fmt.Errorf("train: electra: %w", err)
+		return nil, fmt.Errorf("pretrain: electra: %w", err)
 	}
 	s, err := data.NewIndexSampler(len(examples), opts.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("train: electra: %w", err)
+		return nil, fmt.Errorf("pretrain: electra: %w", err)
 	}
-	t := &ElectraTask{gen: gen, disc: disc, graph: autograd.NewGraph(), train: examples, eval: opts.Eval,
-		masker: masker, sampler: s, dropout: tensor.NewRNG(opts.Seed), seed: opts.Seed, lambda: opts.DiscWeight,
-		B: opts.BatchSize, T: opts.MaxLen, padID: opts.PadID,
-		idx: make([]int, opts.BatchSize), batch: make([]data.PretrainExample, opts.BatchSize)}
-	t.params = electraParams(gen, disc)
-	for _, p := range disc.Params() {
-		t.graph.Attach(p.Var)
-	}
-	for _, p := range gen.Params() {
-		t.graph.Attach(p.Var)
-	}
-	return t, nil
+	learn := microbatch.NewLearner(microbatch.NewStream(examples, s, opts.BatchSize, opts.Seed), electraParams(gen, disc),
+		microbatch.LearnerOptions{})
+	return &ElectraTask{gen: gen, disc: disc, learn: learn, eval: opts.Eval, masker: masker, seed: opts.Seed,
+		lambda: opts.DiscWeight, B: opts.BatchSize, T: opts.MaxLen, padID: opts.PadID}, nil
 }
 
 // electraParams lists the discriminator's parameters as
 // "discriminator.<name>" and the generator's own as "generator.<name>"
 // (the shared embeddings once, under the discriminator).
-func electraParams(gen *bert.ElectraGenerator, disc *bert.ElectraDiscriminator) []optim.Param {
+func electraParams(gen *bert.ElectraGenerator, disc *bert.ElectraDiscriminator) []nn.NamedParam {
 	seen := map[*autograd.Var]bool{}
 	var ps []nn.NamedParam
 	for _, p := range disc.Params() {
@@ -131,11 +118,11 @@ func electraParams(gen *bert.ElectraGenerator, disc *bert.ElectraDiscriminator) 
 			ps = append(ps, nn.NamedParam{Name: "generator." + p.Name, Var: p.Var})
 		}
 	}
-	return nn.OptimParams(ps)
+	return ps
 }
 
-// Params implements Task.
-func (t *ElectraTask) Params() []optim.Param { return t.params }
+// Params implements train.Task.
+func (t *ElectraTask) Params() []optim.Param { return t.learn.Params() }
 
 // electraStep is one forward pass of both networks.
 type electraStep struct {
@@ -196,7 +183,7 @@ func (t *ElectraTask) forward(b data.MLMBatch, sample sampleFunc) (*electraStep,
 	// Metrics: the generator's accuracy on the masked tokens, the
 	// discriminator's on every real token, and how many tokens were replaced.
 	preds := make([]int32, len(pos))
-	Argmax(preds, lv, V)
+	metrics.Argmax(preds, lv, V)
 	genCorrect := 0
 	for i := range pos {
 		if int(preds[i]) == picked[i] {
@@ -267,63 +254,51 @@ func sampleSoftmax(rng *rand.Rand) sampleFunc {
 	}
 }
 
-// Step implements Task.
+// Step implements train.Task.
 func (t *ElectraTask) Step(ctx context.Context) (float64, int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	t.graph.Reset()
-	drawBatch(t.sampler, t.idx, t.train, t.batch)
-	mask := data.NewRand(stepSeed(t.seed, t.micro, streamMask))
-	draw := data.NewRand(stepSeed(t.seed, t.micro, streamSample))
-	t.dropout.Seed(stepSeed(t.seed, t.micro, streamDropout))
-	t.micro++
-	b := t.masker.Collate(mask, t.batch, t.padID, t.T)
-	t.gen.SetTraining(true, t.dropout)
-	t.disc.SetTraining(true, t.dropout)
-	st, err := t.forward(b, sampleSoftmax(draw))
-	if err != nil {
-		return 0, 0, err
-	}
-	autograd.Backward(st.total)
-	t.last = st.metrics
-	tokens := 0
-	for _, m := range b.AttentionMask {
-		tokens += int(m)
-	}
-	return float64(st.total.Value.Item()), tokens, nil
+	return t.learn.Step(ctx, func(batch []data.PretrainExample, seeds []uint64) (*autograd.Var, int, error) {
+		b := t.masker.Collate(data.NewRand(seeds[0]), batch, t.padID, t.T)
+		t.gen.SetTraining(true, t.learn.Dropout)
+		t.disc.SetTraining(true, t.learn.Dropout)
+		st, err := t.forward(b, sampleSoftmax(data.NewRand(seeds[1])))
+		if err != nil {
+			return nil, 0, err
+		}
+		t.last = st.metrics
+		return st.total, microbatch.Tokens(b.AttentionMask), nil
+	}, streamMask, streamSample)
 }
 
-// StepMetrics implements StepMetricsReporter: the generator's and the
+// StepMetrics implements train.StepMetricsReporter: the generator's and the
 // discriminator's losses and accuracies on the last micro-batch.
 func (t *ElectraTask) StepMetrics() map[string]float64 { return t.last }
 
-// Evaluate implements Task: the total, generator and discriminator losses,
+// Evaluate implements train.Task: the total, generator and discriminator losses,
 // the generator's accuracy on the masked tokens, the discriminator's on
 // every real token and its recall of the replaced ones, on the validation
 // examples masked and sampled with fixed seeds, without dropout.
-func (t *ElectraTask) Evaluate(ctx context.Context) (Eval, error) {
+func (t *ElectraTask) Evaluate(ctx context.Context) (train.Eval, error) {
 	if len(t.eval) == 0 {
-		return Eval{Metrics: map[string]float64{}}, nil
+		return train.Eval{Metrics: map[string]float64{}}, nil
 	}
 	t.gen.SetTraining(false, nil)
 	t.disc.SetTraining(false, nil)
-	prev := t.graph.SetGradEnabled(false)
-	defer t.graph.SetGradEnabled(prev)
-	mask := data.NewRand(stepSeed(t.seed, 0, streamEvalMask))
-	sample := sampleSoftmax(data.NewRand(stepSeed(t.seed, 0, streamEvalSample)))
+	prev := t.learn.Graph.SetGradEnabled(false)
+	defer t.learn.Graph.SetGradEnabled(prev)
+	mask := data.NewRand(train.StepSeed(t.seed, 0, streamEvalMask))
+	sample := sampleSoftmax(data.NewRand(train.StepSeed(t.seed, 0, streamEvalSample)))
 	var loss float64
 	sums := map[string]float64{}
 	batches := 0
 	for i := 0; i < len(t.eval); i += t.B {
 		if err := ctx.Err(); err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
-		t.graph.Reset()
+		t.learn.Graph.Reset()
 		b := t.masker.Collate(mask, t.eval[i:min(i+t.B, len(t.eval))], t.padID, t.T)
 		st, err := t.forward(b, sample)
 		if err != nil {
-			return Eval{}, err
+			return train.Eval{}, err
 		}
 		loss += float64(st.total.Value.Item())
 		for k, v := range st.metrics {
@@ -331,15 +306,15 @@ func (t *ElectraTask) Evaluate(ctx context.Context) (Eval, error) {
 		}
 		batches++
 	}
-	t.graph.Reset()
-	ev := Eval{Loss: loss / float64(batches), Metrics: map[string]float64{}}
+	t.learn.Graph.Reset()
+	ev := train.Eval{Loss: loss / float64(batches), Metrics: map[string]float64{}}
 	for k, v := range sums {
 		ev.Metrics[k] = v / float64(batches)
 	}
 	return ev, nil
 }
 
-// Save implements Task: the discriminator into dir (with SaveExtra's
+// Save implements train.Task: the discriminator into dir (with SaveExtra's
 // files), the generator into dir/generator.
 func (t *ElectraTask) Save(dir string) error {
 	if err := t.disc.Save(dir); err != nil {
@@ -354,7 +329,7 @@ func (t *ElectraTask) Save(dir string) error {
 	return nil
 }
 
-// LoadWeights implements WeightLoader.
+// LoadWeights implements train.WeightLoader.
 func (t *ElectraTask) LoadWeights(dir string) error {
 	if err := bert.LoadParams(dir, t.disc.Params()); err != nil {
 		return err
@@ -362,12 +337,10 @@ func (t *ElectraTask) LoadWeights(dir string) error {
 	return bert.LoadParams(filepath.Join(dir, GeneratorDir), t.gen.Params())
 }
 
-// State implements Task.
-func (t *ElectraTask) State() (json.RawMessage, error) {
-	return marshalProgress(t.seed, t.micro, t.sampler)
-}
+// State implements train.Task.
+func (t *ElectraTask) State() (json.RawMessage, error) { return t.learn.Data.State() }
 
-// SetState implements Task.
+// SetState implements train.Task.
 func (t *ElectraTask) SetState(b json.RawMessage) error {
-	return restoreProgress(b, "electra", t.seed, &t.micro, t.sampler)
+	return t.learn.Data.SetState(b, "pretrain: electra")
 }
