@@ -26,6 +26,7 @@ type modelObject struct {
 	Attention     bool     `json:"attention"`
 	Generates     bool     `json:"generates"`
 	Embeddings    bool     `json:"embeddings"`
+	Tasks         []Task   `json:"tasks,omitempty"`
 	Architectures []string `json:"architectures,omitempty"`
 }
 
@@ -35,6 +36,10 @@ func (rt *served) object() modelObject {
 		Embeddings: rt.m.Embedder != nil, Architectures: rt.m.Architectures}
 	if rt.sched != nil {
 		o.Slots = rt.sched.Stats().Rows
+	}
+	if rt.m.Text2Text != nil {
+		o.Generates = true
+		o.Tasks = []Task{TaskTranslation, TaskSummarization, TaskText2Text}
 	}
 	return o
 }
@@ -164,7 +169,13 @@ func (s *Server) task(t Task) handlerFunc {
 			return aerr
 		}
 		if rt.m.Tasks == nil {
+			if isSeq2SeqTask(t) {
+				return badRequest("model", "model %q serves no task routes (/v1/%s needs an encoder-decoder: Marian, T5 or BART)", rt.m.ID, t)
+			}
 			return badRequest("model", "model %q serves no task routes (/v1/%s needs an encoder: BERT, DistilBERT, RoBERTa or XLM-RoBERTa with the task's head)", rt.m.ID, t)
+		}
+		if aerr := seq2seqRoute(rt.m, t); aerr != nil {
+			return aerr
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 		defer cancel()

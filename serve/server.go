@@ -139,7 +139,11 @@ func (rt *served) generates(route string) *Error {
 		return nil
 	}
 	what := "has no language model"
-	if a := rt.m.Architectures; len(a) > 0 {
+	switch a := rt.m.Architectures; {
+	case rt.m.Text2Text != nil:
+		return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model", Code: "model_not_generative",
+			Message: fmt.Sprintf("model %q is an encoder-decoder (%s): %s needs a causal LM; it serves /v1/completions, /v1/translation, /v1/summarization and /v1/text2text-generation", rt.m.ID, strings.Join(a, ", "), route)}
+	case len(a) > 0:
 		what = "is an encoder (" + strings.Join(a, ", ") + ")"
 	}
 	return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model", Code: "model_not_generative",
