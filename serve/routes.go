@@ -179,7 +179,7 @@ func (s *Server) task(t Task) handlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 		defer cancel()
-		if aerr := rt.calls.acquire(ctx, rt.m.ID); aerr != nil {
+		if aerr := s.acquireCall(ctx, rt); aerr != nil {
 			return aerr
 		}
 		out, terr := rt.m.Tasks.Task(ctx, t, body)

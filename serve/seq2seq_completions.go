@@ -144,10 +144,7 @@ func (s *Server) seq2seqCompletions(w http.ResponseWriter, r *http.Request, rt *
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
-	if aerr := rt.calls.acquire(ctx, rt.m.ID); aerr != nil {
-		if aerr.Status == http.StatusServiceUnavailable {
-			s.metrics.rejected.WithLabelValues(rt.m.ID).Inc()
-		}
+	if aerr := s.acquireCall(ctx, rt); aerr != nil {
 		return aerr
 	}
 	defer rt.calls.release()

@@ -65,10 +65,12 @@ func TestSeq2SeqTaskRoutes(t *testing.T) {
 		name   string
 		params string
 	}{
-		{"greedy", `{"max_new_tokens": 8, "num_beams": 1}`},
-		{"beams", `{"max_new_tokens": 10, "num_beams": 3, "length_penalty": 0.6, "no_repeat_ngram_size": 2}`},
-		{"sampling", `{"max_new_tokens": 6, "num_beams": 1, "do_sample": true, "top_k": 20, "temperature": 0.9, "seed": 7}`},
-		{"min_length", `{"max_new_tokens": 6, "min_length": 5}`},
+		// min_new_tokens keeps the random weights from ending at once.
+		{"greedy", `{"max_new_tokens": 8, "min_new_tokens": 3, "num_beams": 1}`},
+		{"beams", `{"max_new_tokens": 10, "min_new_tokens": 2, "num_beams": 3, "length_penalty": 0.6, "no_repeat_ngram_size": 2}`},
+		{"sampling", `{"max_new_tokens": 6, "min_new_tokens": 2, "num_beams": 1, "do_sample": true, "top_k": 20, "temperature": 0.9, "seed": 7}`},
+		{"min_length", `{"max_new_tokens": 6, "min_length": 5, "num_beams": 2}`},
+		{"defaults", `{}`},
 	}
 	routes := []struct {
 		task pipeline.Task
@@ -91,7 +93,7 @@ func TestSeq2SeqTaskRoutes(t *testing.T) {
 				}
 				inputs, _ := json.Marshal(seq2seqSources)
 				body := fmt.Sprintf(`{"model": %q, "inputs": %s, "parameters": %s}`, f, inputs, c.params)
-				if ri == 1 { // the pipeline's keyword arguments at the top level
+				if ri == 1 && c.params != `{}` { // the pipeline's keyword arguments at the top level
 					body = fmt.Sprintf(`{"model": %q, "inputs": %s, %s`, f, inputs, strings.TrimPrefix(c.params, "{"))
 				}
 				code, b := post(t, ts.URL+"/v1/"+string(r.task), body)
@@ -101,6 +103,9 @@ func TestSeq2SeqTaskRoutes(t *testing.T) {
 				var got []map[string]string
 				if err := json.Unmarshal(b, &got); err != nil || len(got) != len(want) {
 					t.Fatalf("%s %s %s: %s", f, c.name, r.task, b)
+				}
+				if c.name != "defaults" && want[0].Text == "" && want[1].Text == "" {
+					t.Fatalf("%s %s: the pipeline gives empty texts: a test that cannot fail", f, c.name)
 				}
 				for i := range want {
 					if g, ok := got[i][r.key]; !ok || g != want[i].Text {
@@ -133,12 +138,15 @@ func TestSeq2SeqCompletions(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, beams := range []int{1, 3} {
-			want, err := p.Run(ctx, seq2seqSources[:2], &pipeline.Text2TextOptions{MaxNewTokens: 9, NumBeams: beams})
+			want, err := p.Run(ctx, seq2seqSources[:2], &pipeline.Text2TextOptions{MaxNewTokens: 9, MinNewTokens: 4, NumBeams: beams})
 			if err != nil {
 				t.Fatal(err)
 			}
+			if want[0].Text == "" || want[1].Text == "" {
+				t.Fatalf("%s: the pipeline gives empty texts: a test that cannot fail", f)
+			}
 			prompts, _ := json.Marshal(seq2seqSources[:2])
-			body := fmt.Sprintf(`{"model": %q, "prompt": %s, "max_tokens": 9, "num_beams": %d}`, f, prompts, beams)
+			body := fmt.Sprintf(`{"model": %q, "prompt": %s, "max_tokens": 9, "min_new_tokens": 4, "num_beams": %d}`, f, prompts, beams)
 			code, b := post(t, ts.URL+"/v1/completions", body)
 			var out completion
 			if code != http.StatusOK || json.Unmarshal(b, &out) != nil || len(out.Choices) != 2 {
@@ -298,4 +306,50 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// TestSeq2SeqBusy checks that encoder-decoder calls go through the
+// model's bounded calls: with the one call slot taken and no queue, the
+// task route and completions answer 503 with Retry-After (counted as
+// rejected), and run again once it is free.
+func TestSeq2SeqBusy(t *testing.T) {
+	testenv.Shared(t, "fixtures", "bart-tiny")
+	dir := t.TempDir()
+	if err := seq2seqfixture.Folder(dir, "bart-tiny", nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(dir, LoadOptions{ID: "bart"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Parallel: 1, Queue: -1})
+	if err := s.AddModel(m); err != nil {
+		t.Fatal(err)
+	}
+	s.SetReady(true)
+	ts := httptestServer(t, s)
+	rt, _ := s.lookup("bart")
+	if aerr := rt.calls.acquire(context.Background(), "bart"); aerr != nil {
+		t.Fatal(aerr)
+	}
+	bodies := map[string]string{
+		"translation": `{"model": "bart", "inputs": "Two dogs play in the snow.", "max_new_tokens": 4}`,
+		"completions": `{"model": "bart", "prompt": "Two dogs play in the snow.", "max_tokens": 4, "num_beams": 1, "stream": true}`,
+	}
+	for route, body := range bodies {
+		code, b, h := do(t, http.MethodPost, ts.URL+"/v1/"+route, body)
+		if e := apiError(t, b); code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || deref(e.Code) != "server_busy" {
+			t.Errorf("%s with the slot taken: %d %s %v", route, code, b, h)
+		}
+	}
+	rt.calls.release()
+	for route, body := range bodies {
+		if code, b := post(t, ts.URL+"/v1/"+route, body); code != http.StatusOK {
+			t.Errorf("%s once free: %d %s", route, code, b)
+		}
+	}
+	_, metrics, _ := do(t, http.MethodGet, ts.URL+"/metrics", "")
+	if !bytes.Contains(metrics, []byte(`glossa_requests_rejected_total{model="bart"} 2`)) {
+		t.Errorf("rejections not counted:\n%s", grep(string(metrics), "rejected"))
+	}
 }
