@@ -83,6 +83,9 @@ type Text2TextOptions struct {
 	// Seed seeds sampling (text i uses Seed+i); nil means 0, so that a
 	// call is reproducible.
 	Seed *uint64 `json:"seed"`
+	// NumReturnSequences is the number of texts per input: the best
+	// beams or independent samples (greedy decoding has one). 0 means 1.
+	NumReturnSequences int `json:"num_return_sequences"`
 }
 
 // applyGeneration overrides g's decoding keys with o's.
@@ -234,9 +237,10 @@ func (p *Text2Text) LibraryOptions(o *Text2TextOptions) (*text2text.Options, err
 // taskOptions maps o's task, language and length options to text2text's.
 func (p *Text2Text) taskOptions(o *Text2TextOptions) (*text2text.Options, error) {
 	lo := &text2text.Options{NumBeams: o.NumBeams, MaxNewTokens: o.MaxNewTokens, MinNewTokens: o.MinNewTokens,
-		Truncate: o.Truncation, SortByLength: true}
-	if o.NumBeams < 0 || o.MaxNewTokens < 0 || o.MinNewTokens < 0 {
-		return nil, inputErr("num_beams %d, max_new_tokens %d and min_new_tokens %d must not be negative", o.NumBeams, o.MaxNewTokens, o.MinNewTokens)
+		NumReturnSequences: o.NumReturnSequences, Truncate: o.Truncation, SortByLength: true}
+	if o.NumBeams < 0 || o.MaxNewTokens < 0 || o.MinNewTokens < 0 || o.NumReturnSequences < 0 {
+		return nil, inputErr("num_beams %d, max_new_tokens %d, min_new_tokens %d and num_return_sequences %d must not be negative",
+			o.NumBeams, o.MaxNewTokens, o.MinNewTokens, o.NumReturnSequences)
 	}
 	if (o.SrcLang != "" || o.TgtLang != "") && p.task != TranslationTask {
 		return nil, inputErr("src_lang and tgt_lang are options of the translation task")
@@ -282,8 +286,8 @@ func (p *Text2Text) taskOptions(o *Text2TextOptions) (*text2text.Options, error)
 	return lo, nil
 }
 
-// Run generates one text per input, in order, all of them in shared
-// batches.
+// Run generates opts.NumReturnSequences texts (one by default) per input,
+// in order (input i's j-th at i·n+j), all of them in shared batches.
 func (p *Text2Text) Run(ctx context.Context, inputs []string, opts *Text2TextOptions) ([]Generated, error) {
 	if opts == nil {
 		opts = &Text2TextOptions{}
@@ -315,12 +319,38 @@ func (p *Text2Text) Run(ctx context.Context, inputs []string, opts *Text2TextOpt
 }
 
 // CallJSON runs calls {"inputs": TEXT or [TEXT, …], "max_new_tokens": N,
-// "num_beams": K, "src_lang": …, "tgt_lang": …}. As Hugging Face, a text
-// gives [{"translation_text": …}] (the field by task) and a list of texts
-// one such object per text, in one flat list.
+// "num_beams": K, "src_lang": …, "tgt_lang": …, …} (the keys of
+// Text2TextOptions). As Hugging Face, a text gives [{"translation_text":
+// …}] (the field by task; num_return_sequences such objects) and a list of
+// texts one such object per text, in one flat list, or, with
+// num_return_sequences > 1, one list per text.
 func (p *Text2Text) CallJSON(ctx context.Context, calls ...json.RawMessage) []Result {
-	return callJSON(ctx, jsonTask[string, Text2TextOptions, Generated]{
-		args: textArgs, run: p.Run,
-		shape: func(outs []Generated, _ bool, _ *Text2TextOptions) any { return outs },
+	return callJSON(ctx, jsonTask[string, Text2TextOptions, []Generated]{
+		args: textArgs,
+		run: func(ctx context.Context, inputs []string, o *Text2TextOptions) ([][]Generated, error) {
+			flat, err := p.Run(ctx, inputs, o)
+			if err != nil {
+				return nil, err
+			}
+			n := max(o.NumReturnSequences, 1)
+			per := make([][]Generated, len(inputs))
+			for i := range per {
+				per[i] = flat[i*n : (i+1)*n]
+			}
+			return per, nil
+		},
+		shape: func(outs [][]Generated, single bool, o *Text2TextOptions) any {
+			switch {
+			case single:
+				return outs[0]
+			case max(o.NumReturnSequences, 1) > 1:
+				return outs
+			}
+			flat := make([]Generated, len(outs))
+			for i, g := range outs {
+				flat[i] = g[0]
+			}
+			return flat
+		},
 	}, calls)
 }

@@ -142,15 +142,15 @@ func (b *seq2seqBackend) Task(ctx context.Context, t Task, body json.RawMessage)
 	if aerr := checkText2TextOptions(p.Model(), &req.Options); aerr != nil {
 		return nil, aerr
 	}
-	out, err := p.Run(ctx, req.Inputs, &req.Options)
-	if err != nil {
+	res := p.CallJSON(ctx, req.call())
+	if err := res[0].Err; err != nil {
 		param := ""
 		if errors.Is(err, seq2seq.ErrTooLong) || errors.Is(err, seq2seq.ErrEmptySource) {
 			param = "inputs"
 		}
 		return nil, pipelineError(err, param)
 	}
-	return out, nil
+	return res[0].Value, nil
 }
 
 // text2textRequest is the body of an encoder-decoder task route:
@@ -160,7 +160,21 @@ func (b *seq2seqBackend) Task(ctx context.Context, t Task, body json.RawMessage)
 type text2textRequest struct {
 	Model   string
 	Inputs  []string
+	Single  bool // one text was given, not a list
 	Options pipeline.Text2TextOptions
+}
+
+// call is the request as one call of the pipeline's JSON face, which
+// shapes the answer as Hugging Face does.
+func (r *text2textRequest) call() json.RawMessage {
+	fields := map[string]any{"options": r.Options}
+	if r.Single {
+		fields["inputs"] = r.Inputs[0]
+	} else {
+		fields["inputs"] = r.Inputs
+	}
+	b, _ := json.Marshal(fields)
+	return b
 }
 
 // decodeText2TextRequest decodes and checks a task route's body: the
@@ -186,6 +200,7 @@ func decodeText2TextRequest(body []byte) (*text2textRequest, *Error) {
 		return nil, badRequest("inputs", "inputs is required: a text or a list of texts")
 	}
 	delete(fields, "inputs")
+	r.Single = len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '"'
 	if r.Inputs, ok = textOrList(raw); !ok {
 		return nil, badRequest("inputs", "inputs: want a text or a list of texts")
 	}
@@ -216,16 +231,6 @@ func decodeText2TextRequest(body []byte) (*text2textRequest, *Error) {
 			fields[k] = v
 		}
 	}
-	var n *int
-	if raw, ok := fields["num_return_sequences"]; ok {
-		delete(fields, "num_return_sequences")
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return nil, badRequest("num_return_sequences", "num_return_sequences: want an integer")
-		}
-		if n != nil && *n != 1 {
-			return nil, badRequest("num_return_sequences", "num_return_sequences %d: only 1 is supported", *n)
-		}
-	}
 	opts, _ := json.Marshal(fields)
 	dec := json.NewDecoder(bytes.NewReader(opts))
 	dec.DisallowUnknownFields()
@@ -240,6 +245,12 @@ func decodeText2TextRequest(body []byte) (*text2textRequest, *Error) {
 		return nil, badRequest("max_new_tokens", "max_new_tokens %d must be at least 1", o.MaxNewTokens)
 	case o.MinNewTokens < 0:
 		return nil, badRequest("min_new_tokens", "min_new_tokens %d must not be negative", o.MinNewTokens)
+	case o.NumReturnSequences < 0 || o.NumReturnSequences > MaxBeams:
+		return nil, badRequest("num_return_sequences", "num_return_sequences %d must be in [1, %d]", o.NumReturnSequences, MaxBeams)
+	case o.NumReturnSequences > 1 && o.NumBeams > 1 && o.NumReturnSequences > o.NumBeams:
+		return nil, badRequest("num_return_sequences", "num_return_sequences %d is more than num_beams %d", o.NumReturnSequences, o.NumBeams)
+	case len(r.Inputs)*max(o.NumReturnSequences, 1) > MaxInputs:
+		return nil, badRequest("num_return_sequences", "%d inputs × %d sequences are more than the %d texts one call may ask for", len(r.Inputs), o.NumReturnSequences, MaxInputs)
 	case o.Temperature != nil && !(*o.Temperature > 0 && *o.Temperature <= 100):
 		return nil, badRequest("temperature", "temperature %v must be in (0, 100] (do_sample false decodes greedily)", *o.Temperature)
 	case o.TopP != nil && !(*o.TopP > 0 && *o.TopP <= 1):

@@ -114,8 +114,35 @@ func TestSeq2SeqTaskRoutes(t *testing.T) {
 				}
 			}
 		}
+		// num_return_sequences: a list per text (one text: its list), the
+		// pipeline's texts in order.
+		p, err := pipeline.LoadText2Text(ctx, pipeline.Text2TextTask, dirs[f], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nret := pipeline.Text2TextOptions{MaxNewTokens: 6, MinNewTokens: 2, NumBeams: 3, NumReturnSequences: 2}
+		want, err := p.Run(ctx, seq2seqSources[:2], &nret)
+		if err != nil || len(want) != 4 {
+			t.Fatalf("%s num_return_sequences: %v %v", f, want, err)
+		}
+		code, b := post(t, ts.URL+"/v1/text2text-generation", fmt.Sprintf(`{"model": %q, "inputs": [%q, %q], "parameters": {"max_new_tokens": 6, "min_new_tokens": 2, "num_beams": 3, "num_return_sequences": 2}}`,
+			f, seq2seqSources[0], seq2seqSources[1]))
+		var lists [][]map[string]string
+		if code != http.StatusOK || json.Unmarshal(b, &lists) != nil || len(lists) != 2 || len(lists[0]) != 2 {
+			t.Fatalf("%s num_return_sequences: %d %s", f, code, b)
+		}
+		for i := range 4 {
+			if g := lists[i/2][i%2]["generated_text"]; g != want[i].Text {
+				t.Errorf("%s num_return_sequences: text %d of input %d %q, the pipeline gives %q", f, i%2, i/2, g, want[i].Text)
+			}
+		}
+		code, b = post(t, ts.URL+"/v1/text2text-generation", fmt.Sprintf(`{"model": %q, "inputs": %q, "num_beams": 3, "num_return_sequences": 3}`, f, seqSourcesFirst))
+		var three []map[string]string
+		if code != http.StatusOK || json.Unmarshal(b, &three) != nil || len(three) != 3 {
+			t.Fatalf("%s one text, num_return_sequences 3: %d %s", f, code, b)
+		}
 		// One text gives a list of one object, as Hugging Face.
-		code, b := post(t, ts.URL+"/v1/translation", fmt.Sprintf(`{"model": %q, "inputs": %q}`, f, seqSourcesFirst))
+		code, b = post(t, ts.URL+"/v1/translation", fmt.Sprintf(`{"model": %q, "inputs": %q}`, f, seqSourcesFirst))
 		var one []map[string]string // the random weights may give an empty text
 		if code != http.StatusOK || json.Unmarshal(b, &one) != nil || len(one) != 1 || len(one[0]) != 1 {
 			t.Fatalf("%s one text: %d %s", f, code, b)
@@ -240,7 +267,9 @@ func TestSeq2SeqBadInput(t *testing.T) {
 		{"translation", `{"model": "marian-tiny", "inputs": "x", "parameters": 3}`, "parameters", 400},
 		{"translation", `{"model": "marian-tiny", "inputs": "x", "parameters": {"num_beams": 2}, "num_beams": 2}`, "num_beams", 400},
 		{"translation", `{"model": "marian-tiny", "inputs": "x", "beams": 2}`, "beams", 400},
-		{"translation", `{"model": "marian-tiny", "inputs": "x", "num_return_sequences": 2}`, "num_return_sequences", 400},
+		{"translation", `{"model": "marian-tiny", "inputs": "x", "num_return_sequences": 17}`, "num_return_sequences", 400},
+		{"translation", `{"model": "marian-tiny", "inputs": "x", "num_return_sequences": 3, "num_beams": 2}`, "num_return_sequences", 400},
+		{"translation", `{"model": "marian-tiny", "inputs": "x", "num_return_sequences": 2, "num_beams": 1}`, "", 400},
 		{"translation", `{"model": "marian-tiny", "inputs": "x", "do_sample": true, "temperature": 0}`, "temperature", 400},
 		{"translation", `{"model": "marian-tiny", "inputs": "x", "src_lang": "en"}`, "", 400},
 		{"summarization", fmt.Sprintf(`{"model": "bart-tiny", "inputs": %q}`, long), "inputs", 400},
