@@ -29,9 +29,12 @@ type seq2seqExtras struct {
 // seq2seqOptions maps a completions request to the text2text-generation
 // pipeline's options: max_tokens is max_new_tokens; temperature 0 is
 // greedy and a positive one samples (with top_p and top_k), as does top_p
-// or top_k alone; neither keeps the model's generation_config.json
-// (whose num_beams may be > 1). Fields an encoder-decoder cannot honour
-// are a 400.
+// or top_k alone. A request with none of them keeps the model's
+// generation_config.json, beam search included (Marian's num_beams 4),
+// unless it streams: OpenAI's sampling fields and a stream ask for one
+// sequence decoded token by token, so they mean num_beams 1 unless the
+// request names num_beams. Fields an encoder-decoder cannot honour are a
+// 400.
 func seq2seqOptions(req *completionRequest, body []byte) (pipeline.Text2TextOptions, *Error) {
 	var o pipeline.Text2TextOptions
 	var x seq2seqExtras
@@ -54,8 +57,11 @@ func seq2seqOptions(req *completionRequest, body []byte) (pipeline.Text2TextOpti
 		return o, badRequest("min_new_tokens", "min_new_tokens %d must not be negative", *x.MinNewTokens)
 	}
 	o.MaxNewTokens = p.maxTokens()
-	if x.NumBeams != nil {
+	switch {
+	case x.NumBeams != nil:
 		o.NumBeams = *x.NumBeams
+	case p.Stream || p.Temperature != nil || p.TopP != nil || p.TopK != nil:
+		o.NumBeams = 1
 	}
 	if x.MinNewTokens != nil {
 		o.MinNewTokens = *x.MinNewTokens
@@ -127,7 +133,7 @@ func (s *Server) seq2seqCompletions(w http.ResponseWriter, r *http.Request, rt *
 		beams = lo.NumBeams
 	}
 	if req.Stream && beams > 1 {
-		return badRequest("stream", "beam search (num_beams %d, from the request or the model's generation_config.json) cannot stream; set num_beams 1 or stream false", beams)
+		return badRequest("stream", "beam search (num_beams %d) cannot stream: its beams change until the end; set num_beams 1 or stream false", beams)
 	}
 	n := req.choices()
 	var sources []string

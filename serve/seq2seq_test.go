@@ -229,6 +229,43 @@ func TestSeq2SeqCompletions(t *testing.T) {
 			}
 		}
 	}
+	// Without num_beams, a plain request keeps marian-tiny's 4 beams and a
+	// stream (or a sampling field) decodes one sequence: greedy here.
+	p, err := pipeline.LoadText2Text(ctx, pipeline.Text2TextTask, dirs["marian-tiny"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		extra string
+		beams int
+	}{{``, 0}, {`, "temperature": 0`, 1}, {`, "stream": true`, 1}} {
+		want, err := p.Run(ctx, seq2seqSources[:1], &pipeline.Text2TextOptions{MaxNewTokens: 7, MinNewTokens: 3, NumBeams: c.beams})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"model": "marian-tiny", "prompt": %q, "max_tokens": 7, "min_new_tokens": 3%s}`, seqSourcesFirst, c.extra)
+		code, b := post(t, ts.URL+"/v1/completions", body)
+		text := ""
+		if strings.Contains(c.extra, "stream") {
+			for _, ev := range sseEvents(t, bytes.NewReader(b)) {
+				var ch completion
+				json.Unmarshal(ev, &ch)
+				for _, x := range ch.Choices {
+					text += x.Text
+				}
+			}
+		} else {
+			var out completion
+			json.Unmarshal(b, &out)
+			if len(out.Choices) == 1 {
+				text = out.Choices[0].Text
+			}
+		}
+		if code != http.StatusOK || text != want[0].Text {
+			t.Errorf("marian-tiny%s: %d %q, the pipeline with num_beams %d gives %q", c.extra, code, text, c.beams, want[0].Text)
+		}
+	}
+
 	// /v1/models names the tasks; chat is refused with a reason.
 	code, b, _ := do(t, http.MethodGet, ts.URL+"/v1/models/marian-tiny", "")
 	var o modelObject
