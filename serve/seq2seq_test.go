@@ -377,7 +377,8 @@ func deref(p *string) string {
 // TestSeq2SeqBusy checks that encoder-decoder calls go through the
 // model's bounded calls: with the one call slot taken and no queue, the
 // task route and completions answer 503 with Retry-After (counted as
-// rejected), and run again once it is free.
+// rejected), a client that disconnects while queued leaves the queue, and
+// calls run again once the slot is free.
 func TestSeq2SeqBusy(t *testing.T) {
 	testenv.Shared(t, "fixtures", "bart-tiny")
 	dir := t.TempDir()
@@ -408,6 +409,24 @@ func TestSeq2SeqBusy(t *testing.T) {
 			t.Errorf("%s with the slot taken: %d %s %v", route, code, b, h)
 		}
 	}
+	// A client that gives up while waiting for the slot leaves the queue.
+	s.opts.Queue, rt.calls.queue = 4, 4
+	cctx, cancelClient := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(cctx, http.MethodPost, ts.URL+"/v1/completions", strings.NewReader(bodies["completions"]))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, func() bool { return rt.calls.waiting.Load() == 1 })
+	cancelClient()
+	if err := <-done; err == nil {
+		t.Error("the cancelled request got an answer")
+	}
+	waitFor(t, func() bool { return rt.calls.waiting.Load() == 0 })
 	rt.calls.release()
 	for route, body := range bodies {
 		if code, b := post(t, ts.URL+"/v1/"+route, body); code != http.StatusOK {
