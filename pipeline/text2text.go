@@ -145,7 +145,11 @@ func (o *Text2TextOptions) applyGeneration(g *generate.Options) error {
 // Generated is one output; its field is named by the task.
 type Generated struct {
 	Text string
-	key  string
+	// Tokens is the number of generated tokens (a final stop token
+	// included) and SourceTokens the number the encoder read; they are
+	// not part of the JSON.
+	Tokens, SourceTokens int
+	key                  string
 }
 
 // MarshalJSON writes {"translation_text": …}, {"summary_text": …} or
@@ -313,7 +317,7 @@ func (p *Text2Text) Run(ctx context.Context, inputs []string, opts *Text2TextOpt
 	}
 	out := make([]Generated, len(res))
 	for i, r := range res {
-		out[i] = Generated{Text: r.Text, key: p.key}
+		out[i] = Generated{Text: r.Text, Tokens: len(r.Tokens), SourceTokens: r.SourceTokens, key: p.key}
 	}
 	return out, nil
 }

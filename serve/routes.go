@@ -182,7 +182,16 @@ func (s *Server) task(t Task) handlerFunc {
 		if aerr := s.acquireCall(ctx, rt); aerr != nil {
 			return aerr
 		}
-		out, terr := rt.m.Tasks.Task(ctx, t, body)
+		var out any
+		var terr error
+		if tc, ok := rt.m.Tasks.(tokenCounter); ok {
+			var source, generated int
+			out, source, generated, terr = tc.run(ctx, t, body)
+			s.metrics.promptTok.WithLabelValues(rt.m.ID).Add(float64(source))
+			s.metrics.outTok.WithLabelValues(rt.m.ID).Add(float64(generated))
+		} else {
+			out, terr = rt.m.Tasks.Task(ctx, t, body)
+		}
 		rt.calls.release()
 		if terr != nil {
 			return terr

@@ -131,16 +131,23 @@ type seq2seqBackend struct {
 // pipeline, answered in Hugging Face's shape (one object per input, the
 // field named by the task).
 func (b *seq2seqBackend) Task(ctx context.Context, t Task, body json.RawMessage) (any, error) {
+	out, _, _, err := b.run(ctx, t, body)
+	return out, err
+}
+
+// run runs a task call and reports the source tokens the encoder read
+// (once per input) and the tokens generated.
+func (b *seq2seqBackend) run(ctx context.Context, t Task, body json.RawMessage) (out any, source, generated int, err error) {
 	p, ok := b.pipes[t]
 	if !ok {
-		return nil, badRequest("model", "an encoder-decoder serves translation, summarization and text2text-generation, not %s", t)
+		return nil, 0, 0, badRequest("model", "an encoder-decoder serves translation, summarization and text2text-generation, not %s", t)
 	}
 	req, aerr := decodeText2TextRequest(body)
 	if aerr != nil {
-		return nil, aerr
+		return nil, 0, 0, aerr
 	}
 	if aerr := checkText2TextOptions(p.Model(), &req.Options); aerr != nil {
-		return nil, aerr
+		return nil, 0, 0, aerr
 	}
 	res := p.CallJSON(ctx, req.call())
 	if err := res[0].Err; err != nil {
@@ -148,9 +155,31 @@ func (b *seq2seqBackend) Task(ctx context.Context, t Task, body json.RawMessage)
 		if errors.Is(err, seq2seq.ErrTooLong) || errors.Is(err, seq2seq.ErrEmptySource) {
 			param = "inputs"
 		}
-		return nil, pipelineError(err, param)
+		return nil, 0, 0, pipelineError(err, param)
 	}
-	return res[0].Value, nil
+	var texts []pipeline.Generated
+	switch v := res[0].Value.(type) {
+	case []pipeline.Generated:
+		texts = v
+	case [][]pipeline.Generated:
+		for _, l := range v {
+			texts = append(texts, l...)
+		}
+	}
+	n := max(req.Options.NumReturnSequences, 1)
+	for k, g := range texts {
+		if k%n == 0 {
+			source += g.SourceTokens
+		}
+		generated += g.Tokens
+	}
+	return res[0].Value, source, generated, nil
+}
+
+// tokenCounter is a TaskModel whose calls report the tokens they read and
+// generated, for the metrics.
+type tokenCounter interface {
+	run(ctx context.Context, t Task, body json.RawMessage) (out any, source, generated int, err error)
 }
 
 // text2textRequest is the body of an encoder-decoder task route:

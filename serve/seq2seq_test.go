@@ -148,6 +148,15 @@ func TestSeq2SeqTaskRoutes(t *testing.T) {
 			t.Fatalf("%s one text: %d %s", f, code, b)
 		}
 	}
+	// The metrics count the task calls' tokens.
+	_, m, _ := do(t, http.MethodGet, ts.URL+"/metrics", "")
+	for _, f := range seq2seqFixtures {
+		for _, series := range []string{"glossa_generated_tokens_total", "glossa_prompt_tokens_total"} {
+			if !bytes.Contains(m, []byte(series+`{model="`+f+`"}`)) || bytes.Contains(m, []byte(series+`{model="`+f+`"} 0`)) {
+				t.Errorf("%s of %s not counted:\n%s", series, f, grep(string(m), f))
+			}
+		}
+	}
 }
 
 const seqSourcesFirst = "A man in an orange hat starring at something."
