@@ -3,9 +3,12 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 
+	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/models/auto"
 	"github.com/glossa-ai/glossa/text2text"
 	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
@@ -56,12 +59,97 @@ type Text2TextOptions struct {
 	// Truncation cuts a source longer than the encoder's positions (keeping
 	// its end-of-sequence token) instead of refusing it.
 	Truncation bool `json:"truncation"`
+
+	// The generation keys below override the model's (or its task's)
+	// generation_config.json values when given, as keyword arguments of
+	// transformers' generate do. As there, temperature, top_k and top_p
+	// apply only when sampling (do_sample, given or the model's default).
+
+	// DoSample samples instead of searching (greedy or beams).
+	DoSample *bool `json:"do_sample"`
+	// Temperature divides the logits before sampling; it must be > 0.
+	Temperature *float64 `json:"temperature"`
+	// TopK keeps the K most likely tokens when sampling (0: all).
+	TopK *int `json:"top_k"`
+	// TopP keeps the smallest set of tokens whose probability reaches P.
+	TopP *float64 `json:"top_p"`
+	// LengthPenalty is beam search's length exponent.
+	LengthPenalty *float64 `json:"length_penalty"`
+	// NoRepeatNGramSize bans repeating an n-gram of this size.
+	NoRepeatNGramSize *int `json:"no_repeat_ngram_size"`
+	// MinLength is the fewest decoder tokens (the start token counted)
+	// before EOS may end a text.
+	MinLength *int `json:"min_length"`
+	// Seed seeds sampling (text i uses Seed+i); nil means 0, so that a
+	// call is reproducible.
+	Seed *uint64 `json:"seed"`
+	// NumReturnSequences is the number of texts per input: the best
+	// beams or independent samples (greedy decoding has one). 0 means 1.
+	NumReturnSequences int `json:"num_return_sequences"`
+}
+
+// applyGeneration overrides g's decoding keys with o's.
+func (o *Text2TextOptions) applyGeneration(g *generate.Options) error {
+	switch {
+	case o.Temperature != nil && !(*o.Temperature > 0 && *o.Temperature <= 100):
+		return inputErr("temperature %v must be a positive number (at most 100)", *o.Temperature)
+	case o.TopK != nil && *o.TopK < 0:
+		return inputErr("top_k %d must not be negative", *o.TopK)
+	case o.TopP != nil && !(*o.TopP > 0 && *o.TopP <= 1):
+		return inputErr("top_p %v must be in (0, 1]", *o.TopP)
+	case o.LengthPenalty != nil && (math.IsNaN(*o.LengthPenalty) || math.IsInf(*o.LengthPenalty, 0)):
+		return inputErr("length_penalty %v must be finite", *o.LengthPenalty)
+	case o.NoRepeatNGramSize != nil && *o.NoRepeatNGramSize < 0:
+		return inputErr("no_repeat_ngram_size %d must not be negative", *o.NoRepeatNGramSize)
+	case o.MinLength != nil && *o.MinLength < 0:
+		return inputErr("min_length %d must not be negative", *o.MinLength)
+	}
+	sampling := g.Temperature > 0
+	if o.DoSample != nil && *o.DoSample != sampling {
+		sampling = *o.DoSample
+		if sampling {
+			g.Temperature, g.TopK, g.TopP = 1, 50, 1 // transformers' GenerationConfig defaults
+		} else {
+			g.Temperature, g.TopK, g.TopP = 0, 0, 0
+		}
+	}
+	if sampling {
+		if o.Temperature != nil {
+			g.Temperature = *o.Temperature
+		}
+		if o.TopK != nil {
+			g.TopK = *o.TopK
+		}
+		if o.TopP != nil {
+			g.TopP = *o.TopP
+		}
+	}
+	if o.LengthPenalty != nil {
+		g.LengthPenalty = *o.LengthPenalty
+		if g.LengthPenalty == 0 {
+			g.LengthPenalty = math.SmallestNonzeroFloat64 // len^0 = 1, as generate reads 0 as the default
+		}
+	}
+	if o.NoRepeatNGramSize != nil {
+		g.NoRepeatNGramSize = *o.NoRepeatNGramSize
+	}
+	if o.MinLength != nil {
+		g.MinLength = *o.MinLength
+	}
+	if o.Seed != nil {
+		g.Seed = *o.Seed
+	}
+	return nil
 }
 
 // Generated is one output; its field is named by the task.
 type Generated struct {
 	Text string
-	key  string
+	// Tokens is the number of generated tokens (a final stop token
+	// included) and SourceTokens the number the encoder read; they are
+	// not part of the JSON.
+	Tokens, SourceTokens int
+	key                  string
 }
 
 // MarshalJSON writes {"translation_text": …}, {"summary_text": …} or
@@ -74,8 +162,7 @@ func (g Generated) MarshalJSON() ([]byte, error) {
 // SummarizationTask or Text2TextTask) over an encoder-decoder folder or
 // Hub reference, with the tokenizer beside it (or opts.Tokenizer).
 func LoadText2Text(ctx context.Context, task Task, modelRef string, opts *Options) (*Text2Text, error) {
-	key := map[Task]string{TranslationTask: "translation_text", SummarizationTask: "summary_text", Text2TextTask: "generated_text"}[task]
-	if key == "" {
+	if text2textKeys[task] == "" {
 		return nil, fmt.Errorf("pipeline: %q is not an encoder-decoder task", task)
 	}
 	if opts == nil {
@@ -104,8 +191,24 @@ func LoadText2Text(ctx context.Context, task Task, modelRef string, opts *Option
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
+	return NewText2Text(task, m)
+}
+
+// NewText2Text returns the pipeline of task over a loaded model, so that
+// the three tasks can share one model's weights.
+func NewText2Text(task Task, m *text2text.Model) (*Text2Text, error) {
+	key := text2textKeys[task]
+	if key == "" {
+		return nil, fmt.Errorf("pipeline: %q is not an encoder-decoder task", task)
+	}
+	if m == nil {
+		return nil, errors.New("pipeline: no model")
+	}
 	return &Text2Text{task: task, m: m, key: key}, nil
 }
+
+// text2textKeys are the result fields of the encoder-decoder tasks.
+var text2textKeys = map[Task]string{TranslationTask: "translation_text", SummarizationTask: "summary_text", Text2TextTask: "generated_text"}
 
 // Task reports the pipeline's task.
 func (p *Text2Text) Task() Task { return p.task }
@@ -113,13 +216,35 @@ func (p *Text2Text) Task() Task { return p.task }
 // Model returns the model with its tokenizer.
 func (p *Text2Text) Model() *text2text.Model { return p.m }
 
-// libraryOptions maps o to text2text's options: the task_specific_params
-// entry, or a language token as prefix.
-func (p *Text2Text) libraryOptions(o *Text2TextOptions) (*text2text.Options, error) {
+// LibraryOptions returns the text2text options a call with o runs with,
+// for callers that need more than Run (streaming, stop strings): the
+// task_specific_params entry or a language token as prefix, and the
+// generation keys over the model's defaults. A bad option is an error
+// wrapping ErrInput.
+func (p *Text2Text) LibraryOptions(o *Text2TextOptions) (*text2text.Options, error) {
+	lo, err := p.taskOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	g := p.m.GenerateOptions()
+	if lo.Task != "" {
+		_, gen, _ := p.m.Task(lo.Task)
+		g = gen.Options()
+	}
+	if err := o.applyGeneration(&g); err != nil {
+		return nil, err
+	}
+	lo.Generation = &g
+	return lo, nil
+}
+
+// taskOptions maps o's task, language and length options to text2text's.
+func (p *Text2Text) taskOptions(o *Text2TextOptions) (*text2text.Options, error) {
 	lo := &text2text.Options{NumBeams: o.NumBeams, MaxNewTokens: o.MaxNewTokens, MinNewTokens: o.MinNewTokens,
-		Truncate: o.Truncation, SortByLength: true}
-	if o.NumBeams < 0 || o.MaxNewTokens < 0 || o.MinNewTokens < 0 {
-		return nil, inputErr("num_beams %d, max_new_tokens %d and min_new_tokens %d must not be negative", o.NumBeams, o.MaxNewTokens, o.MinNewTokens)
+		NumReturnSequences: o.NumReturnSequences, Truncate: o.Truncation, SortByLength: true}
+	if o.NumBeams < 0 || o.MaxNewTokens < 0 || o.MinNewTokens < 0 || o.NumReturnSequences < 0 {
+		return nil, inputErr("num_beams %d, max_new_tokens %d, min_new_tokens %d and num_return_sequences %d must not be negative",
+			o.NumBeams, o.MaxNewTokens, o.MinNewTokens, o.NumReturnSequences)
 	}
 	if (o.SrcLang != "" || o.TgtLang != "") && p.task != TranslationTask {
 		return nil, inputErr("src_lang and tgt_lang are options of the translation task")
@@ -165,8 +290,8 @@ func (p *Text2Text) libraryOptions(o *Text2TextOptions) (*text2text.Options, err
 	return lo, nil
 }
 
-// Run generates one text per input, in order, all of them in shared
-// batches.
+// Run generates opts.NumReturnSequences texts (one by default) per input,
+// in order (input i's j-th at i·n+j), all of them in shared batches.
 func (p *Text2Text) Run(ctx context.Context, inputs []string, opts *Text2TextOptions) ([]Generated, error) {
 	if opts == nil {
 		opts = &Text2TextOptions{}
@@ -179,7 +304,7 @@ func (p *Text2Text) Run(ctx context.Context, inputs []string, opts *Text2TextOpt
 			return nil, inputErr("input %d is empty", i)
 		}
 	}
-	lo, err := p.libraryOptions(opts)
+	lo, err := p.LibraryOptions(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -188,22 +313,48 @@ func (p *Text2Text) Run(ctx context.Context, inputs []string, opts *Text2TextOpt
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, inputErr("%v", err)
+		return nil, fmt.Errorf("pipeline: %w: %w", ErrInput, err)
 	}
 	out := make([]Generated, len(res))
 	for i, r := range res {
-		out[i] = Generated{Text: r.Text, key: p.key}
+		out[i] = Generated{Text: r.Text, Tokens: len(r.Tokens), SourceTokens: r.SourceTokens, key: p.key}
 	}
 	return out, nil
 }
 
 // CallJSON runs calls {"inputs": TEXT or [TEXT, …], "max_new_tokens": N,
-// "num_beams": K, "src_lang": …, "tgt_lang": …}. As Hugging Face, a text
-// gives [{"translation_text": …}] (the field by task) and a list of texts
-// one such object per text, in one flat list.
+// "num_beams": K, "src_lang": …, "tgt_lang": …, …} (the keys of
+// Text2TextOptions). As Hugging Face, a text gives [{"translation_text":
+// …}] (the field by task; num_return_sequences such objects) and a list of
+// texts one such object per text, in one flat list, or, with
+// num_return_sequences > 1, one list per text.
 func (p *Text2Text) CallJSON(ctx context.Context, calls ...json.RawMessage) []Result {
-	return callJSON(ctx, jsonTask[string, Text2TextOptions, Generated]{
-		args: textArgs, run: p.Run,
-		shape: func(outs []Generated, _ bool, _ *Text2TextOptions) any { return outs },
+	return callJSON(ctx, jsonTask[string, Text2TextOptions, []Generated]{
+		args: textArgs,
+		run: func(ctx context.Context, inputs []string, o *Text2TextOptions) ([][]Generated, error) {
+			flat, err := p.Run(ctx, inputs, o)
+			if err != nil {
+				return nil, err
+			}
+			n := max(o.NumReturnSequences, 1)
+			per := make([][]Generated, len(inputs))
+			for i := range per {
+				per[i] = flat[i*n : (i+1)*n]
+			}
+			return per, nil
+		},
+		shape: func(outs [][]Generated, single bool, o *Text2TextOptions) any {
+			switch {
+			case single:
+				return outs[0]
+			case max(o.NumReturnSequences, 1) > 1:
+				return outs
+			}
+			flat := make([]Generated, len(outs))
+			for i, g := range outs {
+				flat[i] = g[0]
+			}
+			return flat
+		},
 	}, calls)
 }

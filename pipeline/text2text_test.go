@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/internal/seq2seqfixture"
 	"github.com/glossa-ai/glossa/internal/testenv"
 	"github.com/glossa-ai/glossa/models/seq2seq"
@@ -207,4 +208,63 @@ func FuzzText2TextCall(f *testing.F) {
 	f.Fuzz(func(t *testing.T, call string) {
 		p.CallJSON(context.Background(), json.RawMessage(call))
 	})
+}
+
+// TestText2TextGenerationKeys checks the generation keys of the calls
+// against text2text run by hand with the generate.Options they stand for:
+// do_sample turns sampling on with transformers' defaults (temperature 1,
+// top_k 50, top_p 1) under the given ones; length_penalty,
+// no_repeat_ngram_size, min_length and seed go through; bad values are
+// ErrInput.
+func TestText2TextGenerationKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := seq2seqFixture(t, "bart-tiny", nil)
+	p, err := LoadText2Text(ctx, Text2TextTask, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes, no := true, false
+	f := func(v float64) *float64 { return &v }
+	i := func(v int) *int { return &v }
+	seed := uint64(9)
+	base := p.Model().GenerateOptions()
+	for _, tc := range []struct {
+		name string
+		opts Text2TextOptions
+		want func(g *generate.Options)
+	}{
+		{"do_sample", Text2TextOptions{DoSample: &yes, Seed: &seed, MaxNewTokens: 6, MinNewTokens: 2},
+			func(g *generate.Options) { g.Temperature, g.TopK, g.TopP, g.Seed = 1, 50, 1, 9 }},
+		{"sampling keys", Text2TextOptions{DoSample: &yes, Temperature: f(0.7), TopK: i(5), TopP: f(0.9), MaxNewTokens: 6, MinNewTokens: 2},
+			func(g *generate.Options) { g.Temperature, g.TopK, g.TopP = 0.7, 5, 0.9 }},
+		{"sampling keys without do_sample", Text2TextOptions{Temperature: f(0.7), TopK: i(5), MaxNewTokens: 6, MinNewTokens: 2},
+			func(g *generate.Options) {}},
+		{"greedy", Text2TextOptions{DoSample: &no, MaxNewTokens: 6, MinNewTokens: 2}, func(g *generate.Options) {}},
+		{"beam keys", Text2TextOptions{NumBeams: 3, LengthPenalty: f(0.5), NoRepeatNGramSize: i(2), MinLength: i(4), MaxNewTokens: 7},
+			func(g *generate.Options) { g.LengthPenalty, g.NoRepeatNGramSize, g.MinLength = 0.5, 2, 4 }},
+	} {
+		got, err := p.Run(ctx, t2tSources, &tc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		g := base
+		tc.want(&g)
+		want := library(t, dir, t2tSources, &text2text.Options{Generation: &g, NumBeams: tc.opts.NumBeams,
+			MaxNewTokens: tc.opts.MaxNewTokens, MinNewTokens: tc.opts.MinNewTokens, SortByLength: true})
+		for k := range want {
+			if got[k].Text != want[k] {
+				t.Errorf("%s: text %d %q, by hand %q", tc.name, k, got[k].Text, want[k])
+			}
+		}
+		if want[0] == "" && want[1] == "" {
+			t.Errorf("%s: empty texts: a comparison that cannot fail", tc.name)
+		}
+	}
+	for _, bad := range []Text2TextOptions{
+		{DoSample: &yes, Temperature: f(0)}, {TopP: f(1.5)}, {TopK: i(-1)}, {NoRepeatNGramSize: i(-2)}, {MinLength: i(-1)},
+	} {
+		if _, err := p.Run(ctx, t2tSources[:1], &bad); !errors.Is(err, ErrInput) {
+			t.Errorf("%+v: %v, want ErrInput", bad, err)
+		}
+	}
 }

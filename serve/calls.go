@@ -48,3 +48,13 @@ func (c *calls) acquire(ctx context.Context, model string) *Error {
 }
 
 func (c *calls) release() { <-c.run }
+
+// acquireCall waits for a turn of rt's calls, counting a 503 as a
+// rejection; release it with rt.calls.release.
+func (s *Server) acquireCall(ctx context.Context, rt *served) *Error {
+	aerr := rt.calls.acquire(ctx, rt.m.ID)
+	if aerr != nil && aerr.Status == http.StatusServiceUnavailable {
+		s.metrics.rejected.WithLabelValues(rt.m.ID).Inc()
+	}
+	return aerr
+}

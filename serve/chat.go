@@ -226,9 +226,15 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 	// to be one, or until it ends and is parsed.
 	held := make([]strings.Builder, len(j.reqs))
 	holding := make([]bool, len(j.reqs))
+	parsers := make([]*toolStream, len(j.reqs)) // the calls of a held reply, as they come
 	direct := req.directTool()
+	limit := 0
+	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
+		limit = 1
+	}
 	for i := range holding {
 		holding[i] = req.toolsMode() != "" && direct == ""
+		parsers[i] = newToolStream(req.Tools, limit)
 	}
 	var calls []messageToolCall // a direct tool's call per choice, once opened
 	if direct != "" {
@@ -248,6 +254,9 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 		if holding[i] {
 			held[i].WriteString(text)
 			text = ""
+			if d := parsers[i].feed(ev.Text); parsers[i].opened() {
+				return s.streamCalls(out, chunk, i, ev, d, &pending[i], &u)
+			}
 			switch {
 			case ev.Done:
 				if calls, content, ok := s.toolCalls(req, held[i].String()); ok && s.endError(ev) == nil {
@@ -345,6 +354,49 @@ func (s *Server) streamDirect(out *sse, chunk func(...chunkChoice) chatChunk, i 
 		reason = "tool_calls"
 	}
 	return out.send(chunk(chunkChoice{Index: i, FinishReason: &reason}))
+}
+
+// streamCalls streams choice i's tool calls as they are decoded (see
+// toolStream): a delta per opened call with its index, id, type, name and
+// empty arguments, then its argument fragments; at the end the
+// finish_reason "tool_calls" (length when the budget ran out first). A
+// delta carries the log-probabilities of the tokens read since the last.
+func (s *Server) streamCalls(out *sse, chunk func(...chunkChoice) chatChunk, i int, ev scheduler.Event, deltas []toolDelta,
+	pending *[]tokenLogprob, u *usage) error {
+	for _, d := range deltas {
+		k := d.Index
+		c := messageToolCall{Index: &k}
+		if d.Open {
+			c.ID, c.Type, c.Function.Name = s.newID("call_"), "function", d.Name
+		} else {
+			c.Function.Arguments = d.Args
+		}
+		ch := chunkChoice{Index: i, Delta: chunkDelta{ToolCalls: []messageToolCall{c}}}
+		if *pending != nil {
+			ch.Logprobs = &chatLogprobs{Content: *pending}
+			*pending = nil
+		}
+		if err := out.send(chunk(ch)); err != nil {
+			return err
+		}
+	}
+	if !ev.Done {
+		return nil
+	}
+	if e := s.endError(ev); e != nil {
+		return out.send(e.body())
+	}
+	u.CompletionTokens += ev.CompletionTokens
+	reason := finishReason(ev.Reason)
+	if reason == "stop" {
+		reason = "tool_calls"
+	}
+	last := chunkChoice{Index: i, FinishReason: &reason}
+	if *pending != nil {
+		last.Logprobs = &chatLogprobs{Content: *pending}
+		*pending = nil
+	}
+	return out.send(chunk(last))
 }
 
 // toolCalls parses a reply for the request's tools and returns them as

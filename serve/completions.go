@@ -98,6 +98,9 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if aerr != nil {
 		return aerr
 	}
+	if rt.m.Text2Text != nil {
+		return s.seq2seqCompletions(w, r, rt, req, body, arrived)
+	}
 	if aerr := rt.generates("/v1/completions"); aerr != nil {
 		return aerr
 	}

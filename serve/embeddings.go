@@ -117,7 +117,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
-	if aerr := rt.calls.acquire(ctx, rt.m.ID); aerr != nil {
+	if aerr := s.acquireCall(ctx, rt); aerr != nil {
 		return aerr
 	}
 	vecs, tokens, eerr := rt.m.Embedder.Embed(ctx, req.Input.texts, req.Input.ids)

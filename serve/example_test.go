@@ -129,3 +129,37 @@ func Example_embeddings() {
 	// 200 {"data":[{"object":"embedding","index":0,"embedding":[2,1]},{"object":"embedding","index":1,"embedding":[0,1]}],"model":"counts","object":"list","usage":{"prompt_tokens":4,"total_tokens":4}}
 	// 400 {"error":{"message":"model \"counts\" has no language model and does not generate: /v1/chat/completions needs a causal LM","type":"invalid_request_error","param":"model","code":"model_not_generative"}}
 }
+
+// Serving an encoder-decoder (a MarianMTModel, T5 or BART folder with its
+// tokenizer, such as Helsinki-NLP/opus-mt-en-de or a folder glossa
+// finetune --task seq2seq wrote): Hugging Face's translation route, and
+// completions as text2text.
+func ExampleLoadSeq2Seq() {
+	m, err := serve.LoadSeq2Seq("opus-mt-en-de", serve.LoadOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := serve.New(serve.Options{Parallel: 2})
+	defer s.Close()
+	if err := s.AddModel(m); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s.SetReady(true)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	for route, body := range map[string]string{
+		"/v1/translation": `{"model": "opus-mt-en-de", "inputs": "A man is eating.", "parameters": {"num_beams": 4}}`,
+		"/v1/completions": `{"model": "opus-mt-en-de", "prompt": "A man is eating.", "temperature": 0, "num_beams": 1, "stream": true}`,
+	} {
+		resp, err := http.Post(ts.URL+route, "application/json", strings.NewReader(body))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(route, resp.StatusCode, string(b)) // [{"translation_text":"Ein Mann isst."}], then SSE chunks
+	}
+}

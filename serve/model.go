@@ -15,6 +15,7 @@ import (
 	"github.com/glossa-ai/glossa/generate"
 	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/models/auto"
+	"github.com/glossa-ai/glossa/pipeline"
 	"github.com/glossa-ai/glossa/tokenizer"
 	tokauto "github.com/glossa-ai/glossa/tokenizer/auto"
 	"github.com/glossa-ai/glossa/tokenizer/sentencepiece"
@@ -51,8 +52,12 @@ type Model struct {
 	// Embedder, when not nil, serves POST /v1/embeddings.
 	Embedder Embedder
 	// Tasks, when not nil, serves the task routes (classify, fill-mask, …,
-	// rerank).
+	// rerank; translation, summarization, text2text-generation).
 	Tasks TaskModel
+	// Text2Text, when not nil, is an encoder-decoder's text2text-generation
+	// pipeline: it serves POST /v1/completions (the prompt as the source),
+	// and Tasks serves its task routes (NewSeq2SeqModel).
+	Text2Text *pipeline.Text2Text
 	// MaxLen is the most tokens a sequence of a model without an LM may
 	// have (/v1/models and /tokenize report it); a model with an LM has
 	// its scheduler's context.
@@ -100,7 +105,8 @@ const (
 	TaskRerank              Task = "rerank"
 )
 
-var tasks = []Task{TaskClassify, TaskFillMask, TaskTokenClassification, TaskQuestionAnswering, TaskZeroShot, TaskRerank}
+var tasks = []Task{TaskClassify, TaskFillMask, TaskTokenClassification, TaskQuestionAnswering, TaskZeroShot, TaskRerank,
+	TaskTranslation, TaskSummarization, TaskText2Text}
 
 // TaskModel serves the task routes. The server decodes nothing but the
 // model id and hands the body to the backend, whose response value is sent
@@ -140,12 +146,16 @@ type LoadOptions struct {
 }
 
 // Load loads a model from a local path, ready for Server.AddModel: an
-// encoder folder (IsEncoder) through LoadEncoder, anything else as a
+// encoder folder (IsEncoder) through LoadEncoder, an encoder-decoder
+// (IsSeq2Seq: Marian, T5, BART) through LoadSeq2Seq, anything else as a
 // causal LM (a Hugging Face folder, a llama2.c .bin or GGUF file) with its
 // tokenizer and chat template.
 func Load(path string, opts LoadOptions) (*Model, error) {
 	if IsEncoder(path) {
 		return LoadEncoder(path, opts)
+	}
+	if IsSeq2Seq(path) {
+		return LoadSeq2Seq(path, opts)
 	}
 	m, err := auto.LoadCausalLM(path, &auto.LoadOptions{Format: opts.Format})
 	if err != nil {

@@ -26,6 +26,7 @@ type modelObject struct {
 	Attention     bool     `json:"attention"`
 	Generates     bool     `json:"generates"`
 	Embeddings    bool     `json:"embeddings"`
+	Tasks         []Task   `json:"tasks,omitempty"`
 	Architectures []string `json:"architectures,omitempty"`
 }
 
@@ -35,6 +36,10 @@ func (rt *served) object() modelObject {
 		Embeddings: rt.m.Embedder != nil, Architectures: rt.m.Architectures}
 	if rt.sched != nil {
 		o.Slots = rt.sched.Stats().Rows
+	}
+	if rt.m.Text2Text != nil {
+		o.Generates = true
+		o.Tasks = []Task{TaskTranslation, TaskSummarization, TaskText2Text}
 	}
 	return o
 }
@@ -164,14 +169,29 @@ func (s *Server) task(t Task) handlerFunc {
 			return aerr
 		}
 		if rt.m.Tasks == nil {
+			if isSeq2SeqTask(t) {
+				return badRequest("model", "model %q serves no task routes (/v1/%s needs an encoder-decoder: Marian, T5 or BART)", rt.m.ID, t)
+			}
 			return badRequest("model", "model %q serves no task routes (/v1/%s needs an encoder: BERT, DistilBERT, RoBERTa or XLM-RoBERTa with the task's head)", rt.m.ID, t)
+		}
+		if aerr := seq2seqRoute(rt.m, t); aerr != nil {
+			return aerr
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 		defer cancel()
-		if aerr := rt.calls.acquire(ctx, rt.m.ID); aerr != nil {
+		if aerr := s.acquireCall(ctx, rt); aerr != nil {
 			return aerr
 		}
-		out, terr := rt.m.Tasks.Task(ctx, t, body)
+		var out any
+		var terr error
+		if tc, ok := rt.m.Tasks.(tokenCounter); ok {
+			var source, generated int
+			out, source, generated, terr = tc.run(ctx, t, body)
+			s.metrics.promptTok.WithLabelValues(rt.m.ID).Add(float64(source))
+			s.metrics.outTok.WithLabelValues(rt.m.ID).Add(float64(generated))
+		} else {
+			out, terr = rt.m.Tasks.Task(ctx, t, body)
+		}
 		rt.calls.release()
 		if terr != nil {
 			return terr

@@ -9,7 +9,9 @@
 // at the next step and a finished or cancelled one (a client that
 // disconnects) leaves at once. Past the slots and a bounded queue the server
 // answers 503 with Retry-After. response_format json_object and json_schema
-// are enforced by constrained decoding (serve/constrain).
+// are enforced by constrained decoding (serve/constrain). Streamed tool
+// calls open with their index, id, type and name and then send their
+// arguments as they are decoded.
 //
 //	s := serve.New(serve.Options{Parallel: 8})
 //	m, err := serve.Load("stories260K.bin", serve.LoadOptions{Tokenizer: "tok512.bin"})
@@ -19,8 +21,10 @@
 //
 // Encoder models (LoadEncoder: BERT, DistilBERT, RoBERTa, XLM-RoBERTa and
 // sentence-transformers folders, over the pipeline package) serve
-// embeddings and the task routes beside the causal LMs; Load tells them
-// apart, so one server mixes both.
+// embeddings and the task routes beside the causal LMs, and
+// encoder-decoders (LoadSeq2Seq: Marian, T5, BART) serve translation,
+// summarization, text2text-generation and completions; Load tells them
+// apart, so one server mixes them.
 //
 // Routes: GET /health (public; 503 until SetReady), GET /metrics, GET
 // /v1/models, POST /v1/chat/completions and POST /v1/completions (causal
@@ -29,7 +33,10 @@
 // /v1/fill-mask, /v1/token-classification, /v1/question-answering and
 // /v1/zero-shot-classification (Hugging Face's pipeline argument and
 // result names) and POST /v1/rerank (Cohere's and Jina's shape) for
-// encoders, POST /tokenize, POST /detokenize, POST /v1/attention, and the
+// encoders, POST /v1/translation, /v1/summarization and
+// /v1/text2text-generation ({"inputs", "parameters"}, answered as
+// [{"translation_text"}], …) and POST /v1/completions for
+// encoder-decoders, POST /tokenize, POST /detokenize, POST /v1/attention, and the
 // playground at /. A route the model cannot serve answers 400 naming what
 // the model is. With API keys every route but /health and the
 // playground's files needs "Authorization: Bearer KEY".
@@ -139,7 +146,11 @@ func (rt *served) generates(route string) *Error {
 		return nil
 	}
 	what := "has no language model"
-	if a := rt.m.Architectures; len(a) > 0 {
+	switch a := rt.m.Architectures; {
+	case rt.m.Text2Text != nil:
+		return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model", Code: "model_not_generative",
+			Message: fmt.Sprintf("model %q is an encoder-decoder (%s): %s needs a causal LM; it serves /v1/completions, /v1/translation, /v1/summarization and /v1/text2text-generation", rt.m.ID, strings.Join(a, ", "), route)}
+	case len(a) > 0:
 		what = "is an encoder (" + strings.Join(a, ", ") + ")"
 	}
 	return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model", Code: "model_not_generative",

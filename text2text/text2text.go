@@ -75,6 +75,12 @@ type Options struct {
 	// MinNewTokens overrides the fewest tokens generated before a stop
 	// token may end a source (HF's min_new_tokens); 0 keeps the default.
 	MinNewTokens int
+	// NumReturnSequences is the number of texts per source (HF's
+	// num_return_sequences): the best beams, best first, or independent
+	// samples; greedy decoding has one. Generate then returns that many
+	// results per source, source i's j-th at i·NumReturnSequences+j. 0
+	// means 1.
+	NumReturnSequences int
 	// BatchSize is the number of sources encoded and decoded together;
 	// zero: 8.
 	BatchSize int
@@ -135,16 +141,20 @@ func (m *Model) Generate(ctx context.Context, sources []string, opts *Options) (
 	if opts.Prefix != "" {
 		prefix = opts.Prefix
 	}
+	n := gopts.NumReturnSequences
 	ids := make([][]int, len(sources))
-	res := make([]Result, len(sources))
+	res := make([]Result, len(sources)*n)
 	for i, s := range sources {
 		if strings.TrimSpace(s) == "" {
 			return nil, fmt.Errorf("text2text: source %d: %w (no text)", i, seq2seq.ErrEmptySource)
 		}
-		if ids[i], res[i].Truncated, err = m.encodeSource(prefix+s, opts); err != nil {
+		var cut int
+		if ids[i], cut, err = m.encodeSource(prefix+s, opts); err != nil {
 			return nil, fmt.Errorf("text2text: source %d: %w", i, err)
 		}
-		res[i].SourceTokens = len(ids[i])
+		for j := range n {
+			res[i*n+j].Truncated, res[i*n+j].SourceTokens = cut, len(ids[i])
+		}
 	}
 	order := make([]int, len(sources))
 	for i := range order {
@@ -168,17 +178,20 @@ func (m *Model) Generate(ctx context.Context, sources []string, opts *Options) (
 			return nil, fmt.Errorf("text2text: %w", err)
 		}
 		g := gopts
-		if opts.OnText != nil {
-			g.OnText = func(row int, piece string) { opts.OnText(batch[row], piece) }
+		if opts.OnText != nil { // row r of the batch is source batch[r/n]'s (r%n)-th text
+			g.OnText = func(row int, piece string) { opts.OnText(batch[row/n]*n+row%n, piece) }
 		}
 		seqs, err := m.Model.Generate(ctx, mem, g)
 		if err != nil {
 			return nil, fmt.Errorf("text2text: %w", err)
 		}
 		for r, i := range batch {
-			res[i].Text, res[i].Tokens, res[i].Reason = seqs[r].Text, seqs[r].Tokens, seqs[r].Reason
-			if opts.OnResult != nil {
-				opts.OnResult(i, res[i])
+			for j := range n {
+				k, q := i*n+j, seqs[r*n+j]
+				res[k].Text, res[k].Tokens, res[k].Reason = q.Text, q.Tokens, q.Reason
+				if opts.OnResult != nil {
+					opts.OnResult(k, res[k])
+				}
 			}
 		}
 	}
@@ -209,8 +222,8 @@ func (m *Model) generateOptions(opts *Options) (generate.Options, string, error)
 		g = m.GenerateOptions()
 	}
 	switch {
-	case opts.NumBeams < 0 || opts.MaxNewTokens < 0 || opts.MinNewTokens < 0:
-		return g, "", fmt.Errorf("text2text: %d beams, %d to %d new tokens", opts.NumBeams, opts.MinNewTokens, opts.MaxNewTokens)
+	case opts.NumBeams < 0 || opts.MaxNewTokens < 0 || opts.MinNewTokens < 0 || opts.NumReturnSequences < 0:
+		return g, "", fmt.Errorf("text2text: %d beams, %d to %d new tokens, %d sequences", opts.NumBeams, opts.MinNewTokens, opts.MaxNewTokens, opts.NumReturnSequences)
 	case opts.NumBeams > 0:
 		g.NumBeams = opts.NumBeams
 	}
@@ -220,7 +233,7 @@ func (m *Model) generateOptions(opts *Options) (generate.Options, string, error)
 	if opts.MinNewTokens > 0 {
 		g.MinNewTokens = opts.MinNewTokens
 	}
-	g.NumReturnSequences = 1
+	g.NumReturnSequences = max(opts.NumReturnSequences, 1) // generate refuses more than one for greedy decoding
 	g.Decoder = vocabDecoder{m.Tokenizer}
 	g.OnText, g.OnToken = nil, nil
 	return g, prefix, nil

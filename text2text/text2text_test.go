@@ -225,3 +225,58 @@ func TestVocabDecoder(t *testing.T) {
 	var _ generate.Decoder = d
 	var _ *tokenizer.Tokenizer = tok
 }
+
+// NumReturnSequences gives n results per source, source i's j-th at i·n+j:
+// the beams seq2seq returns for it, best first, in sorted batches too; a
+// sampled stream's pieces go to their own result; greedy decoding refuses
+// more than one.
+func TestGenerateNumReturnSequences(t *testing.T) {
+	ctx := context.Background()
+	m := loadModel(t, "marian-tiny")
+	g := m.GenerateOptions()
+	g.MinNewTokens, g.MaxNewTokens, g.NumBeams, g.NumReturnSequences = 3, 7, 3, 2
+	var want []Result
+	for _, s := range sources {
+		enc, err := m.Tokenizer.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem, err := m.EncodeRows([][]int{enc.IDs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := g
+		opts.Decoder = m.Tokenizer
+		seqs, err := m.Model.Generate(ctx, mem, opts)
+		if err != nil || len(seqs) != 2 {
+			t.Fatalf("%v %v", seqs, err)
+		}
+		for _, q := range seqs {
+			want = append(want, Result{Text: q.Text, Tokens: q.Tokens, SourceTokens: len(enc.IDs)})
+		}
+	}
+	got, err := m.Generate(ctx, sources, &Options{Generation: &g, NumReturnSequences: 2, BatchSize: 2, SortByLength: true})
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d results, %v", len(got), err)
+	}
+	for k := range want {
+		if got[k].Text != want[k].Text || !slices.Equal(got[k].Tokens, want[k].Tokens) || got[k].SourceTokens != want[k].SourceTokens {
+			t.Errorf("result %d: %+v, want %+v", k, got[k], want[k])
+		}
+	}
+	s := g
+	s.NumBeams, s.Temperature, s.TopK, s.Seed = 1, 1, 20, 4
+	pieces := map[int]string{}
+	res, err := m.Generate(ctx, sources[:2], &Options{Generation: &s, NumReturnSequences: 3, OnText: func(i int, p string) { pieces[i] += p }})
+	if err != nil || len(res) != 6 {
+		t.Fatalf("sampled: %d results, %v", len(res), err)
+	}
+	for k, r := range res {
+		if pieces[k] != r.Text {
+			t.Errorf("sampled result %d: streamed %q, result %q", k, pieces[k], r.Text)
+		}
+	}
+	if _, err := m.Generate(ctx, sources, &Options{NumBeams: 1, NumReturnSequences: 2}); err == nil {
+		t.Error("greedy decoding with num_return_sequences 2: no error")
+	}
+}

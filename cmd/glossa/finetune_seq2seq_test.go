@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/glossa-ai/glossa/internal/testenv"
+	"github.com/glossa-ai/glossa/serve"
 )
 
 // writeParallel writes aligned source and target files: the target is
@@ -103,6 +104,10 @@ func TestFinetuneSeq2seqCrashResume(t *testing.T) {
 	}
 	if code, out, errs := glossa(t, "eval", "--task", "translation", "--model", run, "--data", src+":"+tgt, "--limit", "5"); code != 0 || !strings.Contains(out, "BLEU") {
 		t.Errorf("eval: exit %d, output %q\n%s", code, out, errs)
+	}
+	// glossa serve loads the folder as an encoder-decoder.
+	if m, err := serve.Load(run, serve.LoadOptions{}); err != nil || m.Text2Text == nil {
+		t.Errorf("serve.Load: %v (an encoder-decoder: %v)", err, err == nil && m.Text2Text != nil)
 	}
 }
 

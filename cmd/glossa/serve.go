@@ -26,6 +26,10 @@ Encoder folders (BERT, DistilBERT, RoBERTa, XLM-R, sentence-transformers)
 serve POST /v1/embeddings, the task routes their heads allow (/v1/classify,
 /v1/fill-mask, /v1/token-classification, /v1/question-answering,
 /v1/zero-shot-classification) and, for a cross-encoder, /v1/rerank.
+Encoder-decoder folders (Marian, T5, BART, or one finetune --task seq2seq
+wrote) serve POST /v1/translation, /v1/summarization,
+/v1/text2text-generation (Hugging Face's inputs and parameters) and
+/v1/completions (the prompt as the source).
 Each --model is served under its ID (default: the file or folder name);
 --tokenizer and --chat-template apply to the --model before them. The API
 key may also come from $GLOSSA_API_KEY. SIGTERM or Ctrl-C stops accepting
@@ -34,6 +38,8 @@ requests and lets those in flight finish (--shutdown-timeout).
   glossa serve --model ../shared/models/stories260K/stories260K.bin --tokenizer ../shared/models/stories260K/tok512.bin
   curl localhost:8080/v1/completions -d '{"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 50}'
   glossa serve --model sentence-transformers/all-MiniLM-L6-v2 --model cross-encoder/ms-marco-MiniLM-L-6-v2
+  glossa serve --model Helsinki-NLP/opus-mt-en-de
+  curl localhost:8080/v1/translation -d '{"model": "Helsinki-NLP/opus-mt-en-de", "inputs": "A man is eating.", "parameters": {"num_beams": 4}}'
 
 Flags:
 `

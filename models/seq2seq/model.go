@@ -116,6 +116,10 @@ func (m *Model) VocabSize() int { return m.d.V }
 // MaxSourceLen reports the longest source (0: unbounded).
 func (m *Model) MaxSourceLen() int { return m.d.MaxSource }
 
+// MaxTargetLen reports the most decoder positions, the start token
+// included.
+func (m *Model) MaxTargetLen() int { return m.d.MaxTarget }
+
 // Memory is an encoded batch of sources: the encoder's output and, for
 // every decoder layer, the cross-attention keys and values of the real
 // source positions. It is immutable and may serve many decoder states.

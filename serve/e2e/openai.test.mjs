@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { startServer, haveModel, need, model, encoder } from "./server.mjs";
+import { startServer, haveModel, need, model, encoder, seq2seq } from "./server.mjs";
 
 const key = "e2e-secret";
 let srv, client;
@@ -22,7 +22,8 @@ const messages = [{ role: "user", content: "Once upon a time, Lily" }];
 test("models", async (t) => {
   if (!need(t, srv, "shared/models/stories260K")) return;
   const list = await client.models.list();
-  assert.deepEqual(list.data.map((m) => m.id), [model, encoder]);
+  assert.deepEqual(list.data.map((m) => m.id), [model, encoder, seq2seq]);
+  assert.deepEqual(list.data[2].tasks, ["translation", "summarization", "text2text-generation"]);
 });
 
 test("chat completion, not streamed", async (t) => {
@@ -217,6 +218,65 @@ test("tool calls, named and required", async (t) => {
   const next = await client.chat.completions.create({ model, max_tokens: 20, tools, messages: [...messages,
     final.choices[0].message, { role: "tool", tool_call_id: final.choices[0].message.tool_calls[0].id, content: "sunny" }] });
   assert.ok(["stop", "length", "tool_calls"].includes(next.choices[0].finish_reason));
+});
+
+test("tool calls of one of two tools, streamed as they are decoded", async (t) => {
+  if (!need(t, srv, "shared/models/stories260K")) return;
+  // Two small tools: the prompt that describes them leaves room in stories260K's 512 positions.
+  const two = [{ type: "function", function: { name: "get_time",
+    parameters: { type: "object", properties: { zone: { type: "string", maxLength: 4 } }, required: ["zone"], additionalProperties: false } } },
+  { type: "function", function: { name: "get_day", parameters: { type: "object", properties: {}, additionalProperties: false } } }];
+  const stream = client.chat.completions.stream({ model, messages, tools: two, tool_choice: "required", max_tokens: 100, seed: 11 });
+  let fragments = 0, opened = 0;
+  stream.on("chunk", (c) => {
+    for (const d of c.choices[0]?.delta?.tool_calls ?? []) {
+      assert.equal(d.index, 0);
+      if (d.id) {
+        opened++;
+        assert.equal(d.type, "function");
+        assert.ok(["get_time", "get_day"].includes(d.function.name));
+      } else if (d.function?.arguments) fragments++;
+    }
+  });
+  const final = await stream.finalChatCompletion();
+  assert.equal(final.choices[0].finish_reason, "tool_calls");
+  assert.equal(opened, 1);
+  const call = final.choices[0].message.tool_calls[0];
+  const args = JSON.parse(call.function.arguments);
+  if (call.function.name === "get_time") assert.ok(typeof args.zone === "string" && args.zone.length <= 4);
+  else assert.deepEqual(args, {});
+  // The arguments came in fragments (held only while the model writes
+  // "arguments" before "name").
+  assert.ok(fragments >= 1, `${fragments} argument fragments`);
+});
+
+test("completions on an encoder-decoder", async (t) => {
+  if (!need(t, srv, "shared/fixtures/" + seq2seq)) return;
+  const prompt = "Two dogs play in the snow.";
+  const r = await client.completions.create({ model: seq2seq, prompt, max_tokens: 8, temperature: 0, num_beams: 1 });
+  assert.equal(r.object, "text_completion");
+  assert.ok(r.choices[0].text.length > 0);
+  assert.ok(["stop", "length"].includes(r.choices[0].finish_reason));
+  assert.ok(r.usage.prompt_tokens > 0 && r.usage.completion_tokens > 0);
+  // Streamed, the deltas add up to the same text.
+  const s = await client.completions.create({ model: seq2seq, prompt, max_tokens: 8, temperature: 0, num_beams: 1, stream: true });
+  let text = "", finish = null;
+  for await (const c of s) {
+    text += c.choices[0]?.text ?? "";
+    finish = c.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(text, r.choices[0].text);
+  assert.equal(finish, r.choices[0].finish_reason);
+  // Beam search does not stream: a 400 naming the field.
+  await assert.rejects(client.completions.create({ model: seq2seq, prompt, num_beams: 2, stream: true }),
+    (e) => e.status === 400 && e.error?.param === "stream");
+  // The HF task route answers in the pipeline's shape.
+  const res = await fetch(srv.url + "/v1/translation", { method: "POST", headers: { Authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: seq2seq, inputs: [prompt], parameters: { num_beams: 2, max_new_tokens: 8 } }) });
+  assert.equal(res.status, 200);
+  const out = await res.json();
+  assert.equal(out.length, 1);
+  assert.equal(typeof out[0].translation_text, "string");
 });
 
 test("401 with a wrong key", async (t) => {

@@ -1,5 +1,6 @@
 // Starts `glossa serve` on 127.0.0.1 with a random port on the shared
-// stories260K model and the tiny encoder bert-tiny-cls, for the end-to-end tests. GLOSSA_BIN names the binary
+// stories260K model, the tiny encoder bert-tiny-cls and the tiny
+// encoder-decoder bart-tiny, for the end-to-end tests. GLOSSA_BIN names the binary
 // (built with `go build` when unset); GLOSSA_SHARED the shared folder
 // (default ../../../shared from here, i.e. beside the repository).
 import { spawn, spawnSync } from "node:child_process";
@@ -40,13 +41,31 @@ function binary() {
 
 export function haveModel() {
   return existsSync(path.join(sharedDir(), "models", "stories260K", "stories260K.bin")) &&
-    existsSync(path.join(sharedDir(), "fixtures", encoder, "model.safetensors"));
+    existsSync(path.join(sharedDir(), "fixtures", encoder, "model.safetensors")) &&
+    existsSync(path.join(sharedDir(), "fixtures", seq2seq, "model.safetensors"));
 }
 
 // encoder is the encoder model served beside stories260K: a tiny
 // BertForSequenceClassification with bert-base-uncased's tokenizer, so that
 // embeddings, the task routes and rerank run on real text.
 export const encoder = "bert-tiny-cls";
+
+// seq2seq is the encoder-decoder served beside them: the tiny BART fixture
+// written as a Hub folder with a Marian-layout tokenizer by
+// internal/seq2seqfixture (its random weights still write words).
+export const seq2seq = "bart-tiny";
+
+let seq2seqDir = null;
+
+function seq2seqArgs() {
+  if (!seq2seqDir) {
+    seq2seqDir = path.join(mkdtempSync(path.join(tmpdir(), "glossa-e2e-s2s-")), seq2seq);
+    const r = spawnSync("go", ["run", "./internal/seq2seqfixture/cmd/seq2seqfixture", seq2seq, seq2seqDir],
+      { cwd: repo, stdio: "inherit", env: { ...process.env, GLOSSA_SHARED: sharedDir() } });
+    if (r.status !== 0) throw new Error("writing the seq2seq fixture folder failed");
+  }
+  return ["--model", `${seq2seq}=${seq2seqDir}`];
+}
 
 function encoderArgs() {
   return ["--model", path.join(sharedDir(), "fixtures", encoder), "--tokenizer", path.join(sharedDir(), "tokenizers", "bert-base-uncased")];
@@ -57,7 +76,7 @@ function encoderArgs() {
 export async function startServer({ apiKey = "", extra = [] } = {}) {
   const dir = path.join(sharedDir(), "models", "stories260K");
   const args = ["serve", "--model", path.join(dir, "stories260K.bin"), "--tokenizer", path.join(dir, "tok512.bin"),
-    ...encoderArgs(), "--addr", "127.0.0.1:0", "--parallel", "4", ...extra];
+    ...encoderArgs(), ...seq2seqArgs(), "--addr", "127.0.0.1:0", "--parallel", "4", ...extra];
   if (apiKey) args.push("--api-key", apiKey);
   const proc = spawn(binary(), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, GLOSSA_API_KEY: "" } });
   let log = "";
