@@ -334,14 +334,18 @@ func (s *Server) streamDirect(out *sse, chunk func(...chunkChoice) chatChunk, i 
 		d := messageToolCall{Index: &zero}
 		d.Function.Arguments = ev.Text
 		c := chunkChoice{Index: i, Delta: chunkDelta{ToolCalls: []messageToolCall{d}}}
-		if *pending != nil {
-			c.Logprobs = &chatLogprobs{Content: *pending}
-			*pending = nil
-		}
-		if err := out.send(chunk(c)); err != nil {
+		if err := out.send(chunk(takeLogprobs(c, pending))); err != nil {
 			return err
 		}
 	}
+	return s.endCalls(out, chunk, i, ev, pending, u)
+}
+
+// endCalls sends the end of choice i's streamed tool calls once ev is the
+// last event: the error event if decoding failed, else a chunk with
+// finish_reason "tool_calls" ("length" when the budget ran out first)
+// carrying any log-probabilities not yet sent.
+func (s *Server) endCalls(out *sse, chunk func(...chunkChoice) chatChunk, i int, ev scheduler.Event, pending *[]tokenLogprob, u *usage) error {
 	if !ev.Done {
 		return nil
 	}
@@ -353,7 +357,17 @@ func (s *Server) streamDirect(out *sse, chunk func(...chunkChoice) chatChunk, i 
 	if reason == "stop" {
 		reason = "tool_calls"
 	}
-	return out.send(chunk(chunkChoice{Index: i, FinishReason: &reason}))
+	return out.send(chunk(takeLogprobs(chunkChoice{Index: i, FinishReason: &reason}, pending)))
+}
+
+// takeLogprobs moves the log-probabilities read since the last chunk into
+// c.
+func takeLogprobs(c chunkChoice, pending *[]tokenLogprob) chunkChoice {
+	if *pending != nil {
+		c.Logprobs = &chatLogprobs{Content: *pending}
+		*pending = nil
+	}
+	return c
 }
 
 // streamCalls streams choice i's tool calls as they are decoded (see
@@ -372,31 +386,11 @@ func (s *Server) streamCalls(out *sse, chunk func(...chunkChoice) chatChunk, i i
 			c.Function.Arguments = d.Args
 		}
 		ch := chunkChoice{Index: i, Delta: chunkDelta{ToolCalls: []messageToolCall{c}}}
-		if *pending != nil {
-			ch.Logprobs = &chatLogprobs{Content: *pending}
-			*pending = nil
-		}
-		if err := out.send(chunk(ch)); err != nil {
+		if err := out.send(chunk(takeLogprobs(ch, pending))); err != nil {
 			return err
 		}
 	}
-	if !ev.Done {
-		return nil
-	}
-	if e := s.endError(ev); e != nil {
-		return out.send(e.body())
-	}
-	u.CompletionTokens += ev.CompletionTokens
-	reason := finishReason(ev.Reason)
-	if reason == "stop" {
-		reason = "tool_calls"
-	}
-	last := chunkChoice{Index: i, FinishReason: &reason}
-	if *pending != nil {
-		last.Logprobs = &chatLogprobs{Content: *pending}
-		*pending = nil
-	}
-	return out.send(chunk(last))
+	return s.endCalls(out, chunk, i, ev, pending, u)
 }
 
 // toolCalls parses a reply for the request's tools and returns them as
