@@ -141,21 +141,6 @@ func NewEncoder(cfg Config, seed uint64, opts *EncoderOptions) (*Encoder, error)
 // after they change), for inference right after training.
 func (m *Model) Encoder(opts *EncoderOptions) (*Encoder, error) { return encoderOf(m.Config, m, opts) }
 
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForPreTraining) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
-}
-
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForMaskedLM) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
-}
-
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForSequenceClassification) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
-}
-
 // encoderOf builds an Encoder from the parameters of m, read through an
 // infer.Tensors of views, under the same names as a checkpoint.
 func encoderOf(cfg Config, m nn.Module, opts *EncoderOptions) (*Encoder, error) {

@@ -231,36 +231,6 @@ func openFolder(dir string) (Config, checkpoint.Reader, error) {
 	return cfg, r, nil
 }
 
-// loadFolder reads dir's config and weights into the model that build
-// returns for the config. BertModel and BertForSequenceClassification
-// load BERT and ELECTRA folders, the ELECTRA heads only ELECTRA, the other
-// BERT heads only BERT.
-func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
-	var none M
-	cfg, r, err := openFolder(dir)
-	if err != nil {
-		return none, err
-	}
-	r.Close()
-	var ok bool
-	switch any(none).(type) {
-	case *Model, *ForSequenceClassification:
-		ok = cfg.Variant == Bert || cfg.Variant == Electra
-	case *ElectraDiscriminator, *ElectraGenerator:
-		ok = cfg.Variant == Electra
-	default:
-		ok = cfg.Variant == Bert
-	}
-	if !ok {
-		return none, fmt.Errorf("bert: %s is a %s model, which this class does not load (LoadEncoder runs every variant)", dir, cfg.Variant)
-	}
-	m := build(cfg)
-	if err := LoadParams(dir, m.Params()); err != nil {
-		return none, err
-	}
-	return m, nil
-}
-
 // encoderParams returns the number of parameters of the embeddings and
 // encoder layers c describes (no pooler or heads). Validate bounds every
 // term, so the sum cannot overflow.
@@ -285,47 +255,15 @@ func storedValues(r checkpoint.Reader) int64 {
 	return n
 }
 
-// Load reads a BertModel (with its pooler) from a Hugging Face model
-// folder: config.json and model.safetensors, whatever head class saved it.
-func Load(dir string) (*Model, error) {
-	return loadFolder(dir, func(c Config) *Model { return newModel(c, c.Variant != Electra) })
-}
-
-// LoadForPreTraining reads a BertForPreTraining from a model folder.
-func LoadForPreTraining(dir string) (*ForPreTraining, error) {
-	return loadFolder(dir, newForPreTraining)
-}
-
-// LoadForMaskedLM reads a BertForMaskedLM from a model folder (a
-// BertForPreTraining checkpoint also loads: its pooler and NSP head are
-// ignored).
-func LoadForMaskedLM(dir string) (*ForMaskedLM, error) { return loadFolder(dir, newForMaskedLM) }
-
-// LoadForSequenceClassification reads a BertForSequenceClassification from
-// a model folder; the classifier has Config.Labels() outputs.
-func LoadForSequenceClassification(dir string) (*ForSequenceClassification, error) {
-	return loadFolder(dir, newForSequenceClassification)
-}
+// Load reads a BertModel (with its pooler; an ElectraModel, which has
+// none) from a Hugging Face model folder: config.json and
+// model.safetensors, whatever head class saved it.
+func Load(dir string) (*Model, error) { return loadFolder(dir, newBase) }
 
 // Save writes a BertModel folder (config.json, model.safetensors) as
 // BertModel.save_pretrained does: parameter names without "bert.".
-func (m *Model) Save(dir string) error { return save(dir, m.Config, "BertModel", m.Params()) }
-
-// Save writes a BertForPreTraining folder; the tied decoder weight is not
-// stored, as save_pretrained leaves out tied duplicates.
-func (m *ForPreTraining) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForPreTraining", m.Params())
-}
-
-// Save writes a BertForMaskedLM folder.
-func (m *ForMaskedLM) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForMaskedLM", m.Params())
-}
-
-// Save writes a BertForSequenceClassification folder
-// (ElectraForSequenceClassification for an ELECTRA encoder).
-func (m *ForSequenceClassification) Save(dir string) error {
-	return save(dir, m.Bert.Config, m.Bert.Config.Variant.names().class+"ForSequenceClassification", m.Params())
+func (m *Model) Save(dir string) error {
+	return save(dir, m.Config, m.Config.Variant.names().class+"Model", m.Params())
 }
 
 // save writes config.json and model.safetensors into dir (created if

@@ -340,7 +340,10 @@ func (m *Model) Params() []nn.NamedParam {
 func prefixed(prefix string, ps []nn.NamedParam) []nn.NamedParam {
 	out := make([]nn.NamedParam, len(ps))
 	for i, p := range ps {
-		out[i] = nn.NamedParam{Name: prefix + "." + p.Name, Var: p.Var}
+		out[i] = nn.NamedParam{Name: prefix, Var: p.Var}
+		if p.Name != "" { // a lone parameter (param) is named by the prefix
+			out[i].Name += "." + p.Name
+		}
 	}
 	return out
 }
@@ -370,20 +373,14 @@ func initParams(ps []nn.NamedParam, cfg Config, rng *tensor.RNG) {
 // New returns a BertModel with a pooler (an ElectraModel, which has none)
 // and HF's random initialisation.
 func New(cfg Config, rng *tensor.RNG) (*Model, error) {
-	return newInit(cfg, rng, func(c Config) *Model { return newModel(c, c.Variant != Electra) })
+	return newInit(cfg, rng, newBase)
 }
 
-// newInit validates cfg and returns build(cfg) with HF's random
-// initialisation drawn from rng.
-func newInit[M nn.Module](cfg Config, rng *tensor.RNG, build func(Config) M) (M, error) {
-	if err := cfg.Validate(); err != nil {
-		var none M
-		return none, err
-	}
-	m := build(cfg)
-	initParams(m.Params(), cfg, rng)
-	return m, nil
-}
+func (*Model) class() class { return class{"Model", bertElectra, 0} }
+
+// newBase returns cfg's base model: BertModel with its pooler, or
+// ElectraModel, which has none.
+func newBase(cfg Config) *Model { return newModel(cfg, cfg.Variant != Electra) }
 
 // activate applies act to x.
 func activate(act nn.Activation, x *autograd.Var) *autograd.Var {
