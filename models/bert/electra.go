@@ -39,17 +39,13 @@ type ElectraGenerator struct {
 	headed
 }
 
-func (*ElectraDiscriminator) class() class { return class{"ForPreTraining", electraOnly, 0} }
-
 func (m *ElectraDiscriminator) layout() layout {
-	return layout{base: m.Electra, parts: []part{{"discriminator_predictions.dense", m.Dense},
+	return layout{suffix: "ForPreTraining", variants: electraOnly, base: m.Electra, parts: []part{{"discriminator_predictions.dense", m.Dense},
 		{"discriminator_predictions.dense_prediction", m.Prediction}}}
 }
 
-func (*ElectraGenerator) class() class { return class{"ForMaskedLM", electraOnly, HeadMLM} }
-
 func (m *ElectraGenerator) layout() layout {
-	return layout{base: m.Electra, parts: m.MLM.parts(Electra)}
+	return layout{suffix: "ForMaskedLM", variants: electraOnly, heads: HeadMLM, base: m.Electra, parts: m.MLM.parts(Electra)}
 }
 
 func newElectraDiscriminator(cfg Config) *ElectraDiscriminator {

@@ -77,12 +77,9 @@ var (
 	bertElectra = []Variant{Bert, Electra}
 )
 
-func (*ForPreTraining) class() class {
-	return class{"ForPreTraining", bertOnly, HeadPooler | HeadMLM | HeadNSP}
-}
-
 func (m *ForPreTraining) layout() layout {
-	return layout{base: m.Bert, parts: append(m.MLM.parts(Bert), part{"cls.seq_relationship", m.NSP})}
+	return layout{suffix: "ForPreTraining", variants: bertOnly, heads: HeadPooler | HeadMLM | HeadNSP,
+		base: m.Bert, parts: append(m.MLM.parts(Bert), part{"cls.seq_relationship", m.NSP})}
 }
 
 func newForPreTraining(cfg Config) *ForPreTraining {
@@ -196,9 +193,9 @@ type ForMaskedLM struct {
 	headed
 }
 
-func (*ForMaskedLM) class() class { return class{"ForMaskedLM", bertOnly, HeadMLM} }
-
-func (m *ForMaskedLM) layout() layout { return layout{base: m.Bert, parts: m.MLM.parts(Bert)} }
+func (m *ForMaskedLM) layout() layout {
+	return layout{suffix: "ForMaskedLM", variants: bertOnly, heads: HeadMLM, base: m.Bert, parts: m.MLM.parts(Bert)}
+}
 
 func newForMaskedLM(cfg Config) *ForMaskedLM {
 	m := &ForMaskedLM{Bert: newModel(cfg, false)}
@@ -245,13 +242,10 @@ type ForSequenceClassification struct {
 	headed
 }
 
-func (*ForSequenceClassification) class() class {
-	return class{"ForSequenceClassification", bertElectra, HeadClassifier}
-}
-
 func (m *ForSequenceClassification) layout() layout {
 	nm := m.Bert.Config.Variant.names()
-	l := layout{base: m.Bert, dropouts: []*nn.Dropout{&m.Dropout}}
+	l := layout{suffix: "ForSequenceClassification", variants: bertElectra, heads: HeadClassifier,
+		base: m.Bert, dropouts: []*nn.Dropout{&m.Dropout}}
 	if m.Dense != nil {
 		l.parts = append(l.parts, part{nm.seqPre, m.Dense})
 	}

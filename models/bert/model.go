@@ -376,7 +376,7 @@ func New(cfg Config, rng *tensor.RNG) (*Model, error) {
 	return newInit(cfg, rng, newBase)
 }
 
-func (*Model) class() class { return class{"Model", bertElectra, 0} }
+func (m *Model) layout() layout { return layout{suffix: "Model", variants: bertElectra, base: m} }
 
 // newBase returns cfg's base model: BertModel with its pooler, or
 // ElectraModel, which has none.

@@ -20,10 +20,8 @@ type ForQuestionAnswering struct {
 	headed
 }
 
-func (*ForQuestionAnswering) class() class { return class{"ForQuestionAnswering", bertOnly, HeadQA} }
-
 func (m *ForQuestionAnswering) layout() layout {
-	return layout{base: m.Bert, parts: []part{{"qa_outputs", m.QA}}}
+	return layout{suffix: "ForQuestionAnswering", variants: bertOnly, heads: HeadQA, base: m.Bert, parts: []part{{"qa_outputs", m.QA}}}
 }
 
 func newForQuestionAnswering(cfg Config) *ForQuestionAnswering {

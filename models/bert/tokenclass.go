@@ -21,12 +21,9 @@ type ForTokenClassification struct {
 	headed
 }
 
-func (*ForTokenClassification) class() class {
-	return class{"ForTokenClassification", bertOnly, HeadTokenClassifier}
-}
-
 func (m *ForTokenClassification) layout() layout {
-	return layout{base: m.Bert, parts: []part{{"classifier", m.Classifier}}, dropouts: []*nn.Dropout{&m.Dropout}}
+	return layout{suffix: "ForTokenClassification", variants: bertOnly, heads: HeadTokenClassifier,
+		base: m.Bert, parts: []part{{"classifier", m.Classifier}}, dropouts: []*nn.Dropout{&m.Dropout}}
 }
 
 func newForTokenClassification(cfg Config) *ForTokenClassification {
