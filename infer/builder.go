@@ -564,17 +564,8 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		return NewLinear(newQuantWeight(f, in, total, parts, outs), bv)
 	}
 	if f == BF16 {
-		parts := make([][]uint16, len(names))
-		var mapped []checkpoint.TensorInfo
-		for i, n := range names {
-			part, info, mp := b.bf16(b.Path(n+".weight"), []int{outs[i], in})
-			parts[i] = part
-			if mp {
-				mapped = append(mapped, info)
-			}
-		}
-		bv := b.catBias(names, outs, bias)
-		if b.st.err != nil {
+		parts, bv, mapped, ok := catParts(b, names, outs, in, bias, b.bf16)
+		if !ok {
 			return nil
 		}
 		var w Weight
@@ -588,17 +579,8 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		}
 		return NewLinear(w, bv)
 	}
-	parts := make([][]float32, len(names))
-	var mapped []checkpoint.TensorInfo
-	for i, n := range names {
-		part, info, mp := b.view(b.Path(n+".weight"), []int{outs[i], in})
-		parts[i] = part
-		if mp {
-			mapped = append(mapped, info)
-		}
-	}
-	bv := b.catBias(names, outs, bias)
-	if b.st.err != nil {
+	parts, bv, mapped, ok := catParts(b, names, outs, in, bias, b.view)
+	if !ok {
 		return nil
 	}
 	var w Weight
@@ -611,6 +593,23 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		b.release(info)
 	}
 	return NewLinear(w, bv)
+}
+
+// catParts reads the parts names[i] [outs[i], in] of a LinearCat with read
+// (view or bf16) and its concatenated bias; mapped are the tensors to
+// release once the parts are copied. ok is false after an error.
+func catParts[T any](b *Builder, names []string, outs []int, in int, bias bool,
+	read func(string, []int) ([]T, checkpoint.TensorInfo, bool)) (parts [][]T, bv []float32, mapped []checkpoint.TensorInfo, ok bool) {
+	parts = make([][]T, len(names))
+	for i, n := range names {
+		part, info, mp := read(b.Path(n+".weight"), []int{outs[i], in})
+		parts[i] = part
+		if mp {
+			mapped = append(mapped, info)
+		}
+	}
+	bv = b.catBias(names, outs, bias)
+	return parts, bv, mapped, b.st.err == nil
 }
 
 func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {
