@@ -91,7 +91,7 @@ func (m *ElectraDiscriminator) Forward(in Input, opts *ForwardOptions) (*Output,
 	if err != nil {
 		return nil, nil, err
 	}
-	h := activate(m.Act, m.Dense.Forward(out.LastHidden))           // [B, T, C]
+	h := nn.Activate(m.Act, m.Dense.Forward(out.LastHidden))        // [B, T, C]
 	logits := autograd.Reshape(m.Prediction.Forward(h), in.B, in.T) // [B, T]
 	return out, logits, nil
 }

@@ -36,8 +36,8 @@ func newMLMHead(cfg Config, words *autograd.Var) *MLMHead {
 
 // Forward maps hidden states [..., C] to vocabulary logits [..., V].
 func (h *MLMHead) Forward(x *autograd.Var) *autograd.Var {
-	x = h.Norm.Forward(activate(h.Act, h.Dense.Forward(x))) // [..., E]
-	return autograd.Linear(x, h.Decoder, h.Bias)            // [..., V]
+	x = h.Norm.Forward(nn.Activate(h.Act, h.Dense.Forward(x))) // [..., E]
+	return autograd.Linear(x, h.Decoder, h.Bias)               // [..., V]
 }
 
 // parts names the head's parameters as variant v does (BERT's

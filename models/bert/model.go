@@ -381,16 +381,3 @@ func (m *Model) layout() layout { return layout{suffix: "Model", variants: bertE
 // newBase returns cfg's base model: BertModel with its pooler, or
 // ElectraModel, which has none.
 func newBase(cfg Config) *Model { return newModel(cfg, cfg.Variant != Electra) }
-
-// activate applies act to x.
-func activate(act nn.Activation, x *autograd.Var) *autograd.Var {
-	switch act {
-	case nn.GELUTanh:
-		return autograd.GELUTanh(x)
-	case nn.ReLU:
-		return autograd.ReLU(x)
-	case nn.SiLU:
-		return autograd.SiLU(x)
-	}
-	return autograd.GELU(x)
-}
