@@ -2,7 +2,6 @@ package gpt2
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -71,13 +70,9 @@ func aliases(name string) []string { return []string{"transformer." + name} }
 // wte, and the legacy h.N.attn.bias / masked_bias buffers are ignored. F16
 // and BF16 files are widened (or kept, with bfloat16).
 func LoadInference(dir string, opts *InferOptions) (*Inference, error) {
-	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
+	cfg, src, err := infer.OpenFolder[Config](family, dir)
 	if err != nil {
 		return nil, err
-	}
-	src, err := checkpoint.OpenFolder(dir)
-	if err != nil {
-		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	return newInference(cfg, src, dir, opts)
 }
