@@ -650,29 +650,34 @@ func (b *Builder) Embedding(name string, V, C int) *Embedding {
 		return &Embedding{V: V, C: C, q: q, qf: f}
 	}
 	if f == BF16 {
-		w, info, mapped := b.bf16(full, []int{V, C})
+		w, mapped := keepOrCopy(b, full, []int{V, C}, b.bf16)
 		if w == nil {
 			return nil
 		}
-		if mapped && !b.st.opts.KeepSource {
-			w = slices.Clone(w)
-			b.release(info)
-		} else if mapped {
-			b.st.aliased = true
-		}
-		return &Embedding{V: V, C: C, bf16: w, mapped: mapped && b.st.opts.KeepSource}
+		return &Embedding{V: V, C: C, bf16: w, mapped: mapped}
 	}
-	w, info, mapped := b.view(full, []int{V, C})
+	w, _ := keepOrCopy(b, full, []int{V, C}, b.view)
 	if w == nil {
 		return nil
 	}
-	if mapped && !b.st.opts.KeepSource {
+	return &Embedding{V: V, C: C, f32: w}
+}
+
+// keepOrCopy reads full with read (view or bf16): a tensor of a mapped
+// checkpoint stays a view of it with KeepSource (kept reports it), else
+// it is copied and its mapping released.
+func keepOrCopy[T any](b *Builder, full string, shape []int,
+	read func(string, []int) ([]T, checkpoint.TensorInfo, bool)) (w []T, kept bool) {
+	w, info, mapped := read(full, shape)
+	switch {
+	case w == nil || !mapped:
+	case b.st.opts.KeepSource:
+		b.st.aliased, kept = true, true
+	default:
 		w = slices.Clone(w)
 		b.release(info)
-	} else if mapped {
-		b.st.aliased = true
 	}
-	return &Embedding{V: V, C: C, f32: w}
+	return w, kept
 }
 
 // HFInit returns an Init function with Hugging Face's initialisation,
