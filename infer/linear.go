@@ -280,7 +280,6 @@ func (w *packedWeight) mul(_ *Scratch, y, x []float32, N int, beta float32, ep *
 type f16Weight struct{ packedWeight }
 
 func (w *f16Weight) Format() Format { return F16 }
-func (w *f16Weight) Bytes() int     { return 4 * w.in * w.out }
 func (w *f16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
 	h := sc.grow(&sc.half, N*w.in)
 	kernels.RoundHalf(h, x[:N*w.in])
