@@ -400,35 +400,36 @@ func (e *Encoder) Classify(ws *Workspace, in Input) ([]float32, error) {
 // ClassifyTokens runs the encoder and the token classifier over in and
 // returns the logits [B, T, labels], a view into ws.
 func (e *Encoder) ClassifyTokens(ws *Workspace, in Input) ([]float32, error) {
-	if e.tokens == nil {
-		return nil, e.missing(HeadTokenClassifier, "token classification")
+	return e.everyToken(ws, in, e.tokens, HeadTokenClassifier, "token classification")
+}
+
+// AnswerSpans runs the encoder and the question-answering head over in
+// and returns the start and end logits [B, T], views into ws.
+func (e *Encoder) AnswerSpans(ws *Workspace, in Input) (start, end []float32, err error) {
+	logits, err := e.everyToken(ws, in, e.spans, HeadQA, "question answering") // [N, 2]: start | end
+	if err != nil {
+		return nil, nil, err
+	}
+	N := in.B * in.T
+	ws.spanStart, ws.spanEnd = grow(ws.spanStart, N), grow(ws.spanEnd, N)
+	for n := range N {
+		ws.spanStart[n], ws.spanEnd[n] = logits[2*n], logits[2*n+1]
+	}
+	return ws.spanStart, ws.spanEnd, nil
+}
+
+// everyToken runs the encoder over in and head h, the Linear l, on every
+// position: logits [N, l.Out], a view into ws.
+func (e *Encoder) everyToken(ws *Workspace, in Input, l *infer.Linear, h Heads, task string) ([]float32, error) {
+	if l == nil {
+		return nil, e.missing(h, task)
 	}
 	x, _, err := e.Forward(ws, in)
 	if err != nil {
 		return nil, err
 	}
 	N := in.B * in.T
-	ws.logits = grow(ws.logits, N*e.tokens.Out)
-	e.tokens.Forward(&ws.sc, ws.logits, x, N)
+	ws.logits = grow(ws.logits, N*l.Out)
+	l.Forward(&ws.sc, ws.logits, x, N)
 	return ws.logits, nil
-}
-
-// AnswerSpans runs the encoder and the question-answering head over in
-// and returns the start and end logits [B, T], views into ws.
-func (e *Encoder) AnswerSpans(ws *Workspace, in Input) (start, end []float32, err error) {
-	if e.spans == nil {
-		return nil, nil, e.missing(HeadQA, "question answering")
-	}
-	x, _, err := e.Forward(ws, in)
-	if err != nil {
-		return nil, nil, err
-	}
-	N := in.B * in.T
-	ws.logits = grow(ws.logits, 2*N)
-	e.spans.Forward(&ws.sc, ws.logits, x, N) // [N, 2]: start | end
-	ws.spanStart, ws.spanEnd = grow(ws.spanStart, N), grow(ws.spanEnd, N)
-	for n := range N {
-		ws.spanStart[n], ws.spanEnd[n] = ws.logits[2*n], ws.logits[2*n+1]
-	}
-	return ws.spanStart, ws.spanEnd, nil
 }
