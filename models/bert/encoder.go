@@ -87,11 +87,15 @@ const (
 	HeadQA                                // extractive question answering: qa_outputs
 )
 
+// headClasses name the heads as the Hugging Face classes that end in
+// "For" + name do, in bit order.
+var headClasses = [...]string{"Pooler", "MaskedLM", "NextSentencePrediction", "SequenceClassification",
+	"TokenClassification", "QuestionAnswering"}
+
 // String lists the heads by their Hugging Face class suffixes.
 func (h Heads) String() string {
 	var parts []string
-	for i, name := range [...]string{"Pooler", "MaskedLM", "NextSentencePrediction", "SequenceClassification",
-		"TokenClassification", "QuestionAnswering"} {
+	for i, name := range headClasses {
 		if h&(1<<i) != 0 {
 			parts = append(parts, name)
 		}

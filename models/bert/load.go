@@ -37,18 +37,17 @@ func newBuilder(r checkpoint.Reader, source string, v Variant, f infer.Format, i
 }
 
 // archHead returns the head that cfg's architecture classes name
-// (BertForTokenClassification: HeadTokenClassifier, …), or 0.
+// (BertForTokenClassification: HeadTokenClassifier, …; BertForPreTraining:
+// HeadMLM), or 0.
 func (c Config) archHead() Heads {
 	for _, a := range c.Architectures {
-		switch {
-		case strings.HasSuffix(a, "ForTokenClassification"):
-			return HeadTokenClassifier
-		case strings.HasSuffix(a, "ForSequenceClassification"):
-			return HeadClassifier
-		case strings.HasSuffix(a, "ForQuestionAnswering"):
-			return HeadQA
-		case strings.HasSuffix(a, "ForMaskedLM"), strings.HasSuffix(a, "ForPreTraining") && c.Variant != Electra:
+		if strings.HasSuffix(a, "ForPreTraining") && c.Variant != Electra {
 			return HeadMLM
+		}
+		for i, name := range headClasses {
+			if strings.HasSuffix(a, "For"+name) {
+				return 1 << i
+			}
 		}
 	}
 	return 0
