@@ -53,11 +53,7 @@ type headed struct{ self laidOut }
 // weight (a masked-LM decoder is the word embedding) is listed once.
 func (h headed) Params() []nn.NamedParam {
 	l := h.self.layout()
-	ps := prefixed(l.base.Config.Variant.names().base, l.base.Params())
-	for _, p := range l.parts {
-		ps = append(ps, prefixed(p.prefix, p.m.Params())...)
-	}
-	return ps
+	return append(prefixed(l.base.Config.Variant.names().base, l.base.Params()), collect(l.parts)...)
 }
 
 // SetTraining switches dropout on or off (see Model.SetTraining).
