@@ -118,12 +118,12 @@ func loadFolder[M laidOut](dir string, newM func(Config) M) (M, error) {
 	if err != nil {
 		return none, err
 	}
-	r.Close()
+	defer r.Close()
 	m, err := build(&cfg, newM)
 	if err != nil {
 		return none, fmt.Errorf("%w, in %s", err, dir)
 	}
-	if err := LoadParams(dir, m.Params()); err != nil {
+	if err := fill(r, weightsPath(dir), cfg.Variant, m.Params()); err != nil {
 		return none, err
 	}
 	return m, nil

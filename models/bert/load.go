@@ -191,7 +191,12 @@ func LoadParams(dir string, ps []nn.NamedParam) error {
 		return fmt.Errorf("bert: %w", err)
 	}
 	defer r.Close()
-	b := newBuilder(r, weightsPath(dir), v, infer.F32, nil)
+	return fill(r, weightsPath(dir), v, ps)
+}
+
+// fill copies ps from checkpoint r of variant v, named source in errors.
+func fill(r checkpoint.Reader, source string, v Variant, ps []nn.NamedParam) error {
+	b := newBuilder(r, source, v, infer.F32, nil)
 	for _, p := range ps {
 		b.Into(p.Name, p.Var.Value.Data(), p.Var.Value.Shape()...)
 	}
