@@ -1,60 +1,46 @@
-package infer
+package infer_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/glossa-ai/glossa/infer"
 )
 
-// toyConfig is a model configuration with one default and one bound.
-type toyConfig struct {
-	Width int `json:"width"`
-}
-
-func (c *toyConfig) Validate() error {
-	if c.Width == 0 {
-		c.Width = 8
-	}
-	if c.Width < 0 {
-		return errors.New("toy: config: negative width")
-	}
-	return nil
-}
-
 func TestParseConfig(t *testing.T) {
-	f := Family{Package: "toy", ModelType: "toy", Class: "Toy"}
+	f := infer.Family{Package: "toy", ModelType: "toy", Class: "Toy"}
 	for _, tc := range []struct {
-		doc   string
-		width int
-		err   string // "" = valid
+		doc    string
+		layers int
+		err    string // "" = valid
 	}{
-		{`{"model_type": "toy", "width": 4}`, 4, ""},
-		{`{"architectures": ["ToyForCausalLM"]}`, 8, ""}, // default filled in
-		{`{}`, 8, ""},
+		{`{"model_type": "toy", "n_layer": 4}`, 4, ""},
+		{`{"architectures": ["ToyForCausalLM"]}`, 2, ""}, // default filled in
+		{`{}`, 2, ""},
 		{`{"model_type": "bert"}`, 0, "toy: config: "},
 		{`{"architectures": ["BertModel"]}`, 0, "toy: config: "},
-		{`{"width": -1}`, 0, "negative width"},
-		{`{"width": "wide"}`, 0, "toy: config: "},
-		{`{"width": 4`, 0, "toy: config: "},
+		{`{"n_layer": -1}`, 0, "is negative"},
+		{`{"n_layer": "wide"}`, 0, "toy: config: "},
+		{`{"n_layer": 4`, 0, "toy: config: "},
 	} {
-		c, err := ParseConfig[toyConfig](f, []byte(tc.doc))
+		c, err := infer.ParseConfig[tinyConfig](f, []byte(tc.doc))
 		switch {
-		case tc.err == "" && (err != nil || c.Width != tc.width):
-			t.Errorf("%s: got %+v, %v; want width %d", tc.doc, c, err, tc.width)
+		case tc.err == "" && (err != nil || c.Layers != tc.layers):
+			t.Errorf("%s: got %+v, %v; want %d layers", tc.doc, c, err, tc.layers)
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%s: error %v, want one containing %q", tc.doc, err, tc.err)
 		}
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "toy", "width": 3}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "toy", "n_layer": 3}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := ReadConfig[toyConfig](f, dir); err != nil || c.Width != 3 {
+	if c, err := infer.ReadConfig[tinyConfig](f, dir); err != nil || c.Layers != 3 {
 		t.Errorf("ReadConfig of the folder: %+v, %v", c, err)
 	}
-	if _, _, err := OpenFolder[toyConfig](f, dir); err == nil || !strings.HasPrefix(err.Error(), "toy: ") {
+	if _, _, err := infer.OpenFolder[tinyConfig](f, dir); err == nil || !strings.HasPrefix(err.Error(), "toy: ") {
 		t.Errorf("OpenFolder without weights: error %v", err)
 	}
 }
