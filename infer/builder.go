@@ -599,7 +599,8 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 // (view or bf16) and its concatenated bias; mapped are the tensors to
 // release once the parts are copied. ok is false after an error.
 func catParts[T any](b *Builder, names []string, outs []int, in int, bias bool,
-	read func(string, []int) ([]T, checkpoint.TensorInfo, bool)) (parts [][]T, bv []float32, mapped []checkpoint.TensorInfo, ok bool) {
+	read func(string, []int) ([]T, checkpoint.TensorInfo, bool),
+) (parts [][]T, bv []float32, mapped []checkpoint.TensorInfo, ok bool) {
 	parts = make([][]T, len(names))
 	for i, n := range names {
 		part, info, mp := read(b.Path(n+".weight"), []int{outs[i], in})

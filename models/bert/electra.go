@@ -40,8 +40,8 @@ type ElectraGenerator struct {
 }
 
 func (m *ElectraDiscriminator) layout() layout {
-	return layout{suffix: "ForPreTraining", variants: electraOnly, base: m.Electra, parts: []part{{"discriminator_predictions.dense", m.Dense},
-		{"discriminator_predictions.dense_prediction", m.Prediction}}}
+	return layout{suffix: "ForPreTraining", variants: electraOnly, base: m.Electra,
+		parts: []part{{"discriminator_predictions.dense", m.Dense}, {"discriminator_predictions.dense_prediction", m.Prediction}}}
 }
 
 func (m *ElectraGenerator) layout() layout {

@@ -96,7 +96,8 @@ func build[M laidOut](cfg *Config, newM func(Config) M) (M, error) {
 	}
 	m := newM(*cfg)
 	if l := m.layout(); !slices.Contains(l.variants, cfg.Variant) {
-		return none, fmt.Errorf("bert: %s builds %v models, not %q (LoadEncoder runs every variant)", l.suffix, l.variants, cfg.Variant)
+		return none, fmt.Errorf("bert: %s builds %v models, not %q (LoadEncoder runs every variant)",
+			l.suffix, l.variants, cfg.Variant)
 	}
 	return m, nil
 }

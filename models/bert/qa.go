@@ -21,7 +21,8 @@ type ForQuestionAnswering struct {
 }
 
 func (m *ForQuestionAnswering) layout() layout {
-	return layout{suffix: "ForQuestionAnswering", variants: bertOnly, heads: HeadQA, base: m.Bert, parts: []part{{"qa_outputs", m.QA}}}
+	return layout{suffix: "ForQuestionAnswering", variants: bertOnly, heads: HeadQA,
+		base: m.Bert, parts: []part{{"qa_outputs", m.QA}}}
 }
 
 func newForQuestionAnswering(cfg Config) *ForQuestionAnswering {
