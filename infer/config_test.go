@@ -1,6 +1,7 @@
 package infer_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,5 +43,23 @@ func TestParseConfig(t *testing.T) {
 	}
 	if _, _, err := infer.OpenFolder[tinyConfig](f, dir); err == nil || !strings.HasPrefix(err.Error(), "toy: ") {
 		t.Errorf("OpenFolder without weights: error %v", err)
+	}
+}
+
+// closeCounter counts its Close calls.
+type closeCounter struct{ n int }
+
+func (c *closeCounter) Close() error { c.n++; return nil }
+
+func TestRelease(t *testing.T) {
+	c := &closeCounter{}
+	var src io.Closer = c
+	for range 2 {
+		if err := infer.Release(&src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.n != 1 || src != nil {
+		t.Errorf("two Releases: %d closes, source %v; want 1, nil", c.n, src)
 	}
 }

@@ -2,6 +2,7 @@ package gpt2
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -36,8 +37,8 @@ type Inference struct {
 	head   *infer.Linear // logits = ln_f(x)·wteᵀ
 	attn   infer.Attention
 
-	src   checkpoint.Reader // kept open while float32 views alias it
-	cache infer.KVType      // the states' KV cache type
+	src   io.Closer    // the checkpoint float32 views alias, kept open; or nil
+	cache infer.KVType // the states' KV cache type
 }
 
 // block is one transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
@@ -189,14 +190,7 @@ func weightTensors(cfg Config, w *Weights) infer.Tensors {
 
 // Close releases the memory-mapped checkpoint of a float32 model; the model
 // must not be used afterwards.
-func (m *Inference) Close() error {
-	if m.src == nil {
-		return nil
-	}
-	err := m.src.Close()
-	m.src = nil
-	return err
-}
+func (m *Inference) Close() error { return infer.Release(&m.src) }
 
 // WeightBytes returns the bytes of weights the model streams per token.
 func (m *Inference) WeightBytes() int {
