@@ -30,35 +30,18 @@ const (
 	Identity
 )
 
-var activationNames = [...]string{GELU: "gelu", GELUTanh: "gelu_new", ReLU: "relu", SiLU: "silu", SwiGLU: "swiglu", Tanh: "tanh", Identity: "linear"}
+var activationNames = spellings{GELU: {"gelu"}, GELUTanh: {"gelu_new", "gelu_pytorch_tanh", "gelu_fast"},
+	ReLU: {"relu"}, SiLU: {"silu", "swish"}, SwiGLU: {"swiglu"}, Tanh: {"tanh"}, Identity: {"linear", "identity"}}
 
 // String returns the Hugging Face name of a.
-func (a Activation) String() string {
-	if a >= 0 && int(a) < len(activationNames) {
-		return activationNames[a]
-	}
-	return fmt.Sprintf("Activation(%d)", int(a))
-}
+func (a Activation) String() string { return activationNames.name(int(a), "Activation") }
 
 // ParseActivation maps a Hugging Face hidden_act / activation_function name
 // to an Activation: "gelu"; "gelu_new", "gelu_pytorch_tanh", "gelu_fast";
 // "relu"; "silu", "swish"; "swiglu"; "tanh"; "linear", "identity".
 func ParseActivation(name string) (Activation, error) {
-	switch name {
-	case "gelu":
-		return GELU, nil
-	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
-		return GELUTanh, nil
-	case "relu":
-		return ReLU, nil
-	case "silu", "swish":
-		return SiLU, nil
-	case "swiglu":
-		return SwiGLU, nil
-	case "tanh":
-		return Tanh, nil
-	case "linear", "identity":
-		return Identity, nil
+	if a, ok := activationNames.parse(name); ok {
+		return Activation(a), nil
 	}
 	return 0, fmt.Errorf("infer: unknown activation %q", name)
 }

@@ -564,17 +564,8 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		return NewLinear(newQuantWeight(f, in, total, parts, outs), bv)
 	}
 	if f == BF16 {
-		parts := make([][]uint16, len(names))
-		var mapped []checkpoint.TensorInfo
-		for i, n := range names {
-			part, info, mp := b.bf16(b.Path(n+".weight"), []int{outs[i], in})
-			parts[i] = part
-			if mp {
-				mapped = append(mapped, info)
-			}
-		}
-		bv := b.catBias(names, outs, bias)
-		if b.st.err != nil {
+		parts, bv, mapped, ok := catParts(b, names, outs, in, bias, b.bf16)
+		if !ok {
 			return nil
 		}
 		var w Weight
@@ -588,17 +579,8 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		}
 		return NewLinear(w, bv)
 	}
-	parts := make([][]float32, len(names))
-	var mapped []checkpoint.TensorInfo
-	for i, n := range names {
-		part, info, mp := b.view(b.Path(n+".weight"), []int{outs[i], in})
-		parts[i] = part
-		if mp {
-			mapped = append(mapped, info)
-		}
-	}
-	bv := b.catBias(names, outs, bias)
-	if b.st.err != nil {
+	parts, bv, mapped, ok := catParts(b, names, outs, in, bias, b.view)
+	if !ok {
 		return nil
 	}
 	var w Weight
@@ -611,6 +593,24 @@ func (b *Builder) LinearCat(names []string, in int, outs []int, bias bool) *Line
 		b.release(info)
 	}
 	return NewLinear(w, bv)
+}
+
+// catParts reads the parts names[i] [outs[i], in] of a LinearCat with read
+// (view or bf16) and its concatenated bias; mapped are the tensors to
+// release once the parts are copied. ok is false after an error.
+func catParts[T any](b *Builder, names []string, outs []int, in int, bias bool,
+	read func(string, []int) ([]T, checkpoint.TensorInfo, bool),
+) (parts [][]T, bv []float32, mapped []checkpoint.TensorInfo, ok bool) {
+	parts = make([][]T, len(names))
+	for i, n := range names {
+		part, info, mp := read(b.Path(n+".weight"), []int{outs[i], in})
+		parts[i] = part
+		if mp {
+			mapped = append(mapped, info)
+		}
+	}
+	bv = b.catBias(names, outs, bias)
+	return parts, bv, mapped, b.st.err == nil
 }
 
 func (b *Builder) catBias(names []string, outs []int, bias bool) []float32 {
@@ -651,29 +651,34 @@ func (b *Builder) Embedding(name string, V, C int) *Embedding {
 		return &Embedding{V: V, C: C, q: q, qf: f}
 	}
 	if f == BF16 {
-		w, info, mapped := b.bf16(full, []int{V, C})
+		w, mapped := keepOrCopy(b, full, []int{V, C}, b.bf16)
 		if w == nil {
 			return nil
 		}
-		if mapped && !b.st.opts.KeepSource {
-			w = slices.Clone(w)
-			b.release(info)
-		} else if mapped {
-			b.st.aliased = true
-		}
-		return &Embedding{V: V, C: C, bf16: w, mapped: mapped && b.st.opts.KeepSource}
+		return &Embedding{V: V, C: C, bf16: w, mapped: mapped}
 	}
-	w, info, mapped := b.view(full, []int{V, C})
+	w, _ := keepOrCopy(b, full, []int{V, C}, b.view)
 	if w == nil {
 		return nil
 	}
-	if mapped && !b.st.opts.KeepSource {
+	return &Embedding{V: V, C: C, f32: w}
+}
+
+// keepOrCopy reads full with read (view or bf16): a tensor of a mapped
+// checkpoint stays a view of it with KeepSource (kept reports it), else
+// it is copied and its mapping released.
+func keepOrCopy[T any](b *Builder, full string, shape []int,
+	read func(string, []int) ([]T, checkpoint.TensorInfo, bool)) (w []T, kept bool) {
+	w, info, mapped := read(full, shape)
+	switch {
+	case w == nil || !mapped:
+	case b.st.opts.KeepSource:
+		b.st.aliased, kept = true, true
+	default:
 		w = slices.Clone(w)
 		b.release(info)
-	} else if mapped {
-		b.st.aliased = true
 	}
-	return &Embedding{V: V, C: C, f32: w}
+	return w, kept
 }
 
 // HFInit returns an Init function with Hugging Face's initialisation,

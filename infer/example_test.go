@@ -49,3 +49,32 @@ func ExampleAttention() {
 	// 4 3 3
 	// [1.00 0.00]
 }
+
+// tinyConfig is a model package's Config: config.json's own keys, and a
+// Validate that fills defaults and checks bounds.
+type tinyConfig struct {
+	Layers int `json:"n_layer"`
+}
+
+func (c *tinyConfig) Validate() error {
+	if c.Layers == 0 {
+		c.Layers = 2
+	}
+	if c.Layers < 0 {
+		return fmt.Errorf("tiny: config: n_layer %d is negative", c.Layers)
+	}
+	return nil
+}
+
+// ParseConfig decodes a config.json of one model family, checking its
+// model_type and architectures and validating it.
+func ExampleParseConfig() {
+	f := infer.Family{Package: "tiny", ModelType: "tiny", Class: "Tiny"}
+	c, err := infer.ParseConfig[tinyConfig](f, []byte(`{"model_type": "tiny", "architectures": ["TinyForCausalLM"]}`))
+	fmt.Println(c.Layers, err)
+	_, err = infer.ParseConfig[tinyConfig](f, []byte(`{"model_type": "bert"}`))
+	fmt.Println(err)
+	// Output:
+	// 2 <nil>
+	// tiny: config: model_type "bert" is not tiny
+}

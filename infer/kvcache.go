@@ -27,32 +27,20 @@ const (
 	KVF16
 )
 
+var kvTypeNames = spellings{KVDefault: {"default", "", "auto"}, KVF32: {"f32", "float32", "fp32"},
+	KVF16: {"f16", "float16", "fp16", "half"}}
+
 // ParseKVType maps "f32"/"float32", "f16"/"float16"/"half" and ""/"default"
 // to a KVType.
 func ParseKVType(s string) (KVType, error) {
-	switch strings.ToLower(s) {
-	case "", "default", "auto":
-		return KVDefault, nil
-	case "f32", "float32", "fp32":
-		return KVF32, nil
-	case "f16", "float16", "fp16", "half":
-		return KVF16, nil
+	if t, ok := kvTypeNames.parse(strings.ToLower(s)); ok {
+		return KVType(t), nil
 	}
 	return 0, fmt.Errorf("infer: unknown KV cache type %q (want f32 or f16)", s)
 }
 
 // String returns "default", "f32" or "f16".
-func (t KVType) String() string {
-	switch t {
-	case KVDefault:
-		return "default"
-	case KVF32:
-		return "f32"
-	case KVF16:
-		return "f16"
-	}
-	return fmt.Sprintf("KVType(%d)", int(t))
-}
+func (t KVType) String() string { return kvTypeNames.name(int(t), "KVType") }
 
 // Or returns t, or def when t is KVDefault.
 func (t KVType) Or(def KVType) KVType {

@@ -49,44 +49,20 @@ const (
 	Stored
 )
 
+var formatNames = spellings{F32: {"f32", "float32", "fp32", ""}, BF16: {"bf16", "bfloat16"}, Q8_0: {"q8_0"},
+	Q4_0: {"q4_0"}, F16: {"f16", "float16", "fp16"}, Stored: {"stored", "gguf", "as-stored"}}
+
 // ParseFormat maps "f32"/"float32", "bf16"/"bfloat16", "q8_0", "q4_0",
 // "f16"/"float16" and "stored"/"gguf" to a Format.
 func ParseFormat(s string) (Format, error) {
-	switch strings.ToLower(s) {
-	case "f32", "float32", "fp32", "":
-		return F32, nil
-	case "bf16", "bfloat16":
-		return BF16, nil
-	case "q8_0":
-		return Q8_0, nil
-	case "q4_0":
-		return Q4_0, nil
-	case "f16", "float16", "fp16":
-		return F16, nil
-	case "stored", "gguf", "as-stored":
-		return Stored, nil
+	if f, ok := formatNames.parse(strings.ToLower(s)); ok {
+		return Format(f), nil
 	}
 	return 0, fmt.Errorf("infer: unknown weight format %q (want f32, bf16, q8_0, q4_0, f16 or stored)", s)
 }
 
 // String returns "f32", "bf16", "q8_0", "q4_0", "f16" or "stored".
-func (f Format) String() string {
-	switch f {
-	case F32:
-		return "f32"
-	case BF16:
-		return "bf16"
-	case Q8_0:
-		return "q8_0"
-	case Q4_0:
-		return "q4_0"
-	case F16:
-		return "f16"
-	case Stored:
-		return "stored"
-	}
-	return fmt.Sprintf("Format(%d)", int(f))
-}
+func (f Format) String() string { return formatNames.name(int(f), "Format") }
 
 // quantized reports whether f is one of llama.cpp's block formats.
 func (f Format) quantized() bool { return f == Q8_0 || f == Q4_0 }
@@ -280,7 +256,6 @@ func (w *packedWeight) mul(_ *Scratch, y, x []float32, N int, beta float32, ep *
 type f16Weight struct{ packedWeight }
 
 func (w *f16Weight) Format() Format { return F16 }
-func (w *f16Weight) Bytes() int     { return 4 * w.in * w.out }
 func (w *f16Weight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *kernels.Epilogue) {
 	h := sc.grow(&sc.half, N*w.in)
 	kernels.RoundHalf(h, x[:N*w.in])

@@ -53,14 +53,21 @@ func (sc *Scratch) matvec(y, x, w []float32, wt []uint16, N, in, out int, beta f
 			}
 			kernels.Add(row, row, dst[r*out:(r+1)*out])
 		}
-		if ep != nil {
-			if ep.Bias != nil {
-				kernels.Add(row, row, ep.Bias)
-			}
-			if ep.Act != nil {
-				ep.Act(row, row)
-			}
-		}
+		epilogue(ep, row)
+	}
+}
+
+// epilogue applies ep's bias and then its activation (either may be nil,
+// as ep may) to one output row.
+func epilogue(ep *kernels.Epilogue, row []float32) {
+	if ep == nil {
+		return
+	}
+	if ep.Bias != nil {
+		kernels.Add(row, row, ep.Bias)
+	}
+	if ep.Act != nil {
+		ep.Act(row, row)
 	}
 }
 

@@ -102,17 +102,8 @@ func (w *quantWeight) mul(sc *Scratch, y, x []float32, N int, beta float32, ep *
 		}
 	}
 	sc.qmv.run(w, y, &sc.qx, beta != 0)
-	if ep == nil {
-		return
-	}
 	for r := range N {
-		row := y[r*w.out : (r+1)*w.out]
-		if ep.Bias != nil {
-			kernels.Add(row, row, ep.Bias)
-		}
-		if ep.Act != nil {
-			ep.Act(row, row)
-		}
+		epilogue(ep, y[r*w.out:(r+1)*w.out])
 	}
 }
 

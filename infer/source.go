@@ -3,6 +3,7 @@ package infer
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 	"unsafe"
 
@@ -97,4 +98,15 @@ func uint16View(raw []byte) ([]uint16, bool) {
 		return []uint16{}, true
 	}
 	return unsafe.Slice((*uint16)(unsafe.Pointer(&raw[0])), len(raw)/2), true
+}
+
+// Release closes *src, the checkpoint a model's weights alias, and clears
+// it, so that a second call does nothing; so does a nil *src.
+func Release(src *io.Closer) error {
+	if *src == nil {
+		return nil
+	}
+	err := (*src).Close()
+	*src = nil
+	return err
 }

@@ -159,17 +159,10 @@ func NewFeedForward(dim, hidden int, act Activation, rng *tensor.RNG) *FeedForwa
 // Forward maps x [..., dim] to [..., dim].
 func (f *FeedForward) Forward(x *autograd.Var) *autograd.Var {
 	h := f.Linear1.Forward(x)
-	switch f.Act {
-	case GELU:
-		h = autograd.GELU(h)
-	case GELUTanh:
-		h = autograd.GELUTanh(h)
-	case ReLU:
-		h = autograd.ReLU(h)
-	case SiLU:
-		h = autograd.SiLU(h)
-	case SwiGLU:
+	if f.Act == SwiGLU {
 		h = autograd.Mul(autograd.SiLU(f.Gate.Forward(x)), h)
+	} else {
+		h = Activate(f.Act, h)
 	}
 	return f.Linear2.Forward(f.Dropout.Forward(h))
 }

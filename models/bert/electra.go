@@ -28,6 +28,7 @@ type ElectraDiscriminator struct {
 	Dense      *nn.Linear    // discriminator_predictions.dense [C, C]
 	Act        nn.Activation // hidden_act
 	Prediction *nn.Linear    // discriminator_predictions.dense_prediction [1, C]
+	headed
 }
 
 // ElectraGenerator is ElectraForMaskedLM: an ElectraModel and the
@@ -35,50 +36,53 @@ type ElectraDiscriminator struct {
 type ElectraGenerator struct {
 	Electra *Model   // electra.*
 	MLM     *MLMHead // generator_predictions.* and generator_lm_head (GELU; decoder tied)
+	headed
 }
 
-// checkElectra validates cfg and reports an error unless it is an ELECTRA
-// configuration.
-func checkElectra(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if cfg.Variant != Electra {
-		return fmt.Errorf("bert: an ELECTRA head needs model_type \"electra\", got %q", cfg.Variant)
-	}
-	return nil
+func (m *ElectraDiscriminator) layout() layout {
+	return layout{suffix: "ForPreTraining", variants: electraOnly, base: m.Electra,
+		parts: []part{{"discriminator_predictions.dense", m.Dense}, {"discriminator_predictions.dense_prediction", m.Prediction}}}
+}
+
+func (m *ElectraGenerator) layout() layout {
+	return layout{suffix: "ForMaskedLM", variants: electraOnly, heads: HeadMLM, base: m.Electra, parts: m.MLM.parts(Electra)}
 }
 
 func newElectraDiscriminator(cfg Config) *ElectraDiscriminator {
 	C := cfg.HiddenSize
-	return &ElectraDiscriminator{Electra: newModel(cfg, false), Dense: zeroLinear(C, C), Act: cfg.Activation,
+	m := &ElectraDiscriminator{Electra: newModel(cfg, false), Dense: zeroLinear(C, C), Act: cfg.Activation,
 		Prediction: zeroLinear(C, 1)}
+	m.headed = headed{m}
+	return m
 }
 
 func newElectraGenerator(cfg Config) *ElectraGenerator {
-	m := newModel(cfg, false)
-	C, E := cfg.HiddenSize, cfg.EmbedDim()
-	return &ElectraGenerator{Electra: m, MLM: &MLMHead{Dense: zeroLinear(C, E), Act: nn.GELU,
-		Norm: nn.NewLayerNorm(E, float32(cfg.LayerNormEps)), Decoder: m.Embeddings.Word.Weight,
-		Bias: autograd.Param(tensor.New(cfg.VocabSize))}}
+	m := &ElectraGenerator{Electra: newModel(cfg, false)}
+	m.MLM, m.headed = newMLMHead(cfg, m.Electra.Embeddings.Word.Weight), headed{m}
+	return m
 }
 
 // NewElectraDiscriminator returns an ElectraForPreTraining with HF's random
 // initialisation; cfg must have model_type "electra".
 func NewElectraDiscriminator(cfg Config, rng *tensor.RNG) (*ElectraDiscriminator, error) {
-	if err := checkElectra(cfg); err != nil {
-		return nil, err
-	}
 	return newInit(cfg, rng, newElectraDiscriminator)
 }
 
 // NewElectraGenerator returns an ElectraForMaskedLM with HF's random
 // initialisation; cfg must have model_type "electra".
 func NewElectraGenerator(cfg Config, rng *tensor.RNG) (*ElectraGenerator, error) {
-	if err := checkElectra(cfg); err != nil {
-		return nil, err
-	}
 	return newInit(cfg, rng, newElectraGenerator)
+}
+
+// LoadElectraDiscriminator reads an ElectraForPreTraining from a model
+// folder (Hugging Face's or Glossa's).
+func LoadElectraDiscriminator(dir string) (*ElectraDiscriminator, error) {
+	return loadFolder(dir, newElectraDiscriminator)
+}
+
+// LoadElectraGenerator reads an ElectraForMaskedLM from a model folder.
+func LoadElectraGenerator(dir string) (*ElectraGenerator, error) {
+	return loadFolder(dir, newElectraGenerator)
 }
 
 // Forward returns the encoder's output and the replaced-token logits [B, T].
@@ -87,7 +91,7 @@ func (m *ElectraDiscriminator) Forward(in Input, opts *ForwardOptions) (*Output,
 	if err != nil {
 		return nil, nil, err
 	}
-	h := activate(m.Act, m.Dense.Forward(out.LastHidden))           // [B, T, C]
+	h := nn.Activate(m.Act, m.Dense.Forward(out.LastHidden))        // [B, T, C]
 	logits := autograd.Reshape(m.Prediction.Forward(h), in.B, in.T) // [B, T]
 	return out, logits, nil
 }
@@ -122,17 +126,6 @@ func (m *ElectraDiscriminator) Loss(logits *autograd.Var, labels, mask []int) (*
 	return loss, nil
 }
 
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ElectraDiscriminator) SetTraining(on bool, rng *tensor.RNG) { m.Electra.SetTraining(on, rng) }
-
-// Params lists electra.* and discriminator_predictions.*, the
-// ElectraForPreTraining state_dict names.
-func (m *ElectraDiscriminator) Params() []nn.NamedParam {
-	ps := prefixed("electra", m.Electra.Params())
-	ps = append(ps, prefixed("discriminator_predictions.dense", m.Dense.Params())...)
-	return append(ps, prefixed("discriminator_predictions.dense_prediction", m.Prediction.Params())...)
-}
-
 // Forward returns the encoder's output and the masked-LM logits [B, T, V].
 func (m *ElectraGenerator) Forward(in Input, opts *ForwardOptions) (*Output, *autograd.Var, error) {
 	out, err := m.Electra.Forward(in, opts)
@@ -147,19 +140,12 @@ func (m *ElectraGenerator) Forward(in Input, opts *ForwardOptions) (*Output, *au
 // and gradients equal Forward's, as ForPreTraining.ForwardMasked). It is an
 // error when no position is labelled.
 func (m *ElectraGenerator) ForwardMasked(in Input, labels []int) (logits *autograd.Var, positions []int, err error) {
-	if positions, err = maskedPositions(in, labels); err != nil {
+	_, rows, positions, err := forwardMasked(m.Electra, in, labels, nil)
+	switch {
+	case err != nil:
 		return nil, nil, err
-	}
-	if len(positions) == 0 {
+	case positions == nil:
 		return nil, nil, fmt.Errorf("bert: generator: no masked position in the batch")
-	}
-	out, err := m.Electra.Forward(in, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err := gatherRows(out.LastHidden, positions)
-	if err != nil {
-		return nil, nil, err
 	}
 	return m.MLM.Forward(rows), positions, nil // [M, V]
 }
@@ -167,20 +153,7 @@ func (m *ElectraGenerator) ForwardMasked(in Input, labels []int) (logits *autogr
 // Loss is the masked-LM cross-entropy of logits [..., V] against labels
 // (one per row; -100 ignores a row), averaged over the labelled rows.
 func (m *ElectraGenerator) Loss(logits *autograd.Var, labels []int) (*autograd.Var, error) {
-	return mlmLoss(logits, labels)
-}
-
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ElectraGenerator) SetTraining(on bool, rng *tensor.RNG) { m.Electra.SetTraining(on, rng) }
-
-// Params lists electra.*, generator_predictions.* and generator_lm_head.bias,
-// the ElectraForMaskedLM state_dict names (generator_lm_head.weight is the
-// tied word embedding and is not listed again).
-func (m *ElectraGenerator) Params() []nn.NamedParam {
-	ps := prefixed("electra", m.Electra.Params())
-	ps = append(ps, prefixed("generator_predictions.dense", m.MLM.Dense.Params())...)
-	ps = append(ps, prefixed("generator_predictions.LayerNorm", m.MLM.Norm.Params())...)
-	return append(ps, nn.NamedParam{Name: "generator_lm_head.bias", Var: m.MLM.Bias})
+	return crossEntropy("masked-LM", logits, labels, tensor.CrossEntropyOptions{})
 }
 
 // ShareEmbeddings makes g use d's embeddings (word, position and token
@@ -195,25 +168,4 @@ func (g *ElectraGenerator) ShareEmbeddings(d *ElectraDiscriminator) error {
 	g.Electra.Embeddings = d.Electra.Embeddings
 	g.MLM.Decoder = d.Electra.Embeddings.Word.Weight
 	return nil
-}
-
-// LoadElectraDiscriminator reads an ElectraForPreTraining from a model
-// folder (Hugging Face's or Glossa's).
-func LoadElectraDiscriminator(dir string) (*ElectraDiscriminator, error) {
-	return loadFolder(dir, newElectraDiscriminator)
-}
-
-// LoadElectraGenerator reads an ElectraForMaskedLM from a model folder.
-func LoadElectraGenerator(dir string) (*ElectraGenerator, error) {
-	return loadFolder(dir, newElectraGenerator)
-}
-
-// Save writes an ElectraForPreTraining folder.
-func (m *ElectraDiscriminator) Save(dir string) error {
-	return save(dir, m.Electra.Config, "ElectraForPreTraining", m.Params())
-}
-
-// Save writes an ElectraForMaskedLM folder.
-func (m *ElectraGenerator) Save(dir string) error {
-	return save(dir, m.Electra.Config, "ElectraForMaskedLM", m.Params())
 }

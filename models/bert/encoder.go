@@ -87,11 +87,15 @@ const (
 	HeadQA                                // extractive question answering: qa_outputs
 )
 
+// headClasses name the heads as the Hugging Face classes that end in
+// "For" + name do, in bit order.
+var headClasses = [...]string{"Pooler", "MaskedLM", "NextSentencePrediction", "SequenceClassification",
+	"TokenClassification", "QuestionAnswering"}
+
 // String lists the heads by their Hugging Face class suffixes.
 func (h Heads) String() string {
 	var parts []string
-	for i, name := range [...]string{"Pooler", "MaskedLM", "NextSentencePrediction", "SequenceClassification",
-		"TokenClassification", "QuestionAnswering"} {
+	for i, name := range headClasses {
 		if h&(1<<i) != 0 {
 			parts = append(parts, name)
 		}
@@ -140,21 +144,6 @@ func NewEncoder(cfg Config, seed uint64, opts *EncoderOptions) (*Encoder, error)
 // Encoder returns an Encoder of m's current weights (a copy: build another
 // after they change), for inference right after training.
 func (m *Model) Encoder(opts *EncoderOptions) (*Encoder, error) { return encoderOf(m.Config, m, opts) }
-
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForPreTraining) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
-}
-
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForMaskedLM) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
-}
-
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForSequenceClassification) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
-}
 
 // encoderOf builds an Encoder from the parameters of m, read through an
 // infer.Tensors of views, under the same names as a checkpoint.
@@ -415,35 +404,36 @@ func (e *Encoder) Classify(ws *Workspace, in Input) ([]float32, error) {
 // ClassifyTokens runs the encoder and the token classifier over in and
 // returns the logits [B, T, labels], a view into ws.
 func (e *Encoder) ClassifyTokens(ws *Workspace, in Input) ([]float32, error) {
-	if e.tokens == nil {
-		return nil, e.missing(HeadTokenClassifier, "token classification")
+	return e.everyToken(ws, in, e.tokens, HeadTokenClassifier, "token classification")
+}
+
+// AnswerSpans runs the encoder and the question-answering head over in
+// and returns the start and end logits [B, T], views into ws.
+func (e *Encoder) AnswerSpans(ws *Workspace, in Input) (start, end []float32, err error) {
+	logits, err := e.everyToken(ws, in, e.spans, HeadQA, "question answering") // [N, 2]: start | end
+	if err != nil {
+		return nil, nil, err
+	}
+	N := in.B * in.T
+	ws.spanStart, ws.spanEnd = grow(ws.spanStart, N), grow(ws.spanEnd, N)
+	for n := range N {
+		ws.spanStart[n], ws.spanEnd[n] = logits[2*n], logits[2*n+1]
+	}
+	return ws.spanStart, ws.spanEnd, nil
+}
+
+// everyToken runs the encoder over in and head h, the Linear l, on every
+// position: logits [N, l.Out], a view into ws.
+func (e *Encoder) everyToken(ws *Workspace, in Input, l *infer.Linear, h Heads, task string) ([]float32, error) {
+	if l == nil {
+		return nil, e.missing(h, task)
 	}
 	x, _, err := e.Forward(ws, in)
 	if err != nil {
 		return nil, err
 	}
 	N := in.B * in.T
-	ws.logits = grow(ws.logits, N*e.tokens.Out)
-	e.tokens.Forward(&ws.sc, ws.logits, x, N)
+	ws.logits = grow(ws.logits, N*l.Out)
+	l.Forward(&ws.sc, ws.logits, x, N)
 	return ws.logits, nil
-}
-
-// AnswerSpans runs the encoder and the question-answering head over in
-// and returns the start and end logits [B, T], views into ws.
-func (e *Encoder) AnswerSpans(ws *Workspace, in Input) (start, end []float32, err error) {
-	if e.spans == nil {
-		return nil, nil, e.missing(HeadQA, "question answering")
-	}
-	x, _, err := e.Forward(ws, in)
-	if err != nil {
-		return nil, nil, err
-	}
-	N := in.B * in.T
-	ws.logits = grow(ws.logits, 2*N)
-	e.spans.Forward(&ws.sc, ws.logits, x, N) // [N, 2]: start | end
-	ws.spanStart, ws.spanEnd = grow(ws.spanStart, N), grow(ws.spanEnd, N)
-	for n := range N {
-		ws.spanStart[n], ws.spanEnd[n] = ws.logits[2*n], ws.logits[2*n+1]
-	}
-	return ws.spanStart, ws.spanEnd, nil
 }

@@ -22,24 +22,30 @@ type MLMHead struct {
 	Bias    *autograd.Var // cls.predictions.bias [V] (= decoder.bias)
 }
 
+// newMLMHead returns cfg's masked-LM head, C → E (ELECTRA's generator:
+// exact GELU), decoding with the word embeddings words.
 func newMLMHead(cfg Config, words *autograd.Var) *MLMHead {
-	return &MLMHead{Dense: zeroLinear(cfg.HiddenSize, cfg.HiddenSize), Act: cfg.Activation,
-		Norm: nn.NewLayerNorm(cfg.HiddenSize, float32(cfg.LayerNormEps)), Decoder: words,
+	h := &MLMHead{Dense: zeroLinear(cfg.HiddenSize, cfg.EmbedDim()), Act: cfg.Activation,
+		Norm: nn.NewLayerNorm(cfg.EmbedDim(), float32(cfg.LayerNormEps)), Decoder: words,
 		Bias: autograd.Param(tensor.New(cfg.VocabSize))}
+	if cfg.Variant.names().mlmGELU {
+		h.Act = nn.GELU
+	}
+	return h
 }
 
 // Forward maps hidden states [..., C] to vocabulary logits [..., V].
 func (h *MLMHead) Forward(x *autograd.Var) *autograd.Var {
-	x = h.Norm.Forward(activate(h.Act, h.Dense.Forward(x))) // [..., C]
-	return autograd.Linear(x, h.Decoder, h.Bias)            // [..., V]
+	x = h.Norm.Forward(nn.Activate(h.Act, h.Dense.Forward(x))) // [..., E]
+	return autograd.Linear(x, h.Decoder, h.Bias)               // [..., V]
 }
 
-// Params returns transform.* and bias (the decoder weight is the word
-// embedding, listed by the encoder).
-func (h *MLMHead) Params() []nn.NamedParam {
-	ps := prefixed("transform.dense", h.Dense.Params())
-	ps = append(ps, prefixed("transform.LayerNorm", h.Norm.Params())...)
-	return append(ps, nn.NamedParam{Name: "bias", Var: h.Bias})
+// parts names the head's parameters as variant v does (BERT's
+// cls.predictions.transform.*, ELECTRA's generator_predictions.*); the
+// decoder weight is the word embedding, listed by the encoder.
+func (h *MLMHead) parts(v Variant) []part {
+	nm := v.names()
+	return []part{{nm.mlmDense, h.Dense}, {nm.mlmNorm, h.Norm}, {nm.mlmBias, param{h.Bias}}}
 }
 
 // ForPreTraining is BertForPreTraining: BertModel with the masked-LM head
@@ -48,6 +54,7 @@ type ForPreTraining struct {
 	Bert *Model     // bert.*
 	MLM  *MLMHead   // cls.predictions.*
 	NSP  *nn.Linear // cls.seq_relationship [2, C]
+	headed
 }
 
 // PreTrainingOutput is what ForPreTraining.Forward returns.
@@ -62,15 +69,34 @@ type PreTrainingOutput struct {
 	Positions []int
 }
 
+// The variants the trainable classes build: BERT's layout, and ELECTRA's
+// where its heads exist.
+var (
+	bertOnly    = []Variant{Bert}
+	electraOnly = []Variant{Electra}
+	bertElectra = []Variant{Bert, Electra}
+)
+
+func (m *ForPreTraining) layout() layout {
+	return layout{suffix: "ForPreTraining", variants: bertOnly, heads: HeadPooler | HeadMLM | HeadNSP,
+		base: m.Bert, parts: append(m.MLM.parts(Bert), part{"cls.seq_relationship", m.NSP})}
+}
+
 func newForPreTraining(cfg Config) *ForPreTraining {
-	m := newModel(cfg, true)
-	return &ForPreTraining{Bert: m, MLM: newMLMHead(cfg, m.Embeddings.Word.Weight), NSP: zeroLinear(cfg.HiddenSize, 2)}
+	m := &ForPreTraining{Bert: newModel(cfg, true), NSP: zeroLinear(cfg.HiddenSize, 2)}
+	m.MLM, m.headed = newMLMHead(cfg, m.Bert.Embeddings.Word.Weight), headed{m}
+	return m
 }
 
 // NewForPreTraining returns a BertForPreTraining with HF's random
 // initialisation.
 func NewForPreTraining(cfg Config, rng *tensor.RNG) (*ForPreTraining, error) {
 	return newInit(cfg, rng, newForPreTraining)
+}
+
+// LoadForPreTraining reads a BertForPreTraining from a model folder.
+func LoadForPreTraining(dir string) (*ForPreTraining, error) {
+	return loadFolder(dir, newForPreTraining)
 }
 
 // Forward runs the model and both heads.
@@ -92,20 +118,12 @@ func (m *ForPreTraining) Forward(in Input, opts *ForwardOptions) (*PreTrainingOu
 // per position, about 40 % of a small BERT's step — costs ~15 % as much.
 // With no labelled position it is Forward.
 func (m *ForPreTraining) ForwardMasked(in Input, mlmLabels []int, opts *ForwardOptions) (*PreTrainingOutput, error) {
-	pos, err := maskedPositions(in, mlmLabels)
-	if err != nil {
+	out, rows, pos, err := forwardMasked(m.Bert, in, mlmLabels, opts)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if len(pos) == 0 {
+	case pos == nil:
 		return m.Forward(in, opts)
-	}
-	out, err := m.Bert.Forward(in, opts)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := gatherRows(out.LastHidden, pos)
-	if err != nil {
-		return nil, err
 	}
 	return &PreTrainingOutput{Output: out,
 		PredictionLogits:      m.MLM.Forward(rows),       // [M, V]
@@ -114,28 +132,29 @@ func (m *ForPreTraining) ForwardMasked(in Input, mlmLabels []int, opts *ForwardO
 	}, nil
 }
 
-// maskedPositions returns the flat positions b·T+t of in whose label is
-// not -100.
-func maskedPositions(in Input, labels []int) ([]int, error) {
+// forwardMasked runs base over in when some label is not -100, and returns
+// its output, the hidden states [M, C] of those positions and their flat
+// indices b·T+t (none, without running base, when no label is set).
+func forwardMasked(base *Model, in Input, labels []int, opts *ForwardOptions) (out *Output, rows *autograd.Var, pos []int, err error) {
 	if len(labels) != in.B*in.T {
-		return nil, fmt.Errorf("bert: %d masked-LM labels for a [%d, %d] batch", len(labels), in.B, in.T)
+		return nil, nil, nil, fmt.Errorf("bert: %d masked-LM labels for a [%d, %d] batch", len(labels), in.B, in.T)
 	}
-	var pos []int
 	for i, l := range labels {
 		if l != -100 {
 			pos = append(pos, i)
 		}
 	}
-	return pos, nil
-}
-
-// gatherRows returns the rows pos of hidden [B, T, C] as [len(pos), C].
-func gatherRows(hidden *autograd.Var, pos []int) (*autograd.Var, error) {
-	rows, err := autograd.Embedding(autograd.Reshape(hidden, -1, hidden.Value.Dim(-1)), pos)
-	if err != nil {
-		return nil, fmt.Errorf("bert: gather masked positions: %w", err)
+	if len(pos) == 0 {
+		return nil, nil, nil, nil
 	}
-	return rows, nil
+	if out, err = base.Forward(in, opts); err != nil {
+		return nil, nil, nil, err
+	}
+	h := out.LastHidden
+	if rows, err = autograd.Embedding(autograd.Reshape(h, -1, h.Value.Dim(-1)), pos); err != nil {
+		return nil, nil, nil, fmt.Errorf("bert: gather masked positions: %w", err)
+	}
+	return out, rows, pos, nil
 }
 
 // Loss returns HF's pre-training loss, the sum of the masked-LM
@@ -153,58 +172,44 @@ func (m *ForPreTraining) Loss(out *PreTrainingOutput, mlmLabels, nspLabels []int
 		}
 		mlmLabels = picked
 	}
-	mlm, err = mlmLoss(out.PredictionLogits, mlmLabels)
-	if err != nil {
+	if mlm, err = crossEntropy("masked-LM", out.PredictionLogits, mlmLabels, tensor.CrossEntropyOptions{}); err != nil {
 		return nil, nil, nil, err
 	}
 	if nspLabels == nil {
 		return mlm, mlm, nil, nil
 	}
-	nsp, err = autograd.CrossEntropy(out.SeqRelationshipLogits, nspLabels, tensor.CrossEntropyOptions{})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("bert: next-sentence loss: %w", err)
+	if nsp, err = crossEntropy("next-sentence", out.SeqRelationshipLogits, nspLabels, tensor.CrossEntropyOptions{}); err != nil {
+		return nil, nil, nil, err
 	}
 	return autograd.Add(mlm, nsp), mlm, nsp, nil
 }
 
-func mlmLoss(logits *autograd.Var, labels []int) (*autograd.Var, error) {
-	V := logits.Value.Dim(-1)
-	loss, err := autograd.CrossEntropy(autograd.Reshape(logits, -1, V), labels, tensor.CrossEntropyOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("bert: masked-LM loss: %w", err)
-	}
-	return loss, nil
-}
-
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ForPreTraining) SetTraining(on bool, rng *tensor.RNG) { m.Bert.SetTraining(on, rng) }
-
-// Params lists every parameter under its BertForPreTraining state_dict
-// name: bert.*, cls.predictions.*, cls.seq_relationship.*. The tied
-// cls.predictions.decoder.weight is bert.embeddings.word_embeddings.weight
-// and is not listed again.
-func (m *ForPreTraining) Params() []nn.NamedParam {
-	ps := prefixed("bert", m.Bert.Params())
-	ps = append(ps, prefixed("cls.predictions", m.MLM.Params())...)
-	return append(ps, prefixed("cls.seq_relationship", m.NSP.Params())...)
-}
-
 // ForMaskedLM is BertForMaskedLM: BertModel without a pooler, and the
-// masked-LM head.
+// masked-LM head. (A BertForPreTraining checkpoint also loads: its pooler
+// and NSP head are ignored.)
 type ForMaskedLM struct {
 	Bert *Model   // bert.*
 	MLM  *MLMHead // cls.predictions.*
+	headed
+}
+
+func (m *ForMaskedLM) layout() layout {
+	return layout{suffix: "ForMaskedLM", variants: bertOnly, heads: HeadMLM, base: m.Bert, parts: m.MLM.parts(Bert)}
 }
 
 func newForMaskedLM(cfg Config) *ForMaskedLM {
-	m := newModel(cfg, false)
-	return &ForMaskedLM{Bert: m, MLM: newMLMHead(cfg, m.Embeddings.Word.Weight)}
+	m := &ForMaskedLM{Bert: newModel(cfg, false)}
+	m.MLM, m.headed = newMLMHead(cfg, m.Bert.Embeddings.Word.Weight), headed{m}
+	return m
 }
 
 // NewForMaskedLM returns a BertForMaskedLM with HF's random initialisation.
 func NewForMaskedLM(cfg Config, rng *tensor.RNG) (*ForMaskedLM, error) {
 	return newInit(cfg, rng, newForMaskedLM)
 }
+
+// LoadForMaskedLM reads a BertForMaskedLM from a model folder.
+func LoadForMaskedLM(dir string) (*ForMaskedLM, error) { return loadFolder(dir, newForMaskedLM) }
 
 // Forward returns the encoder's output and the logits [B, T, V].
 func (m *ForMaskedLM) Forward(in Input, opts *ForwardOptions) (*Output, *autograd.Var, error) {
@@ -218,15 +223,7 @@ func (m *ForMaskedLM) Forward(in Input, opts *ForwardOptions) (*Output, *autogra
 // Loss is the masked-LM cross-entropy of logits [B, T, V] against labels
 // [B, T] (-100 ignores a position), averaged over the labelled positions.
 func (m *ForMaskedLM) Loss(logits *autograd.Var, labels []int) (*autograd.Var, error) {
-	return mlmLoss(logits, labels)
-}
-
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ForMaskedLM) SetTraining(on bool, rng *tensor.RNG) { m.Bert.SetTraining(on, rng) }
-
-// Params lists bert.* and cls.predictions.* (decoder weight tied, not listed).
-func (m *ForMaskedLM) Params() []nn.NamedParam {
-	return append(prefixed("bert", m.Bert.Params()), prefixed("cls.predictions", m.MLM.Params())...)
+	return crossEntropy("masked-LM", logits, labels, tensor.CrossEntropyOptions{})
 }
 
 // ForSequenceClassification is BertForSequenceClassification:
@@ -242,6 +239,18 @@ type ForSequenceClassification struct {
 	Dropout    nn.Dropout // classifier_dropout, else hidden_dropout_prob
 	Dense      *nn.Linear // ELECTRA's classifier.dense [C, C]; nil for BERT
 	Classifier *nn.Linear // classifier [labels, C] (ELECTRA: classifier.out_proj)
+	headed
+}
+
+func (m *ForSequenceClassification) layout() layout {
+	nm := m.Bert.Config.Variant.names()
+	l := layout{suffix: "ForSequenceClassification", variants: bertElectra, heads: HeadClassifier,
+		base: m.Bert, dropouts: []*nn.Dropout{&m.Dropout}}
+	if m.Dense != nil {
+		l.parts = append(l.parts, part{nm.seqPre, m.Dense})
+	}
+	l.parts = append(l.parts, part{nm.seqOut, m.Classifier})
+	return l
 }
 
 func newForSequenceClassification(cfg Config) *ForSequenceClassification {
@@ -251,6 +260,7 @@ func newForSequenceClassification(cfg Config) *ForSequenceClassification {
 	if electra {
 		m.Dense = zeroLinear(cfg.HiddenSize, cfg.HiddenSize)
 	}
+	m.headed = headed{m}
 	return m
 }
 
@@ -258,6 +268,13 @@ func newForSequenceClassification(cfg Config) *ForSequenceClassification {
 // outputs and HF's random initialisation.
 func NewForSequenceClassification(cfg Config, rng *tensor.RNG) (*ForSequenceClassification, error) {
 	return newInit(cfg, rng, newForSequenceClassification)
+}
+
+// LoadForSequenceClassification reads a BertForSequenceClassification
+// (or ElectraForSequenceClassification) from a model folder; the
+// classifier has Config.Labels() outputs.
+func LoadForSequenceClassification(dir string) (*ForSequenceClassification, error) {
+	return loadFolder(dir, newForSequenceClassification)
 }
 
 // Forward returns the encoder's output and the logits [B, labels].
@@ -308,28 +325,7 @@ func (m *ForSequenceClassification) Loss(logits *autograd.Var, labels []float32)
 			}
 			ids[i] = int(v)
 		}
-		loss, err := autograd.CrossEntropy(logits, ids, tensor.CrossEntropyOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("bert: classification loss: %w", err)
-		}
-		return loss, nil
+		return crossEntropy("classification", logits, ids, tensor.CrossEntropyOptions{})
 	}
 	return nil, fmt.Errorf("bert: problem_type %q is not supported", prob)
-}
-
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ForSequenceClassification) SetTraining(on bool, rng *tensor.RNG) {
-	m.Bert.SetTraining(on, rng)
-	m.Dropout.Training, m.Dropout.RNG = on, rng
-}
-
-// Params lists bert.* and classifier.* (ELECTRA: electra.*,
-// classifier.dense.* and classifier.out_proj.*).
-func (m *ForSequenceClassification) Params() []nn.NamedParam {
-	ps := prefixed(m.Bert.Config.Variant.names().base, m.Bert.Params())
-	if m.Dense == nil {
-		return append(ps, prefixed("classifier", m.Classifier.Params())...)
-	}
-	ps = append(ps, prefixed("classifier.dense", m.Dense.Params())...)
-	return append(ps, prefixed("classifier.out_proj", m.Classifier.Params())...)
 }

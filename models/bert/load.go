@@ -37,18 +37,17 @@ func newBuilder(r checkpoint.Reader, source string, v Variant, f infer.Format, i
 }
 
 // archHead returns the head that cfg's architecture classes name
-// (BertForTokenClassification: HeadTokenClassifier, …), or 0.
+// (BertForTokenClassification: HeadTokenClassifier, …; BertForPreTraining:
+// HeadMLM), or 0.
 func (c Config) archHead() Heads {
 	for _, a := range c.Architectures {
-		switch {
-		case strings.HasSuffix(a, "ForTokenClassification"):
-			return HeadTokenClassifier
-		case strings.HasSuffix(a, "ForSequenceClassification"):
-			return HeadClassifier
-		case strings.HasSuffix(a, "ForQuestionAnswering"):
-			return HeadQA
-		case strings.HasSuffix(a, "ForMaskedLM"), strings.HasSuffix(a, "ForPreTraining") && c.Variant != Electra:
+		if strings.HasSuffix(a, "ForPreTraining") && c.Variant != Electra {
 			return HeadMLM
+		}
+		for i, name := range headClasses {
+			if strings.HasSuffix(a, "For"+name) {
+				return 1 << i
+			}
 		}
 	}
 	return 0
@@ -192,7 +191,12 @@ func LoadParams(dir string, ps []nn.NamedParam) error {
 		return fmt.Errorf("bert: %w", err)
 	}
 	defer r.Close()
-	b := newBuilder(r, weightsPath(dir), v, infer.F32, nil)
+	return fill(r, weightsPath(dir), v, ps)
+}
+
+// fill copies ps from checkpoint r of variant v, named source in errors.
+func fill(r checkpoint.Reader, source string, v Variant, ps []nn.NamedParam) error {
+	b := newBuilder(r, source, v, infer.F32, nil)
 	for _, p := range ps {
 		b.Into(p.Name, p.Var.Value.Data(), p.Var.Value.Shape()...)
 	}
@@ -231,36 +235,6 @@ func openFolder(dir string) (Config, checkpoint.Reader, error) {
 	return cfg, r, nil
 }
 
-// loadFolder reads dir's config and weights into the model that build
-// returns for the config. BertModel and BertForSequenceClassification
-// load BERT and ELECTRA folders, the ELECTRA heads only ELECTRA, the other
-// BERT heads only BERT.
-func loadFolder[M nn.Module](dir string, build func(Config) M) (M, error) {
-	var none M
-	cfg, r, err := openFolder(dir)
-	if err != nil {
-		return none, err
-	}
-	r.Close()
-	var ok bool
-	switch any(none).(type) {
-	case *Model, *ForSequenceClassification:
-		ok = cfg.Variant == Bert || cfg.Variant == Electra
-	case *ElectraDiscriminator, *ElectraGenerator:
-		ok = cfg.Variant == Electra
-	default:
-		ok = cfg.Variant == Bert
-	}
-	if !ok {
-		return none, fmt.Errorf("bert: %s is a %s model, which this class does not load (LoadEncoder runs every variant)", dir, cfg.Variant)
-	}
-	m := build(cfg)
-	if err := LoadParams(dir, m.Params()); err != nil {
-		return none, err
-	}
-	return m, nil
-}
-
 // encoderParams returns the number of parameters of the embeddings and
 // encoder layers c describes (no pooler or heads). Validate bounds every
 // term, so the sum cannot overflow.
@@ -285,47 +259,15 @@ func storedValues(r checkpoint.Reader) int64 {
 	return n
 }
 
-// Load reads a BertModel (with its pooler) from a Hugging Face model
-// folder: config.json and model.safetensors, whatever head class saved it.
-func Load(dir string) (*Model, error) {
-	return loadFolder(dir, func(c Config) *Model { return newModel(c, c.Variant != Electra) })
-}
-
-// LoadForPreTraining reads a BertForPreTraining from a model folder.
-func LoadForPreTraining(dir string) (*ForPreTraining, error) {
-	return loadFolder(dir, newForPreTraining)
-}
-
-// LoadForMaskedLM reads a BertForMaskedLM from a model folder (a
-// BertForPreTraining checkpoint also loads: its pooler and NSP head are
-// ignored).
-func LoadForMaskedLM(dir string) (*ForMaskedLM, error) { return loadFolder(dir, newForMaskedLM) }
-
-// LoadForSequenceClassification reads a BertForSequenceClassification from
-// a model folder; the classifier has Config.Labels() outputs.
-func LoadForSequenceClassification(dir string) (*ForSequenceClassification, error) {
-	return loadFolder(dir, newForSequenceClassification)
-}
+// Load reads a BertModel (with its pooler; an ElectraModel, which has
+// none) from a Hugging Face model folder: config.json and
+// model.safetensors, whatever head class saved it.
+func Load(dir string) (*Model, error) { return loadFolder(dir, newBase) }
 
 // Save writes a BertModel folder (config.json, model.safetensors) as
 // BertModel.save_pretrained does: parameter names without "bert.".
-func (m *Model) Save(dir string) error { return save(dir, m.Config, "BertModel", m.Params()) }
-
-// Save writes a BertForPreTraining folder; the tied decoder weight is not
-// stored, as save_pretrained leaves out tied duplicates.
-func (m *ForPreTraining) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForPreTraining", m.Params())
-}
-
-// Save writes a BertForMaskedLM folder.
-func (m *ForMaskedLM) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForMaskedLM", m.Params())
-}
-
-// Save writes a BertForSequenceClassification folder
-// (ElectraForSequenceClassification for an ELECTRA encoder).
-func (m *ForSequenceClassification) Save(dir string) error {
-	return save(dir, m.Bert.Config, m.Bert.Config.Variant.names().class+"ForSequenceClassification", m.Params())
+func (m *Model) Save(dir string) error {
+	return save(dir, m.Config, m.Config.Variant.names().class+"Model", m.Params())
 }
 
 // save writes config.json and model.safetensors into dir (created if

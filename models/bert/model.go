@@ -308,31 +308,33 @@ func (m *Model) SetDropout(hidden, attention float64) {
 
 // Params lists every parameter under its BertModel state_dict name
 // (embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight,
-// ..., pooler.dense.bias), in that order.
+// ..., pooler.dense.bias), in that order; the layers' names are those of
+// the variant, as the Encoder reads them.
 func (m *Model) Params() []nn.NamedParam {
-	e := m.Embeddings
-	ps := []nn.NamedParam{
-		{Name: "embeddings.word_embeddings.weight", Var: e.Word.Weight},
-		{Name: "embeddings.position_embeddings.weight", Var: e.Position.Weight},
-		{Name: "embeddings.token_type_embeddings.weight", Var: e.TokenType.Weight},
-	}
-	ps = append(ps, prefixed("embeddings.LayerNorm", e.Norm.Params())...)
+	e, nm := m.Embeddings, m.Config.Variant.names()
+	parts := []part{{"embeddings.word_embeddings.weight", param{e.Word.Weight}},
+		{"embeddings.position_embeddings.weight", param{e.Position.Weight}},
+		{"embeddings.token_type_embeddings.weight", param{e.TokenType.Weight}}, {"embeddings.LayerNorm", e.Norm}}
 	if m.Project != nil {
-		ps = append(ps, prefixed("embeddings_project", m.Project.Params())...)
+		parts = append(parts, part{"embeddings_project", m.Project})
 	}
 	for i, l := range m.Layers {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		ps = append(ps, prefixed(p+"attention.self.query", l.Query.Params())...)
-		ps = append(ps, prefixed(p+"attention.self.key", l.Key.Params())...)
-		ps = append(ps, prefixed(p+"attention.self.value", l.Value.Params())...)
-		ps = append(ps, prefixed(p+"attention.output.dense", l.AttnOut.Params())...)
-		ps = append(ps, prefixed(p+"attention.output.LayerNorm", l.AttnNorm.Params())...)
-		ps = append(ps, prefixed(p+"intermediate.dense", l.FF.Linear1.Params())...)
-		ps = append(ps, prefixed(p+"output.dense", l.FF.Linear2.Params())...)
-		ps = append(ps, prefixed(p+"output.LayerNorm", l.OutNorm.Params())...)
+		p := fmt.Sprintf("%s.%d.", nm.layers, i)
+		parts = append(parts, part{p + nm.query, l.Query}, part{p + nm.key, l.Key}, part{p + nm.value, l.Value},
+			part{p + nm.attnOut, l.AttnOut}, part{p + nm.attnNorm, l.AttnNorm}, part{p + nm.inter, l.FF.Linear1},
+			part{p + nm.out, l.FF.Linear2}, part{p + nm.outNorm, l.OutNorm})
 	}
 	if m.Pooler != nil {
-		ps = append(ps, prefixed("pooler.dense", m.Pooler.Params())...)
+		parts = append(parts, part{"pooler.dense", m.Pooler})
+	}
+	return collect(parts)
+}
+
+// collect lists the parameters of parts under their prefixes.
+func collect(parts []part) []nn.NamedParam {
+	var ps []nn.NamedParam
+	for _, p := range parts {
+		ps = append(ps, prefixed(p.prefix, p.m.Params())...)
 	}
 	return ps
 }
@@ -340,7 +342,10 @@ func (m *Model) Params() []nn.NamedParam {
 func prefixed(prefix string, ps []nn.NamedParam) []nn.NamedParam {
 	out := make([]nn.NamedParam, len(ps))
 	for i, p := range ps {
-		out[i] = nn.NamedParam{Name: prefix + "." + p.Name, Var: p.Var}
+		out[i] = nn.NamedParam{Name: prefix, Var: p.Var}
+		if p.Name != "" { // a lone parameter (param) is named by the prefix
+			out[i].Name += "." + p.Name
+		}
 	}
 	return out
 }
@@ -370,30 +375,11 @@ func initParams(ps []nn.NamedParam, cfg Config, rng *tensor.RNG) {
 // New returns a BertModel with a pooler (an ElectraModel, which has none)
 // and HF's random initialisation.
 func New(cfg Config, rng *tensor.RNG) (*Model, error) {
-	return newInit(cfg, rng, func(c Config) *Model { return newModel(c, c.Variant != Electra) })
+	return newInit(cfg, rng, newBase)
 }
 
-// newInit validates cfg and returns build(cfg) with HF's random
-// initialisation drawn from rng.
-func newInit[M nn.Module](cfg Config, rng *tensor.RNG, build func(Config) M) (M, error) {
-	if err := cfg.Validate(); err != nil {
-		var none M
-		return none, err
-	}
-	m := build(cfg)
-	initParams(m.Params(), cfg, rng)
-	return m, nil
-}
+func (m *Model) layout() layout { return layout{suffix: "Model", variants: bertElectra, base: m} }
 
-// activate applies act to x.
-func activate(act nn.Activation, x *autograd.Var) *autograd.Var {
-	switch act {
-	case nn.GELUTanh:
-		return autograd.GELUTanh(x)
-	case nn.ReLU:
-		return autograd.ReLU(x)
-	case nn.SiLU:
-		return autograd.SiLU(x)
-	}
-	return autograd.GELU(x)
-}
+// newBase returns cfg's base model: BertModel with its pooler, or
+// ElectraModel, which has none.
+func newBase(cfg Config) *Model { return newModel(cfg, cfg.Variant != Electra) }

@@ -17,10 +17,18 @@ import (
 type ForQuestionAnswering struct {
 	Bert *Model     // bert.* (no pooler: add_pooling_layer=False)
 	QA   *nn.Linear // qa_outputs [2, C]: start and end logits
+	headed
+}
+
+func (m *ForQuestionAnswering) layout() layout {
+	return layout{suffix: "ForQuestionAnswering", variants: bertOnly, heads: HeadQA,
+		base: m.Bert, parts: []part{{"qa_outputs", m.QA}}}
 }
 
 func newForQuestionAnswering(cfg Config) *ForQuestionAnswering {
-	return &ForQuestionAnswering{Bert: newModel(cfg, false), QA: zeroLinear(cfg.HiddenSize, 2)}
+	m := &ForQuestionAnswering{Bert: newModel(cfg, false), QA: zeroLinear(cfg.HiddenSize, 2)}
+	m.headed = headed{m}
+	return m
 }
 
 // NewForQuestionAnswering returns a BertForQuestionAnswering with HF's
@@ -67,31 +75,13 @@ func (m *ForQuestionAnswering) Loss(start, end *autograd.Var, startPos, endPos [
 		return out
 	}
 	opts := tensor.CrossEntropyOptions{IgnoreIndex: T}
-	ls, err := autograd.CrossEntropy(start, clamp(startPos), opts)
+	ls, err := crossEntropy("span (start)", start, clamp(startPos), opts)
 	if err != nil {
-		return nil, fmt.Errorf("bert: span loss (start): %w", err)
+		return nil, err
 	}
-	le, err := autograd.CrossEntropy(end, clamp(endPos), opts)
+	le, err := crossEntropy("span (end)", end, clamp(endPos), opts)
 	if err != nil {
-		return nil, fmt.Errorf("bert: span loss (end): %w", err)
+		return nil, err
 	}
 	return autograd.MulScalar(autograd.Add(ls, le), 0.5), nil
-}
-
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ForQuestionAnswering) SetTraining(on bool, rng *tensor.RNG) { m.Bert.SetTraining(on, rng) }
-
-// Params lists bert.* and qa_outputs.*.
-func (m *ForQuestionAnswering) Params() []nn.NamedParam {
-	return append(prefixed("bert", m.Bert.Params()), prefixed("qa_outputs", m.QA.Params())...)
-}
-
-// Save writes a BertForQuestionAnswering folder.
-func (m *ForQuestionAnswering) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForQuestionAnswering", m.Params())
-}
-
-// Encoder returns an Encoder of m's current weights (see Model.Encoder).
-func (m *ForQuestionAnswering) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	return encoderOf(m.Bert.Config, m, opts)
 }

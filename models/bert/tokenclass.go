@@ -18,11 +18,19 @@ type ForTokenClassification struct {
 	Bert       *Model     // bert.* (no pooler)
 	Dropout    nn.Dropout // classifier_dropout, else hidden_dropout_prob
 	Classifier *nn.Linear // classifier [labels, C]
+	headed
+}
+
+func (m *ForTokenClassification) layout() layout {
+	return layout{suffix: "ForTokenClassification", variants: bertOnly, heads: HeadTokenClassifier,
+		base: m.Bert, parts: []part{{"classifier", m.Classifier}}, dropouts: []*nn.Dropout{&m.Dropout}}
 }
 
 func newForTokenClassification(cfg Config) *ForTokenClassification {
-	return &ForTokenClassification{Bert: newModel(cfg, false), Dropout: nn.Dropout{P: cfg.classifierDropout()},
+	m := &ForTokenClassification{Bert: newModel(cfg, false), Dropout: nn.Dropout{P: cfg.classifierDropout()},
 		Classifier: zeroLinear(cfg.HiddenSize, cfg.Labels())}
+	m.headed = headed{m}
+	return m
 }
 
 // NewForTokenClassification returns a token classifier with Config.Labels()
@@ -59,35 +67,5 @@ func (m *ForTokenClassification) Loss(logits *autograd.Var, labels []int) (*auto
 			return nil, fmt.Errorf("bert: token-classification loss: label %d outside the %d classes", l, n)
 		}
 	}
-	loss, err := autograd.CrossEntropy(autograd.Reshape(logits, -1, n), labels, tensor.CrossEntropyOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("bert: token-classification loss: %w", err)
-	}
-	return loss, nil
-}
-
-// SetTraining switches dropout on or off (see Model.SetTraining).
-func (m *ForTokenClassification) SetTraining(on bool, rng *tensor.RNG) {
-	m.Bert.SetTraining(on, rng)
-	m.Dropout.Training, m.Dropout.RNG = on, rng
-}
-
-// Params lists bert.* and classifier.*.
-func (m *ForTokenClassification) Params() []nn.NamedParam {
-	return append(prefixed("bert", m.Bert.Params()), prefixed("classifier", m.Classifier.Params())...)
-}
-
-// Save writes a BertForTokenClassification folder with id2label/label2id.
-func (m *ForTokenClassification) Save(dir string) error {
-	return save(dir, m.Bert.Config, "BertForTokenClassification", m.Params())
-}
-
-// Encoder returns an Encoder of m's current weights with its token
-// classifier (see Model.Encoder); opts.Heads is ignored.
-func (m *ForTokenClassification) Encoder(opts *EncoderOptions) (*Encoder, error) {
-	o := EncoderOptions{Heads: HeadTokenClassifier}
-	if opts != nil {
-		o.Format = opts.Format
-	}
-	return encoderOf(m.Bert.Config, m, &o)
+	return crossEntropy("token-classification", logits, labels, tensor.CrossEntropyOptions{})
 }

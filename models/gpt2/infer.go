@@ -2,7 +2,7 @@ package gpt2
 
 import (
 	"fmt"
-	"path/filepath"
+	"io"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -37,8 +37,8 @@ type Inference struct {
 	head   *infer.Linear // logits = ln_f(x)·wteᵀ
 	attn   infer.Attention
 
-	src   checkpoint.Reader // kept open while float32 views alias it
-	cache infer.KVType      // the states' KV cache type
+	src   io.Closer    // the checkpoint float32 views alias, kept open; or nil
+	cache infer.KVType // the states' KV cache type
 }
 
 // block is one transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
@@ -71,13 +71,9 @@ func aliases(name string) []string { return []string{"transformer." + name} }
 // wte, and the legacy h.N.attn.bias / masked_bias buffers are ignored. F16
 // and BF16 files are widened (or kept, with bfloat16).
 func LoadInference(dir string, opts *InferOptions) (*Inference, error) {
-	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
+	cfg, src, err := infer.OpenFolder[Config](family, dir)
 	if err != nil {
 		return nil, err
-	}
-	src, err := checkpoint.OpenFolder(dir)
-	if err != nil {
-		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	return newInference(cfg, src, dir, opts)
 }
@@ -194,14 +190,7 @@ func weightTensors(cfg Config, w *Weights) infer.Tensors {
 
 // Close releases the memory-mapped checkpoint of a float32 model; the model
 // must not be used afterwards.
-func (m *Inference) Close() error {
-	if m.src == nil {
-		return nil
-	}
-	err := m.src.Close()
-	m.src = nil
-	return err
-}
+func (m *Inference) Close() error { return infer.Release(&m.src) }
 
 // WeightBytes returns the bytes of weights the model streams per token.
 func (m *Inference) WeightBytes() int {

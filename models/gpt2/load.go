@@ -2,9 +2,8 @@ package gpt2
 
 import (
 	"fmt"
-	"path/filepath"
 
-	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 	"github.com/glossa-ai/glossa/nn"
 )
 
@@ -34,13 +33,9 @@ import (
 // or its shards (listed by model.safetensors.index.json), through
 // checkpoint.OpenFolder. F16 and BF16 weights are widened to float32 exactly.
 func Load(dir string) (*Model, error) {
-	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
+	cfg, ck, err := infer.OpenFolder[Config](family, dir)
 	if err != nil {
 		return nil, err
-	}
-	ck, err := checkpoint.OpenFolder(dir)
-	if err != nil {
-		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	defer ck.Close()
 	m := newModel(cfg)

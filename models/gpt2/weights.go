@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/glossa-ai/glossa/kernels"
+	"github.com/glossa-ai/glossa/tensor"
 )
 
 // Letters used in shape comments: B batch, T sequence length, C n_embd,
@@ -67,15 +68,7 @@ func (c Config) specs(w *Weights) []tensorSpec {
 func (c Config) NumParams() int {
 	n := 0
 	for _, s := range c.specs(&Weights{Blocks: make([]BlockWeights, c.NumLayer)}) {
-		n += numel(s.shape)
-	}
-	return n
-}
-
-func numel(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
+		n += tensor.Shape(s.shape).Numel()
 	}
 	return n
 }
@@ -87,7 +80,7 @@ func newWeights(c Config) (*Weights, []float32) {
 	w := &Weights{Blocks: make([]BlockWeights, c.NumLayer)}
 	off := 0
 	for _, s := range c.specs(w) {
-		n := numel(s.shape)
+		n := tensor.Shape(s.shape).Numel()
 		*s.data = buf[off : off+n : off+n]
 		off += n
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/glossa-ai/glossa/checkpoint"
+	"github.com/glossa-ai/glossa/infer"
 )
 
 // Config is a Llama architecture, decoded from a Hugging Face LlamaConfig
@@ -120,36 +121,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// family names llama's checkpoints.
+var family = infer.Family{Package: "llama", ModelType: "llama", Class: "Llama"}
+
 // ParseConfig decodes and validates a config.json document. A model_type
 // or architectures other than llama's is an error.
-func ParseConfig(data []byte) (Config, error) {
-	var c Config
-	h, err := checkpoint.DecodeConfig(data, &c)
-	if err != nil {
-		return Config{}, fmt.Errorf("llama: config: %w", err)
-	}
-	return c.finish(h)
-}
+func ParseConfig(data []byte) (Config, error) { return infer.ParseConfig[Config](family, data) }
 
 // ReadConfig reads and validates a config.json file; path may also name the
 // model folder holding it. The file is bounded (checkpoint.MaxConfigSize)
 // and named in errors.
-func ReadConfig(path string) (Config, error) {
-	var c Config
-	h, err := checkpoint.ReadConfig(path, &c)
-	if err != nil {
-		return Config{}, fmt.Errorf("llama: config: %w", err)
-	}
-	return c.finish(h)
-}
-
-// finish checks the header of a decoded config.json and validates c.
-func (c Config) finish(h checkpoint.ConfigHeader) (Config, error) {
-	if err := h.Check("llama", "Llama"); err != nil {
-		return Config{}, fmt.Errorf("llama: config: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
-}
+func ReadConfig(path string) (Config, error) { return infer.ReadConfig[Config](family, path) }

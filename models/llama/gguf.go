@@ -108,14 +108,7 @@ func fromGGUF(f *gguf.File, where string, opts *Options, keep bool) (*Model, boo
 // Close releases the GGUF file a model loaded by LoadGGUF keeps mapped (see
 // there); the model must not be used afterwards. It does nothing for other
 // models.
-func (m *Model) Close() error {
-	if m.src == nil {
-		return nil
-	}
-	err := m.src.Close()
-	m.src = nil
-	return err
-}
+func (m *Model) Close() error { return infer.Release(&m.src) }
 
 // GGUFName returns llama.cpp's name for a Hugging Face Llama tensor name
 // ("model.layers.3.self_attn.q_proj.weight" → "blk.3.attn_q.weight");

@@ -1,8 +1,6 @@
 package llama
 
 import (
-	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/glossa-ai/glossa/checkpoint"
@@ -61,13 +59,9 @@ func aliases(name string) []string {
 // model.safetensors.index.json). F16 and BF16 weights are widened to float32
 // exactly (or kept, with bfloat16). opts may be nil.
 func Load(dir string, opts *Options) (*Model, error) {
-	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
+	cfg, ck, err := infer.OpenFolder[Config](family, dir)
 	if err != nil {
 		return nil, err
-	}
-	ck, err := checkpoint.OpenFolder(dir)
-	if err != nil {
-		return nil, fmt.Errorf("llama: %w", err)
 	}
 	defer ck.Close()
 	return fromReader(cfg, ck, dir, opts)

@@ -19,7 +19,8 @@
 package llama
 
 import (
-	"github.com/glossa-ai/glossa/checkpoint/gguf"
+	"io"
+
 	"github.com/glossa-ai/glossa/infer"
 )
 
@@ -39,7 +40,7 @@ type Model struct {
 	rope   *infer.Rotary  // Hugging Face's half-split layout
 	attn   infer.Attention
 
-	src   *gguf.File   // the mapped file quantized weights alias (LoadGGUF), or nil
+	src   io.Closer    // the mapped file quantized weights alias (LoadGGUF), or nil
 	cache infer.KVType // the states' KV cache type
 }
 
