@@ -239,14 +239,28 @@ func (tr *Trainer) Run(ctx context.Context) (Result, error) {
 		}
 		lr := tr.sch.At(res.Step)
 		tr.opt.SetLR(lr)
+		// The task's state at the step's start: a step cut short by the
+		// context is discarded whole, micro-batches already drawn included,
+		// so that the checkpoint written below resumes exactly.
+		before, err := tr.task.State()
+		if err != nil {
+			return res, fmt.Errorf("train: step %d: task state: %w", res.Step+1, err)
+		}
 		var stepLoss float64
 		var stepTokens int
 		for range accum {
-			loss, n, err := tr.task.Step(ctx)
+			var loss float64
+			var n int
+			err := ctx.Err() // cancelled between micro-batches?
+			if err == nil {
+				loss, n, err = tr.task.Step(ctx)
+			}
 			if err != nil {
 				if ctx.Err() != nil {
-					// Interrupted inside a micro-batch: discard it.
 					tr.opt.ZeroGrad()
+					if err := tr.task.SetState(before); err != nil {
+						return res, fmt.Errorf("train: step %d: rewind the interrupted step: %w", res.Step+1, err)
+					}
 					res.Interrupted = true
 					break
 				}

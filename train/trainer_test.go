@@ -190,3 +190,71 @@ func TestTrainerRefusesUsedFolder(t *testing.T) {
 		t.Fatalf("second fresh run in the same folder: %v", err)
 	}
 }
+
+// cancellingStep cancels the context once its task has run after
+// micro-batches, leaving the step that micro-batch belongs to half done.
+type cancellingStep struct {
+	*lineTask
+	after  int
+	cancel context.CancelFunc
+}
+
+func (c *cancellingStep) Step(ctx context.Context) (float64, int, error) {
+	loss, n, err := c.lineTask.Step(ctx)
+	if c.after--; c.after == 0 {
+		c.cancel()
+	}
+	return loss, n, err
+}
+
+// TestTrainerInterruptedMidStep cancels between the two accumulated
+// micro-batches of step 7: the half-done step is discarded whole, with the
+// micro-batch it had drawn, so the checkpoint of step 6 resumes exactly.
+func TestTrainerInterruptedMidStep(t *testing.T) {
+	const steps, accum = 10, 2
+	config := func(dir string, losses *[]float64) Config {
+		cfg := quietConfig(dir, steps)
+		cfg.Accumulate, cfg.EvalEvery, cfg.SaveEvery = accum, 0, 4
+		cfg.OnStep = func(_ int, l float64) { *losses = append(*losses, l) }
+		return cfg
+	}
+	var want []float64
+	tr, err := NewTrainer(newLineTask(1, 1, 4), config(t.TempDir(), &want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	var got []float64
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, err = NewTrainer(&cancellingStep{newLineTask(1, 1, 4), 6*accum + 1, cancel}, config(dir, &got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Step != 6 || !strings.HasSuffix(res.Checkpoint, "checkpoint-6") {
+		t.Fatalf("interrupted result %+v", res)
+	}
+	cfg := config(dir, &got)
+	cfg.Resume = true
+	if tr, err = NewTrainer(newLineTask(99, 1, 4), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != steps {
+		t.Fatalf("%d losses after resume, want %d", len(got), steps)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d: loss %v after resume, want %v", i+1, got[i], want[i])
+		}
+	}
+}
