@@ -217,7 +217,7 @@ func (t *Classify) loss(batch []data.ClassExample, _ []uint64) (*autograd.Var, i
 		}
 		terms = append(terms, autograd.MulScalar(cos, float32(w.Cos)))
 	}
-	return sum(terms), realTokens(b.AttentionMask), nil
+	return sum(terms), microbatch.Tokens(b.AttentionMask), nil
 }
 
 // Random streams of the distillation tasks (train.StepSeed).
@@ -238,14 +238,6 @@ func ints(s []int32) []int {
 		out[i] = int(v)
 	}
 	return out
-}
-
-func realTokens(mask []int32) int {
-	n := 0
-	for _, m := range mask {
-		n += int(m)
-	}
-	return n
 }
 
 // sum adds the loss terms (at least one: Weights are never all zero).

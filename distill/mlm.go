@@ -165,10 +165,10 @@ func (t *MaskedLM) Step(ctx context.Context) (float64, int, error) {
 		t.student.SetTraining(true, t.learn.Dropout)
 		m, err := t.forward(b)
 		if err != nil || m == nil {
-			return nil, realTokens(b.AttentionMask), err // nothing masked: no loss, no gradient
+			return nil, microbatch.Tokens(b.AttentionMask), err // nothing masked: no loss, no gradient
 		}
 		loss, _, _, _, err := t.losses(m)
-		return loss, realTokens(b.AttentionMask), err
+		return loss, microbatch.Tokens(b.AttentionMask), err
 	}, streamMask)
 }
 
