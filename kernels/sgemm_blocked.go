@@ -533,7 +533,12 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 		i := i0 + t*mr
 		h := min(mr, i0+mc-i)
 		d := dst[t*mr*kc : (t+1)*mr*kc]
-		if transA {
+		switch {
+		case h == 6 && mr == 6 && transA:
+			packA6T(d, a, lda, i, p0, kc)
+		case h == 6 && mr == 6:
+			packA6(d, a, lda, i, p0, kc)
+		case transA:
 			// op(A) column p is a contiguous run of stored row p.
 			for p := 0; p < kc; p++ {
 				src := a[(p0+p)*lda+i : (p0+p)*lda+i+h]
@@ -541,18 +546,40 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 				copy(dd, src)
 				clear(dd[h:])
 			}
-			continue
-		}
-		if h < mr {
-			clear(d)
-		}
-		for ii := 0; ii < h; ii++ {
-			src := a[(i+ii)*lda+p0 : (i+ii)*lda+p0+kc]
-			dd := d[ii:]
-			for p, v := range src {
-				dd[p*mr] = v
+		default:
+			if h < mr {
+				clear(d)
+			}
+			for ii := 0; ii < h; ii++ {
+				src := a[(i+ii)*lda+p0 : (i+ii)*lda+p0+kc]
+				dd := d[ii:]
+				for p, v := range src {
+					dd[p*mr] = v
+				}
 			}
 		}
+	}
+}
+
+// packA6 packs one full 6-row micro-panel of a row-major op(A): rows i to
+// i+5, columns p0 to p0+kc, interleaved column by column into d.
+func packA6(d, a []float32, lda, i, p0, kc int) {
+	row := func(r int) []float32 { o := (i+r)*lda + p0; return a[o : o+kc : o+kc] }
+	r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
+	d = d[:6*kc]
+	for p := range r0 {
+		q := d[6*p : 6*p+6 : 6*p+6]
+		q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// packA6T packs one full 6-row micro-panel of a transposed op(A): op(A)
+// column p0+p is the 6 values of stored row p0+p from column i.
+func packA6T(d, a []float32, lda, i, p0, kc int) {
+	for p := range kc {
+		o := (p0+p)*lda + i
+		s, q := a[o:o+6:o+6], d[6*p:6*p+6:6*p+6]
+		q[0], q[1], q[2], q[3], q[4], q[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 	}
 }
 
