@@ -81,10 +81,17 @@ func (g *RNG) Bernoulli(t *Tensor, p float32) {
 
 // DropoutMask fills mask with 0 (probability p) or 1/(1−p) (probability
 // 1−p), the multiplier inverted dropout applies. p must be in [0, 1).
+// Element i is 0 exactly when the i-th Float32 draw is below p: the mask
+// consumes the stream as that loop would, but reads the 24 bits Float32
+// uses straight from the generator, without the interface call per draw.
 func (g *RNG) DropoutMask(mask []float32, p float32) {
 	scale := 1 / (1 - p)
+	// Float32 is u/2²⁴ for the 24-bit u below; u/2²⁴ < p ⇔ u < p·2²⁴, both
+	// sides exact in float32.
+	thr := p * (1 << 24)
 	for i := range mask {
-		if g.r.Float32() < p {
+		u := uint32(g.src.Uint64()>>32) << 8 >> 8
+		if float32(u) < thr {
 			mask[i] = 0
 		} else {
 			mask[i] = scale

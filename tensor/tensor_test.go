@@ -365,6 +365,30 @@ func TestRNG(t *testing.T) {
 	}
 }
 
+// TestDropoutMaskStream checks that DropoutMask draws exactly the masks of
+// the Float32 loop it stands for, and leaves the stream where that loop
+// would.
+func TestDropoutMaskStream(t *testing.T) {
+	for _, p := range []float32{0, 1e-7, 0.1, 0.25, 0.5, 0.9, 0.999999} {
+		got := make([]float32, 4097)
+		fast, ref := NewRNG(21), NewRNG(21)
+		fast.DropoutMask(got, p)
+		scale := 1 / (1 - p)
+		for i, v := range got {
+			want := scale
+			if ref.Float32() < p {
+				want = 0
+			}
+			if v != want {
+				t.Fatalf("p %g: mask[%d] = %v, want %v", p, i, v, want)
+			}
+		}
+		if a, b := fast.Float32(), ref.Float32(); a != b {
+			t.Errorf("p %g: next draw %v after the mask, want %v", p, a, b)
+		}
+	}
+}
+
 func TestFromDataErrors(t *testing.T) {
 	if _, err := FromData(make([]float32, 5), 2, 3); err == nil {
 		t.Error("FromData accepted 5 values for [2 3]")
