@@ -192,15 +192,7 @@ func Sigmoid(x *Var) *Var {
 
 // ReLU returns max(x, 0); its gradient at 0 is 0.
 func ReLU(x *Var) *Var {
-	return unaryOp(x, tensor.ReLUInto, func(dx, x, _, dy []float32) {
-		for i, v := range x {
-			if v > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = 0
-			}
-		}
-	})
+	return unaryOp(x, tensor.ReLUInto, func(dx, x, _, dy []float32) { kernels.ReLUBackward(dx, x, dy) })
 }
 
 // GELU returns the exact (erf) GELU of x.
