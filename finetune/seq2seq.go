@@ -199,11 +199,11 @@ func (t *Seq2SeqTask) Step(ctx context.Context) (float64, int, error) {
 	return t.learn.Step(ctx, func(batch []transformer.Batch, _ []uint64) (*autograd.Var, int, error) {
 		b := batch[0]
 		t.model.SetTraining(true, t.learn.Dropout)
-		logits, err := t.model.Forward(b)
+		logits, labels, err := t.model.LabelledLogits(b)
 		if err != nil {
 			return nil, 0, err
 		}
-		loss, err := transformer.Loss(logits, b.Labels, t.opts.LabelSmoothing)
+		loss, err := transformer.Loss(logits, labels, t.opts.LabelSmoothing)
 		return loss, realTokens(b, t.model.Config.PadID), err
 	})
 }
@@ -227,26 +227,20 @@ func (t *Seq2SeqTask) Evaluate(ctx context.Context) (train.Eval, error) {
 			return train.Eval{}, err
 		}
 		t.learn.Graph.Reset()
-		logits, err := t.model.Forward(b)
+		logits, labels, err := t.model.LabelledLogits(b)
 		if err != nil {
 			t.learn.Graph.SetGradEnabled(prev)
 			return train.Eval{}, err
 		}
-		labels := 0
-		for _, l := range b.Labels {
-			if l != transformer.IgnoreIndex {
-				labels++
-			}
-		}
-		ls, err1 := tensor.CrossEntropy(logits.Value, b.Labels, tensor.CrossEntropyOptions{LabelSmoothing: t.opts.LabelSmoothing})
-		l0, err2 := tensor.CrossEntropy(logits.Value, b.Labels, tensor.CrossEntropyOptions{})
+		ls, err1 := tensor.CrossEntropy(logits.Value, labels, tensor.CrossEntropyOptions{LabelSmoothing: t.opts.LabelSmoothing})
+		l0, err2 := tensor.CrossEntropy(logits.Value, labels, tensor.CrossEntropyOptions{})
 		if err := errors.Join(err1, err2); err != nil {
 			t.learn.Graph.SetGradEnabled(prev)
 			return train.Eval{}, err
 		}
-		smooth += float64(ls) * float64(labels)
-		nll += float64(l0) * float64(labels)
-		n += labels
+		smooth += float64(ls) * float64(len(labels))
+		nll += float64(l0) * float64(len(labels))
+		n += len(labels)
 	}
 	t.learn.Graph.Reset()
 	t.learn.Graph.SetGradEnabled(prev)

@@ -106,6 +106,45 @@ func (m *Model) embed(ids []int, B, L int) (*autograd.Var, error) {
 // Forward returns the logits [B, T, V] of the batch's decoder inputs over
 // its sources.
 func (m *Model) Forward(b Batch) (*autograd.Var, error) {
+	h, err := m.decode(b)
+	if err != nil {
+		return nil, err
+	}
+	return autograd.Linear(h, m.Shared, nil), nil // [B, T, V]; final_logits_bias is zero
+}
+
+// LabelledLogits returns the logits [N, V] of the batch's N decoder
+// positions whose label is not IgnoreIndex, in row-major order, and those
+// N labels: the rows of Forward that a loss reads, without projecting the
+// target padding onto the vocabulary. Loss over them equals Loss over
+// Forward's logits and b.Labels.
+func (m *Model) LabelledLogits(b Batch) (*autograd.Var, []int, error) {
+	if len(b.Labels) != b.B*b.T {
+		return nil, nil, fmt.Errorf("transformer: %d labels for %d×%d targets", len(b.Labels), b.B, b.T)
+	}
+	h, err := m.decode(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows, labels []int
+	for i, l := range b.Labels {
+		if l != IgnoreIndex {
+			rows, labels = append(rows, i), append(labels, l)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("transformer: the batch has no labels")
+	}
+	hr, err := autograd.Embedding(autograd.Reshape(h, -1, m.Config.Dim), rows) // [N, C]
+	if err != nil {
+		return nil, nil, fmt.Errorf("transformer: %w", err)
+	}
+	return autograd.Linear(hr, m.Shared, nil), labels, nil
+}
+
+// decode returns the decoder's output [B, T, C] for the batch's decoder
+// inputs over its sources.
+func (m *Model) decode(b Batch) (*autograd.Var, error) {
 	if b.B <= 0 || b.S <= 0 || b.T <= 0 || len(b.Source) != b.B*b.S || len(b.Target) != b.B*b.T {
 		return nil, fmt.Errorf("transformer: batch %d×%d sources and %d×%d targets hold %d and %d ids", b.B, b.S, b.B, b.T,
 			len(b.Source), len(b.Target))
@@ -132,7 +171,7 @@ func (m *Model) Forward(b Batch) (*autograd.Var, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transformer: %w", err)
 	}
-	return autograd.Linear(h, m.Shared, nil), nil // [B, T, V]; final_logits_bias is zero
+	return h, nil
 }
 
 // Loss returns the mean label-smoothed cross-entropy of logits against

@@ -73,38 +73,77 @@ func worst(got, want []float32, atol, rtol float64) (float64, int) {
 
 // TestTrainStepMatchesPyTorch checks one training step of the tiny model
 // — logits, label-smoothed loss and the gradient of every parameter —
-// against the float64 PyTorch reference of testdata/make_reference.py.
+// against the float64 PyTorch reference of testdata/make_reference.py,
+// through Forward (every position) and through LabelledLogits (the
+// labelled positions only).
 func TestTrainStepMatchesPyTorch(t *testing.T) {
 	ref := openReference(t)
-	m, err := transformer.New(tinyConfig(), tensor.NewRNG(1))
-	if err != nil {
-		t.Fatal(err)
+	allLogits := ref.floats(t, "logits")
+	V := tinyConfig().Vocab
+	for _, tc := range []struct {
+		name    string
+		forward func(*transformer.Model, transformer.Batch) (*autograd.Var, []int, []float32, error)
+	}{
+		{"Forward", func(m *transformer.Model, b transformer.Batch) (*autograd.Var, []int, []float32, error) {
+			l, err := m.Forward(b)
+			return l, b.Labels, allLogits, err
+		}},
+		{"LabelledLogits", func(m *transformer.Model, b transformer.Batch) (*autograd.Var, []int, []float32, error) {
+			l, labels, err := m.LabelledLogits(b)
+			var want []float32
+			for i, lab := range b.Labels {
+				if lab != transformer.IgnoreIndex {
+					want = append(want, allLogits[i*V:(i+1)*V]...)
+				}
+			}
+			if len(labels) == len(b.Labels) {
+				t.Fatal("the reference batch has no ignored labels")
+			}
+			return l, labels, want, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := transformer.New(tinyConfig(), tensor.NewRNG(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.LoadWeights(filepath.Join("testdata", "tiny")); err != nil {
+				t.Fatal(err)
+			}
+			g := autograd.NewGraph()
+			for _, p := range m.Params() {
+				g.Attach(p.Var)
+			}
+			logits, labels, wantLogits, err := tc.forward(m, ref.batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := logits.Value.Contiguous().Data()
+			if len(got) != len(wantLogits) {
+				t.Fatalf("%d logits, want %d", len(got), len(wantLogits))
+			}
+			if e, i := worst(got, wantLogits, 1e-5, 1e-4); e > 1 {
+				t.Fatalf("logits: element %d off by %.2f× the tolerance", i, e)
+			}
+			loss, err := transformer.Loss(logits, labels, 0.1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ref.floats(t, "loss")[0]
+			if got := loss.Value.Item(); math.Abs(float64(got-want)) > 1e-5 {
+				t.Fatalf("loss %.7f, PyTorch %.7f", got, want)
+			}
+			autograd.Backward(loss)
+			checkGrads(t, ref, m)
+		})
 	}
-	if err := m.LoadWeights(filepath.Join("testdata", "tiny")); err != nil {
-		t.Fatal(err)
-	}
-	g := autograd.NewGraph()
-	for _, p := range m.Params() {
-		g.Attach(p.Var)
-	}
-	logits, err := m.Forward(ref.batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e, i := worst(logits.Value.Contiguous().Data(), ref.floats(t, "logits"), 1e-5, 1e-4); e > 1 {
-		t.Fatalf("logits: element %d off by %.2f× the tolerance", i, e)
-	}
-	loss, err := transformer.Loss(logits, ref.batch.Labels, 0.1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := ref.floats(t, "loss")[0]
-	if got := loss.Value.Item(); math.Abs(float64(got-want)) > 1e-5 {
-		t.Fatalf("loss %.7f, PyTorch %.7f", got, want)
-	}
-	autograd.Backward(loss)
-	// Gradients per Marian tensor: the saved folder splits nn's packed
-	// q|k|v projections, so compare through a save of the gradients.
+}
+
+// checkGrads compares m's gradients with the reference's, per Marian
+// tensor: the saved folder splits nn's packed q|k|v projections, so the
+// comparison goes through a save of the gradients.
+func checkGrads(t *testing.T, ref reference, m *transformer.Model) {
+	t.Helper()
 	grads := gradModel(t, m)
 	dir := t.TempDir()
 	if err := grads.Save(dir, transformer.GenerationDefaults{}); err != nil {
@@ -240,6 +279,16 @@ func TestBadInput(t *testing.T) {
 	} {
 		if _, err := m.Forward(b); err == nil || !strings.HasPrefix(err.Error(), "transformer:") {
 			t.Errorf("%s: error %v", name, err)
+		}
+	}
+	ign := transformer.IgnoreIndex
+	for name, b := range map[string]transformer.Batch{
+		"labels length": {B: 1, S: 1, T: 2, Source: []int{1}, Target: []int{47, 1}, Labels: []int{1}},
+		"no labels":     {B: 1, S: 1, T: 2, Source: []int{1}, Target: []int{47, 1}, Labels: []int{ign, ign}},
+		"bad source":    {B: 1, S: 1, T: 1, Source: []int{48}, Target: []int{47}, Labels: []int{1}},
+	} {
+		if _, _, err := m.LabelledLogits(b); err == nil || !strings.HasPrefix(err.Error(), "transformer:") {
+			t.Errorf("LabelledLogits %s: error %v", name, err)
 		}
 	}
 	if err := m.LoadWeights(t.TempDir()); err == nil {
