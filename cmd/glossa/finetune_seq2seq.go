@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 
@@ -72,6 +73,7 @@ type seq2seqFlags struct {
 	seed                                                                uint64
 	resume                                                              bool
 	cpuProfile                                                          string
+	threads                                                             int
 }
 
 func (f *seq2seqFlags) register(fs *flag.FlagSet) {
@@ -117,6 +119,7 @@ func (f *seq2seqFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.resume, "resume", false, "continue from the newest checkpoint in OUT (same flags)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto, bar, log or off")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the training to `FILE` (read it with go tool pprof)")
+	fs.IntVar(&f.threads, "threads", 0, "worker threads of the kernels (0: GOMAXPROCS)")
 }
 
 func runFinetuneSeq2seq(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -138,8 +141,11 @@ func runFinetuneSeq2seq(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("%w: give --source and --target, or --train", errUsage)
 	case (f.devSource == "") != (f.devTarget == "") || f.devSource != "" && f.heldout > 0:
 		return fmt.Errorf("%w: give --dev-source with --dev-target, or --heldout", errUsage)
-	case f.maxTokens <= 0 || f.epochs <= 0 || f.steps < 0 || f.heldout < 0 || f.evalBLEU < 0 || f.evalBeams < 1 || f.numBeams < 1 || f.accumulate < 1:
-		return fmt.Errorf("%w: --max-tokens, --epochs, --eval-beams, --num-beams and --accumulate must be positive; --steps, --heldout, --eval-bleu not negative", errUsage)
+	case f.maxTokens <= 0 || f.epochs <= 0 || f.steps < 0 || f.heldout < 0 || f.evalBLEU < 0 || f.evalBeams < 1 || f.numBeams < 1 || f.accumulate < 1 || f.threads < 0:
+		return fmt.Errorf("%w: --max-tokens, --epochs, --eval-beams, --num-beams and --accumulate must be positive; --steps, --heldout, --eval-bleu, --threads not negative", errUsage)
+	}
+	if f.threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.threads))
 	}
 	act, err := nn.ParseActivation(f.activation)
 	if err != nil || act == nn.SwiGLU {
