@@ -15,3 +15,9 @@ type Features struct {
 // CPU reports the features detected on this machine; all false on non-amd64
 // targets and under the purego build tag.
 func CPU() Features { return cpuFeatures }
+
+// FastBF16 reports whether bfloat16 products run on instructions made for
+// them (AVX-512 BF16's VDPBF16PS or AMX tiles), where they are faster than
+// float32 ones. Elsewhere GemmBF16 computes the same bits with float32
+// arithmetic, no faster than Sgemm, so bf16 mixed precision buys nothing.
+func (f Features) FastBF16() bool { return f.AMX || (f.AVX512 && f.BF16) }

@@ -22180,3 +22180,715 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func gemmBF16AVX2R1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2R1x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), BX
+	MOVQ ldc+40(FP), SI
+	SHLQ $0x02, SI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), SI
+	ORL          $0x00008040, SI
+	MOVL         SI, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, SI
+	MOVD         SI, X12
+	VPBROADCASTD X12, Y12
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), SI
+	TESTQ   SI, SI
+	JZ      zero
+	MOVQ    BX, SI
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (DX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(DX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	ADDQ         $0x04, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2R2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2R2x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, R8
+	MOVD         R8, X12
+	VPBROADCASTD X12, Y12
+	LEAQ         (CX)(DX*1), DX
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VPBROADCASTD (DX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y2
+	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, DX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2R3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2R3x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, R8
+	MOVD         R8, X12
+	VPBROADCASTD X12, Y12
+	LEAQ         (CX)(DX*1), R8
+	LEAQ         (R8)(DX*1), DX
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R9
+	TESTQ   R9, R9
+	JZ      zero
+	MOVQ    SI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    DI, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    DI, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VPBROADCASTD (R8), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y2
+	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VPBROADCASTD (DX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y4
+	VFMADD231PS  Y9, Y14, Y5
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, DX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2R4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2R4x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, R8
+	MOVD         R8, X12
+	VPBROADCASTD X12, Y12
+	LEAQ         (CX)(DX*1), R8
+	LEAQ         (R8)(DX*1), R9
+	LEAQ         (R9)(DX*1), DX
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R10
+	TESTQ   R10, R10
+	JZ      zero
+	MOVQ    SI, R10
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	ADDQ    DI, R10
+	VMOVUPS (R10), Y2
+	VMOVUPS 32(R10), Y3
+	ADDQ    DI, R10
+	VMOVUPS (R10), Y4
+	VMOVUPS 32(R10), Y5
+	ADDQ    DI, R10
+	VMOVUPS (R10), Y6
+	VMOVUPS 32(R10), Y7
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VPBROADCASTD (R8), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y2
+	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VPBROADCASTD (R9), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y4
+	VFMADD231PS  Y9, Y14, Y5
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	VPBROADCASTD (DX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y6
+	VFMADD231PS  Y9, Y14, Y7
+	VFMADD231PS  Y10, Y15, Y6
+	VFMADD231PS  Y11, Y15, Y7
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, DX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2S1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2S1x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), DI
+	ORL          $0x00008040, DI
+	MOVL         DI, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, DI
+	MOVD         DI, X12
+	VPBROADCASTD X12, Y12
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), DI
+	TESTQ   DI, DI
+	JZ      zero
+	MOVQ    SI, DI
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2S2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2S2x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, R8
+	MOVD         R8, X12
+	VPBROADCASTD X12, Y12
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VPBROADCASTD 4(CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y2
+	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2S3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2S3x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, R8
+	MOVD         R8, X12
+	VPBROADCASTD X12, Y12
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y4
+	VMOVUPS 32(R8), Y5
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VPBROADCASTD 4(CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y2
+	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VPBROADCASTD 8(CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y4
+	VFMADD231PS  Y9, Y14, Y5
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2S4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·gemmBF16AVX2S4x16(SB), NOSPLIT, $8-56
+	MOVQ kq+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x01, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+
+	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
+	STMXCSR      (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	LDMXCSR      4(SP)
+	MOVL         $0xffff0000, R8
+	MOVD         R8, X12
+	VPBROADCASTD X12, Y12
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y4
+	VMOVUPS 32(R8), Y5
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y6
+	VMOVUPS 32(R8), Y7
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y10
+	VPAND        Y12, Y10, Y8
+	VPSLLD       $0x10, Y10, Y10
+	VMOVDQU      32(BX), Y11
+	VPAND        Y12, Y11, Y9
+	VPSLLD       $0x10, Y11, Y11
+	VPBROADCASTD (CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y0
+	VFMADD231PS  Y9, Y14, Y1
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VPBROADCASTD 4(CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y2
+	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VPBROADCASTD 8(CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y4
+	VFMADD231PS  Y9, Y14, Y5
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	VPBROADCASTD 12(CX), Y13
+	VPAND        Y12, Y13, Y14
+	VPSLLD       $0x10, Y13, Y15
+	VFMADD231PS  Y8, Y14, Y6
+	VFMADD231PS  Y9, Y14, Y7
+	VFMADD231PS  Y10, Y15, Y6
+	VFMADD231PS  Y11, Y15, Y7
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET

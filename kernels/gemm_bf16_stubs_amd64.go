@@ -261,3 +261,59 @@ func gemmBF16KernelS14x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc
 //
 //go:noescape
 func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16, stride int)
+
+// gemmBF16AVX2R1x16 accumulates a 1×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2R1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2R2x16 accumulates a 2×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2R2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2R3x16 accumulates a 3×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2R3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2R4x16 accumulates a 4×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2R4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2S1x16 accumulates a 1×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2S1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2S2x16 accumulates a 2×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2S2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2S3x16 accumulates a 3×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2S3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2S4x16 accumulates a 4×16 tile of C over kq steps of two depths (AVX2+FMA):
+// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
+// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+//
+//go:noescape
+func gemmBF16AVX2S4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)

@@ -16,7 +16,11 @@ func sgemmMicroTile(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	sgemmTileKernel32x32(chunks, &a[0], &b[0], &c[0], ldc, alpha, beta, true, &scratch[0])
 }
 
-func init() { tilePackFast = tilePackAsm }
+func init() {
+	if cpuFeatures.AVX512 { // the packers are AVX-512 code
+		tilePackFast = tilePackAsm
+	}
+}
 
 // tilePackAsm is tilePackFast on amd64: the assembly packers, with bounds
 // checked here.

@@ -28,8 +28,10 @@ func init() {
 // GELUTanh, SiLU, Tanh and ReLU with their backward passes, GELU with its
 // derivative in one pass, AdamW, the 16-bit conversions (BF16ToF32,
 // F16ToF32, F32ToBF16) and DotBF16, and the matrix-vector kernels: every
-// kernel of the set. The assembly handles whole blocks of 8; Go code
-// finishes the last 0…7 elements, with the generic kernel or the same
+// kernel of the set. The assembly handles whole blocks of 8. The
+// element-wise kernels take their last 0…7 elements through the same
+// assembly on a padded copy (unary256); the reductions, conversions and
+// normalisations finish them in Go, with the generic kernel or the same
 // formula in float32.
 func avx2Vec() vecKernels {
 	v := genericVec
@@ -47,27 +49,33 @@ func avx2Vec() vecKernels {
 		scale256(alpha, f32p(x), n)
 		ScaleGeneric(alpha, x[n:])
 	}
-	v.add = binary256(add256, AddGeneric)
-	v.sub = binary256(sub256, SubGeneric)
-	v.mul = binary256(mul256, MulGeneric)
+	v.add = binary256(add256)
+	v.sub = binary256(sub256)
+	v.mul = binary256(mul256)
 	v.max = maxAVX2
-	v.exp = unary256(exp256, ExpGeneric)
-	v.silu = unary256(silu256, SiLUGeneric)
-	v.gelu = unary256(gelu256, GELUGeneric)
-	v.geluTanh = unary256(geluTanh256, GELUTanhGeneric)
-	v.tanh = unary256(tanh256, TanhGeneric)
-	v.relu = unary256(relu256, ReLUGeneric)
-	v.geluBackward = binary256(geluBackward256, GELUBackwardGeneric)
+	v.exp = unary256(exp256)
+	v.silu = unary256(silu256)
+	v.gelu = unary256(gelu256)
+	v.geluTanh = unary256(geluTanh256)
+	v.tanh = unary256(tanh256)
+	v.relu = unary256(relu256)
+	v.geluBackward = binary256(geluBackward256)
 	v.geluDeriv = func(dst, deriv, x []float32) {
 		dst, deriv = dst[:len(x)], deriv[:len(x)]
 		n := len(x) &^ 7
 		geluDeriv256(f32p(dst), f32p(deriv), f32p(x), n)
-		GELUWithDerivativeGeneric(dst[n:], deriv[n:], x[n:])
+		if n < len(x) { // padded, as unary256 does
+			var t, u, w [8]float32
+			copy(t[:], x[n:])
+			geluDeriv256(&u[0], &w[0], &t[0], 8)
+			copy(dst[n:], u[:])
+			copy(deriv[n:], w[:])
+		}
 	}
-	v.geluTanhBackward = binary256(geluTanhBackward256, GELUTanhBackwardGeneric)
-	v.siluBackward = binary256(siluBackward256, SiLUBackwardGeneric)
-	v.tanhBackward = binary256(tanhBackward256, TanhBackwardGeneric)
-	v.reluBackward = binary256(reluBackward256, ReLUBackwardGeneric)
+	v.geluTanhBackward = binary256(geluTanhBackward256)
+	v.siluBackward = binary256(siluBackward256)
+	v.tanhBackward = binary256(tanhBackward256)
+	v.reluBackward = binary256(reluBackward256)
 	v.softmax = softmaxAVX2
 	v.logSoftmax = logSoftmaxAVX2
 	v.softmaxBackward = softmaxBackwardAVX2
@@ -334,24 +342,38 @@ func adamWAVX2(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay, biasCor
 	AdamWGeneric(p[k:], g[k:], m[k:], v[k:], lr, beta1, beta2, eps, weightDecay, biasCorr1, biasCorr2)
 }
 
-func unary256(k func(dst, x *float32, n int), tail func(dst, x []float32)) func(dst, x []float32) {
+// unary256 wraps an AVX2 element-wise kernel (n a multiple of 8). The last
+// 0…7 elements go through the same kernel on a zero-padded copy, so that an
+// element's result does not depend on where it sits in the slice: a span
+// of a row gives the bits the whole row gives.
+func unary256(k func(dst, x *float32, n int)) func(dst, x []float32) {
 	return func(dst, x []float32) {
 		dst = dst[:len(x)]
 		n := len(x) &^ 7
 		k(f32p(dst), f32p(x), n)
-		tail(dst[n:], x[n:])
+		if n < len(x) {
+			var t, u [8]float32
+			copy(t[:], x[n:])
+			k(&u[0], &t[0], 8)
+			copy(dst[n:], u[:])
+		}
 	}
 }
 
-// binary256 wraps an AVX2 kernel of two inputs (n a multiple of 8) and the
-// generic function that finishes the rest; the backward passes, (dx, x, dy)
-// or (dx, y, dy), have the same shape.
-func binary256(k func(dst, x, y *float32, n int), tail func(dst, x, y []float32)) func(dst, x, y []float32) {
+// binary256 wraps an AVX2 kernel of two inputs as unary256 does; the
+// backward passes, (dx, x, dy) or (dx, y, dy), have the same shape.
+func binary256(k func(dst, x, y *float32, n int)) func(dst, x, y []float32) {
 	return func(dst, x, y []float32) {
 		dst, y = dst[:len(x)], y[:len(x)]
 		n := len(x) &^ 7
 		k(f32p(dst), f32p(x), f32p(y), n)
-		tail(dst[n:], x[n:], y[n:])
+		if n < len(x) {
+			var t, v, u [8]float32
+			copy(t[:], x[n:])
+			copy(v[:], y[n:])
+			k(&u[0], &t[0], &v[0], 8)
+			copy(dst[n:], u[:])
+		}
 	}
 }
 

@@ -87,8 +87,9 @@ type Options struct {
 	Objective pretrain.Objective
 	// BF16 pretrains the encoder in bfloat16 mixed precision (bf16
 	// products with float32 sums, float32 master weights and optimizer
-	// state; `glossa quickstart` turns it on). It is about 1.3× faster on
-	// CPUs with AVX-512 BF16; elsewhere the portable kernels compute it.
+	// state; `glossa quickstart` turns it on where kernels.CPU().FastBF16()).
+	// It is about 1.3× faster on CPUs with AVX-512 BF16; elsewhere the
+	// float32 kernels compute the same bits, no faster.
 	BF16 bool
 	// Seed drives initialisation, data order and sampling.
 	Seed uint64

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/glossa-ai/glossa/kernels"
 	"github.com/glossa-ai/glossa/pretrain"
 	"github.com/glossa-ai/glossa/quickstart"
 )
@@ -20,7 +21,7 @@ documentation comments of the Go installation's own sources
 ($GOROOT/src, test files and testdata left out). In order:
 
   1. train a WordPiece tokenizer on the comments          (glossa tokenizer train)
-  2. pretrain a small BERT (masked LM, 40 % masked),        (glossa pretrain --objective mlm --mask-prob 0.4 --bf16)
+  2. pretrain a small BERT (masked LM, 40 % masked),        (glossa pretrain --objective mlm --mask-prob 0.4)
      or with --objective electra an ELECTRA discriminator
   3. fine-tune it to tell which package tree a comment      (glossa finetune, per seed,
      comes from (crypto, go, net, runtime), next to the       pretrained and
@@ -47,7 +48,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	goroot := fs.String("goroot", "", "Go installation whose src/ comments form the corpus (default: this Go's GOROOT)")
 	stories := fs.String("stories", "", "folder holding llama2.c's stories260K.bin and tok512.bin (default: $GLOSSA_SHARED/models/stories260K, GLOSSA_SHARED defaulting to ../shared)")
 	seed := fs.Uint64("seed", 42, "seed for model initialisation, data order and sampling")
-	bf16 := fs.Bool("bf16", true, "pretrain the encoder in bfloat16 mixed precision (mlm, mlm-nsp; fast with AVX-512 BF16); --bf16=false for float32")
+	bf16 := fs.Bool("bf16", kernels.CPU().FastBF16(), "pretrain the encoder in bfloat16 mixed precision (mlm, mlm-nsp); the default is on where the CPU has AVX-512 BF16 or AMX, which make it faster than float32")
 	part := fs.String("part", "all", "run all stages, or only the encoder (1–3) or the GPT-2 and generation (4–5)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, quickstartUsage)

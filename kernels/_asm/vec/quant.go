@@ -354,7 +354,11 @@ func (k qMatVec) emit() {
 		c.ones = broadcastBitsY(0x00010001)
 	}
 	c.zero = YMM()
-	VPXORD(c.zero, c.zero, c.zero)
+	if k.vnni {
+		VPXORD(c.zero, c.zero, c.zero)
+	} else {
+		VPXOR(c.zero, c.zero, c.zero) // VPXORD is AVX-512VL
+	}
 	k.pass(k.rows, y, w, stride, m, x, d, nb, c)
 	if k.rows > 1 {
 		k.pass(1, y, w, stride, m, x, d, nb, c)
