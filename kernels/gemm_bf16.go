@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -392,9 +391,7 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 // k float32 sums in sequence add the γ_k term.
 //
 // It runs on the VDPBF16PS microkernels where the CPU has AVX-512 BF16 (see
-// GemmBF16Native), elsewhere on amd64 with AVX2 and FMA on kernels that
-// widen the pairs and compute the same bits with float32 FMAs (no faster
-// than Sgemm: see Features.FastBF16), parallel over Threads() workers: below 128 rows each
+// GemmBF16Native), parallel over Threads() workers: below 128 rows each
 // takes 32-column panels of B in turn and streams them once (prefill), from
 // 128 rows on each takes blocks of up to 224 rows × 256 columns (encoders,
 // training); elsewhere it runs GemmBF16Generic. On the development machine
@@ -404,12 +401,8 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 // negative, a stride is too small, a slice is too short for its matrix, or
 // ep does not fit the product (see SgemmEpilogue).
 func GemmBF16(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
-	gemmBF16(gemmBF16Fast, transA, m, a, lda, pb, beta, c, ldc, ep)
+	gemmBF16(gemmBF16Native, transA, m, a, lda, pb, beta, c, ldc, ep)
 }
-
-// gemmBF16Fast is the kernel set GemmBF16 runs: the VDPBF16PS kernels, else
-// the AVX2 ones, else nil (the generic twin).
-var gemmBF16Fast = cmp.Or(gemmBF16Native, gemmBF16AVX2)
 
 // GemmBF16Native reports whether GemmBF16 runs on the VDPBF16PS
 // microkernels (amd64 with AVX-512 BF16, not built with purego) rather

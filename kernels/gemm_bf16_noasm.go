@@ -7,6 +7,3 @@ var gemmBF16Native *gemmBF16Kernels
 
 // bf16PairRowsVec is nil without assembly: bf16PairRows runs in Go.
 var bf16PairRowsVec func(n int, r0, r1 *float32, dst *uint16, stride int)
-
-// gemmBF16AVX2 is nil without assembly.
-var gemmBF16AVX2 *gemmBF16Kernels

@@ -26,9 +26,6 @@
 // accumulating into C exactly as one long chain would. At the end the tile is
 // stored to C.
 //
-// It also emits the AVX2+FMA kernels that compute the same bits without
-// VDPBF16PS (avx2.go).
-//
 // Neither avo nor the Go assembler knows VDPBF16PS, so it is emitted as
 // bytes by the small EVEX encoder below (register operands only).
 package main
@@ -51,7 +48,6 @@ func main() {
 		genKernel(h, true)
 	}
 	genPairRows()
-	genAVX2Kernels()
 	Generate()
 }
 
