@@ -394,7 +394,9 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 // GemmBF16Native), parallel over Threads() workers: below 128 rows each
 // takes 32-column panels of B in turn and streams them once (prefill), from
 // 128 rows on each takes blocks of up to 224 rows × 256 columns (encoders,
-// training); elsewhere it runs GemmBF16Generic. On the development machine
+// training); on a CPU with AVX2 and FMA but not AVX-512 BF16 the same
+// tiling runs FMA kernels with the same results, and elsewhere
+// GemmBF16Generic. On the development machine
 // (Zen 4 class, 1 thread) it measured 330–380 GFLOPS on BERT-base and
 // train-char shapes, against 165–210 for float32 Sgemm, and a microkernel
 // with its operands in L1 380–450. It panics if m is
@@ -404,10 +406,50 @@ func GemmBF16(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta flo
 	gemmBF16(gemmBF16Native, transA, m, a, lda, pb, beta, c, ldc, ep)
 }
 
+// GemmBF16Rows is GemmBF16 for an A already rounded to bfloat16: m rows of
+// k values (raw bit patterns, as F32ToBF16 or an Epilogue's BF16 output
+// writes them) with row stride lda (lda >= k), read in place by the
+// microkernels instead of being converted from float32 first. k, the depth
+// of pb, must be even. The result is GemmBF16's, bit for bit, for any
+// float32 A that rounds to a. It panics as GemmBF16 does, and if k is odd.
+func GemmBF16Rows(m int, a []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16Rows(gemmBF16Native, m, a, lda, pb, beta, c, ldc, ep)
+}
+
+// GemmBF16RowsGeneric is the portable GemmBF16Rows, with the same results
+// as GemmBF16Generic.
+func GemmBF16RowsGeneric(m int, a []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16Rows(nil, m, a, lda, pb, beta, c, ldc, ep)
+}
+
+func gemmBF16Rows(impl *gemmBF16Kernels, m int, a []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	if m < 0 {
+		panic(fmt.Sprintf("kernels: GemmBF16Rows: negative dimension m=%d", m))
+	}
+	if pb.k%2 != 0 {
+		panic(fmt.Sprintf("kernels: GemmBF16Rows: odd depth k=%d", pb.k))
+	}
+	checkMatrixOf("GemmBF16Rows", "A", m, pb.k, a, lda)
+	if impl == nil && m > 0 && pb.k > 0 {
+		// The twin widens A (exactly) and rounds it back as GemmBF16 reads
+		// it, which gives a's values again.
+		af := make([]float32, m*pb.k)
+		for i := range m {
+			BF16ToF32(af[i*pb.k:(i+1)*pb.k], a[i*lda:i*lda+pb.k])
+		}
+		gemmBF16(nil, false, m, af, pb.k, pb, beta, c, ldc, ep)
+		return
+	}
+	gemmBF16Run(impl, false, m, nil, a, lda, pb, beta, c, ldc, ep)
+}
+
 // GemmBF16Native reports whether GemmBF16 runs on the VDPBF16PS
-// microkernels (amd64 with AVX-512 BF16, not built with purego) rather
-// than on its generic twin, which gives the same results far more slowly.
-func GemmBF16Native() bool { return gemmBF16Native != nil }
+// microkernels (amd64 with AVX-512 BF16, not built with purego), with twice
+// float32's multiply-adds per instruction. Elsewhere it runs AVX2+FMA
+// kernels where the CPU has them (two FMAs per pair of depths, on the
+// bfloat16 values widened), or else its generic twin, far more slowly; all
+// three give the same results.
+func GemmBF16Native() bool { return gemmBF16Native != nil && gemmBF16VDP }
 
 // GemmBF16Generic is the portable GemmBF16: plain Go, one element at a
 // time, with the same results bit for bit (NaNs aside, whose payloads may
@@ -420,12 +462,18 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	if m < 0 {
 		panic(fmt.Sprintf("kernels: GemmBF16: negative dimension m=%d", m))
 	}
-	k, n := pb.k, pb.n
-	ar, ac := m, k
+	ar, ac := m, pb.k
 	if transA {
-		ar, ac = k, m
+		ar, ac = pb.k, m
 	}
 	checkMatrixOf("GemmBF16", "A", ar, ac, a, lda)
+	gemmBF16Run(impl, transA, m, a, nil, lda, pb, beta, c, ldc, ep)
+}
+
+// gemmBF16Run is GemmBF16 (ab nil) or GemmBF16Rows (a nil, ab the rounded
+// rows of A) once A is checked.
+func gemmBF16Run(impl *gemmBF16Kernels, transA bool, m int, a []float32, ab []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	k, n := pb.k, pb.n
 	checkMatrixOf("GemmBF16", "C", m, n, c, ldc)
 	ep.check("GemmBF16", m, n)
 	if ep != nil && ep.SumsB != nil {
@@ -459,7 +507,12 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 		j.impl = &impl.steps
 	}
 	j.next.Store(0)
-	j.convertA(transA, a, lda)
+	if ab != nil {
+		j.rowsA, j.lda, j.transA = ab, lda, false
+		j.abuf = &j.rowsA
+	} else {
+		j.convertA(transA, a, lda)
+	}
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
 	workers := min(Threads(), panels)
 	// Few rows are bound by streaming B, not by multiply-adds: as for the
@@ -484,8 +537,10 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	} else {
 		ParallelFor(workers, 1, fn)
 	}
-	putBF16Scratch(j.abuf)
-	j.pb, j.c, j.ep, j.abuf, j.a = nil, nil, nil, nil, nil
+	if ab == nil {
+		putBF16Scratch(j.abuf)
+	}
+	j.pb, j.c, j.ep, j.abuf, j.a, j.rowsA = nil, nil, nil, nil, nil, nil
 	gemmBF16Jobs.Put(j)
 }
 
@@ -499,6 +554,7 @@ type gemmBF16Job struct {
 	load   bool // C's value starts the sums (beta = 1)
 	ep     *Epilogue
 	abuf   *[]uint16 // A in bfloat16: m rows of stride lda
+	rowsA  []uint16  // GemmBF16Rows' A, which abuf then points to
 	lda    int
 	chunk  int
 	next   atomic.Int64 // the next panel to claim
