@@ -38,9 +38,13 @@ type gemmBF16Micro func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc i
 
 // gemmBF16Kernels are the microkernels of GemmBF16 by tile height (entry h
 // computes h rows; entry 0 is unused): rows reads A converted row by row,
-// steps A converted step by step (from a transposed A).
+// steps A converted step by step (from a transposed A). With wideA the
+// kernels read A converted to float32 values rounded to bfloat16, in the
+// same places (the a argument then points to float32 values and lda counts
+// them), as the AVX2 kernels do.
 type gemmBF16Kernels struct {
 	rows, steps [gemmBF16MR + 1]gemmBF16Micro
+	wideA       bool
 }
 
 // bf16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j])
@@ -507,11 +511,16 @@ func gemmBF16Run(impl *gemmBF16Kernels, transA bool, m int, a []float32, ab []ui
 		j.impl = &impl.steps
 	}
 	j.next.Store(0)
-	if ab != nil {
+	j.wide = impl.wideA
+	switch {
+	case ab == nil:
+		j.convertA(transA, a, lda)
+	case j.wide: // widened from ab
+		j.rowsA = ab
+		j.convertA(false, nil, lda)
+	default: // read in place
 		j.rowsA, j.lda, j.transA = ab, lda, false
 		j.abuf = &j.rowsA
-	} else {
-		j.convertA(transA, a, lda)
 	}
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
 	workers := min(Threads(), panels)
@@ -537,10 +546,12 @@ func gemmBF16Run(impl *gemmBF16Kernels, transA bool, m int, a []float32, ab []ui
 	} else {
 		ParallelFor(workers, 1, fn)
 	}
-	if ab == nil {
+	if j.afbuf != nil {
+		putScratch(j.afbuf)
+	} else if ab == nil {
 		putBF16Scratch(j.abuf)
 	}
-	j.pb, j.c, j.ep, j.abuf, j.a, j.rowsA = nil, nil, nil, nil, nil, nil
+	j.pb, j.c, j.ep, j.abuf, j.afbuf, j.a, j.rowsA = nil, nil, nil, nil, nil, nil, nil
 	gemmBF16Jobs.Put(j)
 }
 
@@ -553,8 +564,10 @@ type gemmBF16Job struct {
 	ldc    int
 	load   bool // C's value starts the sums (beta = 1)
 	ep     *Epilogue
-	abuf   *[]uint16 // A in bfloat16: m rows of stride lda
-	rowsA  []uint16  // GemmBF16Rows' A, which abuf then points to
+	abuf   *[]uint16  // A in bfloat16: m rows of stride lda
+	rowsA  []uint16   // GemmBF16Rows' A, which abuf then points to (or afbuf is widened from)
+	afbuf  *[]float32 // with wide, A in float32 values rounded to bfloat16, in abuf's layout
+	wide   bool       // impl.wideA
 	lda    int
 	chunk  int
 	next   atomic.Int64 // the next panel to claim
@@ -581,6 +594,28 @@ var gemmBF16Jobs = sync.Pool{New: func() any {
 func (j *gemmBF16Job) convertA(transA bool, a []float32, lda int) {
 	k, kp := j.pb.k, j.pb.kp
 	j.a, j.aLd, j.transA = a, lda, transA
+	if j.wide {
+		// The same layouts in float32: strides in whole cache lines, kept
+		// off multiples of 2 KiB (rows) and 4 KiB (steps).
+		if transA {
+			s := 2 * ((j.m + 7) &^ 7)
+			if s%1024 == 0 {
+				s += 16
+			}
+			j.lda = s
+			j.afbuf = getScratch(kp / 2 * s)
+			ParallelFor(kp/2, max(1, (1<<15)/j.m), j.convertFn)
+			return
+		}
+		s := (kp + 15) &^ 15
+		if s%512 == 0 {
+			s += 16
+		}
+		j.lda = s
+		j.afbuf = getScratch(j.m * s)
+		ParallelFor(j.m, max(1, (1<<15)/k), j.convertFn)
+		return
+	}
 	if transA {
 		s := 2 * ((j.m + 15) &^ 15) // elements per step
 		if s%2048 == 0 {
@@ -603,6 +638,10 @@ func (j *gemmBF16Job) convertA(transA bool, a []float32, lda int) {
 // convertRows converts rows [lo, hi) of op(A) for convertA, or with a
 // transposed A its steps [lo, hi).
 func (j *gemmBF16Job) convertRows(lo, hi int) {
+	if j.wide {
+		j.convertRowsWide(lo, hi)
+		return
+	}
 	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.abuf
 	if j.transA {
 		m, a, lda := j.m, j.a, j.aLd
@@ -621,6 +660,41 @@ func (j *gemmBF16Job) convertRows(lo, hi int) {
 		if k < kp {
 			row[k] = 0
 		}
+	}
+}
+
+// convertRowsWide is convertRows for the wide kernels: each row (or step)
+// is rounded to bfloat16 as convertRows rounds it, through a scratch row,
+// then widened into j.afbuf; GemmBF16Rows' A (j.rowsA) is only widened.
+func (j *gemmBF16Job) convertRowsWide(lo, hi int) {
+	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.afbuf
+	if j.rowsA != nil {
+		for i := lo; i < hi; i++ {
+			BF16ToF32(buf[i*s:i*s+k], j.rowsA[i*j.aLd:i*j.aLd+k])
+		}
+		return
+	}
+	tp := getBF16Scratch(max(kp, 2*j.m))
+	defer putBF16Scratch(tp)
+	t := *tp
+	if j.transA {
+		m, a, lda := j.m, j.a, j.aLd
+		for q := lo; q < hi; q++ {
+			var r1 []float32
+			if 2*q+1 < k {
+				r1 = a[(2*q+1)*lda : (2*q+1)*lda+m]
+			}
+			bf16PairRows(m, a[2*q*lda:2*q*lda+m], r1, t)
+			BF16ToF32(buf[q*s:q*s+2*m], t[:2*m])
+		}
+		return
+	}
+	for i := lo; i < hi; i++ {
+		F32ToBF16(t[:k], j.a[i*j.aLd:i*j.aLd+k])
+		if k < kp {
+			t[k] = 0
+		}
+		BF16ToF32(buf[i*s:i*s+kp], t[:kp])
 	}
 }
 
@@ -712,11 +786,15 @@ func (j *gemmBF16Job) tile(tb []float32, i0, g, q0, nq, pf int) {
 		load = 1
 	}
 	pfp := &pb.data[min(pf, len(pb.data)-1)]
-	var ap *uint16
+	ai := i0*j.lda + 2*q0
 	if j.transA {
-		ap = &(*j.abuf)[q0*j.lda+2*i0]
+		ai = q0*j.lda + 2*i0
+	}
+	var ap *uint16
+	if j.wide {
+		ap = (*uint16)(unsafe.Pointer(&(*j.afbuf)[ai])) // float32 values: see gemmBF16Kernels
 	} else {
-		ap = &(*j.abuf)[i0*j.lda+2*q0]
+		ap = &(*j.abuf)[ai]
 	}
 	if w == gemmBF16NR {
 		j.impl[h](nq, ap, j.lda, bp, &j.c[i0*j.ldc+col], j.ldc, load, pfp)

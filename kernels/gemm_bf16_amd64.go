@@ -47,15 +47,15 @@ var bf16PairRowsVec = func() func(n int, r0, r1 *float32, dst *uint16, stride in
 
 // gemmBF16AVX2Blocks are the generated AVX2 kernels of r rows × 16 columns
 // (entry r; 0 unused), A in rows and in steps.
-var gemmBF16AVX2Blocks = [2][6]func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int){
+var gemmBF16AVX2Blocks = [2][6]func(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int){
 	{nil, gemmBF16AVX2Kernel1x16, gemmBF16AVX2Kernel2x16, gemmBF16AVX2Kernel3x16, gemmBF16AVX2Kernel4x16, gemmBF16AVX2Kernel5x16},
 	{nil, gemmBF16AVX2KernelS1x16, gemmBF16AVX2KernelS2x16, gemmBF16AVX2KernelS3x16, gemmBF16AVX2KernelS4x16, gemmBF16AVX2KernelS5x16},
 }
 
 // gemmBF16AVX2Kernels returns GemmBF16's microkernels made of the AVX2
-// blocks (gemmBF16AVX2Tile).
+// blocks (gemmBF16AVX2Tile), which read A widened to float32.
 func gemmBF16AVX2Kernels() *gemmBF16Kernels {
-	k := new(gemmBF16Kernels)
+	k := &gemmBF16Kernels{wideA: true}
 	for h := 1; h <= gemmBF16MR; h++ {
 		k.rows[h] = gemmBF16AVX2Tile(h, false)
 		k.steps[h] = gemmBF16AVX2Tile(h, true)
@@ -77,9 +77,10 @@ func gemmBF16AVX2Tile(h int, steps bool) gemmBF16Micro {
 		bHi := (*uint16)(unsafe.Add(unsafe.Pointer(b), 2*16*2)) // columns 16–31: the second 16 pairs of a step
 		for i0 := 0; i0 < h; i0 += 5 {
 			r := min(5, h-i0)
-			ai := (*uint16)(unsafe.Add(unsafe.Pointer(a), 2*i0*lda)) // row i0
+			// a points to float32 values (wideA).
+			ai := (*float32)(unsafe.Add(unsafe.Pointer(a), 4*i0*lda)) // row i0
 			if steps {
-				ai = (*uint16)(unsafe.Add(unsafe.Pointer(a), 2*2*i0)) // row i0's pair in each step
+				ai = (*float32)(unsafe.Add(unsafe.Pointer(a), 4*2*i0)) // row i0's pair in each step
 			}
 			ci := (*float32)(unsafe.Add(unsafe.Pointer(c), 4*i0*ldc))
 			blocks[r](kq, ai, lda, b, ci, ldc, load)

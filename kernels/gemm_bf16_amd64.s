@@ -22191,13 +22191,13 @@ DATA gemmBF16HiMask<>+24(SB)/4, $0xffff0000
 DATA gemmBF16HiMask<>+28(SB)/4, $0xffff0000
 GLOBL gemmBF16HiMask<>(SB), RODATA|NOPTR, $32
 
-// func gemmBF16AVX2Kernel1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2Kernel1x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2Kernel1x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), DX
 	MOVQ    c+32(FP), BX
 	MOVQ    ldc+40(FP), SI
@@ -22232,14 +22232,13 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	ADDQ         $0x04, CX
+	ADDQ         $0x08, CX
 	ADDQ         $0x00000080, DX
 	DECQ         AX
 	JNZ          loop
@@ -22251,13 +22250,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2Kernel2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2Kernel2x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2Kernel2x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -22297,21 +22296,19 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD (CX)(DX*1), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	ADDQ         $0x04, CX
+	ADDQ         $0x08, CX
 	ADDQ         $0x00000080, BX
 	DECQ         AX
 	JNZ          loop
@@ -22326,13 +22323,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2Kernel3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2Kernel3x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2Kernel3x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -22377,28 +22374,25 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD (CX)(DX*1), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VPBROADCASTD (CX)(DX*2), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	ADDQ         $0x04, CX
+	ADDQ         $0x08, CX
 	ADDQ         $0x00000080, BX
 	DECQ         AX
 	JNZ          loop
@@ -22416,13 +22410,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2Kernel4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2Kernel4x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2Kernel4x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	LEAQ    (DX)(DX*2), BX
 	ADDQ    CX, BX
 	MOVQ    b+24(FP), SI
@@ -22474,36 +22468,32 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD (CX)(DX*1), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VPBROADCASTD (CX)(DX*2), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VPBROADCASTD (BX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(BX), Y15
+	VBROADCASTSS (BX), Y14
 	VFMADD231PS  Y10, Y15, Y6
 	VFMADD231PS  Y11, Y15, Y7
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, BX
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, BX
 	ADDQ         $0x00000080, SI
 	DECQ         AX
 	JNZ          loop
@@ -22524,13 +22514,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2Kernel5x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2Kernel5x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2Kernel5x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	LEAQ    (DX)(DX*2), BX
 	ADDQ    CX, BX
 	MOVQ    b+24(FP), SI
@@ -22587,43 +22577,38 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD (CX)(DX*1), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VPBROADCASTD (CX)(DX*2), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VPBROADCASTD (BX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(BX), Y15
+	VBROADCASTSS (BX), Y14
 	VFMADD231PS  Y10, Y15, Y6
 	VFMADD231PS  Y11, Y15, Y7
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	VPBROADCASTD (BX)(DX*1), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(BX)(DX*1), Y15
+	VBROADCASTSS (BX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y8
 	VFMADD231PS  Y11, Y15, Y9
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, BX
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, BX
 	ADDQ         $0x00000080, SI
 	DECQ         AX
 	JNZ          loop
@@ -22647,13 +22632,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2KernelS1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2KernelS1x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2KernelS1x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -22688,9 +22673,8 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
@@ -22707,13 +22691,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2KernelS2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2KernelS2x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2KernelS2x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -22753,16 +22737,14 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD 4(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
@@ -22782,13 +22764,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2KernelS3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2KernelS3x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2KernelS3x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -22833,23 +22815,20 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD 4(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VPBROADCASTD 8(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 16(CX), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
 	VFMADD231PS  Y12, Y14, Y4
@@ -22872,13 +22851,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2KernelS4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2KernelS4x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2KernelS4x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -22928,30 +22907,26 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD 4(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VPBROADCASTD 8(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 16(CX), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VPBROADCASTD 12(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 28(CX), Y15
+	VBROADCASTSS 24(CX), Y14
 	VFMADD231PS  Y10, Y15, Y6
 	VFMADD231PS  Y11, Y15, Y7
 	VFMADD231PS  Y12, Y14, Y6
@@ -22977,13 +22952,13 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2KernelS5x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+// func gemmBF16AVX2KernelS5x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gemmBF16AVX2KernelS5x16(SB), NOSPLIT, $8-56
 	MOVQ    kq+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
-	SHLQ    $0x01, DX
+	SHLQ    $0x02, DX
 	MOVQ    b+24(FP), BX
 	MOVQ    c+32(FP), SI
 	MOVQ    ldc+40(FP), DI
@@ -23038,37 +23013,32 @@ loop:
 	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
 	VPSLLD       $0x10, Y12, Y12
 	VPSLLD       $0x10, Y13, Y13
-	VPBROADCASTD (CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VPBROADCASTD 4(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VPBROADCASTD 8(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 16(CX), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VPBROADCASTD 12(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 28(CX), Y15
+	VBROADCASTSS 24(CX), Y14
 	VFMADD231PS  Y10, Y15, Y6
 	VFMADD231PS  Y11, Y15, Y7
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	VPBROADCASTD 16(CX), Y14
-	VPAND        gemmBF16HiMask<>+0(SB), Y14, Y15
-	VPSLLD       $0x10, Y14, Y14
+	VBROADCASTSS 36(CX), Y15
+	VBROADCASTSS 32(CX), Y14
 	VFMADD231PS  Y10, Y15, Y8
 	VFMADD231PS  Y11, Y15, Y9
 	VFMADD231PS  Y12, Y14, Y8

@@ -9,10 +9,12 @@ import (
 )
 
 // The AVX2+FMA microkernels, for machines without AVX-512 BF16. They read
-// the same packed B and the same converted A as the VDPBF16PS kernels and
-// give the same bits: a bfloat16 value widens exactly to float32 (the
-// upper half of a pair's 32-bit word with the lower half cleared, or the
-// lower half shifted up), a product of two bfloat16 values is exact in
+// the same packed B as the VDPBF16PS kernels, and A converted to float32
+// values rounded to bfloat16 (in the same places as the bfloat16 A of the
+// VDPBF16PS kernels, so A needs no widening in the loop), and give the same
+// bits: a bfloat16 value of B widens exactly to float32 (the upper half of
+// a pair's 32-bit word with the lower half cleared, or the lower half
+// shifted up), a product of two bfloat16 values is exact in
 // float32, so an FMA rounds s + a·b once, as VDPBF16PS rounds each of its
 // two sums; and with MXCSR's DAZ and FTZ bits set for the duration of the
 // kernel (and restored before it returns) subnormal inputs count as zero
@@ -22,7 +24,7 @@ import (
 //
 // gemmBF16AVX2Kernel{r}x16 (r = 1…5) computes r rows × 16 columns of C: 2r
 // YMM accumulators (Y0…Y(2r−1), row i in Y(2i) and Y(2i+1)), the widened
-// B values of a step in Y10…Y13, a row's widened pair in Y14 and Y15.
+// B values of a step in Y10…Y13, a row's pair broadcast in Y14 and Y15.
 // The Go side tiles a 14×32 tile of GemmBF16 with them.
 
 const avx2MaxRows = 5
@@ -62,11 +64,11 @@ func genAVX2Kernel(r int, strided bool) {
 	if strided {
 		name = fmt.Sprintf("gemmBF16AVX2KernelS%dx16", r)
 	}
-	TEXT(name, NOSPLIT, "func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)")
+	TEXT(name, NOSPLIT, "func(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)")
 	Pragma("noescape")
-	layout := fmt.Sprintf("A is %d rows of 2·kq bfloat16 values with row stride lda elements, b", r)
+	layout := fmt.Sprintf("A is %d rows of 2·kq float32 values (bfloat16 ones, widened) with row stride lda elements, b", r)
 	if strided {
-		layout = fmt.Sprintf("A is kq steps of %d bfloat16 pairs (one per row) lda elements apart, b", r)
+		layout = fmt.Sprintf("A is kq steps of %d pairs of float32 values (one per row) lda elements apart, b", r)
 	}
 	Doc(fmt.Sprintf("%s accumulates a %d×16 block of C over kq steps of two depths with FMAs:", name, r),
 		layout,
@@ -80,7 +82,7 @@ func genAVX2Kernel(r int, strided bool) {
 	kq := Load(Param("kq"), GP64())
 	a := Load(Param("a"), GP64())
 	ld := Load(Param("lda"), GP64())
-	SHLQ(U8(1), ld) // bytes
+	SHLQ(U8(2), ld) // bytes
 	var p3 Register
 	if !strided && r > 3 {
 		p3 = GP64()
@@ -90,7 +92,7 @@ func genAVX2Kernel(r int, strided bool) {
 	// aAt returns row i's pair of the current step.
 	aAt := func(i int) Mem {
 		if strided {
-			return Mem{Base: a, Disp: 4 * i}
+			return Mem{Base: a, Disp: 8 * i}
 		}
 		switch i {
 		case 0:
@@ -110,9 +112,9 @@ func genAVX2Kernel(r int, strided bool) {
 			ADDQ(ld, a)
 			return
 		}
-		ADDQ(U8(4), a)
+		ADDQ(U8(8), a)
 		if p3 != nil {
-			ADDQ(U8(4), p3)
+			ADDQ(U8(8), p3)
 		}
 	}
 	b := Load(Param("b"), GP64())
@@ -154,9 +156,8 @@ func genAVX2Kernel(r int, strided bool) {
 	VPSLLD(U8(16), b0lo, b0lo)
 	VPSLLD(U8(16), b0hi, b0hi)
 	for i := 0; i < r; i++ {
-		VPBROADCASTD(aAt(i), a0)
-		VPAND(hiMask, a0, a1)
-		VPSLLD(U8(16), a0, a0)
+		VBROADCASTSS(aAt(i).Offset(4), a1)
+		VBROADCASTSS(aAt(i), a0)
 		VFMADD231PS(b1lo, a1, acc(i, 0))
 		VFMADD231PS(b1hi, a1, acc(i, 1))
 		VFMADD231PS(b0lo, a0, acc(i, 0))
