@@ -40,8 +40,8 @@ func NewTrainer(m *Model) *Trainer { return &Trainer{m: m} }
 // stay float32, and so does the optimizer, which reads only those.
 // GemmBF16's results do not depend on the machine or on how its work is
 // shared, so training resumes exactly as in float32; without AVX-512 BF16
-// the products run its generic twin, with the same results and much more
-// slowly.
+// the products run its AVX2+FMA kernels (about float32's speed) or its
+// generic twin (much slower), with the same results.
 func (tr *Trainer) SetBF16(on bool) { tr.prod.bf16 = on }
 
 // activations is the workspace of one forward pass for a batch shape B×T:
