@@ -19,7 +19,11 @@ type gemmBF16Variant struct {
 func gemmBF16Variants() []gemmBF16Variant {
 	vs := []gemmBF16Variant{{"generic", nil}}
 	if gemmBF16Native != nil {
-		vs = append(vs, gemmBF16Variant{"avx512bf16", gemmBF16Native})
+		name := "avx512bf16"
+		if !gemmBF16VDP {
+			name = "avx2"
+		}
+		vs = append(vs, gemmBF16Variant{name, gemmBF16Native})
 	}
 	return vs
 }
@@ -620,5 +624,62 @@ func TestPackedBF16Columns(t *testing.T) {
 			}()
 			pb.Columns(cols)
 		}()
+	}
+}
+
+// TestGemmBF16Rows checks that a product from A already rounded to
+// bfloat16 gives GemmBF16's bits from the float32 A, on every variant and at
+// two threads, with an epilogue whose BF16 output must be C rounded (and
+// Out rounded when Act writes Out), and that an odd depth panics.
+func TestGemmBF16Rows(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, v := range gemmBF16Variants() {
+		t.Run(v.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 17))
+			for _, tc := range []bf16Case{{m: 1, n: 1, k: 2}, {m: 29, n: 70, k: 300, transB: true, pad: 2}, {m: 7, n: 33, k: 0, beta: 2},
+				{m: 130, n: 64, k: 258, beta: 1, pad: 1}, {m: 15, n: 40, k: 64, beta: 0.5, transB: true}} {
+				a, lda, b, ldb, c, ldc := tc.operands(rng, uniform(rng))
+				ab := make([]uint16, len(a))
+				F32ToBF16(ab, a)
+				pb := PackF32BF16(tc.transB, tc.k, tc.n, b, ldb)
+				for _, act := range []bool{false, true} {
+					m, n := tc.m, tc.n
+					mk := func() *Epilogue {
+						ep := &Epilogue{Bias: randMatrix(rand.New(rand.NewPCG(1, 2)), 1, n), BF16: make([]uint16, m*(n+1)), LdBF16: n + 1}
+						if act {
+							ep.Act = func(dst, x []float32) { GELUWithDerivative(dst, x, x) }
+							ep.Out, ep.LdOut = make([]float32, m*n), n
+						}
+						return ep
+					}
+					wantEp, gotEp := mk(), mk()
+					want := append([]float32(nil), c...)
+					gemmBF16(nil, false, m, a, lda, pb, tc.beta, want, ldc, wantEp)
+					got := append([]float32(nil), c...)
+					gemmBF16Rows(v.impl, m, ab, lda, pb, tc.beta, got, ldc, gotEp)
+					name := fmt.Sprintf("%v act=%v", tc, act)
+					sameBitsBF16(t, name+" C", got, want, ldc)
+					final, ldf := want, ldc
+					if act {
+						sameBitsBF16(t, name+" Out", gotEp.Out, wantEp.Out, n)
+						final, ldf = wantEp.Out, n
+					}
+					for i := range m {
+						row := make([]uint16, n)
+						F32ToBF16(row, final[i*ldf:i*ldf+n])
+						if !slices.Equal(gotEp.BF16[i*(n+1):i*(n+1)+n], row) {
+							t.Fatalf("%s: row %d of the BF16 output is not the final values rounded", name, i)
+						}
+					}
+				}
+			}
+			defer func() {
+				if recover() == nil {
+					t.Errorf("odd depth: no panic")
+				}
+			}()
+			pb := PackF32BF16(false, 3, 4, make([]float32, 12), 4)
+			gemmBF16Rows(v.impl, 2, make([]uint16, 6), 3, pb, 0, make([]float32, 8), 4, nil)
+		})
 	}
 }
