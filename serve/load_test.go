@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -92,76 +93,175 @@ func TestStories(t *testing.T) {
 	}
 }
 
-// streamResult is what one streaming request measured.
+// streamResult is what one streaming request measured and received.
 type streamResult struct {
+	seed   int
 	ttft   time.Duration
+	chunks []byte // the data of every event before [DONE], one a line
+	done   bool   // [DONE] came
+	err    error  // a transport or status error
+
+	// Set by verify.
+	text   string
 	tokens int
-	err    error
 }
 
-// stream sends one streaming completion of up to maxTokens (0: the
-// context's limit) and reads it to the end (or disconnects after the first
-// chunk when drop is set).
-func stream(ctx context.Context, url, model string, seed, maxTokens int, drop bool) streamResult {
+// completionBody is the body of the load test's completion requests: a
+// story prompt sampled at temperature 0.8 with seed, up to maxTokens (0:
+// the context's limit).
+func completionBody(model string, seed, maxTokens int, stream bool) string {
 	limit := ""
 	if maxTokens > 0 {
 		limit = fmt.Sprintf(`"max_tokens": %d, `, maxTokens)
 	}
-	body := fmt.Sprintf(`{"model": %q, "prompt": "Once upon a time", %s"seed": %d, "temperature": 0.8,
-		"stream": true, "stream_options": {"include_usage": true}}`, model, limit, seed)
+	streaming := ""
+	if stream {
+		streaming = `, "stream": true, "stream_options": {"include_usage": true}`
+	}
+	return fmt.Sprintf(`{"model": %q, "prompt": "Once upon a time", %s"seed": %d, "temperature": 0.8%s}`, model, limit, seed, streaming)
+}
+
+var (
+	textKey   = []byte(`"text":"`)
+	emptyText = []byte(`"text":""`)
+	doneEvent = []byte("[DONE]")
+)
+
+// stream sends one streaming completion and reads it to the end (or
+// disconnects after the first text when drop is set). It only keeps what
+// it reads: the chunks are decoded and checked after the wave (verify), so
+// that the in-process clients, which share the server's cores, cost little
+// while the clock runs. The time to first token is when the first chunk
+// with text arrives.
+func stream(ctx context.Context, url, model string, seed, maxTokens int, drop bool) streamResult {
+	r := streamResult{seed: seed}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/completions", strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/completions",
+		strings.NewReader(completionBody(model, seed, maxTokens, true)))
 	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return streamResult{err: err}
+		r.err = err
+		return r
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return streamResult{err: fmt.Errorf("status %d", resp.StatusCode)}
+		r.err = fmt.Errorf("status %d", resp.StatusCode)
+		return r
 	}
-	var r streamResult
+	r.chunks = make([]byte, 0, 64<<10)
 	sc := bufio.NewScanner(resp.Body)
-	done := false
 	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
 		if !ok {
 			continue
 		}
-		if data == "[DONE]" {
-			done = true
+		if bytes.Equal(data, doneEvent) {
+			r.done = true
 			break
 		}
-		// The clients share the server's two cores: past the first token,
-		// only the usage chunk is decoded, the others only checked.
-		if r.ttft != 0 && !strings.Contains(data, `"usage"`) {
-			if !json.Valid([]byte(data)) {
-				return streamResult{err: fmt.Errorf("not JSON: %s", data)}
-			}
-			continue
-		}
-		var c completion
-		if err := json.Unmarshal([]byte(data), &c); err != nil {
-			return streamResult{err: fmt.Errorf("%s: %v", data, err)}
-		}
-		if len(c.Choices) > 0 && c.Choices[0].Text != "" && r.ttft == 0 {
+		r.chunks = append(append(r.chunks, data...), '\n')
+		if r.ttft == 0 && bytes.Contains(data, textKey) && !bytes.Contains(data, emptyText) {
 			r.ttft = time.Since(start)
 			if drop {
 				return r
 			}
 		}
-		if c.Usage != nil {
-			r.tokens = c.Usage.CompletionTokens
+	}
+	r.err = sc.Err()
+	return r
+}
+
+// verify decodes and checks what each stream received, and sets its text
+// and token count: a [DONE] at the end; every chunk a text_completion of
+// one id and model; each choice chunk of index 0, text chunks (never
+// empty) first, then one with the finish reason; last the usage, with no
+// choices, counting at least one completion token per text chunk and at
+// most maxTokens (when set).
+func verify(t *testing.T, name, model string, maxTokens int, rs []streamResult) {
+	t.Helper()
+	for i := range rs {
+		r := &rs[i]
+		if err := r.verify(model, maxTokens); err != nil {
+			t.Fatalf("%s, seed %d: %v", name, r.seed, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return streamResult{err: err}
+}
+
+func (r *streamResult) verify(model string, maxTokens int) error {
+	if r.err != nil {
+		return r.err
 	}
-	if !done {
-		return streamResult{err: fmt.Errorf("no [DONE]")}
+	if !r.done {
+		return errors.New("no [DONE]")
 	}
-	return r
+	var text strings.Builder
+	var id string
+	texts, finished := 0, false
+	var u *usage
+	for line := range bytes.Lines(r.chunks) {
+		var c completion
+		if err := json.Unmarshal(line, &c); err != nil {
+			return fmt.Errorf("%s: %v", line, err)
+		}
+		if id == "" {
+			id = c.ID
+		}
+		switch {
+		case c.ID != id || id == "" || c.Object != "text_completion" || c.Model != model:
+			return fmt.Errorf("chunk %s after id %q", line, id)
+		case u != nil:
+			return fmt.Errorf("chunk %s after the usage", line)
+		case c.Usage != nil:
+			if len(c.Choices) != 0 || !finished {
+				return fmt.Errorf("usage chunk %s", line)
+			}
+			u = c.Usage
+		case len(c.Choices) != 1 || c.Choices[0].Index != 0 || c.Choices[0].Logprobs != nil || finished:
+			return fmt.Errorf("chunk %s", line)
+		case c.Choices[0].FinishReason != nil:
+			if c.Choices[0].Text != "" || (*c.Choices[0].FinishReason != "stop" && *c.Choices[0].FinishReason != "length") {
+				return fmt.Errorf("final chunk %s", line)
+			}
+			finished = true
+		case c.Choices[0].Text == "":
+			return fmt.Errorf("empty text chunk %s", line)
+		default:
+			text.WriteString(c.Choices[0].Text)
+			texts++
+		}
+	}
+	switch {
+	case u == nil:
+		return errors.New("no usage chunk")
+	case u.CompletionTokens < max(texts, 1) || (maxTokens > 0 && u.CompletionTokens > maxTokens) ||
+		u.PromptTokens < 1 || u.TotalTokens != u.PromptTokens+u.CompletionTokens:
+		return fmt.Errorf("usage %+v for %d text chunks", *u, texts)
+	case texts == 0 || r.ttft == 0:
+		return errors.New("no text")
+	}
+	r.text, r.tokens = text.String(), u.CompletionTokens
+	return nil
+}
+
+// sameAsUnstreamed checks that each stream gave the text and token count
+// of the same request sent without streaming. The requests must have run
+// alone, as must these: the model's rows give the same logits alone and
+// batched only up to rounding, which may tip a sampled token.
+func sameAsUnstreamed(t *testing.T, url, model string, maxTokens int, rs []streamResult) {
+	t.Helper()
+	for _, r := range rs {
+		code, b := post(t, url+"/v1/completions", completionBody(model, r.seed, maxTokens, false))
+		var c completion
+		if err := json.Unmarshal(b, &c); err != nil || code != 200 || len(c.Choices) != 1 || c.Usage == nil {
+			t.Fatalf("seed %d: %d %s", r.seed, code, b)
+		}
+		if c.Choices[0].Text != r.text || c.Usage.CompletionTokens != r.tokens {
+			t.Fatalf("seed %d: streamed %d tokens %q, unstreamed %d tokens %q", r.seed, r.tokens, r.text,
+				c.Usage.CompletionTokens, c.Choices[0].Text)
+		}
+	}
 }
 
 // wave runs clients concurrent streaming clients, each sending requests
@@ -189,14 +289,13 @@ func wave(url, model string, clients, requests, maxTokens int) ([]streamResult, 
 // and in-process clients together).
 type waveTime struct{ wall, cpu time.Duration }
 
+// summarize logs a verified wave's figures and returns its aggregate
+// tokens/s.
 func summarize(t *testing.T, name string, rs []streamResult, wt waveTime) float64 {
 	t.Helper()
 	tokens := 0
 	var ttft []time.Duration
 	for _, r := range rs {
-		if r.err != nil {
-			t.Fatalf("%s: %v", name, r.err)
-		}
 		tokens += r.tokens
 		ttft = append(ttft, r.ttft)
 	}
@@ -252,11 +351,15 @@ func TestLoad(t *testing.T) {
 func loadRun(t *testing.T, s *Server, url, id string, maxTokens, memRequests int) {
 	t.Logf("GOMAXPROCS %d, %s", runtime.GOMAXPROCS(0), backendName(s, id))
 	one, wall1 := wave(url, id, 1, 6, maxTokens)
+	verify(t, "1 stream", id, maxTokens, one)
+	sameAsUnstreamed(t, url, id, maxTokens, one[:3])
 	r1 := summarize(t, "1 stream", one, wall1)
 	eight, wall8 := wave(url, id, 8, 3, maxTokens)
+	verify(t, "8 streams", id, maxTokens, eight)
 	r8 := summarize(t, "8 streams", eight, wall8)
 	t.Logf("8 streams / 1 stream: %.2f×", r8/r1)
 	sixteen, wall16 := wave(url, id, 16, 2, maxTokens)
+	verify(t, "16 clients", id, maxTokens, sixteen)
 	summarize(t, "16 clients on 8 slots", sixteen, wall16)
 
 	disconnects(t, s.models[id].m, s.opts)
@@ -368,9 +471,17 @@ func disconnects(t *testing.T, m *Model, opts Options) {
 	waitFor(t, func() bool { st := rt.sched.Stats(); return st.Active == 0 && st.Waiting == 0 })
 	close(done)
 	granter.Wait()
-	_, b, _ := do(t, http.MethodGet, ts.URL+"/metrics", "")
-	mt := string(b)
-	if !strings.Contains(mt, `glossa_sequences_finished_total{model="`+gm.ID+`",reason="cancelled"} 8`) {
+	// A handler counts its sequence's end when it reads the final event,
+	// which may be after the scheduler has freed the row.
+	cancelled := `glossa_sequences_finished_total{model="` + gm.ID + `",reason="cancelled"} 8`
+	var mt string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		_, b, _ := do(t, http.MethodGet, ts.URL+"/metrics", "")
+		if mt = string(b); strings.Contains(mt, cancelled) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !strings.Contains(mt, cancelled) {
 		t.Errorf("the metrics do not count 8 cancelled sequences:\n%s", grep(mt, "finished_total"))
 	}
 	if !strings.Contains(mt, `glossa_slots_active{model="`+gm.ID+`"} 0`) {
@@ -408,4 +519,47 @@ func (s *gatedState) Step(rows []int, tokens [][]int) ([]float32, error) {
 		}
 	}
 	return s.BatchState.Step(rows, tokens)
+}
+
+// TestStreamVerify checks the load test's own check: a stream that lacks
+// or garbles any part fails it.
+func TestStreamVerify(t *testing.T) {
+	head := `{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","system_fingerprint":"f","choices":[`
+	text := func(s string) string {
+		return head + `{"text":"` + s + `","index":0,"logprobs":null,"finish_reason":null}]}`
+	}
+	final := head + `{"text":"","index":0,"logprobs":null,"finish_reason":"length"}]}`
+	use := func(c int) string {
+		return fmt.Sprintf(`{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","system_fingerprint":"f","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":%d,"total_tokens":%d}}`, c, 5+c)
+	}
+	good := []string{text("Once"), text(" there"), final, use(3)}
+	for _, c := range []struct {
+		name   string
+		chunks []string
+		done   bool
+		ok     bool
+	}{
+		{"complete", good, true, true},
+		{"no [DONE]", good, false, false},
+		{"no text", []string{final, use(1)}, true, false},
+		{"no finish reason", []string{text("Once"), use(1)}, true, false},
+		{"no usage", []string{text("Once"), final}, true, false},
+		{"text after the finish", []string{text("Once"), final, text("x"), use(2)}, true, false},
+		{"empty text", []string{text("Once"), text(""), final, use(2)}, true, false},
+		{"fewer tokens than texts", []string{text("Once"), text(" there"), final, use(1)}, true, false},
+		{"more tokens than the limit", []string{text("Once"), final, use(9)}, true, false},
+		{"another choice", []string{strings.Replace(text("Once"), `"index":0`, `"index":1`, 1), final, use(1)}, true, false},
+		{"another id", []string{strings.Replace(text("Once"), "cmpl-1", "cmpl-2", 1), final, use(1)}, true, false},
+		{"another model", []string{text("Once"), strings.Replace(final, `"m"`, `"n"`, 1), use(1)}, true, false},
+		{"not JSON", []string{text("Once")[1:], final, use(1)}, true, false},
+	} {
+		r := streamResult{done: c.done, ttft: time.Millisecond, chunks: []byte(strings.Join(c.chunks, "\n") + "\n")}
+		err := r.verify("m", 4)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if c.ok && (r.text != "Once there" || r.tokens != 3) {
+			t.Errorf("%s: text %q, %d tokens", c.name, r.text, r.tokens)
+		}
+	}
 }
