@@ -93,6 +93,12 @@ type Options struct {
 	// RequestTimeout bounds a request, generation included. 0 means 10
 	// minutes.
 	RequestTimeout time.Duration
+	// FlushInterval, when positive, is the least time between two flushes
+	// of a stream: the chunks of the steps in between are written together
+	// in one flush, which costs one write and one read of the socket
+	// instead of one per step. A stream's first chunk and its end are
+	// flushed at once. 0 flushes after every step's chunks.
+	FlushInterval time.Duration
 	// ShutdownTimeout is how long a graceful shutdown waits for requests in
 	// flight before cancelling them. 0 means 30 seconds.
 	ShutdownTimeout time.Duration
