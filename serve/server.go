@@ -94,10 +94,11 @@ type Options struct {
 	// minutes.
 	RequestTimeout time.Duration
 	// FlushInterval, when positive, is the least time between two flushes
-	// of a stream: the chunks of the steps in between are written together
-	// in one flush, which costs one write and one read of the socket
-	// instead of one per step. A stream's first chunk and its end are
-	// flushed at once. 0 flushes after every step's chunks.
+	// of a causal LM's stream (chat completions, completions): the chunks
+	// of the steps in between go out together in one flush, one write and
+	// one read of the socket instead of one per step. The chat role chunk,
+	// the first token and the end are flushed at once. 0 flushes after
+	// every step's chunks.
 	FlushInterval time.Duration
 	// ShutdownTimeout is how long a graceful shutdown waits for requests in
 	// flight before cancelling them. 0 means 30 seconds.
