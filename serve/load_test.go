@@ -121,6 +121,10 @@ func completionBody(model string, seed, maxTokens int, stream bool) string {
 	return fmt.Sprintf(`{"model": %q, "prompt": "Once upon a time", %s"seed": %d, "temperature": 0.8%s}`, model, limit, seed, streaming)
 }
 
+// loadClient is the load test clients' HTTP client: it keeps a connection
+// per concurrent client for the next request (the default keeps two).
+var loadClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+
 var (
 	textKey   = []byte(`"text":"`)
 	emptyText = []byte(`"text":""`)
@@ -140,7 +144,7 @@ func stream(ctx context.Context, url, model string, seed, maxTokens int, drop bo
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/completions",
 		strings.NewReader(completionBody(model, seed, maxTokens, true)))
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := loadClient.Do(req)
 	if err != nil {
 		r.err = err
 		return r
@@ -311,7 +315,8 @@ func summarize(t *testing.T, name string, rs []streamResult, wt waveTime) float6
 // TestLoad is the bounded load test: streaming clients on loopback against
 // real models, zero errors, aggregate tokens/s at 1 and 8 streams, time to
 // first token with 16 clients over 8 slots, disconnecting clients freeing
-// their slots, and resident memory over 1,000 requests. It asserts no
+// their slots, and resident memory over 1,000 requests; stories260K runs
+// again with a 2 ms flush interval (Options.FlushInterval). It asserts no
 // timings; the figures are logged (go test -v -run TestLoad ./serve).
 func TestLoad(t *testing.T) {
 	if testing.Short() {
@@ -320,6 +325,11 @@ func TestLoad(t *testing.T) {
 	t.Run("stories260K", func(t *testing.T) {
 		s, url, id := stories(t, Options{Parallel: 8})
 		loadRun(t, s, url, id, 256, 1000)
+	})
+	t.Run("stories260K-flush2ms", func(t *testing.T) {
+		// The same with each stream's chunks flushed at most every 2 ms.
+		s, url, id := stories(t, Options{Parallel: 8, FlushInterval: 2 * time.Millisecond})
+		loadRun(t, s, url, id, 256, 0)
 	})
 	t.Run("gpt2-shaped", func(t *testing.T) {
 		dir := testenv.Shared(t, "models", "hf-tiny-gpt2")
