@@ -252,7 +252,7 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 	var gone time.Time    // when ctx ended
 	var flushed time.Time // the stream's last flush
 	var pending *time.Timer
-	var pendingC <-chan time.Time // fires when the unflushed events are due
+	var pendingC <-chan time.Time // fires when the written events are due to be flushed
 	for left > 0 {
 		first := false // a sequence gave its first token: flush at once
 		for i, q := range seqs {
@@ -296,9 +296,18 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 			cancel()
 		}
 		if ctx.Err() == nil {
+			if pendingC != nil {
+				// Events wait to be flushed: the next ones can wait with
+				// them, without a wake-up per step.
+				select {
+				case <-pendingC:
+					pendingC = nil
+				case <-ctx.Done():
+				}
+				continue
+			}
 			select {
 			case <-notify:
-			case <-pendingC:
 			case <-ctx.Done():
 			}
 			continue

@@ -96,9 +96,11 @@ type Options struct {
 	// FlushInterval, when positive, is the least time between two flushes
 	// of a causal LM's stream (chat completions, completions): the chunks
 	// of the steps in between go out together in one flush, one write and
-	// one read of the socket instead of one per step. The chat role chunk,
-	// the first token and the end are flushed at once. 0 flushes after
-	// every step's chunks.
+	// one read of the socket and one wake-up of the request's goroutine
+	// instead of one per step. The chat role chunk and the first token are
+	// flushed at once, every later chunk (the end included) at most an
+	// interval after the previous flush. 0 flushes after every step's
+	// chunks.
 	FlushInterval time.Duration
 	// ShutdownTimeout is how long a graceful shutdown waits for requests in
 	// flight before cancelling them. 0 means 30 seconds.
