@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +37,7 @@ func loadModel(t testing.TB, opts Options, path string, lopts LoadOptions) (*Ser
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.LM = &stepTimer{BatchLM: m.LM}
 	s := New(opts)
 	if err := s.AddModel(m); err != nil {
 		t.Fatal(err)
@@ -290,8 +293,58 @@ func wave(url, model string, clients, requests, maxTokens int) ([]streamResult, 
 }
 
 // waveTime is how long a wave took, on the clock and in CPU time (server
-// and in-process clients together).
-type waveTime struct{ wall, cpu time.Duration }
+// and in-process clients together), and the model steps it ran.
+type waveTime struct {
+	wall, cpu time.Duration
+	steps     stepStats
+}
+
+// stepTimer is a BatchLM whose states time their steps, to tell how busy
+// the scheduler keeps the model and how many rows a step has.
+type stepTimer struct {
+	generate.BatchLM
+	steps, rows, busy atomic.Int64 // busy: nanoseconds in Step
+}
+
+// stepStats counts model steps, their rows and their wall time.
+type stepStats struct {
+	steps, rows int64
+	busy        time.Duration
+}
+
+func (s stepStats) sub(o stepStats) stepStats {
+	return stepStats{s.steps - o.steps, s.rows - o.rows, s.busy - o.busy}
+}
+
+// stats returns the counts so far (zero for a nil timer).
+func (m *stepTimer) stats() stepStats {
+	if m == nil {
+		return stepStats{}
+	}
+	return stepStats{m.steps.Load(), m.rows.Load(), time.Duration(m.busy.Load())}
+}
+
+func (m *stepTimer) NewBatch(rows, maxLen int) (generate.BatchState, error) {
+	st, err := m.BatchLM.NewBatch(rows, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	return &timedState{BatchState: st, m: m}, nil
+}
+
+type timedState struct {
+	generate.BatchState
+	m *stepTimer
+}
+
+func (s *timedState) Step(rows []int, tokens [][]int) ([]float32, error) {
+	start := time.Now()
+	logits, err := s.BatchState.Step(rows, tokens)
+	s.m.busy.Add(int64(time.Since(start)))
+	s.m.steps.Add(1)
+	s.m.rows.Add(int64(len(rows)))
+	return logits, err
+}
 
 // summarize logs a verified wave's figures and returns its aggregate
 // tokens/s.
@@ -306,9 +359,14 @@ func summarize(t *testing.T, name string, rs []streamResult, wt waveTime) float6
 	slices.Sort(ttft)
 	p := func(q float64) time.Duration { return ttft[min(len(ttft)-1, int(q*float64(len(ttft))))] }
 	rate := float64(tokens) / wt.wall.Seconds()
-	t.Logf("%s: %d requests, %d tokens in %v: %.0f tokens/s aggregate; %.1f µs CPU per token; TTFT p50 %v p99 %v", name, len(rs), tokens,
+	steps := ""
+	if st := wt.steps; st.steps > 0 {
+		steps = fmt.Sprintf("; %.1f rows a step, model steps %.0f%% of the time", float64(st.rows)/float64(st.steps),
+			100*st.busy.Seconds()/wt.wall.Seconds())
+	}
+	t.Logf("%s: %d requests, %d tokens in %v: %.0f tokens/s aggregate; %.1f µs CPU per token; TTFT p50 %v p99 %v%s", name, len(rs), tokens,
 		wt.wall.Round(time.Millisecond), rate, float64(wt.cpu.Microseconds())/float64(max(tokens, 1)),
-		p(0.5).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond))
+		p(0.5).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), steps)
 	return rate
 }
 
@@ -348,7 +406,7 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		model := &Model{ID: "gpt2-124m-random", LM: auto.Wrap(m).(generate.BatchLM), Tokenizer: tok}
+		model := &Model{ID: "gpt2-124m-random", LM: &stepTimer{BatchLM: auto.Wrap(m).(generate.BatchLM)}, Tokenizer: tok}
 		s := New(Options{Parallel: 8, CtxSize: 128})
 		if err := s.AddModel(model); err != nil {
 			t.Fatal(err)
@@ -360,17 +418,21 @@ func TestLoad(t *testing.T) {
 
 func loadRun(t *testing.T, s *Server, url, id string, maxTokens, memRequests int) {
 	t.Logf("GOMAXPROCS %d, %s", runtime.GOMAXPROCS(0), backendName(s, id))
-	one, wall1 := wave(url, id, 1, 6, maxTokens)
-	verify(t, "1 stream", id, maxTokens, one)
-	sameAsUnstreamed(t, url, id, maxTokens, one[:3])
-	r1 := summarize(t, "1 stream", one, wall1)
-	eight, wall8 := wave(url, id, 8, 3, maxTokens)
-	verify(t, "8 streams", id, maxTokens, eight)
-	r8 := summarize(t, "8 streams", eight, wall8)
+	timer, _ := s.models[id].m.LM.(*stepTimer)
+	run := func(name string, clients, requests int, check func([]streamResult)) float64 {
+		before := timer.stats()
+		rs, wt := wave(url, id, clients, requests, maxTokens)
+		wt.steps = timer.stats().sub(before)
+		verify(t, name, id, maxTokens, rs)
+		if check != nil {
+			check(rs)
+		}
+		return summarize(t, name, rs, wt)
+	}
+	r1 := run("1 stream", 1, 6, func(rs []streamResult) { sameAsUnstreamed(t, url, id, maxTokens, rs[:3]) })
+	r8 := run("8 streams", 8, 3, nil)
 	t.Logf("8 streams / 1 stream: %.2f×", r8/r1)
-	sixteen, wall16 := wave(url, id, 16, 2, maxTokens)
-	verify(t, "16 clients", id, maxTokens, sixteen)
-	summarize(t, "16 clients on 8 slots", sixteen, wall16)
+	run("16 clients on 8 slots", 16, 2, nil)
 
 	disconnects(t, s.models[id].m, s.opts)
 
@@ -406,7 +468,11 @@ func loadRun(t *testing.T, s *Server, url, id string, maxTokens, memRequests int
 }
 
 func backendName(s *Server, id string) string {
-	return fmt.Sprintf("model %s, batch backend %T", id, s.models[id].m.LM)
+	lm := s.models[id].m.LM
+	if t, ok := lm.(*stepTimer); ok {
+		lm = t.BatchLM
+	}
+	return fmt.Sprintf("model %s, batch backend %T", id, lm)
 }
 
 // residentBytes reads the process's resident set size (Linux), 0 if
@@ -570,6 +636,44 @@ func TestStreamVerify(t *testing.T) {
 		}
 		if c.ok && (r.text != "Once there" || r.tokens != 3) {
 			t.Errorf("%s: text %q, %d tokens", c.name, r.text, r.tokens)
+		}
+	}
+}
+
+// TestLoadProfile writes a CPU profile of one wave of 64 streaming
+// stories260K requests for 1 and 8 concurrent streams, each with and
+// without a 2 ms flush interval, into the folder $GLOSSA_LOAD_PROFILE
+// (skipped when it is not set), and logs the waves' figures:
+//
+//	GLOSSA_LOAD_PROFILE=/tmp/prof go test -v -run TestLoadProfile ./serve
+//	go tool pprof -top -cum /tmp/prof/streams8-flush0s.prof
+func TestLoadProfile(t *testing.T) {
+	dir := os.Getenv("GLOSSA_LOAD_PROFILE")
+	if dir == "" {
+		t.Skip("GLOSSA_LOAD_PROFILE is not set")
+	}
+	for _, flush := range []time.Duration{0, 2 * time.Millisecond} {
+		for _, clients := range []int{1, 8} {
+			s, url, id := stories(t, Options{Parallel: 8, FlushInterval: flush})
+			timer := s.models[id].m.LM.(*stepTimer)
+			wave(url, id, clients, 2, 256) // warm up
+			name := fmt.Sprintf("streams%d-flush%v", clients, flush)
+			f, err := os.Create(filepath.Join(dir, name+".prof"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := timer.stats()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				t.Fatal(err)
+			}
+			rs, wt := wave(url, id, clients, 64/clients, 256)
+			pprof.StopCPUProfile()
+			wt.steps = timer.stats().sub(before)
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			verify(t, name, id, 256, rs)
+			summarize(t, name, rs, wt)
 		}
 	}
 }
