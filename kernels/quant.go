@@ -87,6 +87,13 @@ func (r *Q8Rows) row(n int) ([]int8, []float32, []int32) {
 	return r.Q[n*K : (n+1)*K], r.D[n*nb : (n+1)*nb], r.S[n*nb : (n+1)*nb]
 }
 
+// rowRange returns rows [lo, hi) of r as a Q8Rows of their own (not
+// packed), sharing r's memory.
+func (r *Q8Rows) rowRange(lo, hi int) Q8Rows {
+	K, nb := r.K, r.K/QK
+	return Q8Rows{N: hi - lo, K: K, Q: r.Q[lo*K : hi*K], D: r.D[lo*nb : hi*nb], S: r.S[lo*nb : hi*nb]}
+}
+
 // checkQuantRow panics unless a row of n values fills whole blocks and q
 // and d hold them; it returns the number of blocks.
 func checkQuantRow(op string, n, nq, nd int) int {

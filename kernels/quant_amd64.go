@@ -21,6 +21,8 @@ func quantAsmVariants(f Features) []quantKernels {
 			},
 			matVecQ8: matVecAsm(matVecQ8_0_256, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0_256, Q4_0BlockBytes),
+			pack:     packQ8Rows,
+			matMul:   matMulAVX2,
 		})
 	}
 	if f.AVX512 && f.VNNI && f.F16C {
@@ -105,24 +107,58 @@ func packQ8Rows(buf []byte, r *Q8Rows) []byte {
 	return buf
 }
 
+// matMulKernel is a generated many-row kernel: m weight rows (ldw bytes
+// apart, nb blocks) with lanes activation rows of a packed group at x,
+// result (n, o) at byte offset offs[n] + 4·o of y.
+type matMulKernel func(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
+
 // matMulVNNI runs the VNNI many-row kernels over each packed group of x.
 func matMulVNNI(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
+	k := matMulQ8_0VNNI
+	if q4 {
+		k = matMulQ4_0VNNI
+	}
+	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, matMulGroup, 1)
+}
+
+// matMulAVX2 runs the AVX2 many-row kernels over each half (eight rows) of
+// the packed groups of x. They give the matrix-vector kernels' bits, so a
+// half with fewer than matMulMinRows rows goes through those instead of
+// computing padding rows.
+func matMulAVX2(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
+	k := matMulQ8_0_256
+	if q4 {
+		k = matMulQ4_0_256
+	}
+	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, matMulGroup/2, matMulMinRows)
+}
+
+// matMulPackedRows runs k over x's packed rows lanes at a time (lanes
+// divides matMulGroup); a last piece of fewer than few rows goes through
+// matMulRows.
+func matMulPackedRows(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool, k matMulKernel, lanes, few int) {
 	if x.packer == "" || m == 0 {
 		matMulRows(kv, y, ldy, w, m, x, add, q4)
 		return
 	}
 	nb := x.K / QK
-	k, size := matMulQ8_0VNNI, Q8_0BlockBytes
+	size := Q8_0BlockBytes
 	if q4 {
-		k, size = matMulQ4_0VNNI, Q4_0BlockBytes
+		size = Q4_0BlockBytes
 	}
 	_ = w[m*nb*size-1]
 	var offs [matMulGroup]int
-	for g := 0; g*matMulGroup < x.N; g++ {
-		rows := min(matMulGroup, x.N-g*matMulGroup)
-		for n := range offs {
+	for lo := 0; lo < x.N; lo += lanes {
+		rows := min(lanes, x.N-lo)
+		if rows < few {
+			tail := x.rowRange(lo, x.N)
+			matMulRows(kv, y[lo*ldy:], ldy, w, m, &tail, add, q4)
+			return
+		}
+		for n := range lanes {
 			offs[n] = 4 * min(n, rows-1) * ldy
 		}
-		k(&y[g*matMulGroup*ldy], &offs[0], &w[0], nb*size, m, &x.packed[g*nb*packBlockBytes], nb, add)
+		g, sub := lo/matMulGroup, lo%matMulGroup
+		k(&y[lo*ldy], &offs[0], &w[0], nb*size, m, &x.packed[g*nb*packBlockBytes+4*sub], nb, add)
 	}
 }
