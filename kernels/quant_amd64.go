@@ -121,16 +121,16 @@ func matMulVNNI(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Ro
 	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, matMulGroup, 1)
 }
 
-// matMulAVX2 runs the AVX2 many-row kernels over each half (eight rows) of
-// the packed groups of x. They give the matrix-vector kernels' bits, so a
-// half with fewer than matMulMinRows rows goes through those instead of
-// computing padding rows.
+// matMulAVX2 runs the AVX2 many-row kernels over the packed rows of x:
+// Q4_0 whole groups of 16, Q8_0 halves of eight. They give the
+// matrix-vector kernels' bits, so a last piece of fewer than
+// matMulMinRows rows goes through those instead of computing padding.
 func matMulAVX2(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
-	k := matMulQ8_0_256
+	k, lanes := matMulQ8_0_256, matMulGroup/2
 	if q4 {
-		k = matMulQ4_0_256
+		k, lanes = matMulQ4_0_256, matMulGroup
 	}
-	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, matMulGroup/2, matMulMinRows)
+	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, lanes, matMulMinRows)
 }
 
 // matMulPackedRows runs k over x's packed rows lanes at a time (lanes

@@ -2718,7 +2718,7 @@ qmydone13:
 
 // func matMulQ4_0_256(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb int, add bool)
 // Requires: AVX, AVX2, F16C, FMA3
-TEXT ·matMulQ4_0_256(SB), NOSPLIT, $32-57
+TEXT ·matMulQ4_0_256(SB), NOSPLIT, $64-57
 	MOVQ         y+0(FP), AX
 	MOVQ         offs+8(FP), CX
 	MOVQ         w+16(FP), DX
@@ -2738,57 +2738,153 @@ qmyrow14:
 	CMPQ   SI, $0x00
 	JE     qmydone14
 	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
 	MOVQ   DI, R10
 	XORQ   R11, R11
 	MOVQ   R8, R12
 
 qmyblock14:
-	VPBROADCASTW   (DX)(R11*1), Y3
-	VCVTPH2PS      X3, Y3
-	VMULPS         512(R10), Y3, Y3
-	VBROADCASTI128 2(DX)(R11*1), Y4
-	VPAND          Y1, Y4, Y5
-	VPSRLW         $0x04, Y4, Y4
-	VPAND          Y1, Y4, Y4
-	VPSHUFD        $0x00, Y5, Y6
-	VPMADDUBSW     (R10), Y6, Y6
-	VPSHUFD        $0x55, Y5, Y7
-	VPMADDUBSW     64(R10), Y7, Y7
-	VPADDW         Y7, Y6, Y6
-	VPSHUFD        $0xaa, Y5, Y7
-	VPMADDUBSW     128(R10), Y7, Y7
-	VPADDW         Y7, Y6, Y6
-	VPSHUFD        $0xff, Y5, Y5
-	VPMADDUBSW     192(R10), Y5, Y5
-	VPADDW         Y5, Y6, Y6
-	VPSHUFD        $0x00, Y4, Y5
-	VPMADDUBSW     256(R10), Y5, Y5
-	VPADDW         Y5, Y6, Y6
-	VPSHUFD        $0x55, Y4, Y5
-	VPMADDUBSW     320(R10), Y5, Y5
-	VPADDW         Y5, Y6, Y6
-	VPSHUFD        $0xaa, Y4, Y5
-	VPMADDUBSW     384(R10), Y5, Y5
-	VPADDW         Y5, Y6, Y6
-	VPSHUFD        $0xff, Y4, Y4
-	VPMADDUBSW     448(R10), Y4, Y4
-	VPADDW         Y4, Y6, Y6
-	VPMADDWD       Y0, Y6, Y6
-	VMOVDQU        576(R10), Y4
-	VPSLLD         $0x03, Y4, Y4
-	VPADDD         Y4, Y6, Y6
-	VCVTDQ2PS      Y6, Y6
-	VFMADD231PS    Y6, Y3, Y2
+	VPBROADCASTW   (DX)(R11*1), Y4
+	VCVTPH2PS      X4, Y4
+	VMULPS         512(R10), Y4, Y5
+	VMULPS         544(R10), Y4, Y4
+	VBROADCASTI128 2(DX)(R11*1), Y6
+	VPAND          Y1, Y6, Y7
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          Y1, Y6, Y6
+	VPSHUFD        $0x00, Y7, Y9
+	VPMADDUBSW     (R10), Y9, Y8
+	VPMADDUBSW     32(R10), Y9, Y9
+	VPSHUFD        $0x55, Y7, Y10
+	VPMADDUBSW     64(R10), Y10, Y11
+	VPADDW         Y11, Y8, Y8
+	VPMADDUBSW     96(R10), Y10, Y10
+	VPADDW         Y10, Y9, Y9
+	VPSHUFD        $0xaa, Y7, Y10
+	VPMADDUBSW     128(R10), Y10, Y11
+	VPADDW         Y11, Y8, Y8
+	VPMADDUBSW     160(R10), Y10, Y10
+	VPADDW         Y10, Y9, Y9
+	VPSHUFD        $0xff, Y7, Y7
+	VPMADDUBSW     192(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     224(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0x00, Y6, Y7
+	VPMADDUBSW     256(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     288(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0x55, Y6, Y7
+	VPMADDUBSW     320(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     352(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0xaa, Y6, Y7
+	VPMADDUBSW     384(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     416(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0xff, Y6, Y6
+	VPMADDUBSW     448(R10), Y6, Y7
+	VPADDW         Y7, Y8, Y8
+	VPMADDUBSW     480(R10), Y6, Y6
+	VPADDW         Y6, Y9, Y9
+	VPMADDWD       Y0, Y8, Y8
+	VMOVDQU        576(R10), Y6
+	VPSLLD         $0x03, Y6, Y6
+	VPADDD         Y6, Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VFMADD231PS    Y8, Y5, Y2
+	VPMADDWD       Y0, Y9, Y9
+	VMOVDQU        608(R10), Y5
+	VPSLLD         $0x03, Y5, Y5
+	VPADDD         Y5, Y9, Y9
+	VCVTDQ2PS      Y9, Y9
+	VFMADD231PS    Y9, Y4, Y3
 	ADDQ           $0x00000280, R10
 	ADDQ           $0x00000012, R11
 	DECQ           R12
 	JNZ            qmyblock14
 	VMOVUPS        Y2, (SP)
-	MOVQ           56(CX), R10
-	VMOVSS         28(SP), X2
+	VMOVUPS        Y3, 32(SP)
+	MOVQ           120(CX), R10
+	VMOVSS         60(SP), X2
 	TESTB          R9, R9
-	JZ             qmyput714
+	JZ             qmyput1514
 	VADDSS         (AX)(R10*1), X2, X2
+
+qmyput1514:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   112(CX), R10
+	VMOVSS 56(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1414
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1414:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   104(CX), R10
+	VMOVSS 52(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1314
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1314:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   96(CX), R10
+	VMOVSS 48(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1214
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1214:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   88(CX), R10
+	VMOVSS 44(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1114
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1114:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   80(CX), R10
+	VMOVSS 40(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1014
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1014:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   72(CX), R10
+	VMOVSS 36(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput914
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput914:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   64(CX), R10
+	VMOVSS 32(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput814
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput814:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   56(CX), R10
+	VMOVSS 28(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput714
+	VADDSS (AX)(R10*1), X2, X2
 
 qmyput714:
 	VMOVSS X2, (AX)(R10*1)
