@@ -22,7 +22,7 @@ func quantAsmVariants(f Features) []quantKernels {
 			matVecQ8: matVecAsm(matVecQ8_0_256, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0_256, Q4_0BlockBytes),
 			pack:     packQ8Rows,
-			matMul:   matMulAVX2,
+			matMul:   avx2MatMul.run,
 		})
 	}
 	if f.AVX512 && f.VNNI && f.F16C {
@@ -34,7 +34,7 @@ func quantAsmVariants(f Features) []quantKernels {
 			matVecQ8: matVecAsm(matVecQ8_0VNNI, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0VNNI, Q4_0BlockBytes),
 			pack:     packQ8Rows,
-			matMul:   matMulVNNI,
+			matMul:   vnniMatMul.run,
 		})
 	}
 	return vs
@@ -59,7 +59,7 @@ func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *i
 	}
 }
 
-// The packed layout of the VNNI many-row kernels: rows of x in groups of
+// The packed layout of the many-row kernels: rows of x in groups of
 // matMulGroup (the last one padded with zero rows), each group block by
 // block, a block in packBlockBytes:
 //
@@ -68,11 +68,38 @@ func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *i
 //	[512, 576)  the 16 rows' scales, float32
 //	[576, 640)  the 16 rows' −Σ of the block's 32 quants, int32
 //
-// so that lane n of a ZMM register is row n: one dword of a weight block,
-// broadcast, meets chunk c of 16 rows in one VPDPBUSD.
+// so that lane n of a ZMM register (of a YMM register, rows 0…7 or 8…15)
+// is row n: one dword of a weight block, broadcast, meets chunk c of 16
+// rows in one VPDPBUSD (of eight rows in one VPMADDUBSW).
 const (
 	matMulGroup    = 16
 	packBlockBytes = 640
+)
+
+// packedMatMul is a variant's many-row product over packed rows of x: a
+// kernel for each format and the rows of x it takes per call (lanes,
+// dividing matMulGroup), and the fewest rows worth a call (fewer, at the
+// end, go through matMulRows).
+type packedMatMul struct {
+	q8, q4         matMulKernel
+	lanes8, lanes4 int
+	few            int
+}
+
+// matMulKernel is a generated many-row kernel: m weight rows (ldw bytes
+// apart, nb blocks) with lanes activation rows of a packed group at x,
+// result (n, o) at byte offset offs[n] + 4·o of y.
+type matMulKernel func(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
+
+// vnniMatMul runs the VNNI kernels on whole groups. avx2MatMul runs Q4_0
+// on whole groups and Q8_0 on halves of eight rows; its kernels give the
+// matrix-vector kernels' bits, so a last piece of fewer than matMulMinRows
+// rows goes through those instead of computing padding rows.
+var (
+	vnniMatMul = &packedMatMul{q8: matMulQ8_0VNNI, q4: matMulQ4_0VNNI,
+		lanes8: matMulGroup, lanes4: matMulGroup, few: 1}
+	avx2MatMul = &packedMatMul{q8: matMulQ8_0_256, q4: matMulQ4_0_256,
+		lanes8: matMulGroup / 2, lanes4: matMulGroup, few: matMulMinRows}
 )
 
 // packQ8Rows lays r's rows out as above in buf's memory.
@@ -107,50 +134,22 @@ func packQ8Rows(buf []byte, r *Q8Rows) []byte {
 	return buf
 }
 
-// matMulKernel is a generated many-row kernel: m weight rows (ldw bytes
-// apart, nb blocks) with lanes activation rows of a packed group at x,
-// result (n, o) at byte offset offs[n] + 4·o of y.
-type matMulKernel func(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
-
-// matMulVNNI runs the VNNI many-row kernels over each packed group of x.
-func matMulVNNI(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
-	k := matMulQ8_0VNNI
-	if q4 {
-		k = matMulQ4_0VNNI
-	}
-	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, matMulGroup, 1)
-}
-
-// matMulAVX2 runs the AVX2 many-row kernels over the packed rows of x:
-// Q4_0 whole groups of 16, Q8_0 halves of eight. They give the
-// matrix-vector kernels' bits, so a last piece of fewer than
-// matMulMinRows rows goes through those instead of computing padding.
-func matMulAVX2(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
-	k, lanes := matMulQ8_0_256, matMulGroup/2
-	if q4 {
-		k, lanes = matMulQ4_0_256, matMulGroup
-	}
-	matMulPackedRows(kv, y, ldy, w, m, x, add, q4, k, lanes, matMulMinRows)
-}
-
-// matMulPackedRows runs k over x's packed rows lanes at a time (lanes
-// divides matMulGroup); a last piece of fewer than few rows goes through
-// matMulRows.
-func matMulPackedRows(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool, k matMulKernel, lanes, few int) {
+// run multiplies w with x's packed rows, lanes at a time.
+func (p *packedMatMul) run(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
 	if x.packer == "" || m == 0 {
 		matMulRows(kv, y, ldy, w, m, x, add, q4)
 		return
 	}
 	nb := x.K / QK
-	size := Q8_0BlockBytes
+	k, lanes, size := p.q8, p.lanes8, Q8_0BlockBytes
 	if q4 {
-		size = Q4_0BlockBytes
+		k, lanes, size = p.q4, p.lanes4, Q4_0BlockBytes
 	}
 	_ = w[m*nb*size-1]
 	var offs [matMulGroup]int
 	for lo := 0; lo < x.N; lo += lanes {
 		rows := min(lanes, x.N-lo)
-		if rows < few {
+		if rows < p.few {
 			tail := x.rowRange(lo, x.N)
 			matMulRows(kv, y[lo*ldy:], ldy, w, m, &tail, add, q4)
 			return

@@ -868,9 +868,9 @@ func storeLanes(acc []VecVirtual, y, offs GPVirtual, add GPVirtual, tmp Mem, lbl
 // and the float32 operations are the same ones in the same order):
 //
 // Q8_0 (eight rows): chunk c of the weight block, broadcast, meets chunk c
-// of the rows as in the matrix-vector kernel (VPSIGNB, VPMADDUBSW,
-// VPMADDWD), so lane n of the product is lane c of row n's matrix-vector
-// sum; eight accumulators, one per chunk, are multiply-added with d_w·d_x
+// of the rows as in the matrix-vector kernel (|w| times x with w's sign:
+// VPSIGNB, VPMADDUBSW, VPMADDWD), so lane n of the product is lane c of
+// row n's matrix-vector sum; eight accumulators, one per chunk, are multiply-added with d_w·d_x
 // and reduced vertically at the end in hsum_float_8's order.
 //
 // Q4_0 (sixteen rows): the block's 16 bytes, split into low and high
