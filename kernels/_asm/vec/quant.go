@@ -12,8 +12,8 @@ import (
 // The quantized kernels of kernels/quant.go (the "quant" set, written to
 // kernels/quant_amd64.s): the Q8_0 quantizer of activation rows, the
 // matrix-vector products of Q8_0 and Q4_0 weight rows with one quantized
-// row (decoding), and the VNNI products of weight rows with 16 quantized
-// rows at a time (prefill).
+// row (decoding), and the products of weight rows with 16 quantized rows
+// at a time (VNNI) or 8 and 16 (AVX2) for prefill.
 //
 // Weights are read in llama.cpp's block layout, where they lie in a GGUF
 // file: Q8_0 blocks of 34 bytes (half-precision scale, 32 int8), Q4_0 blocks
@@ -645,7 +645,7 @@ func qStoreSum1(s VecVirtual, y GPVirtual, evex bool, add Mem, lbl func(string) 
 //	func name(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
 //
 // of m weight rows (ldw bytes apart, nb blocks each) with one group of 16
-// quantized activation rows packed as matMulPacked describes (kernels/
+// quantized activation rows packed as packQ8Rows describes (kernels/
 // quant_amd64.go): per block, 8 chunks of 64 bytes (chunk c holds bytes
 // 4c…4c+3 of the block's quants of rows 0…15, row n in bytes 4n…4n+3),
 // then the 16 rows' scales (float32) and the negated sums of their 32
