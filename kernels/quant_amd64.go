@@ -76,30 +76,23 @@ const (
 	packBlockBytes = 640
 )
 
-// packedMatMul is a variant's many-row product over packed rows of x: a
-// kernel for each format and the rows of x it takes per call (lanes,
-// dividing matMulGroup), and the fewest rows worth a call (fewer, at the
-// end, go through matMulRows).
+// packedMatMul is a variant's many-row product over packed rows of x: its
+// kernels (VNNI or AVX2), the rows of x they take per call (lanes, dividing
+// matMulGroup), and the fewest rows worth a call (fewer, at the end, go
+// through matMulRows).
 type packedMatMul struct {
-	q8, q4         matMulKernel
+	vnni           bool
 	lanes8, lanes4 int
 	few            int
 }
-
-// matMulKernel is a generated many-row kernel: m weight rows (ldw bytes
-// apart, nb blocks) with lanes activation rows of a packed group at x,
-// result (n, o) at byte offset offs[n] + 4·o of y.
-type matMulKernel func(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
 
 // vnniMatMul runs the VNNI kernels on whole groups. avx2MatMul runs Q4_0
 // on whole groups and Q8_0 on halves of eight rows; its kernels give the
 // matrix-vector kernels' bits, so a last piece of fewer than matMulMinRows
 // rows goes through those instead of computing padding rows.
 var (
-	vnniMatMul = &packedMatMul{q8: matMulQ8_0VNNI, q4: matMulQ4_0VNNI,
-		lanes8: matMulGroup, lanes4: matMulGroup, few: 1}
-	avx2MatMul = &packedMatMul{q8: matMulQ8_0_256, q4: matMulQ4_0_256,
-		lanes8: matMulGroup / 2, lanes4: matMulGroup, few: matMulMinRows}
+	vnniMatMul = &packedMatMul{vnni: true, lanes8: matMulGroup, lanes4: matMulGroup, few: 1}
+	avx2MatMul = &packedMatMul{lanes8: matMulGroup / 2, lanes4: matMulGroup, few: matMulMinRows}
 )
 
 // packQ8Rows lays r's rows out as above in buf's memory.
@@ -141,9 +134,9 @@ func (p *packedMatMul) run(kv *quantKernels, y []float32, ldy int, w []byte, m i
 		return
 	}
 	nb := x.K / QK
-	k, lanes, size := p.q8, p.lanes8, Q8_0BlockBytes
+	lanes, size := p.lanes8, Q8_0BlockBytes
 	if q4 {
-		k, lanes, size = p.q4, p.lanes4, Q4_0BlockBytes
+		lanes, size = p.lanes4, Q4_0BlockBytes
 	}
 	_ = w[m*nb*size-1]
 	var offs [matMulGroup]int
@@ -158,6 +151,21 @@ func (p *packedMatMul) run(kv *quantKernels, y []float32, ldy int, w []byte, m i
 			offs[n] = 4 * min(n, rows-1) * ldy
 		}
 		g, sub := lo/matMulGroup, lo%matMulGroup
-		k(&y[lo*ldy], &offs[0], &w[0], nb*size, m, &x.packed[g*nb*packBlockBytes+4*sub], nb, add)
+		p.kernel(q4, &y[lo*ldy], &offs[0], &w[0], nb*size, m, &x.packed[g*nb*packBlockBytes+4*sub], nb, add)
+	}
+}
+
+// kernel calls the variant's generated kernel for the format (directly, so
+// that offs stays on the caller's stack).
+func (p *packedMatMul) kernel(q4 bool, y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool) {
+	switch {
+	case p.vnni && q4:
+		matMulQ4_0VNNI(y, offs, w, ldw, m, x, nb, add)
+	case p.vnni:
+		matMulQ8_0VNNI(y, offs, w, ldw, m, x, nb, add)
+	case q4:
+		matMulQ4_0_256(y, offs, w, ldw, m, x, nb, add)
+	default:
+		matMulQ8_0_256(y, offs, w, ldw, m, x, nb, add)
 	}
 }

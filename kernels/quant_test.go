@@ -497,3 +497,25 @@ func TestMatMulQuantMatchesRows(t *testing.T) {
 		}
 	})
 }
+
+// TestMatMulQuantAllocs checks that a many-row product allocates nothing
+// (the kernels' arguments stay on the stack), with packed rows and with a
+// tail that goes through the matrix-vector kernels.
+func TestMatMulQuantAllocs(t *testing.T) {
+	forEachQuantVariant(t, func(t *testing.T) {
+		r := rng(77)
+		const m, nb = 5, 3
+		for _, N := range []int{3, 16, 19} {
+			var x Q8Rows
+			x.Quantize(quantRow(r, N*nb*QK), N, nb*QK)
+			w8, w4 := randBlocks(r, m, nb, Q8_0BlockBytes, 0), randBlocks(r, m, nb, Q4_0BlockBytes, 0)
+			y := make([]float32, N*m)
+			if a := testing.AllocsPerRun(10, func() {
+				MatMulQ8_0(y, m, w8, m, &x, false)
+				MatMulQ4_0(y, m, w4, m, &x, true)
+			}); a != 0 {
+				t.Errorf("N=%d: %v allocations per product", N, a)
+			}
+		}
+	})
+}
