@@ -22,7 +22,8 @@ import (
 // those. kernels.GemmBF16's results do not depend on the machine, the
 // thread count or the blocking, so a run in bfloat16 repeats itself and
 // resumes exactly, as in float32. On a CPU without AVX-512 BF16 the
-// products run GemmBF16's generic twin: the same results, much more slowly.
+// products run GemmBF16's AVX2+FMA kernels, or elsewhere its generic twin,
+// much more slowly: the same results either way.
 // A nil Graph cannot switch it on (SetBF16 then reports false and does
 // nothing).
 func (g *Graph) SetBF16(on bool) (prev bool) {

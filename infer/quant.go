@@ -15,7 +15,8 @@ import (
 // activation quantizer) and takes int8 dot products block by block
 // (kernels.MatMulQ8_0 / MatMulQ4_0): up to a few rows with the
 // matrix-vector kernels, which stream the weight once; more rows with the
-// many-row kernels, which multiply each weight block with 16 rows at once.
+// many-row kernels, which multiply each weight block with 8 or 16 rows at
+// once.
 
 // quantWeight is a Q8_0 or Q4_0 matrix [out, in] in one or more parts of
 // contiguous rows (the matrices a LinearCat puts side by side, each where

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -39,9 +38,13 @@ type gemmBF16Micro func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc i
 
 // gemmBF16Kernels are the microkernels of GemmBF16 by tile height (entry h
 // computes h rows; entry 0 is unused): rows reads A converted row by row,
-// steps A converted step by step (from a transposed A).
+// steps A converted step by step (from a transposed A). With wideA the
+// kernels read A converted to float32 values rounded to bfloat16, in the
+// same places (the a argument then points to float32 values and lda counts
+// them), as the AVX2 kernels do.
 type gemmBF16Kernels struct {
 	rows, steps [gemmBF16MR + 1]gemmBF16Micro
+	wideA       bool
 }
 
 // bf16PairRows stores dst[2j] = bf16(r0[j]) and dst[2j+1] = bf16(r1[j])
@@ -392,29 +395,65 @@ func (pb *PackedBF16) addColumnSums(sums []float32) {
 // k float32 sums in sequence add the γ_k term.
 //
 // It runs on the VDPBF16PS microkernels where the CPU has AVX-512 BF16 (see
-// GemmBF16Native), elsewhere on amd64 with AVX2 and FMA on kernels that
-// widen the pairs and compute the same bits with float32 FMAs (no faster
-// than Sgemm: see Features.FastBF16), parallel over Threads() workers: below 128 rows each
+// GemmBF16Native), parallel over Threads() workers: below 128 rows each
 // takes 32-column panels of B in turn and streams them once (prefill), from
 // 128 rows on each takes blocks of up to 224 rows × 256 columns (encoders,
-// training); elsewhere it runs GemmBF16Generic. On the development machine
+// training); on a CPU with AVX2 and FMA but not AVX-512 BF16 the same
+// tiling runs FMA kernels with the same results, and elsewhere
+// GemmBF16Generic. On the development machine
 // (Zen 4 class, 1 thread) it measured 330–380 GFLOPS on BERT-base and
 // train-char shapes, against 165–210 for float32 Sgemm, and a microkernel
 // with its operands in L1 380–450. It panics if m is
 // negative, a stride is too small, a slice is too short for its matrix, or
 // ep does not fit the product (see SgemmEpilogue).
 func GemmBF16(transA bool, m int, a []float32, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
-	gemmBF16(gemmBF16Fast, transA, m, a, lda, pb, beta, c, ldc, ep)
+	gemmBF16(gemmBF16Native, transA, m, a, lda, pb, beta, c, ldc, ep)
 }
 
-// gemmBF16Fast is the kernel set GemmBF16 runs: the VDPBF16PS kernels, else
-// the AVX2 ones, else nil (the generic twin).
-var gemmBF16Fast = cmp.Or(gemmBF16Native, gemmBF16AVX2)
+// GemmBF16Rows is GemmBF16 for an A already rounded to bfloat16: m rows of
+// k values (raw bit patterns, as F32ToBF16 or an Epilogue's BF16 output
+// writes them) with row stride lda (lda >= k), read in place by the
+// microkernels instead of being converted from float32 first. k, the depth
+// of pb, must be even. The result is GemmBF16's, bit for bit, for any
+// float32 A that rounds to a. It panics as GemmBF16 does, and if k is odd.
+func GemmBF16Rows(m int, a []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16Rows(gemmBF16Native, m, a, lda, pb, beta, c, ldc, ep)
+}
+
+// GemmBF16RowsGeneric is the portable GemmBF16Rows, with the same results
+// as GemmBF16Generic.
+func GemmBF16RowsGeneric(m int, a []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	gemmBF16Rows(nil, m, a, lda, pb, beta, c, ldc, ep)
+}
+
+func gemmBF16Rows(impl *gemmBF16Kernels, m int, a []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	if m < 0 {
+		panic(fmt.Sprintf("kernels: GemmBF16Rows: negative dimension m=%d", m))
+	}
+	if pb.k%2 != 0 {
+		panic(fmt.Sprintf("kernels: GemmBF16Rows: odd depth k=%d", pb.k))
+	}
+	checkMatrixOf("GemmBF16Rows", "A", m, pb.k, a, lda)
+	if impl == nil && m > 0 && pb.k > 0 {
+		// The twin widens A (exactly) and rounds it back as GemmBF16 reads
+		// it, which gives a's values again.
+		af := make([]float32, m*pb.k)
+		for i := range m {
+			BF16ToF32(af[i*pb.k:(i+1)*pb.k], a[i*lda:i*lda+pb.k])
+		}
+		gemmBF16(nil, false, m, af, pb.k, pb, beta, c, ldc, ep)
+		return
+	}
+	gemmBF16Run(impl, false, m, nil, a, lda, pb, beta, c, ldc, ep)
+}
 
 // GemmBF16Native reports whether GemmBF16 runs on the VDPBF16PS
-// microkernels (amd64 with AVX-512 BF16, not built with purego) rather
-// than on its generic twin, which gives the same results far more slowly.
-func GemmBF16Native() bool { return gemmBF16Native != nil }
+// microkernels (amd64 with AVX-512 BF16, not built with purego), with twice
+// float32's multiply-adds per instruction. Elsewhere it runs AVX2+FMA
+// kernels where the CPU has them (two FMAs per pair of depths, on the
+// bfloat16 values widened), or else its generic twin, far more slowly; all
+// three give the same results.
+func GemmBF16Native() bool { return gemmBF16Native != nil && gemmBF16VDP }
 
 // GemmBF16Generic is the portable GemmBF16: plain Go, one element at a
 // time, with the same results bit for bit (NaNs aside, whose payloads may
@@ -427,12 +466,18 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	if m < 0 {
 		panic(fmt.Sprintf("kernels: GemmBF16: negative dimension m=%d", m))
 	}
-	k, n := pb.k, pb.n
-	ar, ac := m, k
+	ar, ac := m, pb.k
 	if transA {
-		ar, ac = k, m
+		ar, ac = pb.k, m
 	}
 	checkMatrixOf("GemmBF16", "A", ar, ac, a, lda)
+	gemmBF16Run(impl, transA, m, a, nil, lda, pb, beta, c, ldc, ep)
+}
+
+// gemmBF16Run is GemmBF16 (ab nil) or GemmBF16Rows (a nil, ab the rounded
+// rows of A) once A is checked.
+func gemmBF16Run(impl *gemmBF16Kernels, transA bool, m int, a []float32, ab []uint16, lda int, pb *PackedBF16, beta float32, c []float32, ldc int, ep *Epilogue) {
+	k, n := pb.k, pb.n
 	checkMatrixOf("GemmBF16", "C", m, n, c, ldc)
 	ep.check("GemmBF16", m, n)
 	if ep != nil && ep.SumsB != nil {
@@ -466,7 +511,17 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 		j.impl = &impl.steps
 	}
 	j.next.Store(0)
-	j.convertA(transA, a, lda)
+	j.wide = impl.wideA
+	switch {
+	case ab == nil:
+		j.convertA(transA, a, lda)
+	case j.wide: // widened from ab
+		j.rowsA = ab
+		j.convertA(false, nil, lda)
+	default: // read in place
+		j.rowsA, j.lda, j.transA = ab, lda, false
+		j.abuf = &j.rowsA
+	}
 	panels := (n + gemmBF16NR - 1) / gemmBF16NR
 	workers := min(Threads(), panels)
 	// Few rows are bound by streaming B, not by multiply-adds: as for the
@@ -491,8 +546,12 @@ func gemmBF16(impl *gemmBF16Kernels, transA bool, m int, a []float32, lda int, p
 	} else {
 		ParallelFor(workers, 1, fn)
 	}
-	putBF16Scratch(j.abuf)
-	j.pb, j.c, j.ep, j.abuf, j.a = nil, nil, nil, nil, nil
+	if j.afbuf != nil {
+		putScratch(j.afbuf)
+	} else if ab == nil {
+		putBF16Scratch(j.abuf)
+	}
+	j.pb, j.c, j.ep, j.abuf, j.afbuf, j.a, j.rowsA = nil, nil, nil, nil, nil, nil, nil
 	gemmBF16Jobs.Put(j)
 }
 
@@ -505,7 +564,10 @@ type gemmBF16Job struct {
 	ldc    int
 	load   bool // C's value starts the sums (beta = 1)
 	ep     *Epilogue
-	abuf   *[]uint16 // A in bfloat16: m rows of stride lda
+	abuf   *[]uint16  // A in bfloat16: m rows of stride lda
+	rowsA  []uint16   // GemmBF16Rows' A, which abuf then points to (or afbuf is widened from)
+	afbuf  *[]float32 // with wide, A in float32 values rounded to bfloat16, in abuf's layout
+	wide   bool       // impl.wideA
 	lda    int
 	chunk  int
 	next   atomic.Int64 // the next panel to claim
@@ -532,6 +594,28 @@ var gemmBF16Jobs = sync.Pool{New: func() any {
 func (j *gemmBF16Job) convertA(transA bool, a []float32, lda int) {
 	k, kp := j.pb.k, j.pb.kp
 	j.a, j.aLd, j.transA = a, lda, transA
+	if j.wide {
+		// The same layouts in float32: strides in whole cache lines, kept
+		// off multiples of 2 KiB (rows) and 4 KiB (steps).
+		if transA {
+			s := 2 * ((j.m + 7) &^ 7)
+			if s%1024 == 0 {
+				s += 16
+			}
+			j.lda = s
+			j.afbuf = getScratch(kp / 2 * s)
+			ParallelFor(kp/2, max(1, (1<<15)/j.m), j.convertFn)
+			return
+		}
+		s := (kp + 15) &^ 15
+		if s%512 == 0 {
+			s += 16
+		}
+		j.lda = s
+		j.afbuf = getScratch(j.m * s)
+		ParallelFor(j.m, max(1, (1<<15)/k), j.convertFn)
+		return
+	}
 	if transA {
 		s := 2 * ((j.m + 15) &^ 15) // elements per step
 		if s%2048 == 0 {
@@ -554,6 +638,10 @@ func (j *gemmBF16Job) convertA(transA bool, a []float32, lda int) {
 // convertRows converts rows [lo, hi) of op(A) for convertA, or with a
 // transposed A its steps [lo, hi).
 func (j *gemmBF16Job) convertRows(lo, hi int) {
+	if j.wide {
+		j.convertRowsWide(lo, hi)
+		return
+	}
 	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.abuf
 	if j.transA {
 		m, a, lda := j.m, j.a, j.aLd
@@ -572,6 +660,41 @@ func (j *gemmBF16Job) convertRows(lo, hi int) {
 		if k < kp {
 			row[k] = 0
 		}
+	}
+}
+
+// convertRowsWide is convertRows for the wide kernels: each row (or step)
+// is rounded to bfloat16 as convertRows rounds it, through a scratch row,
+// then widened into j.afbuf; GemmBF16Rows' A (j.rowsA) is only widened.
+func (j *gemmBF16Job) convertRowsWide(lo, hi int) {
+	k, kp, s, buf := j.pb.k, j.pb.kp, j.lda, *j.afbuf
+	if j.rowsA != nil {
+		for i := lo; i < hi; i++ {
+			BF16ToF32(buf[i*s:i*s+k], j.rowsA[i*j.aLd:i*j.aLd+k])
+		}
+		return
+	}
+	tp := getBF16Scratch(max(kp, 2*j.m))
+	defer putBF16Scratch(tp)
+	t := *tp
+	if j.transA {
+		m, a, lda := j.m, j.a, j.aLd
+		for q := lo; q < hi; q++ {
+			var r1 []float32
+			if 2*q+1 < k {
+				r1 = a[(2*q+1)*lda : (2*q+1)*lda+m]
+			}
+			bf16PairRows(m, a[2*q*lda:2*q*lda+m], r1, t)
+			BF16ToF32(buf[q*s:q*s+2*m], t[:2*m])
+		}
+		return
+	}
+	for i := lo; i < hi; i++ {
+		F32ToBF16(t[:k], j.a[i*j.aLd:i*j.aLd+k])
+		if k < kp {
+			t[k] = 0
+		}
+		BF16ToF32(buf[i*s:i*s+kp], t[:kp])
 	}
 }
 
@@ -663,11 +786,15 @@ func (j *gemmBF16Job) tile(tb []float32, i0, g, q0, nq, pf int) {
 		load = 1
 	}
 	pfp := &pb.data[min(pf, len(pb.data)-1)]
-	var ap *uint16
+	ai := i0*j.lda + 2*q0
 	if j.transA {
-		ap = &(*j.abuf)[q0*j.lda+2*i0]
+		ai = q0*j.lda + 2*i0
+	}
+	var ap *uint16
+	if j.wide {
+		ap = (*uint16)(unsafe.Pointer(&(*j.afbuf)[ai])) // float32 values: see gemmBF16Kernels
 	} else {
-		ap = &(*j.abuf)[i0*j.lda+2*q0]
+		ap = &(*j.abuf)[ai]
 	}
 	if w == gemmBF16NR {
 		j.impl[h](nq, ap, j.lda, bp, &j.c[i0*j.ldc+col], j.ldc, load, pfp)

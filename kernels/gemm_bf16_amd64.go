@@ -2,14 +2,19 @@
 
 package kernels
 
-import "unsafe"
-
 //go:generate sh -c "cd _asm && go run ./bf16gemm -out ../gemm_bf16_amd64.s -stubs ../gemm_bf16_stubs_amd64.go -pkg kernels"
 
+import "unsafe"
+
 // gemmBF16Native holds the VDPBF16PS microkernels where the CPU has AVX-512
-// with BF16; nil elsewhere, and GemmBF16 runs its generic twin.
+// with BF16, else the AVX2+FMA kernels with the same results where it has
+// those (gemmBF16AVX2Kernels); nil elsewhere, and GemmBF16 runs its generic
+// twin.
 var gemmBF16Native = func() *gemmBF16Kernels {
-	if !cpuFeatures.AVX512 || !cpuFeatures.BF16 {
+	if !gemmBF16VDP {
+		if cpuFeatures.AVX2FMA {
+			return gemmBF16AVX2Kernels()
+		}
 		return nil
 	}
 	return &gemmBF16Kernels{
@@ -24,57 +29,62 @@ var gemmBF16Native = func() *gemmBF16Kernels {
 	}
 }()
 
-// bf16PairRowsVec is the AVX-512 packer of two float32 rows into bfloat16
-// pairs, 32 columns at a time (see gemmBF16PairRows); nil without AVX-512.
+// gemmBF16VDP reports whether the CPU has AVX-512 with BF16 (VDPBF16PS).
+var gemmBF16VDP = cpuFeatures.AVX512 && cpuFeatures.BF16
+
+// bf16PairRowsVec is the packer of two float32 rows into bfloat16 pairs, 32
+// columns at a time (see gemmBF16PairRows): AVX-512, else AVX2; nil without
+// either.
 var bf16PairRowsVec = func() func(n int, r0, r1 *float32, dst *uint16, stride int) {
-	if !cpuFeatures.AVX512 {
-		return nil
+	switch {
+	case cpuFeatures.AVX512:
+		return gemmBF16PairRows
+	case cpuFeatures.AVX2FMA:
+		return gemmBF16PairRows256
 	}
-	return gemmBF16PairRows
+	return nil
 }()
 
-// gemmBF16AVX2 holds the AVX2+FMA kernels where the CPU has them: each h×32
-// tile is built from the generated r×16 kernels (rows four at a time, the
-// two 16-column halves of the panel in turn), which give VDPBF16PS's bits
-// with float32 FMAs (see kernels/_asm/bf16gemm/avx2.go); nil elsewhere.
-var gemmBF16AVX2 = func() *gemmBF16Kernels {
-	if !cpuFeatures.AVX2FMA {
-		return nil
-	}
-	k := new(gemmBF16Kernels)
-	for h := 1; h <= gemmBF16MR; h++ {
-		k.rows[h] = avx2BF16Tile(h, false)
-		k.steps[h] = avx2BF16Tile(h, true)
-	}
-	return k
-}()
-
-// gemmBF16AVX2Sub are the generated r×16 kernels (entry r−1), A stored
-// row by row and step by step.
-var gemmBF16AVX2Sub = [2][4]func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int){
-	{gemmBF16AVX2R1x16, gemmBF16AVX2R2x16, gemmBF16AVX2R3x16, gemmBF16AVX2R4x16},
-	{gemmBF16AVX2S1x16, gemmBF16AVX2S2x16, gemmBF16AVX2S3x16, gemmBF16AVX2S4x16},
+// gemmBF16AVX2Blocks are the generated AVX2 kernels of r rows × 16 columns
+// (entry r; 0 unused), A in rows and in steps.
+var gemmBF16AVX2Blocks = [2][6]func(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int){
+	{nil, gemmBF16AVX2Kernel1x16, gemmBF16AVX2Kernel2x16, gemmBF16AVX2Kernel3x16, gemmBF16AVX2Kernel4x16, gemmBF16AVX2Kernel5x16},
+	{nil, gemmBF16AVX2KernelS1x16, gemmBF16AVX2KernelS2x16, gemmBF16AVX2KernelS3x16, gemmBF16AVX2KernelS4x16, gemmBF16AVX2KernelS5x16},
 }
 
-// avx2BF16Tile returns the gemmBF16Micro of an h×32 tile on the AVX2
-// kernels. It does not prefetch.
-func avx2BF16Tile(h int, strided bool) gemmBF16Micro {
-	sub := &gemmBF16AVX2Sub[0]
-	if strided {
-		sub = &gemmBF16AVX2Sub[1]
+// gemmBF16AVX2Kernels returns GemmBF16's microkernels made of the AVX2
+// blocks (gemmBF16AVX2Tile), which read A widened to float32.
+func gemmBF16AVX2Kernels() *gemmBF16Kernels {
+	k := &gemmBF16Kernels{wideA: true}
+	for h := 1; h <= gemmBF16MR; h++ {
+		k.rows[h] = gemmBF16AVX2Tile(h, false)
+		k.steps[h] = gemmBF16AVX2Tile(h, true)
+	}
+	return k
+}
+
+// gemmBF16AVX2Tile returns the h-row microkernel of GemmBF16 on AVX2: the
+// rows in groups of up to 5, each group through the whole depth once per
+// half (16 columns) of the panel. Each element of C gets the same chain of
+// sums as from VDPBF16PS, so the grouping does not change the results. The
+// prefetch address is not used.
+func gemmBF16AVX2Tile(h int, steps bool) gemmBF16Micro {
+	blocks := &gemmBF16AVX2Blocks[0]
+	if steps {
+		blocks = &gemmBF16AVX2Blocks[1]
 	}
 	return func(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int, _ *uint16) {
-		bHigh := (*uint16)(unsafe.Add(unsafe.Pointer(b), 64)) // columns 16…31 of each step
-		for i0 := 0; i0 < h; i0 += 4 {
-			r := min(4, h-i0)
-			off := i0 * lda // elements of A to row i0
-			if strided {
-				off = 2 * i0
+		bHi := (*uint16)(unsafe.Add(unsafe.Pointer(b), 2*16*2)) // columns 16–31: the second 16 pairs of a step
+		for i0 := 0; i0 < h; i0 += 5 {
+			r := min(5, h-i0)
+			// a points to float32 values (wideA).
+			ai := (*float32)(unsafe.Add(unsafe.Pointer(a), 4*i0*lda)) // row i0
+			if steps {
+				ai = (*float32)(unsafe.Add(unsafe.Pointer(a), 4*2*i0)) // row i0's pair in each step
 			}
-			ai := (*uint16)(unsafe.Add(unsafe.Pointer(a), 2*off))
 			ci := (*float32)(unsafe.Add(unsafe.Pointer(c), 4*i0*ldc))
-			sub[r-1](kq, ai, lda, b, ci, ldc, load)
-			sub[r-1](kq, ai, lda, bHigh, (*float32)(unsafe.Add(unsafe.Pointer(ci), 64)), ldc, load)
+			blocks[r](kq, ai, lda, b, ci, ldc, load)
+			blocks[r](kq, ai, lda, bHi, (*float32)(unsafe.Add(unsafe.Pointer(ci), 4*16)), ldc, load)
 		}
 	}
 }

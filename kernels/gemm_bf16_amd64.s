@@ -22181,27 +22181,32 @@ done:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2R1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2R1x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), DX
-	MOVQ c+32(FP), BX
-	MOVQ ldc+40(FP), SI
-	SHLQ $0x02, SI
+DATA gemmBF16HiMask<>+0(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+4(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+8(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+12(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+16(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+20(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+24(SB)/4, $0xffff0000
+DATA gemmBF16HiMask<>+28(SB)/4, $0xffff0000
+GLOBL gemmBF16HiMask<>(SB), RODATA|NOPTR, $32
 
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), SI
-	ORL          $0x00008040, SI
-	MOVL         SI, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, SI
-	MOVD         SI, X12
-	VPBROADCASTD X12, Y12
+// func gemmBF16AVX2Kernel1x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2Kernel1x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), DX
+	MOVQ    c+32(FP), BX
+	MOVQ    ldc+40(FP), SI
+	SHLQ    $0x02, SI
+	STMXCSR (SP)
+	MOVL    (SP), SI
+	ORL     $0x00008040, SI
+	MOVL    SI, 4(SP)
+	LDMXCSR 4(SP)
 
 	// Start the accumulators from C (load != 0) or from zero.
 	MOVQ    load+48(FP), SI
@@ -22221,20 +22226,19 @@ start:
 	JZ    store
 
 loop:
-	VMOVDQU      (DX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(DX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
+	VMOVDQU      (DX), Y12
+	VMOVDQU      32(DX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
-	ADDQ         $0x04, CX
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	ADDQ         $0x08, CX
 	ADDQ         $0x00000080, DX
 	DECQ         AX
 	JNZ          loop
@@ -22246,28 +22250,22 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2R2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2R2x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), R8
-	ORL          $0x00008040, R8
-	MOVL         R8, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, R8
-	MOVD         R8, X12
-	VPBROADCASTD X12, Y12
-	LEAQ         (CX)(DX*1), DX
+// func gemmBF16AVX2Kernel2x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2Kernel2x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), R8
+	ORL     $0x00008040, R8
+	MOVL    R8, 4(SP)
+	LDMXCSR 4(SP)
 
 	// Start the accumulators from C (load != 0) or from zero.
 	MOVQ    load+48(FP), R8
@@ -22292,28 +22290,25 @@ start:
 	JZ    store
 
 loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
-	VPBROADCASTD (DX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y2
-	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, DX
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	ADDQ         $0x08, CX
 	ADDQ         $0x00000080, BX
 	DECQ         AX
 	JNZ          loop
@@ -22328,387 +22323,22 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2R3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2R3x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), R8
-	ORL          $0x00008040, R8
-	MOVL         R8, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, R8
-	MOVD         R8, X12
-	VPBROADCASTD X12, Y12
-	LEAQ         (CX)(DX*1), R8
-	LEAQ         (R8)(DX*1), DX
-
-	// Start the accumulators from C (load != 0) or from zero.
-	MOVQ    load+48(FP), R9
-	TESTQ   R9, R9
-	JZ      zero
-	MOVQ    SI, R9
-	VMOVUPS (R9), Y0
-	VMOVUPS 32(R9), Y1
-	ADDQ    DI, R9
-	VMOVUPS (R9), Y2
-	VMOVUPS 32(R9), Y3
-	ADDQ    DI, R9
-	VMOVUPS (R9), Y4
-	VMOVUPS 32(R9), Y5
-	JMP     start
-
-zero:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-
-start:
-	TESTQ AX, AX
-	JZ    store
-
-loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
-	VFMADD231PS  Y10, Y15, Y0
-	VFMADD231PS  Y11, Y15, Y1
-	VPBROADCASTD (R8), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y2
-	VFMADD231PS  Y9, Y14, Y3
-	VFMADD231PS  Y10, Y15, Y2
-	VFMADD231PS  Y11, Y15, Y3
-	VPBROADCASTD (DX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y4
-	VFMADD231PS  Y9, Y14, Y5
-	VFMADD231PS  Y10, Y15, Y4
-	VFMADD231PS  Y11, Y15, Y5
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, R8
-	ADDQ         $0x04, DX
-	ADDQ         $0x00000080, BX
-	DECQ         AX
-	JNZ          loop
-
-store:
-	VMOVUPS Y0, (SI)
-	VMOVUPS Y1, 32(SI)
-	ADDQ    DI, SI
-	VMOVUPS Y2, (SI)
-	VMOVUPS Y3, 32(SI)
-	ADDQ    DI, SI
-	VMOVUPS Y4, (SI)
-	VMOVUPS Y5, 32(SI)
-	LDMXCSR (SP)
-	VZEROUPPER
-	RET
-
-// func gemmBF16AVX2R4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2R4x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), R8
-	ORL          $0x00008040, R8
-	MOVL         R8, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, R8
-	MOVD         R8, X12
-	VPBROADCASTD X12, Y12
-	LEAQ         (CX)(DX*1), R8
-	LEAQ         (R8)(DX*1), R9
-	LEAQ         (R9)(DX*1), DX
-
-	// Start the accumulators from C (load != 0) or from zero.
-	MOVQ    load+48(FP), R10
-	TESTQ   R10, R10
-	JZ      zero
-	MOVQ    SI, R10
-	VMOVUPS (R10), Y0
-	VMOVUPS 32(R10), Y1
-	ADDQ    DI, R10
-	VMOVUPS (R10), Y2
-	VMOVUPS 32(R10), Y3
-	ADDQ    DI, R10
-	VMOVUPS (R10), Y4
-	VMOVUPS 32(R10), Y5
-	ADDQ    DI, R10
-	VMOVUPS (R10), Y6
-	VMOVUPS 32(R10), Y7
-	JMP     start
-
-zero:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-
-start:
-	TESTQ AX, AX
-	JZ    store
-
-loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
-	VFMADD231PS  Y10, Y15, Y0
-	VFMADD231PS  Y11, Y15, Y1
-	VPBROADCASTD (R8), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y2
-	VFMADD231PS  Y9, Y14, Y3
-	VFMADD231PS  Y10, Y15, Y2
-	VFMADD231PS  Y11, Y15, Y3
-	VPBROADCASTD (R9), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y4
-	VFMADD231PS  Y9, Y14, Y5
-	VFMADD231PS  Y10, Y15, Y4
-	VFMADD231PS  Y11, Y15, Y5
-	VPBROADCASTD (DX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y6
-	VFMADD231PS  Y9, Y14, Y7
-	VFMADD231PS  Y10, Y15, Y6
-	VFMADD231PS  Y11, Y15, Y7
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x04, DX
-	ADDQ         $0x00000080, BX
-	DECQ         AX
-	JNZ          loop
-
-store:
-	VMOVUPS Y0, (SI)
-	VMOVUPS Y1, 32(SI)
-	ADDQ    DI, SI
-	VMOVUPS Y2, (SI)
-	VMOVUPS Y3, 32(SI)
-	ADDQ    DI, SI
-	VMOVUPS Y4, (SI)
-	VMOVUPS Y5, 32(SI)
-	ADDQ    DI, SI
-	VMOVUPS Y6, (SI)
-	VMOVUPS Y7, 32(SI)
-	LDMXCSR (SP)
-	VZEROUPPER
-	RET
-
-// func gemmBF16AVX2S1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2S1x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), DI
-	ORL          $0x00008040, DI
-	MOVL         DI, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, DI
-	MOVD         DI, X12
-	VPBROADCASTD X12, Y12
-
-	// Start the accumulators from C (load != 0) or from zero.
-	MOVQ    load+48(FP), DI
-	TESTQ   DI, DI
-	JZ      zero
-	MOVQ    SI, DI
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	JMP     start
-
-zero:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-
-start:
-	TESTQ AX, AX
-	JZ    store
-
-loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
-	VFMADD231PS  Y10, Y15, Y0
-	VFMADD231PS  Y11, Y15, Y1
-	ADDQ         DX, CX
-	ADDQ         $0x00000080, BX
-	DECQ         AX
-	JNZ          loop
-
-store:
-	VMOVUPS Y0, (SI)
-	VMOVUPS Y1, 32(SI)
-	LDMXCSR (SP)
-	VZEROUPPER
-	RET
-
-// func gemmBF16AVX2S2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2S2x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), R8
-	ORL          $0x00008040, R8
-	MOVL         R8, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, R8
-	MOVD         R8, X12
-	VPBROADCASTD X12, Y12
-
-	// Start the accumulators from C (load != 0) or from zero.
-	MOVQ    load+48(FP), R8
-	TESTQ   R8, R8
-	JZ      zero
-	MOVQ    SI, R8
-	VMOVUPS (R8), Y0
-	VMOVUPS 32(R8), Y1
-	ADDQ    DI, R8
-	VMOVUPS (R8), Y2
-	VMOVUPS 32(R8), Y3
-	JMP     start
-
-zero:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-start:
-	TESTQ AX, AX
-	JZ    store
-
-loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
-	VFMADD231PS  Y10, Y15, Y0
-	VFMADD231PS  Y11, Y15, Y1
-	VPBROADCASTD 4(CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y2
-	VFMADD231PS  Y9, Y14, Y3
-	VFMADD231PS  Y10, Y15, Y2
-	VFMADD231PS  Y11, Y15, Y3
-	ADDQ         DX, CX
-	ADDQ         $0x00000080, BX
-	DECQ         AX
-	JNZ          loop
-
-store:
-	VMOVUPS Y0, (SI)
-	VMOVUPS Y1, 32(SI)
-	ADDQ    DI, SI
-	VMOVUPS Y2, (SI)
-	VMOVUPS Y3, 32(SI)
-	LDMXCSR (SP)
-	VZEROUPPER
-	RET
-
-// func gemmBF16AVX2S3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2S3x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), R8
-	ORL          $0x00008040, R8
-	MOVL         R8, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, R8
-	MOVD         R8, X12
-	VPBROADCASTD X12, Y12
+// func gemmBF16AVX2Kernel3x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2Kernel3x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), R8
+	ORL     $0x00008040, R8
+	MOVL    R8, 4(SP)
+	LDMXCSR 4(SP)
 
 	// Start the accumulators from C (load != 0) or from zero.
 	MOVQ    load+48(FP), R8
@@ -22738,33 +22368,471 @@ start:
 	JZ    store
 
 loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
-	VPBROADCASTD 4(CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y2
-	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
-	VPBROADCASTD 8(CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y4
-	VFMADD231PS  Y9, Y14, Y5
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VBROADCASTSS (CX)(DX*2), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	ADDQ         $0x08, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2Kernel4x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2Kernel4x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (DX)(DX*2), BX
+	ADDQ    CX, BX
+	MOVQ    b+24(FP), SI
+	MOVQ    c+32(FP), DI
+	MOVQ    ldc+40(FP), R8
+	SHLQ    $0x02, R8
+	STMXCSR (SP)
+	MOVL    (SP), R9
+	ORL     $0x00008040, R9
+	MOVL    R9, 4(SP)
+	LDMXCSR 4(SP)
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R9
+	TESTQ   R9, R9
+	JZ      zero
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (SI), Y12
+	VMOVDQU      32(SI), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 4(BX), Y15
+	VBROADCASTSS (BX), Y14
+	VFMADD231PS  Y10, Y15, Y6
+	VFMADD231PS  Y11, Y15, Y7
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, BX
+	ADDQ         $0x00000080, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2Kernel5x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2Kernel5x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (DX)(DX*2), BX
+	ADDQ    CX, BX
+	MOVQ    b+24(FP), SI
+	MOVQ    c+32(FP), DI
+	MOVQ    ldc+40(FP), R8
+	SHLQ    $0x02, R8
+	STMXCSR (SP)
+	MOVL    (SP), R9
+	ORL     $0x00008040, R9
+	MOVL    R9, 4(SP)
+	LDMXCSR 4(SP)
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R9
+	TESTQ   R9, R9
+	JZ      zero
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y8
+	VMOVUPS 32(R9), Y9
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (SI), Y12
+	VMOVDQU      32(SI), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VBROADCASTSS (CX)(DX*1), Y14
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 4(BX), Y15
+	VBROADCASTSS (BX), Y14
+	VFMADD231PS  Y10, Y15, Y6
+	VFMADD231PS  Y11, Y15, Y7
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 4(BX)(DX*1), Y15
+	VBROADCASTSS (BX)(DX*1), Y14
+	VFMADD231PS  Y10, Y15, Y8
+	VFMADD231PS  Y11, Y15, Y9
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, BX
+	ADDQ         $0x00000080, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2KernelS1x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2KernelS1x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), DI
+	ORL     $0x00008040, DI
+	MOVL    DI, 4(SP)
+	LDMXCSR 4(SP)
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), DI
+	TESTQ   DI, DI
+	JZ      zero
+	MOVQ    SI, DI
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2KernelS2x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2KernelS2x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), R8
+	ORL     $0x00008040, R8
+	MOVL    R8, 4(SP)
+	LDMXCSR 4(SP)
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2KernelS3x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2KernelS3x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), R8
+	ORL     $0x00008040, R8
+	MOVL    R8, 4(SP)
+	LDMXCSR 4(SP)
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y4
+	VMOVUPS 32(R8), Y5
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
 	ADDQ         DX, CX
 	ADDQ         $0x00000080, BX
 	DECQ         AX
@@ -22783,27 +22851,22 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemmBF16AVX2S4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
-// Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·gemmBF16AVX2S4x16(SB), NOSPLIT, $8-56
-	MOVQ kq+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	SHLQ $0x01, DX
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), SI
-	MOVQ ldc+40(FP), DI
-	SHLQ $0x02, DI
-
-	// MXCSR with DAZ and FTZ for the kernel's duration; the caller's value is restored at the end.
-	STMXCSR      (SP)
-	MOVL         (SP), R8
-	ORL          $0x00008040, R8
-	MOVL         R8, 4(SP)
-	LDMXCSR      4(SP)
-	MOVL         $0xffff0000, R8
-	MOVD         R8, X12
-	VPBROADCASTD X12, Y12
+// func gemmBF16AVX2KernelS4x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2KernelS4x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), R8
+	ORL     $0x00008040, R8
+	MOVL    R8, 4(SP)
+	LDMXCSR 4(SP)
 
 	// Start the accumulators from C (load != 0) or from zero.
 	MOVQ    load+48(FP), R8
@@ -22838,40 +22901,36 @@ start:
 	JZ    store
 
 loop:
-	VMOVDQU      (BX), Y10
-	VPAND        Y12, Y10, Y8
-	VPSLLD       $0x10, Y10, Y10
-	VMOVDQU      32(BX), Y11
-	VPAND        Y12, Y11, Y9
-	VPSLLD       $0x10, Y11, Y11
-	VPBROADCASTD (CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y0
-	VFMADD231PS  Y9, Y14, Y1
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y10, Y15, Y0
 	VFMADD231PS  Y11, Y15, Y1
-	VPBROADCASTD 4(CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y2
-	VFMADD231PS  Y9, Y14, Y3
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
 	VFMADD231PS  Y10, Y15, Y2
 	VFMADD231PS  Y11, Y15, Y3
-	VPBROADCASTD 8(CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y4
-	VFMADD231PS  Y9, Y14, Y5
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 16(CX), Y14
 	VFMADD231PS  Y10, Y15, Y4
 	VFMADD231PS  Y11, Y15, Y5
-	VPBROADCASTD 12(CX), Y13
-	VPAND        Y12, Y13, Y14
-	VPSLLD       $0x10, Y13, Y15
-	VFMADD231PS  Y8, Y14, Y6
-	VFMADD231PS  Y9, Y14, Y7
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 28(CX), Y15
+	VBROADCASTSS 24(CX), Y14
 	VFMADD231PS  Y10, Y15, Y6
 	VFMADD231PS  Y11, Y15, Y7
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
 	ADDQ         DX, CX
 	ADDQ         $0x00000080, BX
 	DECQ         AX
@@ -22890,5 +22949,232 @@ store:
 	VMOVUPS Y6, (SI)
 	VMOVUPS Y7, 32(SI)
 	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16AVX2KernelS5x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gemmBF16AVX2KernelS5x16(SB), NOSPLIT, $8-56
+	MOVQ    kq+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b+24(FP), BX
+	MOVQ    c+32(FP), SI
+	MOVQ    ldc+40(FP), DI
+	SHLQ    $0x02, DI
+	STMXCSR (SP)
+	MOVL    (SP), R8
+	ORL     $0x00008040, R8
+	MOVL    R8, 4(SP)
+	LDMXCSR 4(SP)
+
+	// Start the accumulators from C (load != 0) or from zero.
+	MOVQ    load+48(FP), R8
+	TESTQ   R8, R8
+	JZ      zero
+	MOVQ    SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y4
+	VMOVUPS 32(R8), Y5
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y6
+	VMOVUPS 32(R8), Y7
+	ADDQ    DI, R8
+	VMOVUPS (R8), Y8
+	VMOVUPS 32(R8), Y9
+	JMP     start
+
+zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+start:
+	TESTQ AX, AX
+	JZ    store
+
+loop:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPAND        gemmBF16HiMask<>+0(SB), Y12, Y10
+	VPAND        gemmBF16HiMask<>+0(SB), Y13, Y11
+	VPSLLD       $0x10, Y12, Y12
+	VPSLLD       $0x10, Y13, Y13
+	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y10, Y15, Y0
+	VFMADD231PS  Y11, Y15, Y1
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y10, Y15, Y2
+	VFMADD231PS  Y11, Y15, Y3
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y10, Y15, Y4
+	VFMADD231PS  Y11, Y15, Y5
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 28(CX), Y15
+	VBROADCASTSS 24(CX), Y14
+	VFMADD231PS  Y10, Y15, Y6
+	VFMADD231PS  Y11, Y15, Y7
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 36(CX), Y15
+	VBROADCASTSS 32(CX), Y14
+	VFMADD231PS  Y10, Y15, Y8
+	VFMADD231PS  Y11, Y15, Y9
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         DX, CX
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	ADDQ    DI, SI
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y9, 32(SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func gemmBF16PairRows256(n int, r0 *float32, r1 *float32, dst *uint16, stride int)
+// Requires: AVX, AVX2
+TEXT ·gemmBF16PairRows256(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), AX
+	MOVQ         r0+8(FP), CX
+	MOVQ         r1+16(FP), DX
+	MOVQ         dst+24(FP), BX
+	MOVQ         stride+32(FP), SI
+	SHLQ         $0x01, SI
+	MOVL         $0x00000001, DI
+	VMOVD        DI, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x00007fff, DI
+	VMOVD        DI, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $0x00400000, DI
+	VMOVD        DI, X14
+	VPBROADCASTD X14, Y14
+	SHRQ         $0x05, AX
+	JZ           done
+
+loop:
+	VMOVUPS   (CX), Y0
+	VMOVUPS   (DX), Y1
+	VPSRLD    $0x10, Y0, Y2
+	VPAND     Y12, Y2, Y2
+	VPADDD    Y13, Y2, Y2
+	VPADDD    Y0, Y2, Y2
+	VCMPPS    $0x03, Y0, Y0, Y6
+	VPOR      Y14, Y0, Y0
+	VBLENDVPS Y6, Y0, Y2, Y0
+	VPSRLD    $0x10, Y1, Y2
+	VPAND     Y12, Y2, Y2
+	VPADDD    Y13, Y2, Y2
+	VPADDD    Y1, Y2, Y2
+	VCMPPS    $0x03, Y1, Y1, Y6
+	VPOR      Y14, Y1, Y1
+	VBLENDVPS Y6, Y1, Y2, Y1
+	VPSRLD    $0x10, Y0, Y0
+	VPAND     gemmBF16HiMask<>+0(SB), Y1, Y1
+	VPOR      Y0, Y1, Y1
+	VMOVDQU   Y1, (BX)
+	VMOVUPS   32(CX), Y3
+	VMOVUPS   32(DX), Y4
+	VPSRLD    $0x10, Y3, Y5
+	VPAND     Y12, Y5, Y5
+	VPADDD    Y13, Y5, Y5
+	VPADDD    Y3, Y5, Y5
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VPOR      Y14, Y3, Y3
+	VBLENDVPS Y7, Y3, Y5, Y3
+	VPSRLD    $0x10, Y4, Y5
+	VPAND     Y12, Y5, Y5
+	VPADDD    Y13, Y5, Y5
+	VPADDD    Y4, Y5, Y5
+	VCMPPS    $0x03, Y4, Y4, Y7
+	VPOR      Y14, Y4, Y4
+	VBLENDVPS Y7, Y4, Y5, Y4
+	VPSRLD    $0x10, Y3, Y3
+	VPAND     gemmBF16HiMask<>+0(SB), Y4, Y4
+	VPOR      Y3, Y4, Y4
+	VMOVDQU   Y4, 32(BX)
+	VMOVUPS   64(CX), Y0
+	VMOVUPS   64(DX), Y1
+	VPSRLD    $0x10, Y0, Y2
+	VPAND     Y12, Y2, Y2
+	VPADDD    Y13, Y2, Y2
+	VPADDD    Y0, Y2, Y2
+	VCMPPS    $0x03, Y0, Y0, Y6
+	VPOR      Y14, Y0, Y0
+	VBLENDVPS Y6, Y0, Y2, Y0
+	VPSRLD    $0x10, Y1, Y2
+	VPAND     Y12, Y2, Y2
+	VPADDD    Y13, Y2, Y2
+	VPADDD    Y1, Y2, Y2
+	VCMPPS    $0x03, Y1, Y1, Y6
+	VPOR      Y14, Y1, Y1
+	VBLENDVPS Y6, Y1, Y2, Y1
+	VPSRLD    $0x10, Y0, Y0
+	VPAND     gemmBF16HiMask<>+0(SB), Y1, Y1
+	VPOR      Y0, Y1, Y1
+	VMOVDQU   Y1, 64(BX)
+	VMOVUPS   96(CX), Y3
+	VMOVUPS   96(DX), Y4
+	VPSRLD    $0x10, Y3, Y5
+	VPAND     Y12, Y5, Y5
+	VPADDD    Y13, Y5, Y5
+	VPADDD    Y3, Y5, Y5
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VPOR      Y14, Y3, Y3
+	VBLENDVPS Y7, Y3, Y5, Y3
+	VPSRLD    $0x10, Y4, Y5
+	VPAND     Y12, Y5, Y5
+	VPADDD    Y13, Y5, Y5
+	VPADDD    Y4, Y5, Y5
+	VCMPPS    $0x03, Y4, Y4, Y7
+	VPOR      Y14, Y4, Y4
+	VBLENDVPS Y7, Y4, Y5, Y4
+	VPSRLD    $0x10, Y3, Y3
+	VPAND     gemmBF16HiMask<>+0(SB), Y4, Y4
+	VPOR      Y3, Y4, Y4
+	VMOVDQU   Y4, 96(BX)
+	ADDQ      $0x80, CX
+	ADDQ      $0x80, DX
+	ADDQ      SI, BX
+	DECQ      AX
+	JNZ       loop
+
+done:
 	VZEROUPPER
 	RET

@@ -262,58 +262,98 @@ func gemmBF16KernelS14x32(kq int, a *uint16, lda int, b *uint16, c *float32, ldc
 //go:noescape
 func gemmBF16PairRows(n int, r0 *float32, r1 *float32, dst *uint16, stride int)
 
-// gemmBF16AVX2R1x16 accumulates a 1×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2Kernel1x16 accumulates a 1×16 block of C over kq steps of two depths with FMAs:
+// A is 1 rows of 2·kq float32 values (bfloat16 ones, widened) with row stride lda elements, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2R1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2Kernel1x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2R2x16 accumulates a 2×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2Kernel2x16 accumulates a 2×16 block of C over kq steps of two depths with FMAs:
+// A is 2 rows of 2·kq float32 values (bfloat16 ones, widened) with row stride lda elements, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2R2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2Kernel2x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2R3x16 accumulates a 3×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2Kernel3x16 accumulates a 3×16 block of C over kq steps of two depths with FMAs:
+// A is 3 rows of 2·kq float32 values (bfloat16 ones, widened) with row stride lda elements, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2R3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2Kernel3x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2R4x16 accumulates a 4×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored row by row (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2Kernel4x16 accumulates a 4×16 block of C over kq steps of two depths with FMAs:
+// A is 4 rows of 2·kq float32 values (bfloat16 ones, widened) with row stride lda elements, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2R4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2Kernel4x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2S1x16 accumulates a 1×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2Kernel5x16 accumulates a 5×16 block of C over kq steps of two depths with FMAs:
+// A is 5 rows of 2·kq float32 values (bfloat16 ones, widened) with row stride lda elements, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2S1x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2Kernel5x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2S2x16 accumulates a 2×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2KernelS1x16 accumulates a 1×16 block of C over kq steps of two depths with FMAs:
+// A is kq steps of 1 pairs of float32 values (one per row) lda elements apart, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2S2x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2KernelS1x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2S3x16 accumulates a 3×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2KernelS2x16 accumulates a 2×16 block of C over kq steps of two depths with FMAs:
+// A is kq steps of 2 pairs of float32 values (one per row) lda elements apart, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2S3x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2KernelS2x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
 
-// gemmBF16AVX2S4x16 accumulates a 4×16 tile of C over kq steps of two depths (AVX2+FMA):
-// A is stored step by step (lda elements apart), b is the micro-panel's half: 16 pairs per
-// step, steps 128 bytes apart. The accumulators start at C when load is not 0, at zero otherwise.
+// gemmBF16AVX2KernelS3x16 accumulates a 3×16 block of C over kq steps of two depths with FMAs:
+// A is kq steps of 3 pairs of float32 values (one per row) lda elements apart, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
 //
 //go:noescape
-func gemmBF16AVX2S4x16(kq int, a *uint16, lda int, b *uint16, c *float32, ldc int, load int)
+func gemmBF16AVX2KernelS3x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2KernelS4x16 accumulates a 4×16 block of C over kq steps of two depths with FMAs:
+// A is kq steps of 4 pairs of float32 values (one per row) lda elements apart, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
+//
+//go:noescape
+func gemmBF16AVX2KernelS4x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16AVX2KernelS5x16 accumulates a 5×16 block of C over kq steps of two depths with FMAs:
+// A is kq steps of 5 pairs of float32 values (one per row) lda elements apart, b
+// points to the block's 16 pairs in the first step of a packed panel (steps 128 bytes apart),
+// C has row stride ldc elements. The accumulators start at C when load is not 0, at zero
+// otherwise; the block is stored to C. The bits are VDPBF16PS's (DAZ and FTZ are set meanwhile).
+//
+//go:noescape
+func gemmBF16AVX2KernelS5x16(kq int, a *float32, lda int, b *uint16, c *float32, ldc int, load int)
+
+// gemmBF16PairRows256 is gemmBF16PairRows on AVX2: for each unit u < n/32 of 32 columns,
+// dst[u·stride + 2j] = bf16(r0[32u+j]) and dst[u·stride + 2j+1] = bf16(r1[32u+j]) for j < 32.
+//
+//go:noescape
+func gemmBF16PairRows256(n int, r0 *float32, r1 *float32, dst *uint16, stride int)

@@ -19,16 +19,14 @@ type gemmBF16Variant struct {
 func gemmBF16Variants() []gemmBF16Variant {
 	vs := []gemmBF16Variant{{"generic", nil}}
 	if gemmBF16Native != nil {
-		vs = append(vs, gemmBF16Variant{"avx512bf16", gemmBF16Native})
-	}
-	if gemmBF16AVX2 != nil {
-		vs = append(vs, gemmBF16Variant{"avx2", gemmBF16AVX2})
+		name := "avx512bf16"
+		if !gemmBF16VDP {
+			name = "avx2"
+		}
+		vs = append(vs, gemmBF16Variant{name, gemmBF16Native})
 	}
 	return vs
 }
-
-// gemmBF16AsmVariants are the variants other than the generic twin.
-func gemmBF16AsmVariants() []gemmBF16Variant { return gemmBF16Variants()[1:] }
 
 // sameBits fails unless got and want hold the same float32 values bit for
 // bit (−0 and +0 apart), any NaN matching any NaN.
@@ -102,8 +100,8 @@ func uniform(rng *rand.Rand) func() float32 {
 // cache block (128 steps = 256 depths), odd k, padded strides, both
 // layouts of B, beta 0, 1 and others, at one and two threads.
 func TestGemmBF16MatchesGeneric(t *testing.T) {
-	if len(gemmBF16AsmVariants()) == 0 {
-		t.Skip("no assembly kernels on this target")
+	if gemmBF16Native == nil {
+		t.Skip("no AVX-512 BF16")
 	}
 	rng := rand.New(rand.NewPCG(1, 17))
 	sizes := []int{0, 1, 2, 3, 13, 14, 15, 28, 29, 31, 32, 33, 64, 65, 100, 257}
@@ -126,28 +124,25 @@ func TestGemmBF16MatchesGeneric(t *testing.T) {
 	for range random {
 		cases = append(cases, bf16Case{m: rng.IntN(258), n: rng.IntN(258), k: rng.IntN(258), beta: betas[rng.IntN(4)], transB: rng.IntN(2) == 0, transA: rng.IntN(2) == 0, pad: rng.IntN(3)})
 	}
-	for _, v := range gemmBF16AsmVariants() {
-		for _, threads := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s/threads=%d", v.name, threads), func(t *testing.T) {
-				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
-				for _, tc := range cases {
-					checkBF16Match(t, v.impl, tc, rng, uniform(rng))
-				}
-			})
-		}
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+			for _, tc := range cases {
+				checkBF16Match(t, tc, rng, uniform(rng))
+			}
+		})
 	}
 }
 
-// checkBF16Match runs one case on impl and on the generic twin and
-// compares the bits.
-func checkBF16Match(t *testing.T, impl *gemmBF16Kernels, tc bf16Case, rng *rand.Rand, gen func() float32) {
+// checkBF16Match runs one case on both variants and compares the bits.
+func checkBF16Match(t *testing.T, tc bf16Case, rng *rand.Rand, gen func() float32) {
 	t.Helper()
 	a, lda, b, ldb, c, ldc := tc.operands(rng, gen)
 	pb := PackF32BF16(tc.transB, tc.k, tc.n, b, ldb)
 	want := append([]float32(nil), c...)
 	gemmBF16(nil, tc.transA, tc.m, a, lda, pb, tc.beta, want, ldc, nil)
 	got := append([]float32(nil), c...)
-	gemmBF16(impl, tc.transA, tc.m, a, lda, pb, tc.beta, got, ldc, nil)
+	gemmBF16(gemmBF16Native, tc.transA, tc.m, a, lda, pb, tc.beta, got, ldc, nil)
 	sameBitsBF16(t, tc.String(), got, want, ldc)
 	for i := range got {
 		if i%ldc >= tc.n && got[i] == got[i] {
@@ -232,11 +227,11 @@ func TestGemmBF16Special(t *testing.T) {
 		// Values whose products and sums reach the subnormal range.
 		return float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(140)-100)))
 	}
-	for _, v := range gemmBF16AsmVariants() {
+	if gemmBF16Native != nil {
 		for _, threads := range []int{1, 2} {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
 			for _, tc := range []bf16Case{{m: 29, n: 65, k: 31, beta: 1, transB: true}, {m: 15, n: 33, k: 258}, {m: 3, n: 40, k: 517, beta: 0.5}, {m: 37, n: 64, k: 99, beta: 1, transA: true}} {
-				checkBF16Match(t, v.impl, tc, rng, gen)
+				checkBF16Match(t, tc, rng, gen)
 			}
 		}
 	}
@@ -427,8 +422,8 @@ func TestGemmBF16Panics(t *testing.T) {
 // TestGemmBF16Allocs checks that a product does not allocate once the
 // scratch pool is warm.
 func TestGemmBF16Allocs(t *testing.T) {
-	if gemmBF16Fast == nil || raceEnabled {
-		t.Skip("no assembly kernels, or the race detector (sync.Pool drops items)")
+	if gemmBF16Native == nil || raceEnabled {
+		t.Skip("no AVX-512 BF16, or the race detector (sync.Pool drops items)")
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	rng := rand.New(rand.NewPCG(6, 17))
@@ -629,5 +624,62 @@ func TestPackedBF16Columns(t *testing.T) {
 			}()
 			pb.Columns(cols)
 		}()
+	}
+}
+
+// TestGemmBF16Rows checks that a product from A already rounded to
+// bfloat16 gives GemmBF16's bits from the float32 A, on every variant and at
+// two threads, with an epilogue whose BF16 output must be C rounded (and
+// Out rounded when Act writes Out), and that an odd depth panics.
+func TestGemmBF16Rows(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, v := range gemmBF16Variants() {
+		t.Run(v.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 17))
+			for _, tc := range []bf16Case{{m: 1, n: 1, k: 2}, {m: 29, n: 70, k: 300, transB: true, pad: 2}, {m: 7, n: 33, k: 0, beta: 2},
+				{m: 130, n: 64, k: 258, beta: 1, pad: 1}, {m: 15, n: 40, k: 64, beta: 0.5, transB: true}} {
+				a, lda, b, ldb, c, ldc := tc.operands(rng, uniform(rng))
+				ab := make([]uint16, len(a))
+				F32ToBF16(ab, a)
+				pb := PackF32BF16(tc.transB, tc.k, tc.n, b, ldb)
+				for _, act := range []bool{false, true} {
+					m, n := tc.m, tc.n
+					mk := func() *Epilogue {
+						ep := &Epilogue{Bias: randMatrix(rand.New(rand.NewPCG(1, 2)), 1, n), BF16: make([]uint16, m*(n+1)), LdBF16: n + 1}
+						if act {
+							ep.Act = func(dst, x []float32) { GELUWithDerivative(dst, x, x) }
+							ep.Out, ep.LdOut = make([]float32, m*n), n
+						}
+						return ep
+					}
+					wantEp, gotEp := mk(), mk()
+					want := append([]float32(nil), c...)
+					gemmBF16(nil, false, m, a, lda, pb, tc.beta, want, ldc, wantEp)
+					got := append([]float32(nil), c...)
+					gemmBF16Rows(v.impl, m, ab, lda, pb, tc.beta, got, ldc, gotEp)
+					name := fmt.Sprintf("%v act=%v", tc, act)
+					sameBitsBF16(t, name+" C", got, want, ldc)
+					final, ldf := want, ldc
+					if act {
+						sameBitsBF16(t, name+" Out", gotEp.Out, wantEp.Out, n)
+						final, ldf = wantEp.Out, n
+					}
+					for i := range m {
+						row := make([]uint16, n)
+						F32ToBF16(row, final[i*ldf:i*ldf+n])
+						if !slices.Equal(gotEp.BF16[i*(n+1):i*(n+1)+n], row) {
+							t.Fatalf("%s: row %d of the BF16 output is not the final values rounded", name, i)
+						}
+					}
+				}
+			}
+			defer func() {
+				if recover() == nil {
+					t.Errorf("odd depth: no panic")
+				}
+			}()
+			pb := PackF32BF16(false, 3, 4, make([]float32, 12), 4)
+			gemmBF16Rows(v.impl, 2, make([]uint16, 6), 3, pb, 0, make([]float32, 8), 4, nil)
+		})
 	}
 }

@@ -286,6 +286,14 @@ type Epilogue struct {
 	// of a linear layer's output, that is its bias gradient, taken while B
 	// passes through cache for the weight gradient Aᵀ·B (cuBLASLt's BGRADB).
 	SumsB []float32
+	// BF16, when not nil, holds an m×n matrix of bfloat16 values (raw bit
+	// patterns) with row stride LdBF16 (>= n) that receives the epilogue's
+	// final values rounded to nearest even as F32ToBF16 does — Out's when
+	// Act writes Out, else C's — while each strip of C is in cache: the
+	// operand of a following bfloat16 product (GemmBF16Rows), rounded
+	// without another pass over C. It must not overlap C or Out.
+	BF16   []uint16
+	LdBF16 int
 }
 
 // check panics unless ep's slices fit an m×n product.
@@ -308,11 +316,14 @@ func (ep *Epilogue) check(fn string, m, n int) {
 	if ep.SumsB != nil && len(ep.SumsB) != n {
 		panic(fmt.Sprintf("kernels: %s: SumsB has %d values, want %d", fn, len(ep.SumsB), n))
 	}
+	if ep.BF16 != nil && (ep.LdBF16 < n || m > 0 && len(ep.BF16) < (m-1)*ep.LdBF16+n) {
+		panic(fmt.Sprintf("kernels: %s: BF16 of %d values with stride %d does not hold %d×%d", fn, len(ep.BF16), ep.LdBF16, m, n))
+	}
 }
 
 // onC returns ep without SumsB, or nil when nothing is left of it.
 func (ep *Epilogue) onC() *Epilogue {
-	if ep == nil || (ep.Bias == nil && ep.Residual == nil && ep.Scale == nil && ep.Act == nil) {
+	if ep == nil || (ep.Bias == nil && ep.Residual == nil && ep.Scale == nil && ep.Act == nil && ep.BF16 == nil) {
 		return nil
 	}
 	if ep.SumsB == nil {
@@ -336,12 +347,15 @@ func (ep *Epilogue) apply(c []float32, ldc, i0, i1, j0, j1 int) {
 		if ep.Scale != nil {
 			Mul(span, span, ep.Scale[i*ep.LdScale+j0:i*ep.LdScale+j1])
 		}
+		final := span
 		if ep.Act != nil {
-			dst := span
 			if ep.Out != nil {
-				dst = ep.Out[i*ep.LdOut+j0 : i*ep.LdOut+j1]
+				final = ep.Out[i*ep.LdOut+j0 : i*ep.LdOut+j1]
 			}
-			ep.Act(dst, span)
+			ep.Act(final, span)
+		}
+		if ep.BF16 != nil {
+			F32ToBF16(ep.BF16[i*ep.LdBF16+j0:i*ep.LdBF16+j1], final)
 		}
 	}
 }

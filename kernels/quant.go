@@ -87,6 +87,13 @@ func (r *Q8Rows) row(n int) ([]int8, []float32, []int32) {
 	return r.Q[n*K : (n+1)*K], r.D[n*nb : (n+1)*nb], r.S[n*nb : (n+1)*nb]
 }
 
+// rowRange returns rows [lo, hi) of r as a Q8Rows of their own (not
+// packed), sharing r's memory.
+func (r *Q8Rows) rowRange(lo, hi int) Q8Rows {
+	K, nb := r.K, r.K/QK
+	return Q8Rows{N: hi - lo, K: K, Q: r.Q[lo*K : hi*K], D: r.D[lo*nb : hi*nb], S: r.S[lo*nb : hi*nb]}
+}
+
 // checkQuantRow panics unless a row of n values fills whole blocks and q
 // and d hold them; it returns the number of blocks.
 func checkQuantRow(op string, n, nq, nd int) int {
@@ -112,8 +119,8 @@ func checkQuantMatVec(op string, m, nw, nq, nb, size int) {
 
 // Q8Rows holds N rows of K activations quantized to Q8_0 for MatMulQ8_0
 // and MatMulQ4_0: the quants Q [N, K], scales D [N, K/32] and block sums S
-// of QuantizeQ8_0, and, for the VNNI variant, the same rows interleaved in
-// groups of 16 (see matMulPacked). Its zero value is empty; Quantize reuses
+// of QuantizeQ8_0, and, for the assembly variants' many-row kernels, the
+// same rows interleaved in groups of 16 (see packQ8Rows). Its zero value is empty; Quantize reuses
 // its memory. A Q8Rows may be read by several goroutines at once.
 type Q8Rows struct {
 	N, K int
@@ -156,8 +163,10 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// matMulMinRows is the fewest rows the VNNI variant's many-row kernels
-// take; fewer go through the matrix-vector kernels one row at a time.
+// matMulMinRows is the fewest rows Quantize packs for the many-row
+// kernels; fewer go through the matrix-vector kernels one row at a time
+// (and so do the AVX2 variant's last rows when fewer than this are left
+// after its whole groups of 8 or 16).
 const matMulMinRows = 5
 
 // MatMulQ8_0 computes the products of the rows of x with m rows of Q8_0
@@ -167,7 +176,9 @@ const matMulMinRows = 5
 //
 // adding to y when add is set, else overwriting it. It is the many-row
 // (prefill) shape: the VNNI variant loads each weight block once for 16
-// rows of x. It runs on the calling goroutine; to use several cores, give
+// rows of x, the AVX2 one once for 8 (Q8_0) or 16 (Q4_0), in the order of
+// its matrix-vector kernels, so that its results are MatVecQ8_0's and
+// MatVecQ4_0's bits row by row. It runs on the calling goroutine; to use several cores, give
 // each a range of weight rows. y must not overlap w or x.
 func MatMulQ8_0(y []float32, ldy int, w []byte, m int, x *Q8Rows, add bool) {
 	checkMatMulQ("MatMulQ8_0", len(y), ldy, len(w), m, x, Q8_0BlockBytes)

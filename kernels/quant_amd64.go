@@ -21,6 +21,8 @@ func quantAsmVariants(f Features) []quantKernels {
 			},
 			matVecQ8: matVecAsm(matVecQ8_0_256, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0_256, Q4_0BlockBytes),
+			pack:     packQ8Rows,
+			matMul:   avx2MatMul.run,
 		})
 	}
 	if f.AVX512 && f.VNNI && f.F16C {
@@ -32,7 +34,7 @@ func quantAsmVariants(f Features) []quantKernels {
 			matVecQ8: matVecAsm(matVecQ8_0VNNI, Q8_0BlockBytes),
 			matVecQ4: matVecAsm(matVecQ4_0VNNI, Q4_0BlockBytes),
 			pack:     packQ8Rows,
-			matMul:   matMulVNNI,
+			matMul:   vnniMatMul.run,
 		})
 	}
 	return vs
@@ -57,7 +59,7 @@ func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *i
 	}
 }
 
-// The packed layout of the VNNI many-row kernels: rows of x in groups of
+// The packed layout of the many-row kernels: rows of x in groups of
 // matMulGroup (the last one padded with zero rows), each group block by
 // block, a block in packBlockBytes:
 //
@@ -66,11 +68,31 @@ func matVecAsm(k func(y *float32, w *byte, ldw, m int, x *int8, d *float32, s *i
 //	[512, 576)  the 16 rows' scales, float32
 //	[576, 640)  the 16 rows' −Σ of the block's 32 quants, int32
 //
-// so that lane n of a ZMM register is row n: one dword of a weight block,
-// broadcast, meets chunk c of 16 rows in one VPDPBUSD.
+// so that lane n of a ZMM register (of a YMM register, rows 0…7 or 8…15)
+// is row n: one dword of a weight block, broadcast, meets chunk c of 16
+// rows in one VPDPBUSD (of eight rows in one VPMADDUBSW).
 const (
 	matMulGroup    = 16
 	packBlockBytes = 640
+)
+
+// packedMatMul is a variant's many-row product over packed rows of x: its
+// kernels (VNNI or AVX2), the rows of x they take per call (lanes, dividing
+// matMulGroup), and the fewest rows worth a call (fewer, at the end, go
+// through matMulRows).
+type packedMatMul struct {
+	vnni           bool
+	lanes8, lanes4 int
+	few            int
+}
+
+// vnniMatMul runs the VNNI kernels on whole groups. avx2MatMul runs Q4_0
+// on whole groups and Q8_0 on halves of eight rows; its kernels give the
+// matrix-vector kernels' bits, so a last piece of fewer than matMulMinRows
+// rows goes through those instead of computing padding rows.
+var (
+	vnniMatMul = &packedMatMul{vnni: true, lanes8: matMulGroup, lanes4: matMulGroup, few: 1}
+	avx2MatMul = &packedMatMul{lanes8: matMulGroup / 2, lanes4: matMulGroup, few: matMulMinRows}
 )
 
 // packQ8Rows lays r's rows out as above in buf's memory.
@@ -105,24 +127,45 @@ func packQ8Rows(buf []byte, r *Q8Rows) []byte {
 	return buf
 }
 
-// matMulVNNI runs the VNNI many-row kernels over each packed group of x.
-func matMulVNNI(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
+// run multiplies w with x's packed rows, lanes at a time.
+func (p *packedMatMul) run(kv *quantKernels, y []float32, ldy int, w []byte, m int, x *Q8Rows, add, q4 bool) {
 	if x.packer == "" || m == 0 {
 		matMulRows(kv, y, ldy, w, m, x, add, q4)
 		return
 	}
 	nb := x.K / QK
-	k, size := matMulQ8_0VNNI, Q8_0BlockBytes
+	lanes, size := p.lanes8, Q8_0BlockBytes
 	if q4 {
-		k, size = matMulQ4_0VNNI, Q4_0BlockBytes
+		lanes, size = p.lanes4, Q4_0BlockBytes
 	}
 	_ = w[m*nb*size-1]
 	var offs [matMulGroup]int
-	for g := 0; g*matMulGroup < x.N; g++ {
-		rows := min(matMulGroup, x.N-g*matMulGroup)
-		for n := range offs {
+	for lo := 0; lo < x.N; lo += lanes {
+		rows := min(lanes, x.N-lo)
+		if rows < p.few {
+			tail := x.rowRange(lo, x.N)
+			matMulRows(kv, y[lo*ldy:], ldy, w, m, &tail, add, q4)
+			return
+		}
+		for n := range lanes {
 			offs[n] = 4 * min(n, rows-1) * ldy
 		}
-		k(&y[g*matMulGroup*ldy], &offs[0], &w[0], nb*size, m, &x.packed[g*nb*packBlockBytes], nb, add)
+		g, sub := lo/matMulGroup, lo%matMulGroup
+		p.kernel(q4, &y[lo*ldy], &offs[0], &w[0], nb*size, m, &x.packed[g*nb*packBlockBytes+4*sub], nb, add)
+	}
+}
+
+// kernel calls the variant's generated kernel for the format (directly, so
+// that offs stays on the caller's stack).
+func (p *packedMatMul) kernel(q4 bool, y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool) {
+	switch {
+	case p.vnni && q4:
+		matMulQ4_0VNNI(y, offs, w, ldw, m, x, nb, add)
+	case p.vnni:
+		matMulQ8_0VNNI(y, offs, w, ldw, m, x, nb, add)
+	case q4:
+		matMulQ4_0_256(y, offs, w, ldw, m, x, nb, add)
+	default:
+		matMulQ8_0_256(y, offs, w, ldw, m, x, nb, add)
 	}
 }

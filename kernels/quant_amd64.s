@@ -2532,3 +2532,423 @@ qmmput012:
 qmmdone12:
 	VZEROUPPER
 	RET
+
+// func matMulQ8_0_256(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb int, add bool)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·matMulQ8_0_256(SB), NOSPLIT, $32-57
+	MOVQ         y+0(FP), AX
+	MOVQ         offs+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         ldw+24(FP), BX
+	MOVQ         m+32(FP), SI
+	MOVQ         x+40(FP), DI
+	MOVQ         nb+48(FP), R8
+	MOVB         add+56(FP), R9
+	MOVL         $0x00010001, R10
+	VMOVD        R10, X0
+	VPBROADCASTD X0, Y0
+
+qmyrow13:
+	CMPQ   SI, $0x00
+	JE     qmydone13
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   DI, R10
+	XORQ   R11, R11
+	MOVQ   R8, R12
+
+qmyblock13:
+	VPBROADCASTW (DX)(R11*1), Y9
+	VCVTPH2PS    X9, Y9
+	VMULPS       512(R10), Y9, Y9
+	VPBROADCASTD 2(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      (R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y1
+	VPBROADCASTD 6(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      64(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y2
+	VPBROADCASTD 10(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      128(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y3
+	VPBROADCASTD 14(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      192(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y4
+	VPBROADCASTD 18(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      256(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y5
+	VPBROADCASTD 22(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      320(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y6
+	VPBROADCASTD 26(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      384(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y7
+	VPBROADCASTD 30(DX)(R11*1), Y10
+	VPSIGNB      Y10, Y10, Y11
+	VMOVDQU      448(R10), Y12
+	VPSIGNB      Y10, Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPMADDWD     Y0, Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y11, Y9, Y8
+	ADDQ         $0x00000280, R10
+	ADDQ         $0x00000022, R11
+	DECQ         R12
+	JNZ          qmyblock13
+	VADDPS       Y1, Y5, Y1
+	VADDPS       Y2, Y6, Y2
+	VADDPS       Y3, Y7, Y3
+	VADDPS       Y4, Y8, Y4
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y4, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	MOVQ         56(CX), R10
+	VMOVSS       28(SP), X1
+	TESTB        R9, R9
+	JZ           qmyput713
+	VADDSS       (AX)(R10*1), X1, X1
+
+qmyput713:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   48(CX), R10
+	VMOVSS 24(SP), X1
+	TESTB  R9, R9
+	JZ     qmyput613
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput613:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   40(CX), R10
+	VMOVSS 20(SP), X1
+	TESTB  R9, R9
+	JZ     qmyput513
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput513:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   32(CX), R10
+	VMOVSS 16(SP), X1
+	TESTB  R9, R9
+	JZ     qmyput413
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput413:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   24(CX), R10
+	VMOVSS 12(SP), X1
+	TESTB  R9, R9
+	JZ     qmyput313
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput313:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   16(CX), R10
+	VMOVSS 8(SP), X1
+	TESTB  R9, R9
+	JZ     qmyput213
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput213:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   8(CX), R10
+	VMOVSS 4(SP), X1
+	TESTB  R9, R9
+	JZ     qmyput113
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput113:
+	VMOVSS X1, (AX)(R10*1)
+	MOVQ   (CX), R10
+	VMOVSS (SP), X1
+	TESTB  R9, R9
+	JZ     qmyput013
+	VADDSS (AX)(R10*1), X1, X1
+
+qmyput013:
+	VMOVSS X1, (AX)(R10*1)
+	ADDQ   $0x04, AX
+	ADDQ   BX, DX
+	DECQ   SI
+	JMP    qmyrow13
+
+qmydone13:
+	VZEROUPPER
+	RET
+
+// func matMulQ4_0_256(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb int, add bool)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·matMulQ4_0_256(SB), NOSPLIT, $64-57
+	MOVQ         y+0(FP), AX
+	MOVQ         offs+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         ldw+24(FP), BX
+	MOVQ         m+32(FP), SI
+	MOVQ         x+40(FP), DI
+	MOVQ         nb+48(FP), R8
+	MOVB         add+56(FP), R9
+	MOVL         $0x00010001, R10
+	VMOVD        R10, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x0f0f0f0f, R10
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+
+qmyrow14:
+	CMPQ   SI, $0x00
+	JE     qmydone14
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   DI, R10
+	XORQ   R11, R11
+	MOVQ   R8, R12
+
+qmyblock14:
+	VPBROADCASTW   (DX)(R11*1), Y4
+	VCVTPH2PS      X4, Y4
+	VMULPS         512(R10), Y4, Y5
+	VMULPS         544(R10), Y4, Y4
+	VBROADCASTI128 2(DX)(R11*1), Y6
+	VPAND          Y1, Y6, Y7
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          Y1, Y6, Y6
+	VPSHUFD        $0x00, Y7, Y9
+	VPMADDUBSW     (R10), Y9, Y8
+	VPMADDUBSW     32(R10), Y9, Y9
+	VPSHUFD        $0x55, Y7, Y10
+	VPMADDUBSW     64(R10), Y10, Y11
+	VPADDW         Y11, Y8, Y8
+	VPMADDUBSW     96(R10), Y10, Y10
+	VPADDW         Y10, Y9, Y9
+	VPSHUFD        $0xaa, Y7, Y10
+	VPMADDUBSW     128(R10), Y10, Y11
+	VPADDW         Y11, Y8, Y8
+	VPMADDUBSW     160(R10), Y10, Y10
+	VPADDW         Y10, Y9, Y9
+	VPSHUFD        $0xff, Y7, Y7
+	VPMADDUBSW     192(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     224(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0x00, Y6, Y7
+	VPMADDUBSW     256(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     288(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0x55, Y6, Y7
+	VPMADDUBSW     320(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     352(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0xaa, Y6, Y7
+	VPMADDUBSW     384(R10), Y7, Y10
+	VPADDW         Y10, Y8, Y8
+	VPMADDUBSW     416(R10), Y7, Y7
+	VPADDW         Y7, Y9, Y9
+	VPSHUFD        $0xff, Y6, Y6
+	VPMADDUBSW     448(R10), Y6, Y7
+	VPADDW         Y7, Y8, Y8
+	VPMADDUBSW     480(R10), Y6, Y6
+	VPADDW         Y6, Y9, Y9
+	VPMADDWD       Y0, Y8, Y8
+	VMOVDQU        576(R10), Y6
+	VPSLLD         $0x03, Y6, Y6
+	VPADDD         Y6, Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VFMADD231PS    Y8, Y5, Y2
+	VPMADDWD       Y0, Y9, Y9
+	VMOVDQU        608(R10), Y5
+	VPSLLD         $0x03, Y5, Y5
+	VPADDD         Y5, Y9, Y9
+	VCVTDQ2PS      Y9, Y9
+	VFMADD231PS    Y9, Y4, Y3
+	ADDQ           $0x00000280, R10
+	ADDQ           $0x00000012, R11
+	DECQ           R12
+	JNZ            qmyblock14
+	VMOVUPS        Y2, (SP)
+	VMOVUPS        Y3, 32(SP)
+	MOVQ           120(CX), R10
+	VMOVSS         60(SP), X2
+	TESTB          R9, R9
+	JZ             qmyput1514
+	VADDSS         (AX)(R10*1), X2, X2
+
+qmyput1514:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   112(CX), R10
+	VMOVSS 56(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1414
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1414:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   104(CX), R10
+	VMOVSS 52(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1314
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1314:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   96(CX), R10
+	VMOVSS 48(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1214
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1214:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   88(CX), R10
+	VMOVSS 44(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1114
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1114:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   80(CX), R10
+	VMOVSS 40(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput1014
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput1014:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   72(CX), R10
+	VMOVSS 36(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput914
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput914:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   64(CX), R10
+	VMOVSS 32(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput814
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput814:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   56(CX), R10
+	VMOVSS 28(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput714
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput714:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   48(CX), R10
+	VMOVSS 24(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput614
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput614:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   40(CX), R10
+	VMOVSS 20(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput514
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput514:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   32(CX), R10
+	VMOVSS 16(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput414
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput414:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   24(CX), R10
+	VMOVSS 12(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput314
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput314:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   16(CX), R10
+	VMOVSS 8(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput214
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput214:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   8(CX), R10
+	VMOVSS 4(SP), X2
+	TESTB  R9, R9
+	JZ     qmyput114
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput114:
+	VMOVSS X2, (AX)(R10*1)
+	MOVQ   (CX), R10
+	VMOVSS (SP), X2
+	TESTB  R9, R9
+	JZ     qmyput014
+	VADDSS (AX)(R10*1), X2, X2
+
+qmyput014:
+	VMOVSS X2, (AX)(R10*1)
+	ADDQ   $0x04, AX
+	ADDQ   BX, DX
+	DECQ   SI
+	JMP    qmyrow14
+
+qmydone14:
+	VZEROUPPER
+	RET

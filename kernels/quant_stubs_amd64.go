@@ -50,3 +50,15 @@ func matMulQ8_0VNNI(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb 
 //
 //go:noescape
 func matMulQ4_0VNNI(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb int, add bool)
+
+// matMulQ8_0_256 multiplies m Q8_0 weight rows (ldw bytes apart, nb blocks) with 8 rows of a packed
+// group (AVX2 and F16C), storing (or adding) result (n, o) at byte offset offs[n] + 4·o of y.
+//
+//go:noescape
+func matMulQ8_0_256(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb int, add bool)
+
+// matMulQ4_0_256 multiplies m Q4_0 weight rows (ldw bytes apart, nb blocks) with 16 rows of a packed
+// group (AVX2 and F16C), storing (or adding) result (n, o) at byte offset offs[n] + 4·o of y.
+//
+//go:noescape
+func matMulQ4_0_256(y *float32, offs *int, w *byte, ldw int, m int, x *byte, nb int, add bool)

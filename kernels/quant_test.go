@@ -444,3 +444,78 @@ func TestMatVecQuantOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestMatMulQuantMatchesRows checks that the many-row products give, bit
+// for bit, what the same variant's matrix-vector kernels give row by row
+// (matMulRows) and what the generic twin gives, overwriting and adding, on
+// awkward shapes: every row count 1…40 (partial groups and halves on both
+// sides of matMulMinRows), weight row counts around the kernels' passes,
+// odd block counts, and y rows with gaps (ldy > m). The VNNI Q8_0 kernel
+// is the exception: it sums whole blocks in each lane, a different float32
+// order, and TestMatMulQuant bounds its error instead.
+func TestMatMulQuantMatchesRows(t *testing.T) {
+	r := rng(76)
+	type shape struct{ m, nb int }
+	shapes := []shape{{1, 1}, {3, 5}, {4, 7}, {9, 3}, {17, 24}}
+	forEachQuantVariant(t, func(t *testing.T) {
+		for _, q4 := range []bool{false, true} {
+			if quant.name == "avx512vnni" && !q4 {
+				continue
+			}
+			size, mm := Q8_0BlockBytes, MatMulQ8_0
+			if q4 {
+				size, mm = Q4_0BlockBytes, MatMulQ4_0
+			}
+			for N := 1; N <= 40; N++ {
+				sh := shapes[N%len(shapes)]
+				m, nb := sh.m, sh.nb
+				K := nb * QK
+				var x Q8Rows
+				x.Quantize(quantRow(r, N*K), N, K)
+				w := randBlocks(r, m, nb, size, N%3)
+				ldy := m + N%3
+				base := make([]float32, N*ldy)
+				for i := range base {
+					base[i] = float32(r.NormFloat64())
+				}
+				for _, add := range []bool{false, true} {
+					got := append([]float32(nil), base...)
+					mm(got, ldy, w, m, &x, add)
+					rows := append([]float32(nil), base...)
+					matMulRows(&quant, rows, ldy, w, m, &x, add, q4)
+					twin := append([]float32(nil), base...)
+					matMulRows(&genericQuant, twin, ldy, w, m, &x, add, q4)
+					for i := range got {
+						g := math.Float32bits(got[i])
+						if g != math.Float32bits(rows[i]) || g != math.Float32bits(twin[i]) {
+							t.Fatalf("q4=%v N=%d m=%d nb=%d add=%v: y[%d][%d] = %v, matrix-vector %v, generic %v",
+								q4, N, m, nb, add, i/ldy, i%ldy, got[i], rows[i], twin[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestMatMulQuantAllocs checks that a many-row product allocates nothing
+// (the kernels' arguments stay on the stack), with packed rows and with a
+// tail that goes through the matrix-vector kernels.
+func TestMatMulQuantAllocs(t *testing.T) {
+	forEachQuantVariant(t, func(t *testing.T) {
+		r := rng(77)
+		const m, nb = 5, 3
+		for _, N := range []int{3, 16, 19} {
+			var x Q8Rows
+			x.Quantize(quantRow(r, N*nb*QK), N, nb*QK)
+			w8, w4 := randBlocks(r, m, nb, Q8_0BlockBytes, 0), randBlocks(r, m, nb, Q4_0BlockBytes, 0)
+			y := make([]float32, N*m)
+			if a := testing.AllocsPerRun(10, func() {
+				MatMulQ8_0(y, m, w8, m, &x, false)
+				MatMulQ4_0(y, m, w4, m, &x, true)
+			}); a != 0 {
+				t.Errorf("N=%d: %v allocations per product", N, a)
+			}
+		}
+	})
+}

@@ -220,7 +220,7 @@ func (s *Server) streamChat(w http.ResponseWriter, rt *served, j *job, req *chat
 		return ev0
 	}
 	j.onStart = func() { started() }
-	j.flush = func() error { return ev0.flush() }
+	j.out = func() *sse { return ev0 }
 	pending := make([][]tokenLogprob, len(j.reqs))
 	// A reply that may be a tool call is held back until it is known not
 	// to be one, or until it ends and is parsed.

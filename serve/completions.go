@@ -128,7 +128,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if req.Stream {
 		var out *sse
 		j.onStart = func() { out = startSSE(w) }
-		j.flush = func() error { return out.flush() }
+		j.out = func() *sse { return out }
 		var u usage
 		chunk := func(c completionChoice) completion {
 			return completion{ID: id, Object: "text_completion", Created: created, Model: rt.m.ID, SystemFingerprint: fingerprint,

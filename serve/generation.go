@@ -23,9 +23,11 @@ type job struct {
 	prompts []int  // prompt tokens of each choice
 	n       int    // choices per prompt
 	onStart func() // called once the sequences are queued
-	// flush, when not nil, is called after each batch of events (a
-	// stream's flush) and once at the end.
-	flush func() error
+	// out, when not nil, returns the response's stream (nil until it has
+	// started): what each batch of events wrote to it is flushed after
+	// the batch, or with Options.FlushInterval once the interval since the
+	// last flush has passed, and at the end.
+	out func() *sse
 }
 
 // chatPrompt renders the request's messages (and tools) with the model's
@@ -247,8 +249,12 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 	left := len(seqs)
 	var buf []scheduler.Event
 	var werr error
-	var gone time.Time // when ctx ended
+	var gone time.Time    // when ctx ended
+	var flushed time.Time // the stream's last flush
+	var pending *time.Timer
+	var pendingC <-chan time.Time // fires when the written events are due to be flushed
 	for left > 0 {
+		first := false // a sequence gave its first token: flush at once
 		for i, q := range seqs {
 			if prog[i].done {
 				continue
@@ -256,6 +262,7 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 			buf = q.Drain(buf[:0])
 			for _, ev := range buf {
 				if !ev.Done && prog[i].first.IsZero() {
+					first = true
 					prog[i].first = time.Now()
 					s.metrics.ttft.WithLabelValues(rt.m.ID).Observe(time.Since(arrived).Seconds())
 				}
@@ -269,8 +276,18 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 				}
 			}
 		}
-		if j.flush != nil && werr == nil {
-			werr = j.flush()
+		if out := j.stream(); out != nil && out.dirty && werr == nil {
+			pendingC = nil
+			if wait := s.opts.FlushInterval - time.Since(flushed); left == 0 || first || wait <= 0 {
+				werr = out.flush()
+				flushed = time.Now()
+			} else if pending == nil {
+				pending = time.NewTimer(wait)
+				pendingC = pending.C
+			} else {
+				pending.Reset(wait)
+				pendingC = pending.C
+			}
 		}
 		if left == 0 {
 			break
@@ -279,6 +296,16 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 			cancel()
 		}
 		if ctx.Err() == nil {
+			if pendingC != nil {
+				// Events wait to be flushed: the next ones can wait with
+				// them, without a wake-up per step.
+				select {
+				case <-pendingC:
+					pendingC = nil
+				case <-ctx.Done():
+				}
+				continue
+			}
 			select {
 			case <-notify:
 			case <-ctx.Done():
@@ -297,7 +324,18 @@ func (s *Server) run(ctx context.Context, rt *served, j *job, arrived time.Time,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	if pending != nil {
+		pending.Stop()
+	}
 	return werr
+}
+
+// stream returns the job's response stream, nil if it has none (yet).
+func (j *job) stream() *sse {
+	if j.out == nil {
+		return nil
+	}
+	return j.out()
 }
 
 // finished records a sequence's end in the metrics.

@@ -93,6 +93,15 @@ type Options struct {
 	// RequestTimeout bounds a request, generation included. 0 means 10
 	// minutes.
 	RequestTimeout time.Duration
+	// FlushInterval, when positive, is the least time between two flushes
+	// of a causal LM's stream (chat completions, completions): the chunks
+	// of the steps in between go out together in one flush, one write and
+	// one read of the socket and one wake-up of the request's goroutine
+	// instead of one per step. The chat role chunk and the first token are
+	// flushed at once, every later chunk (the end included) at most an
+	// interval after the previous flush. 0 flushes after every step's
+	// chunks.
+	FlushInterval time.Duration
 	// ShutdownTimeout is how long a graceful shutdown waits for requests in
 	// flight before cancelling them. 0 means 30 seconds.
 	ShutdownTimeout time.Duration

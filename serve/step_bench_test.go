@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkStories260KStep times the batched decoding step the scheduler
-// runs, at 1 and 8 rows over contexts growing to 200 tokens, and reports
+// runs, at 1, 2, 4 and 8 rows over contexts growing to 200 tokens, and reports
 // its CPU time per row: how much a token of a batch costs against a lone
 // one, the bound of what batching can give the load test.
 //
@@ -20,7 +20,7 @@ func BenchmarkStories260KStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	const ctx = 200
-	for _, rows := range []int{1, 8} {
+	for _, rows := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			st, err := m.LM.NewBatch(rows, 256)
 			if err != nil {

@@ -85,6 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cors := fs.String("cors", "", "allow cross-origin requests from `ORIGIN` (* for any)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "per-request deadline")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	flushEvery := fs.Duration("flush-interval", 0, "least time between two flushes of a stream; the tokens in between go out together (0: every step's)")
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	dtype := fs.String("dtype", "", dtypeFlagHelp+" (default f32, or stored for a .gguf file)")
@@ -103,8 +104,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case *parallel <= 0:
 		return fmt.Errorf("%w: --parallel must be positive", errUsage)
-	case *queue < 0 || *ctxSize < 0 || *maxBody <= 0:
-		return fmt.Errorf("%w: --queue, --ctx-size and --max-body must not be negative", errUsage)
+	case *queue < 0 || *ctxSize < 0 || *maxBody <= 0 || *flushEvery < 0:
+		return fmt.Errorf("%w: --queue, --ctx-size, --max-body and --flush-interval must not be negative", errUsage)
 	case *logFormat != "text" && *logFormat != "json":
 		return fmt.Errorf("%w: --log-format is text or json", errUsage)
 	}
@@ -132,7 +133,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(handler)
 	opts := serve.Options{Parallel: *parallel, Queue: *queue, CtxSize: *ctxSize, CORSOrigin: *cors, MaxBodyBytes: *maxBody,
-		RequestTimeout: *timeout, ShutdownTimeout: *shutdown, Logger: log}
+		RequestTimeout: *timeout, ShutdownTimeout: *shutdown, FlushInterval: *flushEvery, Logger: log}
 	if *queue == 0 {
 		opts.Queue = -1
 	}

@@ -23,6 +23,7 @@ import (
 type attnPacks struct {
 	b, keys *kernels.PackedBF16
 	view    kernels.PackedBF16
+	ep      kernels.Epilogue // the output's rounding to bfloat16
 }
 
 // attnPackPool recycles attnPacks between the workers of one trainer.
@@ -38,30 +39,33 @@ func (p *attnPackPool) get() *attnPacks {
 func (p *attnPackPool) put(x *attnPacks) { p.pool.Put(x) }
 
 // attnForward is attentionForward with attention's products in bfloat16
-// when p says so.
-func attnForward(p *products, pool *attnPackPool, out, att, qkv []float32, B, T, C, H int) {
+// when p says so; outb (bfloat16 only, may be nil) then receives out
+// rounded to bfloat16.
+func attnForward(p *products, pool *attnPackPool, out []float32, outb []uint16, att, qkv []float32, B, T, C, H int) {
 	if p == nil || !p.bf16 {
 		attentionForward(out, att, qkv, B, T, C, H)
 		return
 	}
-	attentionForwardBF16(pool, out, att, qkv, B, T, C, H)
+	attentionForwardBF16(pool, out, outb, att, qkv, B, T, C, H)
 }
 
 // attnBackward is attentionBackward with attention's products in bfloat16
-// when p says so.
-func attnBackward(p *products, pool *attnPackPool, dqkv, scratch, dout, att, qkv []float32, B, T, C, H int) {
+// when p says so; dqkvb (bfloat16 only, may be nil) then receives dqkv
+// rounded to bfloat16.
+func attnBackward(p *products, pool *attnPackPool, dqkv []float32, dqkvb []uint16, scratch, dout, att, qkv []float32, B, T, C, H int) {
 	if p == nil || !p.bf16 {
 		attentionBackward(dqkv, scratch, dout, att, qkv, B, T, C, H)
 		return
 	}
-	attentionBackwardBF16(pool, dqkv, scratch, dout, att, qkv, B, T, C, H)
+	attentionBackwardBF16(pool, dqkv, dqkvb, scratch, dout, att, qkv, B, T, C, H)
 }
 
 // attentionForwardBF16 is attentionForward with bfloat16 products. Row
 // block [r0, r1) multiplies against keys [0, r1) only; the scores above the
 // diagonal it computes inside the block are replaced by the zeros of p.
-// The 1/√D scale is applied to the float32 scores before the softmax.
-func attentionForwardBF16(pool *attnPackPool, out, att, qkv []float32, B, T, C, H int) {
+// The 1/√D scale is applied to the float32 scores before the softmax. outb,
+// when not nil, receives out rounded to bfloat16 by the epilogue of p·v.
+func attentionForwardBF16(pool *attnPackPool, out []float32, outb []uint16, att, qkv []float32, B, T, C, H int) {
 	D := C / H
 	scale := float32(1 / math.Sqrt(float64(D)))
 	C3 := 3 * C
@@ -88,7 +92,12 @@ func attentionForwardBF16(pool *attnPackPool, out, att, qkv []float32, B, T, C, 
 				}
 				// out = p·v over keys [0, r1), into head h's columns of out.
 				pk.b = kernels.PackF32BF16Into(pk.b, false, r1, D, v, C3)
-				kernels.GemmBF16(false, r1-r0, p[r0*T:], T, pk.b, 0, o[r0*C:], C, nil)
+				var ep *kernels.Epilogue
+				if outb != nil {
+					pk.ep = kernels.Epilogue{BF16: outb[(b*T+r0)*C+h*D:], LdBF16: C}
+					ep = &pk.ep
+				}
+				kernels.GemmBF16(false, r1-r0, p[r0*T:], T, pk.b, 0, o[r0*C:], C, ep)
 			}
 		}
 	})
@@ -96,8 +105,10 @@ func attentionForwardBF16(pool *attnPackPool, out, att, qkv []float32, B, T, C, 
 
 // attentionBackwardBF16 is attentionBackward with bfloat16 products. The
 // softmax's gradient ds is multiplied by the 1/√D scale in float32 before
-// it is rounded for the products that give dq and dk.
-func attentionBackwardBF16(pool *attnPackPool, dqkv, scratch, dout, att, qkv []float32, B, T, C, H int) {
+// it is rounded for the products that give dq and dk. dqkvb, when not nil,
+// receives each head's dq, dk and dv rounded to bfloat16 once they are
+// complete, while they are in cache.
+func attentionBackwardBF16(pool *attnPackPool, dqkv []float32, dqkvb []uint16, scratch, dout, att, qkv []float32, B, T, C, H int) {
 	D := C / H
 	scale := float32(1 / math.Sqrt(float64(D)))
 	C3 := 3 * C
@@ -141,6 +152,14 @@ func attentionBackwardBF16(pool *attnPackPool, dqkv, scratch, dout, att, qkv []f
 				kernels.GemmBF16(false, r1-r0, dp[r0*T:], T, pk.b, 0, dq[r0*C3:], C3, nil)
 				pk.b = kernels.PackF32BF16Into(pk.b, false, r1-r0, D, q[r0*C3:], C3)
 				kernels.GemmBF16(true, r1, dp[r0*T:], T, pk.b, beta, dk, C3, nil)
+			}
+			if dqkvb != nil {
+				for t := range T {
+					for part := range 3 { // dq, dk, dv
+						i := (b*T+t)*C3 + part*C + h*D
+						kernels.F32ToBF16(dqkvb[i:i+D], dqkv[i:i+D])
+					}
+				}
 			}
 		}
 	})

@@ -3,7 +3,10 @@ package gpt2
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/glossa-ai/glossa/kernels"
 )
 
 // relL2 returns ‖got − want‖ / ‖want‖ and whether the two are identical.
@@ -40,10 +43,23 @@ func TestAttentionBF16(t *testing.T) {
 		out32, att32, out16, att16 := make([]float32, N*s.C), att(), make([]float32, N*s.C), att()
 		attentionForward(out32, att32, qkv, s.B, s.T, s.C, s.H)
 		var pool attnPackPool
-		attentionForwardBF16(&pool, out16, att16, qkv, s.B, s.T, s.C, s.H)
+		outb, db := make([]uint16, N*s.C), make([]uint16, N*C3)
+		attentionForwardBF16(&pool, out16, outb, att16, qkv, s.B, s.T, s.C, s.H)
 		d32, d16 := make([]float32, N*C3), make([]float32, N*C3)
 		attentionBackward(d32, att(), dout, att32, qkv, s.B, s.T, s.C, s.H)
-		attentionBackwardBF16(&pool, d16, att(), dout, att32, qkv, s.B, s.T, s.C, s.H)
+		attentionBackwardBF16(&pool, d16, db, att(), dout, att32, qkv, s.B, s.T, s.C, s.H)
+		// The bfloat16 copies are the outputs rounded.
+		for _, c := range []struct {
+			name string
+			got  []uint16
+			of   []float32
+		}{{"out", outb, out16}, {"dqkv", db, d16}} {
+			want := make([]uint16, len(c.of))
+			kernels.F32ToBF16(want, c.of)
+			if !slices.Equal(c.got, want) {
+				t.Errorf("%+v: the bfloat16 copy of %s is not %s rounded", s, c.name, c.name)
+			}
+		}
 		for _, c := range []struct {
 			name      string
 			got, want []float32

@@ -44,20 +44,26 @@ func encoderBackward(dwte, dwpe, dout []float32, ids []int, B, T, C int) {
 }
 
 // layerNormForward normalises each of the N rows of x [N, C] into out,
-// saving each row's mean and reciprocal standard deviation.
-func layerNormForward(out, mean, rstd, x, w, b []float32, N, C int, eps float32) {
+// saving each row's mean and reciprocal standard deviation. When outb is
+// not nil it also receives out rounded to bfloat16 [N, C], each row while
+// it is in cache: the next product's operand in bfloat16 (products.mulRows).
+func layerNormForward(out []float32, outb []uint16, mean, rstd, x, w, b []float32, N, C int, eps float32) {
 	kernels.ParallelFor(N, rowGrain, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			mean[n], rstd[n] = kernels.LayerNorm(out[n*C:(n+1)*C], x[n*C:(n+1)*C], w, b, eps)
+			if outb != nil {
+				kernels.F32ToBF16(outb[n*C:(n+1)*C], out[n*C:(n+1)*C])
+			}
 		}
 	})
 }
 
-// layerNormBackward writes dx (overwriting) and accumulates dw, db. Rows
-// are split into at most kernels.Threads() contiguous parts, each summing its
-// parameter gradients into its own slice of scratch (2·C values per part),
-// which are then added in part order.
-func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd, scratch []float32, N, C int) {
+// layerNormBackward writes dx (overwriting) and accumulates dw, db; dxb,
+// when not nil, receives dx rounded to bfloat16, as layerNormForward's outb.
+// Rows are split into at most kernels.Threads() contiguous parts, each
+// summing its parameter gradients into its own slice of scratch (2·C values
+// per part), which are then added in part order.
+func layerNormBackward(dx []float32, dxb []uint16, dw, db, dout, x, w, mean, rstd, scratch []float32, N, C int) {
 	parts := min(kernels.Threads(), max(N/rowGrain, 1), len(scratch)/(2*C))
 	partial := scratch[:parts*2*C]
 	clear(partial)
@@ -68,6 +74,9 @@ func layerNormBackward(dx, dw, db, dout, x, w, mean, rstd, scratch []float32, N,
 			for n := part * N / parts; n < (part+1)*N/parts; n++ {
 				r := n * C
 				kernels.LayerNormBackward(dx[r:r+C], x[r:r+C], w, dout[r:r+C], mean[n], rstd[n], pw, pb)
+				if dxb != nil {
+					kernels.F32ToBF16(dxb[r:r+C], dx[r:r+C])
+				}
 			}
 		}
 	})
@@ -116,31 +125,59 @@ func (p *products) mul(transA, transB bool, m, n, k int, a []float32, lda int, b
 	kernels.GemmBF16(transA, m, a, lda, p.pb, beta, c, ldc, ep)
 }
 
+// mulRows is mul with op(A) = A (not transposed) whose bfloat16 rounding ab
+// (raw bits, the same stride) the op that wrote A wrote alongside it: in
+// bfloat16 the product reads ab (kernels.GemmBF16Rows, the same results as
+// rounding a) instead of converting a. With ab nil, an odd k or in float32
+// it is mul.
+func (p *products) mulRows(transB bool, m, n, k int, a []float32, ab []uint16, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *kernels.Epilogue) {
+	if p == nil || !p.bf16 || ab == nil || k%2 != 0 || (ep != nil && ep.SumsB != nil) {
+		p.mul(false, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, ep)
+		return
+	}
+	p.pb = kernels.PackF32BF16Into(p.pb, transB, k, n, b, ldb)
+	kernels.GemmBF16Rows(m, ab, lda, p.pb, beta, c, ldc, ep)
+}
+
 // conv1dForward is GPT-2's Conv1D (a linear layer with its weight stored
 // [in, out]): out = x·w + b with x [N, C], w [C, OC], b [OC], out [N, OC].
+// xb, when not nil, is x rounded to bfloat16 (see products.mulRows).
 //
 // The bias is added by the product's epilogue, to each strip of out while it
 // is still in cache (the same sums, in the same order, as a separate pass).
-func conv1dForward(p *products, out, x, w, b []float32, N, C, OC int) {
+func conv1dForward(p *products, out, x []float32, xb []uint16, w, b []float32, N, C, OC int) {
 	var ep *kernels.Epilogue
 	if b != nil {
 		ep = &kernels.Epilogue{Bias: b}
 	}
-	p.mul(false, false, N, OC, C, x, C, w, OC, 0, out, OC, ep)
+	p.mulRows(false, N, OC, C, x, xb, C, w, OC, 0, out, OC, ep)
 }
 
 // mlpUpForward computes the MLP's first layer and activation: pre = x·w + b
-// and out = act(pre), x [N, C], w [C, F]. For an activation that saves its
-// derivative (the exact GELU) the activation runs in the product's epilogue,
-// on each strip of pre while it is in cache, and leaves act'(pre) in pre.
-func mlpUpForward(p *products, act nn.Activation, out, pre, x, w, b []float32, N, C, F int) {
+// and out = act(pre), x [N, C], w [C, F]; xb, when not nil, is x rounded to
+// bfloat16, and outb receives out rounded to bfloat16 (both may be nil).
+// For an activation that saves its derivative (the exact GELU) the
+// activation and the rounding run in the product's epilogue, on each strip
+// of pre while it is in cache, and leave act'(pre) in pre.
+func mlpUpForward(p *products, act nn.Activation, out []float32, outb []uint16, pre, x []float32, xb []uint16, w, b []float32, N, C, F int) {
 	if !savesDerivative(act) {
-		conv1dForward(p, pre, x, w, b, N, C, F)
+		conv1dForward(p, pre, x, xb, w, b, N, C, F)
 		activationForward(act, out, pre)
+		if outb != nil {
+			toBF16(outb, out)
+		}
 		return
 	}
-	ep := &kernels.Epilogue{Bias: b, Act: geluKeepingDerivative, Out: out, LdOut: F}
-	p.mul(false, false, N, F, C, x, C, w, F, 0, pre, F, ep)
+	ep := &kernels.Epilogue{Bias: b, Act: geluKeepingDerivative, Out: out, LdOut: F, BF16: outb, LdBF16: F}
+	p.mulRows(false, N, F, C, x, xb, C, w, F, 0, pre, F, ep)
+}
+
+// toBF16 rounds x to bfloat16 into dst, in parallel.
+func toBF16(dst []uint16, x []float32) {
+	const grain = 1 << 14
+	kernels.ParallelFor(len(x), grain, func(lo, hi int) {
+		kernels.F32ToBF16(dst[lo:hi], x[lo:hi])
+	})
 }
 
 // geluKeepingDerivative is the epilogue activation of mlpUpForward: GELU
@@ -149,10 +186,11 @@ func geluKeepingDerivative(dst, x []float32) { kernels.GELUWithDerivative(dst, x
 
 // residualConv1dForward computes out = res + (x·w + b), the projection back
 // into the residual stream: the bias and res are added by the product's
-// epilogue, to each strip of out while it is in cache. res, out: [N, OC].
-func residualConv1dForward(p *products, out, res, x, w, b []float32, N, C, OC int) {
+// epilogue, to each strip of out while it is in cache. res, out: [N, OC];
+// xb, when not nil, is x rounded to bfloat16.
+func residualConv1dForward(p *products, out, res, x []float32, xb []uint16, w, b []float32, N, C, OC int) {
 	ep := &kernels.Epilogue{Bias: b, Residual: res, LdResidual: OC}
-	p.mul(false, false, N, OC, C, x, C, w, OC, 0, out, OC, ep)
+	p.mulRows(false, N, OC, C, x, xb, C, w, OC, 0, out, OC, ep)
 }
 
 // conv1dBackward writes dx = dout·wᵀ (overwriting; skipped when dx is nil),
@@ -160,14 +198,16 @@ func residualConv1dForward(p *products, out, res, x, w, b []float32, N, C, OC in
 // derivative of the activation before this layer, applied to each strip of
 // dx while it is in cache), and accumulates dw += xᵀ·dout and db +=
 // Σ_rows dout, the latter while the weight-gradient product packs dout
-// (Epilogue.SumsB; in bfloat16, a pass of float32 sums over dout).
-func conv1dBackward(p *products, dx, dxScale, dw, db, dout, x, w []float32, N, C, OC int) {
+// (Epilogue.SumsB; in bfloat16, a pass of float32 sums over dout). doutb,
+// when not nil, is dout rounded to bfloat16, and dxb receives dx rounded to
+// bfloat16 (from the epilogue, while each strip is in cache).
+func conv1dBackward(p *products, dx []float32, dxb []uint16, dxScale, dw, db, dout []float32, doutb []uint16, x, w []float32, N, C, OC int) {
 	if dx != nil {
 		var ep *kernels.Epilogue
-		if dxScale != nil {
-			ep = &kernels.Epilogue{Scale: dxScale, LdScale: C}
+		if dxScale != nil || dxb != nil {
+			ep = &kernels.Epilogue{Scale: dxScale, LdScale: C, BF16: dxb, LdBF16: C}
 		}
-		p.mul(false, true, N, C, OC, dout, OC, w, OC, 0, dx, C, ep)
+		p.mulRows(true, N, C, OC, dout, doutb, OC, w, OC, 0, dx, C, ep)
 	}
 	var ep *kernels.Epilogue
 	if db != nil {
@@ -176,9 +216,10 @@ func conv1dBackward(p *products, dx, dxScale, dw, db, dout, x, w []float32, N, C
 	p.mul(true, false, C, OC, N, x, C, dout, OC, 1, dw, OC, ep)
 }
 
-// lmHeadForward computes logits = x·wteᵀ: x [N, C], wte [V, C], logits [N, V].
-func lmHeadForward(p *products, logits, x, wte []float32, N, C, V int) {
-	p.mul(false, true, N, V, C, x, C, wte, C, 0, logits, V, nil)
+// lmHeadForward computes logits = x·wteᵀ: x [N, C], wte [V, C], logits [N, V];
+// xb, when not nil, is x rounded to bfloat16.
+func lmHeadForward(p *products, logits, x []float32, xb []uint16, wte []float32, N, C, V int) {
+	p.mulRows(true, N, V, C, x, xb, C, wte, C, 0, logits, V, nil)
 }
 
 // lmHeadBackward writes dx = dlogits·wte (overwriting) and accumulates

@@ -40,14 +40,15 @@ func NewTrainer(m *Model) *Trainer { return &Trainer{m: m} }
 // stay float32, and so does the optimizer, which reads only those.
 // GemmBF16's results do not depend on the machine or on how its work is
 // shared, so training resumes exactly as in float32; without AVX-512 BF16
-// the products run its generic twin, with the same results and much more
-// slowly.
+// the products run its AVX2+FMA kernels (about float32's speed) or its
+// generic twin (much slower), with the same results.
 func (tr *Trainer) SetBF16(on bool) { tr.prod.bf16 = on }
 
 // activations is the workspace of one forward pass for a batch shape B×T:
 // every value the backward pass reads, plus the gradient scratch buffers.
 type activations struct {
 	B, T int
+	bf16 bool // the bfloat16 copies below are allocated
 
 	ids, targets []int       // [B·T]
 	encoded      []float32   // [B·T, C] embeddings: the residual stream entering block 0
@@ -68,6 +69,13 @@ type activations struct {
 	dfch       []float32 // [B·T, F]
 	datt       []float32 // [B, H, T, T]
 	lnScratch  []float32 // per-thread LayerNorm parameter gradients
+
+	// In bfloat16, the operands of the products rounded to bfloat16 by the
+	// ops that write them (nil in float32): lnf's, and the gradients' that
+	// feed an input-gradient product.
+	lnfb         []uint16 // [B·T, C]
+	dresb, dfchb []uint16 // [B·T, C], [B·T, F]
+	dqkvb        []uint16 // [B·T, 3C]
 }
 
 // layerActs are the saved values of one block.
@@ -81,12 +89,17 @@ type layerActs struct {
 	fch                   []float32 // [B·T, F] c_fc output (pre-activation); GELU'(pre) for the exact GELU (activationForward)
 	fchAct                []float32 // [B·T, F] after the activation
 	res3                  []float32 // [B·T, C] block output
+
+	// In bfloat16 (nil in float32), the inputs of the forward products
+	// rounded to bfloat16 by the ops that write them.
+	ln1b, attyb, ln2b []uint16 // [B·T, C]
+	fchActb           []uint16 // [B·T, F]
 }
 
 // workspace returns the activations for B×T, allocating them on first use
 // or when the shape changes.
 func (tr *Trainer) workspace(B, T int) *activations {
-	if a := tr.acts; a != nil && a.B == B && a.T == T {
+	if a := tr.acts; a != nil && a.B == B && a.T == T && a.bf16 == tr.prod.bf16 {
 		return a
 	}
 	c := tr.m.Config
@@ -122,6 +135,20 @@ func (tr *Trainer) workspace(B, T int) *activations {
 	a.encoded, a.lnf, a.lnfMean, a.lnfRstd = take(N*C), take(N*C), take(N), take(N)
 	a.logits, a.logp, a.losses = take(N*V), take(N*V), take(N)
 	a.dres, a.dtmp, a.datty, a.dqkv, a.dfch, a.datt = take(N*C), take(N*C), take(N*C), take(N*3*C), take(N*F), take(B*H*T*T)
+	if tr.prod.bf16 {
+		a.bf16 = true
+		hb := make([]uint16, c.NumLayer*(3*N*C+N*F)+N*C+N*C+N*F+N*3*C)
+		takeb := func(n int) []uint16 {
+			x := hb[:n:n]
+			hb = hb[n:]
+			return x
+		}
+		for l := range a.layers {
+			la := &a.layers[l]
+			la.ln1b, la.attyb, la.ln2b, la.fchActb = takeb(N*C), takeb(N*C), takeb(N*C), takeb(N*F)
+		}
+		a.lnfb, a.dresb, a.dfchb, a.dqkvb = takeb(N*C), takeb(N*C), takeb(N*F), takeb(N*3*C)
+	}
 	tr.acts = nil // let the old workspace go before the next one fills memory
 	tr.acts = a
 	return a
@@ -156,18 +183,18 @@ func (tr *Trainer) Forward(ids []int, B, T int) ([]float32, error) {
 	for l := range m.W.Blocks {
 		w, la := &m.W.Blocks[l], &a.layers[l]
 		// x = x + attn(ln_1(x))
-		layerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
-		conv1dForward(&tr.prod, la.qkv, la.ln1, w.AttnW, w.AttnB, N, C, 3*C)              //           [B, T, 3C]
-		attnForward(&tr.prod, &tr.attn, la.atty, la.att, la.qkv, B, T, C, H)              // att [B, H, T, T], atty [B, T, C]
-		residualConv1dForward(&tr.prod, la.res2, x, la.atty, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
+		layerNormForward(la.ln1, la.ln1b, la.ln1Mean, la.ln1Rstd, x, w.Ln1W, w.Ln1B, N, C, eps)
+		conv1dForward(&tr.prod, la.qkv, la.ln1, la.ln1b, w.AttnW, w.AttnB, N, C, 3*C)               //           [B, T, 3C]
+		attnForward(&tr.prod, &tr.attn, la.atty, la.attyb, la.att, la.qkv, B, T, C, H)              // att [B, H, T, T], atty [B, T, C]
+		residualConv1dForward(&tr.prod, la.res2, x, la.atty, la.attyb, w.AttnPW, w.AttnPB, N, C, C) // x + c_proj(atty)
 		// x = x + mlp(ln_2(x))
-		layerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
-		mlpUpForward(&tr.prod, c.Activation, la.fchAct, la.fch, la.ln2, w.FcW, w.FcB, N, C, F)      // [B, T, F]
-		residualConv1dForward(&tr.prod, la.res3, la.res2, la.fchAct, w.FcProjW, w.FcProjB, N, F, C) // [B, T, C]
+		layerNormForward(la.ln2, la.ln2b, la.ln2Mean, la.ln2Rstd, la.res2, w.Ln2W, w.Ln2B, N, C, eps)
+		mlpUpForward(&tr.prod, c.Activation, la.fchAct, la.fchActb, la.fch, la.ln2, la.ln2b, w.FcW, w.FcB, N, C, F) // [B, T, F]
+		residualConv1dForward(&tr.prod, la.res3, la.res2, la.fchAct, la.fchActb, w.FcProjW, w.FcProjB, N, F, C)     // [B, T, C]
 		x = la.res3
 	}
-	layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, m.W.LnFW, m.W.LnFB, N, C, eps)
-	lmHeadForward(&tr.prod, a.logits, a.lnf, m.W.Wte, N, C, V) // logits = ln_f(x)·wteᵀ   [B, T, V]
+	layerNormForward(a.lnf, a.lnfb, a.lnfMean, a.lnfRstd, x, m.W.LnFW, m.W.LnFB, N, C, eps)
+	lmHeadForward(&tr.prod, a.logits, a.lnf, a.lnfb, m.W.Wte, N, C, V) // logits = ln_f(x)·wteᵀ   [B, T, V]
 	return a.logits, nil
 }
 
@@ -214,7 +241,7 @@ func (tr *Trainer) Backward() error {
 	if L := len(a.layers); L > 0 {
 		last = a.layers[L-1].res3
 	}
-	layerNormBackward(a.dres, m.G.LnFW, m.G.LnFB, a.dtmp, last, m.W.LnFW, a.lnfMean, a.lnfRstd, a.lnScratch, N, C)
+	layerNormBackward(a.dres, a.dresb, m.G.LnFW, m.G.LnFB, a.dtmp, last, m.W.LnFW, a.lnfMean, a.lnfRstd, a.lnScratch, N, C)
 
 	// Blocks in reverse; a.dres carries the gradient of the residual stream.
 	for l := len(m.W.Blocks) - 1; l >= 0; l-- {
@@ -224,31 +251,40 @@ func (tr *Trainer) Backward() error {
 			x = a.layers[l-1].res3
 		}
 		// res3 = res2 + mlp(ln_2(res2))
+		dfchb := a.dfchb // dfch rounded to bfloat16, when the epilogue writes it
 		if savesDerivative(c.Activation) {
 			// la.fch holds the activation's derivative: dfch = dres·wᵀ ⊙ it.
-			conv1dBackward(&tr.prod, a.dfch, la.fch, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+			conv1dBackward(&tr.prod, a.dfch, dfchb, la.fch, g.FcProjW, g.FcProjB, a.dres, a.dresb, la.fchAct, w.FcProjW, N, F, C)
 		} else {
-			conv1dBackward(&tr.prod, a.dfch, nil, g.FcProjW, g.FcProjB, a.dres, la.fchAct, w.FcProjW, N, F, C)
+			dfchb = nil
+			conv1dBackward(&tr.prod, a.dfch, nil, nil, g.FcProjW, g.FcProjB, a.dres, a.dresb, la.fchAct, w.FcProjW, N, F, C)
 			activationBackward(c.Activation, a.dfch, la.fch, a.dfch)
 		}
-		conv1dBackward(&tr.prod, a.dtmp, nil, g.FcW, g.FcB, a.dfch, la.ln2, w.FcW, N, C, F)
-		layerNormBackward(a.datty, g.Ln2W, g.Ln2B, a.dtmp, la.res2, w.Ln2W, la.ln2Mean, la.ln2Rstd, a.lnScratch, N, C)
-		addInPlace(a.dres, a.datty)
+		conv1dBackward(&tr.prod, a.dtmp, nil, nil, g.FcW, g.FcB, a.dfch, dfchb, la.ln2, w.FcW, N, C, F)
+		layerNormBackward(a.datty, nil, g.Ln2W, g.Ln2B, a.dtmp, la.res2, w.Ln2W, la.ln2Mean, la.ln2Rstd, a.lnScratch, N, C)
+		addInPlace(a.dres, a.dresb, a.datty)
 		// res2 = x + c_proj(attention(c_attn(ln_1(x))))
-		conv1dBackward(&tr.prod, a.datty, nil, g.AttnPW, g.AttnPB, a.dres, la.atty, w.AttnPW, N, C, C)
-		attnBackward(&tr.prod, &tr.attn, a.dqkv, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
-		conv1dBackward(&tr.prod, a.dtmp, nil, g.AttnW, g.AttnB, a.dqkv, la.ln1, w.AttnW, N, C, 3*C)
-		layerNormBackward(a.datty, g.Ln1W, g.Ln1B, a.dtmp, x, w.Ln1W, la.ln1Mean, la.ln1Rstd, a.lnScratch, N, C)
-		addInPlace(a.dres, a.datty)
+		conv1dBackward(&tr.prod, a.datty, nil, nil, g.AttnPW, g.AttnPB, a.dres, a.dresb, la.atty, w.AttnPW, N, C, C)
+		attnBackward(&tr.prod, &tr.attn, a.dqkv, a.dqkvb, a.datt, a.datty, la.att, la.qkv, B, T, C, H)
+		conv1dBackward(&tr.prod, a.dtmp, nil, nil, g.AttnW, g.AttnB, a.dqkv, a.dqkvb, la.ln1, w.AttnW, N, C, 3*C)
+		layerNormBackward(a.datty, nil, g.Ln1W, g.Ln1B, a.dtmp, x, w.Ln1W, la.ln1Mean, la.ln1Rstd, a.lnScratch, N, C)
+		addInPlace(a.dres, a.dresb, a.datty)
 	}
 	encoderBackward(m.G.Wte, m.G.Wpe, a.dres, a.ids, B, T, C)
 	return nil
 }
 
-// addInPlace computes dst += x.
-func addInPlace(dst, x []float32) {
-	const grain = 1 << 14
+// addInPlace computes dst += x and, when dstb is not nil, rounds the sums
+// to bfloat16 into dstb, a cache-sized piece at a time.
+func addInPlace(dst []float32, dstb []uint16, x []float32) {
+	const grain, piece = 1 << 14, 1 << 11
 	kernels.ParallelFor(len(dst), grain, func(lo, hi int) {
-		kernels.Add(dst[lo:hi], dst[lo:hi], x[lo:hi])
+		for i := lo; i < hi; i += piece {
+			j := min(i+piece, hi)
+			kernels.Add(dst[i:j], dst[i:j], x[i:j])
+			if dstb != nil {
+				kernels.F32ToBF16(dstb[i:j], dst[i:j])
+			}
+		}
 	})
 }

@@ -34,6 +34,11 @@ type golden struct {
 		DecoderHidden []string `json:"decoder_hidden_states"`
 		Logits        string   `json:"logits"`
 		Loss          float64  `json:"loss"`
+		// Noise is how far the float32 reference is from itself in
+		// float64: its own rounding.
+		Noise struct {
+			Logits float64 `json:"logits_max_abs_diff_valid"`
+		} `json:"fp32_vs_fp64"`
 	} `json:"forward"`
 	Buckets *struct {
 		Encoder [][]int `json:"encoder"`
@@ -160,8 +165,12 @@ func TestParityForward(t *testing.T) {
 			}
 			V := m.VocabSize()
 			want := f.tensor(t, g.Forward.Logits)
-			if d := maxDiff(tr.Logits, want, valid, V); d > 1e-4 {
-				t.Errorf("decoder logits: max diff %.3g", d)
+			// The fixtures' 1e-4 for a float32 implementation with another
+			// summation order, plus the reference's own rounding (5e-5 on
+			// marian-tiny's logits): the two errors add up. The AVX2 products
+			// reach 1.3e-4 there, the generic and AVX-512 ones stay below 1e-4.
+			if d, tol := maxDiff(tr.Logits, want, valid, V), 1e-4+g.Forward.Noise.Logits; d > tol {
+				t.Errorf("decoder logits: max diff %.3g, more than %.3g", d, tol)
 			}
 			var loss float64
 			n := 0

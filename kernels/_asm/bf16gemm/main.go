@@ -26,11 +26,11 @@
 // accumulating into C exactly as one long chain would. At the end the tile is
 // stored to C.
 //
-// It also emits the AVX2+FMA kernels that compute the same bits without
-// VDPBF16PS (avx2.go).
-//
 // Neither avo nor the Go assembler knows VDPBF16PS, so it is emitted as
 // bytes by the small EVEX encoder below (register operands only).
+//
+// It also emits the AVX2+FMA kernels with the same results for machines
+// without AVX-512 BF16 (avx2.go).
 package main
 
 import (
@@ -51,7 +51,13 @@ func main() {
 		genKernel(h, true)
 	}
 	genPairRows()
-	genAVX2Kernels()
+	genAVX2Consts()
+	for _, strided := range []bool{false, true} {
+		for r := 1; r <= avx2MaxRows; r++ {
+			genAVX2Kernel(r, strided)
+		}
+	}
+	genAVX2PairRows()
 	Generate()
 }
 

@@ -12,8 +12,8 @@ import (
 // The quantized kernels of kernels/quant.go (the "quant" set, written to
 // kernels/quant_amd64.s): the Q8_0 quantizer of activation rows, the
 // matrix-vector products of Q8_0 and Q4_0 weight rows with one quantized
-// row (decoding), and the VNNI products of weight rows with 16 quantized
-// rows at a time (prefill).
+// row (decoding), and the products of weight rows with 16 quantized rows
+// at a time (VNNI) or 8 and 16 (AVX2) for prefill.
 //
 // Weights are read in llama.cpp's block layout, where they lie in a GGUF
 // file: Q8_0 blocks of 34 bytes (half-precision scale, 32 int8), Q4_0 blocks
@@ -56,6 +56,9 @@ func genQuant() {
 		k.emit()
 	}
 	for _, k := range qMatMulKernels {
+		k.emit()
+	}
+	for _, k := range qMatMul256Kernels {
 		k.emit()
 	}
 }
@@ -642,7 +645,7 @@ func qStoreSum1(s VecVirtual, y GPVirtual, evex bool, add Mem, lbl func(string) 
 //	func name(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
 //
 // of m weight rows (ldw bytes apart, nb blocks each) with one group of 16
-// quantized activation rows packed as matMulPacked describes (kernels/
+// quantized activation rows packed as packQ8Rows describes (kernels/
 // quant_amd64.go): per block, 8 chunks of 64 bytes (chunk c holds bytes
 // 4c…4c+3 of the block's quants of rows 0…15, row n in bytes 4n…4n+3),
 // then the 16 rows' scales (float32) and the negated sums of their 32
@@ -766,7 +769,7 @@ func (k qMatMul) emit() {
 		if rows == 4 {
 			k.store4(acc, y, offs, add, lbl)
 		} else {
-			k.store1(acc[0], y, offs, add, tmp, lbl)
+			storeLanes(acc[:1], y, offs, add, tmp, lbl)
 		}
 		ADDQ(U32(4*rows), y)
 		LEAQ(Mem{Base: ptrs[rows-1], Index: stride, Scale: 1}, w)
@@ -822,11 +825,17 @@ func (k qMatMul) store4(acc []VecVirtual, y, offs GPVirtual, add GPVirtual, lbl 
 	Label(lbl("stored4"))
 }
 
-// store1 stores the 16 lanes of one row's accumulator at offs[n], row 15
-// first, through the stack.
-func (k qMatMul) store1(acc VecVirtual, y, offs GPVirtual, add GPVirtual, tmp Mem, lbl func(string) string) {
-	VMOVUPS(acc, tmp)
-	for n := 15; n >= 0; n-- {
+// storeLanes stores the lanes of one weight row's accumulators (lane n of
+// the concatenated registers = activation row n) at offs[n], the last lane
+// first, through the stack slot tmp; with add set each lane is added to the
+// value there.
+func storeLanes(acc []VecVirtual, y, offs GPVirtual, add GPVirtual, tmp Mem, lbl func(string) string) {
+	lanes := 0
+	for _, a := range acc {
+		VMOVUPS(a, tmp.Offset(4*lanes))
+		lanes += int(a.Size()) / 4
+	}
+	for n := lanes - 1; n >= 0; n-- {
 		off := GP64()
 		MOVQ(Mem{Base: offs, Disp: 8 * n}, off)
 		dst := Mem{Base: y, Index: off, Scale: 1}
@@ -837,5 +846,178 @@ func (k qMatMul) store1(acc VecVirtual, y, offs GPVirtual, add GPVirtual, tmp Me
 		VADDSS(dst, v, v)
 		Label(lbl(fmt.Sprintf("put%d", n)))
 		VMOVSS(v, dst)
+	}
+}
+
+// qMatMul256 describes one generated AVX2 many-row product
+//
+//	func name(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)
+//
+// of m weight rows (ldw bytes apart, nb blocks each) with eight or sixteen
+// quantized activation rows packed as for the VNNI kernels: x points at a
+// group's first block, byte 0 (rows 0…7, or all 16) or 32 (rows 8…15), so
+// that a YMM load at x + 64c (+ 32 for the second eight) holds quants
+// 4c…4c+3 of eight rows, their scales are at x + 512, the negated quant
+// sums at x + 576, and the next block is 640 bytes on. Lane n of the
+// vectors (the first register, then the second) is activation row n.
+// Result (n, o) goes to y at byte offset offs[n] + 4·o, added to the value
+// there when add is set; the lanes are stored last lane first.
+//
+// The kernels take one weight row at a time and give the matrix-vector
+// kernels' bits for every row of x (integer sums are exact in any order,
+// and the float32 operations are the same ones in the same order):
+//
+// Q8_0 (eight rows): chunk c of the weight block, broadcast, meets chunk c
+// of the rows as in the matrix-vector kernel (|w| times x with w's sign:
+// VPSIGNB, VPMADDUBSW, VPMADDWD), so lane n of the product is lane c of
+// row n's matrix-vector sum; eight accumulators, one per chunk, are multiply-added with d_w·d_x
+// and reduced vertically at the end in hsum_float_8's order.
+//
+// Q4_0 (sixteen rows): the block's 16 bytes, split into low and high
+// nibbles, give chunk c (low nibbles of bytes 4c…4c+3 for c < 4, high
+// nibbles of bytes 4c−16… for c ≥ 4), shuffled into every dword and shared
+// by both halves; VPMADDUBSW of each with the rows' chunk gives int16 pair
+// sums of at most 2·15·128 in magnitude, so the eight chunks add up
+// exactly in int16 (≤ 30720) before one VPMADDWD; −8·Σx is added, and the
+// whole block's sum is multiply-added with d_w·d_x as in the matrix-vector
+// kernel.
+type qMatMul256 struct {
+	name   string
+	q4     bool
+	halves int // YMM registers of rows: 1 (eight rows) or 2 (sixteen)
+}
+
+var qMatMul256Kernels = []qMatMul256{
+	{name: "matMulQ8_0_256", halves: 1},
+	{name: "matMulQ4_0_256", q4: true, halves: 2},
+}
+
+func (k qMatMul256) emit() {
+	typ, bb := "Q8_0", 34
+	if k.q4 {
+		typ, bb = "Q4_0", 18
+	}
+	fn(k.name, "func(y *float32, offs *int, w *byte, ldw, m int, x *byte, nb int, add bool)")
+	Doc(fmt.Sprintf("%s multiplies m %s weight rows (ldw bytes apart, nb blocks) with %d rows of a packed", k.name, typ, 8*k.halves),
+		"group (AVX2 and F16C), storing (or adding) result (n, o) at byte offset offs[n] + 4·o of y.")
+	y, offs, w := ptr("y"), ptr("offs"), ptr("w")
+	stride := Load(Param("ldw"), GP64()).(GPVirtual)
+	m := Load(Param("m"), GP64()).(GPVirtual)
+	x := ptr("x")
+	nb := Load(Param("nb"), GP64()).(GPVirtual)
+	add := GP8()
+	Load(Param("add"), add)
+	ones := broadcastBitsY(0x00010001)
+	var low VecVirtual
+	if k.q4 {
+		low = broadcastBytes(0x0f, false)
+	}
+	tmp := AllocLocal(32 * k.halves)
+
+	labelSeq++
+	lbl := func(s string) string { return fmt.Sprintf("qmy%s%d", s, labelSeq) }
+	Label(lbl("row"))
+	CMPQ(m, U8(0))
+	JE(LabelRef(lbl("done")))
+	acc := zerosY(8) // Q8_0: one per chunk; Q4_0: one per half
+	if k.q4 {
+		acc = zerosY(k.halves)
+	}
+	xb, wo, bi := GP64(), GP64(), GP64()
+	MOVQ(x, xb)
+	XORQ(wo, wo)
+	MOVQ(nb, bi)
+
+	Label(lbl("block"))
+	// s: d_w·d_x of each half's rows, in the matrix-vector kernels' order.
+	dw := YMM()
+	VPBROADCASTW(Mem{Base: w, Index: wo, Scale: 1}, dw)
+	VCVTPH2PS(dw.AsX(), dw)
+	s := make([]VecVirtual, k.halves)
+	for h := range s {
+		s[h] = YMM()
+		VMULPS(Mem{Base: xb, Disp: qpScales + 32*h}, dw, s[h])
+	}
+	if k.q4 {
+		k.q4Block(w, wo, xb, low, ones, s, acc)
+	} else {
+		for c := range 8 {
+			wc := YMM()
+			VPBROADCASTD(Mem{Base: w, Index: wo, Scale: 1, Disp: 2 + 4*c}, wc)
+			aw := YMM()
+			VPSIGNB(wc, wc, aw) // |w|
+			xq := YMM()
+			VMOVDQU(Mem{Base: xb, Disp: qpChunks + 64*c}, xq)
+			VPSIGNB(wc, xq, xq) // x with w's sign
+			VPMADDUBSW(xq, aw, aw)
+			VPMADDWD(ones, aw, aw)
+			VCVTDQ2PS(aw, aw)
+			VFMADD231PS(aw, s[0], acc[c])
+		}
+	}
+	ADDQ(U32(qpBlock), xb)
+	ADDQ(U32(bb), wo)
+	DECQ(bi)
+	JNZ(LabelRef(lbl("block")))
+
+	if !k.q4 {
+		// hsum_float_8 of each row's lanes: x_c = l_{c+4} + l_c, then
+		// (x₀ + x₂) + (x₁ + x₃).
+		for c := range 4 {
+			VADDPS(acc[c], acc[c+4], acc[c])
+		}
+		VADDPS(acc[2], acc[0], acc[0])
+		VADDPS(acc[3], acc[1], acc[1])
+		VADDPS(acc[1], acc[0], acc[0])
+		acc = acc[:1]
+	}
+	storeLanes(acc, y, offs, add, tmp, lbl)
+	ADDQ(U8(4), y)
+	ADDQ(stride, w)
+	DECQ(m)
+	JMP(LabelRef(lbl("row")))
+	Label(lbl("done"))
+	ret()
+}
+
+// q4Block emits one Q4_0 block of the weight row at w+wo with the rows at
+// xb, multiply-added with each half's scales s[h] into acc[h].
+func (k qMatMul256) q4Block(w, wo, xb GPVirtual, low, ones VecVirtual, s, acc []VecVirtual) {
+	qb := YMM()
+	VBROADCASTI128(Mem{Base: w, Index: wo, Scale: 1, Disp: 2}, qb)
+	lo, hi := YMM(), YMM()
+	VPAND(low, qb, lo)
+	VPSRLW(U8(4), qb, hi)
+	VPAND(low, hi, hi)
+	sums := make([]VecVirtual, k.halves)
+	for h := range sums {
+		sums[h] = YMM()
+	}
+	for c := range 8 {
+		src := lo
+		if c >= 4 {
+			src = hi
+		}
+		t := YMM()
+		VPSHUFD(U8(0x55*(c%4)), src, t) // chunk c in every dword
+		for h, sum := range sums {
+			xc := Mem{Base: xb, Disp: qpChunks + 64*c + 32*h}
+			if c == 0 {
+				VPMADDUBSW(xc, t, sum)
+				continue
+			}
+			p := YMM()
+			VPMADDUBSW(xc, t, p)
+			VPADDW(p, sum, sum)
+		}
+	}
+	for h, sum := range sums {
+		VPMADDWD(ones, sum, sum)
+		corr := YMM()
+		VMOVDQU(Mem{Base: xb, Disp: qpSums + 32*h}, corr)
+		VPSLLD(U8(3), corr, corr) // −8·Σx
+		VPADDD(corr, sum, sum)
+		VCVTDQ2PS(sum, sum)
+		VFMADD231PS(sum, s[h], acc[h])
 	}
 }
