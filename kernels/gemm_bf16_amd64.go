@@ -77,10 +77,14 @@ func gemmBF16AVX2Tile(h int, steps bool) gemmBF16Micro {
 		bHi := (*uint16)(unsafe.Add(unsafe.Pointer(b), 2*16*2)) // columns 16–31: the second 16 pairs of a step
 		for i0 := 0; i0 < h; i0 += 5 {
 			r := min(5, h-i0)
-			// a points to float32 values (wideA).
-			ai := (*float32)(unsafe.Add(unsafe.Pointer(a), 4*i0*lda)) // row i0
+			// a points to float32 values (wideA). Only the address used is
+			// formed: row i0 of a step-major A lies lda·i0 values beyond it,
+			// past the allocation (checkptr refuses such a pointer).
+			var ai *float32
 			if steps {
 				ai = (*float32)(unsafe.Add(unsafe.Pointer(a), 4*2*i0)) // row i0's pair in each step
+			} else {
+				ai = (*float32)(unsafe.Add(unsafe.Pointer(a), 4*i0*lda)) // row i0
 			}
 			ci := (*float32)(unsafe.Add(unsafe.Pointer(c), 4*i0*ldc))
 			blocks[r](kq, ai, lda, b, ci, ldc, load)
