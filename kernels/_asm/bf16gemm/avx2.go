@@ -127,17 +127,7 @@ func genAVX2Kernel(r int, strided bool) {
 	load := Load(Param("load"), GP64())
 	TESTQ(load, load)
 	JZ(LabelRef("zero"))
-	{
-		p := GP64()
-		MOVQ(c, p)
-		for i := 0; i < r; i++ {
-			VMOVUPS(Mem{Base: p}, acc(i, 0))
-			VMOVUPS(Mem{Base: p, Disp: 32}, acc(i, 1))
-			if i != r-1 {
-				ADDQ(ldc, p)
-			}
-		}
-	}
+	loadTile(c, ldc, r, 32, acc)
 	JMP(LabelRef("start"))
 	Label("zero")
 	for i := 0; i < r; i++ {

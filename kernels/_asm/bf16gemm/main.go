@@ -97,6 +97,20 @@ func evexDPBF16PS(dst, src1, src2 int) []byte {
 	return []byte{0x62, p0, p1, p2, 0x52, modrm}
 }
 
+// loadTile loads the accumulators of a rows-high tile from C (row stride
+// ldc bytes): acc(i, 0) from row i, acc(i, 1) from half bytes further on.
+func loadTile(c, ldc Register, rows, half int, acc func(i, v int) VecPhysical) {
+	p := GP64()
+	MOVQ(c, p)
+	for i := 0; i < rows; i++ {
+		VMOVUPS(Mem{Base: p}, acc(i, 0))
+		VMOVUPS(Mem{Base: p, Disp: half}, acc(i, 1))
+		if i != rows-1 {
+			ADDQ(ldc, p)
+		}
+	}
+}
+
 // rowAddr addresses 14 rows of A from four pointers and the row stride:
 // row i is at p0, p3, p5 or p10 (rows 0, 3, 5, 10) plus 0, 1, 2, 4 or 8
 // strides.
@@ -201,17 +215,7 @@ func genKernel(h int, strided bool) {
 	load := Load(Param("load"), GP64())
 	TESTQ(load, load)
 	JZ(LabelRef("zero"))
-	{
-		p := GP64()
-		MOVQ(c, p)
-		for i := 0; i < h; i++ {
-			VMOVUPS(Mem{Base: p}, acc(i, 0))
-			VMOVUPS(Mem{Base: p, Disp: 64}, acc(i, 1))
-			if i != h-1 {
-				ADDQ(ldc, p)
-			}
-		}
-	}
+	loadTile(c, ldc, h, 64, acc)
 	JMP(LabelRef("start"))
 	Label("zero")
 	{
